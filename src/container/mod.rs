@@ -1,0 +1,41 @@
+//! Containers: the on-disk config and state of each container, names,
+//! and the lifecycle operations (create, start, remove).
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ContainerError {
+    #[error("No such container: {0}")]
+    NotFound(String),
+    #[error("Conflict. The container name \"/{name}\" is already in use by container \"{id}\". You have to remove (or rename) that container to be able to reuse that name.")]
+    NameInUse { name: String, id: String },
+    #[error("Invalid container name ({0}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")]
+    InvalidName(String),
+    #[error("multiple IDs found with provided prefix: {0}")]
+    Ambiguous(String),
+    #[error("cannot remove container \"{0}\": container is running: stop the container before removing or force remove")]
+    Running(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid JSON in {what}: {source}")]
+    Json {
+        what: String,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl ContainerError {
+    pub fn io(what: impl Into<String>, source: std::io::Error) -> Self {
+        ContainerError::Io {
+            what: what.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! The crate-level error: each module has its own typed error, gathered here
+//! so the CLI can map any failure to one line on stderr and an exit code.
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error(transparent)]
+    Image(#[from] crate::image::ImageError),
+    #[error(transparent)]
+    Reference(#[from] crate::image::reference::ReferenceError),
+    #[error(transparent)]
+    Layer(#[from] crate::image::layer::LayerError),
+    #[error(transparent)]
+    Container(#[from] crate::container::ContainerError),
+    #[error(transparent)]
+    Runtime(#[from] crate::runtime::RuntimeError),
+    #[error(transparent)]
+    Format(#[from] crate::cli::format::FormatError),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A plain message for errors raised at the CLI edge.
+    #[error("{0}")]
+    Msg(String),
+    /// The container ran and its process exited with this status; not a failure of rdock.
+    #[error("container exited with status {0}")]
+    Exit(i32),
+}
+
+impl Error {
+    pub fn msg(s: impl Into<String>) -> Self {
+        Error::Msg(s.into())
+    }
+
+    /// Exit status as docker reports it: 125 for rdock's own failures,
+    /// 126/127 when the container's command cannot be run.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Exit(code) => *code,
+            Error::Runtime(e) => e.exit_code(),
+            _ => 125,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Attach a human context to an io::Error.
+pub trait IoContext<T> {
+    fn ctx(self, context: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T> IoContext<T> for std::io::Result<T> {
+    fn ctx(self, context: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|source| Error::Io {
+            context: context(),
+            source,
+        })
+    }
+}

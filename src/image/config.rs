@@ -1,0 +1,1 @@
+//! Image config (OCI / docker image JSON).

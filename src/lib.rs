@@ -1,0 +1,16 @@
+//! rdock: a daemonless, docker-compatible container CLI.
+//!
+//! Layout: `cli` parses and prints, `image` owns references, the blob/layer
+//! store and archive formats, `container` owns per-container config and
+//! state, `runtime` turns a container config into a running process
+//! (namespaces, mounts, cgroups, capabilities).
+
+pub mod cli;
+pub mod container;
+pub mod error;
+pub mod image;
+pub mod paths;
+pub mod runtime;
+pub mod util;
+
+pub use error::{Error, Result};

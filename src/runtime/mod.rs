@@ -1,0 +1,72 @@
+//! Turning a container config into a running process: clone(2) with new
+//! namespaces, the rootfs (overlay, /proc, /sys, /dev, pivot_root), cgroups,
+//! capabilities, rlimits, user switching, then execve.
+
+pub mod caps;
+pub mod cgroups;
+pub mod rlimits;
+pub mod rootfs;
+pub mod user;
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum RuntimeError {
+    /// A system call failed; `what` names the operation and its object.
+    #[error("{what}: {source}")]
+    Sys {
+        what: String,
+        #[source]
+        source: nix::Error,
+    },
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cgroup: {0}")]
+    Cgroup(String),
+    /// A user-supplied option value that cannot be used (bad --ulimit, unknown capability...).
+    #[error("{0}")]
+    InvalidArg(String),
+    #[error("unable to find user {0}")]
+    UserNotFound(String),
+    #[error("unable to find group {0}")]
+    GroupNotFound(String),
+    /// exit 127: docker's wording.
+    #[error("exec: \"{0}\": executable file not found in $PATH")]
+    ExecNotFound(String),
+    /// exit 126.
+    #[error("exec: \"{0}\": permission denied")]
+    ExecDenied(String),
+    /// exit 126 for any other execve failure.
+    #[error("exec: \"{0}\": {1}")]
+    ExecFailed(String, String),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl RuntimeError {
+    pub fn sys(what: impl Into<String>, source: nix::Error) -> Self {
+        RuntimeError::Sys {
+            what: what.into(),
+            source,
+        }
+    }
+    pub fn io(what: impl Into<String>, source: std::io::Error) -> Self {
+        RuntimeError::Io {
+            what: what.into(),
+            source,
+        }
+    }
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            RuntimeError::ExecNotFound(_) => 127,
+            RuntimeError::ExecDenied(_) | RuntimeError::ExecFailed(..) => 126,
+            _ => 125,
+        }
+    }
+}
+
+pub type Result<T, E = RuntimeError> = std::result::Result<T, E>;
