@@ -10,8 +10,6 @@ pub enum Error {
     #[error(transparent)]
     Reference(#[from] crate::image::reference::ReferenceError),
     #[error(transparent)]
-    Layer(#[from] crate::image::layer::LayerError),
-    #[error(transparent)]
     Container(#[from] crate::container::ContainerError),
     #[error(transparent)]
     Runtime(#[from] crate::runtime::RuntimeError),
@@ -26,12 +24,19 @@ pub enum Error {
     /// A plain message for errors raised at the CLI edge.
     #[error("{0}")]
     Msg(String),
+    /// An error that carries its own exit status (126/127 reported by a monitor).
+    #[error("{0}")]
+    WithCode(Box<Error>, i32),
     /// The container ran and its process exited with this status; not a failure of rdock.
     #[error("container exited with status {0}")]
     Exit(i32),
 }
 
 impl Error {
+    pub fn with_code(self, code: i32) -> Self {
+        Error::WithCode(Box::new(self), code)
+    }
+
     pub fn msg(s: impl Into<String>) -> Self {
         Error::Msg(s.into())
     }
@@ -41,6 +46,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Exit(code) => *code,
+            Error::WithCode(_, code) => *code,
             Error::Runtime(e) => e.exit_code(),
             _ => 125,
         }

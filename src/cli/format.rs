@@ -41,3 +41,23 @@ pub fn human_size(bytes: u64) -> String {
 pub fn human_duration(d: std::time::Duration) -> String {
     format!("{} seconds", d.as_secs())
 }
+
+/// STUB until the format module lands.
+pub fn since(t: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> String {
+    format!("{} ago", human_duration((now - t).to_std().unwrap_or_default()))
+}
+/// STUB until the format module lands.
+pub fn status_text(
+    status: &str,
+    exit_code: i32,
+    _started: Option<chrono::DateTime<chrono::Utc>>,
+    _finished: Option<chrono::DateTime<chrono::Utc>>,
+    _now: chrono::DateTime<chrono::Utc>,
+) -> String {
+    format!("{status} ({exit_code})")
+}
+/// STUB until the format module lands.
+pub fn truncate_id(id: &str) -> &str {
+    let h = id.strip_prefix("sha256:").unwrap_or(id);
+    &h[..h.len().min(12)]
+}

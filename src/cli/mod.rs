@@ -1,7 +1,217 @@
 //! The command line: parse, dispatch to one file per command, print, exit.
+//! Flags and errors follow docker's; every failure of rdock itself is one
+//! line on stderr and exit status 125.
 
+pub mod create;
 pub mod format;
+pub mod images;
+pub mod import;
+pub mod info;
+pub mod inspect;
+pub mod prune;
+pub mod ps;
+pub mod rm;
+pub mod rmi;
+pub mod run;
+pub mod run_flags;
+pub mod start;
+pub mod tag;
+
+use crate::error::{Error, Result};
+use crate::paths::{Paths, DEFAULT_ROOT, DEFAULT_RUNROOT};
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "rdock",
+    about = "A daemonless, docker-compatible container CLI",
+    disable_version_flag = true,
+    disable_help_subcommand = true,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// Root directory of the persistent store
+    #[arg(long, global = true, env = "RDOCK_ROOT", default_value = DEFAULT_ROOT)]
+    pub root: String,
+    /// Root directory of run-time state
+    #[arg(long, global = true, env = "RDOCK_RUNROOT", default_value = DEFAULT_RUNROOT)]
+    pub runroot: String,
+    /// Set the logging level ("debug", "info", "warn", "error", "fatal")
+    #[arg(short = 'l', long, default_value = "info")]
+    pub log_level: String,
+    /// Enable debug mode
+    #[arg(short = 'D', long)]
+    pub debug: bool,
+    /// Location of client config files
+    #[arg(long)]
+    pub config: Option<String>,
+    /// Print version information and quit
+    #[arg(short = 'v', long)]
+    pub version: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create and run a new container from an image
+    Run(run::RunArgs),
+    /// Create a new container
+    Create(create::CreateArgs),
+    /// Start one or more stopped containers
+    Start(start::StartArgs),
+    /// List containers
+    #[command(alias = "list")]
+    Ps(ps::PsArgs),
+    /// Remove one or more containers
+    Rm(rm::RmArgs),
+    /// List images
+    Images(images::ImagesArgs),
+    /// Import the contents from a tarball to create a filesystem image
+    Import(import::ImportArgs),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+    Tag(tag::TagArgs),
+    /// Remove one or more images
+    Rmi(rmi::RmiArgs),
+    /// Return low-level information on Docker objects
+    Inspect(inspect::InspectArgs),
+    /// Show the rdock version information
+    Version(info::VersionArgs),
+    /// Display system-wide information
+    Info(info::InfoArgs),
+    /// Manage images
+    Image {
+        #[command(subcommand)]
+        cmd: ImageCommand,
+    },
+    /// Manage containers
+    Container {
+        #[command(subcommand)]
+        cmd: ContainerCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    #[command(alias = "list")]
+    Ls(images::ImagesArgs),
+    #[command(alias = "remove")]
+    Rm(rmi::RmiArgs),
+    Inspect(inspect::ImageInspectArgs),
+    Prune(prune::ImagePruneArgs),
+    Import(import::ImportArgs),
+    Tag(tag::TagArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContainerCommand {
+    #[command(alias = "list", alias = "ps")]
+    Ls(ps::PsArgs),
+    #[command(alias = "remove")]
+    Rm(rm::RmArgs),
+    Inspect(inspect::ContainerInspectArgs),
+    Prune(prune::ContainerPruneArgs),
+    Create(create::CreateArgs),
+    Start(start::StartArgs),
+    Run(run::RunArgs),
+}
+
+/// Turn clap's multi-line errors into docker's one-line wording.
+fn usage_error(e: clap::Error, args: &[String]) -> i32 {
+    use clap::error::{ContextKind, ErrorKind};
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            return 0;
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            return 0;
+        }
+        _ => {}
+    }
+    let sub = args.iter().skip(1).find(|a| !a.starts_with('-')).cloned().unwrap_or_default();
+    let arg = e
+        .get(ContextKind::InvalidArg)
+        .map(|v| v.to_string())
+        .unwrap_or_default();
+    let msg = match e.kind() {
+        ErrorKind::UnknownArgument => format!("unknown flag: {}", arg.split('=').next().unwrap_or(&arg)),
+        ErrorKind::InvalidSubcommand => format!("'{}' is not a rdock command", arg),
+        _ => {
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments").trim().to_string();
+            first.strip_prefix("error: ").unwrap_or(&first).to_string()
+        }
+    };
+    eprintln!("rdock: {msg}. See 'rdock {sub} --help'.");
+    125
+}
 
 pub fn main() -> i32 {
-    0
+    let args: Vec<String> = std::env::args().collect();
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(c) => c,
+        Err(e) => return usage_error(e, &args),
+    };
+    if cli.version {
+        println!("rdock version {}", env!("CARGO_PKG_VERSION"));
+        return 0;
+    }
+    let paths = Paths::new(&cli.root, &cli.runroot);
+    let Some(command) = cli.command else {
+        use clap::CommandFactory;
+        let _ = Cli::command().print_help();
+        return 0;
+    };
+    match dispatch(&paths, command) {
+        Ok(code) => code,
+        Err(e) => report(e),
+    }
+}
+
+/// Print an error as one line and return its exit status.
+pub fn report(e: Error) -> i32 {
+    let code = e.exit_code();
+    match &e {
+        Error::Exit(_) => {}
+        Error::WithCode(inner, _) => eprintln!("rdock: {inner}"),
+        _ => eprintln!("rdock: {e}"),
+    }
+    code
+}
+
+fn dispatch(paths: &Paths, command: Command) -> Result<i32> {
+    match command {
+        Command::Run(a) | Command::Container { cmd: ContainerCommand::Run(a) } => run::run(paths, a),
+        Command::Create(a) | Command::Container { cmd: ContainerCommand::Create(a) } => create::run(paths, a),
+        Command::Start(a) | Command::Container { cmd: ContainerCommand::Start(a) } => start::run(paths, a),
+        Command::Ps(a) | Command::Container { cmd: ContainerCommand::Ls(a) } => ps::run(paths, a),
+        Command::Rm(a) | Command::Container { cmd: ContainerCommand::Rm(a) } => rm::run(paths, a),
+        Command::Container { cmd: ContainerCommand::Inspect(a) } => inspect::run_container(paths, a),
+        Command::Container { cmd: ContainerCommand::Prune(a) } => prune::run_containers(paths, a),
+        Command::Images(a) | Command::Image { cmd: ImageCommand::Ls(a) } => images::run(paths, a),
+        Command::Import(a) | Command::Image { cmd: ImageCommand::Import(a) } => import::run(paths, a),
+        Command::Tag(a) | Command::Image { cmd: ImageCommand::Tag(a) } => tag::run(paths, a),
+        Command::Rmi(a) | Command::Image { cmd: ImageCommand::Rm(a) } => rmi::run(paths, a),
+        Command::Image { cmd: ImageCommand::Inspect(a) } => inspect::run_image(paths, a),
+        Command::Image { cmd: ImageCommand::Prune(a) } => prune::run_images(paths, a),
+        Command::Inspect(a) => inspect::run(paths, a),
+        Command::Version(a) => info::version(paths, a),
+        Command::Info(a) => info::info(paths, a),
+    }
+}
+
+/// Run `f` on each name, printing errors as docker does for multi-target
+/// commands (rm, rmi, start): keep going, exit 1 if any failed... docker
+/// exits 1 for partial failures of these commands.
+pub fn for_each<T>(items: &[T], mut f: impl FnMut(&T) -> Result<()>) -> Result<i32> {
+    let mut failed = false;
+    for it in items {
+        if let Err(e) = f(it) {
+            eprintln!("rdock: {e}");
+            failed = true;
+        }
+    }
+    Ok(if failed { 1 } else { 0 })
 }

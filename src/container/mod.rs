@@ -3,6 +3,12 @@
 
 use thiserror::Error;
 
+pub mod config;
+pub mod inspect;
+pub mod lifecycle;
+pub mod state;
+pub mod store;
+
 #[derive(Debug, Error)]
 pub enum ContainerError {
     #[error("No such container: {0}")]

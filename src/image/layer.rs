@@ -37,3 +37,11 @@ pub fn extract(_tar: impl Read, _dest: &Path) -> Result<LayerStats, LayerError> 
         why: "not implemented".into(),
     })
 }
+
+/// Remove a (possibly partial) layer dir. STUB until the layer module lands.
+pub fn remove_tree(dest: &Path) -> std::io::Result<()> {
+    match std::fs::remove_dir_all(dest) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        r => r,
+    }
+}

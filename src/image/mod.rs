@@ -2,6 +2,9 @@
 //! image configs and archive formats.
 
 pub mod config;
+pub mod import;
+pub mod inspect;
+pub mod manage;
 pub mod layer;
 pub mod reference;
 pub mod store;
@@ -22,6 +25,8 @@ pub enum ImageError {
     },
     #[error("conflict: unable to delete {0} (must be forced) - image is referenced in multiple repositories")]
     MultipleRefs(String),
+    #[error(transparent)]
+    Layer(#[from] layer::LayerError),
     #[error("{what}: {source}")]
     Io {
         what: String,

@@ -1,1 +1,463 @@
 //! The content-addressed image store.
+//!
+//! - `blobs/sha256/<hex>`: manifests, configs, layer blobs as received.
+//! - `layers/<chain-hex>/diff`: each layer extracted once, keyed by chain ID
+//!   so equal stacks share; `layers/l/<short>` short symlinks for overlay.
+//! - `images.json`: the index of images, their names and digests.
+//!
+//! Concurrency: slow work (download, decompress, extract) happens outside the
+//! store lock in `tmp/<pid>-<rand>`; every rename into `blobs/` or `layers/`
+//! and every index change happens under the lock, so a GC (also under the
+//! lock) never sees a half-added image, and a `kill -9` leaves only `tmp/`
+//! debris that the next writer sweeps.
+
+use super::config::{Descriptor, ImageConfig, Manifest};
+use super::layer;
+use super::reference::Reference;
+use super::ImageError;
+use crate::paths::Paths;
+use crate::util::{self, FileLock};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+use std::fs;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+type Result<T, E = ImageError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ImageRecord {
+    /// "sha256:<config digest hex>", as docker shows IMAGE ID.
+    pub id: String,
+    /// Digest of the manifest blob describing this image in our store.
+    pub manifest: String,
+    /// Full normalised references with tag: "docker.io/library/busybox:latest".
+    #[serde(default)]
+    pub names: Vec<String>,
+    /// "docker.io/library/busybox@sha256:..." for images pulled by digest.
+    #[serde(default)]
+    pub digests: Vec<String>,
+    /// Chain IDs (hex), bottom layer first.
+    #[serde(default)]
+    pub layers: Vec<String>,
+    /// Sum of the layers' unpacked sizes.
+    #[serde(default)]
+    pub size: u64,
+    /// RFC 3339 from the config, when it has one.
+    #[serde(default)]
+    pub created: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Index {
+    #[serde(default)]
+    pub images: Vec<ImageRecord>,
+}
+
+impl Index {
+    pub fn by_id(&self, id: &str) -> Option<&ImageRecord> {
+        self.images.iter().find(|i| i.id == id)
+    }
+
+    /// Docker's lookup order: a reference name first, then an ID or ID prefix.
+    pub fn lookup(&self, s: &str) -> Result<&ImageRecord> {
+        if let Ok(r) = Reference::parse(s) {
+            let full = r.to_string();
+            if let Some(img) = self.images.iter().find(|i| {
+                i.names.iter().any(|n| *n == full) || i.digests.iter().any(|d| *d == full)
+            }) {
+                return Ok(img);
+            }
+        }
+        let hex = s.strip_prefix("sha256:").unwrap_or(s);
+        if !hex.is_empty() && hex.len() <= 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            let hex = hex.to_ascii_lowercase();
+            let matches: Vec<&ImageRecord> = self
+                .images
+                .iter()
+                .filter(|i| i.id.trim_start_matches("sha256:").starts_with(&hex))
+                .collect();
+            if matches.len() == 1 {
+                return Ok(matches[0]);
+            }
+        }
+        Err(ImageError::NotFound(s.to_string()))
+    }
+}
+
+/// One layer as it ends up in the store.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LayerInfo {
+    pub chain_id: String,
+    pub diff_id: String,
+    pub blob: Descriptor,
+    /// Unpacked size.
+    pub size: u64,
+}
+
+/// A layer extracted into a temp dir, not yet in the store.
+pub struct StagedLayer {
+    dir: PathBuf,
+    pub info: LayerInfo,
+}
+
+pub struct ImageStore {
+    paths: Paths,
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+/// Chain ID of a layer stacked on `parent` (hex, or None for the bottom).
+pub fn chain_id(parent: Option<&str>, diff_id: &str) -> String {
+    match parent {
+        None => diff_id.trim_start_matches("sha256:").to_string(),
+        Some(p) => sha256_hex(format!("sha256:{p} {diff_id}").as_bytes()),
+    }
+}
+
+/// Overlay lowerdir entry (relative to `layers/`) for a chain ID.
+pub fn short_link(chain_hex: &str) -> String {
+    format!("l/{}", &chain_hex[..chain_hex.len().min(16)])
+}
+
+/// Reads through, hashing and optionally copying every byte.
+struct Tee<R, W> {
+    inner: R,
+    hasher: Sha256,
+    copy: Option<W>,
+    count: u64,
+}
+
+impl<R: Read, W: Write> Read for Tee<R, W> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        if let Some(w) = self.copy.as_mut() {
+            w.write_all(&buf[..n])?;
+        }
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+impl ImageStore {
+    pub fn new(paths: &Paths) -> Self {
+        ImageStore {
+            paths: paths.clone(),
+        }
+    }
+
+    pub fn paths(&self) -> &Paths {
+        &self.paths
+    }
+
+    fn ensure_dirs(&self) -> Result<()> {
+        for d in [
+            self.paths.blobs(),
+            self.paths.short_links(),
+            self.paths.tmp(),
+        ] {
+            fs::create_dir_all(&d).map_err(|e| ImageError::io(format!("creating {}", d.display()), e))?;
+        }
+        Ok(())
+    }
+
+    pub fn lock(&self) -> Result<FileLock> {
+        FileLock::exclusive(&self.paths.lock_file()).map_err(|e| ImageError::io("locking the store", e))
+    }
+
+    pub fn index(&self) -> Result<Index> {
+        match fs::read(self.paths.images_index()) {
+            Ok(b) => serde_json::from_slice(&b).map_err(|e| ImageError::Json {
+                what: "images.json".into(),
+                source: e,
+            }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Index::default()),
+            Err(e) => Err(ImageError::io("reading images.json", e)),
+        }
+    }
+
+    /// Write the index; the caller holds the store lock.
+    pub fn write_index(&self, idx: &Index) -> Result<()> {
+        let data = serde_json::to_vec_pretty(idx).map_err(|e| ImageError::Json {
+            what: "images.json".into(),
+            source: e,
+        })?;
+        util::atomic_write(&self.paths.images_index(), &data)
+            .map_err(|e| ImageError::io("writing images.json", e))
+    }
+
+    /// Read-modify-write the index under the store lock.
+    pub fn update<R>(&self, f: impl FnOnce(&mut Index) -> Result<R>) -> Result<R> {
+        self.ensure_dirs()?;
+        let _lock = self.lock()?;
+        let mut idx = self.index()?;
+        let r = f(&mut idx)?;
+        self.write_index(&idx)?;
+        Ok(r)
+    }
+
+    pub fn read_blob(&self, digest: &str) -> Result<Vec<u8>> {
+        let hex = digest.trim_start_matches("sha256:");
+        fs::read(self.paths.blob(hex)).map_err(|e| ImageError::io(format!("reading blob {digest}"), e))
+    }
+
+    pub fn config(&self, img: &ImageRecord) -> Result<ImageConfig> {
+        let b = self.read_blob(&img.id)?;
+        serde_json::from_slice(&b).map_err(|e| ImageError::Json {
+            what: format!("image config {}", img.id),
+            source: e,
+        })
+    }
+
+    pub fn manifest(&self, img: &ImageRecord) -> Result<Manifest> {
+        let b = self.read_blob(&img.manifest)?;
+        serde_json::from_slice(&b).map_err(|e| ImageError::Json {
+            what: format!("manifest {}", img.manifest),
+            source: e,
+        })
+    }
+
+    /// A fresh temp dir under `tmp/`, named by our pid so a sweep can tell
+    /// abandoned ones (dead pid) from in-flight ones.
+    pub fn temp_dir(&self) -> Result<PathBuf> {
+        self.ensure_dirs()?;
+        let p = self
+            .paths
+            .tmp()
+            .join(format!("{}-{}", std::process::id(), util::random_hex(6)));
+        fs::create_dir(&p).map_err(|e| ImageError::io(format!("creating {}", p.display()), e))?;
+        Ok(p)
+    }
+
+    /// Remove temp dirs left by processes that no longer exist.
+    pub fn sweep_tmp(&self) {
+        let Ok(rd) = fs::read_dir(self.paths.tmp()) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let pid: Option<i32> = name.split('-').next().and_then(|p| p.parse().ok());
+            if let Some(pid) = pid {
+                if Path::new(&format!("/proc/{pid}")).exists() {
+                    continue;
+                }
+            }
+            let _ = layer::remove_tree(&e.path());
+        }
+    }
+
+    /// Stream one layer (tar, or gzip-compressed tar) into a staging dir:
+    /// the blob is kept as received, hashed on the way; the tar is hashed
+    /// (diff ID) and extracted in the same pass.
+    pub fn stage_layer(&self, input: impl Read, parent_chain: Option<&str>) -> Result<StagedLayer> {
+        let dir = self.temp_dir()?;
+        let res = self.stage_layer_in(&dir, input, parent_chain);
+        if res.is_err() {
+            let _ = layer::remove_tree(&dir);
+        }
+        res.map(|info| StagedLayer { dir, info })
+    }
+
+    fn stage_layer_in(&self, dir: &Path, input: impl Read, parent_chain: Option<&str>) -> Result<LayerInfo> {
+        let mut input = io::BufReader::with_capacity(256 * 1024, input);
+        let head = {
+            let buf = io::BufRead::fill_buf(&mut input).map_err(|e| ImageError::io("reading layer", e))?;
+            buf.get(..2).map(|b| [b[0], b[1]])
+        };
+        let gzip = head == Some([0x1f, 0x8b]);
+        let blob_file = fs::File::create(dir.join("blob")).map_err(|e| ImageError::io("creating blob", e))?;
+        let mut outer = Tee {
+            inner: input,
+            hasher: Sha256::new(),
+            copy: Some(io::BufWriter::with_capacity(256 * 1024, blob_file)),
+            count: 0,
+        };
+        let diff_dir = dir.join("diff");
+        fs::create_dir(&diff_dir).map_err(|e| ImageError::io("creating layer dir", e))?;
+        let (diff_hex, stats) = if gzip {
+            let mut inner = Tee::<_, io::Sink> {
+                inner: flate2::read::GzDecoder::new(&mut outer),
+                hasher: Sha256::new(),
+                copy: None,
+                count: 0,
+            };
+            let stats = layer::extract(&mut inner, &diff_dir)?;
+            // Tar's end-of-archive padding is part of the digest.
+            io::copy(&mut inner, &mut io::sink()).map_err(|e| ImageError::io("reading layer", e))?;
+            (hex::encode(inner.hasher.finalize_reset()), stats)
+        } else {
+            let stats = layer::extract(&mut outer, &diff_dir)?;
+            (String::new(), stats)
+        };
+        io::copy(&mut outer, &mut io::sink()).map_err(|e| ImageError::io("reading layer", e))?;
+        if let Some(mut w) = outer.copy.take() {
+            w.flush().map_err(|e| ImageError::io("writing blob", e))?;
+        }
+        let blob_hex = hex::encode(outer.hasher.finalize_reset());
+        let diff_hex = if gzip { diff_hex } else { blob_hex.clone() };
+        let diff_id = format!("sha256:{diff_hex}");
+        let media_type = if gzip {
+            super::config::MEDIA_OCI_LAYER_GZIP
+        } else {
+            super::config::MEDIA_OCI_LAYER_TAR
+        };
+        Ok(LayerInfo {
+            chain_id: chain_id(parent_chain, &diff_id),
+            diff_id,
+            blob: Descriptor {
+                media_type: media_type.into(),
+                digest: format!("sha256:{blob_hex}"),
+                size: outer.count,
+            },
+            size: stats.size,
+        })
+    }
+
+    /// Move a staged layer into the store (caller holds the lock). If the
+    /// same chain is already there, the staged copy is dropped.
+    fn install_layer(&self, staged: StagedLayer) -> Result<LayerInfo> {
+        let info = staged.info;
+        let blob_dst = self.paths.blob(info.blob.digest.trim_start_matches("sha256:"));
+        if !blob_dst.exists() {
+            fs::rename(staged.dir.join("blob"), &blob_dst).map_err(|e| ImageError::io("storing layer blob", e))?;
+        }
+        let layer_dir = self.paths.layer(&info.chain_id);
+        if !layer_dir.join("diff").exists() {
+            let meta = serde_json::to_vec(&info).map_err(|e| ImageError::Json {
+                what: "layer meta".into(),
+                source: e,
+            })?;
+            fs::write(staged.dir.join("meta.json"), meta).map_err(|e| ImageError::io("writing layer meta", e))?;
+            let _ = fs::remove_file(staged.dir.join("blob"));
+            // A layer dir without diff/ is debris from a crash: replace it.
+            if layer_dir.exists() {
+                let _ = layer::remove_tree(&layer_dir);
+            }
+            fs::rename(&staged.dir, &layer_dir).map_err(|e| ImageError::io("storing layer", e))?;
+            let link = self.paths.layers().join(short_link(&info.chain_id));
+            let _ = fs::remove_file(&link);
+            std::os::unix::fs::symlink(format!("../{}/diff", info.chain_id), &link)
+                .map_err(|e| ImageError::io("linking layer", e))?;
+        } else {
+            let _ = layer::remove_tree(&staged.dir);
+        }
+        Ok(info)
+    }
+
+    fn put_blob_locked(&self, data: &[u8]) -> Result<String> {
+        let hex = sha256_hex(data);
+        let p = self.paths.blob(&hex);
+        if !p.exists() {
+            util::atomic_write(&p, data).map_err(|e| ImageError::io("writing blob", e))?;
+        }
+        Ok(format!("sha256:{hex}"))
+    }
+
+    /// Add an image made of `layers` (bottom first, already staged) and
+    /// `config` (its rootfs.diff_ids are filled in here); tag it with `name`.
+    /// Returns the image ID.
+    pub fn add_image(
+        &self,
+        mut config: ImageConfig,
+        layers: Vec<StagedLayer>,
+        name: Option<&Reference>,
+    ) -> Result<String> {
+        config.rootfs.kind = "layers".into();
+        config.rootfs.diff_ids = layers.iter().map(|l| l.info.diff_id.clone()).collect();
+        let config_bytes = serde_json::to_vec(&config).map_err(|e| ImageError::Json {
+            what: "image config".into(),
+            source: e,
+        })?;
+        self.ensure_dirs()?;
+        let _lock = self.lock()?;
+        let mut infos = Vec::with_capacity(layers.len());
+        for l in layers {
+            infos.push(self.install_layer(l)?);
+        }
+        let config_digest = self.put_blob_locked(&config_bytes)?;
+        let manifest = Manifest {
+            schema_version: 2,
+            media_type: Some(super::config::MEDIA_OCI_MANIFEST.into()),
+            config: Descriptor {
+                media_type: super::config::MEDIA_OCI_CONFIG.into(),
+                digest: config_digest.clone(),
+                size: config_bytes.len() as u64,
+            },
+            layers: infos.iter().map(|i| i.blob.clone()).collect(),
+        };
+        let manifest_bytes = serde_json::to_vec(&manifest).map_err(|e| ImageError::Json {
+            what: "manifest".into(),
+            source: e,
+        })?;
+        let manifest_digest = self.put_blob_locked(&manifest_bytes)?;
+        let mut idx = self.index()?;
+        let full_name = name.map(|n| n.to_string());
+        if let Some(n) = &full_name {
+            for img in idx.images.iter_mut() {
+                img.names.retain(|x| x != n);
+            }
+        }
+        if let Some(img) = idx.images.iter_mut().find(|i| i.id == config_digest) {
+            if let Some(n) = full_name {
+                img.names.push(n);
+            }
+        } else {
+            idx.images.push(ImageRecord {
+                id: config_digest.clone(),
+                manifest: manifest_digest,
+                names: full_name.into_iter().collect(),
+                digests: vec![],
+                layers: infos.iter().map(|i| i.chain_id.clone()).collect(),
+                size: infos.iter().map(|i| i.size).sum(),
+                created: config.created.clone(),
+            });
+        }
+        self.write_index(&idx)?;
+        Ok(config_digest)
+    }
+
+    /// The overlay lower entries of an image, topmost first.
+    pub fn lowers(&self, img: &ImageRecord) -> Vec<String> {
+        img.layers.iter().rev().map(|c| short_link(c)).collect()
+    }
+
+    /// Delete layers and blobs no image references and no container uses
+    /// (`container_layers`: chain IDs of existing containers). Caller holds the lock.
+    pub fn gc_locked(&self, idx: &Index, container_layers: &HashSet<String>) -> Result<()> {
+        let mut keep_layers: HashSet<String> = container_layers.clone();
+        let mut keep_blobs: HashSet<String> = HashSet::new();
+        for img in &idx.images {
+            keep_layers.extend(img.layers.iter().cloned());
+            keep_blobs.insert(img.id.trim_start_matches("sha256:").to_string());
+            keep_blobs.insert(img.manifest.trim_start_matches("sha256:").to_string());
+            if let Ok(m) = self.manifest(img) {
+                for l in m.layers {
+                    keep_blobs.insert(l.digest.trim_start_matches("sha256:").to_string());
+                }
+            }
+        }
+        if let Ok(rd) = fs::read_dir(self.paths.layers()) {
+            for e in rd.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name == "l" || keep_layers.contains(&name) {
+                    continue;
+                }
+                let _ = fs::remove_file(self.paths.layers().join(short_link(&name)));
+                layer::remove_tree(&e.path()).map_err(|e| ImageError::io(format!("removing layer {name}"), e))?;
+            }
+        }
+        if let Ok(rd) = fs::read_dir(self.paths.blobs()) {
+            for e in rd.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if !keep_blobs.contains(&name) {
+                    let _ = fs::remove_file(e.path());
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -3,6 +3,7 @@
 //! capabilities, rlimits, user switching, then execve.
 
 pub mod caps;
+pub mod process;
 pub mod cgroups;
 pub mod rlimits;
 pub mod rootfs;
@@ -37,6 +38,9 @@ pub enum RuntimeError {
     /// exit 127: docker's wording.
     #[error("exec: \"{0}\": executable file not found in $PATH")]
     ExecNotFound(String),
+    /// exit 127: a path that does not exist.
+    #[error("exec: \"{0}\": stat {0}: no such file or directory")]
+    ExecMissing(String),
     /// exit 126.
     #[error("exec: \"{0}\": permission denied")]
     ExecDenied(String),
@@ -62,7 +66,7 @@ impl RuntimeError {
     }
     pub fn exit_code(&self) -> i32 {
         match self {
-            RuntimeError::ExecNotFound(_) => 127,
+            RuntimeError::ExecNotFound(_) | RuntimeError::ExecMissing(_) => 127,
             RuntimeError::ExecDenied(_) | RuntimeError::ExecFailed(..) => 126,
             _ => 125,
         }

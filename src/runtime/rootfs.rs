@@ -57,3 +57,16 @@ pub struct RootfsSpec {
 pub fn setup(_spec: &RootfsSpec) -> Result<()> {
     Ok(())
 }
+
+/// STUB until the rootfs module lands.
+pub fn parse_volume(arg: &str) -> Result<MountSpec> {
+    Err(super::RuntimeError::InvalidArg(format!("-v {arg}: not implemented")))
+}
+/// STUB until the rootfs module lands.
+pub fn parse_mount(arg: &str) -> Result<MountSpec> {
+    Err(super::RuntimeError::InvalidArg(format!("--mount {arg}: not implemented")))
+}
+/// STUB until the rootfs module lands.
+pub fn parse_tmpfs(arg: &str) -> Result<MountSpec> {
+    Err(super::RuntimeError::InvalidArg(format!("--tmpfs {arg}: not implemented")))
+}

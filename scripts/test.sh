@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The whole test suite, as root: installs what the tests need, then checks
+# formatting, lints, and runs unit and integration tests (real containers).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" != 0 ]; then
+    echo "scripts/test.sh: the tests run real containers and must run as root" >&2
+    exit 1
+fi
+
+need=()
+[ -x /bin/busybox ] || need+=(busybox-static)
+command -v tmux >/dev/null || need+=(tmux)
+command -v cc >/dev/null || need+=(gcc)
+if [ ${#need[@]} -gt 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${need[@]}"
+fi
+command -v cargo >/dev/null || { echo "scripts/test.sh: cargo (Rust toolchain) is required" >&2; exit 1; }
+
+cargo fmt --check
+cargo clippy --all-targets -- -D warnings
+cargo test --all-targets -- --test-threads="${RDOCK_TEST_THREADS:-4}"

@@ -1,0 +1,25 @@
+//! `rdock create`: make a container without starting it; prints its ID.
+
+use super::run_flags::{create_container, ContainerFlags};
+use crate::error::Result;
+use crate::paths::Paths;
+use clap::Args;
+
+#[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
+pub struct CreateArgs {
+    #[command(flatten)]
+    pub flags: ContainerFlags,
+    /// Print usage
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+    pub image: String,
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub cmd: Vec<String>,
+}
+
+pub fn run(paths: &Paths, a: CreateArgs) -> Result<i32> {
+    let c = create_container(paths, &a.flags, &a.image, &a.cmd)?;
+    println!("{}", c.config.id);
+    Ok(0)
+}

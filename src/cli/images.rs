@@ -1,0 +1,221 @@
+//! `rdock images` / `image ls`.
+
+use super::format::{self, render_rows};
+use crate::error::{Error, Result};
+use crate::image::reference::Reference;
+use crate::image::store::{ImageRecord, ImageStore};
+use crate::paths::Paths;
+use chrono::{DateTime, Utc};
+use clap::Args;
+use serde_json::json;
+
+#[derive(Debug, Args)]
+pub struct ImagesArgs {
+    /// Show all images (default hides intermediate images)
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Show digests
+    #[arg(long)]
+    pub digests: bool,
+    /// Filter output based on conditions provided
+    #[arg(short = 'f', long)]
+    pub filter: Vec<String>,
+    /// Format output using a custom template
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Don't truncate output
+    #[arg(long = "no-trunc")]
+    pub no_trunc: bool,
+    /// Only show image IDs
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// List multi-platform images as a tree (EXPERIMENTAL)
+    #[arg(long)]
+    pub tree: bool,
+    /// Filter by repository[:tag]
+    pub repository: Option<String>,
+}
+
+const HEADERS: &[(&str, &str)] = &[
+    ("Repository", "REPOSITORY"),
+    ("Tag", "TAG"),
+    ("Digest", "DIGEST"),
+    ("ID", "IMAGE ID"),
+    ("CreatedSince", "CREATED"),
+    ("CreatedAt", "CREATED AT"),
+    ("Size", "SIZE"),
+    ("Containers", "CONTAINERS"),
+    ("SharedSize", "SHARED SIZE"),
+    ("UniqueSize", "UNIQUE SIZE"),
+    ("VirtualSize", "VIRTUAL SIZE"),
+];
+
+/// Shell-style glob with `*` and `?`, as docker's reference filter uses.
+pub fn glob(pattern: &str, s: &str) -> bool {
+    fn rec(p: &[u8], s: &[u8]) -> bool {
+        match (p.first(), s.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => rec(&p[1..], s) || (!s.is_empty() && s[0] != b'/' && rec(p, &s[1..])),
+            (Some(b'?'), Some(c)) if *c != b'/' => rec(&p[1..], &s[1..]),
+            (Some(a), Some(b)) if a == b => rec(&p[1..], &s[1..]),
+            _ => false,
+        }
+    }
+    rec(pattern.as_bytes(), s.as_bytes())
+}
+
+struct Row<'a> {
+    img: &'a ImageRecord,
+    repo: String,
+    tag: String,
+    digest: String,
+}
+
+fn rows_of(img: &ImageRecord) -> Vec<Row<'_>> {
+    let mut out = Vec::new();
+    for n in &img.names {
+        if let Ok(r) = Reference::parse(n) {
+            out.push(Row {
+                img,
+                repo: r.familiar_name(),
+                tag: r.tag_str().to_string(),
+                digest: "<none>".into(),
+            });
+        }
+    }
+    for d in &img.digests {
+        if let Ok(r) = Reference::parse(d) {
+            if !out.iter().any(|x| x.repo == r.familiar_name()) {
+                out.push(Row {
+                    img,
+                    repo: r.familiar_name(),
+                    tag: "<none>".into(),
+                    digest: r.digest.clone().unwrap_or_default(),
+                });
+            } else if let Some(x) = out.iter_mut().find(|x| x.repo == r.familiar_name()) {
+                x.digest = r.digest.clone().unwrap_or_default();
+            }
+        }
+    }
+    if out.is_empty() {
+        out.push(Row {
+            img,
+            repo: "<none>".into(),
+            tag: "<none>".into(),
+            digest: "<none>".into(),
+        });
+    }
+    out
+}
+
+pub fn run(paths: &Paths, a: ImagesArgs) -> Result<i32> {
+    let idx = ImageStore::new(paths).index()?;
+    let mut refs: Vec<String> = a.repository.iter().cloned().collect();
+    let mut dangling: Option<bool> = None;
+    let mut labels: Vec<String> = Vec::new();
+    for f in &a.filter {
+        let (k, v) = f
+            .split_once('=')
+            .ok_or_else(|| Error::msg(format!("bad format of filter (expected name=value): {f}")))?;
+        match k {
+            "reference" => refs.push(v.to_string()),
+            "dangling" => dangling = Some(matches!(v, "true" | "1")),
+            "label" => labels.push(v.to_string()),
+            _ => return Err(Error::msg(format!("invalid filter '{k}'"))),
+        }
+    }
+    let mut images: Vec<&ImageRecord> = idx.images.iter().collect();
+    images.sort_by(|x, y| y.created.cmp(&x.created));
+    let store = ImageStore::new(paths);
+    let mut rows = Vec::new();
+    let now = Utc::now();
+    for img in images {
+        if let Some(d) = dangling {
+            if d != img.names.is_empty() {
+                continue;
+            }
+        }
+        if !labels.is_empty() {
+            let cfg_labels = store.config(img).ok().and_then(|c| c.config.labels).unwrap_or_default();
+            let ok = labels.iter().all(|l| match l.split_once('=') {
+                Some((k, v)) => cfg_labels.get(k).map(|x| x == v).unwrap_or(false),
+                None => cfg_labels.contains_key(l),
+            });
+            if !ok {
+                continue;
+            }
+        }
+        for r in rows_of(img) {
+            if !refs.is_empty() {
+                let named = format!("{}:{}", r.repo, r.tag);
+                if r.repo == "<none>" || !refs.iter().any(|p| glob(p, &r.repo) || glob(p, &named)) {
+                    continue;
+                }
+            }
+            rows.push(r);
+        }
+    }
+    if a.quiet {
+        let mut seen = std::collections::HashSet::new();
+        for r in &rows {
+            if seen.insert(&r.img.id) {
+                println!("{}", id_cell(&r.img.id, a.no_trunc));
+            }
+        }
+        return Ok(0);
+    }
+    let values: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            let created: Option<DateTime<Utc>> = r
+                .img
+                .created
+                .as_deref()
+                .and_then(|c| DateTime::parse_from_rfc3339(c).ok())
+                .map(|t| t.with_timezone(&Utc));
+            json!({
+                "Repository": r.repo,
+                "Tag": r.tag,
+                "Digest": r.digest,
+                "ID": id_cell(&r.img.id, a.no_trunc),
+                "CreatedSince": created.map(|c| format::since(c, now)).unwrap_or_else(|| "N/A".into()),
+                "CreatedAt": created.map(|c| c.format("%Y-%m-%d %H:%M:%S %z UTC").to_string()).unwrap_or_default(),
+                "Size": format::human_size(r.img.size),
+                "VirtualSize": format::human_size(r.img.size),
+                "SharedSize": "N/A",
+                "UniqueSize": "N/A",
+                "Containers": "N/A",
+            })
+        })
+        .collect();
+    let table = if a.digests {
+        "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+    } else {
+        "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+    };
+    print!("{}", render_rows(a.format.as_deref(), table, HEADERS, &values)?);
+    Ok(0)
+}
+
+fn id_cell(id: &str, no_trunc: bool) -> String {
+    if no_trunc {
+        id.to_string()
+    } else {
+        format::truncate_id(id).to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob;
+
+    #[test]
+    fn glob_matches_like_docker_reference_filter() {
+        assert!(glob("busy*", "busybox"));
+        assert!(glob("busybox:1.*", "busybox:1.36"));
+        assert!(!glob("busy*", "library/busybox"));
+        assert!(glob("*/app", "user/app"));
+        assert!(glob("b?sybox", "busybox"));
+        assert!(!glob("box", "busybox"));
+    }
+}

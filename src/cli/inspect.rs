@@ -1,0 +1,119 @@
+//! `inspect`, `image inspect`, `container inspect`: docker's JSON, or a
+//! `-f` template applied to each object.
+
+use super::format::render_template;
+use crate::container::store::ContainerStore;
+use crate::error::{Error, Result};
+use crate::image::store::ImageStore;
+use crate::paths::Paths;
+use clap::Args;
+use serde_json::Value;
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Format output using a custom template
+    #[arg(short = 'f', long)]
+    pub format: Option<String>,
+    /// Display total file sizes if the type is container
+    #[arg(short = 's', long)]
+    pub size: bool,
+    /// Only inspect objects of the given type
+    #[arg(long = "type")]
+    pub kind: Option<String>,
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImageInspectArgs {
+    /// Format output using a custom template
+    #[arg(short = 'f', long)]
+    pub format: Option<String>,
+    /// Inspect a specific platform of the multi-platform image
+    #[arg(long)]
+    pub platform: Option<String>,
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ContainerInspectArgs {
+    /// Format output using a custom template
+    #[arg(short = 'f', long)]
+    pub format: Option<String>,
+    /// Display total file sizes
+    #[arg(short = 's', long)]
+    pub size: bool,
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Any,
+    Container,
+    Image,
+}
+
+fn find(paths: &Paths, name: &str, kind: Kind) -> Result<Value> {
+    if kind != Kind::Image {
+        let store = ContainerStore::new(paths);
+        match store.resolve(name) {
+            Ok(c) => return Ok(crate::container::inspect::inspect(paths, &c)),
+            Err(e) if kind == Kind::Container => return Err(e.into()),
+            Err(_) => {}
+        }
+    }
+    let images = ImageStore::new(paths);
+    let idx = images.index()?;
+    match idx.lookup(name) {
+        Ok(img) => Ok(crate::image::inspect::inspect(&images, img)?),
+        Err(e) if kind == Kind::Image => Err(e.into()),
+        Err(_) => Err(Error::msg(format!("No such object: {name}"))),
+    }
+}
+
+fn print_all(paths: &Paths, names: &[String], format: Option<&str>, kind: Kind) -> Result<i32> {
+    let mut values = Vec::new();
+    let mut failed = false;
+    for n in names {
+        match find(paths, n, kind) {
+            Ok(v) => values.push(v),
+            Err(e) => {
+                eprintln!("rdock: {e}");
+                failed = true;
+            }
+        }
+    }
+    match format.filter(|f| !f.is_empty()) {
+        Some(f) if f != "json" => {
+            for v in &values {
+                println!("{}", render_template(f, v)?);
+            }
+        }
+        _ => {
+            let text = serde_json::to_string_pretty(&Value::Array(values))
+                .map_err(|e| Error::msg(format!("encoding JSON: {e}")))?;
+            println!("{text}");
+        }
+    }
+    Ok(if failed { 1 } else { 0 })
+}
+
+pub fn run(paths: &Paths, a: InspectArgs) -> Result<i32> {
+    let kind = match a.kind.as_deref() {
+        None | Some("") => Kind::Any,
+        Some("container") => Kind::Container,
+        Some("image") => Kind::Image,
+        Some(t) => return Err(Error::msg(format!("\"{t}\" is not a valid value for --type"))),
+    };
+    print_all(paths, &a.names, a.format.as_deref(), kind)
+}
+
+pub fn run_image(paths: &Paths, a: ImageInspectArgs) -> Result<i32> {
+    print_all(paths, &a.names, a.format.as_deref(), Kind::Image)
+}
+
+pub fn run_container(paths: &Paths, a: ContainerInspectArgs) -> Result<i32> {
+    print_all(paths, &a.names, a.format.as_deref(), Kind::Container)
+}

@@ -1,0 +1,35 @@
+//! `rdock rm`: remove containers (`-f` kills running ones first).
+
+use crate::container::lifecycle;
+use crate::container::store::ContainerStore;
+use crate::error::{Error, Result};
+use crate::paths::Paths;
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// Force the removal of a running container (uses SIGKILL)
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// Remove the specified link
+    #[arg(short = 'l', long)]
+    pub link: bool,
+    /// Remove anonymous volumes associated with the container
+    #[arg(short = 'v', long)]
+    pub volumes: bool,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+pub fn run(paths: &Paths, a: RmArgs) -> Result<i32> {
+    if a.link {
+        return Err(Error::msg("links are not supported by rdock yet"));
+    }
+    let store = ContainerStore::new(paths);
+    super::for_each(&a.containers, |name| {
+        let c = store.resolve(name)?;
+        lifecycle::remove(paths, &c, a.force)?;
+        println!("{name}");
+        Ok(())
+    })
+}

@@ -1,0 +1,51 @@
+//! `rdock run`: create + start, in the foreground or detached.
+
+use super::run_flags::{create_container, ContainerFlags};
+use crate::container::lifecycle;
+use crate::error::{Error, Result};
+use crate::paths::Paths;
+use clap::Args;
+
+#[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
+pub struct RunArgs {
+    /// Run container in background and print container ID
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// Attach to STDIN, STDOUT or STDERR
+    #[arg(short = 'a', long)]
+    pub attach: Vec<String>,
+    /// Proxy received signals to the process
+    #[arg(long = "sig-proxy", default_value = "true", num_args = 0..=1, default_missing_value = "true")]
+    pub sig_proxy: String,
+    /// Override the key sequence for detaching a container
+    #[arg(long = "detach-keys")]
+    pub detach_keys: Option<String>,
+    #[command(flatten)]
+    pub flags: ContainerFlags,
+    /// Print usage
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+    pub image: String,
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub cmd: Vec<String>,
+}
+
+pub fn run(paths: &Paths, a: RunArgs) -> Result<i32> {
+    if a.detach && !a.attach.is_empty() {
+        return Err(Error::msg("conflicting options: cannot specify both --attach and --detach"));
+    }
+    for s in &a.attach {
+        if !matches!(s.to_ascii_lowercase().as_str(), "stdin" | "stdout" | "stderr") {
+            return Err(Error::msg(format!("invalid argument \"{s}\" for \"-a, --attach\" flag: valid streams are STDIN, STDOUT and STDERR")));
+        }
+    }
+    let c = create_container(paths, &a.flags, &a.image, &a.cmd)?;
+    if a.detach {
+        lifecycle::start_detached(paths, &c)?;
+        println!("{}", c.config.id);
+        return Ok(0);
+    }
+    let code = lifecycle::start_foreground(paths, &c)?;
+    Ok(code)
+}

@@ -1,0 +1,384 @@
+//! The flags `run` and `create` share (docker's container options), defined
+//! once, and their translation into `CreateOptions`.
+
+use crate::container::config::NetworkMode;
+use crate::container::lifecycle::CreateOptions;
+use crate::error::{Error, Result};
+use crate::runtime::{rlimits, rootfs};
+use clap::{ArgMatches, Args, FromArgMatches};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Args)]
+pub struct ContainerFlags {
+    /// Assign a name to the container
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Set environment variables
+    #[arg(short = 'e', long = "env")]
+    pub env: Vec<String>,
+    /// Read in a file of environment variables
+    #[arg(long = "env-file")]
+    pub env_file: Vec<String>,
+    /// Working directory inside the container
+    #[arg(short = 'w', long)]
+    pub workdir: Option<String>,
+    /// Username or UID (format: <name|uid>[:<group|gid>])
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    /// Container host name
+    #[arg(short = 'h', long)]
+    pub hostname: Option<String>,
+    /// Overwrite the default ENTRYPOINT of the image
+    #[arg(long)]
+    pub entrypoint: Option<String>,
+    /// Keep STDIN open even if not attached
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-TTY
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// Automatically remove the container and its associated anonymous volumes when it exits
+    #[arg(long)]
+    pub rm: bool,
+    /// Bind mount a volume
+    #[arg(short = 'v', long = "volume")]
+    pub volume: Vec<String>,
+    /// Attach a filesystem mount to the container
+    #[arg(long)]
+    pub mount: Vec<String>,
+    /// Mount a tmpfs directory
+    #[arg(long)]
+    pub tmpfs: Vec<String>,
+    /// Mount the container's root filesystem as read only
+    #[arg(long = "read-only")]
+    pub read_only: bool,
+    /// Connect a container to a network
+    #[arg(long = "network", alias = "net")]
+    pub network: Option<String>,
+    /// Give extended privileges to this container
+    #[arg(long)]
+    pub privileged: bool,
+    /// Add Linux capabilities
+    #[arg(long = "cap-add")]
+    pub cap_add: Vec<String>,
+    /// Drop Linux capabilities
+    #[arg(long = "cap-drop")]
+    pub cap_drop: Vec<String>,
+    /// Ulimit options
+    #[arg(long)]
+    pub ulimit: Vec<String>,
+    /// Set meta data on a container
+    #[arg(short = 'l', long = "label")]
+    pub label: Vec<String>,
+    /// Read in a line delimited file of labels
+    #[arg(long = "label-file")]
+    pub label_file: Vec<String>,
+    /// Write the container ID to the file
+    #[arg(long)]
+    pub cidfile: Option<String>,
+    /// Pull image before running ("always", "missing", "never")
+    #[arg(long, default_value = "missing")]
+    pub pull: String,
+    /// Suppress the pull output
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Set platform if server is multi-platform capable
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Signal to stop the container
+    #[arg(long = "stop-signal")]
+    pub stop_signal: Option<String>,
+    /// Skip image verification
+    #[arg(long = "disable-content-trust", num_args = 0..=1, default_missing_value = "true")]
+    pub disable_content_trust: Option<String>,
+    #[command(flatten)]
+    pub later: NotYet,
+}
+
+/// docker flags rdock parses but does not implement yet: (long, short, takes a value).
+/// Using one is a clear error rather than a silent no-op.
+const NOT_YET: &[(&str, Option<char>, bool)] = &[
+    ("add-host", None, true),
+    ("annotation", None, true),
+    ("blkio-weight", None, true),
+    ("blkio-weight-device", None, true),
+    ("cgroup-parent", None, true),
+    ("cgroupns", None, true),
+    ("cpu-count", None, true),
+    ("cpu-percent", None, true),
+    ("cpu-period", None, true),
+    ("cpu-quota", None, true),
+    ("cpu-rt-period", None, true),
+    ("cpu-rt-runtime", None, true),
+    ("cpu-shares", Some('c'), true),
+    ("cpus", None, true),
+    ("cpuset-cpus", None, true),
+    ("cpuset-mems", None, true),
+    ("device", None, true),
+    ("device-cgroup-rule", None, true),
+    ("device-read-bps", None, true),
+    ("device-read-iops", None, true),
+    ("device-write-bps", None, true),
+    ("device-write-iops", None, true),
+    ("dns", None, true),
+    ("dns-option", None, true),
+    ("dns-search", None, true),
+    ("domainname", None, true),
+    ("expose", None, true),
+    ("gpus", None, true),
+    ("group-add", None, true),
+    ("health-cmd", None, true),
+    ("health-interval", None, true),
+    ("health-retries", None, true),
+    ("health-start-interval", None, true),
+    ("health-start-period", None, true),
+    ("health-timeout", None, true),
+    ("init", None, false),
+    ("io-maxbandwidth", None, true),
+    ("io-maxiops", None, true),
+    ("ip", None, true),
+    ("ip6", None, true),
+    ("ipc", None, true),
+    ("isolation", None, true),
+    ("kernel-memory", None, true),
+    ("link", None, true),
+    ("link-local-ip", None, true),
+    ("log-driver", None, true),
+    ("log-opt", None, true),
+    ("mac-address", None, true),
+    ("memory", Some('m'), true),
+    ("memory-reservation", None, true),
+    ("memory-swap", None, true),
+    ("memory-swappiness", None, true),
+    ("network-alias", None, true),
+    ("no-healthcheck", None, false),
+    ("oom-kill-disable", None, false),
+    ("oom-score-adj", None, true),
+    ("pid", None, true),
+    ("pids-limit", None, true),
+    ("publish", Some('p'), true),
+    ("publish-all", Some('P'), false),
+    ("restart", None, true),
+    ("runtime", None, true),
+    ("security-opt", None, true),
+    ("shm-size", None, true),
+    ("stop-timeout", None, true),
+    ("storage-opt", None, true),
+    ("sysctl", None, true),
+    ("use-api-socket", None, false),
+    ("userns", None, true),
+    ("uts", None, true),
+    ("volume-driver", None, true),
+    ("volumes-from", None, true),
+];
+
+/// Which of the NOT_YET flags were given.
+#[derive(Debug, Clone, Default)]
+pub struct NotYet {
+    pub given: Vec<String>,
+}
+
+impl FromArgMatches for NotYet {
+    fn from_arg_matches(m: &ArgMatches) -> std::result::Result<Self, clap::Error> {
+        let given = NOT_YET
+            .iter()
+            .filter(|(long, _, _)| {
+                m.value_source(long) == Some(clap::parser::ValueSource::CommandLine)
+            })
+            .map(|(long, _, _)| long.to_string())
+            .collect();
+        Ok(NotYet { given })
+    }
+    fn update_from_arg_matches(&mut self, m: &ArgMatches) -> std::result::Result<(), clap::Error> {
+        *self = Self::from_arg_matches(m)?;
+        Ok(())
+    }
+}
+
+impl Args for NotYet {
+    fn augment_args(mut cmd: clap::Command) -> clap::Command {
+        for (long, short, value) in NOT_YET {
+            let mut a = clap::Arg::new(*long).long(*long).hide(true);
+            if let Some(s) = short {
+                a = a.short(*s);
+            }
+            a = if *value {
+                a.action(clap::ArgAction::Append)
+            } else {
+                a.action(clap::ArgAction::SetTrue)
+            };
+            cmd = cmd.arg(a);
+        }
+        cmd
+    }
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+/// `-e KEY` without a value takes the caller's value, or is dropped.
+fn env_entry(s: &str) -> Option<String> {
+    if s.contains('=') {
+        Some(s.to_string())
+    } else {
+        std::env::var(s).ok().map(|v| format!("{s}={v}"))
+    }
+}
+
+/// docker's env-file: KEY=VALUE lines, `#` comments, bare KEY from our env.
+pub fn read_env_file(path: &str) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::msg(format!("open {path}: {e}")))?;
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.trim_start();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let key = line.split('=').next().unwrap_or(line);
+        if key.is_empty() || key.contains(char::is_whitespace) {
+            return Err(Error::msg(format!("invalid environment variable: {line}")));
+        }
+        out.extend(env_entry(line));
+    }
+    Ok(out)
+}
+
+fn read_label_file(path: &str) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::msg(format!("open {path}: {e}")))?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect())
+}
+
+impl ContainerFlags {
+    /// Validate and translate into the library's options.
+    pub fn to_options(&self, image: &str, cmd: &[String]) -> Result<CreateOptions> {
+        if let Some(flag) = self.later.given.first() {
+            return Err(Error::msg(format!("--{flag} is not supported by rdock yet")));
+        }
+        if let Some(p) = &self.platform {
+            let host = format!("linux/{}", crate::image::config::host_arch());
+            if p != &host && p != "linux" {
+                return Err(Error::msg(format!(
+                    "image with reference {image} was found but does not match the specified platform: wanted {p}"
+                )));
+            }
+        }
+        if !matches!(self.pull.as_str(), "always" | "missing" | "never") {
+            return Err(Error::msg(format!(
+                "invalid pull option: '{}': must be one of \"always\", \"missing\" or \"never\"",
+                self.pull
+            )));
+        }
+        let mut env = Vec::new();
+        for f in &self.env_file {
+            env.extend(read_env_file(f)?);
+        }
+        env.extend(self.env.iter().filter_map(|e| env_entry(e)));
+
+        let mut mounts = Vec::new();
+        for v in &self.volume {
+            mounts.push(rootfs::parse_volume(v)?);
+        }
+        for m in &self.mount {
+            mounts.push(rootfs::parse_mount(m)?);
+        }
+        for t in &self.tmpfs {
+            mounts.push(rootfs::parse_tmpfs(t)?);
+        }
+        let network = match self.network.as_deref() {
+            None | Some("none") | Some("default") => NetworkMode::None,
+            Some("host") => NetworkMode::Host,
+            Some(other) => {
+                return Err(Error::msg(format!(
+                    "network {other} is not supported by rdock yet (use none or host)"
+                )))
+            }
+        };
+        let ulimits = self
+            .ulimit
+            .iter()
+            .map(|u| rlimits::parse(u))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let mut labels = BTreeMap::new();
+        let mut label_lines = Vec::new();
+        for f in &self.label_file {
+            label_lines.extend(read_label_file(f)?);
+        }
+        label_lines.extend(self.label.iter().cloned());
+        for l in label_lines {
+            let (k, v) = l.split_once('=').unwrap_or((&l, ""));
+            labels.insert(k.to_string(), v.to_string());
+        }
+        if let Some(name) = &self.name {
+            if !crate::container::store::valid_name(name.trim_start_matches('/')) {
+                return Err(crate::container::ContainerError::InvalidName(name.clone()).into());
+            }
+        }
+        Ok(CreateOptions {
+            image: image.to_string(),
+            name: self.name.clone().unwrap_or_default().trim_start_matches('/').to_string(),
+            cmd: cmd.to_vec(),
+            entrypoint: self.entrypoint.clone(),
+            env,
+            workdir: self.workdir.clone(),
+            user: self.user.clone(),
+            hostname: self.hostname.clone(),
+            tty: self.tty,
+            interactive: self.interactive,
+            auto_remove: self.rm,
+            mounts,
+            readonly: self.read_only,
+            network,
+            privileged: self.privileged,
+            cap_add: self.cap_add.clone(),
+            cap_drop: self.cap_drop.clone(),
+            ulimits,
+            labels,
+        })
+    }
+
+    /// Write `--cidfile` (refusing an existing file, as docker does).
+    pub fn write_cidfile(&self, id: &str) -> Result<()> {
+        if let Some(p) = &self.cidfile {
+            use std::io::Write;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(p)
+                .map_err(|e| Error::msg(format!("container ID file found, make sure the other container isn't running or delete {p}: {e}")))?;
+            f.write_all(id.as_bytes())
+                .map_err(|e| Error::msg(format!("writing {p}: {e}")))?;
+        }
+        Ok(())
+    }
+}
+
+/// Create the container, or fail as docker does when the image is missing
+/// (pulling arrives with the registry client).
+pub fn create_container(
+    paths: &crate::paths::Paths,
+    flags: &ContainerFlags,
+    image: &str,
+    cmd: &[String],
+) -> Result<crate::container::store::Container> {
+    let opts = flags.to_options(image, cmd)?;
+    if !crate::image::reference::is_id_prefix(image) {
+        crate::image::reference::Reference::parse(image)?;
+    }
+    let images = crate::image::store::ImageStore::new(paths);
+    if flags.pull == "always" || images.index()?.lookup(image).is_err() {
+        if flags.pull == "never" || flags.pull == "missing" {
+            return Err(Error::msg(format!(
+                "Unable to find image '{image}' locally: pulling is not available yet"
+            )));
+        }
+        return Err(Error::msg(format!("pulling {image} is not available yet")));
+    }
+    let c = crate::container::lifecycle::create(paths, &opts)?;
+    flags.write_cidfile(&c.config.id)?;
+    Ok(c)
+}

@@ -1,0 +1,54 @@
+//! `rdock start`: start created or exited containers; `-a` runs one in the
+//! foreground and exits with its status.
+
+use crate::container::lifecycle;
+use crate::container::store::ContainerStore;
+use crate::error::{Error, Result};
+use crate::paths::Paths;
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// Attach STDOUT/STDERR and forward signals
+    #[arg(short = 'a', long)]
+    pub attach: bool,
+    /// Attach container's STDIN
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+    /// Override the key sequence for detaching a container
+    #[arg(long = "detach-keys")]
+    pub detach_keys: Option<String>,
+    /// Restore from this checkpoint
+    #[arg(long)]
+    pub checkpoint: Option<String>,
+    /// Use a custom checkpoint storage directory
+    #[arg(long = "checkpoint-dir")]
+    pub checkpoint_dir: Option<String>,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+pub fn run(paths: &Paths, a: StartArgs) -> Result<i32> {
+    if a.checkpoint.is_some() || a.checkpoint_dir.is_some() {
+        return Err(Error::msg("checkpoints are not supported by rdock"));
+    }
+    let store = ContainerStore::new(paths);
+    if a.attach || a.interactive {
+        if a.containers.len() > 1 {
+            return Err(Error::msg("you cannot start and attach multiple containers at once"));
+        }
+        let mut c = store.resolve(&a.containers[0])?;
+        if a.interactive {
+            c.config.open_stdin = true;
+        }
+        return lifecycle::start_foreground(paths, &c);
+    }
+    super::for_each(&a.containers, |name| {
+        let c = store.resolve(name)?;
+        if !c.state.is_alive() {
+            lifecycle::start_detached(paths, &c)?;
+        }
+        println!("{name}");
+        Ok(())
+    })
+}

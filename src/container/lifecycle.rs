@@ -1,0 +1,549 @@
+//! Container lifecycle: create from options, start (foreground, or
+//! detached under a small monitor process), remove.
+
+use super::config::{ContainerConfig, NetworkMode};
+use super::state::{proc_start_time, State, Status};
+use super::store::{Container, ContainerStore};
+use super::ContainerError;
+use crate::error::{Error, Result};
+use crate::image::store::ImageStore;
+use crate::paths::Paths;
+use crate::runtime::cgroups::Cgroup;
+use crate::runtime::process::{self, InitSpec, Spawned};
+use crate::runtime::rlimits::Ulimit;
+use crate::runtime::rootfs::{MountSpec, RootfsSpec};
+use crate::runtime::{caps, RuntimeError};
+use crate::util;
+use nix::sys::signal::{SigSet, Signal};
+use nix::unistd::Pid;
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::time::Duration;
+
+/// Parent cgroup of every container.
+pub const CGROUP_PARENT: &str = "rdock";
+
+/// What `create`/`run` were asked for (already parsed from flags).
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    pub image: String,
+    pub name: String,
+    /// Arguments after the image.
+    pub cmd: Vec<String>,
+    /// `--entrypoint`: Some("") clears the image's entrypoint.
+    pub entrypoint: Option<String>,
+    pub env: Vec<String>,
+    pub workdir: Option<String>,
+    pub user: Option<String>,
+    pub hostname: Option<String>,
+    pub tty: bool,
+    pub interactive: bool,
+    pub auto_remove: bool,
+    pub mounts: Vec<MountSpec>,
+    pub readonly: bool,
+    pub network: NetworkMode,
+    pub privileged: bool,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub ulimits: Vec<Ulimit>,
+    pub labels: BTreeMap<String, String>,
+}
+
+const HOSTS_NONE: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::\tip6-localnet\nff00::\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
+
+/// Merge `KEY=VALUE` overrides into `env`, later wins, order kept.
+pub fn merge_env(env: &mut Vec<String>, overrides: &[String]) {
+    for kv in overrides {
+        let key = kv.split('=').next().unwrap_or(kv);
+        env.retain(|e| e.split('=').next() != Some(key));
+        env.push(kv.clone());
+    }
+}
+
+pub fn create(paths: &Paths, opts: &CreateOptions) -> Result<Container> {
+    let images = ImageStore::new(paths);
+    let idx = images.index()?;
+    let img = idx.lookup(&opts.image)?;
+    let icfg = images.config(img)?;
+    let d = &icfg.config;
+
+    // docker: --entrypoint replaces the image's entrypoint and drops its cmd.
+    let (entrypoint, cmd) = match &opts.entrypoint {
+        Some(ep) => (
+            if ep.is_empty() { None } else { Some(vec![ep.clone()]) },
+            if opts.cmd.is_empty() { None } else { Some(opts.cmd.clone()) },
+        ),
+        None => (
+            d.entrypoint.clone().filter(|e| !e.is_empty()),
+            if opts.cmd.is_empty() { d.cmd.clone() } else { Some(opts.cmd.clone()) },
+        ),
+    };
+    let mut argv: Vec<String> = entrypoint.clone().unwrap_or_default();
+    argv.extend(cmd.clone().unwrap_or_default());
+    if argv.is_empty() {
+        return Err(Error::msg("no command specified"));
+    }
+    // Validate early so a bad flag is a create-time error, not a start-time one.
+    caps::resolve(&opts.cap_add, &opts.cap_drop, opts.privileged)?;
+
+    let id = util::random_hex(32);
+    let hostname = opts.hostname.clone().unwrap_or_else(|| id[..12].to_string());
+    let mut env = d.env.clone().unwrap_or_default();
+    if !env.iter().any(|e| e.starts_with("PATH=")) {
+        env.insert(0, format!("PATH={}", process::DEFAULT_PATH));
+    }
+    merge_env(&mut env, &[format!("HOSTNAME={hostname}")]);
+    if opts.tty {
+        merge_env(&mut env, &["TERM=xterm".to_string()]);
+    }
+    merge_env(&mut env, &opts.env);
+
+    let mut labels = d.labels.clone().unwrap_or_default();
+    labels.extend(opts.labels.clone());
+
+    let mut config = ContainerConfig {
+        id,
+        name: opts.name.clone(),
+        created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+        image: opts.image.clone(),
+        image_id: img.id.clone(),
+        layers: img.layers.clone(),
+        path: argv[0].clone(),
+        args: argv[1..].to_vec(),
+        entrypoint,
+        cmd,
+        env,
+        working_dir: opts
+            .workdir
+            .clone()
+            .or_else(|| d.working_dir.clone())
+            .filter(|w| !w.is_empty())
+            .unwrap_or_else(|| "/".into()),
+        user: opts.user.clone().or_else(|| d.user.clone()).unwrap_or_default(),
+        hostname,
+        tty: opts.tty,
+        open_stdin: opts.interactive,
+        auto_remove: opts.auto_remove,
+        readonly_rootfs: opts.readonly,
+        privileged: opts.privileged,
+        cap_add: opts.cap_add.clone(),
+        cap_drop: opts.cap_drop.clone(),
+        network: opts.network.clone(),
+        mounts: opts.mounts.clone(),
+        ulimits: opts.ulimits.clone(),
+        labels,
+        stop_signal: d.stop_signal.clone(),
+    };
+    let hosts = match config.network {
+        NetworkMode::Host => std::fs::read_to_string("/etc/hosts").unwrap_or_else(|_| HOSTS_NONE.into()),
+        NetworkMode::None => HOSTS_NONE.to_string(),
+    };
+    let resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    Ok(ContainerStore::new(paths).create(&mut config, &hosts, &resolv)?)
+}
+
+fn init_spec(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<InitSpec> {
+    let cfg = &c.config;
+    let mut argv = vec![cfg.path.clone()];
+    argv.extend(cfg.args.iter().cloned());
+    Ok(InitSpec {
+        rootfs: RootfsSpec {
+            layers_dir: paths.layers(),
+            lowers: cfg.layers.iter().rev().map(|l| crate::image::store::short_link(l)).collect(),
+            upper: c.dir.join("upper"),
+            work: c.dir.join("work"),
+            target: c.dir.join("merged"),
+            readonly: cfg.readonly_rootfs,
+            mounts: cfg.mounts.clone(),
+            hostname_file: Some(c.dir.join("hostname")),
+            hosts_file: Some(c.dir.join("hosts")),
+            resolv_file: Some(c.dir.join("resolv.conf")),
+            privileged: cfg.privileged,
+            new_netns: cfg.network != NetworkMode::Host,
+        },
+        hostname: cfg.hostname.clone(),
+        argv,
+        env: cfg.env.clone(),
+        cwd: cfg.working_dir.clone(),
+        user: cfg.user.clone(),
+        caps: caps::resolve(&cfg.cap_add, &cfg.cap_drop, cfg.privileged)?,
+        ulimits: cfg.ulimits.clone(),
+        tty: cfg.tty,
+        stdin_open: cfg.open_stdin,
+        new_netns: cfg.network != NetworkMode::Host,
+        stdio,
+    })
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+}
+
+fn exit_status(ws: nix::sys::wait::WaitStatus) -> Option<i32> {
+    use nix::sys::wait::WaitStatus;
+    match ws {
+        WaitStatus::Exited(_, code) => Some(code),
+        WaitStatus::Signaled(_, sig, _) => Some(128 + sig as i32),
+        _ => None,
+    }
+}
+
+/// Spawn the container and record it as running.
+fn launch(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<(Spawned, Cgroup)> {
+    if c.state.status == Status::Running {
+        return Err(Error::msg(format!("container {} is already running", c.config.name)));
+    }
+    let store = ContainerStore::new(paths);
+    let spec = init_spec(paths, c, stdio)?;
+    let cgroup = Cgroup::create(CGROUP_PARENT, &c.config.id)?;
+    let spawned = match process::spawn(&spec, &cgroup) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = cgroup.remove();
+            let code = e.exit_code();
+            let state = State {
+                status: if c.state.status == Status::Created { Status::Created } else { Status::Exited },
+                exit_code: code,
+                error: e.to_string(),
+                ..c.state.clone()
+            };
+            let _ = store.save_state(&c.config.id, &state);
+            return Err(e.into());
+        }
+    };
+    let state = State {
+        status: Status::Running,
+        pid: spawned.pid,
+        pid_start: proc_start_time(spawned.pid).unwrap_or(0),
+        exit_code: 0,
+        started_at: Some(now()),
+        finished_at: None,
+        error: String::new(),
+    };
+    store.save_state(&c.config.id, &state)?;
+    Ok((spawned, cgroup))
+}
+
+/// After the container's init is gone: record the exit, drop the cgroup,
+/// remove the container if it was `--rm`.
+fn finish(paths: &Paths, c: &Container, cgroup: &Cgroup, code: i32) -> Result<()> {
+    let store = ContainerStore::new(paths);
+    let _ = cgroup.remove();
+    if c.config.auto_remove {
+        return Ok(store.remove(c)?);
+    }
+    let mut state = match store.load(&c.config.id) {
+        Ok(cur) => cur.state,
+        Err(_) => return Ok(()),
+    };
+    state.status = Status::Exited;
+    state.pid = 0;
+    state.exit_code = code;
+    state.finished_at = Some(now());
+    store.save_state(&c.config.id, &state)?;
+    Ok(())
+}
+
+/// Signals the foreground CLI passes on to the container (docker's sig-proxy).
+const PROXIED: &[Signal] = &[
+    Signal::SIGINT,
+    Signal::SIGTERM,
+    Signal::SIGHUP,
+    Signal::SIGQUIT,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+];
+
+/// Run the container attached to this terminal until it exits; returns its
+/// exit code. The CLI process plays the monitor's part meanwhile.
+pub fn start_foreground(paths: &Paths, c: &Container) -> Result<i32> {
+    let mut mask = SigSet::empty();
+    for s in PROXIED {
+        mask.add(*s);
+    }
+    mask.add(Signal::SIGCHLD);
+    mask.add(Signal::SIGWINCH);
+    mask.thread_block().map_err(|e| RuntimeError::sys("sigprocmask", e))?;
+    let sfd = nix::sys::signalfd::SignalFd::with_flags(&mask, nix::sys::signalfd::SfdFlags::SFD_CLOEXEC)
+        .map_err(|e| RuntimeError::sys("signalfd", e))?;
+
+    let (spawned, cgroup) = launch(paths, c, None)?;
+    let pid = Pid::from_raw(spawned.pid);
+    let code = match spawned.pty_master {
+        Some(master) => pump_tty(&sfd, pid, master, c.config.open_stdin)?,
+        None => wait_forwarding(&sfd, pid)?,
+    };
+    finish(paths, c, &cgroup, code)?;
+    Ok(code)
+}
+
+fn try_reap(pid: Pid) -> Option<i32> {
+    match nix::sys::wait::waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
+        Ok(ws) => exit_status(ws),
+        Err(nix::errno::Errno::ECHILD) => Some(255),
+        Err(_) => None,
+    }
+}
+
+fn wait_forwarding(sfd: &nix::sys::signalfd::SignalFd, pid: Pid) -> Result<i32> {
+    loop {
+        if let Some(code) = try_reap(pid) {
+            return Ok(code);
+        }
+        match sfd.read_signal() {
+            Ok(Some(info)) => {
+                let sig = info.ssi_signo as i32;
+                if sig != libc::SIGCHLD && sig != libc::SIGWINCH {
+                    if let Ok(s) = Signal::try_from(sig) {
+                        let _ = nix::sys::signal::kill(pid, s);
+                    }
+                }
+            }
+            Ok(None) => {}
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(RuntimeError::sys("reading signals", e).into()),
+        }
+    }
+}
+
+/// Restores the caller's terminal settings when dropped.
+struct RawMode {
+    saved: Option<nix::sys::termios::Termios>,
+}
+
+impl RawMode {
+    fn enter() -> RawMode {
+        let stdin = std::io::stdin();
+        let saved = nix::sys::termios::tcgetattr(stdin.as_fd()).ok();
+        if let Some(t) = &saved {
+            let mut raw = t.clone();
+            nix::sys::termios::cfmakeraw(&mut raw);
+            let _ = nix::sys::termios::tcsetattr(stdin.as_fd(), nix::sys::termios::SetArg::TCSANOW, &raw);
+        }
+        RawMode { saved }
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        if let Some(t) = &self.saved {
+            let _ = nix::sys::termios::tcsetattr(std::io::stdin().as_fd(), nix::sys::termios::SetArg::TCSANOW, t);
+        }
+    }
+}
+
+fn copy_winsize(master: BorrowedFd) {
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: TIOCGWINSZ/TIOCSWINSZ with a properly sized winsize.
+    unsafe {
+        if libc::ioctl(libc::STDIN_FILENO, libc::TIOCGWINSZ, &mut ws) == 0
+            || libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) == 0
+        {
+            libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws);
+        }
+    }
+}
+
+/// Shuttle bytes between the caller's terminal and the container's PTY,
+/// forwarding window size changes, until the container exits.
+fn pump_tty(sfd: &nix::sys::signalfd::SignalFd, pid: Pid, master: OwnedFd, stdin_open: bool) -> Result<i32> {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let _raw = if stdin_open && nix::unistd::isatty(libc::STDIN_FILENO).unwrap_or(false) {
+        Some(RawMode::enter())
+    } else {
+        None
+    };
+    copy_winsize(master.as_fd());
+    let mut master_file = std::fs::File::from(master);
+    let mut stdout = std::io::stdout().lock();
+    let mut buf = vec![0u8; 32 * 1024];
+    let mut stdin_live = stdin_open;
+    let mut master_live = true;
+    let mut code: Option<i32> = None;
+    loop {
+        if code.is_none() {
+            code = try_reap(pid);
+        }
+        if code.is_some() && !master_live {
+            break;
+        }
+        let stdin = std::io::stdin();
+        let mut fds = vec![PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
+        let master_fd = master_file.as_fd();
+        if master_live {
+            fds.push(PollFd::new(master_fd, PollFlags::POLLIN));
+        }
+        let stdin_fd = stdin.as_fd();
+        if stdin_live && code.is_none() {
+            fds.push(PollFd::new(stdin_fd, PollFlags::POLLIN));
+        }
+        // Once the container has exited, drain what is left and stop.
+        let timeout = if code.is_some() { PollTimeout::ZERO } else { PollTimeout::NONE };
+        match poll(&mut fds, timeout) {
+            Ok(0) if code.is_some() => break,
+            Ok(_) => {}
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(RuntimeError::sys("poll", e).into()),
+        }
+        let ready = |i: usize| {
+            fds.get(i)
+                .and_then(|f| f.revents())
+                .map(|r| !r.is_empty())
+                .unwrap_or(false)
+        };
+        let sig_ready = ready(0);
+        let master_ready = master_live && ready(1);
+        let stdin_ready = stdin_live && code.is_none() && ready(if master_live { 2 } else { 1 });
+        drop(fds);
+        if sig_ready {
+            if let Ok(Some(info)) = sfd.read_signal() {
+                let sig = info.ssi_signo as i32;
+                if sig == libc::SIGWINCH {
+                    copy_winsize(master_file.as_fd());
+                } else if sig != libc::SIGCHLD {
+                    if let Ok(s) = Signal::try_from(sig) {
+                        let _ = nix::sys::signal::kill(pid, s);
+                    }
+                }
+            }
+        }
+        if master_ready {
+            match master_file.read(&mut buf) {
+                Ok(0) | Err(_) => master_live = false,
+                Ok(n) => {
+                    let _ = stdout.write_all(&buf[..n]);
+                    let _ = stdout.flush();
+                }
+            }
+        }
+        if stdin_ready {
+            match std::io::stdin().lock().read(&mut buf) {
+                Ok(0) | Err(_) => {
+                    stdin_live = false;
+                    // EOF on a non-terminal stdin: pass it on as ^D.
+                    let _ = master_file.write_all(&[4]);
+                }
+                Ok(n) => {
+                    let _ = master_file.write_all(&buf[..n]);
+                }
+            }
+        }
+    }
+    Ok(code.unwrap_or(255))
+}
+
+/// Start under a monitor: a forked, setsid'd copy of this process that is
+/// the container's parent, waits for it and records its exit. Output goes to
+/// `containers/<id>/container.log`.
+pub fn start_detached(paths: &Paths, c: &Container) -> Result<()> {
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| RuntimeError::sys("pipe", e))?;
+    // SAFETY: the CLI is single-threaded here.
+    match unsafe { nix::unistd::fork() }.map_err(|e| RuntimeError::sys("fork", e))? {
+        nix::unistd::ForkResult::Child => {
+            drop(r);
+            let code = monitor(paths, c, w);
+            // SAFETY: leave without running the parent's exit handlers.
+            unsafe { libc::_exit(code) }
+        }
+        nix::unistd::ForkResult::Parent { child } => {
+            drop(w);
+            let mut msg = Vec::new();
+            let _ = std::fs::File::from(r).read_to_end(&mut msg);
+            if msg.first() == Some(&b'1') {
+                return Ok(());
+            }
+            let _ = nix::sys::wait::waitpid(child, None);
+            let text = String::from_utf8_lossy(msg.get(1..).unwrap_or_default()).into_owned();
+            let code: i32 = msg.first().map(|b| (*b as i32) - 100).unwrap_or(125);
+            Err(match code {
+                126 | 127 => Error::Runtime(RuntimeError::Other(text)).with_code(code),
+                _ => Error::msg(if text.is_empty() { "container monitor failed".into() } else { text }),
+            })
+        }
+    }
+}
+
+fn monitor(paths: &Paths, c: &Container, report: OwnedFd) -> i32 {
+    let mut report = std::fs::File::from(report);
+    let _ = nix::unistd::setsid();
+    let null = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(c.dir.join("container.log"));
+    let (null, log) = match (null, log) {
+        (Ok(n), Ok(l)) => (n, l),
+        _ => {
+            let _ = report.write_all(b"}cannot open the container log");
+            return 1;
+        }
+    };
+    let mut mask = SigSet::empty();
+    mask.add(Signal::SIGCHLD);
+    let _ = mask.thread_block();
+    let sfd = match nix::sys::signalfd::SignalFd::with_flags(&mask, nix::sys::signalfd::SfdFlags::SFD_CLOEXEC) {
+        Ok(s) => s,
+        Err(_) => return 1,
+    };
+    let stdio = [null.as_raw_fd(), log.as_raw_fd(), log.as_raw_fd()];
+    let (spawned, cgroup) = match launch(paths, c, Some(stdio)) {
+        Ok(x) => x,
+        Err(e) => {
+            let code = (e.exit_code() + 100).clamp(0, 255) as u8;
+            let mut msg = vec![code];
+            msg.extend_from_slice(e.to_string().as_bytes());
+            let _ = report.write_all(&msg);
+            return 1;
+        }
+    };
+    let _ = report.write_all(b"1");
+    drop(report);
+    // Keep the monitor off the caller's terminal and cwd.
+    let _ = nix::unistd::dup2(null.as_raw_fd(), 0);
+    let _ = nix::unistd::dup2(null.as_raw_fd(), 1);
+    let _ = nix::unistd::dup2(null.as_raw_fd(), 2);
+    let _ = nix::unistd::chdir("/");
+    drop(spawned.pty_master);
+    let pid = Pid::from_raw(spawned.pid);
+    let code = loop {
+        if let Some(code) = try_reap(pid) {
+            break code;
+        }
+        let _ = sfd.read_signal();
+    };
+    let _ = finish(paths, c, &cgroup, code);
+    0
+}
+
+/// Remove a container; with `force` a running one is killed first.
+pub fn remove(paths: &Paths, c: &Container, force: bool) -> Result<()> {
+    let store = ContainerStore::new(paths);
+    let cgroup = Cgroup::open(CGROUP_PARENT, &c.config.id);
+    if c.state.is_alive() {
+        if !force {
+            return Err(ContainerError::Running(c.short_id().to_string()).into());
+        }
+        kill_and_wait(c, &cgroup)?;
+    }
+    cgroup.remove()?;
+    store.remove(c)?;
+    Ok(())
+}
+
+/// SIGKILL the container's init (the pid namespace takes the rest with it)
+/// and wait until it is gone.
+pub fn kill_and_wait(c: &Container, cgroup: &Cgroup) -> Result<()> {
+    let pid = Pid::from_raw(c.state.pid);
+    let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+    cgroup.kill_all(Signal::SIGKILL);
+    for _ in 0..1000 {
+        if !c.state.is_alive() && cgroup.pids().is_empty() {
+            // Give the monitor a moment to record the exit.
+            std::thread::sleep(Duration::from_millis(5));
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Err(Error::msg(format!("could not kill container {}", c.short_id())))
+}

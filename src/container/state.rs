@@ -1,0 +1,105 @@
+//! The run state of a container (`containers/<id>/state.json`): status,
+//! pid, exit code, times. Liveness is checked against /proc so a state left
+//! "running" by a killed process reads as exited.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    #[default]
+    Created,
+    Running,
+    Exited,
+    Removing,
+    Dead,
+}
+
+impl Status {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Exited => "exited",
+            Status::Removing => "removing",
+            Status::Dead => "dead",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct State {
+    pub status: Status,
+    #[serde(default)]
+    pub pid: i32,
+    /// Start time of `pid` in clock ticks since boot (field 22 of
+    /// /proc/<pid>/stat), to tell our process from a reused pid.
+    #[serde(default)]
+    pub pid_start: u64,
+    #[serde(default)]
+    pub exit_code: i32,
+    #[serde(default)]
+    pub started_at: Option<String>,
+    #[serde(default)]
+    pub finished_at: Option<String>,
+    #[serde(default)]
+    pub error: String,
+}
+
+/// Start time (clock ticks since boot) of a live process, or None.
+pub fn proc_start_time(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may contain spaces and ')', so split after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?;
+    if state == "Z" || state == "X" {
+        return None;
+    }
+    // `rest` starts at field 3 (state); starttime is field 22.
+    fields.nth(18)?.parse().ok()
+}
+
+impl State {
+    /// True when the recorded process is still the one we started.
+    pub fn is_alive(&self) -> bool {
+        self.status == Status::Running
+            && self.pid > 0
+            && proc_start_time(self.pid) == Some(self.pid_start)
+    }
+
+    /// The status as the user should see it: a "running" state whose
+    /// process is gone (the CLI was killed) reads as exited.
+    pub fn effective(&self) -> State {
+        let mut s = self.clone();
+        if s.status == Status::Running && !s.is_alive() {
+            s.status = Status::Exited;
+            s.pid = 0;
+            if s.finished_at.is_none() {
+                s.finished_at = s.started_at.clone();
+            }
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_process_is_alive_and_reused_pid_is_not() {
+        let me = std::process::id() as i32;
+        let start = proc_start_time(me).unwrap();
+        let mut s = State {
+            status: Status::Running,
+            pid: me,
+            pid_start: start,
+            ..Default::default()
+        };
+        assert!(s.is_alive());
+        s.pid_start += 1;
+        assert!(!s.is_alive());
+        assert_eq!(s.effective().status, Status::Exited);
+    }
+}

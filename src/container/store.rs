@@ -1,0 +1,304 @@
+//! Containers on disk: `containers/<id>/{config.json,state.json,upper,work,
+//! merged,hostname,hosts,resolv.conf}` and `names/<name>` symlinks to IDs.
+
+use super::config::ContainerConfig;
+use super::state::State;
+use super::ContainerError;
+use crate::paths::Paths;
+use crate::util;
+use std::collections::HashSet;
+use std::fs;
+use std::io;
+use std::path::PathBuf;
+
+type Result<T, E = ContainerError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone)]
+pub struct Container {
+    pub config: ContainerConfig,
+    pub state: State,
+    pub dir: PathBuf,
+}
+
+impl Container {
+    pub fn short_id(&self) -> &str {
+        &self.config.id[..12]
+    }
+}
+
+pub struct ContainerStore {
+    paths: Paths,
+}
+
+/// Docker's rule for names: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
+pub fn valid_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    b.len() >= 2
+        && b[0].is_ascii_alphanumeric()
+        && b[1..]
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+}
+
+const ADJECTIVES: &[&str] = &[
+    "agile", "amber", "ardent", "bold", "brave", "bright", "calm", "candid", "clever", "cosmic",
+    "crisp", "daring", "eager", "earnest", "fair", "fearless", "fervent", "gentle", "glad",
+    "happy", "hardy", "humble", "jolly", "keen", "kind", "lively", "loyal", "lucid", "merry",
+    "mellow", "modest", "nimble", "noble", "patient", "placid", "polite", "proud", "quick",
+    "quiet", "rapid", "ready", "serene", "sharp", "shy", "silent", "sincere", "steady", "sunny",
+    "swift", "tender", "tidy", "upbeat", "vivid", "warm", "wise", "witty", "zealous",
+];
+
+const SURNAMES: &[&str] = &[
+    "agnesi", "babbage", "bardeen", "bohr", "boole", "cannon", "carson", "curie", "darwin",
+    "dijkstra", "einstein", "euler", "faraday", "fermat", "feynman", "franklin", "galois",
+    "gauss", "germain", "goodall", "hamilton", "hawking", "hopper", "hypatia", "johnson",
+    "kepler", "knuth", "lamarr", "leavitt", "lovelace", "maxwell", "meitner", "mendel",
+    "mirzakhani", "newton", "noether", "pascal", "planck", "ramanujan", "ride", "ritchie",
+    "sagan", "shannon", "somerville", "tesla", "thompson", "torvalds", "turing", "volta",
+    "wilson", "wozniak", "yalow",
+];
+
+fn random_name() -> String {
+    let r = util::random_hex(4);
+    let n = u32::from_str_radix(&r, 16).unwrap_or(0) as usize;
+    format!(
+        "{}_{}",
+        ADJECTIVES[n % ADJECTIVES.len()],
+        SURNAMES[(n / ADJECTIVES.len()) % SURNAMES.len()]
+    )
+}
+
+fn json_err(what: impl Into<String>) -> impl FnOnce(serde_json::Error) -> ContainerError {
+    let what = what.into();
+    move |source| ContainerError::Json { what, source }
+}
+
+impl ContainerStore {
+    pub fn new(paths: &Paths) -> Self {
+        ContainerStore {
+            paths: paths.clone(),
+        }
+    }
+
+    /// Atomically claim `name` for `id`: the symlink either gets created or
+    /// already names another container.
+    fn claim_name(&self, name: &str, id: &str) -> Result<()> {
+        let dir = self.paths.names();
+        fs::create_dir_all(&dir).map_err(|e| ContainerError::io("creating names dir", e))?;
+        let link = dir.join(name);
+        match std::os::unix::fs::symlink(id, &link) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                let owner = fs::read_link(&link)
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                // A name whose container dir is gone is debris from a crash.
+                if !owner.is_empty() && !self.paths.container(&owner).join("config.json").exists() {
+                    let _ = fs::remove_file(&link);
+                    return self.claim_name(name, id);
+                }
+                Err(ContainerError::NameInUse {
+                    name: name.to_string(),
+                    id: owner,
+                })
+            }
+            Err(e) => Err(ContainerError::io(format!("claiming name {name}"), e)),
+        }
+    }
+
+    /// Create the container's directory and files. `config.name` empty means
+    /// generate one. Files: hostname, hosts, resolv.conf for bind mounts.
+    pub fn create(&self, config: &mut ContainerConfig, hosts: &str, resolv: &str) -> Result<Container> {
+        if config.name.is_empty() {
+            let mut tries = 0;
+            loop {
+                let n = random_name();
+                match self.claim_name(&n, &config.id) {
+                    Ok(()) => {
+                        config.name = n;
+                        break;
+                    }
+                    Err(ContainerError::NameInUse { .. }) if tries < 20 => tries += 1,
+                    Err(e) => return Err(e),
+                }
+            }
+        } else {
+            if !valid_name(&config.name) {
+                return Err(ContainerError::InvalidName(config.name.clone()));
+            }
+            self.claim_name(&config.name, &config.id)?;
+        }
+        let dir = self.paths.container(&config.id);
+        let res = (|| {
+            for sub in ["upper", "work", "merged"] {
+                fs::create_dir_all(dir.join(sub)).map_err(|e| ContainerError::io("creating container dir", e))?;
+            }
+            fs::write(dir.join("hostname"), format!("{}\n", config.hostname))
+                .map_err(|e| ContainerError::io("writing hostname", e))?;
+            fs::write(dir.join("hosts"), hosts).map_err(|e| ContainerError::io("writing hosts", e))?;
+            fs::write(dir.join("resolv.conf"), resolv).map_err(|e| ContainerError::io("writing resolv.conf", e))?;
+            self.save_state(&config.id, &State::default())?;
+            // config.json last: its presence marks a complete container.
+            let data = serde_json::to_vec_pretty(config).map_err(json_err("container config"))?;
+            util::atomic_write(&dir.join("config.json"), &data)
+                .map_err(|e| ContainerError::io("writing container config", e))
+        })();
+        if let Err(e) = res {
+            let _ = crate::image::layer::remove_tree(&dir);
+            let _ = fs::remove_file(self.paths.names().join(&config.name));
+            return Err(e);
+        }
+        Ok(Container {
+            config: config.clone(),
+            state: State::default(),
+            dir,
+        })
+    }
+
+    pub fn save_state(&self, id: &str, state: &State) -> Result<()> {
+        let data = serde_json::to_vec(state).map_err(json_err("container state"))?;
+        // No fsync: state is re-derived from /proc when a crash loses it.
+        util::replace_file(&self.paths.container(id).join("state.json"), &data)
+            .map_err(|e| ContainerError::io("writing container state", e))
+    }
+
+    pub fn load(&self, id: &str) -> Result<Container> {
+        let dir = self.paths.container(id);
+        let cfg = fs::read(dir.join("config.json")).map_err(|e| {
+            if e.kind() == io::ErrorKind::NotFound {
+                ContainerError::NotFound(id.to_string())
+            } else {
+                ContainerError::io("reading container config", e)
+            }
+        })?;
+        let config: ContainerConfig = serde_json::from_slice(&cfg).map_err(json_err("container config"))?;
+        let state: State = match fs::read(dir.join("state.json")) {
+            Ok(b) => serde_json::from_slice(&b).map_err(json_err("container state"))?,
+            Err(_) => State::default(),
+        };
+        Ok(Container {
+            config,
+            state: state.effective(),
+            dir,
+        })
+    }
+
+    pub fn ids(&self) -> Vec<String> {
+        let Ok(rd) = fs::read_dir(self.paths.containers()) else {
+            return vec![];
+        };
+        rd.flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.len() == 64)
+            .collect()
+    }
+
+    /// All complete containers, newest first (docker's `ps` order).
+    pub fn list(&self) -> Vec<Container> {
+        let mut v: Vec<Container> = self.ids().iter().filter_map(|id| self.load(id).ok()).collect();
+        v.sort_by(|a, b| b.config.created.cmp(&a.config.created));
+        v
+    }
+
+    /// By full ID, name, or unique ID prefix.
+    pub fn resolve(&self, s: &str) -> Result<Container> {
+        let s = s.strip_prefix('/').unwrap_or(s);
+        if s.len() == 64 {
+            if let Ok(c) = self.load(s) {
+                return Ok(c);
+            }
+        }
+        if valid_name(s) {
+            if let Ok(id) = fs::read_link(self.paths.names().join(s)) {
+                if let Ok(c) = self.load(&id.to_string_lossy()) {
+                    return Ok(c);
+                }
+            }
+        }
+        if !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+            let ids: Vec<String> = self.ids().into_iter().filter(|id| id.starts_with(s)).collect();
+            match ids.len() {
+                1 => return self.load(&ids[0]),
+                0 => {}
+                _ => return Err(ContainerError::Ambiguous(s.to_string())),
+            }
+        }
+        Err(ContainerError::NotFound(s.to_string()))
+    }
+
+    /// Remove the container's files and name. The caller has made sure it is
+    /// not running and its cgroup is gone.
+    pub fn remove(&self, c: &Container) -> Result<()> {
+        let names = self.paths.names().join(&c.config.name);
+        if fs::read_link(&names).map(|p| p.to_string_lossy() == c.config.id.as_str()).unwrap_or(false) {
+            let _ = fs::remove_file(&names);
+        }
+        // Drop config.json first: a crash mid-removal leaves an incomplete
+        // dir that no command lists and the next removal sweeps.
+        let _ = fs::remove_file(c.dir.join("config.json"));
+        crate::image::layer::remove_tree(&c.dir).map_err(|e| ContainerError::io("removing container dir", e))?;
+        let _ = fs::remove_dir_all(self.paths.run_container(&c.config.id));
+        Ok(())
+    }
+
+    /// Layer chain IDs of every container, so image GC keeps them.
+    pub fn layers_in_use(&self) -> HashSet<String> {
+        self.list().into_iter().flat_map(|c| c.config.layers).collect()
+    }
+
+    /// Image IDs used by containers, with one container ID each.
+    pub fn images_in_use(&self) -> Vec<(String, String)> {
+        self.list()
+            .into_iter()
+            .map(|c| (c.config.image_id, c.config.id))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(id: &str, name: &str) -> ContainerConfig {
+        ContainerConfig {
+            id: id.to_string(),
+            name: name.to_string(),
+            created: chrono::Utc::now().to_rfc3339(),
+            hostname: id[..12].to_string(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn names_are_unique_and_resolvable() {
+        let d = tempfile::tempdir().unwrap();
+        let s = ContainerStore::new(&Paths::new(d.path().join("root"), d.path().join("run")));
+        let id1 = "a".repeat(64);
+        let id2 = "b".repeat(64);
+        s.create(&mut cfg(&id1, "web"), "", "").unwrap();
+        let err = s.create(&mut cfg(&id2, "web"), "", "").unwrap_err();
+        assert!(matches!(err, ContainerError::NameInUse { .. }), "{err}");
+        assert!(!s.paths.container(&id2).exists());
+        let mut c2 = cfg(&id2, "");
+        s.create(&mut c2, "", "").unwrap();
+        assert!(valid_name(&c2.name));
+        assert_eq!(s.resolve("web").unwrap().config.id, id1);
+        assert_eq!(s.resolve("bbb").unwrap().config.id, id2);
+        assert!(matches!(s.resolve("zz"), Err(ContainerError::NotFound(_))));
+        let c = s.resolve("web").unwrap();
+        s.remove(&c).unwrap();
+        assert!(s.resolve("web").is_err());
+        s.create(&mut cfg(&id1, "web"), "", "").unwrap();
+    }
+
+    #[test]
+    fn bad_names_are_refused() {
+        for n in ["-x", "a", "a b", "a/b", "ä1"] {
+            assert!(!valid_name(n), "{n}");
+        }
+        for n in ["ab", "web.1", "my_app-2"] {
+            assert!(valid_name(n), "{n}");
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! Tagging, removing and pruning images.
+
+use super::reference::Reference;
+use super::store::{ImageRecord, ImageStore, Index};
+use super::ImageError;
+use std::collections::HashSet;
+
+type Result<T, E = ImageError> = std::result::Result<T, E>;
+
+/// What `rmi` did, in docker's words: "Untagged: x", "Deleted: sha256:...".
+#[derive(Debug, Default)]
+pub struct Removal {
+    pub lines: Vec<String>,
+}
+
+pub fn tag(store: &ImageStore, source: &str, target: &Reference) -> Result<()> {
+    store.update(|idx| {
+        let id = idx.lookup(source)?.id.clone();
+        let full = target.to_string();
+        for img in idx.images.iter_mut() {
+            img.names.retain(|n| *n != full);
+        }
+        if let Some(img) = idx.images.iter_mut().find(|i| i.id == id) {
+            img.names.push(full);
+        }
+        Ok(())
+    })
+}
+
+/// `in_use`: (image ID, container ID) for every existing container;
+/// `container_layers`: their layer chain IDs, kept by GC.
+pub fn remove(
+    store: &ImageStore,
+    name: &str,
+    force: bool,
+    in_use: &[(String, String)],
+    container_layers: &HashSet<String>,
+) -> Result<Removal> {
+    let mut out = Removal::default();
+    store.update(|idx| {
+        let img = idx.lookup(name)?.clone();
+        let by_ref = Reference::parse(name).ok().map(|r| r.to_string()).filter(|full| img.names.contains(full));
+        let user = in_use.iter().find(|(i, _)| *i == img.id).map(|(_, c)| c.clone());
+        match by_ref {
+            // Removing one of several names only untags.
+            Some(full) if img.names.len() > 1 || (user.is_some() && force) => {
+                untag(idx, &img, &full, &mut out);
+                return Ok(());
+            }
+            Some(full) => {
+                if let Some(c) = &user {
+                    return Err(ImageError::InUse {
+                        reference: familiar(&full),
+                        container: c[..12].to_string(),
+                        image: short(&img.id),
+                    });
+                }
+                untag(idx, &img, &full, &mut out);
+            }
+            None => {
+                if img.names.len() > 1 && !force {
+                    return Err(ImageError::MultipleRefs(short(&img.id)));
+                }
+                if let Some(c) = &user {
+                    if !force {
+                        return Err(ImageError::Invalid(format!(
+                            "conflict: unable to delete {} (must be forced) - image is being used by container {}",
+                            short(&img.id),
+                            &c[..12]
+                        )));
+                    }
+                }
+                for n in img.names.clone() {
+                    untag(idx, &img, &n, &mut out);
+                }
+                for d in &img.digests {
+                    out.lines.push(format!("Untagged: {}", familiar(d)));
+                }
+                // Forced removal by ID: the image goes; its containers keep
+                // their layers (GC counts them).
+                delete(store, idx, &img, container_layers, &mut out)?;
+                return Ok(());
+            }
+        }
+        // Untagged by name and no names left: the image goes unless a
+        // container still uses it (then it stays as <none>, as in docker).
+        if user.is_none() && idx.by_id(&img.id).map(|i| i.names.is_empty()).unwrap_or(false) {
+            delete(store, idx, &img, container_layers, &mut out)?;
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+fn delete(
+    store: &ImageStore,
+    idx: &mut Index,
+    img: &ImageRecord,
+    container_layers: &HashSet<String>,
+    out: &mut Removal,
+) -> Result<()> {
+    idx.images.retain(|i| i.id != img.id);
+    out.lines.push(format!("Deleted: {}", img.id));
+    store.gc_locked(idx, container_layers)
+}
+
+fn untag(idx: &mut Index, img: &ImageRecord, full: &str, out: &mut Removal) {
+    if let Some(i) = idx.images.iter_mut().find(|i| i.id == img.id) {
+        i.names.retain(|n| n != full);
+    }
+    out.lines.push(format!("Untagged: {}", familiar(full)));
+}
+
+fn familiar(full: &str) -> String {
+    Reference::parse(full).map(|r| r.familiar()).unwrap_or_else(|_| full.to_string())
+}
+
+fn short(id: &str) -> String {
+    id.trim_start_matches("sha256:").chars().take(12).collect()
+}
+
+/// Remove dangling images (no names), or with `all` every image no
+/// container uses. Returns the removed IDs.
+pub fn prune(
+    store: &ImageStore,
+    all: bool,
+    in_use: &[(String, String)],
+    container_layers: &HashSet<String>,
+) -> Result<Vec<ImageRecord>> {
+    store.update(|idx| {
+        let used: HashSet<&String> = in_use.iter().map(|(i, _)| i).collect();
+        let (gone, keep): (Vec<ImageRecord>, Vec<ImageRecord>) = idx
+            .images
+            .drain(..)
+            .partition(|i| !used.contains(&i.id) && (all || i.names.is_empty()));
+        idx.images = keep;
+        store.gc_locked(idx, container_layers)?;
+        Ok(gone)
+    })
+}

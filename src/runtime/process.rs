@@ -1,0 +1,474 @@
+//! Starting the container's process: clone(2) into new namespaces, the
+//! container init (runs in the child, in this same process image: no
+//! re-exec), and the pipes that synchronise it with the parent.
+//!
+//! Protocol: the parent clones, places the child in its cgroup (v1; on v2
+//! clone3 does it atomically), then releases it through `sync`. The child
+//! sets everything up and execs; any failure before exec is written to the
+//! CLOEXEC `errpipe`, so the parent reads either an error or EOF (= exec
+//! succeeded). With a TTY the child opens the PTY inside the container's own
+//! devpts and passes the master back over a socketpair.
+
+use super::cgroups::Cgroup;
+use super::rlimits::{self, Ulimit};
+use super::rootfs::{self, RootfsSpec};
+use super::{caps, user, Result, RuntimeError};
+use nix::sys::signal::{self, SigHandler, SigSet, Signal};
+use nix::sys::socket::{self, ControlMessage, ControlMessageOwned, MsgFlags};
+use std::ffi::CString;
+use std::io::{IoSlice, IoSliceMut, Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// Everything the container init needs, fixed before clone.
+#[derive(Debug, Clone)]
+pub struct InitSpec {
+    pub rootfs: RootfsSpec,
+    pub hostname: String,
+    /// argv; argv[0] is looked up in the container's PATH if it has no '/'.
+    pub argv: Vec<String>,
+    pub env: Vec<String>,
+    pub cwd: String,
+    pub user: String,
+    pub caps: u64,
+    pub ulimits: Vec<Ulimit>,
+    pub tty: bool,
+    /// Without `-i` the container's stdin is /dev/null.
+    pub stdin_open: bool,
+    pub new_netns: bool,
+    /// Where stdout/stderr go when not inherited (detached containers).
+    pub stdio: Option<[RawFd; 3]>,
+}
+
+pub struct Spawned {
+    pub pid: i32,
+    pub pty_master: Option<OwnedFd>,
+}
+
+/// Not in libc as a u64 yet (its c_int constant overflows).
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+/// Fork-like clone: the child continues on a copy of our stack. Tries clone3
+/// (needed for CLONE_INTO_CGROUP), falls back to clone where clone3 is
+/// filtered (older seccomp profiles return ENOSYS).
+fn clone_child(flags: u64, cgroup_fd: Option<RawFd>) -> Result<i32> {
+    let mut args = CloneArgs {
+        flags,
+        exit_signal: libc::SIGCHLD as u64,
+        ..Default::default()
+    };
+    if let Some(fd) = cgroup_fd {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = fd as u64;
+    }
+    // SAFETY: clone3 without a stack behaves as fork; we are single-threaded,
+    // and the child only runs `child_main`, which never returns.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &mut args as *mut CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    if r >= 0 {
+        return Ok(r as i32);
+    }
+    let err = nix::errno::Errno::last();
+    if cgroup_fd.is_some() || !matches!(err, nix::errno::Errno::ENOSYS | nix::errno::Errno::E2BIG) {
+        return Err(RuntimeError::sys("clone3", err));
+    }
+    // SAFETY: as above, the legacy clone with a NULL stack is fork-like.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            (flags as libc::c_ulong) | libc::SIGCHLD as libc::c_ulong,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
+    };
+    if r < 0 {
+        return Err(RuntimeError::sys("clone", nix::errno::Errno::last()));
+    }
+    Ok(r as i32)
+}
+
+fn pipe_cloexec() -> Result<(OwnedFd, OwnedFd)> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| RuntimeError::sys("pipe", e))
+}
+
+/// Start the container init. The caller has blocked the signals it wants to
+/// handle; the child restores an empty mask before exec.
+pub fn spawn(spec: &InitSpec, cgroup: &Cgroup) -> Result<Spawned> {
+    let (sync_r, sync_w) = pipe_cloexec()?;
+    let (err_r, err_w) = pipe_cloexec()?;
+    let pty_sock = if spec.tty {
+        Some(
+            socket::socketpair(
+                socket::AddressFamily::Unix,
+                socket::SockType::Stream,
+                None,
+                socket::SockFlag::SOCK_CLOEXEC,
+            )
+            .map_err(|e| RuntimeError::sys("socketpair", e))?,
+        )
+    } else {
+        None
+    };
+
+    let mut flags = (libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC) as u64;
+    if spec.new_netns {
+        flags |= libc::CLONE_NEWNET as u64;
+    }
+    let v2_fd = cgroup.v2_fd();
+    if v2_fd.is_some() {
+        // Already in its cgroup at birth, so the cgroup namespace can be
+        // created by clone itself.
+        flags |= libc::CLONE_NEWCGROUP as u64;
+    }
+    let pid = clone_child(flags, v2_fd.as_ref().map(|f| f.as_raw_fd()))?;
+    if pid == 0 {
+        drop(sync_w);
+        drop(err_r);
+        let sock = pty_sock.map(|(p, c)| {
+            drop(p);
+            c
+        });
+        child_main(spec, sync_r, err_w, sock, v2_fd.is_none());
+    }
+    drop(sync_r);
+    drop(err_w);
+    let sock = pty_sock.map(|(p, c)| {
+        drop(c);
+        p
+    });
+
+    let fail = |e: RuntimeError| -> RuntimeError {
+        let _ = signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
+        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+        e
+    };
+    if v2_fd.is_none() {
+        if let Err(e) = cgroup.add_pid(pid) {
+            return Err(fail(e));
+        }
+    }
+    let mut sync_w = std::fs::File::from(sync_w);
+    if let Err(e) = sync_w.write_all(&[1]) {
+        return Err(fail(RuntimeError::io("releasing container init", e)));
+    }
+    drop(sync_w);
+
+    let pty_master = match sock {
+        Some(s) => recv_fd(&s).map_err(fail)?,
+        None => None,
+    };
+    let mut msg = Vec::new();
+    let mut err_r = std::fs::File::from(err_r);
+    let _ = err_r.read_to_end(&mut msg);
+    if !msg.is_empty() {
+        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+        return Err(decode_error(&msg));
+    }
+    Ok(Spawned { pid, pty_master })
+}
+
+fn recv_fd(sock: &OwnedFd) -> Result<Option<OwnedFd>> {
+    let mut buf = [0u8; 1];
+    let mut iov = [IoSliceMut::new(&mut buf)];
+    let mut cmsg = nix::cmsg_space!([RawFd; 1]);
+    let msg = socket::recvmsg::<()>(sock.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC)
+        .map_err(|e| RuntimeError::sys("receiving the pty", e))?;
+    for c in msg.cmsgs().map_err(|e| RuntimeError::sys("receiving the pty", e))? {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            if let Some(&fd) = fds.first() {
+                // SAFETY: the kernel just installed this fd for us.
+                return Ok(Some(unsafe { OwnedFd::from_raw_fd(fd) }));
+            }
+        }
+    }
+    Ok(None)
+}
+
+// Error encoding over errpipe: one kind byte, then the message.
+const E_GENERIC: u8 = 0;
+const E_NOTFOUND: u8 = 1;
+const E_DENIED: u8 = 2;
+const E_EXEC: u8 = 3;
+const E_USER: u8 = 4;
+const E_GROUP: u8 = 5;
+const E_MISSING: u8 = 6;
+
+fn encode_error(e: &RuntimeError) -> Vec<u8> {
+    let (kind, text) = match e {
+        RuntimeError::ExecNotFound(p) => (E_NOTFOUND, p.clone()),
+        RuntimeError::ExecDenied(p) => (E_DENIED, p.clone()),
+        RuntimeError::ExecFailed(p, why) => (E_EXEC, format!("{p}\0{why}")),
+        RuntimeError::ExecMissing(p) => (E_MISSING, p.clone()),
+        RuntimeError::UserNotFound(u) => (E_USER, u.clone()),
+        RuntimeError::GroupNotFound(g) => (E_GROUP, g.clone()),
+        other => (E_GENERIC, other.to_string()),
+    };
+    let mut v = vec![kind];
+    v.extend_from_slice(text.as_bytes());
+    v
+}
+
+fn decode_error(msg: &[u8]) -> RuntimeError {
+    let text = String::from_utf8_lossy(&msg[1..]).into_owned();
+    match msg[0] {
+        E_NOTFOUND => RuntimeError::ExecNotFound(text),
+        E_DENIED => RuntimeError::ExecDenied(text),
+        E_EXEC => {
+            let (p, why) = text.split_once('\0').unwrap_or((&text, ""));
+            RuntimeError::ExecFailed(p.to_string(), why.to_string())
+        }
+        E_MISSING => RuntimeError::ExecMissing(text),
+        E_USER => RuntimeError::UserNotFound(text),
+        E_GROUP => RuntimeError::GroupNotFound(text),
+        _ => RuntimeError::Other(text),
+    }
+}
+
+/// The container init. Never returns: execs or exits.
+fn child_main(spec: &InitSpec, sync_r: OwnedFd, err_w: OwnedFd, sock: Option<OwnedFd>, unshare_cgroup: bool) -> ! {
+    let res = init(spec, sync_r, sock, unshare_cgroup);
+    let e = match res {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    let mut f = std::fs::File::from(err_w);
+    let _ = f.write_all(&encode_error(&e));
+    // SAFETY: _exit skips atexit handlers and stdio flushing that belong to the parent.
+    unsafe { libc::_exit(1) }
+}
+
+enum Never {}
+
+fn init(spec: &InitSpec, sync_r: OwnedFd, sock: Option<OwnedFd>, unshare_cgroup: bool) -> Result<Never> {
+    let mut b = [0u8; 1];
+    let mut sync_r = std::fs::File::from(sync_r);
+    if sync_r.read(&mut b).map_err(|e| RuntimeError::io("waiting for parent", e))? != 1 {
+        return Err(RuntimeError::Other("parent went away".into()));
+    }
+    drop(sync_r);
+    if unshare_cgroup {
+        // Now that the parent moved us into our cgroup, make it our root.
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
+            .map_err(|e| RuntimeError::sys("unshare cgroup namespace", e))?;
+    }
+    nix::unistd::setsid().map_err(|e| RuntimeError::sys("setsid", e))?;
+
+    rootfs::setup(&spec.rootfs)?;
+    nix::unistd::sethostname(&spec.hostname).map_err(|e| RuntimeError::sys("sethostname", e))?;
+
+    if let Some(fds) = spec.stdio {
+        for (i, fd) in fds.iter().enumerate() {
+            dup2(*fd, i as RawFd)?;
+        }
+    }
+    if spec.tty {
+        setup_tty(sock.as_ref(), spec.stdin_open)?;
+    } else if !spec.stdin_open {
+        let null = nix::fcntl::open("/dev/null", nix::fcntl::OFlag::O_RDONLY, nix::sys::stat::Mode::empty())
+            .map_err(|e| RuntimeError::sys("open /dev/null", e))?;
+        dup2(null, 0)?;
+        let _ = nix::unistd::close(null);
+    }
+    drop(sock);
+
+    rlimits::apply(&spec.ulimits)?;
+    caps::drop_bounding(spec.caps)?;
+    let u = user::resolve(&spec.user, Path::new("/"))?;
+
+    // docker creates a missing working directory (as root, before the user switch).
+    let cwd = if spec.cwd.is_empty() { "/" } else { spec.cwd.as_str() };
+    if std::fs::metadata(cwd).is_err() {
+        let _ = std::fs::create_dir_all(cwd);
+        let _ = nix::unistd::chown(cwd, Some(u.uid.into()), Some(u.gid.into()));
+    }
+
+    let gids: Vec<nix::unistd::Gid> = u.additional_gids.iter().map(|g| nix::unistd::Gid::from_raw(*g)).collect();
+    nix::unistd::setgroups(&gids).map_err(|e| RuntimeError::sys("setgroups", e))?;
+    nix::unistd::setresgid(u.gid.into(), u.gid.into(), u.gid.into()).map_err(|e| RuntimeError::sys("setgid", e))?;
+    nix::unistd::setresuid(u.uid.into(), u.uid.into(), u.uid.into()).map_err(|e| RuntimeError::sys("setuid", e))?;
+    caps::apply(spec.caps, u.uid)?;
+
+    nix::unistd::chdir(cwd).map_err(|e| RuntimeError::sys(format!("chdir to cwd (\"{cwd}\") set in config.json failed"), e))?;
+
+    let mut env = spec.env.clone();
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        env.push(format!("HOME={}", u.home));
+    }
+    let path_var = env
+        .iter()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or(DEFAULT_PATH)
+        .to_string();
+    let prog = spec.argv.first().cloned().unwrap_or_default();
+    let exe = find_executable(&prog, &path_var)?;
+
+    // Signal state is inherited across exec: give the program a clean one
+    // (Rust ignores SIGPIPE; the parent blocked the signals it forwards).
+    // SAFETY: resetting dispositions to default in a single-threaded child.
+    unsafe {
+        for s in [Signal::SIGPIPE, Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT] {
+            let _ = signal::signal(s, SigHandler::SigDfl);
+        }
+    }
+    let _ = signal::sigprocmask(signal::SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
+
+    let c_exe = cstr(exe.as_os_str().as_bytes())?;
+    let c_argv: Vec<CString> = spec.argv.iter().map(|a| cstr(a.as_bytes())).collect::<Result<_>>()?;
+    let c_env: Vec<CString> = env.iter().map(|a| cstr(a.as_bytes())).collect::<Result<_>>()?;
+    let err = match nix::unistd::execve(&c_exe, &c_argv, &c_env) {
+        Err(e) => e,
+        Ok(never) => match never {},
+    };
+    Err(match err {
+        nix::errno::Errno::ENOENT => RuntimeError::ExecNotFound(prog),
+        nix::errno::Errno::EACCES => RuntimeError::ExecDenied(prog),
+        other => RuntimeError::ExecFailed(prog, other.desc().to_lowercase()),
+    })
+}
+
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+fn cstr(b: &[u8]) -> Result<CString> {
+    CString::new(b).map_err(|_| RuntimeError::InvalidArg("argument contains a NUL byte".into()))
+}
+
+fn dup2(from: RawFd, to: RawFd) -> Result<()> {
+    if from != to {
+        nix::unistd::dup2(from, to).map_err(|e| RuntimeError::sys("dup2", e))?;
+    }
+    Ok(())
+}
+
+/// PATH lookup with the *container's* PATH (execvp would use ours).
+fn find_executable(prog: &str, path_var: &str) -> Result<PathBuf> {
+    if prog.is_empty() {
+        return Err(RuntimeError::ExecNotFound(prog.to_string()));
+    }
+    if prog.contains('/') {
+        return match std::fs::metadata(prog) {
+            Ok(m) if m.is_dir() => Err(RuntimeError::ExecDenied(prog.to_string())),
+            Ok(_) => Ok(PathBuf::from(prog)),
+            Err(_) => Err(RuntimeError::ExecMissing(prog.to_string())),
+        };
+    }
+    let mut denied = false;
+    for dir in path_var.split(':') {
+        let dir = if dir.is_empty() { "." } else { dir };
+        let cand = Path::new(dir).join(prog);
+        if let Ok(m) = std::fs::metadata(&cand) {
+            if m.is_file() {
+                if nix::unistd::access(&cand, nix::unistd::AccessFlags::X_OK).is_ok() {
+                    return Ok(cand);
+                }
+                denied = true;
+            }
+        }
+    }
+    if denied {
+        Err(RuntimeError::ExecDenied(prog.to_string()))
+    } else {
+        Err(RuntimeError::ExecNotFound(prog.to_string()))
+    }
+}
+
+/// Open a PTY in the container's devpts, make its slave our controlling
+/// terminal and stdio, send the master to the parent.
+fn setup_tty(sock: Option<&OwnedFd>, stdin_open: bool) -> Result<()> {
+    let master = nix::pty::posix_openpt(nix::fcntl::OFlag::O_RDWR | nix::fcntl::OFlag::O_NOCTTY)
+        .map_err(|e| RuntimeError::sys("open /dev/ptmx", e))?;
+    nix::pty::grantpt(&master).map_err(|e| RuntimeError::sys("grantpt", e))?;
+    nix::pty::unlockpt(&master).map_err(|e| RuntimeError::sys("unlockpt", e))?;
+    let name = nix::pty::ptsname_r(&master).map_err(|e| RuntimeError::sys("ptsname", e))?;
+    let slave = nix::fcntl::open(name.as_str(), nix::fcntl::OFlag::O_RDWR | nix::fcntl::OFlag::O_NOCTTY, nix::sys::stat::Mode::empty())
+        .map_err(|e| RuntimeError::sys("open pty slave", e))?;
+    // /dev/console is the container's terminal, as docker sets it up.
+    let console = Path::new("/dev/console");
+    if std::fs::File::create(console).is_ok() {
+        let _ = nix::mount::mount(Some(name.as_str()), console, None::<&str>, nix::mount::MsFlags::MS_BIND, None::<&str>);
+    }
+    if let Some(sock) = sock {
+        let fds = [master.as_raw_fd()];
+        let iov = [IoSlice::new(b"t")];
+        socket::sendmsg::<()>(sock.as_raw_fd(), &iov, &[ControlMessage::ScmRights(&fds)], MsgFlags::empty(), None)
+            .map_err(|e| RuntimeError::sys("sending the pty", e))?;
+    }
+    drop(master);
+    if stdin_open {
+        dup2(slave, 0)?;
+    } else {
+        let null = nix::fcntl::open("/dev/null", nix::fcntl::OFlag::O_RDONLY, nix::sys::stat::Mode::empty())
+            .map_err(|e| RuntimeError::sys("open /dev/null", e))?;
+        dup2(null, 0)?;
+    }
+    dup2(slave, 1)?;
+    dup2(slave, 2)?;
+    // SAFETY: TIOCSCTTY on our own new session's terminal.
+    if unsafe { libc::ioctl(slave, libc::TIOCSCTTY, 0) } < 0 {
+        return Err(RuntimeError::sys("TIOCSCTTY", nix::errno::Errno::last()));
+    }
+    if slave > 2 {
+        let _ = nix::unistd::close(slave);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_encoding_round_trips() {
+        for e in [
+            RuntimeError::ExecNotFound("foo".into()),
+            RuntimeError::ExecDenied("/etc".into()),
+            RuntimeError::ExecFailed("/x".into(), "exec format error".into()),
+            RuntimeError::UserNotFound("bob".into()),
+            RuntimeError::Other("mount failed".into()),
+        ] {
+            let d = decode_error(&encode_error(&e));
+            assert_eq!(d.to_string(), e.to_string());
+            assert_eq!(d.exit_code(), e.exit_code());
+        }
+    }
+
+    #[test]
+    fn path_lookup_uses_given_path() {
+        let d = tempfile::tempdir().unwrap();
+        let exe = d.path().join("prog");
+        std::fs::write(&exe, "#!/bin/sh\n").unwrap();
+        let noexec = d.path().join("data");
+        std::fs::write(&noexec, "x").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&noexec, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let p = d.path().to_str().unwrap();
+        assert_eq!(find_executable("prog", p).unwrap(), exe);
+        assert!(matches!(find_executable("nope", p), Err(RuntimeError::ExecNotFound(_))));
+        // root passes access(X_OK) only if some x bit is set
+        assert!(matches!(find_executable("data", p), Err(RuntimeError::ExecDenied(_))));
+    }
+}

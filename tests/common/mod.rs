@@ -1,0 +1,217 @@
+//! Shared integration-test harness: a private rdock store per test, a
+//! busybox image built from Debian's busybox-static, and cleanup that runs
+//! even when the test fails.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub const BUSYBOX: &str = "/bin/busybox";
+
+pub struct Rdock {
+    pub dir: tempfile::TempDir,
+    pub root: PathBuf,
+    pub runroot: PathBuf,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+    /// Assert success and return stdout.
+    #[track_caller]
+    pub fn ok(&self) -> &str {
+        assert_eq!(self.code, 0, "stdout: {}\nstderr: {}", self.stdout, self.stderr);
+        &self.stdout
+    }
+    /// Assert rdock's own failure: exit 125 and exactly one line on stderr.
+    #[track_caller]
+    pub fn fails_125(&self) -> &str {
+        assert_eq!(self.code, 125, "stdout: {}\nstderr: {}", self.stdout, self.stderr);
+        assert_eq!(self.stderr.lines().count(), 1, "stderr should be one line: {:?}", self.stderr);
+        &self.stderr
+    }
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_rdock")
+}
+
+impl Rdock {
+    pub fn new() -> Rdock {
+        let dir = tempfile::Builder::new().prefix("rdock-test-").tempdir().expect("tempdir");
+        let root = dir.path().join("root");
+        let runroot = dir.path().join("run");
+        Rdock { dir, root, runroot }
+    }
+
+    /// A store with the busybox image imported as `busybox:latest`.
+    pub fn with_busybox() -> Rdock {
+        let r = Rdock::new();
+        let tar = r.dir.path().join("busybox.tar");
+        std::fs::write(&tar, busybox_tar()).expect("write tar");
+        r.run(&["import", "-c", "CMD [\"sh\"]", tar.to_str().unwrap_or_default(), "busybox"]).ok();
+        r
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(bin());
+        c.arg("--root").arg(&self.root).arg("--runroot").arg(&self.runroot);
+        c.args(args);
+        c.stdin(Stdio::null());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.cmd(args).output().expect("spawn rdock"))
+    }
+
+    pub fn run_stdin(&self, args: &[&str], input: &[u8]) -> Run {
+        let mut c = self.cmd(args);
+        c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = c.spawn().expect("spawn rdock");
+        if let Some(mut s) = child.stdin.take() {
+            let _ = s.write_all(input);
+        }
+        Run::from(child.wait_with_output().expect("wait rdock"))
+    }
+
+    /// Every file under the store, for "nothing changed" assertions.
+    pub fn snapshot(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        fn walk(p: &Path, base: &Path, out: &mut Vec<String>) {
+            if let Ok(rd) = std::fs::read_dir(p) {
+                for e in rd.flatten() {
+                    let path = e.path();
+                    let rel = path.strip_prefix(base).unwrap_or(&path).display().to_string();
+                    if rel.ends_with("/lock") || rel == "lock" {
+                        continue;
+                    }
+                    out.push(rel);
+                    if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                        walk(&path, base, out);
+                    }
+                }
+            }
+        }
+        walk(&self.root, &self.root, &mut out);
+        out.sort();
+        out
+    }
+}
+
+impl Drop for Rdock {
+    fn drop(&mut self) {
+        // Kill and remove whatever a failed test left running.
+        let ids = self.run(&["ps", "-aq", "--no-trunc"]);
+        for id in ids.stdout.split_whitespace() {
+            let _ = self.run(&["rm", "-f", id]);
+        }
+        // Mounts under the store would be a leak; unmount so the temp dir can go.
+        if let Ok(m) = std::fs::read_to_string("/proc/self/mounts") {
+            let root = self.dir.path().display().to_string();
+            for line in m.lines() {
+                if let Some(mp) = line.split_whitespace().nth(1) {
+                    if mp.starts_with(&root) {
+                        let _ = Command::new("umount").arg("-l").arg(mp).status();
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A tar of a busybox root: /bin/busybox with its applet links, /etc/passwd
+/// and /etc/group with a non-root user, /tmp, /root.
+pub fn busybox_tar() -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let dir = |b: &mut tar::Builder<Vec<u8>>, p: &str, mode: u32| {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Directory);
+        h.set_mode(mode);
+        h.set_size(0);
+        h.set_mtime(1_700_000_000);
+        b.append_data(&mut h, p, std::io::empty()).expect("dir");
+    };
+    for (d, m) in [("bin", 0o755), ("etc", 0o755), ("tmp", 0o1777), ("root", 0o700), ("home", 0o755), ("home/alice", 0o755), ("proc", 0o755), ("sys", 0o755), ("dev", 0o755)] {
+        dir(&mut b, d, m);
+    }
+    let bb = std::fs::read(BUSYBOX).expect("busybox-static must be installed (apt-get install busybox-static)");
+    let mut h = tar::Header::new_gnu();
+    h.set_mode(0o755);
+    h.set_size(bb.len() as u64);
+    h.set_mtime(1_700_000_000);
+    b.append_data(&mut h, "bin/busybox", &bb[..]).expect("busybox");
+    let list = Command::new(BUSYBOX).arg("--list").output().expect("busybox --list");
+    for applet in String::from_utf8_lossy(&list.stdout).split_whitespace() {
+        if applet == "busybox" {
+            continue;
+        }
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Symlink);
+        h.set_size(0);
+        h.set_mode(0o777);
+        h.set_mtime(1_700_000_000);
+        b.append_link(&mut h, format!("bin/{applet}"), "busybox").expect("link");
+    }
+    let files: &[(&str, &str, u32)] = &[
+        ("etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\nalice:x:1000:1000:Alice:/home/alice:/bin/sh\n", 0o644),
+        ("etc/group", "root:x:0:\nnogroup:x:65534:\nalice:x:1000:\nstaff:x:50:alice\n", 0o644),
+        ("bin/notexec", "#!/bin/sh\necho no\n", 0o644),
+    ];
+    for (p, content, mode) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_mode(*mode);
+        h.set_size(content.len() as u64);
+        h.set_mtime(1_700_000_000);
+        b.append_data(&mut h, p, content.as_bytes()).expect("file");
+    }
+    b.into_inner().expect("tar")
+}
+
+/// Gzip some bytes.
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(data).expect("gzip");
+    e.finish().expect("gzip")
+}
+
+/// Host mounts whose mount point or source mentions `needle`.
+pub fn mounts_mentioning(needle: &str) -> Vec<String> {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(needle))
+        .map(String::from)
+        .collect()
+}
+
+/// cgroup directories named after a container id, anywhere in the hierarchy.
+pub fn cgroups_of(id: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir("/sys/fs/cgroup") {
+        for h in rd.flatten() {
+            for sub in [h.path().join("rdock").join(id), h.path().join(id)] {
+                if sub.exists() {
+                    out.push(sub.display().to_string());
+                }
+            }
+        }
+    }
+    let v2 = Path::new("/sys/fs/cgroup/rdock").join(id);
+    if v2.exists() {
+        out.push(v2.display().to_string());
+    }
+    out
+}
