@@ -8,14 +8,33 @@ use std::time::Duration;
 #[test]
 fn run_echo_and_exit_codes() {
     let r = Rdock::with_busybox();
-    assert_eq!(r.run(&["run", "--rm", "busybox", "echo", "hello", "world"]).ok(), "hello world\n");
-    assert_eq!(r.run(&["run", "--rm", "busybox", "sh", "-c", "exit 3"]).code, 3);
+    assert_eq!(
+        r.run(&["run", "--rm", "busybox", "echo", "hello", "world"])
+            .ok(),
+        "hello world\n"
+    );
+    assert_eq!(
+        r.run(&["run", "--rm", "busybox", "sh", "-c", "exit 3"])
+            .code,
+        3
+    );
     // Killed by a signal: 128 + N.
-    assert_eq!(r.run(&["run", "--rm", "busybox", "sh", "-c", "kill -9 $$"]).code, 137);
+    assert_eq!(
+        r.run(&["run", "--rm", "busybox", "sh", "-c", "kill -9 $$"])
+            .code,
+        137
+    );
     let nf = r.run(&["run", "--rm", "busybox", "nosuchcmd"]);
     assert_eq!(nf.code, 127, "{}", nf.stderr);
-    assert!(nf.stderr.contains("executable file not found"), "{}", nf.stderr);
-    assert_eq!(r.run(&["run", "--rm", "busybox", "/no/such/path"]).code, 127);
+    assert!(
+        nf.stderr.contains("executable file not found"),
+        "{}",
+        nf.stderr
+    );
+    assert_eq!(
+        r.run(&["run", "--rm", "busybox", "/no/such/path"]).code,
+        127
+    );
     let ne = r.run(&["run", "--rm", "busybox", "/bin/notexec"]);
     assert_eq!(ne.code, 126, "{}", ne.stderr);
     assert_eq!(r.run(&["run", "--rm", "busybox", "/etc"]).code, 126);
@@ -31,11 +50,16 @@ fn unknown_image_and_bad_flags_are_125_and_change_nothing() {
     let e = r.run(&["run", "nosuchimage"]).fails_125().to_string();
     assert!(e.contains("nosuchimage"), "{e}");
     r.run(&["run", "--bogus", "busybox"]).fails_125();
-    r.run(&["run", "--memory", "10m", "busybox", "true"]).fails_125();
-    r.run(&["run", "--cap-add", "NOT_A_CAP", "busybox", "true"]).fails_125();
-    r.run(&["run", "--ulimit", "nofile=10:5", "busybox", "true"]).fails_125();
-    r.run(&["run", "--name", "bad name", "busybox", "true"]).fails_125();
-    r.run(&["run", "-v", "relative:/x", "busybox", "true"]).fails_125();
+    r.run(&["run", "--memory", "10m", "busybox", "true"])
+        .fails_125();
+    r.run(&["run", "--cap-add", "NOT_A_CAP", "busybox", "true"])
+        .fails_125();
+    r.run(&["run", "--ulimit", "nofile=10:5", "busybox", "true"])
+        .fails_125();
+    r.run(&["run", "--name", "bad name", "busybox", "true"])
+        .fails_125();
+    r.run(&["run", "-v", "relative:/x", "busybox", "true"])
+        .fails_125();
     r.run(&["run", "--entrypoint", "", "busybox"]).fails_125();
     assert_eq!(r.snapshot(), before);
 }
@@ -44,7 +68,10 @@ fn unknown_image_and_bad_flags_are_125_and_change_nothing() {
 fn name_in_use_is_refused() {
     let r = Rdock::with_busybox();
     r.run(&["create", "--name", "web", "busybox", "true"]).ok();
-    let e = r.run(&["create", "--name", "web", "busybox", "true"]).fails_125().to_string();
+    let e = r
+        .run(&["create", "--name", "web", "busybox", "true"])
+        .fails_125()
+        .to_string();
     assert!(e.contains("is already in use"), "{e}");
     assert_eq!(r.run(&["ps", "-aq"]).ok().lines().count(), 1);
 }
@@ -55,23 +82,100 @@ fn environment_workdir_user_hostname_entrypoint() {
     let envf = r.dir.path().join("env");
     std::fs::write(&envf, "# comment\nFROM_FILE=yes\n\nOVER=file\n").unwrap();
     let out = r
-        .run(&["run", "--rm", "-e", "A=1", "--env", "OVER=flag", "--env-file", envf.to_str().unwrap(), "busybox", "sh", "-c", "echo $A $FROM_FILE $OVER $HOME $PATH"])
+        .run(&[
+            "run",
+            "--rm",
+            "-e",
+            "A=1",
+            "--env",
+            "OVER=flag",
+            "--env-file",
+            envf.to_str().unwrap(),
+            "busybox",
+            "sh",
+            "-c",
+            "echo $A $FROM_FILE $OVER $HOME $PATH",
+        ])
         .ok()
         .to_string();
-    assert_eq!(out, "1 yes flag /root /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n");
-    assert_eq!(r.run(&["run", "--rm", "-w", "/tmp", "busybox", "pwd"]).ok(), "/tmp\n");
-    assert_eq!(r.run(&["run", "--rm", "-w", "/new/dir", "busybox", "pwd"]).ok(), "/new/dir\n");
-    assert_eq!(r.run(&["run", "--rm", "-u", "alice", "busybox", "id"]).ok(), "uid=1000(alice) gid=1000(alice) groups=50(staff),1000(alice)\n");
-    assert_eq!(r.run(&["run", "--rm", "-u", "1000:50", "busybox", "sh", "-c", "id -u; id -g"]).ok(), "1000\n50\n");
-    assert_eq!(r.run(&["run", "--rm", "-u", "nobody", "busybox", "sh", "-c", "echo $HOME"]).ok(), "/nonexistent\n");
+    assert_eq!(
+        out,
+        "1 yes flag /root /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
+    );
+    assert_eq!(
+        r.run(&["run", "--rm", "-w", "/tmp", "busybox", "pwd"]).ok(),
+        "/tmp\n"
+    );
+    assert_eq!(
+        r.run(&["run", "--rm", "-w", "/new/dir", "busybox", "pwd"])
+            .ok(),
+        "/new/dir\n"
+    );
+    assert_eq!(
+        r.run(&["run", "--rm", "-u", "alice", "busybox", "id"]).ok(),
+        "uid=1000(alice) gid=1000(alice) groups=50(staff),1000(alice)\n"
+    );
+    assert_eq!(
+        r.run(&[
+            "run",
+            "--rm",
+            "-u",
+            "1000:50",
+            "busybox",
+            "sh",
+            "-c",
+            "id -u; id -g"
+        ])
+        .ok(),
+        "1000\n50\n"
+    );
+    assert_eq!(
+        r.run(&[
+            "run",
+            "--rm",
+            "-u",
+            "nobody",
+            "busybox",
+            "sh",
+            "-c",
+            "echo $HOME"
+        ])
+        .ok(),
+        "/nonexistent\n"
+    );
     let bad = r.run(&["run", "--rm", "-u", "nosuchuser", "busybox", "true"]);
     assert_ne!(bad.code, 0);
     assert!(bad.stderr.contains("nosuchuser"), "{}", bad.stderr);
-    assert_eq!(r.run(&["run", "--rm", "--hostname", "box1", "busybox", "sh", "-c", "hostname; cat /etc/hostname; echo $HOSTNAME"]).ok(), "box1\nbox1\nbox1\n");
-    let id = r.run(&["create", "busybox", "hostname"]).ok().trim().to_string();
+    assert_eq!(
+        r.run(&[
+            "run",
+            "--rm",
+            "--hostname",
+            "box1",
+            "busybox",
+            "sh",
+            "-c",
+            "hostname; cat /etc/hostname; echo $HOSTNAME"
+        ])
+        .ok(),
+        "box1\nbox1\nbox1\n"
+    );
+    let id = r
+        .run(&["create", "busybox", "hostname"])
+        .ok()
+        .trim()
+        .to_string();
     assert_eq!(r.run(&["start", "-a", &id]).ok().trim(), &id[..12]);
-    assert_eq!(r.run(&["run", "--rm", "--entrypoint", "echo", "busybox", "a", "b"]).ok(), "a b\n");
-    assert_eq!(r.run(&["run", "--rm", "--entrypoint", "/bin/echo", "busybox"]).ok(), "\n");
+    assert_eq!(
+        r.run(&["run", "--rm", "--entrypoint", "echo", "busybox", "a", "b"])
+            .ok(),
+        "a b\n"
+    );
+    assert_eq!(
+        r.run(&["run", "--rm", "--entrypoint", "/bin/echo", "busybox"])
+            .ok(),
+        "\n"
+    );
 }
 
 #[test]
@@ -81,92 +185,368 @@ fn mounts_bind_tmpfs_readonly() {
     std::fs::create_dir(&host).unwrap();
     std::fs::write(host.join("in.txt"), "from host").unwrap();
     let v = format!("{}:/data", host.display());
-    assert_eq!(r.run(&["run", "--rm", "-v", &v, "busybox", "sh", "-c", "cat /data/in.txt; echo out > /data/out.txt"]).ok(), "from host");
-    assert_eq!(std::fs::read_to_string(host.join("out.txt")).unwrap(), "out\n");
+    assert_eq!(
+        r.run(&[
+            "run",
+            "--rm",
+            "-v",
+            &v,
+            "busybox",
+            "sh",
+            "-c",
+            "cat /data/in.txt; echo out > /data/out.txt"
+        ])
+        .ok(),
+        "from host"
+    );
+    assert_eq!(
+        std::fs::read_to_string(host.join("out.txt")).unwrap(),
+        "out\n"
+    );
     let ro = format!("{}:/data:ro", host.display());
-    assert_ne!(r.run(&["run", "--rm", "-v", &ro, "busybox", "touch", "/data/x"]).code, 0);
+    assert_ne!(
+        r.run(&["run", "--rm", "-v", &ro, "busybox", "touch", "/data/x"])
+            .code,
+        0
+    );
     let m = format!("type=bind,source={},target=/m,readonly", host.display());
-    assert_eq!(r.run(&["run", "--rm", "--mount", &m, "busybox", "cat", "/m/in.txt"]).ok(), "from host");
-    assert_ne!(r.run(&["run", "--rm", "--mount", &m, "busybox", "touch", "/m/y"]).code, 0);
-    let out = r.run(&["run", "--rm", "--tmpfs", "/scratch:size=1m", "busybox", "sh", "-c", "grep /scratch /proc/mounts"]).ok().to_string();
-    assert!(out.starts_with("tmpfs /scratch tmpfs") && out.contains("nosuid") && out.contains("nodev"), "{out}");
-    let out = r.run(&["run", "--rm", "--mount", "type=tmpfs,target=/t", "busybox", "sh", "-c", "touch /t/a && echo ok"]).ok().to_string();
+    assert_eq!(
+        r.run(&["run", "--rm", "--mount", &m, "busybox", "cat", "/m/in.txt"])
+            .ok(),
+        "from host"
+    );
+    assert_ne!(
+        r.run(&["run", "--rm", "--mount", &m, "busybox", "touch", "/m/y"])
+            .code,
+        0
+    );
+    let out = r
+        .run(&[
+            "run",
+            "--rm",
+            "--tmpfs",
+            "/scratch:size=1m",
+            "busybox",
+            "sh",
+            "-c",
+            "grep /scratch /proc/mounts",
+        ])
+        .ok()
+        .to_string();
+    assert!(
+        out.starts_with("tmpfs /scratch tmpfs") && out.contains("nosuid") && out.contains("nodev"),
+        "{out}"
+    );
+    let out = r
+        .run(&[
+            "run",
+            "--rm",
+            "--mount",
+            "type=tmpfs,target=/t",
+            "busybox",
+            "sh",
+            "-c",
+            "touch /t/a && echo ok",
+        ])
+        .ok()
+        .to_string();
     assert_eq!(out, "ok\n");
-    assert_ne!(r.run(&["run", "--rm", "--read-only", "busybox", "touch", "/x"]).code, 0);
-    assert_eq!(r.run(&["run", "--rm", "--read-only", "--tmpfs", "/tmp", "busybox", "touch", "/tmp/x"]).code, 0);
+    assert_ne!(
+        r.run(&["run", "--rm", "--read-only", "busybox", "touch", "/x"])
+            .code,
+        0
+    );
+    assert_eq!(
+        r.run(&[
+            "run",
+            "--rm",
+            "--read-only",
+            "--tmpfs",
+            "/tmp",
+            "busybox",
+            "touch",
+            "/tmp/x"
+        ])
+        .code,
+        0
+    );
     let missing = format!("{}/nope:/x", host.display());
     let e = r.run(&["run", "--rm", "-v", &missing, "busybox", "true"]);
     assert_ne!(e.code, 0);
     // Writes to the rootfs go to the container's upper layer, not the image.
-    let id = r.run(&["create", "busybox", "sh", "-c", "echo changed > /etc/motd"]).ok().trim().to_string();
+    let id = r
+        .run(&["create", "busybox", "sh", "-c", "echo changed > /etc/motd"])
+        .ok()
+        .trim()
+        .to_string();
     assert_eq!(r.run(&["start", "-a", &id]).code, 0);
-    assert_eq!(r.run(&["run", "--rm", "busybox", "sh", "-c", "cat /etc/motd 2>/dev/null || echo absent"]).ok(), "absent\n");
+    assert_eq!(
+        r.run(&[
+            "run",
+            "--rm",
+            "busybox",
+            "sh",
+            "-c",
+            "cat /etc/motd 2>/dev/null || echo absent"
+        ])
+        .ok(),
+        "absent\n"
+    );
 }
 
 #[test]
 fn confinement_matches_docker_defaults() {
     let r = Rdock::with_busybox();
-    let caps = r.run(&["run", "--rm", "busybox", "grep", "-E", "^Cap(Inh|Prm|Eff|Bnd|Amb)", "/proc/self/status"]).ok().to_string();
+    let caps = r
+        .run(&[
+            "run",
+            "--rm",
+            "busybox",
+            "grep",
+            "-E",
+            "^Cap(Inh|Prm|Eff|Bnd|Amb)",
+            "/proc/self/status",
+        ])
+        .ok()
+        .to_string();
     assert!(caps.contains("CapEff:\t00000000a80425fb"), "{caps}");
     assert!(caps.contains("CapBnd:\t00000000a80425fb"), "{caps}");
     assert!(caps.contains("CapInh:\t0000000000000000"), "{caps}");
-    let nonroot = r.run(&["run", "--rm", "-u", "1000", "busybox", "grep", "CapEff", "/proc/self/status"]).ok().to_string();
+    let nonroot = r
+        .run(&[
+            "run",
+            "--rm",
+            "-u",
+            "1000",
+            "busybox",
+            "grep",
+            "CapEff",
+            "/proc/self/status",
+        ])
+        .ok()
+        .to_string();
     assert!(nonroot.contains("0000000000000000"), "{nonroot}");
-    let added = r.run(&["run", "--rm", "--cap-add", "NET_ADMIN", "--cap-drop", "chown", "busybox", "grep", "CapEff", "/proc/self/status"]).ok().to_string();
+    let added = r
+        .run(&[
+            "run",
+            "--rm",
+            "--cap-add",
+            "NET_ADMIN",
+            "--cap-drop",
+            "chown",
+            "busybox",
+            "grep",
+            "CapEff",
+            "/proc/self/status",
+        ])
+        .ok()
+        .to_string();
     assert!(added.contains("00000000a80435fa"), "{added}");
-    let priv_ = r.run(&["run", "--rm", "--privileged", "busybox", "grep", "CapEff", "/proc/self/status"]).ok().to_string();
+    let priv_ = r
+        .run(&[
+            "run",
+            "--rm",
+            "--privileged",
+            "busybox",
+            "grep",
+            "CapEff",
+            "/proc/self/status",
+        ])
+        .ok()
+        .to_string();
     assert!(!priv_.contains("a80425fb"), "{priv_}");
     // Masked and read-only paths.
-    assert_eq!(r.run(&["run", "--rm", "busybox", "sh", "-c", "wc -c < /proc/kcore"]).ok().trim(), "0");
-    assert_ne!(r.run(&["run", "--rm", "busybox", "sh", "-c", "echo x > /proc/sys/kernel/hostname"]).code, 0);
-    assert_ne!(r.run(&["run", "--rm", "busybox", "touch", "/sys/x"]).code, 0);
+    assert_eq!(
+        r.run(&["run", "--rm", "busybox", "sh", "-c", "wc -c < /proc/kcore"])
+            .ok()
+            .trim(),
+        "0"
+    );
+    assert_ne!(
+        r.run(&[
+            "run",
+            "--rm",
+            "busybox",
+            "sh",
+            "-c",
+            "echo x > /proc/sys/kernel/hostname"
+        ])
+        .code,
+        0
+    );
+    assert_ne!(
+        r.run(&["run", "--rm", "busybox", "touch", "/sys/x"]).code,
+        0
+    );
     // PID 1 and namespaces.
-    assert_eq!(r.run(&["run", "--rm", "busybox", "sh", "-c", "echo $$"]).ok(), "1\n");
-    let links = r.run(&["run", "--rm", "busybox", "ls", "/sys/class/net"]).ok().to_string();
+    assert_eq!(
+        r.run(&["run", "--rm", "busybox", "sh", "-c", "echo $$"])
+            .ok(),
+        "1\n"
+    );
+    let links = r
+        .run(&["run", "--rm", "busybox", "ls", "/sys/class/net"])
+        .ok()
+        .to_string();
     assert_eq!(links.trim(), "lo", "--network none by default");
-    let host_links = r.run(&["run", "--rm", "--network", "host", "busybox", "ls", "/sys/class/net"]).ok().to_string();
+    let host_links = r
+        .run(&[
+            "run",
+            "--rm",
+            "--network",
+            "host",
+            "busybox",
+            "ls",
+            "/sys/class/net",
+        ])
+        .ok()
+        .to_string();
     assert!(host_links.split_whitespace().count() >= 1);
     // /dev as docker has it.
-    let dev = r.run(&["run", "--rm", "busybox", "ls", "/dev"]).ok().to_string();
-    for n in ["null", "zero", "full", "random", "urandom", "tty", "ptmx", "pts", "shm", "mqueue", "fd", "stdin", "stdout", "stderr"] {
-        assert!(dev.split_whitespace().any(|x| x == n), "/dev/{n} missing: {dev}");
+    let dev = r
+        .run(&["run", "--rm", "busybox", "ls", "/dev"])
+        .ok()
+        .to_string();
+    for n in [
+        "null", "zero", "full", "random", "urandom", "tty", "ptmx", "pts", "shm", "mqueue", "fd",
+        "stdin", "stdout", "stderr",
+    ] {
+        assert!(
+            dev.split_whitespace().any(|x| x == n),
+            "/dev/{n} missing: {dev}"
+        );
     }
-    assert_eq!(r.run(&["run", "--rm", "busybox", "sh", "-c", "echo hi > /dev/null && head -c 4 /dev/zero | wc -c"]).ok().trim(), "4");
+    assert_eq!(
+        r.run(&[
+            "run",
+            "--rm",
+            "busybox",
+            "sh",
+            "-c",
+            "echo hi > /dev/null && head -c 4 /dev/zero | wc -c"
+        ])
+        .ok()
+        .trim(),
+        "4"
+    );
     // --ulimit sets, and nothing is raised otherwise.
-    assert_eq!(r.run(&["run", "--rm", "--ulimit", "nofile=512:1024", "busybox", "sh", "-c", "ulimit -n; ulimit -Hn"]).ok(), "512\n1024\n");
+    assert_eq!(
+        r.run(&[
+            "run",
+            "--rm",
+            "--ulimit",
+            "nofile=512:1024",
+            "busybox",
+            "sh",
+            "-c",
+            "ulimit -n; ulimit -Hn"
+        ])
+        .ok(),
+        "512\n1024\n"
+    );
 }
 
 #[test]
 fn ps_statuses_filters_and_formats() {
     let r = Rdock::with_busybox();
-    let created = r.run(&["create", "--name", "c-created", "busybox", "true"]).ok().trim().to_string();
+    let created = r
+        .run(&["create", "--name", "c-created", "busybox", "true"])
+        .ok()
+        .trim()
+        .to_string();
     r.run(&["run", "--name", "c-exited", "busybox", "sh", "-c", "exit 2"]);
-    let running = r.run(&["run", "-d", "--name", "c-running", "busybox", "sleep", "30"]).ok().trim().to_string();
+    let running = r
+        .run(&["run", "-d", "--name", "c-running", "busybox", "sleep", "30"])
+        .ok()
+        .trim()
+        .to_string();
     assert_eq!(running.len(), 64);
 
     let ps = r.run(&["ps"]).ok().to_string();
     let header = ps.lines().next().unwrap();
-    for col in ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"] {
+    for col in [
+        "CONTAINER ID",
+        "IMAGE",
+        "COMMAND",
+        "CREATED",
+        "STATUS",
+        "PORTS",
+        "NAMES",
+    ] {
         assert!(header.contains(col), "{header}");
     }
     assert_eq!(ps.lines().count(), 2, "only the running one: {ps}");
     assert!(ps.contains("c-running") && ps.contains("Up "), "{ps}");
     assert!(ps.contains("\"sleep 30\""), "{ps}");
 
-    let all = r.run(&["ps", "-a", "--format", "{{.Names}}|{{.Status}}"]).ok().to_string();
+    let all = r
+        .run(&["ps", "-a", "--format", "{{.Names}}|{{.Status}}"])
+        .ok()
+        .to_string();
     assert!(all.contains("c-created|Created"), "{all}");
-    assert!(all.lines().any(|l| l.starts_with("c-exited|Exited (2) ") && l.ends_with(" ago")), "{all}");
-    assert_eq!(all.lines().next().unwrap().split('|').next().unwrap(), "c-running", "newest first");
+    assert!(
+        all.lines()
+            .any(|l| l.starts_with("c-exited|Exited (2) ") && l.ends_with(" ago")),
+        "{all}"
+    );
+    assert_eq!(
+        all.lines().next().unwrap().split('|').next().unwrap(),
+        "c-running",
+        "newest first"
+    );
 
     assert_eq!(r.run(&["ps", "-q"]).ok().trim(), &running[..12]);
     assert_eq!(r.run(&["ps", "-q", "--no-trunc"]).ok().trim(), running);
-    assert_eq!(r.run(&["ps", "-l", "--format", "{{.Names}}"]).ok(), "c-running\n");
-    assert_eq!(r.run(&["ps", "-n", "2", "--format", "{{.Names}}"]).ok(), "c-running\nc-exited\n");
-    assert_eq!(r.run(&["ps", "-a", "--filter", "status=created", "-q", "--no-trunc"]).ok().trim(), created);
-    assert_eq!(r.run(&["ps", "-a", "--filter", "name=exited", "--format", "{{.Names}}"]).ok(), "c-exited\n");
-    assert_eq!(r.run(&["ps", "-a", "--filter", &format!("id={}", &created[..6]), "--format", "{{.Names}}"]).ok(), "c-created\n");
-    assert_eq!(r.run(&["ps", "-a", "--filter", "ancestor=busybox", "-q"]).ok().lines().count(), 3);
-    assert_eq!(r.run(&["ps", "-a", "--filter", "ancestor=other", "-q"]).ok(), "");
+    assert_eq!(
+        r.run(&["ps", "-l", "--format", "{{.Names}}"]).ok(),
+        "c-running\n"
+    );
+    assert_eq!(
+        r.run(&["ps", "-n", "2", "--format", "{{.Names}}"]).ok(),
+        "c-running\nc-exited\n"
+    );
+    assert_eq!(
+        r.run(&["ps", "-a", "--filter", "status=created", "-q", "--no-trunc"])
+            .ok()
+            .trim(),
+        created
+    );
+    assert_eq!(
+        r.run(&[
+            "ps",
+            "-a",
+            "--filter",
+            "name=exited",
+            "--format",
+            "{{.Names}}"
+        ])
+        .ok(),
+        "c-exited\n"
+    );
+    assert_eq!(
+        r.run(&[
+            "ps",
+            "-a",
+            "--filter",
+            &format!("id={}", &created[..6]),
+            "--format",
+            "{{.Names}}"
+        ])
+        .ok(),
+        "c-created\n"
+    );
+    assert_eq!(
+        r.run(&["ps", "-a", "--filter", "ancestor=busybox", "-q"])
+            .ok()
+            .lines()
+            .count(),
+        3
+    );
+    assert_eq!(
+        r.run(&["ps", "-a", "--filter", "ancestor=other", "-q"])
+            .ok(),
+        ""
+    );
     r.run(&["ps", "--filter", "status=bogus"]).fails_125();
     let json = r.run(&["ps", "--format", "json"]).ok().to_string();
     let v: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
@@ -174,42 +554,93 @@ fn ps_statuses_filters_and_formats() {
     assert_eq!(v["State"], "running");
 
     // inspect of a running container
-    let st = r.run(&["inspect", "-f", "{{.State.Status}} {{.State.Running}} {{.Name}}", "c-running"]).ok().to_string();
+    let st = r
+        .run(&[
+            "inspect",
+            "-f",
+            "{{.State.Status}} {{.State.Running}} {{.Name}}",
+            "c-running",
+        ])
+        .ok()
+        .to_string();
     assert_eq!(st, "running true /c-running\n");
-    let pid: i32 = r.run(&["inspect", "-f", "{{.State.Pid}}", "c-running"]).ok().trim().parse().unwrap();
+    let pid: i32 = r
+        .run(&["inspect", "-f", "{{.State.Pid}}", "c-running"])
+        .ok()
+        .trim()
+        .parse()
+        .unwrap();
     assert!(pid > 1);
-    let ex = r.run(&["container", "inspect", "-f", "{{.State.ExitCode}} {{.State.Status}}", "c-exited"]).ok().to_string();
+    let ex = r
+        .run(&[
+            "container",
+            "inspect",
+            "-f",
+            "{{.State.ExitCode}} {{.State.Status}}",
+            "c-exited",
+        ])
+        .ok()
+        .to_string();
     assert_eq!(ex, "2 exited\n");
 
     // rm refuses a running container without -f; rm -f kills it.
     let e = r.run(&["rm", "c-running"]);
     assert_eq!(e.code, 1);
     assert!(e.stderr.contains("container is running"), "{}", e.stderr);
-    let out = r.run(&["rm", "-f", "c-running", "c-exited"]).ok().to_string();
+    let out = r
+        .run(&["rm", "-f", "c-running", "c-exited"])
+        .ok()
+        .to_string();
     assert_eq!(out, "c-running\nc-exited\n");
-    assert!(std::fs::metadata(format!("/proc/{pid}")).is_err(), "container process gone");
-    assert!(cgroups_of(&running).is_empty(), "cgroup left: {:?}", cgroups_of(&running));
+    assert!(
+        std::fs::metadata(format!("/proc/{pid}")).is_err(),
+        "container process gone"
+    );
+    assert!(
+        cgroups_of(&running).is_empty(),
+        "cgroup left: {:?}",
+        cgroups_of(&running)
+    );
     let miss = r.run(&["rm", "nosuch"]);
     assert_eq!(miss.code, 1);
-    assert!(miss.stderr.contains("No such container: nosuch"), "{}", miss.stderr);
+    assert!(
+        miss.stderr.contains("No such container: nosuch"),
+        "{}",
+        miss.stderr
+    );
 }
 
 #[test]
 fn nothing_leaks_after_rm_and_auto_remove() {
     let r = Rdock::with_busybox();
     let root = r.root.display().to_string();
-    r.run(&["run", "--rm", "--name", "gone", "busybox", "true"]).ok();
+    r.run(&["run", "--rm", "--name", "gone", "busybox", "true"])
+        .ok();
     assert_eq!(r.run(&["ps", "-aq"]).ok(), "");
     assert!(!r.root.join("names/gone").exists());
-    let id = r.run(&["run", "-d", "busybox", "sleep", "30"]).ok().trim().to_string();
-    assert!(!cgroups_of(&id).is_empty(), "a running container has a cgroup");
-    assert!(mounts_mentioning(&root).is_empty(), "the host sees no container mounts");
+    let id = r
+        .run(&["run", "-d", "busybox", "sleep", "30"])
+        .ok()
+        .trim()
+        .to_string();
+    assert!(
+        !cgroups_of(&id).is_empty(),
+        "a running container has a cgroup"
+    );
+    assert!(
+        mounts_mentioning(&root).is_empty(),
+        "the host sees no container mounts"
+    );
     r.run(&["rm", "-f", &id]).ok();
     assert!(cgroups_of(&id).is_empty());
     assert!(!r.root.join("containers").join(&id).exists());
     assert!(mounts_mentioning(&root).is_empty());
     // --rm with -d: removed when it exits.
-    let id = r.run(&["run", "-d", "--rm", "busybox", "true"]).ok().trim().to_string();
+    let id = r
+        .run(&["run", "-d", "--rm", "busybox", "true"])
+        .ok()
+        .trim()
+        .to_string();
     for _ in 0..200 {
         if !r.root.join("containers").join(&id).exists() {
             break;
@@ -223,8 +654,24 @@ fn nothing_leaks_after_rm_and_auto_remove() {
 #[test]
 fn create_start_and_container_prune() {
     let r = Rdock::with_busybox();
-    let id = r.run(&["container", "create", "--name", "job", "busybox", "sh", "-c", "echo ran; exit 4"]).ok().trim().to_string();
-    assert_eq!(r.run(&["inspect", "-f", "{{.State.Status}}", "job"]).ok(), "created\n");
+    let id = r
+        .run(&[
+            "container",
+            "create",
+            "--name",
+            "job",
+            "busybox",
+            "sh",
+            "-c",
+            "echo ran; exit 4",
+        ])
+        .ok()
+        .trim()
+        .to_string();
+    assert_eq!(
+        r.run(&["inspect", "-f", "{{.State.Status}}", "job"]).ok(),
+        "created\n"
+    );
     let out = r.run(&["start", "-a", "job"]);
     assert_eq!(out.code, 4);
     assert_eq!(out.stdout, "ran\n");
@@ -236,20 +683,52 @@ fn create_start_and_container_prune() {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert_eq!(r.run(&["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "job"]).ok(), "exited 4\n");
+    assert_eq!(
+        r.run(&[
+            "inspect",
+            "-f",
+            "{{.State.Status}} {{.State.ExitCode}}",
+            "job"
+        ])
+        .ok(),
+        "exited 4\n"
+    );
     let cidfile = r.dir.path().join("cid");
-    let keep = r.run(&["run", "-d", "--cidfile", cidfile.to_str().unwrap(), "busybox", "sleep", "30"]).ok().trim().to_string();
+    let keep = r
+        .run(&[
+            "run",
+            "-d",
+            "--cidfile",
+            cidfile.to_str().unwrap(),
+            "busybox",
+            "sleep",
+            "30",
+        ])
+        .ok()
+        .trim()
+        .to_string();
     assert_eq!(std::fs::read_to_string(&cidfile).unwrap(), keep);
     let out = r.run(&["container", "prune", "-f"]).ok().to_string();
     assert!(out.contains(&id), "{out}");
-    assert_eq!(r.run(&["ps", "-aq", "--no-trunc"]).ok().trim(), keep, "running container kept");
+    assert_eq!(
+        r.run(&["ps", "-aq", "--no-trunc"]).ok().trim(),
+        keep,
+        "running container kept"
+    );
 }
 
 #[test]
 fn signals_are_forwarded_to_the_container() {
     let r = Rdock::with_busybox();
     let mut child = r
-        .cmd(&["run", "--rm", "busybox", "sh", "-c", "trap 'echo got-term; exit 7' TERM; echo ready; while true; do sleep 0.1; done"])
+        .cmd(&[
+            "run",
+            "--rm",
+            "busybox",
+            "sh",
+            "-c",
+            "trap 'echo got-term; exit 7' TERM; echo ready; while true; do sleep 0.1; done",
+        ])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -257,7 +736,11 @@ fn signals_are_forwarded_to_the_container() {
     let mut buf = [0u8; 6];
     std::io::Read::read_exact(&mut out, &mut buf).unwrap();
     assert_eq!(&buf, b"ready\n");
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
     let status = child.wait().unwrap();
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
@@ -268,14 +751,26 @@ fn signals_are_forwarded_to_the_container() {
 #[test]
 fn interactive_stdin_is_passed_through() {
     let r = Rdock::with_busybox();
-    assert_eq!(r.run_stdin(&["run", "--rm", "-i", "busybox", "cat"], b"piped in\n").ok(), "piped in\n");
+    assert_eq!(
+        r.run_stdin(&["run", "--rm", "-i", "busybox", "cat"], b"piped in\n")
+            .ok(),
+        "piped in\n"
+    );
     // Without -i the container's stdin is empty.
-    assert_eq!(r.run_stdin(&["run", "--rm", "busybox", "cat"], b"ignored\n").ok(), "");
+    assert_eq!(
+        r.run_stdin(&["run", "--rm", "busybox", "cat"], b"ignored\n")
+            .ok(),
+        ""
+    );
 }
 
 #[test]
 fn tty_session_under_tmux() {
-    if std::process::Command::new("tmux").arg("-V").output().is_err() {
+    if std::process::Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
         panic!("tmux is required (apt-get install tmux)");
     }
     let r = Rdock::with_busybox();
@@ -287,24 +782,41 @@ fn tty_session_under_tmux() {
         r.root.display(),
         r.runroot.display()
     );
-    let tmux = |args: &[&str]| std::process::Command::new("tmux").arg("-S").arg(s).args(args).output().unwrap();
-    assert!(tmux(&["new-session", "-d", "-x", "100", "-y", "30", &cmdline]).status.success());
+    let tmux = |args: &[&str]| {
+        std::process::Command::new("tmux")
+            .arg("-S")
+            .arg(s)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    assert!(
+        tmux(&["new-session", "-d", "-x", "100", "-y", "30", &cmdline])
+            .status
+            .success()
+    );
     struct Kill<'a>(&'a str);
     impl Drop for Kill<'_> {
         fn drop(&mut self) {
-            let _ = std::process::Command::new("tmux").args(["-S", self.0, "kill-server"]).output();
+            let _ = std::process::Command::new("tmux")
+                .args(["-S", self.0, "kill-server"])
+                .output();
         }
     }
     let _k = Kill(s);
     let wait_for = |needle: &str| {
         for _ in 0..300 {
-            let screen = String::from_utf8_lossy(&tmux(&["capture-pane", "-p"]).stdout).into_owned();
+            let screen =
+                String::from_utf8_lossy(&tmux(&["capture-pane", "-p"]).stdout).into_owned();
             if screen.contains(needle) {
                 return screen;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("timed out waiting for {needle:?}: {}", String::from_utf8_lossy(&tmux(&["capture-pane", "-p"]).stdout));
+        panic!(
+            "timed out waiting for {needle:?}: {}",
+            String::from_utf8_lossy(&tmux(&["capture-pane", "-p"]).stdout)
+        );
     };
     wait_for("# ");
     tmux(&["send-keys", "tty; stty size; echo $TERM", "Enter"]);

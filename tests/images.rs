@@ -12,12 +12,26 @@ fn import_plain_and_gzip_gives_same_image_id_layer() {
     let gz = r.dir.path().join("bb.tar.gz");
     std::fs::write(&plain, &tar).unwrap();
     std::fs::write(&gz, gzip(&tar)).unwrap();
-    let id1 = r.run(&["import", plain.to_str().unwrap(), "one:1"]).ok().trim().to_string();
+    let id1 = r
+        .run(&["import", plain.to_str().unwrap(), "one:1"])
+        .ok()
+        .trim()
+        .to_string();
     assert!(id1.starts_with("sha256:") && id1.len() == 71, "{id1}");
-    let id2 = r.run(&["import", gz.to_str().unwrap(), "two:2"]).ok().trim().to_string();
+    let id2 = r
+        .run(&["import", gz.to_str().unwrap(), "two:2"])
+        .ok()
+        .trim()
+        .to_string();
     // Same diff ID either way.
-    let l1 = r.run(&["image", "inspect", "-f", "{{json .RootFS.Layers}}", "one:1"]).ok().to_string();
-    let l2 = r.run(&["image", "inspect", "-f", "{{json .RootFS.Layers}}", "two:2"]).ok().to_string();
+    let l1 = r
+        .run(&["image", "inspect", "-f", "{{json .RootFS.Layers}}", "one:1"])
+        .ok()
+        .to_string();
+    let l2 = r
+        .run(&["image", "inspect", "-f", "{{json .RootFS.Layers}}", "two:2"])
+        .ok()
+        .to_string();
     assert_eq!(l1, l2);
     assert_ne!(id1, id2, "created times differ, so configs differ");
     // Equal layers are extracted once.
@@ -33,11 +47,34 @@ fn import_plain_and_gzip_gives_same_image_id_layer() {
 fn import_from_stdin_with_changes_and_message() {
     let r = Rdock::new();
     let out = r.run_stdin(
-        &["import", "-c", "ENV FOO=bar", "-c", "WORKDIR /tmp", "-c", "CMD [\"echo\",\"hi\"]", "-c", "USER alice", "-c", "EXPOSE 8080", "-c", "LABEL team=core", "-m", "my message", "-", "mine:v1"],
+        &[
+            "import",
+            "-c",
+            "ENV FOO=bar",
+            "-c",
+            "WORKDIR /tmp",
+            "-c",
+            "CMD [\"echo\",\"hi\"]",
+            "-c",
+            "USER alice",
+            "-c",
+            "EXPOSE 8080",
+            "-c",
+            "LABEL team=core",
+            "-m",
+            "my message",
+            "-",
+            "mine:v1",
+        ],
         &busybox_tar(),
     );
     out.ok();
-    let f = |t: &str| r.run(&["inspect", "-f", t, "mine:v1"]).ok().trim().to_string();
+    let f = |t: &str| {
+        r.run(&["inspect", "-f", t, "mine:v1"])
+            .ok()
+            .trim()
+            .to_string()
+    };
     assert_eq!(f("{{.Config.WorkingDir}}"), "/tmp");
     assert_eq!(f("{{json .Config.Cmd}}"), r#"["echo","hi"]"#);
     assert_eq!(f("{{.Config.User}}"), "alice");
@@ -48,7 +85,18 @@ fn import_from_stdin_with_changes_and_message() {
     assert_eq!(f("{{.Os}}/{{.Architecture}}"), "linux/amd64");
     // The image runs with those defaults.
     assert_eq!(r.run(&["run", "--rm", "mine:v1"]).ok(), "hi\n");
-    assert_eq!(r.run(&["run", "--rm", "mine:v1", "sh", "-c", "echo $FOO $(pwd) $(id -u)"]).ok(), "bar /tmp 1000\n");
+    assert_eq!(
+        r.run(&[
+            "run",
+            "--rm",
+            "mine:v1",
+            "sh",
+            "-c",
+            "echo $FOO $(pwd) $(id -u)"
+        ])
+        .ok(),
+        "bar /tmp 1000\n"
+    );
 }
 
 #[test]
@@ -57,33 +105,76 @@ fn images_lists_docker_columns() {
     let out = r.run(&["images"]).ok().to_string();
     let mut lines = out.lines();
     let header = lines.next().unwrap();
-    assert!(header.starts_with("REPOSITORY   TAG       IMAGE ID       CREATED"), "{header:?}");
+    assert!(
+        header.starts_with("REPOSITORY   TAG       IMAGE ID       CREATED"),
+        "{header:?}"
+    );
     assert!(header.ends_with("SIZE"), "{header:?}");
     let row = lines.next().unwrap();
     assert!(row.starts_with("busybox      latest    "), "{row:?}");
     assert!(row.contains("MB"), "{row:?}");
     let id = r.run(&["images", "-q"]).ok().trim().to_string();
     assert_eq!(id.len(), 12);
-    let full = r.run(&["images", "-q", "--no-trunc"]).ok().trim().to_string();
-    assert!(full.starts_with("sha256:") && full.ends_with(&full[full.len() - 4..]) && full.contains(&id));
-    assert_eq!(r.run(&["images", "--format", "{{.Repository}}:{{.Tag}}"]).ok(), "busybox:latest\n");
+    let full = r
+        .run(&["images", "-q", "--no-trunc"])
+        .ok()
+        .trim()
+        .to_string();
+    assert!(
+        full.starts_with("sha256:")
+            && full.ends_with(&full[full.len() - 4..])
+            && full.contains(&id)
+    );
+    assert_eq!(
+        r.run(&["images", "--format", "{{.Repository}}:{{.Tag}}"])
+            .ok(),
+        "busybox:latest\n"
+    );
     let json = r.run(&["images", "--format", "json"]).ok().to_string();
     let v: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
     assert_eq!(v["Repository"], "busybox");
-    assert!(r.run(&["images", "--digests"]).ok().lines().next().unwrap().contains("DIGEST"));
+    assert!(r
+        .run(&["images", "--digests"])
+        .ok()
+        .lines()
+        .next()
+        .unwrap()
+        .contains("DIGEST"));
     assert_eq!(r.run(&["image", "ls", "-q"]).ok().trim(), id);
 }
 
 #[test]
 fn images_filter_by_reference() {
     let r = Rdock::with_busybox();
-    r.run(&["tag", "busybox", "localhost:5000/team/app:2.0"]).ok();
+    r.run(&["tag", "busybox", "localhost:5000/team/app:2.0"])
+        .ok();
     r.run(&["tag", "busybox", "other:1"]).ok();
-    let out = r.run(&["images", "--filter", "reference=busy*", "--format", "{{.Repository}}"]).ok().to_string();
+    let out = r
+        .run(&[
+            "images",
+            "--filter",
+            "reference=busy*",
+            "--format",
+            "{{.Repository}}",
+        ])
+        .ok()
+        .to_string();
     assert_eq!(out, "busybox\n");
-    let out = r.run(&["images", "--format", "{{.Repository}}:{{.Tag}}", "-f", "reference=localhost:5000/*/*"]).ok().to_string();
+    let out = r
+        .run(&[
+            "images",
+            "--format",
+            "{{.Repository}}:{{.Tag}}",
+            "-f",
+            "reference=localhost:5000/*/*",
+        ])
+        .ok()
+        .to_string();
     assert_eq!(out, "localhost:5000/team/app:2.0\n");
-    let out = r.run(&["images", "--format", "{{.Repository}}", "other"]).ok().to_string();
+    let out = r
+        .run(&["images", "--format", "{{.Repository}}", "other"])
+        .ok()
+        .to_string();
     assert_eq!(out, "other\n");
     r.run(&["images", "--filter", "bogus=1"]).fails_125();
 }
@@ -92,39 +183,84 @@ fn images_filter_by_reference() {
 fn tag_and_rmi_untag_then_delete() {
     let r = Rdock::with_busybox();
     r.run(&["tag", "busybox", "mybox:1.0"]).ok();
-    assert_eq!(r.run(&["images", "-q"]).ok().lines().count(), 2, "two rows, one image");
+    assert_eq!(
+        r.run(&["images", "-q"]).ok().lines().count(),
+        2,
+        "two rows, one image"
+    );
     let out = r.run(&["rmi", "mybox:1.0"]).ok().to_string();
     assert_eq!(out, "Untagged: mybox:1.0\n");
-    assert!(r.root.join("layers").read_dir().unwrap().count() > 1, "layer kept");
+    assert!(
+        r.root.join("layers").read_dir().unwrap().count() > 1,
+        "layer kept"
+    );
     let out = r.run(&["rmi", "busybox"]).ok().to_string();
-    assert!(out.starts_with("Untagged: busybox:latest\nDeleted: sha256:"), "{out}");
+    assert!(
+        out.starts_with("Untagged: busybox:latest\nDeleted: sha256:"),
+        "{out}"
+    );
     assert_eq!(r.run(&["images", "-q"]).ok(), "");
     // Layers and blobs are gone with the last image.
-    let layers: Vec<_> = std::fs::read_dir(r.root.join("layers")).unwrap().flatten().filter(|e| e.file_name() != "l").collect();
+    let layers: Vec<_> = std::fs::read_dir(r.root.join("layers"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name() != "l")
+        .collect();
     assert!(layers.is_empty());
-    assert_eq!(std::fs::read_dir(r.root.join("blobs/sha256")).unwrap().count(), 0);
-    assert_eq!(std::fs::read_dir(r.root.join("layers/l")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(r.root.join("blobs/sha256"))
+            .unwrap()
+            .count(),
+        0
+    );
+    assert_eq!(
+        std::fs::read_dir(r.root.join("layers/l")).unwrap().count(),
+        0
+    );
 }
 
 #[test]
 fn rmi_by_id_with_several_tags_needs_force() {
     let r = Rdock::with_busybox();
     r.run(&["tag", "busybox", "second"]).ok();
-    let id = r.run(&["images", "-q"]).ok().lines().next().unwrap().to_string();
+    let id = r
+        .run(&["images", "-q"])
+        .ok()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
     let err = r.run(&["rmi", &id]);
     assert_eq!(err.code, 1);
-    assert!(err.stderr.contains("referenced in multiple repositories"), "{}", err.stderr);
+    assert!(
+        err.stderr.contains("referenced in multiple repositories"),
+        "{}",
+        err.stderr
+    );
     let out = r.run(&["rmi", "-f", &id]).ok().to_string();
-    assert!(out.contains("Untagged: busybox:latest") && out.contains("Untagged: second:latest") && out.contains("Deleted: sha256:"), "{out}");
+    assert!(
+        out.contains("Untagged: busybox:latest")
+            && out.contains("Untagged: second:latest")
+            && out.contains("Deleted: sha256:"),
+        "{out}"
+    );
 }
 
 #[test]
 fn rmi_refused_while_a_container_uses_the_image() {
     let r = Rdock::with_busybox();
-    let cid = r.run(&["create", "--name", "user1", "busybox", "true"]).ok().trim().to_string();
+    let cid = r
+        .run(&["create", "--name", "user1", "busybox", "true"])
+        .ok()
+        .trim()
+        .to_string();
     let err = r.run(&["rmi", "busybox"]);
     assert_eq!(err.code, 1);
-    assert!(err.stderr.contains("container") && err.stderr.contains(&cid[..12]), "{}", err.stderr);
+    assert!(
+        err.stderr.contains("container") && err.stderr.contains(&cid[..12]),
+        "{}",
+        err.stderr
+    );
     assert_eq!(r.run(&["images", "-q"]).ok().lines().count(), 1);
     // Forced: untagged, the container still runs from its layers.
     r.run(&["rmi", "-f", "busybox"]).ok();
@@ -139,9 +275,22 @@ fn image_prune_removes_dangling_only_unless_all() {
     std::fs::write(&tar, busybox_tar()).unwrap();
     r.run(&["import", tar.to_str().unwrap()]).ok();
     assert_eq!(r.run(&["images", "-q"]).ok().lines().count(), 2);
-    assert_eq!(r.run(&["images", "--filter", "dangling=true", "--format", "{{.Repository}}:{{.Tag}}"]).ok(), "<none>:<none>\n");
+    assert_eq!(
+        r.run(&[
+            "images",
+            "--filter",
+            "dangling=true",
+            "--format",
+            "{{.Repository}}:{{.Tag}}"
+        ])
+        .ok(),
+        "<none>:<none>\n"
+    );
     let out = r.run(&["image", "prune", "-f"]).ok().to_string();
-    assert!(out.contains("deleted: sha256:") && out.contains("Total reclaimed space:"), "{out}");
+    assert!(
+        out.contains("deleted: sha256:") && out.contains("Total reclaimed space:"),
+        "{out}"
+    );
     assert_eq!(r.run(&["images", "-q"]).ok().lines().count(), 1);
     r.run(&["image", "prune", "-a", "-f"]).ok();
     assert_eq!(r.run(&["images", "-q"]).ok(), "");
@@ -160,16 +309,26 @@ fn image_inspect_has_docker_shape() {
     assert_eq!(img["Config"]["Cmd"][0], "sh");
     // By ID prefix too, and a missing image is an error.
     let id = img["Id"].as_str().unwrap()[7..19].to_string();
-    assert_eq!(r.run(&["inspect", "-f", "{{.Id}}", &id]).ok().trim(), img["Id"].as_str().unwrap());
+    assert_eq!(
+        r.run(&["inspect", "-f", "{{.Id}}", &id]).ok().trim(),
+        img["Id"].as_str().unwrap()
+    );
     let miss = r.run(&["image", "inspect", "nope"]);
     assert_eq!(miss.code, 1);
-    assert!(miss.stderr.contains("No such image: nope"), "{}", miss.stderr);
+    assert!(
+        miss.stderr.contains("No such image: nope"),
+        "{}",
+        miss.stderr
+    );
 }
 
 #[test]
 fn bad_references_are_rejected() {
     let r = Rdock::with_busybox();
-    let e = r.run(&["tag", "busybox", "Bad:tag"]).fails_125().to_string();
+    let e = r
+        .run(&["tag", "busybox", "Bad:tag"])
+        .fails_125()
+        .to_string();
     assert!(e.contains("must be lowercase"), "{e}");
     r.run(&["tag", "busybox", "a//b"]).fails_125();
     r.run(&["tag", "nope", "x"]).fails_125();
@@ -187,7 +346,11 @@ fn hostile_tar(path: &str, kind: tar::EntryType, link: Option<&str>) -> Vec<u8> 
     let mut h = tar::Header::new_gnu();
     h.set_entry_type(kind);
     h.set_mode(0o644);
-    h.set_size(if kind == tar::EntryType::Regular { 4 } else { 0 });
+    h.set_size(if kind == tar::EntryType::Regular {
+        4
+    } else {
+        0
+    });
     // Write the raw name so the tar crate's own path checks are bypassed.
     let name = &mut h.as_old_mut().name;
     name[..path.len()].copy_from_slice(path.as_bytes());
@@ -195,7 +358,11 @@ fn hostile_tar(path: &str, kind: tar::EntryType, link: Option<&str>) -> Vec<u8> 
         h.as_old_mut().linkname[..l.len()].copy_from_slice(l.as_bytes());
     }
     h.set_cksum();
-    let body: &[u8] = if kind == tar::EntryType::Regular { b"evil" } else { b"" };
+    let body: &[u8] = if kind == tar::EntryType::Regular {
+        b"evil"
+    } else {
+        b""
+    };
     b.append(&h, body).unwrap();
     b.into_inner().unwrap()
 }
@@ -229,10 +396,17 @@ fn hostile_tar_is_refused_and_store_unchanged() {
     for (i, t) in cases.iter().enumerate() {
         let out = r.run_stdin(&["import", "-", &format!("evil:{i}")], t);
         let e = out.fails_125();
-        assert!(e.contains("escape") || e.contains("outside") || e.contains("refus"), "case {i}: {e}");
+        assert!(
+            e.contains("escape") || e.contains("outside") || e.contains("refus"),
+            "case {i}: {e}"
+        );
         assert_eq!(r.snapshot(), before, "case {i}: store changed");
     }
-    assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0, "something written outside");
+    assert_eq!(
+        std::fs::read_dir(&outside).unwrap().count(),
+        0,
+        "something written outside"
+    );
     assert!(!std::path::Path::new("/tmp/evil-abs").exists());
     // A truncated archive fails cleanly too.
     let t = busybox_tar();
@@ -257,13 +431,24 @@ fn concurrent_imports_keep_the_store_consistent() {
     for mut c in children {
         assert!(c.wait().unwrap().success());
     }
-    let out = r.run(&["images", "--format", "{{.Repository}}"]).ok().to_string();
+    let out = r
+        .run(&["images", "--format", "{{.Repository}}"])
+        .ok()
+        .to_string();
     let mut names: Vec<&str> = out.lines().collect();
     names.sort();
     assert_eq!(names, ["c0", "c1", "c2", "c3"]);
-    let layers: Vec<_> = std::fs::read_dir(r.root.join("layers")).unwrap().flatten().filter(|e| e.file_name() != "l").collect();
+    let layers: Vec<_> = std::fs::read_dir(r.root.join("layers"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name() != "l")
+        .collect();
     assert_eq!(layers.len(), 1, "one shared layer");
-    assert_eq!(std::fs::read_dir(r.root.join("tmp")).unwrap().count(), 0, "no temp debris");
+    assert_eq!(
+        std::fs::read_dir(r.root.join("tmp")).unwrap().count(),
+        0,
+        "no temp debris"
+    );
 }
 
 #[test]
@@ -274,7 +459,10 @@ fn unknown_commands_and_flags_exit_125() {
     r.run(&["frobnicate"]).fails_125();
     assert!(r.run(&["--version"]).ok().starts_with("rdock version "));
     assert!(r.run(&["-v"]).ok().starts_with("rdock version "));
-    let info = r.run(&["info", "--format", "{{.CgroupVersion}} {{.Driver}}"]).ok().to_string();
+    let info = r
+        .run(&["info", "--format", "{{.CgroupVersion}} {{.Driver}}"])
+        .ok()
+        .to_string();
     assert!(info == "1 overlay\n" || info == "2 overlay\n", "{info}");
     assert!(r.run(&["info"]).ok().contains("Cgroup Version:"));
     assert!(r.run(&["version"]).ok().contains("Version:"));

@@ -44,7 +44,10 @@ pub fn human_duration(d: std::time::Duration) -> String {
 
 /// STUB until the format module lands.
 pub fn since(t: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> String {
-    format!("{} ago", human_duration((now - t).to_std().unwrap_or_default()))
+    format!(
+        "{} ago",
+        human_duration((now - t).to_std().unwrap_or_default())
+    )
 }
 /// STUB until the format module lands.
 pub fn status_text(

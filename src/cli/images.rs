@@ -55,7 +55,9 @@ pub fn glob(pattern: &str, s: &str) -> bool {
     fn rec(p: &[u8], s: &[u8]) -> bool {
         match (p.first(), s.first()) {
             (None, None) => true,
-            (Some(b'*'), _) => rec(&p[1..], s) || (!s.is_empty() && s[0] != b'/' && rec(p, &s[1..])),
+            (Some(b'*'), _) => {
+                rec(&p[1..], s) || (!s.is_empty() && s[0] != b'/' && rec(p, &s[1..]))
+            }
             (Some(b'?'), Some(c)) if *c != b'/' => rec(&p[1..], &s[1..]),
             (Some(a), Some(b)) if a == b => rec(&p[1..], &s[1..]),
             _ => false,
@@ -114,9 +116,9 @@ pub fn run(paths: &Paths, a: ImagesArgs) -> Result<i32> {
     let mut dangling: Option<bool> = None;
     let mut labels: Vec<String> = Vec::new();
     for f in &a.filter {
-        let (k, v) = f
-            .split_once('=')
-            .ok_or_else(|| Error::msg(format!("bad format of filter (expected name=value): {f}")))?;
+        let (k, v) = f.split_once('=').ok_or_else(|| {
+            Error::msg(format!("bad format of filter (expected name=value): {f}"))
+        })?;
         match k {
             "reference" => refs.push(v.to_string()),
             "dangling" => dangling = Some(matches!(v, "true" | "1")),
@@ -136,7 +138,11 @@ pub fn run(paths: &Paths, a: ImagesArgs) -> Result<i32> {
             }
         }
         if !labels.is_empty() {
-            let cfg_labels = store.config(img).ok().and_then(|c| c.config.labels).unwrap_or_default();
+            let cfg_labels = store
+                .config(img)
+                .ok()
+                .and_then(|c| c.config.labels)
+                .unwrap_or_default();
             let ok = labels.iter().all(|l| match l.split_once('=') {
                 Some((k, v)) => cfg_labels.get(k).map(|x| x == v).unwrap_or(false),
                 None => cfg_labels.contains_key(l),
@@ -193,7 +199,10 @@ pub fn run(paths: &Paths, a: ImagesArgs) -> Result<i32> {
     } else {
         "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
     };
-    print!("{}", render_rows(a.format.as_deref(), table, HEADERS, &values)?);
+    print!(
+        "{}",
+        render_rows(a.format.as_deref(), table, HEADERS, &values)?
+    );
     Ok(0)
 }
 

@@ -26,15 +26,25 @@ pub fn run(paths: &Paths, a: ImportArgs) -> Result<i32> {
     let name = a.reference.as_deref().map(Reference::parse).transpose()?;
     if let Some(r) = &name {
         if r.digest.is_some() {
-            return Err(Error::msg("refusing to create a tag with a digest reference"));
+            return Err(Error::msg(
+                "refusing to create a tag with a digest reference",
+            ));
         }
     }
     if a.file.starts_with("http://") || a.file.starts_with("https://") {
-        return Err(Error::msg("importing from a URL is not supported by rdock yet"));
+        return Err(Error::msg(
+            "importing from a URL is not supported by rdock yet",
+        ));
     }
     let store = ImageStore::new(paths);
     let id = if a.file == "-" {
-        crate::image::import::import(&store, std::io::stdin().lock(), &a.change, a.message.as_deref(), name.as_ref())?
+        crate::image::import::import(
+            &store,
+            std::io::stdin().lock(),
+            &a.change,
+            a.message.as_deref(),
+            name.as_ref(),
+        )?
     } else {
         let f = std::fs::File::open(&a.file).ctx(|| format!("open {}", a.file))?;
         crate::image::import::import(&store, f, &a.change, a.message.as_deref(), name.as_ref())?

@@ -30,9 +30,16 @@ fn kernel() -> String {
         .unwrap_or_default()
 }
 
-fn print(format: Option<&str>, v: &serde_json::Value, plain: impl FnOnce() -> String) -> Result<i32> {
+fn print(
+    format: Option<&str>,
+    v: &serde_json::Value,
+    plain: impl FnOnce() -> String,
+) -> Result<i32> {
     match format {
-        Some("json") => println!("{}", serde_json::to_string(v).map_err(|e| Error::msg(e.to_string()))?),
+        Some("json") => println!(
+            "{}",
+            serde_json::to_string(v).map_err(|e| Error::msg(e.to_string()))?
+        ),
         Some(f) => println!("{}", render_template(f, v)?),
         None => print!("{}", plain()),
     }

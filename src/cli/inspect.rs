@@ -105,7 +105,11 @@ pub fn run(paths: &Paths, a: InspectArgs) -> Result<i32> {
         None | Some("") => Kind::Any,
         Some("container") => Kind::Container,
         Some("image") => Kind::Image,
-        Some(t) => return Err(Error::msg(format!("\"{t}\" is not a valid value for --type"))),
+        Some(t) => {
+            return Err(Error::msg(format!(
+                "\"{t}\" is not a valid value for --type"
+            )))
+        }
     };
     print_all(paths, &a.names, a.format.as_deref(), kind)
 }

@@ -130,17 +130,29 @@ fn usage_error(e: clap::Error, args: &[String]) -> i32 {
         }
         _ => {}
     }
-    let sub = args.iter().skip(1).find(|a| !a.starts_with('-')).cloned().unwrap_or_default();
+    let sub = args
+        .iter()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .cloned()
+        .unwrap_or_default();
     let arg = e
         .get(ContextKind::InvalidArg)
         .map(|v| v.to_string())
         .unwrap_or_default();
     let msg = match e.kind() {
-        ErrorKind::UnknownArgument => format!("unknown flag: {}", arg.split('=').next().unwrap_or(&arg)),
+        ErrorKind::UnknownArgument => {
+            format!("unknown flag: {}", arg.split('=').next().unwrap_or(&arg))
+        }
         ErrorKind::InvalidSubcommand => format!("'{}' is not a rdock command", arg),
         _ => {
             let text = e.render().to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments").trim().to_string();
+            let first = text
+                .lines()
+                .next()
+                .unwrap_or("invalid arguments")
+                .trim()
+                .to_string();
             first.strip_prefix("error: ").unwrap_or(&first).to_string()
         }
     };
@@ -183,19 +195,54 @@ pub fn report(e: Error) -> i32 {
 
 fn dispatch(paths: &Paths, command: Command) -> Result<i32> {
     match command {
-        Command::Run(a) | Command::Container { cmd: ContainerCommand::Run(a) } => run::run(paths, a),
-        Command::Create(a) | Command::Container { cmd: ContainerCommand::Create(a) } => create::run(paths, a),
-        Command::Start(a) | Command::Container { cmd: ContainerCommand::Start(a) } => start::run(paths, a),
-        Command::Ps(a) | Command::Container { cmd: ContainerCommand::Ls(a) } => ps::run(paths, a),
-        Command::Rm(a) | Command::Container { cmd: ContainerCommand::Rm(a) } => rm::run(paths, a),
-        Command::Container { cmd: ContainerCommand::Inspect(a) } => inspect::run_container(paths, a),
-        Command::Container { cmd: ContainerCommand::Prune(a) } => prune::run_containers(paths, a),
-        Command::Images(a) | Command::Image { cmd: ImageCommand::Ls(a) } => images::run(paths, a),
-        Command::Import(a) | Command::Image { cmd: ImageCommand::Import(a) } => import::run(paths, a),
-        Command::Tag(a) | Command::Image { cmd: ImageCommand::Tag(a) } => tag::run(paths, a),
-        Command::Rmi(a) | Command::Image { cmd: ImageCommand::Rm(a) } => rmi::run(paths, a),
-        Command::Image { cmd: ImageCommand::Inspect(a) } => inspect::run_image(paths, a),
-        Command::Image { cmd: ImageCommand::Prune(a) } => prune::run_images(paths, a),
+        Command::Run(a)
+        | Command::Container {
+            cmd: ContainerCommand::Run(a),
+        } => run::run(paths, a),
+        Command::Create(a)
+        | Command::Container {
+            cmd: ContainerCommand::Create(a),
+        } => create::run(paths, a),
+        Command::Start(a)
+        | Command::Container {
+            cmd: ContainerCommand::Start(a),
+        } => start::run(paths, a),
+        Command::Ps(a)
+        | Command::Container {
+            cmd: ContainerCommand::Ls(a),
+        } => ps::run(paths, a),
+        Command::Rm(a)
+        | Command::Container {
+            cmd: ContainerCommand::Rm(a),
+        } => rm::run(paths, a),
+        Command::Container {
+            cmd: ContainerCommand::Inspect(a),
+        } => inspect::run_container(paths, a),
+        Command::Container {
+            cmd: ContainerCommand::Prune(a),
+        } => prune::run_containers(paths, a),
+        Command::Images(a)
+        | Command::Image {
+            cmd: ImageCommand::Ls(a),
+        } => images::run(paths, a),
+        Command::Import(a)
+        | Command::Image {
+            cmd: ImageCommand::Import(a),
+        } => import::run(paths, a),
+        Command::Tag(a)
+        | Command::Image {
+            cmd: ImageCommand::Tag(a),
+        } => tag::run(paths, a),
+        Command::Rmi(a)
+        | Command::Image {
+            cmd: ImageCommand::Rm(a),
+        } => rmi::run(paths, a),
+        Command::Image {
+            cmd: ImageCommand::Inspect(a),
+        } => inspect::run_image(paths, a),
+        Command::Image {
+            cmd: ImageCommand::Prune(a),
+        } => prune::run_images(paths, a),
         Command::Inspect(a) => inspect::run(paths, a),
         Command::Version(a) => info::version(paths, a),
         Command::Info(a) => info::info(paths, a),

@@ -69,13 +69,21 @@ pub fn run_images(paths: &Paths, a: ImagePruneArgs) -> Result<i32> {
         println!("Deleted Images:");
         for g in &gone {
             for n in &g.names {
-                println!("untagged: {}", crate::image::reference::Reference::parse(n).map(|r| r.familiar()).unwrap_or_else(|_| n.clone()));
+                println!(
+                    "untagged: {}",
+                    crate::image::reference::Reference::parse(n)
+                        .map(|r| r.familiar())
+                        .unwrap_or_else(|_| n.clone())
+                );
             }
             println!("deleted: {}", g.id);
         }
         println!();
     }
-    println!("Total reclaimed space: {}", human_size(gone.iter().map(|g| g.size).sum()));
+    println!(
+        "Total reclaimed space: {}",
+        human_size(gone.iter().map(|g| g.size).sum())
+    );
     Ok(0)
 }
 
@@ -89,7 +97,11 @@ pub fn run_containers(paths: &Paths, a: ContainerPruneArgs) -> Result<i32> {
     let store = ContainerStore::new(paths);
     let mut removed = Vec::new();
     for c in store.list() {
-        if matches!(c.state.status, Status::Exited | Status::Created | Status::Dead) && !c.state.is_alive() {
+        if matches!(
+            c.state.status,
+            Status::Exited | Status::Created | Status::Dead
+        ) && !c.state.is_alive()
+        {
             lifecycle::remove(paths, &c, false)?;
             removed.push(c.config.id);
         }

@@ -56,7 +56,9 @@ const HEADERS: &[(&str, &str)] = &[
 ];
 
 fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 struct Filters {
@@ -76,13 +78,22 @@ fn parse_filters(raw: &[String]) -> Result<Filters> {
         label: vec![],
     };
     for r in raw {
-        let (k, v) = r
-            .split_once('=')
-            .ok_or_else(|| Error::msg(format!("bad format of filter (expected name=value): {r}")))?;
+        let (k, v) = r.split_once('=').ok_or_else(|| {
+            Error::msg(format!("bad format of filter (expected name=value): {r}"))
+        })?;
         let v = v.to_string();
         match k {
             "status" => {
-                if !matches!(v.as_str(), "created" | "restarting" | "running" | "removing" | "paused" | "exited" | "dead") {
+                if !matches!(
+                    v.as_str(),
+                    "created"
+                        | "restarting"
+                        | "running"
+                        | "removing"
+                        | "paused"
+                        | "exited"
+                        | "dead"
+                ) {
                     return Err(Error::msg(format!("invalid filter 'status={v}'")));
                 }
                 f.status.push(v)
@@ -99,7 +110,10 @@ fn parse_filters(raw: &[String]) -> Result<Filters> {
 
 fn matches(f: &Filters, c: &Container, ancestors: &[String]) -> bool {
     (f.status.is_empty() || f.status.iter().any(|s| s == c.state.status.as_str()))
-        && (f.name.is_empty() || f.name.iter().any(|n| c.config.name.contains(n.trim_start_matches('/'))))
+        && (f.name.is_empty()
+            || f.name
+                .iter()
+                .any(|n| c.config.name.contains(n.trim_start_matches('/'))))
         && (f.id.is_empty() || f.id.iter().any(|i| c.config.id.starts_with(i.as_str())))
         && (f.ancestor.is_empty() || ancestors.iter().any(|a| *a == c.config.image_id))
         && f.label.iter().all(|l| match l.split_once('=') {
@@ -147,7 +161,14 @@ pub fn run(paths: &Paths, a: PsArgs) -> Result<i32> {
 
     if a.quiet {
         for c in &list {
-            println!("{}", if a.no_trunc { &c.config.id } else { c.short_id() });
+            println!(
+                "{}",
+                if a.no_trunc {
+                    &c.config.id
+                } else {
+                    c.short_id()
+                }
+            );
         }
         return Ok(0);
     }
@@ -185,6 +206,9 @@ pub fn run(paths: &Paths, a: PsArgs) -> Result<i32> {
     } else {
         DEFAULT_TABLE.to_string()
     };
-    print!("{}", render_rows(a.format.as_deref(), &table, HEADERS, &rows)?);
+    print!(
+        "{}",
+        render_rows(a.format.as_deref(), &table, HEADERS, &rows)?
+    );
     Ok(0)
 }

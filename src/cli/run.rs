@@ -33,10 +33,15 @@ pub struct RunArgs {
 
 pub fn run(paths: &Paths, a: RunArgs) -> Result<i32> {
     if a.detach && !a.attach.is_empty() {
-        return Err(Error::msg("conflicting options: cannot specify both --attach and --detach"));
+        return Err(Error::msg(
+            "conflicting options: cannot specify both --attach and --detach",
+        ));
     }
     for s in &a.attach {
-        if !matches!(s.to_ascii_lowercase().as_str(), "stdin" | "stdout" | "stderr") {
+        if !matches!(
+            s.to_ascii_lowercase().as_str(),
+            "stdin" | "stdout" | "stderr"
+        ) {
             return Err(Error::msg(format!("invalid argument \"{s}\" for \"-a, --attach\" flag: valid streams are STDIN, STDOUT and STDERR")));
         }
     }

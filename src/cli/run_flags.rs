@@ -227,7 +227,8 @@ fn env_entry(s: &str) -> Option<String> {
 
 /// docker's env-file: KEY=VALUE lines, `#` comments, bare KEY from our env.
 pub fn read_env_file(path: &str) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::msg(format!("open {path}: {e}")))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Error::msg(format!("open {path}: {e}")))?;
     let mut out = Vec::new();
     for line in text.lines() {
         let line = line.trim_start();
@@ -244,7 +245,8 @@ pub fn read_env_file(path: &str) -> Result<Vec<String>> {
 }
 
 fn read_label_file(path: &str) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::msg(format!("open {path}: {e}")))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Error::msg(format!("open {path}: {e}")))?;
     Ok(text
         .lines()
         .map(str::trim)
@@ -257,7 +259,9 @@ impl ContainerFlags {
     /// Validate and translate into the library's options.
     pub fn to_options(&self, image: &str, cmd: &[String]) -> Result<CreateOptions> {
         if let Some(flag) = self.later.given.first() {
-            return Err(Error::msg(format!("--{flag} is not supported by rdock yet")));
+            return Err(Error::msg(format!(
+                "--{flag} is not supported by rdock yet"
+            )));
         }
         if let Some(p) = &self.platform {
             let host = format!("linux/{}", crate::image::config::host_arch());
@@ -320,7 +324,12 @@ impl ContainerFlags {
         }
         Ok(CreateOptions {
             image: image.to_string(),
-            name: self.name.clone().unwrap_or_default().trim_start_matches('/').to_string(),
+            name: self
+                .name
+                .clone()
+                .unwrap_or_default()
+                .trim_start_matches('/')
+                .to_string(),
             cmd: cmd.to_vec(),
             entrypoint: self.entrypoint.clone(),
             env,

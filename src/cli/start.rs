@@ -35,7 +35,9 @@ pub fn run(paths: &Paths, a: StartArgs) -> Result<i32> {
     let store = ContainerStore::new(paths);
     if a.attach || a.interactive {
         if a.containers.len() > 1 {
-            return Err(Error::msg("you cannot start and attach multiple containers at once"));
+            return Err(Error::msg(
+                "you cannot start and attach multiple containers at once",
+            ));
         }
         let mut c = store.resolve(&a.containers[0])?;
         if a.interactive {

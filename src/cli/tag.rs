@@ -15,7 +15,9 @@ pub struct TagArgs {
 pub fn run(paths: &Paths, a: TagArgs) -> Result<i32> {
     let target = Reference::parse(&a.target)?;
     if target.digest.is_some() {
-        return Err(Error::msg("refusing to create a tag with a digest reference"));
+        return Err(Error::msg(
+            "refusing to create a tag with a digest reference",
+        ));
     }
     crate::image::manage::tag(&ImageStore::new(paths), &a.source, &target)?;
     Ok(0)

@@ -36,7 +36,12 @@ pub fn inspect(paths: &Paths, c: &Container) -> Value {
         .mounts
         .iter()
         .filter(|m| m.kind == MountKind::Tmpfs)
-        .map(|m| (m.destination.display().to_string(), Value::from(m.options.join(","))))
+        .map(|m| {
+            (
+                m.destination.display().to_string(),
+                Value::from(m.options.join(",")),
+            )
+        })
         .collect();
     let mounts: Vec<Value> = cfg
         .mounts

@@ -71,12 +71,24 @@ pub fn create(paths: &Paths, opts: &CreateOptions) -> Result<Container> {
     // docker: --entrypoint replaces the image's entrypoint and drops its cmd.
     let (entrypoint, cmd) = match &opts.entrypoint {
         Some(ep) => (
-            if ep.is_empty() { None } else { Some(vec![ep.clone()]) },
-            if opts.cmd.is_empty() { None } else { Some(opts.cmd.clone()) },
+            if ep.is_empty() {
+                None
+            } else {
+                Some(vec![ep.clone()])
+            },
+            if opts.cmd.is_empty() {
+                None
+            } else {
+                Some(opts.cmd.clone())
+            },
         ),
         None => (
             d.entrypoint.clone().filter(|e| !e.is_empty()),
-            if opts.cmd.is_empty() { d.cmd.clone() } else { Some(opts.cmd.clone()) },
+            if opts.cmd.is_empty() {
+                d.cmd.clone()
+            } else {
+                Some(opts.cmd.clone())
+            },
         ),
     };
     let mut argv: Vec<String> = entrypoint.clone().unwrap_or_default();
@@ -88,7 +100,10 @@ pub fn create(paths: &Paths, opts: &CreateOptions) -> Result<Container> {
     caps::resolve(&opts.cap_add, &opts.cap_drop, opts.privileged)?;
 
     let id = util::random_hex(32);
-    let hostname = opts.hostname.clone().unwrap_or_else(|| id[..12].to_string());
+    let hostname = opts
+        .hostname
+        .clone()
+        .unwrap_or_else(|| id[..12].to_string());
     let mut env = d.env.clone().unwrap_or_default();
     if !env.iter().any(|e| e.starts_with("PATH=")) {
         env.insert(0, format!("PATH={}", process::DEFAULT_PATH));
@@ -120,7 +135,11 @@ pub fn create(paths: &Paths, opts: &CreateOptions) -> Result<Container> {
             .or_else(|| d.working_dir.clone())
             .filter(|w| !w.is_empty())
             .unwrap_or_else(|| "/".into()),
-        user: opts.user.clone().or_else(|| d.user.clone()).unwrap_or_default(),
+        user: opts
+            .user
+            .clone()
+            .or_else(|| d.user.clone())
+            .unwrap_or_default(),
         hostname,
         tty: opts.tty,
         open_stdin: opts.interactive,
@@ -136,7 +155,9 @@ pub fn create(paths: &Paths, opts: &CreateOptions) -> Result<Container> {
         stop_signal: d.stop_signal.clone(),
     };
     let hosts = match config.network {
-        NetworkMode::Host => std::fs::read_to_string("/etc/hosts").unwrap_or_else(|_| HOSTS_NONE.into()),
+        NetworkMode::Host => {
+            std::fs::read_to_string("/etc/hosts").unwrap_or_else(|_| HOSTS_NONE.into())
+        }
         NetworkMode::None => HOSTS_NONE.to_string(),
     };
     let resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
@@ -150,7 +171,12 @@ fn init_spec(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<In
     Ok(InitSpec {
         rootfs: RootfsSpec {
             layers_dir: paths.layers(),
-            lowers: cfg.layers.iter().rev().map(|l| crate::image::store::short_link(l)).collect(),
+            lowers: cfg
+                .layers
+                .iter()
+                .rev()
+                .map(|l| crate::image::store::short_link(l))
+                .collect(),
             upper: c.dir.join("upper"),
             work: c.dir.join("work"),
             target: c.dir.join("merged"),
@@ -192,7 +218,10 @@ fn exit_status(ws: nix::sys::wait::WaitStatus) -> Option<i32> {
 /// Spawn the container and record it as running.
 fn launch(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<(Spawned, Cgroup)> {
     if c.state.status == Status::Running {
-        return Err(Error::msg(format!("container {} is already running", c.config.name)));
+        return Err(Error::msg(format!(
+            "container {} is already running",
+            c.config.name
+        )));
     }
     let store = ContainerStore::new(paths);
     let spec = init_spec(paths, c, stdio)?;
@@ -203,7 +232,11 @@ fn launch(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<(Spaw
             let _ = cgroup.remove();
             let code = e.exit_code();
             let state = State {
-                status: if c.state.status == Status::Created { Status::Created } else { Status::Exited },
+                status: if c.state.status == Status::Created {
+                    Status::Created
+                } else {
+                    Status::Exited
+                },
                 exit_code: code,
                 error: e.to_string(),
                 ..c.state.clone()
@@ -264,9 +297,11 @@ pub fn start_foreground(paths: &Paths, c: &Container) -> Result<i32> {
     }
     mask.add(Signal::SIGCHLD);
     mask.add(Signal::SIGWINCH);
-    mask.thread_block().map_err(|e| RuntimeError::sys("sigprocmask", e))?;
-    let sfd = nix::sys::signalfd::SignalFd::with_flags(&mask, nix::sys::signalfd::SfdFlags::SFD_CLOEXEC)
-        .map_err(|e| RuntimeError::sys("signalfd", e))?;
+    mask.thread_block()
+        .map_err(|e| RuntimeError::sys("sigprocmask", e))?;
+    let sfd =
+        nix::sys::signalfd::SignalFd::with_flags(&mask, nix::sys::signalfd::SfdFlags::SFD_CLOEXEC)
+            .map_err(|e| RuntimeError::sys("signalfd", e))?;
 
     let (spawned, cgroup) = launch(paths, c, None)?;
     let pid = Pid::from_raw(spawned.pid);
@@ -319,7 +354,11 @@ impl RawMode {
         if let Some(t) = &saved {
             let mut raw = t.clone();
             nix::sys::termios::cfmakeraw(&mut raw);
-            let _ = nix::sys::termios::tcsetattr(stdin.as_fd(), nix::sys::termios::SetArg::TCSANOW, &raw);
+            let _ = nix::sys::termios::tcsetattr(
+                stdin.as_fd(),
+                nix::sys::termios::SetArg::TCSANOW,
+                &raw,
+            );
         }
         RawMode { saved }
     }
@@ -328,7 +367,11 @@ impl RawMode {
 impl Drop for RawMode {
     fn drop(&mut self) {
         if let Some(t) = &self.saved {
-            let _ = nix::sys::termios::tcsetattr(std::io::stdin().as_fd(), nix::sys::termios::SetArg::TCSANOW, t);
+            let _ = nix::sys::termios::tcsetattr(
+                std::io::stdin().as_fd(),
+                nix::sys::termios::SetArg::TCSANOW,
+                t,
+            );
         }
     }
 }
@@ -347,7 +390,12 @@ fn copy_winsize(master: BorrowedFd) {
 
 /// Shuttle bytes between the caller's terminal and the container's PTY,
 /// forwarding window size changes, until the container exits.
-fn pump_tty(sfd: &nix::sys::signalfd::SignalFd, pid: Pid, master: OwnedFd, stdin_open: bool) -> Result<i32> {
+fn pump_tty(
+    sfd: &nix::sys::signalfd::SignalFd,
+    pid: Pid,
+    master: OwnedFd,
+    stdin_open: bool,
+) -> Result<i32> {
     use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
     let _raw = if stdin_open && nix::unistd::isatty(libc::STDIN_FILENO).unwrap_or(false) {
         Some(RawMode::enter())
@@ -379,7 +427,11 @@ fn pump_tty(sfd: &nix::sys::signalfd::SignalFd, pid: Pid, master: OwnedFd, stdin
             fds.push(PollFd::new(stdin_fd, PollFlags::POLLIN));
         }
         // Once the container has exited, drain what is left and stop.
-        let timeout = if code.is_some() { PollTimeout::ZERO } else { PollTimeout::NONE };
+        let timeout = if code.is_some() {
+            PollTimeout::ZERO
+        } else {
+            PollTimeout::NONE
+        };
         match poll(&mut fds, timeout) {
             Ok(0) if code.is_some() => break,
             Ok(_) => {}
@@ -437,7 +489,8 @@ fn pump_tty(sfd: &nix::sys::signalfd::SignalFd, pid: Pid, master: OwnedFd, stdin
 /// the container's parent, waits for it and records its exit. Output goes to
 /// `containers/<id>/container.log`.
 pub fn start_detached(paths: &Paths, c: &Container) -> Result<()> {
-    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| RuntimeError::sys("pipe", e))?;
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| RuntimeError::sys("pipe", e))?;
     // SAFETY: the CLI is single-threaded here.
     match unsafe { nix::unistd::fork() }.map_err(|e| RuntimeError::sys("fork", e))? {
         nix::unistd::ForkResult::Child => {
@@ -458,7 +511,11 @@ pub fn start_detached(paths: &Paths, c: &Container) -> Result<()> {
             let code: i32 = msg.first().map(|b| (*b as i32) - 100).unwrap_or(125);
             Err(match code {
                 126 | 127 => Error::Runtime(RuntimeError::Other(text)).with_code(code),
-                _ => Error::msg(if text.is_empty() { "container monitor failed".into() } else { text }),
+                _ => Error::msg(if text.is_empty() {
+                    "container monitor failed".into()
+                } else {
+                    text
+                }),
             })
         }
     }
@@ -467,7 +524,10 @@ pub fn start_detached(paths: &Paths, c: &Container) -> Result<()> {
 fn monitor(paths: &Paths, c: &Container, report: OwnedFd) -> i32 {
     let mut report = std::fs::File::from(report);
     let _ = nix::unistd::setsid();
-    let null = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null");
+    let null = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null");
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -482,7 +542,10 @@ fn monitor(paths: &Paths, c: &Container, report: OwnedFd) -> i32 {
     let mut mask = SigSet::empty();
     mask.add(Signal::SIGCHLD);
     let _ = mask.thread_block();
-    let sfd = match nix::sys::signalfd::SignalFd::with_flags(&mask, nix::sys::signalfd::SfdFlags::SFD_CLOEXEC) {
+    let sfd = match nix::sys::signalfd::SignalFd::with_flags(
+        &mask,
+        nix::sys::signalfd::SfdFlags::SFD_CLOEXEC,
+    ) {
         Ok(s) => s,
         Err(_) => return 1,
     };
@@ -545,5 +608,8 @@ pub fn kill_and_wait(c: &Container, cgroup: &Cgroup) -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    Err(Error::msg(format!("could not kill container {}", c.short_id())))
+    Err(Error::msg(format!(
+        "could not kill container {}",
+        c.short_id()
+    )))
 }

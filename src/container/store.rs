@@ -50,13 +50,58 @@ const ADJECTIVES: &[&str] = &[
 ];
 
 const SURNAMES: &[&str] = &[
-    "agnesi", "babbage", "bardeen", "bohr", "boole", "cannon", "carson", "curie", "darwin",
-    "dijkstra", "einstein", "euler", "faraday", "fermat", "feynman", "franklin", "galois",
-    "gauss", "germain", "goodall", "hamilton", "hawking", "hopper", "hypatia", "johnson",
-    "kepler", "knuth", "lamarr", "leavitt", "lovelace", "maxwell", "meitner", "mendel",
-    "mirzakhani", "newton", "noether", "pascal", "planck", "ramanujan", "ride", "ritchie",
-    "sagan", "shannon", "somerville", "tesla", "thompson", "torvalds", "turing", "volta",
-    "wilson", "wozniak", "yalow",
+    "agnesi",
+    "babbage",
+    "bardeen",
+    "bohr",
+    "boole",
+    "cannon",
+    "carson",
+    "curie",
+    "darwin",
+    "dijkstra",
+    "einstein",
+    "euler",
+    "faraday",
+    "fermat",
+    "feynman",
+    "franklin",
+    "galois",
+    "gauss",
+    "germain",
+    "goodall",
+    "hamilton",
+    "hawking",
+    "hopper",
+    "hypatia",
+    "johnson",
+    "kepler",
+    "knuth",
+    "lamarr",
+    "leavitt",
+    "lovelace",
+    "maxwell",
+    "meitner",
+    "mendel",
+    "mirzakhani",
+    "newton",
+    "noether",
+    "pascal",
+    "planck",
+    "ramanujan",
+    "ride",
+    "ritchie",
+    "sagan",
+    "shannon",
+    "somerville",
+    "tesla",
+    "thompson",
+    "torvalds",
+    "turing",
+    "volta",
+    "wilson",
+    "wozniak",
+    "yalow",
 ];
 
 fn random_name() -> String {
@@ -109,7 +154,12 @@ impl ContainerStore {
 
     /// Create the container's directory and files. `config.name` empty means
     /// generate one. Files: hostname, hosts, resolv.conf for bind mounts.
-    pub fn create(&self, config: &mut ContainerConfig, hosts: &str, resolv: &str) -> Result<Container> {
+    pub fn create(
+        &self,
+        config: &mut ContainerConfig,
+        hosts: &str,
+        resolv: &str,
+    ) -> Result<Container> {
         if config.name.is_empty() {
             let mut tries = 0;
             loop {
@@ -132,12 +182,15 @@ impl ContainerStore {
         let dir = self.paths.container(&config.id);
         let res = (|| {
             for sub in ["upper", "work", "merged"] {
-                fs::create_dir_all(dir.join(sub)).map_err(|e| ContainerError::io("creating container dir", e))?;
+                fs::create_dir_all(dir.join(sub))
+                    .map_err(|e| ContainerError::io("creating container dir", e))?;
             }
             fs::write(dir.join("hostname"), format!("{}\n", config.hostname))
                 .map_err(|e| ContainerError::io("writing hostname", e))?;
-            fs::write(dir.join("hosts"), hosts).map_err(|e| ContainerError::io("writing hosts", e))?;
-            fs::write(dir.join("resolv.conf"), resolv).map_err(|e| ContainerError::io("writing resolv.conf", e))?;
+            fs::write(dir.join("hosts"), hosts)
+                .map_err(|e| ContainerError::io("writing hosts", e))?;
+            fs::write(dir.join("resolv.conf"), resolv)
+                .map_err(|e| ContainerError::io("writing resolv.conf", e))?;
             self.save_state(&config.id, &State::default())?;
             // config.json last: its presence marks a complete container.
             let data = serde_json::to_vec_pretty(config).map_err(json_err("container config"))?;
@@ -172,7 +225,8 @@ impl ContainerStore {
                 ContainerError::io("reading container config", e)
             }
         })?;
-        let config: ContainerConfig = serde_json::from_slice(&cfg).map_err(json_err("container config"))?;
+        let config: ContainerConfig =
+            serde_json::from_slice(&cfg).map_err(json_err("container config"))?;
         let state: State = match fs::read(dir.join("state.json")) {
             Ok(b) => serde_json::from_slice(&b).map_err(json_err("container state"))?,
             Err(_) => State::default(),
@@ -196,7 +250,11 @@ impl ContainerStore {
 
     /// All complete containers, newest first (docker's `ps` order).
     pub fn list(&self) -> Vec<Container> {
-        let mut v: Vec<Container> = self.ids().iter().filter_map(|id| self.load(id).ok()).collect();
+        let mut v: Vec<Container> = self
+            .ids()
+            .iter()
+            .filter_map(|id| self.load(id).ok())
+            .collect();
         v.sort_by(|a, b| b.config.created.cmp(&a.config.created));
         v
     }
@@ -217,7 +275,11 @@ impl ContainerStore {
             }
         }
         if !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit()) {
-            let ids: Vec<String> = self.ids().into_iter().filter(|id| id.starts_with(s)).collect();
+            let ids: Vec<String> = self
+                .ids()
+                .into_iter()
+                .filter(|id| id.starts_with(s))
+                .collect();
             match ids.len() {
                 1 => return self.load(&ids[0]),
                 0 => {}
@@ -231,20 +293,27 @@ impl ContainerStore {
     /// not running and its cgroup is gone.
     pub fn remove(&self, c: &Container) -> Result<()> {
         let names = self.paths.names().join(&c.config.name);
-        if fs::read_link(&names).map(|p| p.to_string_lossy() == c.config.id.as_str()).unwrap_or(false) {
+        if fs::read_link(&names)
+            .map(|p| p.to_string_lossy() == c.config.id.as_str())
+            .unwrap_or(false)
+        {
             let _ = fs::remove_file(&names);
         }
         // Drop config.json first: a crash mid-removal leaves an incomplete
         // dir that no command lists and the next removal sweeps.
         let _ = fs::remove_file(c.dir.join("config.json"));
-        crate::image::layer::remove_tree(&c.dir).map_err(|e| ContainerError::io("removing container dir", e))?;
+        crate::image::layer::remove_tree(&c.dir)
+            .map_err(|e| ContainerError::io("removing container dir", e))?;
         let _ = fs::remove_dir_all(self.paths.run_container(&c.config.id));
         Ok(())
     }
 
     /// Layer chain IDs of every container, so image GC keeps them.
     pub fn layers_in_use(&self) -> HashSet<String> {
-        self.list().into_iter().flat_map(|c| c.config.layers).collect()
+        self.list()
+            .into_iter()
+            .flat_map(|c| c.config.layers)
+            .collect()
     }
 
     /// Image IDs used by containers, with one container ID each.

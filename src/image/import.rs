@@ -81,7 +81,11 @@ pub fn apply_change(cfg: &mut ImageConfig, change: &str) -> Result<()> {
         "EXPOSE" => {
             let ports = c.exposed_ports.get_or_insert_with(BTreeMap::new);
             for p in arg.split_whitespace() {
-                let p = if p.contains('/') { p.to_string() } else { format!("{p}/tcp") };
+                let p = if p.contains('/') {
+                    p.to_string()
+                } else {
+                    format!("{p}/tcp")
+                };
                 ports.insert(p, serde_json::json!({}));
             }
         }
@@ -161,7 +165,10 @@ mod tests {
         apply_change(&mut c, "LABEL a=b").unwrap();
         let d = &c.config;
         assert_eq!(d.cmd.as_ref().unwrap(), &["sh", "-c", "echo hi"]);
-        assert_eq!(d.entrypoint.as_ref().unwrap(), &["/bin/sh", "-c", "/bin/app --x"]);
+        assert_eq!(
+            d.entrypoint.as_ref().unwrap(),
+            &["/bin/sh", "-c", "/bin/app --x"]
+        );
         assert_eq!(d.env.as_ref().unwrap(), &["B=two words", "C=3 4", "A=5"]);
         assert_eq!(d.working_dir.as_deref(), Some("/srv"));
         assert_eq!(d.user.as_deref(), Some("nobody"));

@@ -7,8 +7,16 @@ use serde_json::{json, Value};
 
 pub fn inspect(store: &ImageStore, img: &ImageRecord) -> Result<Value, ImageError> {
     let cfg = store.config(img)?;
-    let familiar = |n: &String| Reference::parse(n).map(|r| r.familiar()).unwrap_or_else(|_| n.clone());
-    let comment = cfg.history.last().and_then(|h| h.comment.clone()).unwrap_or_default();
+    let familiar = |n: &String| {
+        Reference::parse(n)
+            .map(|r| r.familiar())
+            .unwrap_or_else(|_| n.clone())
+    };
+    let comment = cfg
+        .history
+        .last()
+        .and_then(|h| h.comment.clone())
+        .unwrap_or_default();
     let layers_dir = store.paths().layers();
     let lower: Vec<String> = img
         .layers

@@ -112,7 +112,9 @@ fn untag(idx: &mut Index, img: &ImageRecord, full: &str, out: &mut Removal) {
 }
 
 fn familiar(full: &str) -> String {
-    Reference::parse(full).map(|r| r.familiar()).unwrap_or_else(|_| full.to_string())
+    Reference::parse(full)
+        .map(|r| r.familiar())
+        .unwrap_or_else(|_| full.to_string())
 }
 
 fn short(id: &str) -> String {

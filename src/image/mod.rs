@@ -4,8 +4,8 @@
 pub mod config;
 pub mod import;
 pub mod inspect;
-pub mod manage;
 pub mod layer;
+pub mod manage;
 pub mod reference;
 pub mod store;
 

@@ -56,7 +56,10 @@ impl std::fmt::Display for Reference {
 /// STUB until the reference module lands.
 pub fn is_id_prefix(s: &str) -> bool {
     let h = s.strip_prefix("sha256:").unwrap_or(s);
-    !h.is_empty() && h.len() <= 64 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    !h.is_empty()
+        && h.len() <= 64
+        && h.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 impl Reference {

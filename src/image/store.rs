@@ -160,13 +160,15 @@ impl ImageStore {
             self.paths.short_links(),
             self.paths.tmp(),
         ] {
-            fs::create_dir_all(&d).map_err(|e| ImageError::io(format!("creating {}", d.display()), e))?;
+            fs::create_dir_all(&d)
+                .map_err(|e| ImageError::io(format!("creating {}", d.display()), e))?;
         }
         Ok(())
     }
 
     pub fn lock(&self) -> Result<FileLock> {
-        FileLock::exclusive(&self.paths.lock_file()).map_err(|e| ImageError::io("locking the store", e))
+        FileLock::exclusive(&self.paths.lock_file())
+            .map_err(|e| ImageError::io("locking the store", e))
     }
 
     pub fn index(&self) -> Result<Index> {
@@ -202,7 +204,8 @@ impl ImageStore {
 
     pub fn read_blob(&self, digest: &str) -> Result<Vec<u8>> {
         let hex = digest.trim_start_matches("sha256:");
-        fs::read(self.paths.blob(hex)).map_err(|e| ImageError::io(format!("reading blob {digest}"), e))
+        fs::read(self.paths.blob(hex))
+            .map_err(|e| ImageError::io(format!("reading blob {digest}"), e))
     }
 
     pub fn config(&self, img: &ImageRecord) -> Result<ImageConfig> {
@@ -262,14 +265,21 @@ impl ImageStore {
         res.map(|info| StagedLayer { dir, info })
     }
 
-    fn stage_layer_in(&self, dir: &Path, input: impl Read, parent_chain: Option<&str>) -> Result<LayerInfo> {
+    fn stage_layer_in(
+        &self,
+        dir: &Path,
+        input: impl Read,
+        parent_chain: Option<&str>,
+    ) -> Result<LayerInfo> {
         let mut input = io::BufReader::with_capacity(256 * 1024, input);
         let head = {
-            let buf = io::BufRead::fill_buf(&mut input).map_err(|e| ImageError::io("reading layer", e))?;
+            let buf = io::BufRead::fill_buf(&mut input)
+                .map_err(|e| ImageError::io("reading layer", e))?;
             buf.get(..2).map(|b| [b[0], b[1]])
         };
         let gzip = head == Some([0x1f, 0x8b]);
-        let blob_file = fs::File::create(dir.join("blob")).map_err(|e| ImageError::io("creating blob", e))?;
+        let blob_file =
+            fs::File::create(dir.join("blob")).map_err(|e| ImageError::io("creating blob", e))?;
         let mut outer = Tee {
             inner: input,
             hasher: Sha256::new(),
@@ -287,7 +297,8 @@ impl ImageStore {
             };
             let stats = layer::extract(&mut inner, &diff_dir)?;
             // Tar's end-of-archive padding is part of the digest.
-            io::copy(&mut inner, &mut io::sink()).map_err(|e| ImageError::io("reading layer", e))?;
+            io::copy(&mut inner, &mut io::sink())
+                .map_err(|e| ImageError::io("reading layer", e))?;
             (hex::encode(inner.hasher.finalize_reset()), stats)
         } else {
             let stats = layer::extract(&mut outer, &diff_dir)?;
@@ -321,9 +332,12 @@ impl ImageStore {
     /// same chain is already there, the staged copy is dropped.
     fn install_layer(&self, staged: StagedLayer) -> Result<LayerInfo> {
         let info = staged.info;
-        let blob_dst = self.paths.blob(info.blob.digest.trim_start_matches("sha256:"));
+        let blob_dst = self
+            .paths
+            .blob(info.blob.digest.trim_start_matches("sha256:"));
         if !blob_dst.exists() {
-            fs::rename(staged.dir.join("blob"), &blob_dst).map_err(|e| ImageError::io("storing layer blob", e))?;
+            fs::rename(staged.dir.join("blob"), &blob_dst)
+                .map_err(|e| ImageError::io("storing layer blob", e))?;
         }
         let layer_dir = self.paths.layer(&info.chain_id);
         if !layer_dir.join("diff").exists() {
@@ -331,7 +345,8 @@ impl ImageStore {
                 what: "layer meta".into(),
                 source: e,
             })?;
-            fs::write(staged.dir.join("meta.json"), meta).map_err(|e| ImageError::io("writing layer meta", e))?;
+            fs::write(staged.dir.join("meta.json"), meta)
+                .map_err(|e| ImageError::io("writing layer meta", e))?;
             let _ = fs::remove_file(staged.dir.join("blob"));
             // A layer dir without diff/ is debris from a crash: replace it.
             if layer_dir.exists() {
@@ -447,7 +462,8 @@ impl ImageStore {
                     continue;
                 }
                 let _ = fs::remove_file(self.paths.layers().join(short_link(&name)));
-                layer::remove_tree(&e.path()).map_err(|e| ImageError::io(format!("removing layer {name}"), e))?;
+                layer::remove_tree(&e.path())
+                    .map_err(|e| ImageError::io(format!("removing layer {name}"), e))?;
             }
         }
         if let Ok(rd) = fs::read_dir(self.paths.blobs()) {

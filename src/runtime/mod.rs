@@ -3,8 +3,8 @@
 //! capabilities, rlimits, user switching, then execve.
 
 pub mod caps;
-pub mod process;
 pub mod cgroups;
+pub mod process;
 pub mod rlimits;
 pub mod rootfs;
 pub mod user;

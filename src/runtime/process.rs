@@ -134,7 +134,8 @@ pub fn spawn(spec: &InitSpec, cgroup: &Cgroup) -> Result<Spawned> {
         None
     };
 
-    let mut flags = (libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC) as u64;
+    let mut flags =
+        (libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC) as u64;
     if spec.new_netns {
         flags |= libc::CLONE_NEWNET as u64;
     }
@@ -195,9 +196,17 @@ fn recv_fd(sock: &OwnedFd) -> Result<Option<OwnedFd>> {
     let mut buf = [0u8; 1];
     let mut iov = [IoSliceMut::new(&mut buf)];
     let mut cmsg = nix::cmsg_space!([RawFd; 1]);
-    let msg = socket::recvmsg::<()>(sock.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC)
-        .map_err(|e| RuntimeError::sys("receiving the pty", e))?;
-    for c in msg.cmsgs().map_err(|e| RuntimeError::sys("receiving the pty", e))? {
+    let msg = socket::recvmsg::<()>(
+        sock.as_raw_fd(),
+        &mut iov,
+        Some(&mut cmsg),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )
+    .map_err(|e| RuntimeError::sys("receiving the pty", e))?;
+    for c in msg
+        .cmsgs()
+        .map_err(|e| RuntimeError::sys("receiving the pty", e))?
+    {
         if let ControlMessageOwned::ScmRights(fds) = c {
             if let Some(&fd) = fds.first() {
                 // SAFETY: the kernel just installed this fd for us.
@@ -249,7 +258,13 @@ fn decode_error(msg: &[u8]) -> RuntimeError {
 }
 
 /// The container init. Never returns: execs or exits.
-fn child_main(spec: &InitSpec, sync_r: OwnedFd, err_w: OwnedFd, sock: Option<OwnedFd>, unshare_cgroup: bool) -> ! {
+fn child_main(
+    spec: &InitSpec,
+    sync_r: OwnedFd,
+    err_w: OwnedFd,
+    sock: Option<OwnedFd>,
+    unshare_cgroup: bool,
+) -> ! {
     let res = init(spec, sync_r, sock, unshare_cgroup);
     let e = match res {
         Ok(never) => match never {},
@@ -263,10 +278,19 @@ fn child_main(spec: &InitSpec, sync_r: OwnedFd, err_w: OwnedFd, sock: Option<Own
 
 enum Never {}
 
-fn init(spec: &InitSpec, sync_r: OwnedFd, sock: Option<OwnedFd>, unshare_cgroup: bool) -> Result<Never> {
+fn init(
+    spec: &InitSpec,
+    sync_r: OwnedFd,
+    sock: Option<OwnedFd>,
+    unshare_cgroup: bool,
+) -> Result<Never> {
     let mut b = [0u8; 1];
     let mut sync_r = std::fs::File::from(sync_r);
-    if sync_r.read(&mut b).map_err(|e| RuntimeError::io("waiting for parent", e))? != 1 {
+    if sync_r
+        .read(&mut b)
+        .map_err(|e| RuntimeError::io("waiting for parent", e))?
+        != 1
+    {
         return Err(RuntimeError::Other("parent went away".into()));
     }
     drop(sync_r);
@@ -288,8 +312,12 @@ fn init(spec: &InitSpec, sync_r: OwnedFd, sock: Option<OwnedFd>, unshare_cgroup:
     if spec.tty {
         setup_tty(sock.as_ref(), spec.stdin_open)?;
     } else if !spec.stdin_open {
-        let null = nix::fcntl::open("/dev/null", nix::fcntl::OFlag::O_RDONLY, nix::sys::stat::Mode::empty())
-            .map_err(|e| RuntimeError::sys("open /dev/null", e))?;
+        let null = nix::fcntl::open(
+            "/dev/null",
+            nix::fcntl::OFlag::O_RDONLY,
+            nix::sys::stat::Mode::empty(),
+        )
+        .map_err(|e| RuntimeError::sys("open /dev/null", e))?;
         dup2(null, 0)?;
         let _ = nix::unistd::close(null);
     }
@@ -300,19 +328,34 @@ fn init(spec: &InitSpec, sync_r: OwnedFd, sock: Option<OwnedFd>, unshare_cgroup:
     let u = user::resolve(&spec.user, Path::new("/"))?;
 
     // docker creates a missing working directory (as root, before the user switch).
-    let cwd = if spec.cwd.is_empty() { "/" } else { spec.cwd.as_str() };
+    let cwd = if spec.cwd.is_empty() {
+        "/"
+    } else {
+        spec.cwd.as_str()
+    };
     if std::fs::metadata(cwd).is_err() {
         let _ = std::fs::create_dir_all(cwd);
         let _ = nix::unistd::chown(cwd, Some(u.uid.into()), Some(u.gid.into()));
     }
 
-    let gids: Vec<nix::unistd::Gid> = u.additional_gids.iter().map(|g| nix::unistd::Gid::from_raw(*g)).collect();
+    let gids: Vec<nix::unistd::Gid> = u
+        .additional_gids
+        .iter()
+        .map(|g| nix::unistd::Gid::from_raw(*g))
+        .collect();
     nix::unistd::setgroups(&gids).map_err(|e| RuntimeError::sys("setgroups", e))?;
-    nix::unistd::setresgid(u.gid.into(), u.gid.into(), u.gid.into()).map_err(|e| RuntimeError::sys("setgid", e))?;
-    nix::unistd::setresuid(u.uid.into(), u.uid.into(), u.uid.into()).map_err(|e| RuntimeError::sys("setuid", e))?;
+    nix::unistd::setresgid(u.gid.into(), u.gid.into(), u.gid.into())
+        .map_err(|e| RuntimeError::sys("setgid", e))?;
+    nix::unistd::setresuid(u.uid.into(), u.uid.into(), u.uid.into())
+        .map_err(|e| RuntimeError::sys("setuid", e))?;
     caps::apply(spec.caps, u.uid)?;
 
-    nix::unistd::chdir(cwd).map_err(|e| RuntimeError::sys(format!("chdir to cwd (\"{cwd}\") set in config.json failed"), e))?;
+    nix::unistd::chdir(cwd).map_err(|e| {
+        RuntimeError::sys(
+            format!("chdir to cwd (\"{cwd}\") set in config.json failed"),
+            e,
+        )
+    })?;
 
     let mut env = spec.env.clone();
     if !env.iter().any(|e| e.starts_with("HOME=")) {
@@ -330,15 +373,32 @@ fn init(spec: &InitSpec, sync_r: OwnedFd, sock: Option<OwnedFd>, unshare_cgroup:
     // (Rust ignores SIGPIPE; the parent blocked the signals it forwards).
     // SAFETY: resetting dispositions to default in a single-threaded child.
     unsafe {
-        for s in [Signal::SIGPIPE, Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT] {
+        for s in [
+            Signal::SIGPIPE,
+            Signal::SIGINT,
+            Signal::SIGTERM,
+            Signal::SIGHUP,
+            Signal::SIGQUIT,
+        ] {
             let _ = signal::signal(s, SigHandler::SigDfl);
         }
     }
-    let _ = signal::sigprocmask(signal::SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
+    let _ = signal::sigprocmask(
+        signal::SigmaskHow::SIG_SETMASK,
+        Some(&SigSet::empty()),
+        None,
+    );
 
     let c_exe = cstr(exe.as_os_str().as_bytes())?;
-    let c_argv: Vec<CString> = spec.argv.iter().map(|a| cstr(a.as_bytes())).collect::<Result<_>>()?;
-    let c_env: Vec<CString> = env.iter().map(|a| cstr(a.as_bytes())).collect::<Result<_>>()?;
+    let c_argv: Vec<CString> = spec
+        .argv
+        .iter()
+        .map(|a| cstr(a.as_bytes()))
+        .collect::<Result<_>>()?;
+    let c_env: Vec<CString> = env
+        .iter()
+        .map(|a| cstr(a.as_bytes()))
+        .collect::<Result<_>>()?;
     let err = match nix::unistd::execve(&c_exe, &c_argv, &c_env) {
         Err(e) => e,
         Ok(never) => match never {},
@@ -403,25 +463,45 @@ fn setup_tty(sock: Option<&OwnedFd>, stdin_open: bool) -> Result<()> {
     nix::pty::grantpt(&master).map_err(|e| RuntimeError::sys("grantpt", e))?;
     nix::pty::unlockpt(&master).map_err(|e| RuntimeError::sys("unlockpt", e))?;
     let name = nix::pty::ptsname_r(&master).map_err(|e| RuntimeError::sys("ptsname", e))?;
-    let slave = nix::fcntl::open(name.as_str(), nix::fcntl::OFlag::O_RDWR | nix::fcntl::OFlag::O_NOCTTY, nix::sys::stat::Mode::empty())
-        .map_err(|e| RuntimeError::sys("open pty slave", e))?;
+    let slave = nix::fcntl::open(
+        name.as_str(),
+        nix::fcntl::OFlag::O_RDWR | nix::fcntl::OFlag::O_NOCTTY,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| RuntimeError::sys("open pty slave", e))?;
     // /dev/console is the container's terminal, as docker sets it up.
     let console = Path::new("/dev/console");
     if std::fs::File::create(console).is_ok() {
-        let _ = nix::mount::mount(Some(name.as_str()), console, None::<&str>, nix::mount::MsFlags::MS_BIND, None::<&str>);
+        let _ = nix::mount::mount(
+            Some(name.as_str()),
+            console,
+            None::<&str>,
+            nix::mount::MsFlags::MS_BIND,
+            None::<&str>,
+        );
     }
     if let Some(sock) = sock {
         let fds = [master.as_raw_fd()];
         let iov = [IoSlice::new(b"t")];
-        socket::sendmsg::<()>(sock.as_raw_fd(), &iov, &[ControlMessage::ScmRights(&fds)], MsgFlags::empty(), None)
-            .map_err(|e| RuntimeError::sys("sending the pty", e))?;
+        socket::sendmsg::<()>(
+            sock.as_raw_fd(),
+            &iov,
+            &[ControlMessage::ScmRights(&fds)],
+            MsgFlags::empty(),
+            None,
+        )
+        .map_err(|e| RuntimeError::sys("sending the pty", e))?;
     }
     drop(master);
     if stdin_open {
         dup2(slave, 0)?;
     } else {
-        let null = nix::fcntl::open("/dev/null", nix::fcntl::OFlag::O_RDONLY, nix::sys::stat::Mode::empty())
-            .map_err(|e| RuntimeError::sys("open /dev/null", e))?;
+        let null = nix::fcntl::open(
+            "/dev/null",
+            nix::fcntl::OFlag::O_RDONLY,
+            nix::sys::stat::Mode::empty(),
+        )
+        .map_err(|e| RuntimeError::sys("open /dev/null", e))?;
         dup2(null, 0)?;
     }
     dup2(slave, 1)?;
@@ -467,8 +547,14 @@ mod tests {
         std::fs::set_permissions(&noexec, std::fs::Permissions::from_mode(0o644)).unwrap();
         let p = d.path().to_str().unwrap();
         assert_eq!(find_executable("prog", p).unwrap(), exe);
-        assert!(matches!(find_executable("nope", p), Err(RuntimeError::ExecNotFound(_))));
+        assert!(matches!(
+            find_executable("nope", p),
+            Err(RuntimeError::ExecNotFound(_))
+        ));
         // root passes access(X_OK) only if some x bit is set
-        assert!(matches!(find_executable("data", p), Err(RuntimeError::ExecDenied(_))));
+        assert!(matches!(
+            find_executable("data", p),
+            Err(RuntimeError::ExecDenied(_))
+        ));
     }
 }

@@ -60,13 +60,19 @@ pub fn setup(_spec: &RootfsSpec) -> Result<()> {
 
 /// STUB until the rootfs module lands.
 pub fn parse_volume(arg: &str) -> Result<MountSpec> {
-    Err(super::RuntimeError::InvalidArg(format!("-v {arg}: not implemented")))
+    Err(super::RuntimeError::InvalidArg(format!(
+        "-v {arg}: not implemented"
+    )))
 }
 /// STUB until the rootfs module lands.
 pub fn parse_mount(arg: &str) -> Result<MountSpec> {
-    Err(super::RuntimeError::InvalidArg(format!("--mount {arg}: not implemented")))
+    Err(super::RuntimeError::InvalidArg(format!(
+        "--mount {arg}: not implemented"
+    )))
 }
 /// STUB until the rootfs module lands.
 pub fn parse_tmpfs(arg: &str) -> Result<MountSpec> {
-    Err(super::RuntimeError::InvalidArg(format!("--tmpfs {arg}: not implemented")))
+    Err(super::RuntimeError::InvalidArg(format!(
+        "--tmpfs {arg}: not implemented"
+    )))
 }

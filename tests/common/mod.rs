@@ -32,14 +32,27 @@ impl Run {
     /// Assert success and return stdout.
     #[track_caller]
     pub fn ok(&self) -> &str {
-        assert_eq!(self.code, 0, "stdout: {}\nstderr: {}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "stdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
         &self.stdout
     }
     /// Assert rdock's own failure: exit 125 and exactly one line on stderr.
     #[track_caller]
     pub fn fails_125(&self) -> &str {
-        assert_eq!(self.code, 125, "stdout: {}\nstderr: {}", self.stdout, self.stderr);
-        assert_eq!(self.stderr.lines().count(), 1, "stderr should be one line: {:?}", self.stderr);
+        assert_eq!(
+            self.code, 125,
+            "stdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        assert_eq!(
+            self.stderr.lines().count(),
+            1,
+            "stderr should be one line: {:?}",
+            self.stderr
+        );
         &self.stderr
     }
 }
@@ -50,7 +63,10 @@ pub fn bin() -> &'static str {
 
 impl Rdock {
     pub fn new() -> Rdock {
-        let dir = tempfile::Builder::new().prefix("rdock-test-").tempdir().expect("tempdir");
+        let dir = tempfile::Builder::new()
+            .prefix("rdock-test-")
+            .tempdir()
+            .expect("tempdir");
         let root = dir.path().join("root");
         let runroot = dir.path().join("run");
         Rdock { dir, root, runroot }
@@ -61,13 +77,23 @@ impl Rdock {
         let r = Rdock::new();
         let tar = r.dir.path().join("busybox.tar");
         std::fs::write(&tar, busybox_tar()).expect("write tar");
-        r.run(&["import", "-c", "CMD [\"sh\"]", tar.to_str().unwrap_or_default(), "busybox"]).ok();
+        r.run(&[
+            "import",
+            "-c",
+            "CMD [\"sh\"]",
+            tar.to_str().unwrap_or_default(),
+            "busybox",
+        ])
+        .ok();
         r
     }
 
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(bin());
-        c.arg("--root").arg(&self.root).arg("--runroot").arg(&self.runroot);
+        c.arg("--root")
+            .arg(&self.root)
+            .arg("--runroot")
+            .arg(&self.runroot);
         c.args(args);
         c.stdin(Stdio::null());
         c
@@ -79,7 +105,9 @@ impl Rdock {
 
     pub fn run_stdin(&self, args: &[&str], input: &[u8]) -> Run {
         let mut c = self.cmd(args);
-        c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        c.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = c.spawn().expect("spawn rdock");
         if let Some(mut s) = child.stdin.take() {
             let _ = s.write_all(input);
@@ -94,7 +122,11 @@ impl Rdock {
             if let Ok(rd) = std::fs::read_dir(p) {
                 for e in rd.flatten() {
                     let path = e.path();
-                    let rel = path.strip_prefix(base).unwrap_or(&path).display().to_string();
+                    let rel = path
+                        .strip_prefix(base)
+                        .unwrap_or(&path)
+                        .display()
+                        .to_string();
                     if rel.ends_with("/lock") || rel == "lock" {
                         continue;
                     }
@@ -144,16 +176,31 @@ pub fn busybox_tar() -> Vec<u8> {
         h.set_mtime(1_700_000_000);
         b.append_data(&mut h, p, std::io::empty()).expect("dir");
     };
-    for (d, m) in [("bin", 0o755), ("etc", 0o755), ("tmp", 0o1777), ("root", 0o700), ("home", 0o755), ("home/alice", 0o755), ("proc", 0o755), ("sys", 0o755), ("dev", 0o755)] {
+    for (d, m) in [
+        ("bin", 0o755),
+        ("etc", 0o755),
+        ("tmp", 0o1777),
+        ("root", 0o700),
+        ("home", 0o755),
+        ("home/alice", 0o755),
+        ("proc", 0o755),
+        ("sys", 0o755),
+        ("dev", 0o755),
+    ] {
         dir(&mut b, d, m);
     }
-    let bb = std::fs::read(BUSYBOX).expect("busybox-static must be installed (apt-get install busybox-static)");
+    let bb = std::fs::read(BUSYBOX)
+        .expect("busybox-static must be installed (apt-get install busybox-static)");
     let mut h = tar::Header::new_gnu();
     h.set_mode(0o755);
     h.set_size(bb.len() as u64);
     h.set_mtime(1_700_000_000);
-    b.append_data(&mut h, "bin/busybox", &bb[..]).expect("busybox");
-    let list = Command::new(BUSYBOX).arg("--list").output().expect("busybox --list");
+    b.append_data(&mut h, "bin/busybox", &bb[..])
+        .expect("busybox");
+    let list = Command::new(BUSYBOX)
+        .arg("--list")
+        .output()
+        .expect("busybox --list");
     for applet in String::from_utf8_lossy(&list.stdout).split_whitespace() {
         if applet == "busybox" {
             continue;
@@ -163,7 +210,8 @@ pub fn busybox_tar() -> Vec<u8> {
         h.set_size(0);
         h.set_mode(0o777);
         h.set_mtime(1_700_000_000);
-        b.append_link(&mut h, format!("bin/{applet}"), "busybox").expect("link");
+        b.append_link(&mut h, format!("bin/{applet}"), "busybox")
+            .expect("link");
     }
     let files: &[(&str, &str, u32)] = &[
         ("etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\nalice:x:1000:1000:Alice:/home/alice:/bin/sh\n", 0o644),
