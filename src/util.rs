@@ -90,6 +90,37 @@ pub fn random_hex(n: usize) -> String {
     hex::encode(buf)
 }
 
+/// openat2(2) with `resolve` flags (RESOLVE_BENEATH, RESOLVE_IN_ROOT, ...):
+/// the kernel's own confinement of a path walk to `dir`. nix has no wrapper.
+pub fn openat2(
+    dir: std::os::fd::BorrowedFd<'_>,
+    path: &[u8],
+    flags: i32,
+    resolve: u64,
+) -> Result<std::os::fd::OwnedFd, nix::errno::Errno> {
+    use std::os::fd::FromRawFd;
+    let c = std::ffi::CString::new(path).map_err(|_| nix::errno::Errno::EINVAL)?;
+    // SAFETY: open_how is plain data; all-zero is a valid value.
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = (flags | libc::O_CLOEXEC) as u64;
+    how.resolve = resolve;
+    // SAFETY: valid dir fd, NUL-terminated path, correctly sized open_how.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            &how as *const libc::open_how,
+            std::mem::size_of::<libc::open_how>(),
+        )
+    };
+    if r < 0 {
+        return Err(nix::errno::Errno::last());
+    }
+    // SAFETY: the kernel just returned this fd and nothing else owns it.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(r as std::os::fd::RawFd) })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

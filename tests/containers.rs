@@ -3,6 +3,7 @@
 
 mod common;
 use common::*;
+use std::path::Path;
 use std::time::Duration;
 
 #[test]
@@ -270,9 +271,26 @@ fn mounts_bind_tmpfs_readonly() {
         .code,
         0
     );
-    let missing = format!("{}/nope:/x", host.display());
-    let e = r.run(&["run", "--rm", "-v", &missing, "busybox", "true"]);
-    assert_ne!(e.code, 0);
+    // -v creates a missing host directory, as docker does; --mount refuses.
+    let missing = host.join("nope");
+    let v = format!("{}:/x", missing.display());
+    r.run(&["run", "--rm", "-v", &v, "busybox", "true"]).ok();
+    assert!(missing.is_dir());
+    let m = format!("type=bind,source={}/absent,target=/x", host.display());
+    let e = r
+        .run(&["run", "--rm", "--mount", &m, "busybox", "true"])
+        .fails_125()
+        .to_string();
+    assert!(e.contains("bind source path does not exist"), "{e}");
+    // A symlink in the image (/escape -> /tmp) is resolved inside the
+    // container's root: the bind lands on the container's /tmp/x.
+    let v = format!("{}:/escape/x", host.display());
+    assert_eq!(
+        r.run(&["run", "--rm", "-v", &v, "busybox", "cat", "/tmp/x/in.txt"])
+            .ok(),
+        "from host"
+    );
+    assert!(!Path::new("/tmp/x/in.txt").exists());
     // Writes to the rootfs go to the container's upper layer, not the image.
     let id = r
         .run(&["create", "busybox", "sh", "-c", "echo changed > /etc/motd"])

@@ -115,7 +115,7 @@ fn matches(f: &Filters, c: &Container, ancestors: &[String]) -> bool {
                 .iter()
                 .any(|n| c.config.name.contains(n.trim_start_matches('/'))))
         && (f.id.is_empty() || f.id.iter().any(|i| c.config.id.starts_with(i.as_str())))
-        && (f.ancestor.is_empty() || ancestors.iter().any(|a| *a == c.config.image_id))
+        && (f.ancestor.is_empty() || ancestors.contains(&c.config.image_id))
         && f.label.iter().all(|l| match l.split_once('=') {
             Some((k, v)) => c.config.labels.get(k).map(|x| x == v).unwrap_or(false),
             None => c.config.labels.contains_key(l),

@@ -64,9 +64,11 @@ impl Index {
     pub fn lookup(&self, s: &str) -> Result<&ImageRecord> {
         if let Ok(r) = Reference::parse(s) {
             let full = r.to_string();
-            if let Some(img) = self.images.iter().find(|i| {
-                i.names.iter().any(|n| *n == full) || i.digests.iter().any(|d| *d == full)
-            }) {
+            if let Some(img) = self
+                .images
+                .iter()
+                .find(|i| i.names.contains(&full) || i.digests.contains(&full))
+            {
                 return Ok(img);
             }
         }

@@ -4,6 +4,7 @@
 
 pub mod caps;
 pub mod cgroups;
+pub mod mountspec;
 pub mod process;
 pub mod rlimits;
 pub mod rootfs;

@@ -1,31 +1,21 @@
 //! The container's filesystem, built inside its new mount namespace by the
 //! container's init (the clone child): overlay rootfs, /proc, /sys, /dev,
-//! volumes, /etc files, masked and read-only paths, pivot_root.
-//! STUB: to be implemented (helper "rootfs").
+//! user mounts, /etc files, pivot_root, then masked and read-only paths.
+//!
+//! Every mount point inside the rootfs is resolved with openat2
+//! RESOLVE_IN_ROOT and mounted on through /proc/self/fd, so a symlink in
+//! the image (`/proc -> /etc`, `/data -> /`) can never redirect a mount
+//! outside the container's root.
 
-use super::Result;
-use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MountKind {
-    Bind,
-    Tmpfs,
-}
-
-/// One user mount from -v, --mount or --tmpfs, as stored in the container config.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MountSpec {
-    pub kind: MountKind,
-    /// Host path for binds (absolute); empty for tmpfs.
-    pub source: PathBuf,
-    /// Absolute path inside the container.
-    pub destination: PathBuf,
-    pub readonly: bool,
-    /// tmpfs: "size=64m", "mode=1777"; bind: propagation like "rprivate".
-    pub options: Vec<String>,
-}
+use super::mountspec::TMPFS_FLAGS;
+pub use super::mountspec::{parse_mount, parse_tmpfs, parse_volume, MountKind, MountSpec};
+use super::{Result, RuntimeError};
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::sys::stat::{Mode, SFlag};
+use std::ffi::CString;
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
 
 #[derive(Debug, Clone)]
 pub struct RootfsSpec {
@@ -52,27 +42,615 @@ pub struct RootfsSpec {
     pub new_netns: bool,
 }
 
+/// docker's default masked paths (oci/defaults.go): hidden from the container.
+const MASKED: &[&str] = &[
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/interrupts",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+];
+
+/// docker's default read-only paths.
+const READONLY: &[&str] = &[
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+];
+
+/// Device nodes every container gets: (name, major, minor).
+const DEVICES: &[(&str, u64, u64)] = &[
+    ("null", 1, 3),
+    ("zero", 1, 5),
+    ("full", 1, 7),
+    ("random", 1, 8),
+    ("urandom", 1, 9),
+    ("tty", 5, 0),
+];
+
+const DEV_LINKS: &[(&str, &str)] = &[
+    ("fd", "/proc/self/fd"),
+    ("stdin", "/proc/self/fd/0"),
+    ("stdout", "/proc/self/fd/1"),
+    ("stderr", "/proc/self/fd/2"),
+    ("core", "/proc/kcore"),
+    ("ptmx", "pts/ptmx"),
+];
+
+fn sys(what: impl Into<String>) -> impl FnOnce(nix::Error) -> RuntimeError {
+    let what = what.into();
+    move |e| RuntimeError::sys(what, e)
+}
+
+fn do_mount(
+    src: Option<&Path>,
+    target: &Path,
+    fstype: Option<&str>,
+    flags: MsFlags,
+    data: Option<&str>,
+    what: &str,
+) -> Result<()> {
+    mount(src, target, fstype, flags, data).map_err(sys(what.to_string()))
+}
+
 /// Runs in the clone child, in its new mount namespace, as root. On return
 /// the process is in the new root ("/") with the old root detached.
-pub fn setup(_spec: &RootfsSpec) -> Result<()> {
+pub fn setup(spec: &RootfsSpec) -> Result<()> {
+    // Nothing we mount may propagate back to the host.
+    do_mount(
+        None,
+        Path::new("/"),
+        None,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None,
+        "making / private",
+    )?;
+    mount_root(spec)?;
+    let root = open_dir(&spec.target)?;
+
+    let common = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    let proc = resolve(&root, "/proc", Kind::Dir)?;
+    do_mount(
+        Some(Path::new("proc")),
+        &proc.path(),
+        Some("proc"),
+        common,
+        None,
+        "mounting /proc",
+    )?;
+
+    let sys_dir = resolve(&root, "/sys", Kind::Dir)?;
+    let mut sys_flags = common;
+    if !spec.privileged {
+        sys_flags |= MsFlags::MS_RDONLY;
+    }
+    do_mount(
+        Some(Path::new("sysfs")),
+        &sys_dir.path(),
+        Some("sysfs"),
+        sys_flags,
+        None,
+        "mounting /sys",
+    )?;
+    if super::cgroups::CgroupMode::detect() == super::cgroups::CgroupMode::Unified {
+        // Our cgroup namespace makes the container's own cgroup the root here.
+        if let Ok(cg) = resolve(&root, "/sys/fs/cgroup", Kind::Existing) {
+            let mut f = common | MsFlags::MS_RELATIME;
+            if !spec.privileged {
+                f |= MsFlags::MS_RDONLY;
+            }
+            do_mount(
+                Some(Path::new("cgroup2")),
+                &cg.path(),
+                Some("cgroup2"),
+                f,
+                None,
+                "mounting /sys/fs/cgroup",
+            )?;
+        }
+    }
+
+    setup_dev(&root)?;
+
+    for (file, dest) in [
+        (&spec.hostname_file, "/etc/hostname"),
+        (&spec.hosts_file, "/etc/hosts"),
+        (&spec.resolv_file, "/etc/resolv.conf"),
+    ] {
+        if let Some(src) = file {
+            if src.exists() {
+                let d = resolve_replacing_symlink(&root, dest)?;
+                do_mount(
+                    Some(src),
+                    &d.path(),
+                    None,
+                    MsFlags::MS_BIND,
+                    None,
+                    &format!("bind-mounting {dest}"),
+                )?;
+            }
+        }
+    }
+
+    let mut mounts: Vec<&MountSpec> = spec.mounts.iter().collect();
+    // Parents before children, as docker sorts them.
+    mounts.sort_by_key(|m| m.destination.components().count());
+    for m in mounts {
+        user_mount(&root, m)?;
+    }
+
+    if spec.readonly {
+        do_mount(
+            None,
+            &spec.target,
+            None,
+            MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY,
+            None,
+            "remounting the root read-only",
+        )?;
+    }
+    drop(root);
+
+    nix::unistd::chdir(&spec.target).map_err(sys("chdir to the rootfs"))?;
+    nix::unistd::pivot_root(".", ".").map_err(sys("pivot_root"))?;
+    umount2(".", MntFlags::MNT_DETACH).map_err(sys("detaching the old root"))?;
+    nix::unistd::chdir("/").map_err(sys("chdir /"))?;
+
+    if !spec.privileged {
+        mask_paths()?;
+    }
     Ok(())
 }
 
-/// STUB until the rootfs module lands.
-pub fn parse_volume(arg: &str) -> Result<MountSpec> {
-    Err(super::RuntimeError::InvalidArg(format!(
-        "-v {arg}: not implemented"
-    )))
+/// The overlay (or, for an image without layers, the upper dir alone).
+fn mount_root(spec: &RootfsSpec) -> Result<()> {
+    if spec.lowers.is_empty() {
+        return do_mount(
+            Some(&spec.upper),
+            &spec.target,
+            None,
+            MsFlags::MS_BIND,
+            None,
+            "bind-mounting the rootfs",
+        );
+    }
+    // Relative lowerdirs keep the option string short; overlay resolves them
+    // against our cwd at mount time.
+    nix::unistd::chdir(&spec.layers_dir).map_err(sys("chdir to the layer store"))?;
+    let data = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        spec.lowers.join(":"),
+        spec.upper.display(),
+        spec.work.display()
+    );
+    do_mount(
+        Some(Path::new("overlay")),
+        &spec.target,
+        Some("overlay"),
+        MsFlags::empty(),
+        Some(&data),
+        "mounting the overlay rootfs",
+    )
 }
-/// STUB until the rootfs module lands.
-pub fn parse_mount(arg: &str) -> Result<MountSpec> {
-    Err(super::RuntimeError::InvalidArg(format!(
-        "--mount {arg}: not implemented"
-    )))
+
+fn setup_dev(root: &OwnedFd) -> Result<()> {
+    let dev = resolve(root, "/dev", Kind::Dir)?;
+    let dev_path = dev.path();
+    do_mount(
+        Some(Path::new("tmpfs")),
+        &dev_path,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME,
+        Some("mode=755,size=65536k"),
+        "mounting /dev",
+    )?;
+    // Re-open: the fd from before the mount points at the covered directory.
+    let dev = resolve(root, "/dev", Kind::Existing)?;
+    let d = dev.fd.as_raw_fd();
+    for (name, major, minor) in DEVICES {
+        mknodat(
+            d,
+            name,
+            SFlag::S_IFCHR,
+            0o666,
+            nix::sys::stat::makedev(*major, *minor),
+        )?;
+    }
+    for (name, target) in DEV_LINKS {
+        nix::unistd::symlinkat(*target, Some(d), *name)
+            .map_err(sys(format!("symlink /dev/{name}")))?;
+    }
+    for (name, fstype, flags, data) in [
+        (
+            "pts",
+            "devpts",
+            MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
+            "newinstance,ptmxmode=0666,mode=0620,gid=5",
+        ),
+        (
+            "shm",
+            "tmpfs",
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+            "mode=1777,size=65536k",
+        ),
+        (
+            "mqueue",
+            "mqueue",
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+            "",
+        ),
+    ] {
+        nix::sys::stat::mkdirat(Some(d), name, Mode::from_bits_truncate(0o755))
+            .map_err(sys(format!("mkdir /dev/{name}")))?;
+        let p = PathBuf::from(format!("/proc/self/fd/{d}/{name}"));
+        let data = (!data.is_empty()).then_some(data);
+        do_mount(
+            Some(Path::new(fstype)),
+            &p,
+            Some(fstype),
+            flags,
+            data,
+            &format!("mounting /dev/{name}"),
+        )?;
+    }
+    Ok(())
 }
-/// STUB until the rootfs module lands.
-pub fn parse_tmpfs(arg: &str) -> Result<MountSpec> {
-    Err(super::RuntimeError::InvalidArg(format!(
-        "--tmpfs {arg}: not implemented"
-    )))
+
+fn mknodat(dir: RawFd, name: &str, kind: SFlag, perm: u32, dev: u64) -> Result<()> {
+    let c =
+        CString::new(name).map_err(|_| RuntimeError::Other(format!("bad device name {name}")))?;
+    // SAFETY: valid NUL-terminated path and a dir fd we own.
+    let r = unsafe { libc::mknodat(dir, c.as_ptr(), kind.bits() | perm, dev) };
+    if r != 0 {
+        return Err(RuntimeError::sys(
+            format!("mknod /dev/{name}"),
+            nix::errno::Errno::last(),
+        ));
+    }
+    // mknod honours the umask; set the mode exactly.
+    nix::sys::stat::fchmodat(
+        Some(dir),
+        name,
+        Mode::from_bits_truncate(perm),
+        nix::sys::stat::FchmodatFlags::FollowSymlink,
+    )
+    .map_err(sys(format!("chmod /dev/{name}")))
+}
+
+fn user_mount(root: &OwnedFd, m: &MountSpec) -> Result<()> {
+    let dest = m.destination.to_string_lossy();
+    match m.kind {
+        MountKind::Bind => {
+            if m.create_source && !m.source.exists() {
+                std::fs::create_dir_all(&m.source)
+                    .map_err(|e| RuntimeError::io(format!("creating {}", m.source.display()), e))?;
+            }
+            let meta = std::fs::metadata(&m.source).map_err(|e| {
+                RuntimeError::InvalidArg(format!(
+                    "invalid mount config for type \"bind\": bind source path does not exist: {} ({e})",
+                    m.source.display()
+                ))
+            })?;
+            let kind = if meta.is_dir() { Kind::Dir } else { Kind::File };
+            let d = resolve(root, &dest, kind)?;
+            let target = d.path();
+            do_mount(
+                Some(&m.source),
+                &target,
+                None,
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                None,
+                &format!("bind-mounting {} on {dest}", m.source.display()),
+            )?;
+            for p in &m.options {
+                let flag = match p.as_str() {
+                    "shared" => MsFlags::MS_SHARED,
+                    "rshared" => MsFlags::MS_SHARED | MsFlags::MS_REC,
+                    "slave" => MsFlags::MS_SLAVE,
+                    "rslave" => MsFlags::MS_SLAVE | MsFlags::MS_REC,
+                    "private" => MsFlags::MS_PRIVATE,
+                    _ => MsFlags::MS_PRIVATE | MsFlags::MS_REC,
+                };
+                do_mount(
+                    None,
+                    &target,
+                    None,
+                    flag,
+                    None,
+                    &format!("propagation of {dest}"),
+                )?;
+            }
+            if m.readonly {
+                make_readonly(&target, true)?;
+            }
+        }
+        MountKind::Tmpfs => {
+            let d = resolve(root, &dest, Kind::Dir)?;
+            let mut flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+            let mut data = Vec::new();
+            for o in &m.options {
+                match TMPFS_FLAGS.iter().find(|(n, _, _)| n == o) {
+                    Some((_, true, f)) => flags |= MsFlags::from_bits_truncate(*f),
+                    Some((_, false, f)) => flags &= !MsFlags::from_bits_truncate(*f),
+                    None => data.push(o.as_str()),
+                }
+            }
+            if m.readonly {
+                flags |= MsFlags::MS_RDONLY;
+            }
+            let data = data.join(",");
+            do_mount(
+                Some(Path::new("tmpfs")),
+                &d.path(),
+                Some("tmpfs"),
+                flags,
+                (!data.is_empty()).then_some(data.as_str()),
+                &format!("mounting tmpfs on {dest}"),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+const MOUNT_ATTR_RDONLY: u64 = 0x1;
+const AT_RECURSIVE: libc::c_int = 0x8000;
+
+/// Read-only, recursively where the kernel has mount_setattr (5.12+), so
+/// submounts of a bind source are read-only too, as docker 25+ makes them.
+fn make_readonly(target: &Path, recursive: bool) -> Result<()> {
+    if recursive {
+        let attr = MountAttr {
+            attr_set: MOUNT_ATTR_RDONLY,
+            attr_clr: 0,
+            propagation: 0,
+            userns_fd: 0,
+        };
+        let c = CString::new(target.as_os_str().as_bytes())
+            .map_err(|_| RuntimeError::Other("bad mount path".into()))?;
+        // SAFETY: valid path and a correctly sized mount_attr.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_mount_setattr,
+                libc::AT_FDCWD,
+                c.as_ptr(),
+                AT_RECURSIVE as libc::c_uint,
+                &attr as *const MountAttr,
+                std::mem::size_of::<MountAttr>(),
+            )
+        };
+        if r == 0 {
+            return Ok(());
+        }
+    }
+    do_mount(
+        None,
+        target,
+        None,
+        MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY,
+        None,
+        &format!("remounting {} read-only", target.display()),
+    )
+}
+
+/// After pivot_root: hide docker's masked paths and make its read-only
+/// paths read-only. Paths the kernel lacks are skipped.
+fn mask_paths() -> Result<()> {
+    for p in MASKED {
+        let path = Path::new(p);
+        let Ok(meta) = std::fs::symlink_metadata(path) else {
+            continue;
+        };
+        let r = if meta.is_dir() {
+            mount(
+                Some("tmpfs"),
+                path,
+                Some("tmpfs"),
+                MsFlags::MS_RDONLY,
+                None::<&str>,
+            )
+        } else {
+            mount(
+                Some("/dev/null"),
+                path,
+                None::<&str>,
+                MsFlags::MS_BIND,
+                None::<&str>,
+            )
+        };
+        r.map_err(sys(format!("masking {p}")))?;
+    }
+    for p in READONLY {
+        let path = Path::new(p);
+        if std::fs::symlink_metadata(path).is_err() {
+            continue;
+        }
+        do_mount(
+            Some(path),
+            path,
+            None,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None,
+            &format!("binding {p}"),
+        )?;
+        make_readonly(path, false)?;
+    }
+    Ok(())
+}
+
+fn open_dir(p: &Path) -> Result<OwnedFd> {
+    let fd = nix::fcntl::open(
+        p,
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(sys(format!("opening {}", p.display())))?;
+    // SAFETY: `open` just returned this fd and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Create as a directory if missing.
+    Dir,
+    /// Create as an empty file if missing.
+    File,
+    /// Must exist.
+    Existing,
+}
+
+/// An O_PATH fd of a path inside the container's root.
+struct InRoot {
+    fd: OwnedFd,
+}
+
+impl InRoot {
+    /// The magic link to mount on: the kernel follows it to the exact
+    /// object we resolved, never to whatever a path would name later.
+    fn path(&self) -> PathBuf {
+        PathBuf::from(format!("/proc/self/fd/{}", self.fd.as_raw_fd()))
+    }
+}
+
+fn openat2_in_root(
+    root: &OwnedFd,
+    rel: &Path,
+    flags: i32,
+) -> std::result::Result<OwnedFd, nix::errno::Errno> {
+    crate::util::openat2(
+        root.as_fd(),
+        rel.as_os_str().as_bytes(),
+        flags,
+        libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS,
+    )
+}
+
+/// Resolve `dest` (absolute, inside the container) under `root`, creating
+/// what is missing; symlinks are followed as if `root` were "/".
+fn resolve(root: &OwnedFd, dest: &str, kind: Kind) -> Result<InRoot> {
+    let rel = dest.trim_start_matches('/');
+    let rel = if rel.is_empty() { "." } else { rel };
+    match openat2_in_root(root, Path::new(rel), libc::O_PATH) {
+        Ok(fd) => return Ok(InRoot { fd }),
+        Err(nix::errno::Errno::ENOENT) if kind != Kind::Existing => {}
+        Err(e) => {
+            return Err(RuntimeError::sys(
+                format!("resolving {dest} in the container"),
+                e,
+            ))
+        }
+    }
+    // Create the missing components one by one, each relative to its
+    // already-resolved parent.
+    let comps: Vec<&std::ffi::OsStr> = Path::new(rel)
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n),
+            _ => None,
+        })
+        .collect();
+    let mut prefix = PathBuf::from(".");
+    for (i, name) in comps.iter().enumerate() {
+        let next = prefix.join(name);
+        match openat2_in_root(root, &next, libc::O_PATH) {
+            Ok(_) => {}
+            Err(nix::errno::Errno::ENOENT) => {
+                let parent = openat2_in_root(root, &prefix, libc::O_PATH | libc::O_DIRECTORY)
+                    .map_err(sys(format!("resolving {dest} in the container")))?;
+                let last = i + 1 == comps.len();
+                let r = if last && kind == Kind::File {
+                    nix::fcntl::openat(
+                        Some(parent.as_raw_fd()),
+                        *name,
+                        nix::fcntl::OFlag::O_CREAT
+                            | nix::fcntl::OFlag::O_EXCL
+                            | nix::fcntl::OFlag::O_NOFOLLOW
+                            | nix::fcntl::OFlag::O_CLOEXEC
+                            | nix::fcntl::OFlag::O_WRONLY,
+                        Mode::from_bits_truncate(0o644),
+                    )
+                    .map(|fd| {
+                        let _ = nix::unistd::close(fd);
+                    })
+                } else {
+                    nix::sys::stat::mkdirat(
+                        Some(parent.as_raw_fd()),
+                        *name,
+                        Mode::from_bits_truncate(0o755),
+                    )
+                };
+                match r {
+                    Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
+                    Err(e) => {
+                        return Err(RuntimeError::sys(
+                            format!("creating {dest} in the container"),
+                            e,
+                        ))
+                    }
+                }
+            }
+            Err(e) => {
+                return Err(RuntimeError::sys(
+                    format!("resolving {dest} in the container"),
+                    e,
+                ))
+            }
+        }
+        prefix = next;
+    }
+    let fd = openat2_in_root(root, Path::new(rel), libc::O_PATH)
+        .map_err(sys(format!("resolving {dest} in the container")))?;
+    Ok(InRoot { fd })
+}
+
+/// For the /etc files: an image's symlink there (resolv.conf pointing into
+/// /run, say) is replaced by a plain file so the bind lands at that path.
+fn resolve_replacing_symlink(root: &OwnedFd, dest: &str) -> Result<InRoot> {
+    let p = Path::new(dest);
+    let (Some(parent), Some(name)) = (p.parent(), p.file_name()) else {
+        return Err(RuntimeError::Other(format!("bad path {dest}")));
+    };
+    let dir = resolve(root, &parent.to_string_lossy(), Kind::Dir)?;
+    let dfd = openat2_in_root(
+        root,
+        Path::new(parent.to_string_lossy().trim_start_matches('/')),
+        libc::O_PATH | libc::O_DIRECTORY,
+    )
+    .map_err(sys(format!("resolving {}", parent.display())))?;
+    drop(dir);
+    match nix::sys::stat::fstatat(
+        Some(dfd.as_raw_fd()),
+        name,
+        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+    ) {
+        Ok(st)
+            if st.st_mode & libc::S_IFMT == libc::S_IFLNK
+                || st.st_mode & libc::S_IFMT == libc::S_IFDIR =>
+        {
+            let flag = if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
+                nix::unistd::UnlinkatFlags::RemoveDir
+            } else {
+                nix::unistd::UnlinkatFlags::NoRemoveDir
+            };
+            nix::unistd::unlinkat(Some(dfd.as_raw_fd()), name, flag)
+                .map_err(sys(format!("replacing {dest}")))?;
+        }
+        _ => {}
+    }
+    resolve(root, dest, Kind::File)
 }

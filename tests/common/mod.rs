@@ -189,6 +189,12 @@ pub fn busybox_tar() -> Vec<u8> {
     ] {
         dir(&mut b, d, m);
     }
+    // For mount tests: an image symlink that points out of the container.
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Symlink);
+    h.set_size(0);
+    h.set_mode(0o777);
+    b.append_link(&mut h, "escape", "/tmp").expect("link");
     let bb = std::fs::read(BUSYBOX)
         .expect("busybox-static must be installed (apt-get install busybox-static)");
     let mut h = tar::Header::new_gnu();

@@ -1,0 +1,452 @@
+//! User mounts from `-v`, `--mount` and `--tmpfs`, parsed and validated with
+//! docker's rules and error texts. Applied by `rootfs::setup`.
+
+use super::{Result, RuntimeError};
+use serde::{Deserialize, Serialize};
+use std::path::{Component, Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MountKind {
+    Bind,
+    Tmpfs,
+}
+
+/// One user mount, as stored in the container config.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MountSpec {
+    pub kind: MountKind,
+    /// Host path for binds (absolute); empty for tmpfs.
+    pub source: PathBuf,
+    /// Absolute path inside the container.
+    pub destination: PathBuf,
+    pub readonly: bool,
+    /// tmpfs: data and flags ("size=64m", "mode=1777", "exec");
+    /// bind: propagation ("rprivate", "rshared", ...).
+    pub options: Vec<String>,
+    /// `-v` creates a missing host directory (docker does); `--mount` refuses.
+    #[serde(default)]
+    pub create_source: bool,
+}
+
+fn invalid(msg: String) -> RuntimeError {
+    RuntimeError::InvalidArg(msg)
+}
+
+const PROPAGATIONS: &[&str] = &[
+    "shared", "rshared", "slave", "rslave", "private", "rprivate",
+];
+
+/// Normalise a container path: absolute, no "..", not "/" itself.
+fn container_path(p: &str, spec: &str) -> Result<PathBuf> {
+    let path = Path::new(p);
+    if !path.is_absolute() {
+        return Err(invalid(format!(
+            "invalid volume specification: '{spec}': invalid mount config for type \"bind\": invalid mount path: '{p}' mount path must be absolute"
+        )));
+    }
+    let mut out = PathBuf::from("/");
+    for c in path.components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::ParentDir => {
+                out.pop();
+            }
+            _ => {}
+        }
+    }
+    if out == Path::new("/") {
+        return Err(invalid(format!(
+            "invalid volume specification: '{spec}': invalid mount config for type \"bind\": invalid specification: destination can't be '/'"
+        )));
+    }
+    Ok(out)
+}
+
+/// `-v HOST:CONTAINER[:OPTS]`. Named and anonymous volumes come with the
+/// volumes work; until then they are refused with a clear message.
+pub fn parse_volume(arg: &str) -> Result<MountSpec> {
+    if arg.is_empty() {
+        return Err(invalid("invalid empty volume spec".into()));
+    }
+    let parts: Vec<&str> = arg.split(':').collect();
+    let (src, dst, opts) = match parts.as_slice() {
+        [d] => ("", *d, ""),
+        [s, d] => (*s, *d, ""),
+        [s, d, o] => (*s, *d, *o),
+        _ => {
+            return Err(invalid(format!(
+                "invalid volume specification: '{arg}': too many colons"
+            )))
+        }
+    };
+    if src.is_empty() {
+        if !dst.starts_with('/') {
+            return Err(invalid(format!(
+                "invalid volume specification: '{arg}': invalid mount config for type \"volume\": invalid mount path: '{dst}' mount path must be absolute"
+            )));
+        }
+        return Err(invalid(format!(
+            "-v {arg}: anonymous volumes are not supported by rdock yet"
+        )));
+    }
+    if !src.starts_with('/') {
+        // docker: a relative source is a volume name; "./x" is made absolute
+        // by the CLI.
+        if src.starts_with('.') {
+            let abs = std::env::current_dir()
+                .map_err(|e| RuntimeError::io("current directory", e))?
+                .join(src);
+            let rest = arg.split_once(':').map(|x| x.1).unwrap_or("");
+            return parse_volume(&format!("{}:{rest}", abs.display()));
+        }
+        return Err(invalid(format!(
+            "-v {arg}: named volumes are not supported by rdock yet (use an absolute host path)"
+        )));
+    }
+    let destination = container_path(dst, arg)?;
+    let mut readonly = false;
+    let mut options = Vec::new();
+    let mut seen_rw = false;
+    if !opts.is_empty() {
+        for o in opts.split(',') {
+            match o {
+                "ro" | "rw" if seen_rw => {
+                    return Err(invalid(format!("invalid mode: {opts}")));
+                }
+                "ro" => {
+                    readonly = true;
+                    seen_rw = true;
+                }
+                "rw" => seen_rw = true,
+                // SELinux relabel and the macOS consistency hints: no-ops here, as on docker without SELinux.
+                "z" | "Z" | "consistent" | "cached" | "delegated" | "nocopy" => {}
+                p if PROPAGATIONS.contains(&p) => options.push(p.to_string()),
+                _ => return Err(invalid(format!("invalid mode: {opts}"))),
+            }
+        }
+    }
+    Ok(MountSpec {
+        kind: MountKind::Bind,
+        source: clean_host_path(src),
+        destination,
+        readonly,
+        options,
+        create_source: true,
+    })
+}
+
+fn clean_host_path(p: &str) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for c in Path::new(p).components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::ParentDir => {
+                out.pop();
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn parse_bool(key: &str, v: Option<&str>) -> Result<bool> {
+    match v {
+        None => Ok(true),
+        Some(s) => match s.to_ascii_lowercase().as_str() {
+            "1" | "true" => Ok(true),
+            "0" | "false" => Ok(false),
+            _ => Err(invalid(format!("invalid value for {key}: {s}"))),
+        },
+    }
+}
+
+/// docker's RAMInBytes: "64m", "1g", "512k", "100" (binary units).
+pub fn ram_in_bytes(s: &str) -> Option<u64> {
+    let t = s.trim().to_ascii_lowercase();
+    let t = t.strip_suffix('b').unwrap_or(&t);
+    let (num, mul) = match t.chars().last()? {
+        'k' => (&t[..t.len() - 1], 1u64 << 10),
+        'm' => (&t[..t.len() - 1], 1 << 20),
+        'g' => (&t[..t.len() - 1], 1 << 30),
+        't' => (&t[..t.len() - 1], 1 << 40),
+        'p' => (&t[..t.len() - 1], 1 << 50),
+        _ => (t, 1),
+    };
+    let v: f64 = num.trim().parse().ok()?;
+    if v.is_nan() || v < 0.0 {
+        return None;
+    }
+    Some((v * mul as f64) as u64)
+}
+
+/// `--mount type=bind|tmpfs,source=...,target=...,readonly,...`.
+pub fn parse_mount(arg: &str) -> Result<MountSpec> {
+    let mut kind = None;
+    let mut source = None;
+    let mut target = None;
+    let mut readonly = false;
+    let mut options = Vec::new();
+    let mut tmpfs_size = None;
+    let mut tmpfs_mode = None;
+    for field in arg.split(',') {
+        if field.is_empty() {
+            continue;
+        }
+        let (k, v) = match field.split_once('=') {
+            Some((k, v)) => (k.trim().to_ascii_lowercase(), Some(v.trim())),
+            None => (field.trim().to_ascii_lowercase(), None),
+        };
+        let need = |v: Option<&str>| -> Result<String> {
+            v.map(str::to_string)
+                .ok_or_else(|| invalid(format!("invalid field '{field}' must be a key=value pair")))
+        };
+        match k.as_str() {
+            "type" => kind = Some(need(v)?),
+            "source" | "src" => source = Some(need(v)?),
+            "target" | "destination" | "dst" => target = Some(need(v)?),
+            "readonly" | "ro" => readonly = parse_bool(&k, v)?,
+            "bind-propagation" => {
+                let p = need(v)?;
+                if !PROPAGATIONS.contains(&p.as_str()) {
+                    return Err(invalid(format!("invalid bind propagation: {p}")));
+                }
+                options.push(p);
+            }
+            "consistency" | "bind-nonrecursive" | "bind-recursive" => {}
+            "tmpfs-size" => {
+                let s = need(v)?;
+                tmpfs_size = Some(
+                    ram_in_bytes(&s)
+                        .ok_or_else(|| invalid(format!("invalid value for {k}: {s}")))?,
+                );
+            }
+            "tmpfs-mode" => {
+                let s = need(v)?;
+                tmpfs_mode = Some(
+                    u32::from_str_radix(&s, 8)
+                        .map_err(|_| invalid(format!("invalid value for {k}: {s}")))?,
+                );
+            }
+            k if k.starts_with("volume-") => {
+                return Err(invalid(format!(
+                    "--mount {arg}: volume mounts are not supported by rdock yet"
+                )))
+            }
+            _ => {
+                return Err(invalid(format!("unexpected key '{k}' in '{field}'")));
+            }
+        }
+    }
+    let kind_s = kind.unwrap_or_else(|| "volume".into());
+    let cfg_err = |msg: &str| invalid(format!("invalid mount config for type \"{kind_s}\": {msg}"));
+    let target = match target {
+        Some(t) if !t.is_empty() => t,
+        _ => return Err(cfg_err("field Target must not be empty")),
+    };
+    if !target.starts_with('/') {
+        return Err(cfg_err(&format!(
+            "invalid mount path: '{target}' mount path must be absolute"
+        )));
+    }
+    let destination = clean_host_path(&target);
+    if destination == Path::new("/") {
+        return Err(cfg_err("invalid specification: destination can't be '/'"));
+    }
+    match kind_s.as_str() {
+        "bind" => {
+            let src = match source {
+                Some(s) if !s.is_empty() => s,
+                _ => return Err(cfg_err("field Source must not be empty")),
+            };
+            if tmpfs_size.is_some() || tmpfs_mode.is_some() {
+                return Err(cfg_err("field TmpfsOptions must not be specified"));
+            }
+            if !src.starts_with('/') {
+                return Err(cfg_err(&format!(
+                    "invalid mount path: '{src}' mount path must be absolute"
+                )));
+            }
+            let source = clean_host_path(&src);
+            if std::fs::metadata(&source).is_err() {
+                return Err(cfg_err(&format!(
+                    "bind source path does not exist: {}",
+                    source.display()
+                )));
+            }
+            Ok(MountSpec {
+                kind: MountKind::Bind,
+                source,
+                destination,
+                readonly,
+                options,
+                create_source: false,
+            })
+        }
+        "tmpfs" => {
+            if source.is_some_and(|s| !s.is_empty()) {
+                return Err(cfg_err("field Source must not be specified"));
+            }
+            if !options.is_empty() {
+                return Err(cfg_err("field BindOptions must not be specified"));
+            }
+            let mut options = Vec::new();
+            if let Some(s) = tmpfs_size {
+                options.push(format!("size={s}"));
+            }
+            if let Some(m) = tmpfs_mode {
+                options.push(format!("mode={m:o}"));
+            }
+            Ok(MountSpec {
+                kind: MountKind::Tmpfs,
+                source: PathBuf::new(),
+                destination,
+                readonly,
+                options,
+                create_source: false,
+            })
+        }
+        "volume" => Err(invalid(format!(
+            "--mount {arg}: volume mounts are not supported by rdock yet"
+        ))),
+        other => Err(invalid(format!("invalid mount type: {other:?}"))),
+    }
+}
+
+/// `--tmpfs /path[:opts]`.
+pub fn parse_tmpfs(arg: &str) -> Result<MountSpec> {
+    let (dst, opts) = arg.split_once(':').unwrap_or((arg, ""));
+    if !dst.starts_with('/') {
+        return Err(invalid(format!(
+            "invalid mount config for type \"tmpfs\": invalid mount path: '{dst}' mount path must be absolute"
+        )));
+    }
+    let destination = clean_host_path(dst);
+    if destination == Path::new("/") {
+        return Err(invalid(
+            "invalid mount config for type \"tmpfs\": invalid specification: destination can't be '/'".into(),
+        ));
+    }
+    let mut readonly = false;
+    let mut options = Vec::new();
+    for o in opts.split(',').filter(|o| !o.is_empty()) {
+        match o {
+            "ro" => readonly = true,
+            "rw" => readonly = false,
+            _ => {
+                if let Some((k, v)) = o.split_once('=') {
+                    if k == "size" && ram_in_bytes(v).is_none() {
+                        return Err(invalid(format!("invalid tmpfs option {o:?}")));
+                    }
+                } else if !TMPFS_FLAGS.iter().any(|(n, _, _)| *n == o) {
+                    return Err(invalid(format!("invalid tmpfs option {o:?}")));
+                }
+                options.push(o.to_string());
+            }
+        }
+    }
+    Ok(MountSpec {
+        kind: MountKind::Tmpfs,
+        source: PathBuf::new(),
+        destination,
+        readonly,
+        options,
+        create_source: false,
+    })
+}
+
+/// Flag words allowed in tmpfs options: (word, set?, flag).
+pub const TMPFS_FLAGS: &[(&str, bool, libc::c_ulong)] = &[
+    ("exec", false, libc::MS_NOEXEC),
+    ("noexec", true, libc::MS_NOEXEC),
+    ("suid", false, libc::MS_NOSUID),
+    ("nosuid", true, libc::MS_NOSUID),
+    ("dev", false, libc::MS_NODEV),
+    ("nodev", true, libc::MS_NODEV),
+    ("atime", false, libc::MS_NOATIME),
+    ("noatime", true, libc::MS_NOATIME),
+    ("diratime", false, libc::MS_NODIRATIME),
+    ("nodiratime", true, libc::MS_NODIRATIME),
+    ("strictatime", true, libc::MS_STRICTATIME),
+    ("relatime", true, libc::MS_RELATIME),
+    ("sync", true, libc::MS_SYNCHRONOUS),
+    ("async", false, libc::MS_SYNCHRONOUS),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn volume_forms() {
+        let m = parse_volume("/srv/data:/data:ro,z").unwrap();
+        assert_eq!(m.source, PathBuf::from("/srv/data"));
+        assert_eq!(m.destination, PathBuf::from("/data"));
+        assert!(m.readonly && m.create_source);
+        let m = parse_volume("/a/../b/:/x/./y/").unwrap();
+        assert_eq!(m.source, PathBuf::from("/b"));
+        assert_eq!(m.destination, PathBuf::from("/x/y"));
+        assert_eq!(parse_volume("/a:/b:rshared").unwrap().options, ["rshared"]);
+        for bad in [
+            "",
+            "/a:rel",
+            "/a:/",
+            "/a:/b:bogus",
+            "/a:/b:ro,rw",
+            "a:b:c:d",
+            "name:/x",
+            "/anon",
+        ] {
+            assert!(parse_volume(bad).is_err(), "{bad}");
+        }
+        let e = parse_volume("/a:/b:bogus").unwrap_err().to_string();
+        assert_eq!(e, "invalid mode: bogus");
+    }
+
+    #[test]
+    fn mount_forms() {
+        let m = parse_mount("type=bind,source=/tmp,target=/t,readonly").unwrap();
+        assert!(m.readonly && !m.create_source);
+        let m = parse_mount("type=bind,src=/tmp,dst=/t,ro=false,bind-propagation=rslave").unwrap();
+        assert!(!m.readonly);
+        assert_eq!(m.options, ["rslave"]);
+        let m = parse_mount("type=tmpfs,target=/t,tmpfs-size=1m,tmpfs-mode=1770").unwrap();
+        assert_eq!(m.options, ["size=1048576", "mode=1770"]);
+        let e = parse_mount("type=bind,source=/no/such/dir,target=/t")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "invalid mount config for type \"bind\": bind source path does not exist: /no/such/dir"
+        );
+        let e = parse_mount("type=bind,source=/tmp")
+            .unwrap_err()
+            .to_string();
+        assert!(e.ends_with("field Target must not be empty"), "{e}");
+        let e = parse_mount("type=bind,foo=bar,target=/t")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "unexpected key 'foo' in 'foo=bar'");
+        assert!(parse_mount("type=tmpfs,source=/x,target=/t").is_err());
+        assert!(parse_mount("type=nope,target=/t").is_err());
+        assert!(parse_mount("type=bind,source=/tmp,target=rel").is_err());
+    }
+
+    #[test]
+    fn tmpfs_forms() {
+        let m = parse_tmpfs("/run:rw,size=64m,exec").unwrap();
+        assert_eq!(m.options, ["size=64m", "exec"]);
+        assert!(parse_tmpfs("rel").is_err());
+        assert!(parse_tmpfs("/x:bogus").is_err());
+        assert!(parse_tmpfs("/").is_err());
+    }
+
+    #[test]
+    fn ram_units() {
+        assert_eq!(ram_in_bytes("64m"), Some(64 << 20));
+        assert_eq!(ram_in_bytes("1.5g"), Some(3 << 29));
+        assert_eq!(ram_in_bytes("100"), Some(100));
+        assert_eq!(ram_in_bytes("10kb"), Some(10240));
+        assert_eq!(ram_in_bytes("x"), None);
+    }
+}
