@@ -15,4 +15,4 @@ for applet in $(/bin/busybox --list); do
 done
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' > "$dir/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' > "$dir/etc/group"
-tar -C "$dir" -c . | "$rdock" import -c 'CMD ["sh"]' - "$name"
+tar -C "$dir" -c . | $rdock import -c 'CMD ["sh"]' - "$name"

@@ -26,8 +26,7 @@ use clap::{Parser, Subcommand};
     name = "rdock",
     about = "A daemonless, docker-compatible container CLI",
     disable_version_flag = true,
-    disable_help_subcommand = true,
-    args_conflicts_with_subcommands = true
+    disable_help_subcommand = true
 )]
 pub struct Cli {
     /// Root directory of the persistent store

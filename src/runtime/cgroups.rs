@@ -1,8 +1,21 @@
-//! A cgroup per container on cgroup v2 and on v1/hybrid hosts.
-//! STUB: to be implemented (helper "cgroups+security").
+//! A cgroup per container on cgroup v2 and on v1/hybrid hosts, created
+//! under an rdock-owned parent (`<hierarchy>/rdock/<id>`). Only directories
+//! rdock created are ever written to or removed; the host's own cgroups
+//! and controllers are left as they are.
 
-use super::Result;
-use std::path::PathBuf;
+use super::{Result, RuntimeError};
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+const CGROUP_ROOT: &str = "/sys/fs/cgroup";
+const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+
+/// Controllers rdock enables for its children on cgroup v2 (each only if
+/// the parent offers it).
+const V2_CONTROLLERS: &[&str] = &[
+    "cpu", "cpuset", "io", "memory", "pids", "hugetlb", "rdma", "misc",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CgroupMode {
@@ -14,15 +27,149 @@ pub enum CgroupMode {
     Legacy,
 }
 
+fn is_cgroup2(p: &str) -> bool {
+    nix::sys::statfs::statfs(p)
+        .map(|s| s.filesystem_type().0 as i64 == CGROUP2_SUPER_MAGIC)
+        .unwrap_or(false)
+}
+
 impl CgroupMode {
     pub fn detect() -> CgroupMode {
-        CgroupMode::Legacy
+        static MODE: OnceLock<CgroupMode> = OnceLock::new();
+        *MODE.get_or_init(|| {
+            if is_cgroup2(CGROUP_ROOT) {
+                CgroupMode::Unified
+            } else if is_cgroup2("/sys/fs/cgroup/unified") {
+                CgroupMode::Hybrid
+            } else {
+                CgroupMode::Legacy
+            }
+        })
     }
     /// "1" or "2", as `docker info` prints CgroupVersion.
     pub fn version(&self) -> &'static str {
         match self {
             CgroupMode::Unified => "2",
             _ => "1",
+        }
+    }
+}
+
+/// A mounted hierarchy rdock places containers in.
+#[derive(Debug, Clone)]
+struct Hierarchy {
+    mountpoint: PathBuf,
+    /// v1 controllers (or "name=systemd"); empty for cgroup2.
+    controllers: Vec<String>,
+    v2: bool,
+}
+
+/// The hierarchies of this host, from /proc/self/mountinfo.
+fn hierarchies() -> &'static [Hierarchy] {
+    static H: OnceLock<Vec<Hierarchy>> = OnceLock::new();
+    H.get_or_init(|| {
+        if CgroupMode::detect() == CgroupMode::Unified {
+            return vec![Hierarchy {
+                mountpoint: PathBuf::from(CGROUP_ROOT),
+                controllers: vec![],
+                v2: true,
+            }];
+        }
+        let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        let mut out: Vec<Hierarchy> = Vec::new();
+        for line in info.lines() {
+            let Some((pre, post)) = line.split_once(" - ") else {
+                continue;
+            };
+            let pre: Vec<&str> = pre.split(' ').collect();
+            let post: Vec<&str> = post.split(' ').collect();
+            let (Some(mp), Some(fstype)) = (pre.get(4), post.first()) else {
+                continue;
+            };
+            // Only hierarchies mounted from their root: a bind of a subtree
+            // is not a place to create our parent.
+            if pre.get(3) != Some(&"/") || !mp.starts_with(CGROUP_ROOT) {
+                continue;
+            }
+            let v2 = *fstype == "cgroup2";
+            if *fstype != "cgroup" && !v2 {
+                continue;
+            }
+            let controllers = post
+                .get(2)
+                .map(|o| {
+                    o.split(',')
+                        .filter(|x| {
+                            !matches!(*x, "rw" | "ro" | "xattr" | "noprefix")
+                                && !x.starts_with("release_agent")
+                                && !x.starts_with("clone_children")
+                        })
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mountpoint = PathBuf::from(mp.replace("\\040", " "));
+            if out.iter().any(|h| h.mountpoint == mountpoint) {
+                continue;
+            }
+            out.push(Hierarchy {
+                mountpoint,
+                controllers: if v2 { vec![] } else { controllers },
+                v2,
+            });
+        }
+        out
+    })
+}
+
+/// Controllers whose failure makes container creation fail: without them
+/// limits and process tracking would silently not work.
+fn essential(h: &Hierarchy) -> bool {
+    h.v2 && CgroupMode::detect() == CgroupMode::Unified
+        || h.controllers
+            .iter()
+            .any(|c| matches!(c.as_str(), "memory" | "pids" | "cpu"))
+}
+
+fn cg_err(what: &str, p: &Path, e: std::io::Error) -> RuntimeError {
+    RuntimeError::Cgroup(format!("{what} {}: {e}", p.display()))
+}
+
+/// mkdir that reports whether it created the directory.
+fn mkdir(p: &Path) -> std::io::Result<bool> {
+    match std::fs::create_dir(p) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// cpuset v1 refuses tasks in a cgroup whose cpus/mems are empty: copy the
+/// parent's values into a new directory.
+fn init_cpuset(dir: &Path) -> std::io::Result<()> {
+    let Some(parent) = dir.parent() else {
+        return Ok(());
+    };
+    for f in ["cpuset.cpus", "cpuset.mems"] {
+        let cur = std::fs::read_to_string(dir.join(f)).unwrap_or_default();
+        if cur.trim().is_empty() {
+            let v = std::fs::read_to_string(parent.join(f))?;
+            std::fs::write(dir.join(f), v.trim())?;
+        }
+    }
+    Ok(())
+}
+
+/// On v2, delegate the controllers the root offers to rdock's children.
+fn enable_v2_controllers(parent: &Path) {
+    let have = std::fs::read_to_string(parent.join("cgroup.controllers")).unwrap_or_default();
+    let on = std::fs::read_to_string(parent.join("cgroup.subtree_control")).unwrap_or_default();
+    for c in V2_CONTROLLERS {
+        let has = |s: &str| s.split_whitespace().any(|x| x == *c);
+        if has(&have) && !has(&on) {
+            // One at a time: a controller that cannot be enabled (e.g. cpu
+            // with realtime tasks around) must not block the others.
+            let _ = std::fs::write(parent.join("cgroup.subtree_control"), format!("+{c}"));
         }
     }
 }
@@ -36,41 +183,191 @@ pub struct Cgroup {
 
 impl Cgroup {
     /// Create (or reuse) `<hierarchy>/<parent>/<name>` in every hierarchy
-    /// rdock uses; `parent` is e.g. "rdock".
-    pub fn create(_parent: &str, _name: &str) -> Result<Cgroup> {
-        Ok(Cgroup {
-            mode: CgroupMode::detect(),
-            dirs: vec![],
-        })
+    /// rdock uses; `parent` is e.g. "rdock". A hierarchy that is not
+    /// essential (net_cls, perf_event, name=systemd, ...) and refuses is
+    /// skipped.
+    pub fn create(parent: &str, name: &str) -> Result<Cgroup> {
+        let mode = CgroupMode::detect();
+        let mut dirs = Vec::new();
+        for h in hierarchies() {
+            let p = h.mountpoint.join(parent);
+            let leaf = p.join(name);
+            let r = (|| -> std::io::Result<()> {
+                mkdir(&p)?;
+                let cpuset = h.controllers.iter().any(|c| c == "cpuset");
+                if cpuset {
+                    init_cpuset(&p)?;
+                }
+                if h.v2 && mode == CgroupMode::Unified {
+                    enable_v2_controllers(&p);
+                }
+                mkdir(&leaf)?;
+                if cpuset {
+                    init_cpuset(&leaf)?;
+                }
+                Ok(())
+            })();
+            match r {
+                Ok(()) => dirs.push(leaf),
+                Err(e) if essential(h) => {
+                    let cg = Cgroup { mode, dirs };
+                    let _ = cg.remove();
+                    return Err(cg_err("creating", &leaf, e));
+                }
+                Err(_) => {}
+            }
+        }
+        Ok(Cgroup { mode, dirs })
     }
+
     /// The same paths without creating anything (for removal).
-    pub fn open(_parent: &str, _name: &str) -> Cgroup {
+    pub fn open(parent: &str, name: &str) -> Cgroup {
         Cgroup {
             mode: CgroupMode::detect(),
-            dirs: vec![],
+            dirs: hierarchies()
+                .iter()
+                .map(|h| h.mountpoint.join(parent).join(name))
+                .filter(|p| p.is_dir())
+                .collect(),
         }
     }
+
     /// On a unified host: an O_DIRECTORY fd of the container's cgroup, for
     /// clone3's CLONE_INTO_CGROUP. None elsewhere.
     pub fn v2_fd(&self) -> Option<std::os::fd::OwnedFd> {
-        None
+        if self.mode != CgroupMode::Unified {
+            return None;
+        }
+        let dir = self.dirs.first()?;
+        let fd = nix::fcntl::open(
+            dir,
+            nix::fcntl::OFlag::O_DIRECTORY
+                | nix::fcntl::OFlag::O_RDONLY
+                | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+        .ok()?;
+        // SAFETY: `open` just returned this fd and nothing else owns it.
+        Some(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
     }
+
     /// Move `pid` into every hierarchy's cgroup.
-    pub fn add_pid(&self, _pid: i32) -> Result<()> {
+    pub fn add_pid(&self, pid: i32) -> Result<()> {
+        for d in &self.dirs {
+            let f = d.join("cgroup.procs");
+            std::fs::write(&f, pid.to_string()).map_err(|e| cg_err("writing", &f, e))?;
+        }
         Ok(())
     }
-    /// Remove the directories (children first); fine if already gone. Kills
-    /// nothing: the caller makes sure the cgroup is empty.
+
+    /// Remove the directories; fine if already gone. Kills nothing: the
+    /// caller makes sure the cgroup is empty. Dying tasks keep a cgroup busy
+    /// for a moment, so EBUSY is retried for up to a second.
     pub fn remove(&self) -> Result<()> {
-        Ok(())
+        let mut first_err = None;
+        for d in &self.dirs {
+            let mut tries = 0;
+            loop {
+                match std::fs::remove_dir(d) {
+                    Ok(()) => break,
+                    Err(e) if e.kind() == ErrorKind::NotFound => break,
+                    Err(e) if e.raw_os_error() == Some(libc::EBUSY) && tries < 100 => {
+                        tries += 1;
+                        std::thread::sleep(std::time::Duration::from_millis(10));
+                    }
+                    Err(e) => {
+                        first_err.get_or_insert(cg_err("removing", d, e));
+                        break;
+                    }
+                }
+            }
+        }
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Every process in the container's cgroup(s).
+    pub fn pids(&self) -> Vec<i32> {
+        let mut out: Vec<i32> = Vec::new();
+        for d in &self.dirs {
+            if let Ok(s) = std::fs::read_to_string(d.join("cgroup.procs")) {
+                for p in s.split_whitespace().filter_map(|x| x.parse().ok()) {
+                    if !out.contains(&p) {
+                        out.push(p);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Signal every process of the container (cgroup.kill on v2 for SIGKILL:
+    /// it also catches processes forking while we signal).
+    pub fn kill_all(&self, sig: nix::sys::signal::Signal) {
+        if sig == nix::sys::signal::Signal::SIGKILL {
+            for d in &self.dirs {
+                let k = d.join("cgroup.kill");
+                if k.exists() && std::fs::write(&k, "1").is_ok() {
+                    return;
+                }
+            }
+        }
+        for p in self.pids() {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), sig);
+        }
     }
 }
 
-impl Cgroup {
-    /// STUB until the cgroups module lands.
-    pub fn pids(&self) -> Vec<i32> {
-        vec![]
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Removes the test's parent in every hierarchy, even on failure.
+    struct Parent(String);
+    impl Drop for Parent {
+        fn drop(&mut self) {
+            for h in hierarchies() {
+                let _ = std::fs::remove_dir(h.mountpoint.join(&self.0));
+            }
+        }
     }
-    /// STUB until the cgroups module lands.
-    pub fn kill_all(&self, _sig: nix::sys::signal::Signal) {}
+
+    #[test]
+    fn detects_this_host() {
+        let m = CgroupMode::detect();
+        assert_eq!(m == CgroupMode::Unified, is_cgroup2(CGROUP_ROOT));
+        assert!(!hierarchies().is_empty());
+        if m != CgroupMode::Unified {
+            assert!(hierarchies()
+                .iter()
+                .any(|h| h.controllers.iter().any(|c| c == "memory")));
+        }
+    }
+
+    #[test]
+    fn lifecycle_of_a_cgroup() {
+        let parent = Parent(format!("rdock-test-{}", std::process::id()));
+        let cg = Cgroup::create(&parent.0, "c1").unwrap();
+        assert!(!cg.dirs.is_empty());
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let pid = child.id() as i32;
+        cg.add_pid(pid).unwrap();
+        assert_eq!(cg.pids(), vec![pid]);
+        let own = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+        assert!(own.contains(&format!("/{}/c1", parent.0)), "{own}");
+        assert_eq!(Cgroup::open(&parent.0, "c1").dirs, cg.dirs);
+        cg.kill_all(nix::sys::signal::Signal::SIGKILL);
+        child.wait().unwrap();
+        cg.remove().unwrap();
+        for d in &cg.dirs {
+            assert!(!d.exists(), "{} left behind", d.display());
+        }
+        assert!(Cgroup::open(&parent.0, "c1").dirs.is_empty());
+        cg.remove().unwrap();
+    }
 }

@@ -1,7 +1,7 @@
-//! --ulimit parsing and applying.
-//! STUB: to be implemented (helper "cgroups+security").
+//! --ulimit parsing (docker's `name=soft[:hard]`) and applying. Limits not
+//! named are inherited untouched: never raised unless the user asks.
 
-use super::Result;
+use super::{Result, RuntimeError};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -12,13 +12,119 @@ pub struct Ulimit {
     pub hard: i64,
 }
 
-/// Parse docker's `name=soft[:hard]` form.
-pub fn parse(_s: &str) -> Result<Ulimit> {
-    Err(super::RuntimeError::InvalidArg("not implemented".into()))
+const NAMES: &[(&str, libc::__rlimit_resource_t)] = &[
+    ("as", libc::RLIMIT_AS),
+    ("core", libc::RLIMIT_CORE),
+    ("cpu", libc::RLIMIT_CPU),
+    ("data", libc::RLIMIT_DATA),
+    ("fsize", libc::RLIMIT_FSIZE),
+    ("locks", libc::RLIMIT_LOCKS),
+    ("memlock", libc::RLIMIT_MEMLOCK),
+    ("msgqueue", libc::RLIMIT_MSGQUEUE),
+    ("nice", libc::RLIMIT_NICE),
+    ("nofile", libc::RLIMIT_NOFILE),
+    ("nproc", libc::RLIMIT_NPROC),
+    ("rss", libc::RLIMIT_RSS),
+    ("rtprio", libc::RLIMIT_RTPRIO),
+    ("rttime", libc::RLIMIT_RTTIME),
+    ("sigpending", libc::RLIMIT_SIGPENDING),
+    ("stack", libc::RLIMIT_STACK),
+];
+
+fn invalid(msg: String) -> RuntimeError {
+    RuntimeError::InvalidArg(msg)
 }
 
-/// Apply the user's ulimits in the container's init. Nothing else is
-/// changed: limits are inherited, never raised unless asked.
-pub fn apply(_ulimits: &[Ulimit]) -> Result<()> {
+/// Parse docker's `name=soft[:hard]` form, with docker's error texts.
+pub fn parse(s: &str) -> Result<Ulimit> {
+    let Some((name, limits)) = s.split_once('=') else {
+        return Err(invalid(format!("invalid ulimit argument: {s}")));
+    };
+    if !NAMES.iter().any(|(n, _)| *n == name) {
+        return Err(invalid(format!("invalid ulimit type: {name}")));
+    }
+    let num = |v: &str| -> Result<i64> {
+        v.parse::<i64>()
+            .map_err(|_| invalid(format!("invalid ulimit argument: {s}")))
+    };
+    let (soft, hard) = match limits.split_once(':') {
+        Some((a, b)) => (num(a)?, num(b)?),
+        None => {
+            let v = num(limits)?;
+            (v, v)
+        }
+    };
+    // -1 is "unlimited" and compares as the largest value.
+    let ord = |v: i64| if v < 0 { u64::MAX } else { v as u64 };
+    if ord(soft) > ord(hard) {
+        return Err(invalid(format!(
+            "ulimit soft limit must be less than or equal to hard limit: {soft} > {hard}"
+        )));
+    }
+    Ok(Ulimit {
+        name: name.to_string(),
+        soft,
+        hard,
+    })
+}
+
+/// Apply the user's ulimits in the container's init.
+pub fn apply(ulimits: &[Ulimit]) -> Result<()> {
+    for u in ulimits {
+        let Some((_, res)) = NAMES.iter().find(|(n, _)| *n == u.name) else {
+            return Err(invalid(format!("invalid ulimit type: {}", u.name)));
+        };
+        let v = |x: i64| {
+            if x < 0 {
+                libc::RLIM_INFINITY
+            } else {
+                x as libc::rlim_t
+            }
+        };
+        let lim = libc::rlimit {
+            rlim_cur: v(u.soft),
+            rlim_max: v(u.hard),
+        };
+        // SAFETY: a valid resource and rlimit struct.
+        if unsafe { libc::setrlimit(*res, &lim) } != 0 {
+            return Err(RuntimeError::sys(
+                format!("setrlimit {}", u.name),
+                nix::errno::Errno::last(),
+            ));
+        }
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_docker_forms() {
+        assert_eq!(
+            parse("nofile=1024:2048").unwrap(),
+            Ulimit {
+                name: "nofile".into(),
+                soft: 1024,
+                hard: 2048
+            }
+        );
+        assert_eq!(parse("core=0").unwrap().hard, 0);
+        assert_eq!(parse("memlock=-1:-1").unwrap().soft, -1);
+        assert!(parse("nofile=10:-1").is_ok());
+    }
+
+    #[test]
+    fn docker_errors() {
+        let e = |s: &str| parse(s).unwrap_err().to_string();
+        assert_eq!(e("nofile"), "invalid ulimit argument: nofile");
+        assert_eq!(e("bogus=1"), "invalid ulimit type: bogus");
+        assert_eq!(e("nofile=x"), "invalid ulimit argument: nofile=x");
+        assert_eq!(
+            e("nofile=10:5"),
+            "ulimit soft limit must be less than or equal to hard limit: 10 > 5"
+        );
+        assert!(parse("nofile=-1:5").is_err());
+    }
 }

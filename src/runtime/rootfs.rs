@@ -414,7 +414,9 @@ const AT_RECURSIVE: libc::c_int = 0x8000;
 /// Read-only, recursively where the kernel has mount_setattr (5.12+), so
 /// submounts of a bind source are read-only too, as docker 25+ makes them.
 fn make_readonly(target: &Path, recursive: bool) -> Result<()> {
-    if recursive {
+    // mount_setattr changes only the read-only bit; a remount would also
+    // drop nosuid/nodev/noexec unless repeated.
+    {
         let attr = MountAttr {
             attr_set: MOUNT_ATTR_RDONLY,
             attr_clr: 0,
@@ -429,7 +431,11 @@ fn make_readonly(target: &Path, recursive: bool) -> Result<()> {
                 libc::SYS_mount_setattr,
                 libc::AT_FDCWD,
                 c.as_ptr(),
-                AT_RECURSIVE as libc::c_uint,
+                if recursive {
+                    AT_RECURSIVE as libc::c_uint
+                } else {
+                    0
+                },
                 &attr as *const MountAttr,
                 std::mem::size_of::<MountAttr>(),
             )
