@@ -1,7 +1,8 @@
-//! Output formatting as docker prints it: `--format` Go templates, aligned
-//! tables, human sizes and durations.
-//! STUB: to be implemented (helper "reference+format").
+//! Output formatting as docker prints it: `--format` templates, tables
+//! aligned like Go's tabwriter, human sizes and durations, statuses.
 
+use super::template::{Template, TemplateError};
+use chrono::{DateTime, Utc};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -12,6 +13,21 @@ pub enum FormatError {
     Exec(String),
 }
 
+impl From<TemplateError> for FormatError {
+    fn from(e: TemplateError) -> Self {
+        match e {
+            TemplateError::Parse(m) => FormatError::Parse(format!("template: :1: {m}")),
+            TemplateError::Exec(m) => FormatError::Exec(format!(":1: executing \"\": {m}")),
+        }
+    }
+}
+
+/// docker's CLI turns the two-character escapes `\t` and `\n` of a
+/// `--format` into real tabs and newlines.
+fn unescape(f: &str) -> String {
+    f.replace("\\t", "\t").replace("\\n", "\n")
+}
+
 /// Render rows for a listing command (`ps`, `images`).
 /// `format`: the user's `--format` (None = default table; "table", "table TMPL",
 /// "json", or a plain template applied per row, no header).
@@ -19,48 +35,347 @@ pub enum FormatError {
 /// `headers`: field name -> column header, e.g. ("ID", "CONTAINER ID").
 /// Returns the full text to print, each line ending in '\n'.
 pub fn render_rows(
-    _format: Option<&str>,
-    _default_table: &str,
-    _headers: &[(&str, &str)],
-    _rows: &[serde_json::Value],
+    format: Option<&str>,
+    default_table: &str,
+    headers: &[(&str, &str)],
+    rows: &[serde_json::Value],
 ) -> Result<String, FormatError> {
-    Err(FormatError::Parse("not implemented".into()))
+    let format = match format.map(str::trim) {
+        None | Some("") | Some("table") => default_table.to_string(),
+        Some("json") => "{{json .}}".to_string(),
+        Some(f) => f.to_string(),
+    };
+    let (table, body) = match format.strip_prefix("table") {
+        Some(rest) => (true, rest.trim().to_string()),
+        None => (false, format.clone()),
+    };
+    let tmpl = Template::parse(&unescape(&body))?;
+    let mut out = String::new();
+    if table {
+        out.push_str(&tmpl.render(&super::template::header_value(headers))?);
+        out.push('\n');
+    }
+    for r in rows {
+        out.push_str(&tmpl.render(r)?);
+        out.push('\n');
+    }
+    Ok(if table { tabwriter(&out) } else { out })
 }
 
 /// Apply one template to one value (`inspect -f`). No trailing newline added.
-pub fn render_template(_tmpl: &str, _value: &serde_json::Value) -> Result<String, FormatError> {
-    Err(FormatError::Parse("not implemented".into()))
+pub fn render_template(tmpl: &str, value: &serde_json::Value) -> Result<String, FormatError> {
+    Ok(Template::parse(&unescape(tmpl))?.render(value)?)
 }
 
-/// docker's HumanSize: decimal units, 3 significant digits: "4.26kB", "77.8MB".
+// Go's tabwriter.NewWriter(out, 10, 1, 3, ' ', 0), as docker's tables use.
+const MIN_WIDTH: usize = 10;
+const PADDING: usize = 3;
+
+/// Align tab-separated cells in columns as Go's text/tabwriter does: a
+/// column runs over consecutive lines that have a cell in it; the text
+/// after a line's last tab is not part of any column.
+pub fn tabwriter(text: &str) -> String {
+    let lines: Vec<Vec<&str>> = text
+        .strip_suffix('\n')
+        .unwrap_or(text)
+        .split('\n')
+        .map(|l| l.split('\t').collect())
+        .collect();
+    let mut out = String::new();
+    let mut widths = Vec::new();
+    format_block(&lines, &mut widths, 0, lines.len(), &mut out);
+    out
+}
+
+fn format_block(
+    lines: &[Vec<&str>],
+    widths: &mut Vec<usize>,
+    mut line0: usize,
+    line1: usize,
+    out: &mut String,
+) -> usize {
+    let column = widths.len();
+    let mut this = line0;
+    while this < line1 {
+        if column + 1 >= lines[this].len() {
+            this += 1;
+            continue;
+        }
+        // A column block starts here.
+        write_lines(lines, widths, line0, this, out);
+        line0 = this;
+        let mut width = MIN_WIDTH;
+        while this < line1 && column + 1 < lines[this].len() {
+            width = width.max(lines[this][column].chars().count() + PADDING);
+            this += 1;
+        }
+        widths.push(width);
+        line0 = format_block(lines, widths, line0, this, out);
+        widths.pop();
+    }
+    write_lines(lines, widths, line0, line1, out);
+    line1
+}
+
+fn write_lines(lines: &[Vec<&str>], widths: &[usize], from: usize, to: usize, out: &mut String) {
+    for line in &lines[from..to] {
+        for (j, cell) in line.iter().enumerate() {
+            out.push_str(cell);
+            if j + 1 < line.len() {
+                let w = widths.get(j).copied().unwrap_or(0);
+                let n = cell.chars().count();
+                if w > n {
+                    out.push_str(&" ".repeat(w - n));
+                }
+            }
+        }
+        out.push('\n');
+    }
+}
+
+/// Go's %.Ng: N significant digits, trailing zeros dropped, exponent form
+/// when the exponent is < -4 or >= N.
+fn fmt_g(v: f64, prec: usize) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    let e = format!("{:.*e}", prec - 1, v);
+    let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let trim = |s: &str| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    if exp < -4 || exp >= prec as i32 {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{}e{sign}{:02}", trim(mant), exp.abs())
+    } else {
+        let decimals = (prec as i32 - 1 - exp).max(0) as usize;
+        trim(&format!("{v:.decimals$}"))
+    }
+}
+
+/// docker's HumanSize (go-units HumanSizeWithPrecision(size, 3)): decimal
+/// units: "4.26kB", "77.8MB".
 pub fn human_size(bytes: u64) -> String {
-    format!("{bytes}B")
+    const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
+    let mut v = bytes as f64;
+    let mut i = 0;
+    while v >= 1000.0 && i < UNITS.len() - 1 {
+        v /= 1000.0;
+        i += 1;
+    }
+    format!("{}{}", fmt_g(v, 3), UNITS[i])
 }
 
-/// docker's HumanDuration: "Less than a second", "3 seconds", "About a minute", ...
+/// docker's HumanDuration (go-units): "Less than a second", "3 seconds",
+/// "About a minute", "2 hours", "3 weeks", ...
 pub fn human_duration(d: std::time::Duration) -> String {
-    format!("{} seconds", d.as_secs())
+    let secs = d.as_secs();
+    let hours_f = d.as_secs_f64() / 3600.0;
+    if secs < 1 {
+        return "Less than a second".into();
+    }
+    if secs == 1 {
+        return "1 second".into();
+    }
+    if secs < 60 {
+        return format!("{secs} seconds");
+    }
+    let minutes = secs / 60;
+    if minutes == 1 {
+        return "About a minute".into();
+    }
+    if minutes < 60 {
+        return format!("{minutes} minutes");
+    }
+    let hours = (hours_f + 0.5) as u64;
+    if hours == 1 {
+        return "About an hour".into();
+    }
+    if hours < 48 {
+        return format!("{hours} hours");
+    }
+    if hours < 24 * 7 * 2 {
+        return format!("{} days", hours / 24);
+    }
+    if hours < 24 * 30 * 2 {
+        return format!("{} weeks", hours / 24 / 7);
+    }
+    if hours < 24 * 365 * 2 {
+        return format!("{} months", hours / 24 / 30);
+    }
+    format!("{} years", hours_f as u64 / 24 / 365)
 }
 
-/// STUB until the format module lands.
-pub fn since(t: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> String {
+/// "3 seconds ago", as `docker ps` CREATED and `docker images` CREATED.
+pub fn since(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     format!(
         "{} ago",
         human_duration((now - t).to_std().unwrap_or_default())
     )
 }
-/// STUB until the format module lands.
+
+/// `docker ps` STATUS: "Created", "Up 5 seconds", "Up 2 minutes (Paused)",
+/// "Exited (137) 3 seconds ago", "Dead", "Removal In Progress".
 pub fn status_text(
     status: &str,
     exit_code: i32,
-    _started: Option<chrono::DateTime<chrono::Utc>>,
-    _finished: Option<chrono::DateTime<chrono::Utc>>,
-    _now: chrono::DateTime<chrono::Utc>,
+    started: Option<DateTime<Utc>>,
+    finished: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
 ) -> String {
-    format!("{status} ({exit_code})")
+    let ago = |t: Option<DateTime<Utc>>| {
+        human_duration(
+            t.map(|t| (now - t).to_std().unwrap_or_default())
+                .unwrap_or_default(),
+        )
+    };
+    match status {
+        "running" => format!("Up {}", ago(started)),
+        "paused" => format!("Up {} (Paused)", ago(started)),
+        "restarting" => format!("Restarting ({exit_code}) {} ago", ago(finished)),
+        "removing" => "Removal In Progress".into(),
+        "dead" => "Dead".into(),
+        "created" => "Created".into(),
+        "exited" if finished.is_none() => "Exited".into(),
+        "exited" => format!("Exited ({exit_code}) {} ago", ago(finished)),
+        other => other.to_string(),
+    }
 }
-/// STUB until the format module lands.
+
+/// An ID as docker shows it by default: no "sha256:", 12 hex digits.
 pub fn truncate_id(id: &str) -> &str {
     let h = id.strip_prefix("sha256:").unwrap_or(id);
     &h[..h.len().min(12)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::time::Duration;
+
+    #[test]
+    fn sizes_like_docker() {
+        for (n, s) in [
+            (0, "0B"),
+            (999, "999B"),
+            (1000, "1kB"),
+            (4260, "4.26kB"),
+            (77_812_345, "77.8MB"),
+            (123_456_789, "123MB"),
+            (1_234_567_890, "1.23GB"),
+            (10_500_000, "10.5MB"),
+            (999_999, "1e+03kB"),
+        ] {
+            assert_eq!(human_size(n), s, "{n}");
+        }
+    }
+
+    #[test]
+    fn durations_like_docker() {
+        let d = |s: u64| human_duration(Duration::from_secs(s));
+        assert_eq!(
+            human_duration(Duration::from_millis(300)),
+            "Less than a second"
+        );
+        assert_eq!(d(1), "1 second");
+        assert_eq!(d(59), "59 seconds");
+        assert_eq!(d(60), "About a minute");
+        assert_eq!(d(119), "About a minute");
+        assert_eq!(d(120), "2 minutes");
+        assert_eq!(d(3599), "59 minutes");
+        assert_eq!(d(3600), "About an hour");
+        assert_eq!(d(5400), "2 hours");
+        assert_eq!(d(47 * 3600), "47 hours");
+        assert_eq!(d(48 * 3600), "2 days");
+        assert_eq!(d(14 * 86400), "2 weeks");
+        assert_eq!(d(60 * 86400), "2 months");
+        assert_eq!(d(730 * 86400), "2 years");
+    }
+
+    #[test]
+    fn statuses() {
+        let now = Utc::now();
+        let t = Some(now - chrono::Duration::seconds(5));
+        assert_eq!(status_text("created", 0, None, None, now), "Created");
+        assert_eq!(status_text("running", 0, t, None, now), "Up 5 seconds");
+        assert_eq!(
+            status_text("paused", 0, t, None, now),
+            "Up 5 seconds (Paused)"
+        );
+        assert_eq!(
+            status_text("exited", 137, t, t, now),
+            "Exited (137) 5 seconds ago"
+        );
+        assert_eq!(truncate_id("sha256:0123456789abcdef"), "0123456789ab");
+    }
+
+    const HEADERS: &[(&str, &str)] = &[
+        ("ID", "CONTAINER ID"),
+        ("Image", "IMAGE"),
+        ("Names", "NAMES"),
+    ];
+
+    #[test]
+    fn tables_align_like_tabwriter() {
+        let rows = vec![
+            json!({"ID": "0123456789ab", "Image": "busybox", "Names": "a"}),
+            json!({"ID": "ba9876543210", "Image": "localhost:5000/app:1", "Names": "bb"}),
+        ];
+        let out = render_rows(
+            None,
+            "table {{.ID}}\t{{.Image}}\t{{.Names}}",
+            HEADERS,
+            &rows,
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "CONTAINER ID   IMAGE                  NAMES\n\
+             0123456789ab   busybox                a\n\
+             ba9876543210   localhost:5000/app:1   bb\n"
+        );
+        // Short columns still take the minimum width of 10.
+        let out = render_rows(Some("table {{.Names}}\\t{{.ID}}"), "", HEADERS, &rows[..1]).unwrap();
+        assert_eq!(out, "NAMES     CONTAINER ID\na         0123456789ab\n");
+        // Header alone when there are no rows.
+        let out = render_rows(None, "table {{.ID}}\t{{.Names}}", HEADERS, &[]).unwrap();
+        assert_eq!(out, "CONTAINER ID   NAMES\n");
+    }
+
+    #[test]
+    fn plain_and_json_formats() {
+        let rows = vec![json!({"ID": "x", "Names": "n"})];
+        assert_eq!(
+            render_rows(Some("{{.ID}}:{{.Names}}"), "", HEADERS, &rows).unwrap(),
+            "x:n\n"
+        );
+        assert_eq!(
+            render_rows(Some("{{.ID}}\\t{{.Names}}"), "", HEADERS, &rows).unwrap(),
+            "x\tn\n"
+        );
+        assert_eq!(
+            render_rows(Some("json"), "", HEADERS, &rows).unwrap(),
+            "{\"ID\":\"x\",\"Names\":\"n\"}\n"
+        );
+        assert!(render_rows(Some("{{.ID"), "", HEADERS, &rows).is_err());
+        assert_eq!(
+            render_template("{{.A}}", &json!({"A": [1, 2]})).unwrap(),
+            "[1 2]"
+        );
+    }
+
+    #[test]
+    fn tabwriter_blocks() {
+        // Lines without a cell end a column block, as in Go.
+        assert_eq!(
+            tabwriter("a\tb\nccc\nlonger-than-ten\tx\n"),
+            "a         b\nccc\nlonger-than-ten   x\n"
+        );
+    }
 }

@@ -16,6 +16,7 @@ pub mod run;
 pub mod run_flags;
 pub mod start;
 pub mod tag;
+pub mod template;
 
 use crate::error::{Error, Result};
 use crate::paths::{Paths, DEFAULT_ROOT, DEFAULT_RUNROOT};
