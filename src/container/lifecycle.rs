@@ -241,7 +241,12 @@ fn launch(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<(Spaw
                 error: e.to_string(),
                 ..c.state.clone()
             };
-            let _ = store.save_state(&c.config.id, &state);
+            if c.config.auto_remove {
+                // docker removes a --rm container whose start failed.
+                let _ = store.remove(c);
+            } else {
+                let _ = store.save_state(&c.config.id, &state);
+            }
             return Err(e.into());
         }
     };

@@ -284,11 +284,12 @@ pub fn extract(tar: impl Read, dest: &Path) -> Result<LayerStats, LayerError> {
         stats.entries += 1;
         let comps = components(&raw)?;
         let h = entry.header();
+        let old = h.as_old();
         let meta = Meta {
-            uid: h.uid().map_err(|e| entry_err(&raw, e))? as u32,
-            gid: h.gid().map_err(|e| entry_err(&raw, e))? as u32,
-            mode: h.mode().map_err(|e| entry_err(&raw, e))? & 0o7777,
-            mtime: h.mtime().map_err(|e| entry_err(&raw, e))? as i64,
+            uid: numeric(h.uid(), &old.uid, &raw)? as u32,
+            gid: numeric(h.gid(), &old.gid, &raw)? as u32,
+            mode: numeric(h.mode().map(u64::from), &old.mode, &raw)? as u32 & 0o7777,
+            mtime: numeric(h.mtime(), &old.mtime, &raw)? as i64,
         };
         let Some((last, parents)) = comps.split_last() else {
             // "." itself: the layer root's own metadata.
@@ -492,6 +493,16 @@ pub fn extract(tar: impl Read, dest: &Path) -> Result<LayerStats, LayerError> {
         }
     }
     Ok(stats)
+}
+
+/// A numeric header field; an empty one (all NULs or spaces, as some
+/// writers leave uid/gid) reads as 0, as Go's archive/tar reads it.
+fn numeric(v: std::io::Result<u64>, field: &[u8], raw: &[u8]) -> Result<u64, LayerError> {
+    match v {
+        Ok(n) => Ok(n),
+        Err(_) if field.iter().all(|b| *b == 0 || *b == b' ') => Ok(0),
+        Err(e) => Err(entry_err(raw, e)),
+    }
 }
 
 fn mknod(

@@ -168,11 +168,28 @@ const CAP_V3: u32 = 0x2008_0522;
 /// another uid keeps nothing (the kernel cleared them at setuid, and this
 /// makes sure), inheritable stays empty, as docker does.
 pub fn apply(mask: u64, uid: u32) -> Result<()> {
-    let m = if uid == 0 { mask } else { 0 };
     let mut hdr = CapHeader {
         version: CAP_V3,
         pid: 0,
     };
+    // A process can only keep what it has: where rdock itself runs without
+    // some capability (CAP_SYS_RESOURCE in some sandboxes), `--privileged`
+    // and `--cap-add ALL` give what there is rather than fail.
+    let mut cur = [CapData::default(); 2];
+    // SAFETY: a v3 header and room for two data structs.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_capget,
+            &mut hdr as *mut CapHeader,
+            cur.as_mut_ptr(),
+        )
+    };
+    let have = if r == 0 {
+        cur[0].permitted as u64 | (cur[1].permitted as u64) << 32
+    } else {
+        u64::MAX
+    };
+    let m = if uid == 0 { mask & have } else { 0 };
     let data = [
         CapData {
             effective: m as u32,

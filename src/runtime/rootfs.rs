@@ -342,15 +342,18 @@ fn user_mount(root: &OwnedFd, m: &MountSpec) -> Result<()> {
             })?;
             let kind = if meta.is_dir() { Kind::Dir } else { Kind::File };
             let d = resolve(root, &dest, kind)?;
-            let target = d.path();
             do_mount(
                 Some(&m.source),
-                &target,
+                &d.path(),
                 None,
                 MsFlags::MS_BIND | MsFlags::MS_REC,
                 None,
                 &format!("bind-mounting {} on {dest}", m.source.display()),
             )?;
+            // Resolve again: the old fd names the covered directory, not
+            // the new mount's root that the flags below must change.
+            let d = resolve(root, &dest, Kind::Existing)?;
+            let target = d.path();
             for p in &m.options {
                 let flag = match p.as_str() {
                     "shared" => MsFlags::MS_SHARED,

@@ -124,6 +124,11 @@ pub fn resolve(spec: &str, root: &Path) -> Result<ExecUser> {
             }
         }
     }
+    // As docker (since the supplementary-groups fix of 2023): the primary
+    // group is always among the process's groups too.
+    if !additional_gids.contains(&gid) {
+        additional_gids.push(gid);
+    }
     Ok(ExecUser {
         uid,
         gid,
@@ -160,7 +165,7 @@ mod tests {
         assert_eq!(r("").home, "/root");
         let a = r("alice");
         assert_eq!((a.uid, a.gid, a.home.as_str()), (1000, 1000, "/home/alice"));
-        assert_eq!(a.additional_gids, vec![50, 10]);
+        assert_eq!(a.additional_gids, vec![50, 10, 1000]);
         assert_eq!(r("1000").gid, 1000);
         let n = r("4242");
         assert_eq!((n.uid, n.gid, n.home.as_str()), (4242, 0, "/"));

@@ -269,3 +269,17 @@ pub fn cgroups_of(id: &str) -> Vec<String> {
     }
     out
 }
+
+/// The host PID of a running container, once it has started (polls inspect).
+pub fn wait_for_pid(r: &Rdock, name: &str) -> i32 {
+    for _ in 0..200 {
+        let out = r.run(&["inspect", "-f", "{{.State.Pid}}", name]);
+        if let Ok(pid) = out.stdout.trim().parse::<i32>() {
+            if pid > 0 {
+                return pid;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    panic!("container {name} never started");
+}
