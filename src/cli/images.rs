@@ -162,11 +162,9 @@ pub fn run(paths: &Paths, a: ImagesArgs) -> Result<i32> {
         }
     }
     if a.quiet {
-        let mut seen = std::collections::HashSet::new();
+        // One line per row, as docker: an image with two tags is listed twice.
         for r in &rows {
-            if seen.insert(&r.img.id) {
-                println!("{}", id_cell(&r.img.id, a.no_trunc));
-            }
+            println!("{}", id_cell(&r.img.id, a.no_trunc));
         }
         return Ok(0);
     }
