@@ -194,8 +194,15 @@ impl ContainerStore {
             self.save_state(&config.id, &State::default())?;
             // config.json last: its presence marks a complete container.
             let data = serde_json::to_vec_pretty(config).map_err(json_err("container config"))?;
-            util::atomic_write(&dir.join("config.json"), &data)
-                .map_err(|e| ContainerError::io("writing container config", e))
+            // A --rm container does not outlive this command: durability
+            // across a power loss buys nothing, and fsync is ~1 ms of `run`.
+            let path = dir.join("config.json");
+            if config.auto_remove {
+                util::replace_file(&path, &data)
+            } else {
+                util::atomic_write(&path, &data)
+            }
+            .map_err(|e| ContainerError::io("writing container config", e))
         })();
         if let Err(e) = res {
             let _ = crate::image::layer::remove_tree(&dir);

@@ -162,28 +162,46 @@ pub fn spawn(spec: &InitSpec, cgroup: &Cgroup) -> Result<Spawned> {
         p
     });
 
-    let fail = |e: RuntimeError| -> RuntimeError {
+    let mut err_r = std::fs::File::from(err_r);
+    // A failure on our side: stop the child, but report its own error if
+    // it had already failed (its message is complete or absent: one small
+    // write to a pipe is atomic).
+    let fail = |err_r: &mut std::fs::File, e: RuntimeError| -> RuntimeError {
         let _ = signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
         let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
-        e
+        let mut msg = Vec::new();
+        let _ = err_r.read_to_end(&mut msg);
+        if msg.is_empty() {
+            e
+        } else {
+            decode_error(&msg)
+        }
     };
+    // The child is already building its rootfs while we place it: on
+    // cgroup v1 the first write to cgroup.procs waits for an RCU grace
+    // period (~10 ms here), which this overlaps.
     if v2_fd.is_none() {
         if let Err(e) = cgroup.add_pid(pid) {
-            return Err(fail(e));
+            return Err(fail(&mut err_r, e));
         }
     }
     let mut sync_w = std::fs::File::from(sync_w);
     if let Err(e) = sync_w.write_all(&[1]) {
-        return Err(fail(RuntimeError::io("releasing container init", e)));
+        return Err(fail(
+            &mut err_r,
+            RuntimeError::io("releasing container init", e),
+        ));
     }
     drop(sync_w);
 
     let pty_master = match sock {
-        Some(s) => recv_fd(&s).map_err(fail)?,
+        Some(s) => match recv_fd(&s) {
+            Ok(m) => m,
+            Err(e) => return Err(fail(&mut err_r, e)),
+        },
         None => None,
     };
     let mut msg = Vec::new();
-    let mut err_r = std::fs::File::from(err_r);
     let _ = err_r.read_to_end(&mut msg);
     if !msg.is_empty() {
         let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
@@ -284,6 +302,12 @@ fn init(
     sock: Option<OwnedFd>,
     unshare_cgroup: bool,
 ) -> Result<Never> {
+    nix::unistd::setsid().map_err(|e| RuntimeError::sys("setsid", e))?;
+    rootfs::setup(&spec.rootfs)?;
+    nix::unistd::sethostname(&spec.hostname).map_err(|e| RuntimeError::sys("sethostname", e))?;
+
+    // Wait until the parent has placed us in our cgroup (v1) before the
+    // cgroup namespace is made and anything the limits should count runs.
     let mut b = [0u8; 1];
     let mut sync_r = std::fs::File::from(sync_r);
     if sync_r
@@ -299,10 +323,6 @@ fn init(
         nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
             .map_err(|e| RuntimeError::sys("unshare cgroup namespace", e))?;
     }
-    nix::unistd::setsid().map_err(|e| RuntimeError::sys("setsid", e))?;
-
-    rootfs::setup(&spec.rootfs)?;
-    nix::unistd::sethostname(&spec.hostname).map_err(|e| RuntimeError::sys("sethostname", e))?;
 
     if let Some(fds) = spec.stdio {
         for (i, fd) in fds.iter().enumerate() {
