@@ -711,6 +711,16 @@ fn create_start_and_container_prune() {
     let out = r.run(&["start", "-a", "job"]);
     assert_eq!(out.code, 4);
     assert_eq!(out.stdout, "ran\n");
+    // start -ai feeds our stdin to a container created with -i, each time.
+    let cat = r
+        .run(&["create", "-i", "busybox", "cat"])
+        .ok()
+        .trim()
+        .to_string();
+    for input in ["first\n", "second\n"] {
+        let out = r.run_stdin(&["start", "-ai", &cat], input.as_bytes());
+        assert_eq!((out.code, out.stdout.as_str()), (0, input));
+    }
     // A detached start runs it again; start prints the name given.
     assert_eq!(r.run(&["start", "job"]).ok(), "job\n");
     for _ in 0..200 {

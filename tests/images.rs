@@ -452,6 +452,72 @@ fn concurrent_imports_keep_the_store_consistent() {
 }
 
 #[test]
+fn kill_9_during_import_leaves_a_usable_store() {
+    use std::io::Write;
+    let r = Rdock::new();
+    let tar = busybox_tar();
+    let mut child = r
+        .cmd(&["import", "-", "half"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&tar[..tar.len() / 2]).unwrap();
+    // Wait until the import is staging its layer, then kill it mid-way.
+    let tmp = r.root.join("tmp");
+    for _ in 0..200 {
+        if std::fs::read_dir(&tmp)
+            .map(|d| d.count() > 0)
+            .unwrap_or(false)
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(
+        std::fs::read_dir(&tmp).unwrap().count() > 0,
+        "the import never started staging"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drop(stdin);
+    assert_eq!(r.run(&["images", "-q"]).ok(), "");
+    // The next import works and sweeps the dead one's debris.
+    let file = r.dir.path().join("bb.tar");
+    std::fs::write(&file, &tar).unwrap();
+    r.run(&["import", file.to_str().unwrap(), "whole"]).ok();
+    assert_eq!(
+        r.run(&["images", "--format", "{{.Repository}}"]).ok(),
+        "whole\n"
+    );
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "debris left");
+    assert_eq!(r.run(&["run", "--rm", "whole", "true"]).code, 0);
+}
+
+#[test]
+fn store_location_from_the_environment() {
+    let r = Rdock::with_busybox();
+    let out = std::process::Command::new(bin())
+        .env("RDOCK_ROOT", &r.root)
+        .env("RDOCK_RUNROOT", &r.runroot)
+        .args(["images", "--format", "{{.Repository}}"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "busybox\n");
+    let out = std::process::Command::new(bin())
+        .args(["--log-level", "debug", "--root"])
+        .arg(&r.root)
+        .args(["info", "--format", "{{.DockerRootDir}}"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        r.root.to_str().unwrap()
+    );
+}
+
+#[test]
 fn unknown_commands_and_flags_exit_125() {
     let r = Rdock::new();
     let e = r.run(&["images", "--bogus"]).fails_125().to_string();
