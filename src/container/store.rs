@@ -191,7 +191,7 @@ impl ContainerStore {
                 .map_err(|e| ContainerError::io("writing hosts", e))?;
             fs::write(dir.join("resolv.conf"), resolv)
                 .map_err(|e| ContainerError::io("writing resolv.conf", e))?;
-            self.save_state(&config.id, &State::default())?;
+            // No state.json yet: a missing one reads as "created".
             // config.json last: its presence marks a complete container.
             let data = serde_json::to_vec_pretty(config).map_err(json_err("container config"))?;
             // A --rm container does not outlive this command: durability

@@ -191,7 +191,7 @@ impl Cgroup {
         for h in hierarchies() {
             let p = h.mountpoint.join(parent);
             let leaf = p.join(name);
-            let r = (|| -> std::io::Result<()> {
+            let attempt = || -> std::io::Result<()> {
                 mkdir(&p)?;
                 let cpuset = h.controllers.iter().any(|c| c == "cpuset");
                 if cpuset {
@@ -205,7 +205,16 @@ impl Cgroup {
                     init_cpuset(&leaf)?;
                 }
                 Ok(())
-            })();
+            };
+            // Another rdock may remove the shared parent as its last
+            // container goes (see `remove`): make it again.
+            let mut r = attempt();
+            for _ in 0..3 {
+                match &r {
+                    Err(e) if e.kind() == ErrorKind::NotFound => r = attempt(),
+                    _ => break,
+                }
+            }
             match r {
                 Ok(()) => dirs.push(leaf),
                 Err(e) if essential(h) => {
@@ -259,7 +268,8 @@ impl Cgroup {
         Ok(())
     }
 
-    /// Remove the directories; fine if already gone. Kills nothing: the
+    /// Remove the directories, and the parent when no other container is
+    /// in it; fine if already gone. Kills nothing: the
     /// caller makes sure the cgroup is empty. Dying tasks keep a cgroup busy
     /// for a moment, so EBUSY is retried for up to a second.
     pub fn remove(&self) -> Result<()> {
@@ -279,6 +289,13 @@ impl Cgroup {
                         break;
                     }
                 }
+            }
+        }
+        // The shared parent goes with its last container, so nothing of
+        // rdock's stays in the host's hierarchies; EBUSY means it is in use.
+        for d in &self.dirs {
+            if let Some(parent) = d.parent() {
+                let _ = std::fs::remove_dir(parent);
             }
         }
         match first_err {
@@ -334,6 +351,22 @@ mod tests {
     }
 
     #[test]
+    fn a_shared_parent_stays_while_in_use() {
+        let parent = Parent(format!("rdock-test-shared-{}", std::process::id()));
+        let a = Cgroup::create(&parent.0, "a").unwrap();
+        let b = Cgroup::create(&parent.0, "b").unwrap();
+        a.remove().unwrap();
+        assert!(
+            b.dirs.iter().all(|d| d.is_dir()),
+            "removing a took b's parent"
+        );
+        b.remove().unwrap();
+        for d in b.dirs.iter().filter_map(|d| d.parent()) {
+            assert!(!d.exists(), "{} left", d.display());
+        }
+    }
+
+    #[test]
     fn detects_this_host() {
         let m = CgroupMode::detect();
         assert_eq!(m == CgroupMode::Unified, is_cgroup2(CGROUP_ROOT));
@@ -367,6 +400,9 @@ mod tests {
             assert!(!d.exists(), "{} left behind", d.display());
         }
         assert!(Cgroup::open(&parent.0, "c1").dirs.is_empty());
+        for h in hierarchies() {
+            assert!(!h.mountpoint.join(&parent.0).exists(), "parent left");
+        }
         cg.remove().unwrap();
     }
 }
