@@ -186,6 +186,60 @@ fn environment_workdir_user_hostname_entrypoint() {
 }
 
 #[test]
+fn etc_files_are_the_containers_own() {
+    let r = Rdock::with_busybox();
+    let out = r
+        .run(&[
+            "run",
+            "--rm",
+            "--hostname",
+            "box1",
+            "busybox",
+            "sh",
+            "-c",
+            "cat /etc/hostname; grep -c localhost /etc/hosts; wc -c < /etc/resolv.conf",
+        ])
+        .ok()
+        .to_string();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "box1", "{out}");
+    assert!(lines[1].parse::<u32>().unwrap() >= 1, "{out}");
+    // The image's dangling resolv.conf symlink was replaced by the file.
+    let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    if host_resolv.lines().any(|l| l.starts_with("nameserver")) {
+        assert_ne!(lines[2].trim(), "0", "{out}");
+    }
+    // Writes to them stay in the container's own files, not the image.
+    let id = r
+        .run(&[
+            "create",
+            "busybox",
+            "sh",
+            "-c",
+            "echo 10.0.0.9 db >> /etc/hosts",
+        ])
+        .ok()
+        .trim()
+        .to_string();
+    r.run(&["start", "-a", &id]).ok();
+    let hosts = std::fs::read_to_string(r.root.join("containers").join(&id).join("hosts")).unwrap();
+    assert!(hosts.contains("10.0.0.9 db"), "{hosts}");
+    assert_eq!(
+        r.run(&[
+            "run",
+            "--rm",
+            "busybox",
+            "grep",
+            "-c",
+            "10.0.0.9",
+            "/etc/hosts"
+        ])
+        .code,
+        1
+    );
+}
+
+#[test]
 fn mounts_bind_tmpfs_readonly() {
     let r = Rdock::with_busybox();
     let host = r.dir.path().join("shared");

@@ -29,6 +29,19 @@ pub struct MountSpec {
     pub create_source: bool,
 }
 
+impl MountSpec {
+    fn tmpfs(destination: PathBuf, readonly: bool, options: Vec<String>) -> MountSpec {
+        MountSpec {
+            kind: MountKind::Tmpfs,
+            source: PathBuf::new(),
+            destination,
+            readonly,
+            options,
+            create_source: false,
+        }
+    }
+}
+
 fn invalid(msg: String) -> RuntimeError {
     RuntimeError::InvalidArg(msg)
 }
@@ -297,14 +310,7 @@ pub fn parse_mount(arg: &str) -> Result<MountSpec> {
             if let Some(m) = tmpfs_mode {
                 options.push(format!("mode={m:o}"));
             }
-            Ok(MountSpec {
-                kind: MountKind::Tmpfs,
-                source: PathBuf::new(),
-                destination,
-                readonly,
-                options,
-                create_source: false,
-            })
+            Ok(MountSpec::tmpfs(destination, readonly, options))
         }
         "volume" => Err(invalid(format!(
             "--mount {arg}: volume mounts are not supported by rdock yet"
@@ -345,14 +351,7 @@ pub fn parse_tmpfs(arg: &str) -> Result<MountSpec> {
             }
         }
     }
-    Ok(MountSpec {
-        kind: MountKind::Tmpfs,
-        source: PathBuf::new(),
-        destination,
-        readonly,
-        options,
-        create_source: false,
-    })
+    Ok(MountSpec::tmpfs(destination, readonly, options))
 }
 
 /// Flag words allowed in tmpfs options: (word, set?, flag).

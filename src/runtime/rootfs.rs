@@ -634,14 +634,9 @@ fn resolve_replacing_symlink(root: &OwnedFd, dest: &str) -> Result<InRoot> {
     let (Some(parent), Some(name)) = (p.parent(), p.file_name()) else {
         return Err(RuntimeError::Other(format!("bad path {dest}")));
     };
+    // An O_PATH fd serves as the dir fd of the *at calls below.
     let dir = resolve(root, &parent.to_string_lossy(), Kind::Dir)?;
-    let dfd = openat2_in_root(
-        root,
-        Path::new(parent.to_string_lossy().trim_start_matches('/')),
-        libc::O_PATH | libc::O_DIRECTORY,
-    )
-    .map_err(sys(format!("resolving {}", parent.display())))?;
-    drop(dir);
+    let dfd = &dir.fd;
     match nix::sys::stat::fstatat(
         Some(dfd.as_raw_fd()),
         name,

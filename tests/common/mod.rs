@@ -195,6 +195,17 @@ pub fn busybox_tar() -> Vec<u8> {
     h.set_size(0);
     h.set_mode(0o777);
     b.append_link(&mut h, "escape", "/tmp").expect("link");
+    // As on systemd images: a dangling resolv.conf symlink the runtime replaces.
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Symlink);
+    h.set_size(0);
+    h.set_mode(0o777);
+    b.append_link(
+        &mut h,
+        "etc/resolv.conf",
+        "../run/systemd/resolve/stub-resolv.conf",
+    )
+    .expect("link");
     let bb = std::fs::read(BUSYBOX)
         .expect("busybox-static must be installed (apt-get install busybox-static)");
     let mut h = tar::Header::new_gnu();
