@@ -433,6 +433,24 @@ fn confinement_matches_docker_defaults() {
         .ok()
         .to_string();
     assert!(!priv_.contains("a80425fb"), "{priv_}");
+    // --privileged: /sys writable, nothing masked or read-only.
+    let mounts = r
+        .run(&[
+            "run",
+            "--rm",
+            "--privileged",
+            "busybox",
+            "cat",
+            "/proc/mounts",
+        ])
+        .ok()
+        .to_string();
+    assert!(
+        mounts.lines().any(|l| l.starts_with("sysfs /sys sysfs rw")),
+        "{mounts}"
+    );
+    assert!(!mounts.contains(" /proc/sys "), "{mounts}");
+    assert!(!mounts.contains(" /proc/timer_list "), "{mounts}");
     // Masked and read-only paths.
     // (Each masked file this kernel has reads as empty.)
     for f in [
