@@ -11,7 +11,7 @@ fi
 if ! command -v cargo >/dev/null; then
     # Debian's own cargo is too old for the dependencies: use rustup.
     [ -f "$HOME/.cargo/env" ] || {
-        command -v curl >/dev/null || apt-get install -y -qq curl ca-certificates
+        command -v curl >/dev/null || { apt-get update -qq; apt-get install -y -qq curl ca-certificates; }
         curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
     }
     . "$HOME/.cargo/env"
