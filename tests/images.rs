@@ -141,6 +141,8 @@ fn images_lists_docker_columns() {
         .unwrap()
         .contains("DIGEST"));
     assert_eq!(r.run(&["image", "ls", "-q"]).ok().trim(), id);
+    // No intermediate images exist without build: -a lists the same.
+    assert_eq!(r.run(&["images", "-a", "-q"]).ok().trim(), id);
 }
 
 #[test]
