@@ -72,6 +72,43 @@ fn unknown_image_and_bad_flags_are_125_and_change_nothing() {
 }
 
 #[test]
+fn parallel_commands_share_one_store() {
+    let r = Rdock::with_busybox();
+    let runs: Vec<_> = (0..6)
+        .map(|_| {
+            r.cmd(&["run", "--rm", "busybox", "true"])
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in runs {
+        let out = c.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let creates: Vec<_> = (0..4)
+        .map(|_| {
+            r.cmd(&["create", "--name", "same", "busybox", "true"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let codes: Vec<i32> = creates
+        .into_iter()
+        .map(|mut c| c.wait().unwrap().code().unwrap())
+        .collect();
+    assert_eq!(codes.iter().filter(|c| **c == 0).count(), 1, "{codes:?}");
+    assert!(codes.iter().all(|c| *c == 0 || *c == 125), "{codes:?}");
+    assert_eq!(r.run(&["ps", "-aq"]).ok().lines().count(), 1);
+}
+
+#[test]
 fn name_in_use_is_refused() {
     let r = Rdock::with_busybox();
     r.run(&["create", "--name", "web", "busybox", "true"]).ok();

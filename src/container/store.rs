@@ -138,7 +138,8 @@ impl ContainerStore {
                 let owner = fs::read_link(&link)
                     .map(|p| p.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                // A name whose container dir is gone is debris from a crash.
+                // A name whose container has no config is debris from a
+                // crash (the caller holds the names lock; see `create`).
                 if !owner.is_empty() && !self.paths.container(&owner).join("config.json").exists() {
                     let _ = fs::remove_file(&link);
                     return self.claim_name(name, id);
@@ -160,6 +161,11 @@ impl ContainerStore {
         hosts: &str,
         resolv: &str,
     ) -> Result<Container> {
+        // Held from the name claim until config.json exists: under it, a
+        // name whose container has no config is a crash's debris, never a
+        // create still in progress.
+        let _lock = util::FileLock::exclusive(&self.paths.names().join(".lock"))
+            .map_err(|e| ContainerError::io("locking container names", e))?;
         if config.name.is_empty() {
             let mut tries = 0;
             loop {

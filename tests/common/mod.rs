@@ -127,7 +127,7 @@ impl Rdock {
                         .unwrap_or(&path)
                         .display()
                         .to_string();
-                    if rel.ends_with("/lock") || rel == "lock" {
+                    if rel.ends_with("lock") {
                         continue;
                     }
                     out.push(rel);
