@@ -68,6 +68,15 @@ fn unknown_image_and_bad_flags_are_125_and_change_nothing() {
     r.run(&["run", "-v", "relative:/x", "busybox", "true"])
         .fails_125();
     r.run(&["run", "--entrypoint", "", "busybox"]).fails_125();
+    let e = r
+        .run(&["run", "-w", "rel", "busybox", "pwd"])
+        .fails_125()
+        .to_string();
+    assert!(e.contains("needs to be an absolute path"), "{e}");
+    r.run(&["run", "--tmpfs", "/x:size=bogus", "busybox", "true"])
+        .fails_125();
+    r.run(&["run", "--mount", "type=bind,target=/x", "busybox", "true"])
+        .fails_125();
     assert_eq!(r.snapshot(), before);
 }
 
@@ -154,6 +163,14 @@ fn environment_workdir_user_hostname_entrypoint() {
         r.run(&["run", "--rm", "-w", "/new/dir", "busybox", "pwd"])
             .ok(),
         "/new/dir\n"
+    );
+    let e = r
+        .run(&["run", "--rm", "-u", "nosuch", "busybox", "id"])
+        .fails_125()
+        .to_string();
+    assert!(
+        e.contains("unable to find user nosuch: no matching entries in passwd file"),
+        "{e}"
     );
     assert_eq!(
         r.run(&["run", "--rm", "-u", "alice", "busybox", "id"]).ok(),

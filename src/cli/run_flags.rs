@@ -277,6 +277,15 @@ impl ContainerFlags {
                 self.pull
             )));
         }
+        if let Some(w) = self
+            .workdir
+            .as_deref()
+            .filter(|w| !w.is_empty() && !w.starts_with('/'))
+        {
+            return Err(Error::msg(format!(
+                "the working directory '{w}' is invalid, it needs to be an absolute path"
+            )));
+        }
         let mut env = Vec::new();
         for f in &self.env_file {
             env.extend(read_env_file(f)?);
