@@ -13,6 +13,9 @@ need=()
 [ -x /bin/busybox ] || need+=(busybox-static)
 command -v tmux >/dev/null || need+=(tmux)
 command -v cc >/dev/null || need+=(gcc)
+# Registry tests: a real registry server and a peer client.
+[ -x /usr/bin/docker-registry ] || need+=(docker-registry)
+command -v skopeo >/dev/null || need+=(skopeo)
 if [ ${#need[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq

@@ -161,6 +161,11 @@ fn fmt_g(v: f64, prec: usize) -> String {
 /// docker's HumanSize (go-units HumanSizeWithPrecision(size, 3)): decimal
 /// units: "4.26kB", "77.8MB".
 pub fn human_size(bytes: u64) -> String {
+    human_size_prec(bytes, 3)
+}
+
+/// HumanSize with `prec` significant digits (progress bars use 4).
+pub fn human_size_prec(bytes: u64, prec: usize) -> String {
     const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
     let mut v = bytes as f64;
     let mut i = 0;
@@ -168,7 +173,7 @@ pub fn human_size(bytes: u64) -> String {
         v /= 1000.0;
         i += 1;
     }
-    format!("{}{}", fmt_g(v, 3), UNITS[i])
+    format!("{}{}", fmt_g(v, prec), UNITS[i])
 }
 
 /// docker's HumanDuration (go-units): "Less than a second", "3 seconds",

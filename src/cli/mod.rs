@@ -10,6 +10,7 @@ pub mod info;
 pub mod inspect;
 pub mod prune;
 pub mod ps;
+pub mod pull;
 pub mod rm;
 pub mod rmi;
 pub mod run;
@@ -69,6 +70,8 @@ pub enum Command {
     Images(images::ImagesArgs),
     /// Import the contents from a tarball to create a filesystem image
     Import(import::ImportArgs),
+    /// Download an image from a registry
+    Pull(pull::PullArgs),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
     Tag(tag::TagArgs),
     /// Remove one or more images
@@ -101,6 +104,7 @@ pub enum ImageCommand {
     Prune(prune::ImagePruneArgs),
     Import(import::ImportArgs),
     Tag(tag::TagArgs),
+    Pull(pull::PullArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -229,6 +233,10 @@ fn dispatch(paths: &Paths, command: Command) -> Result<i32> {
         | Command::Image {
             cmd: ImageCommand::Import(a),
         } => import::run(paths, a),
+        Command::Pull(a)
+        | Command::Image {
+            cmd: ImageCommand::Pull(a),
+        } => pull::run(paths, a),
         Command::Tag(a)
         | Command::Image {
             cmd: ImageCommand::Tag(a),

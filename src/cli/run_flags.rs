@@ -376,7 +376,7 @@ impl ContainerFlags {
 }
 
 /// Create the container, or fail as docker does when the image is missing
-/// (pulling arrives with the registry client).
+/// (pulling a missing image first, as `--pull` says).
 pub fn create_container(
     paths: &crate::paths::Paths,
     flags: &ContainerFlags,
@@ -387,15 +387,13 @@ pub fn create_container(
     if !crate::image::reference::is_id_prefix(image) {
         crate::image::reference::Reference::parse(image)?;
     }
-    let images = crate::image::store::ImageStore::new(paths);
-    if flags.pull == "always" || images.index()?.lookup(image).is_err() {
-        if flags.pull == "never" || flags.pull == "missing" {
-            return Err(Error::msg(format!(
-                "Unable to find image '{image}' locally: pulling is not available yet"
-            )));
-        }
-        return Err(Error::msg(format!("pulling {image} is not available yet")));
-    }
+    super::pull::ensure_image(
+        paths,
+        image,
+        &flags.pull,
+        flags.platform.as_deref(),
+        flags.quiet,
+    )?;
     let c = crate::container::lifecycle::create(paths, &opts)?;
     flags.write_cidfile(&c.config.id)?;
     Ok(c)

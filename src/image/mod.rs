@@ -7,6 +7,7 @@ pub mod inspect;
 pub mod layer;
 pub mod manage;
 pub mod reference;
+pub mod registry;
 pub mod store;
 
 use thiserror::Error;

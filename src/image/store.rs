@@ -88,6 +88,27 @@ impl Index {
     }
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+/// Extract a decompressed tar stream, hashing it (the diff ID) on the way.
+fn extract_decoded(r: impl Read, diff_dir: &Path) -> Result<(String, layer::LayerStats)> {
+    let mut inner = Tee::<_, io::Sink> {
+        inner: r,
+        hasher: Sha256::new(),
+        copy: None,
+        count: 0,
+    };
+    let stats = layer::extract(&mut inner, diff_dir)?;
+    // Tar's end-of-archive padding is part of the digest.
+    io::copy(&mut inner, &mut io::sink()).map_err(|e| ImageError::io("reading layer", e))?;
+    Ok((hex::encode(inner.hasher.finalize_reset()), stats))
+}
+
 /// One layer as it ends up in the store.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LayerInfo {
@@ -98,10 +119,34 @@ pub struct LayerInfo {
     pub size: u64,
 }
 
-/// A layer extracted into a temp dir, not yet in the store.
+/// A layer extracted into a temp dir, not yet in the store. Dropping it
+/// removes the dir, so a failed pull leaves nothing behind.
 pub struct StagedLayer {
     dir: PathBuf,
     pub info: LayerInfo,
+}
+
+impl Drop for StagedLayer {
+    fn drop(&mut self) {
+        // Gone already once installed (renamed into layers/).
+        let _ = layer::remove_tree(&self.dir);
+    }
+}
+
+/// An image as a registry (or an archive) describes it: the exact bytes of
+/// its config and manifest, so the image ID and digests stay the
+/// registry's, and per layer either a staged copy or one already stored.
+pub struct ReceivedImage {
+    pub config: Vec<u8>,
+    pub manifest: Vec<u8>,
+    /// Bottom first; `None` where the store has the layer (by chain ID).
+    pub layers: Vec<(String, Option<StagedLayer>)>,
+    /// Extra blobs to keep (a manifest list the manifest came from).
+    pub extra_blobs: Vec<Vec<u8>>,
+    /// Full name to tag ("docker.io/library/busybox:latest"), if any.
+    pub name: Option<String>,
+    /// "docker.io/library/busybox@sha256:..." to record, if any.
+    pub repo_digest: Option<String>,
 }
 
 pub struct ImageStore {
@@ -277,9 +322,15 @@ impl ImageStore {
         let head = {
             let buf = io::BufRead::fill_buf(&mut input)
                 .map_err(|e| ImageError::io("reading layer", e))?;
-            buf.get(..2).map(|b| [b[0], b[1]])
+            buf.get(..4)
+                .map(|b| [b[0], b[1], b[2], b[3]])
+                .or_else(|| buf.get(..2).map(|b| [b[0], b[1], 0, 0]))
         };
-        let gzip = head == Some([0x1f, 0x8b]);
+        let compression = match head {
+            Some([0x1f, 0x8b, ..]) => Compression::Gzip,
+            Some([0x28, 0xb5, 0x2f, 0xfd]) => Compression::Zstd,
+            _ => Compression::None,
+        };
         let blob_file =
             fs::File::create(dir.join("blob")).map_err(|e| ImageError::io("creating blob", e))?;
         let mut outer = Tee {
@@ -290,33 +341,32 @@ impl ImageStore {
         };
         let diff_dir = dir.join("diff");
         fs::create_dir(&diff_dir).map_err(|e| ImageError::io("creating layer dir", e))?;
-        let (diff_hex, stats) = if gzip {
-            let mut inner = Tee::<_, io::Sink> {
-                inner: flate2::read::GzDecoder::new(&mut outer),
-                hasher: Sha256::new(),
-                copy: None,
-                count: 0,
-            };
-            let stats = layer::extract(&mut inner, &diff_dir)?;
-            // Tar's end-of-archive padding is part of the digest.
-            io::copy(&mut inner, &mut io::sink())
-                .map_err(|e| ImageError::io("reading layer", e))?;
-            (hex::encode(inner.hasher.finalize_reset()), stats)
-        } else {
-            let stats = layer::extract(&mut outer, &diff_dir)?;
-            (String::new(), stats)
+        let (diff_hex, stats) = match compression {
+            Compression::Gzip => {
+                extract_decoded(flate2::read::MultiGzDecoder::new(&mut outer), &diff_dir)?
+            }
+            Compression::Zstd => extract_decoded(
+                zstd::stream::read::Decoder::new(&mut outer)
+                    .map_err(|e| ImageError::io("reading zstd layer", e))?,
+                &diff_dir,
+            )?,
+            Compression::None => (String::new(), layer::extract(&mut outer, &diff_dir)?),
         };
         io::copy(&mut outer, &mut io::sink()).map_err(|e| ImageError::io("reading layer", e))?;
         if let Some(mut w) = outer.copy.take() {
             w.flush().map_err(|e| ImageError::io("writing blob", e))?;
         }
         let blob_hex = hex::encode(outer.hasher.finalize_reset());
-        let diff_hex = if gzip { diff_hex } else { blob_hex.clone() };
-        let diff_id = format!("sha256:{diff_hex}");
-        let media_type = if gzip {
-            super::config::MEDIA_OCI_LAYER_GZIP
+        let diff_hex = if compression == Compression::None {
+            blob_hex.clone()
         } else {
-            super::config::MEDIA_OCI_LAYER_TAR
+            diff_hex
+        };
+        let diff_id = format!("sha256:{diff_hex}");
+        let media_type = match compression {
+            Compression::Gzip => super::config::MEDIA_OCI_LAYER_GZIP,
+            Compression::Zstd => super::config::MEDIA_OCI_LAYER_ZSTD,
+            Compression::None => super::config::MEDIA_OCI_LAYER_TAR,
         };
         Ok(LayerInfo {
             chain_id: chain_id(parent_chain, &diff_id),
@@ -333,7 +383,7 @@ impl ImageStore {
     /// Move a staged layer into the store (caller holds the lock). If the
     /// same chain is already there, the staged copy is dropped.
     fn install_layer(&self, staged: StagedLayer) -> Result<LayerInfo> {
-        let info = staged.info;
+        let info = staged.info.clone();
         let blob_dst = self
             .paths
             .blob(info.blob.digest.trim_start_matches("sha256:"));
@@ -435,6 +485,89 @@ impl ImageStore {
         }
         self.write_index(&idx)?;
         Ok(config_digest)
+    }
+
+    /// Whether a layer (by chain ID, "sha256:" optional) is in the store.
+    pub fn has_layer(&self, chain: &str) -> bool {
+        self.paths
+            .layer(chain.trim_start_matches("sha256:"))
+            .join("diff")
+            .is_dir()
+    }
+
+    /// A stored layer's metadata.
+    pub fn layer_info(&self, chain: &str) -> Option<LayerInfo> {
+        let p = self
+            .paths
+            .layer(chain.trim_start_matches("sha256:"))
+            .join("meta.json");
+        serde_json::from_slice(&fs::read(p).ok()?).ok()
+    }
+
+    /// Add an image received whole (pull, load). Returns the image ID and
+    /// whether the store already had it under that name.
+    pub fn add_received(&self, img: ReceivedImage) -> Result<(String, bool)> {
+        self.ensure_dirs()?;
+        let _lock = self.lock()?;
+        let mut infos = Vec::with_capacity(img.layers.len());
+        for (chain, staged) in img.layers {
+            let info = match staged {
+                Some(s) => self.install_layer(s)?,
+                // Checked again under the lock: a concurrent rmi may have
+                // collected it since the pull looked.
+                None => self
+                    .layer_info(&chain)
+                    .filter(|_| self.has_layer(&chain))
+                    .ok_or_else(|| {
+                        ImageError::Invalid(format!(
+                            "layer {chain} vanished from the store during the pull; pull again"
+                        ))
+                    })?,
+            };
+            infos.push(info);
+        }
+        let id = self.put_blob_locked(&img.config)?;
+        let manifest_digest = self.put_blob_locked(&img.manifest)?;
+        for b in &img.extra_blobs {
+            self.put_blob_locked(b)?;
+        }
+        let created = serde_json::from_slice::<ImageConfig>(&img.config)
+            .ok()
+            .and_then(|c| c.created);
+        let mut idx = self.index()?;
+        let mut up_to_date = false;
+        if let Some(n) = &img.name {
+            up_to_date = idx.images.iter().any(|i| i.id == id && i.names.contains(n));
+            for other in idx.images.iter_mut() {
+                other.names.retain(|x| x != n);
+            }
+        }
+        let pos = match idx.images.iter().position(|i| i.id == id) {
+            Some(p) => p,
+            None => {
+                idx.images.push(ImageRecord {
+                    id: id.clone(),
+                    manifest: manifest_digest,
+                    names: vec![],
+                    digests: vec![],
+                    layers: infos.iter().map(|i| i.chain_id.clone()).collect(),
+                    size: infos.iter().map(|i| i.size).sum(),
+                    created,
+                });
+                idx.images.len() - 1
+            }
+        };
+        let rec = &mut idx.images[pos];
+        if let Some(n) = img.name {
+            rec.names.push(n);
+        }
+        if let Some(d) = img.repo_digest {
+            if !rec.digests.contains(&d) {
+                rec.digests.push(d);
+            }
+        }
+        self.write_index(&idx)?;
+        Ok((id, up_to_date))
     }
 
     /// The overlay lower entries of an image, topmost first.

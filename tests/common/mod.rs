@@ -7,6 +7,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+pub mod registry;
+
 pub const BUSYBOX: &str = "/bin/busybox";
 
 pub struct Rdock {

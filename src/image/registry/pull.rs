@@ -1,0 +1,541 @@
+//! `pull`: resolve a reference to a manifest for this platform, then fetch
+//! the config and the missing layers, several at once, each decompressed,
+//! hashed and extracted while it streams into its own staging directory.
+//! Nothing reaches the store unless every digest matches.
+
+use super::client::{body_error, read_small, Registry};
+use super::credentials;
+use super::settings::Settings;
+use super::RegistryError;
+use crate::image::config::*;
+use crate::image::reference::Reference;
+use crate::image::store::{chain_id, sha256_hex, ImageStore, ReceivedImage, StagedLayer};
+use serde::Deserialize;
+use std::io::Read;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use ureq::http::Method;
+
+/// What a pull reports as it goes, in docker's words.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// "latest: Pulling from library/busybox"
+    Start { tag_or_digest: String, repo: String },
+    /// Per layer (12-hex short ID): "Pulling fs layer", "Already exists",
+    /// "Waiting", "Verifying Checksum", "Download complete", "Pull complete".
+    Layer { id: String, status: &'static str },
+    /// Bytes of a layer received so far.
+    Progress {
+        id: String,
+        current: u64,
+        total: u64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Platform {
+    pub os: String,
+    pub arch: String,
+    pub variant: Option<String>,
+}
+
+impl Platform {
+    pub fn host() -> Platform {
+        Platform {
+            os: "linux".into(),
+            arch: host_arch().into(),
+            variant: match host_arch() {
+                "arm64" => Some("v8".into()),
+                _ => None,
+            },
+        }
+    }
+
+    /// `os/arch[/variant]`, as docker's `--platform`.
+    pub fn parse(s: &str) -> Result<Platform, RegistryError> {
+        let parts: Vec<&str> = s.split('/').collect();
+        let bad = || {
+            RegistryError::Invalid(format!(
+                "\"{s}\": unknown operating system or architecture: invalid argument"
+            ))
+        };
+        match parts.as_slice() {
+            [os, arch] if !os.is_empty() && !arch.is_empty() => Ok(Platform {
+                os: os.to_string(),
+                arch: normalize_arch(arch),
+                variant: None,
+            }),
+            [os, arch, v] if !os.is_empty() && !arch.is_empty() && !v.is_empty() => Ok(Platform {
+                os: os.to_string(),
+                arch: normalize_arch(arch),
+                variant: Some(v.to_string()),
+            }),
+            _ => Err(bad()),
+        }
+    }
+
+    fn matches(&self, p: &IndexPlatform) -> bool {
+        if p.os != self.os || normalize_arch(&p.architecture) != self.arch {
+            return false;
+        }
+        match (&self.variant, &p.variant) {
+            (Some(want), Some(have)) => want == have,
+            // arm64 images rarely name v8; a missing variant matches.
+            _ => true,
+        }
+    }
+}
+
+impl std::fmt::Display for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.os, self.arch)?;
+        if let Some(v) = &self.variant {
+            write!(f, "/{v}")?;
+        }
+        Ok(())
+    }
+}
+
+fn normalize_arch(a: &str) -> String {
+    match a {
+        "x86_64" | "x86-64" => "amd64".into(),
+        "aarch64" => "arm64".into(),
+        "i386" | "i686" => "386".into(),
+        o => o.to_string(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct IndexPlatform {
+    #[serde(default)]
+    architecture: String,
+    #[serde(default)]
+    os: String,
+    #[serde(default)]
+    variant: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IndexEntry {
+    digest: String,
+    #[serde(default)]
+    media_type: String,
+    #[serde(default)]
+    platform: Option<IndexPlatform>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AnyManifest {
+    #[serde(default)]
+    schema_version: u32,
+    #[serde(default)]
+    media_type: Option<String>,
+    #[serde(default)]
+    manifests: Option<Vec<IndexEntry>>,
+    #[serde(default)]
+    config: Option<Descriptor>,
+    #[serde(default)]
+    layers: Option<Vec<Descriptor>>,
+}
+
+const ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
+
+pub struct PullOptions {
+    pub platform: Platform,
+}
+
+pub struct Pulled {
+    pub id: String,
+    /// The digest the reference resolved to (a list's, for a list).
+    pub digest: String,
+    pub up_to_date: bool,
+}
+
+fn short(digest: &str) -> String {
+    let h = digest.trim_start_matches("sha256:");
+    h[..h.len().min(12)].to_string()
+}
+
+fn verify(bytes: &[u8], digest: &str) -> Result<(), RegistryError> {
+    let got = format!("sha256:{}", sha256_hex(bytes));
+    if !digest.starts_with("sha256:") {
+        return Err(RegistryError::Invalid(format!(
+            "unsupported digest algorithm: {digest}"
+        )));
+    }
+    if got != digest {
+        return Err(RegistryError::DigestMismatch {
+            digest: digest.to_string(),
+            got,
+        });
+    }
+    Ok(())
+}
+
+/// A manifest or list by tag or digest: its bytes and digest (computed, and
+/// checked against a digest reference).
+fn get_manifest(
+    reg: &Registry,
+    r: &Reference,
+    reference: &str,
+    scope: &str,
+) -> Result<(Vec<u8>, String), RegistryError> {
+    let path = format!("/v2/{}/manifests/{reference}", r.path);
+    let mut resp = reg.request(Method::GET, &path, scope, &[("Accept", ACCEPT)], &[])?;
+    match resp.status().as_u16() {
+        200 => {}
+        404 => {
+            return Err(RegistryError::ManifestUnknown {
+                reference: r.familiar(),
+                detail: body_error(&mut resp),
+            })
+        }
+        401 | 403 => return Err(RegistryError::Denied(r.familiar_name())),
+        s => {
+            return Err(RegistryError::Status {
+                url: reg.url(&path)?,
+                status: s,
+                msg: body_error(&mut resp),
+            })
+        }
+    }
+    let bytes = read_small(&mut resp, &path)?;
+    let digest = format!("sha256:{}", sha256_hex(&bytes));
+    if reference.starts_with("sha256:") {
+        verify(&bytes, reference)?;
+    }
+    Ok((bytes, digest))
+}
+
+fn blob_reader(
+    reg: &Registry,
+    r: &Reference,
+    digest: &str,
+    scope: &str,
+) -> Result<(Box<dyn Read + Send>, u64), RegistryError> {
+    let path = format!("/v2/{}/blobs/{digest}", r.path);
+    let mut resp = reg.request(Method::GET, &path, scope, &[], &[])?;
+    match resp.status().as_u16() {
+        200 => {}
+        401 | 403 => return Err(RegistryError::Denied(r.familiar_name())),
+        s => {
+            return Err(RegistryError::Status {
+                url: reg.url(&path)?,
+                status: s,
+                msg: body_error(&mut resp),
+            })
+        }
+    }
+    let len = resp
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    Ok((Box::new(resp.into_body().into_reader()), len))
+}
+
+/// Counts bytes for progress; stops early once another layer failed.
+struct Progressed<'a, R> {
+    inner: R,
+    id: &'a str,
+    current: u64,
+    total: u64,
+    last: u64,
+    report: &'a (dyn Fn(Event) + Sync),
+    abort: &'a AtomicBool,
+}
+
+impl<R: Read> Read for Progressed<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.abort.load(Ordering::Relaxed) {
+            return Err(std::io::Error::other("pull aborted"));
+        }
+        let n = self.inner.read(buf)?;
+        self.current += n as u64;
+        // Every 512 KiB is plenty for a display.
+        if self.current - self.last >= 512 * 1024 || (n == 0 && self.current != self.last) {
+            self.last = self.current;
+            (self.report)(Event::Progress {
+                id: self.id.to_string(),
+                current: self.current,
+                total: self.total,
+            });
+        }
+        Ok(n)
+    }
+}
+
+/// Pull `r` into the store.
+pub fn pull(
+    store: &ImageStore,
+    r: &Reference,
+    opts: &PullOptions,
+    report: &(dyn Fn(Event) + Sync),
+) -> Result<Pulled, RegistryError> {
+    let settings = Settings::load()?;
+    let creds = credentials::lookup(&r.domain)?;
+    let reg = Registry::new(&r.domain, creds, &settings);
+    let scope = format!("repository:{}:pull", r.path);
+    let top_ref = r
+        .digest
+        .clone()
+        .or_else(|| r.tag.clone())
+        .unwrap_or_else(|| "latest".into());
+    store.sweep_tmp();
+
+    let (top_bytes, top_digest) = get_manifest(&reg, r, &top_ref, &scope)?;
+    report(Event::Start {
+        tag_or_digest: top_ref.clone(),
+        repo: r.path.clone(),
+    });
+    let top: AnyManifest = serde_json::from_slice(&top_bytes)
+        .map_err(|e| RegistryError::Invalid(format!("manifest: {e}")))?;
+    let mut extra_blobs = Vec::new();
+    let (manifest_bytes, manifest) = if let Some(list) = &top.manifests {
+        let entry = list
+            .iter()
+            .filter(|e| !e.media_type.contains("attestation"))
+            .find(|e| {
+                e.platform
+                    .as_ref()
+                    .is_some_and(|p| opts.platform.matches(p))
+            })
+            .ok_or_else(|| RegistryError::NoPlatform(opts.platform.to_string()))?;
+        let (b, _) = get_manifest(&reg, r, &entry.digest, &scope)?;
+        let m: AnyManifest = serde_json::from_slice(&b)
+            .map_err(|e| RegistryError::Invalid(format!("manifest: {e}")))?;
+        extra_blobs.push(top_bytes.clone());
+        (b, m)
+    } else {
+        (top_bytes.clone(), top)
+    };
+    if manifest.schema_version != 2 || manifest.manifests.is_some() {
+        return Err(RegistryError::Invalid(format!(
+            "unsupported manifest (schema {}, {}): only image manifests of schema 2 and OCI are supported",
+            manifest.schema_version,
+            manifest.media_type.unwrap_or_default()
+        )));
+    }
+    let (Some(config_desc), Some(layer_descs)) = (manifest.config, manifest.layers) else {
+        return Err(RegistryError::Invalid(
+            "manifest without config or layers".into(),
+        ));
+    };
+
+    // The config: small, and it names the diff IDs the layers must have.
+    let (mut cr, _) = blob_reader(&reg, r, &config_desc.digest, &scope)?;
+    let mut config_bytes = Vec::new();
+    cr.by_ref()
+        .take(64 << 20)
+        .read_to_end(&mut config_bytes)
+        .map_err(|e| RegistryError::Http {
+            url: config_desc.digest.clone(),
+            msg: e.to_string(),
+        })?;
+    verify(&config_bytes, &config_desc.digest)?;
+    let config: ImageConfig = serde_json::from_slice(&config_bytes)
+        .map_err(|e| RegistryError::Invalid(format!("image config: {e}")))?;
+    let diff_ids = &config.rootfs.diff_ids;
+    if diff_ids.len() != layer_descs.len() {
+        return Err(RegistryError::Invalid(format!(
+            "image config has {} layers, manifest {}",
+            diff_ids.len(),
+            layer_descs.len()
+        )));
+    }
+    let mut chains = Vec::with_capacity(diff_ids.len());
+    let mut parent: Option<String> = None;
+    for d in diff_ids {
+        let c = chain_id(parent.as_deref(), d);
+        parent = Some(c.clone());
+        chains.push(c);
+    }
+
+    // Which layers to fetch.
+    let mut todo: Vec<usize> = Vec::new();
+    for (i, d) in layer_descs.iter().enumerate() {
+        if store.has_layer(&chains[i]) {
+            report(Event::Layer {
+                id: short(&d.digest),
+                status: "Already exists",
+            });
+        } else {
+            report(Event::Layer {
+                id: short(&d.digest),
+                status: "Pulling fs layer",
+            });
+            todo.push(i);
+        }
+    }
+    let workers = settings.concurrency().min(todo.len().max(1));
+    for &i in todo.iter().skip(workers) {
+        report(Event::Layer {
+            id: short(&layer_descs[i].digest),
+            status: "Waiting",
+        });
+    }
+
+    let queue = Mutex::new(todo.into_iter());
+    let abort = AtomicBool::new(false);
+    let results: Mutex<Vec<(usize, Result<StagedLayer, RegistryError>)>> = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| loop {
+                let next = queue.lock().ok().and_then(|mut q| q.next());
+                let Some(i) = next else { break };
+                let d = &layer_descs[i];
+                let parent = if i == 0 {
+                    None
+                } else {
+                    Some(chains[i - 1].as_str())
+                };
+                let res = fetch_layer(
+                    store,
+                    &reg,
+                    r,
+                    &scope,
+                    d,
+                    &diff_ids[i],
+                    parent,
+                    report,
+                    &abort,
+                );
+                if res.is_err() {
+                    abort.store(true, Ordering::Relaxed);
+                }
+                if let Ok(mut v) = results.lock() {
+                    v.push((i, res));
+                }
+            });
+        }
+    });
+    let mut staged: Vec<Option<StagedLayer>> = (0..layer_descs.len()).map(|_| None).collect();
+    let mut first_err = None;
+    for (i, res) in results.into_inner().unwrap_or_default() {
+        match res {
+            Ok(l) => staged[i] = Some(l),
+            // The first real failure, not the "aborted" of the others.
+            Err(e) if first_err.is_none() || matches!(first_err, Some(RegistryError::Aborted)) => {
+                first_err = Some(e)
+            }
+            Err(_) => {}
+        }
+    }
+    if let Some(e) = first_err {
+        return Err(e);
+    }
+
+    let name = r.tag.as_ref().map(|_| r.to_string());
+    let repo_digest = Some(format!("{}@{}", r.name(), top_digest));
+    let (id, up_to_date) = store.add_received(ReceivedImage {
+        config: config_bytes,
+        manifest: manifest_bytes,
+        layers: chains.into_iter().zip(staged).collect(),
+        extra_blobs,
+        name,
+        repo_digest,
+    })?;
+    Ok(Pulled {
+        id,
+        digest: top_digest,
+        up_to_date,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn fetch_layer(
+    store: &ImageStore,
+    reg: &Registry,
+    r: &Reference,
+    scope: &str,
+    d: &Descriptor,
+    diff_id: &str,
+    parent: Option<&str>,
+    report: &(dyn Fn(Event) + Sync),
+    abort: &AtomicBool,
+) -> Result<StagedLayer, RegistryError> {
+    let id = short(&d.digest);
+    let (body, len) = blob_reader(reg, r, &d.digest, scope)?;
+    let reader = Progressed {
+        inner: body,
+        id: &id,
+        current: 0,
+        total: if d.size > 0 { d.size } else { len },
+        last: 0,
+        report,
+        abort,
+    };
+    let staged = match store.stage_layer(reader, parent) {
+        Ok(s) => s,
+        Err(_) if abort.load(Ordering::Relaxed) => return Err(RegistryError::Aborted),
+        Err(e) => return Err(e.into()),
+    };
+    report(Event::Layer {
+        id: id.clone(),
+        status: "Verifying Checksum",
+    });
+    if staged.info.blob.digest != d.digest {
+        return Err(RegistryError::DigestMismatch {
+            digest: d.digest.clone(),
+            got: staged.info.blob.digest.clone(),
+        });
+    }
+    if staged.info.diff_id != diff_id {
+        return Err(RegistryError::DigestMismatch {
+            digest: diff_id.to_string(),
+            got: staged.info.diff_id.clone(),
+        });
+    }
+    report(Event::Layer {
+        id: id.clone(),
+        status: "Download complete",
+    });
+    let mut staged = staged;
+    // Keep the registry's descriptor (its media type) for push and save.
+    staged.info.blob = d.clone();
+    report(Event::Layer {
+        id,
+        status: "Pull complete",
+    });
+    Ok(staged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn platforms() {
+        let p = Platform::parse("linux/arm64/v8").unwrap();
+        assert_eq!(p.to_string(), "linux/arm64/v8");
+        assert_eq!(Platform::parse("linux/x86_64").unwrap().arch, "amd64");
+        assert!(Platform::parse("linux").is_err());
+        assert!(Platform::parse("linux//").is_err());
+        let ip = |os: &str, a: &str, v: Option<&str>| IndexPlatform {
+            os: os.into(),
+            architecture: a.into(),
+            variant: v.map(Into::into),
+        };
+        let amd = Platform::parse("linux/amd64").unwrap();
+        assert!(amd.matches(&ip("linux", "amd64", None)));
+        assert!(!amd.matches(&ip("linux", "arm64", None)));
+        assert!(!amd.matches(&ip("windows", "amd64", None)));
+        let v7 = Platform::parse("linux/arm/v7").unwrap();
+        assert!(v7.matches(&ip("linux", "arm", Some("v7"))));
+        assert!(!v7.matches(&ip("linux", "arm", Some("v6"))));
+    }
+
+    #[test]
+    fn digests_are_checked() {
+        let d = format!("sha256:{}", sha256_hex(b"x"));
+        assert!(verify(b"x", &d).is_ok());
+        assert!(matches!(
+            verify(b"y", &d),
+            Err(RegistryError::DigestMismatch { .. })
+        ));
+        assert!(verify(b"x", "md5:00").is_err());
+    }
+}

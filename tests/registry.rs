@@ -1,0 +1,280 @@
+//! Pull (and run) against a real registry on loopback, populated by a peer
+//! tool (skopeo) from OCI layouts this test writes itself.
+
+mod common;
+use common::registry::*;
+use common::*;
+
+/// busybox + /etc/motd, then a layer adding /hello.txt and whiting out motd.
+fn two_layer_image(layout: &mut Layout, tag: &str) -> BuiltImage {
+    let mut base = busybox_tar();
+    // Append motd to the busybox layer: rebuild as a tar with it.
+    let mut b = tar::Builder::new(Vec::new());
+    let mut a = tar::Archive::new(&base[..]);
+    for e in a.entries().unwrap() {
+        let mut e = e.unwrap();
+        let h = e.header().clone();
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut e, &mut data).unwrap();
+        b.append(&h, &data[..]).unwrap();
+    }
+    let mut h = tar::Header::new_gnu();
+    h.set_mode(0o644);
+    h.set_size(5);
+    b.append_data(&mut h, "etc/motd", &b"motd\n"[..]).unwrap();
+    base = b.into_inner().unwrap();
+    let top = files_tar(&[
+        ("hello.txt", "hello from the registry\n"),
+        ("etc/.wh.motd", ""),
+    ]);
+    layout.image(tag, "amd64", &[base, top], &["sh"])
+}
+
+#[test]
+fn pull_run_and_repull_from_a_real_registry() {
+    let reg = Registry::start();
+    let lay = tempfile::tempdir().unwrap();
+    let mut layout = Layout::new(lay.path());
+    let img = two_layer_image(&mut layout, "v1");
+    reg.skopeo_push(lay.path(), "v1", "team/app:v1", &[]);
+
+    let r = Rdock::new();
+    let name = format!("{}/team/app:v1", reg.host());
+    let out = r.run(&["pull", &name]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines[0], "v1: Pulling from team/app", "{}", out.stdout);
+    for d in &img.layer_digests {
+        let short = &d[7..19];
+        assert!(
+            out.stdout.contains(&format!("{short}: Pull complete")),
+            "{}",
+            out.stdout
+        );
+    }
+    assert!(
+        out.stdout
+            .contains(&format!("Digest: {}", img.manifest_digest)),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains(&format!("Status: Downloaded newer image for {name}")),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(lines.last().unwrap(), &name);
+    // The image ID is the config digest, as docker shows it.
+    let id = r
+        .run(&["images", "-q", "--no-trunc", &name])
+        .ok()
+        .trim()
+        .to_string();
+    assert_eq!(id, img.config_digest);
+    let digests = r
+        .run(&["image", "inspect", "-f", "{{json .RepoDigests}}", &name])
+        .ok()
+        .to_string();
+    assert!(
+        digests.contains(&format!("{}/team/app@{}", reg.host(), img.manifest_digest)),
+        "{digests}"
+    );
+    // Layers stacked with the whiteout applied.
+    let out = r
+        .run(&[
+            "run",
+            "--rm",
+            &name,
+            "sh",
+            "-c",
+            "cat /hello.txt; ls /etc/motd 2>&1 || true",
+        ])
+        .ok()
+        .to_string();
+    assert!(out.starts_with("hello from the registry\n"), "{out}");
+    assert!(out.contains("No such file"), "{out}");
+    // A second pull changes nothing.
+    let again = r.run(&["pull", &name]).ok().to_string();
+    assert!(again.contains("Already exists"), "{again}");
+    assert!(
+        again.contains(&format!("Status: Image is up to date for {name}")),
+        "{again}"
+    );
+    // -q prints the reference only; by digest works too.
+    let by_digest = format!("{}/team/app@{}", reg.host(), img.manifest_digest);
+    assert_eq!(
+        r.run(&["pull", "-q", &by_digest]).ok(),
+        format!("{by_digest}\n")
+    );
+}
+
+#[test]
+fn run_pulls_a_missing_image_with_dockers_messages() {
+    let reg = Registry::start();
+    let lay = tempfile::tempdir().unwrap();
+    let mut layout = Layout::new(lay.path());
+    two_layer_image(&mut layout, "latest");
+    reg.skopeo_push(lay.path(), "latest", "app:latest", &[]);
+    let r = Rdock::new();
+    let name = format!("{}/app", reg.host());
+    let out = r.run(&["run", "--rm", &name, "cat", "/hello.txt"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout, "hello from the registry\n",
+        "pull output stays off stdout"
+    );
+    assert!(
+        out.stderr.starts_with(&format!(
+            "Unable to find image '{name}:latest' locally\nlatest: Pulling from app\n"
+        )),
+        "{}",
+        out.stderr
+    );
+    // --pull never with a missing image, and --pull always.
+    let e = r
+        .run(&[
+            "run",
+            "--rm",
+            "--pull",
+            "never",
+            &format!("{}/nope", reg.host()),
+        ])
+        .fails_125()
+        .to_string();
+    assert!(e.contains("No such image"), "{e}");
+    let out = r.run(&["create", "--pull", "always", "-q", &name]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stderr.contains("Unable to find"), "{}", out.stderr);
+}
+
+#[test]
+fn manifest_lists_resolve_to_the_host_platform() {
+    let reg = Registry::start();
+    let lay = tempfile::tempdir().unwrap();
+    let mut layout = Layout::new(lay.path());
+    let amd = layout.image("", "amd64", &[files_tar(&[("arch", "amd64\n")])], &["sh"]);
+    let arm = layout.image("", "arm64", &[files_tar(&[("arch", "arm64\n")])], &["sh"]);
+    let list = layout.multi("multi", &[(&amd, "amd64"), (&arm, "arm64")]);
+    reg.skopeo_push(lay.path(), "multi", "multi:1", &["--all"]);
+    let r = Rdock::new();
+    let name = format!("{}/multi:1", reg.host());
+    let out = r.run(&["pull", &name]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains(&format!("Digest: {list}")),
+        "{}",
+        out.stdout
+    );
+    let want = if std::env::consts::ARCH == "aarch64" {
+        &arm
+    } else {
+        &amd
+    };
+    assert_eq!(
+        r.run(&["images", "-q", "--no-trunc", &name]).ok().trim(),
+        want.config_digest
+    );
+    // Another platform on request.
+    let other = if std::env::consts::ARCH == "aarch64" {
+        ("linux/amd64", &amd)
+    } else {
+        ("linux/arm64", &arm)
+    };
+    r.run(&["pull", "--platform", other.0, &name]).ok();
+    assert_eq!(
+        r.run(&["images", "-q", "--no-trunc", &name]).ok().trim(),
+        other.1.config_digest
+    );
+    let e = r
+        .run(&["pull", "--platform", "linux/s390x", &name])
+        .fails_125()
+        .to_string();
+    assert!(e.contains("no matching manifest for linux/s390x"), "{e}");
+}
+
+#[test]
+fn pull_failures_are_clear_and_store_nothing() {
+    let reg = Registry::start();
+    let lay = tempfile::tempdir().unwrap();
+    let mut layout = Layout::new(lay.path());
+    let img = two_layer_image(&mut layout, "v1");
+    reg.skopeo_push(lay.path(), "v1", "app:v1", &[]);
+    let r = Rdock::new();
+    let before = r.snapshot();
+    // Unknown tag and repository: docker's message.
+    let e = r
+        .run(&["pull", &format!("{}/app:nope", reg.host())])
+        .fails_125()
+        .to_string();
+    assert!(
+        e.contains(&format!(
+            "manifest for {}/app:nope not found: manifest unknown",
+            reg.host()
+        )),
+        "{e}"
+    );
+    r.run(&["pull", &format!("{}/nosuch/repo", reg.host())])
+        .fails_125();
+    // Registry down.
+    let e = r
+        .run(&["pull", &format!("127.0.0.1:{}/app:v1", free_port())])
+        .fails_125()
+        .to_string();
+    assert!(e.contains("/v2/"), "{e}");
+    // A tampered blob: the digest check refuses it and nothing is stored.
+    let blob = reg.blob_path(&img.layer_digests[1]);
+    let mut data = std::fs::read(&blob).unwrap();
+    let tampered = gzip(&files_tar(&[("hello.txt", "evil\n")]));
+    data.clear();
+    data.extend_from_slice(&tampered);
+    std::fs::write(&blob, &data).unwrap();
+    let e = r
+        .run(&["pull", &format!("{}/app:v1", reg.host())])
+        .fails_125()
+        .to_string();
+    assert!(e.contains("verification failed"), "{e}");
+    let mut after = r.snapshot();
+    after.retain(|p| {
+        p != "tmp" && p != "blobs" && p != "blobs/sha256" && p != "layers" && p != "layers/l"
+    });
+    let mut before = before;
+    before.retain(|p| {
+        p != "tmp" && p != "blobs" && p != "blobs/sha256" && p != "layers" && p != "layers/l"
+    });
+    assert_eq!(after, before, "a failed pull left files in the store");
+}
+
+#[test]
+fn concurrent_pulls_of_one_image() {
+    let reg = Registry::start();
+    let lay = tempfile::tempdir().unwrap();
+    let mut layout = Layout::new(lay.path());
+    let img = two_layer_image(&mut layout, "v1");
+    reg.skopeo_push(lay.path(), "v1", "app:v1", &[]);
+    let r = Rdock::new();
+    let name = format!("{}/app:v1", reg.host());
+    let kids: Vec<_> = (0..3)
+        .map(|_| {
+            r.cmd(&["pull", "-q", &name])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for k in kids {
+        let o = k.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    assert_eq!(
+        r.run(&["images", "-q", "--no-trunc"]).ok().trim(),
+        img.config_digest
+    );
+    let layers = std::fs::read_dir(r.root.join("layers")).unwrap().count();
+    assert_eq!(layers, 3, "two layers and l/");
+    assert_eq!(
+        r.run(&["run", "--rm", &name, "cat", "/hello.txt"]).ok(),
+        "hello from the registry\n"
+    );
+}
