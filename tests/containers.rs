@@ -54,8 +54,21 @@ fn run_echo_and_exit_codes() {
 fn unknown_image_and_bad_flags_are_125_and_change_nothing() {
     let r = Rdock::with_busybox();
     let before = r.snapshot();
-    let e = r.run(&["run", "nosuchimage"]).fails_125().to_string();
-    assert!(e.contains("nosuchimage"), "{e}");
+    let e = r
+        .run(&["run", "--pull", "never", "nosuchimage"])
+        .fails_125()
+        .to_string();
+    assert!(e.contains("No such image: nosuchimage:latest"), "{e}");
+    // Without --pull never, docker's two lines: the notice, then why the
+    // pull failed (no registry is reachable from the tests).
+    let e = r.run(&["run", "nosuchimage"]);
+    assert_eq!(e.code, 125);
+    assert!(
+        e.stderr
+            .starts_with("Unable to find image 'nosuchimage:latest' locally\n"),
+        "{}",
+        e.stderr
+    );
     r.run(&["run", "--bogus", "busybox"]).fails_125();
     r.run(&["run", "--memory", "10m", "busybox", "true"])
         .fails_125();
