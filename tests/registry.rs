@@ -278,3 +278,115 @@ fn concurrent_pulls_of_one_image() {
         "hello from the registry\n"
     );
 }
+
+fn with_config(r: &Rdock, cfg: &std::path::Path, args: &[&str], stdin: &[u8]) -> Run {
+    use std::io::Write;
+    let mut c = r.cmd(args);
+    c.env("DOCKER_CONFIG", cfg)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    if let Some(mut s) = child.stdin.take() {
+        let _ = s.write_all(stdin);
+    }
+    Run::from(child.wait_with_output().unwrap())
+}
+
+#[test]
+fn basic_auth_login_pull_logout() {
+    let auth_dir = tempfile::tempdir().unwrap();
+    let htpasswd = auth_dir.path().join("htpasswd");
+    std::fs::write(
+        &htpasswd,
+        format!("alice:{}\n", bcrypt::hash("s3cret", 4).unwrap()),
+    )
+    .unwrap();
+    let reg = Registry::start_with(&format!(
+        "auth:\n  htpasswd:\n    realm: test\n    path: {}\n",
+        htpasswd.display()
+    ));
+    let lay = tempfile::tempdir().unwrap();
+    let mut layout = Layout::new(lay.path());
+    two_layer_image(&mut layout, "v1");
+    reg.skopeo_push(
+        lay.path(),
+        "v1",
+        "private/app:v1",
+        &["--dest-creds", "alice:s3cret"],
+    );
+
+    let r = Rdock::new();
+    let cfg = tempfile::tempdir().unwrap();
+    let name = format!("{}/private/app:v1", reg.host());
+    let e = with_config(&r, cfg.path(), &["pull", &name], b"");
+    assert_eq!(e.code, 125, "{}", e.stderr);
+    assert!(e.stderr.contains("pull access denied for"), "{}", e.stderr);
+
+    let e = with_config(
+        &r,
+        cfg.path(),
+        &["login", "-u", "alice", "-p", "wrong", &reg.host()],
+        b"",
+    );
+    assert_eq!(e.code, 125, "{}", e.stderr);
+    assert!(
+        e.stderr
+            .contains("Using --password via the CLI is insecure"),
+        "{}",
+        e.stderr
+    );
+    assert!(e.stderr.contains("failed"), "{}", e.stderr);
+    assert!(
+        !cfg.path().join("config.json").exists(),
+        "bad credentials were saved"
+    );
+    let e = with_config(&r, cfg.path(), &["login", &reg.host()], b"");
+    assert!(e.stderr.contains("non TTY"), "{}", e.stderr);
+
+    let ok = with_config(
+        &r,
+        cfg.path(),
+        &["login", "-u", "alice", "--password-stdin", &reg.host()],
+        b"s3cret\n",
+    );
+    assert_eq!(
+        (ok.code, ok.stdout.as_str()),
+        (0, "Login Succeeded\n"),
+        "{}",
+        ok.stderr
+    );
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(cfg.path().join("config.json")).unwrap()).unwrap();
+    assert_eq!(
+        saved["auths"][reg.host()]["auth"],
+        "YWxpY2U6czNjcmV0",
+        "base64 of alice:s3cret"
+    );
+
+    let p = with_config(&r, cfg.path(), &["pull", "-q", &name], b"");
+    assert_eq!(p.code, 0, "{}", p.stderr);
+    // --config names the same directory as DOCKER_CONFIG.
+    let r2 = Rdock::new();
+    let p = r2.run(&[
+        "--config",
+        cfg.path().to_str().unwrap(),
+        "pull",
+        "-q",
+        &name,
+    ]);
+    assert_eq!(p.code, 0, "{}", p.stderr);
+
+    let out = with_config(&r, cfg.path(), &["logout", &reg.host()], b"");
+    assert_eq!(
+        out.stdout,
+        format!("Removing login credentials for {}\n", reg.host())
+    );
+    let out = with_config(&r, cfg.path(), &["logout", &reg.host()], b"");
+    assert_eq!(out.stdout, format!("Not logged in to {}\n", reg.host()));
+    let r3 = Rdock::new();
+    assert_eq!(
+        with_config(&r3, cfg.path(), &["pull", &name], b"").code,
+        125
+    );
+}

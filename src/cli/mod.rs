@@ -8,6 +8,7 @@ pub mod images;
 pub mod import;
 pub mod info;
 pub mod inspect;
+pub mod login;
 pub mod prune;
 pub mod ps;
 pub mod pull;
@@ -72,6 +73,10 @@ pub enum Command {
     Import(import::ImportArgs),
     /// Download an image from a registry
     Pull(pull::PullArgs),
+    /// Authenticate to a registry
+    Login(login::LoginArgs),
+    /// Log out from a registry
+    Logout(login::LogoutArgs),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
     Tag(tag::TagArgs),
     /// Remove one or more images
@@ -175,6 +180,12 @@ pub fn main() -> i32 {
         return 0;
     }
     let paths = Paths::new(&cli.root, &cli.runroot);
+    if let Some(dir) = &cli.config {
+        // docker's --config names the directory of config.json; the
+        // credential code reads it from DOCKER_CONFIG, as docker does.
+        // Single-threaded here, so setting the environment is sound.
+        std::env::set_var("DOCKER_CONFIG", dir);
+    }
     let Some(command) = cli.command else {
         use clap::CommandFactory;
         let _ = Cli::command().print_help();
@@ -233,6 +244,8 @@ fn dispatch(paths: &Paths, command: Command) -> Result<i32> {
         | Command::Image {
             cmd: ImageCommand::Import(a),
         } => import::run(paths, a),
+        Command::Login(a) => login::login(a),
+        Command::Logout(a) => login::logout(a),
         Command::Pull(a)
         | Command::Image {
             cmd: ImageCommand::Pull(a),
