@@ -390,3 +390,85 @@ fn basic_auth_login_pull_logout() {
         125
     );
 }
+
+#[test]
+fn push_is_readable_by_a_peer_and_pulls_back_identical() {
+    let reg = Registry::start();
+    let r = Rdock::with_busybox();
+    let name = format!("{}/bb:1", reg.host());
+    r.run(&["tag", "busybox", &name]).ok();
+    let id = r
+        .run(&["images", "-q", "--no-trunc", "busybox"])
+        .ok()
+        .trim()
+        .to_string();
+    let out = r.run(&["push", &name]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.starts_with(&format!(
+            "The push refers to repository [{}/bb]\n",
+            reg.host()
+        )),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains(": Pushed\n"), "{}", out.stdout);
+    let last = out.stdout.lines().last().unwrap().to_string();
+    assert!(last.starts_with("1: digest: sha256:"), "{last}");
+    let digest = last.split_whitespace().nth(2).unwrap().to_string();
+
+    // The peer reads what rdock wrote: same digest, and a full copy works.
+    let insp = std::process::Command::new("skopeo")
+        .args(["inspect", "--tls-verify=false", &format!("docker://{name}")])
+        .output()
+        .unwrap();
+    assert!(
+        insp.status.success(),
+        "{}",
+        String::from_utf8_lossy(&insp.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&insp.stdout).unwrap();
+    assert_eq!(v["Digest"], digest);
+    let dest = tempfile::tempdir().unwrap();
+    let cp = std::process::Command::new("skopeo")
+        .args([
+            "copy",
+            "--src-tls-verify=false",
+            &format!("docker://{name}"),
+        ])
+        .arg(format!("oci:{}:x", dest.path().display()))
+        .output()
+        .unwrap();
+    assert!(
+        cp.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cp.stderr)
+    );
+
+    // Pushing again uploads nothing; another repo of the registry mounts.
+    let again = r.run(&["push", &name]).ok().to_string();
+    assert!(again.contains("Layer already exists"), "{again}");
+    assert!(!again.contains("Pushed"), "{again}");
+    let other = format!("{}/other:1", reg.host());
+    r.run(&["tag", "busybox", &other]).ok();
+    let out = r.run(&["push", &other]).ok().to_string();
+    assert!(out.contains("Mounted from bb"), "{out}");
+
+    // Back into a fresh store: the same image ID, and it runs.
+    let r2 = Rdock::new();
+    r2.run(&["pull", "-q", &name]).ok();
+    assert_eq!(r2.run(&["images", "-q", "--no-trunc"]).ok().trim(), id);
+    assert_eq!(
+        r2.run(&["run", "--rm", &name, "echo", "round trip"]).ok(),
+        "round trip\n"
+    );
+
+    let e = r
+        .run(&["push", &format!("{}/nothing:here", reg.host())])
+        .fails_125()
+        .to_string();
+    assert!(
+        e.contains("An image does not exist locally with the tag"),
+        "{e}"
+    );
+}

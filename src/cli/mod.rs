@@ -12,6 +12,7 @@ pub mod login;
 pub mod prune;
 pub mod ps;
 pub mod pull;
+pub mod push;
 pub mod rm;
 pub mod rmi;
 pub mod run;
@@ -73,6 +74,8 @@ pub enum Command {
     Import(import::ImportArgs),
     /// Download an image from a registry
     Pull(pull::PullArgs),
+    /// Upload an image to a registry
+    Push(push::PushArgs),
     /// Authenticate to a registry
     Login(login::LoginArgs),
     /// Log out from a registry
@@ -110,6 +113,7 @@ pub enum ImageCommand {
     Import(import::ImportArgs),
     Tag(tag::TagArgs),
     Pull(pull::PullArgs),
+    Push(push::PushArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -244,6 +248,10 @@ fn dispatch(paths: &Paths, command: Command) -> Result<i32> {
         | Command::Image {
             cmd: ImageCommand::Import(a),
         } => import::run(paths, a),
+        Command::Push(a)
+        | Command::Image {
+            cmd: ImageCommand::Push(a),
+        } => push::run(paths, a),
         Command::Login(a) => login::login(a),
         Command::Logout(a) => login::logout(a),
         Command::Pull(a)

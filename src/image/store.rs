@@ -570,6 +570,18 @@ impl ImageStore {
         Ok((id, up_to_date))
     }
 
+    /// Record "name@digest" for an image (after a push).
+    pub fn add_repo_digest(&self, id: &str, repo_digest: &str) -> Result<()> {
+        self.update(|idx| {
+            if let Some(img) = idx.images.iter_mut().find(|i| i.id == id) {
+                if !img.digests.iter().any(|d| d == repo_digest) {
+                    img.digests.push(repo_digest.to_string());
+                }
+            }
+            Ok(())
+        })
+    }
+
     /// The overlay lower entries of an image, topmost first.
     pub fn lowers(&self, img: &ImageRecord) -> Vec<String> {
         img.layers.iter().rev().map(|c| short_link(c)).collect()

@@ -4,6 +4,7 @@
 pub mod client;
 pub mod credentials;
 pub mod pull;
+pub mod push;
 pub mod settings;
 
 use thiserror::Error;

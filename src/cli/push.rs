@@ -1,0 +1,71 @@
+//! `rdock push NAME[:TAG]`, with docker's output.
+
+use crate::error::{Error, Result};
+use crate::image::reference::Reference;
+use crate::image::registry::push::{self, Event};
+use crate::image::store::ImageStore;
+use crate::paths::Paths;
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// Push all tags of an image to the repository
+    #[arg(short = 'a', long)]
+    pub all_tags: bool,
+    /// Skip image signing
+    #[arg(long, default_value_t = true)]
+    pub disable_content_trust: bool,
+    /// Push a platform-specific manifest as a single-platform image to the registry
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Suppress verbose output
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    pub name: String,
+}
+
+pub fn run(paths: &Paths, a: PushArgs) -> Result<i32> {
+    let r = Reference::parse(&a.name)?;
+    if r.digest.is_some() {
+        return Err(Error::msg("cannot push a digest reference"));
+    }
+    let store = ImageStore::new(paths);
+    let refs: Vec<Reference> = if a.all_tags {
+        let prefix = format!("{}:", r.name());
+        store
+            .index()?
+            .images
+            .iter()
+            .flat_map(|i| i.names.iter())
+            .filter(|n| n.starts_with(&prefix))
+            .filter_map(|n| Reference::parse(n).ok())
+            .collect()
+    } else {
+        vec![r.clone()]
+    };
+    if refs.is_empty() {
+        return Err(Error::msg(format!(
+            "An image does not exist locally with the tag: {}",
+            r.familiar_name()
+        )));
+    }
+    let quiet = a.quiet;
+    let report = |ev: Event| {
+        if quiet {
+            return;
+        }
+        match ev {
+            Event::Start { repo } => println!("The push refers to repository [{repo}]"),
+            Event::Layer { id, status } => println!("{id}: {status}"),
+        }
+    };
+    for tr in &refs {
+        let p = push::push(&store, tr, &report)?;
+        if quiet {
+            println!("{tr}");
+        } else {
+            println!("{}: digest: {} size: {}", p.tag, p.digest, p.size);
+        }
+    }
+    Ok(0)
+}
