@@ -472,3 +472,61 @@ fn push_is_readable_by_a_peer_and_pulls_back_identical() {
         "{e}"
     );
 }
+
+#[test]
+fn bearer_token_auth_like_docker_hub() {
+    let tokens = TokenServer::start("alice", "s3cret");
+    let reg = Registry::start_with(&tokens.registry_auth());
+    let lay = tempfile::tempdir().unwrap();
+    let mut layout = Layout::new(lay.path());
+    two_layer_image(&mut layout, "v1");
+    reg.skopeo_push(
+        lay.path(),
+        "v1",
+        "app:v1",
+        &["--dest-creds", "alice:s3cret"],
+    );
+
+    // Anonymous pull: one token for the pull scope, reused for every blob.
+    let r = Rdock::new();
+    let cfg = tempfile::tempdir().unwrap();
+    let name = format!("{}/app:v1", reg.host());
+    tokens.requests.lock().unwrap().clear();
+    let out = with_config(&r, cfg.path(), &["pull", &name], b"");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(*tokens.requests.lock().unwrap(), ["repository:app:pull"]);
+    assert_eq!(
+        with_config(
+            &r,
+            cfg.path(),
+            &["run", "--rm", &name, "cat", "/hello.txt"],
+            b""
+        )
+        .stdout,
+        "hello from the registry\n"
+    );
+
+    // Anonymous push is refused; after login it works.
+    let mine = format!("{}/mine:1", reg.host());
+    r.run(&["tag", &name, &mine]).ok();
+    let e = with_config(&r, cfg.path(), &["push", &mine], b"");
+    assert_eq!(e.code, 125, "{}", e.stdout);
+    assert!(e.stderr.contains("unauthorized"), "{}", e.stderr);
+    let bad = with_config(
+        &r,
+        cfg.path(),
+        &["login", "-u", "alice", "--password-stdin", &reg.host()],
+        b"nope\n",
+    );
+    assert_eq!(bad.code, 125, "{}", bad.stderr);
+    let ok = with_config(
+        &r,
+        cfg.path(),
+        &["login", "-u", "alice", "--password-stdin", &reg.host()],
+        b"s3cret\n",
+    );
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    let p = with_config(&r, cfg.path(), &["push", &mine], b"");
+    assert_eq!(p.code, 0, "{}", p.stderr);
+    assert!(p.stdout.contains("Mounted from app"), "{}", p.stdout);
+}

@@ -253,3 +253,205 @@ pub fn files_tar(files: &[(&str, &str)]) -> Vec<u8> {
     }
     b.into_inner().unwrap()
 }
+
+/// A token endpoint that issues registry tokens the way Docker Hub does:
+/// `GET /token?service=..&scope=repository:NAME:ACTIONS` answered with a
+/// JWT (RS256, the signing certificate in `x5c`) that the registry trusts
+/// through its `rootcertbundle`. Anonymous callers get `pull`; callers
+/// with the right basic credentials get what they ask.
+pub struct TokenServer {
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    /// Every scope requested, in order ("" for a login check).
+    pub requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+fn b64url(data: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(data)
+}
+
+fn url_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 3 <= b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(if b[i] == b'+' { b' ' } else { b[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+impl TokenServer {
+    pub const SERVICE: &'static str = "rdock-test-registry";
+    pub const ISSUER: &'static str = "rdock-test-issuer";
+
+    pub fn start(user: &str, password: &str) -> TokenServer {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("key.pem");
+        let cert = dir.path().join("cert.pem");
+        let out = Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=rdock-test-token",
+            ])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .output()
+            .expect("openssl");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let der = Command::new("openssl")
+            .args(["x509", "-outform", "DER", "-in"])
+            .arg(&cert)
+            .output()
+            .expect("openssl");
+        use base64::Engine;
+        let x5c = base64::engine::general_purpose::STANDARD.encode(&der.stdout);
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (reqs, stop2) = (requests.clone(), stop.clone());
+        let good = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+        );
+        std::thread::spawn(move || {
+            use std::io::{BufRead, BufReader, Write};
+            while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+                let Ok((stream, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                };
+                let _ = stream.set_nonblocking(false);
+                let mut rd = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                let _ = rd.read_line(&mut line);
+                let target = line.split_whitespace().nth(1).unwrap_or("").to_string();
+                let mut auth = String::new();
+                loop {
+                    let mut h = String::new();
+                    if rd.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                        break;
+                    }
+                    if let Some((k, v)) = h.split_once(':') {
+                        if k.eq_ignore_ascii_case("authorization") {
+                            auth = v.trim().to_string();
+                        }
+                    }
+                }
+                let query = target.split_once('?').map(|x| x.1).unwrap_or("");
+                let scopes: Vec<String> = query
+                    .split('&')
+                    .filter_map(|kv| kv.strip_prefix("scope="))
+                    .map(url_decode)
+                    .collect();
+                reqs.lock().unwrap().push(scopes.join(" "));
+                let authed = auth == good;
+                let mut w = stream;
+                if !auth.is_empty() && !authed {
+                    let body = r#"{"details":"incorrect username or password"}"#;
+                    let _ = write!(
+                        w,
+                        "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    continue;
+                }
+                let mut access = vec![];
+                for sc in scopes.iter().flat_map(|s| s.split(' ')) {
+                    let parts: Vec<&str> = sc.split(':').collect();
+                    if parts.len() == 3 {
+                        let actions: Vec<&str> = parts[2]
+                            .split(',')
+                            .filter(|a| authed || *a == "pull")
+                            .collect();
+                        access.push(serde_json::json!({"type": parts[0], "name": parts[1], "actions": actions}));
+                    }
+                }
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs();
+                let header = serde_json::json!({"alg": "RS256", "typ": "JWT", "x5c": [x5c]});
+                let claims = serde_json::json!({
+                    "iss": TokenServer::ISSUER, "sub": if authed { "alice" } else { "" },
+                    "aud": TokenServer::SERVICE, "exp": now + 600, "nbf": now - 60, "iat": now,
+                    "jti": format!("{now}-{}", reqs.lock().unwrap().len()), "access": access
+                });
+                let signing = format!(
+                    "{}.{}",
+                    b64url(header.to_string().as_bytes()),
+                    b64url(claims.to_string().as_bytes())
+                );
+                let mut sign = Command::new("openssl")
+                    .args(["dgst", "-sha256", "-sign"])
+                    .arg(&key)
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                sign.stdin
+                    .take()
+                    .unwrap()
+                    .write_all(signing.as_bytes())
+                    .unwrap();
+                let sig = sign.wait_with_output().unwrap().stdout;
+                let jwt = format!("{signing}.{}", b64url(&sig));
+                let body =
+                    serde_json::json!({"token": jwt, "access_token": jwt, "expires_in": 600})
+                        .to_string();
+                let _ = write!(
+                    w,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        TokenServer {
+            port,
+            dir,
+            requests,
+            stop,
+        }
+    }
+
+    /// The registry's `auth:` section trusting this server.
+    pub fn registry_auth(&self) -> String {
+        format!(
+            "auth:\n  token:\n    realm: http://127.0.0.1:{}/token\n    service: {}\n    issuer: {}\n    rootcertbundle: {}\n",
+            self.port,
+            Self::SERVICE,
+            Self::ISSUER,
+            self.dir.path().join("cert.pem").display()
+        )
+    }
+}
+
+impl Drop for TokenServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
