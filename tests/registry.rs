@@ -530,3 +530,77 @@ fn bearer_token_auth_like_docker_hub() {
     assert_eq!(p.code, 0, "{}", p.stderr);
     assert!(p.stdout.contains("Mounted from app"), "{}", p.stdout);
 }
+
+/// A tar with one file of `mb` MiB of incompressible bytes.
+fn big_tar(mb: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut data = Vec::with_capacity(mb << 20);
+    while data.len() < mb << 20 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        data.extend_from_slice(&x.to_le_bytes());
+    }
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_mode(0o644);
+    h.set_size(data.len() as u64);
+    b.append_data(&mut h, "big.bin", &data[..]).unwrap();
+    b.into_inner().unwrap()
+}
+
+#[test]
+fn kill_9_mid_pull_then_pull_again() {
+    let reg = Registry::start();
+    let lay = tempfile::tempdir().unwrap();
+    let mut layout = Layout::new(lay.path());
+    layout.gzip_layers = false;
+    layout.image("v1", "amd64", &[busybox_tar(), big_tar(32)], &["sh"]);
+    reg.skopeo_push(lay.path(), "v1", "big:v1", &[]);
+    let r = Rdock::new();
+    let name = format!("{}/big:v1", reg.host());
+    let tmp = r.root.join("tmp");
+    let mut child = r
+        .cmd(&["pull", "-q", &name])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once a layer is being staged.
+    let mut staged = false;
+    for _ in 0..2000 {
+        if std::fs::read_dir(&tmp)
+            .map(|d| d.count() > 0)
+            .unwrap_or(false)
+        {
+            staged = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    assert!(staged, "the pull never started staging");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the pull finished before it could be killed"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        r.run(&["images", "-q"]).ok(),
+        "",
+        "a killed pull left an image"
+    );
+    let out = r.run(&["pull", "-q", &name]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        std::fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "debris of the killed pull"
+    );
+    assert_eq!(
+        r.run(&["run", "--rm", &name, "sh", "-c", "wc -c < /big.bin"])
+            .ok()
+            .trim(),
+        (32u64 << 20).to_string()
+    );
+}

@@ -107,6 +107,8 @@ fn sha(data: &[u8]) -> String {
 pub struct Layout {
     pub dir: PathBuf,
     index: Vec<serde_json::Value>,
+    /// Layers as plain tars (no gzip) when false.
+    pub gzip_layers: bool,
 }
 
 pub struct BuiltImage {
@@ -122,6 +124,7 @@ impl Layout {
         Layout {
             dir: dir.to_path_buf(),
             index: vec![],
+            gzip_layers: true,
         }
     }
 
@@ -145,12 +148,15 @@ impl Layout {
         let mut layer_digests = vec![];
         for l in layers {
             diff_ids.push(sha(l));
-            let gz = gzip(l);
-            let d = self.blob(&gz);
+            let (blob, media) = if self.gzip_layers {
+                (gzip(l), "application/vnd.oci.image.layer.v1.tar+gzip")
+            } else {
+                (l.clone(), "application/vnd.oci.image.layer.v1.tar")
+            };
+            let d = self.blob(&blob);
             layer_digests.push(d.clone());
             descs.push(serde_json::json!({
-                "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                "digest": d, "size": gz.len()
+                "mediaType": media, "digest": d, "size": blob.len()
             }));
         }
         let config = serde_json::json!({
