@@ -604,3 +604,108 @@ fn kill_9_mid_pull_then_pull_again() {
         (32u64 << 20).to_string()
     );
 }
+
+/// A loopback server speaking Docker Hub's search API; returns the queries.
+fn search_server() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen2 = seen.clone();
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            // A TLS hello (0x16): hang up, as a plain-HTTP server's 400 would.
+            let mut first = [0u8; 1];
+            if s.peek(&mut first)
+                .map(|n| n == 1 && first[0] == 0x16)
+                .unwrap_or(true)
+            {
+                continue;
+            }
+            let mut rd = BufReader::new(s.try_clone().unwrap());
+            let mut line = String::new();
+            let _ = rd.read_line(&mut line);
+            loop {
+                let mut h = String::new();
+                if rd.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                    break;
+                }
+            }
+            let target = line.split_whitespace().nth(1).unwrap_or("").to_string();
+            if !line.starts_with("GET ") {
+                // A TLS hello or anything else: refuse it, as servers do.
+                let mut w = s;
+                let _ = w.write_all(
+                    b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+                continue;
+            }
+            let body = if target.starts_with("/v1/search") {
+                seen2.lock().unwrap().push(target);
+                serde_json::json!({"num_results": 3, "query": "box", "results": [
+                    {"name": "busybox", "description": "Busybox base image, with a description long enough to be cut", "star_count": 3300, "is_official": true, "is_automated": false},
+                    {"name": "someone/box", "description": "a box", "star_count": 12, "is_official": false, "is_automated": true},
+                    {"name": "other/box", "description": "", "star_count": 0, "is_official": false, "is_automated": false}
+                ]}).to_string()
+            } else {
+                "{}".to_string()
+            };
+            let mut w = s;
+            let _ = write!(w, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+        }
+    });
+    (port, seen)
+}
+
+#[test]
+fn search_speaks_docker_hubs_api() {
+    let (port, seen) = search_server();
+    let r = Rdock::new();
+    let term = format!("127.0.0.1:{port}/box");
+    let out = r.run(&["search", &term]).ok().to_string();
+    assert_eq!(
+        out,
+        "NAME          DESCRIPTION                                     STARS     OFFICIAL\n\
+         busybox       Busybox base image, with a description long …   3300      [OK]\n\
+         someone/box   a box                                           12        \n\
+         other/box                                                     0         \n"
+    );
+    assert!(
+        seen.lock().unwrap()[0].starts_with("/v1/search?q=box&n=25"),
+        "{:?}",
+        seen.lock().unwrap()
+    );
+    let out = r
+        .run(&[
+            "search",
+            "--filter",
+            "is-official=true",
+            "--format",
+            "{{.Name}} {{.StarCount}}",
+            &term,
+        ])
+        .ok()
+        .to_string();
+    assert_eq!(out, "busybox 3300\n");
+    let out = r
+        .run(&[
+            "search",
+            "-f",
+            "stars=10",
+            "--limit",
+            "5",
+            "--no-trunc",
+            "--format",
+            "{{.Description}}",
+            &term,
+        ])
+        .ok()
+        .to_string();
+    assert_eq!(
+        out,
+        "Busybox base image, with a description long enough to be cut\na box\n"
+    );
+    assert!(seen.lock().unwrap().last().unwrap().contains("n=5"));
+    r.run(&["search", "--limit", "0", &term]).fails_125();
+    r.run(&["search", "-f", "bogus=1", &term]).fails_125();
+}

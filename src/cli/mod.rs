@@ -17,6 +17,7 @@ pub mod rm;
 pub mod rmi;
 pub mod run;
 pub mod run_flags;
+pub mod search;
 pub mod start;
 pub mod tag;
 pub mod template;
@@ -76,6 +77,8 @@ pub enum Command {
     Pull(pull::PullArgs),
     /// Upload an image to a registry
     Push(push::PushArgs),
+    /// Search Docker Hub for images
+    Search(search::SearchArgs),
     /// Authenticate to a registry
     Login(login::LoginArgs),
     /// Log out from a registry
@@ -252,6 +255,7 @@ fn dispatch(paths: &Paths, command: Command) -> Result<i32> {
         | Command::Image {
             cmd: ImageCommand::Push(a),
         } => push::run(paths, a),
+        Command::Search(a) => search::run(a),
         Command::Login(a) => login::login(a),
         Command::Logout(a) => login::logout(a),
         Command::Pull(a)

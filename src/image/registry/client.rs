@@ -147,9 +147,18 @@ impl Registry {
             } else {
                 vec![format!("https://{h}")]
             };
+            let probing = candidates.len() > 1;
             for c in candidates {
                 let url = format!("{c}/v2/");
-                match self.agent.get(&url).call() {
+                let mut req = self.agent.get(&url);
+                if probing && c.starts_with("https://") {
+                    // A plain-HTTP server may never answer a TLS hello.
+                    req = req
+                        .config()
+                        .timeout_global(Some(Duration::from_secs(3)))
+                        .build();
+                }
+                match req.call() {
                     Ok(_) => {
                         if let Ok(mut b) = self.base.lock() {
                             *b = Some(c.clone());
