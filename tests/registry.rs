@@ -554,7 +554,7 @@ fn kill_9_mid_pull_then_pull_again() {
     let reg = Registry::start();
     let lay = tempfile::tempdir().unwrap();
     let mut layout = Layout::new(lay.path());
-    layout.gzip_layers = false;
+    layout.compression = "none";
     layout.image("v1", "amd64", &[busybox_tar(), big_tar(32)], &["sh"]);
     reg.skopeo_push(lay.path(), "v1", "big:v1", &[]);
     let r = Rdock::new();
@@ -708,4 +708,136 @@ fn search_speaks_docker_hubs_api() {
     assert!(seen.lock().unwrap().last().unwrap().contains("n=5"));
     r.run(&["search", "--limit", "0", &term]).fails_125();
     r.run(&["search", "-f", "bogus=1", &term]).fails_125();
+}
+
+#[test]
+fn all_tags_and_zstd_layers() {
+    let reg = Registry::start();
+    let lay = tempfile::tempdir().unwrap();
+    let mut layout = Layout::new(lay.path());
+    two_layer_image(&mut layout, "v1");
+    layout.compression = "zstd";
+    layout.image("v2", "amd64", &[files_tar(&[("v", "2\n")])], &["sh"]);
+    reg.skopeo_push(lay.path(), "v1", "app:v1", &[]);
+    reg.skopeo_push(lay.path(), "v2", "app:v2", &[]);
+    let r = Rdock::new();
+    let repo = format!("{}/app", reg.host());
+    let out = r.run(&["pull", "-a", &repo]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("v1: Pulling from app"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("v2: Pulling from app"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(out.stdout.lines().last().unwrap(), repo);
+    let tags = r
+        .run(&["images", "--format", "{{.Tag}}", &repo])
+        .ok()
+        .to_string();
+    let mut tags: Vec<&str> = tags.lines().collect();
+    tags.sort();
+    assert_eq!(tags, ["v1", "v2"]);
+    let manifest = std::process::Command::new("skopeo")
+        .args([
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            &format!("docker://{repo}:v2"),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&manifest.stdout).contains("zstd"),
+        "the layer is not zstd"
+    );
+    assert_eq!(
+        r.run(&["run", "--rm", &format!("{repo}:v2"), "/bin/cat", "/v"])
+            .code,
+        127,
+        "v2 has no busybox"
+    );
+    assert_eq!(r.run(&["pull", "-a", &format!("{repo}:v1")]).code, 125);
+}
+
+#[test]
+fn credential_helpers_are_used() {
+    let auth_dir = tempfile::tempdir().unwrap();
+    let htpasswd = auth_dir.path().join("htpasswd");
+    std::fs::write(
+        &htpasswd,
+        format!("bob:{}\n", bcrypt::hash("pw", 4).unwrap()),
+    )
+    .unwrap();
+    let reg = Registry::start_with(&format!(
+        "auth:\n  htpasswd:\n    realm: test\n    path: {}\n",
+        htpasswd.display()
+    ));
+    // A docker-credential-* helper that keeps its secrets in a file.
+    let bin = tempfile::tempdir().unwrap();
+    let store = bin.path().join("store.json");
+    let helper = bin.path().join("docker-credential-rdocktest");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\nS={}\ncase \"$1\" in\n store) cat > $S ;;\n get) read server; if [ -s $S ]; then sed 's/\"Secret\"/\"Secret\"/' $S; else echo 'credentials not found in native keychain'; exit 1; fi ;;\n erase) rm -f $S ;;\nesac\n",
+            store.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cfg = tempfile::tempdir().unwrap();
+    std::fs::write(
+        cfg.path().join("config.json"),
+        r#"{"credsStore": "rdocktest"}"#,
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+
+    let r = Rdock::with_busybox();
+    let name = format!("{}/helped:1", reg.host());
+    r.run(&["tag", "busybox", &name]).ok();
+    let run = |args: &[&str], input: &[u8]| {
+        use std::io::Write;
+        let mut c = r.cmd(args);
+        c.env("DOCKER_CONFIG", cfg.path()).env("PATH", &path);
+        c.stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut ch = c.spawn().unwrap();
+        ch.stdin.take().unwrap().write_all(input).unwrap();
+        Run::from(ch.wait_with_output().unwrap())
+    };
+    assert_eq!(run(&["push", "-q", &name], b"").code, 125);
+    let ok = run(
+        &["login", "-u", "bob", "--password-stdin", &reg.host()],
+        b"pw\n",
+    );
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    let kept = std::fs::read_to_string(&store).unwrap();
+    assert!(
+        kept.contains("\"Username\":\"bob\"") && kept.contains("\"Secret\":\"pw\""),
+        "{kept}"
+    );
+    let cfgtext = std::fs::read_to_string(cfg.path().join("config.json")).unwrap();
+    assert!(
+        !cfgtext.contains("auths"),
+        "the secret went to config.json: {cfgtext}"
+    );
+    let p = run(&["push", "-q", &name], b"");
+    assert_eq!(p.code, 0, "{}", p.stderr);
+    assert_eq!(
+        run(&["logout", &reg.host()], b"").stdout,
+        format!("Removing login credentials for {}\n", reg.host())
+    );
+    assert!(!store.exists());
 }

@@ -107,8 +107,8 @@ fn sha(data: &[u8]) -> String {
 pub struct Layout {
     pub dir: PathBuf,
     index: Vec<serde_json::Value>,
-    /// Layers as plain tars (no gzip) when false.
-    pub gzip_layers: bool,
+    /// How layers are stored: "gzip", "zstd" or "none".
+    pub compression: &'static str,
 }
 
 pub struct BuiltImage {
@@ -124,7 +124,7 @@ impl Layout {
         Layout {
             dir: dir.to_path_buf(),
             index: vec![],
-            gzip_layers: true,
+            compression: "gzip",
         }
     }
 
@@ -148,10 +148,13 @@ impl Layout {
         let mut layer_digests = vec![];
         for l in layers {
             diff_ids.push(sha(l));
-            let (blob, media) = if self.gzip_layers {
-                (gzip(l), "application/vnd.oci.image.layer.v1.tar+gzip")
-            } else {
-                (l.clone(), "application/vnd.oci.image.layer.v1.tar")
+            let (blob, media) = match self.compression {
+                "gzip" => (gzip(l), "application/vnd.oci.image.layer.v1.tar+gzip"),
+                "zstd" => (
+                    zstd::encode_all(&l[..], 3).unwrap(),
+                    "application/vnd.oci.image.layer.v1.tar+zstd",
+                ),
+                _ => (l.clone(), "application/vnd.oci.image.layer.v1.tar"),
             };
             let d = self.blob(&blob);
             layer_digests.push(d.clone());
