@@ -60,15 +60,16 @@ fn unknown_image_and_bad_flags_are_125_and_change_nothing() {
         .to_string();
     assert!(e.contains("No such image: nosuchimage:latest"), "{e}");
     // Without --pull never, docker's two lines: the notice, then why the
-    // pull failed (no registry is reachable from the tests).
-    let e = r.run(&["run", "nosuchimage"]);
+    // pull failed (a closed loopback port: tests never leave loopback).
+    let e = r.run(&["run", "127.0.0.1:1/nosuchimage"]);
     assert_eq!(e.code, 125);
     assert!(
         e.stderr
-            .starts_with("Unable to find image 'nosuchimage:latest' locally\n"),
+            .starts_with("Unable to find image '127.0.0.1:1/nosuchimage:latest' locally\n"),
         "{}",
         e.stderr
     );
+    assert!(e.stderr.contains("127.0.0.1:1/v2/"), "{}", e.stderr);
     r.run(&["run", "--bogus", "busybox"]).fails_125();
     r.run(&["run", "--memory", "10m", "busybox", "true"])
         .fails_125();
