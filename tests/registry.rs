@@ -841,3 +841,51 @@ fn credential_helpers_are_used() {
     );
     assert!(!store.exists());
 }
+
+#[test]
+fn blob_redirects_to_storage_without_credentials() {
+    // The registry answers blob GETs with a redirect to "blob storage" (a
+    // plain file server over its storage dir), as registries backed by S3
+    // do; with bearer auth, the token must not follow to the other host.
+    let tokens = TokenServer::start("alice", "s3cret");
+    let dir = tempfile::tempdir().unwrap();
+    let files = FileServer::start(dir.path().join("data"));
+    let extra = format!(
+        "{}middleware:\n  storage:\n    - name: redirect\n      options:\n        baseurl: http://127.0.0.1:{}/\n",
+        tokens.registry_auth(),
+        files.port
+    );
+    let reg = Registry::start_in(dir, &extra);
+    let lay = tempfile::tempdir().unwrap();
+    let mut layout = Layout::new(lay.path());
+    two_layer_image(&mut layout, "v1");
+    reg.skopeo_push(
+        lay.path(),
+        "v1",
+        "app:v1",
+        &["--dest-creds", "alice:s3cret"],
+    );
+    let served_before = files.served.load(std::sync::atomic::Ordering::Relaxed);
+    // Only rdock's requests count from here.
+    files
+        .saw_authorization
+        .store(false, std::sync::atomic::Ordering::Relaxed);
+    let r = Rdock::new();
+    let name = format!("{}/app:v1", reg.host());
+    let out = r.run(&["pull", "-q", &name]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        files.served.load(std::sync::atomic::Ordering::Relaxed) >= served_before + 3,
+        "blobs were not fetched from the storage redirect"
+    );
+    assert!(
+        !files
+            .saw_authorization
+            .load(std::sync::atomic::Ordering::Relaxed),
+        "credentials leaked to the blob storage host"
+    );
+    assert_eq!(
+        r.run(&["run", "--rm", &name, "cat", "/hello.txt"]).ok(),
+        "hello from the registry\n"
+    );
+}

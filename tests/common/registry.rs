@@ -27,11 +27,17 @@ impl Registry {
     /// Start a registry; `auth` is an extra YAML `auth:` section (indented
     /// two spaces) or "".
     pub fn start_with(auth: &str) -> Registry {
+        Registry::start_in(tempfile::tempdir().expect("tempdir"), auth)
+    }
+
+    /// Start with `extra` YAML (auth:, middleware:) in a given dir, whose
+    /// `data/` is the storage root.
+    pub fn start_in(dir: tempfile::TempDir, extra: &str) -> Registry {
+        let auth = extra;
         assert!(
             Path::new(REGISTRY_BIN).exists(),
             "install the registry: apt-get install docker-registry"
         );
-        let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
         let cfg = format!(
             "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{auth}",
@@ -462,5 +468,70 @@ impl TokenServer {
 impl Drop for TokenServer {
     fn drop(&mut self) {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// A static file server for a directory (the "blob storage" a registry
+/// redirects to). Records whether any request carried credentials.
+pub struct FileServer {
+    pub port: u16,
+    pub saw_authorization: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    pub served: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl FileServer {
+    pub fn start(root: PathBuf) -> FileServer {
+        use std::io::{BufRead, BufReader, Write};
+        use std::sync::atomic::Ordering;
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let saw = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (saw2, served2) = (saw.clone(), served.clone());
+        std::thread::spawn(move || {
+            for s in l.incoming().flatten() {
+                let mut rd = BufReader::new(s.try_clone().unwrap());
+                let mut line = String::new();
+                let _ = rd.read_line(&mut line);
+                loop {
+                    let mut h = String::new();
+                    if rd.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                        break;
+                    }
+                    if h.to_ascii_lowercase().starts_with("authorization:") {
+                        saw2.store(true, Ordering::Relaxed);
+                    }
+                }
+                let path = line
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or("/")
+                    .split('?')
+                    .next()
+                    .unwrap_or("/")
+                    .to_string();
+                let mut w = s;
+                let file = root.join(path.trim_start_matches('/'));
+                match std::fs::read(&file) {
+                    Ok(data) if !path.contains("..") => {
+                        served2.fetch_add(1, Ordering::Relaxed);
+                        let _ = write!(
+                            w,
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                            data.len()
+                        );
+                        let _ = w.write_all(&data);
+                    }
+                    _ => {
+                        let _ = w.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                    }
+                }
+            }
+        });
+        FileServer {
+            port,
+            saw_authorization: saw,
+            served,
+        }
     }
 }

@@ -99,8 +99,9 @@ impl Registry {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .user_agent(USER_AGENT)
-            .max_redirects(10)
-            .redirect_auth_headers(ureq::config::RedirectAuthHeaders::SameHost)
+            // Redirects are followed in `request`, which decides where
+            // credentials may go.
+            .max_redirects(0)
             .timeout_connect(Some(Duration::from_secs(30)))
             .build()
             .into();
@@ -265,26 +266,51 @@ impl Registry {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Result<Response<Body>, RegistryError> {
-        let url = self.url(path)?;
-        for attempt in 0..2 {
+        let mut url = self.url(path)?;
+        let origin = origin_of(&url).to_string();
+        let mut retried = false;
+        let mut hops = 0;
+        loop {
             let mut b = Request::builder().method(method.clone()).uri(&url);
             for (k, v) in headers {
                 b = b.header(*k, *v);
             }
-            if let Some(a) = self.auth_header(scope) {
-                b = b.header("Authorization", a);
+            // Credentials only ever go to the registry's own scheme, host
+            // and port, never to the blob storage a redirect leads to.
+            if origin_of(&url) == origin {
+                if let Some(a) = self.auth_header(scope) {
+                    b = b.header("Authorization", a);
+                }
             }
             let req = b.body(body).map_err(|e| Self::http_err(&url, e))?;
             let resp = self.agent.run(req).map_err(|e| Self::http_err(&url, e))?;
             if resp.status() == StatusCode::UNAUTHORIZED
-                && attempt == 0
+                && !retried
+                && origin_of(&url) == origin
                 && self.authenticate(&resp, scope)?
             {
+                retried = true;
+                continue;
+            }
+            let redirect = matches!(resp.status().as_u16(), 301 | 302 | 303 | 307 | 308)
+                && (method == Method::GET || method == Method::HEAD);
+            if let (true, Some(loc)) = (
+                redirect,
+                resp.headers().get("location").and_then(|l| l.to_str().ok()),
+            ) {
+                hops += 1;
+                if hops > 10 {
+                    return Err(Self::http_err(&url, "too many redirects"));
+                }
+                url = if loc.starts_with("http://") || loc.starts_with("https://") {
+                    loc.to_string()
+                } else {
+                    format!("{}{loc}", origin_of(&url))
+                };
                 continue;
             }
             return Ok(resp);
         }
-        unreachable!("the loop returns on its second pass")
     }
 
     /// A streaming upload: authenticate first (with a cheap request) so the
@@ -393,6 +419,16 @@ pub fn list_tags(
         }
     }
     Ok(tags)
+}
+
+/// "https://host:port" of a URL (scheme, host and port: what decides
+/// where credentials may go, as Go's HTTP client decides it).
+fn origin_of(url: &str) -> &str {
+    let after = url.find("://").map(|i| i + 3).unwrap_or(0);
+    match url[after..].find('/') {
+        Some(i) => &url[..after + i],
+        None => url,
+    }
 }
 
 fn basic(c: &Credentials) -> String {
