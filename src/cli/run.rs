@@ -47,7 +47,7 @@ pub fn run(paths: &Paths, a: RunArgs) -> Result<i32> {
     }
     let c = create_container(paths, &a.flags, &a.image, &a.cmd)?;
     if a.detach {
-        lifecycle::start_detached(paths, &c)?;
+        crate::container::monitor::start_detached(paths, &c)?;
         println!("{}", c.config.id);
         return Ok(0);
     }

@@ -48,7 +48,7 @@ pub fn run(paths: &Paths, a: StartArgs) -> Result<i32> {
     super::for_each(&a.containers, |name| {
         let c = store.resolve(name)?;
         if !c.state.is_alive() {
-            lifecycle::start_detached(paths, &c)?;
+            crate::container::monitor::start_detached(paths, &c)?;
         }
         println!("{name}");
         Ok(())

@@ -93,7 +93,7 @@ pub fn inspect(paths: &Paths, c: &Container) -> Value {
         "ResolvConfPath": c.dir.join("resolv.conf"),
         "HostnamePath": c.dir.join("hostname"),
         "HostsPath": c.dir.join("hosts"),
-        "LogPath": c.dir.join("container.log"),
+        "LogPath": crate::container::logs::log_path(&c.dir, &c.config.id),
         "Name": format!("/{}", cfg.name),
         "RestartCount": 0,
         "Driver": "overlay",

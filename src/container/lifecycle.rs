@@ -216,7 +216,11 @@ fn exit_status(ws: nix::sys::wait::WaitStatus) -> Option<i32> {
 }
 
 /// Spawn the container and record it as running.
-fn launch(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<(Spawned, Cgroup)> {
+pub(super) fn launch(
+    paths: &Paths,
+    c: &Container,
+    stdio: Option<[i32; 3]>,
+) -> Result<(Spawned, Cgroup)> {
     if c.state.status == Status::Running {
         return Err(Error::msg(format!(
             "container {} is already running",
@@ -265,7 +269,7 @@ fn launch(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<(Spaw
 
 /// After the container's init is gone: record the exit, drop the cgroup,
 /// remove the container if it was `--rm`.
-fn finish(paths: &Paths, c: &Container, cgroup: &Cgroup, code: i32) -> Result<()> {
+pub(super) fn finish(paths: &Paths, c: &Container, cgroup: &Cgroup, code: i32) -> Result<()> {
     let store = ContainerStore::new(paths);
     let _ = cgroup.remove();
     if c.config.auto_remove {
@@ -318,7 +322,7 @@ pub fn start_foreground(paths: &Paths, c: &Container) -> Result<i32> {
     Ok(code)
 }
 
-fn try_reap(pid: Pid) -> Option<i32> {
+pub(super) fn try_reap(pid: Pid) -> Option<i32> {
     match nix::sys::wait::waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
         Ok(ws) => exit_status(ws),
         Err(nix::errno::Errno::ECHILD) => Some(255),
@@ -488,100 +492,6 @@ fn pump_tty(
         }
     }
     Ok(code.unwrap_or(255))
-}
-
-/// Start under a monitor: a forked, setsid'd copy of this process that is
-/// the container's parent, waits for it and records its exit. Output goes to
-/// `containers/<id>/container.log`.
-pub fn start_detached(paths: &Paths, c: &Container) -> Result<()> {
-    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-        .map_err(|e| RuntimeError::sys("pipe", e))?;
-    // SAFETY: the CLI is single-threaded here.
-    match unsafe { nix::unistd::fork() }.map_err(|e| RuntimeError::sys("fork", e))? {
-        nix::unistd::ForkResult::Child => {
-            drop(r);
-            let code = monitor(paths, c, w);
-            // SAFETY: leave without running the parent's exit handlers.
-            unsafe { libc::_exit(code) }
-        }
-        nix::unistd::ForkResult::Parent { child } => {
-            drop(w);
-            let mut msg = Vec::new();
-            let _ = std::fs::File::from(r).read_to_end(&mut msg);
-            if msg.first() == Some(&b'1') {
-                return Ok(());
-            }
-            let _ = nix::sys::wait::waitpid(child, None);
-            let text = String::from_utf8_lossy(msg.get(1..).unwrap_or_default()).into_owned();
-            let code: i32 = msg.first().map(|b| (*b as i32) - 100).unwrap_or(125);
-            Err(match code {
-                126 | 127 => Error::Runtime(RuntimeError::Other(text)).with_code(code),
-                _ => Error::msg(if text.is_empty() {
-                    "container monitor failed".into()
-                } else {
-                    text
-                }),
-            })
-        }
-    }
-}
-
-fn monitor(paths: &Paths, c: &Container, report: OwnedFd) -> i32 {
-    let mut report = std::fs::File::from(report);
-    let _ = nix::unistd::setsid();
-    let null = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/null");
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(c.dir.join("container.log"));
-    let (null, log) = match (null, log) {
-        (Ok(n), Ok(l)) => (n, l),
-        _ => {
-            let _ = report.write_all(b"}cannot open the container log");
-            return 1;
-        }
-    };
-    let mut mask = SigSet::empty();
-    mask.add(Signal::SIGCHLD);
-    let _ = mask.thread_block();
-    let sfd = match nix::sys::signalfd::SignalFd::with_flags(
-        &mask,
-        nix::sys::signalfd::SfdFlags::SFD_CLOEXEC,
-    ) {
-        Ok(s) => s,
-        Err(_) => return 1,
-    };
-    let stdio = [null.as_raw_fd(), log.as_raw_fd(), log.as_raw_fd()];
-    let (spawned, cgroup) = match launch(paths, c, Some(stdio)) {
-        Ok(x) => x,
-        Err(e) => {
-            let code = (e.exit_code() + 100).clamp(0, 255) as u8;
-            let mut msg = vec![code];
-            msg.extend_from_slice(e.to_string().as_bytes());
-            let _ = report.write_all(&msg);
-            return 1;
-        }
-    };
-    let _ = report.write_all(b"1");
-    drop(report);
-    // Keep the monitor off the caller's terminal and cwd.
-    let _ = nix::unistd::dup2(null.as_raw_fd(), 0);
-    let _ = nix::unistd::dup2(null.as_raw_fd(), 1);
-    let _ = nix::unistd::dup2(null.as_raw_fd(), 2);
-    let _ = nix::unistd::chdir("/");
-    drop(spawned.pty_master);
-    let pid = Pid::from_raw(spawned.pid);
-    let code = loop {
-        if let Some(code) = try_reap(pid) {
-            break code;
-        }
-        let _ = sfd.read_signal();
-    };
-    let _ = finish(paths, c, &cgroup, code);
-    0
 }
 
 /// Remove a container; with `force` a running one is killed first.

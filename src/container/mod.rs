@@ -6,6 +6,8 @@ use thiserror::Error;
 pub mod config;
 pub mod inspect;
 pub mod lifecycle;
+pub mod logs;
+pub mod monitor;
 pub mod state;
 pub mod store;
 

@@ -1,0 +1,180 @@
+//! The monitor of a detached container: a forked, setsid'd copy of the CLI
+//! that is the container's parent. It reaps it, records its exit, and
+//! writes its output to the json-file log. Single-threaded: one poll loop
+//! over the output pipes (or the PTY) and a signalfd for SIGCHLD.
+
+use super::lifecycle::{finish, launch, try_reap};
+use super::logs::{log_path, LogWriter, Stream};
+use super::store::Container;
+use crate::error::{Error, Result};
+use crate::paths::Paths;
+use crate::runtime::RuntimeError;
+use nix::sys::signal::{SigSet, Signal};
+use nix::unistd::Pid;
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+
+/// Start `c` under a monitor. Returns once the container's process has
+/// started (exec failures come back as 126/127, as in the foreground).
+pub fn start_detached(paths: &Paths, c: &Container) -> Result<()> {
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| RuntimeError::sys("pipe", e))?;
+    // SAFETY: the CLI is single-threaded here (registry threads, if any,
+    // were joined before).
+    match unsafe { nix::unistd::fork() }.map_err(|e| RuntimeError::sys("fork", e))? {
+        nix::unistd::ForkResult::Child => {
+            drop(r);
+            let code = monitor(paths, c, w);
+            // SAFETY: leave without running the parent's exit handlers.
+            unsafe { libc::_exit(code) }
+        }
+        nix::unistd::ForkResult::Parent { child } => {
+            drop(w);
+            let mut msg = Vec::new();
+            let _ = std::fs::File::from(r).read_to_end(&mut msg);
+            if msg.first() == Some(&b'1') {
+                return Ok(());
+            }
+            let _ = nix::sys::wait::waitpid(child, None);
+            let text = String::from_utf8_lossy(msg.get(1..).unwrap_or_default()).into_owned();
+            let code: i32 = msg.first().map(|b| (*b as i32) - 100).unwrap_or(125);
+            Err(match code {
+                126 | 127 => Error::Runtime(RuntimeError::Other(text)).with_code(code),
+                _ => Error::msg(if text.is_empty() {
+                    "container monitor failed".into()
+                } else {
+                    text
+                }),
+            })
+        }
+    }
+}
+
+fn pipe() -> Option<(OwnedFd, OwnedFd)> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).ok()
+}
+
+struct Source {
+    fd: OwnedFd,
+    stream: Stream,
+    open: bool,
+}
+
+fn monitor(paths: &Paths, c: &Container, report: OwnedFd) -> i32 {
+    let mut report = std::fs::File::from(report);
+    let fail = |report: &mut std::fs::File, code: i32, msg: &str| {
+        let mut m = vec![(code + 100).clamp(0, 255) as u8];
+        m.extend_from_slice(msg.as_bytes());
+        let _ = report.write_all(&m);
+        1
+    };
+    let _ = nix::unistd::setsid();
+    // SAFETY: setting dispositions in our own single-threaded process; the
+    // monitor must outlive the terminal that started it.
+    unsafe {
+        let _ = nix::sys::signal::signal(Signal::SIGHUP, nix::sys::signal::SigHandler::SigIgn);
+        let _ = nix::sys::signal::signal(Signal::SIGPIPE, nix::sys::signal::SigHandler::SigIgn);
+    }
+    let null = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null");
+    let log = LogWriter::open(&log_path(&c.dir, &c.config.id));
+    let (null, mut log) = match (null, log) {
+        (Ok(n), Ok(l)) => (n, l),
+        _ => return fail(&mut report, 125, "cannot open the container log"),
+    };
+    let mut mask = SigSet::empty();
+    mask.add(Signal::SIGCHLD);
+    let _ = mask.thread_block();
+    let sfd = match nix::sys::signalfd::SignalFd::with_flags(
+        &mask,
+        nix::sys::signalfd::SfdFlags::SFD_CLOEXEC | nix::sys::signalfd::SfdFlags::SFD_NONBLOCK,
+    ) {
+        Ok(s) => s,
+        Err(_) => return fail(&mut report, 125, "signalfd failed"),
+    };
+    let (out, err) = if c.config.tty {
+        (None, None)
+    } else {
+        match (pipe(), pipe()) {
+            (Some(o), Some(e)) => (Some(o), Some(e)),
+            _ => return fail(&mut report, 125, "cannot create output pipes"),
+        }
+    };
+    let stdio: [RawFd; 3] = [
+        null.as_raw_fd(),
+        out.as_ref().map(|p| p.1.as_raw_fd()).unwrap_or(null.as_raw_fd()),
+        err.as_ref().map(|p| p.1.as_raw_fd()).unwrap_or(null.as_raw_fd()),
+    ];
+    let (spawned, cgroup) = match launch(paths, c, Some(stdio)) {
+        Ok(x) => x,
+        Err(e) => return fail(&mut report, e.exit_code(), &e.to_string()),
+    };
+    let _ = report.write_all(b"1");
+    drop(report);
+    // Keep the monitor off the caller's terminal and cwd.
+    for fd in 0..3 {
+        let _ = nix::unistd::dup2(null.as_raw_fd(), fd);
+    }
+    let _ = nix::unistd::chdir("/");
+
+    let mut sources: Vec<Source> = Vec::new();
+    if let Some(m) = spawned.pty_master {
+        sources.push(Source { fd: m, stream: Stream::Stdout, open: true });
+    }
+    for (p, stream) in [(out, Stream::Stdout), (err, Stream::Stderr)] {
+        if let Some((r, w)) = p {
+            drop(w);
+            sources.push(Source { fd: r, stream, open: true });
+        }
+    }
+    let pid = Pid::from_raw(spawned.pid);
+    let mut code: Option<i32> = None;
+    let mut buf = vec![0u8; 32 * 1024];
+    loop {
+        if code.is_none() {
+            code = try_reap(pid);
+        }
+        if code.is_some() && sources.iter().all(|s| !s.open) {
+            break;
+        }
+        let mut pfds: Vec<libc::pollfd> = vec![libc::pollfd {
+            fd: sfd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        for s in sources.iter().filter(|s| s.open) {
+            pfds.push(libc::pollfd { fd: s.fd.as_raw_fd(), events: libc::POLLIN, revents: 0 });
+        }
+        // After the exit, what is left in the pipes is read, then we stop
+        // (a process that escaped the pid namespace cannot hold us forever).
+        let timeout = if code.is_some() { 1000 } else { -1 };
+        // SAFETY: a valid array of pollfd of the given length.
+        let n = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout) };
+        if n == 0 && code.is_some() {
+            break;
+        }
+        if n < 0 {
+            continue;
+        }
+        if pfds[0].revents != 0 {
+            while let Ok(Some(_)) = sfd.read_signal() {}
+        }
+        for p in pfds.iter().skip(1).filter(|p| p.revents != 0) {
+            let Some(s) = sources.iter_mut().find(|s| s.fd.as_raw_fd() == p.fd) else {
+                continue;
+            };
+            // SAFETY: reading into our buffer from an fd we own.
+            let r = unsafe { libc::read(p.fd, buf.as_mut_ptr().cast(), buf.len()) };
+            if r <= 0 {
+                // EOF, or EIO from a PTY whose other side is gone.
+                if r == 0 || nix::errno::Errno::last() != nix::errno::Errno::EINTR {
+                    s.open = false;
+                }
+                continue;
+            }
+            let _ = log.write(s.stream, &buf[..r as usize]);
+        }
+    }
+    let _ = log.flush();
+    let _ = finish(paths, c, &cgroup, code.unwrap_or(255));
+    0
+}
