@@ -9,6 +9,7 @@ pub mod import;
 pub mod info;
 pub mod inspect;
 pub mod login;
+pub mod logs;
 pub mod prune;
 pub mod ps;
 pub mod pull;
@@ -19,6 +20,7 @@ pub mod run;
 pub mod run_flags;
 pub mod search;
 pub mod start;
+pub mod stop;
 pub mod tag;
 pub mod template;
 
@@ -77,6 +79,18 @@ pub enum Command {
     Pull(pull::PullArgs),
     /// Upload an image to a registry
     Push(push::PushArgs),
+    /// Fetch the logs of a container
+    Logs(logs::LogsArgs),
+    /// Stop one or more running containers
+    Stop(stop::StopArgs),
+    /// Kill one or more running containers
+    Kill(stop::KillArgs),
+    /// Restart one or more containers
+    Restart(stop::StopArgs),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait(stop::WaitArgs),
+    /// Rename a container
+    Rename(stop::RenameArgs),
     /// Search Docker Hub for images
     Search(search::SearchArgs),
     /// Authenticate to a registry
@@ -130,6 +144,12 @@ pub enum ContainerCommand {
     Create(create::CreateArgs),
     Start(start::StartArgs),
     Run(run::RunArgs),
+    Logs(logs::LogsArgs),
+    Stop(stop::StopArgs),
+    Kill(stop::KillArgs),
+    Restart(stop::StopArgs),
+    Wait(stop::WaitArgs),
+    Rename(stop::RenameArgs),
 }
 
 /// Turn clap's multi-line errors into docker's one-line wording.
@@ -256,6 +276,30 @@ fn dispatch(paths: &Paths, command: Command) -> Result<i32> {
             cmd: ImageCommand::Push(a),
         } => push::run(paths, a),
         Command::Search(a) => search::run(a),
+        Command::Logs(a)
+        | Command::Container {
+            cmd: ContainerCommand::Logs(a),
+        } => logs::run(paths, a),
+        Command::Stop(a)
+        | Command::Container {
+            cmd: ContainerCommand::Stop(a),
+        } => stop::stop(paths, a),
+        Command::Kill(a)
+        | Command::Container {
+            cmd: ContainerCommand::Kill(a),
+        } => stop::kill(paths, a),
+        Command::Restart(a)
+        | Command::Container {
+            cmd: ContainerCommand::Restart(a),
+        } => stop::restart(paths, a),
+        Command::Wait(a)
+        | Command::Container {
+            cmd: ContainerCommand::Wait(a),
+        } => stop::wait(paths, a),
+        Command::Rename(a)
+        | Command::Container {
+            cmd: ContainerCommand::Rename(a),
+        } => stop::rename(paths, a),
         Command::Login(a) => login::login(a),
         Command::Logout(a) => login::logout(a),
         Command::Pull(a)

@@ -356,6 +356,7 @@ impl ContainerFlags {
             cap_drop: self.cap_drop.clone(),
             ulimits,
             labels,
+            stop_signal: self.stop_signal.clone(),
         })
     }
 

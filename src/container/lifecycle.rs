@@ -48,6 +48,8 @@ pub struct CreateOptions {
     pub cap_drop: Vec<String>,
     pub ulimits: Vec<Ulimit>,
     pub labels: BTreeMap<String, String>,
+    /// `--stop-signal`, over the image's STOPSIGNAL.
+    pub stop_signal: Option<String>,
 }
 
 const HOSTS_NONE: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::\tip6-localnet\nff00::\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
@@ -62,6 +64,9 @@ pub fn merge_env(env: &mut Vec<String>, overrides: &[String]) {
 }
 
 pub fn create(paths: &Paths, opts: &CreateOptions) -> Result<Container> {
+    if let Some(sig) = &opts.stop_signal {
+        crate::runtime::signals::parse(sig)?;
+    }
     let images = ImageStore::new(paths);
     let idx = images.index()?;
     let img = idx.lookup(&opts.image)?;
@@ -152,7 +157,7 @@ pub fn create(paths: &Paths, opts: &CreateOptions) -> Result<Container> {
         mounts: opts.mounts.clone(),
         ulimits: opts.ulimits.clone(),
         labels,
-        stop_signal: d.stop_signal.clone(),
+        stop_signal: opts.stop_signal.clone().or_else(|| d.stop_signal.clone()),
     };
     let hosts = match config.network {
         NetworkMode::Host => {

@@ -8,6 +8,7 @@ pub mod inspect;
 pub mod lifecycle;
 pub mod logs;
 pub mod monitor;
+pub mod ops;
 pub mod state;
 pub mod store;
 

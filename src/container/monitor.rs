@@ -75,7 +75,10 @@ fn monitor(paths: &Paths, c: &Container, report: OwnedFd) -> i32 {
         let _ = nix::sys::signal::signal(Signal::SIGHUP, nix::sys::signal::SigHandler::SigIgn);
         let _ = nix::sys::signal::signal(Signal::SIGPIPE, nix::sys::signal::SigHandler::SigIgn);
     }
-    let null = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null");
+    let null = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null");
     let log = LogWriter::open(&log_path(&c.dir, &c.config.id));
     let (null, mut log) = match (null, log) {
         (Ok(n), Ok(l)) => (n, l),
@@ -101,8 +104,12 @@ fn monitor(paths: &Paths, c: &Container, report: OwnedFd) -> i32 {
     };
     let stdio: [RawFd; 3] = [
         null.as_raw_fd(),
-        out.as_ref().map(|p| p.1.as_raw_fd()).unwrap_or(null.as_raw_fd()),
-        err.as_ref().map(|p| p.1.as_raw_fd()).unwrap_or(null.as_raw_fd()),
+        out.as_ref()
+            .map(|p| p.1.as_raw_fd())
+            .unwrap_or(null.as_raw_fd()),
+        err.as_ref()
+            .map(|p| p.1.as_raw_fd())
+            .unwrap_or(null.as_raw_fd()),
     ];
     let (spawned, cgroup) = match launch(paths, c, Some(stdio)) {
         Ok(x) => x,
@@ -118,12 +125,20 @@ fn monitor(paths: &Paths, c: &Container, report: OwnedFd) -> i32 {
 
     let mut sources: Vec<Source> = Vec::new();
     if let Some(m) = spawned.pty_master {
-        sources.push(Source { fd: m, stream: Stream::Stdout, open: true });
+        sources.push(Source {
+            fd: m,
+            stream: Stream::Stdout,
+            open: true,
+        });
     }
     for (p, stream) in [(out, Stream::Stdout), (err, Stream::Stderr)] {
         if let Some((r, w)) = p {
             drop(w);
-            sources.push(Source { fd: r, stream, open: true });
+            sources.push(Source {
+                fd: r,
+                stream,
+                open: true,
+            });
         }
     }
     let pid = Pid::from_raw(spawned.pid);
@@ -142,7 +157,11 @@ fn monitor(paths: &Paths, c: &Container, report: OwnedFd) -> i32 {
             revents: 0,
         }];
         for s in sources.iter().filter(|s| s.open) {
-            pfds.push(libc::pollfd { fd: s.fd.as_raw_fd(), events: libc::POLLIN, revents: 0 });
+            pfds.push(libc::pollfd {
+                fd: s.fd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            });
         }
         // After the exit, what is left in the pipes is read, then we stop
         // (a process that escaped the pid namespace cannot hold us forever).

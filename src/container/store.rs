@@ -229,6 +229,47 @@ impl ContainerStore {
             .map_err(|e| ContainerError::io("writing container state", e))
     }
 
+    /// state.json as written (not corrected by liveness), or None when the
+    /// container is gone. A missing file is the "created" state.
+    pub fn raw_state(&self, id: &str) -> Option<State> {
+        let dir = self.paths.container(id);
+        if !dir.join("config.json").exists() {
+            return None;
+        }
+        Some(
+            fs::read(dir.join("state.json"))
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .unwrap_or_default(),
+        )
+    }
+
+    /// Give a container a new name: claim the new one, rewrite the config,
+    /// drop the old link. Under the names lock, as `create`.
+    pub fn rename(&self, c: &Container, new: &str) -> Result<()> {
+        if !valid_name(new) {
+            return Err(ContainerError::InvalidName(new.to_string()));
+        }
+        let _lock = util::FileLock::exclusive(&self.paths.names().join(".lock"))
+            .map_err(|e| ContainerError::io("locking container names", e))?;
+        self.claim_name(new, &c.config.id)?;
+        let mut cfg = c.config.clone();
+        let old = std::mem::replace(&mut cfg.name, new.to_string());
+        let data = serde_json::to_vec_pretty(&cfg).map_err(json_err("container config"))?;
+        if let Err(e) = util::atomic_write(&c.dir.join("config.json"), &data) {
+            let _ = fs::remove_file(self.paths.names().join(new));
+            return Err(ContainerError::io("writing container config", e));
+        }
+        let link = self.paths.names().join(&old);
+        if fs::read_link(&link)
+            .map(|p| p.to_string_lossy() == c.config.id.as_str())
+            .unwrap_or(false)
+        {
+            let _ = fs::remove_file(link);
+        }
+        Ok(())
+    }
+
     pub fn load(&self, id: &str) -> Result<Container> {
         let dir = self.paths.container(id);
         let cfg = fs::read(dir.join("config.json")).map_err(|e| {

@@ -1,0 +1,94 @@
+//! `rdock stop`, `kill`, `restart`, `wait`, `rename`: container operations
+//! that share the same shape (resolve, act, print the name as given).
+
+use crate::container::ops;
+use crate::container::store::ContainerStore;
+use crate::error::Result;
+use crate::paths::Paths;
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    /// Signal to send to the container
+    #[arg(short = 's', long)]
+    pub signal: Option<String>,
+    /// Seconds to wait before killing the container
+    #[arg(
+        short = 't',
+        long = "timeout",
+        visible_alias = "time",
+        allow_negative_numbers = true
+    )]
+    pub timeout: Option<i64>,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct KillArgs {
+    /// Signal to send to the container
+    #[arg(short = 's', long, default_value = "KILL")]
+    pub signal: String,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RenameArgs {
+    pub container: String,
+    pub new_name: String,
+}
+
+pub fn stop(paths: &Paths, a: StopArgs) -> Result<i32> {
+    let store = ContainerStore::new(paths);
+    super::for_each(&a.containers, |name| {
+        let c = store.resolve(name)?;
+        ops::stop(paths, &c, a.timeout, a.signal.as_deref())?;
+        println!("{name}");
+        Ok(())
+    })
+}
+
+pub fn kill(paths: &Paths, a: KillArgs) -> Result<i32> {
+    let store = ContainerStore::new(paths);
+    super::for_each(&a.containers, |name| {
+        let c = store.resolve(name)?;
+        ops::kill(paths, &c, &a.signal)?;
+        println!("{name}");
+        Ok(())
+    })
+}
+
+/// docker restart: stop (with -t/-s), then start in the background.
+pub fn restart(paths: &Paths, a: StopArgs) -> Result<i32> {
+    let store = ContainerStore::new(paths);
+    super::for_each(&a.containers, |name| {
+        let c = store.resolve(name)?;
+        ops::stop(paths, &c, a.timeout, a.signal.as_deref())?;
+        let c = store.resolve(name)?;
+        crate::container::monitor::start_detached(paths, &c)?;
+        println!("{name}");
+        Ok(())
+    })
+}
+
+pub fn wait(paths: &Paths, a: WaitArgs) -> Result<i32> {
+    let store = ContainerStore::new(paths);
+    super::for_each(&a.containers, |name| {
+        let c = store.resolve(name)?;
+        println!("{}", ops::wait(paths, &c)?);
+        Ok(())
+    })
+}
+
+pub fn rename(paths: &Paths, a: RenameArgs) -> Result<i32> {
+    let c = ContainerStore::new(paths).resolve(&a.container)?;
+    ops::rename(paths, &c, &a.new_name)?;
+    Ok(0)
+}

@@ -1,0 +1,165 @@
+//! Operations on existing containers: stop, kill, wait, restart, rename.
+//! No daemon: each acts on the container's process through its pid (checked
+//! against its start time, so a reused pid is never signalled) and on the
+//! store; the monitor (or the foreground CLI) records the exit.
+
+use super::lifecycle::CGROUP_PARENT;
+use super::state::Status;
+use super::store::{Container, ContainerStore};
+use super::ContainerError;
+use crate::error::{Error, Result};
+use crate::paths::Paths;
+use crate::runtime::cgroups::Cgroup;
+use crate::runtime::signals;
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+use std::time::{Duration, Instant};
+
+/// Send `sig` to the container's init. Errors as docker when it is not
+/// running.
+pub fn kill(paths: &Paths, c: &Container, sig: &str) -> Result<()> {
+    let sig = signals::parse(sig)?;
+    if !c.state.is_alive() {
+        return Err(Error::msg(format!(
+            "cannot kill container: {0}: container {0} is not running",
+            c.config.name
+        )));
+    }
+    nix::sys::signal::kill(Pid::from_raw(c.state.pid), sig)
+        .map_err(|e| Error::msg(format!("cannot kill container {}: {e}", c.config.name)))?;
+    if sig == Signal::SIGKILL {
+        wait_gone(paths, c, Duration::from_secs(10));
+    }
+    Ok(())
+}
+
+/// Until the container's process is gone and its exit is on record (by its
+/// monitor; if the monitor itself was killed, recorded here).
+fn wait_gone(paths: &Paths, c: &Container, limit: Duration) -> bool {
+    let store = ContainerStore::new(paths);
+    let start = Instant::now();
+    let mut dead_since: Option<Instant> = None;
+    while start.elapsed() < limit {
+        let Some(raw) = store.raw_state(&c.config.id) else {
+            return true; // removed (--rm)
+        };
+        if raw.status != Status::Running {
+            return true;
+        }
+        if !raw.is_alive() {
+            let since = *dead_since.get_or_insert_with(Instant::now);
+            // Its monitor records the exit at once; if it has not after a
+            // second, the monitor is gone too: record it ourselves.
+            if since.elapsed() > Duration::from_secs(1) {
+                let mut orphan = c.clone();
+                orphan.state = raw;
+                record_orphan_exit(paths, &orphan);
+                return true;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
+}
+
+/// The exit of a container whose monitor died: status exited (137, as an
+/// exit by SIGKILL is the usual story), cgroup removed.
+pub fn record_orphan_exit(paths: &Paths, c: &Container) {
+    let store = ContainerStore::new(paths);
+    let _ = Cgroup::open(CGROUP_PARENT, &c.config.id).remove();
+    if c.config.auto_remove {
+        let _ = store.remove(c);
+        return;
+    }
+    let mut st = c.state.clone();
+    st.status = Status::Exited;
+    st.pid = 0;
+    if st.exit_code == 0 {
+        st.exit_code = 137;
+    }
+    st.finished_at = Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true));
+    let _ = store.save_state(&c.config.id, &st);
+}
+
+/// docker stop: the stop signal (`--stop-signal`, the image's STOPSIGNAL,
+/// else SIGTERM), then SIGKILL after `timeout` seconds (default 10; -1
+/// waits for ever).
+pub fn stop(
+    paths: &Paths,
+    c: &Container,
+    timeout: Option<i64>,
+    signal: Option<&str>,
+) -> Result<()> {
+    if !c.state.is_alive() {
+        // Stopping a stopped container succeeds, as with docker; a state
+        // left "running" by a dead monitor is put right on the way.
+        if c.state.status == Status::Running {
+            record_orphan_exit(paths, c);
+        }
+        return Ok(());
+    }
+    let sig = signal
+        .map(str::to_string)
+        .or_else(|| c.config.stop_signal.clone())
+        .unwrap_or_else(|| "SIGTERM".into());
+    let sig = signals::parse(&sig)?;
+    let _ = nix::sys::signal::kill(Pid::from_raw(c.state.pid), sig);
+    let t = timeout.unwrap_or(10);
+    let limit = if t < 0 {
+        Duration::from_secs(u64::MAX / 4)
+    } else {
+        Duration::from_secs(t as u64)
+    };
+    if wait_gone(paths, c, limit) {
+        return Ok(());
+    }
+    let _ = nix::sys::signal::kill(Pid::from_raw(c.state.pid), Signal::SIGKILL);
+    Cgroup::open(CGROUP_PARENT, &c.config.id).kill_all(Signal::SIGKILL);
+    if wait_gone(paths, c, Duration::from_secs(10)) {
+        Ok(())
+    } else {
+        Err(Error::msg(format!(
+            "cannot stop container: {}: tried to kill container, but did not receive an exit event",
+            c.config.name
+        )))
+    }
+}
+
+/// docker wait: block until the container stops; its exit code.
+pub fn wait(paths: &Paths, c: &Container) -> Result<i32> {
+    let store = ContainerStore::new(paths);
+    let mut last = c.state.exit_code;
+    loop {
+        let Some(raw) = store.raw_state(&c.config.id) else {
+            return Ok(last);
+        };
+        last = raw.exit_code;
+        match raw.status {
+            Status::Created => {}
+            Status::Running if raw.is_alive() => {}
+            Status::Running => {
+                wait_gone(paths, c, Duration::from_secs(5));
+            }
+            _ => return Ok(raw.exit_code),
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// docker rename.
+pub fn rename(paths: &Paths, c: &Container, new: &str) -> Result<()> {
+    let new = new.trim_start_matches('/');
+    if new == c.config.name {
+        return Err(Error::msg(
+            "Renaming a container with the same name as its current name",
+        ));
+    }
+    ContainerStore::new(paths)
+        .rename(c, new)
+        .map_err(|e| match e {
+            ContainerError::InvalidName(_) => Error::msg(format!(
+                "Invalid container name ({new}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+            )),
+            other => other.into(),
+        })
+}

@@ -1,0 +1,259 @@
+//! Detached containers kept by their monitor: logs, stop, kill, wait,
+//! restart, rename, and what happens when the monitor itself dies.
+
+mod common;
+use common::*;
+use std::time::{Duration, Instant};
+
+fn ppid(pid: i32) -> i32 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    rest.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+const LOOP: &str =
+    "trap 'echo got-usr1' USR1; trap 'echo bye; exit 3' TERM; while true; do sleep 0.05; done";
+
+#[test]
+fn logs_keep_streams_apart_with_docker_options() {
+    let r = Rdock::with_busybox();
+    let id = r
+        .run(&[
+            "run",
+            "-d",
+            "--name",
+            "talker",
+            "busybox",
+            "sh",
+            "-c",
+            "echo one; echo two >&2; echo three; printf partial",
+        ])
+        .ok()
+        .trim()
+        .to_string();
+    assert_eq!(id.len(), 64, "run -d prints the full ID");
+    assert_eq!(r.run(&["wait", "talker"]).ok(), "0\n");
+    let out = r.run(&["logs", "talker"]);
+    assert_eq!(out.code, 0);
+    assert_eq!(out.stdout, "one\nthree\npartial");
+    assert_eq!(out.stderr, "two\n");
+    // The file is docker's json-file.
+    let path = r
+        .run(&["inspect", "-f", "{{.LogPath}}", "talker"])
+        .ok()
+        .trim()
+        .to_string();
+    assert!(path.ends_with(&format!("{id}-json.log")), "{path}");
+    let first: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(first["log"], "one\n");
+    assert_eq!(first["stream"], "stdout");
+    assert_eq!(r.run(&["logs", "--tail", "1", "talker"]).stdout, "partial");
+    assert_eq!(r.run(&["logs", "-n", "0", "talker"]).stdout, "");
+    let ts = r.run(&["logs", "-t", "talker"]).stdout;
+    let first = ts.lines().next().unwrap();
+    let (stamp, text) = first.split_once(' ').unwrap();
+    assert_eq!(text, "one");
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(stamp).is_ok() && stamp.len() == 30,
+        "{stamp}"
+    );
+    assert_eq!(
+        r.run(&["logs", "--since", "1h", "talker"]).stdout,
+        "one\nthree\npartial"
+    );
+    assert_eq!(
+        r.run(&["logs", "--until", "2000-01-01", "talker"]).stdout,
+        ""
+    );
+    r.run(&["logs", "--since", "someday", "talker"]).fails_125();
+    r.run(&["logs", "nosuch"]).fails_125();
+}
+
+#[test]
+fn logs_follow_until_the_container_stops() {
+    let r = Rdock::with_busybox();
+    r.run(&[
+        "run",
+        "-d",
+        "--name",
+        "ticker",
+        "busybox",
+        "sh",
+        "-c",
+        "for i in 1 2 3; do echo tick $i; sleep 0.2; done",
+    ])
+    .ok();
+    let start = Instant::now();
+    let out = r.run(&["logs", "-f", "ticker"]);
+    assert_eq!(out.stdout, "tick 1\ntick 2\ntick 3\n");
+    assert!(
+        start.elapsed() >= Duration::from_millis(300),
+        "-f returned before the end"
+    );
+}
+
+#[test]
+fn stop_kill_wait_restart_rename() {
+    let r = Rdock::with_busybox();
+    r.run(&["run", "-d", "--name", "svc", "busybox", "sh", "-c", LOOP])
+        .ok();
+    let pid = wait_for_pid(&r, "svc");
+    std::thread::sleep(Duration::from_millis(100));
+    // kill -s passes the signal; the shell's trap answers in the log.
+    assert_eq!(r.run(&["kill", "-s", "USR1", "svc"]).ok(), "svc\n");
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(r.run(&["logs", "svc"]).stdout.contains("got-usr1"));
+    // stop: SIGTERM first; the trap exits 3.
+    assert_eq!(r.run(&["stop", "svc"]).ok(), "svc\n");
+    assert!(std::fs::metadata(format!("/proc/{pid}")).is_err());
+    assert_eq!(r.run(&["wait", "svc"]).ok(), "3\n");
+    let st = r
+        .run(&["ps", "-a", "--format", "{{.Status}}"])
+        .ok()
+        .to_string();
+    assert!(st.starts_with("Exited (3) "), "{st}");
+    // Stopping a stopped container is fine; killing one is docker's error.
+    assert_eq!(r.run(&["stop", "svc"]).ok(), "svc\n");
+    let e = r.run(&["kill", "svc"]);
+    assert_eq!(e.code, 1);
+    assert!(e.stderr.contains("is not running"), "{}", e.stderr);
+    // restart runs it again in the background, same ID.
+    assert_eq!(r.run(&["restart", "svc"]).ok(), "svc\n");
+    let pid2 = wait_for_pid(&r, "svc");
+    assert_ne!(pid2, pid);
+    // A container that ignores SIGTERM is killed after -t seconds.
+    r.run(&[
+        "run",
+        "-d",
+        "--name",
+        "stubborn",
+        "busybox",
+        "sh",
+        "-c",
+        "trap '' TERM; while true; do sleep 0.05; done",
+    ])
+    .ok();
+    wait_for_pid(&r, "stubborn");
+    let t = Instant::now();
+    r.run(&["stop", "-t", "1", "stubborn"]).ok();
+    let took = t.elapsed();
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
+    assert_eq!(r.run(&["wait", "stubborn"]).ok(), "137\n");
+    // --stop-signal is used by stop.
+    r.run(&[
+        "run",
+        "-d",
+        "--name",
+        "usr",
+        "--stop-signal",
+        "USR1",
+        "busybox",
+        "sh",
+        "-c",
+        "trap 'exit 7' USR1; while true; do sleep 0.05; done",
+    ])
+    .ok();
+    wait_for_pid(&r, "usr");
+    std::thread::sleep(Duration::from_millis(100));
+    r.run(&["stop", "usr"]).ok();
+    assert_eq!(r.run(&["wait", "usr"]).ok(), "7\n");
+    r.run(&["run", "--stop-signal", "NOPE", "busybox", "true"])
+        .fails_125();
+    // rename
+    r.run(&["rename", "svc", "svc2"]).ok();
+    assert_eq!(
+        r.run(&["inspect", "-f", "{{.Name}}", "svc2"]).ok(),
+        "/svc2\n"
+    );
+    r.run(&["inspect", "svc"])
+        .code
+        .ne(&0)
+        .then_some(())
+        .expect("old name gone");
+    let e = r.run(&["rename", "svc2", "usr"]).fails_125().to_string();
+    assert!(e.contains("is already in use"), "{e}");
+    r.run(&["rename", "svc2", "bad name"]).fails_125();
+    r.run(&["rm", "-f", "svc2"]).ok();
+}
+
+#[test]
+fn a_killed_monitor_leaves_a_container_that_reads_exited() {
+    let r = Rdock::with_busybox();
+    r.run(&["run", "-d", "--name", "orphan", "busybox", "sleep", "30"])
+        .ok();
+    let pid = wait_for_pid(&r, "orphan");
+    let monitor = ppid(pid);
+    assert_ne!(monitor, 1);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(monitor),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    // The container itself is still there (reparented), and can be stopped.
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(std::fs::metadata(format!("/proc/{pid}")).is_ok());
+    r.run(&["stop", "-t", "0", "orphan"]).ok();
+    let st = r
+        .run(&[
+            "inspect",
+            "-f",
+            "{{.State.Status}} {{.State.Running}}",
+            "orphan",
+        ])
+        .ok()
+        .to_string();
+    assert_eq!(st, "exited false\n");
+    let id = r
+        .run(&["inspect", "-f", "{{.Id}}", "orphan"])
+        .ok()
+        .trim()
+        .to_string();
+    assert!(
+        cgroups_of(&id).is_empty(),
+        "cgroup of a dead monitor's container left"
+    );
+    r.run(&["rm", "orphan"]).ok();
+}
+
+#[test]
+fn the_monitor_survives_its_terminal_closing() {
+    let r = Rdock::with_busybox();
+    let sock = r.dir.path().join("tmux.sock");
+    let s = sock.to_str().unwrap();
+    let cmd = format!(
+        "{} --root {} --runroot {} run -d --name survivor busybox sleep 30; sleep 30",
+        bin(),
+        r.root.display(),
+        r.runroot.display()
+    );
+    let tmux = |args: &[&str]| {
+        std::process::Command::new("tmux")
+            .arg("-S")
+            .arg(s)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    assert!(tmux(&["new-session", "-d", &cmd]).status.success());
+    wait_for_pid(&r, "survivor");
+    // Closing the terminal sends SIGHUP to its session.
+    tmux(&["kill-server"]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        r.run(&["inspect", "-f", "{{.State.Status}}", "survivor"])
+            .ok(),
+        "running\n"
+    );
+    r.run(&["stop", "-t", "0", "survivor"]).ok();
+    assert_eq!(r.run(&["wait", "survivor"]).ok(), "137\n");
+}
