@@ -3,22 +3,22 @@
 //! `{"log":"text\n","stream":"stdout","time":"2024-01-02T03:04:05.123456789Z"}`.
 //! Lines are split at newlines, and at 16 KiB as docker splits them.
 
-use chrono::{DateTime, SecondsFormat, Utc};
-use serde::{Deserialize, Serialize};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
 use std::fs::File;
 use std::io::{self, BufRead, Write};
 use std::path::{Path, PathBuf};
 
 const MAX_LINE: usize = 16 * 1024;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Stream {
     Stdout,
     Stderr,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct Entry {
     pub log: String,
     pub stream: Stream,
@@ -48,13 +48,15 @@ impl LogWriter {
     }
 
     fn emit(&mut self, stream: Stream, line: &[u8]) -> io::Result<()> {
-        let e = Entry {
-            log: String::from_utf8_lossy(line).into_owned(),
-            stream,
-            time: Utc::now(),
-        };
-        let mut buf = serde_json::to_vec(&SerEntry(&e)).map_err(io::Error::other)?;
-        buf.push(b'\n');
+        let mut buf = Vec::with_capacity(line.len() + 80);
+        buf.extend_from_slice(b"{\"log\":\"");
+        escape_into(&mut buf, &String::from_utf8_lossy(line));
+        buf.extend_from_slice(match stream {
+            Stream::Stdout => b"\",\"stream\":\"stdout\",\"time\":\"",
+            Stream::Stderr => b"\",\"stream\":\"stderr\",\"time\":\"",
+        });
+        timestamp_into(&mut buf);
+        buf.extend_from_slice(b"\"}\n");
         // One write per entry: O_APPEND keeps concurrent readers whole.
         self.file.write_all(&buf)
     }
@@ -96,21 +98,59 @@ impl LogWriter {
     }
 }
 
-/// docker writes times with nanoseconds ("...05.123456789Z").
-struct SerEntry<'a>(&'a Entry);
-
-impl Serialize for SerEntry<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("Entry", 3)?;
-        st.serialize_field("log", &self.0.log)?;
-        st.serialize_field("stream", &self.0.stream)?;
-        st.serialize_field(
-            "time",
-            &self.0.time.to_rfc3339_opts(SecondsFormat::Nanos, true),
-        )?;
-        st.end()
+/// JSON string escaping as Go's encoder does it (docker's files have
+/// `\u003c` for `<`, and so on). Written out here rather than through
+/// serde: this runs in the monitor, whose memory is kept small, and a
+/// short loop touches far fewer pages than a general serializer.
+fn escape_into(buf: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for c in s.chars() {
+        match c {
+            '"' => buf.extend_from_slice(b"\\\""),
+            '\\' => buf.extend_from_slice(b"\\\\"),
+            '\n' => buf.extend_from_slice(b"\\n"),
+            '\r' => buf.extend_from_slice(b"\\r"),
+            '\t' => buf.extend_from_slice(b"\\t"),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' | '\0'..='\u{1f}' => {
+                let v = c as u32;
+                buf.extend_from_slice(b"\\u");
+                for shift in [12, 8, 4, 0] {
+                    buf.push(HEX[((v >> shift) & 0xf) as usize]);
+                }
+            }
+            c => {
+                let mut tmp = [0u8; 4];
+                buf.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
+            }
+        }
     }
+}
+
+/// Now as "2024-01-02T03:04:05.123456789Z" (docker's RFC3339NanoFixed).
+fn timestamp_into(buf: &mut Vec<u8>) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = now.as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let _ = write!(
+        buf,
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:09}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        now.subsec_nanos()
+    );
 }
 
 /// Every entry of a log file (lines that do not parse are skipped, as a
@@ -158,5 +198,24 @@ mod tests {
         assert_eq!(first["stream"], "stderr");
         assert!(first["time"].as_str().unwrap().ends_with('Z'));
         assert_eq!(first["time"].as_str().unwrap().len(), 30, "nanoseconds");
+        let t = chrono::DateTime::parse_from_rfc3339(first["time"].as_str().unwrap()).unwrap();
+        assert!(
+            (chrono::Utc::now() - t.with_timezone(&chrono::Utc))
+                .num_seconds()
+                .abs()
+                < 5
+        );
+    }
+
+    #[test]
+    fn escaping_matches_gos_encoder() {
+        let mut b = Vec::new();
+        escape_into(&mut b, "a\"b\\c\n<x>&\u{1}\u{2028}é");
+        assert_eq!(
+            String::from_utf8(b.clone()).unwrap(),
+            "a\\\"b\\\\c\\n\\u003cx\\u003e\\u0026\\u0001\\u2028é"
+        );
+        let v: String = serde_json::from_slice(&[b"\"".as_slice(), &b, b"\""].concat()).unwrap();
+        assert_eq!(v, "a\"b\\c\n<x>&\u{1}\u{2028}é");
     }
 }
