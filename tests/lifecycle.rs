@@ -257,3 +257,113 @@ fn the_monitor_survives_its_terminal_closing() {
     r.run(&["stop", "-t", "0", "survivor"]).ok();
     assert_eq!(r.run(&["wait", "survivor"]).ok(), "137\n");
 }
+
+#[test]
+fn exec_joins_the_running_container() {
+    let r = Rdock::with_busybox();
+    r.run(&[
+        "run",
+        "-d",
+        "--name",
+        "host1",
+        "-e",
+        "FOO=bar",
+        "--hostname",
+        "inside",
+        "busybox",
+        "sleep",
+        "30",
+    ])
+    .ok();
+    let init = wait_for_pid(&r, "host1");
+    let out = r
+        .run(&[
+            "exec",
+            "host1",
+            "sh",
+            "-c",
+            "echo $$ $FOO; hostname; grep CapEff /proc/self/status; cat /proc/1/cmdline",
+        ])
+        .ok()
+        .to_string();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0], "2 bar",
+        "in the container's pid namespace, with its env"
+    );
+    assert_eq!(lines[1], "inside");
+    assert!(lines[2].ends_with("00000000a80425fb"), "{out}");
+    assert!(lines[3].starts_with("sleep"), "{out}");
+    // In the container's cgroup: its cgroup namespace shows every
+    // hierarchy at its root ("/"), which an outsider would see as "/..".
+    let cg = r
+        .run(&["exec", "host1", "cat", "/proc/self/cgroup"])
+        .ok()
+        .to_string();
+    assert!(
+        !cg.is_empty() && cg.lines().all(|l| l.ends_with(":/")),
+        "{cg}"
+    );
+    // Exit codes, -u, -w, -e, -i, and docker's 126/127.
+    assert_eq!(r.run(&["exec", "host1", "sh", "-c", "exit 7"]).code, 7);
+    assert_eq!(r.run(&["exec", "host1", "nosuch"]).code, 127);
+    assert_eq!(r.run(&["exec", "host1", "/etc"]).code, 126);
+    assert_eq!(
+        r.run(&[
+            "exec",
+            "-u",
+            "alice",
+            "-w",
+            "/tmp",
+            "-e",
+            "X=1",
+            "host1",
+            "sh",
+            "-c",
+            "id -u; pwd; echo $X"
+        ])
+        .ok(),
+        "1000\n/tmp\n1\n"
+    );
+    assert_eq!(
+        r.run_stdin(&["exec", "-i", "host1", "cat"], b"via stdin\n")
+            .ok(),
+        "via stdin\n"
+    );
+    let privileged = r
+        .run(&[
+            "exec",
+            "--privileged",
+            "host1",
+            "grep",
+            "CapEff",
+            "/proc/self/status",
+        ])
+        .ok()
+        .to_string();
+    assert!(!privileged.contains("a80425fb"), "{privileged}");
+    // -d returns at once; the command runs on.
+    assert_eq!(
+        r.run(&[
+            "exec",
+            "-d",
+            "host1",
+            "sh",
+            "-c",
+            "sleep 0.3; touch /tmp/done"
+        ])
+        .code,
+        0
+    );
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(r.run(&["exec", "host1", "ls", "/tmp/done"]).code, 0);
+    assert_eq!(
+        std::fs::read_to_string(format!("/proc/{init}/comm"))
+            .unwrap()
+            .trim(),
+        "sleep"
+    );
+    r.run(&["stop", "-t", "0", "host1"]).ok();
+    let e = r.run(&["exec", "host1", "true"]).fails_125().to_string();
+    assert!(e.contains("is not running"), "{e}");
+}

@@ -3,6 +3,7 @@
 //! line on stderr and exit status 125.
 
 pub mod create;
+pub mod exec;
 pub mod format;
 pub mod images;
 pub mod import;
@@ -79,6 +80,8 @@ pub enum Command {
     Pull(pull::PullArgs),
     /// Upload an image to a registry
     Push(push::PushArgs),
+    /// Execute a command in a running container
+    Exec(exec::ExecArgs),
     /// Fetch the logs of a container
     Logs(logs::LogsArgs),
     /// Stop one or more running containers
@@ -150,6 +153,7 @@ pub enum ContainerCommand {
     Restart(stop::StopArgs),
     Wait(stop::WaitArgs),
     Rename(stop::RenameArgs),
+    Exec(exec::ExecArgs),
 }
 
 /// Turn clap's multi-line errors into docker's one-line wording.
@@ -276,6 +280,10 @@ fn dispatch(paths: &Paths, command: Command) -> Result<i32> {
             cmd: ImageCommand::Push(a),
         } => push::run(paths, a),
         Command::Search(a) => search::run(a),
+        Command::Exec(a)
+        | Command::Container {
+            cmd: ContainerCommand::Exec(a),
+        } => exec::run(paths, a),
         Command::Logs(a)
         | Command::Container {
             cmd: ContainerCommand::Logs(a),

@@ -217,7 +217,7 @@ impl Args for NotYet {
 }
 
 /// `-e KEY` without a value takes the caller's value, or is dropped.
-fn env_entry(s: &str) -> Option<String> {
+pub fn env_entry(s: &str) -> Option<String> {
     if s.contains('=') {
         Some(s.to_string())
     } else {

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::image::store::ImageStore;
 use crate::paths::Paths;
 use crate::runtime::cgroups::Cgroup;
-use crate::runtime::process::{self, InitSpec, Spawned};
+use crate::runtime::process::{self, InitMode, InitSpec, Spawned};
 use crate::runtime::rlimits::Ulimit;
 use crate::runtime::rootfs::{MountSpec, RootfsSpec};
 use crate::runtime::{caps, RuntimeError};
@@ -174,26 +174,28 @@ fn init_spec(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<In
     let mut argv = vec![cfg.path.clone()];
     argv.extend(cfg.args.iter().cloned());
     Ok(InitSpec {
-        rootfs: RootfsSpec {
-            layers_dir: paths.layers(),
-            lowers: cfg
-                .layers
-                .iter()
-                .rev()
-                .map(|l| crate::image::store::short_link(l))
-                .collect(),
-            upper: c.dir.join("upper"),
-            work: c.dir.join("work"),
-            target: c.dir.join("merged"),
-            readonly: cfg.readonly_rootfs,
-            mounts: cfg.mounts.clone(),
-            hostname_file: Some(c.dir.join("hostname")),
-            hosts_file: Some(c.dir.join("hosts")),
-            resolv_file: Some(c.dir.join("resolv.conf")),
-            privileged: cfg.privileged,
-            new_netns: cfg.network != NetworkMode::Host,
+        mode: InitMode::Create {
+            rootfs: Box::new(RootfsSpec {
+                layers_dir: paths.layers(),
+                lowers: cfg
+                    .layers
+                    .iter()
+                    .rev()
+                    .map(|l| crate::image::store::short_link(l))
+                    .collect(),
+                upper: c.dir.join("upper"),
+                work: c.dir.join("work"),
+                target: c.dir.join("merged"),
+                readonly: cfg.readonly_rootfs,
+                mounts: cfg.mounts.clone(),
+                hostname_file: Some(c.dir.join("hostname")),
+                hosts_file: Some(c.dir.join("hosts")),
+                resolv_file: Some(c.dir.join("resolv.conf")),
+                privileged: cfg.privileged,
+                new_netns: cfg.network != NetworkMode::Host,
+            }),
+            hostname: cfg.hostname.clone(),
         },
-        hostname: cfg.hostname.clone(),
         argv,
         env: cfg.env.clone(),
         cwd: cfg.working_dir.clone(),
@@ -305,6 +307,17 @@ const PROXIED: &[Signal] = &[
 /// Run the container attached to this terminal until it exits; returns its
 /// exit code. The CLI process plays the monitor's part meanwhile.
 pub fn start_foreground(paths: &Paths, c: &Container) -> Result<i32> {
+    let sfd = forwarding_signals()?;
+    let (spawned, cgroup) = launch(paths, c, None)?;
+    let code = attach(&sfd, spawned, c.config.open_stdin)?;
+    finish(paths, c, &cgroup, code)?;
+    Ok(code)
+}
+
+/// Block the signals a foreground CLI forwards (and SIGCHLD, SIGWINCH) and
+/// read them from a signalfd. Call before spawning: children inherit the
+/// mask, and the container's init clears it before exec.
+pub(super) fn forwarding_signals() -> Result<nix::sys::signalfd::SignalFd> {
     let mut mask = SigSet::empty();
     for s in PROXIED {
         mask.add(*s);
@@ -313,18 +326,24 @@ pub fn start_foreground(paths: &Paths, c: &Container) -> Result<i32> {
     mask.add(Signal::SIGWINCH);
     mask.thread_block()
         .map_err(|e| RuntimeError::sys("sigprocmask", e))?;
-    let sfd =
+    Ok(
         nix::sys::signalfd::SignalFd::with_flags(&mask, nix::sys::signalfd::SfdFlags::SFD_CLOEXEC)
-            .map_err(|e| RuntimeError::sys("signalfd", e))?;
+            .map_err(|e| RuntimeError::sys("signalfd", e))?,
+    )
+}
 
-    let (spawned, cgroup) = launch(paths, c, None)?;
+/// Stay with a spawned process until it exits: forward signals, and with a
+/// TTY proxy the terminal. Returns its exit code.
+pub(super) fn attach(
+    sfd: &nix::sys::signalfd::SignalFd,
+    spawned: Spawned,
+    stdin_open: bool,
+) -> Result<i32> {
     let pid = Pid::from_raw(spawned.pid);
-    let code = match spawned.pty_master {
-        Some(master) => pump_tty(&sfd, pid, master, c.config.open_stdin)?,
-        None => wait_forwarding(&sfd, pid)?,
-    };
-    finish(paths, c, &cgroup, code)?;
-    Ok(code)
+    match spawned.pty_master {
+        Some(master) => pump_tty(sfd, pid, master, stdin_open),
+        None => wait_forwarding(sfd, pid),
+    }
 }
 
 pub(super) fn try_reap(pid: Pid) -> Option<i32> {

@@ -4,6 +4,7 @@
 use thiserror::Error;
 
 pub mod config;
+pub mod exec;
 pub mod inspect;
 pub mod lifecycle;
 pub mod logs;

@@ -24,8 +24,8 @@ use std::path::{Path, PathBuf};
 /// Everything the container init needs, fixed before clone.
 #[derive(Debug, Clone)]
 pub struct InitSpec {
-    pub rootfs: RootfsSpec,
-    pub hostname: String,
+    /// A new container, or a process joining a running one (`exec`).
+    pub mode: InitMode,
     /// argv; argv[0] is looked up in the container's PATH if it has no '/'.
     pub argv: Vec<String>,
     pub env: Vec<String>,
@@ -39,6 +39,24 @@ pub struct InitSpec {
     pub new_netns: bool,
     /// Where stdout/stderr go when not inherited (detached containers).
     pub stdio: Option<[RawFd; 3]>,
+}
+
+#[derive(Debug, Clone)]
+pub enum InitMode {
+    /// New namespaces, the rootfs built and pivoted into, the hostname set.
+    Create {
+        rootfs: Box<RootfsSpec>,
+        hostname: String,
+    },
+    /// Join the namespaces of a running container's init (`exec`): open
+    /// `/proc/<pid>/ns/*` fds, held by the caller until `spawn` returns.
+    Join {
+        /// (fd, CLONE_NEW* type) for ipc, uts, net, cgroup, mnt.
+        namespaces: Vec<(RawFd, libc::c_int)>,
+        /// The pid namespace, entered by the parent before clone (setns of
+        /// a pid namespace only applies to children).
+        pid_ns: RawFd,
+    },
 }
 
 pub struct Spawned {
@@ -134,13 +152,27 @@ pub fn spawn(spec: &InitSpec, cgroup: &Cgroup) -> Result<Spawned> {
         None
     };
 
-    let mut flags =
-        (libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC) as u64;
-    if spec.new_netns {
+    let joining = matches!(spec.mode, InitMode::Join { .. });
+    let mut flags = if joining {
+        0
+    } else {
+        (libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC) as u64
+    };
+    if spec.new_netns && !joining {
         flags |= libc::CLONE_NEWNET as u64;
     }
+    if let InitMode::Join { pid_ns, .. } = &spec.mode {
+        // SAFETY: setns on an fd the caller holds open; it only changes
+        // the pid namespace of the children we create from here on.
+        if unsafe { libc::setns(*pid_ns, libc::CLONE_NEWPID) } != 0 {
+            return Err(RuntimeError::sys(
+                "joining the pid namespace",
+                nix::errno::Errno::last(),
+            ));
+        }
+    }
     let v2_fd = cgroup.v2_fd();
-    if v2_fd.is_some() {
+    if v2_fd.is_some() && !joining {
         // Already in its cgroup at birth, so the cgroup namespace can be
         // created by clone itself.
         flags |= libc::CLONE_NEWCGROUP as u64;
@@ -153,7 +185,7 @@ pub fn spawn(spec: &InitSpec, cgroup: &Cgroup) -> Result<Spawned> {
             drop(p);
             c
         });
-        child_main(spec, sync_r, err_w, sock, v2_fd.is_none());
+        child_main(spec, sync_r, err_w, sock, v2_fd.is_none() && !joining);
     }
     drop(sync_r);
     drop(err_w);
@@ -303,8 +335,25 @@ fn init(
     unshare_cgroup: bool,
 ) -> Result<Never> {
     nix::unistd::setsid().map_err(|e| RuntimeError::sys("setsid", e))?;
-    rootfs::setup(&spec.rootfs)?;
-    nix::unistd::sethostname(&spec.hostname).map_err(|e| RuntimeError::sys("sethostname", e))?;
+    match &spec.mode {
+        InitMode::Create { rootfs, hostname } => {
+            rootfs::setup(rootfs)?;
+            nix::unistd::sethostname(hostname).map_err(|e| RuntimeError::sys("sethostname", e))?;
+        }
+        InitMode::Join { namespaces, .. } => {
+            for (fd, kind) in namespaces {
+                // SAFETY: setns on fds the parent opened for us.
+                if unsafe { libc::setns(*fd, *kind) } != 0 {
+                    return Err(RuntimeError::sys(
+                        "joining the container's namespaces",
+                        nix::errno::Errno::last(),
+                    ));
+                }
+            }
+            // Entering a mount namespace leaves us at its root.
+            nix::unistd::chdir("/").map_err(|e| RuntimeError::sys("chdir /", e))?;
+        }
+    }
 
     // Wait until the parent has placed us in our cgroup (v1) before the
     // cgroup namespace is made and anything the limits should count runs.

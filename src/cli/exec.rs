@@ -1,0 +1,69 @@
+//! `rdock exec`: run a command in a running container.
+
+use crate::container::exec::{self, ExecOptions};
+use crate::container::store::ContainerStore;
+use crate::error::{Error, Result};
+use crate::paths::Paths;
+use clap::Args;
+
+#[derive(Debug, Args)]
+#[command(trailing_var_arg = true)]
+pub struct ExecArgs {
+    /// Detached mode: run command in the background
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// Override the key sequence for detaching a container
+    #[arg(long)]
+    pub detach_keys: Option<String>,
+    /// Set environment variables
+    #[arg(short = 'e', long)]
+    pub env: Vec<String>,
+    /// Read in a file of environment variables
+    #[arg(long)]
+    pub env_file: Vec<String>,
+    /// Keep STDIN open even if not attached
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+    /// Give extended privileges to the command
+    #[arg(long)]
+    pub privileged: bool,
+    /// Allocate a pseudo-TTY
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// Username or UID (format: "<name|uid>[:<group|gid>]")
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    /// Working directory inside the container
+    #[arg(short = 'w', long)]
+    pub workdir: Option<String>,
+    pub container: String,
+    #[arg(required = true, allow_hyphen_values = true)]
+    pub cmd: Vec<String>,
+}
+
+pub fn run(paths: &Paths, a: ExecArgs) -> Result<i32> {
+    let c = ContainerStore::new(paths).resolve(&a.container)?;
+    let mut env = Vec::new();
+    for f in &a.env_file {
+        env.extend(super::run_flags::read_env_file(f)?);
+    }
+    env.extend(a.env.iter().filter_map(|e| super::run_flags::env_entry(e)));
+    if let Some(w) = a.workdir.as_deref().filter(|w| !w.starts_with('/')) {
+        return Err(Error::msg(format!(
+            "the working directory '{w}' is invalid, it needs to be an absolute path"
+        )));
+    }
+    exec::exec(
+        &c,
+        &ExecOptions {
+            cmd: a.cmd,
+            env,
+            user: a.user,
+            workdir: a.workdir,
+            tty: a.tty,
+            interactive: a.interactive,
+            detach: a.detach,
+            privileged: a.privileged,
+        },
+    )
+}

@@ -1,0 +1,107 @@
+//! `exec`: a new process in a running container: its namespaces (entered
+//! through /proc/<pid>/ns), its cgroup, its capabilities, ulimits and user
+//! rules, then execve with the container's PATH.
+
+use super::lifecycle::{attach, forwarding_signals, merge_env, CGROUP_PARENT};
+use super::store::Container;
+use crate::error::{Error, Result};
+use crate::runtime::caps;
+use crate::runtime::cgroups::Cgroup;
+use crate::runtime::process::{self, InitMode, InitSpec};
+use std::os::fd::{AsRawFd, OwnedFd};
+
+#[derive(Debug, Clone, Default)]
+pub struct ExecOptions {
+    pub cmd: Vec<String>,
+    pub env: Vec<String>,
+    pub user: Option<String>,
+    pub workdir: Option<String>,
+    pub tty: bool,
+    pub interactive: bool,
+    pub detach: bool,
+    pub privileged: bool,
+}
+
+fn open_ns(pid: i32, name: &str) -> Result<OwnedFd> {
+    let p = format!("/proc/{pid}/ns/{name}");
+    std::fs::File::open(&p)
+        .map(OwnedFd::from)
+        .map_err(|e| Error::msg(format!("opening {p}: {e}")))
+}
+
+/// Run `opts.cmd` in `c`. Returns its exit code (0 at once with `detach`).
+pub fn exec(c: &Container, opts: &ExecOptions) -> Result<i32> {
+    if !c.state.is_alive() {
+        return Err(Error::msg(format!(
+            "container {} is not running",
+            c.config.id
+        )));
+    }
+    if opts.cmd.is_empty() {
+        return Err(Error::msg("exec requires at least 1 argument"));
+    }
+    let pid = c.state.pid;
+    // Order matters: the mount namespace last, once /proc of the host is
+    // no longer needed.
+    let mut held = Vec::new();
+    for (name, kind) in [
+        ("ipc", libc::CLONE_NEWIPC),
+        ("uts", libc::CLONE_NEWUTS),
+        ("net", libc::CLONE_NEWNET),
+        ("cgroup", libc::CLONE_NEWCGROUP),
+        ("mnt", libc::CLONE_NEWNS),
+    ] {
+        held.push((open_ns(pid, name)?, kind));
+    }
+    let pid_ns = open_ns(pid, "pid")?;
+    let cfg = &c.config;
+    let mut env = cfg.env.clone();
+    merge_env(&mut env, &opts.env);
+    if opts.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
+        env.push("TERM=xterm".into());
+    }
+    let spec = InitSpec {
+        mode: InitMode::Join {
+            namespaces: held.iter().map(|(f, k)| (f.as_raw_fd(), *k)).collect(),
+            pid_ns: pid_ns.as_raw_fd(),
+        },
+        argv: opts.cmd.clone(),
+        env,
+        cwd: opts
+            .workdir
+            .clone()
+            .unwrap_or_else(|| cfg.working_dir.clone()),
+        user: opts.user.clone().unwrap_or_else(|| cfg.user.clone()),
+        caps: caps::resolve(
+            &cfg.cap_add,
+            &cfg.cap_drop,
+            cfg.privileged || opts.privileged,
+        )?,
+        ulimits: cfg.ulimits.clone(),
+        tty: opts.tty,
+        stdin_open: opts.interactive,
+        new_netns: false,
+        stdio: None,
+    };
+    let cgroup = Cgroup::open(CGROUP_PARENT, &cfg.id);
+    if opts.detach {
+        let null = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/null")
+            .map_err(|e| Error::msg(format!("/dev/null: {e}")))?;
+        let fd = null.as_raw_fd();
+        let spec = InitSpec {
+            stdio: Some([fd, fd, fd]),
+            tty: false,
+            ..spec
+        };
+        process::spawn(&spec, &cgroup)?;
+        return Ok(0);
+    }
+    let sfd = forwarding_signals()?;
+    let spawned = process::spawn(&spec, &cgroup)?;
+    drop(held);
+    drop(pid_ns);
+    attach(&sfd, spawned, opts.interactive)
+}
