@@ -367,3 +367,70 @@ fn exec_joins_the_running_container() {
     let e = r.run(&["exec", "host1", "true"]).fails_125().to_string();
     assert!(e.contains("is not running"), "{e}");
 }
+
+#[test]
+fn pause_and_unpause_freeze_the_container() {
+    let r = Rdock::with_busybox();
+    r.run(&[
+        "run",
+        "-d",
+        "--name",
+        "counter",
+        "busybox",
+        "sh",
+        "-c",
+        "i=0; while true; do i=$((i+1)); echo $i; sleep 0.02; done",
+    ])
+    .ok();
+    wait_for_pid(&r, "counter");
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(r.run(&["pause", "counter"]).ok(), "counter\n");
+    let st = r
+        .run(&["ps", "--format", "{{.Status}}|{{.State}}"])
+        .ok()
+        .to_string();
+    assert!(
+        st.starts_with("Up ") && st.contains("(Paused)|paused"),
+        "{st}"
+    );
+    assert_eq!(
+        r.run(&[
+            "inspect",
+            "-f",
+            "{{.State.Status}} {{.State.Running}} {{.State.Paused}}",
+            "counter"
+        ])
+        .ok(),
+        "paused true true\n"
+    );
+    assert_eq!(
+        r.run(&["ps", "-q", "--filter", "status=paused"])
+            .ok()
+            .lines()
+            .count(),
+        1
+    );
+    let before = r.run(&["logs", "counter"]).stdout.lines().count();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        r.run(&["logs", "counter"]).stdout.lines().count(),
+        before,
+        "a paused container ran"
+    );
+    assert_eq!(r.run(&["pause", "counter"]).code, 1, "already paused");
+    assert_eq!(r.run(&["unpause", "counter"]).ok(), "counter\n");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        r.run(&["logs", "counter"]).stdout.lines().count() > before,
+        "it did not resume"
+    );
+    // A paused container can still be stopped.
+    r.run(&["pause", "counter"]).ok();
+    r.run(&["stop", "-t", "1", "counter"]).ok();
+    assert_eq!(
+        r.run(&["inspect", "-f", "{{.State.Status}}", "counter"])
+            .ok(),
+        "exited\n"
+    );
+    assert_eq!(r.run(&["unpause", "counter"]).code, 1);
+}

@@ -67,12 +67,13 @@ pub fn version(_paths: &Paths, a: VersionArgs) -> Result<i32> {
 pub fn info(paths: &Paths, a: InfoArgs) -> Result<i32> {
     let list = ContainerStore::new(paths).list();
     let count = |s: Status| list.iter().filter(|c| c.state.status == s).count();
+    let paused = list.iter().filter(|c| c.state.paused).count();
     let images = ImageStore::new(paths).index()?.images.len();
     let mode = CgroupMode::detect();
     let v = json!({
         "Containers": list.len(),
-        "ContainersRunning": count(Status::Running),
-        "ContainersPaused": 0,
+        "ContainersRunning": count(Status::Running) - paused,
+        "ContainersPaused": paused,
         "ContainersStopped": list.len() - count(Status::Running),
         "Images": images,
         "Driver": "overlay",
@@ -89,10 +90,11 @@ pub fn info(paths: &Paths, a: InfoArgs) -> Result<i32> {
     });
     print(a.format.as_deref(), &v, || {
         format!(
-            "Client:\n Version:    {ver}\n Daemonless: true\n\nServer:\n Containers: {c}\n  Running: {r}\n  Paused: 0\n  Stopped: {s}\n Images: {i}\n Storage Driver: overlay\n Cgroup Driver: cgroupfs\n Cgroup Version: {cg}\n Kernel Version: {k}\n Operating System: linux\n Architecture: {arch}\n CPUs: {cpus}\n Root Dir: {root}\n Run Root: {run}\n",
+            "Client:\n Version:    {ver}\n Daemonless: true\n\nServer:\n Containers: {c}\n  Running: {r}\n  Paused: {p}\n  Stopped: {s}\n Images: {i}\n Storage Driver: overlay\n Cgroup Driver: cgroupfs\n Cgroup Version: {cg}\n Kernel Version: {k}\n Operating System: linux\n Architecture: {arch}\n CPUs: {cpus}\n Root Dir: {root}\n Run Root: {run}\n",
             ver = env!("CARGO_PKG_VERSION"),
             c = list.len(),
-            r = count(Status::Running),
+            r = count(Status::Running) - paused,
+            p = paused,
             s = list.len() - count(Status::Running),
             i = images,
             cg = mode.version(),

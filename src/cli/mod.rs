@@ -94,6 +94,10 @@ pub enum Command {
     Wait(stop::WaitArgs),
     /// Rename a container
     Rename(stop::RenameArgs),
+    /// Pause all processes within one or more containers
+    Pause(stop::PauseArgs),
+    /// Unpause all processes within one or more containers
+    Unpause(stop::PauseArgs),
     /// Search Docker Hub for images
     Search(search::SearchArgs),
     /// Authenticate to a registry
@@ -154,6 +158,8 @@ pub enum ContainerCommand {
     Wait(stop::WaitArgs),
     Rename(stop::RenameArgs),
     Exec(exec::ExecArgs),
+    Pause(stop::PauseArgs),
+    Unpause(stop::PauseArgs),
 }
 
 /// Turn clap's multi-line errors into docker's one-line wording.
@@ -280,6 +286,14 @@ fn dispatch(paths: &Paths, command: Command) -> Result<i32> {
             cmd: ImageCommand::Push(a),
         } => push::run(paths, a),
         Command::Search(a) => search::run(a),
+        Command::Pause(a)
+        | Command::Container {
+            cmd: ContainerCommand::Pause(a),
+        } => stop::pause(paths, a, true),
+        Command::Unpause(a)
+        | Command::Container {
+            cmd: ContainerCommand::Unpause(a),
+        } => stop::pause(paths, a, false),
         Command::Exec(a)
         | Command::Container {
             cmd: ContainerCommand::Exec(a),

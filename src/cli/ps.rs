@@ -109,7 +109,7 @@ fn parse_filters(raw: &[String]) -> Result<Filters> {
 }
 
 fn matches(f: &Filters, c: &Container, ancestors: &[String]) -> bool {
-    (f.status.is_empty() || f.status.iter().any(|s| s == c.state.status.as_str()))
+    (f.status.is_empty() || f.status.iter().any(|s| s == c.state.display_status()))
         && (f.name.is_empty()
             || f.name
                 .iter()
@@ -185,13 +185,13 @@ pub fn run(paths: &Paths, a: PsArgs) -> Result<i32> {
                 "CreatedAt": created.format("%Y-%m-%d %H:%M:%S %z UTC").to_string(),
                 "RunningFor": format::since(created, now),
                 "Status": format::status_text(
-                    c.state.status.as_str(),
+                    c.state.display_status(),
                     c.state.exit_code,
                     c.state.started_at.as_deref().and_then(parse_time),
                     c.state.finished_at.as_deref().and_then(parse_time),
                     now,
                 ),
-                "State": c.state.status.as_str(),
+                "State": c.state.display_status(),
                 "Ports": "",
                 "Names": c.config.name,
                 "Labels": labels.join(","),

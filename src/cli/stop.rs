@@ -92,3 +92,20 @@ pub fn rename(paths: &Paths, a: RenameArgs) -> Result<i32> {
     ops::rename(paths, &c, &a.new_name)?;
     Ok(0)
 }
+
+#[derive(Debug, Args)]
+pub struct PauseArgs {
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+/// docker pause / unpause.
+pub fn pause(paths: &Paths, a: PauseArgs, paused: bool) -> Result<i32> {
+    let store = ContainerStore::new(paths);
+    super::for_each(&a.containers, |name| {
+        let c = store.resolve(name)?;
+        ops::set_paused(paths, &c, paused)?;
+        println!("{name}");
+        Ok(())
+    })
+}

@@ -77,9 +77,9 @@ pub fn inspect(paths: &Paths, c: &Container) -> Value {
         "Path": cfg.path,
         "Args": cfg.args,
         "State": {
-            "Status": st.status.as_str(),
+            "Status": st.display_status(),
             "Running": running,
-            "Paused": false,
+            "Paused": st.paused,
             "Restarting": false,
             "OOMKilled": false,
             "Dead": st.status == super::state::Status::Dead,

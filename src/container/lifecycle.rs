@@ -269,6 +269,7 @@ pub(super) fn launch(
         started_at: Some(now()),
         finished_at: None,
         error: String::new(),
+        paused: false,
     };
     store.save_state(&c.config.id, &state)?;
     Ok((spawned, cgroup))
@@ -287,6 +288,7 @@ pub(super) fn finish(paths: &Paths, c: &Container, cgroup: &Cgroup, code: i32) -
         Err(_) => return Ok(()),
     };
     state.status = Status::Exited;
+    state.paused = false;
     state.pid = 0;
     state.exit_code = code;
     state.finished_at = Some(now());
@@ -525,6 +527,10 @@ pub fn remove(paths: &Paths, c: &Container, force: bool) -> Result<()> {
     if c.state.is_alive() {
         if !force {
             return Err(ContainerError::Running(c.short_id().to_string()).into());
+        }
+        if c.state.paused {
+            // Frozen tasks do not die until thawed.
+            let _ = cgroup.set_frozen(false);
         }
         kill_and_wait(c, &cgroup)?;
     }

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 /// running.
 pub fn kill(paths: &Paths, c: &Container, sig: &str) -> Result<()> {
     let sig = signals::parse(sig)?;
+    thaw_if_paused(paths, c);
     if !c.state.is_alive() {
         return Err(Error::msg(format!(
             "cannot kill container: {0}: container {0} is not running",
@@ -103,6 +104,7 @@ pub fn stop(
         .or_else(|| c.config.stop_signal.clone())
         .unwrap_or_else(|| "SIGTERM".into());
     let sig = signals::parse(&sig)?;
+    thaw_if_paused(paths, c);
     let _ = nix::sys::signal::kill(Pid::from_raw(c.state.pid), sig);
     let t = timeout.unwrap_or(10);
     let limit = if t < 0 {
@@ -162,4 +164,33 @@ pub fn rename(paths: &Paths, c: &Container, new: &str) -> Result<()> {
             )),
             other => other.into(),
         })
+}
+
+/// docker pause / unpause: freeze or thaw the container's cgroup.
+pub fn set_paused(paths: &Paths, c: &Container, paused: bool) -> Result<()> {
+    if !c.state.is_alive() {
+        return Err(Error::msg(format!(
+            "Container {} is not running",
+            c.config.id
+        )));
+    }
+    if c.state.paused == paused {
+        return Err(Error::msg(if paused {
+            format!("Container {} is already paused", c.config.id)
+        } else {
+            format!("Container {} is not paused", c.config.id)
+        }));
+    }
+    Cgroup::open(CGROUP_PARENT, &c.config.id).set_frozen(paused)?;
+    let mut st = c.state.clone();
+    st.paused = paused;
+    ContainerStore::new(paths).save_state(&c.config.id, &st)?;
+    Ok(())
+}
+
+/// A frozen container cannot act on a signal: thaw it first.
+fn thaw_if_paused(paths: &Paths, c: &Container) {
+    if c.state.paused && c.state.is_alive() {
+        let _ = set_paused(paths, c, false);
+    }
 }

@@ -44,6 +44,9 @@ pub struct State {
     pub finished_at: Option<String>,
     #[serde(default)]
     pub error: String,
+    /// Frozen by `pause` (the process is alive; status stays running).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub paused: bool,
 }
 
 /// Start time (clock ticks since boot) of a live process, or None.
@@ -61,6 +64,15 @@ pub fn proc_start_time(pid: i32) -> Option<u64> {
 }
 
 impl State {
+    /// Docker's status word: "paused" for a paused running container.
+    pub fn display_status(&self) -> &'static str {
+        if self.status == Status::Running && self.paused {
+            "paused"
+        } else {
+            self.status.as_str()
+        }
+    }
+
     /// True when the recorded process is still the one we started.
     pub fn is_alive(&self) -> bool {
         self.status == Status::Running

@@ -181,6 +181,48 @@ pub struct Cgroup {
 }
 
 impl Cgroup {
+    /// Freeze (`pause`) or thaw every process of the container: cgroup v2's
+    /// cgroup.freeze where the container has a v2 cgroup, else the v1
+    /// freezer. Waits until the kernel reports the new state.
+    pub fn set_frozen(&self, frozen: bool) -> Result<()> {
+        let v2 = self.dirs.iter().find(|d| d.join("cgroup.freeze").exists());
+        let v1 = self.dirs.iter().find(|d| d.join("freezer.state").exists());
+        // (file to write, value, file to watch, line that says it is done)
+        let (file, value, watch, expect) = match (v2, v1) {
+            (Some(d), _) => {
+                let v = if frozen { "1" } else { "0" };
+                (
+                    d.join("cgroup.freeze"),
+                    v,
+                    d.join("cgroup.events"),
+                    format!("frozen {v}"),
+                )
+            }
+            (None, Some(d)) => {
+                let v = if frozen { "FROZEN" } else { "THAWED" };
+                (
+                    d.join("freezer.state"),
+                    v,
+                    d.join("freezer.state"),
+                    v.to_string(),
+                )
+            }
+            _ => return Err(RuntimeError::Cgroup("no freezer for this container".into())),
+        };
+        for _ in 0..500 {
+            std::fs::write(&file, value).map_err(|e| cg_err("writing", &file, e))?;
+            let now = std::fs::read_to_string(&watch).unwrap_or_default();
+            if now.lines().any(|l| l.trim() == expect) {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        Err(RuntimeError::Cgroup(format!(
+            "{} did not reach {value}",
+            file.display()
+        )))
+    }
+
     /// Create (or reuse) `<hierarchy>/<parent>/<name>` in every hierarchy
     /// rdock uses; `parent` is e.g. "rdock". A hierarchy that is not
     /// essential (net_cls, perf_event, name=systemd, ...) and refuses is
