@@ -434,3 +434,68 @@ fn pause_and_unpause_freeze_the_container() {
     );
     assert_eq!(r.run(&["unpause", "counter"]).code, 1);
 }
+
+#[test]
+fn init_forwards_signals_and_reaps_orphans() {
+    let r = Rdock::with_busybox();
+    assert_eq!(
+        r.run(&[
+            "run",
+            "--rm",
+            "--init",
+            "busybox",
+            "sh",
+            "-c",
+            "echo $$; exit 3"
+        ])
+        .code,
+        3
+    );
+    let out = r
+        .run(&["run", "--rm", "--init", "busybox", "sh", "-c", "echo $$"])
+        .ok()
+        .to_string();
+    assert_ne!(out.trim(), "1", "the program is not PID 1 under --init");
+    assert_eq!(
+        r.run(&["run", "--rm", "--init", "busybox", "nosuch"]).code,
+        127
+    );
+    // An orphan's zombie: PID 1 here is a `sleep` that never waits, unless
+    // --init put rdock's init there.
+    let script = "(sleep 0.1 &); exec sleep 5";
+    r.run(&[
+        "run", "-d", "--name", "noinit", "busybox", "sh", "-c", script,
+    ])
+    .ok();
+    r.run(&[
+        "run", "-d", "--init", "--name", "withinit", "busybox", "sh", "-c", script,
+    ])
+    .ok();
+    std::thread::sleep(Duration::from_millis(600));
+    let zombies = |name: &str| {
+        r.run(&["exec", name, "sh", "-c", "ps -o stat | grep -c Z || true"])
+            .ok()
+            .trim()
+            .to_string()
+    };
+    assert_eq!(zombies("noinit"), "1", "without --init the zombie stays");
+    assert_eq!(zombies("withinit"), "0", "the init reaps it");
+    r.run(&["rm", "-f", "noinit", "withinit"]).ok();
+    // stop's SIGTERM reaches the program through the init.
+    r.run(&[
+        "run",
+        "-d",
+        "--init",
+        "--name",
+        "initd",
+        "busybox",
+        "sh",
+        "-c",
+        "trap 'exit 5' TERM; while true; do sleep 0.05; done",
+    ])
+    .ok();
+    wait_for_pid(&r, "initd");
+    std::thread::sleep(Duration::from_millis(150));
+    r.run(&["stop", "initd"]).ok();
+    assert_eq!(r.run(&["wait", "initd"]).ok(), "5\n");
+}

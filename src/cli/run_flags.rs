@@ -58,6 +58,9 @@ pub struct ContainerFlags {
     /// Give extended privileges to this container
     #[arg(long)]
     pub privileged: bool,
+    /// Run an init inside the container that forwards signals and reaps processes
+    #[arg(long)]
+    pub init: bool,
     /// Add Linux capabilities
     #[arg(long = "cap-add")]
     pub cap_add: Vec<String>,
@@ -133,7 +136,6 @@ const NOT_YET: &[(&str, Option<char>, bool)] = &[
     ("health-start-interval", None, true),
     ("health-start-period", None, true),
     ("health-timeout", None, true),
-    ("init", None, false),
     ("io-maxbandwidth", None, true),
     ("io-maxiops", None, true),
     ("ip", None, true),
@@ -352,6 +354,7 @@ impl ContainerFlags {
             readonly: self.read_only,
             network,
             privileged: self.privileged,
+            init: self.init,
             cap_add: self.cap_add.clone(),
             cap_drop: self.cap_drop.clone(),
             ulimits,

@@ -51,6 +51,8 @@ pub struct ContainerConfig {
     pub auto_remove: bool,
     pub readonly_rootfs: bool,
     pub privileged: bool,
+    #[serde(default)]
+    pub init: bool,
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
     pub network: NetworkMode,

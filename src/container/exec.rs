@@ -78,6 +78,7 @@ pub fn exec(c: &Container, opts: &ExecOptions) -> Result<i32> {
             cfg.privileged || opts.privileged,
         )?,
         ulimits: cfg.ulimits.clone(),
+        init: false,
         tty: opts.tty,
         stdin_open: opts.interactive,
         new_netns: false,

@@ -32,6 +32,9 @@ pub struct InitSpec {
     pub cwd: String,
     pub user: String,
     pub caps: u64,
+    /// `--init`: stay as PID 1 (forwarding signals, reaping) and run the
+    /// program as our child.
+    pub init: bool,
     pub ulimits: Vec<Ulimit>,
     pub tty: bool,
     /// Without `-i` the container's stdin is /dev/null.
@@ -437,6 +440,9 @@ fn init(
         .to_string();
     let prog = spec.argv.first().cloned().unwrap_or_default();
     let exe = find_executable(&prog, &path_var)?;
+    if spec.init {
+        become_init(spec.tty)?;
+    }
 
     // Signal state is inherited across exec: give the program a clean one
     // (Rust ignores SIGPIPE; the parent blocked the signals it forwards).
@@ -493,6 +499,68 @@ fn dup2(from: RawFd, to: RawFd) -> Result<()> {
 }
 
 /// PATH lookup with the *container's* PATH (execvp would use ours).
+/// `--init`: fork; the child returns to exec the program, we stay as the
+/// container's PID 1: every signal we receive goes to the program, every
+/// orphan that ends up with us is reaped, and we exit with the program's
+/// status (128+N if a signal ended it).
+fn become_init(tty: bool) -> Result<()> {
+    let all = SigSet::all();
+    signal::sigprocmask(signal::SigmaskHow::SIG_BLOCK, Some(&all), None)
+        .map_err(|e| RuntimeError::sys("sigprocmask", e))?;
+    // SAFETY: single-threaded; the child goes straight on to exec.
+    match unsafe { nix::unistd::fork() }.map_err(|e| RuntimeError::sys("fork", e))? {
+        nix::unistd::ForkResult::Child => {
+            // Our own process group, in the terminal's foreground, so ^C
+            // and job control reach the program as without an init.
+            let _ =
+                nix::unistd::setpgid(nix::unistd::Pid::from_raw(0), nix::unistd::Pid::from_raw(0));
+            if tty {
+                let _ = nix::unistd::tcsetpgrp(std::io::stdin(), nix::unistd::getpid());
+            }
+            Ok(())
+        }
+        nix::unistd::ForkResult::Parent { child } => {
+            // Exec failures are the child's to report; EOF must come when
+            // it execs, so our copy of the error pipe goes, and with it
+            // every other inherited descriptor (close-on-exec ones too: we
+            // never exec, and a caller may wait for their EOF).
+            // SAFETY: close_range on our own descriptor table.
+            if unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) } != 0 {
+                for fd in 3..1024 {
+                    let _ = nix::unistd::close(fd);
+                }
+            }
+            loop {
+                let sig = match all.wait() {
+                    Ok(s) => s,
+                    Err(_) => continue,
+                };
+                if sig != Signal::SIGCHLD {
+                    let _ = signal::kill(child, sig);
+                    continue;
+                }
+                loop {
+                    match nix::sys::wait::waitpid(
+                        nix::unistd::Pid::from_raw(-1),
+                        Some(nix::sys::wait::WaitPidFlag::WNOHANG),
+                    ) {
+                        Ok(nix::sys::wait::WaitStatus::Exited(p, code)) if p == child => {
+                            // SAFETY: leaving PID 1 ends the container.
+                            unsafe { libc::_exit(code) }
+                        }
+                        Ok(nix::sys::wait::WaitStatus::Signaled(p, s, _)) if p == child => {
+                            // SAFETY: as above.
+                            unsafe { libc::_exit(128 + s as i32) }
+                        }
+                        Ok(nix::sys::wait::WaitStatus::StillAlive) | Err(_) => break,
+                        Ok(_) => {}
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn find_executable(prog: &str, path_var: &str) -> Result<PathBuf> {
     if prog.is_empty() {
         return Err(RuntimeError::ExecNotFound(prog.to_string()));
