@@ -499,3 +499,45 @@ fn init_forwards_signals_and_reaps_orphans() {
     r.run(&["stop", "initd"]).ok();
     assert_eq!(r.run(&["wait", "initd"]).ok(), "5\n");
 }
+
+#[test]
+fn top_lists_the_containers_processes() {
+    let r = Rdock::with_busybox();
+    r.run(&[
+        "run",
+        "-d",
+        "--name",
+        "topped",
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 29 & sleep 30; wait",
+    ])
+    .ok();
+    let init = wait_for_pid(&r, "topped");
+    std::thread::sleep(Duration::from_millis(200));
+    r.run(&["exec", "-d", "topped", "sleep", "28"]).ok();
+    std::thread::sleep(Duration::from_millis(200));
+    let out = r.run(&["top", "topped"]).ok().to_string();
+    let mut lines = out.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("UID       PID       PPID"),
+        "{out}"
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert!(rows.iter().any(|l| l.contains(&init.to_string())), "{out}");
+    for want in ["sleep 29", "sleep 30", "sleep 28"] {
+        assert!(
+            rows.iter().any(|l| l.ends_with(want)),
+            "{want} missing: {out}"
+        );
+    }
+    assert!(!out.contains("rdock"), "host processes listed: {out}");
+    let custom = r.run(&["top", "topped", "-o", "pid,comm"]).ok().to_string();
+    assert!(custom.starts_with("PID       COMMAND\n"), "{custom}");
+    r.run(&["stop", "-t", "0", "topped"]).ok();
+    r.run(&["top", "topped"]).fails_125();
+}

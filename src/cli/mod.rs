@@ -24,6 +24,7 @@ pub mod start;
 pub mod stop;
 pub mod tag;
 pub mod template;
+pub mod top;
 
 use crate::error::{Error, Result};
 use crate::paths::{Paths, DEFAULT_ROOT, DEFAULT_RUNROOT};
@@ -94,6 +95,8 @@ pub enum Command {
     Wait(stop::WaitArgs),
     /// Rename a container
     Rename(stop::RenameArgs),
+    /// Display the running processes of a container
+    Top(top::TopArgs),
     /// Pause all processes within one or more containers
     Pause(stop::PauseArgs),
     /// Unpause all processes within one or more containers
@@ -160,6 +163,7 @@ pub enum ContainerCommand {
     Exec(exec::ExecArgs),
     Pause(stop::PauseArgs),
     Unpause(stop::PauseArgs),
+    Top(top::TopArgs),
 }
 
 /// Turn clap's multi-line errors into docker's one-line wording.
@@ -286,6 +290,10 @@ fn dispatch(paths: &Paths, command: Command) -> Result<i32> {
             cmd: ImageCommand::Push(a),
         } => push::run(paths, a),
         Command::Search(a) => search::run(a),
+        Command::Top(a)
+        | Command::Container {
+            cmd: ContainerCommand::Top(a),
+        } => top::run(paths, a),
         Command::Pause(a)
         | Command::Container {
             cmd: ContainerCommand::Pause(a),
