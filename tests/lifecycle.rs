@@ -541,3 +541,110 @@ fn top_lists_the_containers_processes() {
     r.run(&["stop", "-t", "0", "topped"]).ok();
     r.run(&["top", "topped"]).fails_125();
 }
+
+#[test]
+fn restart_policies_are_kept_by_the_monitor() {
+    let r = Rdock::with_busybox();
+    // on-failure:2 runs it three times in all, then gives up.
+    r.run(&[
+        "run",
+        "-d",
+        "--name",
+        "flaky",
+        "--restart",
+        "on-failure:2",
+        "busybox",
+        "sh",
+        "-c",
+        "echo run; exit 1",
+    ])
+    .ok();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline
+        && r.run(&[
+            "inspect",
+            "-f",
+            "{{.RestartCount}} {{.State.Status}}",
+            "flaky",
+        ])
+        .stdout
+            != "2 exited\n"
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        r.run(&["inspect", "-f", "{{.RestartCount}} {{.State.Status}} {{.State.ExitCode}} {{.HostConfig.RestartPolicy.Name}} {{.HostConfig.RestartPolicy.MaximumRetryCount}}", "flaky"])
+            .ok(),
+        "2 exited 1 on-failure 2\n"
+    );
+    assert_eq!(r.run(&["logs", "flaky"]).stdout, "run\nrun\nrun\n");
+    // A clean exit is not a failure.
+    r.run(&[
+        "run",
+        "-d",
+        "--name",
+        "fine",
+        "--restart",
+        "on-failure",
+        "busybox",
+        "true",
+    ])
+    .ok();
+    assert_eq!(r.run(&["wait", "fine"]).ok(), "0\n");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        r.run(&["inspect", "-f", "{{.RestartCount}}", "fine"]).ok(),
+        "0\n"
+    );
+    // always restarts until stopped; stop wins, even while it waits.
+    r.run(&[
+        "run",
+        "-d",
+        "--name",
+        "forever",
+        "--restart",
+        "always",
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 0.1",
+    ])
+    .ok();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline
+        && r.run(&["inspect", "-f", "{{.RestartCount}}", "forever"])
+            .stdout
+            .trim()
+            .parse::<u32>()
+            .unwrap_or(0)
+            < 2
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    r.run(&["stop", "forever"]).ok();
+    let n = r
+        .run(&["inspect", "-f", "{{.RestartCount}}", "forever"])
+        .ok()
+        .to_string();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        r.run(&[
+            "inspect",
+            "-f",
+            "{{.RestartCount}} {{.State.Status}}",
+            "forever"
+        ])
+        .ok(),
+        format!("{} exited\n", n.trim())
+    );
+    // docker's validation.
+    let e = r
+        .run(&["run", "--rm", "--restart", "always", "busybox", "true"])
+        .fails_125()
+        .to_string();
+    assert!(e.contains("Conflicting options: --restart and --rm"), "{e}");
+    r.run(&["run", "--restart", "sometimes", "busybox", "true"])
+        .fails_125();
+    r.run(&["run", "--restart", "always:3", "busybox", "true"])
+        .fails_125();
+}

@@ -61,6 +61,9 @@ pub struct ContainerFlags {
     /// Run an init inside the container that forwards signals and reaps processes
     #[arg(long)]
     pub init: bool,
+    /// Restart policy to apply when a container exits
+    #[arg(long, default_value = "no")]
+    pub restart: String,
     /// Add Linux capabilities
     #[arg(long = "cap-add")]
     pub cap_add: Vec<String>,
@@ -160,7 +163,6 @@ const NOT_YET: &[(&str, Option<char>, bool)] = &[
     ("pids-limit", None, true),
     ("publish", Some('p'), true),
     ("publish-all", Some('P'), false),
-    ("restart", None, true),
     ("runtime", None, true),
     ("security-opt", None, true),
     ("shm-size", None, true),
@@ -288,6 +290,11 @@ impl ContainerFlags {
                 "the working directory '{w}' is invalid, it needs to be an absolute path"
             )));
         }
+        let restart =
+            crate::container::config::RestartPolicy::parse(&self.restart).map_err(Error::msg)?;
+        if self.rm && !restart.is_none() {
+            return Err(Error::msg("Conflicting options: --restart and --rm"));
+        }
         let mut env = Vec::new();
         for f in &self.env_file {
             env.extend(read_env_file(f)?);
@@ -355,6 +362,7 @@ impl ContainerFlags {
             network,
             privileged: self.privileged,
             init: self.init,
+            restart,
             cap_add: self.cap_add.clone(),
             cap_drop: self.cap_drop.clone(),
             ulimits,

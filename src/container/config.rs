@@ -53,6 +53,9 @@ pub struct ContainerConfig {
     pub privileged: bool,
     #[serde(default)]
     pub init: bool,
+    /// `--restart`: "no", "always", "unless-stopped", "on-failure[:N]".
+    #[serde(default)]
+    pub restart: RestartPolicy,
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
     pub network: NetworkMode,
@@ -61,4 +64,97 @@ pub struct ContainerConfig {
     pub labels: BTreeMap<String, String>,
     #[serde(default)]
     pub stop_signal: Option<String>,
+}
+
+/// A restart policy, parsed from docker's `--restart` forms.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestartPolicy {
+    /// "no", "always", "unless-stopped", "on-failure".
+    pub name: String,
+    /// on-failure's limit; 0 = no limit.
+    #[serde(default)]
+    pub max_retries: u32,
+}
+
+impl RestartPolicy {
+    pub fn parse(s: &str) -> Result<RestartPolicy, String> {
+        let (name, count) = match s.split_once(':') {
+            Some((n, c)) => (n, Some(c)),
+            None => (s, None),
+        };
+        match (name, count) {
+            ("" | "no", None) => Ok(RestartPolicy::default()),
+            ("always" | "unless-stopped", None) => Ok(RestartPolicy {
+                name: name.into(),
+                max_retries: 0,
+            }),
+            ("on-failure", c) => {
+                let max_retries = match c {
+                    None => 0,
+                    Some(c) => c
+                        .parse::<i64>()
+                        .ok()
+                        .filter(|n| *n >= 0)
+                        .map(|n| n as u32)
+                        .ok_or_else(|| format!("invalid restart policy format: maximum retry count must be a positive integer: {c}"))?,
+                };
+                Ok(RestartPolicy {
+                    name: name.into(),
+                    max_retries,
+                })
+            }
+            ("always" | "unless-stopped" | "no", Some(_)) => Err(
+                "invalid restart policy format: maximum retry count can only be used with 'on-failure'"
+                    .to_string(),
+            ),
+            _ => Err(format!("invalid restart policy format: unknown policy '{name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'")),
+        }
+    }
+
+    pub fn is_none(&self) -> bool {
+        self.name.is_empty() || self.name == "no"
+    }
+
+    /// Whether an exit with `code`, after `restarts` restarts, runs again.
+    /// `stopped`: the user stopped it.
+    pub fn should_restart(&self, code: i32, restarts: u32, stopped: bool) -> bool {
+        if stopped {
+            return false;
+        }
+        match self.name.as_str() {
+            "always" | "unless-stopped" => true,
+            "on-failure" => code != 0 && (self.max_retries == 0 || restarts < self.max_retries),
+            _ => false,
+        }
+    }
+
+    /// docker's name for inspect: "no" when unset.
+    pub fn display_name(&self) -> &str {
+        if self.name.is_empty() {
+            "no"
+        } else {
+            &self.name
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restart_policies() {
+        assert!(RestartPolicy::parse("no").unwrap().is_none());
+        assert_eq!(RestartPolicy::parse("on-failure:3").unwrap().max_retries, 3);
+        assert!(RestartPolicy::parse("always:3").is_err());
+        assert!(RestartPolicy::parse("sometimes").is_err());
+        assert!(RestartPolicy::parse("on-failure:x").is_err());
+        let p = RestartPolicy::parse("on-failure:2").unwrap();
+        assert!(p.should_restart(1, 1, false));
+        assert!(!p.should_restart(1, 2, false));
+        assert!(!p.should_restart(0, 0, false));
+        let a = RestartPolicy::parse("always").unwrap();
+        assert!(a.should_restart(0, 100, false));
+        assert!(!a.should_restart(0, 0, true));
+    }
 }

@@ -46,6 +46,7 @@ pub struct CreateOptions {
     pub privileged: bool,
     /// `--init`: rdock's own init as PID 1.
     pub init: bool,
+    pub restart: super::config::RestartPolicy,
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
     pub ulimits: Vec<Ulimit>,
@@ -154,6 +155,7 @@ pub fn create(paths: &Paths, opts: &CreateOptions) -> Result<Container> {
         readonly_rootfs: opts.readonly,
         privileged: opts.privileged,
         init: opts.init,
+        restart: opts.restart.clone(),
         cap_add: opts.cap_add.clone(),
         cap_drop: opts.cap_drop.clone(),
         network: opts.network.clone(),
@@ -274,6 +276,9 @@ pub(super) fn launch(
         finished_at: None,
         error: String::new(),
         paused: false,
+        restarting: false,
+        stop_requested: false,
+        restart_count: c.state.restart_count,
     };
     store.save_state(&c.config.id, &state)?;
     Ok((spawned, cgroup))

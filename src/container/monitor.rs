@@ -94,12 +94,88 @@ fn monitor(paths: &Paths, c: &Container, report: OwnedFd) -> i32 {
         Ok(s) => s,
         Err(_) => return fail(&mut report, 125, "signalfd failed"),
     };
+    let mut report = Some(report);
+    let mut c = c.clone();
+    let store = super::store::ContainerStore::new(paths);
+    loop {
+        let Some((code, cgroup)) = run_once(paths, &c, &null, &sfd, &mut log, &mut report) else {
+            return 1;
+        };
+        let _ = log.flush();
+        // The restart policy, read afresh: `update`, `stop` or `rm` may
+        // have changed things while the container ran.
+        let raw = store.raw_state(&c.config.id);
+        let latest = store.load(&c.config.id).ok();
+        let (Some(raw), Some(latest)) = (raw, latest) else {
+            let _ = cgroup.remove();
+            return 0; // removed meanwhile
+        };
+        let restarts = raw.restart_count;
+        let policy = latest.config.restart.clone();
+        if !policy.should_restart(code, restarts, raw.stop_requested) || latest.config.auto_remove {
+            let _ = finish(paths, &latest, &cgroup, code);
+            return 0;
+        }
+        let _ = cgroup.remove();
+        // docker's back-off: 100 ms, doubling, at most a minute.
+        let delay = std::time::Duration::from_millis(
+            100u64.saturating_mul(1 << restarts.min(10)).min(60_000),
+        );
+        let mut st = raw.clone();
+        st.status = super::state::Status::Exited;
+        st.pid = 0;
+        st.exit_code = code;
+        st.paused = false;
+        st.restarting = true;
+        st.finished_at =
+            Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true));
+        let _ = store.save_state(&c.config.id, &st);
+        std::thread::sleep(delay);
+        // A stop or rm during the wait wins.
+        match (store.raw_state(&c.config.id), store.load(&c.config.id).ok()) {
+            (Some(now), Some(mut cur)) if !now.stop_requested => {
+                let mut next = now;
+                next.restarting = false;
+                next.restart_count = restarts + 1;
+                let _ = store.save_state(&c.config.id, &next);
+                cur.state = next;
+                c = cur;
+            }
+            (Some(mut now), _) => {
+                now.restarting = false;
+                let _ = store.save_state(&c.config.id, &now);
+                return 0;
+            }
+            _ => return 0,
+        }
+    }
+}
+
+/// One run of the container: launch, log its output, reap it. The first
+/// run reports to the CLI that started us; later ones (restarts) have no
+/// one to report to. None when it could not start.
+fn run_once(
+    paths: &Paths,
+    c: &Container,
+    null: &std::fs::File,
+    sfd: &nix::sys::signalfd::SignalFd,
+    log: &mut LogWriter,
+    report: &mut Option<std::fs::File>,
+) -> Option<(i32, crate::runtime::cgroups::Cgroup)> {
+    let fail = |report: &mut Option<std::fs::File>, code: i32, msg: &str| {
+        if let Some(r) = report.as_mut() {
+            let mut m = vec![(code + 100).clamp(0, 255) as u8];
+            m.extend_from_slice(msg.as_bytes());
+            let _ = r.write_all(&m);
+        }
+        None
+    };
     let (out, err) = if c.config.tty {
         (None, None)
     } else {
         match (pipe(), pipe()) {
             (Some(o), Some(e)) => (Some(o), Some(e)),
-            _ => return fail(&mut report, 125, "cannot create output pipes"),
+            _ => return fail(report, 125, "cannot create output pipes"),
         }
     };
     let stdio: [RawFd; 3] = [
@@ -113,16 +189,18 @@ fn monitor(paths: &Paths, c: &Container, report: OwnedFd) -> i32 {
     ];
     let (spawned, cgroup) = match launch(paths, c, Some(stdio)) {
         Ok(x) => x,
-        Err(e) => return fail(&mut report, e.exit_code(), &e.to_string()),
+        Err(e) => return fail(report, e.exit_code(), &e.to_string()),
     };
-    let _ = report.write_all(b"1");
-    drop(report);
-    // Keep the monitor off the caller's terminal and cwd.
-    for fd in 0..3 {
-        let _ = nix::unistd::dup2(null.as_raw_fd(), fd);
+    if let Some(mut r) = report.take() {
+        let _ = r.write_all(b"1");
+        drop(r);
+        // Keep the monitor off the caller's terminal and cwd.
+        for fd in 0..3 {
+            let _ = nix::unistd::dup2(null.as_raw_fd(), fd);
+        }
+        let _ = nix::unistd::chdir("/");
+        shed_inherited_memory();
     }
-    let _ = nix::unistd::chdir("/");
-    shed_inherited_memory();
 
     let mut sources: Vec<Source> = Vec::new();
     if let Some(m) = spawned.pty_master {
@@ -205,9 +283,7 @@ fn monitor(paths: &Paths, c: &Container, report: OwnedFd) -> i32 {
             let _ = log.write(s.stream, &buf[..r as usize]);
         }
     }
-    let _ = log.flush();
-    let _ = finish(paths, c, &cgroup, code.unwrap_or(255));
-    0
+    Some((code.unwrap_or(255), cgroup))
 }
 
 /// The monitor is a fork of the CLI and starts out with every page the CLI

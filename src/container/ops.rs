@@ -20,6 +20,9 @@ use std::time::{Duration, Instant};
 pub fn kill(paths: &Paths, c: &Container, sig: &str) -> Result<()> {
     let sig = signals::parse(sig)?;
     thaw_if_paused(paths, c);
+    if c.state.is_alive() && matches!(sig, Signal::SIGKILL | Signal::SIGTERM) {
+        mark_stop_requested(paths, c);
+    }
     if !c.state.is_alive() {
         return Err(Error::msg(format!(
             "cannot kill container: {0}: container {0} is not running",
@@ -91,6 +94,18 @@ pub fn stop(
     timeout: Option<i64>,
     signal: Option<&str>,
 ) -> Result<()> {
+    let restarting = mark_stop_requested(paths, c);
+    if restarting {
+        // Its monitor is waiting to run it again; it will see the mark.
+        let store = ContainerStore::new(paths);
+        let start = Instant::now();
+        while store.raw_state(&c.config.id).is_some_and(|s| s.restarting)
+            && start.elapsed() < Duration::from_secs(70)
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        return Ok(());
+    }
     if !c.state.is_alive() {
         // Stopping a stopped container succeeds, as with docker; a state
         // left "running" by a dead monitor is put right on the way.
@@ -192,5 +207,19 @@ pub fn set_paused(paths: &Paths, c: &Container, paused: bool) -> Result<()> {
 fn thaw_if_paused(paths: &Paths, c: &Container) {
     if c.state.paused && c.state.is_alive() {
         let _ = set_paused(paths, c, false);
+    }
+}
+
+/// Record that the user stopped the container, so its restart policy does
+/// not run it again. Returns whether it is waiting to restart.
+fn mark_stop_requested(paths: &Paths, c: &Container) -> bool {
+    let store = ContainerStore::new(paths);
+    match store.raw_state(&c.config.id) {
+        Some(mut raw) => {
+            raw.stop_requested = true;
+            let _ = store.save_state(&c.config.id, &raw);
+            raw.restarting
+        }
+        None => false,
     }
 }

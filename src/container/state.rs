@@ -47,6 +47,15 @@ pub struct State {
     /// Frozen by `pause` (the process is alive; status stays running).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub paused: bool,
+    /// Waiting to run again under its restart policy.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub restarting: bool,
+    /// Set by `stop`: the exit that follows is the user's wish, not a
+    /// failure for the restart policy to undo.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stop_requested: bool,
+    #[serde(default)]
+    pub restart_count: u32,
 }
 
 /// Start time (clock ticks since boot) of a live process, or None.
@@ -68,6 +77,8 @@ impl State {
     pub fn display_status(&self) -> &'static str {
         if self.status == Status::Running && self.paused {
             "paused"
+        } else if self.restarting && self.status == Status::Exited {
+            "restarting"
         } else {
             self.status.as_str()
         }
