@@ -648,3 +648,120 @@ fn restart_policies_are_kept_by_the_monitor() {
     r.run(&["run", "--restart", "always:3", "busybox", "true"])
         .fails_125();
 }
+
+#[test]
+fn attach_streams_and_returns_the_exit_code() {
+    let r = Rdock::with_busybox();
+    r.run(&[
+        "run",
+        "-di",
+        "--name",
+        "reader",
+        "busybox",
+        "sh",
+        "-c",
+        "read x; echo got $x; echo oops >&2; exit 4",
+    ])
+    .ok();
+    wait_for_pid(&r, "reader");
+    let out = r.run_stdin(&["attach", "reader"], b"hello\n");
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (4, "got hello\n", "oops\n")
+    );
+    // --no-stdin: output only, until the container is stopped.
+    r.run(&[
+        "run",
+        "-d",
+        "--name",
+        "ticker",
+        "busybox",
+        "sh",
+        "-c",
+        "while true; do echo t; sleep 0.1; done",
+    ])
+    .ok();
+    wait_for_pid(&r, "ticker");
+    let child = r
+        .cmd(&["attach", "--no-stdin", "ticker"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    r.run(&["kill", "ticker"]).ok();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(137));
+    assert!(String::from_utf8_lossy(&o.stdout).lines().count() >= 2);
+    let e = r.run(&["attach", "ticker"]).fails_125().to_string();
+    assert!(
+        e.contains("You cannot attach to a stopped container"),
+        "{e}"
+    );
+    r.run(&["attach", "--detach-keys", "ctrl-", "ticker"])
+        .fails_125();
+}
+
+#[test]
+fn attach_to_a_tty_and_detach_with_the_keys() {
+    let r = Rdock::with_busybox();
+    r.run(&["run", "-dit", "--name", "shell", "busybox", "sh"])
+        .ok();
+    wait_for_pid(&r, "shell");
+    let sock = r.dir.path().join("tmux.sock");
+    let s = sock.to_str().unwrap();
+    let cmd = format!(
+        "{} --root {} --runroot {} attach shell; echo ATTACH=$?; sleep 30",
+        bin(),
+        r.root.display(),
+        r.runroot.display()
+    );
+    let tmux = |args: &[&str]| {
+        std::process::Command::new("tmux")
+            .arg("-S")
+            .arg(s)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    assert!(tmux(&["new-session", "-d", "-x", "90", "-y", "20", &cmd])
+        .status
+        .success());
+    struct Kill<'a>(&'a str);
+    impl Drop for Kill<'_> {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("tmux")
+                .args(["-S", self.0, "kill-server"])
+                .output();
+        }
+    }
+    let _k = Kill(s);
+    let wait_for = |needle: &str| {
+        for _ in 0..300 {
+            let screen =
+                String::from_utf8_lossy(&tmux(&["capture-pane", "-p"]).stdout).into_owned();
+            if screen.contains(needle) {
+                return screen;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!(
+            "timed out waiting for {needle:?}: {}",
+            String::from_utf8_lossy(&tmux(&["capture-pane", "-p"]).stdout)
+        );
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    tmux(&["send-keys", "echo $((6*7)); stty size", "Enter"]);
+    let screen = wait_for("42");
+    assert!(
+        screen.contains("20 90"),
+        "the window size reached the container: {screen}"
+    );
+    // ctrl-p ctrl-q detaches; the shell goes on.
+    tmux(&["send-keys", "C-p", "C-q"]);
+    wait_for("ATTACH=0");
+    assert_eq!(
+        r.run(&["inspect", "-f", "{{.State.Status}}", "shell"]).ok(),
+        "running\n"
+    );
+    r.run(&["rm", "-f", "shell"]).ok();
+}

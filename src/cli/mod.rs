@@ -2,6 +2,7 @@
 //! Flags and errors follow docker's; every failure of rdock itself is one
 //! line on stderr and exit status 125.
 
+pub mod attach;
 pub mod create;
 pub mod exec;
 pub mod format;
@@ -97,6 +98,8 @@ pub enum Command {
     Rename(stop::RenameArgs),
     /// Display the running processes of a container
     Top(top::TopArgs),
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(attach::AttachArgs),
     /// Pause all processes within one or more containers
     Pause(stop::PauseArgs),
     /// Unpause all processes within one or more containers
@@ -164,6 +167,7 @@ pub enum ContainerCommand {
     Pause(stop::PauseArgs),
     Unpause(stop::PauseArgs),
     Top(top::TopArgs),
+    Attach(attach::AttachArgs),
 }
 
 /// Turn clap's multi-line errors into docker's one-line wording.
@@ -290,6 +294,10 @@ fn dispatch(paths: &Paths, command: Command) -> Result<i32> {
             cmd: ImageCommand::Push(a),
         } => push::run(paths, a),
         Command::Search(a) => search::run(a),
+        Command::Attach(a)
+        | Command::Container {
+            cmd: ContainerCommand::Attach(a),
+        } => attach::run(paths, a),
         Command::Top(a)
         | Command::Container {
             cmd: ContainerCommand::Top(a),

@@ -387,12 +387,12 @@ fn wait_forwarding(sfd: &nix::sys::signalfd::SignalFd, pid: Pid) -> Result<i32> 
 }
 
 /// Restores the caller's terminal settings when dropped.
-struct RawMode {
+pub struct RawMode {
     saved: Option<nix::sys::termios::Termios>,
 }
 
 impl RawMode {
-    fn enter() -> RawMode {
+    pub fn enter() -> RawMode {
         let stdin = std::io::stdin();
         let saved = nix::sys::termios::tcgetattr(stdin.as_fd()).ok();
         if let Some(t) = &saved {

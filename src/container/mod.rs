@@ -3,6 +3,7 @@
 
 use thiserror::Error;
 
+pub mod attach;
 pub mod config;
 pub mod exec;
 pub mod inspect;

@@ -96,9 +96,20 @@ fn monitor(paths: &Paths, c: &Container, report: OwnedFd) -> i32 {
     };
     let mut report = Some(report);
     let mut c = c.clone();
+    // Clients of `rdock attach` connect here (none needed to run).
+    let listener = super::attach::listen(paths, &c.config.id).ok();
     let store = super::store::ContainerStore::new(paths);
     loop {
-        let Some((code, cgroup)) = run_once(paths, &c, &null, &sfd, &mut log, &mut report) else {
+        let Some((code, cgroup)) = run_once(
+            paths,
+            &c,
+            &null,
+            &sfd,
+            &mut log,
+            &mut report,
+            listener.as_ref(),
+        ) else {
+            super::attach::remove(paths, &c.config.id);
             return 1;
         };
         let _ = log.flush();
@@ -108,13 +119,19 @@ fn monitor(paths: &Paths, c: &Container, report: OwnedFd) -> i32 {
         let latest = store.load(&c.config.id).ok();
         let (Some(raw), Some(latest)) = (raw, latest) else {
             let _ = cgroup.remove();
-            return 0; // removed meanwhile
+            {
+                super::attach::remove(paths, &c.config.id);
+                return 0;
+            } // removed meanwhile
         };
         let restarts = raw.restart_count;
         let policy = latest.config.restart.clone();
         if !policy.should_restart(code, restarts, raw.stop_requested) || latest.config.auto_remove {
             let _ = finish(paths, &latest, &cgroup, code);
-            return 0;
+            {
+                super::attach::remove(paths, &c.config.id);
+                return 0;
+            }
         }
         let _ = cgroup.remove();
         // docker's back-off: 100 ms, doubling, at most a minute.
@@ -144,7 +161,10 @@ fn monitor(paths: &Paths, c: &Container, report: OwnedFd) -> i32 {
             (Some(mut now), _) => {
                 now.restarting = false;
                 let _ = store.save_state(&c.config.id, &now);
-                return 0;
+                {
+                    super::attach::remove(paths, &c.config.id);
+                    return 0;
+                }
             }
             _ => return 0,
         }
@@ -161,6 +181,7 @@ fn run_once(
     sfd: &nix::sys::signalfd::SignalFd,
     log: &mut LogWriter,
     report: &mut Option<std::fs::File>,
+    listener: Option<&std::os::unix::net::UnixListener>,
 ) -> Option<(i32, crate::runtime::cgroups::Cgroup)> {
     let fail = |report: &mut Option<std::fs::File>, code: i32, msg: &str| {
         if let Some(r) = report.as_mut() {
@@ -178,8 +199,17 @@ fn run_once(
             _ => return fail(report, 125, "cannot create output pipes"),
         }
     };
+    // With -i (and no TTY) the container reads a pipe that attach feeds.
+    let stdin = if c.config.open_stdin && !c.config.tty {
+        pipe()
+    } else {
+        None
+    };
     let stdio: [RawFd; 3] = [
-        null.as_raw_fd(),
+        stdin
+            .as_ref()
+            .map(|p| p.0.as_raw_fd())
+            .unwrap_or(null.as_raw_fd()),
         out.as_ref()
             .map(|p| p.1.as_raw_fd())
             .unwrap_or(null.as_raw_fd()),
@@ -220,6 +250,15 @@ fn run_once(
             });
         }
     }
+    let mut stdin_w: Option<OwnedFd> = stdin.map(|(r, w)| {
+        drop(r);
+        w
+    });
+    let pty = sources
+        .iter()
+        .find(|_| c.config.tty)
+        .map(|s| s.fd.as_raw_fd());
+    let mut clients: Vec<Client> = Vec::new();
     let pid = Pid::from_raw(spawned.pid);
     let mut code: Option<i32> = None;
     let mut buf = vec![0u8; 32 * 1024];
@@ -237,7 +276,7 @@ fn run_once(
             events: 0,
             revents: 0,
         };
-        let mut all = [idle; 4];
+        let mut all = [idle; 16];
         all[0] = libc::pollfd {
             fd: sfd.as_raw_fd(),
             events: libc::POLLIN,
@@ -247,6 +286,23 @@ fn run_once(
         for s in sources.iter().filter(|s| s.open).take(3) {
             all[npfds] = libc::pollfd {
                 fd: s.fd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            npfds += 1;
+        }
+        let first_client = npfds;
+        if let Some(l) = listener {
+            all[npfds] = libc::pollfd {
+                fd: l.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            npfds += 1;
+        }
+        for cl in clients.iter().take(16 - npfds) {
+            all[npfds] = libc::pollfd {
+                fd: cl.stream.as_raw_fd(),
                 events: libc::POLLIN,
                 revents: 0,
             };
@@ -267,7 +323,61 @@ fn run_once(
         if pfds[0].revents != 0 {
             while let Ok(Some(_)) = sfd.read_signal() {}
         }
-        for p in pfds.iter().skip(1).filter(|p| p.revents != 0) {
+        for p in pfds.iter().skip(first_client).filter(|p| p.revents != 0) {
+            if listener.is_some_and(|l| l.as_raw_fd() == p.fd) {
+                if let Some(Ok((s, _))) = listener.map(|l| l.accept()) {
+                    if s.set_nonblocking(true).is_ok() && clients.len() < 10 {
+                        clients.push(Client {
+                            stream: s,
+                            dec: super::attach::Decoder::default(),
+                        });
+                    }
+                }
+                continue;
+            }
+            let Some(ci) = clients.iter().position(|cl| cl.stream.as_raw_fd() == p.fd) else {
+                continue;
+            };
+            let n = clients[ci].stream.read(&mut buf).unwrap_or(0);
+            if n == 0 {
+                clients.remove(ci);
+                continue;
+            }
+            clients[ci].dec.push(&buf[..n]);
+            while let Some((kind, data)) = clients[ci].dec.next_frame() {
+                match kind {
+                    super::attach::STDIN => {
+                        let fd = pty.or(stdin_w.as_ref().map(|w| w.as_raw_fd()));
+                        if let Some(fd) = fd {
+                            // SAFETY: writing our buffer to an fd we hold.
+                            unsafe { libc::write(fd, data.as_ptr().cast(), data.len()) };
+                        }
+                    }
+                    super::attach::STDIN_EOF => {
+                        stdin_w = None;
+                    }
+                    super::attach::RESIZE if data.len() == 4 => {
+                        if let Some(fd) = pty {
+                            let ws = libc::winsize {
+                                ws_row: u16::from_be_bytes([data[0], data[1]]),
+                                ws_col: u16::from_be_bytes([data[2], data[3]]),
+                                ws_xpixel: 0,
+                                ws_ypixel: 0,
+                            };
+                            // SAFETY: TIOCSWINSZ with a valid winsize.
+                            unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, &ws) };
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for p in pfds
+            .iter()
+            .take(first_client)
+            .skip(1)
+            .filter(|p| p.revents != 0)
+        {
             let Some(s) = sources.iter_mut().find(|s| s.fd.as_raw_fd() == p.fd) else {
                 continue;
             };
@@ -280,10 +390,31 @@ fn run_once(
                 }
                 continue;
             }
-            let _ = log.write(s.stream, &buf[..r as usize]);
+            let data = &buf[..r as usize];
+            let _ = log.write(s.stream, data);
+            if !clients.is_empty() {
+                let kind = match s.stream {
+                    Stream::Stdout => super::attach::STDOUT,
+                    Stream::Stderr => super::attach::STDERR,
+                };
+                let f = super::attach::frame(kind, data);
+                // A client that cannot keep up is dropped, never waited for.
+                clients.retain_mut(|cl| cl.stream.write_all(&f).is_ok());
+            }
         }
     }
-    Some((code.unwrap_or(255), cgroup))
+    let code = code.unwrap_or(255);
+    let f = super::attach::frame(super::attach::EXIT, &code.to_be_bytes());
+    for mut cl in clients {
+        let _ = cl.stream.set_nonblocking(false);
+        let _ = cl.stream.write_all(&f);
+    }
+    Some((code, cgroup))
+}
+
+struct Client {
+    stream: std::os::unix::net::UnixStream,
+    dec: super::attach::Decoder,
 }
 
 /// The monitor is a fork of the CLI and starts out with every page the CLI

@@ -1,0 +1,167 @@
+//! The attach channel between a container's monitor and `rdock attach`:
+//! a unix socket per container under the runroot, and a small framing:
+//! one kind byte, a big-endian u32 length, the payload.
+//!
+//! monitor → client: `STDOUT`/`STDERR` output, `EXIT` (i32 code) last.
+//! client → monitor: `STDIN` data, `RESIZE` (rows u16, cols u16),
+//! `STDIN_EOF`.
+
+use crate::paths::Paths;
+use std::io::{self, Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+
+pub const STDOUT: u8 = 1;
+pub const STDERR: u8 = 2;
+pub const STDIN: u8 = 3;
+pub const RESIZE: u8 = 4;
+pub const STDIN_EOF: u8 = 5;
+pub const EXIT: u8 = 255;
+
+pub fn socket_dir(paths: &Paths) -> PathBuf {
+    paths.runroot.join("attach")
+}
+
+fn socket_name(id: &str) -> String {
+    format!("{id}.sock")
+}
+
+/// Run `f` with the socket dir as cwd: socket paths are limited to 108
+/// bytes, and a runroot can be long; a relative name always fits.
+fn in_dir<T>(dir: &Path, f: impl FnOnce() -> io::Result<T>) -> io::Result<T> {
+    let back = std::fs::File::open(".")?;
+    std::env::set_current_dir(dir)?;
+    let r = f();
+    // SAFETY: fchdir on a directory fd we hold.
+    unsafe {
+        libc::fchdir(std::os::fd::AsRawFd::as_raw_fd(&back));
+    }
+    r
+}
+
+pub fn listen(paths: &Paths, id: &str) -> io::Result<UnixListener> {
+    let dir = socket_dir(paths);
+    std::fs::create_dir_all(&dir)?;
+    let name = socket_name(id);
+    let _ = std::fs::remove_file(dir.join(&name));
+    let l = in_dir(&dir, || UnixListener::bind(&name))?;
+    l.set_nonblocking(true)?;
+    Ok(l)
+}
+
+pub fn connect(paths: &Paths, id: &str) -> io::Result<UnixStream> {
+    let dir = socket_dir(paths);
+    let name = socket_name(id);
+    in_dir(&dir, || UnixStream::connect(&name))
+}
+
+pub fn remove(paths: &Paths, id: &str) {
+    let _ = std::fs::remove_file(socket_dir(paths).join(socket_name(id)));
+}
+
+pub fn frame(kind: u8, payload: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(payload.len() + 5);
+    v.push(kind);
+    v.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    v.extend_from_slice(payload);
+    v
+}
+
+/// Read one frame (blocking). None at a clean EOF.
+pub fn read_frame(r: &mut impl Read) -> io::Result<Option<(u8, Vec<u8>)>> {
+    let mut head = [0u8; 5];
+    match r.read_exact(&mut head) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let len = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
+    if len > 16 << 20 {
+        return Err(io::Error::other("attach frame too large"));
+    }
+    let mut data = vec![0u8; len];
+    r.read_exact(&mut data)?;
+    Ok(Some((head[0], data)))
+}
+
+/// Incremental frame decoding for the monitor's non-blocking reads.
+#[derive(Default)]
+pub struct Decoder {
+    buf: Vec<u8>,
+}
+
+impl Decoder {
+    pub fn push(&mut self, data: &[u8]) {
+        self.buf.extend_from_slice(data);
+    }
+
+    pub fn next_frame(&mut self) -> Option<(u8, Vec<u8>)> {
+        if self.buf.len() < 5 {
+            return None;
+        }
+        let len = u32::from_be_bytes([self.buf[1], self.buf[2], self.buf[3], self.buf[4]]) as usize;
+        if self.buf.len() < 5 + len {
+            return None;
+        }
+        let kind = self.buf[0];
+        let data = self.buf[5..5 + len].to_vec();
+        self.buf.drain(..5 + len);
+        Some((kind, data))
+    }
+}
+
+pub fn write_frame(w: &mut impl Write, kind: u8, payload: &[u8]) -> io::Result<()> {
+    w.write_all(&frame(kind, payload))
+}
+
+/// docker's `--detach-keys`: "ctrl-p,ctrl-q" (the default), "ctrl-a,x"...
+pub fn parse_detach_keys(s: &str) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    for k in s.split(',') {
+        let k = k.trim();
+        let b = if let Some(c) = k.strip_prefix("ctrl-") {
+            match c.as_bytes() {
+                [b'@'] => 0,
+                [c] if c.is_ascii_alphabetic() => c.to_ascii_lowercase() - b'a' + 1,
+                b"[" => 27,
+                b"\\" => 28,
+                b"]" => 29,
+                b"^" => 30,
+                b"_" => 31,
+                _ => return Err(format!("invalid detach keys ({s})")),
+            }
+        } else if k.len() == 1 {
+            k.as_bytes()[0]
+        } else {
+            return Err(format!("invalid detach keys ({s})"));
+        };
+        out.push(b);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_and_keys() {
+        let mut d = Decoder::default();
+        let f = frame(STDOUT, b"hello");
+        d.push(&f[..3]);
+        assert!(d.next_frame().is_none());
+        d.push(&f[3..]);
+        d.push(&frame(EXIT, &7i32.to_be_bytes()));
+        assert_eq!(d.next_frame(), Some((STDOUT, b"hello".to_vec())));
+        assert_eq!(d.next_frame(), Some((EXIT, 7i32.to_be_bytes().to_vec())));
+        assert_eq!(
+            read_frame(&mut &frame(STDERR, b"x")[..]).unwrap(),
+            Some((STDERR, b"x".to_vec()))
+        );
+        assert_eq!(read_frame(&mut &b""[..]).unwrap(), None);
+        assert_eq!(parse_detach_keys("ctrl-p,ctrl-q").unwrap(), vec![16, 17]);
+        assert_eq!(parse_detach_keys("ctrl-a,x").unwrap(), vec![1, b'x']);
+        assert!(parse_detach_keys("ctrl-").is_err());
+        assert!(parse_detach_keys("abc").is_err());
+    }
+}
