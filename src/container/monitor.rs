@@ -152,7 +152,7 @@ fn monitor(paths: &Paths, c: &Container, report: OwnedFd) -> i32 {
         match (store.raw_state(&c.config.id), store.load(&c.config.id).ok()) {
             (Some(now), Some(mut cur)) if !now.stop_requested => {
                 let mut next = now;
-                next.restarting = false;
+                // Still "restarting" until launch records it running.
                 next.restart_count = restarts + 1;
                 let _ = store.save_state(&c.config.id, &next);
                 cur.state = next;
