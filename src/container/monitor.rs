@@ -110,6 +110,14 @@ fn monitor(paths: &Paths, c: &Container, report: OwnedFd) -> i32 {
             listener.as_ref(),
         ) else {
             super::attach::remove(paths, &c.config.id);
+            if report.is_none() {
+                // A restart that could not start: no longer "restarting".
+                if let Some(mut st) = store.raw_state(&c.config.id) {
+                    st.restarting = false;
+                    st.error = "restart failed: the container could not be started".into();
+                    let _ = store.save_state(&c.config.id, &st);
+                }
+            }
             return 1;
         };
         let _ = log.flush();
