@@ -765,3 +765,41 @@ fn attach_to_a_tty_and_detach_with_the_keys() {
     );
     r.run(&["rm", "-f", "shell"]).ok();
 }
+
+#[test]
+fn detached_tty_logs_and_auto_remove() {
+    let r = Rdock::with_busybox();
+    // A -t container's log is its terminal's output (CRLF, as a terminal).
+    r.run(&[
+        "run",
+        "-dt",
+        "--name",
+        "ttylog",
+        "busybox",
+        "sh",
+        "-c",
+        "echo on-a-tty; tty",
+    ])
+    .ok();
+    assert_eq!(r.run(&["wait", "ttylog"]).ok(), "0\n");
+    let out = r.run(&["logs", "ttylog"]).stdout;
+    assert!(out.starts_with("on-a-tty\r\n/dev/pts/0"), "{out:?}");
+    // -d --rm: gone once it exits, cgroup and all.
+    let id = r
+        .run(&["run", "-d", "--rm", "busybox", "sh", "-c", "sleep 0.2"])
+        .ok()
+        .trim()
+        .to_string();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline && r.run(&["ps", "-aq", "--no-trunc"]).stdout.contains(&id) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        !r.run(&["ps", "-aq", "--no-trunc"]).stdout.contains(&id),
+        "--rm container kept"
+    );
+    assert!(!r.root.join("containers").join(&id).exists());
+    assert!(cgroups_of(&id).is_empty());
+    // An exec failure of a detached run is reported as in the foreground.
+    assert_eq!(r.run(&["run", "-d", "busybox", "nosuchcmd"]).code, 127);
+}

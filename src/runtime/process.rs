@@ -382,7 +382,7 @@ fn init(
         }
     }
     if spec.tty {
-        setup_tty(sock.as_ref(), spec.stdin_open)?;
+        setup_tty(sock.as_ref())?;
     } else if !spec.stdin_open {
         let null = nix::fcntl::open(
             "/dev/null",
@@ -594,7 +594,7 @@ fn find_executable(prog: &str, path_var: &str) -> Result<PathBuf> {
 
 /// Open a PTY in the container's devpts, make its slave our controlling
 /// terminal and stdio, send the master to the parent.
-fn setup_tty(sock: Option<&OwnedFd>, stdin_open: bool) -> Result<()> {
+fn setup_tty(sock: Option<&OwnedFd>) -> Result<()> {
     let master = nix::pty::posix_openpt(nix::fcntl::OFlag::O_RDWR | nix::fcntl::OFlag::O_NOCTTY)
         .map_err(|e| RuntimeError::sys("open /dev/ptmx", e))?;
     nix::pty::grantpt(&master).map_err(|e| RuntimeError::sys("grantpt", e))?;
@@ -630,17 +630,9 @@ fn setup_tty(sock: Option<&OwnedFd>, stdin_open: bool) -> Result<()> {
         .map_err(|e| RuntimeError::sys("sending the pty", e))?;
     }
     drop(master);
-    if stdin_open {
-        dup2(slave, 0)?;
-    } else {
-        let null = nix::fcntl::open(
-            "/dev/null",
-            nix::fcntl::OFlag::O_RDONLY,
-            nix::sys::stat::Mode::empty(),
-        )
-        .map_err(|e| RuntimeError::sys("open /dev/null", e))?;
-        dup2(null, 0)?;
-    }
+    // The terminal is stdin too, with or without -i (docker's `run -t
+    // busybox tty` says /dev/pts/0); without -i nothing is typed into it.
+    dup2(slave, 0)?;
     dup2(slave, 1)?;
     dup2(slave, 2)?;
     // SAFETY: TIOCSCTTY on our own new session's terminal.
