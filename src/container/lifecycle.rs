@@ -292,16 +292,14 @@ pub(super) fn finish(paths: &Paths, c: &Container, cgroup: &Cgroup, code: i32) -
     if c.config.auto_remove {
         return Ok(store.remove(c)?);
     }
-    let mut state = match store.load(&c.config.id) {
-        Ok(cur) => cur.state,
-        Err(_) => return Ok(()),
-    };
-    state.status = Status::Exited;
-    state.paused = false;
-    state.pid = 0;
-    state.exit_code = code;
-    state.finished_at = Some(now());
-    store.save_state(&c.config.id, &state)?;
+    store.update_state(&c.config.id, |state| {
+        state.status = Status::Exited;
+        state.paused = false;
+        state.restarting = false;
+        state.pid = 0;
+        state.exit_code = code;
+        state.finished_at = Some(now());
+    })?;
     Ok(())
 }
 

@@ -123,58 +123,66 @@ fn monitor(paths: &Paths, c: &Container, report: OwnedFd) -> i32 {
         let _ = log.flush();
         // The restart policy, read afresh: `update`, `stop` or `rm` may
         // have changed things while the container ran.
-        let raw = store.raw_state(&c.config.id);
-        let latest = store.load(&c.config.id).ok();
-        let (Some(raw), Some(latest)) = (raw, latest) else {
+        let Ok(latest) = store.load(&c.config.id) else {
             let _ = cgroup.remove();
-            {
-                super::attach::remove(paths, &c.config.id);
-                return 0;
-            } // removed meanwhile
+            super::attach::remove(paths, &c.config.id);
+            return 0; // removed meanwhile
         };
-        let restarts = raw.restart_count;
         let policy = latest.config.restart.clone();
-        if !policy.should_restart(code, restarts, raw.stop_requested) || latest.config.auto_remove {
+        let auto_remove = latest.config.auto_remove;
+        // Decide under the state lock, so a concurrent `stop` is either
+        // seen here or sees "restarting" and waits for us.
+        let decision = store
+            .update_state(&c.config.id, |st| {
+                let again = !auto_remove
+                    && policy.should_restart(code, st.restart_count, st.stop_requested);
+                if again {
+                    st.status = super::state::Status::Exited;
+                    st.pid = 0;
+                    st.exit_code = code;
+                    st.paused = false;
+                    st.restarting = true;
+                    st.finished_at = Some(
+                        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+                    );
+                }
+                again.then_some(st.restart_count)
+            })
+            .ok()
+            .flatten()
+            .flatten();
+        let Some(restarts) = decision else {
             let _ = finish(paths, &latest, &cgroup, code);
-            {
-                super::attach::remove(paths, &c.config.id);
-                return 0;
-            }
-        }
+            super::attach::remove(paths, &c.config.id);
+            return 0;
+        };
         let _ = cgroup.remove();
         // docker's back-off: 100 ms, doubling, at most a minute.
         let delay = std::time::Duration::from_millis(
             100u64.saturating_mul(1 << restarts.min(10)).min(60_000),
         );
-        let mut st = raw.clone();
-        st.status = super::state::Status::Exited;
-        st.pid = 0;
-        st.exit_code = code;
-        st.paused = false;
-        st.restarting = true;
-        st.finished_at =
-            Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true));
-        let _ = store.save_state(&c.config.id, &st);
         std::thread::sleep(delay);
         // A stop or rm during the wait wins.
-        match (store.raw_state(&c.config.id), store.load(&c.config.id).ok()) {
-            (Some(now), Some(mut cur)) if !now.stop_requested => {
-                let mut next = now;
-                // Still "restarting" until launch records it running.
-                next.restart_count = restarts + 1;
-                let _ = store.save_state(&c.config.id, &next);
-                cur.state = next;
-                c = cur;
-            }
-            (Some(mut now), _) => {
-                now.restarting = false;
-                let _ = store.save_state(&c.config.id, &now);
-                {
-                    super::attach::remove(paths, &c.config.id);
-                    return 0;
+        let go = store
+            .update_state(&c.config.id, |st| {
+                if st.stop_requested {
+                    st.restarting = false;
+                    false
+                } else {
+                    // Still "restarting" until launch records it running.
+                    st.restart_count = restarts + 1;
+                    true
                 }
+            })
+            .ok()
+            .flatten()
+            .unwrap_or(false);
+        match store.load(&c.config.id) {
+            Ok(cur) if go => c = cur,
+            _ => {
+                super::attach::remove(paths, &c.config.id);
+                return 0;
             }
-            _ => return 0,
         }
     }
 }

@@ -75,14 +75,20 @@ pub fn record_orphan_exit(paths: &Paths, c: &Container) {
         let _ = store.remove(c);
         return;
     }
-    let mut st = c.state.clone();
-    st.status = Status::Exited;
-    st.pid = 0;
-    if st.exit_code == 0 {
-        st.exit_code = 137;
-    }
-    st.finished_at = Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true));
-    let _ = store.save_state(&c.config.id, &st);
+    let pid = c.state.pid;
+    let _ = store.update_state(&c.config.id, |st| {
+        // Only if nothing newer (a restart) was recorded meanwhile.
+        if st.status == Status::Running && st.pid == pid {
+            st.status = Status::Exited;
+            st.pid = 0;
+            st.paused = false;
+            if st.exit_code == 0 {
+                st.exit_code = 137;
+            }
+            st.finished_at =
+                Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true));
+        }
+    });
 }
 
 /// docker stop: the stop signal (`--stop-signal`, the image's STOPSIGNAL,
@@ -94,18 +100,20 @@ pub fn stop(
     timeout: Option<i64>,
     signal: Option<&str>,
 ) -> Result<()> {
-    let restarting = mark_stop_requested(paths, c);
-    if restarting {
-        // Its monitor is waiting to run it again; it will see the mark.
-        let store = ContainerStore::new(paths);
-        let start = Instant::now();
+    let store = ContainerStore::new(paths);
+    // Mark the stop; if its monitor is waiting to run it again, wait for
+    // its decision (it sees the mark, or had already relaunched: then the
+    // new process is stopped below, with the mark set again on it).
+    let start = Instant::now();
+    while mark_stop_requested(paths, c) && start.elapsed() < Duration::from_secs(70) {
         while store.raw_state(&c.config.id).is_some_and(|s| s.restarting)
             && start.elapsed() < Duration::from_secs(70)
         {
             std::thread::sleep(Duration::from_millis(20));
         }
-        return Ok(());
     }
+    let fresh = store.load(&c.config.id).ok();
+    let c = fresh.as_ref().unwrap_or(c);
     if !c.state.is_alive() {
         // Stopping a stopped container succeeds, as with docker; a state
         // left "running" by a dead monitor is put right on the way.
@@ -197,9 +205,7 @@ pub fn set_paused(paths: &Paths, c: &Container, paused: bool) -> Result<()> {
         }));
     }
     Cgroup::open(CGROUP_PARENT, &c.config.id).set_frozen(paused)?;
-    let mut st = c.state.clone();
-    st.paused = paused;
-    ContainerStore::new(paths).save_state(&c.config.id, &st)?;
+    ContainerStore::new(paths).update_state(&c.config.id, |st| st.paused = paused)?;
     Ok(())
 }
 
@@ -213,13 +219,12 @@ fn thaw_if_paused(paths: &Paths, c: &Container) {
 /// Record that the user stopped the container, so its restart policy does
 /// not run it again. Returns whether it is waiting to restart.
 fn mark_stop_requested(paths: &Paths, c: &Container) -> bool {
-    let store = ContainerStore::new(paths);
-    match store.raw_state(&c.config.id) {
-        Some(mut raw) => {
-            raw.stop_requested = true;
-            let _ = store.save_state(&c.config.id, &raw);
-            raw.restarting
-        }
-        None => false,
-    }
+    ContainerStore::new(paths)
+        .update_state(&c.config.id, |st| {
+            st.stop_requested = true;
+            st.restarting
+        })
+        .ok()
+        .flatten()
+        .unwrap_or(false)
 }

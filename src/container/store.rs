@@ -223,10 +223,36 @@ impl ContainerStore {
     }
 
     pub fn save_state(&self, id: &str, state: &State) -> Result<()> {
+        let _lock = self.state_lock(id)?;
+        self.write_state(id, state)
+    }
+
+    fn write_state(&self, id: &str, state: &State) -> Result<()> {
         let data = serde_json::to_vec(state).map_err(json_err("container state"))?;
         // No fsync: state is re-derived from /proc when a crash loses it.
         util::replace_file(&self.paths.container(id).join("state.json"), &data)
             .map_err(|e| ContainerError::io("writing container state", e))
+    }
+
+    /// The per-container lock around state changes: the monitor, `stop`,
+    /// `pause`... each read-modify-write under it, so none undoes another.
+    fn state_lock(&self, id: &str) -> Result<util::FileLock> {
+        util::FileLock::exclusive(&self.paths.container(id).join("state.lock"))
+            .map_err(|e| ContainerError::io("locking container state", e))
+    }
+
+    /// Change the state under its lock; None when the container is gone.
+    pub fn update_state<R>(&self, id: &str, f: impl FnOnce(&mut State) -> R) -> Result<Option<R>> {
+        if !self.paths.container(id).join("config.json").exists() {
+            return Ok(None);
+        }
+        let _lock = self.state_lock(id)?;
+        let Some(mut st) = self.raw_state(id) else {
+            return Ok(None);
+        };
+        let r = f(&mut st);
+        self.write_state(id, &st)?;
+        Ok(Some(r))
     }
 
     /// state.json as written (not corrected by liveness), or None when the
