@@ -14,7 +14,8 @@ cleanup() {
     $R rm -f idle busy >/dev/null 2>&1 || true
     $P rm -f idle busy >/dev/null 2>&1 || true
     $P rmi -af >/dev/null 2>&1 || true
-    umount -R "$work" 2>/dev/null || true
+    # podman can leave its overlay mounted: lazily unmount what is left.
+    grep " $work" /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
     rm -rf "$work"
 }
 trap cleanup EXIT

@@ -143,14 +143,31 @@ fn timestamp_into(buf: &mut Vec<u8>) {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    let _ = write!(
-        buf,
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:09}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        now.subsec_nanos()
-    );
+    // Digits by hand: the formatting machinery would pull many pages into
+    // the monitor for this one line.
+    let digits = |buf: &mut Vec<u8>, v: u64, width: usize| {
+        let mut tmp = [b'0'; 10];
+        let mut v = v;
+        for i in (0..width).rev() {
+            tmp[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        buf.extend_from_slice(&tmp[..width]);
+    };
+    digits(buf, y as u64, 4);
+    buf.push(b'-');
+    digits(buf, m as u64, 2);
+    buf.push(b'-');
+    digits(buf, d as u64, 2);
+    buf.push(b'T');
+    digits(buf, (rem / 3600) as u64, 2);
+    buf.push(b':');
+    digits(buf, (rem % 3600 / 60) as u64, 2);
+    buf.push(b':');
+    digits(buf, (rem % 60) as u64, 2);
+    buf.push(b'.');
+    digits(buf, now.subsec_nanos() as u64, 9);
+    buf.push(b'Z');
 }
 
 /// Every entry of a log file (lines that do not parse are skipped, as a
