@@ -952,67 +952,23 @@ fn interactive_stdin_is_passed_through() {
 
 #[test]
 fn tty_session_under_tmux() {
-    if std::process::Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_err()
-    {
-        panic!("tmux is required (apt-get install tmux)");
-    }
     let r = Rdock::with_busybox();
-    let sock = r.dir.path().join("tmux.sock");
-    let s = sock.to_str().unwrap();
     let cmdline = format!(
         "{} --root {} --runroot {} run -it --rm busybox sh; echo EXIT=$?; sleep 30",
         bin(),
         r.root.display(),
         r.runroot.display()
     );
-    let tmux = |args: &[&str]| {
-        std::process::Command::new("tmux")
-            .arg("-S")
-            .arg(s)
-            .args(args)
-            .output()
-            .unwrap()
-    };
-    assert!(
-        tmux(&["new-session", "-d", "-x", "100", "-y", "30", &cmdline])
-            .status
-            .success()
-    );
-    struct Kill<'a>(&'a str);
-    impl Drop for Kill<'_> {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("tmux")
-                .args(["-S", self.0, "kill-server"])
-                .output();
-        }
-    }
-    let _k = Kill(s);
-    let wait_for = |needle: &str| {
-        for _ in 0..300 {
-            let screen =
-                String::from_utf8_lossy(&tmux(&["capture-pane", "-p"]).stdout).into_owned();
-            if screen.contains(needle) {
-                return screen;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!(
-            "timed out waiting for {needle:?}: {}",
-            String::from_utf8_lossy(&tmux(&["capture-pane", "-p"]).stdout)
-        );
-    };
-    wait_for("/ #");
-    tmux(&["send-keys", "tty; stty size; echo $TERM", "Enter"]);
-    let screen = wait_for("xterm");
+    let t = Tmux::start(&r.dir.path().join("tmux.sock"), 100, 30, &cmdline);
+    t.wait_for("/ #");
+    t.send(&["tty; stty size; echo $TERM", "Enter"]);
+    let screen = t.wait_for("xterm");
     assert!(screen.contains("/dev/pts/0"), "{screen}");
     assert!(screen.contains("30 100"), "{screen}");
-    tmux(&["resize-window", "-x", "80", "-y", "24"]);
+    t.run(&["resize-window", "-x", "80", "-y", "24"]);
     std::thread::sleep(Duration::from_millis(100));
-    tmux(&["send-keys", "stty size", "Enter"]);
-    wait_for("24 80");
-    tmux(&["send-keys", "exit 5", "Enter"]);
-    wait_for("EXIT=5");
+    t.send(&["stty size", "Enter"]);
+    t.wait_for("24 80");
+    t.send(&["exit 5", "Enter"]);
+    t.wait_for("EXIT=5");
 }

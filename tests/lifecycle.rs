@@ -228,26 +228,16 @@ fn a_killed_monitor_leaves_a_container_that_reads_exited() {
 #[test]
 fn the_monitor_survives_its_terminal_closing() {
     let r = Rdock::with_busybox();
-    let sock = r.dir.path().join("tmux.sock");
-    let s = sock.to_str().unwrap();
     let cmd = format!(
         "{} --root {} --runroot {} run -d --name survivor busybox sleep 30; sleep 30",
         bin(),
         r.root.display(),
         r.runroot.display()
     );
-    let tmux = |args: &[&str]| {
-        std::process::Command::new("tmux")
-            .arg("-S")
-            .arg(s)
-            .args(args)
-            .output()
-            .unwrap()
-    };
-    assert!(tmux(&["new-session", "-d", &cmd]).status.success());
+    let t = Tmux::start(&r.dir.path().join("tmux.sock"), 80, 24, &cmd);
     wait_for_pid(&r, "survivor");
     // Closing the terminal sends SIGHUP to its session.
-    tmux(&["kill-server"]);
+    drop(t);
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(
         r.run(&["inspect", "-f", "{{.State.Status}}", "survivor"])
@@ -707,58 +697,23 @@ fn attach_to_a_tty_and_detach_with_the_keys() {
     r.run(&["run", "-dit", "--name", "shell", "busybox", "sh"])
         .ok();
     wait_for_pid(&r, "shell");
-    let sock = r.dir.path().join("tmux.sock");
-    let s = sock.to_str().unwrap();
     let cmd = format!(
         "{} --root {} --runroot {} attach shell; echo ATTACH=$?; sleep 30",
         bin(),
         r.root.display(),
         r.runroot.display()
     );
-    let tmux = |args: &[&str]| {
-        std::process::Command::new("tmux")
-            .arg("-S")
-            .arg(s)
-            .args(args)
-            .output()
-            .unwrap()
-    };
-    assert!(tmux(&["new-session", "-d", "-x", "90", "-y", "20", &cmd])
-        .status
-        .success());
-    struct Kill<'a>(&'a str);
-    impl Drop for Kill<'_> {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("tmux")
-                .args(["-S", self.0, "kill-server"])
-                .output();
-        }
-    }
-    let _k = Kill(s);
-    let wait_for = |needle: &str| {
-        for _ in 0..300 {
-            let screen =
-                String::from_utf8_lossy(&tmux(&["capture-pane", "-p"]).stdout).into_owned();
-            if screen.contains(needle) {
-                return screen;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!(
-            "timed out waiting for {needle:?}: {}",
-            String::from_utf8_lossy(&tmux(&["capture-pane", "-p"]).stdout)
-        );
-    };
+    let t = Tmux::start(&r.dir.path().join("tmux.sock"), 90, 20, &cmd);
     std::thread::sleep(Duration::from_millis(300));
-    tmux(&["send-keys", "echo $((6*7)); stty size", "Enter"]);
-    let screen = wait_for("42");
+    t.send(&["echo $((6*7)); stty size", "Enter"]);
+    let screen = t.wait_for("42");
     assert!(
         screen.contains("20 90"),
         "the window size reached the container: {screen}"
     );
     // ctrl-p ctrl-q detaches; the shell goes on.
-    tmux(&["send-keys", "C-p", "C-q"]);
-    wait_for("ATTACH=0");
+    t.send(&["C-p", "C-q"]);
+    t.wait_for("ATTACH=0");
     assert_eq!(
         r.run(&["inspect", "-f", "{{.State.Status}}", "shell"]).ok(),
         "running\n"

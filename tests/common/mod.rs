@@ -296,3 +296,68 @@ pub fn wait_for_pid(r: &Rdock, name: &str) -> i32 {
     }
     panic!("container {name} never started");
 }
+
+/// A tmux server on its own socket running one command in a terminal of
+/// the given size: for driving `-it` sessions. Killed when dropped.
+pub struct Tmux {
+    sock: PathBuf,
+}
+
+impl Tmux {
+    pub fn start(sock: &Path, cols: u16, rows: u16, cmd: &str) -> Tmux {
+        let t = Tmux {
+            sock: sock.to_path_buf(),
+        };
+        let ok = t
+            .run(&[
+                "new-session",
+                "-d",
+                "-x",
+                &cols.to_string(),
+                "-y",
+                &rows.to_string(),
+                cmd,
+            ])
+            .status
+            .success();
+        assert!(ok, "tmux did not start");
+        t
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .arg("-S")
+            .arg(&self.sock)
+            .args(args)
+            .output()
+            .expect("tmux")
+    }
+
+    pub fn send(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys"];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    pub fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p"]).stdout).into_owned()
+    }
+
+    /// The screen once it shows `needle` (panics after 6 s).
+    pub fn wait_for(&self, needle: &str) -> String {
+        for _ in 0..300 {
+            let screen = self.screen();
+            if screen.contains(needle) {
+                return screen;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        panic!("timed out waiting for {needle:?}: {}", self.screen());
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
+}
