@@ -758,3 +758,55 @@ fn detached_tty_logs_and_auto_remove() {
     // An exec failure of a detached run is reported as in the foreground.
     assert_eq!(r.run(&["run", "-d", "busybox", "nosuchcmd"]).code, 127);
 }
+
+#[test]
+fn fifty_parallel_detached_runs() {
+    let r = Rdock::with_busybox();
+    let kids: Vec<_> = (0..50)
+        .map(|_| {
+            r.cmd(&["run", "-d", "busybox", "sleep", "20"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut ids = std::collections::HashSet::new();
+    for k in kids {
+        let o = k.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let id = String::from_utf8_lossy(&o.stdout).trim().to_string();
+        assert_eq!(id.len(), 64);
+        ids.insert(id);
+    }
+    assert_eq!(ids.len(), 50, "IDs are unique");
+    let names = r.run(&["ps", "--format", "{{.Names}}"]).ok().to_string();
+    let names: std::collections::HashSet<&str> = names.lines().collect();
+    assert_eq!(names.len(), 50, "all running, names unique");
+    let all: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let mut args = vec!["rm", "-f"];
+    args.extend(all);
+    r.run(&args).ok();
+    assert_eq!(r.run(&["ps", "-aq"]).ok(), "");
+}
+
+#[test]
+fn a_big_log_stays_whole_and_tails_from_the_end() {
+    let r = Rdock::with_busybox();
+    r.run(&[
+        "run", "-d", "--name", "chatty", "busybox", "seq", "1", "200000",
+    ])
+    .ok();
+    assert_eq!(r.run(&["wait", "chatty"]).ok(), "0\n");
+    let all = r.run(&["logs", "chatty"]).stdout;
+    let expected: String = (1..=200_000).map(|i| format!("{i}\n")).collect();
+    assert!(
+        all == expected,
+        "the log lost or mixed lines ({} bytes)",
+        all.len()
+    );
+    assert_eq!(
+        r.run(&["logs", "--tail", "3", "chatty"]).stdout,
+        "199998\n199999\n200000\n"
+    );
+}

@@ -1,7 +1,7 @@
 //! `rdock logs`: the json-file log of a container, stdout entries to our
 //! stdout and stderr entries to our stderr.
 
-use crate::container::logs::{log_path, read_entries, Entry, Stream};
+use crate::container::logs::{log_path, Entry, Stream};
 use crate::container::store::ContainerStore;
 use crate::error::{Error, Result};
 use crate::paths::Paths;
@@ -112,35 +112,37 @@ pub fn run(paths: &Paths, a: LogsArgs) -> Result<i32> {
     };
     let path = log_path(&c.dir, &c.config.id);
     let keep = |e: &Entry| since.is_none_or(|s| e.time >= s) && until.is_none_or(|u| e.time <= u);
-    let entries: Vec<Entry> = read_entries(&path)
-        .map_err(|e| Error::msg(format!("reading {}: {e}", path.display())))?
-        .into_iter()
-        .filter(keep)
-        .collect();
-    let skip = tail.map(|n| entries.len().saturating_sub(n)).unwrap_or(0);
-    for e in &entries[skip..] {
+    // --tail N reads only the end of the file.
+    let start = match (tail, std::fs::File::open(&path)) {
+        (Some(n), Ok(mut f)) => crate::container::logs::tail_offset(&mut f, n)
+            .map_err(|e| Error::msg(format!("reading {}: {e}", path.display())))?,
+        _ => 0,
+    };
+    let (entries, mut offset) = crate::container::logs::read_from(&path, start)
+        .map_err(|e| Error::msg(format!("reading {}: {e}", path.display())))?;
+    for e in entries.iter().filter(|e| keep(e)) {
         print(e, a.timestamps);
     }
     if !a.follow {
         return Ok(0);
     }
-    // Follow: print what is appended until the container has stopped and
-    // nothing more comes.
-    let mut seen =
-        entries.len() + read_entries(&path).map(|v| v.len()).unwrap_or(0) - entries.len();
+    // Follow: what is appended, until the container has stopped.
     loop {
-        let running = store
-            .raw_state(&c.config.id)
-            .is_some_and(|s| s.status == crate::container::state::Status::Running && s.is_alive());
-        let all = read_entries(&path).unwrap_or_default();
-        for e in all.iter().skip(seen).filter(|e| keep(e)) {
+        let running = store.raw_state(&c.config.id).is_some_and(|s| {
+            s.status == crate::container::state::Status::Running && s.is_alive() || s.restarting
+        });
+        let (more, next) =
+            crate::container::logs::read_from(&path, offset).unwrap_or((vec![], offset));
+        offset = next;
+        for e in more.iter().filter(|e| keep(e)) {
             print(e, a.timestamps);
         }
-        seen = all.len();
-        if !running {
-            return Ok(0);
-        }
-        if until.is_some_and(|u| Utc::now() > u) {
+        if !running || until.is_some_and(|u| Utc::now() > u) {
+            // One last read: the monitor writes before it records the exit.
+            let (last, _) = crate::container::logs::read_from(&path, offset).unwrap_or_default();
+            for e in last.iter().filter(|e| keep(e)) {
+                print(e, a.timestamps);
+            }
             return Ok(0);
         }
         std::thread::sleep(Duration::from_millis(50));

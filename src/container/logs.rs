@@ -170,6 +170,68 @@ fn timestamp_into(buf: &mut Vec<u8>) {
     buf.push(b'Z');
 }
 
+/// The byte offset where the last `n` lines of a file start, found by
+/// reading backwards in blocks: `logs --tail` of a huge log reads only
+/// its end.
+pub fn tail_offset(f: &mut File, n: usize) -> io::Result<u64> {
+    use std::io::{Read, Seek, SeekFrom};
+    let len = f.seek(SeekFrom::End(0))?;
+    if n == 0 {
+        return Ok(len);
+    }
+    let mut pos = len;
+    let mut newlines = 0usize;
+    let mut buf = vec![0u8; 64 * 1024];
+    // The file ends with a newline: that one does not start a line.
+    let mut skip_last = true;
+    while pos > 0 {
+        let step = (pos as usize).min(buf.len());
+        pos -= step as u64;
+        f.seek(SeekFrom::Start(pos))?;
+        f.read_exact(&mut buf[..step])?;
+        for i in (0..step).rev() {
+            if buf[i] == b'\n' {
+                if skip_last && pos + i as u64 == len - 1 {
+                    skip_last = false;
+                    continue;
+                }
+                newlines += 1;
+                if newlines == n {
+                    return Ok(pos + i as u64 + 1);
+                }
+            }
+        }
+    }
+    Ok(0)
+}
+
+/// Entries in `path` from byte `offset` to the end; returns them and the
+/// offset after the last complete line (a line still being written is
+/// left for the next call).
+pub fn read_from(path: &Path, offset: u64) -> io::Result<(Vec<Entry>, u64)> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((vec![], offset)),
+        Err(e) => return Err(e),
+    };
+    f.seek(SeekFrom::Start(offset))?;
+    let mut data = Vec::new();
+    f.read_to_end(&mut data)?;
+    let complete = data
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    let mut out = Vec::new();
+    for line in data[..complete].split(|b| *b == b'\n') {
+        if let Ok(e) = serde_json::from_slice::<Entry>(line) {
+            out.push(e);
+        }
+    }
+    Ok((out, offset + complete as u64))
+}
+
 /// Every entry of a log file (lines that do not parse are skipped, as a
 /// crash may leave the last one cut).
 pub fn read_entries(path: &Path) -> io::Result<Vec<Entry>> {
@@ -222,6 +284,25 @@ mod tests {
                 .abs()
                 < 5
         );
+    }
+
+    #[test]
+    fn tail_reads_from_the_end() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("t-json.log");
+        let mut w = LogWriter::open(&p).unwrap();
+        for i in 0..100_000 {
+            w.write(Stream::Stdout, format!("line {i}\n").as_bytes())
+                .unwrap();
+        }
+        let mut f = File::open(&p).unwrap();
+        let off = tail_offset(&mut f, 3).unwrap();
+        let (e, end) = read_from(&p, off).unwrap();
+        let logs: Vec<&str> = e.iter().map(|e| e.log.as_str()).collect();
+        assert_eq!(logs, ["line 99997\n", "line 99998\n", "line 99999\n"]);
+        assert_eq!(end, std::fs::metadata(&p).unwrap().len());
+        assert_eq!(tail_offset(&mut f, 0).unwrap(), end);
+        assert_eq!(tail_offset(&mut f, 1_000_000).unwrap(), 0);
     }
 
     #[test]
