@@ -279,6 +279,8 @@ pub(super) fn launch(
         restarting: false,
         stop_requested: false,
         restart_count: c.state.restart_count,
+        owner_pid: std::process::id() as i32,
+        owner_start: proc_start_time(std::process::id() as i32).unwrap_or(0),
     };
     store.save_state(&c.config.id, &state)?;
     Ok((spawned, cgroup))

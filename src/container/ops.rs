@@ -50,11 +50,11 @@ fn wait_gone(paths: &Paths, c: &Container, limit: Duration) -> bool {
         if raw.status != Status::Running {
             return true;
         }
-        if !raw.is_alive() {
+        if !raw.is_alive() && !raw.owner_is_alive() {
             let since = *dead_since.get_or_insert_with(Instant::now);
-            // Its monitor records the exit at once; if it has not after a
-            // second, the monitor is gone too: record it ourselves.
-            if since.elapsed() > Duration::from_secs(1) {
+            // Its owner is gone too, so nobody else will record the exit.
+            // (A state without a recorded owner gets a second's grace.)
+            if raw.owner_pid > 0 || since.elapsed() > Duration::from_secs(1) {
                 let mut orphan = c.clone();
                 orphan.state = raw;
                 record_orphan_exit(paths, &orphan);
@@ -118,7 +118,11 @@ pub fn stop(
         // Stopping a stopped container succeeds, as with docker; a state
         // left "running" by a dead monitor is put right on the way.
         if c.state.status == Status::Running {
-            record_orphan_exit(paths, c);
+            if c.state.owner_is_alive() {
+                wait_gone(paths, c, Duration::from_secs(10));
+            } else {
+                record_orphan_exit(paths, c);
+            }
         }
         return Ok(());
     }

@@ -56,6 +56,13 @@ pub struct State {
     pub stop_requested: bool,
     #[serde(default)]
     pub restart_count: u32,
+    /// The process that reaps `pid` and records its exit: the monitor, or
+    /// the CLI of a foreground run (with its start time, as for `pid`).
+    /// While it lives, a dead `pid` is an exit about to be recorded.
+    #[serde(default)]
+    pub owner_pid: i32,
+    #[serde(default)]
+    pub owner_start: u64,
 }
 
 /// Start time (clock ticks since boot) of a live process, or None.
@@ -91,11 +98,19 @@ impl State {
             && proc_start_time(self.pid) == Some(self.pid_start)
     }
 
+    /// True while the process that records this container's exit lives.
+    /// Unknown (states written before it was recorded) reads as gone.
+    pub fn owner_is_alive(&self) -> bool {
+        self.owner_pid > 0 && proc_start_time(self.owner_pid) == Some(self.owner_start)
+    }
+
     /// The status as the user should see it: a "running" state whose
-    /// process is gone (the CLI was killed) reads as exited.
+    /// process and owner are both gone (the monitor or CLI was killed)
+    /// reads as exited. A process that died under a live owner is still
+    /// "running" until the owner records its exit code a moment later.
     pub fn effective(&self) -> State {
         let mut s = self.clone();
-        if s.status == Status::Running && !s.is_alive() {
+        if s.status == Status::Running && !s.is_alive() && !s.owner_is_alive() {
             s.status = Status::Exited;
             s.pid = 0;
             if s.finished_at.is_none() {
@@ -123,6 +138,23 @@ mod tests {
         assert!(s.is_alive());
         s.pid_start += 1;
         assert!(!s.is_alive());
+        assert_eq!(s.effective().status, Status::Exited);
+    }
+
+    #[test]
+    fn dead_process_with_live_owner_stays_running_until_recorded() {
+        let me = std::process::id() as i32;
+        let mut s = State {
+            status: Status::Running,
+            pid: me,
+            pid_start: 0, // not our process: dead
+            owner_pid: me,
+            owner_start: proc_start_time(me).unwrap(),
+            ..Default::default()
+        };
+        assert!(s.owner_is_alive());
+        assert_eq!(s.effective().status, Status::Running);
+        s.owner_start += 1;
         assert_eq!(s.effective().status, Status::Exited);
     }
 }
