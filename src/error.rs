@@ -16,6 +16,8 @@ pub enum Error {
     #[error(transparent)]
     Runtime(#[from] crate::runtime::RuntimeError),
     #[error(transparent)]
+    Network(#[from] crate::network::NetworkError),
+    #[error(transparent)]
     Format(#[from] crate::cli::format::FormatError),
     #[error("{context}: {source}")]
     Io {

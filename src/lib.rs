@@ -9,6 +9,7 @@ pub mod cli;
 pub mod container;
 pub mod error;
 pub mod image;
+pub mod network;
 pub mod paths;
 pub mod runtime;
 pub mod util;

@@ -1,0 +1,1 @@
+//! nftables table `rdock` (see mod.rs).

@@ -1,0 +1,25 @@
+//! Container networking without a daemon: bridges and veth pairs through
+//! rtnetlink (`netlink`), NAT and published ports in an rdock-owned
+//! nftables table (`firewall`).
+
+pub mod firewall;
+pub mod netlink;
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum NetworkError {
+    /// A netlink request failed; `what` names the operation and its object.
+    #[error("{what}: {source}")]
+    Netlink {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("firewall: {0}")]
+    Firewall(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub type Result<T, E = NetworkError> = std::result::Result<T, E>;

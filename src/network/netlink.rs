@@ -1,0 +1,1 @@
+//! rtnetlink: links, addresses, routes (see mod.rs).
