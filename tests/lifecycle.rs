@@ -77,6 +77,109 @@ fn logs_keep_streams_apart_with_docker_options() {
 }
 
 #[test]
+fn log_options_rotation_details_and_the_none_driver() {
+    let r = Rdock::with_busybox();
+    // Rotation: 1 KiB files, 3 of them; the newest lines survive in order.
+    r.run(&[
+        "run",
+        "-d",
+        "--name",
+        "rotor",
+        "--label",
+        "team=blue sky",
+        "-e",
+        "STAGE=ci",
+        "--log-opt",
+        "max-size=1k",
+        "--log-opt",
+        "max-file=3",
+        "--log-opt",
+        "labels=team",
+        "--log-opt",
+        "env=STAGE",
+        "busybox",
+        "sh",
+        "-c",
+        "i=0; while [ $i -lt 300 ]; do echo line $i; i=$((i+1)); done",
+    ])
+    .ok();
+    assert_eq!(r.run(&["wait", "rotor"]).ok(), "0\n");
+    let path = r
+        .run(&["inspect", "-f", "{{.LogPath}}", "rotor"])
+        .ok()
+        .trim()
+        .to_string();
+    for n in ["", ".1", ".2"] {
+        let len = std::fs::metadata(format!("{path}{n}")).unwrap().len();
+        assert!(len <= 1024 + 200, "{path}{n}: {len}");
+    }
+    assert!(!std::path::Path::new(&format!("{path}.3")).exists());
+    let out = r.run(&["logs", "rotor"]).ok().to_string();
+    let nums: Vec<usize> = out
+        .lines()
+        .map(|l| l.trim_start_matches("line ").parse().unwrap())
+        .collect();
+    assert_eq!(*nums.last().unwrap(), 299);
+    assert!(nums[0] > 0, "old lines were rotated away");
+    assert!(nums.windows(2).all(|w| w[1] == w[0] + 1), "{nums:?}");
+    // --tail reaches back across the rotated files.
+    // (Each entry is ~110 bytes with its attrs, so the three files hold
+    // 20-30 lines; 15 needs the older files whenever the newest holds less.)
+    let newest = std::fs::read_to_string(&path).unwrap().lines().count();
+    assert!(newest < 15, "{newest} lines in the newest file");
+    let tail = r.run(&["logs", "--tail", "15", "rotor"]).ok().to_string();
+    assert_eq!(tail.lines().count(), 15);
+    assert!(tail.ends_with("line 299\n"));
+    assert!(tail.starts_with("line 285\n"), "{tail}");
+    // --details: the attributes asked for, url-escaped, before each line.
+    let details = r
+        .run(&["logs", "--details", "--tail", "1", "rotor"])
+        .ok()
+        .to_string();
+    assert_eq!(details, "STAGE=ci,team=blue+sky line 299\n");
+    let opts = r
+        .run(&["inspect", "-f", "{{json .HostConfig.LogConfig}}", "rotor"])
+        .ok()
+        .to_string();
+    let v: serde_json::Value = serde_json::from_str(&opts).unwrap();
+    assert_eq!(v["Type"], "json-file");
+    assert_eq!(v["Config"]["max-file"], "3");
+    // Without attributes --details still puts docker's separating space.
+    r.run(&["run", "--name", "plain", "busybox", "echo", "hi"])
+        .ok();
+    assert_eq!(r.run(&["logs", "--details", "plain"]).ok(), " hi\n");
+    // The none driver keeps nothing, and logs says so as docker does.
+    r.run(&[
+        "run",
+        "--log-driver",
+        "none",
+        "--name",
+        "mute",
+        "busybox",
+        "echo",
+        "hi",
+    ])
+    .ok();
+    assert!(r
+        .run(&["logs", "mute"])
+        .fails_125()
+        .contains("configured logging driver does not support reading"));
+    // Bad options are refused before anything is created.
+    let before = r.snapshot();
+    assert!(r
+        .run(&["run", "--log-opt", "max-file=x", "busybox", "true"])
+        .fails_125()
+        .contains("max-file"));
+    assert!(r
+        .run(&["create", "--log-opt", "bogus=1", "busybox"])
+        .fails_125()
+        .contains("unknown log opt 'bogus' for json-file log driver"));
+    r.run(&["create", "--log-driver", "syslog", "busybox"])
+        .fails_125();
+    assert_eq!(before, r.snapshot());
+}
+
+#[test]
 fn logs_follow_until_the_container_stops() {
     let r = Rdock::with_busybox();
     r.run(&[

@@ -1,13 +1,14 @@
 //! `rdock logs`: the json-file log of a container, stdout entries to our
 //! stdout and stderr entries to our stderr.
 
-use crate::container::logs::{log_path, Entry, Stream};
+use crate::container::logs::{self, log_path, Entry, Stream};
 use crate::container::store::ContainerStore;
 use crate::error::{Error, Result};
 use crate::paths::Paths;
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::Args;
 use std::io::Write;
+use std::os::unix::fs::MetadataExt;
 use std::time::Duration;
 
 #[derive(Debug, Args)]
@@ -79,14 +80,37 @@ pub fn parse_time(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
     Ok(now - chrono::Duration::milliseconds((total * 1000.0) as i64))
 }
 
-fn print(e: &Entry, timestamps: bool) {
+/// Go's url.QueryEscape, which docker applies to `--details` attributes.
+fn query_escape(s: &str, out: &mut Vec<u8>) {
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b),
+            b' ' => out.push(b'+'),
+            _ => out.extend_from_slice(format!("%{b:02X}").as_bytes()),
+        }
+    }
+}
+
+fn print(e: &Entry, a: &LogsArgs) {
     let mut line = Vec::new();
-    if timestamps {
+    if a.timestamps {
         line.extend_from_slice(
             e.time
                 .to_rfc3339_opts(SecondsFormat::Nanos, true)
                 .as_bytes(),
         );
+        line.push(b' ');
+    }
+    if a.details {
+        // docker: "k=v,k2=v2 " sorted by key; a lone space when none.
+        for (i, (k, v)) in e.attrs.iter().enumerate() {
+            if i > 0 {
+                line.push(b',');
+            }
+            query_escape(k, &mut line);
+            line.push(b'=');
+            query_escape(v, &mut line);
+        }
         line.push(b' ');
     }
     line.extend_from_slice(e.log.as_bytes());
@@ -99,6 +123,11 @@ fn print(e: &Entry, timestamps: bool) {
 pub fn run(paths: &Paths, a: LogsArgs) -> Result<i32> {
     let store = ContainerStore::new(paths);
     let c = store.resolve(&a.container)?;
+    if c.config.log.driver_name() == "none" {
+        return Err(Error::msg(
+            "configured logging driver does not support reading",
+        ));
+    }
     let now = Utc::now();
     let since = a.since.as_deref().map(|s| parse_time(s, now)).transpose()?;
     let until = a.until.as_deref().map(|s| parse_time(s, now)).transpose()?;
@@ -112,36 +141,76 @@ pub fn run(paths: &Paths, a: LogsArgs) -> Result<i32> {
     };
     let path = log_path(&c.dir, &c.config.id);
     let keep = |e: &Entry| since.is_none_or(|s| e.time >= s) && until.is_none_or(|u| e.time <= u);
-    // --tail N reads only the end of the file.
-    let start = match (tail, std::fs::File::open(&path)) {
-        (Some(n), Ok(mut f)) => crate::container::logs::tail_offset(&mut f, n)
-            .map_err(|e| Error::msg(format!("reading {}: {e}", path.display())))?,
-        _ => 0,
+    let read_err = |p: &std::path::Path, e: std::io::Error| {
+        Error::msg(format!("reading {}: {e}", p.display()))
     };
-    let (entries, mut offset) = crate::container::logs::read_from(&path, start)
-        .map_err(|e| Error::msg(format!("reading {}: {e}", path.display())))?;
-    for e in entries.iter().filter(|e| keep(e)) {
-        print(e, a.timestamps);
+    // Where to start in each file, oldest first; --tail N reads only the
+    // end of the newest file(s).
+    let files = logs::log_files(&path);
+    let mut starts: Vec<(std::path::PathBuf, u64)> = Vec::new();
+    match tail {
+        None => starts = files.into_iter().map(|f| (f, 0)).collect(),
+        Some(mut n) => {
+            for f in files.into_iter().rev() {
+                if n == 0 {
+                    break;
+                }
+                let Ok(mut file) = std::fs::File::open(&f) else {
+                    continue;
+                };
+                let (off, found) = logs::tail_offset(&mut file, n).map_err(|e| read_err(&f, e))?;
+                n -= found;
+                starts.push((f, off));
+            }
+            starts.reverse();
+        }
+    }
+    let mut offset = 0;
+    for (f, start) in &starts {
+        let (entries, end) = logs::read_from(f, *start).map_err(|e| read_err(f, e))?;
+        for e in entries.iter().filter(|e| keep(e)) {
+            print(e, &a);
+        }
+        offset = end;
     }
     if !a.follow {
         return Ok(0);
     }
-    // Follow: what is appended, until the container has stopped.
+    if starts.last().is_none_or(|(f, _)| *f != path) {
+        offset = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    }
+    // Follow: what is appended, until the container has stopped. The open
+    // file is read to its end even after rotation renamed it; then the new
+    // log file is followed from its start.
+    let mut file = std::fs::File::open(&path).map_err(|e| read_err(&path, e))?;
     loop {
         let running = store.raw_state(&c.config.id).is_some_and(|s| {
             s.status == crate::container::state::Status::Running && s.is_alive() || s.restarting
         });
-        let (more, next) =
-            crate::container::logs::read_from(&path, offset).unwrap_or((vec![], offset));
+        if file.metadata().map(|m| m.len()).unwrap_or(0) < offset {
+            offset = 0; // truncated (max-file 1)
+        }
+        let (more, next) = logs::read_file_from(&mut file, offset).unwrap_or((vec![], offset));
         offset = next;
         for e in more.iter().filter(|e| keep(e)) {
-            print(e, a.timestamps);
+            print(e, &a);
+        }
+        let rotated = match (std::fs::metadata(&path), file.metadata()) {
+            (Ok(now), Ok(ours)) => now.ino() != ours.ino(),
+            _ => false,
+        };
+        if rotated {
+            if let Ok(f) = std::fs::File::open(&path) {
+                file = f;
+                offset = 0;
+                continue;
+            }
         }
         if !running || until.is_some_and(|u| Utc::now() > u) {
             // One last read: the monitor writes before it records the exit.
-            let (last, _) = crate::container::logs::read_from(&path, offset).unwrap_or_default();
+            let (last, _) = logs::read_file_from(&mut file, offset).unwrap_or_default();
             for e in last.iter().filter(|e| keep(e)) {
-                print(e, a.timestamps);
+                print(e, &a);
             }
             return Ok(0);
         }

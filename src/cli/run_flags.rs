@@ -94,6 +94,12 @@ pub struct ContainerFlags {
     /// Signal to stop the container
     #[arg(long = "stop-signal")]
     pub stop_signal: Option<String>,
+    /// Logging driver for the container
+    #[arg(long = "log-driver")]
+    pub log_driver: Option<String>,
+    /// Log driver options
+    #[arg(long = "log-opt")]
+    pub log_opt: Vec<String>,
     /// Skip image verification
     #[arg(long = "disable-content-trust", num_args = 0..=1, default_missing_value = "true")]
     pub disable_content_trust: Option<String>,
@@ -148,8 +154,6 @@ const NOT_YET: &[(&str, Option<char>, bool)] = &[
     ("kernel-memory", None, true),
     ("link", None, true),
     ("link-local-ip", None, true),
-    ("log-driver", None, true),
-    ("log-opt", None, true),
     ("mac-address", None, true),
     ("memory", Some('m'), true),
     ("memory-reservation", None, true),
@@ -368,6 +372,8 @@ impl ContainerFlags {
             ulimits,
             labels,
             stop_signal: self.stop_signal.clone(),
+            log_driver: self.log_driver.clone(),
+            log_opts: self.log_opt.clone(),
         })
     }
 

@@ -64,6 +64,160 @@ pub struct ContainerConfig {
     pub labels: BTreeMap<String, String>,
     #[serde(default)]
     pub stop_signal: Option<String>,
+    #[serde(default)]
+    pub log: LogConfig,
+}
+
+/// `--log-driver` and `--log-opt`, as inspect's HostConfig.LogConfig.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogConfig {
+    /// "json-file" (empty means json-file), "local" (kept in the same
+    /// json-file format here) or "none".
+    pub driver: String,
+    pub opts: BTreeMap<String, String>,
+    /// What `logs --details` shows with each line: the labels and
+    /// environment variables named by the `labels`/`env` options, fixed
+    /// at create time as docker does.
+    #[serde(default)]
+    pub attrs: BTreeMap<String, String>,
+}
+
+impl LogConfig {
+    pub fn driver_name(&self) -> &str {
+        if self.driver.is_empty() {
+            "json-file"
+        } else {
+            &self.driver
+        }
+    }
+
+    /// max-size in bytes (docker's binary units: 10k, 20m, 1g).
+    pub fn max_size(&self) -> Option<u64> {
+        self.opts
+            .get("max-size")
+            .and_then(|v| parse_ram(v))
+            .filter(|v| *v > 0)
+    }
+
+    pub fn max_file(&self) -> u32 {
+        self.opts
+            .get("max-file")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1)
+    }
+
+    /// Check the driver and options as docker's json-file driver does, and
+    /// work out the `--details` attributes.
+    pub fn new(
+        driver: Option<&str>,
+        opts: &[String],
+        labels: &BTreeMap<String, String>,
+        env: &[String],
+    ) -> Result<LogConfig, String> {
+        let driver = driver.unwrap_or("json-file");
+        let allowed: &[&str] = match driver {
+            "json-file" | "local" => &[
+                "max-size",
+                "max-file",
+                "compress",
+                "labels",
+                "labels-regex",
+                "env",
+                "env-regex",
+                "tag",
+            ],
+            "none" => &[],
+            other => {
+                return Err(format!(
+                    "logging driver {other} is not supported by rdock (json-file, local, none)"
+                ))
+            }
+        };
+        let mut map = BTreeMap::new();
+        for o in opts {
+            let Some((k, v)) = o.split_once('=') else {
+                return Err(format!("invalid log opt {o:?}: expected key=value"));
+            };
+            if !allowed.contains(&k) {
+                return Err(format!("unknown log opt '{k}' for {driver} log driver"));
+            }
+            map.insert(k.to_string(), v.to_string());
+        }
+        if let Some(v) = map.get("max-size") {
+            if v != "-1" && parse_ram(v).is_none() {
+                return Err(format!("invalid max-size {v:?}"));
+            }
+        }
+        if let Some(v) = map.get("max-file") {
+            match v.parse::<i64>() {
+                Ok(n) if n >= 1 => {}
+                Ok(_) => return Err("max-file cannot be less than 1".into()),
+                Err(_) => return Err(format!("invalid max-file {v:?}")),
+            }
+        }
+        if let Some(v) = map.get("compress") {
+            if v.parse::<bool>().is_err() {
+                return Err(format!("invalid compress value {v:?}"));
+            }
+        }
+        let mut attrs = BTreeMap::new();
+        let list = |key: &str| -> Vec<String> {
+            map.get(key)
+                .map(|v| v.split(',').map(str::to_string).collect())
+                .unwrap_or_default()
+        };
+        let regex = |key: &str| -> Result<Option<regex_lite::Regex>, String> {
+            map.get(key)
+                .map(|r| regex_lite::Regex::new(r).map_err(|e| format!("invalid {key}: {e}")))
+                .transpose()
+        };
+        let wanted = list("labels");
+        let label_re = regex("labels-regex")?;
+        for (k, v) in labels {
+            if wanted.contains(k) || label_re.as_ref().is_some_and(|r| r.is_match(k)) {
+                attrs.insert(k.clone(), v.clone());
+            }
+        }
+        let wanted = list("env");
+        let env_re = regex("env-regex")?;
+        for e in env {
+            let (k, v) = e.split_once('=').unwrap_or((e, ""));
+            if wanted.iter().any(|w| w == k) || env_re.as_ref().is_some_and(|r| r.is_match(k)) {
+                attrs.insert(k.to_string(), v.to_string());
+            }
+        }
+        Ok(LogConfig {
+            driver: driver.to_string(),
+            opts: map,
+            attrs,
+        })
+    }
+}
+
+/// docker's RAMInBytes: a number with an optional b, k, m, g, t, p unit
+/// (binary multiples, case-insensitive, optional trailing "b").
+pub fn parse_ram(s: &str) -> Option<u64> {
+    let t = s.trim().to_ascii_lowercase();
+    let t = t
+        .strip_suffix('b')
+        .filter(|r| !r.is_empty() && r.ends_with(|c: char| c.is_ascii_alphabetic()))
+        .unwrap_or(&t);
+    let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let mult: u64 = match unit {
+        "" | "b" => 1,
+        "k" => 1 << 10,
+        "m" => 1 << 20,
+        "g" => 1 << 30,
+        "t" => 1 << 40,
+        "p" => 1 << 50,
+        _ => return None,
+    };
+    let v: f64 = num.parse().ok()?;
+    if v < 0.0 {
+        return None;
+    }
+    Some((v * mult as f64) as u64)
 }
 
 /// A restart policy, parsed from docker's `--restart` forms.

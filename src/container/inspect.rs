@@ -93,7 +93,11 @@ pub fn inspect(paths: &Paths, c: &Container) -> Value {
         "ResolvConfPath": c.dir.join("resolv.conf"),
         "HostnamePath": c.dir.join("hostname"),
         "HostsPath": c.dir.join("hosts"),
-        "LogPath": crate::container::logs::log_path(&c.dir, &c.config.id),
+        "LogPath": if c.config.log.driver_name() == "none" {
+            std::path::PathBuf::new()
+        } else {
+            crate::container::logs::log_path(&c.dir, &c.config.id)
+        },
         "Name": format!("/{}", cfg.name),
         "RestartCount": st.restart_count,
         "Driver": "overlay",
@@ -105,7 +109,7 @@ pub fn inspect(paths: &Paths, c: &Container) -> Value {
         "HostConfig": {
             "Binds": if binds.is_empty() { Value::Null } else { json!(binds) },
             "ContainerIDFile": "",
-            "LogConfig": {"Type": "json-file", "Config": {}},
+            "LogConfig": {"Type": cfg.log.driver_name(), "Config": cfg.log.opts},
             "NetworkMode": cfg.network.as_str(),
             "PortBindings": {},
             "RestartPolicy": {"Name": cfg.restart.display_name(), "MaximumRetryCount": cfg.restart.max_retries},

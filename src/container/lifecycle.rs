@@ -5,6 +5,7 @@ use super::config::{ContainerConfig, NetworkMode};
 use super::state::{proc_start_time, State, Status};
 use super::store::{Container, ContainerStore};
 use super::ContainerError;
+use crate::error::IoContext;
 use crate::error::{Error, Result};
 use crate::image::store::ImageStore;
 use crate::paths::Paths;
@@ -53,6 +54,8 @@ pub struct CreateOptions {
     pub labels: BTreeMap<String, String>,
     /// `--stop-signal`, over the image's STOPSIGNAL.
     pub stop_signal: Option<String>,
+    pub log_driver: Option<String>,
+    pub log_opts: Vec<String>,
 }
 
 const HOSTS_NONE: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::\tip6-localnet\nff00::\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
@@ -163,7 +166,15 @@ pub fn create(paths: &Paths, opts: &CreateOptions) -> Result<Container> {
         ulimits: opts.ulimits.clone(),
         labels,
         stop_signal: opts.stop_signal.clone().or_else(|| d.stop_signal.clone()),
+        log: Default::default(),
     };
+    config.log = super::config::LogConfig::new(
+        opts.log_driver.as_deref(),
+        &opts.log_opts,
+        &config.labels,
+        &config.env,
+    )
+    .map_err(Error::msg)?;
     let hosts = match config.network {
         NetworkMode::Host => {
             std::fs::read_to_string("/etc/hosts").unwrap_or_else(|_| HOSTS_NONE.into())
@@ -217,15 +228,6 @@ fn init_spec(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<In
 
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
-}
-
-fn exit_status(ws: nix::sys::wait::WaitStatus) -> Option<i32> {
-    use nix::sys::wait::WaitStatus;
-    match ws {
-        WaitStatus::Exited(_, code) => Some(code),
-        WaitStatus::Signaled(_, sig, _) => Some(128 + sig as i32),
-        _ => None,
-    }
 }
 
 /// Spawn the container and record it as running.
@@ -319,10 +321,124 @@ const PROXIED: &[Signal] = &[
 /// exit code. The CLI process plays the monitor's part meanwhile.
 pub fn start_foreground(paths: &Paths, c: &Container) -> Result<i32> {
     let sfd = forwarding_signals()?;
-    let (spawned, cgroup) = launch(paths, c, None)?;
-    let code = attach(&sfd, spawned, c.config.open_stdin)?;
+    // Its output goes to the log too, as docker's does, so `logs` works
+    // after a foreground run; not for --rm, whose log goes with it.
+    let mut log = if c.config.auto_remove || c.config.log.driver_name() == "none" {
+        None
+    } else {
+        let path = super::logs::log_path(&c.dir, &c.config.id);
+        Some(
+            super::logs::LogWriter::open(&path, &c.config.log)
+                .ctx(|| "opening the container log".into())?,
+        )
+    };
+    let pipe = || {
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| RuntimeError::sys("pipe", e))
+    };
+    let pipes = match (&log, c.config.tty) {
+        (Some(_), false) => Some((pipe()?, pipe()?)),
+        _ => None,
+    };
+    let stdio = pipes
+        .as_ref()
+        .map(|(o, e)| [libc::STDIN_FILENO, o.1.as_raw_fd(), e.1.as_raw_fd()]);
+    let (spawned, cgroup) = launch(paths, c, stdio)?;
+    let pid = Pid::from_raw(spawned.pid);
+    let code = match (pipes, spawned.pty_master) {
+        (Some(((out, out_w), (err, err_w))), _) => {
+            drop((out_w, err_w));
+            let log = log.as_mut().ok_or_else(|| Error::msg("no log"))?;
+            pump_logged(&sfd, pid, [out, err], log)?
+        }
+        (None, Some(master)) => pump_tty(&sfd, pid, master, c.config.open_stdin, log.as_mut())?,
+        (None, None) => wait_forwarding(&sfd, pid)?,
+    };
+    if let Some(l) = log.as_mut() {
+        let _ = l.flush();
+    }
     finish(paths, c, &cgroup, code)?;
     Ok(code)
+}
+
+/// A foreground container's output: to our stdout/stderr and to its log,
+/// while signals are forwarded; until it has exited and its pipes are
+/// drained.
+fn pump_logged(
+    sfd: &nix::sys::signalfd::SignalFd,
+    pid: Pid,
+    pipes: [OwnedFd; 2],
+    log: &mut super::logs::LogWriter,
+) -> Result<i32> {
+    use super::logs::Stream;
+    let mut open = [true, true];
+    let mut code: Option<i32> = None;
+    let mut buf = vec![0u8; 32 * 1024];
+    loop {
+        if code.is_none() {
+            code = try_reap(pid);
+        }
+        if code.is_some() && !open[0] && !open[1] {
+            break;
+        }
+        let mut fds = [
+            libc::pollfd {
+                fd: sfd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: if open[0] { pipes[0].as_raw_fd() } else { -1 },
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: if open[1] { pipes[1].as_raw_fd() } else { -1 },
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // After the exit, what is left is read; a process that escaped
+        // the pid namespace holding a pipe cannot keep us for ever.
+        let timeout = if code.is_some() { 1000 } else { -1 };
+        // SAFETY: a valid array of pollfd of the given length.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), 3, timeout) };
+        if n == 0 && code.is_some() {
+            break;
+        }
+        if n < 0 {
+            continue;
+        }
+        if fds[0].revents != 0 {
+            if let Ok(Some(info)) = sfd.read_signal() {
+                let sig = info.ssi_signo as i32;
+                if sig != libc::SIGCHLD && sig != libc::SIGWINCH {
+                    if let Ok(s) = Signal::try_from(sig) {
+                        let _ = nix::sys::signal::kill(pid, s);
+                    }
+                }
+            }
+        }
+        for (i, stream) in [(0, Stream::Stdout), (1, Stream::Stderr)] {
+            if fds[i + 1].revents == 0 {
+                continue;
+            }
+            // SAFETY: reading into our buffer from a pipe we own.
+            let r = unsafe { libc::read(fds[i + 1].fd, buf.as_mut_ptr().cast(), buf.len()) };
+            if r <= 0 {
+                if r == 0 || nix::errno::Errno::last() != nix::errno::Errno::EINTR {
+                    open[i] = false;
+                }
+                continue;
+            }
+            let data = &buf[..r as usize];
+            let _ = match stream {
+                Stream::Stdout => std::io::stdout().lock().write_all(data),
+                Stream::Stderr => std::io::stderr().lock().write_all(data),
+            };
+            let _ = log.write(stream, data);
+        }
+    }
+    Ok(code.unwrap_or(255))
 }
 
 /// Block the signals a foreground CLI forwards (and SIGCHLD, SIGWINCH) and
@@ -352,16 +468,27 @@ pub(super) fn attach(
 ) -> Result<i32> {
     let pid = Pid::from_raw(spawned.pid);
     match spawned.pty_master {
-        Some(master) => pump_tty(sfd, pid, master, stdin_open),
+        Some(master) => pump_tty(sfd, pid, master, stdin_open, None),
         None => wait_forwarding(sfd, pid),
     }
 }
 
 pub(super) fn try_reap(pid: Pid) -> Option<i32> {
-    match nix::sys::wait::waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
-        Ok(ws) => exit_status(ws),
-        Err(nix::errno::Errno::ECHILD) => Some(255),
-        Err(_) => None,
+    // libc directly: the monitor calls this every loop, and nix's status
+    // decoding is more code to keep resident.
+    let mut status = 0;
+    // SAFETY: waitpid on our own child with a valid status pointer.
+    let r = unsafe { libc::waitpid(pid.as_raw(), &mut status, libc::WNOHANG) };
+    if r == 0 {
+        None
+    } else if r < 0 {
+        (nix::errno::Errno::last() == nix::errno::Errno::ECHILD).then_some(255)
+    } else if libc::WIFEXITED(status) {
+        Some(libc::WEXITSTATUS(status))
+    } else if libc::WIFSIGNALED(status) {
+        Some(128 + libc::WTERMSIG(status))
+    } else {
+        None
     }
 }
 
@@ -439,6 +566,7 @@ fn pump_tty(
     pid: Pid,
     master: OwnedFd,
     stdin_open: bool,
+    mut log: Option<&mut super::logs::LogWriter>,
 ) -> Result<i32> {
     use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
     let _raw = if stdin_open && nix::unistd::isatty(libc::STDIN_FILENO).unwrap_or(false) {
@@ -510,6 +638,9 @@ fn pump_tty(
                 Ok(n) => {
                     let _ = stdout.write_all(&buf[..n]);
                     let _ = stdout.flush();
+                    if let Some(l) = log.as_mut() {
+                        let _ = l.write(super::logs::Stream::Stdout, &buf[..n]);
+                    }
                 }
             }
         }

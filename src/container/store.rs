@@ -379,10 +379,25 @@ impl ContainerStore {
         {
             let _ = fs::remove_file(&names);
         }
-        // Drop config.json first: a crash mid-removal leaves an incomplete
-        // dir that no command lists and the next removal sweeps.
-        let _ = fs::remove_file(c.dir.join("config.json"));
-        crate::image::layer::remove_tree(&c.dir)
+        // Move the dir out of containers/ in one rename, so no reader ever
+        // sees a half-removed container; a crash mid-delete leaves a dir
+        // under tmp/ named by a dead pid, which the next sweep removes.
+        let _ = fs::create_dir_all(self.paths.tmp());
+        let doomed = self
+            .paths
+            .tmp()
+            .join(format!("{}-rm-{}", std::process::id(), &c.config.id));
+        let victim = match fs::rename(&c.dir, &doomed) {
+            Ok(()) => doomed,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            // A tmp/ on another filesystem: fall back to deleting in place,
+            // config.json first so the rest is never listed.
+            Err(_) => {
+                let _ = fs::remove_file(c.dir.join("config.json"));
+                c.dir.clone()
+            }
+        };
+        crate::image::layer::remove_tree(&victim)
             .map_err(|e| ContainerError::io("removing container dir", e))?;
         let _ = fs::remove_dir_all(self.paths.run_container(&c.config.id));
         Ok(())
