@@ -913,3 +913,101 @@ fn a_big_log_stays_whole_and_tails_from_the_end() {
         "199998\n199999\n200000\n"
     );
 }
+
+#[test]
+fn image_stopsignal_sig_proxy_and_exec_env_file() {
+    use std::os::unix::process::ExitStatusExt;
+    let r = Rdock::with_busybox();
+    // An image whose STOPSIGNAL is USR1: `stop` sends it, not TERM.
+    let tar = r.dir.path().join("bb.tar");
+    std::fs::write(&tar, busybox_tar()).unwrap();
+    r.run(&[
+        "import",
+        "-c",
+        "STOPSIGNAL SIGUSR1",
+        tar.to_str().unwrap(),
+        "usr1img",
+    ])
+    .ok();
+    r.run(&[
+        "run",
+        "-d",
+        "--name",
+        "sigimg",
+        "usr1img",
+        "sh",
+        "-c",
+        "trap 'echo usr1; exit 5' USR1; trap 'exit 6' TERM; while true; do sleep 0.05; done",
+    ])
+    .ok();
+    wait_for_pid(&r, "sigimg");
+    std::thread::sleep(Duration::from_millis(100));
+    r.run(&["stop", "sigimg"]).ok();
+    assert_eq!(r.run(&["wait", "sigimg"]).ok(), "5\n");
+    assert_eq!(r.run(&["logs", "sigimg"]).ok(), "usr1\n");
+
+    // attach proxies signals by default; with --sig-proxy=false the
+    // signal is the attaching process's own and the container runs on.
+    r.run(&[
+        "run", "-d", "--name", "proxied", "busybox", "sh", "-c", LOOP,
+    ])
+    .ok();
+    wait_for_pid(&r, "proxied");
+    std::thread::sleep(Duration::from_millis(100));
+    let attach = |extra: &[&str]| {
+        let mut args = vec!["attach", "--no-stdin"];
+        args.extend_from_slice(extra);
+        args.push("proxied");
+        let child = r
+            .cmd(&args)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGUSR1).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let o = attach(&[]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("got-usr1"));
+    let before = r.run(&["logs", "proxied"]).ok().matches("got-usr1").count();
+    let o = attach(&["--sig-proxy=false"]);
+    assert_eq!(
+        o.status.signal(),
+        Some(libc::SIGUSR1),
+        "the signal's default action"
+    );
+    let after = r.run(&["logs", "proxied"]).ok().matches("got-usr1").count();
+    assert_eq!(before, after, "not passed on");
+    let state = r
+        .run(&["inspect", "-f", "{{.State.Status}}", "proxied"])
+        .ok()
+        .to_string();
+    assert_eq!(state, "running\n");
+
+    // exec --env-file, with -e over the file as docker's order has it.
+    let env = r.dir.path().join("env.list");
+    std::fs::write(&env, "# comment\nA=from-file\nB=b\n\nPASSED\n").unwrap();
+    let out = r
+        .cmd(&[
+            "exec",
+            "--env-file",
+            env.to_str().unwrap(),
+            "-e",
+            "B=flag",
+            "proxied",
+            "sh",
+            "-c",
+            "echo $A $B ${PASSED:-unset}",
+        ])
+        .env("PASSED", "from-host")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "from-file flag from-host\n"
+    );
+    r.run(&["rm", "-f", "proxied"]).ok();
+}

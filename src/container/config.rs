@@ -125,6 +125,10 @@ impl LogConfig {
                 "env",
                 "env-regex",
                 "tag",
+                // docker's generic options: rdock's log writer never blocks
+                // the container on a slow reader, so both modes behave alike.
+                "mode",
+                "max-buffer-size",
             ],
             "none" => &[],
             other => {
@@ -142,6 +146,11 @@ impl LogConfig {
                 return Err(format!("unknown log opt '{k}' for {driver} log driver"));
             }
             map.insert(k.to_string(), v.to_string());
+        }
+        if let Some(m) = map.get("mode") {
+            if m != "blocking" && m != "non-blocking" {
+                return Err(format!("logger: logging mode not supported: {m}"));
+            }
         }
         if let Some(v) = map.get("max-size") {
             if v != "-1" && parse_ram(v).is_none() {
@@ -310,5 +319,22 @@ mod tests {
         let a = RestartPolicy::parse("always").unwrap();
         assert!(a.should_restart(0, 100, false));
         assert!(!a.should_restart(0, 0, true));
+    }
+
+    #[test]
+    fn log_options_are_validated_as_docker_does() {
+        let none = BTreeMap::new();
+        let opts = |o: &[&str]| o.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let ok = |d: Option<&str>, o: &[&str]| LogConfig::new(d, &opts(o), &none, &[]);
+        assert!(ok(None, &["max-size=10m", "max-file=3", "mode=non-blocking"]).is_ok());
+        assert!(ok(Some("local"), &["max-buffer-size=4m", "compress=false"]).is_ok());
+        assert!(ok(None, &["mode=sometimes"])
+            .unwrap_err()
+            .contains("logging mode not supported"));
+        assert!(ok(None, &["max-file=0"]).is_err());
+        assert!(ok(None, &["max-size=lots"]).is_err());
+        assert!(ok(Some("none"), &["max-size=1m"]).is_err());
+        assert!(ok(Some("syslog"), &[]).is_err());
+        assert!(ok(None, &["novalue"]).is_err());
     }
 }
