@@ -1011,3 +1011,51 @@ fn image_stopsignal_sig_proxy_and_exec_env_file() {
     );
     r.run(&["rm", "-f", "proxied"]).ok();
 }
+
+#[test]
+fn inspect_state_has_dockers_fields() {
+    let r = Rdock::with_busybox();
+    r.run(&["run", "-d", "--name", "st1", "busybox", "sleep", "30"])
+        .ok();
+    let pid = wait_for_pid(&r, "st1");
+    let state = |name: &str| -> serde_json::Value {
+        let out = r.run(&["inspect", name]).ok().to_string();
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v[0]["State"].clone()
+    };
+    let s = state("st1");
+    for key in [
+        "Status",
+        "Running",
+        "Paused",
+        "Restarting",
+        "OOMKilled",
+        "Dead",
+        "Pid",
+        "ExitCode",
+        "Error",
+        "StartedAt",
+        "FinishedAt",
+    ] {
+        assert!(s.get(key).is_some(), "State.{key} missing: {s}");
+    }
+    assert_eq!(s["Status"], "running");
+    assert_eq!(s["Running"], true);
+    assert_eq!(s["Pid"], pid);
+    assert_eq!(s["FinishedAt"], "0001-01-01T00:00:00Z");
+    r.run(&["kill", "st1"]).ok();
+    r.run(&["wait", "st1"]).ok();
+    let s = state("st1");
+    assert_eq!(
+        (&s["Status"], &s["Running"], &s["Pid"], &s["ExitCode"]),
+        (
+            &serde_json::json!("exited"),
+            &serde_json::json!(false),
+            &serde_json::json!(0),
+            &serde_json::json!(137)
+        )
+    );
+    assert_ne!(s["FinishedAt"], "0001-01-01T00:00:00Z");
+    let started = s["StartedAt"].as_str().unwrap();
+    assert!(started.len() > 20 && started.ends_with('Z'), "{started}");
+}
