@@ -16,6 +16,9 @@ command -v cc >/dev/null || need+=(gcc)
 # Registry tests: a real registry server and a peer client.
 [ -x /usr/bin/docker-registry ] || need+=(docker-registry)
 command -v skopeo >/dev/null || need+=(skopeo)
+# Networking tests: rdock's firewall drives nft; the tests use ip(8).
+command -v nft >/dev/null || need+=(nftables)
+command -v ip >/dev/null || need+=(iproute2)
 if [ ${#need[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq

@@ -564,7 +564,21 @@ fn confinement_matches_docker_defaults() {
         .run(&["run", "--rm", "busybox", "ls", "/sys/class/net"])
         .ok()
         .to_string();
-    assert_eq!(links.trim(), "lo", "--network none by default");
+    assert_eq!(links.trim(), "eth0\nlo", "the default bridge");
+    let links = r
+        .run(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "busybox",
+            "cat",
+            "/sys/class/net/lo/operstate",
+            "/sys/class/net/lo/flags",
+        ])
+        .ok()
+        .to_string();
+    assert_eq!(links, "unknown\n0x9\n", "--network none: lo only, and up");
     let host_links = r
         .run(&[
             "run",

@@ -12,6 +12,7 @@ pub mod info;
 pub mod inspect;
 pub mod login;
 pub mod logs;
+pub mod port;
 pub mod prune;
 pub mod ps;
 pub mod pull;
@@ -98,6 +99,8 @@ pub enum Command {
     Rename(stop::RenameArgs),
     /// Display the running processes of a container
     Top(top::TopArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(port::PortArgs),
     /// Attach local standard input, output, and error streams to a running container
     Attach(attach::AttachArgs),
     /// Pause all processes within one or more containers
@@ -167,6 +170,7 @@ pub enum ContainerCommand {
     Pause(stop::PauseArgs),
     Unpause(stop::PauseArgs),
     Top(top::TopArgs),
+    Port(port::PortArgs),
     Attach(attach::AttachArgs),
 }
 
@@ -302,6 +306,10 @@ fn dispatch(paths: &Paths, command: Command) -> Result<i32> {
         | Command::Container {
             cmd: ContainerCommand::Top(a),
         } => top::run(paths, a),
+        Command::Port(a)
+        | Command::Container {
+            cmd: ContainerCommand::Port(a),
+        } => port::run(paths, a),
         Command::Pause(a)
         | Command::Container {
             cmd: ContainerCommand::Pause(a),

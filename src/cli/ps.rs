@@ -192,11 +192,11 @@ pub fn run(paths: &Paths, a: PsArgs) -> Result<i32> {
                     now,
                 ),
                 "State": c.state.display_status(),
-                "Ports": "",
+                "Ports": crate::container::network::ports_text(c),
                 "Names": c.config.name,
                 "Labels": labels.join(","),
                 "Mounts": c.config.mounts.iter().map(|m| m.destination.display().to_string()).collect::<Vec<_>>().join(","),
-                "Networks": c.config.network.as_str(),
+                "Networks": c.config.network.as_string(),
                 "Size": "0B",
             })
         })

@@ -1,7 +1,7 @@
 //! The flags `run` and `create` share (docker's container options), defined
 //! once, and their translation into `CreateOptions`.
 
-use crate::container::config::NetworkMode;
+use crate::container::config::{NetworkMode, NetworkOptions};
 use crate::container::lifecycle::CreateOptions;
 use crate::error::{Error, Result};
 use crate::runtime::{rlimits, rootfs};
@@ -55,6 +55,33 @@ pub struct ContainerFlags {
     /// Connect a container to a network
     #[arg(long = "network", alias = "net")]
     pub network: Option<String>,
+    /// Publish a container's port(s) to the host
+    #[arg(short = 'p', long = "publish")]
+    pub publish: Vec<String>,
+    /// Publish all exposed ports to random ports
+    #[arg(short = 'P', long = "publish-all")]
+    pub publish_all: bool,
+    /// Expose a port or a range of ports
+    #[arg(long)]
+    pub expose: Vec<String>,
+    /// Set custom DNS servers
+    #[arg(long)]
+    pub dns: Vec<String>,
+    /// Set DNS options
+    #[arg(long = "dns-option", alias = "dns-opt")]
+    pub dns_option: Vec<String>,
+    /// Set custom DNS search domains
+    #[arg(long = "dns-search")]
+    pub dns_search: Vec<String>,
+    /// Add a custom host-to-IP mapping (host:ip)
+    #[arg(long = "add-host")]
+    pub add_host: Vec<String>,
+    /// IPv4 address (e.g., 172.30.100.104)
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// Container MAC address (e.g., 92:d0:c6:0a:29:33)
+    #[arg(long = "mac-address")]
+    pub mac_address: Option<String>,
     /// Give extended privileges to this container
     #[arg(long)]
     pub privileged: bool,
@@ -110,7 +137,6 @@ pub struct ContainerFlags {
 /// docker flags rdock parses but does not implement yet: (long, short, takes a value).
 /// Using one is a clear error rather than a silent no-op.
 const NOT_YET: &[(&str, Option<char>, bool)] = &[
-    ("add-host", None, true),
     ("annotation", None, true),
     ("blkio-weight", None, true),
     ("blkio-weight-device", None, true),
@@ -132,11 +158,7 @@ const NOT_YET: &[(&str, Option<char>, bool)] = &[
     ("device-read-iops", None, true),
     ("device-write-bps", None, true),
     ("device-write-iops", None, true),
-    ("dns", None, true),
-    ("dns-option", None, true),
-    ("dns-search", None, true),
     ("domainname", None, true),
-    ("expose", None, true),
     ("gpus", None, true),
     ("group-add", None, true),
     ("health-cmd", None, true),
@@ -147,14 +169,12 @@ const NOT_YET: &[(&str, Option<char>, bool)] = &[
     ("health-timeout", None, true),
     ("io-maxbandwidth", None, true),
     ("io-maxiops", None, true),
-    ("ip", None, true),
     ("ip6", None, true),
     ("ipc", None, true),
     ("isolation", None, true),
     ("kernel-memory", None, true),
     ("link", None, true),
     ("link-local-ip", None, true),
-    ("mac-address", None, true),
     ("memory", Some('m'), true),
     ("memory-reservation", None, true),
     ("memory-swap", None, true),
@@ -165,8 +185,6 @@ const NOT_YET: &[(&str, Option<char>, bool)] = &[
     ("oom-score-adj", None, true),
     ("pid", None, true),
     ("pids-limit", None, true),
-    ("publish", Some('p'), true),
-    ("publish-all", Some('P'), false),
     ("runtime", None, true),
     ("security-opt", None, true),
     ("shm-size", None, true),
@@ -316,14 +334,15 @@ impl ContainerFlags {
             mounts.push(rootfs::parse_tmpfs(t)?);
         }
         let network = match self.network.as_deref() {
-            None | Some("none") | Some("default") => NetworkMode::None,
+            None | Some("default") | Some("bridge") => NetworkMode::Bridge("bridge".into()),
+            Some("none") => NetworkMode::None,
             Some("host") => NetworkMode::Host,
-            Some(other) => {
-                return Err(Error::msg(format!(
-                    "network {other} is not supported by rdock yet (use none or host)"
-                )))
-            }
+            Some(other) => match other.strip_prefix("container:") {
+                Some(c) if !c.is_empty() => NetworkMode::Container(c.to_string()),
+                _ => NetworkMode::Bridge(other.to_string()),
+            },
         };
+        let net = self.network_options(&network)?;
         let ulimits = self
             .ulimit
             .iter()
@@ -364,6 +383,7 @@ impl ContainerFlags {
             mounts,
             readonly: self.read_only,
             network,
+            net,
             privileged: self.privileged,
             init: self.init,
             restart,
@@ -375,6 +395,102 @@ impl ContainerFlags {
             log_driver: self.log_driver.clone(),
             log_opts: self.log_opt.clone(),
         })
+    }
+
+    /// `-p`, `-P`, `--expose`, `--dns*`, `--add-host`, `--ip`,
+    /// `--mac-address`, validated as docker validates them.
+    fn network_options(&self, mode: &NetworkMode) -> Result<NetworkOptions> {
+        let mut net = NetworkOptions::default();
+        for p in &self.publish {
+            net.publish.extend(crate::network::ports::parse_publish(p)?);
+        }
+        net.publish_all = self.publish_all;
+        for e in &self.expose {
+            for (port, proto) in crate::network::ports::parse_exposed(e)? {
+                let key = format!("{port}/{}", proto.as_str());
+                if !net.exposed.contains(&key) {
+                    net.exposed.push(key);
+                }
+            }
+        }
+        // Published ports are exposed too, as docker records them.
+        for m in &net.publish {
+            let key = format!("{}/{}", m.container_port, m.proto.as_str());
+            if !net.exposed.contains(&key) {
+                net.exposed.push(key);
+            }
+        }
+        match mode {
+            NetworkMode::Container(_) => {
+                if !net.publish.is_empty() || self.publish_all {
+                    return Err(Error::msg(
+                        "conflicting options: port publishing and the container type network mode",
+                    ));
+                }
+                if !self.dns.is_empty()
+                    || !self.dns_search.is_empty()
+                    || !self.dns_option.is_empty()
+                {
+                    return Err(Error::msg("conflicting options: dns and the network mode"));
+                }
+                if !self.add_host.is_empty() {
+                    return Err(Error::msg(
+                        "conflicting options: custom host-to-IP mapping and the network mode",
+                    ));
+                }
+                if self.mac_address.is_some() {
+                    return Err(Error::msg(
+                        "conflicting options: mac-address and the network mode",
+                    ));
+                }
+            }
+            NetworkMode::Host if !net.publish.is_empty() || self.publish_all => {
+                eprintln!("WARNING: Published ports are discarded when using host network mode");
+                net.publish.clear();
+                net.publish_all = false;
+            }
+            _ => {}
+        }
+        for d in &self.dns {
+            d.parse::<std::net::IpAddr>()
+                .map_err(|_| Error::msg(format!("{d} is not an ip address")))?;
+        }
+        net.dns = self.dns.clone();
+        net.dns_search = self.dns_search.clone();
+        net.dns_options = self.dns_option.clone();
+        for h in &self.add_host {
+            let (name, ip) = h
+                .split_once(':')
+                .or_else(|| h.split_once('='))
+                .ok_or_else(|| Error::msg(format!("bad format for add-host: {h:?}")))?;
+            let ip = if ip == "host-gateway" {
+                match crate::network::bridge::NetworkDef::default_bridge() {
+                    Ok(d) => d.gateway.to_string(),
+                    Err(e) => return Err(e.into()),
+                }
+            } else {
+                ip.parse::<std::net::IpAddr>()
+                    .map_err(|_| Error::msg(format!("invalid IP address in add-host: {ip:?}")))?
+                    .to_string()
+            };
+            net.extra_hosts.push(format!("{ip}\t{name}"));
+        }
+        if let Some(ip) = &self.ip {
+            let ip: std::net::Ipv4Addr = ip
+                .parse()
+                .map_err(|_| Error::msg(format!("invalid IPv4 address: {ip}")))?;
+            if matches!(mode, NetworkMode::Bridge(n) if n == "bridge") {
+                return Err(Error::msg(
+                    "user specified IP address is supported on user defined networks only",
+                ));
+            }
+            net.ip = Some(ip);
+        }
+        if let Some(m) = &self.mac_address {
+            crate::network::bridge::parse_mac(m)?;
+            net.mac = Some(m.clone());
+        }
+        Ok(net)
     }
 
     /// Write `--cidfile` (refusing an existing file, as docker does).

@@ -12,15 +12,54 @@ pub enum NetworkMode {
     #[default]
     None,
     Host,
+    /// A bridge network by name (`bridge` is the default one).
+    Bridge(String),
+    /// `container:ID`: the network namespace of another container.
+    Container(String),
 }
 
 impl NetworkMode {
-    pub fn as_str(&self) -> &'static str {
+    /// As inspect's HostConfig.NetworkMode shows it.
+    pub fn as_string(&self) -> String {
         match self {
-            NetworkMode::None => "none",
-            NetworkMode::Host => "host",
+            NetworkMode::None => "none".into(),
+            NetworkMode::Host => "host".into(),
+            NetworkMode::Bridge(n) => n.clone(),
+            NetworkMode::Container(id) => format!("container:{id}"),
         }
     }
+
+    /// Does the container get a network namespace of its own?
+    pub fn own_netns(&self) -> bool {
+        matches!(self, NetworkMode::None | NetworkMode::Bridge(_))
+    }
+}
+
+/// What the network side of `run` asked for, beyond the mode.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkOptions {
+    /// `-p`, parsed; host ports of 0 are picked at each start.
+    #[serde(default)]
+    pub publish: Vec<crate::network::ports::PortMapping>,
+    /// `-P`: every exposed port on a random host port.
+    #[serde(default)]
+    pub publish_all: bool,
+    /// The image's EXPOSE and `--expose`, as `80/tcp` keys.
+    #[serde(default)]
+    pub exposed: Vec<String>,
+    #[serde(default)]
+    pub dns: Vec<String>,
+    #[serde(default)]
+    pub dns_search: Vec<String>,
+    #[serde(default)]
+    pub dns_options: Vec<String>,
+    /// `--add-host name:ip`, as `ip\tname` lines for /etc/hosts.
+    #[serde(default)]
+    pub extra_hosts: Vec<String>,
+    #[serde(default)]
+    pub ip: Option<std::net::Ipv4Addr>,
+    #[serde(default)]
+    pub mac: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -59,6 +98,8 @@ pub struct ContainerConfig {
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
     pub network: NetworkMode,
+    #[serde(default)]
+    pub net: NetworkOptions,
     pub mounts: Vec<MountSpec>,
     pub ulimits: Vec<Ulimit>,
     pub labels: BTreeMap<String, String>,

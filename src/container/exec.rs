@@ -82,6 +82,7 @@ pub fn exec(c: &Container, opts: &ExecOptions) -> Result<i32> {
         tty: opts.tty,
         stdin_open: opts.interactive,
         new_netns: false,
+        join_netns: None,
         stdio: None,
     };
     let cgroup = Cgroup::open(CGROUP_PARENT, &cfg.id);

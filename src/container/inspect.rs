@@ -110,8 +110,18 @@ pub fn inspect(paths: &Paths, c: &Container) -> Value {
             "Binds": if binds.is_empty() { Value::Null } else { json!(binds) },
             "ContainerIDFile": "",
             "LogConfig": {"Type": cfg.log.driver_name(), "Config": cfg.log.opts},
-            "NetworkMode": cfg.network.as_str(),
-            "PortBindings": {},
+            "NetworkMode": cfg.network.as_string(),
+            "PortBindings": port_bindings(cfg),
+            "Dns": cfg.net.dns,
+            "DnsOptions": cfg.net.dns_options,
+            "DnsSearch": cfg.net.dns_search,
+            "ExtraHosts": if cfg.net.extra_hosts.is_empty() { Value::Null } else {
+                json!(cfg.net.extra_hosts.iter().map(|l| {
+                    let (ip, name) = l.split_once('\t').unwrap_or((l, ""));
+                    format!("{name}:{ip}")
+                }).collect::<Vec<_>>())
+            },
+            "PublishAllPorts": cfg.net.publish_all,
             "RestartPolicy": {"Name": cfg.restart.display_name(), "MaximumRetryCount": cfg.restart.max_retries},
             "AutoRemove": cfg.auto_remove,
             "CapAdd": if cfg.cap_add.is_empty() { Value::Null } else { json!(cfg.cap_add) },
@@ -155,18 +165,115 @@ pub fn inspect(paths: &Paths, c: &Container) -> Value {
             "Labels": cfg.labels,
             "StopSignal": cfg.stop_signal,
         },
-        "NetworkSettings": {
-            "Bridge": "",
-            "SandboxID": "",
-            "Ports": {},
-            "Networks": {
-                cfg.network.as_str(): {
-                    "IPAddress": "",
-                    "Gateway": "",
-                    "MacAddress": "",
-                    "NetworkID": "",
-                }
+        "NetworkSettings": network_settings(c),
+    })
+}
+
+/// HostConfig.PortBindings: what was asked ("" for a random host port).
+fn port_bindings(cfg: &super::config::ContainerConfig) -> Value {
+    let mut m = serde_json::Map::new();
+    for p in &cfg.net.publish {
+        let key = format!("{}/{}", p.container_port, p.proto.as_str());
+        let entry = m.entry(key).or_insert_with(|| json!([]));
+        if let Some(a) = entry.as_array_mut() {
+            a.push(json!({
+                "HostIp": p.host_ip.map(|i| i.to_string()).unwrap_or_default(),
+                "HostPort": match (p.host_port, p.host_range) {
+                    (0, Some((a, b))) => format!("{a}-{b}"),
+                    (0, None) => String::new(),
+                    (n, _) => n.to_string(),
+                },
+            }));
+        }
+    }
+    Value::Object(m)
+}
+
+/// NetworkSettings as docker shows them: the endpoint while running,
+/// empty values otherwise; exposed ports map to null when unpublished.
+fn network_settings(c: &Container) -> Value {
+    let cfg = &c.config;
+    let ep = super::network::endpoint(c);
+    let mut ports = serde_json::Map::new();
+    if ep.is_some() {
+        for (port, proto) in super::network::exposed(cfg) {
+            ports.insert(format!("{port}/{}", proto.as_str()), Value::Null);
+        }
+    }
+    if let Some(ep) = &ep {
+        for r in &ep.ports {
+            let key = format!("{}/{}", r.container_port, r.proto.as_str());
+            let entry = ports.entry(key).or_insert(Value::Null);
+            if entry.is_null() {
+                *entry = json!([]);
+            }
+            if let Some(a) = entry.as_array_mut() {
+                a.push(json!({
+                    "HostIp": r.host_ip.unwrap_or(std::net::Ipv4Addr::UNSPECIFIED).to_string(),
+                    "HostPort": r.host_port.to_string(),
+                }));
             }
         }
+    }
+    let (ip, gw, mac, prefix, net_id) = match &ep {
+        Some(e) => (
+            e.ip.to_string(),
+            e.gateway.to_string(),
+            e.mac.clone(),
+            e.prefix,
+            e.network_id.clone(),
+        ),
+        None => (
+            String::new(),
+            String::new(),
+            String::new(),
+            0,
+            String::new(),
+        ),
+    };
+    let name = match &cfg.network {
+        super::config::NetworkMode::Container(_) => None,
+        other => Some(other.as_string()),
+    };
+    let mut networks = serde_json::Map::new();
+    if let Some(name) = name {
+        networks.insert(
+            name,
+            json!({
+                "IPAMConfig": Value::Null,
+                "Links": Value::Null,
+                "Aliases": Value::Null,
+                "MacAddress": mac,
+                "NetworkID": net_id,
+                "EndpointID": ep.as_ref().map(|e| crate::image::store::sha256_hex(format!("{}{}", cfg.id, e.veth).as_bytes())).unwrap_or_default(),
+                "Gateway": gw,
+                "IPAddress": ip,
+                "IPPrefixLen": prefix,
+                "IPv6Gateway": "",
+                "GlobalIPv6Address": "",
+                "GlobalIPv6PrefixLen": 0,
+                "DNSNames": Value::Null,
+            }),
+        );
+    }
+    json!({
+        "Bridge": "",
+        "SandboxID": if ep.is_some() { cfg.id.clone() } else { String::new() },
+        "SandboxKey": if c.state.pid > 0 { format!("/proc/{}/ns/net", c.state.pid) } else { String::new() },
+        "Ports": ports,
+        "HairpinMode": false,
+        "LinkLocalIPv6Address": "",
+        "LinkLocalIPv6PrefixLen": 0,
+        "SecondaryIPAddresses": Value::Null,
+        "SecondaryIPv6Addresses": Value::Null,
+        "EndpointID": if ep.is_some() { networks.values().next().map(|n| n["EndpointID"].clone()).unwrap_or_default() } else { json!("") },
+        "Gateway": gw,
+        "GlobalIPv6Address": "",
+        "GlobalIPv6PrefixLen": 0,
+        "IPAddress": ip,
+        "IPPrefixLen": prefix,
+        "IPv6Gateway": "",
+        "MacAddress": mac,
+        "Networks": networks,
     })
 }

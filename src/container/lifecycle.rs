@@ -44,6 +44,7 @@ pub struct CreateOptions {
     pub mounts: Vec<MountSpec>,
     pub readonly: bool,
     pub network: NetworkMode,
+    pub net: super::config::NetworkOptions,
     pub privileged: bool,
     /// `--init`: rdock's own init as PID 1.
     pub init: bool,
@@ -58,7 +59,7 @@ pub struct CreateOptions {
     pub log_opts: Vec<String>,
 }
 
-const HOSTS_NONE: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::\tip6-localnet\nff00::\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
+pub(super) const HOSTS_NONE: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::\tip6-localnet\nff00::\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
 
 /// Merge `KEY=VALUE` overrides into `env`, later wins, order kept.
 pub fn merge_env(env: &mut Vec<String>, overrides: &[String]) {
@@ -110,6 +111,11 @@ pub fn create(paths: &Paths, opts: &CreateOptions) -> Result<Container> {
     // Validate early so a bad flag is a create-time error, not a start-time one.
     caps::resolve(&opts.cap_add, &opts.cap_drop, opts.privileged)?;
 
+    let mut network = opts.network.clone();
+    if let NetworkMode::Container(other) = &network {
+        let target = ContainerStore::new(paths).resolve(other)?;
+        network = NetworkMode::Container(target.config.id.clone());
+    }
     let id = util::random_hex(32);
     let hostname = opts
         .hostname
@@ -161,7 +167,8 @@ pub fn create(paths: &Paths, opts: &CreateOptions) -> Result<Container> {
         restart: opts.restart.clone(),
         cap_add: opts.cap_add.clone(),
         cap_drop: opts.cap_drop.clone(),
-        network: opts.network.clone(),
+        network,
+        net: opts.net.clone(),
         mounts: opts.mounts.clone(),
         ulimits: opts.ulimits.clone(),
         labels,
@@ -175,13 +182,43 @@ pub fn create(paths: &Paths, opts: &CreateOptions) -> Result<Container> {
         &config.env,
     )
     .map_err(Error::msg)?;
-    let hosts = match config.network {
-        NetworkMode::Host => {
-            std::fs::read_to_string("/etc/hosts").unwrap_or_else(|_| HOSTS_NONE.into())
+    // The image's EXPOSE joins --expose (for -P, `ps` and inspect).
+    for k in d.exposed_ports.iter().flat_map(|m| m.keys()) {
+        let key = if k.contains('/') {
+            k.clone()
+        } else {
+            format!("{k}/tcp")
+        };
+        if !config.net.exposed.contains(&key) {
+            config.net.exposed.push(key);
         }
-        NetworkMode::None => HOSTS_NONE.to_string(),
+    }
+    let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let extra: String = config
+        .net
+        .extra_hosts
+        .iter()
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let (hosts, resolv) = match &config.network {
+        NetworkMode::Host => (
+            std::fs::read_to_string("/etc/hosts").unwrap_or_else(|_| HOSTS_NONE.into()) + &extra,
+            host_resolv,
+        ),
+        NetworkMode::None | NetworkMode::Container(_) => {
+            (HOSTS_NONE.to_string() + &extra, host_resolv)
+        }
+        // The container's own line is added when it gets its address.
+        NetworkMode::Bridge(_) => (
+            HOSTS_NONE.to_string() + &extra,
+            crate::network::bridge::resolv_conf(
+                &host_resolv,
+                &config.net.dns,
+                &config.net.dns_search,
+                &config.net.dns_options,
+            ),
+        ),
     };
-    let resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     Ok(ContainerStore::new(paths).create(&mut config, &hosts, &resolv)?)
 }
 
@@ -208,7 +245,7 @@ fn init_spec(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<In
                 hosts_file: Some(c.dir.join("hosts")),
                 resolv_file: Some(c.dir.join("resolv.conf")),
                 privileged: cfg.privileged,
-                new_netns: cfg.network != NetworkMode::Host,
+                new_netns: cfg.network.own_netns(),
             }),
             hostname: cfg.hostname.clone(),
         },
@@ -221,7 +258,8 @@ fn init_spec(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<In
         ulimits: cfg.ulimits.clone(),
         tty: cfg.tty,
         stdin_open: cfg.open_stdin,
-        new_netns: cfg.network != NetworkMode::Host,
+        new_netns: cfg.network.own_netns(),
+        join_netns: None,
         stdio,
     })
 }
@@ -243,12 +281,54 @@ pub(super) fn launch(
         )));
     }
     let store = ContainerStore::new(paths);
-    let spec = init_spec(paths, c, stdio)?;
+    let mut spec = init_spec(paths, c, stdio)?;
+    // Held open until the child has joined it.
+    let _shared_netns = match &c.config.network {
+        NetworkMode::Container(other) => {
+            let target = store.load(other).map_err(|_| {
+                Error::msg(format!(
+                    "cannot join network namespace of container: No such container: {other}"
+                ))
+            })?;
+            if !target.state.is_alive() {
+                return Err(Error::msg(format!(
+                    "cannot join network namespace of a non running container: {}",
+                    target.config.name
+                )));
+            }
+            let f =
+                std::fs::File::open(format!("/proc/{}/ns/net", target.state.pid)).map_err(|e| {
+                    Error::msg(format!(
+                        "cannot join network namespace of container {}: {e}",
+                        target.config.name
+                    ))
+                })?;
+            spec.join_netns = Some(f.as_raw_fd());
+            Some(f)
+        }
+        _ => None,
+    };
     let cgroup = Cgroup::create(CGROUP_PARENT, &c.config.id)?;
-    let spawned = match process::spawn(&spec, &cgroup) {
+    let endpoint = match super::network::prepare(paths, c) {
+        Ok(ep) => ep,
+        Err(e) => {
+            let _ = cgroup.remove();
+            return Err(e);
+        }
+    };
+    let id = c.config.id.clone();
+    let mut plumb = |pid: i32| -> crate::runtime::Result<()> {
+        match &endpoint {
+            Some((ep, bridge)) => crate::network::bridge::plumb(&id, ep, *bridge, pid)
+                .map_err(|e| crate::runtime::RuntimeError::Other(e.to_string())),
+            None => Ok(()),
+        }
+    };
+    let spawned = match process::spawn_with(&spec, &cgroup, &mut plumb) {
         Ok(s) => s,
         Err(e) => {
             let _ = cgroup.remove();
+            super::network::teardown(paths, &c.config.id, &c.dir);
             let code = e.exit_code();
             let state = State {
                 status: if c.state.status == Status::Created {
@@ -293,6 +373,7 @@ pub(super) fn launch(
 pub(super) fn finish(paths: &Paths, c: &Container, cgroup: &Cgroup, code: i32) -> Result<()> {
     let store = ContainerStore::new(paths);
     let _ = cgroup.remove();
+    super::network::teardown(paths, &c.config.id, &c.dir);
     if c.config.auto_remove {
         return Ok(store.remove(c)?);
     }
@@ -675,6 +756,9 @@ pub fn remove(paths: &Paths, c: &Container, force: bool) -> Result<()> {
         kill_and_wait(c, &cgroup)?;
     }
     cgroup.remove()?;
+    // Its monitor releases the network when it sees the exit; a container
+    // whose monitor died still holds its lease until here.
+    super::network::teardown(paths, &c.config.id, &c.dir);
     store.remove(c)?;
     Ok(())
 }

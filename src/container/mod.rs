@@ -10,6 +10,7 @@ pub mod inspect;
 pub mod lifecycle;
 pub mod logs;
 pub mod monitor;
+pub mod network;
 pub mod ops;
 pub mod state;
 pub mod store;

@@ -2,8 +2,10 @@
 //! rtnetlink (`netlink`), NAT and published ports in an rdock-owned
 //! nftables table (`firewall`).
 
+pub mod bridge;
 pub mod firewall;
 pub mod netlink;
+pub mod ports;
 
 use thiserror::Error;
 

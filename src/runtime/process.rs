@@ -40,6 +40,9 @@ pub struct InitSpec {
     /// Without `-i` the container's stdin is /dev/null.
     pub stdin_open: bool,
     pub new_netns: bool,
+    /// `--network container:X`: that container's network namespace, held
+    /// open by the caller until `spawn` returns.
+    pub join_netns: Option<RawFd>,
     /// Where stdout/stderr go when not inherited (detached containers).
     pub stdio: Option<[RawFd; 3]>,
 }
@@ -139,6 +142,17 @@ fn pipe_cloexec() -> Result<(OwnedFd, OwnedFd)> {
 /// Start the container init. The caller has blocked the signals it wants to
 /// handle; the child restores an empty mask before exec.
 pub fn spawn(spec: &InitSpec, cgroup: &Cgroup) -> Result<Spawned> {
+    spawn_with(spec, cgroup, &mut |_| Ok(()))
+}
+
+/// `spawn`, running `before_release(pid)` in the parent once the child
+/// exists and before it may exec (e.g. to plumb its network namespace
+/// while it builds its rootfs).
+pub fn spawn_with(
+    spec: &InitSpec,
+    cgroup: &Cgroup,
+    before_release: &mut dyn FnMut(i32) -> Result<()>,
+) -> Result<Spawned> {
     let (sync_r, sync_w) = pipe_cloexec()?;
     let (err_r, err_w) = pipe_cloexec()?;
     let pty_sock = if spec.tty {
@@ -219,6 +233,9 @@ pub fn spawn(spec: &InitSpec, cgroup: &Cgroup) -> Result<Spawned> {
         if let Err(e) = cgroup.add_pid(pid) {
             return Err(fail(&mut err_r, e));
         }
+    }
+    if let Err(e) = before_release(pid) {
+        return Err(fail(&mut err_r, e));
     }
     let mut sync_w = std::fs::File::from(sync_w);
     if let Err(e) = sync_w.write_all(&[1]) {
@@ -340,6 +357,20 @@ fn init(
     nix::unistd::setsid().map_err(|e| RuntimeError::sys("setsid", e))?;
     match &spec.mode {
         InitMode::Create { rootfs, hostname } => {
+            if let Some(fd) = spec.join_netns {
+                // SAFETY: setns on an fd the parent holds open for us.
+                if unsafe { libc::setns(fd, libc::CLONE_NEWNET) } != 0 {
+                    return Err(RuntimeError::sys(
+                        "joining the network namespace",
+                        nix::errno::Errno::last(),
+                    ));
+                }
+            }
+            if spec.new_netns {
+                // docker's containers have lo up, --network none included.
+                crate::network::netlink::set_lo_up_in_current_netns()
+                    .map_err(|e| RuntimeError::Other(e.to_string()))?;
+            }
             rootfs::setup(rootfs)?;
             nix::unistd::sethostname(hostname).map_err(|e| RuntimeError::sys("sethostname", e))?;
         }

@@ -15,6 +15,20 @@ pub struct Rdock {
     pub dir: tempfile::TempDir,
     pub root: PathBuf,
     pub runroot: PathBuf,
+    /// This test's default bridge, subnet (a /24) and nftables table, so
+    /// parallel tests never share kernel state; removed on drop.
+    pub bridge: String,
+    pub subnet: String,
+    pub table: String,
+}
+
+/// A /24 per Rdock in this test binary: 10.(150 + pid % 50).N.0/24.
+fn next_subnet() -> (String, u32) {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let n = N.fetch_add(1, Ordering::SeqCst) % 250;
+    let b = 150 + std::process::id() % 50;
+    (format!("10.{b}.{n}"), n)
 }
 
 pub struct Run {
@@ -71,7 +85,22 @@ impl Rdock {
             .expect("tempdir");
         let root = dir.path().join("root");
         let runroot = dir.path().join("run");
-        Rdock { dir, root, runroot }
+        let (net, n) = next_subnet();
+        let tag = format!("{}{}", std::process::id() % 100000, n);
+        let bridge = format!("rdt{tag}");
+        let table = format!("rdock_t{tag}");
+        let settings = format!(
+            r#"{{"bridge": "{bridge}", "bip": "{net}.1/24", "firewall-table": "{table}"}}"#
+        );
+        std::fs::write(dir.path().join("daemon.json"), settings).expect("daemon.json");
+        Rdock {
+            dir,
+            root,
+            runroot,
+            bridge,
+            subnet: format!("{net}.0/24"),
+            table,
+        }
     }
 
     /// A store with the busybox image imported as `busybox:latest`.
@@ -92,6 +121,7 @@ impl Rdock {
 
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(bin());
+        c.env("RDOCK_DAEMON_CONFIG", self.dir.path().join("daemon.json"));
         c.arg("--root")
             .arg(&self.root)
             .arg("--runroot")
@@ -163,6 +193,12 @@ impl Drop for Rdock {
                 }
             }
         }
+        // The test's bridge and firewall table, if a container made them.
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.bridge])
+            .stderr(Stdio::null())
+            .status();
+        let _ = rdock::network::firewall::Firewall::new(&self.table).delete_table();
     }
 }
 
@@ -312,6 +348,12 @@ impl Tmux {
             .run(&[
                 "new-session",
                 "-d",
+                // The test's own network settings (see Rdock::new).
+                "-e",
+                &format!(
+                    "RDOCK_DAEMON_CONFIG={}",
+                    sock.with_file_name("daemon.json").display()
+                ),
                 "-x",
                 &cols.to_string(),
                 "-y",

@@ -1,0 +1,648 @@
+//! Bridge networks: the definition of a network, the addresses and host
+//! ports its containers hold (leases, kept under a lock in the store), and
+//! a container's endpoint: veth pair, address, route, published ports.
+//!
+//! No daemon keeps this state: every lease names its container, and any
+//! command that allocates first drops the leases whose container is no
+//! longer running (a `kill -9` of everything is cleaned up by the next
+//! `run`).
+
+use super::firewall::{self, Firewall, PortRule, Proto};
+use super::netlink::Netlink;
+use super::ports::{PortMapping, RANDOM_PORTS};
+use super::{NetworkError, Result};
+use crate::paths::Paths;
+use crate::util::{replace_file, FileLock};
+use serde::{Deserialize, Serialize};
+use std::net::Ipv4Addr;
+use std::os::fd::AsFd;
+use std::path::PathBuf;
+
+/// The nftables table every rdock rule lives in.
+pub const FIREWALL_TABLE: &str = "rdock";
+
+/// One bridge network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkDef {
+    pub name: String,
+    pub id: String,
+    /// The Linux bridge's name.
+    pub bridge: String,
+    pub subnet: Ipv4Addr,
+    pub prefix: u8,
+    pub gateway: Ipv4Addr,
+    #[serde(default)]
+    pub internal: bool,
+    /// The nftables table its rules live in.
+    #[serde(default = "default_table")]
+    pub table: String,
+}
+
+fn default_table() -> String {
+    FIREWALL_TABLE.to_string()
+}
+
+/// The default network's settings, from docker's daemon.json keys in
+/// rdock's settings file (`/etc/rdock/daemon.json` or
+/// `$RDOCK_DAEMON_CONFIG`): `"bridge"` (the Linux bridge's name, default
+/// rdock0) and `"bip"` (the gateway's address and prefix, default
+/// 10.88.0.1/16: not docker's 172.17.0.0/16, so both can run side by side).
+#[derive(Debug, Default, Deserialize)]
+struct DaemonSettings {
+    bridge: Option<String>,
+    bip: Option<String>,
+    /// rdock's own key: the nftables table (default `rdock`), so that
+    /// tests can keep their rules apart.
+    #[serde(rename = "firewall-table")]
+    firewall_table: Option<String>,
+}
+
+pub const DEFAULT_BRIDGE: &str = "rdock0";
+pub const DEFAULT_BIP: (Ipv4Addr, u8) = (Ipv4Addr::new(10, 88, 0, 1), 16);
+
+/// Parse `a.b.c.d/n`.
+pub fn parse_cidr(s: &str) -> Result<(Ipv4Addr, u8)> {
+    let bad = || NetworkError::Invalid(format!("invalid CIDR address: {s}"));
+    let (a, p) = s.split_once('/').ok_or_else(bad)?;
+    let a: Ipv4Addr = a.parse().map_err(|_| bad())?;
+    let p: u8 = p.parse().map_err(|_| bad())?;
+    if p > 30 {
+        return Err(bad());
+    }
+    Ok((a, p))
+}
+
+fn mask(prefix: u8) -> u32 {
+    if prefix == 0 {
+        0
+    } else {
+        u32::MAX << (32 - prefix)
+    }
+}
+
+impl NetworkDef {
+    /// The default `bridge` network.
+    pub fn default_bridge() -> Result<NetworkDef> {
+        let path = std::env::var("RDOCK_DAEMON_CONFIG")
+            .unwrap_or_else(|_| crate::image::registry::settings::DEFAULT_PATH.into());
+        let s: DaemonSettings = match std::fs::read(&path) {
+            Ok(b) => serde_json::from_slice(&b)
+                .map_err(|e| NetworkError::Invalid(format!("{path}: {e}")))?,
+            Err(_) => DaemonSettings::default(),
+        };
+        let bridge = s.bridge.unwrap_or_else(|| DEFAULT_BRIDGE.to_string());
+        let (gateway, prefix) = match s.bip.as_deref() {
+            Some(b) => parse_cidr(b)?,
+            None => DEFAULT_BIP,
+        };
+        let subnet = Ipv4Addr::from(u32::from(gateway) & mask(prefix));
+        Ok(NetworkDef {
+            name: "bridge".into(),
+            // Stable per bridge name, as docker's network IDs are per network.
+            id: crate::image::store::sha256_hex(format!("rdock-network:{bridge}").as_bytes()),
+            bridge,
+            subnet,
+            prefix,
+            gateway,
+            internal: false,
+            table: s.firewall_table.unwrap_or_else(default_table),
+        })
+    }
+
+    pub fn contains(&self, ip: Ipv4Addr) -> bool {
+        u32::from(ip) & mask(self.prefix) == u32::from(self.subnet)
+    }
+}
+
+/// What a container holds on a network while it runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    pub network: String,
+    pub container: String,
+    pub ip: Ipv4Addr,
+    /// The host end of its veth pair.
+    pub veth: String,
+    #[serde(default)]
+    pub ports: Vec<PortRule>,
+    /// The process that took the lease (pid, start time): the lease is
+    /// live while it is, even before the container's state says running.
+    #[serde(default)]
+    pub holder: (i32, u64),
+    #[serde(default = "default_table")]
+    pub table: String,
+}
+
+/// A running container's endpoint, as inspect and `port` show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub network: String,
+    pub network_id: String,
+    pub bridge: String,
+    pub ip: Ipv4Addr,
+    pub prefix: u8,
+    pub gateway: Ipv4Addr,
+    pub mac: String,
+    pub veth: String,
+    pub ports: Vec<PortRule>,
+    #[serde(default = "default_table")]
+    pub table: String,
+}
+
+/// What `run` asked of the network.
+#[derive(Debug, Clone, Default)]
+pub struct EndpointOptions {
+    pub ip: Option<Ipv4Addr>,
+    pub mac: Option<[u8; 6]>,
+    pub publish: Vec<PortMapping>,
+}
+
+fn leases_path(paths: &Paths) -> PathBuf {
+    paths.root.join("networks").join("leases.json")
+}
+
+fn lock(paths: &Paths) -> Result<FileLock> {
+    FileLock::exclusive(&paths.root.join("networks").join(".lock"))
+        .map_err(|e| NetworkError::Invalid(format!("locking the network leases: {e}")))
+}
+
+fn read_leases(paths: &Paths) -> Vec<Lease> {
+    std::fs::read(leases_path(paths))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+fn write_leases(paths: &Paths, leases: &[Lease]) -> Result<()> {
+    let data = serde_json::to_vec(leases).map_err(|e| NetworkError::Invalid(e.to_string()))?;
+    replace_file(&leases_path(paths), &data)
+        .map_err(|e| NetworkError::Invalid(format!("writing the network leases: {e}")))
+}
+
+/// docker's MAC for an address: 02:42 and the address's four bytes.
+pub fn mac_for(ip: Ipv4Addr) -> [u8; 6] {
+    let o = ip.octets();
+    [0x02, 0x42, o[0], o[1], o[2], o[3]]
+}
+
+pub fn mac_text(mac: [u8; 6]) -> String {
+    mac.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+pub fn parse_mac(s: &str) -> Result<[u8; 6]> {
+    let bad = || NetworkError::Invalid(format!("{s} is not a valid mac address"));
+    let parts: Vec<&str> = s.split([':', '-']).collect();
+    if parts.len() != 6 {
+        return Err(bad());
+    }
+    let mut mac = [0u8; 6];
+    for (m, p) in mac.iter_mut().zip(parts) {
+        *m = u8::from_str_radix(p, 16).map_err(|_| bad())?;
+    }
+    Ok(mac)
+}
+
+/// Can the host port be bound now? (Nothing of rdock listens on published
+/// ports, so a host service on one would silently lose its traffic: refuse
+/// as docker's proxy would.)
+fn port_free(ip: Option<Ipv4Addr>, port: u16, proto: Proto) -> bool {
+    let addr = std::net::SocketAddr::from((ip.unwrap_or(Ipv4Addr::UNSPECIFIED), port));
+    match proto {
+        Proto::Tcp => std::net::TcpListener::bind(addr).is_ok(),
+        Proto::Udp => std::net::UdpSocket::bind(addr).is_ok(),
+    }
+}
+
+fn clash(a: Option<Ipv4Addr>, b: Option<Ipv4Addr>) -> bool {
+    a.is_none() || b.is_none() || a == b
+}
+
+/// A host port picked for a container port: (host ip, host port,
+/// container port, protocol).
+type Picked = (Option<Ipv4Addr>, u16, u16, Proto);
+
+/// Pick the host ports and the address under the lock.
+fn allocate(
+    net: &NetworkDef,
+    leases: &[Lease],
+    opts: &EndpointOptions,
+) -> Result<(Ipv4Addr, Vec<Picked>)> {
+    let taken_port = |ip: Option<Ipv4Addr>, port: u16, proto: Proto, extra: &[Picked]| {
+        leases
+            .iter()
+            .flat_map(|l| l.ports.iter())
+            .any(|r| r.host_port == port && r.proto == proto && clash(r.host_ip, ip))
+            || extra
+                .iter()
+                .any(|(i, p, _, pr)| *p == port && *pr == proto && clash(*i, ip))
+    };
+    let mut ports = Vec::new();
+    for m in &opts.publish {
+        let shown = |p: u16| format!("{}:{}", m.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED), p);
+        if m.host_port != 0 {
+            if taken_port(m.host_ip, m.host_port, m.proto, &ports) {
+                return Err(NetworkError::Invalid(format!(
+                    "Bind for {} failed: port is already allocated",
+                    shown(m.host_port)
+                )));
+            }
+            if !port_free(m.host_ip, m.host_port, m.proto) {
+                return Err(NetworkError::Invalid(format!(
+                    "failed to bind host port {}/{}: address already in use",
+                    shown(m.host_port),
+                    m.proto.as_str()
+                )));
+            }
+            ports.push((m.host_ip, m.host_port, m.container_port, m.proto));
+            continue;
+        }
+        let (lo, hi) = m.host_range.unwrap_or(RANDOM_PORTS);
+        let span = u32::from(hi - lo) + 1;
+        let start = u32::from_str_radix(&crate::util::random_hex(4), 16).unwrap_or(0) % span;
+        let found = (0..span)
+            .map(|i| lo + ((start + i) % span) as u16)
+            .find(|&p| {
+                !taken_port(m.host_ip, p, m.proto, &ports) && port_free(m.host_ip, p, m.proto)
+            });
+        match found {
+            Some(p) => ports.push((m.host_ip, p, m.container_port, m.proto)),
+            None => {
+                return Err(NetworkError::Invalid(format!(
+                    "no free host port in {lo}-{hi} for {}/{}",
+                    m.container_port,
+                    m.proto.as_str()
+                )))
+            }
+        }
+    }
+    let used = |ip: Ipv4Addr| {
+        ip == net.gateway || leases.iter().any(|l| l.network == net.name && l.ip == ip)
+    };
+    let ip = match opts.ip {
+        Some(ip) => {
+            if !net.contains(ip) {
+                return Err(NetworkError::Invalid(format!(
+                    "no configured subnet or ip-range contain the IP address {ip}"
+                )));
+            }
+            if used(ip) {
+                return Err(NetworkError::Invalid(format!(
+                    "Address already in use: {ip}"
+                )));
+            }
+            ip
+        }
+        None => {
+            // Sequential from .2 (docker's order), skipping the network and
+            // broadcast addresses.
+            let base = u32::from(net.subnet);
+            let size = 1u32 << (32 - net.prefix);
+            (1..size - 1)
+                .map(|i| Ipv4Addr::from(base + i))
+                .find(|ip| !used(*ip))
+                .ok_or_else(|| {
+                    NetworkError::Invalid(format!(
+                        "no available IPv4 addresses on network {}",
+                        net.name
+                    ))
+                })?
+        }
+    };
+    Ok((ip, ports))
+}
+
+/// Make sure the bridge exists with its gateway address and the network's
+/// firewall rules; done once per bridge per boot (a marker in the
+/// runroot, which is tmpfs like the kernel state it stands for).
+fn ensure_bridge(paths: &Paths, nl: &mut Netlink, net: &NetworkDef) -> Result<u32> {
+    let marker = paths
+        .runroot
+        .join("networks")
+        .join(format!("{}.ready", net.bridge));
+    if marker.exists() {
+        if let Some(index) = nl.link_index(&net.bridge)? {
+            return Ok(index);
+        }
+    }
+    let index = nl.ensure_bridge(&net.bridge)?;
+    let have = nl.addrs4(index)?;
+    if !have.contains(&(net.gateway, net.prefix)) {
+        nl.add_addr4(index, net.gateway, net.prefix)?;
+    }
+    Firewall::new(&net.table).add_network(&net.bridge, net.subnet, net.prefix, net.internal)?;
+    if !net.internal {
+        firewall::enable_ip_forward()?;
+    }
+    firewall::enable_route_localnet(&net.bridge)?;
+    if let Some(dir) = marker.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let _ = std::fs::write(&marker, b"");
+    Ok(index)
+}
+
+/// Before the container starts: the bridge, an address and host ports for
+/// container `id`. `live` says whether a lease's container still runs.
+pub fn prepare(
+    paths: &Paths,
+    net: &NetworkDef,
+    id: &str,
+    opts: &EndpointOptions,
+    holder: (i32, u64),
+    live: &dyn Fn(&Lease) -> bool,
+) -> Result<(Endpoint, u32)> {
+    let mut nl = Netlink::open()?;
+    let bridge_index = ensure_bridge(paths, &mut nl, net)?;
+    let _guard = lock(paths)?;
+    let mut leases = read_leases(paths);
+    // Drop what dead containers (and an earlier run of this one) held.
+    let (keep, stale): (Vec<Lease>, Vec<Lease>) =
+        leases.drain(..).partition(|l| l.container != id && live(l));
+    for l in &stale {
+        release_resources(l);
+    }
+    let (ip, ports) = allocate(net, &keep, opts)?;
+    let ports: Vec<PortRule> = ports
+        .into_iter()
+        .map(|(host_ip, host_port, container_port, proto)| PortRule {
+            host_ip,
+            host_port,
+            container_ip: ip,
+            container_port,
+            proto,
+        })
+        .collect();
+    let veth = format!("veth{}", crate::util::random_hex(4).get(..7).unwrap_or("0"));
+    let mut leases = keep;
+    leases.push(Lease {
+        network: net.name.clone(),
+        container: id.to_string(),
+        ip,
+        veth: veth.clone(),
+        ports: ports.clone(),
+        holder,
+        table: net.table.clone(),
+    });
+    write_leases(paths, &leases)?;
+    let mac = opts.mac.unwrap_or_else(|| mac_for(ip));
+    Ok((
+        Endpoint {
+            network: net.name.clone(),
+            network_id: net.id.clone(),
+            bridge: net.bridge.clone(),
+            ip,
+            prefix: net.prefix,
+            gateway: net.gateway,
+            mac: mac_text(mac),
+            veth,
+            ports,
+            table: net.table.clone(),
+        },
+        bridge_index,
+    ))
+}
+
+/// Once the container's init exists (in its own network namespace, not
+/// yet released): its end of a veth pair as eth0, addressed, routed; then
+/// the ports published for container `id`.
+pub fn plumb(id: &str, ep: &Endpoint, bridge_index: u32, pid: i32) -> Result<()> {
+    let mac = parse_mac(&ep.mac)?;
+    let mut nl = Netlink::open()?;
+    nl.create_veth(&ep.veth, "eth0", pid, Some(mac), Some(bridge_index))?;
+    let ns =
+        std::fs::File::open(format!("/proc/{pid}/ns/net")).map_err(|e| NetworkError::Netlink {
+            what: "opening the container's network namespace".into(),
+            source: e,
+        })?;
+    let mut inner = Netlink::open_in(ns.as_fd())?;
+    let eth0 = inner
+        .link_index("eth0")?
+        .ok_or_else(|| NetworkError::Invalid("eth0 missing in the container's namespace".into()))?;
+    inner.add_addr4(eth0, ep.ip, ep.prefix)?;
+    inner.set_up(eth0)?;
+    inner.add_default_route4(ep.gateway, eth0)?;
+    if !ep.ports.is_empty() {
+        Firewall::new(&ep.table).publish(id, &ep.ports)?;
+    }
+    Ok(())
+}
+
+fn release_resources(l: &Lease) {
+    if !l.ports.is_empty() {
+        let _ = Firewall::new(&l.table).unpublish(&l.container);
+    }
+    // Usually gone with the container's namespace already.
+    if let Ok(mut nl) = Netlink::open() {
+        let _ = nl.delete_link(&l.veth);
+    }
+}
+
+/// After the container stopped: give back its address and ports, remove
+/// its rules and veth. Idempotent.
+pub fn release(paths: &Paths, id: &str) -> Result<()> {
+    let path = leases_path(paths);
+    if !path.exists() {
+        return Ok(());
+    }
+    let _guard = lock(paths)?;
+    let mut leases = read_leases(paths);
+    let (mine, rest): (Vec<Lease>, Vec<Lease>) = leases.drain(..).partition(|l| l.container == id);
+    if mine.is_empty() {
+        return Ok(());
+    }
+    write_leases(paths, &rest)?;
+    for l in &mine {
+        release_resources(l);
+    }
+    Ok(())
+}
+
+/// Every lease (for tests and `network inspect`).
+pub fn leases(paths: &Paths) -> Vec<Lease> {
+    read_leases(paths)
+}
+
+/// docker's /etc/resolv.conf for a container on a bridge: the host's,
+/// without loopback resolvers (unreachable from the container's
+/// namespace); Google's public ones if nothing is left. `--dns*` replace
+/// the corresponding lines.
+pub fn resolv_conf(host: &str, dns: &[String], search: &[String], options: &[String]) -> String {
+    let mut servers = Vec::new();
+    let mut searches = Vec::new();
+    let mut opts = Vec::new();
+    let mut other = Vec::new();
+    for line in host.lines() {
+        let mut words = line.split_whitespace();
+        match words.next() {
+            Some("nameserver") => {
+                if let Some(ip) = words.next() {
+                    let loopback = ip
+                        .parse::<std::net::IpAddr>()
+                        .map(|a| a.is_loopback())
+                        .unwrap_or(false);
+                    if !loopback {
+                        servers.push(ip.to_string());
+                    }
+                }
+            }
+            Some("search") | Some("domain") => searches = words.map(String::from).collect(),
+            Some("options") => opts.extend(words.map(String::from)),
+            _ => other.push(line.to_string()),
+        }
+    }
+    if !dns.is_empty() {
+        servers = dns.to_vec();
+    } else if servers.is_empty() {
+        servers = vec!["8.8.8.8".into(), "8.8.4.4".into()];
+    }
+    if !search.is_empty() {
+        searches = search
+            .iter()
+            .filter(|s| s.as_str() != ".")
+            .cloned()
+            .collect();
+    }
+    if !options.is_empty() {
+        opts = options.to_vec();
+    }
+    let mut out = String::new();
+    for line in other.iter().filter(|l| !l.trim().is_empty()) {
+        out.push_str(line);
+        out.push('\n');
+    }
+    for s in servers {
+        out.push_str(&format!("nameserver {s}\n"));
+    }
+    if !searches.is_empty() {
+        out.push_str(&format!("search {}\n", searches.join(" ")));
+    }
+    if !opts.is_empty() {
+        out.push_str(&format!("options {}\n", opts.join(" ")));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn net() -> NetworkDef {
+        NetworkDef {
+            name: "bridge".into(),
+            id: "x".into(),
+            bridge: "rdt0".into(),
+            subnet: Ipv4Addr::new(10, 99, 0, 0),
+            prefix: 30,
+            gateway: Ipv4Addr::new(10, 99, 0, 1),
+            internal: false,
+            table: FIREWALL_TABLE.into(),
+        }
+    }
+
+    #[test]
+    fn addresses_are_sequential_and_run_out() {
+        let n = net();
+        let (ip, _) = allocate(&n, &[], &EndpointOptions::default()).unwrap();
+        assert_eq!(ip, Ipv4Addr::new(10, 99, 0, 2));
+        let lease = Lease {
+            network: "bridge".into(),
+            container: "a".into(),
+            ip,
+            veth: "v".into(),
+            ports: vec![],
+            holder: (0, 0),
+            table: FIREWALL_TABLE.into(),
+        };
+        let e = allocate(&n, &[lease], &EndpointOptions::default()).unwrap_err();
+        assert!(e.to_string().contains("no available IPv4"), "{e}");
+        let e = allocate(
+            &n,
+            &[],
+            &EndpointOptions {
+                ip: Some(Ipv4Addr::new(10, 1, 0, 2)),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("no configured subnet"), "{e}");
+    }
+
+    #[test]
+    fn published_ports_do_not_clash() {
+        let n = NetworkDef {
+            prefix: 24,
+            ..net()
+        };
+        let lease = Lease {
+            network: "bridge".into(),
+            container: "a".into(),
+            ip: Ipv4Addr::new(10, 99, 0, 2),
+            veth: "v".into(),
+            ports: vec![PortRule {
+                host_ip: None,
+                host_port: 18455,
+                container_ip: Ipv4Addr::new(10, 99, 0, 2),
+                container_port: 80,
+                proto: Proto::Tcp,
+            }],
+            holder: (0, 0),
+            table: FIREWALL_TABLE.into(),
+        };
+        let want = |spec: &str| EndpointOptions {
+            publish: super::super::ports::parse_publish(spec).unwrap(),
+            ..Default::default()
+        };
+        let e = allocate(&n, std::slice::from_ref(&lease), &want("18455:80")).unwrap_err();
+        assert!(e.to_string().contains("port is already allocated"), "{e}");
+        // Another protocol is another port.
+        assert!(allocate(&n, std::slice::from_ref(&lease), &want("18455:80/udp")).is_ok());
+        let (ip, ports) = allocate(&n, &[lease], &want("80")).unwrap();
+        assert_eq!(ip, Ipv4Addr::new(10, 99, 0, 3));
+        assert!((RANDOM_PORTS.0..=RANDOM_PORTS.1).contains(&ports[0].1));
+        // A port a host process listens on is refused.
+        let l = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+        let p = l.local_addr().unwrap().port();
+        let e = allocate(&n, &[], &want(&format!("{p}:80"))).unwrap_err();
+        assert!(e.to_string().contains("address already in use"), "{e}");
+    }
+
+    #[test]
+    fn resolv_conf_drops_loopback_resolvers() {
+        let host = "# generated\nnameserver 127.0.0.53\nsearch example.com\noptions edns0\n";
+        assert_eq!(
+            resolv_conf(host, &[], &[], &[]),
+            "# generated\nnameserver 8.8.8.8\nnameserver 8.8.4.4\nsearch example.com\noptions edns0\n"
+        );
+        let host = "nameserver 192.0.2.1\nnameserver ::1\n";
+        assert_eq!(resolv_conf(host, &[], &[], &[]), "nameserver 192.0.2.1\n");
+        assert_eq!(
+            resolv_conf(
+                host,
+                &["1.1.1.1".into()],
+                &["a.b".into()],
+                &["ndots:2".into()]
+            ),
+            "nameserver 1.1.1.1\nsearch a.b\noptions ndots:2\n"
+        );
+    }
+
+    #[test]
+    fn cidr_and_mac() {
+        assert_eq!(
+            parse_cidr("10.5.0.1/24").unwrap(),
+            (Ipv4Addr::new(10, 5, 0, 1), 24)
+        );
+        assert!(parse_cidr("10.5.0.1").is_err());
+        assert_eq!(
+            mac_text(mac_for(Ipv4Addr::new(10, 88, 0, 2))),
+            "02:42:0a:58:00:02"
+        );
+        assert_eq!(
+            parse_mac("02:42:0a:58:00:02").unwrap(),
+            mac_for(Ipv4Addr::new(10, 88, 0, 2))
+        );
+        assert!(parse_mac("zz:42:0a:58:00:02").is_err());
+    }
+}
