@@ -5,12 +5,6 @@ mod common;
 use common::*;
 use std::time::{Duration, Instant};
 
-fn ppid(pid: i32) -> i32 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let rest = &stat[stat.rfind(')').unwrap() + 2..];
-    rest.split_whitespace().nth(1).unwrap().parse().unwrap()
-}
-
 const LOOP: &str =
     "trap 'echo got-usr1' USR1; trap 'echo bye; exit 3' TERM; while true; do sleep 0.05; done";
 

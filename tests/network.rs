@@ -205,13 +205,7 @@ fn random_ports_udp_and_a_killed_monitor() {
     // kill -9 of the monitor and the container: the next run reclaims
     // the lease and the rules.
     let pid = wait_for_pid(&r, "udp1");
-    let mon = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let mon: i32 = mon[mon.rfind(')').unwrap() + 2..]
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
+    let mon = ppid(pid);
     unsafe {
         libc::kill(mon, libc::SIGKILL);
         libc::kill(pid, libc::SIGKILL);
