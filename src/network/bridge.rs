@@ -353,9 +353,11 @@ pub fn prepare(
     holder: (i32, u64),
     live: &dyn Fn(&Lease) -> bool,
 ) -> Result<(Endpoint, u32)> {
+    // One lock for the bridge's one-time setup too: parallel first runs
+    // would otherwise race on its firewall rules.
+    let _guard = lock(paths)?;
     let mut nl = Netlink::open()?;
     let bridge_index = ensure_bridge(paths, &mut nl, net)?;
-    let _guard = lock(paths)?;
     let mut leases = read_leases(paths);
     // Drop what dead containers (and an earlier run of this one) held.
     let (keep, stale): (Vec<Lease>, Vec<Lease>) =
