@@ -259,6 +259,12 @@ fn dns_hosts_and_bad_flags() {
         (vec!["--ip", "10.9.9.9"], "user defined networks only"),
         (vec!["--mac-address", "zz"], "not a valid mac address"),
         (vec!["--network", "container:nosuch"], "No such container"),
+        (vec!["--dns", "not-an-ip"], "is not an ip address"),
+        (vec!["--add-host", "nocolon"], "bad format for add-host"),
+        (
+            vec!["--add-host", "db:999.1.1.1"],
+            "invalid IP address in add-host",
+        ),
     ] {
         let mut a = vec!["run", "--rm"];
         a.extend(args);

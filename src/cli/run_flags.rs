@@ -464,10 +464,9 @@ impl ContainerFlags {
                 .or_else(|| h.split_once('='))
                 .ok_or_else(|| Error::msg(format!("bad format for add-host: {h:?}")))?;
             let ip = if ip == "host-gateway" {
-                match crate::network::bridge::NetworkDef::default_bridge() {
-                    Ok(d) => d.gateway.to_string(),
-                    Err(e) => return Err(e.into()),
-                }
+                crate::network::bridge::NetworkDef::default_bridge()?
+                    .gateway
+                    .to_string()
             } else {
                 ip.parse::<std::net::IpAddr>()
                     .map_err(|_| Error::msg(format!("invalid IP address in add-host: {ip:?}")))?

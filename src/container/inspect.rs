@@ -215,6 +215,10 @@ fn network_settings(c: &Container) -> Value {
             }
         }
     }
+    let endpoint_id = ep
+        .as_ref()
+        .map(|e| crate::image::store::sha256_hex(format!("{}{}", cfg.id, e.veth).as_bytes()))
+        .unwrap_or_default();
     let (ip, gw, mac, prefix, net_id) = match &ep {
         Some(e) => (
             e.ip.to_string(),
@@ -245,7 +249,7 @@ fn network_settings(c: &Container) -> Value {
                 "Aliases": Value::Null,
                 "MacAddress": mac,
                 "NetworkID": net_id,
-                "EndpointID": ep.as_ref().map(|e| crate::image::store::sha256_hex(format!("{}{}", cfg.id, e.veth).as_bytes())).unwrap_or_default(),
+                "EndpointID": endpoint_id,
                 "Gateway": gw,
                 "IPAddress": ip,
                 "IPPrefixLen": prefix,
@@ -266,7 +270,7 @@ fn network_settings(c: &Container) -> Value {
         "LinkLocalIPv6PrefixLen": 0,
         "SecondaryIPAddresses": Value::Null,
         "SecondaryIPv6Addresses": Value::Null,
-        "EndpointID": if ep.is_some() { networks.values().next().map(|n| n["EndpointID"].clone()).unwrap_or_default() } else { json!("") },
+        "EndpointID": endpoint_id,
         "Gateway": gw,
         "GlobalIPv6Address": "",
         "GlobalIPv6PrefixLen": 0,

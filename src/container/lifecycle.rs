@@ -194,23 +194,22 @@ pub fn create(paths: &Paths, opts: &CreateOptions) -> Result<Container> {
         }
     }
     let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    let extra: String = config
-        .net
-        .extra_hosts
-        .iter()
-        .map(|l| format!("{l}\n"))
-        .collect();
     let (hosts, resolv) = match &config.network {
-        NetworkMode::Host => (
-            std::fs::read_to_string("/etc/hosts").unwrap_or_else(|_| HOSTS_NONE.into()) + &extra,
-            host_resolv,
-        ),
+        NetworkMode::Host => {
+            let mut hosts =
+                std::fs::read_to_string("/etc/hosts").unwrap_or_else(|_| HOSTS_NONE.into());
+            for line in &config.net.extra_hosts {
+                hosts.push_str(line);
+                hosts.push('\n');
+            }
+            (hosts, host_resolv)
+        }
         NetworkMode::None | NetworkMode::Container(_) => {
-            (HOSTS_NONE.to_string() + &extra, host_resolv)
+            (super::network::hosts_file(&config, None), host_resolv)
         }
         // The container's own line is added when it gets its address.
         NetworkMode::Bridge(_) => (
-            HOSTS_NONE.to_string() + &extra,
+            super::network::hosts_file(&config, None),
             crate::network::bridge::resolv_conf(
                 &host_resolv,
                 &config.net.dns,
@@ -328,7 +327,7 @@ pub(super) fn launch(
         Ok(s) => s,
         Err(e) => {
             let _ = cgroup.remove();
-            super::network::teardown(paths, &c.config.id, &c.dir);
+            super::network::teardown(paths, c);
             let code = e.exit_code();
             let state = State {
                 status: if c.state.status == Status::Created {
@@ -373,7 +372,7 @@ pub(super) fn launch(
 pub(super) fn finish(paths: &Paths, c: &Container, cgroup: &Cgroup, code: i32) -> Result<()> {
     let store = ContainerStore::new(paths);
     let _ = cgroup.remove();
-    super::network::teardown(paths, &c.config.id, &c.dir);
+    super::network::teardown(paths, c);
     if c.config.auto_remove {
         return Ok(store.remove(c)?);
     }
@@ -758,7 +757,7 @@ pub fn remove(paths: &Paths, c: &Container, force: bool) -> Result<()> {
     cgroup.remove()?;
     // Its monitor releases the network when it sees the exit; a container
     // whose monitor died still holds its lease until here.
-    super::network::teardown(paths, &c.config.id, &c.dir);
+    super::network::teardown(paths, c);
     store.remove(c)?;
     Ok(())
 }

@@ -9,7 +9,6 @@ use crate::network::bridge::{self, Endpoint, EndpointOptions, NetworkDef};
 use crate::network::firewall::Proto;
 use crate::network::ports;
 use crate::paths::Paths;
-use std::path::Path;
 
 const ENDPOINT_FILE: &str = "network.json";
 
@@ -74,19 +73,7 @@ pub fn prepare(paths: &Paths, c: &Container) -> Result<Option<(Endpoint, u32)>> 
                 .is_some_and(|s| s.is_alive() || s.owner_is_alive())
     };
     let (ep, index) = bridge::prepare(paths, &net, &c.config.id, &opts, holder, &live)?;
-    // The container's own name in its /etc/hosts, as docker writes it.
-    let hosts = format!(
-        "{}{}\t{}\n{}",
-        super::lifecycle::HOSTS_NONE,
-        ep.ip,
-        c.config.hostname,
-        c.config
-            .net
-            .extra_hosts
-            .iter()
-            .map(|l| format!("{l}\n"))
-            .collect::<String>()
-    );
+    let hosts = hosts_file(&c.config, Some(ep.ip));
     let saved = crate::util::replace_file(&c.dir.join("hosts"), hosts.as_bytes())
         .map_err(|e| Error::msg(format!("writing /etc/hosts: {e}")))
         .and_then(|_| {
@@ -101,16 +88,35 @@ pub fn prepare(paths: &Paths, c: &Container) -> Result<Option<(Endpoint, u32)>> 
     Ok(Some((ep, index)))
 }
 
+/// The container's /etc/hosts: docker's loopback entries, its own address
+/// and hostname once it has one (bridge), then `--add-host` lines.
+pub fn hosts_file(cfg: &ContainerConfig, own_ip: Option<std::net::Ipv4Addr>) -> String {
+    let mut hosts = super::lifecycle::HOSTS_NONE.to_string();
+    if let Some(ip) = own_ip {
+        hosts.push_str(&format!("{ip}\t{}\n", cfg.hostname));
+    }
+    for line in &cfg.net.extra_hosts {
+        hosts.push_str(line);
+        hosts.push('\n');
+    }
+    hosts
+}
+
 /// After the container stopped (or failed to start): its address, ports,
 /// rules and veth given back. Idempotent; errors are not the caller's.
-pub fn teardown(paths: &Paths, id: &str, dir: &Path) {
-    let _ = std::fs::remove_file(dir.join(ENDPOINT_FILE));
-    let _ = bridge::release(paths, id);
+/// Only bridge containers hold any (nothing to do on the others' path).
+pub fn teardown(paths: &Paths, c: &Container) {
+    if !matches!(c.config.network, NetworkMode::Bridge(_)) {
+        return;
+    }
+    let _ = std::fs::remove_file(c.dir.join(ENDPOINT_FILE));
+    let _ = bridge::release(paths, &c.config.id);
 }
 
 /// The endpoint of a running container.
 pub fn endpoint(c: &Container) -> Option<Endpoint> {
-    if !c.state.is_alive() && c.state.status != super::state::Status::Running {
+    // Loaded states are already effective: Running means it runs.
+    if c.state.status != super::state::Status::Running {
         return None;
     }
     let b = std::fs::read(c.dir.join(ENDPOINT_FILE)).ok()?;
