@@ -5,6 +5,9 @@
 //! state, `runtime` turns a container config into a running process
 //! (namespaces, mounts, cgroups, capabilities).
 
+// serde_json::json! of docker's inspect document nests deeper than the default allows.
+#![recursion_limit = "256"]
+
 pub mod cli;
 pub mod container;
 pub mod error;

@@ -164,10 +164,40 @@ fn published_port_answers_on_loopback_and_is_cleaned_up() {
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
 }
 
+/// Bind mounts that let the busybox image run the host's python3 (Debian's
+/// busybox has no UDP server).
+const HOST_PYTHON: [&str; 6] = [
+    "-v",
+    "/usr:/usr:ro",
+    "-v",
+    "/usr/lib:/lib:ro",
+    "-v",
+    "/usr/lib64:/lib64:ro",
+];
+
+const UDP_ECHO: &str = "import socket\n\
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n\
+s.bind(('0.0.0.0', 7000))\n\
+while True:\n    d, a = s.recvfrom(100)\n    s.sendto(b'echo:' + d, a)\n";
+
+fn udp_ask(port: u16) -> String {
+    let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let mut buf = [0u8; 100];
+    for _ in 0..30 {
+        s.send_to(b"ping", ("127.0.0.1", port)).unwrap();
+        if let Ok((n, _)) = s.recv_from(&mut buf) {
+            return String::from_utf8_lossy(&buf[..n]).into_owned();
+        }
+    }
+    panic!("no UDP answer on 127.0.0.1:{port}");
+}
+
 #[test]
 fn random_ports_udp_and_a_killed_monitor() {
     let r = Rdock::with_busybox();
-    r.run(&[
+    let mut args = vec![
         "run",
         "-d",
         "--name",
@@ -176,11 +206,10 @@ fn random_ports_udp_and_a_killed_monitor() {
         "127.0.0.1::7000/udp",
         "--expose",
         "9000",
-        "busybox",
-        "sleep",
-        "30",
-    ])
-    .ok();
+    ];
+    args.extend(HOST_PYTHON);
+    args.extend(["busybox", "/usr/bin/python3", "-c", UDP_ECHO]);
+    r.run(&args).ok();
     wait_for_pid(&r, "udp1");
     let port: u16 = r
         .run(&["port", "udp1", "7000/udp"])
@@ -196,12 +225,7 @@ fn random_ports_udp_and_a_killed_monitor() {
         r.run(&["ps", "--format", "{{.Ports}}"]).ok(),
         format!("127.0.0.1:{port}->7000/udp, 9000/tcp\n")
     );
-    // Debian's busybox has no UDP server to answer; the rule is checked.
-    let table = nft_table(&r);
-    assert!(
-        table.contains(&format!("udp dport {port} dnat to")),
-        "{table}"
-    );
+    assert_eq!(udp_ask(port), "echo:ping");
     // kill -9 of the monitor and the container: the next run reclaims
     // the lease and the rules.
     let pid = wait_for_pid(&r, "udp1");
@@ -217,6 +241,284 @@ fn random_ports_udp_and_a_killed_monitor() {
     assert_eq!(
         std::fs::read_to_string(r.root.join("networks/leases.json")).unwrap(),
         "[]"
+    );
+}
+
+fn link_exists(name: &str) -> bool {
+    std::path::Path::new(&format!("/sys/class/net/{name}")).exists()
+}
+
+#[test]
+fn user_networks_resolve_names_and_connect_live() {
+    let r = Rdock::with_busybox();
+    let id = r
+        .run(&["network", "create", "--label", "team=a", "n1"])
+        .ok()
+        .trim()
+        .to_string();
+    assert_eq!(id.len(), 64, "{id}");
+    let e = r.run(&["network", "create", "n1"]).fails_125().to_string();
+    assert!(e.contains("network with name n1 already exists"), "{e}");
+    let n2_subnet = format!("{}.192/27", r.pool);
+    r.run(&["network", "create", "--subnet", &n2_subnet, "n2"])
+        .ok();
+    let ls = r.run(&["network", "ls"]).ok().to_string();
+    let lines: Vec<&str> = ls.lines().collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["NETWORK", "ID", "NAME", "DRIVER", "SCOPE"]
+    );
+    let names: Vec<&str> = lines[1..]
+        .iter()
+        .map(|l| l.split_whitespace().nth(1).unwrap())
+        .collect();
+    assert_eq!(names, ["bridge", "host", "n1", "n2", "none"]);
+    assert_eq!(
+        r.run(&[
+            "network",
+            "ls",
+            "-q",
+            "--no-trunc",
+            "--filter",
+            "label=team=a"
+        ])
+        .ok(),
+        format!("{id}\n")
+    );
+    let n1_subnet = r
+        .run(&[
+            "network",
+            "inspect",
+            "-f",
+            "{{range .IPAM.Config}}{{.Subnet}}{{end}}",
+            "n1",
+        ])
+        .ok()
+        .trim()
+        .to_string();
+    assert_eq!(n1_subnet, format!("{}.0/27", r.pool));
+    let bridges = r.user_bridges();
+    assert_eq!(bridges.len(), 2);
+    assert!(bridges.iter().all(|b| link_exists(b)), "{bridges:?}");
+
+    // By name and by alias on n1; a chosen address.
+    let ip = format!("{}.10", r.pool);
+    r.run(&[
+        "run",
+        "-d",
+        "--name",
+        "srv",
+        "--network",
+        "n1",
+        "--network-alias",
+        "web",
+        "--ip",
+        &ip,
+        "busybox",
+        "sh",
+        "-c",
+        "mkdir -p /www && echo hello-n1 > /www/index.html && httpd -f -p 80 -h /www",
+    ])
+    .ok();
+    wait_for_pid(&r, "srv");
+    assert_eq!(
+        r.run(&[
+            "inspect",
+            "-f",
+            "{{.NetworkSettings.Networks.n1.IPAddress}}",
+            "srv"
+        ])
+        .ok(),
+        format!("{ip}\n")
+    );
+    let out = r
+        .run(&[
+            "run",
+            "--rm",
+            "--network",
+            "n1",
+            "busybox",
+            "sh",
+            "-c",
+            "wget -q -O - http://srv/index.html && wget -q -O - http://web/index.html",
+        ])
+        .ok()
+        .to_string();
+    assert_eq!(out, "hello-n1\nhello-n1\n");
+    let members = r
+        .run(&[
+            "network",
+            "inspect",
+            "-f",
+            "{{range .Containers}}{{.Name}} {{.IPv4Address}}{{end}}",
+            "n1",
+        ])
+        .ok()
+        .to_string();
+    assert_eq!(members, format!("srv {ip}/27\n"));
+
+    // A container on n2 does not know srv until it joins n1, live.
+    r.run(&[
+        "run",
+        "-d",
+        "--name",
+        "c2",
+        "--network",
+        "n2",
+        "busybox",
+        "sleep",
+        "60",
+    ])
+    .ok();
+    wait_for_pid(&r, "c2");
+    let fetch = [
+        "exec",
+        "c2",
+        "wget",
+        "-q",
+        "-O",
+        "-",
+        "http://srv/index.html",
+    ];
+    let knows_srv = || {
+        r.run(&["exec", "c2", "cat", "/etc/hosts"])
+            .ok()
+            .contains("\tsrv web ")
+    };
+    assert!(!knows_srv());
+    r.run(&["network", "connect", "--alias", "c2x", "n1", "c2"])
+        .ok();
+    assert_eq!(r.run(&fetch).ok(), "hello-n1\n");
+    assert_eq!(
+        r.run(&["ps", "--filter", "name=c2", "--format", "{{.Networks}}"])
+            .ok(),
+        "n2,n1\n"
+    );
+    let srv_hosts = r
+        .run(&["exec", "srv", "cat", "/etc/hosts"])
+        .ok()
+        .to_string();
+    assert!(srv_hosts.contains("\tc2 c2x "), "{srv_hosts}");
+    let e = r
+        .run(&["network", "connect", "n1", "c2"])
+        .fails_125()
+        .to_string();
+    assert!(e.contains("already exists in network n1"), "{e}");
+    // n1 is in use.
+    let e = r.run(&["network", "rm", "n1"]);
+    assert_eq!(e.code, 1);
+    assert!(e.stderr.contains("has active endpoints"), "{}", e.stderr);
+    // Leaving: the interface and the names go.
+    r.run(&["network", "disconnect", "n1", "c2"]).ok();
+    assert!(!knows_srv());
+    let ifs = r
+        .run(&["exec", "c2", "ls", "/sys/class/net"])
+        .ok()
+        .to_string();
+    assert_eq!(ifs, "eth0\nlo\n");
+    let srv_hosts = r
+        .run(&["exec", "srv", "cat", "/etc/hosts"])
+        .ok()
+        .to_string();
+    assert!(!srv_hosts.contains("\tc2 "), "{srv_hosts}");
+    let e = r
+        .run(&["network", "disconnect", "n1", "c2"])
+        .fails_125()
+        .to_string();
+    assert!(e.contains("is not connected to network n1"), "{e}");
+
+    // Everything back: leases, bridges, rules.
+    r.run(&["rm", "-f", "srv", "c2"]).ok();
+    assert_eq!(r.run(&["network", "rm", "n1", "n2"]).ok(), "n1\nn2\n");
+    assert!(bridges.iter().all(|b| !link_exists(b)), "{bridges:?}");
+    assert!(!nft_table(&r).contains("rdbr-"), "{}", nft_table(&r));
+    assert_eq!(
+        std::fs::read_to_string(r.root.join("networks/leases.json")).unwrap(),
+        "[]"
+    );
+    let e = r.run(&["network", "rm", "bridge"]);
+    assert!(
+        e.stderr
+            .contains("pre-defined network and cannot be removed"),
+        "{}",
+        e.stderr
+    );
+    // prune keeps what a container names.
+    r.run(&["network", "create", "n3"]).ok();
+    r.run(&["network", "create", "n4"]).ok();
+    r.run(&[
+        "create",
+        "--name",
+        "c4",
+        "--network",
+        "n4",
+        "busybox",
+        "true",
+    ])
+    .ok();
+    assert_eq!(
+        r.run(&["network", "prune", "-f"]).ok(),
+        "Deleted Networks:\nn3\n\n"
+    );
+}
+
+#[test]
+fn links_on_the_default_bridge() {
+    let r = Rdock::with_busybox();
+    r.run(&[
+        "run",
+        "-d",
+        "--name",
+        "db",
+        "-e",
+        "DB_PASS=pw",
+        "--expose",
+        "5432",
+        "busybox",
+        "sleep",
+        "60",
+    ])
+    .ok();
+    wait_for_pid(&r, "db");
+    let db_ip = r
+        .run(&["inspect", "-f", "{{.NetworkSettings.IPAddress}}", "db"])
+        .ok()
+        .trim()
+        .to_string();
+    let out = r
+        .run(&[
+            "run", "--rm", "--name", "app", "--link", "db:my-db", "busybox", "sh", "-c",
+            "env | grep ^MY_DB | sort; grep my-db /etc/hosts; ping -c 1 -W 2 my-db > /dev/null && echo reached",
+        ])
+        .ok()
+        .to_string();
+    let short = r
+        .run(&["ps", "-q", "--filter", "name=db"])
+        .ok()
+        .trim()
+        .to_string();
+    assert_eq!(
+        out,
+        format!(
+            "MY_DB_ENV_DB_PASS=pw\nMY_DB_NAME=/app/my-db\n\
+             MY_DB_PORT=tcp://{db_ip}:5432\nMY_DB_PORT_5432_TCP=tcp://{db_ip}:5432\n\
+             MY_DB_PORT_5432_TCP_ADDR={db_ip}\nMY_DB_PORT_5432_TCP_PORT=5432\n\
+             MY_DB_PORT_5432_TCP_PROTO=tcp\n{db_ip}\tmy-db {short} db\nreached\n"
+        )
+    );
+    let e = r
+        .run(&["run", "--rm", "--link", "nosuch:x", "busybox", "true"])
+        .fails_125()
+        .to_string();
+    assert!(e.contains("could not get container for nosuch"), "{e}");
+    r.run(&["stop", "-t", "0", "db"]).ok();
+    let e = r
+        .run(&["run", "--rm", "--link", "db", "busybox", "true"])
+        .fails_125()
+        .to_string();
+    assert!(
+        e.contains("Cannot link to a non running container: /db AS"),
+        "{e}"
     );
 }
 
@@ -257,6 +559,15 @@ fn dns_hosts_and_bad_flags() {
             "network nosuchnet not found",
         ),
         (vec!["--ip", "10.9.9.9"], "user defined networks only"),
+        (
+            vec!["--network-alias", "x"],
+            "supported only for containers in user defined networks",
+        ),
+        (vec!["--link", "a:b:c"], "invalid format for link"),
+        (
+            vec!["--network", "host", "--link", "a"],
+            "host type networking can't be used with links",
+        ),
         (vec!["--mac-address", "zz"], "not a valid mac address"),
         (vec!["--network", "container:nosuch"], "No such container"),
         (vec!["--dns", "not-an-ip"], "is not an ip address"),

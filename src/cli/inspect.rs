@@ -69,6 +69,8 @@ fn find(paths: &Paths, name: &str, kind: Kind) -> Result<Value> {
     match idx.lookup(name) {
         Ok(img) => Ok(crate::image::inspect::inspect(&images, img)?),
         Err(e) if kind == Kind::Image => Err(e.into()),
+        Err(_) if kind == Kind::Any => super::network::network_json(paths, name)
+            .map_err(|_| Error::msg(format!("No such object: {name}"))),
         Err(_) => Err(Error::msg(format!("No such object: {name}"))),
     }
 }
@@ -105,6 +107,16 @@ pub fn run(paths: &Paths, a: InspectArgs) -> Result<i32> {
         None | Some("") => Kind::Any,
         Some("container") => Kind::Container,
         Some("image") => Kind::Image,
+        Some("network") => {
+            return super::network::run(
+                paths,
+                super::network::NetworkCommand::Inspect(super::network::InspectArgs {
+                    format: a.format,
+                    verbose: false,
+                    names: a.names,
+                }),
+            )
+        }
         Some(t) => {
             return Err(Error::msg(format!(
                 "\"{t}\" is not a valid value for --type"

@@ -12,6 +12,7 @@ pub mod info;
 pub mod inspect;
 pub mod login;
 pub mod logs;
+pub mod network;
 pub mod port;
 pub mod prune;
 pub mod ps;
@@ -132,6 +133,11 @@ pub enum Command {
     Container {
         #[command(subcommand)]
         cmd: ContainerCommand,
+    },
+    /// Manage networks
+    Network {
+        #[command(subcommand)]
+        cmd: network::NetworkCommand,
     },
 }
 
@@ -298,6 +304,7 @@ fn dispatch(paths: &Paths, command: Command) -> Result<i32> {
             cmd: ImageCommand::Push(a),
         } => push::run(paths, a),
         Command::Search(a) => search::run(a),
+        Command::Network { cmd } => network::run(paths, cmd),
         Command::Attach(a)
         | Command::Container {
             cmd: ContainerCommand::Attach(a),

@@ -34,7 +34,7 @@ pub struct ContainerPruneArgs {
 
 /// docker asks before pruning unless -f; with no terminal to ask, it reads
 /// stdin and treats anything but y/Y as no.
-fn confirm(question: &str, force: bool) -> bool {
+pub(crate) fn confirm(question: &str, force: bool) -> bool {
     if force {
         return true;
     }

@@ -196,7 +196,7 @@ pub fn run(paths: &Paths, a: PsArgs) -> Result<i32> {
                 "Names": c.config.name,
                 "Labels": labels.join(","),
                 "Mounts": c.config.mounts.iter().map(|m| m.destination.display().to_string()).collect::<Vec<_>>().join(","),
-                "Networks": c.config.network.as_string(),
+                "Networks": crate::container::network::network_names(&c.config),
                 "Size": "0B",
             })
         })

@@ -55,6 +55,12 @@ pub struct ContainerFlags {
     /// Connect a container to a network
     #[arg(long = "network", alias = "net")]
     pub network: Option<String>,
+    /// Add network-scoped alias for the container
+    #[arg(long = "network-alias", alias = "net-alias")]
+    pub network_alias: Vec<String>,
+    /// Add link to another container
+    #[arg(long = "link")]
+    pub link: Vec<String>,
     /// Publish a container's port(s) to the host
     #[arg(short = 'p', long = "publish")]
     pub publish: Vec<String>,
@@ -173,13 +179,11 @@ const NOT_YET: &[(&str, Option<char>, bool)] = &[
     ("ipc", None, true),
     ("isolation", None, true),
     ("kernel-memory", None, true),
-    ("link", None, true),
     ("link-local-ip", None, true),
     ("memory", Some('m'), true),
     ("memory-reservation", None, true),
     ("memory-swap", None, true),
     ("memory-swappiness", None, true),
-    ("network-alias", None, true),
     ("no-healthcheck", None, false),
     ("oom-kill-disable", None, false),
     ("oom-score-adj", None, true),
@@ -418,6 +422,34 @@ impl ContainerFlags {
             let key = format!("{}/{}", m.container_port, m.proto.as_str());
             if !net.exposed.contains(&key) {
                 net.exposed.push(key);
+            }
+        }
+        for l in &self.link {
+            let (name, alias) = crate::container::network::split_link(l);
+            if name.is_empty() || alias.is_empty() || l.matches(':').count() > 1 {
+                return Err(Error::msg(format!("invalid format for link: {l}")));
+            }
+        }
+        net.links = self.link.clone();
+        match mode {
+            NetworkMode::Container(_) if !self.link.is_empty() => {
+                return Err(Error::msg("conflicting options: container type network can't be used with links. This would result in undefined behavior"));
+            }
+            NetworkMode::Host if !self.link.is_empty() => {
+                return Err(Error::msg("conflicting options: host type networking can't be used with links. This would result in undefined behavior"));
+            }
+            _ => {}
+        }
+        if !self.network_alias.is_empty() {
+            match mode {
+                NetworkMode::Bridge(n) if crate::network::bridge::is_user_defined(n) => {
+                    net.aliases = self.network_alias.clone();
+                }
+                _ => {
+                    return Err(Error::msg(
+                        "network-scoped alias is supported only for containers in user defined networks",
+                    ))
+                }
             }
         }
         match mode {

@@ -60,6 +60,25 @@ pub struct NetworkOptions {
     pub ip: Option<std::net::Ipv4Addr>,
     #[serde(default)]
     pub mac: Option<String>,
+    /// `--network-alias`, on the network of `--network`.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// `--link NAME[:ALIAS]`, as given.
+    #[serde(default)]
+    pub links: Vec<String>,
+    /// Networks joined by `network connect`, after the first.
+    #[serde(default)]
+    pub connected: Vec<Attachment>,
+}
+
+/// A container on one more bridge network.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub network: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    #[serde(default)]
+    pub ip: Option<std::net::Ipv4Addr>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -71,6 +71,7 @@ pub fn inspect(paths: &Paths, c: &Container) -> Value {
         .map(|u| json!({"Name": u.name, "Soft": u.soft, "Hard": u.hard}))
         .collect();
     let running = st.status == super::state::Status::Running;
+    let host_links = host_links(cfg);
     json!({
         "Id": cfg.id,
         "Created": cfg.created,
@@ -121,6 +122,7 @@ pub fn inspect(paths: &Paths, c: &Container) -> Value {
                     format!("{name}:{ip}")
                 }).collect::<Vec<_>>())
             },
+            "Links": host_links,
             "PublishAllPorts": cfg.net.publish_all,
             "RestartPolicy": {"Name": cfg.restart.display_name(), "MaximumRetryCount": cfg.restart.max_retries},
             "AutoRemove": cfg.auto_remove,
@@ -165,11 +167,27 @@ pub fn inspect(paths: &Paths, c: &Container) -> Value {
             "Labels": cfg.labels,
             "StopSignal": cfg.stop_signal,
         },
-        "NetworkSettings": network_settings(c),
+        "NetworkSettings": network_settings(paths, c),
     })
 }
 
 /// HostConfig.PortBindings: what was asked ("" for a random host port).
+/// HostConfig.Links as docker shows them: `/target:/me/alias`.
+fn host_links(cfg: &super::config::ContainerConfig) -> Value {
+    if cfg.net.links.is_empty() {
+        return Value::Null;
+    }
+    json!(cfg
+        .net
+        .links
+        .iter()
+        .map(|l| {
+            let (name, alias) = super::network::split_link(l);
+            format!("/{name}:/{}/{alias}", cfg.name)
+        })
+        .collect::<Vec<_>>())
+}
+
 fn port_bindings(cfg: &super::config::ContainerConfig) -> Value {
     let mut m = serde_json::Map::new();
     for p in &cfg.net.publish {
@@ -191,7 +209,7 @@ fn port_bindings(cfg: &super::config::ContainerConfig) -> Value {
 
 /// NetworkSettings as docker shows them: the endpoint while running,
 /// empty values otherwise; exposed ports map to null when unpublished.
-fn network_settings(c: &Container) -> Value {
+fn network_settings(paths: &Paths, c: &Container) -> Value {
     let cfg = &c.config;
     let ep = super::network::endpoint(c);
     let mut ports = serde_json::Map::new();
@@ -215,17 +233,16 @@ fn network_settings(c: &Container) -> Value {
             }
         }
     }
-    let endpoint_id = ep
-        .as_ref()
-        .map(|e| crate::image::store::sha256_hex(format!("{}{}", cfg.id, e.veth).as_bytes()))
-        .unwrap_or_default();
-    let (ip, gw, mac, prefix, net_id) = match &ep {
+    let endpoint_id = |e: &crate::network::bridge::Endpoint| {
+        crate::image::store::sha256_hex(format!("{}{}", cfg.id, e.veth).as_bytes())
+    };
+    let (ip, gw, mac, prefix, ep_id) = match &ep {
         Some(e) => (
             e.ip.to_string(),
             e.gateway.to_string(),
             e.mac.clone(),
             e.prefix,
-            e.network_id.clone(),
+            endpoint_id(e),
         ),
         None => (
             String::new(),
@@ -235,30 +252,80 @@ fn network_settings(c: &Container) -> Value {
             String::new(),
         ),
     };
-    let name = match &cfg.network {
-        super::config::NetworkMode::Container(_) => None,
-        other => Some(other.as_string()),
-    };
     let mut networks = serde_json::Map::new();
-    if let Some(name) = name {
-        networks.insert(
-            name,
-            json!({
-                "IPAMConfig": Value::Null,
-                "Links": Value::Null,
-                "Aliases": Value::Null,
-                "MacAddress": mac,
-                "NetworkID": net_id,
-                "EndpointID": endpoint_id,
-                "Gateway": gw,
-                "IPAddress": ip,
-                "IPPrefixLen": prefix,
-                "IPv6Gateway": "",
-                "GlobalIPv6Address": "",
-                "GlobalIPv6PrefixLen": 0,
-                "DNSNames": Value::Null,
-            }),
-        );
+    let eps = super::network::endpoints(c);
+    match &cfg.network {
+        super::config::NetworkMode::Container(_) => {}
+        super::config::NetworkMode::Bridge(_) => {
+            for att in super::network::attachments(cfg) {
+                let e = eps.iter().find(|e| e.network == att.network);
+                let net_id = e.map(|e| e.network_id.clone()).unwrap_or_else(|| {
+                    crate::network::store::find(paths, &att.network)
+                        .map(|n| n.id)
+                        .unwrap_or_default()
+                });
+                let mut dns: Vec<String> = Vec::new();
+                if crate::network::bridge::is_user_defined(&att.network) {
+                    dns.push(cfg.name.clone());
+                    dns.extend(att.aliases.iter().cloned());
+                    dns.push(cfg.id[..12.min(cfg.id.len())].to_string());
+                }
+                let links: Vec<String> = if att.network == cfg.network.as_string() {
+                    cfg.net
+                        .links
+                        .iter()
+                        .map(|l| {
+                            let (name, alias) = super::network::split_link(l);
+                            format!("{name}:{alias}")
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                networks.insert(
+                    att.network.clone(),
+                    json!({
+                        "IPAMConfig": att.ip.map(|ip| json!({"IPv4Address": ip.to_string()})).unwrap_or(Value::Null),
+                        "Links": if links.is_empty() { Value::Null } else { json!(links) },
+                        "Aliases": if att.aliases.is_empty() { Value::Null } else { json!(att.aliases) },
+                        "MacAddress": e.map(|e| e.mac.clone()).unwrap_or_default(),
+                        "DriverOpts": Value::Null,
+                        "GwPriority": 0,
+                        "NetworkID": net_id,
+                        "EndpointID": e.map(endpoint_id).unwrap_or_default(),
+                        "Gateway": e.map(|e| e.gateway.to_string()).unwrap_or_default(),
+                        "IPAddress": e.map(|e| e.ip.to_string()).unwrap_or_default(),
+                        "IPPrefixLen": e.map(|e| e.prefix).unwrap_or(0),
+                        "IPv6Gateway": "",
+                        "GlobalIPv6Address": "",
+                        "GlobalIPv6PrefixLen": 0,
+                        "DNSNames": if dns.is_empty() { Value::Null } else { json!(dns) },
+                    }),
+                );
+            }
+        }
+        other => {
+            networks.insert(
+                other.as_string(),
+                json!({
+                    "IPAMConfig": Value::Null,
+                    "Links": Value::Null,
+                    "Aliases": Value::Null,
+                    "MacAddress": "",
+                    "DriverOpts": Value::Null,
+                    "GwPriority": 0,
+                    "NetworkID": crate::network::store::predefined_id(&other.as_string()),
+                    "EndpointID": "",
+                    "Gateway": "",
+                    "IPAddress": "",
+                    "IPPrefixLen": 0,
+                    "IPv6Gateway": "",
+                    "GlobalIPv6Address": "",
+                    "GlobalIPv6PrefixLen": 0,
+                    "DNSNames": Value::Null,
+                }),
+            );
+        }
     }
     json!({
         "Bridge": "",
@@ -270,7 +337,7 @@ fn network_settings(c: &Container) -> Value {
         "LinkLocalIPv6PrefixLen": 0,
         "SecondaryIPAddresses": Value::Null,
         "SecondaryIPv6Addresses": Value::Null,
-        "EndpointID": endpoint_id,
+        "EndpointID": ep_id,
         "Gateway": gw,
         "GlobalIPv6Address": "",
         "GlobalIPv6PrefixLen": 0,

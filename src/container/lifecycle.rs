@@ -116,6 +116,16 @@ pub fn create(paths: &Paths, opts: &CreateOptions) -> Result<Container> {
         let target = ContainerStore::new(paths).resolve(other)?;
         network = NetworkMode::Container(target.config.id.clone());
     }
+    if let NetworkMode::Bridge(name) = &network {
+        // By name from now on, as docker keys a container's networks.
+        network = NetworkMode::Bridge(crate::network::store::find(paths, name)?.name);
+    }
+    for link in &opts.net.links {
+        let (name, _) = super::network::split_link(link);
+        ContainerStore::new(paths)
+            .resolve(name)
+            .map_err(|_| Error::msg(format!("could not get container for {name}")))?;
+    }
     let id = util::random_hex(32);
     let hostname = opts
         .hostname
@@ -308,7 +318,27 @@ pub(super) fn launch(
         _ => None,
     };
     let cgroup = Cgroup::create(CGROUP_PARENT, &c.config.id)?;
-    let endpoint = match super::network::prepare(paths, c) {
+    let links = match super::network::links(paths, c) {
+        Ok(l) => l,
+        Err(e) => {
+            let _ = cgroup.remove();
+            return Err(e);
+        }
+    };
+    // Link variables first; the container's own of the same name win.
+    if !links.env.is_empty() {
+        let own = |e: &String| e.split('=').next().unwrap_or("").to_string();
+        let mine: std::collections::HashSet<String> = spec.env.iter().map(own).collect();
+        let mut env: Vec<String> = links
+            .env
+            .iter()
+            .filter(|e| !mine.contains(&own(e)))
+            .cloned()
+            .collect();
+        env.append(&mut spec.env);
+        spec.env = env;
+    }
+    let endpoints = match super::network::prepare(paths, c, &links) {
         Ok(ep) => ep,
         Err(e) => {
             let _ = cgroup.remove();
@@ -317,11 +347,11 @@ pub(super) fn launch(
     };
     let id = c.config.id.clone();
     let mut plumb = |pid: i32| -> crate::runtime::Result<()> {
-        match &endpoint {
-            Some((ep, bridge)) => crate::network::bridge::plumb(&id, ep, *bridge, pid)
-                .map_err(|e| crate::runtime::RuntimeError::Other(e.to_string())),
-            None => Ok(()),
+        if endpoints.is_empty() {
+            return Ok(());
         }
+        super::network::plumb(&id, &endpoints, pid)
+            .map_err(|e| crate::runtime::RuntimeError::Other(e.to_string()))
     };
     let spawned = match process::spawn_with(&spec, &cgroup, &mut plumb) {
         Ok(s) => s,

@@ -1,24 +1,32 @@
 //! A container's side of networking: what its start asks of the network
-//! module, what it keeps while running (`network.json`: the endpoint that
-//! inspect, `ps` and `port` show), and giving it all back when it stops.
+//! module (one endpoint per bridge network it is attached to), what it
+//! keeps while running (`network.json`: the endpoints that inspect, `ps`
+//! and `port` show), joining and leaving networks live, `--link`, and
+//! giving it all back when it stops.
 
-use super::config::{ContainerConfig, NetworkMode};
+use super::config::{Attachment, ContainerConfig, NetworkMode};
 use super::store::{Container, ContainerStore};
 use crate::error::{Error, Result};
-use crate::network::bridge::{self, Endpoint, EndpointOptions, NetworkDef};
+use crate::network::bridge::{self, Endpoint, EndpointOptions, Member};
 use crate::network::firewall::Proto;
-use crate::network::ports;
+use crate::network::{ports, store as networks};
 use crate::paths::Paths;
 
 const ENDPOINT_FILE: &str = "network.json";
 
-/// The network a container's mode names.
-pub fn network_def(mode: &NetworkMode) -> Result<Option<NetworkDef>> {
-    match mode {
-        NetworkMode::Bridge(name) if name == "bridge" => Ok(Some(NetworkDef::default_bridge()?)),
-        NetworkMode::Bridge(name) => Err(Error::msg(format!("network {name} not found"))),
-        _ => Ok(None),
+/// Every bridge network the container is attached to, the one of
+/// `--network` first (with `--network-alias`, `--ip`).
+pub fn attachments(cfg: &ContainerConfig) -> Vec<Attachment> {
+    let mut v = Vec::new();
+    if let NetworkMode::Bridge(name) = &cfg.network {
+        v.push(Attachment {
+            network: name.clone(),
+            aliases: cfg.net.aliases.clone(),
+            ip: cfg.net.ip,
+        });
     }
+    v.extend(cfg.net.connected.iter().cloned());
+    v
 }
 
 /// Every port the container exposes (image EXPOSE and `--expose`).
@@ -31,15 +39,11 @@ pub fn exposed(cfg: &ContainerConfig) -> Vec<(u16, Proto)> {
         .collect()
 }
 
-/// Before spawning: the address, host ports, /etc/hosts entry. Returns
-/// the endpoint and its bridge's index for `plumb`.
-pub fn prepare(paths: &Paths, c: &Container) -> Result<Option<(Endpoint, u32)>> {
-    let Some(net) = network_def(&c.config.network)? else {
-        return Ok(None);
-    };
-    let mut publish = c.config.net.publish.clone();
-    if c.config.net.publish_all {
-        for (port, proto) in exposed(&c.config) {
+/// The ports `-p` and `-P` ask for.
+fn publish(cfg: &ContainerConfig) -> Vec<ports::PortMapping> {
+    let mut publish = cfg.net.publish.clone();
+    if cfg.net.publish_all {
+        for (port, proto) in exposed(cfg) {
             if !publish
                 .iter()
                 .any(|m| m.container_port == port && m.proto == proto)
@@ -54,38 +58,237 @@ pub fn prepare(paths: &Paths, c: &Container) -> Result<Option<(Endpoint, u32)>> 
             }
         }
     }
-    let opts = EndpointOptions {
-        ip: c.config.net.ip,
-        mac: match &c.config.net.mac {
-            Some(m) => Some(bridge::parse_mac(m)?),
-            None => None,
-        },
-        publish,
-    };
-    let store = ContainerStore::new(paths);
+    publish
+}
+
+fn holder() -> (i32, u64) {
     let me = std::process::id() as i32;
-    let holder = (me, super::state::proc_start_time(me).unwrap_or(0));
-    let live = |l: &bridge::Lease| -> bool {
+    (me, super::state::proc_start_time(me).unwrap_or(0))
+}
+
+/// Is a lease's container still there? Its taker runs (a start in
+/// progress) or the container does.
+fn live(store: &ContainerStore) -> impl Fn(&bridge::Lease) -> bool + '_ {
+    move |l: &bridge::Lease| {
         let (pid, start) = l.holder;
         (pid > 0 && super::state::proc_start_time(pid) == Some(start))
             || store
                 .raw_state(&l.container)
                 .is_some_and(|s| s.is_alive() || s.owner_is_alive())
+    }
+}
+
+fn member(c: &Container, aliases: &[String]) -> Member {
+    Member {
+        id: c.config.id.clone(),
+        name: c.config.name.clone(),
+        aliases: aliases.to_vec(),
+        hosts: Some(c.dir.join("hosts")),
+    }
+}
+
+fn endpoint_options(
+    cfg: &ContainerConfig,
+    att: &Attachment,
+    first: bool,
+) -> Result<EndpointOptions> {
+    Ok(EndpointOptions {
+        ip: att.ip,
+        // The MAC and published ports belong to the container's first
+        // network, as with docker's `--network` plus `network connect`.
+        mac: match (&cfg.net.mac, first) {
+            (Some(m), true) => Some(bridge::parse_mac(m)?),
+            _ => None,
+        },
+        publish: if first { publish(cfg) } else { Vec::new() },
+    })
+}
+
+/// What `--link` gives a container at start: /etc/hosts lines and, on the
+/// default bridge, docker's `ALIAS_*` environment variables.
+#[derive(Debug, Default)]
+pub struct Links {
+    pub hosts: Vec<String>,
+    pub env: Vec<String>,
+}
+
+/// Resolve `--link NAME[:ALIAS]` against the running containers.
+pub fn links(paths: &Paths, c: &Container) -> Result<Links> {
+    let mut out = Links::default();
+    if c.config.net.links.is_empty() {
+        return Ok(out);
+    }
+    let network = match &c.config.network {
+        NetworkMode::Bridge(n) => n.clone(),
+        _ => return Ok(out),
     };
-    let (ep, index) = bridge::prepare(paths, &net, &c.config.id, &opts, holder, &live)?;
-    let hosts = hosts_file(&c.config, Some(ep.ip));
-    let saved = crate::util::replace_file(&c.dir.join("hosts"), hosts.as_bytes())
-        .map_err(|e| Error::msg(format!("writing /etc/hosts: {e}")))
+    let store = ContainerStore::new(paths);
+    for link in &c.config.net.links {
+        let (name, alias) = split_link(link);
+        let target = store
+            .resolve(name)
+            .map_err(|_| Error::msg(format!("could not get container for {name}")))?;
+        if !target.state.is_alive() {
+            return Err(Error::msg(format!(
+                "Cannot link to a non running container: /{} AS /{}/{alias}",
+                target.config.name, c.config.name
+            )));
+        }
+        let Some(ep) = endpoints(&target)
+            .into_iter()
+            .find(|e| e.network == network)
+        else {
+            return Err(Error::msg(format!(
+                "Cannot link to /{}, as it does not belong to the default network",
+                target.config.name
+            )));
+        };
+        out.hosts.push(format!(
+            "{}\t{alias} {} {}",
+            ep.ip,
+            target.short_id(),
+            target.config.name
+        ));
+        if !bridge::is_user_defined(&network) {
+            out.env
+                .extend(link_env(&c.config.name, alias, &ep, &target.config));
+        }
+    }
+    Ok(out)
+}
+
+/// `NAME[:ALIAS]`.
+pub fn split_link(link: &str) -> (&str, &str) {
+    let (name, alias) = link.split_once(':').unwrap_or((link, link));
+    (name.trim_start_matches('/'), alias.trim_start_matches('/'))
+}
+
+/// docker's legacy link variables for `alias`, pointing at `target`.
+fn link_env(me: &str, alias: &str, ep: &Endpoint, target: &ContainerConfig) -> Vec<String> {
+    let prefix = alias.to_uppercase().replace('-', "_");
+    let mut env = vec![format!("{prefix}_NAME=/{me}/{alias}")];
+    let mut ports = exposed(target);
+    ports.sort_by_key(|(p, proto)| (*p, proto.as_str()));
+    ports.dedup();
+    if let Some((p, proto)) = ports.first() {
+        env.push(format!("{prefix}_PORT={}://{}:{p}", proto.as_str(), ep.ip));
+    }
+    for (p, proto) in &ports {
+        let pr = proto.as_str();
+        let key = format!("{prefix}_PORT_{p}_{}", pr.to_uppercase());
+        env.push(format!("{key}={pr}://{}:{p}", ep.ip));
+        env.push(format!("{key}_ADDR={}", ep.ip));
+        env.push(format!("{key}_PORT={p}"));
+        env.push(format!("{key}_PROTO={pr}"));
+    }
+    for e in &target.env {
+        if let Some((k, v)) = e.split_once('=') {
+            // HOSTNAME: rdock keeps it in the config, docker does not.
+            if !matches!(k, "HOME" | "PATH" | "HOSTNAME") {
+                env.push(format!("{prefix}_ENV_{k}={v}"));
+            }
+        }
+    }
+    env
+}
+
+/// Before spawning: an address (and host ports) on every attached
+/// network, the container's /etc/hosts. Returns the endpoints and their
+/// bridges' indexes for `plumb`.
+pub fn prepare(paths: &Paths, c: &Container, links: &Links) -> Result<Vec<(Endpoint, u32)>> {
+    let atts = attachments(&c.config);
+    if atts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let store = ContainerStore::new(paths);
+    let live = live(&store);
+    let mut eps = Vec::new();
+    let fail = |e: Error| {
+        let _ = bridge::release(paths, &c.config.id, None);
+        Err(e)
+    };
+    for (i, att) in atts.iter().enumerate() {
+        let net = match networks::find(paths, &att.network) {
+            Ok(n) => n,
+            Err(e) => return fail(e.into()),
+        };
+        let opts = match endpoint_options(&c.config, att, i == 0) {
+            Ok(o) => o,
+            Err(e) => return fail(e),
+        };
+        match bridge::prepare(
+            paths,
+            &net,
+            &member(c, &att.aliases),
+            &format!("eth{i}"),
+            &opts,
+            holder(),
+            &live,
+        ) {
+            Ok(ep) => eps.push(ep),
+            Err(e) => return fail(e.into()),
+        }
+    }
+    let own_ip = eps.first().map(|(e, _)| e.ip);
+    let mut hosts = hosts_file(&c.config, own_ip);
+    for line in &links.hosts {
+        hosts.push_str(line);
+        hosts.push('\n');
+    }
+    let user: Vec<String> = eps
+        .iter()
+        .map(|(e, _)| e.network.clone())
+        .filter(|n| bridge::is_user_defined(n))
+        .collect();
+    let saved = write_hosts(c, &hosts)
+        .and_then(|_| save_endpoints(c, &eps.iter().map(|(e, _)| e.clone()).collect::<Vec<_>>()))
         .and_then(|_| {
-            let data = serde_json::to_vec(&ep).map_err(|e| Error::msg(e.to_string()))?;
-            crate::util::replace_file(&c.dir.join(ENDPOINT_FILE), &data)
-                .map_err(|e| Error::msg(format!("writing the endpoint: {e}")))
+            if user.is_empty() {
+                Ok(())
+            } else {
+                Ok(bridge::refresh_hosts(paths, &user)?)
+            }
         });
     if let Err(e) = saved {
-        let _ = bridge::release(paths, &c.config.id);
-        return Err(e);
+        return fail(e);
     }
-    Ok(Some((ep, index)))
+    Ok(eps)
+}
+
+/// The container's own /etc/hosts lines (`hosts.base`, kept for the
+/// rewrites that add its peers), and the file itself.
+fn write_hosts(c: &Container, text: &str) -> Result<()> {
+    let hosts = c.dir.join("hosts");
+    crate::util::replace_file(&bridge::hosts_base(&hosts), text.as_bytes())
+        .and_then(|_| write_in_place(&hosts, text))
+        .map_err(|e| Error::msg(format!("writing /etc/hosts: {e}")))
+}
+
+/// Bind-mounted files are replaced by content, never by rename.
+fn write_in_place(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)?
+        .write_all(text.as_bytes())
+}
+
+fn save_endpoints(c: &Container, eps: &[Endpoint]) -> Result<()> {
+    let data = serde_json::to_vec(eps).map_err(|e| Error::msg(e.to_string()))?;
+    crate::util::replace_file(&c.dir.join(ENDPOINT_FILE), &data)
+        .map_err(|e| Error::msg(format!("writing the endpoints: {e}")))
+}
+
+/// Once the init exists, before it is released: its interfaces. The
+/// default route goes through the first network that is not internal.
+pub fn plumb(id: &str, eps: &[(Endpoint, u32)], pid: i32) -> Result<()> {
+    let route = eps.iter().position(|(e, _)| !e.internal);
+    for (i, (ep, bridge_index)) in eps.iter().enumerate() {
+        bridge::plumb(id, ep, *bridge_index, pid, Some(i) == route)?;
+    }
+    Ok(())
 }
 
 /// The container's /etc/hosts: docker's loopback entries, its own address
@@ -102,25 +305,34 @@ pub fn hosts_file(cfg: &ContainerConfig, own_ip: Option<std::net::Ipv4Addr>) -> 
     hosts
 }
 
-/// After the container stopped (or failed to start): its address, ports,
-/// rules and veth given back. Idempotent; errors are not the caller's.
+/// After the container stopped (or failed to start): its addresses, ports,
+/// rules and veths given back. Idempotent; errors are not the caller's.
 /// Only bridge containers hold any (nothing to do on the others' path).
 pub fn teardown(paths: &Paths, c: &Container) {
-    if !matches!(c.config.network, NetworkMode::Bridge(_)) {
+    if attachments(&c.config).is_empty() {
         return;
     }
     let _ = std::fs::remove_file(c.dir.join(ENDPOINT_FILE));
-    let _ = bridge::release(paths, &c.config.id);
+    let _ = bridge::release(paths, &c.config.id, None);
 }
 
-/// The endpoint of a running container.
-pub fn endpoint(c: &Container) -> Option<Endpoint> {
+/// The endpoints of a running container, its first network's first.
+pub fn endpoints(c: &Container) -> Vec<Endpoint> {
     // Loaded states are already effective: Running means it runs.
     if c.state.status != super::state::Status::Running {
-        return None;
+        return Vec::new();
     }
-    let b = std::fs::read(c.dir.join(ENDPOINT_FILE)).ok()?;
-    serde_json::from_slice(&b).ok()
+    let Ok(b) = std::fs::read(c.dir.join(ENDPOINT_FILE)) else {
+        return Vec::new();
+    };
+    serde_json::from_slice::<Vec<Endpoint>>(&b)
+        .or_else(|_| serde_json::from_slice::<Endpoint>(&b).map(|e| vec![e]))
+        .unwrap_or_default()
+}
+
+/// The endpoint on its first network (the one published ports use).
+pub fn endpoint(c: &Container) -> Option<Endpoint> {
+    endpoints(c).into_iter().next()
 }
 
 /// `ps` PORTS.
@@ -132,4 +344,197 @@ pub fn ports_text(c: &Container) -> String {
         Vec::new()
     };
     ports::ps_text(&published, &exposed)
+}
+
+/// The names of the networks a container is on (`ps` NETWORKS).
+pub fn network_names(cfg: &ContainerConfig) -> String {
+    match &cfg.network {
+        NetworkMode::Bridge(_) => attachments(cfg)
+            .iter()
+            .map(|a| a.network.clone())
+            .collect::<Vec<_>>()
+            .join(","),
+        other => other.as_string(),
+    }
+}
+
+/// `network connect`: attach the container to `net` (at once if it runs,
+/// at its next start otherwise), recorded in its config.
+pub fn connect(paths: &Paths, c: &Container, network: &str, att_in: Attachment) -> Result<()> {
+    let net = networks::find(paths, network)?;
+    match &c.config.network {
+        NetworkMode::Host => {
+            return Err(Error::msg(
+                "container cannot be disconnected from host network or connected to host network",
+            ))
+        }
+        NetworkMode::None => {
+            return Err(Error::msg(
+                "container cannot be connected to multiple networks with one of the networks in private (none) mode",
+            ))
+        }
+        NetworkMode::Container(_) => {
+            return Err(Error::msg(
+                "conflicting options: container type network can't be used with other networks",
+            ))
+        }
+        NetworkMode::Bridge(_) => {}
+    }
+    if !bridge::is_user_defined(&net.name) {
+        if att_in.ip.is_some() {
+            return Err(Error::msg(
+                "user specified IP address is supported on user defined networks only",
+            ));
+        }
+        if !att_in.aliases.is_empty() {
+            return Err(Error::msg(
+                "network-scoped alias is supported only for containers in user defined networks",
+            ));
+        }
+    }
+    let atts = attachments(&c.config);
+    if atts.iter().any(|a| a.network == net.name) {
+        return Err(Error::msg(format!(
+            "endpoint with name {} already exists in network {}",
+            c.config.name, net.name
+        )));
+    }
+    let att = Attachment {
+        network: net.name.clone(),
+        ..att_in
+    };
+    let store = ContainerStore::new(paths);
+    if c.state.status == super::state::Status::Running {
+        let mut eps = endpoints(c);
+        let index = atts.len();
+        let live = live(&store);
+        let (ep, bridge_index) = bridge::prepare(
+            paths,
+            &net,
+            &member(c, &att.aliases),
+            &format!("eth{index}"),
+            &endpoint_options(&c.config, &att, false)?,
+            holder(),
+            &live,
+        )?;
+        let plumbed = bridge::plumb(&c.config.id, &ep, bridge_index, c.state.pid, false)
+            .map_err(Error::from)
+            .and_then(|_| {
+                eps.push(ep.clone());
+                save_endpoints(c, &eps)
+            });
+        if let Err(e) = plumbed {
+            let _ = bridge::release(paths, &c.config.id, Some(&net.name));
+            return Err(e);
+        }
+        if bridge::is_user_defined(&net.name) {
+            bridge::refresh_hosts(paths, std::slice::from_ref(&net.name))?;
+        }
+    }
+    store.update_config(&c.config.id, move |cfg| cfg.net.connected.push(att))?;
+    Ok(())
+}
+
+/// `network disconnect`: the container leaves `net` (its interface goes at
+/// once if it runs).
+pub fn disconnect(paths: &Paths, c: &Container, network: &str) -> Result<()> {
+    let net = networks::find(paths, network)?;
+    if !attachments(&c.config).iter().any(|a| a.network == net.name) {
+        return Err(Error::msg(format!(
+            "container {} is not connected to network {}",
+            c.config.id, net.name
+        )));
+    }
+    if c.state.status == super::state::Status::Running {
+        let eps = endpoints(c);
+        bridge::release(paths, &c.config.id, Some(&net.name))?;
+        let rest: Vec<Endpoint> = eps.into_iter().filter(|e| e.network != net.name).collect();
+        save_endpoints(c, &rest)?;
+    }
+    let name = net.name.clone();
+    ContainerStore::new(paths).update_config(&c.config.id, move |cfg| {
+        cfg.net.connected.retain(|a| a.network != name);
+        if matches!(&cfg.network, NetworkMode::Bridge(n) if *n == name) {
+            // Its first network gone, the next one takes that place; with
+            // none left the container has no network, as docker's.
+            cfg.network = match cfg.net.connected.first().cloned() {
+                Some(next) => {
+                    cfg.net.connected.remove(0);
+                    cfg.net.aliases = next.aliases;
+                    cfg.net.ip = next.ip;
+                    NetworkMode::Bridge(next.network)
+                }
+                None => NetworkMode::None,
+            };
+        }
+    })?;
+    Ok(())
+}
+
+/// Names of running containers holding an address on `network`.
+pub fn members(paths: &Paths, network: &str) -> Vec<bridge::Lease> {
+    let store = ContainerStore::new(paths);
+    let live = live(&store);
+    bridge::leases(paths)
+        .into_iter()
+        .filter(|l| l.network == network && live(l))
+        .collect()
+}
+
+/// `network rm`.
+pub fn remove_network(paths: &Paths, def: &bridge::NetworkDef) -> Result<()> {
+    let store = ContainerStore::new(paths);
+    let live = live(&store);
+    Ok(networks::remove(paths, def, &live)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_variables_are_dockers() {
+        let ep = Endpoint {
+            network: "bridge".into(),
+            network_id: "x".into(),
+            bridge: "b".into(),
+            ip: "10.88.0.2".parse().unwrap(),
+            prefix: 16,
+            gateway: "10.88.0.1".parse().unwrap(),
+            mac: "02:42:0a:58:00:02".into(),
+            veth: "v".into(),
+            ports: vec![],
+            table: "t".into(),
+            ifname: "eth0".into(),
+            aliases: vec![],
+            internal: false,
+        };
+        let target = ContainerConfig {
+            env: vec!["PATH=/bin".into(), "DB_PASS=x=y".into()],
+            net: super::super::config::NetworkOptions {
+                exposed: vec!["6379/tcp".into(), "53/udp".into()],
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let env = link_env("app", "my-db", &ep, &target);
+        assert_eq!(
+            env,
+            vec![
+                "MY_DB_NAME=/app/my-db",
+                "MY_DB_PORT=udp://10.88.0.2:53",
+                "MY_DB_PORT_53_UDP=udp://10.88.0.2:53",
+                "MY_DB_PORT_53_UDP_ADDR=10.88.0.2",
+                "MY_DB_PORT_53_UDP_PORT=53",
+                "MY_DB_PORT_53_UDP_PROTO=udp",
+                "MY_DB_PORT_6379_TCP=tcp://10.88.0.2:6379",
+                "MY_DB_PORT_6379_TCP_ADDR=10.88.0.2",
+                "MY_DB_PORT_6379_TCP_PORT=6379",
+                "MY_DB_PORT_6379_TCP_PROTO=tcp",
+                "MY_DB_ENV_DB_PASS=x=y",
+            ]
+        );
+        assert_eq!(split_link("db"), ("db", "db"));
+        assert_eq!(split_link("/db:/x"), ("db", "x"));
+    }
 }

@@ -255,6 +255,16 @@ impl ContainerStore {
         Ok(Some(r))
     }
 
+    /// Change the config (`network connect`...) under the state lock.
+    pub fn update_config(&self, id: &str, f: impl FnOnce(&mut ContainerConfig)) -> Result<()> {
+        let _lock = self.state_lock(id)?;
+        let mut cfg = self.load(id)?.config;
+        f(&mut cfg);
+        let data = serde_json::to_vec_pretty(&cfg).map_err(json_err("container config"))?;
+        util::atomic_write(&self.paths.container(id).join("config.json"), &data)
+            .map_err(|e| ContainerError::io("writing container config", e))
+    }
+
     /// state.json as written (not corrected by liveness), or None when the
     /// container is gone. A missing file is the "created" state.
     pub fn raw_state(&self, id: &str) -> Option<State> {

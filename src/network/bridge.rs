@@ -14,9 +14,10 @@ use super::{NetworkError, Result};
 use crate::paths::Paths;
 use crate::util::{replace_file, FileLock};
 use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::os::fd::AsFd;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The nftables table every rdock rule lives in.
 pub const FIREWALL_TABLE: &str = "rdock";
@@ -36,10 +37,27 @@ pub struct NetworkDef {
     /// The nftables table its rules live in.
     #[serde(default = "default_table")]
     pub table: String,
+    #[serde(default)]
+    pub created: String,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// `network create -o`: kept and shown, none changes anything yet.
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
+    #[serde(default)]
+    pub attachable: bool,
 }
 
 fn default_table() -> String {
     FIREWALL_TABLE.to_string()
+}
+
+/// The default network's name; every other bridge network is user-defined
+/// (name resolution between members, `--ip`, aliases).
+pub const DEFAULT_NETWORK: &str = "bridge";
+
+pub fn is_user_defined(network: &str) -> bool {
+    network != DEFAULT_NETWORK
 }
 
 /// The default network's settings, from docker's daemon.json keys in
@@ -55,6 +73,42 @@ struct DaemonSettings {
     /// tests can keep their rules apart.
     #[serde(rename = "firewall-table")]
     firewall_table: Option<String>,
+    /// Where `network create` without `--subnet` takes subnets from.
+    #[serde(rename = "default-address-pools", default)]
+    default_address_pools: Vec<AddressPool>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AddressPool {
+    pub base: String,
+    pub size: u8,
+}
+
+/// rdock's pool for user networks when daemon.json names none: /24s of
+/// 10.89.0.0/16, next to the default bridge's 10.88.0.0/16.
+pub const DEFAULT_POOL: (&str, u8) = ("10.89.0.0/16", 24);
+
+fn daemon_settings() -> Result<DaemonSettings> {
+    let path = std::env::var("RDOCK_DAEMON_CONFIG")
+        .unwrap_or_else(|_| crate::image::registry::settings::DEFAULT_PATH.into());
+    match std::fs::read(&path) {
+        Ok(b) => {
+            serde_json::from_slice(&b).map_err(|e| NetworkError::Invalid(format!("{path}: {e}")))
+        }
+        Err(_) => Ok(DaemonSettings::default()),
+    }
+}
+
+/// The subnet pools of daemon.json's `default-address-pools`.
+pub fn address_pools() -> Result<Vec<AddressPool>> {
+    let s = daemon_settings()?;
+    if s.default_address_pools.is_empty() {
+        return Ok(vec![AddressPool {
+            base: DEFAULT_POOL.0.into(),
+            size: DEFAULT_POOL.1,
+        }]);
+    }
+    Ok(s.default_address_pools)
 }
 
 pub const DEFAULT_BRIDGE: &str = "rdock0";
@@ -72,7 +126,7 @@ pub fn parse_cidr(s: &str) -> Result<(Ipv4Addr, u8)> {
     Ok((a, p))
 }
 
-fn mask(prefix: u8) -> u32 {
+pub fn mask(prefix: u8) -> u32 {
     if prefix == 0 {
         0
     } else {
@@ -83,13 +137,7 @@ fn mask(prefix: u8) -> u32 {
 impl NetworkDef {
     /// The default `bridge` network.
     pub fn default_bridge() -> Result<NetworkDef> {
-        let path = std::env::var("RDOCK_DAEMON_CONFIG")
-            .unwrap_or_else(|_| crate::image::registry::settings::DEFAULT_PATH.into());
-        let s: DaemonSettings = match std::fs::read(&path) {
-            Ok(b) => serde_json::from_slice(&b)
-                .map_err(|e| NetworkError::Invalid(format!("{path}: {e}")))?,
-            Err(_) => DaemonSettings::default(),
-        };
+        let s = daemon_settings()?;
         let bridge = s.bridge.unwrap_or_else(|| DEFAULT_BRIDGE.to_string());
         let (gateway, prefix) = match s.bip.as_deref() {
             Some(b) => parse_cidr(b)?,
@@ -97,7 +145,7 @@ impl NetworkDef {
         };
         let subnet = Ipv4Addr::from(u32::from(gateway) & mask(prefix));
         Ok(NetworkDef {
-            name: "bridge".into(),
+            name: DEFAULT_NETWORK.into(),
             // Stable per bridge name, as docker's network IDs are per network.
             id: crate::image::store::sha256_hex(format!("rdock-network:{bridge}").as_bytes()),
             bridge,
@@ -106,7 +154,18 @@ impl NetworkDef {
             gateway,
             internal: false,
             table: s.firewall_table.unwrap_or_else(default_table),
+            created: String::new(),
+            labels: BTreeMap::new(),
+            options: BTreeMap::new(),
+            attachable: false,
         })
+    }
+
+    /// The firewall table every network of this host's settings uses.
+    pub fn firewall_table() -> Result<String> {
+        Ok(daemon_settings()?
+            .firewall_table
+            .unwrap_or_else(default_table))
     }
 
     pub fn contains(&self, ip: Ipv4Addr) -> bool {
@@ -130,6 +189,25 @@ pub struct Lease {
     pub holder: (i32, u64),
     #[serde(default = "default_table")]
     pub table: String,
+    /// The container's name, aliases and /etc/hosts: what its peers on a
+    /// user network find it by, and where their names are written for it.
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    #[serde(default)]
+    pub hosts: Option<PathBuf>,
+}
+
+/// Who takes a lease.
+#[derive(Debug, Clone, Default)]
+pub struct Member {
+    pub id: String,
+    pub name: String,
+    pub aliases: Vec<String>,
+    /// The container's /etc/hosts (its peers' names are written there;
+    /// the lines of its own are read from the `.base` file beside it).
+    pub hosts: Option<PathBuf>,
 }
 
 /// A running container's endpoint, as inspect and `port` show it.
@@ -146,6 +224,17 @@ pub struct Endpoint {
     pub ports: Vec<PortRule>,
     #[serde(default = "default_table")]
     pub table: String,
+    /// The interface's name in the container.
+    #[serde(default = "default_ifname")]
+    pub ifname: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    #[serde(default)]
+    pub internal: bool,
+}
+
+fn default_ifname() -> String {
+    "eth0".into()
 }
 
 /// What `run` asked of the network.
@@ -160,12 +249,13 @@ fn leases_path(paths: &Paths) -> PathBuf {
     paths.root.join("networks").join("leases.json")
 }
 
-fn lock(paths: &Paths) -> Result<FileLock> {
+/// The one lock over every network's definition and leases.
+pub(crate) fn lock(paths: &Paths) -> Result<FileLock> {
     FileLock::exclusive(&paths.root.join("networks").join(".lock"))
         .map_err(|e| NetworkError::Invalid(format!("locking the network leases: {e}")))
 }
 
-fn read_leases(paths: &Paths) -> Vec<Lease> {
+pub(crate) fn read_leases(paths: &Paths) -> Vec<Lease> {
     std::fs::read(leases_path(paths))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
@@ -316,7 +406,7 @@ fn allocate(
 /// Make sure the bridge exists with its gateway address and the network's
 /// firewall rules; done once per bridge per boot (a marker in the
 /// runroot, which is tmpfs like the kernel state it stands for).
-fn ensure_bridge(paths: &Paths, nl: &mut Netlink, net: &NetworkDef) -> Result<u32> {
+pub(crate) fn ensure_bridge(paths: &Paths, nl: &mut Netlink, net: &NetworkDef) -> Result<u32> {
     let marker = paths
         .runroot
         .join("networks")
@@ -344,11 +434,13 @@ fn ensure_bridge(paths: &Paths, nl: &mut Netlink, net: &NetworkDef) -> Result<u3
 }
 
 /// Before the container starts: the bridge, an address and host ports for
-/// container `id`. `live` says whether a lease's container still runs.
+/// `member` on `net`. `live` says whether a lease's container still runs.
+/// `ifname` is the interface's name in the container (eth0, eth1, ...).
 pub fn prepare(
     paths: &Paths,
     net: &NetworkDef,
-    id: &str,
+    member: &Member,
+    ifname: &str,
     opts: &EndpointOptions,
     holder: (i32, u64),
     live: &dyn Fn(&Lease) -> bool,
@@ -359,9 +451,11 @@ pub fn prepare(
     let mut nl = Netlink::open()?;
     let bridge_index = ensure_bridge(paths, &mut nl, net)?;
     let mut leases = read_leases(paths);
-    // Drop what dead containers (and an earlier run of this one) held.
-    let (keep, stale): (Vec<Lease>, Vec<Lease>) =
-        leases.drain(..).partition(|l| l.container != id && live(l));
+    // Drop what dead containers (and an earlier run of this one on this
+    // network) held.
+    let (keep, stale): (Vec<Lease>, Vec<Lease>) = leases
+        .drain(..)
+        .partition(|l| !(l.container == member.id && l.network == net.name) && live(l));
     for l in &stale {
         release_resources(l);
     }
@@ -380,14 +474,19 @@ pub fn prepare(
     let mut leases = keep;
     leases.push(Lease {
         network: net.name.clone(),
-        container: id.to_string(),
+        container: member.id.clone(),
         ip,
         veth: veth.clone(),
         ports: ports.clone(),
         holder,
         table: net.table.clone(),
+        name: member.name.clone(),
+        aliases: member.aliases.clone(),
+        hosts: member.hosts.clone(),
     });
     write_leases(paths, &leases)?;
+    let changed: BTreeSet<String> = stale.iter().map(|l| l.network.clone()).collect();
+    refresh_hosts_locked(&leases, &changed);
     let mac = opts.mac.unwrap_or_else(|| mac_for(ip));
     Ok((
         Endpoint {
@@ -401,30 +500,45 @@ pub fn prepare(
             veth,
             ports,
             table: net.table.clone(),
+            ifname: ifname.to_string(),
+            aliases: member.aliases.clone(),
+            internal: net.internal,
         },
         bridge_index,
     ))
 }
 
-/// Once the container's init exists (in its own network namespace, not
-/// yet released): its end of a veth pair as eth0, addressed, routed; then
-/// the ports published for container `id`.
-pub fn plumb(id: &str, ep: &Endpoint, bridge_index: u32, pid: i32) -> Result<()> {
+/// Once the container's init exists (in its own network namespace): its
+/// end of a veth pair as `ep.ifname`, addressed, routed (the default route
+/// only when `default_route`); then the ports published for container
+/// `id`.
+pub fn plumb(
+    id: &str,
+    ep: &Endpoint,
+    bridge_index: u32,
+    pid: i32,
+    default_route: bool,
+) -> Result<()> {
     let mac = parse_mac(&ep.mac)?;
     let mut nl = Netlink::open()?;
-    nl.create_veth(&ep.veth, "eth0", pid, Some(mac), Some(bridge_index))?;
+    nl.create_veth(&ep.veth, &ep.ifname, pid, Some(mac), Some(bridge_index))?;
     let ns =
         std::fs::File::open(format!("/proc/{pid}/ns/net")).map_err(|e| NetworkError::Netlink {
             what: "opening the container's network namespace".into(),
             source: e,
         })?;
     let mut inner = Netlink::open_in(ns.as_fd())?;
-    let eth0 = inner
-        .link_index("eth0")?
-        .ok_or_else(|| NetworkError::Invalid("eth0 missing in the container's namespace".into()))?;
-    inner.add_addr4(eth0, ep.ip, ep.prefix)?;
-    inner.set_up(eth0)?;
-    inner.add_default_route4(ep.gateway, eth0)?;
+    let index = inner.link_index(&ep.ifname)?.ok_or_else(|| {
+        NetworkError::Invalid(format!(
+            "{} missing in the container's namespace",
+            ep.ifname
+        ))
+    })?;
+    inner.add_addr4(index, ep.ip, ep.prefix)?;
+    inner.set_up(index)?;
+    if default_route {
+        inner.add_default_route4(ep.gateway, index)?;
+    }
     if !ep.ports.is_empty() {
         Firewall::new(&ep.table).publish(id, &ep.ports)?;
     }
@@ -441,16 +555,19 @@ fn release_resources(l: &Lease) {
     }
 }
 
-/// After the container stopped: give back its address and ports, remove
-/// its rules and veth. Idempotent.
-pub fn release(paths: &Paths, id: &str) -> Result<()> {
+/// After the container stopped (`network` None) or left one network: give
+/// back its addresses and ports, remove its rules and veths, and take its
+/// name out of its peers' /etc/hosts. Idempotent.
+pub fn release(paths: &Paths, id: &str, network: Option<&str>) -> Result<()> {
     let path = leases_path(paths);
     if !path.exists() {
         return Ok(());
     }
     let _guard = lock(paths)?;
     let mut leases = read_leases(paths);
-    let (mine, rest): (Vec<Lease>, Vec<Lease>) = leases.drain(..).partition(|l| l.container == id);
+    let (mine, rest): (Vec<Lease>, Vec<Lease>) = leases
+        .drain(..)
+        .partition(|l| l.container == id && network.is_none_or(|n| n == l.network));
     if mine.is_empty() {
         return Ok(());
     }
@@ -458,7 +575,85 @@ pub fn release(paths: &Paths, id: &str) -> Result<()> {
     for l in &mine {
         release_resources(l);
     }
+    let mut changed: BTreeSet<String> = mine.iter().map(|l| l.network.clone()).collect();
+    if network.is_some() {
+        // It stays on its other networks: its own file loses these peers.
+        changed.extend(
+            rest.iter()
+                .filter(|l| l.container == id)
+                .map(|l| l.network.clone()),
+        );
+    }
+    refresh_hosts_locked(&rest, &changed);
     Ok(())
+}
+
+/// Rewrite the /etc/hosts of every member of the user networks in
+/// `networks` (after `member`'s own lines changed, for instance).
+pub fn refresh_hosts(paths: &Paths, networks: &[String]) -> Result<()> {
+    let _guard = lock(paths)?;
+    let leases = read_leases(paths);
+    refresh_hosts_locked(&leases, &networks.iter().cloned().collect());
+    Ok(())
+}
+
+/// The `.base` file beside a container's /etc/hosts: its own lines, to
+/// which its peers' names are appended.
+pub fn hosts_base(hosts: &Path) -> PathBuf {
+    hosts.with_extension("base")
+}
+
+/// Names on user networks without a daemon: each member's /etc/hosts is
+/// its own lines plus one line per peer (name, aliases, short ID), written
+/// again under the lock whenever a member of one of its networks comes or
+/// goes. In place, not renamed: the file is bind-mounted by inode.
+fn refresh_hosts_locked(leases: &[Lease], networks: &BTreeSet<String>) {
+    let user: BTreeSet<&str> = networks
+        .iter()
+        .map(String::as_str)
+        .filter(|n| is_user_defined(n))
+        .collect();
+    if user.is_empty() {
+        return;
+    }
+    let mut done = BTreeSet::new();
+    for l in leases {
+        if !user.contains(l.network.as_str()) || !done.insert(l.container.as_str()) {
+            continue;
+        }
+        let Some(hosts) = &l.hosts else { continue };
+        let Ok(mut text) = std::fs::read_to_string(hosts_base(hosts)) else {
+            continue;
+        };
+        let nets: BTreeSet<&str> = leases
+            .iter()
+            .filter(|m| m.container == l.container && is_user_defined(&m.network))
+            .map(|m| m.network.as_str())
+            .collect();
+        let mut lines = BTreeSet::new();
+        for m in leases
+            .iter()
+            .filter(|m| m.container != l.container && nets.contains(m.network.as_str()))
+        {
+            let mut names = vec![m.name.clone()];
+            names.extend(m.aliases.iter().cloned());
+            names.push(m.container.chars().take(12).collect());
+            lines.insert(format!("{}\t{}\n", m.ip, names.join(" ")));
+        }
+        for line in lines {
+            text.push_str(&line);
+        }
+        if std::fs::read_to_string(hosts).is_ok_and(|old| old == text) {
+            continue;
+        }
+        // A container being removed may have lost its directory: nothing
+        // to update then.
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(hosts)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()));
+    }
 }
 
 /// Every lease (for tests and `network inspect`).
@@ -540,6 +735,10 @@ mod tests {
             gateway: Ipv4Addr::new(10, 99, 0, 1),
             internal: false,
             table: FIREWALL_TABLE.into(),
+            created: String::new(),
+            labels: BTreeMap::new(),
+            options: BTreeMap::new(),
+            attachable: false,
         }
     }
 
@@ -556,6 +755,9 @@ mod tests {
             ports: vec![],
             holder: (0, 0),
             table: FIREWALL_TABLE.into(),
+            name: "a".into(),
+            aliases: vec![],
+            hosts: None,
         };
         let e = allocate(&n, &[lease], &EndpointOptions::default()).unwrap_err();
         assert!(e.to_string().contains("no available IPv4"), "{e}");
@@ -591,6 +793,9 @@ mod tests {
             }],
             holder: (0, 0),
             table: FIREWALL_TABLE.into(),
+            name: "a".into(),
+            aliases: vec![],
+            hosts: None,
         };
         let want = |spec: &str| EndpointOptions {
             publish: super::super::ports::parse_publish(spec).unwrap(),

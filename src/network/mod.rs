@@ -6,6 +6,7 @@ pub mod bridge;
 pub mod firewall;
 pub mod netlink;
 pub mod ports;
+pub mod store;
 
 use thiserror::Error;
 

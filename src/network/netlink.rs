@@ -289,7 +289,8 @@ impl Netlink {
         }
     }
 
-    /// The IPv4 addresses of link `index`, with their prefix lengths.
+    /// The IPv4 addresses of link `index` (every link's when 0), with
+    /// their prefix lengths.
     pub fn addrs4(&mut self, index: u32) -> Result<Vec<(Ipv4Addr, u8)>> {
         // A dump interrupted by a concurrent change is flagged
         // NLM_F_DUMP_INTR and may be inconsistent: redo it a few times.
@@ -741,7 +742,7 @@ fn parse_addr4(msg: &[u8], index: u32) -> std::result::Result<Option<(Ipv4Addr, 
         return Err(malformed("short ifaddrmsg"));
     }
     // Filter here too: without strict checking the kernel dumps every link.
-    if msg[0] != libc::AF_INET as u8 || u32_at(msg, 4) != index {
+    if msg[0] != libc::AF_INET as u8 || (index != 0 && u32_at(msg, 4) != index) {
         return Ok(None);
     }
     let prefix = msg[1];

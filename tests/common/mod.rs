@@ -20,6 +20,9 @@ pub struct Rdock {
     pub bridge: String,
     pub subnet: String,
     pub table: String,
+    /// Where this test's user networks take their subnets from (a /24,
+    /// in /27s), apart from every other test's.
+    pub pool: String,
 }
 
 /// A /24 per Rdock in this test binary: 10.(150 + pid % 50).N.0/24.
@@ -89,8 +92,10 @@ impl Rdock {
         let tag = format!("{}{}", std::process::id() % 100000, n);
         let bridge = format!("rdt{tag}");
         let table = format!("rdock_t{tag}");
+        let pool = format!("10.{}.{n}", 200 + std::process::id() % 50);
         let settings = format!(
-            r#"{{"bridge": "{bridge}", "bip": "{net}.1/24", "firewall-table": "{table}"}}"#
+            r#"{{"bridge": "{bridge}", "bip": "{net}.1/24", "firewall-table": "{table}",
+                "default-address-pools": [{{"base": "{pool}.0/24", "size": 27}}]}}"#
         );
         std::fs::write(dir.path().join("daemon.json"), settings).expect("daemon.json");
         Rdock {
@@ -100,6 +105,7 @@ impl Rdock {
             bridge,
             subnet: format!("{net}.0/24"),
             table,
+            pool,
         }
     }
 
@@ -145,6 +151,18 @@ impl Rdock {
             let _ = s.write_all(input);
         }
         Run::from(child.wait_with_output().expect("wait rdock"))
+    }
+
+    /// The Linux bridges of this store's user networks.
+    pub fn user_bridges(&self) -> Vec<String> {
+        std::fs::read_dir(self.root.join("networks/defs"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| std::fs::read(e.path()).ok())
+            .filter_map(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .filter_map(|v| v["bridge"].as_str().map(String::from))
+            .collect()
     }
 
     /// Every file under the store, for "nothing changed" assertions.
@@ -193,11 +211,14 @@ impl Drop for Rdock {
                 }
             }
         }
-        // The test's bridge and firewall table, if a container made them.
-        let _ = Command::new("ip")
-            .args(["link", "del", &self.bridge])
-            .stderr(Stdio::null())
-            .status();
+        // The test's bridges and firewall table, if a container or
+        // `network create` made them.
+        for b in std::iter::once(self.bridge.clone()).chain(self.user_bridges()) {
+            let _ = Command::new("ip")
+                .args(["link", "del", &b])
+                .stderr(Stdio::null())
+                .status();
+        }
         let _ = rdock::network::firewall::Firewall::new(&self.table).delete_table();
     }
 }

@@ -1,0 +1,555 @@
+//! `network create|ls|inspect|rm|prune|connect|disconnect`, as docker's.
+
+use super::format::{render_rows, render_template, truncate_id};
+use crate::container::config::Attachment;
+use crate::container::store::ContainerStore;
+use crate::error::{Error, Result};
+use crate::network::bridge::{self, NetworkDef};
+use crate::network::store::{self as networks, CreateOptions, PREDEFINED};
+use crate::paths::Paths;
+use clap::{Args, Subcommand};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Subcommand)]
+pub enum NetworkCommand {
+    /// Create a network
+    Create(CreateArgs),
+    /// List networks
+    #[command(alias = "list")]
+    Ls(LsArgs),
+    /// Display detailed information on one or more networks
+    Inspect(InspectArgs),
+    /// Remove one or more networks
+    #[command(alias = "remove")]
+    Rm(RmArgs),
+    /// Remove all unused networks
+    Prune(PruneArgs),
+    /// Connect a container to a network
+    Connect(ConnectArgs),
+    /// Disconnect a container from a network
+    Disconnect(DisconnectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Enable manual container attachment
+    #[arg(long)]
+    pub attachable: bool,
+    /// Auxiliary IPv4 or IPv6 addresses used by Network driver
+    #[arg(long = "aux-address")]
+    pub aux_address: Vec<String>,
+    /// The network from which to copy the configuration
+    #[arg(long = "config-from")]
+    pub config_from: Option<String>,
+    /// Create a configuration only network
+    #[arg(long = "config-only")]
+    pub config_only: bool,
+    /// Driver to manage the Network
+    #[arg(short = 'd', long, default_value = "bridge")]
+    pub driver: String,
+    /// IPv4 or IPv6 Gateway for the master subnet
+    #[arg(long, value_delimiter = ',')]
+    pub gateway: Vec<String>,
+    /// Create swarm routing-mesh network
+    #[arg(long)]
+    pub ingress: bool,
+    /// Restrict external access to the network
+    #[arg(long)]
+    pub internal: bool,
+    /// Allocate container ip from a sub-range
+    #[arg(long = "ip-range", value_delimiter = ',')]
+    pub ip_range: Vec<String>,
+    /// IP Address Management Driver
+    #[arg(long = "ipam-driver", default_value = "default")]
+    pub ipam_driver: String,
+    /// Set IPAM driver specific options
+    #[arg(long = "ipam-opt")]
+    pub ipam_opt: Vec<String>,
+    /// Enable or disable IPv4 address assignment
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub ipv4: Option<bool>,
+    /// Enable or disable IPv6 address assignment
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub ipv6: Option<bool>,
+    /// Set metadata on a network
+    #[arg(long)]
+    pub label: Vec<String>,
+    /// Set driver specific options
+    #[arg(short = 'o', long)]
+    pub opt: Vec<String>,
+    /// Control the network's scope
+    #[arg(long)]
+    pub scope: Option<String>,
+    /// Subnet in CIDR format that represents a network segment
+    #[arg(long, value_delimiter = ',')]
+    pub subnet: Vec<String>,
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// Provide filter values (e.g. "driver=bridge")
+    #[arg(short = 'f', long)]
+    pub filter: Vec<String>,
+    /// Format output using a custom template
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Do not truncate the output
+    #[arg(long = "no-trunc")]
+    pub no_trunc: bool,
+    /// Only display network IDs
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Format output using a custom template
+    #[arg(short = 'f', long)]
+    pub format: Option<String>,
+    /// Verbose output for diagnostics
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// Do not error if the network does not exist
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Provide filter values (e.g. "until=<timestamp>")
+    #[arg(long)]
+    pub filter: Vec<String>,
+    /// Do not prompt for confirmation
+    #[arg(short = 'f', long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// Add network-scoped alias for the container
+    #[arg(long, value_delimiter = ',')]
+    pub alias: Vec<String>,
+    /// driver options for the network
+    #[arg(long = "driver-opt", value_delimiter = ',')]
+    pub driver_opt: Vec<String>,
+    /// Highest gw-priority provides the default gateway
+    #[arg(long = "gw-priority", allow_negative_numbers = true)]
+    pub gw_priority: Option<i64>,
+    /// IPv4 address (e.g., "172.30.100.104")
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// IPv6 address (e.g., "2001:db8::33")
+    #[arg(long)]
+    pub ip6: Option<String>,
+    /// Add link to another container
+    #[arg(long)]
+    pub link: Vec<String>,
+    /// Add a link-local address for the container
+    #[arg(long = "link-local-ip", value_delimiter = ',')]
+    pub link_local_ip: Vec<String>,
+    pub network: String,
+    pub container: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DisconnectArgs {
+    /// Force the container to disconnect from a network
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    pub network: String,
+    pub container: String,
+}
+
+pub fn run(paths: &Paths, cmd: NetworkCommand) -> Result<i32> {
+    match cmd {
+        NetworkCommand::Create(a) => create(paths, a),
+        NetworkCommand::Ls(a) => ls(paths, a),
+        NetworkCommand::Inspect(a) => inspect(paths, a),
+        NetworkCommand::Rm(a) => rm(paths, a),
+        NetworkCommand::Prune(a) => prune(paths, a),
+        NetworkCommand::Connect(a) => connect(paths, a),
+        NetworkCommand::Disconnect(a) => disconnect(paths, a),
+    }
+}
+
+fn key_values(list: &[String]) -> BTreeMap<String, String> {
+    list.iter()
+        .map(|l| {
+            let (k, v) = l.split_once('=').unwrap_or((l, ""));
+            (k.to_string(), v.to_string())
+        })
+        .collect()
+}
+
+fn unsupported(what: &str) -> Error {
+    Error::msg(format!("{what} is not supported by rdock"))
+}
+
+fn create(paths: &Paths, a: CreateArgs) -> Result<i32> {
+    if a.driver != "bridge" {
+        return Err(Error::msg(format!(
+            "network driver {:?} is not supported by rdock (only \"bridge\")",
+            a.driver
+        )));
+    }
+    if a.ipv6 == Some(true) {
+        return Err(unsupported("IPv6 networking"));
+    }
+    if a.ipv4 == Some(false) {
+        return Err(unsupported("--ipv4=false"));
+    }
+    if a.ingress || a.config_only || a.config_from.is_some() {
+        return Err(unsupported("swarm and configuration-only networks"));
+    }
+    if !a.ip_range.is_empty() || !a.aux_address.is_empty() {
+        return Err(unsupported("--ip-range and --aux-address"));
+    }
+    if a.ipam_driver != "default" {
+        return Err(Error::msg(format!("plugin {:?} not found", a.ipam_driver)));
+    }
+    if a.subnet.len() > 1 || a.gateway.len() > 1 {
+        return Err(unsupported("more than one IPv4 subnet"));
+    }
+    if let Some(scope) = &a.scope {
+        if scope != "local" {
+            return Err(Error::msg(format!(
+                "invalid scope {scope:?} for a bridge network"
+            )));
+        }
+    }
+    let def = networks::create(
+        paths,
+        &CreateOptions {
+            name: a.name.clone(),
+            subnet: a.subnet.first().cloned(),
+            gateway: a.gateway.first().cloned(),
+            internal: a.internal,
+            attachable: a.attachable,
+            labels: key_values(&a.label),
+            options: key_values(&a.opt),
+        },
+    )?;
+    println!("{}", def.id);
+    Ok(0)
+}
+
+/// `network ls` rows: every bridge network, then host and none.
+fn rows(paths: &Paths) -> Result<Vec<(NetworkDef, &'static str)>> {
+    let mut v: Vec<(NetworkDef, &'static str)> = networks::bridge_networks(paths)?
+        .into_iter()
+        .map(|n| (n, "bridge"))
+        .collect();
+    for (name, driver) in [("host", "host"), ("none", "null")] {
+        let mut n = NetworkDef::default_bridge()?;
+        n.name = name.into();
+        n.id = networks::predefined_id(name);
+        v.push((n, driver));
+    }
+    v.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+    Ok(v)
+}
+
+fn matches_filters(n: &NetworkDef, driver: &str, filters: &[(String, String)]) -> Result<bool> {
+    let mut by_key: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (k, v) in filters {
+        by_key.entry(k.as_str()).or_default().push(v.as_str());
+    }
+    for (k, vals) in by_key {
+        let ok = match k {
+            "driver" => vals.contains(&driver),
+            "id" => vals.iter().any(|v| n.id.starts_with(v)),
+            "name" => vals.iter().any(|v| n.name.contains(v)),
+            "scope" => vals.contains(&"local"),
+            "type" => {
+                let custom = !PREDEFINED.contains(&n.name.as_str());
+                vals.iter().any(|v| match *v {
+                    "custom" => custom,
+                    "builtin" => !custom,
+                    _ => false,
+                })
+            }
+            "label" => vals.iter().any(|v| match v.split_once('=') {
+                Some((k, val)) => n.labels.get(k).is_some_and(|x| x == val),
+                None => n.labels.contains_key(*v),
+            }),
+            _ => return Err(Error::msg(format!("invalid filter '{k}'"))),
+        };
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn parse_filters(raw: &[String]) -> Result<Vec<(String, String)>> {
+    raw.iter()
+        .map(|r| {
+            r.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .ok_or_else(|| {
+                    Error::msg(format!("bad format of filter (expected name=value): {r}"))
+                })
+        })
+        .collect()
+}
+
+fn ls(paths: &Paths, a: LsArgs) -> Result<i32> {
+    let filters = parse_filters(&a.filter)?;
+    let mut list = Vec::new();
+    for (n, driver) in rows(paths)? {
+        if matches_filters(&n, driver, &filters)? {
+            list.push((n, driver));
+        }
+    }
+    let id = |n: &NetworkDef| {
+        if a.no_trunc {
+            n.id.clone()
+        } else {
+            truncate_id(&n.id).to_string()
+        }
+    };
+    if a.quiet {
+        for (n, _) in &list {
+            println!("{}", id(n));
+        }
+        return Ok(0);
+    }
+    let rows: Vec<Value> = list
+        .iter()
+        .map(|(n, driver)| {
+            let labels: Vec<String> = n.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            json!({
+                "ID": id(n),
+                "Name": n.name,
+                "Driver": driver,
+                "Scope": "local",
+                "IPv4": "true",
+                "IPv6": "false",
+                "Internal": n.internal.to_string(),
+                "Labels": labels.join(","),
+                "CreatedAt": n.created,
+            })
+        })
+        .collect();
+    print!(
+        "{}",
+        render_rows(
+            a.format.as_deref(),
+            "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}",
+            &[
+                ("ID", "NETWORK ID"),
+                ("Name", "NAME"),
+                ("Driver", "DRIVER"),
+                ("Scope", "SCOPE"),
+                ("IPv4", "IPV4"),
+                ("IPv6", "IPV6"),
+                ("Internal", "INTERNAL"),
+                ("Labels", "LABELS"),
+                ("CreatedAt", "CREATED AT"),
+            ],
+            &rows,
+        )?
+    );
+    Ok(0)
+}
+
+/// docker's `network inspect` document.
+pub fn network_json(paths: &Paths, name: &str) -> Result<Value> {
+    let (n, driver) = rows(paths)?
+        .into_iter()
+        .find(|(n, _)| n.name == name || n.id == name)
+        .map(Ok)
+        .unwrap_or_else(|| networks::find(paths, name).map(|n| (n, "bridge")))?;
+    let store = ContainerStore::new(paths);
+    let mut containers = serde_json::Map::new();
+    for l in crate::container::network::members(paths, &n.name) {
+        let mac = store
+            .load(&l.container)
+            .ok()
+            .and_then(|c| {
+                crate::container::network::endpoints(&c)
+                    .into_iter()
+                    .find(|e| e.network == n.name)
+            })
+            .map(|e| e.mac)
+            .unwrap_or_default();
+        containers.insert(
+            l.container.clone(),
+            json!({
+                "Name": l.name,
+                "EndpointID": crate::image::store::sha256_hex(format!("{}{}", l.container, l.veth).as_bytes()),
+                "MacAddress": mac,
+                "IPv4Address": format!("{}/{}", l.ip, n.prefix),
+                "IPv6Address": "",
+            }),
+        );
+    }
+    let bridge_net = driver == "bridge";
+    let mut options = serde_json::Map::new();
+    if bridge_net {
+        options.insert("com.docker.network.bridge.name".into(), json!(n.bridge));
+        for (k, v) in &n.options {
+            options.insert(k.clone(), json!(v));
+        }
+    }
+    Ok(json!({
+        "Name": n.name,
+        "Id": n.id,
+        "Created": if n.created.is_empty() { "0001-01-01T00:00:00Z".to_string() } else { n.created.clone() },
+        "Scope": "local",
+        "Driver": driver,
+        "EnableIPv4": true,
+        "EnableIPv6": false,
+        "IPAM": {
+            "Driver": "default",
+            "Options": if bridge::is_user_defined(&n.name) { json!({}) } else { Value::Null },
+            "Config": if bridge_net {
+                json!([{"Subnet": format!("{}/{}", n.subnet, n.prefix), "Gateway": n.gateway.to_string()}])
+            } else {
+                json!([])
+            },
+        },
+        "Internal": n.internal,
+        "Attachable": n.attachable,
+        "Ingress": false,
+        "ConfigFrom": {"Network": ""},
+        "ConfigOnly": false,
+        "Containers": containers,
+        "Options": options,
+        "Labels": n.labels,
+    }))
+}
+
+fn inspect(paths: &Paths, a: InspectArgs) -> Result<i32> {
+    let mut values = Vec::new();
+    let mut failed = false;
+    for name in &a.names {
+        match network_json(paths, name) {
+            Ok(v) => values.push(v),
+            Err(e) => {
+                eprintln!("rdock: {e}");
+                failed = true;
+            }
+        }
+    }
+    match a
+        .format
+        .as_deref()
+        .filter(|f| !f.is_empty() && *f != "json")
+    {
+        Some(f) => {
+            for v in &values {
+                println!("{}", render_template(f, v)?);
+            }
+        }
+        None => {
+            let text = serde_json::to_string_pretty(&Value::Array(values))
+                .map_err(|e| Error::msg(format!("encoding JSON: {e}")))?;
+            println!("{text}");
+        }
+    }
+    Ok(if failed { 1 } else { 0 })
+}
+
+fn rm(paths: &Paths, a: RmArgs) -> Result<i32> {
+    let mut failed = false;
+    for name in &a.names {
+        let res = match networks::find(paths, name) {
+            Ok(def) => crate::container::network::remove_network(paths, &def),
+            Err(_) if a.force => continue,
+            Err(_) if PREDEFINED.contains(&name.as_str()) => Err(Error::msg(format!(
+                "{name} is a pre-defined network and cannot be removed"
+            ))),
+            Err(e) => Err(e.into()),
+        };
+        match res {
+            Ok(()) => println!("{name}"),
+            Err(e) => {
+                eprintln!("rdock: {e}");
+                failed = true;
+            }
+        }
+    }
+    Ok(if failed { 1 } else { 0 })
+}
+
+fn prune(paths: &Paths, a: PruneArgs) -> Result<i32> {
+    if !a.filter.is_empty() {
+        return Err(Error::msg("prune filters are not supported by rdock yet"));
+    }
+    if !super::prune::confirm(
+        "WARNING! This will remove all custom networks not used by at least one container.",
+        a.force,
+    ) {
+        return Ok(0);
+    }
+    // Unlike docker, a network that a stopped container names is kept:
+    // pruning it would leave that container unable to start.
+    let named: std::collections::HashSet<String> = ContainerStore::new(paths)
+        .list()
+        .iter()
+        .flat_map(|c| crate::container::network::attachments(&c.config))
+        .map(|a| a.network)
+        .collect();
+    let mut removed = Vec::new();
+    for def in networks::user_networks(paths) {
+        if named.contains(&def.name) {
+            continue;
+        }
+        if crate::container::network::remove_network(paths, &def).is_ok() {
+            removed.push(def.name);
+        }
+    }
+    if !removed.is_empty() {
+        println!("Deleted Networks:");
+        for n in &removed {
+            println!("{n}");
+        }
+        println!();
+    }
+    Ok(0)
+}
+
+fn connect(paths: &Paths, a: ConnectArgs) -> Result<i32> {
+    if a.ip6.is_some() || !a.link_local_ip.is_empty() {
+        return Err(unsupported("IPv6 and link-local addresses"));
+    }
+    if !a.link.is_empty() {
+        return Err(unsupported("--link on network connect"));
+    }
+    let c = ContainerStore::new(paths).resolve(&a.container)?;
+    let ip = match &a.ip {
+        Some(ip) => Some(
+            ip.parse()
+                .map_err(|_| Error::msg(format!("invalid IPv4 address: {ip}")))?,
+        ),
+        None => None,
+    };
+    crate::container::network::connect(
+        paths,
+        &c,
+        &a.network,
+        Attachment {
+            network: a.network.clone(),
+            aliases: a.alias.clone(),
+            ip,
+        },
+    )?;
+    Ok(0)
+}
+
+fn disconnect(paths: &Paths, a: DisconnectArgs) -> Result<i32> {
+    let c = ContainerStore::new(paths).resolve(&a.container)?;
+    crate::container::network::disconnect(paths, &c, &a.network)?;
+    Ok(0)
+}
