@@ -408,6 +408,14 @@ fn user_networks_resolve_names_and_connect_live() {
     let e = r.run(&["network", "rm", "n1"]);
     assert_eq!(e.code, 1);
     assert!(e.stderr.contains("has active endpoints"), "{}", e.stderr);
+    // A rename reaches the peers.
+    r.run(&["rename", "c2", "c2new"]).ok();
+    let srv_hosts = r
+        .run(&["exec", "srv", "cat", "/etc/hosts"])
+        .ok()
+        .to_string();
+    assert!(srv_hosts.contains("\tc2new c2x "), "{srv_hosts}");
+    r.run(&["rename", "c2new", "c2"]).ok();
     // Leaving: the interface and the names go.
     r.run(&["network", "disconnect", "n1", "c2"]).ok();
     assert!(!knows_srv());
@@ -453,9 +461,14 @@ fn user_networks_resolve_names_and_connect_live() {
         "--network",
         "n4",
         "busybox",
-        "true",
+        "ls",
+        "/sys/class/net",
     ])
     .ok();
+    // Joining a stopped container takes effect at its start.
+    r.run(&["network", "create", "n5"]).ok();
+    r.run(&["network", "connect", "n5", "c4"]).ok();
+    assert_eq!(r.run(&["start", "-a", "c4"]).ok(), "eth0\neth1\nlo\n");
     assert_eq!(
         r.run(&["network", "prune", "-f"]).ok(),
         "Deleted Networks:\nn3\n\n"

@@ -190,7 +190,10 @@ pub fn rename(paths: &Paths, c: &Container, new: &str) -> Result<()> {
                 "Invalid container name ({new}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
             )),
             other => other.into(),
-        })
+        })?;
+    // Its peers on user networks know it by the new name from now on.
+    crate::network::bridge::rename_member(paths, &c.config.id, new)?;
+    Ok(())
 }
 
 /// docker pause / unpause: freeze or thaw the container's cgroup.

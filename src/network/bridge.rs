@@ -588,6 +588,27 @@ pub fn release(paths: &Paths, id: &str, network: Option<&str>) -> Result<()> {
     Ok(())
 }
 
+/// A running container was renamed: its leases and its peers' /etc/hosts
+/// follow.
+pub fn rename_member(paths: &Paths, id: &str, name: &str) -> Result<()> {
+    if !leases_path(paths).exists() {
+        return Ok(());
+    }
+    let _guard = lock(paths)?;
+    let mut leases = read_leases(paths);
+    let mut changed = BTreeSet::new();
+    for l in leases.iter_mut().filter(|l| l.container == id) {
+        l.name = name.to_string();
+        changed.insert(l.network.clone());
+    }
+    if changed.is_empty() {
+        return Ok(());
+    }
+    write_leases(paths, &leases)?;
+    refresh_hosts_locked(&leases, &changed);
+    Ok(())
+}
+
 /// Rewrite the /etc/hosts of every member of the user networks in
 /// `networks` (after `member`'s own lines changed, for instance).
 pub fn refresh_hosts(paths: &Paths, networks: &[String]) -> Result<()> {
