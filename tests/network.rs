@@ -386,6 +386,9 @@ fn user_networks_resolve_names_and_connect_live() {
             .contains("\tsrv web ")
     };
     assert!(!knows_srv());
+    // Networks are isolated from each other: n2 cannot reach srv on n1.
+    let direct = format!("timeout 2 wget -q -O - http://{ip}/index.html");
+    assert_ne!(r.run(&["exec", "c2", "sh", "-c", &direct]).code, 0);
     r.run(&["network", "connect", "--alias", "c2x", "n1", "c2"])
         .ok();
     assert_eq!(r.run(&fetch).ok(), "hello-n1\n");

@@ -220,6 +220,7 @@ impl Drop for Rdock {
                 .status();
         }
         let _ = rdock::network::firewall::Firewall::new(&self.table).delete_table();
+        let _ = std::fs::remove_file(format!("/run/rdock-firewall-{}.lock", self.table));
     }
 }
 
