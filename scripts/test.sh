@@ -19,6 +19,8 @@ command -v skopeo >/dev/null || need+=(skopeo)
 # Networking tests: rdock's firewall drives nft; the tests use ip(8).
 command -v nft >/dev/null || need+=(nftables)
 command -v ip >/dev/null || need+=(iproute2)
+# The firewall's iptables fallback is tested too (in private namespaces).
+command -v iptables-legacy >/dev/null || need+=(iptables)
 # The UDP test runs the host's python3 in a busybox container (bind mounts).
 [ -x /usr/bin/python3 ] || need+=(python3)
 if [ ${#need[@]} -gt 0 ]; then
