@@ -31,12 +31,28 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// The test's nftables table (which must exist: an absent table would make
+/// every "no rule left" check pass).
 fn nft_table(r: &Rdock) -> String {
     let o = std::process::Command::new("nft")
         .args(["list", "table", "ip", &r.table])
         .output()
         .unwrap();
+    assert!(o.status.success(), "no table {}", r.table);
     String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Run until it succeeds (a server in another container may not listen
+/// yet), at most ~5 s.
+fn eventually(r: &Rdock, args: &[&str]) -> String {
+    for _ in 0..25 {
+        let out = r.run(args);
+        if out.code == 0 {
+            return out.stdout;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    r.run(args).ok().to_string()
 }
 
 #[test]
@@ -331,8 +347,9 @@ fn user_networks_resolve_names_and_connect_live() {
         .ok(),
         format!("{ip}\n")
     );
-    let out = r
-        .run(&[
+    let out = eventually(
+        &r,
+        &[
             "run",
             "--rm",
             "--network",
@@ -341,9 +358,8 @@ fn user_networks_resolve_names_and_connect_live() {
             "sh",
             "-c",
             "wget -q -O - http://srv/index.html && wget -q -O - http://web/index.html",
-        ])
-        .ok()
-        .to_string();
+        ],
+    );
     assert_eq!(out, "hello-n1\nhello-n1\n");
     let members = r
         .run(&[
@@ -612,4 +628,122 @@ fn dns_hosts_and_bad_flags() {
         .ok()
         .to_string();
     assert_eq!(out, "02:aa:bb:cc:dd:ee\n");
+}
+
+#[test]
+fn connect_disconnect_routes_own_names_and_edits() {
+    let r = Rdock::with_busybox();
+    r.run(&["network", "create", "m1"]).ok();
+    r.run(&["network", "create", "m2"]).ok();
+    let gw2 = r
+        .run(&[
+            "network",
+            "inspect",
+            "-f",
+            "{{range .IPAM.Config}}{{.Gateway}}{{end}}",
+            "m2",
+        ])
+        .ok()
+        .trim()
+        .to_string();
+    r.run(&[
+        "run",
+        "-d",
+        "--name",
+        "solo",
+        "--network",
+        "m1",
+        "--network-alias",
+        "me",
+        "busybox",
+        "sleep",
+        "60",
+    ])
+    .ok();
+    wait_for_pid(&r, "solo");
+    // It finds itself by name and alias, as docker's DNS answers.
+    r.run(&["exec", "solo", "ping", "-c", "1", "-W", "2", "me"])
+        .ok();
+    r.run(&["exec", "solo", "ping", "-c", "1", "-W", "2", "solo"])
+        .ok();
+    // Its own edits survive a peer coming and going.
+    r.run(&[
+        "exec",
+        "solo",
+        "sh",
+        "-c",
+        "echo '192.0.2.7 mine' >> /etc/hosts",
+    ])
+    .ok();
+    r.run(&[
+        "run",
+        "--rm",
+        "--name",
+        "peer",
+        "--network",
+        "m1",
+        "busybox",
+        "true",
+    ])
+    .ok();
+    let hosts = r
+        .run(&["exec", "solo", "cat", "/etc/hosts"])
+        .ok()
+        .to_string();
+    assert!(hosts.contains("192.0.2.7 mine\n"), "{hosts}");
+    assert!(!hosts.contains("\tpeer "), "{hosts}");
+    let nets = ["exec", "solo", "ls", "/sys/class/net"];
+    // m2 joins as eth1; leaving m1 moves the default route to m2.
+    r.run(&["network", "connect", "m2", "solo"]).ok();
+    assert_eq!(r.run(&nets).ok(), "eth0\neth1\nlo\n");
+    r.run(&["network", "disconnect", "m1", "solo"]).ok();
+    let route = r.run(&["exec", "solo", "ip", "route"]).ok().to_string();
+    assert!(
+        route.contains(&format!("default via {gw2} dev eth1")),
+        "{route}"
+    );
+    // The freed name is taken again.
+    r.run(&["network", "connect", "m1", "solo"]).ok();
+    assert_eq!(r.run(&nets).ok(), "eth0\neth1\nlo\n");
+    // Off every network, and back on one.
+    r.run(&["network", "disconnect", "m1", "solo"]).ok();
+    r.run(&["network", "disconnect", "m2", "solo"]).ok();
+    assert_eq!(r.run(&nets).ok(), "lo\n");
+    r.run(&["network", "connect", "m2", "solo"]).ok();
+    assert_eq!(r.run(&nets).ok(), "eth0\nlo\n");
+    assert_eq!(r.run(&["ps", "--format", "{{.Networks}}"]).ok(), "m2\n");
+    // Names that would add a line or a field to someone's /etc/hosts.
+    let e = r
+        .run(&[
+            "run",
+            "--rm",
+            "--network",
+            "m1",
+            "--network-alias",
+            "x 6.6.6.6",
+            "busybox",
+            "true",
+        ])
+        .fails_125()
+        .to_string();
+    assert!(e.contains("invalid alias"), "{e}");
+    let e = r
+        .run(&[
+            "network",
+            "connect",
+            "--alias",
+            "a\n6.6.6.6 evil",
+            "m1",
+            "solo",
+        ])
+        .fails_125()
+        .to_string();
+    assert!(e.contains("invalid alias"), "{e}");
+    let e = r
+        .run(&["run", "--rm", "--link", "solo:x#y", "busybox", "true"])
+        .fails_125()
+        .to_string();
+    assert!(e.contains("invalid link alias"), "{e}");
+    r.run(&["rm", "-f", "solo"]).ok();
+    r.run(&["network", "rm", "m1", "m2"]).ok();
 }

@@ -191,6 +191,9 @@ fn key_values(list: &[String]) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The one `-o` rdock honours: the Linux bridge's name.
+const BRIDGE_NAME_OPT: &str = "com.docker.network.bridge.name";
+
 fn unsupported(what: &str) -> Error {
     Error::msg(format!("{what} is not supported by rdock"))
 }
@@ -217,6 +220,14 @@ fn create(paths: &Paths, a: CreateArgs) -> Result<i32> {
     if a.ipam_driver != "default" {
         return Err(Error::msg(format!("plugin {:?} not found", a.ipam_driver)));
     }
+    if !a.ipam_opt.is_empty() {
+        return Err(unsupported("--ipam-opt"));
+    }
+    let mut options = key_values(&a.opt);
+    let bridge_name = options.remove(BRIDGE_NAME_OPT);
+    if let Some(k) = options.keys().next() {
+        return Err(unsupported(&format!("network option {k:?}")));
+    }
     if a.subnet.len() > 1 || a.gateway.len() > 1 {
         return Err(unsupported("more than one IPv4 subnet"));
     }
@@ -237,6 +248,7 @@ fn create(paths: &Paths, a: CreateArgs) -> Result<i32> {
             attachable: a.attachable,
             labels: key_values(&a.label),
             options: key_values(&a.opt),
+            bridge: bridge_name,
         },
     )?;
     println!("{}", def.id);
@@ -397,10 +409,7 @@ pub fn network_json(paths: &Paths, name: &str) -> Result<Value> {
     let bridge_net = driver == "bridge";
     let mut options = serde_json::Map::new();
     if bridge_net {
-        options.insert("com.docker.network.bridge.name".into(), json!(n.bridge));
-        for (k, v) in &n.options {
-            options.insert(k.clone(), json!(v));
-        }
+        options.insert(BRIDGE_NAME_OPT.into(), json!(n.bridge));
     }
     Ok(json!({
         "Name": n.name,
@@ -466,10 +475,10 @@ fn rm(paths: &Paths, a: RmArgs) -> Result<i32> {
     for name in &a.names {
         let res = match networks::find(paths, name) {
             Ok(def) => crate::container::network::remove_network(paths, &def),
-            Err(_) if a.force => continue,
             Err(_) if PREDEFINED.contains(&name.as_str()) => Err(Error::msg(format!(
                 "{name} is a pre-defined network and cannot be removed"
             ))),
+            Err(_) if a.force => continue,
             Err(e) => Err(e.into()),
         };
         match res {
@@ -526,6 +535,9 @@ fn connect(paths: &Paths, a: ConnectArgs) -> Result<i32> {
     }
     if !a.link.is_empty() {
         return Err(unsupported("--link on network connect"));
+    }
+    if !a.driver_opt.is_empty() || a.gw_priority.is_some() {
+        return Err(unsupported("--driver-opt and --gw-priority"));
     }
     let c = ContainerStore::new(paths).resolve(&a.container)?;
     let ip = match &a.ip {

@@ -429,6 +429,8 @@ impl ContainerFlags {
             if name.is_empty() || alias.is_empty() || l.matches(':').count() > 1 {
                 return Err(Error::msg(format!("invalid format for link: {l}")));
             }
+            crate::container::network::check_name("link name", name)?;
+            crate::container::network::check_name("link alias", alias)?;
         }
         net.links = self.link.clone();
         match mode {
@@ -443,6 +445,9 @@ impl ContainerFlags {
         if !self.network_alias.is_empty() {
             match mode {
                 NetworkMode::Bridge(n) if crate::network::bridge::is_user_defined(n) => {
+                    for a in &self.network_alias {
+                        crate::container::network::check_name("alias", a)?;
+                    }
                     net.aliases = self.network_alias.clone();
                 }
                 _ => {

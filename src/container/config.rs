@@ -69,6 +69,10 @@ pub struct NetworkOptions {
     /// Networks joined by `network connect`, after the first.
     #[serde(default)]
     pub connected: Vec<Attachment>,
+    /// Disconnected from the network of `--network` (the mode stays, as
+    /// docker's HostConfig.NetworkMode does).
+    #[serde(default)]
+    pub detached: bool,
 }
 
 /// A container on one more bridge network.

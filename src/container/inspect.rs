@@ -236,7 +236,11 @@ fn network_settings(paths: &Paths, c: &Container) -> Value {
     let endpoint_id = |e: &crate::network::bridge::Endpoint| {
         crate::image::store::sha256_hex(format!("{}{}", cfg.id, e.veth).as_bytes())
     };
-    let (ip, gw, mac, prefix, ep_id) = match &ep {
+    // The top-level fields are the default bridge's only, as docker's.
+    let default_ep = super::network::endpoints(c)
+        .into_iter()
+        .find(|e| !crate::network::bridge::is_user_defined(&e.network));
+    let (ip, gw, mac, prefix, ep_id) = match &default_ep {
         Some(e) => (
             e.ip.to_string(),
             e.gateway.to_string(),

@@ -18,15 +18,32 @@ const ENDPOINT_FILE: &str = "network.json";
 /// `--network` first (with `--network-alias`, `--ip`).
 pub fn attachments(cfg: &ContainerConfig) -> Vec<Attachment> {
     let mut v = Vec::new();
-    if let NetworkMode::Bridge(name) = &cfg.network {
-        v.push(Attachment {
+    match &cfg.network {
+        NetworkMode::Bridge(name) if !cfg.net.detached => v.push(Attachment {
             network: name.clone(),
             aliases: cfg.net.aliases.clone(),
             ip: cfg.net.ip,
-        });
+        }),
+        _ => {}
     }
     v.extend(cfg.net.connected.iter().cloned());
     v
+}
+
+/// Names that go into other containers' /etc/hosts (aliases, link names):
+/// docker's container-name characters, so none can add a line or a field.
+pub fn check_name(kind: &str, name: &str) -> Result<()> {
+    let mut chars = name.chars();
+    let ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        && name.len() <= 253;
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::msg(format!(
+            "invalid {kind} {name:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+        )))
+    }
 }
 
 /// Every port the container exposes (image EXPOSE and `--expose`).
@@ -231,6 +248,15 @@ pub fn prepare(paths: &Paths, c: &Container, links: &Links) -> Result<Vec<(Endpo
     }
     let own_ip = eps.first().map(|(e, _)| e.ip);
     let mut hosts = hosts_file(&c.config, own_ip);
+    // On user networks a container finds itself by name and alias too.
+    for (e, _) in eps
+        .iter()
+        .filter(|(e, _)| bridge::is_user_defined(&e.network))
+    {
+        let mut names = vec![c.config.name.clone()];
+        names.extend(e.aliases.iter().cloned());
+        hosts.push_str(&format!("{}\t{}\n", e.ip, names.join(" ")));
+    }
     for line in &links.hosts {
         hosts.push_str(line);
         hosts.push('\n');
@@ -240,39 +266,19 @@ pub fn prepare(paths: &Paths, c: &Container, links: &Links) -> Result<Vec<(Endpo
         .map(|(e, _)| e.network.clone())
         .filter(|n| bridge::is_user_defined(n))
         .collect();
-    let saved = write_hosts(c, &hosts)
-        .and_then(|_| save_endpoints(c, &eps.iter().map(|(e, _)| e.clone()).collect::<Vec<_>>()))
+    let hosts_path = c.dir.join("hosts");
+    let saved = save_endpoints(c, &eps.iter().map(|(e, _)| e.clone()).collect::<Vec<_>>())
         .and_then(|_| {
-            if user.is_empty() {
-                Ok(())
-            } else {
-                Ok(bridge::refresh_hosts(paths, &user)?)
-            }
+            Ok(bridge::refresh_hosts(
+                paths,
+                &user,
+                Some((&hosts_path, &hosts)),
+            )?)
         });
     if let Err(e) = saved {
         return fail(e);
     }
     Ok(eps)
-}
-
-/// The container's own /etc/hosts lines (`hosts.base`, kept for the
-/// rewrites that add its peers), and the file itself.
-fn write_hosts(c: &Container, text: &str) -> Result<()> {
-    let hosts = c.dir.join("hosts");
-    crate::util::replace_file(&bridge::hosts_base(&hosts), text.as_bytes())
-        .and_then(|_| write_in_place(&hosts, text))
-        .map_err(|e| Error::msg(format!("writing /etc/hosts: {e}")))
-}
-
-/// Bind-mounted files are replaced by content, never by rename.
-fn write_in_place(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(path)?
-        .write_all(text.as_bytes())
 }
 
 fn save_endpoints(c: &Container, eps: &[Endpoint]) -> Result<()> {
@@ -358,27 +364,61 @@ pub fn network_names(cfg: &ContainerConfig) -> String {
     }
 }
 
+/// One `network connect`/`disconnect` at a time per container: each reads
+/// the endpoints and config, then writes them back.
+fn network_lock(c: &Container) -> Result<crate::util::FileLock> {
+    crate::util::FileLock::exclusive(&c.dir.join("network.lock"))
+        .map_err(|e| Error::msg(format!("locking the container's networks: {e}")))
+}
+
+/// The first interface name (eth0, eth1, ...) no endpoint uses.
+fn free_ifname(eps: &[Endpoint]) -> String {
+    (0..)
+        .map(|i| format!("eth{i}"))
+        .find(|n| !eps.iter().any(|e| &e.ifname == n))
+        .unwrap_or_default()
+}
+
 /// `network connect`: attach the container to `net` (at once if it runs,
 /// at its next start otherwise), recorded in its config.
 pub fn connect(paths: &Paths, c: &Container, network: &str, att_in: Attachment) -> Result<()> {
-    let net = networks::find(paths, network)?;
-    match &c.config.network {
-        NetworkMode::Host => {
-            return Err(Error::msg(
-                "container cannot be disconnected from host network or connected to host network",
-            ))
-        }
-        NetworkMode::None => {
-            return Err(Error::msg(
-                "container cannot be connected to multiple networks with one of the networks in private (none) mode",
-            ))
-        }
+    let _lock = network_lock(c)?;
+    let store = ContainerStore::new(paths);
+    // Again under the lock: a concurrent connect may have changed it.
+    let c = &store.load(&c.config.id)?;
+    let mode_error = |mode: &NetworkMode| {
+        match mode {
+        NetworkMode::Host => Some(
+            "container cannot be disconnected from host network or connected to host network",
+        ),
+        NetworkMode::None => Some(
+            "container cannot be connected to multiple networks with one of the networks in private (none) mode",
+        ),
         NetworkMode::Container(_) => {
+            Some("conflicting options: container type network can't be used with other networks")
+        }
+        NetworkMode::Bridge(_) => None,
+    }
+    };
+    if let Some(e) = mode_error(&c.config.network) {
+        return Err(Error::msg(e));
+    }
+    match network {
+        "host" => {
             return Err(Error::msg(
-                "conflicting options: container type network can't be used with other networks",
+                mode_error(&NetworkMode::Host).unwrap_or_default(),
             ))
         }
-        NetworkMode::Bridge(_) => {}
+        "none" => {
+            return Err(Error::msg(
+                mode_error(&NetworkMode::None).unwrap_or_default(),
+            ))
+        }
+        _ => {}
+    }
+    let net = networks::find(paths, network)?;
+    for a in &att_in.aliases {
+        check_name("alias", a)?;
     }
     if !bridge::is_user_defined(&net.name) {
         if att_in.ip.is_some() {
@@ -392,8 +432,7 @@ pub fn connect(paths: &Paths, c: &Container, network: &str, att_in: Attachment) 
             ));
         }
     }
-    let atts = attachments(&c.config);
-    if atts.iter().any(|a| a.network == net.name) {
+    if attachments(&c.config).iter().any(|a| a.network == net.name) {
         return Err(Error::msg(format!(
             "endpoint with name {} already exists in network {}",
             c.config.name, net.name
@@ -403,21 +442,21 @@ pub fn connect(paths: &Paths, c: &Container, network: &str, att_in: Attachment) 
         network: net.name.clone(),
         ..att_in
     };
-    let store = ContainerStore::new(paths);
     if c.state.status == super::state::Status::Running {
         let mut eps = endpoints(c);
-        let index = atts.len();
         let live = live(&store);
         let (ep, bridge_index) = bridge::prepare(
             paths,
             &net,
             &member(c, &att.aliases),
-            &format!("eth{index}"),
+            &free_ifname(&eps),
             &endpoint_options(&c.config, &att, false)?,
             holder(),
             &live,
         )?;
-        let plumbed = bridge::plumb(&c.config.id, &ep, bridge_index, c.state.pid, false)
+        // The first network with a gateway out gives the default route.
+        let route = !ep.internal && eps.iter().all(|e| e.internal);
+        let plumbed = bridge::plumb(&c.config.id, &ep, bridge_index, c.state.pid, route)
             .map_err(Error::from)
             .and_then(|_| {
                 eps.push(ep.clone());
@@ -428,16 +467,34 @@ pub fn connect(paths: &Paths, c: &Container, network: &str, att_in: Attachment) 
             return Err(e);
         }
         if bridge::is_user_defined(&net.name) {
-            bridge::refresh_hosts(paths, std::slice::from_ref(&net.name))?;
+            bridge::refresh_hosts(paths, std::slice::from_ref(&net.name), None)?;
         }
     }
-    store.update_config(&c.config.id, move |cfg| cfg.net.connected.push(att))?;
+    store.update_config(&c.config.id, move |cfg| {
+        if cfg.net.detached {
+            // Off every network before: this one takes the first place.
+            cfg.net.detached = false;
+            cfg.net.aliases = att.aliases;
+            cfg.net.ip = att.ip;
+            cfg.network = NetworkMode::Bridge(att.network);
+        } else {
+            cfg.net.connected.push(att);
+        }
+    })?;
     Ok(())
 }
 
 /// `network disconnect`: the container leaves `net` (its interface goes at
 /// once if it runs).
 pub fn disconnect(paths: &Paths, c: &Container, network: &str) -> Result<()> {
+    let _lock = network_lock(c)?;
+    let store = ContainerStore::new(paths);
+    let c = &store.load(&c.config.id)?;
+    if network == "host" || c.config.network == NetworkMode::Host {
+        return Err(Error::msg(
+            "container cannot be disconnected from host network or connected to host network",
+        ));
+    }
     let net = networks::find(paths, network)?;
     if !attachments(&c.config).iter().any(|a| a.network == net.name) {
         return Err(Error::msg(format!(
@@ -448,24 +505,31 @@ pub fn disconnect(paths: &Paths, c: &Container, network: &str) -> Result<()> {
     if c.state.status == super::state::Status::Running {
         let eps = endpoints(c);
         bridge::release(paths, &c.config.id, Some(&net.name))?;
+        let had_route = eps.iter().find(|e| !e.internal).map(|e| e.network.clone());
         let rest: Vec<Endpoint> = eps.into_iter().filter(|e| e.network != net.name).collect();
         save_endpoints(c, &rest)?;
+        // Its default route went with the interface: the next network with
+        // a gateway out takes it over, as docker moves it.
+        if had_route.as_deref() == Some(net.name.as_str()) {
+            if let Some(next) = rest.iter().find(|e| !e.internal) {
+                bridge::set_default_route(c.state.pid, next)?;
+            }
+        }
     }
     let name = net.name.clone();
-    ContainerStore::new(paths).update_config(&c.config.id, move |cfg| {
+    store.update_config(&c.config.id, move |cfg| {
         cfg.net.connected.retain(|a| a.network != name);
-        if matches!(&cfg.network, NetworkMode::Bridge(n) if *n == name) {
-            // Its first network gone, the next one takes that place; with
-            // none left the container has no network, as docker's.
-            cfg.network = match cfg.net.connected.first().cloned() {
+        if matches!(&cfg.network, NetworkMode::Bridge(n) if *n == name) && !cfg.net.detached {
+            // Its first network gone, the next one takes that place.
+            match cfg.net.connected.first().cloned() {
                 Some(next) => {
                     cfg.net.connected.remove(0);
                     cfg.net.aliases = next.aliases;
                     cfg.net.ip = next.ip;
-                    NetworkMode::Bridge(next.network)
+                    cfg.network = NetworkMode::Bridge(next.network);
                 }
-                None => NetworkMode::None,
-            };
+                None => cfg.net.detached = true,
+            }
         }
     })?;
     Ok(())

@@ -448,6 +448,12 @@ pub fn prepare(
     // One lock for the bridge's one-time setup too: parallel first runs
     // would otherwise race on its firewall rules.
     let _guard = lock(paths)?;
+    if is_user_defined(&net.name) && !super::store::exists(paths, &net.id) {
+        return Err(NetworkError::Invalid(format!(
+            "network {} not found",
+            net.name
+        )));
+    }
     let mut nl = Netlink::open()?;
     let bridge_index = ensure_bridge(paths, &mut nl, net)?;
     let mut leases = read_leases(paths);
@@ -545,6 +551,25 @@ pub fn plumb(
     Ok(())
 }
 
+/// Point the default route of process `pid`'s namespace at `ep`'s
+/// gateway (after the network that carried it was left, or when the
+/// first network with a gateway is joined).
+pub fn set_default_route(pid: i32, ep: &Endpoint) -> Result<()> {
+    let ns =
+        std::fs::File::open(format!("/proc/{pid}/ns/net")).map_err(|e| NetworkError::Netlink {
+            what: "opening the container's network namespace".into(),
+            source: e,
+        })?;
+    let mut inner = Netlink::open_in(ns.as_fd())?;
+    let index = inner.link_index(&ep.ifname)?.ok_or_else(|| {
+        NetworkError::Invalid(format!(
+            "{} missing in the container's namespace",
+            ep.ifname
+        ))
+    })?;
+    inner.add_default_route4(ep.gateway, index)
+}
+
 fn release_resources(l: &Lease) {
     if !l.ports.is_empty() {
         let _ = Firewall::new(&l.table).unpublish(&l.container);
@@ -585,6 +610,36 @@ pub fn release(paths: &Paths, id: &str, network: Option<&str>) -> Result<()> {
         );
     }
     refresh_hosts_locked(&rest, &changed);
+    // Off its last user network, a container still running keeps no
+    // names of former peers.
+    let on_user_net = rest
+        .iter()
+        .any(|l| l.container == id && is_user_defined(&l.network));
+    if network.is_some() && !on_user_net {
+        for hosts in mine.iter().filter_map(|l| l.hosts.as_deref()) {
+            if let Ok(old) = std::fs::read_to_string(hosts) {
+                let text = with_peers(&old, &BTreeSet::new());
+                if text != old {
+                    let _ = write_in_place(hosts, &text);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Drop `dead` leases (their containers are gone) and what they held;
+/// the caller holds the lock.
+pub(crate) fn drop_leases_locked(paths: &Paths, dead: &[Lease]) -> Result<()> {
+    let leases: Vec<Lease> = read_leases(paths)
+        .into_iter()
+        .filter(|l| !dead.contains(l))
+        .collect();
+    write_leases(paths, &leases)?;
+    for l in dead {
+        release_resources(l);
+    }
+    refresh_hosts_locked(&leases, &dead.iter().map(|l| l.network.clone()).collect());
     Ok(())
 }
 
@@ -610,24 +665,59 @@ pub fn rename_member(paths: &Paths, id: &str, name: &str) -> Result<()> {
 }
 
 /// Rewrite the /etc/hosts of every member of the user networks in
-/// `networks` (after `member`'s own lines changed, for instance).
-pub fn refresh_hosts(paths: &Paths, networks: &[String]) -> Result<()> {
+/// `networks`; `own` first replaces one container's file (its own lines,
+/// at start), under the same lock so no rewrite interleaves with it.
+pub fn refresh_hosts(paths: &Paths, networks: &[String], own: Option<(&Path, &str)>) -> Result<()> {
     let _guard = lock(paths)?;
+    if let Some((path, text)) = own {
+        write_in_place(path, text)
+            .map_err(|e| NetworkError::Invalid(format!("writing /etc/hosts: {e}")))?;
+    }
     let leases = read_leases(paths);
     refresh_hosts_locked(&leases, &networks.iter().cloned().collect());
     Ok(())
 }
 
-/// The `.base` file beside a container's /etc/hosts: its own lines, to
-/// which its peers' names are appended.
-pub fn hosts_base(hosts: &Path) -> PathBuf {
-    hosts.with_extension("base")
+/// Bind-mounted files are replaced by content, never by rename (the mount
+/// holds the inode).
+fn write_in_place(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)?
+        .write_all(text.as_bytes())
 }
 
-/// Names on user networks without a daemon: each member's /etc/hosts is
-/// its own lines plus one line per peer (name, aliases, short ID), written
-/// again under the lock whenever a member of one of its networks comes or
-/// goes. In place, not renamed: the file is bind-mounted by inode.
+const PEERS_BEGIN: &str = "# rdock: containers on the same networks\n";
+const PEERS_END: &str = "# rdock: end\n";
+
+/// `text` with its block of peers replaced by `lines` (none: no block);
+/// everything else, the container's own edits too, is kept.
+fn with_peers(text: &str, lines: &BTreeSet<String>) -> String {
+    let mut out = match (text.find(PEERS_BEGIN), text.find(PEERS_END)) {
+        (Some(a), Some(b)) if a < b => {
+            format!("{}{}", &text[..a], &text[b + PEERS_END.len()..])
+        }
+        _ => text.to_string(),
+    };
+    if !lines.is_empty() {
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(PEERS_BEGIN);
+        for l in lines {
+            out.push_str(l);
+        }
+        out.push_str(PEERS_END);
+    }
+    out
+}
+
+/// Names on user networks without a daemon: each member's /etc/hosts has
+/// a block with one line per peer (name, aliases, short ID), rewritten
+/// under the lock whenever a member of one of its networks comes or goes.
 fn refresh_hosts_locked(leases: &[Lease], networks: &BTreeSet<String>) {
     let user: BTreeSet<&str> = networks
         .iter()
@@ -637,13 +727,17 @@ fn refresh_hosts_locked(leases: &[Lease], networks: &BTreeSet<String>) {
     if user.is_empty() {
         return;
     }
+    // Containers that left these networks lose their block too: they are
+    // no longer in `leases`, but their other networks' members are.
     let mut done = BTreeSet::new();
     for l in leases {
         if !user.contains(l.network.as_str()) || !done.insert(l.container.as_str()) {
             continue;
         }
         let Some(hosts) = &l.hosts else { continue };
-        let Ok(mut text) = std::fs::read_to_string(hosts_base(hosts)) else {
+        // A container being removed may have lost its directory: nothing
+        // to update then.
+        let Ok(old) = std::fs::read_to_string(hosts) else {
             continue;
         };
         let nets: BTreeSet<&str> = leases
@@ -661,19 +755,10 @@ fn refresh_hosts_locked(leases: &[Lease], networks: &BTreeSet<String>) {
             names.push(m.container.chars().take(12).collect());
             lines.insert(format!("{}\t{}\n", m.ip, names.join(" ")));
         }
-        for line in lines {
-            text.push_str(&line);
+        let text = with_peers(&old, &lines);
+        if text != old {
+            let _ = write_in_place(hosts, &text);
         }
-        if std::fs::read_to_string(hosts).is_ok_and(|old| old == text) {
-            continue;
-        }
-        // A container being removed may have lost its directory: nothing
-        // to update then.
-        let _ = std::fs::OpenOptions::new()
-            .write(true)
-            .truncate(true)
-            .open(hosts)
-            .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()));
     }
 }
 

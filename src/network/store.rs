@@ -27,6 +27,8 @@ pub struct CreateOptions {
     pub attachable: bool,
     pub labels: BTreeMap<String, String>,
     pub options: BTreeMap<String, String>,
+    /// `-o com.docker.network.bridge.name=`: the Linux bridge's name.
+    pub bridge: Option<String>,
 }
 
 fn defs_dir(paths: &Paths) -> PathBuf {
@@ -36,6 +38,12 @@ fn defs_dir(paths: &Paths) -> PathBuf {
 /// Stable ID of a predefined network (as docker's are per host).
 pub fn predefined_id(name: &str) -> String {
     crate::image::store::sha256_hex(format!("rdock-network:{name}").as_bytes())
+}
+
+/// Does user network `id` still exist? (Checked under the lock by whoever
+/// joins it: a concurrent `network rm` may have won.)
+pub(crate) fn exists(paths: &Paths, id: &str) -> bool {
+    defs_dir(paths).join(format!("{id}.json")).exists()
 }
 
 /// The user-defined networks, by name.
@@ -116,7 +124,7 @@ fn pick_subnet(
         }
         for pool in pools {
             let (base, bits) = bridge::parse_cidr(&pool.base)?;
-            if pool.size < bits || pool.size > 30 {
+            if pool.size == 0 || pool.size < bits || pool.size > 30 {
                 return Err(NetworkError::Invalid(format!(
                     "invalid address pool {}/{}",
                     pool.base, pool.size
@@ -171,7 +179,7 @@ fn pick_subnet(
 /// `network create`: the definition, then its bridge and firewall rules
 /// (as docker, the bridge exists from now on).
 pub fn create(paths: &Paths, o: &CreateOptions) -> Result<NetworkDef> {
-    if matches!(o.name.as_str(), "host" | "none") {
+    if matches!(o.name.as_str(), "host" | "none" | "bridge" | "default") {
         return Err(NetworkError::Invalid(format!(
             "operation is not permitted on predefined {} network ",
             o.name
@@ -191,6 +199,20 @@ pub fn create(paths: &Paths, o: &CreateOptions) -> Result<NetworkDef> {
             o.name
         )));
     }
+    if let Some(b) = &o.bridge {
+        let ok = !b.is_empty()
+            && b.len() <= 15
+            && b.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+        if !ok {
+            return Err(NetworkError::Invalid(format!("invalid bridge name {b:?}")));
+        }
+        if all.iter().any(|n| &n.bridge == b) {
+            return Err(NetworkError::Invalid(format!(
+                "bridge name {b} is already used by another network"
+            )));
+        }
+    }
     let taken: Vec<(Ipv4Addr, u8)> = all.iter().map(|n| (n.subnet, n.prefix)).collect();
     let mut nl = Netlink::open()?;
     let host = if o.subnet.is_none() {
@@ -204,7 +226,10 @@ pub fn create(paths: &Paths, o: &CreateOptions) -> Result<NetworkDef> {
         name: o.name.clone(),
         // rdbr-: rdock's bridges, apart from docker's br- ones; 15 chars,
         // the kernel's limit.
-        bridge: format!("rdbr-{}", &id[..10]),
+        bridge: o
+            .bridge
+            .clone()
+            .unwrap_or_else(|| format!("rdbr-{}", &id[..10])),
         id,
         subnet,
         prefix,
@@ -256,10 +281,10 @@ pub fn remove(
         )));
     }
     let _guard = bridge::lock(paths)?;
-    let active: Vec<bridge::Lease> = bridge::read_leases(paths)
+    let (active, dead): (Vec<bridge::Lease>, Vec<bridge::Lease>) = bridge::read_leases(paths)
         .into_iter()
-        .filter(|l| l.network == def.name && live(l))
-        .collect();
+        .filter(|l| l.network == def.name)
+        .partition(|l| live(l));
     if let Some(l) = active.first() {
         return Err(NetworkError::Invalid(format!(
             "error while removing network: network {} has active endpoints (name:{:?} id:{:?})",
@@ -267,6 +292,10 @@ pub fn remove(
             l.name,
             l.container.chars().take(12).collect::<String>()
         )));
+    }
+    if !dead.is_empty() {
+        // What killed containers held on it goes with it.
+        bridge::drop_leases_locked(paths, &dead)?;
     }
     let mut nl = Netlink::open()?;
     destroy(paths, &mut nl, def);
