@@ -170,7 +170,7 @@ fn published_port_answers_on_loopback_and_is_cleaned_up() {
     assert!(std::path::Path::new(&format!("/sys/class/net/{veth}")).exists());
     r.run(&["stop", "-t", "0", "web1"]).ok();
     assert!(!nft_table(&r).contains("rdock ctr"), "{}", nft_table(&r));
-    assert!(!std::path::Path::new(&format!("/sys/class/net/{veth}")).exists());
+    assert!(gone_soon(&veth));
     assert_eq!(
         std::fs::read_to_string(r.root.join("networks/leases.json")).unwrap(),
         "[]"
@@ -262,6 +262,79 @@ fn random_ports_udp_and_a_killed_monitor() {
 
 fn link_exists(name: &str) -> bool {
     std::path::Path::new(&format!("/sys/class/net/{name}")).exists()
+}
+
+/// The kernel deletes a stopped container's veth with its network
+/// namespace, asynchronously: give it a moment.
+fn gone_soon(link: &str) -> bool {
+    for _ in 0..100 {
+        if !link_exists(link) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+/// The host end of each lease's veth.
+fn lease_veths(r: &Rdock) -> Vec<String> {
+    let text = std::fs::read_to_string(r.root.join("networks/leases.json")).unwrap();
+    let all: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+    all.iter()
+        .map(|l| l["veth"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_stopped_containers_veth_goes_with_its_namespace() {
+    let r = Rdock::with_busybox();
+    // Back to back: the kernel deletes each veth with its namespace, and
+    // the address is only given out again once it has.
+    for _ in 0..3 {
+        r.run(&["run", "--rm", "busybox", "true"]).ok();
+    }
+    assert_eq!(
+        std::fs::read_to_string(r.root.join("networks/leases.json")).unwrap(),
+        "[]"
+    );
+    let text = std::fs::read_to_string(r.root.join("networks/draining.json")).unwrap();
+    let draining: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+    for d in &draining {
+        assert!(gone_soon(d["veth"].as_str().unwrap()), "{text}");
+    }
+
+    // A namespace another container still uses keeps its veth: after the
+    // grace period the next start deletes it (the sharer loses eth0, as
+    // with docker), and the address is free again.
+    r.run(&["run", "-d", "--name", "owner", "busybox", "sleep", "30"])
+        .ok();
+    wait_for_pid(&r, "owner");
+    r.run(&[
+        "run",
+        "-d",
+        "--name",
+        "sharer",
+        "--network",
+        "container:owner",
+        "busybox",
+        "sleep",
+        "30",
+    ])
+    .ok();
+    wait_for_pid(&r, "sharer");
+    let veth = lease_veths(&r).pop().unwrap();
+    r.run(&["stop", "-t", "0", "owner"]).ok();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(link_exists(&veth));
+    std::thread::sleep(Duration::from_millis(2000));
+    r.run(&["run", "--rm", "busybox", "true"]).ok();
+    assert!(!link_exists(&veth));
+    let out = r
+        .run(&["exec", "sharer", "cat", "/proc/net/dev"])
+        .ok()
+        .to_string();
+    assert!(!out.contains("eth0"), "{out}");
+    r.run(&["rm", "-f", "sharer", "owner"]).ok();
 }
 
 #[test]

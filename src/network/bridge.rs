@@ -6,6 +6,10 @@
 //! command that allocates first drops the leases whose container is no
 //! longer running (a `kill -9` of everything is cleaned up by the next
 //! `run`).
+//!
+//! A stopped container's veth is left to the kernel, which deletes it with
+//! the container's network namespace; until it has, its address stays
+//! taken (`Draining`, see `release`).
 
 use super::firewall::{self, Firewall, PortRule, Proto};
 use super::netlink::Netlink;
@@ -249,6 +253,87 @@ fn leases_path(paths: &Paths) -> PathBuf {
     paths.root.join("networks").join("leases.json")
 }
 
+fn draining_path(paths: &Paths) -> PathBuf {
+    paths.root.join("networks").join("draining.json")
+}
+
+/// The veth of a stopped container, which the kernel deletes when the
+/// container's network namespace goes (asynchronously, shortly after its
+/// last process): its address is not given out again until it is gone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Draining {
+    network: String,
+    ip: Ipv4Addr,
+    veth: String,
+    /// When its container gave it back, ms since the epoch.
+    since: u64,
+}
+
+/// How long a stopped container's veth may wait for the kernel. A
+/// namespace is destroyed within milliseconds of its last process; a veth
+/// still there after this means something else keeps the namespace (a
+/// process that joined it, a bind mount), and it is deleted.
+const DRAIN_GRACE_MS: u64 = 2000;
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn read_draining(paths: &Paths) -> Vec<Draining> {
+    std::fs::read(draining_path(paths))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+fn write_draining(paths: &Paths, d: &[Draining]) -> Result<()> {
+    let data = serde_json::to_vec(d).map_err(|e| NetworkError::Invalid(e.to_string()))?;
+    replace_file(&draining_path(paths), &data)
+        .map_err(|e| NetworkError::Invalid(format!("writing the draining veths: {e}")))
+}
+
+/// Gone draining veths the file may keep before `prepare` rewrites it.
+const DRAINING_SLACK: usize = 16;
+
+impl Draining {
+    /// Is its veth still there? Asked of sysfs when `sysfs` (it shows this
+    /// network namespace's links: the caller saw its bridge there), which
+    /// takes no lock, where RTM_GETLINK waits for rtnl while the kernel
+    /// tears namespaces down (~1 ms).
+    fn lingers(&self, nl: &mut Netlink, sysfs: bool) -> bool {
+        if sysfs {
+            Path::new("/sys/class/net").join(&self.veth).exists()
+        } else {
+            !matches!(nl.link_index(&self.veth), Ok(None))
+        }
+    }
+
+    /// Delete its veth (synchronously: the kernel waits for an RCU
+    /// barrier).
+    fn delete(&self, nl: &mut Netlink) {
+        let _ = nl.delete_link(&self.veth);
+    }
+
+    /// Its address, as a lease for `allocate` to skip.
+    fn as_lease(&self) -> Lease {
+        Lease {
+            network: self.network.clone(),
+            container: String::new(),
+            ip: self.ip,
+            veth: self.veth.clone(),
+            ports: Vec::new(),
+            holder: (0, 0),
+            table: default_table(),
+            name: String::new(),
+            aliases: Vec::new(),
+            hosts: None,
+        }
+    }
+}
+
 /// The one lock over every network's definition and leases.
 pub(crate) fn lock(paths: &Paths) -> Result<FileLock> {
     FileLock::exclusive(&paths.root.join("networks").join(".lock"))
@@ -465,7 +550,50 @@ pub fn prepare(
     for l in &stale {
         release_resources(l);
     }
-    let (ip, ports) = allocate(net, &keep, opts)?;
+    // Stopped containers' veths the kernel has deleted since free their
+    // addresses; one still there past the grace period, or holding the
+    // address asked for, is deleted now. The file is only rewritten when
+    // that happened or enough gone ones piled up: one write less a run.
+    let before = read_draining(paths);
+    let sysfs = Path::new("/sys/class/net").join(&net.bridge).exists();
+    let now = now_ms();
+    let mut forced = false;
+    let mut draining: Vec<Draining> = before
+        .iter()
+        .filter(|d| {
+            let wanted = d.network == net.name && opts.ip == Some(d.ip);
+            let late = now.saturating_sub(d.since) >= DRAIN_GRACE_MS;
+            let lingers = d.lingers(&mut nl, sysfs);
+            if lingers && (wanted || late) {
+                d.delete(&mut nl);
+                forced = true;
+                return false;
+            }
+            lingers
+        })
+        .cloned()
+        .collect();
+    let taken = |draining: &[Draining]| -> Vec<Lease> {
+        keep.iter()
+            .cloned()
+            .chain(draining.iter().map(Draining::as_lease))
+            .collect()
+    };
+    let (ip, ports) = match allocate(net, &taken(&draining), opts) {
+        Ok(a) => a,
+        // Out of addresses: take back those still waiting for the kernel.
+        Err(e) if !draining.is_empty() => {
+            for d in draining.drain(..) {
+                d.delete(&mut nl);
+            }
+            forced = true;
+            allocate(net, &keep, opts).map_err(|_| e)?
+        }
+        Err(e) => return Err(e),
+    };
+    if forced || before.len() > draining.len() + DRAINING_SLACK {
+        write_draining(paths, &draining)?;
+    }
     let ports: Vec<PortRule> = ports
         .into_iter()
         .map(|(host_ip, host_port, container_port, proto)| PortRule {
@@ -570,10 +698,16 @@ pub fn set_default_route(pid: i32, ep: &Endpoint) -> Result<()> {
     inner.add_default_route4(ep.gateway, index)
 }
 
-fn release_resources(l: &Lease) {
+fn unpublish(l: &Lease) {
     if !l.ports.is_empty() {
         let _ = Firewall::new(&l.table).unpublish(&l.container);
     }
+}
+
+/// Its rules, and its veth (synchronously: `release` says why that is
+/// avoided on a container's stop).
+fn release_resources(l: &Lease) {
+    unpublish(l);
     // Usually gone with the container's namespace already.
     if let Ok(mut nl) = Netlink::open() {
         let _ = nl.delete_link(&l.veth);
@@ -583,6 +717,14 @@ fn release_resources(l: &Lease) {
 /// After the container stopped (`network` None) or left one network: give
 /// back its addresses and ports, remove its rules and veths, and take its
 /// name out of its peers' /etc/hosts. Idempotent.
+///
+/// A stopped container's veths are not deleted here: the kernel deletes
+/// them with its network namespace, asynchronously, once its last process
+/// is gone. Deleting one from here made every bridge `run --rm` wait
+/// 15-25 ms (`rtnl_dellink` -> `netdev_run_todo` -> `rcu_barrier`,
+/// contended with the namespace cleanup's own barrier). Their addresses
+/// stay taken until they are gone (`Draining`). Leaving one network of a
+/// running container deletes its interface at once, as docker does.
 pub fn release(paths: &Paths, id: &str, network: Option<&str>) -> Result<()> {
     let path = leases_path(paths);
     if !path.exists() {
@@ -596,9 +738,24 @@ pub fn release(paths: &Paths, id: &str, network: Option<&str>) -> Result<()> {
     if mine.is_empty() {
         return Ok(());
     }
+    if network.is_none() {
+        let since = now_ms();
+        let mut draining = read_draining(paths);
+        draining.extend(mine.iter().map(|l| Draining {
+            network: l.network.clone(),
+            ip: l.ip,
+            veth: l.veth.clone(),
+            since,
+        }));
+        write_draining(paths, &draining)?;
+    }
     write_leases(paths, &rest)?;
     for l in &mine {
-        release_resources(l);
+        if network.is_none() {
+            unpublish(l);
+        } else {
+            release_resources(l);
+        }
     }
     let mut changed: BTreeSet<String> = mine.iter().map(|l| l.network.clone()).collect();
     if network.is_some() {
