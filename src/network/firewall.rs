@@ -17,15 +17,21 @@
 //! Subprocesses, not netlink: both wire formats are large, and none of
 //! this is on the path of a `run` without `-p` (a bridge's rules are set
 //! up once per boot).
+//!
+//! rdock waits for nft's answer, not for its exit (`run_until`): a process
+//! closing an nf_tables socket after a commit (its own or any other's)
+//! waits in the kernel for an RCU grace period, 10-15 ms here, and nft
+//! only closes its socket once it has printed everything.
 
 use super::{NetworkError, Result};
 use crate::util::FileLock;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Mutex;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -182,6 +188,120 @@ fn run(prog: &str, args: &[&str], input: Option<&str>) -> Result<Output> {
     child
         .wait_with_output()
         .map_err(|e| fw_err(format!("running {prog}: {e}")))
+}
+
+/// Processes that gave their answer (`run_until`) and have not exited yet.
+static LINGERING: Mutex<Vec<Child>> = Mutex::new(Vec::new());
+
+/// Reap the processes of earlier `run_until` calls that have exited since;
+/// the others are left running (if this process exits first, init reaps
+/// them).
+pub fn reap_lingering() {
+    if let Ok(mut v) = LINGERING.lock() {
+        v.retain_mut(|c| matches!(c.try_wait(), Ok(None)));
+    }
+}
+
+fn linger(child: Child) {
+    if let Ok(mut v) = LINGERING.lock() {
+        v.push(child);
+    }
+}
+
+/// `run`, but returning as soon as `complete(stdout so far)` says the
+/// answer is whole (with a success status), leaving the process to exit
+/// on its own; else at its exit, as `run`.
+///
+/// Why not wait for nft's exit: closing an nf_tables netlink socket
+/// (`netlink_release` -> `nft_rcv_nl_event`) flushes nf_tables' destroy
+/// work, which waits for an RCU grace period after any recent commit: nft
+/// spends 10-15 ms of its ~15 ms there (perf: `__flush_work` <-
+/// `nft_rcv_nl_event` <- `sock_close`), after it has printed its answer.
+/// A commit is done once nft has echoed it (`-e`), a listing once its JSON
+/// is whole.
+fn run_until(
+    prog: &str,
+    args: &[&str],
+    input: Option<&str>,
+    complete: &dyn Fn(&[u8]) -> bool,
+) -> Result<Output> {
+    use std::os::unix::process::ExitStatusExt;
+    reap_lingering();
+    let mut cmd = Command::new(prog);
+    cmd.args(args)
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            fw_err(format!(
+                "{prog} not found (install it, or choose the other backend with {BACKEND_ENV})"
+            ))
+        } else {
+            fw_err(format!("running {prog}: {e}"))
+        }
+    })?;
+    if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
+        if let Err(e) = stdin.write_all(text.as_bytes()) {
+            let _ = child.kill();
+            linger(child);
+            return Err(fw_err(format!("writing to {prog}: {e}")));
+        }
+    }
+    let mut stdout = Vec::new();
+    if let Some(mut out) = child.stdout.take() {
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            match out.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    stdout.extend_from_slice(&buf[..n]);
+                    if complete(&stdout) {
+                        drop(out);
+                        linger(child);
+                        return Ok(Output {
+                            status: std::process::ExitStatus::from_raw(0),
+                            stdout,
+                            stderr: Vec::new(),
+                        });
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let _ = child.kill();
+                    linger(child);
+                    return Err(fw_err(format!("reading from {prog}: {e}")));
+                }
+            }
+        }
+    }
+    let mut stderr = Vec::new();
+    if let Some(mut err) = child.stderr.take() {
+        let _ = err.read_to_end(&mut stderr);
+    }
+    let status = child
+        .wait()
+        .map_err(|e| fw_err(format!("running {prog}: {e}")))?;
+    Ok(Output {
+        status,
+        stdout,
+        stderr,
+    })
+}
+
+/// nft's echo (`-e`) of a commit ends with this line, sent by the kernel
+/// once the commit is done.
+fn committed(out: &[u8]) -> bool {
+    out.split(|&b| b == b'\n')
+        .any(|l| l.starts_with(b"# new generation "))
+}
+
+fn json_complete(out: &[u8]) -> bool {
+    serde_json::from_slice::<serde::de::IgnoredAny>(out).is_ok()
 }
 
 /// The line of a failed command's stderr worth reporting (iptables-nft
@@ -394,7 +514,12 @@ impl Nft<'_> {
     /// The table's commented rules and the set's members; None when the
     /// table does not exist.
     fn state(&self) -> Result<Option<NftState>> {
-        let out = run("nft", &["-j", "-a", "list", "table", "ip", self.t], None)?;
+        let out = run_until(
+            "nft",
+            &["-j", "-a", "list", "table", "ip", self.t],
+            None,
+            &json_complete,
+        )?;
         if !out.status.success() {
             if String::from_utf8_lossy(&out.stderr).contains("No such file or directory") {
                 return Ok(None);
@@ -441,8 +566,11 @@ impl Nft<'_> {
             .unwrap_or_default())
     }
 
+    /// One transaction, answered once nft has echoed it. A script nft
+    /// echoes nothing of (only deletions) is answered at its exit: such
+    /// scripts start with the skeleton, whose `add chain`s are echoed.
     fn apply(&self, script: &str) -> Result<()> {
-        let out = run("nft", &["-f", "-"], Some(script))?;
+        let out = run_until("nft", &["-e", "-f", "-"], Some(script), &committed)?;
         if !out.status.success() {
             return Err(failure("nft", &out));
         }
@@ -538,7 +666,7 @@ impl Nft<'_> {
         if script.is_empty() {
             return Ok(());
         }
-        self.apply(&script)
+        self.apply(&(self.skeleton() + &script))
     }
 
     fn publish(&self, owner: &str, rules: &[PortRule]) -> Result<()> {
@@ -573,7 +701,7 @@ impl Nft<'_> {
         if script.is_empty() {
             return Ok(());
         }
-        self.apply(&script)
+        self.apply(&(self.skeleton() + &script))
     }
 
     fn delete_table(&self) -> Result<()> {
@@ -1152,6 +1280,31 @@ mod tests {
             assert!(!dump(&fw).contains("old0"));
             fw.delete_table().unwrap();
         });
+    }
+
+    /// A commit is answered at its echo; a failed one, which echoes
+    /// nothing, at nft's exit, with its error.
+    #[test]
+    fn nft_answers_at_the_echo_and_errors_at_exit() {
+        in_netns(|| {
+            let locks = tempfile::tempdir().unwrap();
+            let fw = firewall("rdu_echo", Variant::Nft, locks.path());
+            let nft = fw.nft();
+            nft.apply(&nft.skeleton()).unwrap();
+            let e = nft.apply("add rule ip rdu_nosuch c drop\n").unwrap_err();
+            assert!(e.to_string().contains("Error"), "{e}");
+            fw.delete_table().unwrap();
+            reap_lingering();
+        });
+        assert!(!committed(
+            b"add chain ip t c { type nat hook output priority -100; policy accept; } # handle 2\n"
+        ));
+        assert!(committed(
+            b"add rule ip t c drop # handle 9\n# new generation 12 by process 77 (nft)\n"
+        ));
+        assert!(!committed(
+            b"add rule ip t c drop comment \"# new generation \"\n"
+        ));
     }
 
     #[test]
