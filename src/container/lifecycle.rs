@@ -353,7 +353,13 @@ pub(super) fn launch(
         super::network::plumb(&id, &endpoints, pid)
             .map_err(|e| crate::runtime::RuntimeError::Other(e.to_string()))
     };
-    let spawned = match process::spawn_with(&spec, &cgroup, &mut plumb) {
+    // Only bridge endpoints have anything to do there.
+    let hook: Option<&mut dyn FnMut(i32) -> crate::runtime::Result<()>> = if endpoints.is_empty() {
+        None
+    } else {
+        Some(&mut plumb)
+    };
+    let spawned = match process::spawn_with(&spec, &cgroup, hook) {
         Ok(s) => s,
         Err(e) => {
             let _ = cgroup.remove();
