@@ -61,6 +61,8 @@ const IFLA_MASTER: u16 = 10;
 const IFLA_LINKINFO: u16 = 18;
 const IFLA_NET_NS_PID: u16 = 19;
 const IFLA_EXT_MASK: u16 = 29;
+const IFLA_NUM_TX_QUEUES: u16 = 31;
+const IFLA_NUM_RX_QUEUES: u16 = 32;
 const IFLA_INFO_KIND: u16 = 1;
 const IFLA_INFO_DATA: u16 = 2;
 const VETH_INFO_PEER: u16 = 1;
@@ -344,6 +346,12 @@ impl Netlink {
         let mut req = Req::new(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO);
         req.ifinfomsg(0, IFF_UP, IFF_UP);
         req.attr_str(IFLA_IFNAME, host_name);
+        // One queue each way, as veth ends up with anyway: without these
+        // it is created with one per CPU, then cut down to one, and the
+        // cut waits for an expedited RCU grace period (synchronize_net in
+        // netif_set_real_num_tx_queues), per end.
+        req.attr(IFLA_NUM_TX_QUEUES, &1u32.to_ne_bytes());
+        req.attr(IFLA_NUM_RX_QUEUES, &1u32.to_ne_bytes());
         if let Some(m) = master {
             req.attr(IFLA_MASTER, &m.to_ne_bytes());
         }
@@ -354,6 +362,8 @@ impl Netlink {
         let peer = req.nest(VETH_INFO_PEER);
         req.ifinfomsg(0, 0, 0);
         req.attr_str(IFLA_IFNAME, peer_name);
+        req.attr(IFLA_NUM_TX_QUEUES, &1u32.to_ne_bytes());
+        req.attr(IFLA_NUM_RX_QUEUES, &1u32.to_ne_bytes());
         req.attr(IFLA_NET_NS_PID, &(peer_pid as u32).to_ne_bytes());
         if let Some(mac) = peer_mac {
             req.attr(IFLA_ADDRESS, &mac);
