@@ -126,6 +126,15 @@ pub struct StagedLayer {
     pub info: LayerInfo,
 }
 
+impl StagedLayer {
+    /// The blob as received, until the layer is installed (`load` stages
+    /// a blob a second time from it when one archive layer sits on two
+    /// different parents).
+    pub fn blob_path(&self) -> PathBuf {
+        self.dir.join("blob")
+    }
+}
+
 impl Drop for StagedLayer {
     fn drop(&mut self) {
         // Gone already once installed (renamed into layers/).
