@@ -55,6 +55,12 @@ fn invalid(msg: String) -> ArchiveError {
     ArchiveError::Invalid(msg)
 }
 
+/// A tar-level read error: the input is not (or no longer) a tar archive,
+/// or a compressed stream ended early.
+fn not_tar(e: io::Error) -> ArchiveError {
+    invalid(format!("reading the tar stream: {e}"))
+}
+
 /// An entry's path, normalised: "./" and empty components dropped;
 /// absolute paths and ".." refused.
 pub fn clean_entry(raw: &[u8]) -> Result<String> {
@@ -214,7 +220,7 @@ impl Catalog {
                 .entries_with_seek()
                 .map_err(|e| ArchiveError::io("reading the archive", e))?;
             for e in entries {
-                let e = e.map_err(|e| ArchiveError::io("reading the archive", e))?;
+                let e = e.map_err(|e| not_tar(e))?;
                 let path = clean_entry(&e.path_bytes())?;
                 let kind = e.header().entry_type();
                 let node = match entry_kind(&path, kind, e.link_name_bytes())? {
@@ -249,7 +255,7 @@ impl Catalog {
                 .entries()
                 .map_err(|e| ArchiveError::io("reading the archive", e))?;
             for e in entries {
-                let mut e = e.map_err(|e| ArchiveError::io("reading the archive", e))?;
+                let mut e = e.map_err(|e| not_tar(e))?;
                 let path = clean_entry(&e.path_bytes())?;
                 let kind = e.header().entry_type();
                 let node = match entry_kind(&path, kind, e.link_name_bytes())? {
@@ -353,8 +359,8 @@ impl Catalog {
                 }
                 _ => done.push(c),
             }
-            let cur = done.join("/");
-            if let Some(Node::Symlink(t) | Node::Hardlink(t)) = self.nodes.get(&cur) {
+            // A link's target may be a link again.
+            while let Some(Node::Symlink(t) | Node::Hardlink(t)) = self.nodes.get(&done.join("/")) {
                 hops += 1;
                 if hops > 40 {
                     return Err(invalid(format!("{who}: too many links resolving {path:?}")));
