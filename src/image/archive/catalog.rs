@@ -220,7 +220,7 @@ impl Catalog {
                 .entries_with_seek()
                 .map_err(|e| ArchiveError::io("reading the archive", e))?;
             for e in entries {
-                let e = e.map_err(|e| not_tar(e))?;
+                let e = e.map_err(not_tar)?;
                 let path = clean_entry(&e.path_bytes())?;
                 let kind = e.header().entry_type();
                 let node = match entry_kind(&path, kind, e.link_name_bytes())? {
@@ -255,7 +255,7 @@ impl Catalog {
                 .entries()
                 .map_err(|e| ArchiveError::io("reading the archive", e))?;
             for e in entries {
-                let mut e = e.map_err(|e| not_tar(e))?;
+                let mut e = e.map_err(not_tar)?;
                 let path = clean_entry(&e.path_bytes())?;
                 let kind = e.header().entry_type();
                 let node = match entry_kind(&path, kind, e.link_name_bytes())? {
