@@ -76,10 +76,12 @@ fn config_json(layers: &[Vec<u8>], cmd: &[&str], arch: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// An image for `docker_archive`: (tags, layers, cmd).
+type Img<'a> = (&'a [&'a str], Vec<Vec<u8>>, &'a [&'a str]);
+
 /// A docker-archive written by hand, as docker 25+ lays it out (layers
-/// and configs under blobs/sha256, manifest.json last). Each image:
-/// (tags, layers, cmd).
-fn docker_archive(images: &[(&[&str], Vec<Vec<u8>>, &[&str])]) -> Vec<(String, E)> {
+/// and configs under blobs/sha256, manifest.json last).
+fn docker_archive(images: &[Img]) -> Vec<(String, E)> {
     let mut entries = vec![
         ("blobs/".to_string(), E::Dir),
         ("blobs/sha256/".to_string(), E::Dir),
@@ -859,7 +861,7 @@ fn config_name(entries: &[(String, E)]) -> String {
         .to_string()
 }
 
-fn with_manifest(entries: &mut Vec<(String, E)>, f: impl FnOnce(&mut serde_json::Value)) {
+fn with_manifest(entries: &mut [(String, E)], f: impl FnOnce(&mut serde_json::Value)) {
     let mut m = manifest_of(entries);
     f(&mut m);
     set_file(entries, "manifest.json", serde_json::to_vec(&m).unwrap());
@@ -1011,7 +1013,7 @@ fn hostile_digests_and_layers() {
         .args(["-C", p(&dir.path().join("l")), "-cf", "-", "."])
         .output()
         .unwrap();
-    refused(&out.stdout, &format!("has digest sha256:"));
+    refused(&out.stdout, "has digest sha256:");
 }
 
 #[test]
