@@ -444,3 +444,138 @@ impl Catalog {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(entries: Vec<(&str, Node)>) -> Catalog {
+        let mut c = Catalog::default();
+        for (k, n) in entries {
+            c.nodes.insert(k.to_string(), n);
+        }
+        c
+    }
+
+    fn file() -> Node {
+        Node::File(Data::Mem(b"{}".to_vec()))
+    }
+
+    #[test]
+    fn entry_names_are_normalised_or_refused() {
+        assert_eq!(
+            clean_entry(b"./blobs//sha256/./x").unwrap(),
+            "blobs/sha256/x"
+        );
+        assert_eq!(clean_entry(b"./").unwrap(), "");
+        assert!(clean_entry(b"/etc/passwd")
+            .unwrap_err()
+            .to_string()
+            .contains("absolute"));
+        assert!(clean_entry(b"a/../b")
+            .unwrap_err()
+            .to_string()
+            .contains("\"..\""));
+        assert!(clean_entry(b"\xff").is_err());
+    }
+
+    #[test]
+    fn link_targets_stay_inside() {
+        assert_eq!(
+            join_link("id/layer.tar", "../abc.tar").as_deref(),
+            Some("abc.tar")
+        );
+        assert_eq!(join_link("a/b/c", "../../d").as_deref(), Some("d"));
+        assert_eq!(join_link("a/b", "./c/./d").as_deref(), Some("a/c/d"));
+        assert_eq!(join_link("a/b", "../../x"), None);
+        assert_eq!(join_link("a", "/etc/passwd"), None);
+    }
+
+    #[test]
+    fn resolution_follows_links_inside_the_catalogue() {
+        let c = with(vec![
+            ("abc.tar", file()),
+            ("id/layer.tar", Node::Symlink("abc.tar".into())),
+            ("hard", Node::Hardlink("id/layer.tar".into())),
+            ("dir", Node::Dir),
+            ("alias", Node::Symlink("id".into())),
+            ("loop1", Node::Symlink("loop2".into())),
+            ("loop2", Node::Symlink("loop1".into())),
+        ]);
+        assert_eq!(c.resolve("id/layer.tar", "m").unwrap(), "abc.tar");
+        assert_eq!(c.resolve("./hard", "m").unwrap(), "abc.tar");
+        assert_eq!(c.resolve("alias/layer.tar", "m").unwrap(), "abc.tar");
+        assert_eq!(c.resolve("dir/../abc.tar", "m").unwrap(), "abc.tar");
+        let err = |p: &str| c.resolve(p, "m").unwrap_err().to_string();
+        assert!(err("../abc.tar").contains("outside the archive"));
+        assert!(err("/abc.tar").contains("outside the archive"));
+        assert!(err("nope").contains("missing from the archive"));
+        assert!(err("dir").contains("not a file"));
+        assert!(err("loop1").contains("too many links"));
+    }
+
+    #[test]
+    fn entries_below_links_or_files_are_refused() {
+        let c = with(vec![("sub", Node::Symlink("x".into())), ("sub/f", file())]);
+        assert!(c
+            .check_links()
+            .unwrap_err()
+            .to_string()
+            .contains("below the symlink"));
+        let c = with(vec![("f", file()), ("f/g", file())]);
+        assert!(c
+            .check_links()
+            .unwrap_err()
+            .to_string()
+            .contains("below the file"));
+        let c = with(vec![("d", Node::Dir), ("d/f", file())]);
+        assert!(c.check_links().is_ok());
+    }
+
+    #[test]
+    fn layer_sniffing() {
+        assert!(looks_like_layer(&[0x1f, 0x8b, 8, 0], 100));
+        assert!(looks_like_layer(&[0x28, 0xb5, 0x2f, 0xfd], 100));
+        assert!(!looks_like_layer(b"{\"schemaVersion\":2}", 19));
+        assert!(!looks_like_layer(b"1.0", 3));
+        // The empty tar of docker's empty layers: 1024 zero bytes.
+        assert!(looks_like_layer(&[0u8; 512], 1024));
+        assert!(!looks_like_layer(&[0u8; 512], 512));
+        // An old-style header: no ustar magic, valid checksum.
+        let mut h = tar::Header::new_old();
+        h.set_path("file").unwrap();
+        h.set_size(0);
+        h.set_cksum();
+        assert!(looks_like_layer(h.as_bytes(), 1024));
+        let mut bad = h.as_bytes().to_vec();
+        bad[0] ^= 1;
+        assert!(!looks_like_layer(&bad, 1024));
+    }
+
+    #[test]
+    fn small_files_from_a_file_by_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.tar");
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_ustar();
+        h.set_size(7);
+        h.set_mode(0o644);
+        b.append_data(&mut h, "manifest.json", &b"[\"x\"]\n\n"[..])
+            .unwrap();
+        let mut h = tar::Header::new_ustar();
+        h.set_entry_type(tar::EntryType::Symlink);
+        h.set_size(0);
+        b.append_link(&mut h, "m", "manifest.json").unwrap();
+        std::fs::write(&path, b.into_inner().unwrap()).unwrap();
+        let c = Catalog::scan_file(File::open(&path).unwrap()).unwrap();
+        let r = c.resolve("m", "test").unwrap();
+        assert_eq!(c.read_small(&r).unwrap(), b"[\"x\"]\n\n");
+        // Cut inside the data: refused at scan time.
+        let data = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &data[..515]).unwrap();
+        let e = Catalog::scan_file(File::open(&path).unwrap())
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("truncated"), "{e}");
+    }
+}
