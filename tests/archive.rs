@@ -817,7 +817,7 @@ fn on_tty(r: &Rdock, args: &str) -> String {
 }
 
 #[test]
-fn terminals_are_refused() {
+fn terminals_refused_or_shown_progress() {
     let r = Rdock::with_busybox();
     let out = on_tty(&r, "save busybox");
     assert!(
@@ -829,6 +829,26 @@ fn terminals_are_refused() {
         out.contains("rdock: requested load from stdin, but stdin is empty"),
         "{out:?}"
     );
+    // On a terminal, load draws docker's bars, unless -q.
+    let f = r.dir.path().join("bb.tar");
+    r.run(&["save", "-o", p(&f), "busybox"]).ok();
+    let diff = r
+        .run(&["inspect", "-f", "{{index .RootFS.Layers 0}}", "busybox"])
+        .ok()
+        .trim()
+        .to_string();
+    let s = Rdock::new();
+    let out = on_tty(&s, &format!("load -i {}", p(&f)));
+    let short = &hex_of(&diff)[..12];
+    assert!(
+        out.contains(&format!("{short}: Loading layer [{}>]", "=".repeat(50))),
+        "{out:?}"
+    );
+    assert!(out.contains("Loaded image: busybox:latest"), "{out:?}");
+    let t = Rdock::new();
+    let out = on_tty(&t, &format!("load -q -i {}", p(&f)));
+    assert!(!out.contains("Loading layer"), "{out:?}");
+    assert!(out.contains("Loaded image: busybox:latest"), "{out:?}");
 }
 
 // ---- hostile archives ----

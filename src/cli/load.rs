@@ -1,6 +1,8 @@
 //! `rdock load [-i FILE] [-q] [--platform P]`: docker-archive or OCI
-//! archive, plain, gzip or zstd, from a file or standard input.
+//! archive, plain, gzip or zstd, from a file or standard input. On a
+//! terminal each layer gets docker's "Loading layer" bar (not with -q).
 
+use super::format::human_size_prec;
 use crate::error::{Error, IoContext, Result};
 use crate::image::archive::load::{self, Input, LoadOptions};
 use crate::image::archive::parse_platform;
@@ -8,8 +10,9 @@ use crate::image::store::ImageStore;
 use crate::paths::Paths;
 use clap::Args;
 use std::fs::File;
-use std::io::{IsTerminal, Seek};
+use std::io::{IsTerminal, Seek, Write};
 use std::os::fd::AsFd;
+use std::sync::Mutex;
 
 #[derive(Debug, Args)]
 pub struct LoadArgs {
@@ -41,6 +44,53 @@ fn stdin_input() -> Result<Input> {
     Ok(Input::Stream(Box::new(stdin)))
 }
 
+/// docker's "Loading layer" bars on a terminal: one line per layer,
+/// rewritten in place.
+#[derive(Default)]
+struct Bars {
+    ids: Mutex<Vec<String>>,
+}
+
+impl Bars {
+    fn show(&self, id: &str, current: u64, total: u64) {
+        let Ok(mut ids) = self.ids.lock() else {
+            return;
+        };
+        let mut out = std::io::stdout().lock();
+        let pos = match ids.iter().position(|x| x == id) {
+            Some(p) => p,
+            None => {
+                ids.push(id.to_string());
+                let _ = out.write_all(b"\n");
+                ids.len() - 1
+            }
+        };
+        let up = ids.len() - pos;
+        let _ = write!(
+            out,
+            "\x1b[{up}A\r\x1b[2K{id}: Loading layer {}\x1b[{up}B\r",
+            bar(current, total)
+        );
+        let _ = out.flush();
+    }
+}
+
+/// "[=====>      ]  1.234MB/5.678MB", as docker's JSONProgress draws
+/// it: one "=" per 2%, then ">", padded to 50; the current size right
+/// aligned in 8 columns.
+fn bar(current: u64, total: u64) -> String {
+    let pct = ((current.min(total) as f64 / total.max(1) as f64) * 100.0) as usize / 2;
+    format!(
+        "[{}>{}] {:>8}/{}",
+        "=".repeat(pct),
+        " ".repeat(50 - pct),
+        human_size_prec(current, 4),
+        human_size_prec(total, 4)
+    )
+}
+
+type Report<'a> = &'a (dyn Fn(&str, u64, u64) + Sync);
+
 pub fn run(paths: &Paths, a: LoadArgs) -> Result<i32> {
     let platform = a
         .platform
@@ -53,12 +103,32 @@ pub fn run(paths: &Paths, a: LoadArgs) -> Result<i32> {
         None => stdin_input()?,
     };
     let store = ImageStore::new(paths);
-    // docker's -q hides progress only; "Loaded image" lines stay. rdock
-    // draws no progress, so -q changes nothing.
-    let _ = a.quiet;
-    let lines = load::load(&store, input, &LoadOptions { platform })?;
+    // As docker: bars only on a terminal and without -q; the "Loaded
+    // image" lines always.
+    let bars = Bars::default();
+    let show = |id: &str, cur: u64, total: u64| bars.show(id, cur, total);
+    let progress: Option<Report> = (!a.quiet && std::io::stdout().is_terminal()).then_some(&show);
+    let lines = load::load(&store, input, &LoadOptions { platform }, progress)?;
     for l in lines {
         println!("{l}");
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bars_as_docker_draws_them() {
+        assert_eq!(bar(0, 100), format!("[>{}]       0B/100B", " ".repeat(50)));
+        assert_eq!(
+            bar(100, 100),
+            format!("[{}>]     100B/100B", "=".repeat(50))
+        );
+        assert_eq!(
+            bar(1_000_000, 2_000_000),
+            format!("[{}>{}]      1MB/2MB", "=".repeat(25), " ".repeat(25))
+        );
+    }
 }

@@ -11,7 +11,7 @@
 //! symlinks pointing outside the archive and entries below a symlink are
 //! refused, whether or not a manifest names them.
 
-use super::{ArchiveError, Result};
+use super::{ArchiveError, Progress, Reporting, Result};
 use crate::image::store::{ImageStore, StagedLayer};
 use std::collections::HashMap;
 use std::fs::File;
@@ -246,7 +246,11 @@ impl Catalog {
     }
 
     /// Catalogue an archive read as a stream, staging layers as they pass.
-    pub fn read_stream(r: impl Read, store: &ImageStore) -> Result<Catalog> {
+    pub fn read_stream(
+        r: impl Read,
+        store: &ImageStore,
+        progress: Option<Progress>,
+    ) -> Result<Catalog> {
         let mut cat = Catalog::default();
         let mut r = Counted { inner: r, n: 0 };
         {
@@ -262,7 +266,7 @@ impl Catalog {
                     Some(n) => n,
                     None if kind.is_file() => {
                         let size = e.size();
-                        Node::File(Self::stream_file(&path, &mut e, size, store)?)
+                        Node::File(Self::stream_file(&path, &mut e, size, store, progress)?)
                     }
                     None => continue,
                 };
@@ -281,7 +285,13 @@ impl Catalog {
 
     /// One regular file of a streamed archive: a layer is staged, a small
     /// file kept, anything else read past.
-    fn stream_file(path: &str, e: &mut impl Read, size: u64, store: &ImageStore) -> Result<Data> {
+    fn stream_file(
+        path: &str,
+        e: &mut impl Read,
+        size: u64,
+        store: &ImageStore,
+        progress: Option<Progress>,
+    ) -> Result<Data> {
         let io_err = |e| ArchiveError::io("reading the archive", e);
         let head = read_head(e, 512.min(size as usize)).map_err(io_err)?;
         if looks_like_layer(&head, size) {
@@ -289,7 +299,10 @@ impl Catalog {
                 inner: io::Cursor::new(head).chain(&mut *e),
                 n: 0,
             };
-            let staged = store.stage_layer(&mut r, None);
+            // Named by its file name (a digest, in archives docker,
+            // podman and skopeo write).
+            let name = path.rsplit('/').next().unwrap_or(path);
+            let staged = store.stage_layer(Reporting::new(&mut r, name, size, progress), None);
             // Whatever staging left unread (a tar's trailing padding).
             io::copy(&mut r, &mut io::sink()).map_err(io_err)?;
             if r.n != size {

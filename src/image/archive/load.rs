@@ -15,7 +15,7 @@
 //! live in `tmp/` and are removed when dropped.
 
 use super::catalog::{Catalog, Data};
-use super::{platform_matches, platform_string, ArchiveError, Result};
+use super::{platform_matches, platform_string, ArchiveError, Progress, Reporting, Result};
 use crate::image::config::{
     Descriptor, ImageConfig, Manifest, MEDIA_DOCKER_LIST, MEDIA_OCI_CONFIG, MEDIA_OCI_INDEX,
     MEDIA_OCI_MANIFEST,
@@ -476,6 +476,7 @@ fn stage_all(
     store: &ImageStore,
     cat: &mut Catalog,
     images: &[PlannedImage],
+    progress: Option<Progress>,
 ) -> Result<HashMap<String, StagedLayer>> {
     let mut jobs: Vec<&PlannedLayer> = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -508,6 +509,12 @@ fn stage_all(
                                 end: offset + size,
                                 abort: &abort,
                             };
+                            let r = Reporting::new(
+                                r,
+                                l.diff_id.trim_start_matches("sha256:"),
+                                *size,
+                                progress,
+                            );
                             store
                                 .stage_layer(r, l.parent.as_deref())
                                 .map_err(|e| layer_error(l, e))
@@ -577,7 +584,7 @@ fn stage_all(
 
 /// Open the input: a plain archive file is read by offsets; a gzip or
 /// zstd archive, or a pipe, as a stream.
-fn catalogue(store: &ImageStore, input: Input) -> Result<Catalog> {
+fn catalogue(store: &ImageStore, input: Input, progress: Option<Progress>) -> Result<Catalog> {
     let io_err = |e| ArchiveError::io("reading the archive", e);
     match input {
         Input::File(f) => {
@@ -587,10 +594,12 @@ fn catalogue(store: &ImageStore, input: Input) -> Result<Catalog> {
                 [0x1f, 0x8b, ..] => Catalog::read_stream(
                     flate2::read::MultiGzDecoder::new(io::BufReader::with_capacity(256 << 10, f)),
                     store,
+                    progress,
                 ),
                 [0x28, 0xb5, 0x2f, 0xfd] => Catalog::read_stream(
                     zstd::stream::read::Decoder::new(f).map_err(io_err)?,
                     store,
+                    progress,
                 ),
                 _ => Catalog::scan_file(f),
             }
@@ -599,23 +608,30 @@ fn catalogue(store: &ImageStore, input: Input) -> Result<Catalog> {
             let mut r = io::BufReader::with_capacity(256 << 10, r);
             let head = r.fill_buf().map_err(io_err)?;
             if head.starts_with(&[0x1f, 0x8b]) {
-                Catalog::read_stream(flate2::read::MultiGzDecoder::new(r), store)
+                Catalog::read_stream(flate2::read::MultiGzDecoder::new(r), store, progress)
             } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
                 Catalog::read_stream(
                     zstd::stream::read::Decoder::with_buffer(r).map_err(io_err)?,
                     store,
+                    progress,
                 )
             } else {
-                Catalog::read_stream(r, store)
+                Catalog::read_stream(r, store, progress)
             }
         }
     }
 }
 
-/// Load an archive. Returns docker's output lines.
-pub fn load(store: &ImageStore, input: Input, opts: &LoadOptions) -> Result<Vec<String>> {
+/// Load an archive, reporting layers' progress if asked. Returns docker's
+/// output lines.
+pub fn load(
+    store: &ImageStore,
+    input: Input,
+    opts: &LoadOptions,
+    progress: Option<Progress>,
+) -> Result<Vec<String>> {
     store.sweep_tmp();
-    let mut cat = catalogue(store, input)?;
+    let mut cat = catalogue(store, input, progress)?;
     let mut planner = Planner {
         cat: &cat,
         opts,
@@ -631,7 +647,7 @@ pub fn load(store: &ImageStore, input: Input, opts: &LoadOptions) -> Result<Vec<
         ));
     }
     let images = planner.images;
-    let mut staged = stage_all(store, &mut cat, &images)?;
+    let mut staged = stage_all(store, &mut cat, &images, progress)?;
     drop(cat);
 
     // The blob each layer will have in the store: staged ones as staged,

@@ -69,6 +69,46 @@ impl From<super::layer::LayerError> for ArchiveError {
 
 pub type Result<T, E = ArchiveError> = std::result::Result<T, E>;
 
+/// Progress of a layer being loaded: (short ID, bytes read, total bytes).
+pub type Progress<'a> = &'a (dyn Fn(&str, u64, u64) + Sync);
+
+/// Reports what passes through, every 512 KiB and at the end.
+pub(crate) struct Reporting<'a, R> {
+    pub inner: R,
+    pub id: String,
+    pub current: u64,
+    pub total: u64,
+    pub last: u64,
+    pub report: Option<Progress<'a>>,
+}
+
+impl<'a, R> Reporting<'a, R> {
+    pub fn new(inner: R, id: &str, total: u64, report: Option<Progress<'a>>) -> Self {
+        Reporting {
+            inner,
+            id: id.chars().take(12).collect(),
+            current: 0,
+            total,
+            last: 0,
+            report,
+        }
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for Reporting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.current += n as u64;
+        if let Some(f) = self.report {
+            if self.current - self.last >= 512 * 1024 || (n == 0 && self.current != self.last) {
+                self.last = self.current;
+                f(&self.id, self.current, self.total);
+            }
+        }
+        Ok(n)
+    }
+}
+
 const KNOWN_OS: &[&str] = &[
     "linux", "windows", "darwin", "freebsd", "netbsd", "openbsd", "solaris", "illumos",
 ];
