@@ -358,9 +358,8 @@ impl TarOut<'_> {
                 ),
             })
         };
-        (&b.file)
-            .rewind_to_start()
-            .map_err(|e| ArchiveError::io("reading a blob", e))?;
+        // The same blob may have been read before (another image).
+        io::Seek::rewind(&mut &b.file).map_err(|e| ArchiveError::io("reading a blob", e))?;
         if self.seekable {
             // Header now with size 0, rewritten once the size is known.
             let at = self.pos;
@@ -415,16 +414,6 @@ impl TarOut<'_> {
 
     fn finish(&mut self) -> Result<()> {
         self.write(&ZEROS)
-    }
-}
-
-trait Rewind {
-    fn rewind_to_start(self) -> io::Result<()>;
-}
-
-impl Rewind for &File {
-    fn rewind_to_start(mut self) -> io::Result<()> {
-        io::Seek::seek(&mut self, io::SeekFrom::Start(0)).map(|_| ())
     }
 }
 
