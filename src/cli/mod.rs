@@ -3,9 +3,11 @@
 //! line on stderr and exit status 125.
 
 pub mod attach;
+pub mod commit;
 pub mod create;
 pub mod exec;
 pub mod format;
+pub mod history;
 pub mod images;
 pub mod import;
 pub mod info;
@@ -134,6 +136,12 @@ pub enum Command {
         #[command(subcommand)]
         cmd: ContainerCommand,
     },
+    /// Create a new image from a container's changes
+    Commit(commit::CommitArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(commit::DiffArgs),
+    /// Show the history of an image
+    History(history::HistoryArgs),
     /// Manage networks
     Network {
         #[command(subcommand)]
@@ -153,6 +161,7 @@ pub enum ImageCommand {
     Tag(tag::TagArgs),
     Pull(pull::PullArgs),
     Push(push::PushArgs),
+    History(history::HistoryArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -178,6 +187,8 @@ pub enum ContainerCommand {
     Top(top::TopArgs),
     Port(port::PortArgs),
     Attach(attach::AttachArgs),
+    Commit(commit::CommitArgs),
+    Diff(commit::DiffArgs),
 }
 
 /// Turn clap's multi-line errors into docker's one-line wording.
@@ -305,6 +316,18 @@ fn dispatch(paths: &Paths, command: Command) -> Result<i32> {
         } => push::run(paths, a),
         Command::Search(a) => search::run(a),
         Command::Network { cmd } => network::run(paths, cmd),
+        Command::Commit(a)
+        | Command::Container {
+            cmd: ContainerCommand::Commit(a),
+        } => commit::run(paths, a),
+        Command::Diff(a)
+        | Command::Container {
+            cmd: ContainerCommand::Diff(a),
+        } => commit::diff(paths, a),
+        Command::History(a)
+        | Command::Image {
+            cmd: ImageCommand::History(a),
+        } => history::run(paths, a),
         Command::Attach(a)
         | Command::Container {
             cmd: ContainerCommand::Attach(a),

@@ -4,6 +4,8 @@
 use thiserror::Error;
 
 pub mod attach;
+pub mod changes;
+pub mod commit;
 pub mod config;
 pub mod exec;
 pub mod inspect;

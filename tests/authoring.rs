@@ -1,0 +1,164 @@
+//! Image authoring: `diff`, `commit` (stopped and running containers,
+//! whiteouts, opaque dirs, ownership, links), `history`.
+
+mod common;
+use common::*;
+
+#[test]
+fn diff_and_commit_carry_every_kind_of_change() {
+    let r = Rdock::with_busybox();
+    // A fresh container has no changes (rdock's mount targets are not).
+    r.run(&["create", "--name", "fresh", "busybox", "true"])
+        .ok();
+    r.run(&["start", "-a", "fresh"]).ok();
+    assert_eq!(r.run(&["diff", "fresh"]).ok(), "");
+
+    r.run(&[
+        "run",
+        "--name",
+        "c1",
+        "busybox",
+        "sh",
+        "-c",
+        "echo hi > /newfile && chown 1000:1000 /newfile && ln /newfile /hardlink \
+         && ln -s /newfile /symlink && rm /bin/ls && mkdir -p /d/e \
+         && rm -rf /root && mkdir /root && echo x > /root/new",
+    ])
+    .ok();
+    assert_eq!(
+        r.run(&["diff", "c1"]).ok(),
+        "C /bin\nD /bin/ls\nA /d\nA /d/e\nA /hardlink\nA /newfile\nC /root\nA /root/new\nA /symlink\n"
+    );
+    let id = r
+        .run(&[
+            "commit",
+            "-m",
+            "the message",
+            "-a",
+            "Someone <s@example.test>",
+            "-c",
+            "ENV FOO=bar",
+            "-c",
+            "CMD [\"cat\", \"/newfile\"]",
+            "c1",
+            "authored:v1",
+        ])
+        .ok()
+        .trim()
+        .to_string();
+    assert!(id.starts_with("sha256:") && id.len() == 71, "{id}");
+    assert_eq!(r.run(&["run", "--rm", "authored:v1"]).ok(), "hi\n");
+    let out = r
+        .run(&[
+            "run",
+            "--rm",
+            "authored:v1",
+            "sh",
+            "-c",
+            "test ! -e /bin/ls && echo gone; echo $FOO; stat -c '%u:%g %h' /newfile; \
+             readlink /symlink; ls /root; test -d /d/e && echo dir",
+        ])
+        .ok()
+        .to_string();
+    assert_eq!(out, "gone\nbar\n1000:1000 2\n/newfile\nnew\ndir\n");
+    assert_eq!(
+        r.run(&[
+            "inspect",
+            "-f",
+            "{{.Author}}|{{.Comment}}|{{.Id}}",
+            "authored:v1"
+        ])
+        .ok(),
+        format!("Someone <s@example.test>|the message|{id}\n")
+    );
+    let hist = r.run(&["history", "authored:v1"]).ok().to_string();
+    let lines: Vec<&str> = hist.lines().collect();
+    assert!(lines[0].starts_with("IMAGE "), "{hist}");
+    assert!(lines[1].starts_with(&id[7..19]), "{hist}");
+    assert!(lines[1].ends_with("the message"), "{hist}");
+    assert!(
+        lines[1].contains("sh -c echo hi > /newfile && chown 1000:1000 …"),
+        "{hist}"
+    );
+    assert!(lines[2].starts_with("<missing>"), "{hist}");
+    assert_eq!(
+        r.run(&["history", "-q", "--no-trunc", "authored:v1"]).ok(),
+        format!("{id}\n<missing>\n")
+    );
+
+    // A directory emptied and made again hides what the layers below had
+    // (an opaque directory, `.wh..wh..opq` in the layer).
+    r.run(&[
+        "run",
+        "--name",
+        "c2",
+        "busybox",
+        "sh",
+        "-c",
+        "mkdir /o && touch /o/old1 /o/old2",
+    ])
+    .ok();
+    r.run(&["commit", "c2", "layered:1"]).ok();
+    r.run(&[
+        "run",
+        "--name",
+        "c3",
+        "layered:1",
+        "sh",
+        "-c",
+        "rm -rf /o && mkdir /o && touch /o/new",
+    ])
+    .ok();
+    assert_eq!(r.run(&["diff", "c3"]).ok(), "C /o\nA /o/new\n");
+    r.run(&["commit", "c3", "layered:2"]).ok();
+    assert_eq!(
+        r.run(&["run", "--rm", "layered:2", "ls", "/o"]).ok(),
+        "new\n"
+    );
+}
+
+#[test]
+fn commit_a_running_container_without_a_name() {
+    let r = Rdock::with_busybox();
+    r.run(&[
+        "run",
+        "-d",
+        "--name",
+        "live",
+        "busybox",
+        "sh",
+        "-c",
+        "echo data > /tmp/f && sleep 60",
+    ])
+    .ok();
+    wait_for_pid(&r, "live");
+    for _ in 0..50 {
+        if r.run(&["exec", "live", "cat", "/tmp/f"]).code == 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let id = r.run(&["commit", "live"]).ok().trim().to_string();
+    // Paused for the commit only.
+    assert_eq!(
+        r.run(&[
+            "inspect",
+            "-f",
+            "{{.State.Status}} {{.State.Paused}}",
+            "live"
+        ])
+        .ok(),
+        "running false\n"
+    );
+    assert_eq!(r.run(&["run", "--rm", &id, "cat", "/tmp/f"]).ok(), "data\n");
+    let images = r
+        .run(&["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"])
+        .ok()
+        .to_string();
+    assert!(
+        images.contains(&format!("<none>:<none> {}", &id[7..19])),
+        "{images}"
+    );
+    let e = r.run(&["commit", "nosuch"]).fails_125().to_string();
+    assert!(e.contains("No such container"), "{e}");
+}
