@@ -162,3 +162,64 @@ fn commit_a_running_container_without_a_name() {
     let e = r.run(&["commit", "nosuch"]).fails_125().to_string();
     assert!(e.contains("No such container"), "{e}");
 }
+
+#[test]
+fn export_then_import_round_trips() {
+    let r = Rdock::with_busybox();
+    r.run(&[
+        "run",
+        "-d",
+        "--name",
+        "ex",
+        "busybox",
+        "sh",
+        "-c",
+        "echo exported > /data && rm /bin/ls && sleep 60",
+    ])
+    .ok();
+    wait_for_pid(&r, "ex");
+    for _ in 0..50 {
+        if r.run(&["exec", "ex", "cat", "/data"]).code == 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // Of a running container, to stdout.
+    let out = r.cmd(&["export", "ex"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut names = Vec::new();
+    let mut data = String::new();
+    let mut ar = tar::Archive::new(out.stdout.as_slice());
+    for e in ar.entries().unwrap() {
+        let mut e = e.unwrap();
+        let p = e.path().unwrap().display().to_string();
+        if p == "data" {
+            std::io::Read::read_to_string(&mut e, &mut data).unwrap();
+        }
+        names.push(p);
+    }
+    assert_eq!(data, "exported\n");
+    assert!(names.contains(&"bin/busybox".to_string()), "{names:?}");
+    assert!(names.contains(&"bin/sh".to_string()), "{names:?}");
+    assert!(!names.contains(&"bin/ls".to_string()), "{names:?}");
+    assert!(names
+        .iter()
+        .all(|n| !n.starts_with('/') && !n.starts_with("./")));
+    // To a file, read back by import.
+    let file = r.dir.path().join("ex.tar");
+    r.run(&["export", "-o", file.to_str().unwrap(), "ex"]).ok();
+    r.run(&["import", file.to_str().unwrap(), "reimported"])
+        .ok();
+    assert_eq!(
+        r.run(&["run", "--rm", "reimported", "cat", "/data"]).ok(),
+        "exported\n"
+    );
+    // The overlay lived in export's own mount namespace: nothing is left.
+    assert!(mounts_mentioning(&r.root.join("tmp").display().to_string()).is_empty());
+    let e = r.run(&["export", "nosuch"]).fails_125().to_string();
+    assert!(e.contains("No such container"), "{e}");
+}

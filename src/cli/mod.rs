@@ -6,6 +6,7 @@ pub mod attach;
 pub mod commit;
 pub mod create;
 pub mod exec;
+pub mod export;
 pub mod format;
 pub mod history;
 pub mod images;
@@ -142,6 +143,8 @@ pub enum Command {
     Diff(commit::DiffArgs),
     /// Show the history of an image
     History(history::HistoryArgs),
+    /// Export a container's filesystem as a tar archive
+    Export(export::ExportArgs),
     /// Manage networks
     Network {
         #[command(subcommand)]
@@ -189,6 +192,7 @@ pub enum ContainerCommand {
     Attach(attach::AttachArgs),
     Commit(commit::CommitArgs),
     Diff(commit::DiffArgs),
+    Export(export::ExportArgs),
 }
 
 /// Turn clap's multi-line errors into docker's one-line wording.
@@ -324,6 +328,10 @@ fn dispatch(paths: &Paths, command: Command) -> Result<i32> {
         | Command::Container {
             cmd: ContainerCommand::Diff(a),
         } => commit::diff(paths, a),
+        Command::Export(a)
+        | Command::Container {
+            cmd: ContainerCommand::Export(a),
+        } => export::run(paths, a),
         Command::History(a)
         | Command::Image {
             cmd: ImageCommand::History(a),

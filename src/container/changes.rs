@@ -267,10 +267,9 @@ pub fn write_layer<W: Write>(paths: &Paths, c: &Container, out: W) -> Result<W> 
     let list = entries(paths, c)?;
     let err = |e: io::Error| Error::msg(format!("writing the layer: {e}"));
     let mut b = tar::Builder::new(out);
-    let mut links: HashMap<(u64, u64), PathBuf> = HashMap::new();
+    let mut links = Links::new();
     for e in &list {
         let src = upper.join(&e.rel);
-        let ft = e.meta.file_type();
         if is_whiteout(&e.meta) {
             let name = e.rel.file_name().unwrap_or(OsStr::new(""));
             let mut wh = std::ffi::OsString::from(".wh.");
@@ -282,62 +281,76 @@ pub fn write_layer<W: Write>(paths: &Paths, c: &Container, out: W) -> Result<W> 
             b.append_data(&mut h, &path, io::empty()).map_err(err)?;
             continue;
         }
-        let xa = xattrs(&src);
-        if !xa.is_empty() {
-            let records: Vec<(String, Vec<u8>)> = xa
-                .into_iter()
-                .map(|(k, v)| (format!("SCHILY.xattr.{k}"), v))
-                .collect();
-            append_pax(&mut b, &records).map_err(err)?;
-        }
-        let mut h = header_for(&e.meta);
-        if ft.is_dir() {
-            h.set_entry_type(tar::EntryType::Directory);
-            b.append_data(&mut h, &e.rel, io::empty()).map_err(err)?;
-            if is_opaque(&src) {
-                let mut o = header_for(&e.meta);
-                o.set_mode(0o644);
-                o.set_entry_type(tar::EntryType::Regular);
-                b.append_data(&mut o, e.rel.join(".wh..wh..opq"), io::empty())
-                    .map_err(err)?;
-            }
-        } else if ft.is_symlink() {
-            h.set_entry_type(tar::EntryType::Symlink);
-            let target = std::fs::read_link(&src).map_err(err)?;
-            b.append_link(&mut h, &e.rel, &target).map_err(err)?;
-        } else if ft.is_file() {
-            let key = (e.meta.dev(), e.meta.ino());
-            if e.meta.nlink() > 1 {
-                if let Some(first) = links.get(&key) {
-                    h.set_entry_type(tar::EntryType::Link);
-                    b.append_link(&mut h, &e.rel, first).map_err(err)?;
-                    continue;
-                }
-                links.insert(key, e.rel.clone());
-            }
-            h.set_entry_type(tar::EntryType::Regular);
-            h.set_size(e.meta.len());
-            let f = std::fs::File::open(&src).map_err(err)?;
-            // A file that changes while it is read must not corrupt the
-            // tar: exactly the header's size is written.
-            let mut body = f.take(e.meta.len()).chain(io::repeat(0).take(e.meta.len()));
-            b.append_data(&mut h, &e.rel, (&mut body).take(e.meta.len()))
-                .map_err(err)?;
-        } else if ft.is_char_device() || ft.is_block_device() {
-            h.set_entry_type(if ft.is_char_device() {
-                tar::EntryType::Char
-            } else {
-                tar::EntryType::Block
-            });
-            let rdev = e.meta.rdev();
-            h.set_device_major(libc::major(rdev)).map_err(err)?;
-            h.set_device_minor(libc::minor(rdev)).map_err(err)?;
-            b.append_data(&mut h, &e.rel, io::empty()).map_err(err)?;
-        } else if ft.is_fifo() {
-            h.set_entry_type(tar::EntryType::Fifo);
-            b.append_data(&mut h, &e.rel, io::empty()).map_err(err)?;
-        }
-        // Sockets are not archived (as tar and docker skip them).
+        append_entry(&mut b, &src, &e.rel, &e.meta, &mut links).map_err(err)?;
     }
     b.into_inner().map_err(err)
+}
+
+/// Hard links already written: (dev, inode) -> first path.
+pub type Links = HashMap<(u64, u64), PathBuf>;
+
+/// One file, directory, link, device or fifo at `src`, as `rel` in the
+/// tar (with its xattrs; an opaque directory gets its `.wh..wh..opq`).
+/// Sockets are not archived (as tar and docker skip them).
+pub fn append_entry<W: Write>(
+    b: &mut tar::Builder<W>,
+    src: &Path,
+    rel: &Path,
+    meta: &Metadata,
+    links: &mut Links,
+) -> io::Result<()> {
+    let ft = meta.file_type();
+    let xa = xattrs(src);
+    if !xa.is_empty() {
+        let records: Vec<(String, Vec<u8>)> = xa
+            .into_iter()
+            .map(|(k, v)| (format!("SCHILY.xattr.{k}"), v))
+            .collect();
+        append_pax(b, &records)?;
+    }
+    let mut h = header_for(meta);
+    if ft.is_dir() {
+        h.set_entry_type(tar::EntryType::Directory);
+        b.append_data(&mut h, rel, io::empty())?;
+        if is_opaque(src) {
+            let mut o = header_for(meta);
+            o.set_mode(0o644);
+            o.set_entry_type(tar::EntryType::Regular);
+            b.append_data(&mut o, rel.join(".wh..wh..opq"), io::empty())?;
+        }
+    } else if ft.is_symlink() {
+        h.set_entry_type(tar::EntryType::Symlink);
+        let target = std::fs::read_link(src)?;
+        b.append_link(&mut h, rel, &target)?;
+    } else if ft.is_file() {
+        let key = (meta.dev(), meta.ino());
+        if meta.nlink() > 1 {
+            if let Some(first) = links.get(&key) {
+                h.set_entry_type(tar::EntryType::Link);
+                return b.append_link(&mut h, rel, first);
+            }
+            links.insert(key, rel.to_path_buf());
+        }
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_size(meta.len());
+        let f = std::fs::File::open(src)?;
+        // A file that changes while it is read must not corrupt the tar:
+        // exactly the header's size is written.
+        let body = f.take(meta.len()).chain(io::repeat(0)).take(meta.len());
+        b.append_data(&mut h, rel, body)?;
+    } else if ft.is_char_device() || ft.is_block_device() {
+        h.set_entry_type(if ft.is_char_device() {
+            tar::EntryType::Char
+        } else {
+            tar::EntryType::Block
+        });
+        let rdev = meta.rdev();
+        h.set_device_major(libc::major(rdev))?;
+        h.set_device_minor(libc::minor(rdev))?;
+        b.append_data(&mut h, rel, io::empty())?;
+    } else if ft.is_fifo() {
+        h.set_entry_type(tar::EntryType::Fifo);
+        b.append_data(&mut h, rel, io::empty())?;
+    }
+    Ok(())
 }

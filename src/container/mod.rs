@@ -8,6 +8,7 @@ pub mod changes;
 pub mod commit;
 pub mod config;
 pub mod exec;
+pub mod export;
 pub mod inspect;
 pub mod lifecycle;
 pub mod logs;
