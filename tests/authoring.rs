@@ -223,3 +223,49 @@ fn export_then_import_round_trips() {
     let e = r.run(&["export", "nosuch"]).fails_125().to_string();
     assert!(e.contains("No such container"), "{e}");
 }
+
+#[test]
+fn system_df_and_prune() {
+    let r = Rdock::with_busybox();
+    r.run(&[
+        "run",
+        "--name",
+        "done1",
+        "busybox",
+        "sh",
+        "-c",
+        "head -c 5000 /bin/busybox > /blob",
+    ])
+    .ok();
+    let id = r
+        .run(&["inspect", "-f", "{{.Id}}", "done1"])
+        .ok()
+        .trim()
+        .to_string();
+    r.run(&["commit", "done1"]).ok();
+    let df = r.run(&["system", "df"]).ok().to_string();
+    let rows: Vec<Vec<&str>> = df.lines().map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(rows[0], ["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]);
+    assert_eq!(rows[1][..3], ["Images", "2", "1"], "{df}");
+    assert_eq!(
+        rows[2],
+        ["Containers", "1", "0", "5kB", "5kB", "(100%)"],
+        "{df}"
+    );
+    assert_eq!(rows[3][..2], ["Local", "Volumes"], "{df}");
+    // Without -f and with no "y" on stdin, nothing goes.
+    assert!(r.run(&["system", "prune"]).ok().contains("Are you sure"));
+    assert_eq!(r.run(&["ps", "-aq"]).ok().lines().count(), 1);
+    r.run(&["network", "create", "unused"]).ok();
+    let out = r.run(&["system", "prune", "-f"]).ok().to_string();
+    assert!(
+        out.starts_with(&format!(
+            "Deleted Containers:\n{id}\n\nDeleted Networks:\nunused\n\nDeleted Images:\n"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("Total reclaimed space: "), "{out}");
+    assert_eq!(r.run(&["ps", "-aq"]).ok(), "");
+    // The tagged image stays without -a.
+    assert_eq!(r.run(&["images", "-q"]).ok().lines().count(), 1);
+}

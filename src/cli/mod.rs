@@ -28,6 +28,7 @@ pub mod run_flags;
 pub mod search;
 pub mod start;
 pub mod stop;
+pub mod system;
 pub mod tag;
 pub mod template;
 pub mod top;
@@ -145,6 +146,11 @@ pub enum Command {
     History(history::HistoryArgs),
     /// Export a container's filesystem as a tar archive
     Export(export::ExportArgs),
+    /// Manage rdock
+    System {
+        #[command(subcommand)]
+        cmd: system::SystemCommand,
+    },
     /// Manage networks
     Network {
         #[command(subcommand)]
@@ -328,6 +334,7 @@ fn dispatch(paths: &Paths, command: Command) -> Result<i32> {
         | Command::Container {
             cmd: ContainerCommand::Diff(a),
         } => commit::diff(paths, a),
+        Command::System { cmd } => system::run(paths, cmd),
         Command::Export(a)
         | Command::Container {
             cmd: ContainerCommand::Export(a),

@@ -502,6 +502,13 @@ fn prune(paths: &Paths, a: PruneArgs) -> Result<i32> {
     ) {
         return Ok(0);
     }
+    print!("{}", prune_networks(paths));
+    Ok(0)
+}
+
+/// Remove the user networks no container names: docker's "Deleted
+/// Networks:" section.
+pub(crate) fn prune_networks(paths: &Paths) -> String {
     // Unlike docker, a network that a stopped container names is kept:
     // pruning it would leave that container unable to start.
     let named: std::collections::HashSet<String> = ContainerStore::new(paths)
@@ -519,14 +526,16 @@ fn prune(paths: &Paths, a: PruneArgs) -> Result<i32> {
             removed.push(def.name);
         }
     }
+    let mut out = String::new();
     if !removed.is_empty() {
-        println!("Deleted Networks:");
+        out.push_str("Deleted Networks:\n");
         for n in &removed {
-            println!("{n}");
+            out.push_str(n);
+            out.push('\n');
         }
-        println!();
+        out.push('\n');
     }
-    Ok(0)
+    out
 }
 
 fn connect(paths: &Paths, a: ConnectArgs) -> Result<i32> {
