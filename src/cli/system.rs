@@ -55,11 +55,7 @@ pub fn run(paths: &Paths, cmd: SystemCommand) -> Result<i32> {
 }
 
 fn percent(part: u64, total: u64) -> String {
-    if total == 0 {
-        "0%".into()
-    } else {
-        format!("{}%", part * 100 / total)
-    }
+    format!("{}%", (part * 100).checked_div(total).unwrap_or(0))
 }
 
 fn df(paths: &Paths, a: DfArgs) -> Result<i32> {
