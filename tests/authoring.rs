@@ -138,7 +138,7 @@ fn commit_a_running_container_without_a_name() {
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    let id = r.run(&["commit", "live"]).ok().trim().to_string();
+    let id = r.run(&["commit", "-p", "live"]).ok().trim().to_string();
     // Paused for the commit only.
     assert_eq!(
         r.run(&[

@@ -20,7 +20,7 @@ pub struct CommitArgs {
     #[arg(short = 'm', long)]
     pub message: Option<String>,
     /// Pause container during commit
-    #[arg(short = 'p', long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    #[arg(short = 'p', long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", require_equals = true, action = clap::ArgAction::Set)]
     pub pause: bool,
     pub container: String,
     /// REPOSITORY[:TAG]

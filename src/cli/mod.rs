@@ -215,12 +215,21 @@ fn usage_error(e: clap::Error, args: &[String]) -> i32 {
         }
         _ => {}
     }
-    let sub = args
-        .iter()
-        .skip(1)
-        .find(|a| !a.starts_with('-'))
-        .cloned()
-        .unwrap_or_default();
+    // The command's name: the first word that is neither a global option
+    // nor the value of one (`--root DIR`).
+    let mut sub = String::new();
+    let mut words = args.iter().skip(1);
+    while let Some(a) = words.next() {
+        if matches!(
+            a.as_str(),
+            "--root" | "--runroot" | "-l" | "--log-level" | "--config"
+        ) {
+            words.next();
+        } else if !a.starts_with('-') {
+            sub = a.clone();
+            break;
+        }
+    }
     let arg = e
         .get(ContextKind::InvalidArg)
         .map(|v| v.to_string())
