@@ -67,10 +67,10 @@ pub struct CreateArgs {
     #[arg(long = "ipam-opt")]
     pub ipam_opt: Vec<String>,
     /// Enable or disable IPv4 address assignment
-    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub ipv4: Option<bool>,
     /// Enable or disable IPv6 address assignment
-    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub ipv6: Option<bool>,
     /// Set metadata on a network
     #[arg(long)]
