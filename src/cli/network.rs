@@ -1,6 +1,6 @@
 //! `network create|ls|inspect|rm|prune|connect|disconnect`, as docker's.
 
-use super::format::{render_rows, render_template, truncate_id};
+use super::format::{render_rows, truncate_id};
 use crate::container::config::Attachment;
 use crate::container::store::ContainerStore;
 use crate::error::{Error, Result};
@@ -451,23 +451,7 @@ fn inspect(paths: &Paths, a: InspectArgs) -> Result<i32> {
             }
         }
     }
-    match a
-        .format
-        .as_deref()
-        .filter(|f| !f.is_empty() && *f != "json")
-    {
-        Some(f) => {
-            for v in &values {
-                println!("{}", render_template(f, v)?);
-            }
-        }
-        None => {
-            let text = serde_json::to_string_pretty(&Value::Array(values))
-                .map_err(|e| Error::msg(format!("encoding JSON: {e}")))?;
-            println!("{text}");
-        }
-    }
-    Ok(if failed { 1 } else { 0 })
+    super::inspect::print_values(values, a.format.as_deref(), failed)
 }
 
 fn rm(paths: &Paths, a: RmArgs) -> Result<i32> {
