@@ -5,6 +5,7 @@ use thiserror::Error;
 
 pub mod attach;
 pub mod config;
+pub mod cp;
 pub mod exec;
 pub mod inspect;
 pub mod lifecycle;
