@@ -621,6 +621,12 @@ pub struct Copied {
     pub warnings: Vec<String>,
 }
 
+/// A local side with its path made absolute, or a stream.
+enum Resolved<S> {
+    Path(String),
+    Stream(S),
+}
+
 fn resolve_container(paths: &Paths, name: &str) -> Result<ContainerFs, CpError> {
     let c = ContainerStore::new(paths).resolve(name)?;
     ContainerFs::open(paths, &c)
@@ -635,18 +641,20 @@ pub fn copy_out(
     opts: CopyOptions,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Copied, CpError> {
-    let dst = match &out {
+    // The local side is checked before the container is touched, as
+    // docker's CLI does before asking its daemon.
+    let out = match out {
         Output::Path(p) => {
             let abs = local_abs(p)?;
             validate_output(&abs)?;
-            Some(abs)
+            Resolved::Path(abs)
         }
-        Output::Stream(_) => None,
+        Output::Stream(w) => Resolved::Stream(w),
     };
     let fs = resolve_container(paths, container)?;
     let (src_info, found, top) = container_source(&fs, src, opts.follow_link, container)?;
-    match (out, dst) {
-        (Output::Stream(w), _) => {
+    match out {
+        Resolved::Stream(w) => {
             let mut counted = CountingWriter { inner: w, n: 0 };
             let mut tar = TarSink::new(&mut counted);
             TreeReader::new(&mut tar, true).read(
@@ -662,7 +670,7 @@ pub fn copy_out(
                 warnings: vec![],
             })
         }
-        (Output::Path(_), Some(dst)) => {
+        Resolved::Path(dst) => {
             let dst_info = host_destination(&dst)?;
             let (dst_dir, top) = prepare(&src_info, &dst_info)?;
             let base = open_dir_path(&dst_dir)?;
@@ -691,7 +699,6 @@ pub fn copy_out(
                 warnings,
             })
         }
-        (Output::Path(_), None) => Err(CpError::NoContainer),
     }
 }
 
@@ -704,9 +711,9 @@ pub fn copy_in(
     opts: CopyOptions,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Copied, CpError> {
-    let src = match &input {
-        Input::Path(p) => Some(local_abs(p)?),
-        Input::Stream(_) => None,
+    let input = match input {
+        Input::Path(p) => Resolved::Path(local_abs(p)?),
+        Input::Stream(r) => Resolved::Stream(r),
     };
     let fs = resolve_container(paths, container)?;
     let dst_info = container_destination(&fs, dst, container)?;
@@ -718,8 +725,8 @@ pub fn copy_in(
     } else {
         Owner::Fixed(0, 0)
     };
-    match (input, src) {
-        (Input::Stream(r), _) => {
+    match input {
+        Resolved::Stream(r) => {
             if !(dst_info.exists && dst_info.is_dir) {
                 return Err(CpError::DestinationNotDirectory(format!(
                     "{container}:{dst}"
@@ -746,7 +753,7 @@ pub fn copy_in(
                 warnings,
             })
         }
-        (Input::Path(_), Some(src)) => {
+        Resolved::Path(src) => {
             let (src_info, origin) = host_source(&src, opts.follow_link)?;
             let (dst_dir, top) = prepare(&src_info, &dst_info)?;
             let f = extraction_dir(&fs, &dst_dir, container)?;
@@ -769,7 +776,6 @@ pub fn copy_in(
                 warnings,
             })
         }
-        (Input::Path(_), None) => Err(CpError::NoContainer),
     }
 }
 

@@ -89,8 +89,8 @@ impl ContainerFs {
             );
             // The same process as recorded, not a reused pid: checked after
             // the open, so the fd is of the container's init.
-            if let Ok(root) = root {
-                if proc_start_time(c.state.pid) == Some(c.state.pid_start) {
+            match root {
+                Ok(root) if proc_start_time(c.state.pid) == Some(c.state.pid_start) => {
                     return Ok(ContainerFs {
                         root,
                         _ns: None,
@@ -99,6 +99,15 @@ impl ContainerFs {
                         container: c,
                     });
                 }
+                // Never mount the overlay of a container that still runs.
+                Err(e) if c.state.is_alive() => {
+                    return Err(sys(format!(
+                        "opening the root of container {}",
+                        c.config.name
+                    ))(e))
+                }
+                // It exited meanwhile: a stopped container now.
+                _ => {}
             }
         }
         let (ns, root) = mount_stopped(paths, &c)?;
