@@ -4,6 +4,7 @@
 
 pub mod attach;
 pub mod commit;
+pub mod cp;
 pub mod create;
 pub mod exec;
 pub mod export;
@@ -124,6 +125,8 @@ pub enum Command {
     Rmi(rmi::RmiArgs),
     /// Return low-level information on Docker objects
     Inspect(inspect::InspectArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(cp::CpArgs),
     /// Show the rdock version information
     Version(info::VersionArgs),
     /// Display system-wide information
@@ -199,6 +202,7 @@ pub enum ContainerCommand {
     Commit(commit::CommitArgs),
     Diff(commit::DiffArgs),
     Export(export::ExportArgs),
+    Cp(cp::CpArgs),
 }
 
 /// Turn clap's multi-line errors into docker's one-line wording.
@@ -421,6 +425,10 @@ fn dispatch(paths: &Paths, command: Command) -> Result<i32> {
             cmd: ImageCommand::Prune(a),
         } => prune::run_images(paths, a),
         Command::Inspect(a) => inspect::run(paths, a),
+        Command::Cp(a)
+        | Command::Container {
+            cmd: ContainerCommand::Cp(a),
+        } => cp::run(paths, a),
         Command::Version(a) => info::version(paths, a),
         Command::Info(a) => info::info(paths, a),
     }

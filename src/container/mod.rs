@@ -7,6 +7,7 @@ pub mod attach;
 pub mod changes;
 pub mod commit;
 pub mod config;
+pub mod cp;
 pub mod exec;
 pub mod export;
 pub mod inspect;
