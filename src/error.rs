@@ -8,6 +8,8 @@ pub enum Error {
     #[error(transparent)]
     Image(#[from] crate::image::ImageError),
     #[error(transparent)]
+    Archive(#[from] crate::image::archive::ArchiveError),
+    #[error(transparent)]
     Registry(#[from] crate::image::registry::RegistryError),
     #[error(transparent)]
     Reference(#[from] crate::image::reference::ReferenceError),

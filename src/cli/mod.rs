@@ -14,6 +14,7 @@ pub mod images;
 pub mod import;
 pub mod info;
 pub mod inspect;
+pub mod load;
 pub mod login;
 pub mod logs;
 pub mod network;
@@ -26,6 +27,7 @@ pub mod rm;
 pub mod rmi;
 pub mod run;
 pub mod run_flags;
+pub mod save;
 pub mod search;
 pub mod start;
 pub mod stop;
@@ -87,6 +89,10 @@ pub enum Command {
     Import(import::ImportArgs),
     /// Download an image from a registry
     Pull(pull::PullArgs),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(save::SaveArgs),
+    /// Load an image from a tar archive or STDIN
+    Load(load::LoadArgs),
     /// Upload an image to a registry
     Push(push::PushArgs),
     /// Execute a command in a running container
@@ -174,6 +180,8 @@ pub enum ImageCommand {
     Pull(pull::PullArgs),
     Push(push::PushArgs),
     History(history::HistoryArgs),
+    Save(save::SaveArgs),
+    Load(load::LoadArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -410,6 +418,14 @@ fn dispatch(paths: &Paths, command: Command) -> Result<i32> {
         | Command::Image {
             cmd: ImageCommand::Pull(a),
         } => pull::run(paths, a),
+        Command::Save(a)
+        | Command::Image {
+            cmd: ImageCommand::Save(a),
+        } => save::run(paths, a),
+        Command::Load(a)
+        | Command::Image {
+            cmd: ImageCommand::Load(a),
+        } => load::run(paths, a),
         Command::Tag(a)
         | Command::Image {
             cmd: ImageCommand::Tag(a),

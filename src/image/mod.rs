@@ -1,6 +1,7 @@
 //! Images: references, the content-addressed store, layer extraction,
 //! image configs and archive formats.
 
+pub mod archive;
 pub mod config;
 pub mod import;
 pub mod inspect;

@@ -23,6 +23,7 @@ use std::collections::HashSet;
 use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
 type Result<T, E = ImageError> = std::result::Result<T, E>;
 
@@ -95,18 +96,111 @@ enum Compression {
     Zstd,
 }
 
-/// Extract a decompressed tar stream, hashing it (the diff ID) on the way.
-fn extract_decoded(r: impl Read, diff_dir: &Path) -> Result<(String, layer::LayerStats)> {
-    let mut inner = Tee::<_, io::Sink> {
-        inner: r,
-        hasher: Sha256::new(),
-        copy: None,
-        count: 0,
+/// Chunks between the stages of `stage_layer`, and how many may wait.
+const CHUNK: usize = 1 << 20;
+const DEPTH: usize = 4;
+
+/// Reads the chunks a channel delivers; EOF once the sender is gone.
+/// Spent chunks go back on `recycle`, if given, so the reader reuses them
+/// instead of faulting in and zeroing fresh memory for every megabyte.
+struct ChanReader {
+    rx: mpsc::Receiver<Vec<u8>>,
+    cur: Vec<u8>,
+    pos: usize,
+    recycle: Option<mpsc::Sender<Vec<u8>>>,
+}
+
+impl ChanReader {
+    fn new(rx: mpsc::Receiver<Vec<u8>>, recycle: Option<mpsc::Sender<Vec<u8>>>) -> Self {
+        ChanReader {
+            rx,
+            cur: Vec::new(),
+            pos: 0,
+            recycle,
+        }
+    }
+}
+
+impl Read for ChanReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.cur.len() {
+            match self.rx.recv() {
+                Ok(c) => {
+                    let spent = std::mem::replace(&mut self.cur, c);
+                    if let Some(r) = &self.recycle {
+                        if spent.capacity() == CHUNK {
+                            let _ = r.send(spent);
+                        }
+                    }
+                    self.pos = 0;
+                }
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.cur.len() - self.pos);
+        buf[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Fill `buf` from `r` as far as it goes (short only at EOF).
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+/// The middle stage: decompress (if needed) and hash the tar (the diff
+/// ID), passing it on to extraction. `Ok(None)`: extraction stopped
+/// early (its own error tells why).
+fn decode_stage(
+    compression: Compression,
+    raw: mpsc::Receiver<Vec<u8>>,
+    out: mpsc::SyncSender<Vec<u8>>,
+    recycle: mpsc::Sender<Vec<u8>>,
+) -> Result<Option<String>> {
+    let mut hasher = Sha256::new();
+    if compression == Compression::None {
+        // The blob is the tar: chunks go on as they are, no copy.
+        for chunk in raw {
+            hasher.update(&chunk);
+            if out.send(chunk).is_err() {
+                return Ok(None);
+            }
+        }
+        return Ok(Some(hex::encode(hasher.finalize())));
+    }
+    let raw = ChanReader::new(raw, Some(recycle));
+    let mut dec: Box<dyn Read> = match compression {
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(
+            io::BufReader::with_capacity(256 * 1024, raw),
+        )),
+        _ => Box::new(
+            zstd::stream::read::Decoder::new(raw)
+                .map_err(|e| ImageError::io("reading zstd layer", e))?,
+        ),
     };
-    let stats = layer::extract(&mut inner, diff_dir)?;
-    // Tar's end-of-archive padding is part of the digest.
-    io::copy(&mut inner, &mut io::sink()).map_err(|e| ImageError::io("reading layer", e))?;
-    Ok((hex::encode(inner.hasher.finalize_reset()), stats))
+    loop {
+        let mut buf = vec![0u8; CHUNK];
+        let n = read_full(&mut dec, &mut buf).map_err(|e| ImageError::io("reading layer", e))?;
+        if n == 0 {
+            break;
+        }
+        buf.truncate(n);
+        hasher.update(&buf);
+        if out.send(buf).is_err() {
+            return Ok(None);
+        }
+    }
+    Ok(Some(hex::encode(hasher.finalize())))
 }
 
 /// One layer as it ends up in the store.
@@ -124,6 +218,15 @@ pub struct LayerInfo {
 pub struct StagedLayer {
     dir: PathBuf,
     pub info: LayerInfo,
+}
+
+impl StagedLayer {
+    /// The blob as received, until the layer is installed (`load` stages
+    /// a blob a second time from it when one archive layer sits on two
+    /// different parents).
+    pub fn blob_path(&self) -> PathBuf {
+        self.dir.join("blob")
+    }
 }
 
 impl Drop for StagedLayer {
@@ -168,26 +271,6 @@ pub fn chain_id(parent: Option<&str>, diff_id: &str) -> String {
 /// Overlay lowerdir entry (relative to `layers/`) for a chain ID.
 pub fn short_link(chain_hex: &str) -> String {
     format!("l/{}", &chain_hex[..chain_hex.len().min(16)])
-}
-
-/// Reads through, hashing and optionally copying every byte.
-struct Tee<R, W> {
-    inner: R,
-    hasher: Sha256,
-    copy: Option<W>,
-    count: u64,
-}
-
-impl<R: Read, W: Write> Read for Tee<R, W> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        if let Some(w) = self.copy.as_mut() {
-            w.write_all(&buf[..n])?;
-        }
-        self.count += n as u64;
-        Ok(n)
-    }
 }
 
 impl ImageStore {
@@ -312,55 +395,90 @@ impl ImageStore {
         res.map(|info| StagedLayer { dir, info })
     }
 
+    /// Three stages on their own threads, so that reading and keeping
+    /// the blob, decompressing and hashing, and extracting overlap: this
+    /// thread reads the input and writes the blob as received; a second
+    /// decompresses and hashes the tar; a third extracts it.
     fn stage_layer_in(
         &self,
         dir: &Path,
-        input: impl Read,
+        mut input: impl Read,
         parent_chain: Option<&str>,
     ) -> Result<LayerInfo> {
-        let mut input = io::BufReader::with_capacity(256 * 1024, input);
-        let head = {
-            let buf = io::BufRead::fill_buf(&mut input)
-                .map_err(|e| ImageError::io("reading layer", e))?;
-            buf.get(..4)
-                .map(|b| [b[0], b[1], b[2], b[3]])
-                .or_else(|| buf.get(..2).map(|b| [b[0], b[1], 0, 0]))
-        };
-        let compression = match head {
+        let read_err = |e| ImageError::io("reading layer", e);
+        let mut first = vec![0u8; CHUNK];
+        let n = read_full(&mut input, &mut first).map_err(read_err)?;
+        first.truncate(n);
+        let compression = match first.get(..4).or_else(|| first.get(..2)) {
             Some([0x1f, 0x8b, ..]) => Compression::Gzip,
             Some([0x28, 0xb5, 0x2f, 0xfd]) => Compression::Zstd,
             _ => Compression::None,
         };
-        let blob_file =
+        let mut blob =
             fs::File::create(dir.join("blob")).map_err(|e| ImageError::io("creating blob", e))?;
-        let mut outer = Tee {
-            inner: input,
-            hasher: Sha256::new(),
-            copy: Some(io::BufWriter::with_capacity(256 * 1024, blob_file)),
-            count: 0,
-        };
         let diff_dir = dir.join("diff");
         fs::create_dir(&diff_dir).map_err(|e| ImageError::io("creating layer dir", e))?;
-        let (diff_hex, stats) = match compression {
-            Compression::Gzip => {
-                extract_decoded(flate2::read::MultiGzDecoder::new(&mut outer), &diff_dir)?
-            }
-            Compression::Zstd => extract_decoded(
-                zstd::stream::read::Decoder::new(&mut outer)
-                    .map_err(|e| ImageError::io("reading zstd layer", e))?,
-                &diff_dir,
-            )?,
-            Compression::None => (String::new(), layer::extract(&mut outer, &diff_dir)?),
-        };
-        io::copy(&mut outer, &mut io::sink()).map_err(|e| ImageError::io("reading layer", e))?;
-        if let Some(mut w) = outer.copy.take() {
-            w.flush().map_err(|e| ImageError::io("writing blob", e))?;
-        }
-        let blob_hex = hex::encode(outer.hasher.finalize_reset());
-        let diff_hex = if compression == Compression::None {
-            blob_hex.clone()
+        let (raw_tx, raw_rx) = mpsc::sync_channel::<Vec<u8>>(DEPTH);
+        let (tar_tx, tar_rx) = mpsc::sync_channel::<Vec<u8>>(DEPTH);
+        let (recycle_tx, recycle_rx) = mpsc::channel::<Vec<u8>>();
+        let mut raw_hasher = Sha256::new();
+        let mut count = 0u64;
+        let (read_res, decoded, extracted) = std::thread::scope(|s| {
+            let decoder = {
+                let recycle = recycle_tx.clone();
+                s.spawn(move || decode_stage(compression, raw_rx, tar_tx, recycle))
+            };
+            let diff_dir = &diff_dir;
+            let extractor = s.spawn(move || -> Result<layer::LayerStats> {
+                // Plain tars reach extraction in the very chunks this
+                // thread read: those come back for reuse.
+                let recycle = (compression == Compression::None).then_some(recycle_tx);
+                let mut r = ChanReader::new(tar_rx, recycle);
+                let stats = layer::extract(&mut r, diff_dir)?;
+                // Tar's end-of-archive padding is part of the digest: let
+                // it through to the hasher.
+                io::copy(&mut r, &mut io::sink()).map_err(read_err)?;
+                Ok(stats)
+            });
+            let read_res = (|| -> Result<()> {
+                let mut chunk = first;
+                while !chunk.is_empty() {
+                    blob.write_all(&chunk)
+                        .map_err(|e| ImageError::io("writing blob", e))?;
+                    count += chunk.len() as u64;
+                    if compression != Compression::None {
+                        raw_hasher.update(&chunk);
+                    }
+                    if raw_tx.send(chunk).is_err() {
+                        // A later stage failed; its error says why.
+                        return Ok(());
+                    }
+                    chunk = recycle_rx.try_recv().unwrap_or_default();
+                    chunk.resize(CHUNK, 0);
+                    let n = read_full(&mut input, &mut chunk).map_err(read_err)?;
+                    chunk.truncate(n);
+                }
+                Ok(())
+            })();
+            drop(raw_tx);
+            let decoded = decoder
+                .join()
+                .unwrap_or_else(|_| Err(ImageError::Invalid("layer decoder panicked".into())));
+            let extracted = extractor
+                .join()
+                .unwrap_or_else(|_| Err(ImageError::Invalid("layer extraction panicked".into())));
+            (read_res, decoded, extracted)
+        });
+        // The input's failure first, then the decoder's, then extraction's.
+        read_res?;
+        let decoded = decoded?;
+        let stats = extracted?;
+        let diff_hex =
+            decoded.ok_or_else(|| ImageError::Invalid("layer extraction stopped early".into()))?;
+        let blob_hex = if compression == Compression::None {
+            diff_hex.clone()
         } else {
-            diff_hex
+            hex::encode(raw_hasher.finalize())
         };
         let diff_id = format!("sha256:{diff_hex}");
         let media_type = match compression {
@@ -374,7 +492,7 @@ impl ImageStore {
             blob: Descriptor {
                 media_type: media_type.into(),
                 digest: format!("sha256:{blob_hex}"),
-                size: outer.count,
+                size: count,
             },
             size: stats.size,
         })

@@ -1,0 +1,175 @@
+//! Image archives: `save` writes, `load` reads.
+//!
+//! Formats:
+//! - docker-archive as docker 25+ writes it: an OCI image layout
+//!   (`oci-layout`, `index.json`, `blobs/sha256/*` with every layer an
+//!   uncompressed tar named by its diff ID) plus docker's `manifest.json`
+//!   and `repositories`. Older docker and podman/skopeo archives
+//!   (`<hex>.tar`, `<hex>.json`, legacy `<id>/layer.tar` symlinks) are read
+//!   through the same `manifest.json`.
+//! - OCI archives (`index.json` and blobs only, layers as stored: gzip,
+//!   zstd or plain), read and written.
+//!
+//! The archive is never unpacked onto disk: its entries are catalogued by
+//! path ([`catalog`]) and the files that `manifest.json` / `index.json` name
+//! are resolved inside that catalogue, so `..`, absolute paths and symlink
+//! tricks cannot reach outside it. Layers go through the store's staging
+//! (`ImageStore::stage_layer`), which extracts safely and hashes; nothing
+//! reaches the store before every digest has matched.
+
+pub mod catalog;
+pub mod load;
+pub mod save;
+
+use super::config::host_arch;
+use super::registry::pull::Platform;
+use super::ImageError;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ArchiveError {
+    /// Malformed or hostile archive content.
+    #[error("invalid archive: {0}")]
+    Invalid(String),
+    #[error("invalid archive: {what} has digest {got}, expected {expected}")]
+    Digest {
+        what: String,
+        expected: String,
+        got: String,
+    },
+    /// An error worded as docker words it, printed as is.
+    #[error("{0}")]
+    Docker(String),
+    #[error("No such image: {0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl ArchiveError {
+    pub fn io(what: impl Into<String>, source: std::io::Error) -> Self {
+        ArchiveError::Io {
+            what: what.into(),
+            source,
+        }
+    }
+}
+
+impl From<super::layer::LayerError> for ArchiveError {
+    fn from(e: super::layer::LayerError) -> Self {
+        ArchiveError::Image(e.into())
+    }
+}
+
+pub type Result<T, E = ArchiveError> = std::result::Result<T, E>;
+
+const KNOWN_OS: &[&str] = &[
+    "linux", "windows", "darwin", "freebsd", "netbsd", "openbsd", "solaris", "illumos",
+];
+const KNOWN_ARCH: &[&str] = &[
+    "amd64", "x86_64", "x86-64", "arm64", "aarch64", "arm", "386", "i386", "i686", "ppc64le",
+    "ppc64", "s390x", "riscv64", "mips64le", "loong64",
+];
+
+fn normalize_arch(a: &str) -> String {
+    match a {
+        "x86_64" | "x86-64" => "amd64".into(),
+        "aarch64" => "arm64".into(),
+        "i386" | "i686" => "386".into(),
+        o => o.to_string(),
+    }
+}
+
+/// docker's `--platform` for save/load: `os[/arch[/variant]]`, where a lone
+/// OS takes the host's architecture and a lone architecture means Linux
+/// (containerd's rules). Errors carry docker's "invalid platform" prefix.
+pub fn parse_platform(s: &str) -> Result<Platform> {
+    let bad = || {
+        ArchiveError::Docker(format!(
+            "invalid platform: \"{s}\": unknown operating system or architecture: invalid argument"
+        ))
+    };
+    if !s.contains('/') {
+        let l = s.to_ascii_lowercase();
+        if KNOWN_OS.contains(&l.as_str()) {
+            let host = Platform::host();
+            return Ok(Platform { os: l, ..host });
+        }
+        if KNOWN_ARCH.contains(&l.as_str()) {
+            return Ok(Platform {
+                os: "linux".into(),
+                arch: normalize_arch(&l),
+                variant: None,
+            });
+        }
+        return Err(bad());
+    }
+    Platform::parse(s).map_err(|_| bad())
+}
+
+/// Whether an image of `os`/`arch`/`variant` (from its config) is `want`.
+/// A variant missing on either side matches (arm64 images rarely name v8).
+pub fn platform_matches(want: &Platform, os: &str, arch: &str, variant: Option<&str>) -> bool {
+    let os = if os.is_empty() { "linux" } else { os };
+    let arch = if arch.is_empty() {
+        host_arch().to_string()
+    } else {
+        normalize_arch(arch)
+    };
+    if want.os != os || want.arch != arch {
+        return false;
+    }
+    match (&want.variant, variant) {
+        (Some(w), Some(h)) => w == h,
+        _ => true,
+    }
+}
+
+/// `os/arch[/variant]` of a config, as docker prints platforms.
+pub fn platform_string(os: &str, arch: &str, variant: Option<&str>) -> String {
+    let mut s = format!("{os}/{arch}");
+    if let Some(v) = variant.filter(|v| !v.is_empty()) {
+        s.push('/');
+        s.push_str(v);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn platforms_parse_like_containerd() {
+        let p = parse_platform("linux/arm64/v8").unwrap();
+        assert_eq!((p.os.as_str(), p.arch.as_str()), ("linux", "arm64"));
+        assert_eq!(p.variant.as_deref(), Some("v8"));
+        assert_eq!(parse_platform("linux").unwrap().arch, host_arch());
+        let a = parse_platform("aarch64").unwrap();
+        assert_eq!((a.os.as_str(), a.arch.as_str()), ("linux", "arm64"));
+        let e = parse_platform("bad").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "invalid platform: \"bad\": unknown operating system or architecture: invalid argument"
+        );
+        assert!(parse_platform("linux//").is_err());
+    }
+
+    #[test]
+    fn platform_matching() {
+        let want = parse_platform("linux/arm/v7").unwrap();
+        assert!(platform_matches(&want, "linux", "arm", Some("v7")));
+        assert!(platform_matches(&want, "linux", "arm", None));
+        assert!(!platform_matches(&want, "linux", "arm", Some("v6")));
+        assert!(!platform_matches(&want, "linux", "amd64", None));
+        let amd = parse_platform("linux/amd64").unwrap();
+        assert!(platform_matches(&amd, "linux", "x86_64", None));
+        assert!(!platform_matches(&amd, "windows", "amd64", None));
+    }
+}
