@@ -59,17 +59,25 @@ print(f"  rdock / tar floor = {rd/res['tar']['median']:.2f}")
 PY
 }
 
+# Each tool removes only its own output before a run, then waits for the
+# disk to settle (a delete's discards can slow the next writer for seconds).
+settle="sync; sleep ${SETTLE:-2}"
 echo "== save (to a file)"
 hyperfine --runs "$runs" --export-json "$work/save.json" \
-    --prepare "rm -f $work/out/*; sync" \
+    --prepare "rm -f $work/out/rd.tar; $settle" \
+    --prepare "rm -f $work/out/pm.tar; $settle" \
+    --prepare "rm -f $work/out/tar.tar; $settle" \
     -n rdock "$rdock --root $work/rd/root --runroot $work/rd/run save -o $work/out/rd.tar bench:1" \
     -n podman "podman --root $work/pm --runroot $work/pm-run save -q -o $work/out/pm.tar localhost/bench:1" \
     -n tar "tar -cf $work/out/tar.tar -C $work/rootfs ." >/dev/null
 report "$work/save.json"
+rm -f "$work"/out/*
 
 echo "== load (from a file, into an empty store)"
 hyperfine --runs "$runs" --export-json "$work/load.json" \
-    --prepare "podman --root $work/pl --runroot $work/pl-run rmi -af >/dev/null 2>&1 || true; rm -rf $work/ld $work/pl $work/pl-run $work/tx; mkdir -p $work/tx; sync" \
+    --prepare "rm -rf $work/ld; $settle" \
+    --prepare "podman --root $work/pl --runroot $work/pl-run rmi -af >/dev/null 2>&1 || true; rm -rf $work/pl $work/pl-run; $settle" \
+    --prepare "rm -rf $work/tx; mkdir -p $work/tx; $settle" \
     -n rdock "$rdock --root $work/ld/root --runroot $work/ld/run load -q -i $work/image.tar" \
     -n podman "podman --root $work/pl --runroot $work/pl-run load -q -i $work/image.tar" \
     -n tar "tar -xf $work/rootfs.tar -C $work/tx" >/dev/null

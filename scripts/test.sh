@@ -16,6 +16,8 @@ command -v cc >/dev/null || need+=(gcc)
 # Registry tests: a real registry server and a peer client.
 [ -x /usr/bin/docker-registry ] || need+=(docker-registry)
 command -v skopeo >/dev/null || need+=(skopeo)
+# save/load tests exchange archives with podman (and run its containers).
+command -v podman >/dev/null || need+=(podman)
 # Networking tests: rdock's firewall drives nft; the tests use ip(8).
 command -v nft >/dev/null || need+=(nftables)
 command -v ip >/dev/null || need+=(iproute2)
