@@ -34,7 +34,7 @@ RDOCK="$R" scripts/busybox-image.sh bench >/dev/null
 if [ $have_podman = 1 ]; then
     d=$(mktemp -d); mkdir -p "$d/bin"; cp /bin/busybox "$d/bin/"
     for a in sh true; do ln -s busybox "$d/bin/$a"; done
-    tar -C "$d" -c . | $P import - bench >/dev/null; rm -rf "$d"
+    tar -C "$d" -c . | $P import - bench >/dev/null 2>&1; rm -rf "$d"
     # podman's first bridge run sets up its network: not part of the figure.
     $P run --rm $PO bench true >/dev/null 2>&1 || have_podman=0
 fi

@@ -16,6 +16,8 @@ pub enum Error {
     #[error(transparent)]
     Container(#[from] crate::container::ContainerError),
     #[error(transparent)]
+    Cp(#[from] crate::container::cp::CpError),
+    #[error(transparent)]
     Runtime(#[from] crate::runtime::RuntimeError),
     #[error(transparent)]
     Network(#[from] crate::network::NetworkError),

@@ -817,6 +817,38 @@ fn connect_disconnect_routes_own_names_and_edits() {
         .fails_125()
         .to_string();
     assert!(e.contains("invalid link alias"), "{e}");
+    // An --internal network has no way out: no default route, and its
+    // bridge's traffic elsewhere is dropped.
+    r.run(&["network", "create", "--internal", "mi"]).ok();
+    assert_eq!(
+        r.run(&["network", "inspect", "-f", "{{.Internal}}", "mi"])
+            .ok(),
+        "true\n"
+    );
+    let route = r
+        .run(&["run", "--rm", "--network", "mi", "busybox", "ip", "route"])
+        .ok()
+        .to_string();
+    assert!(!route.contains("default"), "{route}");
+    assert!(route.contains(&format!("{}.", r.pool)), "{route}");
+    let mi_bridge = r
+        .run(&[
+            "network",
+            "inspect",
+            "-f",
+            "{{index .Options \"com.docker.network.bridge.name\"}}",
+            "mi",
+        ])
+        .ok()
+        .trim()
+        .to_string();
+    let table = nft_table(&r);
+    assert!(
+        table.contains(&format!(
+            "iifname \"{mi_bridge}\" oifname != \"{mi_bridge}\" drop"
+        )),
+        "{table}"
+    );
     r.run(&["rm", "-f", "solo"]).ok();
-    r.run(&["network", "rm", "m1", "m2"]).ok();
+    r.run(&["network", "rm", "m1", "m2", "mi"]).ok();
 }

@@ -87,6 +87,12 @@ fn print_all(paths: &Paths, names: &[String], format: Option<&str>, kind: Kind) 
             }
         }
     }
+    print_values(values, format, failed)
+}
+
+/// Print inspect documents: docker's JSON array, or `-f` applied to each;
+/// exit 1 when one of the objects was not found.
+pub(crate) fn print_values(values: Vec<Value>, format: Option<&str>, failed: bool) -> Result<i32> {
     match format.filter(|f| !f.is_empty()) {
         Some(f) if f != "json" => {
             for v in &values {

@@ -3,9 +3,13 @@
 //! line on stderr and exit status 125.
 
 pub mod attach;
+pub mod commit;
+pub mod cp;
 pub mod create;
 pub mod exec;
+pub mod export;
 pub mod format;
+pub mod history;
 pub mod images;
 pub mod import;
 pub mod info;
@@ -27,6 +31,7 @@ pub mod save;
 pub mod search;
 pub mod start;
 pub mod stop;
+pub mod system;
 pub mod tag;
 pub mod template;
 pub mod top;
@@ -126,6 +131,8 @@ pub enum Command {
     Rmi(rmi::RmiArgs),
     /// Return low-level information on Docker objects
     Inspect(inspect::InspectArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(cp::CpArgs),
     /// Show the rdock version information
     Version(info::VersionArgs),
     /// Display system-wide information
@@ -139,6 +146,19 @@ pub enum Command {
     Container {
         #[command(subcommand)]
         cmd: ContainerCommand,
+    },
+    /// Create a new image from a container's changes
+    Commit(commit::CommitArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(commit::DiffArgs),
+    /// Show the history of an image
+    History(history::HistoryArgs),
+    /// Export a container's filesystem as a tar archive
+    Export(export::ExportArgs),
+    /// Manage rdock
+    System {
+        #[command(subcommand)]
+        cmd: system::SystemCommand,
     },
     /// Manage networks
     Network {
@@ -159,6 +179,7 @@ pub enum ImageCommand {
     Tag(tag::TagArgs),
     Pull(pull::PullArgs),
     Push(push::PushArgs),
+    History(history::HistoryArgs),
     Save(save::SaveArgs),
     Load(load::LoadArgs),
 }
@@ -186,6 +207,10 @@ pub enum ContainerCommand {
     Top(top::TopArgs),
     Port(port::PortArgs),
     Attach(attach::AttachArgs),
+    Commit(commit::CommitArgs),
+    Diff(commit::DiffArgs),
+    Export(export::ExportArgs),
+    Cp(cp::CpArgs),
 }
 
 /// Turn clap's multi-line errors into docker's one-line wording.
@@ -202,12 +227,21 @@ fn usage_error(e: clap::Error, args: &[String]) -> i32 {
         }
         _ => {}
     }
-    let sub = args
-        .iter()
-        .skip(1)
-        .find(|a| !a.starts_with('-'))
-        .cloned()
-        .unwrap_or_default();
+    // The command's name: the first word that is neither a global option
+    // nor the value of one (`--root DIR`).
+    let mut sub = String::new();
+    let mut words = args.iter().skip(1);
+    while let Some(a) = words.next() {
+        if matches!(
+            a.as_str(),
+            "--root" | "--runroot" | "-l" | "--log-level" | "--config"
+        ) {
+            words.next();
+        } else if !a.starts_with('-') {
+            sub = a.clone();
+            break;
+        }
+    }
     let arg = e
         .get(ContextKind::InvalidArg)
         .map(|v| v.to_string())
@@ -313,6 +347,23 @@ fn dispatch(paths: &Paths, command: Command) -> Result<i32> {
         } => push::run(paths, a),
         Command::Search(a) => search::run(a),
         Command::Network { cmd } => network::run(paths, cmd),
+        Command::Commit(a)
+        | Command::Container {
+            cmd: ContainerCommand::Commit(a),
+        } => commit::run(paths, a),
+        Command::Diff(a)
+        | Command::Container {
+            cmd: ContainerCommand::Diff(a),
+        } => commit::diff(paths, a),
+        Command::System { cmd } => system::run(paths, cmd),
+        Command::Export(a)
+        | Command::Container {
+            cmd: ContainerCommand::Export(a),
+        } => export::run(paths, a),
+        Command::History(a)
+        | Command::Image {
+            cmd: ImageCommand::History(a),
+        } => history::run(paths, a),
         Command::Attach(a)
         | Command::Container {
             cmd: ContainerCommand::Attach(a),
@@ -390,6 +441,10 @@ fn dispatch(paths: &Paths, command: Command) -> Result<i32> {
             cmd: ImageCommand::Prune(a),
         } => prune::run_images(paths, a),
         Command::Inspect(a) => inspect::run(paths, a),
+        Command::Cp(a)
+        | Command::Container {
+            cmd: ContainerCommand::Cp(a),
+        } => cp::run(paths, a),
         Command::Version(a) => info::version(paths, a),
         Command::Info(a) => info::info(paths, a),
     }

@@ -1,6 +1,6 @@
 //! `network create|ls|inspect|rm|prune|connect|disconnect`, as docker's.
 
-use super::format::{render_rows, render_template, truncate_id};
+use super::format::{render_rows, truncate_id};
 use crate::container::config::Attachment;
 use crate::container::store::ContainerStore;
 use crate::error::{Error, Result};
@@ -67,10 +67,10 @@ pub struct CreateArgs {
     #[arg(long = "ipam-opt")]
     pub ipam_opt: Vec<String>,
     /// Enable or disable IPv4 address assignment
-    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub ipv4: Option<bool>,
     /// Enable or disable IPv6 address assignment
-    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub ipv6: Option<bool>,
     /// Set metadata on a network
     #[arg(long)]
@@ -451,23 +451,7 @@ fn inspect(paths: &Paths, a: InspectArgs) -> Result<i32> {
             }
         }
     }
-    match a
-        .format
-        .as_deref()
-        .filter(|f| !f.is_empty() && *f != "json")
-    {
-        Some(f) => {
-            for v in &values {
-                println!("{}", render_template(f, v)?);
-            }
-        }
-        None => {
-            let text = serde_json::to_string_pretty(&Value::Array(values))
-                .map_err(|e| Error::msg(format!("encoding JSON: {e}")))?;
-            println!("{text}");
-        }
-    }
-    Ok(if failed { 1 } else { 0 })
+    super::inspect::print_values(values, a.format.as_deref(), failed)
 }
 
 fn rm(paths: &Paths, a: RmArgs) -> Result<i32> {
@@ -502,6 +486,13 @@ fn prune(paths: &Paths, a: PruneArgs) -> Result<i32> {
     ) {
         return Ok(0);
     }
+    print!("{}", prune_networks(paths));
+    Ok(0)
+}
+
+/// Remove the user networks no container names: docker's "Deleted
+/// Networks:" section.
+pub(crate) fn prune_networks(paths: &Paths) -> String {
     // Unlike docker, a network that a stopped container names is kept:
     // pruning it would leave that container unable to start.
     let named: std::collections::HashSet<String> = ContainerStore::new(paths)
@@ -519,14 +510,16 @@ fn prune(paths: &Paths, a: PruneArgs) -> Result<i32> {
             removed.push(def.name);
         }
     }
+    let mut out = String::new();
     if !removed.is_empty() {
-        println!("Deleted Networks:");
+        out.push_str("Deleted Networks:\n");
         for n in &removed {
-            println!("{n}");
+            out.push_str(n);
+            out.push('\n');
         }
-        println!();
+        out.push('\n');
     }
-    Ok(0)
+    out
 }
 
 fn connect(paths: &Paths, a: ConnectArgs) -> Result<i32> {

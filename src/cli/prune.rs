@@ -58,33 +58,39 @@ pub fn run_images(paths: &Paths, a: ImagePruneArgs) -> Result<i32> {
     if !confirm(q, a.force) {
         return Ok(0);
     }
+    let (text, size) = prune_images(paths, a.all)?;
+    print!("{text}");
+    println!("Total reclaimed space: {}", human_size(size));
+    Ok(0)
+}
+
+/// Remove dangling (or, with `all`, unused) images: docker's "Deleted
+/// Images:" section and the space given back.
+pub(crate) fn prune_images(paths: &Paths, all: bool) -> Result<(String, u64)> {
     let containers = ContainerStore::new(paths);
     let gone = crate::image::manage::prune(
         &ImageStore::new(paths),
-        a.all,
+        all,
         &containers.images_in_use(),
         &containers.layers_in_use(),
     )?;
+    let mut out = String::new();
     if !gone.is_empty() {
-        println!("Deleted Images:");
+        out.push_str("Deleted Images:\n");
         for g in &gone {
             for n in &g.names {
-                println!(
-                    "untagged: {}",
+                out.push_str(&format!(
+                    "untagged: {}\n",
                     crate::image::reference::Reference::parse(n)
                         .map(|r| r.familiar())
                         .unwrap_or_else(|_| n.clone())
-                );
+                ));
             }
-            println!("deleted: {}", g.id);
+            out.push_str(&format!("deleted: {}\n", g.id));
         }
-        println!();
+        out.push('\n');
     }
-    println!(
-        "Total reclaimed space: {}",
-        human_size(gone.iter().map(|g| g.size).sum())
-    );
-    Ok(0)
+    Ok((out, gone.iter().map(|g| g.size).sum()))
 }
 
 pub fn run_containers(paths: &Paths, a: ContainerPruneArgs) -> Result<i32> {
@@ -94,25 +100,38 @@ pub fn run_containers(paths: &Paths, a: ContainerPruneArgs) -> Result<i32> {
     if !confirm("WARNING! This will remove all stopped containers.", a.force) {
         return Ok(0);
     }
+    let (text, size) = prune_containers(paths)?;
+    print!("{text}");
+    println!("Total reclaimed space: {}", human_size(size));
+    Ok(0)
+}
+
+/// Remove every stopped container: docker's "Deleted Containers:" section
+/// and the space their writable layers took.
+pub(crate) fn prune_containers(paths: &Paths) -> Result<(String, u64)> {
     let store = ContainerStore::new(paths);
     let mut removed = Vec::new();
+    let mut size = 0;
     for c in store.list() {
         if matches!(
             c.state.status,
             Status::Exited | Status::Created | Status::Dead
         ) && !c.state.is_alive()
         {
+            let used = crate::util::tree_size(&c.dir.join("upper"));
             lifecycle::remove(paths, &c, false)?;
+            size += used;
             removed.push(c.config.id);
         }
     }
+    let mut out = String::new();
     if !removed.is_empty() {
-        println!("Deleted Containers:");
+        out.push_str("Deleted Containers:\n");
         for id in &removed {
-            println!("{id}");
+            out.push_str(id);
+            out.push('\n');
         }
-        println!();
+        out.push('\n');
     }
-    println!("Total reclaimed space: 0B");
-    Ok(0)
+    Ok((out, size))
 }

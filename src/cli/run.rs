@@ -16,7 +16,7 @@ pub struct RunArgs {
     #[arg(short = 'a', long)]
     pub attach: Vec<String>,
     /// Proxy received signals to the process
-    #[arg(long = "sig-proxy", default_value = "true", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long = "sig-proxy", default_value = "true", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub sig_proxy: String,
     /// Override the key sequence for detaching a container
     #[arg(long = "detach-keys")]

@@ -134,7 +134,7 @@ pub struct ContainerFlags {
     #[arg(long = "log-opt")]
     pub log_opt: Vec<String>,
     /// Skip image verification
-    #[arg(long = "disable-content-trust", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long = "disable-content-trust", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub disable_content_trust: Option<String>,
     #[command(flatten)]
     pub later: NotYet,

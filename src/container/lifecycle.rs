@@ -289,6 +289,10 @@ pub(super) fn launch(
             c.config.name
         )));
     }
+    // `cp` holds this while it has this container's rootfs open or its
+    // overlay mounted: never two overlays on one upper dir.
+    let _rootfs = util::FileLock::exclusive(&c.dir.join("rootfs.lock"))
+        .ctx(|| "locking the container's rootfs".into())?;
     let store = ContainerStore::new(paths);
     let mut spec = init_spec(paths, c, stdio)?;
     // Held open until the child has joined it.

@@ -4,8 +4,12 @@
 use thiserror::Error;
 
 pub mod attach;
+pub mod changes;
+pub mod commit;
 pub mod config;
+pub mod cp;
 pub mod exec;
+pub mod export;
 pub mod inspect;
 pub mod lifecycle;
 pub mod logs;

@@ -547,19 +547,34 @@ impl ImageStore {
     /// Returns the image ID.
     pub fn add_image(
         &self,
+        config: ImageConfig,
+        layers: Vec<StagedLayer>,
+        name: Option<&Reference>,
+    ) -> Result<String> {
+        self.add_image_on(config, Vec::new(), layers, name)
+    }
+
+    /// As `add_image`, on top of layers already in the store (`commit`).
+    pub fn add_image_on(
+        &self,
         mut config: ImageConfig,
+        base: Vec<LayerInfo>,
         layers: Vec<StagedLayer>,
         name: Option<&Reference>,
     ) -> Result<String> {
         config.rootfs.kind = "layers".into();
-        config.rootfs.diff_ids = layers.iter().map(|l| l.info.diff_id.clone()).collect();
+        config.rootfs.diff_ids = base
+            .iter()
+            .map(|l| l.diff_id.clone())
+            .chain(layers.iter().map(|l| l.info.diff_id.clone()))
+            .collect();
         let config_bytes = serde_json::to_vec(&config).map_err(|e| ImageError::Json {
             what: "image config".into(),
             source: e,
         })?;
         self.ensure_dirs()?;
         let _lock = self.lock()?;
-        let mut infos = Vec::with_capacity(layers.len());
+        let mut infos = base;
         for l in layers {
             infos.push(self.install_layer(l)?);
         }

@@ -656,18 +656,7 @@ pub fn plumb(
     let mac = parse_mac(&ep.mac)?;
     let mut nl = Netlink::open()?;
     nl.create_veth(&ep.veth, &ep.ifname, pid, Some(mac), Some(bridge_index))?;
-    let ns =
-        std::fs::File::open(format!("/proc/{pid}/ns/net")).map_err(|e| NetworkError::Netlink {
-            what: "opening the container's network namespace".into(),
-            source: e,
-        })?;
-    let mut inner = Netlink::open_in(ns.as_fd())?;
-    let index = inner.link_index(&ep.ifname)?.ok_or_else(|| {
-        NetworkError::Invalid(format!(
-            "{} missing in the container's namespace",
-            ep.ifname
-        ))
-    })?;
+    let (mut inner, index) = open_in_container(pid, &ep.ifname)?;
     inner.add_addr4(index, ep.ip, ep.prefix)?;
     inner.set_up(index)?;
     if default_route {
@@ -679,22 +668,26 @@ pub fn plumb(
     Ok(())
 }
 
-/// Point the default route of process `pid`'s namespace at `ep`'s
-/// gateway (after the network that carried it was left, or when the
-/// first network with a gateway is joined).
-pub fn set_default_route(pid: i32, ep: &Endpoint) -> Result<()> {
+/// A netlink socket in process `pid`'s network namespace, and the index
+/// of its interface `ifname`.
+fn open_in_container(pid: i32, ifname: &str) -> Result<(Netlink, u32)> {
     let ns =
         std::fs::File::open(format!("/proc/{pid}/ns/net")).map_err(|e| NetworkError::Netlink {
             what: "opening the container's network namespace".into(),
             source: e,
         })?;
     let mut inner = Netlink::open_in(ns.as_fd())?;
-    let index = inner.link_index(&ep.ifname)?.ok_or_else(|| {
-        NetworkError::Invalid(format!(
-            "{} missing in the container's namespace",
-            ep.ifname
-        ))
+    let index = inner.link_index(ifname)?.ok_or_else(|| {
+        NetworkError::Invalid(format!("{ifname} missing in the container's namespace"))
     })?;
+    Ok((inner, index))
+}
+
+/// Point the default route of process `pid`'s namespace at `ep`'s
+/// gateway (after the network that carried it was left, or when the
+/// first network with a gateway is joined).
+pub fn set_default_route(pid: i32, ep: &Endpoint) -> Result<()> {
+    let (mut inner, index) = open_in_container(pid, &ep.ifname)?;
     inner.add_default_route4(ep.gateway, index)
 }
 

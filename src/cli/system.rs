@@ -1,0 +1,173 @@
+//! `system df`, `system prune` (and `system info`): the store's disk use,
+//! and removing what nothing uses.
+
+use super::format::{human_size, render_rows};
+use crate::container::store::ContainerStore;
+use crate::error::{Error, Result};
+use crate::image::store::ImageStore;
+use crate::paths::Paths;
+use clap::{Args, Subcommand};
+use serde_json::json;
+use std::collections::{HashMap, HashSet};
+
+#[derive(Debug, Subcommand)]
+pub enum SystemCommand {
+    /// Show docker disk usage
+    Df(DfArgs),
+    /// Remove unused data
+    Prune(PruneArgs),
+    /// Display system-wide information
+    Info(super::info::InfoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DfArgs {
+    /// Format output using a custom template
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Show detailed information on space usage
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Remove all unused images not just dangling ones
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Provide filter values (e.g. "label=<key>=<value>")
+    #[arg(long)]
+    pub filter: Vec<String>,
+    /// Do not prompt for confirmation
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// Prune anonymous volumes
+    #[arg(long)]
+    pub volumes: bool,
+}
+
+pub fn run(paths: &Paths, cmd: SystemCommand) -> Result<i32> {
+    match cmd {
+        SystemCommand::Df(a) => df(paths, a),
+        SystemCommand::Prune(a) => prune(paths, a),
+        SystemCommand::Info(a) => super::info::info(paths, a),
+    }
+}
+
+fn percent(part: u64, total: u64) -> String {
+    format!("{}%", (part * 100).checked_div(total).unwrap_or(0))
+}
+
+fn df(paths: &Paths, a: DfArgs) -> Result<i32> {
+    if a.verbose {
+        return Err(Error::msg("system df -v is not supported by rdock yet"));
+    }
+    let images = ImageStore::new(paths);
+    let idx = images.index()?;
+    let containers = ContainerStore::new(paths).list();
+    let used_images: HashSet<&str> = containers
+        .iter()
+        .map(|c| c.config.image_id.as_str())
+        .collect();
+    // Layers are shared: each counts once, and is reclaimable only when no
+    // image in use holds it.
+    let mut layer_size: HashMap<&str, u64> = HashMap::new();
+    let mut in_use: HashSet<&str> = HashSet::new();
+    for img in &idx.images {
+        for l in &img.layers {
+            layer_size
+                .entry(l.as_str())
+                .or_insert_with(|| images.layer_info(l).map(|i| i.size).unwrap_or(0));
+            if used_images.contains(img.id.as_str()) {
+                in_use.insert(l.as_str());
+            }
+        }
+    }
+    let image_total: u64 = layer_size.values().sum();
+    let image_free: u64 = layer_size
+        .iter()
+        .filter(|(l, _)| !in_use.contains(*l))
+        .map(|(_, s)| s)
+        .sum();
+    let active_images = idx
+        .images
+        .iter()
+        .filter(|i| used_images.contains(i.id.as_str()))
+        .count();
+    let sizes: Vec<(bool, u64)> = containers
+        .iter()
+        .map(|c| {
+            (
+                c.state.is_alive(),
+                crate::util::tree_size(&c.dir.join("upper")),
+            )
+        })
+        .collect();
+    let ctr_total: u64 = sizes.iter().map(|(_, s)| s).sum();
+    let ctr_free: u64 = sizes.iter().filter(|(live, _)| !live).map(|(_, s)| s).sum();
+    let rows = vec![
+        json!({
+            "Type": "Images", "TotalCount": idx.images.len().to_string(),
+            "Active": active_images.to_string(), "Size": human_size(image_total),
+            "Reclaimable": format!("{} ({})", human_size(image_free), percent(image_free, image_total)),
+        }),
+        json!({
+            "Type": "Containers", "TotalCount": containers.len().to_string(),
+            "Active": sizes.iter().filter(|(live, _)| *live).count().to_string(),
+            "Size": human_size(ctr_total),
+            "Reclaimable": format!("{} ({})", human_size(ctr_free), percent(ctr_free, ctr_total)),
+        }),
+        json!({
+            "Type": "Local Volumes", "TotalCount": "0", "Active": "0",
+            "Size": "0B", "Reclaimable": "0B",
+        }),
+        json!({
+            "Type": "Build Cache", "TotalCount": "0", "Active": "0",
+            "Size": "0B", "Reclaimable": "0B",
+        }),
+    ];
+    print!(
+        "{}",
+        render_rows(
+            a.format.as_deref(),
+            "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}",
+            &[
+                ("Type", "TYPE"),
+                ("TotalCount", "TOTAL"),
+                ("Active", "ACTIVE"),
+                ("Size", "SIZE"),
+                ("Reclaimable", "RECLAIMABLE"),
+            ],
+            &rows,
+        )?
+    );
+    Ok(0)
+}
+
+fn prune(paths: &Paths, a: PruneArgs) -> Result<i32> {
+    if !a.filter.is_empty() {
+        return Err(Error::msg("prune filters are not supported by rdock yet"));
+    }
+    let mut warning = String::from(
+        "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n",
+    );
+    if a.volumes {
+        warning.push_str("  - all anonymous volumes not used by at least one container\n");
+    }
+    warning.push_str(if a.all {
+        "  - all images without at least one container associated to them\n"
+    } else {
+        "  - all dangling images\n"
+    });
+    warning.push_str("  - unused build cache\n");
+    if !super::prune::confirm(&warning, a.force) {
+        return Ok(0);
+    }
+    let (containers, ctr_size) = super::prune::prune_containers(paths)?;
+    print!("{containers}");
+    print!("{}", super::network::prune_networks(paths));
+    let (images, img_size) = super::prune::prune_images(paths, a.all)?;
+    print!("{images}");
+    println!("Total reclaimed space: {}", human_size(ctr_size + img_size));
+    Ok(0)
+}
