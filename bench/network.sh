@@ -27,6 +27,7 @@ cleanup() {
     grep " $work" /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
     ip link del rdbench0 2>/dev/null || true
     nft delete table ip rdock_bench 2>/dev/null || true
+    rm -f /run/rdock-firewall-rdock_bench.lock
     rm -rf "$work"
 }
 trap cleanup EXIT
