@@ -159,27 +159,34 @@ fn fw_err(msg: String) -> NetworkError {
     NetworkError::Firewall(msg)
 }
 
-/// Run `prog args` (feeding `input` on stdin); the output whatever the
-/// exit status, a typed error when it could not run at all.
-fn run(prog: &str, args: &[&str], input: Option<&str>) -> Result<Output> {
-    let mut cmd = Command::new(prog);
-    cmd.args(args)
-        .stdin(if input.is_some() {
+/// Start `prog args` with its output piped (and its stdin, when there is
+/// input to feed).
+fn spawn(prog: &str, args: &[&str], with_input: bool) -> Result<Child> {
+    Command::new(prog)
+        .args(args)
+        .stdin(if with_input {
             Stdio::piped()
         } else {
             Stdio::null()
         })
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            fw_err(format!(
-                "{prog} not found (install it, or choose the other backend with {BACKEND_ENV})"
-            ))
-        } else {
-            fw_err(format!("running {prog}: {e}"))
-        }
-    })?;
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                fw_err(format!(
+                    "{prog} not found (install it, or choose the other backend with {BACKEND_ENV})"
+                ))
+            } else {
+                fw_err(format!("running {prog}: {e}"))
+            }
+        })
+}
+
+/// Run `prog args` (feeding `input` on stdin); the output whatever the
+/// exit status, a typed error when it could not run at all.
+fn run(prog: &str, args: &[&str], input: Option<&str>) -> Result<Output> {
+    let mut child = spawn(prog, args, input.is_some())?;
     if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
         stdin
             .write_all(text.as_bytes())
@@ -227,24 +234,7 @@ fn run_until(
 ) -> Result<Output> {
     use std::os::unix::process::ExitStatusExt;
     reap_lingering();
-    let mut cmd = Command::new(prog);
-    cmd.args(args)
-        .stdin(if input.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            fw_err(format!(
-                "{prog} not found (install it, or choose the other backend with {BACKEND_ENV})"
-            ))
-        } else {
-            fw_err(format!("running {prog}: {e}"))
-        }
-    })?;
+    let mut child = spawn(prog, args, input.is_some())?;
     if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
         if let Err(e) = stdin.write_all(text.as_bytes()) {
             let _ = child.kill();
