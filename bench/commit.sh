@@ -4,6 +4,7 @@
 # upper dir tarred to a file, and copied through tar | tar, which is the
 # least a commit must do: read the changes once, write a layer).
 #   bench/commit.sh [RUNS]      (as root; default 5 runs each)
+#   BENCH_TMP=DIR picks the file system (default /var/tmp).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
@@ -11,7 +12,7 @@ runs=${1:-5}
 command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine; }
 cargo build --release -q
 rdock=$PWD/target/release/rdock
-work=$(mktemp -d /var/tmp/rdock-commitbench.XXXXXX)
+work=$(mktemp -d "${BENCH_TMP:-/var/tmp}/rdock-commitbench.XXXXXX")
 R="$rdock --root $work/root --runroot $work/run"
 P="podman --root $work/podman --runroot $work/podman-run --runtime runc --cgroup-manager cgroupfs --events-backend none"
 PO="--network none --ulimit nofile=1024:1024 --ulimit nproc=4096:4096"

@@ -243,6 +243,114 @@ fn save_load_round_trip_keeps_id_and_runs() {
     assert_eq!(b.snapshot(), before);
 }
 
+/// A layer that replaces and whites out its own files, with long names,
+/// PAX records, links and odd padding: the shapes a tar-split must keep.
+fn tricky_layer() -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let file = |b: &mut tar::Builder<Vec<u8>>, path: &str, data: &[u8]| {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(1_600_000_000);
+        h.set_entry_type(tar::EntryType::Regular);
+        b.append_data(&mut h, path, data).expect("append");
+    };
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Directory);
+    h.set_mode(0o755);
+    h.set_size(0);
+    b.append_data(&mut h, "d/", std::io::empty()).expect("dir");
+    file(&mut b, "d/a", b"first a\n");
+    file(&mut b, "d/big", &vec![0x5a; 300_001]);
+    file(
+        &mut b,
+        &format!("d/{}", "long".repeat(40)),
+        b"a long name\n",
+    );
+    b.append_pax_extensions([("SCHILY.xattr.user.k", &b"v"[..])])
+        .expect("pax");
+    file(&mut b, "d/with-xattr", b"x\n");
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Symlink);
+    h.set_size(0);
+    h.set_mode(0o777);
+    b.append_link(&mut h, "d/link", "a").expect("symlink");
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Link);
+    h.set_size(0);
+    h.set_mode(0o644);
+    b.append_link(&mut h, "d/hard", "d/big").expect("hardlink");
+    file(&mut b, "d/a", b"second a, replacing the first\n");
+    file(&mut b, "d/.wh.big", b"");
+    file(&mut b, "gone/inner", b"inner\n");
+    file(&mut b, "gone", b"a file where a dir was\n");
+    let mut v = b.into_inner().expect("tar");
+    // Trailing zeros past the end-of-archive blocks, as some writers pad.
+    v.extend_from_slice(&[0u8; 4096]);
+    v
+}
+
+/// Plain layers are kept as their files plus a tar-split, not a second
+/// copy: `save` and `push` must give back the exact tar (its digest is the
+/// diff ID), also when the same layer first came in compressed.
+#[test]
+fn plain_layers_are_rebuilt_byte_exact() {
+    let r = Rdock::new();
+    let dir = tempfile::tempdir().unwrap();
+    let layer = tricky_layer();
+    let diff = sha(&layer);
+    r.run_stdin(&["import", "-", "gz:1"], &gzip(&layer)).ok();
+    r.run_stdin(&["import", "-", "plain:1"], &layer).ok();
+    r.run_stdin(&["import", "-", "plain:2"], &layer).ok();
+    // The compressed copy goes; the plain tar now lives only as files
+    // plus the split.
+    r.run(&["rmi", "gz:1"]).ok();
+    let blob = r.root.join("blobs").join(hex_of(&diff));
+    assert!(!blob.exists(), "a plain layer's bytes were stored twice");
+    let out = dir.path().join("s.tar");
+    r.run(&["save", "-o", p(&out), "plain:1", "plain:2"]).ok();
+    let got = member(&out, &format!("blobs/sha256/{}", hex_of(&diff)));
+    assert_eq!(got.len(), layer.len());
+    assert!(
+        got == layer,
+        "the saved layer differs from the imported tar"
+    );
+    // To a pipe too (no seeking back).
+    let piped = r.cmd(&["save", "plain:1"]).output().unwrap();
+    assert!(piped.status.success(), "{piped:?}");
+    let piped_path = dir.path().join("p.tar");
+    std::fs::write(&piped_path, &piped.stdout).unwrap();
+    assert!(member(&piped_path, &format!("blobs/sha256/{}", hex_of(&diff))) == layer);
+    // What the layer holds: the replacing entries won.
+    let cat = r.run(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        "/bin/busybox:/busybox:ro",
+        "plain:1",
+        "/busybox",
+        "sh",
+        "-c",
+        "/busybox cat /d/a /gone; /busybox ls /d; /busybox wc -c < /d/hard",
+    ]);
+    let text = cat.ok();
+    assert!(text.contains("second a, replacing the first"), "{text}");
+    assert!(text.contains("a file where a dir was"), "{text}");
+    assert!(
+        !text.lines().any(|l| l == "big"),
+        "whiteout ignored: {text}"
+    );
+    assert!(text.lines().any(|l| l.trim() == "300001"), "{text}");
+    // A damaged store is one clear error, not a wrong archive.
+    let chain = hex_of(&diff).to_string();
+    let layer_dir = r.root.join("layers").join(&chain);
+    std::fs::write(layer_dir.join("diff/d/a"), b"tampered").unwrap();
+    let bad = r.run(&["save", "-o", p(&dir.path().join("bad.tar")), "plain:1"]);
+    assert!(bad.fails_125().contains("damaged"), "{}", bad.fails_125());
+}
+
 #[test]
 fn several_images_in_one_archive_share_layers() {
     let base = busybox_tar();

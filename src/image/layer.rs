@@ -258,6 +258,32 @@ fn set_mtime(
 /// directory). Whiteouts become overlayfs whiteouts. On error the caller
 /// removes `dest`.
 pub fn extract(tar: impl Read, dest: &Path) -> Result<LayerStats, LayerError> {
+    extract_recording(tar, dest, None)
+}
+
+/// As [`extract`], telling `split` (which sees the same stream through its
+/// tee) where file contents lie and what gets removed.
+pub fn extract_recording(
+    tar: impl Read,
+    dest: &Path,
+    split: Option<&split::Recorder>,
+) -> Result<LayerStats, LayerError> {
+    let removing = |path: Vec<u8>, kind: libc::mode_t, raw: &[u8]| -> Result<(), LayerError> {
+        match split {
+            Some(r) => r
+                .before_remove(&path, kind == libc::S_IFDIR)
+                .map_err(|e| entry_err(raw, e)),
+            None => Ok(()),
+        }
+    };
+    let rel = |parents: &[&[u8]], name: &[u8]| -> Vec<u8> {
+        let mut p = parents.join(&b'/');
+        if !p.is_empty() {
+            p.push(b'/');
+        }
+        p.extend_from_slice(name);
+        p
+    };
     let root: OwnedFd = File::open(dest).map_err(|e| entry_err(b".", e))?.into();
     let mut stats = LayerStats::default();
     let mut archive = tar::Archive::new(tar);
@@ -350,6 +376,7 @@ pub fn extract(tar: impl Read, dest: &Path) -> Result<LayerStats, LayerError> {
             }
             let name = cstr(hidden);
             if let Some(k) = existing(&dir, &name) {
+                removing(rel(parents, hidden), k, &raw)?;
                 remove_at(&dir, &name, k, &raw)?;
             }
             mknod(&dir, &name, SFlag::S_IFCHR, 0, 0, &raw)?;
@@ -362,6 +389,7 @@ pub fn extract(tar: impl Read, dest: &Path) -> Result<LayerStats, LayerError> {
         let is_dir = kind == tar::EntryType::Directory;
         if let Some(k) = prev {
             if !(is_dir && k == libc::S_IFDIR) {
+                removing(rel(parents, last), k, &raw)?;
                 remove_at(&dir, &name, k, &raw)?;
             }
         }
@@ -392,6 +420,12 @@ pub fn extract(tar: impl Read, dest: &Path) -> Result<LayerStats, LayerError> {
                 .map_err(|e| entry_err(&raw, e))?;
                 // SAFETY: openat just returned this fd; the File owns it.
                 let mut f = unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+                if let (Some(r), false) = (split, kind == tar::EntryType::GNUSparse) {
+                    // Sparse entries stay verbatim: what they extract to is
+                    // not what the tar holds.
+                    r.begin_file(&rel(parents, last), entry.size())
+                        .map_err(|e| entry_err(&raw, e))?;
+                }
                 loop {
                     let n = entry.read(&mut buf).map_err(LayerError::Read)?;
                     if n == 0 {
@@ -530,6 +564,8 @@ pub fn remove_tree(dest: &Path) -> std::io::Result<()> {
         r => r,
     }
 }
+
+pub mod split;
 
 #[cfg(test)]
 mod tests;

@@ -12,7 +12,7 @@
 //! debris that the next writer sweeps.
 
 use super::config::{Descriptor, ImageConfig, Manifest};
-use super::layer;
+use super::layer::{self, split};
 use super::reference::Reference;
 use super::ImageError;
 use crate::paths::Paths;
@@ -221,12 +221,26 @@ pub struct StagedLayer {
 }
 
 impl StagedLayer {
-    /// The blob as received, until the layer is installed (`load` stages
-    /// a blob a second time from it when one archive layer sits on two
-    /// different parents).
-    pub fn blob_path(&self) -> PathBuf {
-        self.dir.join("blob")
+    /// The blob, until the layer is installed (`load` stages a blob a
+    /// second time from it when one archive layer sits on two different
+    /// parents).
+    pub fn blob_reader(&self) -> Result<Box<dyn Read + Send>> {
+        open_blob_in(&self.dir)?
+            .ok_or_else(|| ImageError::Invalid("a staged layer has no blob".into()))
     }
+}
+
+/// A layer dir's own copy of its blob: a compressed blob kept as received,
+/// or the plain tar rebuilt from its tar-split.
+fn open_blob_in(dir: &Path) -> Result<Option<Box<dyn Read + Send>>> {
+    match fs::File::open(dir.join("blob")) {
+        Ok(f) => return Ok(Some(Box::new(f))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(ImageError::io("opening a layer blob", e)),
+    }
+    Ok(split::Rebuild::open(dir)
+        .map_err(|e| ImageError::io("opening a layer's tar-split", e))?
+        .map(|r| Box::new(r.into_reader()) as Box<dyn Read + Send>))
 }
 
 impl Drop for StagedLayer {
@@ -414,8 +428,15 @@ impl ImageStore {
             Some([0x28, 0xb5, 0x2f, 0xfd]) => Compression::Zstd,
             _ => Compression::None,
         };
-        let mut blob =
-            fs::File::create(dir.join("blob")).map_err(|e| ImageError::io("creating blob", e))?;
+        // A plain tar is kept as its extracted files plus a tar-split (see
+        // layer::split); only a compressed blob is kept as received.
+        let mut blob = match compression {
+            Compression::None => None,
+            _ => Some(
+                fs::File::create(dir.join("blob"))
+                    .map_err(|e| ImageError::io("creating blob", e))?,
+            ),
+        };
         let diff_dir = dir.join("diff");
         fs::create_dir(&diff_dir).map_err(|e| ImageError::io("creating layer dir", e))?;
         let (raw_tx, raw_rx) = mpsc::sync_channel::<Vec<u8>>(DEPTH);
@@ -434,17 +455,30 @@ impl ImageStore {
                 // thread read: those come back for reuse.
                 let recycle = (compression == Compression::None).then_some(recycle_tx);
                 let mut r = ChanReader::new(tar_rx, recycle);
-                let stats = layer::extract(&mut r, diff_dir)?;
-                // Tar's end-of-archive padding is part of the digest: let
-                // it through to the hasher.
-                io::copy(&mut r, &mut io::sink()).map_err(read_err)?;
+                if compression != Compression::None {
+                    let stats = layer::extract(&mut r, diff_dir)?;
+                    // Tar's end-of-archive padding is part of the digest:
+                    // let it through to the hasher.
+                    io::copy(&mut r, &mut io::sink()).map_err(read_err)?;
+                    return Ok(stats);
+                }
+                let split_err = |e: io::Error| ImageError::io("recording the layer's tar-split", e);
+                let rec = split::Recorder::create(dir).map_err(split_err)?;
+                let mut tee = split::Tee::new(&mut r, rec.clone());
+                let stats = layer::extract_recording(&mut tee, diff_dir, Some(&rec))?;
+                // The end-of-archive padding belongs to the tar too.
+                io::copy(&mut tee, &mut io::sink()).map_err(read_err)?;
+                drop(tee);
+                rec.finish().map_err(split_err)?;
                 Ok(stats)
             });
             let read_res = (|| -> Result<()> {
                 let mut chunk = first;
                 while !chunk.is_empty() {
-                    blob.write_all(&chunk)
-                        .map_err(|e| ImageError::io("writing blob", e))?;
+                    if let Some(blob) = blob.as_mut() {
+                        blob.write_all(&chunk)
+                            .map_err(|e| ImageError::io("writing blob", e))?;
+                    }
                     count += chunk.len() as u64;
                     if compression != Compression::None {
                         raw_hasher.update(&chunk);
@@ -505,8 +539,9 @@ impl ImageStore {
         let blob_dst = self
             .paths
             .blob(info.blob.digest.trim_start_matches("sha256:"));
-        if !blob_dst.exists() {
-            fs::rename(staged.dir.join("blob"), &blob_dst)
+        let staged_blob = staged.dir.join("blob");
+        if !blob_dst.exists() && staged_blob.exists() {
+            fs::rename(&staged_blob, &blob_dst)
                 .map_err(|e| ImageError::io("storing layer blob", e))?;
         }
         let layer_dir = self.paths.layer(&info.chain_id);
@@ -528,9 +563,54 @@ impl ImageStore {
             std::os::unix::fs::symlink(format!("../{}/diff", info.chain_id), &link)
                 .map_err(|e| ImageError::io("linking layer", e))?;
         } else {
+            // Stored already (maybe from a compressed blob of the same
+            // tar): it takes this plain tar's split if the store has no
+            // other copy of the tar. keep/ first, so a split never names
+            // kept files that are not there.
+            let split_src = staged.dir.join(split::FILE_NAME);
+            let split_dst = layer_dir.join(split::FILE_NAME);
+            if split_src.exists() && !split_dst.exists() && !blob_dst.exists() {
+                let keep = staged.dir.join("keep");
+                if keep.exists() {
+                    let _ = layer::remove_tree(&layer_dir.join("keep"));
+                    fs::rename(&keep, layer_dir.join("keep"))
+                        .map_err(|e| ImageError::io("storing layer", e))?;
+                }
+                fs::rename(&split_src, &split_dst)
+                    .map_err(|e| ImageError::io("storing layer", e))?;
+            }
             let _ = layer::remove_tree(&staged.dir);
         }
         Ok(info)
+    }
+
+    /// A stored layer blob by digest: the blob file, or for the layer's
+    /// plain tar (its diff ID), the tar rebuilt from its tar-split.
+    pub fn open_layer_blob(
+        &self,
+        chain: &str,
+        digest: &str,
+    ) -> Result<Option<Box<dyn Read + Send>>> {
+        match fs::File::open(self.paths.blob(digest.trim_start_matches("sha256:"))) {
+            Ok(f) => return Ok(Some(Box::new(f))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(ImageError::io(format!("opening blob {digest}"), e)),
+        }
+        Ok(self
+            .layer_split(chain, digest)?
+            .map(|r| Box::new(r.into_reader()) as Box<dyn Read + Send>))
+    }
+
+    /// The tar-split that rebuilds blob `digest` of layer `chain`, if the
+    /// store keeps that blob so.
+    pub fn layer_split(&self, chain: &str, digest: &str) -> Result<Option<split::Rebuild>> {
+        match self.layer_info(chain) {
+            Some(info) if info.diff_id == digest => {
+                split::Rebuild::open(&self.paths.layer(chain.trim_start_matches("sha256:")))
+                    .map_err(|e| ImageError::io(format!("opening the tar-split of {digest}"), e))
+            }
+            _ => Ok(None),
+        }
     }
 
     fn put_blob_locked(&self, data: &[u8]) -> Result<String> {
@@ -744,6 +824,13 @@ impl ImageStore {
                 let _ = fs::remove_file(self.paths.layers().join(short_link(&name)));
                 layer::remove_tree(&e.path())
                     .map_err(|e| ImageError::io(format!("removing layer {name}"), e))?;
+            }
+        }
+        // The blob a kept layer was stored from stays too, even if no
+        // manifest names it any more (`save` falls back to it).
+        for l in &keep_layers {
+            if let Some(info) = self.layer_info(l) {
+                keep_blobs.insert(info.blob.digest.trim_start_matches("sha256:").to_string());
             }
         }
         if let Ok(rd) = fs::read_dir(self.paths.blobs()) {

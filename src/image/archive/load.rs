@@ -559,8 +559,7 @@ fn stage_all(
         } else if let Some(first) = by_path.get(&l.path).and_then(|c| out.get(c)) {
             // The same blob at another place in a stack (another parent):
             // a second extraction, from the first one's blob.
-            let f = File::open(first.blob_path())
-                .map_err(|e| ArchiveError::io(format!("reading layer {}", l.path), e))?;
+            let f = first.blob_reader()?;
             store
                 .stage_layer(f, l.parent.as_deref())
                 .map_err(|e| layer_error(l, e))?

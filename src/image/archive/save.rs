@@ -3,9 +3,10 @@
 //! docker-archive (the default) is what docker 25+ writes: an OCI layout
 //! whose layers are uncompressed tars named by their diff IDs, plus
 //! `manifest.json` and `repositories` for older readers. The store keeps
-//! layer blobs as received, so a compressed blob is decompressed on the
-//! way out; a plain one is copied by the kernel (copy_file_range or
-//! sendfile), never through memory. `--format oci-archive` writes the
+//! compressed layer blobs as received, decompressed on the way out, and
+//! plain ones as their files plus a tar-split, rebuilt on the way out with
+//! file data copied by the kernel (copy_file_range or sendfile), never
+//! through memory. `--format oci-archive` writes the
 //! blobs and manifests exactly as stored.
 //!
 //! Entries follow docker's order: blobs first, the manifests that name
@@ -17,9 +18,11 @@ use crate::image::config::{
     Descriptor, ImageConfig, Manifest, MEDIA_OCI_CONFIG, MEDIA_OCI_INDEX, MEDIA_OCI_LAYER_TAR,
     MEDIA_OCI_MANIFEST,
 };
+use crate::image::layer::split::{Piece, Rebuild};
 use crate::image::reference::Reference;
 use crate::image::registry::pull::Platform;
 use crate::image::store::{sha256_hex, ImageRecord, ImageStore, Index};
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -56,9 +59,16 @@ enum Compression {
 /// A layer blob, opened while the store was locked (a concurrent `rmi`
 /// can unlink it, not take it away from us).
 struct Blob {
-    file: File,
+    source: Source,
     desc: Descriptor,
     compression: Compression,
+}
+
+enum Source {
+    File(File),
+    /// A plain layer tar the store keeps as files plus a tar-split;
+    /// rebuilt once, when written.
+    Split(RefCell<Option<Rebuild>>),
 }
 
 struct ImageParts {
@@ -221,9 +231,18 @@ fn gather(
                     let compression =
                         sniff(&file).map_err(|e| ArchiveError::io("reading a layer blob", e))?;
                     blobs.push(Blob {
-                        file,
+                        source: Source::File(file),
                         desc: d.clone(),
                         compression,
+                    });
+                    opened = Some((blobs.len() - 1, d));
+                    break;
+                }
+                if let Some(rebuild) = store.layer_split(chain, &d.digest)? {
+                    blobs.push(Blob {
+                        source: Source::Split(RefCell::new(Some(rebuild))),
+                        desc: d.clone(),
+                        compression: Compression::None,
                     });
                     opened = Some((blobs.len() - 1, d));
                     break;
@@ -332,24 +351,61 @@ impl TarOut<'_> {
 
     /// A stored blob as it is. Returns its size.
     fn blob_as_is(&mut self, path: &str, b: &Blob) -> Result<u64> {
-        let size = b
-            .file
+        let file = match &b.source {
+            Source::File(f) => f,
+            Source::Split(cell) => return self.rebuilt(path, b, cell),
+        };
+        let size = file
             .metadata()
             .map_err(|e| ArchiveError::io("reading a blob", e))?
             .len();
         self.write(header(path, size, false).as_bytes())?;
-        self.copy_file(&b.file, size)?;
+        self.copy_file(file, size)?;
+        self.pad(size)?;
+        Ok(size)
+    }
+
+    /// A plain layer tar rebuilt from the layer's files and tar-split:
+    /// headers from the records, file data copied by the kernel.
+    fn rebuilt(&mut self, path: &str, b: &Blob, cell: &RefCell<Option<Rebuild>>) -> Result<u64> {
+        let size = b.desc.size;
+        let mut rebuild = cell.borrow_mut().take().ok_or_else(|| {
+            ArchiveError::Invalid(format!("layer {} written twice", b.desc.digest))
+        })?;
+        let err = |e| ArchiveError::io(format!("rebuilding layer {}", b.desc.digest), e);
+        self.write(header(path, size, false).as_bytes())?;
+        let mut n = 0u64;
+        while let Some(piece) = rebuild.next_piece().map_err(err)? {
+            match piece {
+                Piece::Bytes(v) => {
+                    self.write(&v)?;
+                    n += v.len() as u64;
+                }
+                Piece::File(f, len) => {
+                    self.copy_file(&f, len)?;
+                    n += len;
+                }
+            }
+        }
+        if n != size {
+            return Err(ArchiveError::Invalid(format!(
+                "layer {} rebuilt to {n} bytes, not {size}: the stored layer is damaged",
+                b.desc.digest
+            )));
+        }
         self.pad(size)?;
         Ok(size)
     }
 
     /// A layer blob as an uncompressed tar. Returns its size.
     fn layer_tar(&mut self, path: &str, b: &Blob) -> Result<u64> {
-        if b.compression == Compression::None {
-            return self.blob_as_is(path, b);
-        }
+        let file = match &b.source {
+            _ if b.compression == Compression::None => return self.blob_as_is(path, b),
+            Source::File(f) => f,
+            Source::Split(_) => return self.blob_as_is(path, b),
+        };
         let decoder = || -> Result<Box<dyn Read + '_>> {
-            let r = io::BufReader::with_capacity(256 << 10, &b.file);
+            let r = io::BufReader::with_capacity(256 << 10, file);
             Ok(match b.compression {
                 Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(r)),
                 _ => Box::new(
@@ -359,7 +415,7 @@ impl TarOut<'_> {
             })
         };
         // The same blob may have been read before (another image).
-        io::Seek::rewind(&mut &b.file).map_err(|e| ArchiveError::io("reading a blob", e))?;
+        io::Seek::rewind(&mut &*file).map_err(|e| ArchiveError::io("reading a blob", e))?;
         if self.seekable {
             // Header now with size 0, rewritten once the size is known.
             let at = self.pos;

@@ -91,6 +91,8 @@ fn push_blob(
     r: &Reference,
     scope: &str,
     d: &Descriptor,
+    // The layer (chain ID) a layer blob belongs to; None for the config.
+    chain: Option<&str>,
     from: Option<&str>,
     report: &dyn Fn(Event),
 ) -> Result<(), RegistryError> {
@@ -125,13 +127,22 @@ fn push_blob(
             return Ok(());
         }
     }
-    let blob = store.paths().blob(d.digest.trim_start_matches("sha256:"));
-    let mut file = std::fs::File::open(&blob).map_err(|e| {
+    let not_stored = |why: String| {
         RegistryError::Invalid(format!(
-            "blob {} is not in the local store ({e}); it cannot be pushed",
+            "blob {} is not in the local store ({why}); it cannot be pushed",
             d.digest
         ))
-    })?;
+    };
+    let mut file: Box<dyn std::io::Read + Send> = match chain {
+        Some(chain) => store
+            .open_layer_blob(chain, &d.digest)
+            .map_err(|e| not_stored(e.to_string()))?
+            .ok_or_else(|| not_stored("no such blob".into()))?,
+        None => Box::new(
+            std::fs::File::open(store.paths().blob(d.digest.trim_start_matches("sha256:")))
+                .map_err(|e| not_stored(e.to_string()))?,
+        ),
+    };
     report(Event::Layer {
         id: id.clone(),
         status: "Pushing".into(),
@@ -202,8 +213,9 @@ pub fn push(
             status: "Preparing".into(),
         });
     }
-    for d in manifest.layers.iter().rev() {
-        push_blob(store, &reg, r, &scope, d, from.as_deref(), report)?;
+    for (i, d) in manifest.layers.iter().enumerate().rev() {
+        let chain = img.layers.get(i).map(String::as_str);
+        push_blob(store, &reg, r, &scope, d, chain, from.as_deref(), report)?;
     }
     push_blob(
         store,
@@ -211,6 +223,7 @@ pub fn push(
         r,
         &scope,
         &manifest.config,
+        None,
         from.as_deref(),
         &|_| {},
     )?;
