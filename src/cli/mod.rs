@@ -14,6 +14,7 @@ pub mod images;
 pub mod import;
 pub mod info;
 pub mod inspect;
+pub mod limit_flags;
 pub mod load;
 pub mod login;
 pub mod logs;
@@ -35,6 +36,7 @@ pub mod system;
 pub mod tag;
 pub mod template;
 pub mod top;
+pub mod update;
 
 use crate::error::{Error, Result};
 use crate::paths::{Paths, DEFAULT_ROOT, DEFAULT_RUNROOT};
@@ -111,6 +113,8 @@ pub enum Command {
     Rename(stop::RenameArgs),
     /// Display the running processes of a container
     Top(top::TopArgs),
+    /// Update configuration of one or more containers
+    Update(update::UpdateArgs),
     /// List port mappings or a specific mapping for the container
     Port(port::PortArgs),
     /// Attach local standard input, output, and error streams to a running container
@@ -205,6 +209,7 @@ pub enum ContainerCommand {
     Pause(stop::PauseArgs),
     Unpause(stop::PauseArgs),
     Top(top::TopArgs),
+    Update(update::UpdateArgs),
     Port(port::PortArgs),
     Attach(attach::AttachArgs),
     Commit(commit::CommitArgs),
@@ -372,6 +377,10 @@ fn dispatch(paths: &Paths, command: Command) -> Result<i32> {
         | Command::Container {
             cmd: ContainerCommand::Top(a),
         } => top::run(paths, a),
+        Command::Update(a)
+        | Command::Container {
+            cmd: ContainerCommand::Update(a),
+        } => update::update(paths, a),
         Command::Port(a)
         | Command::Container {
             cmd: ContainerCommand::Port(a),

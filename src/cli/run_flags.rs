@@ -137,6 +137,8 @@ pub struct ContainerFlags {
     #[arg(long = "disable-content-trust", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub disable_content_trust: Option<String>,
     #[command(flatten)]
+    pub limits: super::limit_flags::RunLimitFlags,
+    #[command(flatten)]
     pub later: NotYet,
 }
 
@@ -144,26 +146,10 @@ pub struct ContainerFlags {
 /// Using one is a clear error rather than a silent no-op.
 const NOT_YET: &[(&str, Option<char>, bool)] = &[
     ("annotation", None, true),
-    ("blkio-weight", None, true),
-    ("blkio-weight-device", None, true),
-    ("cgroup-parent", None, true),
-    ("cgroupns", None, true),
     ("cpu-count", None, true),
     ("cpu-percent", None, true),
-    ("cpu-period", None, true),
-    ("cpu-quota", None, true),
-    ("cpu-rt-period", None, true),
-    ("cpu-rt-runtime", None, true),
-    ("cpu-shares", Some('c'), true),
-    ("cpus", None, true),
-    ("cpuset-cpus", None, true),
-    ("cpuset-mems", None, true),
     ("device", None, true),
     ("device-cgroup-rule", None, true),
-    ("device-read-bps", None, true),
-    ("device-read-iops", None, true),
-    ("device-write-bps", None, true),
-    ("device-write-iops", None, true),
     ("domainname", None, true),
     ("gpus", None, true),
     ("group-add", None, true),
@@ -178,20 +164,12 @@ const NOT_YET: &[(&str, Option<char>, bool)] = &[
     ("ip6", None, true),
     ("ipc", None, true),
     ("isolation", None, true),
-    ("kernel-memory", None, true),
     ("link-local-ip", None, true),
-    ("memory", Some('m'), true),
-    ("memory-reservation", None, true),
-    ("memory-swap", None, true),
-    ("memory-swappiness", None, true),
     ("no-healthcheck", None, false),
-    ("oom-kill-disable", None, false),
     ("oom-score-adj", None, true),
     ("pid", None, true),
-    ("pids-limit", None, true),
     ("runtime", None, true),
     ("security-opt", None, true),
-    ("shm-size", None, true),
     ("stop-timeout", None, true),
     ("storage-opt", None, true),
     ("sysctl", None, true),
@@ -398,6 +376,12 @@ impl ContainerFlags {
             stop_signal: self.stop_signal.clone(),
             log_driver: self.log_driver.clone(),
             log_opts: self.log_opt.clone(),
+            resources: self.limits.to_resources()?,
+            shm_size: self.limits.shm_size()?,
+            cgroup_parent: super::limit_flags::clean_cgroup_parent(
+                self.limits.cgroup_parent.as_deref().unwrap_or_default(),
+            ),
+            cgroupns: self.limits.cgroupns()?,
         })
     }
 

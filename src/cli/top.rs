@@ -2,7 +2,6 @@
 //! limited to the container's processes, in docker's table.
 
 use super::format::tabwriter;
-use crate::container::lifecycle::CGROUP_PARENT;
 use crate::container::store::ContainerStore;
 use crate::error::{Error, Result};
 use crate::paths::Paths;
@@ -59,7 +58,7 @@ pub fn run(paths: &Paths, a: TopArgs) -> Result<i32> {
             c.config.id
         )));
     }
-    let mut pids = Cgroup::open(CGROUP_PARENT, &c.config.id).pids();
+    let mut pids = Cgroup::open(c.config.cgroup_parent(), &c.config.id).pids();
     if pids.is_empty() {
         pids.push(c.state.pid);
     }

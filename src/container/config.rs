@@ -130,6 +130,38 @@ pub struct ContainerConfig {
     pub stop_signal: Option<String>,
     #[serde(default)]
     pub log: LogConfig,
+    /// -m, --cpus, --pids-limit, ... (docker's HostConfig resources).
+    #[serde(default)]
+    pub resources: crate::runtime::resources::Resources,
+    /// `--shm-size` in bytes; 0 = docker's 64 MiB.
+    #[serde(default)]
+    pub shm_size: i64,
+    /// `--cgroup-parent`; empty = rdock's own parent.
+    #[serde(default)]
+    pub cgroup_parent: String,
+    /// `--cgroupns`: "private" or "host"; empty = the host's default.
+    #[serde(default)]
+    pub cgroupns: String,
+}
+
+impl ContainerConfig {
+    /// The cgroup parent (relative to each hierarchy's root).
+    pub fn cgroup_parent(&self) -> &str {
+        let p = self.cgroup_parent.trim_matches('/');
+        if p.is_empty() {
+            crate::container::lifecycle::CGROUP_PARENT
+        } else {
+            p
+        }
+    }
+
+    /// Whether the container gets its own cgroup namespace. docker's
+    /// default is private on cgroup v2 but host on v1; rdock keeps it
+    /// private on both (it hides the host's cgroup paths) unless
+    /// `--cgroupns host` is asked for (docs/security.md).
+    pub fn private_cgroupns(&self) -> bool {
+        self.cgroupns != "host"
+    }
 }
 
 /// `--log-driver` and `--log-opt`, as inspect's HostConfig.LogConfig.

@@ -2,7 +2,7 @@
 //! through /proc/<pid>/ns), its cgroup, its capabilities, ulimits and user
 //! rules, then execve with the container's PATH.
 
-use super::lifecycle::{attach, forwarding_signals, merge_env, CGROUP_PARENT};
+use super::lifecycle::{attach, forwarding_signals, merge_env};
 use super::store::Container;
 use crate::error::{Error, Result};
 use crate::runtime::caps;
@@ -82,10 +82,11 @@ pub fn exec(c: &Container, opts: &ExecOptions) -> Result<i32> {
         tty: opts.tty,
         stdin_open: opts.interactive,
         new_netns: false,
+        private_cgroupns: false,
         join_netns: None,
         stdio: None,
     };
-    let cgroup = Cgroup::open(CGROUP_PARENT, &cfg.id);
+    let cgroup = Cgroup::open(cfg.cgroup_parent(), &cfg.id);
     if opts.detach {
         let null = std::fs::OpenOptions::new()
             .read(true)

@@ -72,7 +72,7 @@ pub fn inspect(paths: &Paths, c: &Container) -> Value {
         .collect();
     let running = st.status == super::state::Status::Running;
     let host_links = host_links(cfg);
-    json!({
+    let mut v = json!({
         "Id": cfg.id,
         "Created": cfg.created,
         "Path": cfg.path,
@@ -82,7 +82,7 @@ pub fn inspect(paths: &Paths, c: &Container) -> Value {
             "Running": running,
             "Paused": st.paused,
             "Restarting": st.restarting,
-            "OOMKilled": false,
+            "OOMKilled": st.oom_killed,
             "Dead": st.status == super::state::Status::Dead,
             "Pid": if running { st.pid } else { 0 },
             "ExitCode": st.exit_code,
@@ -132,7 +132,9 @@ pub fn inspect(paths: &Paths, c: &Container) -> Value {
             "ReadonlyRootfs": cfg.readonly_rootfs,
             "Tmpfs": if tmpfs.is_empty() { Value::Null } else { Value::Object(tmpfs) },
             "Ulimits": if ulimits.is_empty() { Value::Null } else { json!(ulimits) },
-            "CgroupnsMode": "private",
+            "CgroupnsMode": if cfg.private_cgroupns() { "private" } else { "host" },
+            "CgroupParent": cfg.cgroup_parent,
+            "ShmSize": if cfg.shm_size > 0 { cfg.shm_size } else { 64 << 20 },
             "IpcMode": "private",
             "PidMode": "",
             "UTSMode": "",
@@ -168,7 +170,11 @@ pub fn inspect(paths: &Paths, c: &Container) -> Value {
             "StopSignal": cfg.stop_signal,
         },
         "NetworkSettings": network_settings(paths, c),
-    })
+    });
+    if let Some(host) = v.get_mut("HostConfig").and_then(Value::as_object_mut) {
+        host.extend(resources_json(&cfg.resources));
+    }
+    v
 }
 
 /// HostConfig.PortBindings: what was asked ("" for a random host port).
@@ -351,4 +357,41 @@ fn network_settings(paths: &Paths, c: &Container) -> Value {
         "MacAddress": mac,
         "Networks": networks,
     })
+}
+
+/// docker's HostConfig resource fields.
+fn resources_json(r: &crate::runtime::resources::Resources) -> serde_json::Map<String, Value> {
+    let rates = |l: &[crate::runtime::resources::ThrottleDevice]| {
+        json!(l
+            .iter()
+            .map(|d| json!({"Path": d.path, "Rate": d.rate}))
+            .collect::<Vec<_>>())
+    };
+    let v = json!({
+        "BlkioWeight": r.blkio_weight,
+        "BlkioWeightDevice": r.blkio_weight_device.iter()
+            .map(|d| json!({"Path": d.path, "Weight": d.weight})).collect::<Vec<_>>(),
+        "BlkioDeviceReadBps": rates(&r.device_read_bps),
+        "BlkioDeviceWriteBps": rates(&r.device_write_bps),
+        "BlkioDeviceReadIOps": rates(&r.device_read_iops),
+        "BlkioDeviceWriteIOps": rates(&r.device_write_iops),
+        "CpuShares": r.cpu_shares,
+        "CpuPeriod": r.cpu_period,
+        "CpuQuota": r.cpu_quota,
+        "CpuRealtimePeriod": r.cpu_rt_period,
+        "CpuRealtimeRuntime": r.cpu_rt_runtime,
+        "CpusetCpus": r.cpuset_cpus,
+        "CpusetMems": r.cpuset_mems,
+        "Memory": r.memory,
+        "MemoryReservation": r.memory_reservation,
+        "MemorySwap": r.memory_swap,
+        "MemorySwappiness": r.memory_swappiness,
+        "NanoCpus": r.nano_cpus,
+        "OomKillDisable": r.oom_kill_disable,
+        "PidsLimit": r.pids_limit.filter(|p| *p > 0),
+    });
+    match v {
+        Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    }
 }

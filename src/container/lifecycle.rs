@@ -11,6 +11,7 @@ use crate::image::store::ImageStore;
 use crate::paths::Paths;
 use crate::runtime::cgroups::Cgroup;
 use crate::runtime::process::{self, InitMode, InitSpec, Spawned};
+use crate::runtime::resources::HostSupport;
 use crate::runtime::rlimits::Ulimit;
 use crate::runtime::rootfs::{MountSpec, RootfsSpec};
 use crate::runtime::{caps, RuntimeError};
@@ -22,8 +23,8 @@ use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::time::Duration;
 
-/// Parent cgroup of every container.
-pub const CGROUP_PARENT: &str = "rdock";
+/// Parent cgroup of every container without `--cgroup-parent`.
+pub const CGROUP_PARENT: &str = crate::runtime::cgroups::RDOCK_PARENT;
 
 /// What `create`/`run` were asked for (already parsed from flags).
 #[derive(Debug, Clone, Default)]
@@ -57,6 +58,10 @@ pub struct CreateOptions {
     pub stop_signal: Option<String>,
     pub log_driver: Option<String>,
     pub log_opts: Vec<String>,
+    pub resources: crate::runtime::resources::Resources,
+    pub shm_size: i64,
+    pub cgroup_parent: String,
+    pub cgroupns: String,
 }
 
 pub(super) const HOSTS_NONE: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::\tip6-localnet\nff00::\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
@@ -110,6 +115,10 @@ pub fn create(paths: &Paths, opts: &CreateOptions) -> Result<Container> {
     }
     // Validate early so a bad flag is a create-time error, not a start-time one.
     caps::resolve(&opts.cap_add, &opts.cap_drop, opts.privileged)?;
+    let mut resources = opts.resources.clone().with_defaults();
+    for w in resources.verify(&HostSupport::detect(), false)? {
+        eprintln!("WARNING: {w}");
+    }
 
     let mut network = opts.network.clone();
     if let NetworkMode::Container(other) = &network {
@@ -184,6 +193,10 @@ pub fn create(paths: &Paths, opts: &CreateOptions) -> Result<Container> {
         labels,
         stop_signal: opts.stop_signal.clone().or_else(|| d.stop_signal.clone()),
         log: Default::default(),
+        resources: resources.clone(),
+        shm_size: opts.shm_size,
+        cgroup_parent: opts.cgroup_parent.clone(),
+        cgroupns: opts.cgroupns.clone(),
     };
     config.log = super::config::LogConfig::new(
         opts.log_driver.as_deref(),
@@ -255,6 +268,7 @@ fn init_spec(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<In
                 resolv_file: Some(c.dir.join("resolv.conf")),
                 privileged: cfg.privileged,
                 new_netns: cfg.network.own_netns(),
+                shm_size: cfg.shm_size.max(0) as u64,
             }),
             hostname: cfg.hostname.clone(),
         },
@@ -268,6 +282,7 @@ fn init_spec(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<In
         tty: cfg.tty,
         stdin_open: cfg.open_stdin,
         new_netns: cfg.network.own_netns(),
+        private_cgroupns: cfg.private_cgroupns(),
         join_netns: None,
         stdio,
     })
@@ -321,7 +336,11 @@ pub(super) fn launch(
         }
         _ => None,
     };
-    let cgroup = Cgroup::create(CGROUP_PARENT, &c.config.id)?;
+    let cgroup = Cgroup::create(c.config.cgroup_parent(), &c.config.id)?;
+    if let Err(e) = c.config.resources.apply(&cgroup) {
+        let _ = cgroup.remove();
+        return Err(e.into());
+    }
     let links = match super::network::links(paths, c) {
         Ok(l) => l,
         Err(e) => {
@@ -393,6 +412,7 @@ pub(super) fn launch(
         pid: spawned.pid,
         pid_start: proc_start_time(spawned.pid).unwrap_or(0),
         exit_code: 0,
+        oom_killed: false,
         started_at: Some(now()),
         finished_at: None,
         error: String::new(),
@@ -411,12 +431,15 @@ pub(super) fn launch(
 /// remove the container if it was `--rm`.
 pub(super) fn finish(paths: &Paths, c: &Container, cgroup: &Cgroup, code: i32) -> Result<()> {
     let store = ContainerStore::new(paths);
+    // Read before the cgroup (and its counters) goes.
+    let oom = crate::runtime::resources::oom_killed(cgroup);
     let _ = cgroup.remove();
     super::network::teardown(paths, c);
     if c.config.auto_remove {
         return Ok(store.remove(c)?);
     }
     store.update_state(&c.config.id, |state| {
+        state.oom_killed = oom;
         state.status = Status::Exited;
         state.paused = false;
         state.restarting = false;
@@ -783,7 +806,7 @@ fn pump_tty(
 /// Remove a container; with `force` a running one is killed first.
 pub fn remove(paths: &Paths, c: &Container, force: bool) -> Result<()> {
     let store = ContainerStore::new(paths);
-    let cgroup = Cgroup::open(CGROUP_PARENT, &c.config.id);
+    let cgroup = Cgroup::open(c.config.cgroup_parent(), &c.config.id);
     if c.state.is_alive() {
         if !force {
             return Err(ContainerError::Running(c.short_id().to_string()).into());

@@ -132,11 +132,13 @@ fn monitor(paths: &Paths, c: &Container, report: OwnedFd) -> i32 {
         let auto_remove = latest.config.auto_remove;
         // Decide under the state lock, so a concurrent `stop` is either
         // seen here or sees "restarting" and waits for us.
+        let oom = crate::runtime::resources::oom_killed(&cgroup);
         let decision = store
             .update_state(&c.config.id, |st| {
                 let again = !auto_remove
                     && policy.should_restart(code, st.restart_count, st.stop_requested);
                 if again {
+                    st.oom_killed = oom;
                     st.status = super::state::Status::Exited;
                     st.pid = 0;
                     st.exit_code = code;

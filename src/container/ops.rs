@@ -3,13 +3,13 @@
 //! against its start time, so a reused pid is never signalled) and on the
 //! store; the monitor (or the foreground CLI) records the exit.
 
-use super::lifecycle::CGROUP_PARENT;
 use super::state::Status;
 use super::store::{Container, ContainerStore};
 use super::ContainerError;
 use crate::error::{Error, Result};
 use crate::paths::Paths;
 use crate::runtime::cgroups::Cgroup;
+use crate::runtime::resources::{HostSupport, Resources};
 use crate::runtime::signals;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
@@ -70,7 +70,7 @@ fn wait_gone(paths: &Paths, c: &Container, limit: Duration) -> bool {
 /// exit by SIGKILL is the usual story), cgroup removed.
 pub fn record_orphan_exit(paths: &Paths, c: &Container) {
     let store = ContainerStore::new(paths);
-    let _ = Cgroup::open(CGROUP_PARENT, &c.config.id).remove();
+    let _ = Cgroup::open(c.config.cgroup_parent(), &c.config.id).remove();
     if c.config.auto_remove {
         let _ = store.remove(c);
         return;
@@ -143,7 +143,7 @@ pub fn stop(
         return Ok(());
     }
     let _ = nix::sys::signal::kill(Pid::from_raw(c.state.pid), Signal::SIGKILL);
-    Cgroup::open(CGROUP_PARENT, &c.config.id).kill_all(Signal::SIGKILL);
+    Cgroup::open(c.config.cgroup_parent(), &c.config.id).kill_all(Signal::SIGKILL);
     if wait_gone(paths, c, Duration::from_secs(10)) {
         Ok(())
     } else {
@@ -211,7 +211,7 @@ pub fn set_paused(paths: &Paths, c: &Container, paused: bool) -> Result<()> {
             format!("Container {} is not paused", c.config.id)
         }));
     }
-    Cgroup::open(CGROUP_PARENT, &c.config.id).set_frozen(paused)?;
+    Cgroup::open(c.config.cgroup_parent(), &c.config.id).set_frozen(paused)?;
     ContainerStore::new(paths).update_state(&c.config.id, |st| st.paused = paused)?;
     Ok(())
 }
@@ -234,4 +234,116 @@ fn mark_stop_requested(paths: &Paths, c: &Container) -> bool {
         .ok()
         .flatten()
         .unwrap_or(false)
+}
+
+/// docker update: merge the limits given into the container's, check
+/// them, write them into its cgroup if it runs, and keep them.
+pub fn update(
+    paths: &Paths,
+    c: &Container,
+    req: &Resources,
+    restart: Option<super::config::RestartPolicy>,
+) -> Result<()> {
+    let store = ContainerStore::new(paths);
+    let cannot = |e: &dyn std::fmt::Display| {
+        Error::msg(format!("Cannot update container {}: {e}", c.config.id))
+    };
+    store.try_update_config(&c.config.id, |now, cfg| {
+        if let Some(policy) = &restart {
+            if cfg.auto_remove && !policy.is_none() {
+                return Err(cannot(
+                    &"Restart policy cannot be updated because AutoRemove is enabled for the container",
+                ));
+            }
+        }
+        let mut r = cfg.resources.clone();
+        merge_update(&mut r, req).map_err(|e| cannot(&e))?;
+        for w in r
+            .verify(&HostSupport::detect(), true)
+            .map_err(|e| cannot(&e))?
+        {
+            eprintln!("WARNING: {w}");
+        }
+        if now.state.is_alive() {
+            r.apply(&Cgroup::open(cfg.cgroup_parent(), &cfg.id))
+                .map_err(|e| cannot(&e))?;
+        }
+        cfg.resources = r;
+        if let Some(policy) = restart {
+            cfg.restart = policy;
+        }
+        Ok(())
+    })
+}
+
+/// docker's update rules (container.UpdateContainer): fields given replace
+/// the container's; a memory limit above the swap limit already set needs
+/// a new swap limit too.
+fn merge_update(cur: &mut Resources, req: &Resources) -> std::result::Result<(), String> {
+    if req.blkio_weight != 0 {
+        cur.blkio_weight = req.blkio_weight;
+    }
+    if req.cpu_shares != 0 {
+        cur.cpu_shares = req.cpu_shares;
+    }
+    if req.nano_cpus != 0 {
+        if cur.cpu_quota != 0 && req.cpu_quota == 0 {
+            return Err(
+                "Conflicting options: CPU Quota cannot be updated as NanoCPUs has already been set"
+                    .into(),
+            );
+        }
+        cur.nano_cpus = req.nano_cpus;
+    }
+    if req.cpu_period != 0 || req.cpu_quota != 0 {
+        if cur.nano_cpus != 0 && req.nano_cpus == 0 {
+            return Err("Conflicting options: Nano CPUs cannot be updated as CPU Period has already been set".into());
+        }
+        if req.cpu_period != 0 {
+            cur.cpu_period = req.cpu_period;
+        }
+        if req.cpu_quota != 0 {
+            cur.cpu_quota = req.cpu_quota;
+        }
+    }
+    if !req.cpuset_cpus.is_empty() {
+        cur.cpuset_cpus = req.cpuset_cpus.clone();
+    }
+    if !req.cpuset_mems.is_empty() {
+        cur.cpuset_mems = req.cpuset_mems.clone();
+    }
+    if req.memory != 0 {
+        // docker refuses this even when no swap limit was ever set (a known
+        // wart: `update -m` alone fails on a container created without -m).
+        // rdock gives such a container docker run's default, twice the
+        // memory (docs/resources.md).
+        if req.memory_swap == 0 {
+            if cur.memory_swap > 0 && req.memory > cur.memory_swap {
+                return Err("Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time".into());
+            }
+            if cur.memory_swap == 0 {
+                cur.memory_swap = req.memory * 2;
+            }
+        }
+        cur.memory = req.memory;
+    }
+    if req.memory_swap != 0 {
+        cur.memory_swap = req.memory_swap;
+    }
+    if req.memory_reservation != 0 {
+        cur.memory_reservation = req.memory_reservation;
+    }
+    if req.pids_limit.is_some() {
+        cur.pids_limit = req.pids_limit;
+    }
+    if req.cpu_rt_period != 0 {
+        cur.cpu_rt_period = req.cpu_rt_period;
+    }
+    if req.cpu_rt_runtime != 0 {
+        cur.cpu_rt_runtime = req.cpu_rt_runtime;
+    }
+    if req.kernel_memory != 0 {
+        cur.kernel_memory = req.kernel_memory;
+    }
+    Ok(())
 }

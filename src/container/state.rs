@@ -38,6 +38,9 @@ pub struct State {
     pub pid_start: u64,
     #[serde(default)]
     pub exit_code: i32,
+    /// The kernel OOM-killed a process of the container in its last run.
+    #[serde(default)]
+    pub oom_killed: bool,
     #[serde(default)]
     pub started_at: Option<String>,
     #[serde(default)]

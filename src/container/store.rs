@@ -265,6 +265,23 @@ impl ContainerStore {
             .map_err(|e| ContainerError::io("writing container config", e))
     }
 
+    /// As `update_config`, with the container as it is under the lock, for
+    /// a change that may fail (nothing is written then).
+    pub fn try_update_config(
+        &self,
+        id: &str,
+        f: impl FnOnce(&Container, &mut ContainerConfig) -> crate::error::Result<()>,
+    ) -> crate::error::Result<()> {
+        let _lock = self.state_lock(id)?;
+        let c = self.load(id)?;
+        let mut cfg = c.config.clone();
+        f(&c, &mut cfg)?;
+        let data = serde_json::to_vec_pretty(&cfg).map_err(json_err("container config"))?;
+        util::atomic_write(&self.paths.container(id).join("config.json"), &data)
+            .map_err(|e| ContainerError::io("writing container config", e))?;
+        Ok(())
+    }
+
     /// state.json as written (not corrected by liveness), or None when the
     /// container is gone. A missing file is the "created" state.
     pub fn raw_state(&self, id: &str) -> Option<State> {

@@ -10,6 +10,10 @@ use std::sync::OnceLock;
 
 const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
+/// rdock's own parent cgroup: created on demand, removed with its last
+/// container. A `--cgroup-parent` of the user's is never removed.
+pub const RDOCK_PARENT: &str = "rdock";
+
 /// Controllers rdock enables for its children on cgroup v2 (each only if
 /// the parent offers it).
 const V2_CONTROLLERS: &[&str] = &[
@@ -178,6 +182,8 @@ fn enable_v2_controllers(parent: &Path) {
 pub struct Cgroup {
     pub mode: CgroupMode,
     pub dirs: Vec<PathBuf>,
+    /// Whether the parent is rdock's own (removed when empty).
+    own_parent: bool,
 }
 
 impl Cgroup {
@@ -234,10 +240,16 @@ impl Cgroup {
             let p = h.mountpoint.join(parent);
             let leaf = p.join(name);
             let attempt = || -> std::io::Result<()> {
-                mkdir(&p)?;
                 let cpuset = h.controllers.iter().any(|c| c == "cpuset");
-                if cpuset {
-                    init_cpuset(&p)?;
+                // A --cgroup-parent may be nested ("a/b"): each level made
+                // as needed, cpuset ones given their parent's cpus first.
+                let mut level = h.mountpoint.clone();
+                for comp in Path::new(parent).components() {
+                    level.push(comp);
+                    mkdir(&level)?;
+                    if cpuset {
+                        init_cpuset(&level)?;
+                    }
                 }
                 if h.v2 && mode == CgroupMode::Unified {
                     enable_v2_controllers(&p);
@@ -260,14 +272,22 @@ impl Cgroup {
             match r {
                 Ok(()) => dirs.push(leaf),
                 Err(e) if essential(h) => {
-                    let cg = Cgroup { mode, dirs };
+                    let cg = Cgroup {
+                        mode,
+                        dirs,
+                        own_parent: parent == RDOCK_PARENT,
+                    };
                     let _ = cg.remove();
                     return Err(cg_err("creating", &leaf, e));
                 }
                 Err(_) => {}
             }
         }
-        Ok(Cgroup { mode, dirs })
+        Ok(Cgroup {
+            mode,
+            dirs,
+            own_parent: parent == RDOCK_PARENT,
+        })
     }
 
     /// The same paths without creating anything (for removal).
@@ -279,6 +299,7 @@ impl Cgroup {
                 .map(|h| h.mountpoint.join(parent).join(name))
                 .filter(|p| p.is_dir())
                 .collect(),
+            own_parent: parent == RDOCK_PARENT,
         }
     }
 
@@ -335,7 +356,7 @@ impl Cgroup {
         }
         // The shared parent goes with its last container, so nothing of
         // rdock's stays in the host's hierarchies; EBUSY means it is in use.
-        for d in &self.dirs {
+        for d in self.dirs.iter().filter(|_| self.own_parent) {
             if let Some(parent) = d.parent() {
                 let _ = std::fs::remove_dir(parent);
             }

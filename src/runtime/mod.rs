@@ -6,6 +6,7 @@ pub mod caps;
 pub mod cgroups;
 pub mod mountspec;
 pub mod process;
+pub mod resources;
 pub mod rlimits;
 pub mod rootfs;
 pub mod signals;

@@ -40,6 +40,8 @@ pub struct InitSpec {
     /// Without `-i` the container's stdin is /dev/null.
     pub stdin_open: bool,
     pub new_netns: bool,
+    /// `--cgroupns private`: a cgroup namespace of its own.
+    pub private_cgroupns: bool,
     /// `--network container:X`: that container's network namespace, held
     /// open by the caller until `spawn` returns.
     pub join_netns: Option<RawFd>,
@@ -190,7 +192,7 @@ pub fn spawn_with(
         }
     }
     let v2_fd = cgroup.v2_fd();
-    if v2_fd.is_some() && !joining {
+    if v2_fd.is_some() && !joining && spec.private_cgroupns {
         // Already in its cgroup at birth, so the cgroup namespace can be
         // created by clone itself.
         flags |= libc::CLONE_NEWCGROUP as u64;
@@ -203,7 +205,8 @@ pub fn spawn_with(
             drop(p);
             c
         });
-        child_main(spec, sync_r, err_w, sock, v2_fd.is_none() && !joining);
+        let unshare_later = v2_fd.is_none() && !joining && spec.private_cgroupns;
+        child_main(spec, sync_r, err_w, sock, unshare_later);
     }
     drop(sync_r);
     drop(err_w);

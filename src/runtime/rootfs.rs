@@ -40,6 +40,8 @@ pub struct RootfsSpec {
     pub privileged: bool,
     /// The init has its own network namespace (not --network host).
     pub new_netns: bool,
+    /// `--shm-size` in bytes; 0 = docker's 64 MiB.
+    pub shm_size: u64,
 }
 
 /// docker's default masked paths (oci/defaults.go): hidden from the container.
@@ -159,7 +161,7 @@ pub fn setup(spec: &RootfsSpec) -> Result<()> {
         }
     }
 
-    setup_dev(&root)?;
+    setup_dev(&root, spec.shm_size)?;
 
     for (file, dest) in [
         (&spec.hostname_file, "/etc/hostname"),
@@ -242,7 +244,15 @@ fn mount_root(spec: &RootfsSpec) -> Result<()> {
     )
 }
 
-fn setup_dev(root: &OwnedFd) -> Result<()> {
+fn setup_dev(root: &OwnedFd, shm_size: u64) -> Result<()> {
+    let shm = format!(
+        "mode=1777,size={}k",
+        if shm_size == 0 {
+            65536
+        } else {
+            shm_size.div_ceil(1024)
+        }
+    );
     let dev = resolve(root, "/dev", Kind::Dir)?;
     let dev_path = dev.path();
     do_mount(
@@ -280,7 +290,7 @@ fn setup_dev(root: &OwnedFd) -> Result<()> {
             "shm",
             "tmpfs",
             MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
-            "mode=1777,size=65536k",
+            shm.as_str(),
         ),
         (
             "mqueue",
