@@ -159,15 +159,17 @@ fn cpus_holds_a_busy_loop_near_its_share_and_update_changes_it() {
     };
     std::thread::sleep(Duration::from_millis(300));
     let half = share(3.0);
+    // The cap is the point; the floor only shows the loop ran (other tests
+    // may keep the machine's CPUs busy).
     assert!(
-        (0.35..=0.65).contains(&half),
+        (0.2..=0.6).contains(&half),
         "--cpus 0.5 used {half:.2} CPUs"
     );
     // Live: a quarter now.
     r.run(&["update", "--cpus", "0.25", "spin"]).ok();
     let quarter = share(3.0);
     assert!(
-        (0.15..=0.35).contains(&quarter),
+        (0.08..=0.32).contains(&quarter),
         "after update: {quarter:.2} CPUs"
     );
     assert_eq!(
