@@ -94,6 +94,15 @@ pub fn tree_size(dir: &Path) -> u64 {
 }
 
 /// `n` random bytes as lowercase hex.
+/// An io::Error as Go prints it ("no such file or directory"), for
+/// docker's wording.
+pub fn errno_text(e: &io::Error) -> String {
+    match e.raw_os_error() {
+        Some(n) => nix::errno::Errno::from_raw(n).desc().to_ascii_lowercase(),
+        None => e.to_string(),
+    }
+}
+
 pub fn random_hex(n: usize) -> String {
     let mut buf = vec![0u8; n];
     // getrandom only fails if the kernel has no entropy source at all.

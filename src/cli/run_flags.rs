@@ -136,6 +136,12 @@ pub struct ContainerFlags {
     /// Skip image verification
     #[arg(long = "disable-content-trust", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub disable_content_trust: Option<String>,
+    /// Add a host device to the container
+    #[arg(long)]
+    pub device: Vec<String>,
+    /// Add a rule to the cgroup allowed devices list
+    #[arg(long = "device-cgroup-rule")]
+    pub device_cgroup_rule: Vec<String>,
     #[command(flatten)]
     pub limits: super::limit_flags::RunLimitFlags,
     #[command(flatten)]
@@ -148,8 +154,6 @@ const NOT_YET: &[(&str, Option<char>, bool)] = &[
     ("annotation", None, true),
     ("cpu-count", None, true),
     ("cpu-percent", None, true),
-    ("device", None, true),
-    ("device-cgroup-rule", None, true),
     ("domainname", None, true),
     ("gpus", None, true),
     ("group-add", None, true),
@@ -382,6 +386,12 @@ impl ContainerFlags {
                 self.limits.cgroup_parent.as_deref().unwrap_or_default(),
             ),
             cgroupns: self.limits.cgroupns()?,
+            devices: self
+                .device
+                .iter()
+                .map(|d| crate::runtime::devices::parse_mapping(d))
+                .collect::<std::result::Result<Vec<_>, _>>()?,
+            device_cgroup_rules: self.device_cgroup_rule.clone(),
         })
     }
 

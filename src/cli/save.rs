@@ -31,14 +31,7 @@ pub struct SaveArgs {
     pub images: Vec<String>,
 }
 
-/// An io::Error as Go prints it ("no such file or directory"), for
-/// docker's wording.
-fn go_error(e: &std::io::Error) -> String {
-    match e.raw_os_error() {
-        Some(n) => nix::errno::Errno::from_raw(n).desc().to_ascii_lowercase(),
-        None => e.to_string(),
-    }
-}
+use crate::util::errno_text as go_error;
 
 /// docker's checks before it writes `-o FILE` (moby's atomicwriter).
 fn check_output(path: &str) -> std::result::Result<(), String> {

@@ -142,6 +142,12 @@ pub struct ContainerConfig {
     /// `--cgroupns`: "private" or "host"; empty = the host's default.
     #[serde(default)]
     pub cgroupns: String,
+    /// `--device` mappings, as docker records them.
+    #[serde(default)]
+    pub devices: Vec<crate::runtime::devices::Mapping>,
+    /// `--device-cgroup-rule` lines.
+    #[serde(default)]
+    pub device_cgroup_rules: Vec<String>,
 }
 
 impl ContainerConfig {

@@ -134,6 +134,12 @@ pub fn inspect(paths: &Paths, c: &Container) -> Value {
             "Ulimits": if ulimits.is_empty() { Value::Null } else { json!(ulimits) },
             "CgroupnsMode": if cfg.private_cgroupns() { "private" } else { "host" },
             "CgroupParent": cfg.cgroup_parent,
+            "Devices": cfg.devices.iter().map(|d| json!({
+                "PathOnHost": d.path_on_host,
+                "PathInContainer": d.path_in_container,
+                "CgroupPermissions": d.cgroup_permissions,
+            })).collect::<Vec<_>>(),
+            "DeviceCgroupRules": if cfg.device_cgroup_rules.is_empty() { Value::Null } else { json!(cfg.device_cgroup_rules) },
             "ShmSize": if cfg.shm_size > 0 { cfg.shm_size } else { 64 << 20 },
             "IpcMode": "private",
             "PidMode": "",

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::image::store::ImageStore;
 use crate::paths::Paths;
 use crate::runtime::cgroups::Cgroup;
+use crate::runtime::devices;
 use crate::runtime::process::{self, InitMode, InitSpec, Spawned};
 use crate::runtime::resources::HostSupport;
 use crate::runtime::rlimits::Ulimit;
@@ -62,6 +63,8 @@ pub struct CreateOptions {
     pub shm_size: i64,
     pub cgroup_parent: String,
     pub cgroupns: String,
+    pub devices: Vec<crate::runtime::devices::Mapping>,
+    pub device_cgroup_rules: Vec<String>,
 }
 
 pub(super) const HOSTS_NONE: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::\tip6-localnet\nff00::\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
@@ -115,6 +118,12 @@ pub fn create(paths: &Paths, opts: &CreateOptions) -> Result<Container> {
     }
     // Validate early so a bad flag is a create-time error, not a start-time one.
     caps::resolve(&opts.cap_add, &opts.cap_drop, opts.privileged)?;
+    for m in &opts.devices {
+        devices::resolve_mapping(m)?;
+    }
+    for r in &opts.device_cgroup_rules {
+        devices::parse_rule(r)?;
+    }
     let mut resources = opts.resources.clone().with_defaults();
     for w in resources.verify(&HostSupport::detect(), false)? {
         eprintln!("WARNING: {w}");
@@ -197,6 +206,8 @@ pub fn create(paths: &Paths, opts: &CreateOptions) -> Result<Container> {
         shm_size: opts.shm_size,
         cgroup_parent: opts.cgroup_parent.clone(),
         cgroupns: opts.cgroupns.clone(),
+        devices: opts.devices.clone(),
+        device_cgroup_rules: opts.device_cgroup_rules.clone(),
     };
     config.log = super::config::LogConfig::new(
         opts.log_driver.as_deref(),
@@ -269,6 +280,7 @@ fn init_spec(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<In
                 privileged: cfg.privileged,
                 new_netns: cfg.network.own_netns(),
                 shm_size: cfg.shm_size.max(0) as u64,
+                devices: device_nodes(cfg)?,
             }),
             hostname: cfg.hostname.clone(),
         },
@@ -286,6 +298,32 @@ fn init_spec(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<In
         join_netns: None,
         stdio,
     })
+}
+
+/// The device nodes to make: the `--device` ones, or every host device
+/// for `--privileged`.
+fn device_nodes(cfg: &ContainerConfig) -> crate::runtime::Result<Vec<devices::Node>> {
+    let mut nodes = if cfg.privileged {
+        devices::host_devices()
+    } else {
+        Vec::new()
+    };
+    for m in &cfg.devices {
+        nodes.extend(devices::resolve_mapping(m)?.0);
+    }
+    Ok(nodes)
+}
+
+/// docker's default allowlist, then `--device` and `--device-cgroup-rule`.
+fn device_rules(cfg: &ContainerConfig) -> crate::runtime::Result<Vec<devices::Rule>> {
+    let mut rules = devices::default_rules();
+    for m in &cfg.devices {
+        rules.extend(devices::resolve_mapping(m)?.1);
+    }
+    for r in &cfg.device_cgroup_rules {
+        rules.push(devices::parse_rule(r)?);
+    }
+    Ok(rules)
 }
 
 fn now() -> String {
@@ -337,7 +375,13 @@ pub(super) fn launch(
         _ => None,
     };
     let cgroup = Cgroup::create(c.config.cgroup_parent(), &c.config.id)?;
-    if let Err(e) = c.config.resources.apply(&cgroup) {
+    if let Err(e) = c
+        .config
+        .resources
+        .apply(&cgroup)
+        .and_then(|_| device_rules(&c.config))
+        .and_then(|rules| devices::apply(&cgroup, &rules, c.config.privileged))
+    {
         let _ = cgroup.remove();
         return Err(e.into());
     }

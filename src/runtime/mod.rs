@@ -4,6 +4,7 @@
 
 pub mod caps;
 pub mod cgroups;
+pub mod devices;
 pub mod mountspec;
 pub mod process;
 pub mod resources;

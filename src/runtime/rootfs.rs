@@ -42,6 +42,8 @@ pub struct RootfsSpec {
     pub new_netns: bool,
     /// `--shm-size` in bytes; 0 = docker's 64 MiB.
     pub shm_size: u64,
+    /// `--device` nodes (all host devices with --privileged).
+    pub devices: Vec<super::devices::Node>,
 }
 
 /// docker's default masked paths (oci/defaults.go): hidden from the container.
@@ -162,6 +164,9 @@ pub fn setup(spec: &RootfsSpec) -> Result<()> {
     }
 
     setup_dev(&root, spec.shm_size)?;
+    for n in &spec.devices {
+        make_node(&root, n)?;
+    }
 
     for (file, dest) in [
         (&spec.hostname_file, "/etc/hostname"),
@@ -313,6 +318,34 @@ fn setup_dev(root: &OwnedFd, shm_size: u64) -> Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// A `--device` node at its path in the container, with the host node's
+/// mode and owner.
+fn make_node(root: &OwnedFd, n: &super::devices::Node) -> Result<()> {
+    let p = Path::new(&n.path);
+    let (Some(parent), Some(name)) = (p.parent(), p.file_name().and_then(|s| s.to_str())) else {
+        return Err(RuntimeError::Other(format!("bad device path {}", n.path)));
+    };
+    let dir = resolve(root, &parent.to_string_lossy(), Kind::Dir)?;
+    let d = dir.fd.as_raw_fd();
+    // A node the image or /dev already has at that path is replaced.
+    let _ = nix::unistd::unlinkat(Some(d), name, nix::unistd::UnlinkatFlags::NoRemoveDir);
+    let kind = if n.kind == 'b' {
+        SFlag::S_IFBLK
+    } else {
+        SFlag::S_IFCHR
+    };
+    let dev = nix::sys::stat::makedev(u64::from(n.major), u64::from(n.minor));
+    mknodat(d, name, kind, n.mode & 0o777, dev)?;
+    nix::unistd::fchownat(
+        Some(d),
+        name,
+        Some(n.uid.into()),
+        Some(n.gid.into()),
+        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+    )
+    .map_err(sys(format!("chown {}", n.path)))
 }
 
 fn mknodat(dir: RawFd, name: &str, kind: SFlag, perm: u32, dev: u64) -> Result<()> {
