@@ -139,6 +139,24 @@ pub struct ContainerFlags {
     /// Add a host device to the container
     #[arg(long)]
     pub device: Vec<String>,
+    /// PID namespace to use
+    #[arg(long)]
+    pub pid: Option<String>,
+    /// IPC mode to use
+    #[arg(long)]
+    pub ipc: Option<String>,
+    /// UTS namespace to use
+    #[arg(long)]
+    pub uts: Option<String>,
+    /// Add additional groups to join
+    #[arg(long = "group-add")]
+    pub group_add: Vec<String>,
+    /// Sysctl options
+    #[arg(long)]
+    pub sysctl: Vec<String>,
+    /// Tune host's OOM preferences (-1000 to 1000)
+    #[arg(long = "oom-score-adj", allow_hyphen_values = true)]
+    pub oom_score_adj: Option<String>,
     /// Add a rule to the cgroup allowed devices list
     #[arg(long = "device-cgroup-rule")]
     pub device_cgroup_rule: Vec<String>,
@@ -156,7 +174,6 @@ const NOT_YET: &[(&str, Option<char>, bool)] = &[
     ("cpu-percent", None, true),
     ("domainname", None, true),
     ("gpus", None, true),
-    ("group-add", None, true),
     ("health-cmd", None, true),
     ("health-interval", None, true),
     ("health-retries", None, true),
@@ -166,20 +183,15 @@ const NOT_YET: &[(&str, Option<char>, bool)] = &[
     ("io-maxbandwidth", None, true),
     ("io-maxiops", None, true),
     ("ip6", None, true),
-    ("ipc", None, true),
     ("isolation", None, true),
     ("link-local-ip", None, true),
     ("no-healthcheck", None, false),
-    ("oom-score-adj", None, true),
-    ("pid", None, true),
     ("runtime", None, true),
     ("security-opt", None, true),
     ("stop-timeout", None, true),
     ("storage-opt", None, true),
-    ("sysctl", None, true),
     ("use-api-socket", None, false),
     ("userns", None, true),
-    ("uts", None, true),
     ("volume-driver", None, true),
     ("volumes-from", None, true),
 ];
@@ -392,6 +404,23 @@ impl ContainerFlags {
                 .map(|d| crate::runtime::devices::parse_mapping(d))
                 .collect::<std::result::Result<Vec<_>, _>>()?,
             device_cgroup_rules: self.device_cgroup_rule.clone(),
+            pid_mode: ns_flag("--pid", "PID", &self.pid, false)?,
+            ipc_mode: ns_flag("--ipc", "IPC", &self.ipc, true)?,
+            uts_mode: match self.uts.as_deref() {
+                None | Some("") => String::new(),
+                Some("host") => "host".into(),
+                Some(_) => return Err(Error::msg("--uts: invalid UTS mode")),
+            },
+            group_add: self.group_add.clone(),
+            sysctls: self
+                .sysctl
+                .iter()
+                .map(|s| parse_sysctl(s))
+                .collect::<Result<_>>()?,
+            oom_score_adj: match &self.oom_score_adj {
+                None => 0,
+                Some(s) => crate::runtime::resources::parse_int("--oom-score-adj", s)? as i32,
+            },
         })
     }
 
@@ -561,4 +590,43 @@ pub fn create_container(
     let c = crate::container::lifecycle::create(paths, &opts)?;
     flags.write_cidfile(&c.config.id)?;
     Ok(c)
+}
+
+/// `--pid`/`--ipc` values docker's client accepts.
+fn ns_flag(flag: &str, what: &str, v: &Option<String>, ipc: bool) -> Result<String> {
+    match v.as_deref() {
+        None | Some("") => Ok(String::new()),
+        Some("host") => Ok("host".into()),
+        Some(m @ ("private" | "shareable" | "none")) if ipc => Ok(m.to_string()),
+        Some(m) if m.strip_prefix("container:").is_some_and(|c| !c.is_empty()) => Ok(m.to_string()),
+        Some(_) => Err(Error::msg(format!("{flag}: invalid {what} mode"))),
+    }
+}
+
+/// docker's client check of `--sysctl` (opts.ValidateSysctl): only the
+/// namespaced ones.
+fn parse_sysctl(s: &str) -> Result<(String, String)> {
+    const IPC: &[&str] = &[
+        "kernel.msgmax",
+        "kernel.msgmnb",
+        "kernel.msgmni",
+        "kernel.sem",
+        "kernel.shmall",
+        "kernel.shmmax",
+        "kernel.shmmni",
+        "kernel.shm_rmid_forced",
+    ];
+    let not_allowed = || {
+        Error::msg(format!(
+            "invalid argument \"{s}\" for \"--sysctl\" flag: sysctl '{s}' is not allowed"
+        ))
+    };
+    let Some((k, v)) = s.split_once('=') else {
+        return Err(not_allowed());
+    };
+    let ok = IPC.contains(&k) || k.starts_with("net.") || k.starts_with("fs.mqueue.");
+    if !ok || k.contains('/') || k.split('.').any(|c| c.is_empty() || c == "..") {
+        return Err(not_allowed());
+    }
+    Ok((k.to_string(), v.to_string()))
 }

@@ -148,6 +148,25 @@ pub struct ContainerConfig {
     /// `--device-cgroup-rule` lines.
     #[serde(default)]
     pub device_cgroup_rules: Vec<String>,
+    /// `--pid`: "" (private), "host" or "container:<id>".
+    #[serde(default)]
+    pub pid_mode: String,
+    /// `--ipc`: "private" (also ""), "shareable", "none", "host" or
+    /// "container:<id>".
+    #[serde(default)]
+    pub ipc_mode: String,
+    /// `--uts`: "" or "host".
+    #[serde(default)]
+    pub uts_mode: String,
+    /// `--group-add`: extra groups (names or numbers) of the process.
+    #[serde(default)]
+    pub group_add: Vec<String>,
+    /// `--sysctl` key=value pairs, set in the container's namespaces.
+    #[serde(default)]
+    pub sysctls: BTreeMap<String, String>,
+    /// `--oom-score-adj`.
+    #[serde(default)]
+    pub oom_score_adj: i32,
 }
 
 impl ContainerConfig {

@@ -84,6 +84,11 @@ pub fn exec(c: &Container, opts: &ExecOptions) -> Result<i32> {
         new_netns: false,
         private_cgroupns: false,
         join_netns: None,
+        pid_ns: Default::default(),
+        ipc_ns: Default::default(),
+        own_uts: true,
+        group_add: cfg.group_add.clone(),
+        oom_score_adj: 0,
         stdio: None,
     };
     let cgroup = Cgroup::open(cfg.cgroup_parent(), &cfg.id);

@@ -141,9 +141,12 @@ pub fn inspect(paths: &Paths, c: &Container) -> Value {
             })).collect::<Vec<_>>(),
             "DeviceCgroupRules": if cfg.device_cgroup_rules.is_empty() { Value::Null } else { json!(cfg.device_cgroup_rules) },
             "ShmSize": if cfg.shm_size > 0 { cfg.shm_size } else { 64 << 20 },
-            "IpcMode": "private",
-            "PidMode": "",
-            "UTSMode": "",
+            "IpcMode": if cfg.ipc_mode.is_empty() { "private" } else { cfg.ipc_mode.as_str() },
+            "PidMode": cfg.pid_mode,
+            "UTSMode": cfg.uts_mode,
+            "GroupAdd": if cfg.group_add.is_empty() { Value::Null } else { json!(cfg.group_add) },
+            "Sysctls": if cfg.sysctls.is_empty() { Value::Null } else { json!(cfg.sysctls) },
+            "OomScoreAdj": cfg.oom_score_adj,
         },
         "GraphDriver": {
             "Data": {

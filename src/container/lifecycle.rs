@@ -11,6 +11,7 @@ use crate::image::store::ImageStore;
 use crate::paths::Paths;
 use crate::runtime::cgroups::Cgroup;
 use crate::runtime::devices;
+use crate::runtime::process::NsMode;
 use crate::runtime::process::{self, InitMode, InitSpec, Spawned};
 use crate::runtime::resources::HostSupport;
 use crate::runtime::rlimits::Ulimit;
@@ -65,6 +66,12 @@ pub struct CreateOptions {
     pub cgroupns: String,
     pub devices: Vec<crate::runtime::devices::Mapping>,
     pub device_cgroup_rules: Vec<String>,
+    pub pid_mode: String,
+    pub ipc_mode: String,
+    pub uts_mode: String,
+    pub group_add: Vec<String>,
+    pub sysctls: BTreeMap<String, String>,
+    pub oom_score_adj: i32,
 }
 
 pub(super) const HOSTS_NONE: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::\tip6-localnet\nff00::\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
@@ -121,6 +128,40 @@ pub fn create(paths: &Paths, opts: &CreateOptions) -> Result<Container> {
     for m in &opts.devices {
         devices::resolve_mapping(m)?;
     }
+    // Another container's namespaces: by ID from now on, as docker keys them.
+    let by_id = |mode: &str| -> Result<String> {
+        match mode.strip_prefix("container:") {
+            Some(other) => Ok(format!(
+                "container:{}",
+                ContainerStore::new(paths).resolve(other)?.config.id
+            )),
+            None => Ok(mode.to_string()),
+        }
+    };
+    let (pid_mode, ipc_mode) = (by_id(&opts.pid_mode)?, by_id(&opts.ipc_mode)?);
+    if opts.uts_mode == "host" && opts.hostname.is_some() {
+        return Err(Error::msg("Conflicting options: hostname and the UTS mode"));
+    }
+    if !(-1000..=1000).contains(&opts.oom_score_adj) {
+        return Err(Error::msg(format!(
+            "Invalid value {}, range for oom score adj is [-1000, 1000]",
+            opts.oom_score_adj
+        )));
+    }
+    for k in opts.sysctls.keys() {
+        let host_ipc = ipc_mode == "host" && !k.starts_with("net.");
+        let host_net = opts.network == NetworkMode::Host && k.starts_with("net.");
+        if host_ipc {
+            return Err(Error::msg(format!(
+                "sysctl {k:?} is not allowed in host IPC namespace"
+            )));
+        }
+        if host_net {
+            return Err(Error::msg(format!(
+                "sysctl {k:?} not allowed in host network namespace"
+            )));
+        }
+    }
     for r in &opts.device_cgroup_rules {
         devices::parse_rule(r)?;
     }
@@ -145,10 +186,15 @@ pub fn create(paths: &Paths, opts: &CreateOptions) -> Result<Container> {
             .map_err(|_| Error::msg(format!("could not get container for {name}")))?;
     }
     let id = util::random_hex(32);
-    let hostname = opts
-        .hostname
-        .clone()
-        .unwrap_or_else(|| id[..12].to_string());
+    let hostname = match (&opts.hostname, opts.uts_mode.as_str()) {
+        (Some(h), _) => h.clone(),
+        // The host's UTS namespace: its hostname, as docker records it.
+        (None, "host") => nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .unwrap_or_default(),
+        (None, _) => id[..12].to_string(),
+    };
     let mut env = d.env.clone().unwrap_or_default();
     if !env.iter().any(|e| e.starts_with("PATH=")) {
         env.insert(0, format!("PATH={}", process::DEFAULT_PATH));
@@ -208,6 +254,12 @@ pub fn create(paths: &Paths, opts: &CreateOptions) -> Result<Container> {
         cgroupns: opts.cgroupns.clone(),
         devices: opts.devices.clone(),
         device_cgroup_rules: opts.device_cgroup_rules.clone(),
+        pid_mode,
+        ipc_mode,
+        uts_mode: opts.uts_mode.clone(),
+        group_add: opts.group_add.clone(),
+        sysctls: opts.sysctls.clone(),
+        oom_score_adj: opts.oom_score_adj,
     };
     config.log = super::config::LogConfig::new(
         opts.log_driver.as_deref(),
@@ -281,6 +333,8 @@ fn init_spec(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<In
                 new_netns: cfg.network.own_netns(),
                 shm_size: cfg.shm_size.max(0) as u64,
                 devices: device_nodes(cfg)?,
+                sysctls: cfg.sysctls.clone().into_iter().collect(),
+                ipc_none: cfg.ipc_mode == "none",
             }),
             hostname: cfg.hostname.clone(),
         },
@@ -296,8 +350,54 @@ fn init_spec(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<In
         new_netns: cfg.network.own_netns(),
         private_cgroupns: cfg.private_cgroupns(),
         join_netns: None,
+        // Set by `launch`, which holds the joined namespaces open.
+        pid_ns: NsMode::Private,
+        ipc_ns: NsMode::Private,
+        own_uts: cfg.uts_mode != "host",
+        group_add: cfg.group_add.clone(),
+        oom_score_adj: cfg.oom_score_adj,
         stdio,
     })
+}
+
+/// `--pid`/`--ipc` modes: private (the default; also "shareable", "none"
+/// for IPC), the host's, or a running container's namespace, opened here
+/// and held by the caller until the child has joined it.
+fn ns_mode(
+    store: &ContainerStore,
+    mode: &str,
+    what: &str,
+    ns: &str,
+    ipc_of: Option<&str>,
+) -> Result<(NsMode, Option<std::fs::File>)> {
+    if mode == "host" {
+        return Ok((NsMode::Host, None));
+    }
+    let Some(other) = mode.strip_prefix("container:") else {
+        return Ok((NsMode::Private, None));
+    };
+    let target = store
+        .load(other)
+        .map_err(|_| Error::msg(format!("No such container: {other}")))?;
+    if !target.state.is_alive() {
+        return Err(Error::msg(format!(
+            "cannot join {what} of a non running container: {}",
+            target.config.name
+        )));
+    }
+    if ipc_of.is_some() && !matches!(target.config.ipc_mode.as_str(), "shareable" | "host") {
+        return Err(Error::msg(format!(
+            "cannot join IPC of container {}: non-shareable IPC (hint: use IpcMode:shareable for the donor container)",
+            target.config.id
+        )));
+    }
+    let f = std::fs::File::open(format!("/proc/{}/ns/{ns}", target.state.pid)).map_err(|e| {
+        Error::msg(format!(
+            "cannot join {what} of container {}: {e}",
+            target.config.name
+        ))
+    })?;
+    Ok((NsMode::Join(f.as_raw_fd()), Some(f)))
 }
 
 /// The device nodes to make: the `--device` ones, or every host device
@@ -374,6 +474,15 @@ pub(super) fn launch(
         }
         _ => None,
     };
+    let (_shared_pidns, _shared_ipcns);
+    (spec.pid_ns, _shared_pidns) = ns_mode(&store, &c.config.pid_mode, "PID", "pid", None)?;
+    (spec.ipc_ns, _shared_ipcns) = ns_mode(
+        &store,
+        &c.config.ipc_mode,
+        "IPC",
+        "ipc",
+        Some(&c.config.name),
+    )?;
     let cgroup = Cgroup::create(c.config.cgroup_parent(), &c.config.id)?;
     if let Err(e) = c
         .config

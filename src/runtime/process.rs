@@ -45,8 +45,28 @@ pub struct InitSpec {
     /// `--network container:X`: that container's network namespace, held
     /// open by the caller until `spawn` returns.
     pub join_netns: Option<RawFd>,
+    /// `--pid`, `--ipc`, `--uts`: a namespace of its own, the host's, or
+    /// (pid, ipc) another container's, held open by the caller.
+    pub pid_ns: NsMode,
+    pub ipc_ns: NsMode,
+    /// false with `--uts host`: the host's UTS namespace, hostname untouched.
+    pub own_uts: bool,
+    /// `--group-add`.
+    pub group_add: Vec<String>,
+    /// `--oom-score-adj` (0: left as inherited).
+    pub oom_score_adj: i32,
     /// Where stdout/stderr go when not inherited (detached containers).
     pub stdio: Option<[RawFd; 3]>,
+}
+
+/// Where a namespace of a new container comes from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum NsMode {
+    #[default]
+    Private,
+    Host,
+    /// Another container's (an fd of its /proc/PID/ns/*).
+    Join(RawFd),
 }
 
 #[derive(Debug, Clone)]
@@ -176,8 +196,28 @@ pub fn spawn_with(
     let mut flags = if joining {
         0
     } else {
-        (libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC) as u64
+        let mut f = libc::CLONE_NEWNS;
+        if spec.pid_ns == NsMode::Private {
+            f |= libc::CLONE_NEWPID;
+        }
+        if spec.own_uts {
+            f |= libc::CLONE_NEWUTS;
+        }
+        if spec.ipc_ns == NsMode::Private {
+            f |= libc::CLONE_NEWIPC;
+        }
+        f as u64
     };
+    if let (NsMode::Join(fd), false) = (spec.pid_ns, joining) {
+        // As for exec: the pid namespace our next child is born in.
+        // SAFETY: setns on an fd the caller holds open.
+        if unsafe { libc::setns(fd, libc::CLONE_NEWPID) } != 0 {
+            return Err(RuntimeError::sys(
+                "joining the pid namespace of the container",
+                nix::errno::Errno::last(),
+            ));
+        }
+    }
     if spec.new_netns && !joining {
         flags |= libc::CLONE_NEWNET as u64;
     }
@@ -381,6 +421,15 @@ fn init(
     nix::unistd::setsid().map_err(|e| RuntimeError::sys("setsid", e))?;
     match &spec.mode {
         InitMode::Create { rootfs, hostname } => {
+            if let NsMode::Join(fd) = spec.ipc_ns {
+                // SAFETY: setns on an fd the parent holds open for us.
+                if unsafe { libc::setns(fd, libc::CLONE_NEWIPC) } != 0 {
+                    return Err(RuntimeError::sys(
+                        "joining the IPC namespace",
+                        nix::errno::Errno::last(),
+                    ));
+                }
+            }
             if let Some(fd) = spec.join_netns {
                 // SAFETY: setns on an fd the parent holds open for us.
                 if unsafe { libc::setns(fd, libc::CLONE_NEWNET) } != 0 {
@@ -396,7 +445,10 @@ fn init(
                     .map_err(|e| RuntimeError::Other(e.to_string()))?;
             }
             rootfs::setup(rootfs)?;
-            nix::unistd::sethostname(hostname).map_err(|e| RuntimeError::sys("sethostname", e))?;
+            if spec.own_uts {
+                nix::unistd::sethostname(hostname)
+                    .map_err(|e| RuntimeError::sys("sethostname", e))?;
+            }
         }
         InitMode::Join { namespaces, .. } => {
             for (fd, kind) in namespaces {
@@ -450,9 +502,19 @@ fn init(
     }
     drop(sock);
 
+    if spec.oom_score_adj != 0 {
+        // While we still have CAP_SYS_RESOURCE (a negative value needs it).
+        std::fs::write("/proc/self/oom_score_adj", spec.oom_score_adj.to_string())
+            .map_err(|e| RuntimeError::io("setting oom_score_adj", e))?;
+    }
     rlimits::apply(&spec.ulimits)?;
     caps::drop_bounding(spec.caps)?;
-    let u = user::resolve(&spec.user, Path::new("/"))?;
+    let mut u = user::resolve(&spec.user, Path::new("/"))?;
+    for g in user::group_ids(&spec.group_add, Path::new("/"))? {
+        if !u.additional_gids.contains(&g) {
+            u.additional_gids.push(g);
+        }
+    }
 
     // docker creates a missing working directory (as root, before the user switch).
     let cwd = if spec.cwd.is_empty() {

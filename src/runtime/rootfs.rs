@@ -44,6 +44,10 @@ pub struct RootfsSpec {
     pub shm_size: u64,
     /// `--device` nodes (all host devices with --privileged).
     pub devices: Vec<super::devices::Node>,
+    /// `--sysctl`s, written while /proc/sys is still writable.
+    pub sysctls: Vec<(String, String)>,
+    /// `--ipc none`: no /dev/shm.
+    pub ipc_none: bool,
 }
 
 /// docker's default masked paths (oci/defaults.go): hidden from the container.
@@ -163,7 +167,7 @@ pub fn setup(spec: &RootfsSpec) -> Result<()> {
         }
     }
 
-    setup_dev(&root, spec.shm_size)?;
+    setup_dev(&root, spec.shm_size, !spec.ipc_none)?;
     for n in &spec.devices {
         make_node(&root, n)?;
     }
@@ -212,6 +216,11 @@ pub fn setup(spec: &RootfsSpec) -> Result<()> {
     umount2(".", MntFlags::MNT_DETACH).map_err(sys("detaching the old root"))?;
     nix::unistd::chdir("/").map_err(sys("chdir /"))?;
 
+    for (k, v) in &spec.sysctls {
+        let path = format!("/proc/sys/{}", k.replace('.', "/"));
+        std::fs::write(&path, v)
+            .map_err(|e| RuntimeError::io(format!("setting sysctl {k}={v}"), e))?;
+    }
     if !spec.privileged {
         mask_paths()?;
     }
@@ -249,7 +258,7 @@ fn mount_root(spec: &RootfsSpec) -> Result<()> {
     )
 }
 
-fn setup_dev(root: &OwnedFd, shm_size: u64) -> Result<()> {
+fn setup_dev(root: &OwnedFd, shm_size: u64, with_shm: bool) -> Result<()> {
     let shm = format!(
         "mode=1777,size={}k",
         if shm_size == 0 {
@@ -304,6 +313,9 @@ fn setup_dev(root: &OwnedFd, shm_size: u64) -> Result<()> {
             "",
         ),
     ] {
+        if name == "shm" && !with_shm {
+            continue;
+        }
         nix::sys::stat::mkdirat(Some(d), name, Mode::from_bits_truncate(0o755))
             .map_err(sys(format!("mkdir /dev/{name}")))?;
         let p = PathBuf::from(format!("/proc/self/fd/{d}/{name}"));

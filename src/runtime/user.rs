@@ -137,6 +137,28 @@ pub fn resolve(spec: &str, root: &Path) -> Result<ExecUser> {
     })
 }
 
+/// `--group-add` entries (names looked up in the container's /etc/group,
+/// or numbers) as gids.
+pub fn group_ids(names: &[String], root: &Path) -> Result<Vec<u32>> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let groups = groups(root);
+    names
+        .iter()
+        .map(|g| match g.parse::<u32>() {
+            Ok(n) => Ok(n),
+            Err(_) => groups
+                .iter()
+                .find(|e| &e.name == g)
+                .map(|e| e.gid)
+                .ok_or_else(|| {
+                    RuntimeError::GroupNotFound(format!("{g}: no matching entries in group file"))
+                }),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
