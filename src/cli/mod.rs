@@ -30,6 +30,7 @@ pub mod run_flags;
 pub mod save;
 pub mod search;
 pub mod start;
+pub mod stats;
 pub mod stop;
 pub mod system;
 pub mod tag;
@@ -111,6 +112,8 @@ pub enum Command {
     Rename(stop::RenameArgs),
     /// Display the running processes of a container
     Top(top::TopArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(stats::StatsArgs),
     /// List port mappings or a specific mapping for the container
     Port(port::PortArgs),
     /// Attach local standard input, output, and error streams to a running container
@@ -205,6 +208,7 @@ pub enum ContainerCommand {
     Pause(stop::PauseArgs),
     Unpause(stop::PauseArgs),
     Top(top::TopArgs),
+    Stats(stats::StatsArgs),
     Port(port::PortArgs),
     Attach(attach::AttachArgs),
     Commit(commit::CommitArgs),
@@ -372,6 +376,10 @@ fn dispatch(paths: &Paths, command: Command) -> Result<i32> {
         | Command::Container {
             cmd: ContainerCommand::Top(a),
         } => top::run(paths, a),
+        Command::Stats(a)
+        | Command::Container {
+            cmd: ContainerCommand::Stats(a),
+        } => stats::run(paths, a),
         Command::Port(a)
         | Command::Container {
             cmd: ContainerCommand::Port(a),
