@@ -176,6 +176,19 @@ pub fn human_size_prec(bytes: u64, prec: usize) -> String {
     format!("{}{}", fmt_g(v, prec), UNITS[i])
 }
 
+/// docker's BytesSize (go-units CustomSize("%.4g%s", size, 1024, ...)):
+/// binary units, as `stats` shows memory: "1.234MiB", "7.5GiB".
+pub fn bytes_size(bytes: u64) -> String {
+    const UNITS: [&str; 9] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"];
+    let mut v = bytes as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i < UNITS.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    format!("{}{}", fmt_g(v, 4), UNITS[i])
+}
+
 /// docker's HumanDuration (go-units): "Less than a second", "3 seconds",
 /// "About a minute", "2 hours", "3 weeks", ...
 pub fn human_duration(d: std::time::Duration) -> String {
@@ -278,6 +291,22 @@ mod tests {
             (999_999, "1e+03kB"),
         ] {
             assert_eq!(human_size(n), s, "{n}");
+        }
+    }
+
+    #[test]
+    fn binary_sizes_like_docker() {
+        for (n, s) in [
+            (0, "0B"),
+            (1000, "1000B"),
+            (1024, "1KiB"),
+            (1_293_942, "1.234MiB"),
+            (8_053_063_680, "7.5GiB"),
+            (1_048_063, "1023KiB"),
+            (1_048_575, "1024KiB"),
+            (65_536 * 1024, "64MiB"),
+        ] {
+            assert_eq!(bytes_size(n), s, "{n}");
         }
     }
 

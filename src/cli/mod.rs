@@ -31,6 +31,7 @@ pub mod run_flags;
 pub mod save;
 pub mod search;
 pub mod start;
+pub mod stats;
 pub mod stop;
 pub mod system;
 pub mod tag;
@@ -115,6 +116,8 @@ pub enum Command {
     Top(top::TopArgs),
     /// Update configuration of one or more containers
     Update(update::UpdateArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(stats::StatsArgs),
     /// List port mappings or a specific mapping for the container
     Port(port::PortArgs),
     /// Attach local standard input, output, and error streams to a running container
@@ -210,6 +213,7 @@ pub enum ContainerCommand {
     Unpause(stop::PauseArgs),
     Top(top::TopArgs),
     Update(update::UpdateArgs),
+    Stats(stats::StatsArgs),
     Port(port::PortArgs),
     Attach(attach::AttachArgs),
     Commit(commit::CommitArgs),
@@ -381,6 +385,10 @@ fn dispatch(paths: &Paths, command: Command) -> Result<i32> {
         | Command::Container {
             cmd: ContainerCommand::Update(a),
         } => update::update(paths, a),
+        Command::Stats(a)
+        | Command::Container {
+            cmd: ContainerCommand::Stats(a),
+        } => stats::run(paths, a),
         Command::Port(a)
         | Command::Container {
             cmd: ContainerCommand::Port(a),

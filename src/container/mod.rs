@@ -17,6 +17,7 @@ pub mod monitor;
 pub mod network;
 pub mod ops;
 pub mod state;
+pub mod stats;
 pub mod store;
 
 #[derive(Debug, Error)]

@@ -322,6 +322,12 @@ impl Cgroup {
         Some(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
     }
 
+    /// The first of the container's directories holding `file` (on v1 each
+    /// controller's files live in their own hierarchy): for `stats`.
+    pub fn file(&self, file: &str) -> Option<PathBuf> {
+        self.dirs.iter().map(|d| d.join(file)).find(|p| p.exists())
+    }
+
     /// Move `pid` into every hierarchy's cgroup.
     pub fn add_pid(&self, pid: i32) -> Result<()> {
         for d in &self.dirs {
