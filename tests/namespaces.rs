@@ -12,6 +12,13 @@ fn run(r: &Rdock, flags: &[&str], cmd: &[&str]) -> String {
     r.run(&args).ok().trim().to_string()
 }
 
+fn id_of(r: &Rdock, name: &str) -> String {
+    r.run(&["inspect", "-f", "{{.Id}}", name])
+        .ok()
+        .trim()
+        .to_string()
+}
+
 fn ns_of(pid: &str, ns: &str) -> String {
     std::fs::read_link(format!("/proc/{pid}/ns/{ns}"))
         .unwrap()
@@ -62,6 +69,15 @@ fn pid_and_ipc_of_the_host_or_another_container() {
         ),
         ns_of(&donor, "ipc")
     );
+    // And its /dev/shm, where POSIX shared memory lives.
+    r.run(&["exec", "donor", "sh", "-c", "echo shared > /dev/shm/seg"])
+        .ok();
+    assert_eq!(
+        run(&r, &["--ipc", "container:donor"], &["cat", "/dev/shm/seg"]),
+        "shared"
+    );
+    let shm_mounts = mounts_mentioning(&format!("{}/shm", id_of(&r, "donor")));
+    assert_eq!(shm_mounts.len(), 1, "{shm_mounts:?}");
     // A private donor's IPC is not shared (docker's default mode).
     r.run(&[
         "run",
@@ -118,7 +134,13 @@ fn pid_and_ipc_of_the_host_or_another_container() {
     assert!(!run(&r, &["--ipc", "none"], &["ls", "/dev"])
         .lines()
         .any(|l| l == "shm"));
+    let donor_id = id_of(&r, "donor");
     r.run(&["rm", "-f", "donor", "private"]).ok();
+    assert!(
+        mounts_mentioning(&donor_id).is_empty(),
+        "{:?}",
+        mounts_mentioning(&donor_id)
+    );
     for (flag, want) in [
         ("--pid", "--pid: invalid PID mode"),
         ("--ipc", "--ipc: invalid IPC mode"),

@@ -335,6 +335,7 @@ fn init_spec(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<In
                 devices: device_nodes(cfg)?,
                 sysctls: cfg.sysctls.clone().into_iter().collect(),
                 ipc_none: cfg.ipc_mode == "none",
+                shm_bind: None,
             }),
             hostname: cfg.hostname.clone(),
         },
@@ -358,6 +359,41 @@ fn init_spec(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<In
         oom_score_adj: cfg.oom_score_adj,
         stdio,
     })
+}
+
+/// A shareable container's /dev/shm: a tmpfs mounted in the host's mount
+/// namespace under the container's dir, so joiners can bind it too (as
+/// docker does). Unmounted when the container stops or goes.
+fn shareable_shm(c: &Container) -> Result<std::path::PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    let p = c.dir.join("shm");
+    std::fs::create_dir_all(&p)
+        .map_err(|e| Error::msg(format!("creating {}: {e}", p.display())))?;
+    let dev = |q: &std::path::Path| std::fs::metadata(q).map(|m| m.dev()).ok();
+    if dev(&p) != dev(&c.dir) {
+        return Ok(p); // still mounted from an earlier run
+    }
+    let size = if c.config.shm_size > 0 {
+        (c.config.shm_size as u64).div_ceil(1024)
+    } else {
+        65536
+    };
+    nix::mount::mount(
+        Some("shm"),
+        &p,
+        Some("tmpfs"),
+        nix::mount::MsFlags::MS_NOSUID
+            | nix::mount::MsFlags::MS_NODEV
+            | nix::mount::MsFlags::MS_NOEXEC,
+        Some(format!("mode=1777,size={size}k").as_str()),
+    )
+    .map_err(|e| Error::msg(format!("mounting the shareable /dev/shm: {e}")))?;
+    Ok(p)
+}
+
+/// Undo `shareable_shm` (nothing there is fine).
+pub(super) fn release_shm(dir: &std::path::Path) {
+    let _ = nix::mount::umount2(&dir.join("shm"), nix::mount::MntFlags::MNT_DETACH);
 }
 
 /// `--pid`/`--ipc` modes: private (the default; also "shareable", "none"
@@ -483,6 +519,22 @@ pub(super) fn launch(
         "ipc",
         Some(&c.config.name),
     )?;
+    let shm = match spec.ipc_ns {
+        NsMode::Host => Some(std::path::PathBuf::from("/dev/shm")),
+        // The donor's /dev/shm: a tmpfs on the host side (a mount in the
+        // donor's own namespace could not be bound from here).
+        NsMode::Join(_) => c
+            .config
+            .ipc_mode
+            .strip_prefix("container:")
+            .and_then(|id| store.load(id).ok())
+            .map(|d| d.dir.join("shm")),
+        NsMode::Private if c.config.ipc_mode == "shareable" => Some(shareable_shm(c)?),
+        NsMode::Private => None,
+    };
+    if let InitMode::Create { rootfs, .. } = &mut spec.mode {
+        rootfs.shm_bind = shm;
+    }
     let cgroup = Cgroup::create(c.config.cgroup_parent(), &c.config.id)?;
     if let Err(e) = c
         .config
@@ -587,6 +639,7 @@ pub(super) fn finish(paths: &Paths, c: &Container, cgroup: &Cgroup, code: i32) -
     // Read before the cgroup (and its counters) goes.
     let oom = crate::runtime::resources::oom_killed(cgroup);
     let _ = cgroup.remove();
+    release_shm(&c.dir);
     super::network::teardown(paths, c);
     if c.config.auto_remove {
         return Ok(store.remove(c)?);

@@ -410,6 +410,7 @@ impl ContainerStore {
         // sees a half-removed container; a crash mid-delete leaves a dir
         // under tmp/ named by a dead pid, which the next sweep removes.
         let _ = fs::create_dir_all(self.paths.tmp());
+        super::lifecycle::release_shm(&c.dir);
         let doomed = self
             .paths
             .tmp()

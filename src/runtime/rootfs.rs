@@ -48,6 +48,9 @@ pub struct RootfsSpec {
     pub sysctls: Vec<(String, String)>,
     /// `--ipc none`: no /dev/shm.
     pub ipc_none: bool,
+    /// `--ipc host` / `container:X`: that /dev/shm, bound instead of a new
+    /// tmpfs (POSIX shared memory lives there, not in the IPC namespace).
+    pub shm_bind: Option<PathBuf>,
 }
 
 /// docker's default masked paths (oci/defaults.go): hidden from the container.
@@ -167,7 +170,7 @@ pub fn setup(spec: &RootfsSpec) -> Result<()> {
         }
     }
 
-    setup_dev(&root, spec.shm_size, !spec.ipc_none)?;
+    setup_dev(&root, spec)?;
     for n in &spec.devices {
         make_node(&root, n)?;
     }
@@ -258,7 +261,8 @@ fn mount_root(spec: &RootfsSpec) -> Result<()> {
     )
 }
 
-fn setup_dev(root: &OwnedFd, shm_size: u64, with_shm: bool) -> Result<()> {
+fn setup_dev(root: &OwnedFd, spec: &RootfsSpec) -> Result<()> {
+    let shm_size = spec.shm_size;
     let shm = format!(
         "mode=1777,size={}k",
         if shm_size == 0 {
@@ -313,12 +317,23 @@ fn setup_dev(root: &OwnedFd, shm_size: u64, with_shm: bool) -> Result<()> {
             "",
         ),
     ] {
-        if name == "shm" && !with_shm {
+        if name == "shm" && spec.ipc_none {
             continue;
         }
         nix::sys::stat::mkdirat(Some(d), name, Mode::from_bits_truncate(0o755))
             .map_err(sys(format!("mkdir /dev/{name}")))?;
         let p = PathBuf::from(format!("/proc/self/fd/{d}/{name}"));
+        if let (Some(src), "shm") = (&spec.shm_bind, name) {
+            do_mount(
+                Some(src),
+                &p,
+                None,
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                None,
+                "binding the shared /dev/shm",
+            )?;
+            continue;
+        }
         let data = (!data.is_empty()).then_some(data);
         do_mount(
             Some(Path::new(fstype)),
