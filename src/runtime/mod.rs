@@ -8,6 +8,7 @@ pub mod mountspec;
 pub mod process;
 pub mod rlimits;
 pub mod rootfs;
+pub mod seccomp;
 pub mod signals;
 pub mod user;
 
