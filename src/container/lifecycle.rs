@@ -1,7 +1,7 @@
 //! Container lifecycle: create from options, start (foreground, or
 //! detached under a small monitor process), remove.
 
-use super::config::{ContainerConfig, NetworkMode};
+use super::config::{ContainerConfig, NetworkMode, SecurityOptions};
 use super::state::{proc_start_time, State, Status};
 use super::store::{Container, ContainerStore};
 use super::ContainerError;
@@ -57,6 +57,11 @@ pub struct CreateOptions {
     pub stop_signal: Option<String>,
     pub log_driver: Option<String>,
     pub log_opts: Vec<String>,
+    /// `--security-opt`, as the docker CLI passes them on (a seccomp
+    /// profile's file already read into `seccomp=<json>`).
+    pub security_opt: Vec<String>,
+    /// `--security-opt systempaths=unconfined`.
+    pub unmask_system_paths: bool,
 }
 
 pub(super) const HOSTS_NONE: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::\tip6-localnet\nff00::\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
@@ -109,7 +114,10 @@ pub fn create(paths: &Paths, opts: &CreateOptions) -> Result<Container> {
         return Err(Error::msg("no command specified"));
     }
     // Validate early so a bad flag is a create-time error, not a start-time one.
-    caps::resolve(&opts.cap_add, &opts.cap_drop, opts.privileged)?;
+    let caps = caps::resolve(&opts.cap_add, &opts.cap_drop, opts.privileged)?;
+    let security = SecurityOptions::parse(&opts.security_opt).map_err(Error::msg)?;
+    crate::runtime::seccomp::filter_for(&security.seccomp_mode(), opts.privileged, caps)
+        .map_err(RuntimeError::from)?;
 
     let mut network = opts.network.clone();
     if let NetworkMode::Container(other) = &network {
@@ -184,6 +192,8 @@ pub fn create(paths: &Paths, opts: &CreateOptions) -> Result<Container> {
         labels,
         stop_signal: opts.stop_signal.clone().or_else(|| d.stop_signal.clone()),
         log: Default::default(),
+        security_opt: opts.security_opt.clone(),
+        unmask_system_paths: opts.unmask_system_paths,
     };
     config.log = super::config::LogConfig::new(
         opts.log_driver.as_deref(),
@@ -233,6 +243,8 @@ pub fn create(paths: &Paths, opts: &CreateOptions) -> Result<Container> {
 
 fn init_spec(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<InitSpec> {
     let cfg = &c.config;
+    let caps = caps::resolve(&cfg.cap_add, &cfg.cap_drop, cfg.privileged)?;
+    let (seccomp, no_new_privs) = confinement(cfg, caps)?;
     let mut argv = vec![cfg.path.clone()];
     argv.extend(cfg.args.iter().cloned());
     Ok(InitSpec {
@@ -254,6 +266,7 @@ fn init_spec(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<In
                 hosts_file: Some(c.dir.join("hosts")),
                 resolv_file: Some(c.dir.join("resolv.conf")),
                 privileged: cfg.privileged,
+                unmask: cfg.unmask_system_paths,
                 new_netns: cfg.network.own_netns(),
             }),
             hostname: cfg.hostname.clone(),
@@ -262,7 +275,7 @@ fn init_spec(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<In
         env: cfg.env.clone(),
         cwd: cfg.working_dir.clone(),
         user: cfg.user.clone(),
-        caps: caps::resolve(&cfg.cap_add, &cfg.cap_drop, cfg.privileged)?,
+        caps,
         init: cfg.init,
         ulimits: cfg.ulimits.clone(),
         tty: cfg.tty,
@@ -270,7 +283,25 @@ fn init_spec(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<In
         new_netns: cfg.network.own_netns(),
         join_netns: None,
         stdio,
+        seccomp,
+        no_new_privs,
     })
+}
+
+/// The seccomp filter (compiled here, in the parent, so the container's
+/// init only installs it) and no_new_privs for a container's processes,
+/// its init and `exec`s alike: docker applies the container's profile,
+/// computed from the container's capabilities, to every exec, `exec
+/// --privileged` included.
+pub(super) fn confinement(
+    cfg: &super::config::ContainerConfig,
+    caps: u64,
+) -> Result<(Option<crate::runtime::seccomp::Program>, bool)> {
+    let security = SecurityOptions::parse(&cfg.security_opt).map_err(Error::msg)?;
+    let filter =
+        crate::runtime::seccomp::filter_for(&security.seccomp_mode(), cfg.privileged, caps)
+            .map_err(RuntimeError::from)?;
+    Ok((filter, security.no_new_privileges))
 }
 
 fn now() -> String {

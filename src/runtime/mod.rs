@@ -29,6 +29,8 @@ pub enum RuntimeError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Seccomp(#[from] seccomp::SeccompError),
     #[error("cgroup: {0}")]
     Cgroup(String),
     /// A user-supplied option value that cannot be used (bad --ulimit, unknown capability...).

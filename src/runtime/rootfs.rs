@@ -38,6 +38,8 @@ pub struct RootfsSpec {
     pub resolv_file: Option<PathBuf>,
     /// --privileged: no masked or read-only paths, /sys read-write.
     pub privileged: bool,
+    /// `--security-opt systempaths=unconfined`: no masked or read-only paths.
+    pub unmask: bool,
     /// The init has its own network namespace (not --network host).
     pub new_netns: bool,
 }
@@ -205,7 +207,7 @@ pub fn setup(spec: &RootfsSpec) -> Result<()> {
     umount2(".", MntFlags::MNT_DETACH).map_err(sys("detaching the old root"))?;
     nix::unistd::chdir("/").map_err(sys("chdir /"))?;
 
-    if !spec.privileged {
+    if !spec.privileged && !spec.unmask {
         mask_paths()?;
     }
     Ok(())

@@ -1,9 +1,7 @@
 //! The compiler checked by running its BPF in a small interpreter against
 //! a direct evaluation of the resolved rules, for every syscall number.
 
-use super::bpf::{
-    Program, ALU_AND_K, AUDIT_ARCH_NATIVE, JA, JEQ_K, JGE_K, JGT_K, LD_W_ABS, RET_K,
-};
+use super::bpf::{Program, ALU_AND_K, AUDIT_ARCH_NATIVE, JA, JEQ_K, JGE_K, JGT_K, LD_W_ABS, RET_K};
 use super::profile::*;
 use super::{bpf, compile, default_profile, filter_for, Mode};
 
