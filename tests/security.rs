@@ -133,6 +133,20 @@ fn default_profile_refuses_what_docker_refuses() {
     }
     assert_eq!(status_field(&r, &[], "Seccomp"), "2");
     assert_eq!(status_field(&r, &[], "NoNewPrivs"), "0");
+    // What the init does after installing the filter (user switch,
+    // capset, --init's fork and reaping) passes it.
+    assert_eq!(
+        status_field(&r, &["--init", "-u", "nobody"], "Seccomp"),
+        "2"
+    );
+    assert_eq!(
+        status_field(
+            &r,
+            &["--init", "--security-opt", "no-new-privileges"],
+            "Seccomp"
+        ),
+        "2"
+    );
 }
 
 #[test]
