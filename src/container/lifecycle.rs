@@ -116,8 +116,14 @@ pub fn create(paths: &Paths, opts: &CreateOptions) -> Result<Container> {
     // Validate early so a bad flag is a create-time error, not a start-time one.
     let caps = caps::resolve(&opts.cap_add, &opts.cap_drop, opts.privileged)?;
     let security = SecurityOptions::parse(&opts.security_opt).map_err(Error::msg)?;
-    crate::runtime::seccomp::filter_for(&security.seccomp_mode(), opts.privileged, caps)
-        .map_err(RuntimeError::from)?;
+    // A custom profile that cannot be compiled is refused now (docker
+    // finds out at start); the built-in one needs no check, and `run`
+    // compiles it once, at start.
+    let mode = security.seccomp_mode();
+    if matches!(mode, crate::runtime::seccomp::Mode::Custom(_)) {
+        crate::runtime::seccomp::filter_for(&mode, opts.privileged, caps)
+            .map_err(RuntimeError::from)?;
+    }
 
     let mut network = opts.network.clone();
     if let NetworkMode::Container(other) = &network {
