@@ -419,7 +419,7 @@ fn seccomp_figures() {
         "read",
         "write",
         "futex",
-        "epoll_wait",
+        "epoll_pwait",
         "mmap",
         "openat",
         "close",
