@@ -133,6 +133,9 @@ pub struct ContainerFlags {
     /// Log driver options
     #[arg(long = "log-opt")]
     pub log_opt: Vec<String>,
+    /// Security Options
+    #[arg(long = "security-opt")]
+    pub security_opt: Vec<String>,
     /// Skip image verification
     #[arg(long = "disable-content-trust", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub disable_content_trust: Option<String>,
@@ -187,7 +190,6 @@ const NOT_YET: &[(&str, Option<char>, bool)] = &[
     ("link-local-ip", None, true),
     ("no-healthcheck", None, false),
     ("runtime", None, true),
-    ("security-opt", None, true),
     ("stop-timeout", None, true),
     ("storage-opt", None, true),
     ("use-api-socket", None, false),
@@ -266,6 +268,80 @@ pub fn read_env_file(path: &str) -> Result<Vec<String>> {
         out.extend(env_entry(line));
     }
     Ok(out)
+}
+
+/// The docker CLI's side of `--security-opt` (`parseSystemPaths`,
+/// `parseSecurityOpts`): `systempaths=unconfined` is taken out (returned
+/// as the bool), every other option needs a value (but
+/// `no-new-privileges`), and a seccomp profile's file is read and sent as
+/// `seccomp=<compact JSON>`. The daemon's checks follow at create.
+pub fn parse_security_opts(opts: &[String]) -> Result<(Vec<String>, bool)> {
+    let mut out = Vec::new();
+    let mut unmask = false;
+    for opt in opts {
+        if opt == "systempaths=unconfined" {
+            unmask = true;
+            continue;
+        }
+        let mut kv = opt.split_once('=');
+        if kv.is_none() && opt != "no-new-privileges" {
+            kv = opt.split_once(':');
+        }
+        let (k, v) = kv.unwrap_or((opt.as_str(), ""));
+        if v.is_empty() && k != "no-new-privileges" {
+            return Err(Error::msg(format!("Invalid --security-opt: {opt:?}")));
+        }
+        if k == "seccomp" && v != "builtin" && v != "unconfined" {
+            let text = std::fs::read(v).map_err(|e| {
+                Error::msg(format!(
+                    "opening seccomp profile ({v}) failed: open {v}: {}",
+                    go_io_error(&e)
+                ))
+            })?;
+            serde_json::from_slice::<serde::de::IgnoredAny>(&text).map_err(|e| {
+                Error::msg(format!(
+                    "compacting json for seccomp profile ({v}) failed: {e}"
+                ))
+            })?;
+            out.push(format!("seccomp={}", compact_json(&text)));
+            continue;
+        }
+        out.push(opt.clone());
+    }
+    Ok((out, unmask))
+}
+
+/// An io error as Go prints it ("no such file or directory").
+fn go_io_error(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(n) => nix::errno::Errno::from_raw(n).desc().to_lowercase(),
+        None => e.to_string(),
+    }
+}
+
+/// Go's json.Compact: insignificant whitespace out, keys left in order.
+fn compact_json(text: &[u8]) -> String {
+    let s = String::from_utf8_lossy(text);
+    let mut out = String::with_capacity(s.len());
+    let (mut in_str, mut escaped) = (false, false);
+    for c in s.chars() {
+        if in_str {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_str = false;
+            }
+        } else if c == '"' {
+            in_str = true;
+            out.push(c);
+        } else if !c.is_whitespace() {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn read_label_file(path: &str) -> Result<Vec<String>> {
@@ -356,6 +432,7 @@ impl ContainerFlags {
             let (k, v) = l.split_once('=').unwrap_or((&l, ""));
             labels.insert(k.to_string(), v.to_string());
         }
+        let (security_opt, unmask_system_paths) = parse_security_opts(&self.security_opt)?;
         if let Some(name) = &self.name {
             if !crate::container::store::valid_name(name.trim_start_matches('/')) {
                 return Err(crate::container::ContainerError::InvalidName(name.clone()).into());
@@ -421,6 +498,8 @@ impl ContainerFlags {
                 None => 0,
                 Some(s) => crate::runtime::resources::parse_int("--oom-score-adj", s)? as i32,
             },
+            security_opt,
+            unmask_system_paths,
         })
     }
 
@@ -629,4 +708,52 @@ fn parse_sysctl(s: &str) -> Result<(String, String)> {
         return Err(not_allowed());
     }
     Ok((k.to_string(), v.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn security_opts_as_the_docker_cli_reads_them() {
+        let v = |o: &[&str]| o.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let (opts, unmask) = parse_security_opts(&v(&[
+            "no-new-privileges",
+            "systempaths=unconfined",
+            "label:disable",
+        ]))
+        .unwrap();
+        assert_eq!(opts, ["no-new-privileges", "label:disable"]);
+        assert!(unmask);
+        for bad in ["bogus", "seccomp=", "label"] {
+            assert_eq!(
+                parse_security_opts(&v(&[bad])).unwrap_err().to_string(),
+                format!("Invalid --security-opt: {bad:?}")
+            );
+        }
+        let e = parse_security_opts(&v(&["seccomp=/no/such.json"])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "opening seccomp profile (/no/such.json) failed: open /no/such.json: no such file or directory"
+        );
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("p.json");
+        std::fs::write(
+            &f,
+            "{\n  \"defaultAction\": \"SCMP_ACT_ALLOW\",\n  \"a b\": [1, \"x \\\" y\"]\n}\n",
+        )
+        .unwrap();
+        let (opts, _) = parse_security_opts(&v(&[&format!("seccomp={}", f.display())])).unwrap();
+        assert_eq!(
+            opts,
+            ["seccomp={\"defaultAction\":\"SCMP_ACT_ALLOW\",\"a b\":[1,\"x \\\" y\"]}"]
+        );
+        std::fs::write(&f, "{nope").unwrap();
+        assert!(
+            parse_security_opts(&v(&[&format!("seccomp={}", f.display())]))
+                .unwrap_err()
+                .to_string()
+                .starts_with("compacting json for seccomp profile")
+        );
+    }
 }

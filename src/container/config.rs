@@ -167,6 +167,15 @@ pub struct ContainerConfig {
     /// `--oom-score-adj`.
     #[serde(default)]
     pub oom_score_adj: i32,
+    /// `--security-opt`, as docker's HostConfig.SecurityOpt keeps them
+    /// (a seccomp profile file's JSON inline, as the docker CLI sends it).
+    #[serde(default)]
+    pub security_opt: Vec<String>,
+    /// `--security-opt systempaths=unconfined`: no masked or read-only
+    /// /proc and /sys paths (the docker CLI turns it into empty
+    /// HostConfig.MaskedPaths/ReadonlyPaths).
+    #[serde(default)]
+    pub unmask_system_paths: bool,
 }
 
 impl ContainerConfig {
@@ -186,6 +195,78 @@ impl ContainerConfig {
     /// `--cgroupns host` is asked for (docs/security.md).
     pub fn private_cgroupns(&self) -> bool {
         self.cgroupns != "host"
+    }
+}
+
+/// docker's `--security-opt` values, parsed as its daemon does
+/// (`parseSecurityOpt`). rdock has no LSM: `label` and `apparmor` are
+/// accepted and recorded, as docker does on a host without SELinux or
+/// AppArmor.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecurityOptions {
+    pub no_new_privileges: bool,
+    /// `seccomp=`: "unconfined", "builtin" or a profile's JSON; None is
+    /// docker's default profile.
+    pub seccomp: Option<String>,
+    pub apparmor: Option<String>,
+    pub labels: Vec<String>,
+}
+
+impl SecurityOptions {
+    pub fn parse(opts: &[String]) -> Result<SecurityOptions, String> {
+        let mut s = SecurityOptions::default();
+        for opt in opts {
+            match opt.as_str() {
+                "no-new-privileges" => {
+                    s.no_new_privileges = true;
+                    continue;
+                }
+                "disable" => {
+                    s.labels.push("disable".into());
+                    continue;
+                }
+                _ => {}
+            }
+            // `key:value` is docker's deprecated spelling, still accepted.
+            let kv = if opt.contains('=') {
+                opt.split_once('=')
+            } else {
+                opt.split_once(':')
+            };
+            let Some((k, v)) = kv else {
+                return Err(format!("invalid --security-opt 1: {opt:?}"));
+            };
+            match k {
+                "label" => s.labels.push(v.to_string()),
+                "apparmor" => s.apparmor = Some(v.to_string()),
+                "seccomp" => s.seccomp = Some(v.to_string()),
+                "no-new-privileges" => {
+                    s.no_new_privileges = parse_go_bool(v)
+                        .ok_or_else(|| format!("invalid --security-opt 2: {opt:?}"))?
+                }
+                _ => return Err(format!("invalid --security-opt 2: {opt:?}")),
+            }
+        }
+        Ok(s)
+    }
+
+    /// The seccomp profile to run with.
+    pub fn seccomp_mode(&self) -> crate::runtime::seccomp::Mode {
+        use crate::runtime::seccomp::Mode;
+        match self.seccomp.as_deref() {
+            None | Some("") | Some("builtin") => Mode::Default,
+            Some("unconfined") => Mode::Unconfined,
+            Some(json) => Mode::Custom(json.to_string()),
+        }
+    }
+}
+
+/// Go's strconv.ParseBool.
+fn parse_go_bool(v: &str) -> Option<bool> {
+    match v {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
     }
 }
 
@@ -440,6 +521,37 @@ mod tests {
         let a = RestartPolicy::parse("always").unwrap();
         assert!(a.should_restart(0, 100, false));
         assert!(!a.should_restart(0, 0, true));
+    }
+
+    #[test]
+    fn security_options_as_docker_parses_them() {
+        let p = |o: &[&str]| {
+            SecurityOptions::parse(&o.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        };
+        assert!(p(&["no-new-privileges"]).unwrap().no_new_privileges);
+        assert!(p(&["no-new-privileges=true"]).unwrap().no_new_privileges);
+        assert!(p(&["no-new-privileges:1"]).unwrap().no_new_privileges);
+        assert!(!p(&["no-new-privileges=false"]).unwrap().no_new_privileges);
+        assert_eq!(
+            p(&["no-new-privileges=yes"]).unwrap_err(),
+            "invalid --security-opt 2: \"no-new-privileges=yes\""
+        );
+        assert_eq!(
+            p(&["bogus=1"]).unwrap_err(),
+            "invalid --security-opt 2: \"bogus=1\""
+        );
+        assert_eq!(
+            p(&["bogus"]).unwrap_err(),
+            "invalid --security-opt 1: \"bogus\""
+        );
+        let s = p(&["label=disable", "apparmor=unconfined", "seccomp=unconfined"]).unwrap();
+        assert_eq!(s.labels, ["disable"]);
+        assert_eq!(s.apparmor.as_deref(), Some("unconfined"));
+        assert_eq!(s.seccomp_mode(), crate::runtime::seccomp::Mode::Unconfined);
+        assert_eq!(
+            p(&["seccomp=builtin"]).unwrap().seccomp_mode(),
+            crate::runtime::seccomp::Mode::Default
+        );
     }
 
     #[test]

@@ -60,6 +60,11 @@ pub fn exec(c: &Container, opts: &ExecOptions) -> Result<i32> {
     if opts.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
         env.push("TERM=xterm".into());
     }
+    // The container's own filter, from the container's capabilities, even
+    // for `exec --privileged` (runc applies the container's seccomp to
+    // every process it starts in it, as docker does).
+    let container_caps = caps::resolve(&cfg.cap_add, &cfg.cap_drop, cfg.privileged)?;
+    let (seccomp, no_new_privs) = super::lifecycle::confinement(cfg, container_caps)?;
     let spec = InitSpec {
         mode: InitMode::Join {
             namespaces: held.iter().map(|(f, k)| (f.as_raw_fd(), *k)).collect(),
@@ -90,6 +95,8 @@ pub fn exec(c: &Container, opts: &ExecOptions) -> Result<i32> {
         group_add: cfg.group_add.clone(),
         oom_score_adj: 0,
         stdio: None,
+        seccomp,
+        no_new_privs,
     };
     let cgroup = Cgroup::open(cfg.cgroup_parent(), &cfg.id);
     if opts.detach {

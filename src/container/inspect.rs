@@ -105,7 +105,11 @@ pub fn inspect(paths: &Paths, c: &Container) -> Value {
         "Platform": "linux",
         "MountLabel": "",
         "ProcessLabel": "",
-        "AppArmorProfile": "",
+        // docker records the option even where AppArmor is absent.
+        "AppArmorProfile": super::config::SecurityOptions::parse(&cfg.security_opt)
+            .ok()
+            .and_then(|s| s.apparmor)
+            .unwrap_or_default(),
         "ExecIDs": Value::Null,
         "HostConfig": {
             "Binds": if binds.is_empty() { Value::Null } else { json!(binds) },
@@ -129,6 +133,7 @@ pub fn inspect(paths: &Paths, c: &Container) -> Value {
             "CapAdd": if cfg.cap_add.is_empty() { Value::Null } else { json!(cfg.cap_add) },
             "CapDrop": if cfg.cap_drop.is_empty() { Value::Null } else { json!(cfg.cap_drop) },
             "Privileged": cfg.privileged,
+            "SecurityOpt": if cfg.security_opt.is_empty() { Value::Null } else { json!(cfg.security_opt) },
             "ReadonlyRootfs": cfg.readonly_rootfs,
             "Tmpfs": if tmpfs.is_empty() { Value::Null } else { Value::Object(tmpfs) },
             "Ulimits": if ulimits.is_empty() { Value::Null } else { json!(ulimits) },

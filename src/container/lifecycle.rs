@@ -1,7 +1,7 @@
 //! Container lifecycle: create from options, start (foreground, or
 //! detached under a small monitor process), remove.
 
-use super::config::{ContainerConfig, NetworkMode};
+use super::config::{ContainerConfig, NetworkMode, SecurityOptions};
 use super::state::{proc_start_time, State, Status};
 use super::store::{Container, ContainerStore};
 use super::ContainerError;
@@ -72,6 +72,11 @@ pub struct CreateOptions {
     pub group_add: Vec<String>,
     pub sysctls: BTreeMap<String, String>,
     pub oom_score_adj: i32,
+    /// `--security-opt`, as the docker CLI passes them on (a seccomp
+    /// profile's file already read into `seccomp=<json>`).
+    pub security_opt: Vec<String>,
+    /// `--security-opt systempaths=unconfined`.
+    pub unmask_system_paths: bool,
 }
 
 pub(super) const HOSTS_NONE: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::\tip6-localnet\nff00::\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
@@ -124,7 +129,16 @@ pub fn create(paths: &Paths, opts: &CreateOptions) -> Result<Container> {
         return Err(Error::msg("no command specified"));
     }
     // Validate early so a bad flag is a create-time error, not a start-time one.
-    caps::resolve(&opts.cap_add, &opts.cap_drop, opts.privileged)?;
+    let caps = caps::resolve(&opts.cap_add, &opts.cap_drop, opts.privileged)?;
+    let security = SecurityOptions::parse(&opts.security_opt).map_err(Error::msg)?;
+    // A custom profile that cannot be compiled is refused now (docker
+    // finds out at start); the built-in one needs no check, and `run`
+    // compiles it once, at start.
+    let mode = security.seccomp_mode();
+    if matches!(mode, crate::runtime::seccomp::Mode::Custom(_)) {
+        crate::runtime::seccomp::filter_for(&mode, opts.privileged, caps)
+            .map_err(RuntimeError::from)?;
+    }
     for m in &opts.devices {
         devices::resolve_mapping(m)?;
     }
@@ -260,6 +274,8 @@ pub fn create(paths: &Paths, opts: &CreateOptions) -> Result<Container> {
         group_add: opts.group_add.clone(),
         sysctls: opts.sysctls.clone(),
         oom_score_adj: opts.oom_score_adj,
+        security_opt: opts.security_opt.clone(),
+        unmask_system_paths: opts.unmask_system_paths,
     };
     config.log = super::config::LogConfig::new(
         opts.log_driver.as_deref(),
@@ -309,6 +325,8 @@ pub fn create(paths: &Paths, opts: &CreateOptions) -> Result<Container> {
 
 fn init_spec(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<InitSpec> {
     let cfg = &c.config;
+    let caps = caps::resolve(&cfg.cap_add, &cfg.cap_drop, cfg.privileged)?;
+    let (seccomp, no_new_privs) = confinement(cfg, caps)?;
     let mut argv = vec![cfg.path.clone()];
     argv.extend(cfg.args.iter().cloned());
     Ok(InitSpec {
@@ -330,6 +348,7 @@ fn init_spec(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<In
                 hosts_file: Some(c.dir.join("hosts")),
                 resolv_file: Some(c.dir.join("resolv.conf")),
                 privileged: cfg.privileged,
+                unmask: cfg.unmask_system_paths,
                 new_netns: cfg.network.own_netns(),
                 shm_size: cfg.shm_size.max(0) as u64,
                 devices: device_nodes(cfg)?,
@@ -343,7 +362,7 @@ fn init_spec(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<In
         env: cfg.env.clone(),
         cwd: cfg.working_dir.clone(),
         user: cfg.user.clone(),
-        caps: caps::resolve(&cfg.cap_add, &cfg.cap_drop, cfg.privileged)?,
+        caps,
         init: cfg.init,
         ulimits: cfg.ulimits.clone(),
         tty: cfg.tty,
@@ -358,6 +377,8 @@ fn init_spec(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<In
         group_add: cfg.group_add.clone(),
         oom_score_adj: cfg.oom_score_adj,
         stdio,
+        seccomp,
+        no_new_privs,
     })
 }
 
@@ -460,6 +481,22 @@ fn device_rules(cfg: &ContainerConfig) -> crate::runtime::Result<Vec<devices::Ru
         rules.push(devices::parse_rule(r)?);
     }
     Ok(rules)
+}
+
+/// The seccomp filter (compiled here, in the parent, so the container's
+/// init only installs it) and no_new_privs for a container's processes,
+/// its init and `exec`s alike: docker applies the container's profile,
+/// computed from the container's capabilities, to every exec, `exec
+/// --privileged` included.
+pub(super) fn confinement(
+    cfg: &super::config::ContainerConfig,
+    caps: u64,
+) -> Result<(Option<crate::runtime::seccomp::Program>, bool)> {
+    let security = SecurityOptions::parse(&cfg.security_opt).map_err(Error::msg)?;
+    let filter =
+        crate::runtime::seccomp::filter_for(&security.seccomp_mode(), cfg.privileged, caps)
+            .map_err(RuntimeError::from)?;
+    Ok((filter, security.no_new_privileges))
 }
 
 fn now() -> String {

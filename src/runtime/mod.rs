@@ -10,6 +10,7 @@ pub mod process;
 pub mod resources;
 pub mod rlimits;
 pub mod rootfs;
+pub mod seccomp;
 pub mod signals;
 pub mod user;
 
@@ -30,6 +31,8 @@ pub enum RuntimeError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Seccomp(#[from] seccomp::SeccompError),
     #[error("cgroup: {0}")]
     Cgroup(String),
     /// A user-supplied option value that cannot be used (bad --ulimit, unknown capability...).

@@ -12,7 +12,7 @@
 use super::cgroups::Cgroup;
 use super::rlimits::{self, Ulimit};
 use super::rootfs::{self, RootfsSpec};
-use super::{caps, user, Result, RuntimeError};
+use super::{caps, seccomp, user, Result, RuntimeError};
 use nix::sys::signal::{self, SigHandler, SigSet, Signal};
 use nix::sys::socket::{self, ControlMessage, ControlMessageOwned, MsgFlags};
 use std::ffi::CString;
@@ -57,6 +57,10 @@ pub struct InitSpec {
     pub oom_score_adj: i32,
     /// Where stdout/stderr go when not inherited (detached containers).
     pub stdio: Option<[RawFd; 3]>,
+    /// The seccomp filter, compiled by the parent before clone.
+    pub seccomp: Option<seccomp::Program>,
+    /// `--security-opt no-new-privileges`.
+    pub no_new_privs: bool,
 }
 
 /// Where a namespace of a new container comes from.
@@ -527,6 +531,21 @@ fn init(
         let _ = nix::unistd::chown(cwd, Some(u.uid.into()), Some(u.gid.into()));
     }
 
+    // Without no_new_privs, seccomp(2) needs CAP_SYS_ADMIN: install the
+    // filter now, while we still have it (the user switch and capset
+    // below drop it), as runc does. What follows must then pass the
+    // filter: setgroups, setresgid/uid, capget/capset, chdir, stat,
+    // rt_sigaction/sigprocmask, execve (and fork, wait4, kill for
+    // --init), all in docker's allowlist; a custom profile that refuses
+    // them fails here as it fails with runc. With no_new_privs the filter
+    // goes on last (below), so only exec and --init run under it.
+    if !spec.no_new_privs {
+        if let Some(prog) = &spec.seccomp {
+            seccomp::install(prog)
+                .map_err(|e| RuntimeError::sys("installing the seccomp filter", e))?;
+        }
+    }
+
     let gids: Vec<nix::unistd::Gid> = u
         .additional_gids
         .iter()
@@ -557,6 +576,13 @@ fn init(
         .to_string();
     let prog = spec.argv.first().cloned().unwrap_or_default();
     let exe = find_executable(&prog, &path_var)?;
+    if spec.no_new_privs {
+        seccomp::set_no_new_privs().map_err(|e| RuntimeError::sys("no_new_privs", e))?;
+        if let Some(prog) = &spec.seccomp {
+            seccomp::install(prog)
+                .map_err(|e| RuntimeError::sys("installing the seccomp filter", e))?;
+        }
+    }
     if spec.init {
         become_init(spec.tty)?;
     }

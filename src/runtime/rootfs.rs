@@ -38,6 +38,8 @@ pub struct RootfsSpec {
     pub resolv_file: Option<PathBuf>,
     /// --privileged: no masked or read-only paths, /sys read-write.
     pub privileged: bool,
+    /// `--security-opt systempaths=unconfined`: no masked or read-only paths.
+    pub unmask: bool,
     /// The init has its own network namespace (not --network host).
     pub new_netns: bool,
     /// `--shm-size` in bytes; 0 = docker's 64 MiB.
@@ -224,7 +226,7 @@ pub fn setup(spec: &RootfsSpec) -> Result<()> {
         std::fs::write(&path, v)
             .map_err(|e| RuntimeError::io(format!("setting sysctl {k}={v}"), e))?;
     }
-    if !spec.privileged {
+    if !spec.privileged && !spec.unmask {
         mask_paths()?;
     }
     Ok(())
