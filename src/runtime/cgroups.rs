@@ -290,6 +290,13 @@ impl Cgroup {
         })
     }
 
+    /// Treat the parent as rdock's own: removed with its last child.
+    #[cfg(test)]
+    fn owning_parent(mut self) -> Self {
+        self.own_parent = true;
+        self
+    }
+
     /// The same paths without creating anything (for removal).
     pub fn open(parent: &str, name: &str) -> Cgroup {
         Cgroup {
@@ -422,8 +429,8 @@ mod tests {
     #[test]
     fn a_shared_parent_stays_while_in_use() {
         let parent = Parent(format!("rdock-test-shared-{}", std::process::id()));
-        let a = Cgroup::create(&parent.0, "a").unwrap();
-        let b = Cgroup::create(&parent.0, "b").unwrap();
+        let a = Cgroup::create(&parent.0, "a").unwrap().owning_parent();
+        let b = Cgroup::create(&parent.0, "b").unwrap().owning_parent();
         a.remove().unwrap();
         assert!(
             b.dirs.iter().all(|d| d.is_dir()),
@@ -450,7 +457,7 @@ mod tests {
     #[test]
     fn lifecycle_of_a_cgroup() {
         let parent = Parent(format!("rdock-test-{}", std::process::id()));
-        let cg = Cgroup::create(&parent.0, "c1").unwrap();
+        let cg = Cgroup::create(&parent.0, "c1").unwrap().owning_parent();
         assert!(!cg.dirs.is_empty());
         let mut child = std::process::Command::new("sleep")
             .arg("30")
