@@ -157,6 +157,9 @@ pub struct ContainerFlags {
     /// Sysctl options
     #[arg(long)]
     pub sysctl: Vec<String>,
+    /// User namespace to use
+    #[arg(long)]
+    pub userns: Option<String>,
     /// Tune host's OOM preferences (-1000 to 1000)
     #[arg(long = "oom-score-adj", allow_hyphen_values = true)]
     pub oom_score_adj: Option<String>,
@@ -193,7 +196,6 @@ const NOT_YET: &[(&str, Option<char>, bool)] = &[
     ("stop-timeout", None, true),
     ("storage-opt", None, true),
     ("use-api-socket", None, false),
-    ("userns", None, true),
     ("volume-driver", None, true),
     ("volumes-from", None, true),
 ];
@@ -487,6 +489,11 @@ impl ContainerFlags {
                 None | Some("") => String::new(),
                 Some("host") => "host".into(),
                 Some(_) => return Err(Error::msg("--uts: invalid UTS mode")),
+            },
+            userns_mode: match self.userns.as_deref() {
+                None | Some("") => String::new(),
+                Some("host") => "host".into(),
+                Some(_) => return Err(Error::msg("--userns: invalid USER mode")),
             },
             group_add: self.group_add.clone(),
             sysctls: self

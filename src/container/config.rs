@@ -167,6 +167,12 @@ pub struct ContainerConfig {
     /// `--oom-score-adj`.
     #[serde(default)]
     pub oom_score_adj: i32,
+    /// `--userns`: "" or "host" (no remapping for this container).
+    #[serde(default)]
+    pub userns_mode: String,
+    /// The id mapping from daemon.json's userns-remap, fixed at create.
+    #[serde(default)]
+    pub userns_remap: Option<crate::runtime::userns::Remap>,
     /// `--security-opt`, as docker's HostConfig.SecurityOpt keeps them
     /// (a seccomp profile file's JSON inline, as the docker CLI sends it).
     #[serde(default)]

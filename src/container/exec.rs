@@ -55,6 +55,11 @@ pub fn exec(c: &Container, opts: &ExecOptions) -> Result<i32> {
     }
     let pid_ns = open_ns(pid, "pid")?;
     let cfg = &c.config;
+    // A remapped container's user namespace: entered last, as by its init.
+    let userns = match cfg.userns_remap {
+        Some(_) => Some(open_ns(pid, "user")?),
+        None => None,
+    };
     let mut env = cfg.env.clone();
     merge_env(&mut env, &opts.env);
     if opts.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
@@ -94,6 +99,7 @@ pub fn exec(c: &Container, opts: &ExecOptions) -> Result<i32> {
         own_uts: true,
         group_add: cfg.group_add.clone(),
         oom_score_adj: 0,
+        userns: userns.as_ref().map(|f| f.as_raw_fd()),
         stdio: None,
         seccomp,
         no_new_privs,

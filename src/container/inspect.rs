@@ -149,6 +149,7 @@ pub fn inspect(paths: &Paths, c: &Container) -> Value {
             "IpcMode": if cfg.ipc_mode.is_empty() { "private" } else { cfg.ipc_mode.as_str() },
             "PidMode": cfg.pid_mode,
             "UTSMode": cfg.uts_mode,
+            "UsernsMode": cfg.userns_mode,
             "GroupAdd": if cfg.group_add.is_empty() { Value::Null } else { json!(cfg.group_add) },
             "Sysctls": if cfg.sysctls.is_empty() { Value::Null } else { json!(cfg.sysctls) },
             "OomScoreAdj": cfg.oom_score_adj,

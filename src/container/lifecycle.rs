@@ -72,6 +72,7 @@ pub struct CreateOptions {
     pub group_add: Vec<String>,
     pub sysctls: BTreeMap<String, String>,
     pub oom_score_adj: i32,
+    pub userns_mode: String,
     /// `--security-opt`, as the docker CLI passes them on (a seccomp
     /// profile's file already read into `seccomp=<json>`).
     pub security_opt: Vec<String>,
@@ -153,6 +154,25 @@ pub fn create(paths: &Paths, opts: &CreateOptions) -> Result<Container> {
         }
     };
     let (pid_mode, ipc_mode) = (by_id(&opts.pid_mode)?, by_id(&opts.ipc_mode)?);
+    let userns_remap = match crate::runtime::userns::configured()? {
+        Some(v) if opts.userns_mode != "host" => {
+            if opts.privileged {
+                return Err(Error::msg("privileged mode is incompatible with user namespaces.  You must run the container in the host namespace when running privileged mode"));
+            }
+            if opts.network == NetworkMode::Host {
+                return Err(Error::msg(
+                    "cannot share the host's network namespace when user namespaces are enabled",
+                ));
+            }
+            if pid_mode == "host" {
+                return Err(Error::msg(
+                    "cannot share the host PID namespace when user namespaces are enabled",
+                ));
+            }
+            Some(crate::runtime::userns::resolve_setting(&v)?)
+        }
+        _ => None,
+    };
     if opts.uts_mode == "host" && opts.hostname.is_some() {
         return Err(Error::msg("Conflicting options: hostname and the UTS mode"));
     }
@@ -274,6 +294,8 @@ pub fn create(paths: &Paths, opts: &CreateOptions) -> Result<Container> {
         group_add: opts.group_add.clone(),
         sysctls: opts.sysctls.clone(),
         oom_score_adj: opts.oom_score_adj,
+        userns_mode: opts.userns_mode.clone(),
+        userns_remap,
         security_opt: opts.security_opt.clone(),
         unmask_system_paths: opts.unmask_system_paths,
     };
@@ -355,6 +377,7 @@ fn init_spec(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<In
                 sysctls: cfg.sysctls.clone().into_iter().collect(),
                 ipc_none: cfg.ipc_mode == "none",
                 shm_bind: None,
+                idmap: None,
             }),
             hostname: cfg.hostname.clone(),
         },
@@ -376,6 +399,8 @@ fn init_spec(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<In
         own_uts: cfg.uts_mode != "host",
         group_add: cfg.group_add.clone(),
         oom_score_adj: cfg.oom_score_adj,
+        // Set by `launch`, which creates the namespace and holds it.
+        userns: None,
         stdio,
         seccomp,
         no_new_privs,
@@ -569,8 +594,15 @@ pub(super) fn launch(
         NsMode::Private if c.config.ipc_mode == "shareable" => Some(shareable_shm(c)?),
         NsMode::Private => None,
     };
+    let _userns = match &c.config.userns_remap {
+        Some(remap) => Some(remap.create_ns()?),
+        None => None,
+    };
+    spec.userns = _userns.as_ref().map(|f| f.as_raw_fd());
     if let InitMode::Create { rootfs, .. } = &mut spec.mode {
         rootfs.shm_bind = shm;
+        let (uid, gid) = c.config.userns_remap.as_ref().map_or((0, 0), |r| r.root());
+        rootfs.idmap = spec.userns.map(|fd| (fd, c.dir.clone(), uid, gid));
     }
     let cgroup = Cgroup::create(c.config.cgroup_parent(), &c.config.id)?;
     if let Err(e) = c

@@ -164,6 +164,36 @@ struct CapData {
 
 const CAP_V3: u32 = 0x2008_0522;
 
+/// Every permitted capability effective again (a change of fsuid away
+/// from 0 drops the file-related ones).
+pub fn raise_effective() -> Result<()> {
+    let mut hdr = CapHeader {
+        version: CAP_V3,
+        pid: 0,
+    };
+    let mut cur = [CapData::default(); 2];
+    // SAFETY: a v3 header and room for two data structs.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_capget,
+            &mut hdr as *mut CapHeader,
+            cur.as_mut_ptr(),
+        )
+    };
+    if r != 0 {
+        return Err(RuntimeError::sys("capget", nix::errno::Errno::last()));
+    }
+    for d in cur.iter_mut() {
+        d.effective = d.permitted;
+    }
+    // SAFETY: a v3 header and two data structs, as capset(2) requires.
+    let r = unsafe { libc::syscall(libc::SYS_capset, &mut hdr as *mut CapHeader, cur.as_ptr()) };
+    if r != 0 {
+        return Err(RuntimeError::sys("capset", nix::errno::Errno::last()));
+    }
+    Ok(())
+}
+
 /// After switching user: effective and permitted become `mask` for uid 0;
 /// another uid keeps nothing (the kernel cleared them at setuid, and this
 /// makes sure), inheritable stays empty, as docker does.

@@ -13,6 +13,7 @@ pub mod rootfs;
 pub mod seccomp;
 pub mod signals;
 pub mod user;
+pub mod userns;
 
 use thiserror::Error;
 

@@ -55,6 +55,9 @@ pub struct InitSpec {
     pub group_add: Vec<String>,
     /// `--oom-score-adj` (0: left as inherited).
     pub oom_score_adj: i32,
+    /// userns-remap: the user namespace the process enters once every
+    /// host-privileged step is done (an fd the caller holds open).
+    pub userns: Option<RawFd>,
     /// Where stdout/stderr go when not inherited (detached containers).
     pub stdio: Option<[RawFd; 3]>,
     /// The seccomp filter, compiled by the parent before clone.
@@ -512,6 +515,17 @@ fn init(
             .map_err(|e| RuntimeError::io("setting oom_score_adj", e))?;
     }
     rlimits::apply(&spec.ulimits)?;
+    if let Some(fd) = spec.userns {
+        // Last of the privileged steps: from here on root is the mapped
+        // root, with capabilities over nothing of the host's.
+        // SAFETY: setns on an fd the parent holds open for us.
+        if unsafe { libc::setns(fd, libc::CLONE_NEWUSER) } != 0 {
+            return Err(RuntimeError::sys(
+                "entering the user namespace",
+                nix::errno::Errno::last(),
+            ));
+        }
+    }
     caps::drop_bounding(spec.caps)?;
     let mut u = user::resolve(&spec.user, Path::new("/"))?;
     for g in user::group_ids(&spec.group_add, Path::new("/"))? {

@@ -53,6 +53,11 @@ pub struct RootfsSpec {
     /// `--ipc host` / `container:X`: that /dev/shm, bound instead of a new
     /// tmpfs (POSIX shared memory lives there, not in the IPC namespace).
     pub shm_bind: Option<PathBuf>,
+    /// userns-remap: the user namespace (an fd the parent holds) whose
+    /// mapping the layers and the container's dir are seen through, that
+    /// dir (parent of upper/, work/ and the /etc files), and the host uid
+    /// and gid of the container's root.
+    pub idmap: Option<(RawFd, PathBuf, u32, u32)>,
 }
 
 /// docker's default masked paths (oci/defaults.go): hidden from the container.
@@ -127,7 +132,26 @@ pub fn setup(spec: &RootfsSpec) -> Result<()> {
         None,
         "making / private",
     )?;
-    mount_root(spec)?;
+    let remapped;
+    let spec = match &spec.idmap {
+        Some((ns, dir, uid, gid)) => {
+            remapped = idmapped_spec(spec, *ns, dir)?;
+            // Through the idmapped upper only the mapped root's ids can be
+            // written: overlayfs's own work (work/work, copy-up, done with
+            // its mounter's credentials) and every file this setup makes in
+            // the rootfs happen as that fsuid, all capabilities kept. The
+            // user switch before exec sets the fsuid again.
+            nix::unistd::setfsgid((*gid).into());
+            nix::unistd::setfsuid((*uid).into());
+            super::caps::raise_effective()?;
+            mount_root(&remapped)?;
+            &remapped
+        }
+        None => {
+            mount_root(spec)?;
+            spec
+        }
+    };
     let root = open_dir(&spec.target)?;
 
     let common = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
@@ -232,6 +256,48 @@ pub fn setup(spec: &RootfsSpec) -> Result<()> {
     Ok(())
 }
 
+/// userns-remap: the layers and the container's dir bound through the
+/// user namespace's mapping under `<dir>/idm` (in our private mount
+/// namespace, gone with it), and the spec pointed at those views. On disk
+/// nothing changes: a file the container's root creates is stored as
+/// owned by uid 0, as in any other container.
+fn idmapped_spec(spec: &RootfsSpec, ns: RawFd, dir: &Path) -> Result<RootfsSpec> {
+    let idm = dir.join("idm");
+    let mk = |p: &Path| match std::fs::create_dir(p) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(RuntimeError::io(format!("creating {}", p.display()), e)),
+    };
+    mk(&idm)?;
+    mk(&idm.join("c"))?;
+    super::userns::idmapped_bind(dir, &idm.join("c"), ns)?;
+    let mut lowers = Vec::with_capacity(spec.lowers.len());
+    for (i, l) in spec.lowers.iter().enumerate() {
+        let name = i.to_string();
+        mk(&idm.join(&name))?;
+        super::userns::idmapped_bind(&spec.layers_dir.join(l), &idm.join(&name), ns)?;
+        lowers.push(name);
+    }
+    let c = idm.join("c");
+    let inside = |p: &Option<PathBuf>| {
+        p.as_ref().map(|p| {
+            p.strip_prefix(dir)
+                .map(|rel| c.join(rel))
+                .unwrap_or(p.clone())
+        })
+    };
+    Ok(RootfsSpec {
+        layers_dir: idm.clone(),
+        lowers,
+        upper: inside(&Some(spec.upper.clone())).unwrap_or_default(),
+        work: inside(&Some(spec.work.clone())).unwrap_or_default(),
+        hostname_file: inside(&spec.hostname_file),
+        hosts_file: inside(&spec.hosts_file),
+        resolv_file: inside(&spec.resolv_file),
+        ..spec.clone()
+    })
+}
+
 /// The overlay (or, for an image without layers, the upper dir alone).
 fn mount_root(spec: &RootfsSpec) -> Result<()> {
     if spec.lowers.is_empty() {
@@ -273,6 +339,13 @@ fn setup_dev(root: &OwnedFd, spec: &RootfsSpec) -> Result<()> {
             shm_size.div_ceil(1024)
         }
     );
+    // Under userns-remap the container's root owns its /dev and /dev/shm.
+    let owner = spec
+        .idmap
+        .as_ref()
+        .map(|(_, _, u, g)| format!(",uid={u},gid={g}"))
+        .unwrap_or_default();
+    let shm = format!("{shm}{owner}");
     let dev = resolve(root, "/dev", Kind::Dir)?;
     let dev_path = dev.path();
     do_mount(
@@ -280,7 +353,7 @@ fn setup_dev(root: &OwnedFd, spec: &RootfsSpec) -> Result<()> {
         &dev_path,
         Some("tmpfs"),
         MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME,
-        Some("mode=755,size=65536k"),
+        Some(&format!("mode=755,size=65536k{owner}")),
         "mounting /dev",
     )?;
     // Re-open: the fd from before the mount points at the covered directory.
