@@ -71,7 +71,7 @@ fn unknown_image_and_bad_flags_are_125_and_change_nothing() {
     );
     assert!(e.stderr.contains("127.0.0.1:1/v2/"), "{}", e.stderr);
     r.run(&["run", "--bogus", "busybox"]).fails_125();
-    r.run(&["run", "--memory", "10m", "busybox", "true"])
+    r.run(&["run", "--memory", "1m", "busybox", "true"])
         .fails_125();
     r.run(&["run", "--cap-add", "NOT_A_CAP", "busybox", "true"])
         .fails_125();
