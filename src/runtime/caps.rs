@@ -164,9 +164,8 @@ struct CapData {
 
 const CAP_V3: u32 = 0x2008_0522;
 
-/// Every permitted capability effective again (a change of fsuid away
-/// from 0 drops the file-related ones).
-pub fn raise_effective() -> Result<()> {
+/// This process's capability sets (capget).
+fn current() -> Result<[CapData; 2]> {
     let mut hdr = CapHeader {
         version: CAP_V3,
         pid: 0,
@@ -183,44 +182,45 @@ pub fn raise_effective() -> Result<()> {
     if r != 0 {
         return Err(RuntimeError::sys("capget", nix::errno::Errno::last()));
     }
-    for d in cur.iter_mut() {
-        d.effective = d.permitted;
-    }
+    Ok(cur)
+}
+
+/// Set this process's capability sets (capset).
+fn set(data: &[CapData; 2]) -> Result<()> {
+    let mut hdr = CapHeader {
+        version: CAP_V3,
+        pid: 0,
+    };
     // SAFETY: a v3 header and two data structs, as capset(2) requires.
-    let r = unsafe { libc::syscall(libc::SYS_capset, &mut hdr as *mut CapHeader, cur.as_ptr()) };
+    let r = unsafe { libc::syscall(libc::SYS_capset, &mut hdr as *mut CapHeader, data.as_ptr()) };
     if r != 0 {
         return Err(RuntimeError::sys("capset", nix::errno::Errno::last()));
     }
     Ok(())
 }
 
+/// Every permitted capability effective again (a change of fsuid away
+/// from 0 drops the file-related ones).
+pub fn raise_effective() -> Result<()> {
+    let mut cur = current()?;
+    for d in cur.iter_mut() {
+        d.effective = d.permitted;
+    }
+    set(&cur)
+}
+
 /// After switching user: effective and permitted become `mask` for uid 0;
 /// another uid keeps nothing (the kernel cleared them at setuid, and this
 /// makes sure), inheritable stays empty, as docker does.
 pub fn apply(mask: u64, uid: u32) -> Result<()> {
-    let mut hdr = CapHeader {
-        version: CAP_V3,
-        pid: 0,
-    };
     // A process can only keep what it has: where rdock itself runs without
     // some capability (CAP_SYS_RESOURCE in some sandboxes), `--privileged`
     // and `--cap-add ALL` give what there is rather than fail.
-    let mut cur = [CapData::default(); 2];
-    // SAFETY: a v3 header and room for two data structs.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_capget,
-            &mut hdr as *mut CapHeader,
-            cur.as_mut_ptr(),
-        )
-    };
-    let have = if r == 0 {
-        cur[0].permitted as u64 | (cur[1].permitted as u64) << 32
-    } else {
-        u64::MAX
-    };
+    let have = current()
+        .map(|cur| cur[0].permitted as u64 | (cur[1].permitted as u64) << 32)
+        .unwrap_or(u64::MAX);
     let m = if uid == 0 { mask & have } else { 0 };
-    let data = [
+    set(&[
         CapData {
             effective: m as u32,
             permitted: m as u32,
@@ -231,13 +231,7 @@ pub fn apply(mask: u64, uid: u32) -> Result<()> {
             permitted: (m >> 32) as u32,
             inheritable: 0,
         },
-    ];
-    // SAFETY: a v3 header and two data structs, as capset(2) requires.
-    let r = unsafe { libc::syscall(libc::SYS_capset, &mut hdr as *mut CapHeader, data.as_ptr()) };
-    if r != 0 {
-        return Err(RuntimeError::sys("capset", nix::errno::Errno::last()));
-    }
-    Ok(())
+    ])
 }
 
 #[cfg(test)]

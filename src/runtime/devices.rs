@@ -191,20 +191,10 @@ pub fn resolve_mapping(m: &Mapping) -> Result<(Vec<Node>, Vec<Rule>)> {
     })?;
     let mut nodes = Vec::new();
     if meta.is_dir() {
-        let mut stack = vec![host.to_path_buf()];
-        while let Some(d) = stack.pop() {
-            let Ok(rd) = std::fs::read_dir(&d) else {
-                continue;
-            };
-            for e in rd.flatten() {
-                let p = e.path();
-                let Ok(ft) = e.file_type() else { continue };
-                if ft.is_dir() {
-                    stack.push(p);
-                } else if let Ok(rel) = p.strip_prefix(host) {
-                    let dst = Path::new(&m.path_in_container).join(rel);
-                    nodes.extend(node_of(&p, dst.display().to_string()));
-                }
+        for p in files_under(host, &[]) {
+            if let Ok(rel) = p.strip_prefix(host) {
+                let dst = Path::new(&m.path_in_container).join(rel);
+                nodes.extend(node_of(&p, dst.display().to_string()));
             }
         }
     } else {
@@ -226,37 +216,43 @@ pub fn resolve_mapping(m: &Mapping) -> Result<(Vec<Node>, Vec<Rule>)> {
 /// Every device node under the host's /dev (for `--privileged`), except
 /// the ones the container's /dev gets anyway and per-instance file systems.
 pub fn host_devices() -> Vec<Node> {
+    const SKIP_DIRS: &[&str] = &["/dev/pts", "/dev/shm", "/dev/mqueue"];
+    const OWN: &[&str] = &[
+        "/dev/null",
+        "/dev/zero",
+        "/dev/full",
+        "/dev/random",
+        "/dev/urandom",
+        "/dev/tty",
+        "/dev/console",
+        "/dev/ptmx",
+    ];
+    files_under(Path::new("/dev"), SKIP_DIRS)
+        .into_iter()
+        .filter(|p| !p.to_str().is_some_and(|s| OWN.contains(&s)))
+        .filter_map(|p| node_of(&p, p.display().to_string()))
+        .collect()
+}
+
+/// Every non-directory entry under `root`, not descending into `skip`.
+fn files_under(root: &Path, skip: &[&str]) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
-    let mut stack = vec![std::path::PathBuf::from("/dev")];
+    let mut stack = vec![root.to_path_buf()];
     while let Some(d) = stack.pop() {
         let Ok(rd) = std::fs::read_dir(&d) else {
             continue;
         };
         for e in rd.flatten() {
             let p = e.path();
-            let Ok(ft) = e.file_type() else { continue };
-            if ft.is_dir() {
-                if !matches!(p.to_str(), Some("/dev/pts" | "/dev/shm" | "/dev/mqueue")) {
-                    stack.push(p);
+            match e.file_type() {
+                Ok(ft) if ft.is_dir() => {
+                    if !p.to_str().is_some_and(|s| skip.contains(&s)) {
+                        stack.push(p);
+                    }
                 }
-                continue;
+                Ok(_) => out.push(p),
+                Err(_) => {}
             }
-            if matches!(
-                p.to_str(),
-                Some(
-                    "/dev/null"
-                        | "/dev/zero"
-                        | "/dev/full"
-                        | "/dev/random"
-                        | "/dev/urandom"
-                        | "/dev/tty"
-                        | "/dev/console"
-                        | "/dev/ptmx"
-                )
-            ) {
-                continue;
-            }
-            out.extend(node_of(&p, p.display().to_string()));
         }
     }
     out

@@ -403,6 +403,20 @@ impl Read for RebuildReader {
 mod tests {
     use super::*;
 
+    /// Extract `tar` into a fresh layer dir, recording its tar-split.
+    fn record(tar: &[u8]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("diff")).unwrap();
+        let rec = Recorder::create(dir.path()).unwrap();
+        let mut tee = Tee::new(tar, rec.clone());
+        crate::image::layer::extract_recording(&mut tee, &dir.path().join("diff"), Some(&rec))
+            .unwrap();
+        io::copy(&mut tee, &mut io::sink()).unwrap();
+        drop(tee);
+        rec.finish().unwrap();
+        dir
+    }
+
     /// Recording while extracting, then rebuilding, gives back the exact
     /// tar, also when later entries replace earlier files.
     #[test]
@@ -432,15 +446,7 @@ mod tests {
         add(&mut b, "gone", b"now a file");
         let tar = b.into_inner().unwrap();
 
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("diff")).unwrap();
-        let rec = Recorder::create(dir.path()).unwrap();
-        let mut tee = Tee::new(&tar[..], rec.clone());
-        crate::image::layer::extract_recording(&mut tee, &dir.path().join("diff"), Some(&rec))
-            .unwrap();
-        io::copy(&mut tee, &mut io::sink()).unwrap();
-        drop(tee);
-        rec.finish().unwrap();
+        let dir = record(&tar);
 
         let mut out = Vec::new();
         Rebuild::open(dir.path())
@@ -464,15 +470,7 @@ mod tests {
         h.set_mode(0o644);
         b.append_data(&mut h, "f", &b"hello"[..]).unwrap();
         let tar = b.into_inner().unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("diff")).unwrap();
-        let rec = Recorder::create(dir.path()).unwrap();
-        let mut tee = Tee::new(&tar[..], rec.clone());
-        crate::image::layer::extract_recording(&mut tee, &dir.path().join("diff"), Some(&rec))
-            .unwrap();
-        io::copy(&mut tee, &mut io::sink()).unwrap();
-        drop(tee);
-        rec.finish().unwrap();
+        let dir = record(&tar);
         std::fs::write(dir.path().join("diff/f"), b"hello, world").unwrap();
         let err = Rebuild::open(dir.path())
             .unwrap()
