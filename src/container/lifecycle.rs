@@ -200,8 +200,11 @@ pub fn create(paths: &Paths, opts: &CreateOptions) -> Result<Container> {
         devices::parse_rule(r)?;
     }
     let mut resources = opts.resources.clone().with_defaults();
-    for w in resources.verify(&HostSupport::detect(), false)? {
-        eprintln!("WARNING: {w}");
+    // Looking at the host's cgroups costs a few syscalls: only when asked.
+    if resources != Default::default() {
+        for w in resources.verify(&HostSupport::detect(), false)? {
+            eprintln!("WARNING: {w}");
+        }
     }
 
     let mut network = opts.network.clone();
