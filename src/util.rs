@@ -94,6 +94,28 @@ pub fn tree_size(dir: &Path) -> u64 {
 }
 
 /// `n` random bytes as lowercase hex.
+/// rdock's settings file (docker's daemon.json keys): `$RDOCK_DAEMON_CONFIG`
+/// or /etc/rdock/daemon.json, read and parsed once per process (a `run`
+/// consults it for the bridge, the registry and userns-remap). No file is
+/// an empty object; one that cannot be read or parsed is an error naming
+/// it, since ignoring it would send traffic or ids where the user did not
+/// mean them to go.
+pub fn daemon_json() -> std::result::Result<&'static serde_json::Value, String> {
+    static JSON: std::sync::OnceLock<std::result::Result<serde_json::Value, String>> =
+        std::sync::OnceLock::new();
+    JSON.get_or_init(|| {
+        let path = std::env::var("RDOCK_DAEMON_CONFIG")
+            .unwrap_or_else(|_| crate::image::registry::settings::DEFAULT_PATH.into());
+        match std::fs::read(&path) {
+            Ok(b) => serde_json::from_slice(&b).map_err(|e| format!("{path}: {e}")),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(serde_json::json!({})),
+            Err(e) => Err(format!("{path}: {e}")),
+        }
+    })
+    .as_ref()
+    .map_err(Clone::clone)
+}
+
 /// An io::Error as Go prints it ("no such file or directory"), for
 /// docker's wording.
 pub fn errno_text(e: &io::Error) -> String {

@@ -93,14 +93,8 @@ pub struct AddressPool {
 pub const DEFAULT_POOL: (&str, u8) = ("10.89.0.0/16", 24);
 
 fn daemon_settings() -> Result<DaemonSettings> {
-    let path = std::env::var("RDOCK_DAEMON_CONFIG")
-        .unwrap_or_else(|_| crate::image::registry::settings::DEFAULT_PATH.into());
-    match std::fs::read(&path) {
-        Ok(b) => {
-            serde_json::from_slice(&b).map_err(|e| NetworkError::Invalid(format!("{path}: {e}")))
-        }
-        Err(_) => Ok(DaemonSettings::default()),
-    }
+    let json = crate::util::daemon_json().map_err(NetworkError::Invalid)?;
+    DaemonSettings::deserialize(json).map_err(|e| NetworkError::Invalid(e.to_string()))
 }
 
 /// The subnet pools of daemon.json's `default-address-pools`.

@@ -33,13 +33,7 @@ pub struct Remap {
 /// daemon.json's `"userns-remap"` (rdock's settings file, as for the
 /// bridge), if set.
 pub fn configured() -> Result<Option<String>> {
-    let path = std::env::var("RDOCK_DAEMON_CONFIG")
-        .unwrap_or_else(|_| crate::image::registry::settings::DEFAULT_PATH.into());
-    let Ok(b) = std::fs::read(&path) else {
-        return Ok(None);
-    };
-    let v: serde_json::Value =
-        serde_json::from_slice(&b).map_err(|e| invalid(format!("{path}: {e}")))?;
+    let v = crate::util::daemon_json().map_err(invalid)?;
     Ok(v.get("userns-remap")
         .and_then(|v| v.as_str())
         .filter(|s| !s.is_empty())

@@ -30,13 +30,8 @@ impl Settings {
     /// not parse is an error: silently ignoring it would send traffic where
     /// the user did not mean it to go.
     pub fn load() -> Result<Settings, super::RegistryError> {
-        let path = std::env::var("RDOCK_DAEMON_CONFIG").unwrap_or_else(|_| DEFAULT_PATH.into());
-        match std::fs::read(&path) {
-            Ok(b) => serde_json::from_slice(&b)
-                .map_err(|e| super::RegistryError::Config(format!("{path}: {e}"))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
-            Err(e) => Err(super::RegistryError::Config(format!("{path}: {e}"))),
-        }
+        let json = crate::util::daemon_json().map_err(super::RegistryError::Config)?;
+        Settings::deserialize(json).map_err(|e| super::RegistryError::Config(e.to_string()))
     }
 
     /// Layers downloaded at once (docker's default: 3).
