@@ -23,6 +23,8 @@ pub enum Error {
     Network(#[from] crate::network::NetworkError),
     #[error(transparent)]
     Format(#[from] crate::cli::format::FormatError),
+    #[error(transparent)]
+    Volume(#[from] crate::volume::VolumeError),
     #[error("{context}: {source}")]
     Io {
         context: String,

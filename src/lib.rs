@@ -3,7 +3,8 @@
 //! Layout: `cli` parses and prints, `image` owns references, the blob/layer
 //! store and archive formats, `container` owns per-container config and
 //! state, `runtime` turns a container config into a running process
-//! (namespaces, mounts, cgroups, capabilities).
+//! (namespaces, mounts, cgroups, capabilities), `network` the bridge and
+//! firewall, `volume` named and anonymous volumes.
 
 // serde_json::json! of docker's inspect document nests deeper than the default allows.
 #![recursion_limit = "256"]
@@ -16,5 +17,6 @@ pub mod network;
 pub mod paths;
 pub mod runtime;
 pub mod util;
+pub mod volume;
 
 pub use error::{Error, Result};

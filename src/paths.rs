@@ -58,6 +58,12 @@ impl Paths {
     pub fn names(&self) -> PathBuf {
         self.root.join("names")
     }
+    /// Where a container's overlay is mounted, always inside a private mount
+    /// namespace (the container's, or `cp`'s): one empty dir serves every
+    /// container, and a `run` creates no mountpoint of its own in the store.
+    pub fn rootfs_mountpoint(&self) -> PathBuf {
+        self.runroot.join("rootfs")
+    }
     pub fn run_container(&self, id: &str) -> PathBuf {
         self.runroot.join("containers").join(id)
     }

@@ -4,6 +4,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 /// Write `data` to `path` atomically: temp file in the same directory, fsync,
@@ -59,6 +60,21 @@ impl FileLock {
             .read(true)
             .write(true)
             .open(path)?;
+        Self::hold(file)
+    }
+
+    /// Lock a directory that must already exist (no lock file: on a
+    /// journal-less ext4 each new inode of a `run` costs a scan past every
+    /// recently deleted one). Fails with NotFound when the dir is gone.
+    pub fn on_dir(path: &Path) -> io::Result<FileLock> {
+        let file = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY)
+            .open(path)?;
+        Self::hold(file)
+    }
+
+    fn hold(file: File) -> io::Result<FileLock> {
         loop {
             // SAFETY: flock on a valid open fd.
             let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };

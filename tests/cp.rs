@@ -1049,8 +1049,15 @@ fn errors_are_docker_texts_one_line_exit_125() {
     );
     assert_eq!(r.snapshot(), before);
     assert!(!out.exists());
+    // docker exits 1 for a missing argument (125 is for bad flags).
     let e = r.run(&["cp"]);
-    assert_eq!(e.code, 125);
+    assert_eq!(e.code, 1);
+    assert!(
+        e.stderr
+            .contains("'rdock cp' requires at least 2 arguments"),
+        "{}",
+        e.stderr
+    );
     no_mounts_left(&r);
 }
 

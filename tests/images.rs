@@ -520,11 +520,18 @@ fn store_location_from_the_environment() {
 }
 
 #[test]
-fn unknown_commands_and_flags_exit_125() {
+fn unknown_commands_and_flags_exit_as_docker() {
     let r = Rdock::new();
     let e = r.run(&["images", "--bogus"]).fails_125().to_string();
     assert!(e.contains("unknown flag: --bogus"), "{e}");
-    r.run(&["frobnicate"]).fails_125();
+    // docker exits 1, not 125, for a command it does not know.
+    let e = r.run(&["frobnicate"]);
+    assert_eq!(e.code, 1);
+    assert!(
+        e.stderr.contains("unknown command: rdock frobnicate"),
+        "{}",
+        e.stderr
+    );
     assert!(r.run(&["--version"]).ok().starts_with("rdock version "));
     assert!(r.run(&["-v"]).ok().starts_with("rdock version "));
     let info = r

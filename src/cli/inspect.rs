@@ -70,6 +70,12 @@ fn find(paths: &Paths, name: &str, kind: Kind) -> Result<Value> {
         Ok(img) => Ok(crate::image::inspect::inspect(&images, img)?),
         Err(e) if kind == Kind::Image => Err(e.into()),
         Err(_) if kind == Kind::Any => super::network::network_json(paths, name)
+            .or_else(|_| {
+                crate::volume::VolumeStore::new(paths)
+                    .get(name)
+                    .map(|v| v.inspect())
+                    .map_err(Error::from)
+            })
             .map_err(|_| Error::msg(format!("No such object: {name}"))),
         Err(_) => Err(Error::msg(format!("No such object: {name}"))),
     }

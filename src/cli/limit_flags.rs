@@ -93,7 +93,7 @@ impl LimitFlags {
     }
 }
 
-/// The flags only `run`/`create` have.
+// The flags only `run`/`create` have.
 #[derive(Args, Debug, Clone, Default)]
 pub struct RunLimitFlags {
     #[command(flatten)]

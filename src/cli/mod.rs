@@ -38,6 +38,7 @@ pub mod tag;
 pub mod template;
 pub mod top;
 pub mod update;
+pub mod volume;
 
 use crate::error::{Error, Result};
 use crate::paths::{Paths, DEFAULT_ROOT, DEFAULT_RUNROOT};
@@ -74,6 +75,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Create and run a new container from an image
     Run(run::RunArgs),
@@ -172,9 +174,15 @@ pub enum Command {
         #[command(subcommand)]
         cmd: network::NetworkCommand,
     },
+    /// Manage volumes
+    Volume {
+        #[command(subcommand)]
+        cmd: volume::VolumeCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum ImageCommand {
     #[command(alias = "list")]
     Ls(images::ImagesArgs),
@@ -192,6 +200,7 @@ pub enum ImageCommand {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum ContainerCommand {
     #[command(alias = "list", alias = "ps")]
     Ls(ps::PsArgs),
@@ -236,30 +245,33 @@ fn usage_error(e: clap::Error, args: &[String]) -> i32 {
         }
         _ => {}
     }
-    // The command's name: the first word that is neither a global option
-    // nor the value of one (`--root DIR`).
-    let mut sub = String::new();
-    let mut words = args.iter().skip(1);
-    while let Some(a) = words.next() {
-        if matches!(
-            a.as_str(),
-            "--root" | "--runroot" | "-l" | "--log-level" | "--config"
-        ) {
-            words.next();
-        } else if !a.starts_with('-') {
-            sub = a.clone();
-            break;
-        }
-    }
+    let path = command_path(args);
     let arg = e
         .get(ContextKind::InvalidArg)
+        .or_else(|| e.get(ContextKind::InvalidSubcommand))
         .map(|v| v.to_string())
         .unwrap_or_default();
-    let msg = match e.kind() {
-        ErrorKind::UnknownArgument => {
-            format!("unknown flag: {}", arg.split('=').next().unwrap_or(&arg))
+    let here = if path.is_empty() {
+        "rdock".to_string()
+    } else {
+        format!("rdock {path}")
+    };
+    // docker exits 1 for a wrong command or a missing argument, 125 for a
+    // bad flag or value.
+    let (msg, code) = match e.kind() {
+        ErrorKind::UnknownArgument => (
+            format!("unknown flag: {}", arg.split('=').next().unwrap_or(&arg)),
+            125,
+        ),
+        ErrorKind::InvalidSubcommand => (format!("unknown command: {here} {arg}"), 1),
+        ErrorKind::MissingRequiredArgument | ErrorKind::MissingSubcommand => {
+            let n = required_positionals(args);
+            let plural = if n == 1 { "" } else { "s" };
+            (
+                format!("'{here}' requires at least {n} argument{plural}"),
+                1,
+            )
         }
-        ErrorKind::InvalidSubcommand => format!("'{}' is not a rdock command", arg),
         _ => {
             let text = e.render().to_string();
             let first = text
@@ -268,11 +280,56 @@ fn usage_error(e: clap::Error, args: &[String]) -> i32 {
                 .unwrap_or("invalid arguments")
                 .trim()
                 .to_string();
-            first.strip_prefix("error: ").unwrap_or(&first).to_string()
+            (
+                first.strip_prefix("error: ").unwrap_or(&first).to_string(),
+                125,
+            )
         }
     };
-    eprintln!("rdock: {msg}. See 'rdock {sub} --help'.");
-    125
+    eprintln!("rdock: {msg}. See '{here} --help'.");
+    code
+}
+
+/// The words of argv that name (sub)commands rdock knows, e.g. `image rm`.
+/// Only used on the error path, so building the whole command tree is fine.
+fn command_path(args: &[String]) -> String {
+    command_walk(args).0.join(" ")
+}
+
+fn required_positionals(args: &[String]) -> usize {
+    command_walk(args).1.max(1)
+}
+
+fn command_walk(args: &[String]) -> (Vec<String>, usize) {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    cmd.build();
+    let mut path = Vec::new();
+    let mut words = args.iter().skip(1);
+    while let Some(a) = words.next() {
+        if matches!(
+            a.as_str(),
+            "--root" | "--runroot" | "-l" | "--log-level" | "--config"
+        ) {
+            words.next();
+            continue;
+        }
+        if a.starts_with('-') {
+            continue;
+        }
+        let Some(sub) = cmd.find_subcommand(a).cloned() else {
+            break;
+        };
+        let mut sub = sub;
+        sub.build();
+        path.push(sub.get_name().to_string());
+        cmd = sub;
+    }
+    let required = cmd
+        .get_positionals()
+        .filter(|a| a.is_required_set())
+        .count();
+    (path, required)
 }
 
 pub fn main() -> i32 {
@@ -356,6 +413,7 @@ fn dispatch(paths: &Paths, command: Command) -> Result<i32> {
         } => push::run(paths, a),
         Command::Search(a) => search::run(a),
         Command::Network { cmd } => network::run(paths, cmd),
+        Command::Volume { cmd } => volume::run(paths, cmd),
         Command::Commit(a)
         | Command::Container {
             cmd: ContainerCommand::Commit(a),

@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum NetworkCommand {
     /// Create a network
     Create(CreateArgs),

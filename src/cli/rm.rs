@@ -29,6 +29,9 @@ pub fn run(paths: &Paths, a: RmArgs) -> Result<i32> {
     super::for_each(&a.containers, |name| {
         let c = store.resolve(name)?;
         lifecycle::remove(paths, &c, a.force)?;
+        if a.volumes {
+            crate::volume::release_anonymous(paths, &c.config.mounts)?;
+        }
         println!("{name}");
         Ok(())
     })

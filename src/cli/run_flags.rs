@@ -43,6 +43,12 @@ pub struct ContainerFlags {
     /// Bind mount a volume
     #[arg(short = 'v', long = "volume")]
     pub volume: Vec<String>,
+    /// Mount volumes from the specified container(s)
+    #[arg(long = "volumes-from")]
+    pub volumes_from: Vec<String>,
+    /// Optional volume driver for the container
+    #[arg(long = "volume-driver")]
+    pub volume_driver: Option<String>,
     /// Attach a filesystem mount to the container
     #[arg(long)]
     pub mount: Vec<String>,
@@ -196,8 +202,6 @@ const NOT_YET: &[(&str, Option<char>, bool)] = &[
     ("stop-timeout", None, true),
     ("storage-opt", None, true),
     ("use-api-socket", None, false),
-    ("volume-driver", None, true),
-    ("volumes-from", None, true),
 ];
 
 /// Which of the NOT_YET flags were given.
@@ -399,6 +403,15 @@ impl ContainerFlags {
         }
         env.extend(self.env.iter().filter_map(|e| env_entry(e)));
 
+        if let Some(d) = self
+            .volume_driver
+            .as_deref()
+            .filter(|d| !d.is_empty() && *d != "local")
+        {
+            return Err(Error::msg(format!(
+                "error looking up volume plugin {d}: plugin \"{d}\" not found"
+            )));
+        }
         let mut mounts = Vec::new();
         for v in &self.volume {
             mounts.push(rootfs::parse_volume(v)?);
@@ -458,6 +471,7 @@ impl ContainerFlags {
             interactive: self.interactive,
             auto_remove: self.rm,
             mounts,
+            volumes_from: self.volumes_from.clone(),
             readonly: self.read_only,
             network,
             net,

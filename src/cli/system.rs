@@ -11,6 +11,7 @@ use serde_json::json;
 use std::collections::{HashMap, HashSet};
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum SystemCommand {
     /// Show docker disk usage
     Df(DfArgs),
@@ -104,6 +105,20 @@ fn df(paths: &Paths, a: DfArgs) -> Result<i32> {
         })
         .collect();
     let ctr_total: u64 = sizes.iter().map(|(_, s)| s).sum();
+    let vstore = crate::volume::VolumeStore::new(paths);
+    let volumes = vstore.list();
+    let unused: std::collections::BTreeSet<String> =
+        vstore.unused().into_iter().map(|v| v.name).collect();
+    let vol_sizes: Vec<(bool, u64)> = volumes
+        .iter()
+        .map(|v| (unused.contains(&v.name), vstore.size(v)))
+        .collect();
+    let vol_total: u64 = vol_sizes.iter().map(|(_, s)| s).sum();
+    let vol_free: u64 = vol_sizes
+        .iter()
+        .filter(|(free, _)| *free)
+        .map(|(_, s)| s)
+        .sum();
     let ctr_free: u64 = sizes.iter().filter(|(live, _)| !live).map(|(_, s)| s).sum();
     let rows = vec![
         json!({
@@ -118,8 +133,10 @@ fn df(paths: &Paths, a: DfArgs) -> Result<i32> {
             "Reclaimable": format!("{} ({})", human_size(ctr_free), percent(ctr_free, ctr_total)),
         }),
         json!({
-            "Type": "Local Volumes", "TotalCount": "0", "Active": "0",
-            "Size": "0B", "Reclaimable": "0B",
+            "Type": "Local Volumes", "TotalCount": volumes.len().to_string(),
+            "Active": (volumes.len() - unused.len()).to_string(),
+            "Size": human_size(vol_total),
+            "Reclaimable": format!("{} ({})", human_size(vol_free), percent(vol_free, vol_total)),
         }),
         json!({
             "Type": "Build Cache", "TotalCount": "0", "Active": "0",
@@ -166,8 +183,17 @@ fn prune(paths: &Paths, a: PruneArgs) -> Result<i32> {
     let (containers, ctr_size) = super::prune::prune_containers(paths)?;
     print!("{containers}");
     print!("{}", super::network::prune_networks(paths));
+    let (vols, vol_size) = if a.volumes {
+        super::volume::prune_volumes(paths, false, &[])?
+    } else {
+        (String::new(), 0)
+    };
+    print!("{vols}");
     let (images, img_size) = super::prune::prune_images(paths, a.all)?;
     print!("{images}");
-    println!("Total reclaimed space: {}", human_size(ctr_size + img_size));
+    println!(
+        "Total reclaimed space: {}",
+        human_size(ctr_size + vol_size + img_size)
+    );
     Ok(0)
 }

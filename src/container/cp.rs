@@ -14,7 +14,7 @@
 
 mod entry;
 mod extract;
-mod resolve;
+pub(crate) mod resolve;
 mod view;
 
 use super::store::ContainerStore;

@@ -22,11 +22,15 @@ pub fn inspect(paths: &Paths, c: &Container) -> Value {
     let binds: Vec<String> = cfg
         .mounts
         .iter()
-        .filter(|m| m.kind == MountKind::Bind)
+        .filter(|m| m.kind == MountKind::Bind || m.kind == MountKind::Volume && !m.anonymous)
         .map(|m| {
             format!(
                 "{}:{}{}",
-                m.source.display(),
+                if m.kind == MountKind::Volume {
+                    m.name.clone()
+                } else {
+                    m.source.display().to_string()
+                },
                 m.destination.display(),
                 if m.readonly { ":ro" } else { "" }
             )
@@ -63,7 +67,24 @@ pub fn inspect(paths: &Paths, c: &Container) -> Value {
                 "RW": !m.readonly,
                 "Propagation": "",
             }),
+            MountKind::Volume => json!({
+                "Type": "volume",
+                "Name": m.name,
+                "Source": m.source,
+                "Destination": m.destination,
+                "Driver": "local",
+                "Mode": if m.readonly { "ro" } else { "" },
+                "RW": !m.readonly,
+                "Propagation": "",
+            }),
         })
+        .collect();
+    // docker's Config.Volumes: the anonymous ones (`-v /path`, VOLUME).
+    let volumes: serde_json::Map<String, Value> = cfg
+        .mounts
+        .iter()
+        .filter(|m| m.kind == MountKind::Volume && m.anonymous)
+        .map(|m| (m.destination.display().to_string(), json!({})))
         .collect();
     let ulimits: Vec<Value> = cfg
         .ulimits
@@ -157,7 +178,9 @@ pub fn inspect(paths: &Paths, c: &Container) -> Value {
         "GraphDriver": {
             "Data": {
                 "LowerDir": lower.join(":"),
-                "MergedDir": c.dir.join("merged"),
+                // rdock mounts the overlay only inside the container's own mount
+                // namespace; from the host it is seen through the init's root.
+                "MergedDir": if running && st.pid > 0 { format!("/proc/{}/root", st.pid) } else { String::new() },
                 "UpperDir": c.dir.join("upper"),
                 "WorkDir": c.dir.join("work"),
             },
@@ -177,7 +200,7 @@ pub fn inspect(paths: &Paths, c: &Container) -> Value {
             "Env": cfg.env,
             "Cmd": cfg.cmd,
             "Image": cfg.image,
-            "Volumes": Value::Null,
+            "Volumes": if volumes.is_empty() { Value::Null } else { Value::Object(volumes) },
             "WorkingDir": cfg.working_dir,
             "Entrypoint": cfg.entrypoint,
             "OnBuild": Value::Null,

@@ -45,6 +45,8 @@ pub struct CreateOptions {
     pub interactive: bool,
     pub auto_remove: bool,
     pub mounts: Vec<MountSpec>,
+    /// `--volumes-from CONTAINER[:ro|rw]`.
+    pub volumes_from: Vec<String>,
     pub readonly: bool,
     pub network: NetworkMode,
     pub net: super::config::NetworkOptions,
@@ -320,6 +322,14 @@ pub fn create(paths: &Paths, opts: &CreateOptions) -> Result<Container> {
             config.net.exposed.push(key);
         }
     }
+    let image_volumes: Vec<String> = d.volumes.iter().flat_map(|m| m.keys().cloned()).collect();
+    // Held until the config is written: see volume::attach.
+    let _volume_lock = crate::volume::attach(
+        paths,
+        &mut config.mounts,
+        &image_volumes,
+        &opts.volumes_from,
+    )?;
     let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     let (hosts, resolv) = match &config.network {
         NetworkMode::Host => {
@@ -345,7 +355,14 @@ pub fn create(paths: &Paths, opts: &CreateOptions) -> Result<Container> {
             ),
         ),
     };
-    Ok(ContainerStore::new(paths).create(&mut config, &hosts, &resolv)?)
+    match ContainerStore::new(paths).create(&mut config, &hosts, &resolv) {
+        Ok(c) => Ok(c),
+        Err(e) => {
+            drop(_volume_lock);
+            let _ = crate::volume::release_anonymous(paths, &config.mounts);
+            Err(e.into())
+        }
+    }
 }
 
 fn init_spec(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<InitSpec> {
@@ -366,7 +383,7 @@ fn init_spec(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<In
                     .collect(),
                 upper: c.dir.join("upper"),
                 work: c.dir.join("work"),
-                target: c.dir.join("merged"),
+                target: paths.rootfs_mountpoint(),
                 readonly: cfg.readonly_rootfs,
                 mounts: cfg.mounts.clone(),
                 hostname_file: Some(c.dir.join("hostname")),
@@ -545,8 +562,11 @@ pub(super) fn launch(
     }
     // `cp` holds this while it has this container's rootfs open or its
     // overlay mounted: never two overlays on one upper dir.
-    let _rootfs = util::FileLock::exclusive(&c.dir.join("rootfs.lock"))
+    let _rootfs = util::FileLock::on_dir(&c.dir.join("upper"))
         .ctx(|| "locking the container's rootfs".into())?;
+    std::fs::create_dir_all(paths.rootfs_mountpoint())
+        .ctx(|| "creating the rootfs mountpoint".into())?;
+    crate::volume::prepare_start(paths, &c.config.mounts)?;
     let store = ContainerStore::new(paths);
     let mut spec = init_spec(paths, c, stdio)?;
     // Held open until the child has joined it.
@@ -678,6 +698,7 @@ pub(super) fn launch(
             if c.config.auto_remove {
                 // docker removes a --rm container whose start failed.
                 let _ = store.remove(c);
+                let _ = crate::volume::release_anonymous(paths, &c.config.mounts);
             } else {
                 let _ = store.save_state(&c.config.id, &state);
             }
@@ -714,7 +735,9 @@ pub(super) fn finish(paths: &Paths, c: &Container, cgroup: &Cgroup, code: i32) -
     release_shm(&c.dir);
     super::network::teardown(paths, c);
     if c.config.auto_remove {
-        return Ok(store.remove(c)?);
+        store.remove(c)?;
+        // docker's --rm takes the anonymous volumes with it.
+        return Ok(crate::volume::release_anonymous(paths, &c.config.mounts)?);
     }
     store.update_state(&c.config.id, |state| {
         state.oom_killed = oom;

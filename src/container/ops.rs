@@ -73,6 +73,7 @@ pub fn record_orphan_exit(paths: &Paths, c: &Container) {
     let _ = Cgroup::open(c.config.cgroup_parent(), &c.config.id).remove();
     if c.config.auto_remove {
         let _ = store.remove(c);
+        let _ = crate::volume::release_anonymous(paths, &c.config.mounts);
         return;
     }
     let pid = c.state.pid;

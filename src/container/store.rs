@@ -187,7 +187,7 @@ impl ContainerStore {
         }
         let dir = self.paths.container(&config.id);
         let res = (|| {
-            for sub in ["upper", "work", "merged"] {
+            for sub in ["upper", "work"] {
                 fs::create_dir_all(dir.join(sub))
                     .map_err(|e| ContainerError::io("creating container dir", e))?;
             }
@@ -237,7 +237,7 @@ impl ContainerStore {
     /// The per-container lock around state changes: the monitor, `stop`,
     /// `pause`... each read-modify-write under it, so none undoes another.
     fn state_lock(&self, id: &str) -> Result<util::FileLock> {
-        util::FileLock::exclusive(&self.paths.container(id).join("state.lock"))
+        util::FileLock::on_dir(&self.paths.container(id))
             .map_err(|e| ContainerError::io("locking container state", e))
     }
 

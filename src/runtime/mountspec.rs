@@ -3,6 +3,7 @@
 
 use super::{Result, RuntimeError};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -10,6 +11,7 @@ use std::path::{Component, Path, PathBuf};
 pub enum MountKind {
     Bind,
     Tmpfs,
+    Volume,
 }
 
 /// One user mount, as stored in the container config.
@@ -27,6 +29,28 @@ pub struct MountSpec {
     /// `-v` creates a missing host directory (docker does); `--mount` refuses.
     #[serde(default)]
     pub create_source: bool,
+    /// Volume mounts: the volume's name (empty until `create` names an
+    /// anonymous one); `source` is then its `_data` dir.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    /// Made for this container (`-v /path`, `--mount type=volume` without
+    /// a source, an image's VOLUME): `rm -v` and `--rm` remove it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub anonymous: bool,
+    /// Fill a new, empty volume from the image first (docker's default;
+    /// `nocopy`, `volume-nocopy` turn it off).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub copy_up: bool,
+    /// `--mount type=volume,volume-opt=k=v,volume-label=k=v`: used when the
+    /// mount creates its volume.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub volume_options: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub volume_labels: BTreeMap<String, String>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl MountSpec {
@@ -38,6 +62,44 @@ impl MountSpec {
             readonly,
             options,
             create_source: false,
+            name: String::new(),
+            anonymous: false,
+            copy_up: false,
+            volume_options: BTreeMap::new(),
+            volume_labels: BTreeMap::new(),
+        }
+    }
+
+    fn bind(
+        source: PathBuf,
+        destination: PathBuf,
+        readonly: bool,
+        options: Vec<String>,
+    ) -> MountSpec {
+        MountSpec {
+            kind: MountKind::Bind,
+            source,
+            ..MountSpec::tmpfs(destination, readonly, options)
+        }
+    }
+
+    /// A volume mount; `name` empty for an anonymous volume.
+    pub fn volume(name: &str, destination: PathBuf, readonly: bool, copy_up: bool) -> MountSpec {
+        MountSpec {
+            kind: MountKind::Volume,
+            name: name.to_string(),
+            anonymous: name.is_empty(),
+            copy_up,
+            ..MountSpec::tmpfs(destination, readonly, Vec::new())
+        }
+    }
+
+    /// docker's `Type` word for inspect.
+    pub fn type_name(&self) -> &'static str {
+        match self.kind {
+            MountKind::Bind => "bind",
+            MountKind::Tmpfs => "tmpfs",
+            MountKind::Volume => "volume",
         }
     }
 }
@@ -93,14 +155,9 @@ pub fn parse_volume(arg: &str) -> Result<MountSpec> {
             )))
         }
     };
-    if src.is_empty() {
-        if !dst.starts_with('/') {
-            return Err(invalid(format!(
-                "invalid volume specification: '{arg}': invalid mount config for type \"volume\": invalid mount path: '{dst}' mount path must be absolute"
-            )));
-        }
+    if src.is_empty() && !dst.starts_with('/') {
         return Err(invalid(format!(
-            "-v {arg}: anonymous volumes are not supported by rdock yet"
+            "invalid volume specification: '{arg}': invalid mount config for type \"volume\": invalid mount path: '{dst}' mount path must be absolute"
         )));
     }
     if !src.starts_with('/') {
@@ -113,14 +170,12 @@ pub fn parse_volume(arg: &str) -> Result<MountSpec> {
             let rest = arg.split_once(':').map(|x| x.1).unwrap_or("");
             return parse_volume(&format!("{}:{rest}", abs.display()));
         }
-        return Err(invalid(format!(
-            "-v {arg}: named volumes are not supported by rdock yet (use an absolute host path)"
-        )));
     }
     let destination = container_path(dst, arg)?;
     let mut readonly = false;
     let mut options = Vec::new();
     let mut seen_rw = false;
+    let mut nocopy = false;
     if !opts.is_empty() {
         for o in opts.split(',') {
             match o {
@@ -133,19 +188,24 @@ pub fn parse_volume(arg: &str) -> Result<MountSpec> {
                 }
                 "rw" => seen_rw = true,
                 // SELinux relabel and the macOS consistency hints: no-ops here, as on docker without SELinux.
-                "z" | "Z" | "consistent" | "cached" | "delegated" | "nocopy" => {}
+                "z" | "Z" | "consistent" | "cached" | "delegated" => {}
+                "nocopy" => nocopy = true,
                 p if PROPAGATIONS.contains(&p) => options.push(p.to_string()),
                 _ => return Err(invalid(format!("invalid mode: {opts}"))),
             }
         }
     }
+    if !src.starts_with('/') {
+        // A volume: named (checked against docker's name rule when it is
+        // created) or anonymous.
+        if !options.is_empty() {
+            return Err(invalid(format!("invalid mode: {opts}")));
+        }
+        return Ok(MountSpec::volume(src, destination, readonly, !nocopy));
+    }
     Ok(MountSpec {
-        kind: MountKind::Bind,
-        source: clean_host_path(src),
-        destination,
-        readonly,
-        options,
         create_source: true,
+        ..MountSpec::bind(clean_host_path(src), destination, readonly, options)
     })
 }
 
@@ -202,6 +262,10 @@ pub fn parse_mount(arg: &str) -> Result<MountSpec> {
     let mut options = Vec::new();
     let mut tmpfs_size = None;
     let mut tmpfs_mode = None;
+    let mut nocopy = false;
+    let mut volume_fields = false;
+    let mut volume_options = BTreeMap::new();
+    let mut volume_labels = BTreeMap::new();
     for field in arg.split(',') {
         if field.is_empty() {
             continue;
@@ -241,10 +305,29 @@ pub fn parse_mount(arg: &str) -> Result<MountSpec> {
                         .map_err(|_| invalid(format!("invalid value for {k}: {s}")))?,
                 );
             }
-            k if k.starts_with("volume-") => {
-                return Err(invalid(format!(
-                    "--mount {arg}: volume mounts are not supported by rdock yet"
-                )))
+            "volume-nocopy" => {
+                nocopy = parse_bool(&k, v)?;
+                volume_fields = true;
+            }
+            "volume-driver" => {
+                let d = need(v)?;
+                if d != "local" {
+                    return Err(invalid(format!(
+                        "error looking up volume plugin {d}: plugin \"{d}\" not found"
+                    )));
+                }
+                volume_fields = true;
+            }
+            "volume-opt" | "volume-label" => {
+                let kv = need(v)?;
+                let (a, b) = kv.split_once('=').unwrap_or((kv.as_str(), ""));
+                let map = if k == "volume-opt" {
+                    &mut volume_options
+                } else {
+                    &mut volume_labels
+                };
+                map.insert(a.to_string(), b.to_string());
+                volume_fields = true;
             }
             _ => {
                 return Err(invalid(format!("unexpected key '{k}' in '{field}'")));
@@ -275,6 +358,9 @@ pub fn parse_mount(arg: &str) -> Result<MountSpec> {
             if tmpfs_size.is_some() || tmpfs_mode.is_some() {
                 return Err(cfg_err("field TmpfsOptions must not be specified"));
             }
+            if volume_fields {
+                return Err(cfg_err("field VolumeOptions must not be specified"));
+            }
             if !src.starts_with('/') {
                 return Err(cfg_err(&format!(
                     "invalid mount path: '{src}' mount path must be absolute"
@@ -287,14 +373,7 @@ pub fn parse_mount(arg: &str) -> Result<MountSpec> {
                     source.display()
                 )));
             }
-            Ok(MountSpec {
-                kind: MountKind::Bind,
-                source,
-                destination,
-                readonly,
-                options,
-                create_source: false,
-            })
+            Ok(MountSpec::bind(source, destination, readonly, options))
         }
         "tmpfs" => {
             if source.is_some_and(|s| !s.is_empty()) {
@@ -302,6 +381,9 @@ pub fn parse_mount(arg: &str) -> Result<MountSpec> {
             }
             if !options.is_empty() {
                 return Err(cfg_err("field BindOptions must not be specified"));
+            }
+            if volume_fields {
+                return Err(cfg_err("field VolumeOptions must not be specified"));
             }
             let mut options = Vec::new();
             if let Some(s) = tmpfs_size {
@@ -312,9 +394,24 @@ pub fn parse_mount(arg: &str) -> Result<MountSpec> {
             }
             Ok(MountSpec::tmpfs(destination, readonly, options))
         }
-        "volume" => Err(invalid(format!(
-            "--mount {arg}: volume mounts are not supported by rdock yet"
-        ))),
+        "volume" => {
+            if tmpfs_size.is_some() || tmpfs_mode.is_some() {
+                return Err(cfg_err("field TmpfsOptions must not be specified"));
+            }
+            if !options.is_empty() {
+                return Err(cfg_err("field BindOptions must not be specified"));
+            }
+            let name = source.unwrap_or_default();
+            if name.starts_with('/') {
+                return Err(cfg_err(&format!(
+                    "invalid volume name: '{name}': it may not be an absolute path (use type=bind for a host path)"
+                )));
+            }
+            let mut m = MountSpec::volume(&name, destination, readonly, !nocopy);
+            m.volume_options = volume_options;
+            m.volume_labels = volume_labels;
+            Ok(m)
+        }
         other => Err(invalid(format!("invalid mount type: {other:?}"))),
     }
 }
@@ -393,13 +490,72 @@ mod tests {
             "/a:/b:bogus",
             "/a:/b:ro,rw",
             "a:b:c:d",
-            "name:/x",
-            "/anon",
+            "name:/x:rshared",
+            "rel:dest",
         ] {
             assert!(parse_volume(bad).is_err(), "{bad}");
         }
         let e = parse_volume("/a:/b:bogus").unwrap_err().to_string();
         assert_eq!(e, "invalid mode: bogus");
+    }
+
+    #[test]
+    fn volume_mount_forms() {
+        let m = parse_volume("data:/d:ro").unwrap();
+        assert_eq!(
+            (m.kind, m.name.as_str(), m.readonly, m.anonymous, m.copy_up),
+            (MountKind::Volume, "data", true, false, true)
+        );
+        let m = parse_volume("/anon").unwrap();
+        assert_eq!(
+            (m.kind, m.anonymous, m.copy_up),
+            (MountKind::Volume, true, true)
+        );
+        assert!(!parse_volume("data:/d:nocopy").unwrap().copy_up);
+        let m = parse_mount(
+            "type=volume,target=/t,volume-nocopy,volume-opt=type=tmpfs,volume-label=a=b",
+        )
+        .unwrap();
+        assert!(m.anonymous && !m.copy_up);
+        assert_eq!(
+            m.volume_options.get("type").map(String::as_str),
+            Some("tmpfs")
+        );
+        assert_eq!(m.volume_labels.get("a").map(String::as_str), Some("b"));
+        let m = parse_mount("source=v1,target=/t,readonly").unwrap();
+        assert_eq!(
+            (m.kind, m.name.as_str(), m.readonly),
+            (MountKind::Volume, "v1", true)
+        );
+        for (bad, msg) in [
+            (
+                "type=volume,target=/t,tmpfs-size=1m",
+                "field TmpfsOptions must not be specified",
+            ),
+            (
+                "type=volume,target=/t,bind-propagation=rshared",
+                "field BindOptions must not be specified",
+            ),
+            (
+                "type=bind,source=/tmp,target=/t,volume-nocopy",
+                "field VolumeOptions must not be specified",
+            ),
+            (
+                "type=tmpfs,target=/t,volume-label=a=b",
+                "field VolumeOptions must not be specified",
+            ),
+            (
+                "type=volume,source=/abs,target=/t",
+                "it may not be an absolute path",
+            ),
+            (
+                "type=volume,source=v,target=/t,volume-driver=nfs",
+                "plugin \"nfs\" not found",
+            ),
+        ] {
+            let e = parse_mount(bad).unwrap_err().to_string();
+            assert!(e.contains(msg), "{bad}: {e}");
+        }
     }
 
     #[test]

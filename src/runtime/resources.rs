@@ -474,6 +474,11 @@ impl Resources {
     /// Write the limits into `cg`. `update` writes only the fields set in
     /// `self` (docker's update leaves the others as they are).
     pub fn apply(&self, cg: &Cgroup) -> Result<()> {
+        if *self == Resources::default() {
+            // Nothing to write: spare a `run` without limits ~60 probes of
+            // cgroup files.
+            return Ok(());
+        }
         for dir in &cg.dirs {
             if dir.join("cgroup.controllers").exists()
                 && cg.mode == super::cgroups::CgroupMode::Unified

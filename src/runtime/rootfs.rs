@@ -201,11 +201,24 @@ pub fn setup(spec: &RootfsSpec) -> Result<()> {
         make_node(&root, n)?;
     }
 
+    let mut mounts: Vec<&MountSpec> = spec.mounts.iter().collect();
+    // Parents before children, as docker sorts them.
+    mounts.sort_by_key(|m| m.destination.components().count());
+    for m in mounts {
+        user_mount(&root, m)?;
+    }
+
+    // After the user's mounts, as docker sorts its own /etc files among
+    // them by depth: a volume on /etc gets them on top (and copied up what
+    // the image had there), while a user mount on the file itself wins.
     for (file, dest) in [
         (&spec.hostname_file, "/etc/hostname"),
         (&spec.hosts_file, "/etc/hosts"),
         (&spec.resolv_file, "/etc/resolv.conf"),
     ] {
+        if spec.mounts.iter().any(|m| m.destination == Path::new(dest)) {
+            continue;
+        }
         if let Some(src) = file {
             if src.exists() {
                 let d = resolve_replacing_symlink(&root, dest)?;
@@ -219,13 +232,6 @@ pub fn setup(spec: &RootfsSpec) -> Result<()> {
                 )?;
             }
         }
-    }
-
-    let mut mounts: Vec<&MountSpec> = spec.mounts.iter().collect();
-    // Parents before children, as docker sorts them.
-    mounts.sort_by_key(|m| m.destination.components().count());
-    for m in mounts {
-        user_mount(&root, m)?;
     }
 
     if spec.readonly {
@@ -471,10 +477,37 @@ fn mknodat(dir: RawFd, name: &str, kind: SFlag, perm: u32, dev: u64) -> Result<(
     .map_err(sys(format!("chmod /dev/{name}")))
 }
 
+/// docker's copy-up: a volume that is still empty gets what the rootfs
+/// has at its destination (a dir there), before it covers it. The volume's
+/// dir is locked meanwhile so two containers starting on one new volume do
+/// not both fill it.
+fn fill_volume(root: &OwnedFd, m: &MountSpec) -> Result<()> {
+    let rel = m.destination.to_string_lossy();
+    let rel = rel.trim_start_matches('/');
+    let Ok(src) = openat2_in_root(root, Path::new(rel), libc::O_RDONLY | libc::O_DIRECTORY) else {
+        return Ok(());
+    };
+    let what = |e: std::io::Error| {
+        RuntimeError::io(
+            format!("copying {} into its volume", m.destination.display()),
+            e,
+        )
+    };
+    let _lock = crate::util::FileLock::on_dir(&m.source).map_err(what)?;
+    let dst = std::fs::File::open(&m.source).map_err(what)?;
+    if crate::volume::copy::is_empty_dir(dst.as_fd()).map_err(what)? {
+        crate::volume::copy::copy_tree(src.as_fd(), dst.as_fd()).map_err(what)?;
+    }
+    Ok(())
+}
+
 fn user_mount(root: &OwnedFd, m: &MountSpec) -> Result<()> {
     let dest = m.destination.to_string_lossy();
+    if m.kind == MountKind::Volume && m.copy_up {
+        fill_volume(root, m)?;
+    }
     match m.kind {
-        MountKind::Bind => {
+        MountKind::Bind | MountKind::Volume => {
             if m.create_source && !m.source.exists() {
                 std::fs::create_dir_all(&m.source)
                     .map_err(|e| RuntimeError::io(format!("creating {}", m.source.display()), e))?;

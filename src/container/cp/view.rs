@@ -78,7 +78,7 @@ impl ContainerFs {
     /// a private mount namespace, which needs a single-threaded process
     /// (the CLI is one).
     pub fn open(paths: &Paths, c: &Container) -> Result<ContainerFs, CpError> {
-        let lock = FileLock::exclusive(&c.dir.join("rootfs.lock"))
+        let lock = FileLock::on_dir(&c.dir.join("upper"))
             .map_err(|e| CpError::io("locking the container's rootfs", e))?;
         // Read again under the lock: it may have started or stopped since.
         let c = ContainerStore::new(paths).load(&c.config.id)?;
@@ -169,7 +169,9 @@ fn mount_stopped(paths: &Paths, c: &Container) -> Result<(PrivateNs, OwnedFd), C
         None::<&str>,
     )
     .map_err(sys("making the private mount namespace a slave"))?;
-    let merged = c.dir.join("merged");
+    let merged = paths.rootfs_mountpoint();
+    std::fs::create_dir_all(&merged)
+        .map_err(|e| CpError::io("creating the rootfs mountpoint", e))?;
     mount_overlay(paths, c, &merged, &ns)?;
     let root = open_path(&merged, OFlag::O_PATH | OFlag::O_DIRECTORY)
         .map_err(sys(format!("opening {}", merged.display())))?;
@@ -334,7 +336,7 @@ fn ensure(root: BorrowedFd<'_>, dest: &str, dir: bool) -> Result<Found, CpError>
 fn mount_volume(root: BorrowedFd<'_>, m: &MountSpec) -> Result<(), CpError> {
     let dest = m.destination.to_string_lossy();
     match m.kind {
-        MountKind::Bind => {
+        MountKind::Bind | MountKind::Volume => {
             let Ok(meta) = std::fs::metadata(&m.source) else {
                 // Its start would fail or create it; the copy sees the
                 // rootfs there.

@@ -1,0 +1,347 @@
+//! `volume create|ls|inspect|rm|prune`, as docker's local driver.
+
+use super::format::{human_size, render_rows};
+use crate::error::{Error, Result};
+use crate::paths::Paths;
+use crate::volume::{Volume, VolumeError, VolumeStore};
+use clap::{Args, Subcommand};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Subcommand)]
+#[command(defer = true)]
+pub enum VolumeCommand {
+    /// Create a volume
+    Create(CreateArgs),
+    /// List volumes
+    #[command(alias = "list")]
+    Ls(LsArgs),
+    /// Display detailed information on one or more volumes
+    Inspect(InspectArgs),
+    /// Remove one or more volumes
+    #[command(alias = "remove")]
+    Rm(RmArgs),
+    /// Remove unused local volumes
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Cluster Volume availability ("active", "pause", "drain")
+    #[arg(long, default_value = "active", hide = true)]
+    pub availability: String,
+    /// Specify volume driver name
+    #[arg(short = 'd', long, default_value = "local")]
+    pub driver: String,
+    /// Cluster Volume group (cluster volumes)
+    #[arg(long, hide = true)]
+    pub group: Option<String>,
+    /// Set metadata for a volume
+    #[arg(long)]
+    pub label: Vec<String>,
+    /// Specify volume name
+    #[arg(long = "name")]
+    pub name_flag: Option<String>,
+    /// Set driver specific options
+    #[arg(short = 'o', long)]
+    pub opt: Vec<String>,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// Display only cluster volumes, and use cluster volume list formatting
+    #[arg(long, hide = true)]
+    pub cluster: bool,
+    /// Provide filter values (e.g. "dangling=true")
+    #[arg(short = 'f', long)]
+    pub filter: Vec<String>,
+    /// Format output using a custom template
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Only display volume names
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Format output using a custom template
+    #[arg(short = 'f', long)]
+    pub format: Option<String>,
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// Force the removal of one or more volumes
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Remove all unused volumes, not just anonymous ones
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Provide filter values (e.g. "label=<label>")
+    #[arg(long)]
+    pub filter: Vec<String>,
+    /// Do not prompt for confirmation
+    #[arg(short = 'f', long)]
+    pub force: bool,
+}
+
+pub fn run(paths: &Paths, cmd: VolumeCommand) -> Result<i32> {
+    match cmd {
+        VolumeCommand::Create(a) => create(paths, a),
+        VolumeCommand::Ls(a) => ls(paths, a),
+        VolumeCommand::Inspect(a) => inspect(paths, a),
+        VolumeCommand::Rm(a) => rm(paths, a),
+        VolumeCommand::Prune(a) => prune(paths, a),
+    }
+}
+
+/// `k=v` pairs (a bare `k` is `k=`), as docker's opts take them.
+fn key_values(items: &[String]) -> BTreeMap<String, String> {
+    items
+        .iter()
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (kv.clone(), String::new()),
+        })
+        .collect()
+}
+
+fn create(paths: &Paths, a: CreateArgs) -> Result<i32> {
+    let name = match (&a.name, &a.name_flag) {
+        (Some(p), Some(f)) if p != f => {
+            return Err(Error::msg(
+                "conflicting options: cannot specify a volume-name through both --name and as a positional arg",
+            ))
+        }
+        (Some(n), _) | (None, Some(n)) => Some(n.as_str()),
+        (None, None) => None,
+    };
+    for o in &a.opt {
+        if !o.contains('=') {
+            return Err(Error::msg(format!(
+                "invalid argument \"{o}\" for \"-o, --opt\" flag: invalid key value pair format in driver options"
+            )));
+        }
+    }
+    let v = VolumeStore::new(paths).create(
+        name,
+        &a.driver,
+        key_values(&a.label),
+        key_values(&a.opt),
+    )?;
+    println!("{}", v.name);
+    Ok(0)
+}
+
+/// docker's volume filters: dangling, name (substring), label (key or
+/// key=value), driver.
+struct Filters {
+    dangling: Option<bool>,
+    names: Vec<String>,
+    labels: Vec<(String, Option<String>)>,
+    drivers: Vec<String>,
+}
+
+fn parse_filters(items: &[String]) -> Result<Filters> {
+    let mut f = Filters {
+        dangling: None,
+        names: Vec::new(),
+        labels: Vec::new(),
+        drivers: Vec::new(),
+    };
+    for item in items {
+        let Some((k, v)) = item.split_once('=') else {
+            return Err(Error::msg("bad format of filter (expected name=value)"));
+        };
+        match k {
+            "dangling" => {
+                f.dangling = Some(match v.to_ascii_lowercase().as_str() {
+                    "true" | "1" => true,
+                    "false" | "0" => false,
+                    _ => return Err(Error::msg(format!("invalid filter 'dangling={v}'"))),
+                })
+            }
+            "name" => f.names.push(v.to_string()),
+            "label" => f.labels.push(match v.split_once('=') {
+                Some((a, b)) => (a.to_string(), Some(b.to_string())),
+                None => (v.to_string(), None),
+            }),
+            "driver" => f.drivers.push(v.to_string()),
+            _ => return Err(Error::msg(format!("invalid filter '{k}'"))),
+        }
+    }
+    Ok(f)
+}
+
+/// docker's `label=` filter: every `key` present, every `key=value` equal.
+fn labels_match(v: &Volume, wanted: &[(String, Option<String>)]) -> bool {
+    wanted
+        .iter()
+        .all(|(k, want)| match (v.labels.get(k), want) {
+            (Some(_), None) => true,
+            (Some(have), Some(w)) => have == w,
+            (None, _) => false,
+        })
+}
+
+fn ls(paths: &Paths, a: LsArgs) -> Result<i32> {
+    let f = parse_filters(&a.filter)?;
+    let store = VolumeStore::new(paths);
+    let unused: std::collections::BTreeSet<String> = if f.dangling.is_some() {
+        store.unused().into_iter().map(|v| v.name).collect()
+    } else {
+        Default::default()
+    };
+    let list: Vec<Volume> = store
+        .list()
+        .into_iter()
+        .filter(|v| f.dangling.is_none_or(|d| unused.contains(&v.name) == d))
+        .filter(|v| f.names.is_empty() || f.names.iter().any(|n| v.name.contains(n.as_str())))
+        .filter(|v| labels_match(v, &f.labels))
+        .filter(|_| f.drivers.is_empty() || f.drivers.iter().any(|d| d == "local"))
+        .collect();
+    if a.quiet {
+        for v in &list {
+            println!("{}", v.name);
+        }
+        return Ok(0);
+    }
+    let rows: Vec<Value> = list
+        .iter()
+        .map(|v| {
+            let labels: Vec<String> = v.labels.iter().map(|(k, x)| format!("{k}={x}")).collect();
+            json!({
+                "Name": v.name,
+                "Driver": "local",
+                "Scope": "local",
+                "Mountpoint": v.mountpoint,
+                "Labels": labels.join(","),
+                "Links": "N/A",
+                "Size": "N/A",
+                "CreatedAt": v.created_at,
+            })
+        })
+        .collect();
+    print!(
+        "{}",
+        render_rows(
+            a.format.as_deref(),
+            "table {{.Driver}}\t{{.Name}}",
+            &[
+                ("Name", "VOLUME NAME"),
+                ("Driver", "DRIVER"),
+                ("Scope", "SCOPE"),
+                ("Mountpoint", "MOUNTPOINT"),
+                ("Labels", "LABELS"),
+                ("Links", "LINKS"),
+                ("Size", "SIZE"),
+                ("CreatedAt", "CREATED AT"),
+            ],
+            &rows,
+        )?
+    );
+    Ok(0)
+}
+
+fn inspect(paths: &Paths, a: InspectArgs) -> Result<i32> {
+    let store = VolumeStore::new(paths);
+    let mut values = Vec::new();
+    let mut failed = false;
+    for name in &a.names {
+        match store.get(name) {
+            Ok(v) => values.push(v.inspect()),
+            Err(e) => {
+                eprintln!("rdock: {e}");
+                failed = true;
+            }
+        }
+    }
+    super::inspect::print_values(values, a.format.as_deref(), failed)
+}
+
+fn rm(paths: &Paths, a: RmArgs) -> Result<i32> {
+    let store = VolumeStore::new(paths);
+    let mut failed = false;
+    for name in &a.names {
+        match store.remove(name, a.force) {
+            Ok(()) => println!("{name}"),
+            // docker's -f: a volume that is not there is no error.
+            Err(VolumeError::NotFound(_)) if a.force => {}
+            Err(e) => {
+                eprintln!("rdock: {e}");
+                failed = true;
+            }
+        }
+    }
+    Ok(if failed { 1 } else { 0 })
+}
+
+fn prune(paths: &Paths, a: PruneArgs) -> Result<i32> {
+    let question = if a.all {
+        "WARNING! This will remove all local volumes not used by at least one container."
+    } else {
+        "WARNING! This will remove anonymous local volumes not used by at least one container."
+    };
+    let f = parse_filters(&a.filter)?;
+    if f.dangling.is_some() || !f.names.is_empty() || !f.drivers.is_empty() {
+        return Err(Error::msg(
+            "invalid filter for volume prune: only label= is supported",
+        ));
+    }
+    if !super::prune::confirm(question, a.force) {
+        return Ok(0);
+    }
+    let (text, size) = prune_volumes(paths, a.all, &f.labels)?;
+    print!("{text}");
+    println!("Total reclaimed space: {}", human_size(size));
+    Ok(0)
+}
+
+/// Remove unused volumes (anonymous ones only unless `all`): docker's
+/// "Deleted Volumes:" section and the bytes freed.
+pub(crate) fn prune_volumes(
+    paths: &Paths,
+    all: bool,
+    labels: &[(String, Option<String>)],
+) -> Result<(String, u64)> {
+    let store = VolumeStore::new(paths);
+    let _lock = store.lock()?;
+    let mut text = String::new();
+    let mut size = 0;
+    for v in store.unused() {
+        if !all && !v.anonymous() {
+            continue;
+        }
+        if !labels_match(&v, labels) {
+            continue;
+        }
+        let bytes = store.size(&v);
+        match store.remove_locked(&v.name, false) {
+            Ok(()) => {
+                if text.is_empty() {
+                    text.push_str("Deleted Volumes:\n");
+                }
+                text.push_str(&v.name);
+                text.push('\n');
+                size += bytes;
+            }
+            // Taken by a container created meanwhile: not unused after all.
+            Err(VolumeError::InUse { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if !text.is_empty() {
+        text.push('\n');
+    }
+    Ok((text, size))
+}
