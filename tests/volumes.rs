@@ -222,6 +222,22 @@ fn mount_flag_validation_and_duplicates() {
     }
     // Nothing of a refused container stays: no volume was made.
     assert_eq!(r.run(&["volume", "ls", "-q"]).ok(), "");
+    // A create that fails after its volumes were made (the name is taken)
+    // takes its anonymous volumes back; the named one stays, as docker's.
+    r.run(&run_none(&["--name", "taken", "busybox", "true"]))
+        .ok();
+    let e = r
+        .run(&run_none(&[
+            "--name", "taken", "-v", "/anon", "-v", "kept:/k", "busybox", "true",
+        ]))
+        .fails_125()
+        .to_string();
+    assert!(e.contains("is already in use"), "{e}");
+    assert_eq!(
+        r.run(&["volume", "ls", "-q"]).ok(),
+        "kept
+"
+    );
 }
 
 /// The seed's data-volume-container chapter: a backup of dbdata's volume

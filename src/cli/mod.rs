@@ -245,7 +245,9 @@ fn usage_error(e: clap::Error, args: &[String]) -> i32 {
         }
         _ => {}
     }
-    let path = command_path(args);
+    // The words naming the (sub)command, and how many positionals it needs.
+    let (words, required) = command_walk(args);
+    let path = words.join(" ");
     let arg = e
         .get(ContextKind::InvalidArg)
         .or_else(|| e.get(ContextKind::InvalidSubcommand))
@@ -265,7 +267,7 @@ fn usage_error(e: clap::Error, args: &[String]) -> i32 {
         ),
         ErrorKind::InvalidSubcommand => (format!("unknown command: {here} {arg}"), 1),
         ErrorKind::MissingRequiredArgument | ErrorKind::MissingSubcommand => {
-            let n = required_positionals(args);
+            let n = required.max(1);
             let plural = if n == 1 { "" } else { "s" };
             (
                 format!("'{here}' requires at least {n} argument{plural}"),
@@ -290,16 +292,9 @@ fn usage_error(e: clap::Error, args: &[String]) -> i32 {
     code
 }
 
-/// The words of argv that name (sub)commands rdock knows, e.g. `image rm`.
-/// Only used on the error path, so building the whole command tree is fine.
-fn command_path(args: &[String]) -> String {
-    command_walk(args).0.join(" ")
-}
-
-fn required_positionals(args: &[String]) -> usize {
-    command_walk(args).1.max(1)
-}
-
+/// The words of argv that name (sub)commands rdock knows (`image rm`) and
+/// the number of required positionals of the last one. Only used on the
+/// error path, so building the whole command tree is fine.
 fn command_walk(args: &[String]) -> (Vec<String>, usize) {
     use clap::CommandFactory;
     let mut cmd = Cli::command();

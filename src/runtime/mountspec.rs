@@ -54,9 +54,14 @@ fn is_false(b: &bool) -> bool {
 }
 
 impl MountSpec {
-    fn tmpfs(destination: PathBuf, readonly: bool, options: Vec<String>) -> MountSpec {
+    fn new(
+        kind: MountKind,
+        destination: PathBuf,
+        readonly: bool,
+        options: Vec<String>,
+    ) -> MountSpec {
         MountSpec {
-            kind: MountKind::Tmpfs,
+            kind,
             source: PathBuf::new(),
             destination,
             readonly,
@@ -77,20 +82,22 @@ impl MountSpec {
         options: Vec<String>,
     ) -> MountSpec {
         MountSpec {
-            kind: MountKind::Bind,
             source,
-            ..MountSpec::tmpfs(destination, readonly, options)
+            ..MountSpec::new(MountKind::Bind, destination, readonly, options)
         }
+    }
+
+    fn tmpfs(destination: PathBuf, readonly: bool, options: Vec<String>) -> MountSpec {
+        MountSpec::new(MountKind::Tmpfs, destination, readonly, options)
     }
 
     /// A volume mount; `name` empty for an anonymous volume.
     pub fn volume(name: &str, destination: PathBuf, readonly: bool, copy_up: bool) -> MountSpec {
         MountSpec {
-            kind: MountKind::Volume,
             name: name.to_string(),
             anonymous: name.is_empty(),
             copy_up,
-            ..MountSpec::tmpfs(destination, readonly, Vec::new())
+            ..MountSpec::new(MountKind::Volume, destination, readonly, Vec::new())
         }
     }
 

@@ -206,15 +206,10 @@ impl<'a> VolumeStore<'a> {
             util::atomic_write(&tmp.join("volume.json"), &data)?;
             fs::rename(&tmp, &target)
         })();
-        match made {
-            Ok(()) => {}
+        if let Err(e) = made {
+            let _ = crate::image::layer::remove_tree(&tmp);
             // Another shell made it first: theirs is the volume.
-            Err(e) if target.join("volume.json").exists() => {
-                let _ = e;
-                let _ = crate::image::layer::remove_tree(&tmp);
-            }
-            Err(e) => {
-                let _ = crate::image::layer::remove_tree(&tmp);
+            if !target.join("volume.json").exists() {
                 return Err(VolumeError::io(format!("creating volume {name}"), e));
             }
         }
@@ -255,8 +250,8 @@ impl<'a> VolumeStore<'a> {
         out
     }
 
-    /// IDs of the containers whose config names the volume (running or not).
-    pub fn users(&self, name: &str) -> Vec<String> {
+    /// The containers whose config names the volume (running or not).
+    pub fn users(&self, name: &str) -> Vec<crate::container::store::Container> {
         ContainerStore::new(self.paths)
             .list()
             .into_iter()
@@ -266,7 +261,6 @@ impl<'a> VolumeStore<'a> {
                     .iter()
                     .any(|m| m.kind == MountKind::Volume && m.name == name)
             })
-            .map(|c| c.config.id)
             .collect()
     }
 
@@ -276,17 +270,11 @@ impl<'a> VolumeStore<'a> {
     /// The caller holds `lock()`.
     pub fn remove_locked(&self, name: &str, force: bool) -> Result<()> {
         let v = self.get(name)?;
-        let store = ContainerStore::new(self.paths);
         let users: Vec<String> = self
             .users(name)
             .into_iter()
-            .filter(|id| {
-                !force
-                    || store
-                        .load(id)
-                        .map(|c| c.state.status == crate::container::state::Status::Running)
-                        .unwrap_or(false)
-            })
+            .filter(|c| !force || c.state.status == crate::container::state::Status::Running)
+            .map(|c| c.config.id)
             .collect();
         if !users.is_empty() {
             return Err(VolumeError::InUse {
