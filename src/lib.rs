@@ -9,6 +9,7 @@
 // serde_json::json! of docker's inspect document nests deeper than the default allows.
 #![recursion_limit = "256"]
 
+pub mod build;
 pub mod cli;
 pub mod container;
 pub mod error;

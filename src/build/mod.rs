@@ -1,0 +1,2 @@
+//! `build`: images from a Dockerfile.
+pub mod ignore;
