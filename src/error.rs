@@ -25,6 +25,8 @@ pub enum Error {
     Format(#[from] crate::cli::format::FormatError),
     #[error(transparent)]
     Volume(#[from] crate::volume::VolumeError),
+    #[error(transparent)]
+    Build(#[from] crate::build::BuildError),
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -58,6 +60,8 @@ impl Error {
             Error::Exit(code) => *code,
             Error::WithCode(_, code) => *code,
             Error::Runtime(e) => e.exit_code(),
+            // As docker's CLI after an interrupted build.
+            Error::Build(crate::build::BuildError::Interrupted) => 130,
             _ => 125,
         }
     }

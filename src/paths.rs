@@ -67,6 +67,10 @@ impl Paths {
     pub fn run_container(&self, id: &str) -> PathBuf {
         self.runroot.join("containers").join(id)
     }
+    /// `build`'s step cache: one record per step result.
+    pub fn build_cache(&self) -> PathBuf {
+        self.root.join("builder/cache")
+    }
     pub fn is_under_root(&self, p: &Path) -> bool {
         p.starts_with(&self.root)
     }

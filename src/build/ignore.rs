@@ -55,7 +55,7 @@ impl Pattern {
 }
 
 /// A `.dockerignore` file, matched as docker matches it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Matcher {
     patterns: Vec<Pattern>,
 }

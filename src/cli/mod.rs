@@ -3,6 +3,7 @@
 //! line on stderr and exit status 125.
 
 pub mod attach;
+pub mod build;
 pub mod commit;
 pub mod cp;
 pub mod create;
@@ -156,6 +157,13 @@ pub enum Command {
         #[command(subcommand)]
         cmd: ContainerCommand,
     },
+    /// Build an image from a Dockerfile
+    Build(build::BuildArgs),
+    /// Manage builds
+    Builder {
+        #[command(subcommand)]
+        cmd: build::BuilderCommand,
+    },
     /// Create a new image from a container's changes
     Commit(commit::CommitArgs),
     /// Inspect changes to files or directories on a container's filesystem
@@ -195,6 +203,7 @@ pub enum ImageCommand {
     Pull(pull::PullArgs),
     Push(push::PushArgs),
     History(history::HistoryArgs),
+    Build(Box<build::BuildArgs>),
     Save(save::SaveArgs),
     Load(load::LoadArgs),
 }
@@ -418,6 +427,11 @@ fn dispatch(paths: &Paths, command: Command) -> Result<i32> {
             cmd: ContainerCommand::Diff(a),
         } => commit::diff(paths, a),
         Command::System { cmd } => system::run(paths, cmd),
+        Command::Build(a) => build::run(paths, a),
+        Command::Image {
+            cmd: ImageCommand::Build(a),
+        } => build::run(paths, *a),
+        Command::Builder { cmd } => build::run_builder(paths, cmd),
         Command::Export(a)
         | Command::Container {
             cmd: ContainerCommand::Export(a),

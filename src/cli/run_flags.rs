@@ -619,20 +619,7 @@ impl ContainerFlags {
         net.dns_search = self.dns_search.clone();
         net.dns_options = self.dns_option.clone();
         for h in &self.add_host {
-            let (name, ip) = h
-                .split_once(':')
-                .or_else(|| h.split_once('='))
-                .ok_or_else(|| Error::msg(format!("bad format for add-host: {h:?}")))?;
-            let ip = if ip == "host-gateway" {
-                crate::network::bridge::NetworkDef::default_bridge()?
-                    .gateway
-                    .to_string()
-            } else {
-                ip.parse::<std::net::IpAddr>()
-                    .map_err(|_| Error::msg(format!("invalid IP address in add-host: {ip:?}")))?
-                    .to_string()
-            };
-            net.extra_hosts.push(format!("{ip}\t{name}"));
+            net.extra_hosts.push(parse_add_host(h)?);
         }
         if let Some(ip) = &self.ip {
             let ip: std::net::Ipv4Addr = ip
@@ -729,6 +716,25 @@ fn parse_sysctl(s: &str) -> Result<(String, String)> {
         return Err(not_allowed());
     }
     Ok((k.to_string(), v.to_string()))
+}
+
+/// `--add-host NAME:IP` (or `NAME=IP`) as an /etc/hosts line; IP may be
+/// `host-gateway`.
+pub fn parse_add_host(h: &str) -> Result<String> {
+    let (name, ip) = h
+        .split_once(':')
+        .or_else(|| h.split_once('='))
+        .ok_or_else(|| Error::msg(format!("bad format for add-host: {h:?}")))?;
+    let ip = if ip == "host-gateway" {
+        crate::network::bridge::NetworkDef::default_bridge()?
+            .gateway
+            .to_string()
+    } else {
+        ip.parse::<std::net::IpAddr>()
+            .map_err(|_| Error::msg(format!("invalid IP address in add-host: {ip:?}")))?
+            .to_string()
+    };
+    Ok(format!("{ip}\t{name}"))
 }
 
 #[cfg(test)]

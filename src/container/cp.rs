@@ -12,10 +12,10 @@
 //! and its daemon's `containerArchivePath` / `containerExtractToDir`)
 //! to decide what is copied, where, and under which name.
 
-mod entry;
-mod extract;
+pub(crate) mod entry;
+pub(crate) mod extract;
 pub(crate) mod resolve;
-mod view;
+pub(crate) mod view;
 
 use super::store::ContainerStore;
 use super::ContainerError;
@@ -91,7 +91,9 @@ pub enum CpError {
     PseudoFs(String),
     #[error("cowardly refusing to write a tar stream to a terminal; redirect standard output")]
     Terminal,
-    #[error("unsupported compression of the input ({0}): use a plain, gzip or zstd tar stream")]
+    #[error(
+        "unsupported compression of the input ({0}): use a plain, gzip, xz or zstd tar stream"
+    )]
     Compression(&'static str),
     #[error("invalid tar stream: {0}")]
     Tar(#[source] std::io::Error),
@@ -812,7 +814,7 @@ impl Read for CountingReader<'_, '_> {
 
 /// A tar stream from stdin, decompressed as docker's daemon does for the
 /// formats rdock can read.
-fn decompress<'a, R: BufRead + 'a>(mut r: R) -> Result<Box<dyn Read + 'a>, CpError> {
+pub(crate) fn decompress<'a, R: BufRead + 'a>(mut r: R) -> Result<Box<dyn Read + 'a>, CpError> {
     let head = r
         .fill_buf()
         .map_err(|e| CpError::io("reading the tar stream", e))?
@@ -829,7 +831,7 @@ fn decompress<'a, R: BufRead + 'a>(mut r: R) -> Result<Box<dyn Read + 'a>, CpErr
         return Err(CpError::Compression("bzip2"));
     }
     if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
-        return Err(CpError::Compression("xz"));
+        return Ok(Box::new(liblzma::bufread::XzDecoder::new_multi_decoder(r)));
     }
     Ok(Box::new(r))
 }

@@ -93,15 +93,33 @@ pub fn merge_env(env: &mut Vec<String>, overrides: &[String]) {
     }
 }
 
+/// An image a container is made from: a stored image, or (for `build`)
+/// a step's config on top of stored layers.
+pub struct ImageSource {
+    pub id: String,
+    /// Chain IDs, bottom first.
+    pub layers: Vec<String>,
+    pub config: crate::image::config::ImageConfig,
+}
+
 pub fn create(paths: &Paths, opts: &CreateOptions) -> Result<Container> {
-    if let Some(sig) = &opts.stop_signal {
-        crate::runtime::signals::parse(sig)?;
-    }
     let images = ImageStore::new(paths);
     let idx = images.index()?;
     let img = idx.lookup(&opts.image)?;
-    let icfg = images.config(img)?;
-    let d = &icfg.config;
+    let source = ImageSource {
+        id: img.id.clone(),
+        layers: img.layers.clone(),
+        config: images.config(img)?,
+    };
+    create_from(paths, opts, &source)
+}
+
+/// `create` from an image already resolved.
+pub fn create_from(paths: &Paths, opts: &CreateOptions, img: &ImageSource) -> Result<Container> {
+    if let Some(sig) = &opts.stop_signal {
+        crate::runtime::signals::parse(sig)?;
+    }
+    let d = &img.config.config;
 
     // docker: --entrypoint replaces the image's entrypoint and drops its cmd.
     let (entrypoint, cmd) = match &opts.entrypoint {
@@ -800,6 +818,16 @@ pub fn start_foreground(paths: &Paths, c: &Container) -> Result<i32> {
     if let Some(l) = log.as_mut() {
         let _ = l.flush();
     }
+    finish(paths, c, &cgroup, code)?;
+    Ok(code)
+}
+
+/// Run the container with the given stdin/stdout/stderr fds until it
+/// exits, unlogged (a `build` step's container); returns its exit code.
+pub fn run_with_stdio(paths: &Paths, c: &Container, stdio: [i32; 3]) -> Result<i32> {
+    let sfd = forwarding_signals()?;
+    let (spawned, cgroup) = launch(paths, c, Some(stdio))?;
+    let code = wait_forwarding(&sfd, Pid::from_raw(spawned.pid))?;
     finish(paths, c, &cgroup, code)?;
     Ok(code)
 }

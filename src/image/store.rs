@@ -700,6 +700,21 @@ impl ImageStore {
         Ok(config_digest)
     }
 
+    /// Install one staged layer and, under the same lock, run `record`
+    /// (which makes something refer to it), so a concurrent GC never sees
+    /// the layer unreferenced (`build`'s steps).
+    pub fn add_layer_with<R>(
+        &self,
+        staged: StagedLayer,
+        record: impl FnOnce(&LayerInfo) -> Result<R>,
+    ) -> Result<(LayerInfo, R)> {
+        self.ensure_dirs()?;
+        let _lock = self.lock()?;
+        let info = self.install_layer(staged)?;
+        let r = record(&info)?;
+        Ok((info, r))
+    }
+
     /// Whether a layer (by chain ID, "sha256:" optional) is in the store.
     pub fn has_layer(&self, chain: &str) -> bool {
         self.paths
@@ -804,6 +819,8 @@ impl ImageStore {
     /// (`container_layers`: chain IDs of existing containers). Caller holds the lock.
     pub fn gc_locked(&self, idx: &Index, container_layers: &HashSet<String>) -> Result<()> {
         let mut keep_layers: HashSet<String> = container_layers.clone();
+        // The build cache's records name layers no image may hold any more.
+        keep_layers.extend(crate::build::cache::layers_in_use(&self.paths));
         let mut keep_blobs: HashSet<String> = HashSet::new();
         for img in &idx.images {
             keep_layers.extend(img.layers.iter().cloned());

@@ -132,12 +132,21 @@ fn get_caps(fd: BorrowedFd<'_>) -> Option<Vec<u8>> {
 /// Reads a tree through fds: each step an openat of one name with
 /// O_NOFOLLOW from its directory's fd, so nothing below the top is ever
 /// reached through a symlink, whoever swaps one in meanwhile.
+/// See `TreeReader::filter`.
+pub type PathFilter<'a> = dyn Fn(&[u8], bool) -> bool + 'a;
+
 pub struct TreeReader<'a> {
     /// Directories on kernel pseudo filesystems read as empty (a running
     /// container's /proc, /sys...).
     pub skip_pseudo: bool,
     pub sink: &'a mut dyn Sink,
+    /// Which objects below the top to read: called with the path below
+    /// the top ("a/b") and whether it is a directory; false skips it (a
+    /// directory with everything below it). `build` applies .dockerignore
+    /// with it.
+    pub filter: Option<&'a PathFilter<'a>>,
     links: HashMap<(u64, u64), Vec<u8>>,
+    top_len: usize,
 }
 
 impl<'a> TreeReader<'a> {
@@ -145,13 +154,16 @@ impl<'a> TreeReader<'a> {
         TreeReader {
             skip_pseudo,
             sink,
+            filter: None,
             links: HashMap::new(),
+            top_len: 0,
         }
     }
 
     /// Emit `name` in `dir` ("." for `dir` itself), and everything below
     /// it, with entry names starting at `top`.
     pub fn read(&mut self, dir: BorrowedFd<'_>, name: &OsStr, top: &[u8]) -> Result<(), CpError> {
+        self.top_len = top.len();
         self.visit(dir, name, top.to_vec(), true)
     }
 
@@ -174,6 +186,12 @@ impl<'a> TreeReader<'a> {
             Err(e) => return Err(sys(format!("lstat {}", what()))(e)),
         };
         let fmt = SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits());
+        if let (Some(filter), false) = (self.filter, top) {
+            let below = arch.get(self.top_len + 1..).unwrap_or_default();
+            if !filter(below, fmt == SFlag::S_IFDIR) {
+                return Ok(());
+            }
+        }
         match fmt {
             SFlag::S_IFREG => {
                 // O_NONBLOCK: a FIFO swapped in for the file must not hang us.

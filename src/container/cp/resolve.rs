@@ -124,6 +124,26 @@ fn join_names(stack: &[(Vec<u8>, OwnedFd)], more: &[&[u8]]) -> String {
 /// under `root`. Symlinks in the middle are always followed, inside the
 /// root; the last component's only when `follow_final`.
 pub fn lookup(root: BorrowedFd<'_>, path: &str, follow_final: bool) -> Result<Lookup, Errno> {
+    walk(root, path, follow_final, false)
+}
+
+/// As `lookup`, but a symlink that leads out of `root` (an absolute
+/// target, or ".." above the root) is EXDEV rather than resolved inside
+/// it: a build context's links must stay in the context.
+pub fn lookup_confined(
+    root: BorrowedFd<'_>,
+    path: &str,
+    follow_final: bool,
+) -> Result<Lookup, Errno> {
+    walk(root, path, follow_final, true)
+}
+
+fn walk(
+    root: BorrowedFd<'_>,
+    path: &str,
+    follow_final: bool,
+    confined: bool,
+) -> Result<Lookup, Errno> {
     let root_dup = root.try_clone_to_owned().map_err(|_| Errno::EMFILE)?;
     let mut stack: Vec<(Vec<u8>, OwnedFd)> = vec![(Vec::new(), root_dup)];
     let mut queue: std::collections::VecDeque<Vec<u8>> =
@@ -133,6 +153,8 @@ pub fn lookup(root: BorrowedFd<'_>, path: &str, follow_final: bool) -> Result<Lo
         if comp == b".." {
             if stack.len() > 1 {
                 stack.pop();
+            } else if confined {
+                return Err(Errno::EXDEV);
             }
             continue;
         }
@@ -160,6 +182,9 @@ pub fn lookup(root: BorrowedFd<'_>, path: &str, follow_final: bool) -> Result<Lo
             }
             let target = read_link_fd(fd.as_fd())?;
             if target.first() == Some(&b'/') {
+                if confined {
+                    return Err(Errno::EXDEV);
+                }
                 stack.truncate(1);
             }
             for c in components(&target).collect::<Vec<_>>().into_iter().rev() {

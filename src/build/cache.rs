@@ -1,0 +1,156 @@
+//! The build cache: what each step produced, keyed by everything the step
+//! depends on (its parent, the instruction, the build args it sees and,
+//! for COPY/ADD, its sources' content). A record holds the step's whole
+//! image config and layers, so a hit needs no work at all, and the IDs of
+//! a fully cached rebuild are the previous build's.
+//!
+//! Records live in `<root>/builder/cache/<key>.json`. They are GC roots
+//! (`ImageStore::gc_locked` keeps their layers): an `rmi` of a built image
+//! leaves its layers to the cache until `builder prune`, as docker does.
+
+use crate::image::config::ImageConfig;
+use crate::paths::Paths;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    /// "sha256:<hex>" of the config's JSON: the image ID this step would
+    /// have as an image.
+    pub id: String,
+    pub config: ImageConfig,
+    /// Chain IDs, bottom first.
+    pub layers: Vec<String>,
+}
+
+impl StepRecord {
+    /// A record for `config` (its rootfs already filled in) on `layers`.
+    pub fn new(config: ImageConfig, layers: Vec<String>) -> Result<StepRecord, serde_json::Error> {
+        let bytes = serde_json::to_vec(&config)?;
+        Ok(StepRecord {
+            id: format!("sha256:{}", hex::encode(Sha256::digest(&bytes))),
+            config,
+            layers,
+        })
+    }
+}
+
+/// A cache key from the parts a step depends on.
+pub fn key(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+fn record_path(paths: &Paths, key: &str) -> PathBuf {
+    paths.build_cache().join(format!("{key}.json"))
+}
+
+/// The record for `key`, if there is one whose layers are all still stored.
+pub fn lookup(paths: &Paths, key: &str) -> Option<StepRecord> {
+    let data = std::fs::read(record_path(paths, key)).ok()?;
+    let rec: StepRecord = serde_json::from_slice(&data).ok()?;
+    let complete = rec.layers.iter().all(|l| {
+        paths
+            .layer(l.trim_start_matches("sha256:"))
+            .join("diff")
+            .is_dir()
+    });
+    complete.then_some(rec)
+}
+
+/// Record a step's result. Callers that just installed a layer call this
+/// under the store lock (`ImageStore::add_layer_with`).
+pub fn store(paths: &Paths, key: &str, rec: &StepRecord) -> std::io::Result<()> {
+    let dir = paths.build_cache();
+    std::fs::create_dir_all(&dir)?;
+    let data = serde_json::to_vec(rec).map_err(std::io::Error::other)?;
+    // No fsync: a lost record is a cache miss, nothing worse.
+    crate::util::replace_file(&record_path(paths, key), &data)
+}
+
+/// Every layer some record names (GC roots).
+pub fn layers_in_use(paths: &Paths) -> HashSet<String> {
+    let mut out = HashSet::new();
+    for (_, rec) in records(paths) {
+        out.extend(rec.layers);
+    }
+    out
+}
+
+fn records(paths: &Paths) -> Vec<(PathBuf, StepRecord)> {
+    let Ok(rd) = std::fs::read_dir(paths.build_cache()) else {
+        return Vec::new();
+    };
+    rd.flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+        .filter_map(|e| {
+            let rec = serde_json::from_slice(&std::fs::read(e.path()).ok()?).ok()?;
+            Some((e.path(), rec))
+        })
+        .collect()
+}
+
+/// What `builder prune` removed.
+#[derive(Debug, Default)]
+pub struct Pruned {
+    pub records: usize,
+}
+
+/// Remove every record. The layers only records held go with the next
+/// GC, which the caller runs.
+pub fn prune(paths: &Paths) -> std::io::Result<Pruned> {
+    let mut n = 0;
+    for (p, _) in records(paths) {
+        std::fs::remove_file(p)?;
+        n += 1;
+    }
+    Ok(Pruned { records: n })
+}
+
+/// How many records there are and the size of the layers only they hold
+/// (`system df`'s "Build Cache" row).
+pub fn count(paths: &Paths) -> usize {
+    records(paths).len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_separate_their_parts() {
+        assert_ne!(key(&["ab", "c"]), key(&["a", "bc"]));
+        assert_eq!(key(&["a", "b"]), key(&["a", "b"]));
+    }
+
+    #[test]
+    fn record_id_is_the_config_digest() {
+        let cfg = ImageConfig::default();
+        let rec = StepRecord::new(cfg.clone(), vec![]).unwrap();
+        let bytes = serde_json::to_vec(&cfg).unwrap();
+        assert_eq!(
+            rec.id,
+            format!("sha256:{}", hex::encode(Sha256::digest(&bytes)))
+        );
+    }
+
+    #[test]
+    fn a_record_whose_layer_is_gone_is_a_miss() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::new(dir.path().join("root"), dir.path().join("run"));
+        let rec = StepRecord::new(ImageConfig::default(), vec!["abc".into()]).unwrap();
+        store(&paths, "k", &rec).unwrap();
+        assert!(lookup(&paths, "k").is_none());
+        std::fs::create_dir_all(paths.layer("abc").join("diff")).unwrap();
+        assert_eq!(lookup(&paths, "k"), Some(rec));
+        assert_eq!(layers_in_use(&paths).len(), 1);
+        assert_eq!(prune(&paths).unwrap().records, 1);
+        assert!(lookup(&paths, "k").is_none());
+    }
+}

@@ -1,0 +1,474 @@
+//! `build` (also `image build`, `builder build`) and `builder prune`:
+//! docker's flags and output around `crate::build`.
+
+use crate::build::context::Context;
+use crate::build::{BuildOptions, Output};
+use crate::container::config::NetworkMode;
+use crate::error::{Error, Result};
+use crate::image::reference::Reference;
+use crate::image::store::ImageStore;
+use crate::paths::Paths;
+use clap::{Args, Subcommand};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Add a custom host-to-IP mapping ("host:ip")
+    #[arg(long = "add-host")]
+    pub add_host: Vec<String>,
+    /// Set build-time variables
+    #[arg(long = "build-arg")]
+    pub build_arg: Vec<String>,
+    /// Images to consider as cache sources
+    #[arg(long = "cache-from")]
+    pub cache_from: Vec<String>,
+    /// Set the parent cgroup for the "RUN" instructions during build
+    #[arg(long = "cgroup-parent")]
+    pub cgroup_parent: Option<String>,
+    /// Compress the build context using gzip
+    #[arg(long)]
+    pub compress: bool,
+    /// Limit the CPU CFS (Completely Fair Scheduler) period
+    #[arg(long = "cpu-period")]
+    pub cpu_period: Option<i64>,
+    /// Limit the CPU CFS (Completely Fair Scheduler) quota
+    #[arg(long = "cpu-quota")]
+    pub cpu_quota: Option<i64>,
+    /// CPU shares (relative weight)
+    #[arg(short = 'c', long = "cpu-shares")]
+    pub cpu_shares: Option<i64>,
+    /// CPUs in which to allow execution (0-3, 0,1)
+    #[arg(long = "cpuset-cpus")]
+    pub cpuset_cpus: Option<String>,
+    /// MEMs in which to allow execution (0-3, 0,1)
+    #[arg(long = "cpuset-mems")]
+    pub cpuset_mems: Option<String>,
+    /// Skip image verification
+    #[arg(long = "disable-content-trust", default_value_t = true, num_args = 0..=1, default_missing_value = "true", require_equals = true, action = clap::ArgAction::Set)]
+    pub disable_content_trust: bool,
+    /// Name of the Dockerfile (Default is "PATH/Dockerfile")
+    #[arg(short = 'f', long = "file")]
+    pub file: Option<String>,
+    /// Always remove intermediate containers
+    #[arg(long = "force-rm")]
+    pub force_rm: bool,
+    /// Write the image ID to the file
+    #[arg(long)]
+    pub iidfile: Option<String>,
+    /// Container isolation technology
+    #[arg(long)]
+    pub isolation: Option<String>,
+    /// Set metadata for an image
+    #[arg(long)]
+    pub label: Vec<String>,
+    /// Memory limit
+    #[arg(short = 'm', long)]
+    pub memory: Option<String>,
+    /// Swap limit equal to memory plus swap: -1 to enable unlimited swap
+    #[arg(long = "memory-swap")]
+    pub memory_swap: Option<String>,
+    /// Set the networking mode for the "RUN" instructions during build
+    #[arg(long, default_value = "default")]
+    pub network: String,
+    /// Do not use cache when building the image
+    #[arg(long = "no-cache")]
+    pub no_cache: bool,
+    /// Set platform if server is multi-platform capable
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Set type of progress output ("auto", "plain", "tty", "quiet")
+    #[arg(long, default_value = "auto")]
+    pub progress: String,
+    /// Always attempt to pull a newer version of the image
+    #[arg(long)]
+    pub pull: bool,
+    /// Suppress the build output and print image ID on success
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Remove intermediate containers after a successful build
+    #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", require_equals = true, action = clap::ArgAction::Set)]
+    pub rm: bool,
+    /// Security options
+    #[arg(long = "security-opt")]
+    pub security_opt: Vec<String>,
+    /// Size of "/dev/shm"
+    #[arg(long = "shm-size")]
+    pub shm_size: Option<String>,
+    /// Squash newly built layers into a single new layer
+    #[arg(long)]
+    pub squash: bool,
+    /// Name and optionally a tag in the "name:tag" format
+    #[arg(short = 't', long = "tag")]
+    pub tag: Vec<String>,
+    /// Set the target build stage to build.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Ulimit options
+    #[arg(long)]
+    pub ulimit: Vec<String>,
+    /// PATH | URL | -
+    pub context: String,
+}
+
+#[derive(Debug, Subcommand)]
+#[command(defer = true)]
+pub enum BuilderCommand {
+    /// Build an image from a Dockerfile
+    Build(Box<BuildArgs>),
+    /// Remove build cache
+    Prune(BuilderPruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BuilderPruneArgs {
+    /// Remove all unused build cache, not just dangling ones
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Provide filter values (e.g. "until=24h")
+    #[arg(long)]
+    pub filter: Vec<String>,
+    /// Do not prompt for confirmation
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// Amount of disk space to keep for cache
+    #[arg(long = "keep-storage")]
+    pub keep_storage: Option<String>,
+}
+
+pub fn run_builder(paths: &Paths, cmd: BuilderCommand) -> Result<i32> {
+    match cmd {
+        BuilderCommand::Build(a) => run(paths, *a),
+        BuilderCommand::Prune(a) => prune(paths, a),
+    }
+}
+
+/// Flags docker's legacy builder has that rdock does not apply yet: a
+/// clear error, never silently ignored.
+fn refuse_unsupported(a: &BuildArgs) -> Result<()> {
+    let unsupported = [
+        ("--cache-from", !a.cache_from.is_empty()),
+        ("--cgroup-parent", a.cgroup_parent.is_some()),
+        ("--cpu-period", a.cpu_period.is_some()),
+        ("--cpu-quota", a.cpu_quota.is_some()),
+        ("--cpu-shares", a.cpu_shares.is_some()),
+        ("--cpuset-cpus", a.cpuset_cpus.is_some()),
+        ("--cpuset-mems", a.cpuset_mems.is_some()),
+        ("--memory", a.memory.is_some()),
+        ("--memory-swap", a.memory_swap.is_some()),
+        ("--security-opt", !a.security_opt.is_empty()),
+        ("--shm-size", a.shm_size.is_some()),
+        ("--ulimit", !a.ulimit.is_empty()),
+    ];
+    for (flag, set) in unsupported {
+        if set {
+            return Err(Error::msg(format!(
+                "build {flag} is not supported by rdock yet"
+            )));
+        }
+    }
+    if a.squash {
+        return Err(Error::msg(
+            "squash is only supported with experimental mode",
+        ));
+    }
+    if let Some(iso) = &a.isolation {
+        if !iso.is_empty() && iso != "default" {
+            return Err(Error::msg(format!(
+                "Invalid isolation: {iso:?} - linux only supports 'default'"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// What the context argument and `-f` gave: the context and the
+/// Dockerfile's text and name.
+fn load_context(paths: &Paths, a: &BuildArgs) -> Result<(Context, String, String)> {
+    let images = ImageStore::new(paths);
+    images.sweep_tmp();
+    let read_stdin = || -> Result<Vec<u8>> {
+        let mut data = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut data)
+            .map_err(|e| Error::msg(format!("reading standard input: {e}")))?;
+        Ok(data)
+    };
+    if a.context == "-" {
+        if a.file.as_deref() == Some("-") {
+            return Err(Error::msg(
+                "invalid argument: can't use stdin for both build context and dockerfile",
+            ));
+        }
+        let data = read_stdin()?;
+        if looks_like_archive(&data) {
+            let ctx = Context::from_tar(&mut &data[..], images.temp_dir()?)?;
+            let name = a.file.clone().unwrap_or_else(|| "Dockerfile".into());
+            let text = ctx
+                .read_file(&name)
+                .or_else(|| {
+                    (a.file.is_none())
+                        .then(|| ctx.read_file("dockerfile"))
+                        .flatten()
+                })
+                .ok_or_else(|| Error::msg(format!("Cannot locate specified Dockerfile: {name}")))?;
+            return Ok((ctx, text_of(text)?, name));
+        }
+        // A Dockerfile and no context.
+        let ctx = Context::empty(images.temp_dir()?)?;
+        return Ok((ctx, text_of(data)?, "Dockerfile".into()));
+    }
+    if a.context.starts_with("http://") || a.context.starts_with("https://") {
+        if a.context.ends_with(".git") || a.context.contains(".git#") {
+            return Err(Error::msg(format!(
+                "unable to prepare context: building from a git repository ({}) is not supported by rdock",
+                a.context
+            )));
+        }
+        let resp = ureq::get(&a.context).call().map_err(|e| {
+            Error::msg(format!("unable to prepare context: GET {}: {e}", a.context))
+        })?;
+        let mut data = Vec::new();
+        resp.into_body()
+            .into_reader()
+            .read_to_end(&mut data)
+            .map_err(|e| Error::msg(format!("unable to prepare context: {e}")))?;
+        if !looks_like_archive(&data) {
+            let ctx = Context::empty(images.temp_dir()?)?;
+            return Ok((ctx, text_of(data)?, "Dockerfile".into()));
+        }
+        let ctx = Context::from_tar(&mut &data[..], images.temp_dir()?)?;
+        let name = a.file.clone().unwrap_or_else(|| "Dockerfile".into());
+        let text = ctx
+            .read_file(&name)
+            .ok_or_else(|| Error::msg(format!("Cannot locate specified Dockerfile: {name}")))?;
+        return Ok((ctx, text_of(text)?, name));
+    }
+    let dir = PathBuf::from(&a.context);
+    if !dir.is_dir() {
+        return Err(Error::msg(format!(
+            "unable to prepare context: path {:?} not found",
+            a.context
+        )));
+    }
+    let (text, file): (Vec<u8>, Option<PathBuf>) = match a.file.as_deref() {
+        Some("-") => (read_stdin()?, None),
+        Some(f) => {
+            let p = PathBuf::from(f);
+            let data = std::fs::read(&p).map_err(|_| {
+                Error::msg(format!(
+                    "unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat {}: no such file or directory",
+                    absolute(&p).display()
+                ))
+            })?;
+            (data, Some(p))
+        }
+        None => {
+            let mut found = None;
+            for n in ["Dockerfile", "dockerfile"] {
+                if let Ok(d) = std::fs::read(dir.join(n)) {
+                    found = Some((d, dir.join(n)));
+                    break;
+                }
+            }
+            let (d, p) = found.ok_or_else(|| {
+                Error::msg(format!(
+                    "unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat {}: no such file or directory",
+                    absolute(&dir.join("Dockerfile")).display()
+                ))
+            })?;
+            (d, Some(p))
+        }
+    };
+    // BuildKit's per-Dockerfile ignore file first, then the context's.
+    let ignore = file
+        .as_ref()
+        .and_then(|p| {
+            let mut s = p.as_os_str().to_owned();
+            s.push(".dockerignore");
+            std::fs::read_to_string(PathBuf::from(s)).ok()
+        })
+        .or_else(|| std::fs::read_to_string(dir.join(".dockerignore")).ok());
+    let ctx = Context::from_dir(&dir, ignore.as_deref())?;
+    let name = file
+        .as_ref()
+        .and_then(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "Dockerfile".into());
+    Ok((ctx, text_of(text)?, name))
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+fn text_of(data: Vec<u8>) -> Result<String> {
+    String::from_utf8(data).map_err(|_| Error::msg("the Dockerfile is not UTF-8 text"))
+}
+
+/// A tar (by its header checksum) or a compressed stream.
+fn looks_like_archive(data: &[u8]) -> bool {
+    if data.starts_with(&[0x1f, 0x8b])
+        || data.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00])
+        || data.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
+        || data.starts_with(b"BZh")
+    {
+        return true;
+    }
+    if data.len() < 512 {
+        return false;
+    }
+    let field = &data[148..156];
+    let text: String = field
+        .iter()
+        .take_while(|b| **b != 0 && **b != b' ')
+        .map(|b| *b as char)
+        .collect();
+    let Ok(want) = u32::from_str_radix(text.trim(), 8) else {
+        return false;
+    };
+    let sum: u32 = data[..512]
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            if (148..156).contains(&i) {
+                b' ' as u32
+            } else {
+                *b as u32
+            }
+        })
+        .sum();
+    sum == want
+}
+
+fn network_mode(paths: &Paths, n: &str) -> Result<NetworkMode> {
+    Ok(match n {
+        "" | "default" | "bridge" => NetworkMode::Bridge("bridge".into()),
+        "host" => NetworkMode::Host,
+        "none" => NetworkMode::None,
+        c if c.starts_with("container:") => {
+            return Err(Error::msg(
+                "network mode \"container\" is not supported for builds",
+            ))
+        }
+        other => NetworkMode::Bridge(crate::network::store::find(paths, other)?.name),
+    })
+}
+
+pub fn run(paths: &Paths, a: BuildArgs) -> Result<i32> {
+    refuse_unsupported(&a)?;
+    let output = match a.progress.as_str() {
+        _ if a.quiet => Output::Quiet,
+        "auto" | "plain" | "tty" => Output::Plain,
+        "quiet" => Output::Quiet,
+        other => {
+            return Err(Error::msg(format!(
+                "invalid progress mode {other:?}: use auto, plain, tty or quiet"
+            )))
+        }
+    };
+    if let Some(p) = &a.platform {
+        let host = format!("linux/{}", crate::image::config::host_arch());
+        if !p.is_empty() && p != &host {
+            return Err(Error::msg(format!(
+                "platform {p:?} is not supported: rdock builds for the host platform ({host}) only"
+            )));
+        }
+    }
+    let mut tags = Vec::new();
+    for t in &a.tag {
+        tags.push(Reference::parse(t).map_err(|_| {
+            Error::msg(format!(
+                "invalid argument \"{t}\" for \"-t, --tag\" flag: invalid reference format"
+            ))
+        })?);
+    }
+    let mut build_args = BTreeMap::new();
+    for kv in &a.build_arg {
+        match kv.split_once('=') {
+            Some((k, v)) => {
+                build_args.insert(k.to_string(), v.to_string());
+            }
+            // docker: a name alone takes the value from the environment,
+            // and is left out when the environment has none.
+            None => {
+                if let Ok(v) = std::env::var(kv) {
+                    build_args.insert(kv.clone(), v);
+                }
+            }
+        }
+    }
+    let mut labels = BTreeMap::new();
+    for l in &a.label {
+        let (k, v) = l.split_once('=').unwrap_or((l, ""));
+        labels.insert(k.to_string(), v.to_string());
+    }
+    let mut extra_hosts = Vec::new();
+    for h in &a.add_host {
+        extra_hosts.push(super::run_flags::parse_add_host(h)?);
+    }
+    let network = network_mode(paths, &a.network)?;
+    let (context, dockerfile, dockerfile_name) = load_context(paths, &a)?;
+    let quiet = output == Output::Quiet;
+    let fetch = |name: &str, always: bool| -> Result<()> {
+        super::pull::ensure_image(
+            paths,
+            name,
+            if always { "always" } else { "missing" },
+            None,
+            quiet,
+        )
+    };
+    let opts = BuildOptions {
+        dockerfile,
+        dockerfile_name,
+        context: &context,
+        tags,
+        build_args,
+        target: a.target.clone(),
+        no_cache: a.no_cache,
+        pull: a.pull,
+        labels,
+        network,
+        extra_hosts,
+        output,
+        fetch_image: &fetch,
+    };
+    let id = crate::build::build(paths, &opts)?;
+    if let Some(f) = &a.iidfile {
+        std::fs::write(f, &id).map_err(|e| Error::msg(format!("writing {f}: {e}")))?;
+    }
+    if quiet {
+        println!("{id}");
+    }
+    Ok(0)
+}
+
+fn prune(paths: &Paths, a: BuilderPruneArgs) -> Result<i32> {
+    if !a.filter.is_empty() || a.keep_storage.is_some() {
+        return Err(Error::msg(
+            "builder prune --filter and --keep-storage are not supported by rdock yet",
+        ));
+    }
+    if !super::prune::confirm(
+        "WARNING! This will remove all dangling build cache.",
+        a.force,
+    ) {
+        return Ok(0);
+    }
+    let images = ImageStore::new(paths);
+    let before = crate::util::tree_size(&paths.layers());
+    let n = crate::build::cache::prune(paths)
+        .map_err(|e| Error::msg(format!("removing the build cache: {e}")))?
+        .records;
+    let in_use = crate::container::store::ContainerStore::new(paths).layers_in_use();
+    images.update(|idx| images.gc_locked(idx, &in_use))?;
+    let after = crate::util::tree_size(&paths.layers());
+    let _ = n;
+    println!(
+        "Total:\t{}",
+        super::format::human_size(before.saturating_sub(after))
+    );
+    Ok(0)
+}

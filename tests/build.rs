@@ -1,0 +1,564 @@
+//! `build`: the seeds' Dockerfiles, every instruction, the cache,
+//! multi-stage builds, .dockerignore, contexts on stdin, bad Dockerfiles.
+
+mod common;
+use common::*;
+use std::path::Path;
+
+/// A context directory with these files (parents made as needed).
+fn context(r: &Rdock, name: &str, files: &[(&str, &str)]) -> std::path::PathBuf {
+    let dir = r.dir.path().join(name);
+    for (path, body) in files {
+        let p = dir.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, body).unwrap();
+    }
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+fn inspect(r: &Rdock, image: &str, format: &str) -> String {
+    r.run(&["image", "inspect", "-f", format, image])
+        .ok()
+        .trim()
+        .to_string()
+}
+
+/// No build container is left behind, whatever happened.
+fn no_containers(r: &Rdock) {
+    assert_eq!(
+        r.run(&["ps", "-aq"]).ok(),
+        "",
+        "intermediate containers left"
+    );
+}
+
+#[test]
+fn seed_example_builds_runs_and_caches() {
+    let r = Rdock::with_busybox();
+    // The seed's ubuntu/sshd Dockerfile, on busybox (adduser and chpasswd
+    // as plain file edits).
+    let df = r#"FROM    busybox
+MAINTAINER    Fisher "fisher@sudops.com"
+RUN     /bin/echo 'root:123456' > /root/pw
+RUN     echo 'duo:x:1000:1000::/home/duo:/bin/sh' >> /etc/passwd
+RUN     /bin/echo -e "LANG=\"en_US.UTF-8\"" >/etc/default_local
+EXPOSE  22
+EXPOSE  80
+CMD     /usr/sbin/sshd -D
+"#;
+    let ctx = context(&r, "sshd", &[("Dockerfile", df)]);
+    let out = r.run(&["build", "-t", "duo/ubuntu:16.04", p(&ctx)]);
+    let text = out.ok();
+    assert!(text.contains("Step 1/8 : FROM busybox"), "{text}");
+    assert!(
+        text.contains("Step 3/8 : RUN /bin/echo 'root:123456' > /root/pw"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Successfully tagged duo/ubuntu:16.04"),
+        "{text}"
+    );
+    let id = inspect(&r, "duo/ubuntu:16.04", "{{.Id}}");
+    assert!(
+        text.contains(&format!("Successfully built {}", &id[7..19])),
+        "{text}"
+    );
+    no_containers(&r);
+    assert!(r.run(&["images"]).ok().contains("duo/ubuntu"));
+    assert_eq!(
+        inspect(&r, "duo/ubuntu:16.04", "{{json .Config.Cmd}}"),
+        r#"["/bin/sh","-c","/usr/sbin/sshd -D"]"#
+    );
+    assert_eq!(
+        inspect(&r, "duo/ubuntu:16.04", "{{json .Config.ExposedPorts}}"),
+        r#"{"22/tcp":{},"80/tcp":{}}"#
+    );
+    assert_eq!(
+        inspect(&r, "duo/ubuntu:16.04", "{{.Author}}"),
+        r#"Fisher "fisher@sudops.com""#
+    );
+    let run = r.run(&[
+        "run",
+        "--rm",
+        "duo/ubuntu:16.04",
+        "sh",
+        "-c",
+        "cat /etc/default_local /root/pw; grep duo /etc/passwd",
+    ]);
+    assert_eq!(
+        run.ok(),
+        "LANG=\"en_US.UTF-8\"\nroot:123456\nduo:x:1000:1000::/home/duo:/bin/sh\n"
+    );
+    let history = r
+        .run(&["history", "--no-trunc", "duo/ubuntu:16.04"])
+        .ok()
+        .to_string();
+    assert!(
+        history.contains("RUN /bin/sh -c echo 'duo:x:1000"),
+        "{history}"
+    );
+    assert!(history.contains("EXPOSE"), "{history}");
+
+    // Everything again: every step from the cache, the same image.
+    let again = r.run(&["build", "-t", "duo/ubuntu:16.04", p(&ctx)]);
+    let text = again.ok();
+    assert_eq!(text.matches("Using cache").count(), 7, "{text}");
+    assert!(!text.contains("Running in"), "{text}");
+    assert_eq!(inspect(&r, "duo/ubuntu:16.04", "{{.Id}}"), id);
+
+    // A changed step runs again, and so does every step after it.
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        df.replace("EXPOSE  80", "EXPOSE  8080"),
+    )
+    .unwrap();
+    let changed = r.run(&["build", "-t", "duo/ubuntu:16.04", p(&ctx)]);
+    let text = changed.ok();
+    assert_eq!(text.matches("Using cache").count(), 5, "{text}");
+    assert_ne!(inspect(&r, "duo/ubuntu:16.04", "{{.Id}}"), id);
+    // --no-cache runs everything.
+    let fresh = r.run(&["build", "--no-cache", "-q", p(&ctx)]);
+    let fresh_id = fresh.ok().trim().to_string();
+    assert!(
+        fresh_id.starts_with("sha256:") && fresh_id.len() == 71,
+        "{fresh_id}"
+    );
+    no_containers(&r);
+}
+
+#[test]
+fn multi_stage_builds_only_what_the_target_needs() {
+    let r = Rdock::with_busybox();
+    // The seed's golang -> alpine pattern: build in one stage, copy the
+    // result into a small one.
+    let df = r#"FROM busybox AS unused
+RUN exit 1
+
+FROM busybox as builder
+RUN mkdir -p /go/src/test
+WORKDIR /go/src/test
+COPY main.sh .
+RUN cp main.sh app && chmod 755 app
+
+FROM busybox
+WORKDIR /root
+COPY --from=builder /go/src/test/app .
+CMD ["./app"]
+"#;
+    let ctx = context(
+        &r,
+        "multi",
+        &[
+            ("Dockerfile", df),
+            ("main.sh", "#!/bin/sh\necho Hello,Docker\n"),
+        ],
+    );
+    r.run(&["build", "-t", "yeasy/test-multistage:latest", p(&ctx)])
+        .ok();
+    assert_eq!(
+        r.run(&["run", "--rm", "yeasy/test-multistage:latest"]).ok(),
+        "Hello,Docker\n"
+    );
+    // The final image has the app but nothing of the builder's tree.
+    assert_eq!(
+        r.run(&[
+            "run",
+            "--rm",
+            "yeasy/test-multistage:latest",
+            "sh",
+            "-c",
+            "ls /root; test -e /go || echo no-go"
+        ])
+        .ok(),
+        "app\nno-go\n"
+    );
+    // --target stops at the named stage.
+    r.run(&[
+        "build",
+        "--target",
+        "builder",
+        "-t",
+        "only-builder",
+        p(&ctx),
+    ])
+    .ok();
+    assert_eq!(
+        inspect(&r, "only-builder", "{{.Config.WorkingDir}}"),
+        "/go/src/test"
+    );
+    let bad = r.run(&["build", "--target", "nope", p(&ctx)]);
+    assert!(bad
+        .fails_125()
+        .contains("target stage \"nope\" could not be found"));
+    no_containers(&r);
+}
+
+#[test]
+fn config_instructions_follow_docker() {
+    let r = Rdock::with_busybox();
+    let df = r#"# syntax=docker/dockerfile:1
+# escape=\
+ARG BASE=busybox
+FROM ${BASE}
+ARG VERSION=1.0
+ARG FROM_CLI
+ENV APP_HOME=/srv/app \
+    GREETING="hello world"
+ENV LEGACY value with spaces
+ENV COMBINED=${APP_HOME}/v${VERSION} UNSET=${NOPE:-fallback} ALT=${VERSION:+set}
+LABEL version="${VERSION}" description='a "quoted" label'
+WORKDIR $APP_HOME
+WORKDIR sub
+RUN echo "$FROM_CLI:$VERSION" > /built-with && pwd > /pwd
+USER nobody
+VOLUME ["/data", "/logs"]
+STOPSIGNAL SIGUSR1
+HEALTHCHECK --interval=5s --retries=2 CMD wget -q -O- http://localhost/ || exit 1
+SHELL ["/bin/sh", "-e", "-c"]
+ENTRYPOINT ["/bin/echo"]
+"#;
+    let ctx = context(&r, "cfg", &[("Dockerfile", df)]);
+    let out = r.run(&[
+        "build",
+        "--build-arg",
+        "FROM_CLI=cli",
+        "--build-arg",
+        "EXTRA=x",
+        "-t",
+        "cfg",
+        p(&ctx),
+    ]);
+    out.ok();
+    assert!(
+        out.stderr
+            .contains("[Warning] One or more build-args [EXTRA] were not consumed"),
+        "{}",
+        out.stderr
+    );
+    let env = inspect(&r, "cfg", "{{json .Config.Env}}");
+    for want in [
+        "\"APP_HOME=/srv/app\"",
+        "\"GREETING=hello world\"",
+        "\"LEGACY=value with spaces\"",
+        "\"COMBINED=/srv/app/v1.0\"",
+        "\"UNSET=fallback\"",
+        "\"ALT=set\"",
+    ] {
+        assert!(env.contains(want), "{want} in {env}");
+    }
+    // ARGs are not kept in the image.
+    assert!(!env.contains("VERSION"), "{env}");
+    assert_eq!(
+        inspect(&r, "cfg", "{{json .Config.Labels}}"),
+        r#"{"description":"a \"quoted\" label","version":"1.0"}"#
+    );
+    assert_eq!(inspect(&r, "cfg", "{{.Config.WorkingDir}}"), "/srv/app/sub");
+    assert_eq!(inspect(&r, "cfg", "{{.Config.User}}"), "nobody");
+    assert_eq!(
+        inspect(&r, "cfg", "{{json .Config.Volumes}}"),
+        r#"{"/data":{},"/logs":{}}"#
+    );
+    assert_eq!(inspect(&r, "cfg", "{{.Config.StopSignal}}"), "SIGUSR1");
+    assert_eq!(
+        inspect(&r, "cfg", "{{json .Config.Healthcheck}}"),
+        r#"{"Interval":5000000000,"Retries":2,"Test":["CMD-SHELL","wget -q -O- http://localhost/ || exit 1"]}"#
+    );
+    assert_eq!(
+        inspect(&r, "cfg", "{{json .Config.Entrypoint}}"),
+        r#"["/bin/echo"]"#
+    );
+    // A new ENTRYPOINT drops the base image's CMD.
+    assert_eq!(inspect(&r, "cfg", "{{json .Config.Cmd}}"), "null");
+    assert_eq!(
+        r.run(&[
+            "run",
+            "--rm",
+            "--entrypoint",
+            "cat",
+            "cfg",
+            "/built-with",
+            "/pwd"
+        ])
+        .ok(),
+        "cli:1.0\n/srv/app/sub\n"
+    );
+    assert_eq!(r.run(&["run", "--rm", "cfg", "hi"]).ok(), "hi\n");
+    // --label joins the image's labels.
+    r.run(&["build", "--label", "extra=yes", "-t", "cfg2", p(&ctx)])
+        .ok();
+    assert!(inspect(&r, "cfg2", "{{json .Config.Labels}}").contains("\"extra\":\"yes\""));
+    no_containers(&r);
+}
+
+#[test]
+fn cmd_entrypoint_shell_and_onbuild() {
+    let r = Rdock::with_busybox();
+    let parent = r#"FROM busybox
+CMD echo from-cmd
+ONBUILD RUN echo triggered > /onbuild
+ONBUILD COPY note.txt /note.txt
+"#;
+    let ctx = context(&r, "parent", &[("Dockerfile", parent)]);
+    r.run(&["build", "-t", "parent", p(&ctx)]).ok();
+    assert_eq!(
+        inspect(&r, "parent", "{{json .Config.OnBuild}}"),
+        r#"["RUN echo triggered \u003e /onbuild","COPY note.txt /note.txt"]"#
+    );
+    assert_eq!(r.run(&["run", "--rm", "parent"]).ok(), "from-cmd\n");
+    let child = "FROM parent\nENTRYPOINT [\"/bin/sh\", \"-c\"]\nCMD [\"cat /onbuild /note.txt\"]\n";
+    let ctx = context(
+        &r,
+        "child",
+        &[("Dockerfile", child), ("note.txt", "noted\n")],
+    );
+    let out = r.run(&["build", "-t", "child", p(&ctx)]);
+    assert!(
+        out.ok().contains("Executing 2 build triggers"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(r.run(&["run", "--rm", "child"]).ok(), "triggered\nnoted\n");
+    // Triggers run once: the child does not pass them on.
+    assert_eq!(inspect(&r, "child", "{{json .Config.OnBuild}}"), "null");
+    no_containers(&r);
+}
+
+#[test]
+fn copy_and_add_semantics() {
+    let r = Rdock::with_busybox();
+    let df = r#"FROM busybox
+COPY dir /copied/
+COPY dir/a.txt /renamed.txt
+COPY *.md /docs/
+COPY --chown=nobody:nogroup --chmod=640 dir/a.txt /owned
+ADD archive.tar.gz /unpacked/
+ADD archive.tar.xz /unpacked-xz
+COPY archive.tar.gz /not-unpacked/
+COPY <<EOF /heredoc.txt
+made by $HOSTNAME_UNSET heredoc
+EOF
+RUN <<EOF
+echo one > /script-out
+echo two >> /script-out
+EOF
+"#;
+    let ctx = context(
+        &r,
+        "copy",
+        &[
+            ("Dockerfile", df),
+            ("dir/a.txt", "a\n"),
+            ("dir/sub/b.txt", "b\n"),
+            ("one.md", "1"),
+            ("two.md", "2"),
+            ("skip.txt", "s"),
+        ],
+    );
+    // Archives made by the host's tar.
+    let payload = r.dir.path().join("payload");
+    std::fs::create_dir_all(payload.join("inner")).unwrap();
+    std::fs::write(payload.join("inner/x.txt"), "from the archive\n").unwrap();
+    for (name, flag) in [("archive.tar.gz", "-z"), ("archive.tar.xz", "-J")] {
+        let st = std::process::Command::new("tar")
+            .args([flag, "-cf", p(&ctx.join(name)), "-C", p(&payload), "inner"])
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+    r.run(&["build", "-t", "copies", p(&ctx)]).ok();
+    let out = r
+        .run(&[
+            "run",
+            "--rm",
+            "copies",
+            "sh",
+            "-c",
+            "find /copied /docs | sort; cat /renamed.txt; stat -c '%U:%G %a' /owned; \
+             cat /unpacked/inner/x.txt /unpacked-xz/inner/x.txt; ls /not-unpacked; \
+             cat /heredoc.txt /script-out",
+        ])
+        .ok()
+        .to_string();
+    assert_eq!(
+        out,
+        "/copied\n/copied/a.txt\n/copied/sub\n/copied/sub/b.txt\n/docs\n/docs/one.md\n/docs/two.md\n\
+         a\nnobody:nogroup 640\nfrom the archive\nfrom the archive\narchive.tar.gz\n\
+         made by  heredoc\none\ntwo\n"
+    );
+    no_containers(&r);
+}
+
+#[test]
+fn dockerignore_applies_to_copy() {
+    let r = Rdock::with_busybox();
+    let df = "FROM busybox\nCOPY . /ctx/\n";
+    let ignore = "# docker's documented example\n*/temp*\n*/*/temp*\ntemp?\n*.md\n!README*.md\nREADME-secret.md\nbuild/\n!build/keep.txt\n";
+    let ctx = context(
+        &r,
+        "ignore",
+        &[
+            ("Dockerfile", df),
+            (".dockerignore", ignore),
+            ("a/temporary.txt", "x"),
+            ("a/kept.txt", "x"),
+            ("a/b/temp.txt", "x"),
+            ("tempA", "x"),
+            ("notes.md", "x"),
+            ("README.md", "x"),
+            ("README-secret.md", "x"),
+            ("build/out.o", "x"),
+            ("build/keep.txt", "x"),
+        ],
+    );
+    r.run(&["build", "-t", "ignored", p(&ctx)]).ok();
+    let out = r
+        .run(&[
+            "run",
+            "--rm",
+            "ignored",
+            "sh",
+            "-c",
+            "cd /ctx && find . -type f | sort",
+        ])
+        .ok()
+        .to_string();
+    assert_eq!(
+        out,
+        "./.dockerignore\n./Dockerfile\n./README.md\n./a/kept.txt\n./build/keep.txt\n"
+    );
+    // An ignored file is not in the context at all.
+    std::fs::write(ctx.join("Dockerfile"), "FROM busybox\nCOPY notes.md /\n").unwrap();
+    let e = r.run(&["build", p(&ctx)]);
+    assert!(e.fails_125().contains("notes.md"), "{}", e.stderr);
+    // Changing an ignored file does not invalidate the cache.
+    std::fs::write(ctx.join("Dockerfile"), df).unwrap();
+    std::fs::write(ctx.join("notes.md"), "changed").unwrap();
+    let again = r.run(&["build", "-t", "ignored", p(&ctx)]);
+    assert!(again.ok().contains("Using cache"), "{}", again.stdout);
+    std::fs::write(ctx.join("a/kept.txt"), "changed").unwrap();
+    let changed = r.run(&["build", "-t", "ignored", p(&ctx)]);
+    assert!(!changed.ok().contains("Using cache"), "{}", changed.stdout);
+}
+
+#[test]
+fn bad_dockerfiles_are_one_clear_line() {
+    let r = Rdock::with_busybox();
+    let cases: &[(&str, &str)] = &[
+        (
+            "FROM busybox\nRUNN echo hi\n",
+            "Dockerfile:2: unknown instruction: RUNN",
+        ),
+        ("RUN echo hi\n", "no build stage in current context"),
+        (
+            "FROM busybox\nCOPY ../outside /x\n",
+            "forbidden path outside the build context",
+        ),
+        (
+            "FROM busybox\nCOPY link-out /x\n",
+            "forbidden path outside the build context",
+        ),
+        ("FROM busybox\nCOPY missing.txt /x\n", "missing.txt"),
+        (
+            "FROM busybox\nRUN exit 3\n",
+            "did not complete successfully: exit code: 3",
+        ),
+        (
+            "FROM busybox\nSHELL /bin/bash -c\n",
+            "SHELL requires the arguments to be in JSON form",
+        ),
+        ("FROM busybox\nEXPOSE http\n", "invalid containerPort: http"),
+        ("FROM --platform=linux/s390x busybox\n", "is not supported"),
+    ];
+    for (i, (df, want)) in cases.iter().enumerate() {
+        let ctx = context(&r, &format!("bad{i}"), &[("Dockerfile", df)]);
+        let _ = std::os::unix::fs::symlink("/etc/passwd", ctx.join("link-out"));
+        let out = r.run(&["build", p(&ctx)]);
+        let line = out.fails_125();
+        assert!(line.contains(want), "{df:?}: {line}");
+    }
+    // RUN's failure names the file, line and instruction.
+    let ctx = context(
+        &r,
+        "bad-run",
+        &[("Dockerfile", "FROM busybox\n\nRUN exit 3\n")],
+    );
+    let line = r.run(&["build", p(&ctx)]).fails_125().to_string();
+    assert!(
+        line.contains(": Dockerfile:3: RUN exit 3: process \"/bin/sh -c exit 3\""),
+        "{line}"
+    );
+    let e = r.run(&["build", "-t", "BAD:tag", p(&ctx)]);
+    assert!(e.fails_125().contains("invalid reference format"));
+    no_containers(&r);
+}
+
+#[test]
+fn contexts_from_stdin_files_and_flags() {
+    let r = Rdock::with_busybox();
+    // A Dockerfile on stdin, no context.
+    let out = r.run_stdin(
+        &["build", "-q", "-t", "from-stdin", "-"],
+        b"FROM busybox\nRUN echo x > /x\n",
+    );
+    let id = out.ok().trim().to_string();
+    assert!(id.starts_with("sha256:") && id.len() == 71, "{id}");
+    assert_eq!(inspect(&r, "from-stdin", "{{.Id}}"), id);
+    // A tar context on stdin.
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, body) in [
+        ("Dockerfile", "FROM busybox\nCOPY f /f\n"),
+        ("f", "in-tar\n"),
+    ] {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(body.len() as u64);
+        h.set_mode(0o644);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        h.set_cksum();
+        b.append_data(&mut h, name, body.as_bytes()).unwrap();
+    }
+    let tar = b.into_inner().unwrap();
+    r.run_stdin(&["build", "-t", "tar-ctx", "-"], &gzip(&tar))
+        .ok();
+    assert_eq!(
+        r.run(&["run", "--rm", "tar-ctx", "cat", "/f"]).ok(),
+        "in-tar\n"
+    );
+    // -f elsewhere, several -t, --iidfile.
+    let ctx = context(
+        &r,
+        "ff",
+        &[("other.Dockerfile", "FROM busybox\nLABEL from=other\n")],
+    );
+    let iid = r.dir.path().join("iid");
+    r.run(&[
+        "build",
+        "-f",
+        p(&ctx.join("other.Dockerfile")),
+        "-t",
+        "one:1",
+        "-t",
+        "two:2",
+        "--iidfile",
+        p(&iid),
+        p(&ctx),
+    ])
+    .ok();
+    let written = std::fs::read_to_string(&iid).unwrap();
+    assert_eq!(inspect(&r, "one:1", "{{.Id}}"), written);
+    assert_eq!(inspect(&r, "two:2", "{{.Id}}"), written);
+    let e = r.run(&["build", p(&r.dir.path().join("nope"))]);
+    assert!(e.fails_125().contains("unable to prepare context"));
+    let e = r.run(&["build", "--platform", "linux/s390x", p(&ctx)]);
+    assert!(e.fails_125().contains("not supported"));
+    // builder prune empties the cache: the next build runs its steps.
+    r.run(&["builder", "prune", "-f"]).ok();
+    let out = r.run_stdin(&["build", "-"], b"FROM busybox\nRUN echo x > /x\n");
+    assert!(!out.ok().contains("Using cache"), "{}", out.stdout);
+}
