@@ -18,6 +18,8 @@ command -v cc >/dev/null || need+=(gcc)
 command -v skopeo >/dev/null || need+=(skopeo)
 # save/load tests exchange archives with podman (and run its containers).
 command -v podman >/dev/null || need+=(podman)
+# build tests compare configs with buildah's for the same Dockerfile.
+command -v buildah >/dev/null || need+=(buildah)
 # Networking tests: rdock's firewall drives nft; the tests use ip(8).
 command -v nft >/dev/null || need+=(nftables)
 command -v ip >/dev/null || need+=(iproute2)

@@ -562,3 +562,188 @@ fn contexts_from_stdin_files_and_flags() {
     let out = r.run_stdin(&["build", "-"], b"FROM busybox\nRUN echo x > /x\n");
     assert!(!out.ok().contains("Using cache"), "{}", out.stdout);
 }
+
+/// podman or buildah with a private store (they share it); unmounted and
+/// removed on drop.
+struct Peer {
+    dir: tempfile::TempDir,
+}
+
+impl Peer {
+    fn new(tool: &str) -> Option<Peer> {
+        if std::process::Command::new(tool)
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            eprintln!("{tool} is not installed: skipping");
+            return None;
+        }
+        Some(Peer {
+            dir: tempfile::Builder::new()
+                .prefix("rdock-peer-")
+                .tempdir()
+                .unwrap(),
+        })
+    }
+
+    fn run(&self, tool: &str, args: &[&str], stdin: Option<&[u8]>) -> String {
+        use std::io::Write;
+        let d = self.dir.path();
+        let mut c = std::process::Command::new(tool);
+        c.args([
+            "--root",
+            p(&d.join("root")),
+            "--runroot",
+            p(&d.join("run")),
+            "--storage-driver",
+            "vfs",
+        ]);
+        if tool == "podman" {
+            c.args([
+                "--tmpdir",
+                p(&d.join("tmp")),
+                "--cgroup-manager",
+                "cgroupfs",
+                "--events-backend",
+                "none",
+            ]);
+        }
+        c.args(args)
+            .stdin(if stdin.is_some() {
+                std::process::Stdio::piped()
+            } else {
+                std::process::Stdio::null()
+            })
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        if let (Some(data), Some(mut s)) = (stdin, child.stdin.take()) {
+            s.write_all(data).unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{tool} {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .args(["-R", p(self.dir.path())])
+            .output();
+        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        for line in mounts.lines().rev() {
+            if let Some(m) = line.split(' ').nth(4) {
+                if m.starts_with(p(self.dir.path())) {
+                    let _ = std::process::Command::new("umount")
+                        .args(["-l", m])
+                        .output();
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn built_images_interoperate_with_podman_and_buildah() {
+    let r = Rdock::with_busybox();
+    let df = r#"FROM docker.io/library/busybox:latest
+ENV A=1 B="two words"
+WORKDIR /srv
+RUN echo built > /srv/marker
+USER nobody
+EXPOSE 8080 53/udp
+LABEL team=infra
+VOLUME /data
+ENTRYPOINT ["/bin/sh", "-c"]
+CMD ["cat /srv/marker"]
+"#;
+    let ctx = context(&r, "interop", &[("Dockerfile", df)]);
+    r.run(&["build", "-t", "interop:1", p(&ctx)]).ok();
+    let Some(peer) = Peer::new("podman") else {
+        return;
+    };
+    // An image rdock built runs under podman.
+    let archive = r.cmd(&["save", "interop:1"]).output().unwrap().stdout;
+    peer.run("podman", &["load"], Some(&archive));
+    let out = peer.run(
+        "podman",
+        &[
+            "run",
+            "--rm",
+            "--runtime",
+            "runc",
+            "--network",
+            "none",
+            "--ulimit",
+            "nofile=1024:1024",
+            "--ulimit",
+            "nproc=4096:4096",
+            "docker.io/library/interop:1",
+        ],
+        None,
+    );
+    assert_eq!(out, "built\n");
+    if std::process::Command::new("buildah")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("buildah is not installed: skipping the config comparison");
+        return;
+    }
+    // buildah builds the same Dockerfile on the same base: the same config.
+    let base = r.cmd(&["save", "busybox"]).output().unwrap().stdout;
+    peer.run("podman", &["load"], Some(&base));
+    peer.run(
+        "buildah",
+        &[
+            "bud",
+            "--isolation",
+            "chroot",
+            "--network",
+            "host",
+            "-q",
+            "-t",
+            "theirs",
+            p(&ctx),
+        ],
+        None,
+    );
+    let theirs: serde_json::Value = serde_json::from_str(&peer.run(
+        "podman",
+        &[
+            "image",
+            "inspect",
+            "--format",
+            "{{json .Config}}",
+            "localhost/theirs",
+        ],
+        None,
+    ))
+    .unwrap();
+    let ours: serde_json::Value =
+        serde_json::from_str(&inspect(&r, "interop:1", "{{json .Config}}")).unwrap();
+    for key in [
+        "Env",
+        "Cmd",
+        "Entrypoint",
+        "WorkingDir",
+        "User",
+        "ExposedPorts",
+        "Volumes",
+    ] {
+        assert_eq!(
+            ours[key], theirs[key],
+            "{key}: ours {} theirs {}",
+            ours[key], theirs[key]
+        );
+    }
+    // buildah adds its own version label.
+    assert_eq!(ours["Labels"]["team"], theirs["Labels"]["team"]);
+}

@@ -467,6 +467,15 @@ impl<'a> Builder<'a> {
             }
         };
         self.say(&format!(" ---> {}", short(&rec.id)));
+        let mut rec = rec;
+        // BuildKit gives every stage a PATH (the base may have none, as
+        // scratch).
+        let env = rec.config.config.env.get_or_insert_with(Vec::new);
+        if !env.iter().any(|e| e.starts_with("PATH=")) {
+            env.insert(0, format!("PATH={}", crate::runtime::process::DEFAULT_PATH));
+            rec = StepRecord::new(rec.config, rec.layers)
+                .map_err(|e| msg(format!("encoding a config: {e}")))?;
+        }
         let mut cur = Current {
             rec,
             args: BTreeMap::new(),
