@@ -228,55 +228,28 @@ fn put(
     Ok(())
 }
 
-/// Whether a file starts as an archive ADD unpacks: gzip, xz, zstd,
-/// bzip2, or a plain tar (a valid header checksum).
+/// Whether a file starts as an archive ADD unpacks.
 pub(super) fn is_archive(src: &Source) -> bool {
     let Ok(fd) = src.open_file() else {
         return false;
     };
-    let mut head = [0u8; 512];
-    let mut f = std::fs::File::from(fd);
-    let mut n = 0;
-    while n < head.len() {
-        match f.read(&mut head[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(_) => return false,
-        }
-    }
-    let head = &head[..n];
-    if head.starts_with(&[0x1f, 0x8b])
-        || head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00])
-        || head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
+    let mut head = Vec::with_capacity(512);
+    if std::fs::File::from(fd)
+        .take(512)
+        .read_to_end(&mut head)
+        .is_err()
     {
-        return true;
-    }
-    if n < 512 {
         return false;
     }
-    // A tar header's checksum: the sum of its bytes, the checksum field
-    // counted as spaces.
-    let field = &head[148..156];
-    let text: String = field
-        .iter()
-        .take_while(|b| **b != 0 && **b != b' ')
-        .map(|b| *b as char)
-        .collect();
-    let Ok(want) = u32::from_str_radix(text.trim(), 8) else {
-        return false;
-    };
-    let sum: u32 = head
-        .iter()
-        .enumerate()
-        .map(|(i, b)| {
-            if (148..156).contains(&i) {
-                b' ' as u32
-            } else {
-                *b as u32
-            }
-        })
-        .sum();
-    sum == want
+    looks_like_archive(&head)
+}
+
+/// A tar, plain or compressed (gzip, xz, zstd, bzip2), by its first
+/// bytes (at least 512 of them for a plain tar).
+pub fn looks_like_archive(head: &[u8]) -> bool {
+    head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00])
+        || head.starts_with(b"BZh")
+        || crate::image::archive::catalog::looks_like_layer(head, head.len() as u64)
 }
 
 /// Read a file inside `root` (following links inside it), e.g. the

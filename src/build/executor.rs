@@ -294,6 +294,21 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// An ARG's value: `--build-arg`'s (then it counts as used), else its
+    /// default expanded with `lookup`.
+    fn arg_value(
+        &mut self,
+        name: &str,
+        default: Option<String>,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Option<String>> {
+        if let Some(v) = self.opts.build_args.get(name) {
+            self.used_args.insert(name.to_string());
+            return Ok(Some(v.clone()));
+        }
+        default.map(|d| self.word(&d, lookup)).transpose()
+    }
+
     /// An ARG before the first FROM.
     fn meta_arg(&mut self, ins: &Instruction) -> Result<()> {
         if ins.keyword != "ARG" {
@@ -302,19 +317,8 @@ impl<'a> Builder<'a> {
         let pairs = shell_lex::parse_name_values(Self::shell_text(ins), "ARG", self.escape)
             .map_err(BuildError::from)?;
         for (name, default) in pairs {
-            let value = match self.opts.build_args.get(&name) {
-                Some(v) => {
-                    self.used_args.insert(name.clone());
-                    Some(v.clone())
-                }
-                None => match default {
-                    Some(d) => {
-                        let meta = self.meta_args.clone();
-                        Some(self.word(&d, &|k| meta.get(k).cloned())?)
-                    }
-                    None => None,
-                },
-            };
+            let meta = self.meta_args.clone();
+            let value = self.arg_value(&name, default, &|k| meta.get(k).cloned())?;
             self.meta_args.insert(name, value.unwrap_or_default());
         }
         Ok(())
@@ -569,19 +573,11 @@ impl<'a> Builder<'a> {
         let pairs = shell_lex::parse_name_values(Self::shell_text(ins), "ARG", self.escape)
             .map_err(BuildError::from)?;
         for (name, default) in pairs {
-            let value = match self.opts.build_args.get(&name) {
-                Some(v) => {
-                    self.used_args.insert(name.clone());
-                    Some(v.clone())
-                }
-                None => match default {
-                    Some(d) => {
-                        let lookup = Self::lookup_fn(cur);
-                        Some(self.word(&d, &lookup)?)
-                    }
-                    // `ARG NAME` in a stage takes the global ARG's value.
-                    None => self.meta_args.get(&name).cloned(),
-                },
+            let lookup = Self::lookup_fn(cur);
+            let value = match self.arg_value(&name, default, &lookup)? {
+                Some(v) => Some(v),
+                // `ARG NAME` in a stage takes the global ARG's value.
+                None => self.meta_args.get(&name).cloned(),
             };
             cur.args.insert(name, value);
         }

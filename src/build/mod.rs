@@ -8,7 +8,7 @@
 
 pub mod cache;
 pub mod context;
-mod copy;
+pub mod copy;
 pub mod dockerfile;
 mod executor;
 pub mod ignore;

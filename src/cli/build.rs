@@ -202,7 +202,7 @@ fn load_context(paths: &Paths, a: &BuildArgs) -> Result<(Context, String, String
             ));
         }
         let data = read_stdin()?;
-        if looks_like_archive(&data) {
+        if crate::build::copy::looks_like_archive(&data) {
             let ctx = Context::from_tar(&mut &data[..], images.temp_dir()?)?;
             let name = a.file.clone().unwrap_or_else(|| "Dockerfile".into());
             let text = ctx
@@ -234,7 +234,7 @@ fn load_context(paths: &Paths, a: &BuildArgs) -> Result<(Context, String, String
             .into_reader()
             .read_to_end(&mut data)
             .map_err(|e| Error::msg(format!("unable to prepare context: {e}")))?;
-        if !looks_like_archive(&data) {
+        if !crate::build::copy::looks_like_archive(&data) {
             let ctx = Context::empty(images.temp_dir()?)?;
             return Ok((ctx, text_of(data)?, "Dockerfile".into()));
         }
@@ -305,41 +305,6 @@ fn absolute(p: &Path) -> PathBuf {
 
 fn text_of(data: Vec<u8>) -> Result<String> {
     String::from_utf8(data).map_err(|_| Error::msg("the Dockerfile is not UTF-8 text"))
-}
-
-/// A tar (by its header checksum) or a compressed stream.
-fn looks_like_archive(data: &[u8]) -> bool {
-    if data.starts_with(&[0x1f, 0x8b])
-        || data.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00])
-        || data.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
-        || data.starts_with(b"BZh")
-    {
-        return true;
-    }
-    if data.len() < 512 {
-        return false;
-    }
-    let field = &data[148..156];
-    let text: String = field
-        .iter()
-        .take_while(|b| **b != 0 && **b != b' ')
-        .map(|b| *b as char)
-        .collect();
-    let Ok(want) = u32::from_str_radix(text.trim(), 8) else {
-        return false;
-    };
-    let sum: u32 = data[..512]
-        .iter()
-        .enumerate()
-        .map(|(i, b)| {
-            if (148..156).contains(&i) {
-                b' ' as u32
-            } else {
-                *b as u32
-            }
-        })
-        .sum();
-    sum == want
 }
 
 fn network_mode(paths: &Paths, n: &str) -> Result<NetworkMode> {
