@@ -15,14 +15,14 @@ if [ ${#need[@]} -gt 0 ]; then apt-get update -qq && apt-get install -y -qq "${n
 cargo build --release -q
 rdock=${CARGO_TARGET_DIR:-$PWD/target}/release/rdock
 # BENCH_TMP=/dev/shm measures without the disk.
-work=$(mktemp -d "${BENCH_TMP:-/tmp}/rdock-archbench.XXXXXX")
+source bench/lib.sh
+bench_store archbench
 pm() { podman --root "$work/pm" --runroot "$work/pm-run" --cgroup-manager cgroupfs "$@"; }
 pl() { podman --root "$work/pl" --runroot "$work/pl-run" --cgroup-manager cgroupfs "$@"; }
 cleanup() {
     pm rmi -af >/dev/null 2>&1 || true
     pl rmi -af >/dev/null 2>&1 || true
-    umount -R "$work" 2>/dev/null || true
-    rm -rf "$work"
+    bench_store_cleanup
 }
 trap cleanup EXIT
 [ -n "${KEEP:-}" ] && trap - EXIT

@@ -12,16 +12,15 @@ runs=${1:-5}
 command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine; }
 cargo build --release -q
 rdock=$PWD/target/release/rdock
-work=$(mktemp -d "${BENCH_TMP:-/var/tmp}/rdock-commitbench.XXXXXX")
-R="$rdock --root $work/root --runroot $work/run"
+source bench/lib.sh
+BENCH_TMP=${BENCH_TMP:-/var/tmp}
+bench_store commitbench
 P="podman --root $work/podman --runroot $work/podman-run --runtime runc --cgroup-manager cgroupfs --events-backend none"
 PO="--network none --ulimit nofile=1024:1024 --ulimit nproc=4096:4096"
 have_podman=0; command -v podman >/dev/null && have_podman=1
 cleanup() {
-    $R rm -f $($R ps -aq) >/dev/null 2>&1 || true
     if [ $have_podman = 1 ]; then $P rm -af >/dev/null 2>&1 || true; $P rmi -af >/dev/null 2>&1 || true; fi
-    grep " $work" /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-    rm -rf "$work"
+    bench_store_cleanup
 }
 trap cleanup EXIT
 write='mkdir /data && i=0; while [ $i -lt 1000 ]; do head -c 100000 /dev/urandom > /data/f$i; i=$((i+1)); done'

@@ -7,16 +7,14 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 1; }
 cargo build --release -q
 rdock=$PWD/target/release/rdock
-work=$(mktemp -d /tmp/rdock-monbench.XXXXXX)
-R="$rdock --root $work/root --runroot $work/run"
+source bench/lib.sh
+bench_store monbench
 P="podman --root $work/podman --runroot $work/podman-run --runtime runc --cgroup-manager cgroupfs --events-backend none"
 cleanup() {
     $R rm -f idle busy >/dev/null 2>&1 || true
     $P rm -f idle busy >/dev/null 2>&1 || true
     $P rmi -af >/dev/null 2>&1 || true
-    # podman can leave its overlay mounted: lazily unmount what is left.
-    grep " $work" /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-    rm -rf "$work"
+    bench_store_cleanup
 }
 trap cleanup EXIT
 RDOCK="$R" scripts/busybox-image.sh bench >/dev/null

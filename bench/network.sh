@@ -3,8 +3,8 @@
 # `run --rm IMG true` on the default bridge, with `-p`, and (for reference)
 # with --network none.
 #   bench/network.sh [RUNS]      (as root; default 30 runs each)
-# rdock uses its own bridge, subnet and nftables table here (a daemon.json
-# in the work dir), so the host's rdock0 is left alone.
+# rdock uses its own bridge, subnet and nftables table here (bench/lib.sh),
+# so the host's rdock0 is left alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-30}
@@ -12,23 +12,14 @@ runs=${1:-30}
 command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine; }
 cargo build --release -q
 rdock=$PWD/target/release/rdock
-work=$(mktemp -d /tmp/rdock-netbench.XXXXXX)
-cat > "$work/daemon.json" <<JSON
-{"bridge": "rdbench0", "bip": "10.196.0.1/24", "firewall-table": "rdock_bench"}
-JSON
-export RDOCK_DAEMON_CONFIG=$work/daemon.json
-R="$rdock --root $work/root --runroot $work/run"
+source bench/lib.sh
+bench_store netbench
 P="podman --root $work/podman --runroot $work/podman-run --runtime runc --cgroup-manager cgroupfs --events-backend none"
 PO="--ulimit nofile=1024:1024 --ulimit nproc=4096:4096"
 have_podman=0; command -v podman >/dev/null && have_podman=1
 cleanup() {
-    $R rm -f $($R ps -aq) >/dev/null 2>&1 || true
     if [ $have_podman = 1 ]; then $P rm -af >/dev/null 2>&1 || true; $P rmi -af >/dev/null 2>&1 || true; fi
-    grep " $work" /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-    ip link del rdbench0 2>/dev/null || true
-    nft delete table ip rdock_bench 2>/dev/null || true
-    rm -f /run/rdock-firewall-rdock_bench.lock
-    rm -rf "$work"
+    bench_store_cleanup
 }
 trap cleanup EXIT
 RDOCK="$R" scripts/busybox-image.sh bench >/dev/null

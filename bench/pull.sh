@@ -17,13 +17,13 @@ if [ ${#need[@]} -gt 0 ]; then apt-get update -qq && apt-get install -y -qq "${n
 cargo build --release -q
 rdock=$PWD/target/release/rdock
 # BENCH_TMP=/dev/shm measures without the disk: ext4 inode allocation dominates here.
-work=$(mktemp -d "${BENCH_TMP:-/tmp}/rdock-pullbench.XXXXXX")
+source bench/lib.sh
+bench_store pullbench
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cleanup() {
     [ -n "${reg_pid:-}" ] && kill "$reg_pid" 2>/dev/null || true
     podman --root "$work/podman" --runroot "$work/podman-run" rmi -af >/dev/null 2>&1 || true
-    umount -R "$work" 2>/dev/null || true
-    rm -rf "$work"
+    bench_store_cleanup
 }
 trap cleanup EXIT
 [ -n "${KEEP:-}" ] && trap - EXIT

@@ -10,14 +10,13 @@ runs=${1:-50}
 command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine; }
 cargo build --release -q
 rdock=$PWD/target/release/rdock
-work=$(mktemp -d /tmp/rdock-bench.XXXXXX)
+source bench/lib.sh
+bench_store bench
 cleanup() {
     podman --root "$work/podman" --runroot "$work/podman-run" rmi -af >/dev/null 2>&1 || true
-    umount -R "$work" 2>/dev/null || true
-    rm -rf "$work"
+    bench_store_cleanup
 }
 trap cleanup EXIT
-R="$rdock --root $work/root --runroot $work/run"
 RDOCK="$R" scripts/busybox-image.sh bench >/dev/null
 
 results="$work/results.json"

@@ -12,19 +12,11 @@ runs=${1:-50}
 command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine; }
 cargo build --release -q
 rdock=${CARGO_TARGET_DIR:-$PWD/target}/release/rdock
-work=$(mktemp -d /tmp/rdock-seccompbench.XXXXXX)
-cat > "$work/daemon.json" <<JSON
-{"bridge": "rdbench1", "bip": "10.197.0.1/24", "firewall-table": "rdock_bench_sc"}
-JSON
-export RDOCK_DAEMON_CONFIG=$work/daemon.json
-R="$rdock --root $work/root --runroot $work/run"
+source bench/lib.sh
+BENCH_BRIDGE=rdbench1 BENCH_TABLE=rdock_bench_sc BENCH_NET=10.197.0
+bench_store seccompbench
 cleanup() {
-    $R rm -f $($R ps -aq) >/dev/null 2>&1 || true
-    grep " $work" /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-    ip link del rdbench1 2>/dev/null || true
-    nft delete table ip rdock_bench_sc 2>/dev/null || true
-    rm -f /run/rdock-firewall-rdock_bench_sc.lock
-    rm -rf "$work"
+    bench_store_cleanup
 }
 trap cleanup EXIT
 RDOCK="$R" scripts/busybox-image.sh bench >/dev/null

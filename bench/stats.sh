@@ -12,16 +12,14 @@ n=50
 command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine; }
 cargo build --release -q
 rdock=${CARGO_TARGET_DIR:-$PWD/target}/release/rdock
-work=$(mktemp -d /tmp/rdock-statsbench.XXXXXX)
-R="$rdock --root $work/root --runroot $work/run"
+source bench/lib.sh
+bench_store statsbench
 P="podman --root $work/podman --runroot $work/podman-run --runtime runc --cgroup-manager cgroupfs --events-backend none"
 PO="--network none --ulimit nofile=1024:1024 --ulimit nproc=4096:4096"
 have_podman=0; command -v podman >/dev/null && have_podman=1
 cleanup() {
-    $R rm -f $($R ps -aq) >/dev/null 2>&1 || true
     if [ $have_podman = 1 ]; then $P rm -af -t 0 >/dev/null 2>&1 || true; $P rmi -af >/dev/null 2>&1 || true; fi
-    grep " $work" /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-    rm -rf "$work"
+    bench_store_cleanup
 }
 trap cleanup EXIT
 RDOCK="$R" scripts/busybox-image.sh bench >/dev/null

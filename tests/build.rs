@@ -747,3 +747,41 @@ CMD ["cat /srv/marker"]
     // buildah adds its own version label.
     assert_eq!(ours["Labels"]["team"], theirs["Labels"]["team"]);
 }
+
+#[test]
+fn run_steps_use_the_configured_network() {
+    let r = Rdock::with_busybox();
+    // The default network is the store's configured bridge (this test's
+    // own), never the host's rdock0; --add-host reaches RUN's /etc/hosts.
+    let df = "FROM busybox\nRUN ip -4 addr show eth0 | grep inet > /addr; grep myhost /etc/hosts > /hosts\n";
+    let ctx = context(&r, "net", &[("Dockerfile", df)]);
+    r.run(&[
+        "build",
+        "--add-host",
+        "myhost:10.9.8.7",
+        "-t",
+        "net-default",
+        p(&ctx),
+    ])
+    .ok();
+    let prefix = r.subnet.trim_end_matches("0/24").to_string();
+    let addr = r
+        .run(&["run", "--rm", "net-default", "cat", "/addr", "/hosts"])
+        .ok()
+        .to_string();
+    assert!(
+        addr.contains(&format!("inet {prefix}")),
+        "{addr} not in {}",
+        r.subnet
+    );
+    assert!(addr.contains("10.9.8.7\tmyhost"), "{addr}");
+    let df = "FROM busybox\nRUN ls /sys/class/net > /nets\n";
+    let ctx = context(&r, "none", &[("Dockerfile", df)]);
+    r.run(&["build", "--network", "none", "-t", "net-none", p(&ctx)])
+        .ok();
+    assert_eq!(
+        r.run(&["run", "--rm", "net-none", "cat", "/nets"]).ok(),
+        "lo\n"
+    );
+    no_containers(&r);
+}

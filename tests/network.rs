@@ -852,3 +852,89 @@ fn connect_disconnect_routes_own_names_and_edits() {
     r.run(&["rm", "-f", "solo"]).ok();
     r.run(&["network", "rm", "m1", "m2", "mi"]).ok();
 }
+
+/// The bench scripts' store (bench/lib.sh) keeps rdock off the host's
+/// rdock0 and `rdock` table, and its cleanup takes back the bridge and
+/// table its containers made, with a container still running.
+#[test]
+fn bench_stores_clean_up_their_network() {
+    let r = Rdock::new();
+    let tar = r.dir.path().join("busybox.tar");
+    std::fs::write(&tar, busybox_tar()).unwrap();
+    let net = r.subnet.trim_end_matches(".0/24").to_string();
+    let script = format!(
+        r#"set -euo pipefail
+rdock={bin}
+BENCH_TMP={tmp} BENCH_BRIDGE={bridge} BENCH_TABLE={table} BENCH_NET={net}
+source bench/lib.sh
+bench_store cleanuptest
+$R import -c 'CMD ["sh"]' {tar} bb >/dev/null
+$R run --rm bb true
+$R run -d --name running bb sleep 60 >/dev/null
+grep -q '"bridge": "{bridge}"' "$RDOCK_DAEMON_CONFIG"
+ip link show {bridge} >/dev/null && nft list table ip {table} >/dev/null && echo made
+echo "$work"
+bench_store_cleanup
+"#,
+        bin = bin(),
+        tmp = r.dir.path().display(),
+        bridge = r.bridge,
+        table = r.table,
+        tar = tar.display(),
+    );
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("RDOCK_DAEMON_CONFIG")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut lines = stdout.lines();
+    assert_eq!(lines.next(), Some("made"), "{stdout}");
+    let work = lines.next().unwrap_or_default();
+    assert!(
+        !work.is_empty() && !std::path::Path::new(work).exists(),
+        "{work} left"
+    );
+    assert!(!link_exists(&r.bridge), "bridge {} left", r.bridge);
+    let table = std::process::Command::new("nft")
+        .args(["list", "table", "ip", &r.table])
+        .output()
+        .unwrap();
+    assert!(!table.status.success(), "table {} left", r.table);
+    assert!(mounts_mentioning(work).is_empty());
+}
+
+/// Every bench script takes its store from bench/lib.sh, so none of them
+/// runs rdock on the host's default network config (bench/lifecycle.sh
+/// and bench/monitor.sh once left rdock0 and table `rdock` behind).
+#[test]
+fn every_bench_script_uses_a_private_store() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench");
+    let mut checked = 0;
+    for e in std::fs::read_dir(&dir).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.ends_with(".sh") || name == "lib.sh" {
+            continue;
+        }
+        let text = std::fs::read_to_string(e.path()).unwrap();
+        assert!(
+            text.contains("source bench/lib.sh")
+                && text.contains("bench_store ")
+                && text.contains("bench_store_cleanup"),
+            "{name} must take its store from bench/lib.sh and clean it up"
+        );
+        assert!(
+            !text.contains("daemon.json"),
+            "{name} writes its own daemon.json"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 10, "only {checked} bench scripts found");
+}
