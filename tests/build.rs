@@ -563,92 +563,6 @@ fn contexts_from_stdin_files_and_flags() {
     assert!(!out.ok().contains("Using cache"), "{}", out.stdout);
 }
 
-/// podman or buildah with a private store (they share it); unmounted and
-/// removed on drop.
-struct Peer {
-    dir: tempfile::TempDir,
-}
-
-impl Peer {
-    fn new(tool: &str) -> Option<Peer> {
-        if std::process::Command::new(tool)
-            .arg("--version")
-            .output()
-            .is_err()
-        {
-            eprintln!("{tool} is not installed: skipping");
-            return None;
-        }
-        Some(Peer {
-            dir: tempfile::Builder::new()
-                .prefix("rdock-peer-")
-                .tempdir()
-                .unwrap(),
-        })
-    }
-
-    fn run(&self, tool: &str, args: &[&str], stdin: Option<&[u8]>) -> String {
-        use std::io::Write;
-        let d = self.dir.path();
-        let mut c = std::process::Command::new(tool);
-        c.args([
-            "--root",
-            p(&d.join("root")),
-            "--runroot",
-            p(&d.join("run")),
-            "--storage-driver",
-            "vfs",
-        ]);
-        if tool == "podman" {
-            c.args([
-                "--tmpdir",
-                p(&d.join("tmp")),
-                "--cgroup-manager",
-                "cgroupfs",
-                "--events-backend",
-                "none",
-            ]);
-        }
-        c.args(args)
-            .stdin(if stdin.is_some() {
-                std::process::Stdio::piped()
-            } else {
-                std::process::Stdio::null()
-            })
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        let mut child = c.spawn().unwrap();
-        if let (Some(data), Some(mut s)) = (stdin, child.stdin.take()) {
-            s.write_all(data).unwrap();
-        }
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{tool} {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .args(["-R", p(self.dir.path())])
-            .output();
-        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-        for line in mounts.lines().rev() {
-            if let Some(m) = line.split(' ').nth(4) {
-                if m.starts_with(p(self.dir.path())) {
-                    let _ = std::process::Command::new("umount")
-                        .args(["-l", m])
-                        .output();
-                }
-            }
-        }
-    }
-}
-
 #[test]
 fn built_images_interoperate_with_podman_and_buildah() {
     let r = Rdock::with_busybox();
@@ -665,29 +579,25 @@ CMD ["cat /srv/marker"]
 "#;
     let ctx = context(&r, "interop", &[("Dockerfile", df)]);
     r.run(&["build", "-t", "interop:1", p(&ctx)]).ok();
-    let Some(peer) = Peer::new("podman") else {
+    let Some(pm) = Podman::new() else {
         return;
     };
     // An image rdock built runs under podman.
     let archive = r.cmd(&["save", "interop:1"]).output().unwrap().stdout;
-    peer.run("podman", &["load"], Some(&archive));
-    let out = peer.run(
-        "podman",
-        &[
-            "run",
-            "--rm",
-            "--runtime",
-            "runc",
-            "--network",
-            "none",
-            "--ulimit",
-            "nofile=1024:1024",
-            "--ulimit",
-            "nproc=4096:4096",
-            "docker.io/library/interop:1",
-        ],
-        None,
-    );
+    run_ok(pm.cmd(&["load"]), Some(&archive));
+    let out = pm.ok(&[
+        "run",
+        "--rm",
+        "--runtime",
+        "runc",
+        "--network",
+        "none",
+        "--ulimit",
+        "nofile=1024:1024",
+        "--ulimit",
+        "nproc=4096:4096",
+        "docker.io/library/interop:1",
+    ]);
     assert_eq!(out, "built\n");
     if std::process::Command::new("buildah")
         .arg("--version")
@@ -699,10 +609,9 @@ CMD ["cat /srv/marker"]
     }
     // buildah builds the same Dockerfile on the same base: the same config.
     let base = r.cmd(&["save", "busybox"]).output().unwrap().stdout;
-    peer.run("podman", &["load"], Some(&base));
-    peer.run(
-        "buildah",
-        &[
+    run_ok(pm.cmd(&["load"]), Some(&base));
+    run_ok(
+        pm.buildah(&[
             "bud",
             "--isolation",
             "chroot",
@@ -712,20 +621,16 @@ CMD ["cat /srv/marker"]
             "-t",
             "theirs",
             p(&ctx),
-        ],
+        ]),
         None,
     );
-    let theirs: serde_json::Value = serde_json::from_str(&peer.run(
-        "podman",
-        &[
-            "image",
-            "inspect",
-            "--format",
-            "{{json .Config}}",
-            "localhost/theirs",
-        ],
-        None,
-    ))
+    let theirs: serde_json::Value = serde_json::from_str(&pm.ok(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{json .Config}}",
+        "localhost/theirs",
+    ]))
     .unwrap();
     let ours: serde_json::Value =
         serde_json::from_str(&inspect(&r, "interop:1", "{{json .Config}}")).unwrap();
@@ -784,4 +689,161 @@ fn run_steps_use_the_configured_network() {
         "lo\n"
     );
     no_containers(&r);
+}
+
+/// A tiny HTTP server on loopback answering every request with `body`.
+fn serve(body: &'static str) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut s in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = write!(
+                s,
+                "HTTP/1.0 200 OK\r\nContent-Length: {}\r\nLast-Modified: Tue, 14 Nov 2023 22:13:20 GMT\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
+#[test]
+fn add_from_a_url_with_and_without_a_checksum() {
+    let r = Rdock::with_busybox();
+    let port = serve("remote content\n");
+    let url = format!("http://127.0.0.1:{port}/dir/remote.txt?x=1");
+    let df = format!("FROM busybox\nADD {url} /srv/\nADD {url} /named\n");
+    let ctx = context(&r, "url", &[("Dockerfile", &df)]);
+    r.run(&["build", "-t", "fetched", p(&ctx)]).ok();
+    assert_eq!(
+        r.run(&[
+            "run",
+            "--rm",
+            "fetched",
+            "sh",
+            "-c",
+            "stat -c '%a %Y' /srv/remote.txt /named; cat /named"
+        ])
+        .ok(),
+        "600 1700000000\n600 1700000000\nremote content\n"
+    );
+    let wrong = "sha256:0ff4d6d2e2b3ae8b8e8b33e3bbd5f3ad4c9f28cbbbf1ea0abd6b2b2d15d36ec8";
+    let df = format!("FROM busybox\nADD --checksum={wrong} {url} /x\n");
+    std::fs::write(ctx.join("Dockerfile"), df).unwrap();
+    let e = r.run(&["build", p(&ctx)]);
+    assert!(e.fails_125().contains("digest mismatch"), "{}", e.stderr);
+    let right = format!(
+        "sha256:{}",
+        rdock::image::store::sha256_hex(b"remote content\n")
+    );
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        format!("FROM busybox\nADD --checksum={right} {url} /x\n"),
+    )
+    .unwrap();
+    r.run(&["build", "-t", "checked", p(&ctx)]).ok();
+    assert_eq!(
+        r.run(&["run", "--rm", "checked", "cat", "/x"]).ok(),
+        "remote content\n"
+    );
+    let df = "FROM busybox\nADD --checksum=sha256:00 local.txt /x\n";
+    std::fs::write(ctx.join("Dockerfile"), df).unwrap();
+    std::fs::write(ctx.join("local.txt"), "x").unwrap();
+    let e = r.run(&["build", p(&ctx)]);
+    assert!(e
+        .fails_125()
+        .contains("checksum can't be specified for non-HTTP(S) sources"));
+    no_containers(&r);
+}
+
+#[test]
+fn copy_from_an_image_heredoc_quotes_and_a_hostile_archive() {
+    let r = Rdock::with_busybox();
+    let df = "FROM busybox\nENV NAME=world\nCOPY --from=busybox /bin/busybox /bb\n\
+              COPY <<EOF /greeting\nsay \"hi\" to $NAME and '$NAME'\nEOF\n";
+    let ctx = context(&r, "from-image", &[("Dockerfile", df)]);
+    r.run(&["build", "-t", "from-image", p(&ctx)]).ok();
+    assert_eq!(
+        r.run(&[
+            "run",
+            "--rm",
+            "from-image",
+            "sh",
+            "-c",
+            "cmp /bb /bin/busybox && echo ran; cat /greeting"
+        ])
+        .ok(),
+        "ran\nsay \"hi\" to world and '$NAME'\n"
+    );
+    // An archive whose entry climbs out of its destination: refused, and
+    // nothing written outside the container.
+    let marker = format!("rdock-escape-{}", std::process::id());
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_old();
+    let name = format!("../../../../../../../../tmp/{marker}");
+    h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+    h.set_size(1);
+    h.set_mode(0o644);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(0);
+    h.set_cksum();
+    b.append(&h, &b"x"[..]).unwrap();
+    let ctx = context(
+        &r,
+        "evil",
+        &[("Dockerfile", "FROM busybox\nADD evil.tar /unpack/\n")],
+    );
+    std::fs::write(ctx.join("evil.tar"), b.into_inner().unwrap()).unwrap();
+    let e = r.run(&["build", p(&ctx)]);
+    assert!(e.fails_125().contains("outside"), "{}", e.stderr);
+    assert!(!Path::new(&format!("/tmp/{marker}")).exists());
+    no_containers(&r);
+}
+
+#[test]
+fn concurrent_builds_and_a_dockerfile_on_stdin() {
+    let r = std::sync::Arc::new(Rdock::with_busybox());
+    let df = "FROM busybox\nCOPY f /f\nRUN cat /f > /g\n";
+    let ctx = context(&r, "par", &[("Dockerfile", df), ("f", "same\n")]);
+    let builds: Vec<_> = (0..3)
+        .map(|i| {
+            let (r, ctx) = (r.clone(), ctx.clone());
+            std::thread::spawn(move || {
+                r.run(&["build", "-q", "-t", &format!("par:{i}"), p(&ctx)])
+                    .code
+            })
+        })
+        .collect();
+    for b in builds {
+        assert_eq!(b.join().unwrap(), 0);
+    }
+    for i in 0..3 {
+        assert_eq!(
+            r.run(&["run", "--rm", &format!("par:{i}"), "cat", "/g"])
+                .ok(),
+            "same\n"
+        );
+    }
+    let again = r.run(&["build", p(&ctx)]);
+    assert_eq!(
+        again.ok().matches("Using cache").count(),
+        2,
+        "{}",
+        again.stdout
+    );
+    no_containers(&r);
+    // -f - with a directory context.
+    let out = r.run_stdin(
+        &["build", "-f", "-", "-t", "stdin-df", p(&ctx)],
+        b"FROM busybox\nCOPY f /copied\n",
+    );
+    out.ok();
+    assert_eq!(
+        r.run(&["run", "--rm", "stdin-df", "cat", "/copied"]).ok(),
+        "same\n"
+    );
 }

@@ -263,6 +263,17 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// docker's "Step N/M : INSTRUCTION" line.
+    fn announce(&mut self, ins: &Instruction) {
+        self.step += 1;
+        self.say(&format!(
+            "Step {}/{} : {}",
+            self.step,
+            self.total,
+            step_text(ins)
+        ));
+    }
+
     fn step_error(&self, ins: &Instruction, e: Error) -> Error {
         if matches!(e, Error::Build(BuildError::Interrupted)) {
             return e;
@@ -418,28 +429,51 @@ impl<'a> Builder<'a> {
             if interrupted() {
                 return Err(BuildError::Interrupted.into());
             }
-            self.step += 1;
-            self.say(&format!(
-                "Step {}/{} : {}",
-                self.step,
-                self.total,
-                step_text(ins)
-            ));
+            self.announce(ins);
             self.instruction(&mut cur, ins, stages, i)
                 .map_err(|e| self.step_error(ins, e))?;
         }
         Ok(cur.rec)
     }
 
+    /// What FROM or `COPY --from` names: an earlier stage's result,
+    /// scratch, or an image (pulled if missing, or always with `pull`).
+    fn base(
+        &mut self,
+        stages: &[StageDef<'_>],
+        before: usize,
+        name: &str,
+        pull: bool,
+    ) -> Result<StepRecord> {
+        if let Some(j) = Self::stage_ref(stages, before, name) {
+            return self
+                .done
+                .get(&j)
+                .cloned()
+                .ok_or_else(|| msg(format!("stage {name} has not been built")));
+        }
+        if name == "scratch" {
+            let config = ImageConfig {
+                architecture: host_arch().into(),
+                os: "linux".into(),
+                ..Default::default()
+            };
+            return StepRecord::new(config, Vec::new())
+                .map_err(|e| msg(format!("encoding a config: {e}")));
+        }
+        (self.opts.fetch_image)(name, pull)?;
+        let idx = self.images.index()?;
+        let img = idx.lookup(name)?;
+        Ok(StepRecord {
+            id: img.id.clone(),
+            config: self.images.config(img)?,
+            layers: img.layers.clone(),
+        })
+    }
+
     fn from(&mut self, stages: &[StageDef<'_>], i: usize) -> Result<Current> {
         let ins = stages[i].from;
-        self.step += 1;
-        self.say(&format!(
-            "Step {}/{} : {}",
-            self.step,
-            self.total,
-            step_text(ins)
-        ));
+        self.announce(ins);
         if let Some(p) = Self::flag(ins, "platform") {
             let meta = self.meta_args.clone();
             let p = self.word(p, &|k| meta.get(k).cloned())?;
@@ -447,29 +481,7 @@ impl<'a> Builder<'a> {
         }
         let words = self.stage_words(ins)?;
         let base = &words[0];
-        let rec = if let Some(j) = Self::stage_ref(stages, i, base) {
-            self.done
-                .get(&j)
-                .cloned()
-                .ok_or_else(|| msg(format!("stage {base} has not been built")))?
-        } else if base == "scratch" {
-            let config = ImageConfig {
-                architecture: host_arch().into(),
-                os: "linux".into(),
-                ..Default::default()
-            };
-            StepRecord::new(config, Vec::new())
-                .map_err(|e| msg(format!("encoding a config: {e}")))?
-        } else {
-            (self.opts.fetch_image)(base, self.opts.pull)?;
-            let idx = self.images.index()?;
-            let img = idx.lookup(base)?;
-            StepRecord {
-                id: img.id.clone(),
-                config: self.images.config(img)?,
-                layers: img.layers.clone(),
-            }
-        };
+        let rec = self.base(stages, i, base, self.opts.pull)?;
         self.say(&format!(" ---> {}", short(&rec.id)));
         let mut rec = rec;
         // BuildKit gives every stage a PATH (the base may have none, as
@@ -906,9 +918,8 @@ impl<'a> Builder<'a> {
             empty_layer: empty,
             ..Default::default()
         };
-        let c = ContainerStore::new(paths).load(&c.config.id)?;
-        let changed = !crate::container::changes::changes(paths, &c)?.is_empty();
-        let rec = if !changed {
+        let changes = crate::container::changes::Changes::of(paths, c)?;
+        let rec = if changes.is_empty() {
             config.history.push(history(true));
             let rec = StepRecord::new(config, c.config.layers.clone())
                 .map_err(|e| msg(format!("encoding a config: {e}")))?;
@@ -919,9 +930,9 @@ impl<'a> Builder<'a> {
                 let (reader, writer) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
                     .map_err(|e| msg(format!("creating a pipe: {e}")))?;
                 let (reader, writer) = (std::fs::File::from(reader), std::fs::File::from(writer));
-                let cref = &c;
+                let changes = &changes;
                 let producer = s.spawn(move || {
-                    crate::container::changes::write_layer(paths, cref, writer).map(drop)
+                    crate::container::changes::write_changes(c, changes, writer).map(drop)
                 });
                 let staged = self
                     .images
@@ -1088,32 +1099,20 @@ impl<'a> Builder<'a> {
             None => None,
         };
         let from_rec = match &from {
-            Some(f) => Some(match Self::stage_ref(stages, stage, f) {
-                Some(j) => self
-                    .done
-                    .get(&j)
-                    .cloned()
-                    .ok_or_else(|| msg(format!("stage {f} has not been built")))?,
-                None => {
-                    if Self::stage_ref(stages, stages.len(), f).is_some() {
-                        return Err(msg(format!("stage {f} is not defined before this one")));
-                    }
-                    (self.opts.fetch_image)(f, false)?;
-                    let idx = self.images.index()?;
-                    let img = idx.lookup(f)?;
-                    StepRecord {
-                        id: img.id.clone(),
-                        config: self.images.config(img)?,
-                        layers: img.layers.clone(),
-                    }
-                }
-            }),
+            Some(f)
+                if Self::stage_ref(stages, stage, f).is_none()
+                    && Self::stage_ref(stages, stages.len(), f).is_some() =>
+            {
+                return Err(msg(format!("stage {f} is not defined before this one")));
+            }
+            Some(f) => Some(self.base(stages, stage, f, false)?),
             None => None,
         };
 
         // Heredocs and URLs become files in a temp dir of their own.
         let mut extra_dir: Option<Context> = None;
-        let mut extra_names: Vec<(String, bool)> = Vec::new();
+        let mut extra_names: Vec<String> = Vec::new();
+        let mut urls = 0;
         let mut plain: Vec<String> = Vec::new();
         for w in &words {
             if let Some(doc) = w
@@ -1125,19 +1124,18 @@ impl<'a> Builder<'a> {
                 .and_then(|n| ins.heredocs.iter().find(|h| h.name == n))
             {
                 let content = if doc.expand {
-                    self.word(&doc.content, &lookup)
-                        .unwrap_or_else(|_| doc.content.clone())
+                    shell_lex::process_heredoc(&doc.content, &lookup, self.escape)
+                        .map_err(BuildError::from)?
                 } else {
                     doc.content.clone()
                 };
                 let ctx = self.extra_context(&mut extra_dir)?;
-                let name = doc.name.clone();
-                write_extra(ctx, &name, content.as_bytes(), 0o644)?;
-                extra_names.push((name, false));
+                write_extra(ctx, &doc.name, content.as_bytes(), 0o644)?;
+                extra_names.push(doc.name.clone());
             } else if add && (w.starts_with("http://") || w.starts_with("https://")) {
                 let ctx = self.extra_context(&mut extra_dir)?;
-                let name = download(ctx, w, checksum.as_deref())?;
-                extra_names.push((name, false));
+                extra_names.push(download(ctx, w, checksum.as_deref())?);
+                urls += 1;
             } else if add && (w.starts_with("git@") || w.ends_with(".git")) {
                 return Err(msg(format!(
                     "ADD of a git repository ({w}) is not supported by rdock"
@@ -1146,7 +1144,7 @@ impl<'a> Builder<'a> {
                 plain.push(w.clone());
             }
         }
-        if checksum.is_some() && !extra_names.iter().any(|_| true) {
+        if checksum.is_some() && (urls == 0 || !plain.is_empty()) {
             return Err(msg("checksum can't be specified for non-HTTP(S) sources"));
         }
 
@@ -1186,7 +1184,7 @@ impl<'a> Builder<'a> {
             count += plain.len();
         }
         if let Some(ctx) = &extra_dir {
-            for (name, _) in &extra_names {
+            for name in &extra_names {
                 for s in ctx.sources(name)? {
                     h.update(name.as_bytes());
                     ctx.hash(&s, &mut h)?;
@@ -1257,7 +1255,7 @@ impl<'a> Builder<'a> {
                     }
                 }
                 if let Some(ctx) = &extra_dir {
-                    for (name, _) in &extra_names {
+                    for name in &extra_names {
                         for s in ctx.sources(name)? {
                             items.push(Item {
                                 ctx,

@@ -22,6 +22,19 @@ pub fn process_word(
     Lexer::new(word, env, escape).process().map(|(s, _)| s)
 }
 
+/// A COPY/ADD heredoc's body, expanded as BuildKit expands it: variables
+/// replaced, quote and escape characters kept.
+pub fn process_heredoc(
+    body: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    escape: char,
+) -> Result<String, LexError> {
+    let mut lx = Lexer::new(body, env, escape);
+    lx.raw_quotes = true;
+    lx.raw_escapes = true;
+    lx.process().map(|(s, _)| s)
+}
+
 /// As docker's ProcessWords: expansion and quote removal, then splitting on
 /// unquoted whitespace. Whitespace coming out of an unquoted expansion splits
 /// too, and an empty quoted string alone makes no word (both as lex.go).

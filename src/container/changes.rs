@@ -263,12 +263,30 @@ fn header_for(meta: &Metadata) -> tar::Header {
 /// Write the container's changes as a layer tar (OCI whiteouts: `.wh.NAME`
 /// for a deletion, `.wh..wh..opq` in a directory that hides what was below).
 pub fn write_layer<W: Write>(paths: &Paths, c: &Container, out: W) -> Result<W> {
+    write_changes(c, &Changes::of(paths, c)?, out)
+}
+
+/// A container's changes, read once: to tell whether there are any
+/// before writing them (`build` adds no layer for a step without any).
+pub struct Changes(Vec<Entry>);
+
+impl Changes {
+    pub fn of(paths: &Paths, c: &Container) -> Result<Changes> {
+        Ok(Changes(entries(paths, c)?))
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// `write_layer` of changes already read.
+pub fn write_changes<W: Write>(c: &Container, changes: &Changes, out: W) -> Result<W> {
     let upper = c.dir.join("upper");
-    let list = entries(paths, c)?;
+    let list = &changes.0;
     let err = |e: io::Error| Error::msg(format!("writing the layer: {e}"));
     let mut b = tar::Builder::new(out);
     let mut links = Links::new();
-    for e in &list {
+    for e in list {
         let src = upper.join(&e.rel);
         if is_whiteout(&e.meta) {
             let name = e.rel.file_name().unwrap_or(OsStr::new(""));

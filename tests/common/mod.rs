@@ -7,7 +7,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+pub mod podman;
 pub mod registry;
+
+#[allow(unused_imports)]
+pub use podman::{run_ok, Podman};
 
 pub const BUSYBOX: &str = "/bin/busybox";
 
