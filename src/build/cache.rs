@@ -113,12 +113,6 @@ pub fn prune(paths: &Paths) -> std::io::Result<Pruned> {
     Ok(Pruned { records: n })
 }
 
-/// How many records there are and the size of the layers only they hold
-/// (`system df`'s "Build Cache" row).
-pub fn count(paths: &Paths) -> usize {
-    records(paths).len()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

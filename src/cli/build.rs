@@ -188,36 +188,13 @@ fn refuse_unsupported(a: &BuildArgs) -> Result<()> {
 fn load_context(paths: &Paths, a: &BuildArgs) -> Result<(Context, String, String)> {
     let images = ImageStore::new(paths);
     images.sweep_tmp();
-    let read_stdin = || -> Result<Vec<u8>> {
-        let mut data = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut data)
-            .map_err(|e| Error::msg(format!("reading standard input: {e}")))?;
-        Ok(data)
-    };
     if a.context == "-" {
         if a.file.as_deref() == Some("-") {
             return Err(Error::msg(
                 "invalid argument: can't use stdin for both build context and dockerfile",
             ));
         }
-        let data = read_stdin()?;
-        if crate::build::copy::looks_like_archive(&data) {
-            let ctx = Context::from_tar(&mut &data[..], images.temp_dir()?)?;
-            let name = a.file.clone().unwrap_or_else(|| "Dockerfile".into());
-            let text = ctx
-                .read_file(&name)
-                .or_else(|| {
-                    (a.file.is_none())
-                        .then(|| ctx.read_file("dockerfile"))
-                        .flatten()
-                })
-                .ok_or_else(|| Error::msg(format!("Cannot locate specified Dockerfile: {name}")))?;
-            return Ok((ctx, text_of(text)?, name));
-        }
-        // A Dockerfile and no context.
-        let ctx = Context::empty(images.temp_dir()?)?;
-        return Ok((ctx, text_of(data)?, "Dockerfile".into()));
+        return from_stream(&images, &mut std::io::stdin().lock(), a.file.as_deref());
     }
     if a.context.starts_with("http://") || a.context.starts_with("https://") {
         if a.context.ends_with(".git") || a.context.contains(".git#") {
@@ -229,21 +206,11 @@ fn load_context(paths: &Paths, a: &BuildArgs) -> Result<(Context, String, String
         let resp = ureq::get(&a.context).call().map_err(|e| {
             Error::msg(format!("unable to prepare context: GET {}: {e}", a.context))
         })?;
-        let mut data = Vec::new();
-        resp.into_body()
-            .into_reader()
-            .read_to_end(&mut data)
-            .map_err(|e| Error::msg(format!("unable to prepare context: {e}")))?;
-        if !crate::build::copy::looks_like_archive(&data) {
-            let ctx = Context::empty(images.temp_dir()?)?;
-            return Ok((ctx, text_of(data)?, "Dockerfile".into()));
-        }
-        let ctx = Context::from_tar(&mut &data[..], images.temp_dir()?)?;
-        let name = a.file.clone().unwrap_or_else(|| "Dockerfile".into());
-        let text = ctx
-            .read_file(&name)
-            .ok_or_else(|| Error::msg(format!("Cannot locate specified Dockerfile: {name}")))?;
-        return Ok((ctx, text_of(text)?, name));
+        return from_stream(
+            &images,
+            &mut resp.into_body().into_reader(),
+            a.file.as_deref(),
+        );
     }
     let dir = PathBuf::from(&a.context);
     if !dir.is_dir() {
@@ -253,7 +220,7 @@ fn load_context(paths: &Paths, a: &BuildArgs) -> Result<(Context, String, String
         )));
     }
     let (text, file): (Vec<u8>, Option<PathBuf>) = match a.file.as_deref() {
-        Some("-") => (read_stdin()?, None),
+        Some("-") => (read_all(&mut std::io::stdin().lock())?, None),
         Some(f) => {
             let p = PathBuf::from(f);
             let data = std::fs::read(&p).map_err(|_| {
@@ -296,6 +263,45 @@ fn load_context(paths: &Paths, a: &BuildArgs) -> Result<(Context, String, String
         .and_then(|p| p.file_name())
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "Dockerfile".into());
+    Ok((ctx, text_of(text)?, name))
+}
+
+fn read_all(input: &mut dyn Read) -> Result<Vec<u8>> {
+    let mut data = Vec::new();
+    input
+        .read_to_end(&mut data)
+        .map_err(|e| Error::msg(format!("unable to prepare context: {e}")))?;
+    Ok(data)
+}
+
+/// A context from a stream (stdin, a URL): a tar, unpacked as it streams
+/// in, with its Dockerfile (`file`, else Dockerfile or dockerfile) inside;
+/// or else the stream is the Dockerfile and the context is empty.
+fn from_stream(
+    images: &ImageStore,
+    input: &mut dyn Read,
+    file: Option<&str>,
+) -> Result<(Context, String, String)> {
+    let mut head = Vec::with_capacity(512);
+    input
+        .take(512)
+        .read_to_end(&mut head)
+        .map_err(|e| Error::msg(format!("unable to prepare context: {e}")))?;
+    if !crate::build::copy::looks_like_archive(&head) {
+        head.extend(read_all(input)?);
+        let ctx = Context::empty(images.temp_dir()?)?;
+        return Ok((ctx, text_of(head)?, "Dockerfile".into()));
+    }
+    let ctx = Context::from_tar(&mut (&head[..]).chain(input), images.temp_dir()?)?;
+    let name = file.unwrap_or("Dockerfile").to_string();
+    let text = ctx
+        .read_file(&name)
+        .or_else(|| {
+            file.is_none()
+                .then(|| ctx.read_file("dockerfile"))
+                .flatten()
+        })
+        .ok_or_else(|| Error::msg(format!("Cannot locate specified Dockerfile: {name}")))?;
     Ok((ctx, text_of(text)?, name))
 }
 
@@ -424,13 +430,11 @@ fn prune(paths: &Paths, a: BuilderPruneArgs) -> Result<i32> {
     }
     let images = ImageStore::new(paths);
     let before = crate::util::tree_size(&paths.layers());
-    let n = crate::build::cache::prune(paths)
-        .map_err(|e| Error::msg(format!("removing the build cache: {e}")))?
-        .records;
+    crate::build::cache::prune(paths)
+        .map_err(|e| Error::msg(format!("removing the build cache: {e}")))?;
     let in_use = crate::container::store::ContainerStore::new(paths).layers_in_use();
     images.update(|idx| images.gc_locked(idx, &in_use))?;
     let after = crate::util::tree_size(&paths.layers());
-    let _ = n;
     println!(
         "Total:\t{}",
         super::format::human_size(before.saturating_sub(after))
