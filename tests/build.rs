@@ -847,3 +847,143 @@ fn concurrent_builds_and_a_dockerfile_on_stdin() {
         "same\n"
     );
 }
+
+/// `rdock build ARGS` in a terminal, then `EXIT=code`; the session.
+fn build_on_tty(r: &Rdock, sock: &str, args: &str) -> Tmux {
+    let cmd = format!(
+        "{} --root {} --runroot {} build {args}; echo EXIT=$?; sleep 60",
+        bin(),
+        p(&r.root),
+        p(&r.runroot)
+    );
+    Tmux::start(&r.dir.path().join(sock), 100, 40, &cmd)
+}
+
+#[test]
+fn on_a_terminal_the_build_is_a_live_view() {
+    let r = Rdock::with_busybox();
+    let df = "FROM busybox\nENV A=1\nRUN for i in 1 2 3; do echo tick $i; done; sleep 3\nCOPY f /f\nRUN cat /f\n";
+    let ctx = context(&r, "live", &[("Dockerfile", df), ("f", "from f\n")]);
+    let t = build_on_tty(&r, "t1.sock", &format!("-t live {}", p(&ctx)));
+    // While the step runs, its output's tail is shown under it.
+    let screen = t.wait_for("=> => # tick 3");
+    assert!(screen.contains(" => [2/4] RUN for i in 1 2 3;"), "{screen}");
+    assert!(!screen.contains("FINISHED"), "{screen}");
+    let screen = t.wait_for("EXIT=0");
+    // Redrawn in place: one header, every step once, no plain output.
+    assert_eq!(screen.matches("[+] Building").count(), 1, "{screen}");
+    assert!(screen.contains("(6/6) FINISHED"), "{screen}");
+    assert_eq!(screen.matches("[1/4] FROM busybox").count(), 1, "{screen}");
+    assert!(screen.contains(" => [3/4] COPY f /f"), "{screen}");
+    assert!(screen.contains(" => [4/4] RUN cat /f"), "{screen}");
+    assert!(
+        screen.contains(" => => naming to docker.io/library/live:latest"),
+        "{screen}"
+    );
+    // A finished step's output is folded away; ENV is not a step.
+    assert!(
+        !screen.contains("# tick") && !screen.contains("from f"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("ENV") && !screen.contains("Step 1/"),
+        "{screen}"
+    );
+    drop(t);
+    let t = build_on_tty(&r, "t2.sock", &format!("-t live {}", p(&ctx)));
+    let screen = t.wait_for("EXIT=0");
+    assert!(screen.contains(" => CACHED [2/4] RUN for i"), "{screen}");
+    assert!(screen.contains(" => CACHED [4/4] RUN cat /f"), "{screen}");
+    drop(t);
+    no_containers(&r);
+
+    // A failing step: marked, and its output printed after the view.
+    let ctx = context(
+        &r,
+        "fails",
+        &[("Dockerfile", "FROM busybox\nRUN echo oops; exit 4\n")],
+    );
+    let t = build_on_tty(&r, "t3.sock", p(&ctx));
+    let screen = t.wait_for("EXIT=125");
+    assert!(
+        screen.contains(" => ERROR [2/2] RUN echo oops; exit 4"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("------\n > [2/2] RUN echo oops; exit 4:\noops\n------"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("rdock: Dockerfile:2: RUN echo oops; exit 4: process"),
+        "{screen}"
+    );
+    assert!(!screen.contains("FINISHED"), "{screen}");
+    drop(t);
+
+    // ^C cancels the running step at once and exits 130, cleaned up.
+    let ctx = context(
+        &r,
+        "slow",
+        &[("Dockerfile", "FROM busybox\nRUN echo started; sleep 30\n")],
+    );
+    let t = build_on_tty(&r, "t4.sock", p(&ctx));
+    t.wait_for("=> => # started");
+    t.send(&["C-c"]);
+    let screen = t.wait_for("EXIT=130");
+    assert!(
+        screen.contains(" => CANCELED [2/2] RUN echo started"),
+        "{screen}"
+    );
+    assert!(screen.contains("rdock: build interrupted"), "{screen}");
+    drop(t);
+    no_containers(&r);
+
+    // Without a terminal: `auto` is the plain output, `tty` an error.
+    let out = r.run(&[
+        "build",
+        "--progress",
+        "auto",
+        p(&ctx.with_file_name("live")),
+    ]);
+    assert!(
+        out.ok().contains("Step 1/5 : FROM busybox"),
+        "{}",
+        out.stdout
+    );
+    let e = r.run(&["build", "--progress", "tty", p(&ctx)]);
+    assert!(e.fails_125().contains("not a console"), "{}", e.stderr);
+}
+
+#[test]
+fn an_interrupted_plain_build_exits_130_and_cleans_up() {
+    let r = Rdock::with_busybox();
+    let ctx = context(
+        &r,
+        "slow",
+        &[("Dockerfile", "FROM busybox\nRUN echo started; sleep 30\n")],
+    );
+    let child = r
+        .cmd(&["build", "--progress", "plain", p(&ctx)])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the step's container to be up.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while r.run(&["ps", "-q"]).ok().trim().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the RUN never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    // 130, not the success the step would reach if it ran to the end.
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "rdock: build interrupted\n"
+    );
+    no_containers(&r);
+}

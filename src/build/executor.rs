@@ -13,6 +13,7 @@ use super::cache::{self, StepRecord};
 use super::context::Context;
 use super::copy::{self, Item, Placement};
 use super::dockerfile::{self, Args, Instruction};
+use super::progress::{Outcome, TtyView};
 use super::shell_lex;
 use super::BuildError;
 use crate::container::config::NetworkMode;
@@ -35,6 +36,8 @@ pub enum Output {
     Plain,
     /// Nothing but the final image ID (`-q`).
     Quiet,
+    /// BuildKit's compact live view on stderr (a terminal).
+    Tty,
 }
 
 pub struct BuildOptions<'a> {
@@ -145,6 +148,13 @@ struct Builder<'a> {
     total: usize,
     /// Containers to remove whatever happens.
     containers: Vec<String>,
+    /// The live view (`Output::Tty`).
+    view: Option<TtyView>,
+    /// The running stage's step label ("[name " or "[") and its step
+    /// count; BuildKit numbers steps per stage.
+    stage_label: (String, usize, usize),
+    /// The view shows a step that has not ended yet.
+    vertex_open: bool,
 }
 
 impl Drop for Builder<'_> {
@@ -203,7 +213,32 @@ pub fn build(paths: &Paths, opts: &BuildOptions<'_>) -> Result<String> {
         step: 0,
         total: 0,
         containers: Vec::new(),
+        view: (opts.output == Output::Tty).then(TtyView::start),
+        stage_label: (String::new(), 0, 0),
+        vertex_open: false,
     };
+    b.view_step(format!(
+        "[internal] load build definition from {}",
+        opts.dockerfile_name
+    ));
+    b.view_detail(format!(
+        "transferring dockerfile: {}B",
+        opts.dockerfile.len()
+    ));
+    b.view_end(false);
+    let result = run_all(&mut b, &df);
+    if let Some(view) = b.view.take() {
+        view.finish(match &result {
+            Ok(_) => Outcome::Done,
+            Err(Error::Build(BuildError::Interrupted)) => Outcome::Canceled,
+            Err(_) => Outcome::Failed,
+        });
+    }
+    result
+}
+
+fn run_all(b: &mut Builder<'_>, df: &dockerfile::Dockerfile) -> Result<String> {
+    let opts = b.opts;
     let mut stages: Vec<StageDef<'_>> = Vec::new();
     let mut meta: Vec<&Instruction> = Vec::new();
     for ins in &df.instructions {
@@ -250,7 +285,6 @@ pub fn build(paths: &Paths, opts: &BuildOptions<'_>) -> Result<String> {
         .done
         .remove(&target)
         .ok_or_else(|| msg("the target stage did not run"))?;
-    b.warn_unused_args();
     b.finish(rec)
 }
 
@@ -263,7 +297,9 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// docker's "Step N/M : INSTRUCTION" line.
+    /// docker's "Step N/M : INSTRUCTION" line; in the live view, a new
+    /// step for the instructions BuildKit shows (the others only change
+    /// the config).
     fn announce(&mut self, ins: &Instruction) {
         self.step += 1;
         self.say(&format!(
@@ -272,6 +308,37 @@ impl<'a> Builder<'a> {
             self.total,
             step_text(ins)
         ));
+        if is_vertex(ins) {
+            let (prefix, k, n) = &mut self.stage_label;
+            *k += 1;
+            let label = format!("{prefix}{k}/{n}] {}", step_text(ins));
+            self.view_step(label);
+        }
+    }
+
+    fn view_step(&mut self, label: String) {
+        if let Some(v) = &self.view {
+            v.step(label);
+            self.vertex_open = true;
+        }
+    }
+
+    fn view_detail(&self, text: String) {
+        if let Some(v) = &self.view {
+            v.detail(text);
+        }
+    }
+
+    /// The shown step ended, from the cache or not.
+    fn view_end(&mut self, cached: bool) {
+        if let (Some(v), true) = (&self.view, self.vertex_open) {
+            if cached {
+                v.cached();
+            } else {
+                v.done();
+            }
+        }
+        self.vertex_open = false;
     }
 
     fn step_error(&self, ins: &Instruction, e: Error) -> Error {
@@ -422,6 +489,16 @@ impl<'a> Builder<'a> {
 
     fn run_stage(&mut self, stages: &[StageDef<'_>], i: usize) -> Result<StepRecord> {
         let stage = &stages[i];
+        let prefix = if stages.len() > 1 {
+            match &stage.name {
+                Some(n) => format!("[{n} "),
+                None => format!("[stage-{i} "),
+            }
+        } else {
+            "[".to_string()
+        };
+        let count = 1 + stage.body.iter().filter(|ins| is_vertex(ins)).count();
+        self.stage_label = (prefix, 0, count);
         let mut cur = self
             .from(stages, i)
             .map_err(|e| self.step_error(stage.from, e))?;
@@ -432,6 +509,7 @@ impl<'a> Builder<'a> {
             self.announce(ins);
             self.instruction(&mut cur, ins, stages, i)
                 .map_err(|e| self.step_error(ins, e))?;
+            self.view_end(false);
         }
         Ok(cur.rec)
     }
@@ -483,6 +561,7 @@ impl<'a> Builder<'a> {
         let base = &words[0];
         let rec = self.base(stages, i, base, self.opts.pull)?;
         self.say(&format!(" ---> {}", short(&rec.id)));
+        self.view_end(false);
         let mut rec = rec;
         // BuildKit gives every stage a PATH (the base may have none, as
         // scratch).
@@ -536,7 +615,13 @@ impl<'a> Builder<'a> {
         let text = format!("FROM scratch\n{}\n", triggers.join("\n"));
         let parsed = dockerfile::parse(&text, "ONBUILD").map_err(BuildError::from)?;
         for ins in parsed.instructions.iter().skip(1) {
+            if is_vertex(ins) {
+                let (prefix, k, n) = &self.stage_label;
+                let label = format!("{prefix}{k}/{n}] ONBUILD {}", step_text(ins));
+                self.view_step(label);
+            }
             self.instruction(cur, ins, stages, i)?;
+            self.view_end(false);
         }
         // The triggers ran here; the child image starts without them
         // (the step that removes them is part of the trigger chain).
@@ -607,6 +692,7 @@ impl<'a> Builder<'a> {
     ) -> Result<()> {
         if !self.opts.no_cache {
             if let Some(rec) = cache::lookup(self.paths, key) {
+                self.view_end(true);
                 self.say(" ---> Using cache");
                 self.say(&format!(" ---> {}", short(&rec.id)));
                 cur.rec = rec;
@@ -1010,11 +1096,32 @@ impl<'a> Builder<'a> {
                 .write(true)
                 .open("/dev/null")
                 .map_err(|e| msg(format!("opening /dev/null: {e}")))?;
-            let (out, err) = match b.opts.output {
-                Output::Plain => (1, 2),
-                Output::Quiet => (devnull.as_raw_fd(), devnull.as_raw_fd()),
+            // The live view reads RUN's output through a pipe, to show its
+            // tail under the step.
+            let piped = match &b.view {
+                Some(v) => Some(
+                    v.output_pipe()
+                        .map_err(|e| msg(format!("making a pipe: {e}")))?,
+                ),
+                None => None,
             };
-            let code = lifecycle::run_with_stdio(b.paths, &c, [devnull.as_raw_fd(), out, err])?;
+            let (out, err) = match (&piped, b.opts.output) {
+                (Some((w, _)), _) => (w.as_raw_fd(), w.as_raw_fd()),
+                (None, Output::Plain) => (1, 2),
+                (None, _) => (devnull.as_raw_fd(), devnull.as_raw_fd()),
+            };
+            let exit = lifecycle::run_step(b.paths, &c, [devnull.as_raw_fd(), out, err]);
+            if let Some((w, reader)) = piped {
+                drop(w);
+                let _ = reader.join();
+            }
+            let code = match exit? {
+                lifecycle::StepExit::Exited(code) => code,
+                lifecycle::StepExit::Interrupted => {
+                    b.drop_container(&c.config.id);
+                    return Err(BuildError::Interrupted.into());
+                }
+            };
             if code != 0 {
                 b.drop_container(&c.config.id);
                 return Err(msg(format!(
@@ -1299,7 +1406,7 @@ impl<'a> Builder<'a> {
             .keys()
             .filter(|k| !self.used_args.contains(*k) && !PROXY_ARGS.contains(&k.as_str()))
             .collect();
-        if !unused.is_empty() && self.opts.output == Output::Plain {
+        if !unused.is_empty() && self.opts.output != Output::Quiet {
             let list: Vec<&str> = unused.iter().map(|s| s.as_str()).collect();
             eprintln!(
                 "[Warning] One or more build-args [{}] were not consumed",
@@ -1328,9 +1435,21 @@ impl<'a> Builder<'a> {
         for t in self.opts.tags.iter().skip(1) {
             crate::image::manage::tag(&self.images, &id, t)?;
         }
+        if self.opts.output == Output::Plain {
+            self.warn_unused_args();
+        }
         self.say(&format!("Successfully built {}", short(&id)));
         for t in &self.opts.tags {
             self.say(&format!("Successfully tagged {}", t.familiar()));
+        }
+        if let Some(view) = self.view.take() {
+            view.step("exporting to image".into());
+            view.detail(format!("writing image {id}"));
+            for t in &self.opts.tags {
+                view.detail(format!("naming to {t}"));
+            }
+            view.finish(Outcome::Done);
+            self.warn_unused_args();
         }
         Ok(id)
     }
@@ -1428,6 +1547,14 @@ fn step_text(ins: &Instruction) -> String {
         Some((_, rest)) => format!("{} {}", ins.keyword, rest.trim_start()),
         None => ins.keyword.clone(),
     }
+}
+
+/// Whether BuildKit's view shows the instruction as a step of its own.
+fn is_vertex(ins: &Instruction) -> bool {
+    matches!(
+        ins.keyword.as_str(),
+        "FROM" | "RUN" | "COPY" | "ADD" | "WORKDIR"
+    )
 }
 
 fn short(id: &str) -> String {

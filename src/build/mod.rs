@@ -12,6 +12,7 @@ pub mod copy;
 pub mod dockerfile;
 mod executor;
 pub mod ignore;
+mod progress;
 pub mod shell_lex;
 
 pub use executor::{build, BuildOptions, Output};

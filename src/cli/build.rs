@@ -10,7 +10,7 @@ use crate::image::store::ImageStore;
 use crate::paths::Paths;
 use clap::{Args, Subcommand};
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
@@ -329,9 +329,18 @@ fn network_mode(paths: &Paths, n: &str) -> Result<NetworkMode> {
 
 pub fn run(paths: &Paths, a: BuildArgs) -> Result<i32> {
     refuse_unsupported(&a)?;
+    let terminal = std::io::stderr().is_terminal();
     let output = match a.progress.as_str() {
         _ if a.quiet => Output::Quiet,
-        "auto" | "plain" | "tty" => Output::Plain,
+        "auto" if terminal => Output::Tty,
+        "auto" | "plain" => Output::Plain,
+        // As buildx: a view asked for and no terminal to draw it on fails.
+        "tty" if !terminal => {
+            return Err(Error::msg(
+                "failed to get console: provided file is not a console (--progress tty needs a terminal on stderr)",
+            ))
+        }
+        "tty" => Output::Tty,
         "quiet" => Output::Quiet,
         other => {
             return Err(Error::msg(format!(
@@ -381,7 +390,8 @@ pub fn run(paths: &Paths, a: BuildArgs) -> Result<i32> {
     }
     let network = network_mode(paths, &a.network)?;
     let (context, dockerfile, dockerfile_name) = load_context(paths, &a)?;
-    let quiet = output == Output::Quiet;
+    // Pull progress would tear the live view: only plain output shows it.
+    let quiet = output != Output::Plain;
     let fetch = |name: &str, always: bool| -> Result<()> {
         super::pull::ensure_image(
             paths,
@@ -410,7 +420,7 @@ pub fn run(paths: &Paths, a: BuildArgs) -> Result<i32> {
     if let Some(f) = &a.iidfile {
         std::fs::write(f, &id).map_err(|e| Error::msg(format!("writing {f}: {e}")))?;
     }
-    if quiet {
+    if output == Output::Quiet {
         println!("{id}");
     }
     Ok(0)

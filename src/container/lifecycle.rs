@@ -822,14 +822,55 @@ pub fn start_foreground(paths: &Paths, c: &Container) -> Result<i32> {
     Ok(code)
 }
 
+/// How a `build` step's container ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepExit {
+    Exited(i32),
+    /// SIGINT, SIGTERM or SIGHUP arrived: the step was killed, as
+    /// BuildKit cancels a RUN on ^C (a pid-1 shell would ignore a
+    /// forwarded SIGINT and the build would go on).
+    Interrupted,
+}
+
 /// Run the container with the given stdin/stdout/stderr fds until it
-/// exits, unlogged (a `build` step's container); returns its exit code.
-pub fn run_with_stdio(paths: &Paths, c: &Container, stdio: [i32; 3]) -> Result<i32> {
-    let sfd = forwarding_signals()?;
+/// exits, unlogged (a `build` step's container).
+pub fn run_step(paths: &Paths, c: &Container, stdio: [i32; 3]) -> Result<StepExit> {
+    let mut mask = SigSet::empty();
+    for s in [
+        Signal::SIGCHLD,
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+    ] {
+        mask.add(s);
+    }
+    mask.thread_block()
+        .map_err(|e| RuntimeError::sys("sigprocmask", e))?;
+    let sfd =
+        nix::sys::signalfd::SignalFd::with_flags(&mask, nix::sys::signalfd::SfdFlags::SFD_CLOEXEC)
+            .map_err(|e| RuntimeError::sys("signalfd", e))?;
     let (spawned, cgroup) = launch(paths, c, Some(stdio))?;
-    let code = wait_forwarding(&sfd, Pid::from_raw(spawned.pid))?;
+    let pid = Pid::from_raw(spawned.pid);
+    let mut interrupted = false;
+    let code = loop {
+        if let Some(code) = try_reap(pid) {
+            break code;
+        }
+        match sfd.read_signal() {
+            Ok(Some(info)) if info.ssi_signo as i32 != libc::SIGCHLD => {
+                interrupted = true;
+                let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+            }
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(RuntimeError::sys("reading signals", e).into()),
+        }
+    };
     finish(paths, c, &cgroup, code)?;
-    Ok(code)
+    Ok(if interrupted {
+        StepExit::Interrupted
+    } else {
+        StepExit::Exited(code)
+    })
 }
 
 /// A foreground container's output: to our stdout/stderr and to its log,
