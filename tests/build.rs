@@ -987,3 +987,49 @@ fn an_interrupted_plain_build_exits_130_and_cleans_up() {
     );
     no_containers(&r);
 }
+
+/// `system df`'s Build Cache row, split into words.
+fn cache_row(r: &Rdock) -> Vec<String> {
+    let df = r.run(&["system", "df"]).ok().to_string();
+    df.lines()
+        .find(|l| l.starts_with("Build Cache"))
+        .unwrap_or_else(|| panic!("no Build Cache row: {df}"))
+        .split_whitespace()
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn system_df_counts_and_system_prune_clears_the_build_cache() {
+    let r = Rdock::with_busybox();
+    let ctx = context(
+        &r,
+        "cached",
+        &[(
+            "Dockerfile",
+            "FROM busybox\nRUN head -c 300000 /bin/busybox > /blob\nENV X=1\n",
+        )],
+    );
+    r.run(&["build", "-t", "cached", p(&ctx)]).ok();
+    // While the image holds the layer, it is the image's space.
+    assert_eq!(cache_row(&r), ["Build", "Cache", "2", "0", "0B", "0B"]);
+    r.run(&["rmi", "cached"]).ok();
+    let row = cache_row(&r);
+    assert_eq!(row[2..4], ["2", "0"], "{row:?}");
+    assert!(row[4].ends_with("kB") && row[4] == row[5], "{row:?}");
+    let layers = || std::fs::read_dir(r.root.join("layers")).unwrap().count();
+    let before = layers();
+    let out = r.run(&["system", "prune", "-f"]).ok().to_string();
+    assert!(out.contains("Deleted build cache objects:\n"), "{out}");
+    assert!(!out.contains("Total reclaimed space: 0B"), "{out}");
+    assert_eq!(layers(), before - 1);
+    assert_eq!(cache_row(&r), ["Build", "Cache", "0", "0", "0B", "0B"]);
+    let out = r.run(&["build", "-t", "again", p(&ctx)]);
+    assert!(!out.ok().contains("Using cache"), "{}", out.stdout);
+    // builder prune says what it freed: the base's layer too, once no
+    // image holds it.
+    r.run(&["rmi", "again", "busybox"]).ok();
+    let out = r.run(&["builder", "prune", "-f"]).ok().to_string();
+    assert!(out.starts_with("Deleted build cache objects:\n"), "{out}");
+    assert!(!out.contains("Total:\t0B"), "{out}");
+}

@@ -99,18 +99,35 @@ fn records(paths: &Paths) -> Vec<(PathBuf, StepRecord)> {
 /// What `builder prune` removed.
 #[derive(Debug, Default)]
 pub struct Pruned {
-    pub records: usize,
+    /// The removed records' keys.
+    pub keys: Vec<String>,
 }
 
 /// Remove every record. The layers only records held go with the next
 /// GC, which the caller runs.
 pub fn prune(paths: &Paths) -> std::io::Result<Pruned> {
-    let mut n = 0;
+    let mut keys = Vec::new();
     for (p, _) in records(paths) {
-        std::fs::remove_file(p)?;
-        n += 1;
+        std::fs::remove_file(&p)?;
+        if let Some(stem) = p.file_stem() {
+            keys.push(stem.to_string_lossy().into_owned());
+        }
     }
-    Ok(Pruned { records: n })
+    keys.sort();
+    Ok(Pruned { keys })
+}
+
+/// The records, and the layers only they hold (no image in
+/// `image_layers` does): what `system df` counts as build cache.
+pub fn usage(paths: &Paths, image_layers: &HashSet<String>) -> (usize, HashSet<String>) {
+    let recs = records(paths);
+    let only: HashSet<String> = recs
+        .iter()
+        .flat_map(|(_, r)| r.layers.iter())
+        .filter(|l| !image_layers.contains(*l))
+        .cloned()
+        .collect();
+    (recs.len(), only)
 }
 
 #[cfg(test)]
@@ -144,7 +161,11 @@ mod tests {
         std::fs::create_dir_all(paths.layer("abc").join("diff")).unwrap();
         assert_eq!(lookup(&paths, "k"), Some(rec));
         assert_eq!(layers_in_use(&paths).len(), 1);
-        assert_eq!(prune(&paths).unwrap().records, 1);
+        let (n, only) = usage(&paths, &HashSet::new());
+        assert_eq!((n, only.len()), (1, 1));
+        let held: HashSet<String> = ["abc".to_string()].into();
+        assert!(usage(&paths, &held).1.is_empty());
+        assert_eq!(prune(&paths).unwrap().keys, ["k"]);
         assert!(lookup(&paths, "k").is_none());
     }
 }

@@ -9,7 +9,7 @@ use crate::image::reference::Reference;
 use crate::image::store::ImageStore;
 use crate::paths::Paths;
 use clap::{Args, Subcommand};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
@@ -426,6 +426,54 @@ pub fn run(paths: &Paths, a: BuildArgs) -> Result<i32> {
     Ok(0)
 }
 
+/// The build cache's size as `system df` counts it: its records, and
+/// the layers only they hold (an image's layers count as the image's).
+pub(crate) fn cache_usage(paths: &Paths) -> Result<(usize, u64)> {
+    let images = ImageStore::new(paths);
+    let (n, only) = crate::build::cache::usage(paths, &image_layers(&images)?);
+    Ok((n, layers_size(&images, &only)))
+}
+
+fn image_layers(images: &ImageStore) -> Result<HashSet<String>> {
+    Ok(images
+        .index()?
+        .images
+        .into_iter()
+        .flat_map(|i| i.layers)
+        .collect())
+}
+
+fn layers_size(images: &ImageStore, layers: &HashSet<String>) -> u64 {
+    layers
+        .iter()
+        .filter_map(|l| images.layer_info(l))
+        .map(|i| i.size)
+        .sum()
+}
+
+/// Remove the build cache and the layers only it held: docker's
+/// "Deleted build cache objects:" section, and the space freed.
+pub(crate) fn prune_build_cache(paths: &Paths) -> Result<(String, u64)> {
+    let images = ImageStore::new(paths);
+    let (_, only) = crate::build::cache::usage(paths, &image_layers(&images)?);
+    let size = layers_size(&images, &only);
+    let pruned = crate::build::cache::prune(paths)
+        .map_err(|e| Error::msg(format!("removing the build cache: {e}")))?;
+    let in_use = crate::container::store::ContainerStore::new(paths).layers_in_use();
+    images.update(|idx| images.gc_locked(idx, &in_use))?;
+    let mut out = String::new();
+    if !pruned.keys.is_empty() {
+        out.push_str("Deleted build cache objects:\n");
+        for k in &pruned.keys {
+            // BuildKit's cache IDs are 25 characters.
+            out.push_str(&k[..k.len().min(25)]);
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+    Ok((out, size))
+}
+
 fn prune(paths: &Paths, a: BuilderPruneArgs) -> Result<i32> {
     if !a.filter.is_empty() || a.keep_storage.is_some() {
         return Err(Error::msg(
@@ -438,16 +486,8 @@ fn prune(paths: &Paths, a: BuilderPruneArgs) -> Result<i32> {
     ) {
         return Ok(0);
     }
-    let images = ImageStore::new(paths);
-    let before = crate::util::tree_size(&paths.layers());
-    crate::build::cache::prune(paths)
-        .map_err(|e| Error::msg(format!("removing the build cache: {e}")))?;
-    let in_use = crate::container::store::ContainerStore::new(paths).layers_in_use();
-    images.update(|idx| images.gc_locked(idx, &in_use))?;
-    let after = crate::util::tree_size(&paths.layers());
-    println!(
-        "Total:\t{}",
-        super::format::human_size(before.saturating_sub(after))
-    );
+    let (text, size) = prune_build_cache(paths)?;
+    print!("{text}");
+    println!("Total:\t{}", super::format::human_size(size));
     Ok(0)
 }

@@ -120,6 +120,7 @@ fn df(paths: &Paths, a: DfArgs) -> Result<i32> {
         .map(|(_, s)| s)
         .sum();
     let ctr_free: u64 = sizes.iter().filter(|(live, _)| !live).map(|(_, s)| s).sum();
+    let (cache_count, cache_size) = super::build::cache_usage(paths)?;
     let rows = vec![
         json!({
             "Type": "Images", "TotalCount": idx.images.len().to_string(),
@@ -139,8 +140,8 @@ fn df(paths: &Paths, a: DfArgs) -> Result<i32> {
             "Reclaimable": format!("{} ({})", human_size(vol_free), percent(vol_free, vol_total)),
         }),
         json!({
-            "Type": "Build Cache", "TotalCount": "0", "Active": "0",
-            "Size": "0B", "Reclaimable": "0B",
+            "Type": "Build Cache", "TotalCount": cache_count.to_string(), "Active": "0",
+            "Size": human_size(cache_size), "Reclaimable": human_size(cache_size),
         }),
     ];
     print!(
@@ -191,9 +192,11 @@ fn prune(paths: &Paths, a: PruneArgs) -> Result<i32> {
     print!("{vols}");
     let (images, img_size) = super::prune::prune_images(paths, a.all)?;
     print!("{images}");
+    let (cache, cache_size) = super::build::prune_build_cache(paths)?;
+    print!("{cache}");
     println!(
         "Total reclaimed space: {}",
-        human_size(ctr_size + vol_size + img_size)
+        human_size(ctr_size + vol_size + img_size + cache_size)
     );
     Ok(0)
 }
