@@ -20,6 +20,9 @@ command -v skopeo >/dev/null || need+=(skopeo)
 command -v podman >/dev/null || need+=(podman)
 # build tests compare configs with buildah's for the same Dockerfile.
 command -v buildah >/dev/null || need+=(buildah)
+# Git build contexts: rdock runs git; the tests serve repositories with
+# git daemon.
+command -v git >/dev/null || need+=(git)
 # Networking tests: rdock's firewall drives nft; the tests use ip(8).
 command -v nft >/dev/null || need+=(nftables)
 command -v ip >/dev/null || need+=(iproute2)

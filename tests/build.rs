@@ -1033,3 +1033,140 @@ fn system_df_counts_and_system_prune_clears_the_build_cache() {
     assert!(out.starts_with("Deleted build cache objects:\n"), "{out}");
     assert!(!out.contains("Total:\t0B"), "{out}");
 }
+
+/// A process killed and reaped when dropped (a test's server).
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Start `cmd` serving on `port` and wait until it accepts connections.
+fn start_server(cmd: &mut std::process::Command, port: u16) -> Server {
+    let s = Server(
+        cmd.stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return s;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    panic!("server on {port} never came up");
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let ok = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.email=t@t", "-c", "user.name=t"])
+        .args(args)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "git {args:?}");
+}
+
+#[test]
+fn git_repositories_are_contexts() {
+    let r = Rdock::with_busybox();
+    let df = "FROM busybox\nCOPY hello /hello\nCMD [\"cat\", \"/hello\"]\n";
+    let repo = context(
+        &r,
+        "repo",
+        &[
+            ("Dockerfile", df),
+            ("hello", "from v1\n"),
+            ("sub/Dockerfile", "FROM busybox\nCOPY . /ctx\n"),
+            ("sub/f", "in sub\n"),
+        ],
+    );
+    std::os::unix::fs::symlink("/etc", repo.join("sub/out")).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-qm", "one"]);
+    git(&repo, &["tag", "v1"]);
+    std::fs::write(repo.join("hello"), "from main\n").unwrap();
+    git(&repo, &["commit", "-qam", "two"]);
+    let srv = r.dir.path().join("srv");
+    std::fs::create_dir(&srv).unwrap();
+    git(
+        &repo,
+        &["clone", "-q", "--bare", ".", p(&srv.join("repo.git"))],
+    );
+    git(&srv.join("repo.git"), &["update-server-info"]);
+    // git's own protocol (shallow fetches) and dumb HTTP (full ones).
+    let gport = free_port();
+    let _gd = start_server(
+        std::process::Command::new("git")
+            .args([
+                "daemon",
+                "--reuseaddr",
+                "--export-all",
+                "--listen=127.0.0.1",
+            ])
+            .arg(format!("--port={gport}"))
+            .arg(format!("--base-path={}", p(&srv)))
+            .arg(&srv),
+        gport,
+    );
+    let hport = free_port();
+    let _hs = start_server(
+        std::process::Command::new("python3")
+            .args(["-m", "http.server", "--bind", "127.0.0.1"])
+            .arg(hport.to_string())
+            .arg("--directory")
+            .arg(&srv),
+        hport,
+    );
+    let git_url = format!("git://127.0.0.1:{gport}/repo.git");
+    r.run(&["build", "-q", "-t", "g-head", &git_url]).ok();
+    assert_eq!(r.run(&["run", "--rm", "g-head"]).ok(), "from main\n");
+    let http_url = format!("http://127.0.0.1:{hport}/repo.git#v1");
+    r.run(&["build", "-q", "-t", "g-tag", &http_url]).ok();
+    assert_eq!(r.run(&["run", "--rm", "g-tag"]).ok(), "from v1\n");
+    // A subdirectory is the context, without the repository's .git.
+    r.run(&["build", "-q", "-t", "g-sub", &format!("{git_url}#main:sub")])
+        .ok();
+    assert_eq!(
+        r.run(&["run", "--rm", "g-sub", "ls", "-A", "/ctx"]).ok(),
+        "Dockerfile\nf\nout\n"
+    );
+    // The repository cannot lead the context out of itself.
+    for frag in ["#main:sub/out", "#main:../..", "#main:nowhere"] {
+        let e = r.run(&["build", &format!("{git_url}{frag}")]);
+        assert!(
+            e.fails_125()
+                .contains("unable to prepare context: subdirectory"),
+            "{frag}: {}",
+            e.stderr
+        );
+    }
+    let e = r.run(&["build", &format!("git://127.0.0.1:{gport}/nope.git")]);
+    assert!(e.fails_125().contains("git fetch"), "{}", e.stderr);
+    // -f names a file inside the repository.
+    let e = r.run(&["build", "-f", "missing", &git_url]);
+    assert!(
+        e.fails_125()
+            .contains("Cannot locate specified Dockerfile: missing"),
+        "{}",
+        e.stderr
+    );
+    // Every checkout went with its build.
+    assert_eq!(std::fs::read_dir(r.root.join("tmp")).unwrap().count(), 0);
+    no_containers(&r);
+}

@@ -11,6 +11,7 @@ pub mod context;
 pub mod copy;
 pub mod dockerfile;
 mod executor;
+pub mod git;
 pub mod ignore;
 mod progress;
 pub mod shell_lex;

@@ -196,13 +196,26 @@ fn load_context(paths: &Paths, a: &BuildArgs) -> Result<(Context, String, String
         }
         return from_stream(&images, &mut std::io::stdin().lock(), a.file.as_deref());
     }
-    if a.context.starts_with("http://") || a.context.starts_with("https://") {
-        if a.context.ends_with(".git") || a.context.contains(".git#") {
-            return Err(Error::msg(format!(
-                "unable to prepare context: building from a git repository ({}) is not supported by rdock",
-                a.context
-            )));
+    if crate::build::git::is_git_url(&a.context) {
+        let temp = images.temp_dir()?;
+        let src = crate::build::git::GitSource::parse(&a.context);
+        let dir = match crate::build::git::checkout(&src, &temp) {
+            Ok(d) => d,
+            Err(e) => {
+                let _ = crate::image::layer::remove_tree(&temp);
+                return Err(e.into());
+            }
+        };
+        let ignore = std::fs::read_to_string(dir.join(".dockerignore")).ok();
+        let mut ctx = Context::from_dir(&dir, ignore.as_deref());
+        if let Ok(c) = ctx.as_mut() {
+            c.own_temp(temp);
+        } else {
+            let _ = crate::image::layer::remove_tree(&temp);
         }
+        return dockerfile_in(ctx?, a.file.as_deref());
+    }
+    if a.context.starts_with("http://") || a.context.starts_with("https://") {
         let resp = ureq::get(&a.context).call().map_err(|e| {
             Error::msg(format!("unable to prepare context: GET {}: {e}", a.context))
         })?;
@@ -293,6 +306,12 @@ fn from_stream(
         return Ok((ctx, text_of(head)?, "Dockerfile".into()));
     }
     let ctx = Context::from_tar(&mut (&head[..]).chain(input), images.temp_dir()?)?;
+    dockerfile_in(ctx, file)
+}
+
+/// A remote context with its Dockerfile: `-f` names a file inside it
+/// (else Dockerfile, then dockerfile).
+fn dockerfile_in(ctx: Context, file: Option<&str>) -> Result<(Context, String, String)> {
     let name = file.unwrap_or("Dockerfile").to_string();
     let text = ctx
         .read_file(&name)
