@@ -13,6 +13,9 @@ need=()
 [ -x /bin/busybox ] || need+=(busybox-static)
 command -v tmux >/dev/null || need+=(tmux)
 command -v cc >/dev/null || need+=(gcc)
+# Archives compressed by the host's tools (ADD, cp from stdin).
+command -v bzip2 >/dev/null || need+=(bzip2)
+command -v xz >/dev/null || need+=(xz-utils)
 # Registry tests: a real registry server and a peer client.
 [ -x /usr/bin/docker-registry ] || need+=(docker-registry)
 command -v skopeo >/dev/null || need+=(skopeo)

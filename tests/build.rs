@@ -338,6 +338,7 @@ COPY *.md /docs/
 COPY --chown=nobody:nogroup --chmod=640 dir/a.txt /owned
 ADD archive.tar.gz /unpacked/
 ADD archive.tar.xz /unpacked-xz
+ADD archive.tar.bz2 /unpacked-bz2
 COPY archive.tar.gz /not-unpacked/
 COPY <<EOF /heredoc.txt
 made by $HOSTNAME_UNSET heredoc
@@ -363,7 +364,11 @@ EOF
     let payload = r.dir.path().join("payload");
     std::fs::create_dir_all(payload.join("inner")).unwrap();
     std::fs::write(payload.join("inner/x.txt"), "from the archive\n").unwrap();
-    for (name, flag) in [("archive.tar.gz", "-z"), ("archive.tar.xz", "-J")] {
+    for (name, flag) in [
+        ("archive.tar.gz", "-z"),
+        ("archive.tar.xz", "-J"),
+        ("archive.tar.bz2", "-j"),
+    ] {
         let st = std::process::Command::new("tar")
             .args([flag, "-cf", p(&ctx.join(name)), "-C", p(&payload), "inner"])
             .status()
@@ -379,7 +384,8 @@ EOF
             "sh",
             "-c",
             "find /copied /docs | sort; cat /renamed.txt; stat -c '%U:%G %a' /owned; \
-             cat /unpacked/inner/x.txt /unpacked-xz/inner/x.txt; ls /not-unpacked; \
+             cat /unpacked/inner/x.txt /unpacked-xz/inner/x.txt /unpacked-bz2/inner/x.txt; \
+             ls /not-unpacked; \
              cat /heredoc.txt /script-out",
         ])
         .ok()
@@ -387,7 +393,7 @@ EOF
     assert_eq!(
         out,
         "/copied\n/copied/a.txt\n/copied/sub\n/copied/sub/b.txt\n/docs\n/docs/one.md\n/docs/two.md\n\
-         a\nnobody:nogroup 640\nfrom the archive\nfrom the archive\narchive.tar.gz\n\
+         a\nnobody:nogroup 640\nfrom the archive\nfrom the archive\nfrom the archive\narchive.tar.gz\n\
          made by  heredoc\none\ntwo\n"
     );
     no_containers(&r);

@@ -597,13 +597,27 @@ fn tar_streams_both_ways_match_tar() {
     r.run_stdin(&["cp", "-", "ctr:/in1"], &tarball).ok();
     r.run_stdin(&["cp", "-a", "-", "ctr:/in2/"], &gzip(&tarball))
         .ok();
+    // bzip2, as docker's daemon reads it (by the host's bzip2).
+    let mut bz = std::process::Command::new("bzip2")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = bz.stdin.take().unwrap();
+    let raw = tarball.clone();
+    let feeder = std::thread::spawn(move || std::io::Write::write_all(&mut input, &raw));
+    let bzipped = bz.wait_with_output().unwrap().stdout;
+    feeder.join().unwrap().unwrap();
+    assert!(bzipped.starts_with(b"BZh"));
+    sh(&r, "ctr", "mkdir /in3");
+    r.run_stdin(&["cp", "-", "ctr:/in3"], &bzipped).ok();
     assert_eq!(
         sh(
             &r,
             "ctr",
-            "cat /in1/a /in1/deep/b /in2/a; stat -c '%a %u' /in1 /in1/deep/b"
+            "cat /in1/a /in1/deep/b /in2/a /in3/deep/b; stat -c '%a %u' /in1 /in1/deep/b"
         ),
-        "AABBAA711 0\n640 0\n"
+        "AABBAABB711 0\n640 0\n"
     );
     // A destination that is not a directory.
     let e = r.run_stdin(&["cp", "-", "ctr:/in1/a"], &tarball);

@@ -91,10 +91,6 @@ pub enum CpError {
     PseudoFs(String),
     #[error("cowardly refusing to write a tar stream to a terminal; redirect standard output")]
     Terminal,
-    #[error(
-        "unsupported compression of the input ({0}): use a plain, gzip, xz or zstd tar stream"
-    )]
-    Compression(&'static str),
     #[error("invalid tar stream: {0}")]
     Tar(#[source] std::io::Error),
     #[error("{what}: {}", errno_text(*errno))]
@@ -828,7 +824,7 @@ pub(crate) fn decompress<'a, R: BufRead + 'a>(mut r: R) -> Result<Box<dyn Read +
         return Ok(Box::new(d));
     }
     if head.starts_with(b"BZh") {
-        return Err(CpError::Compression("bzip2"));
+        return Ok(Box::new(bzip2::bufread::MultiBzDecoder::new(r)));
     }
     if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
         return Ok(Box::new(liblzma::bufread::XzDecoder::new_multi_decoder(r)));
