@@ -1176,3 +1176,72 @@ fn git_repositories_are_contexts() {
     assert_eq!(std::fs::read_dir(r.root.join("tmp")).unwrap().count(), 0);
     no_containers(&r);
 }
+
+#[test]
+fn resource_flags_apply_to_run_steps() {
+    let r = Rdock::with_busybox();
+    let ctx = context(
+        &r,
+        "limits",
+        &[(
+            "Dockerfile",
+            "FROM busybox\nRUN (ulimit -n; grep NoNewPrivs /proc/self/status; \
+             df -k /dev/shm | tail -1) > /seen\n",
+        )],
+    );
+    r.run(&[
+        "build",
+        "-t",
+        "limited",
+        "--ulimit",
+        "nofile=512:512",
+        "--security-opt",
+        "no-new-privileges",
+        "--shm-size",
+        "8m",
+        "--cpu-shares",
+        "512",
+        p(&ctx),
+    ])
+    .ok();
+    let seen = r
+        .run(&["run", "--rm", "limited", "cat", "/seen"])
+        .ok()
+        .to_string();
+    let lines: Vec<&str> = seen.lines().collect();
+    assert_eq!(lines[0], "512", "{seen}");
+    assert_eq!(lines[1], "NoNewPrivs:\t1", "{seen}");
+    assert!(lines[2].contains(" 8192 "), "{seen}");
+    // -m holds: /dev/shm's pages count against it, so a RUN that fills
+    // it past the limit is killed; without -m the same step passes.
+    let ctx = context(
+        &r,
+        "oom",
+        &[(
+            "Dockerfile",
+            "FROM busybox\nRUN dd if=/dev/zero of=/dev/shm/x bs=1M count=100\n",
+        )],
+    );
+    let e = r.run(&[
+        "build",
+        "-m",
+        "32m",
+        "--memory-swap",
+        "32m",
+        "--shm-size",
+        "200m",
+        p(&ctx),
+    ]);
+    assert!(e.fails_125().contains("exit code: 137"), "{}", e.stderr);
+    r.run(&["build", "--shm-size", "200m", p(&ctx)]).ok();
+    no_containers(&r);
+    // Values are checked as `run` checks them.
+    let e = r.run(&["build", "-m", "lots", p(&ctx)]);
+    assert!(
+        e.fails_125().contains("invalid argument \"lots\""),
+        "{}",
+        e.stderr
+    );
+    let e = r.run(&["build", "--cache-from", "busybox", p(&ctx)]);
+    assert!(e.fails_125().contains("--cache-from"), "{}", e.stderr);
+}

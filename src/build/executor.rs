@@ -40,6 +40,19 @@ pub enum Output {
     Tty,
 }
 
+/// What the legacy builder's resource flags give every RUN container
+/// (`-m`, `--cpu-*`, `--cgroup-parent`, `--shm-size`, `--ulimit`,
+/// `--security-opt`), as `run`'s flags would.
+#[derive(Debug, Clone, Default)]
+pub struct StepLimits {
+    pub resources: crate::runtime::resources::Resources,
+    pub shm_size: i64,
+    pub cgroup_parent: String,
+    pub ulimits: Vec<crate::runtime::rlimits::Ulimit>,
+    pub security_opt: Vec<String>,
+    pub unmask_system_paths: bool,
+}
+
 pub struct BuildOptions<'a> {
     pub dockerfile: String,
     /// The Dockerfile's name in messages ("Dockerfile").
@@ -57,6 +70,7 @@ pub struct BuildOptions<'a> {
     /// `--add-host` lines ("IP\tNAME") for RUN's /etc/hosts.
     pub extra_hosts: Vec<String>,
     pub output: Output,
+    pub limits: StepLimits,
     /// Make an image present (`always`: pull even if it is).
     pub fetch_image: &'a dyn Fn(&str, bool) -> Result<()>,
 }
@@ -977,6 +991,12 @@ impl<'a> Builder<'a> {
             log_driver: Some("none".into()),
             // Layers are written as the store keeps them, never remapped.
             userns_mode: "host".into(),
+            resources: self.opts.limits.resources.clone(),
+            shm_size: self.opts.limits.shm_size,
+            cgroup_parent: self.opts.limits.cgroup_parent.clone(),
+            ulimits: self.opts.limits.ulimits.clone(),
+            security_opt: self.opts.limits.security_opt.clone(),
+            unmask_system_paths: self.opts.limits.unmask_system_paths,
             ..Default::default()
         };
         let c = lifecycle::create_from(self.paths, &opts, &source)?;

@@ -16,7 +16,7 @@ pub mod ignore;
 mod progress;
 pub mod shell_lex;
 
-pub use executor::{build, BuildOptions, Output};
+pub use executor::{build, BuildOptions, Output, StepLimits};
 
 use thiserror::Error;
 

@@ -1,8 +1,9 @@
 //! `build` (also `image build`, `builder build`) and `builder prune`:
 //! docker's flags and output around `crate::build`.
 
+use super::limit_flags::{LimitFlags, RunLimitFlags};
 use crate::build::context::Context;
-use crate::build::{BuildOptions, Output};
+use crate::build::{BuildOptions, Output, StepLimits};
 use crate::container::config::NetworkMode;
 use crate::error::{Error, Result};
 use crate::image::reference::Reference;
@@ -67,7 +68,7 @@ pub struct BuildArgs {
     #[arg(short = 'm', long)]
     pub memory: Option<String>,
     /// Swap limit equal to memory plus swap: -1 to enable unlimited swap
-    #[arg(long = "memory-swap")]
+    #[arg(long = "memory-swap", allow_hyphen_values = true)]
     pub memory_swap: Option<String>,
     /// Set the networking mode for the "RUN" instructions during build
     #[arg(long, default_value = "default")]
@@ -147,26 +148,10 @@ pub fn run_builder(paths: &Paths, cmd: BuilderCommand) -> Result<i32> {
 /// Flags docker's legacy builder has that rdock does not apply yet: a
 /// clear error, never silently ignored.
 fn refuse_unsupported(a: &BuildArgs) -> Result<()> {
-    let unsupported = [
-        ("--cache-from", !a.cache_from.is_empty()),
-        ("--cgroup-parent", a.cgroup_parent.is_some()),
-        ("--cpu-period", a.cpu_period.is_some()),
-        ("--cpu-quota", a.cpu_quota.is_some()),
-        ("--cpu-shares", a.cpu_shares.is_some()),
-        ("--cpuset-cpus", a.cpuset_cpus.is_some()),
-        ("--cpuset-mems", a.cpuset_mems.is_some()),
-        ("--memory", a.memory.is_some()),
-        ("--memory-swap", a.memory_swap.is_some()),
-        ("--security-opt", !a.security_opt.is_empty()),
-        ("--shm-size", a.shm_size.is_some()),
-        ("--ulimit", !a.ulimit.is_empty()),
-    ];
-    for (flag, set) in unsupported {
-        if set {
-            return Err(Error::msg(format!(
-                "build {flag} is not supported by rdock yet"
-            )));
-        }
+    if !a.cache_from.is_empty() {
+        return Err(Error::msg(
+            "build --cache-from is not supported by rdock: its cache is local (see docs/build.md)",
+        ));
     }
     if a.squash {
         return Err(Error::msg(
@@ -332,6 +317,41 @@ fn text_of(data: Vec<u8>) -> Result<String> {
     String::from_utf8(data).map_err(|_| Error::msg("the Dockerfile is not UTF-8 text"))
 }
 
+/// The resource flags, parsed as `run` parses its own.
+fn step_limits(a: &BuildArgs) -> Result<StepLimits> {
+    let flags = RunLimitFlags {
+        limits: LimitFlags {
+            cpu_period: a.cpu_period.map(|v| v.to_string()),
+            cpu_quota: a.cpu_quota.map(|v| v.to_string()),
+            cpu_shares: a.cpu_shares.map(|v| v.to_string()),
+            cpuset_cpus: a.cpuset_cpus.clone(),
+            cpuset_mems: a.cpuset_mems.clone(),
+            memory: a.memory.clone(),
+            memory_swap: a.memory_swap.clone(),
+            ..Default::default()
+        },
+        shm_size: a.shm_size.clone(),
+        cgroup_parent: a.cgroup_parent.clone(),
+        ..Default::default()
+    };
+    let (security_opt, unmask_system_paths) =
+        super::run_flags::parse_security_opts(&a.security_opt)?;
+    Ok(StepLimits {
+        resources: flags.to_resources()?,
+        shm_size: flags.shm_size()?,
+        cgroup_parent: super::limit_flags::clean_cgroup_parent(
+            a.cgroup_parent.as_deref().unwrap_or_default(),
+        ),
+        ulimits: a
+            .ulimit
+            .iter()
+            .map(|u| crate::runtime::rlimits::parse(u))
+            .collect::<std::result::Result<Vec<_>, _>>()?,
+        security_opt,
+        unmask_system_paths,
+    })
+}
+
 fn network_mode(paths: &Paths, n: &str) -> Result<NetworkMode> {
     Ok(match n {
         "" | "default" | "bridge" => NetworkMode::Bridge("bridge".into()),
@@ -408,6 +428,7 @@ pub fn run(paths: &Paths, a: BuildArgs) -> Result<i32> {
         extra_hosts.push(super::run_flags::parse_add_host(h)?);
     }
     let network = network_mode(paths, &a.network)?;
+    let limits = step_limits(&a)?;
     let (context, dockerfile, dockerfile_name) = load_context(paths, &a)?;
     // Pull progress would tear the live view: only plain output shows it.
     let quiet = output != Output::Plain;
@@ -433,6 +454,7 @@ pub fn run(paths: &Paths, a: BuildArgs) -> Result<i32> {
         network,
         extra_hosts,
         output,
+        limits,
         fetch_image: &fetch,
     };
     let id = crate::build::build(paths, &opts)?;
