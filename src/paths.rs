@@ -71,6 +71,10 @@ impl Paths {
     pub fn build_cache(&self) -> PathBuf {
         self.root.join("builder/cache")
     }
+    /// `RUN --mount=type=cache` directories.
+    pub fn build_cache_mounts(&self) -> PathBuf {
+        self.root.join("builder/mounts")
+    }
     pub fn is_under_root(&self, p: &Path) -> bool {
         p.starts_with(&self.root)
     }

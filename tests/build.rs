@@ -1245,3 +1245,149 @@ fn resource_flags_apply_to_run_steps() {
     let e = r.run(&["build", "--cache-from", "busybox", p(&ctx)]);
     assert!(e.fails_125().contains("--cache-from"), "{}", e.stderr);
 }
+
+#[test]
+fn run_mounts_network_and_security_flags() {
+    let r = Rdock::with_busybox();
+    let df = r#"FROM busybox AS tools
+RUN echo "from tools" > /tool.txt
+FROM busybox
+ARG CDIR=/cache
+RUN --mount=type=cache,target=$CDIR,id=counter n=$(cat /cache/n 2>/dev/null || echo 0); echo $((n+1)) > /cache/n; cat /cache/n > /runs
+RUN --mount=type=bind,source=src,target=/mnt cat /mnt/a.txt > /bound
+RUN --mount=target=/ctx ls -A /ctx > /ctxlist
+RUN --mount=type=bind,rw,target=/rw echo scribble > /rw/src/a.txt
+RUN --mount=type=bind,from=tools,source=/tool.txt,target=/t.txt cat /t.txt > /fromtools
+RUN --mount=type=tmpfs,target=/scratch,size=1m df -k /scratch | tail -1 > /tmpfs; touch /scratch/gone
+RUN --mount=type=secret,id=token cat /run/secrets/token > /secret 2>&1 || echo none > /secret
+RUN --network=none --security=sandbox ls /sys/class/net > /links
+"#;
+    let ctx = context(
+        &r,
+        "mounts",
+        &[
+            ("Dockerfile", df),
+            ("src/a.txt", "from the context\n"),
+            ("ignored.txt", "not for the build\n"),
+            (".dockerignore", "ignored.txt\n"),
+        ],
+    );
+    r.run(&["build", "-t", "mounted", p(&ctx)]).ok();
+    let out = r
+        .run(&[
+            "run",
+            "--rm",
+            "mounted",
+            "sh",
+            "-c",
+            "cat /runs /bound /ctxlist /fromtools /tmpfs /secret /links; test ! -e /scratch/gone",
+        ])
+        .ok()
+        .to_string();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "1", "{out}");
+    assert_eq!(lines[1], "from the context", "{out}");
+    // The context as the build sees it: .dockerignore applies.
+    assert_eq!(lines[2..5], [".dockerignore", "Dockerfile", "src"], "{out}");
+    assert_eq!(lines[5], "from tools", "{out}");
+    assert!(lines[6].contains(" 1024 "), "{out}");
+    assert_eq!(lines[7], "none", "{out}");
+    assert_eq!(lines[8], "lo", "{out}");
+    // Nothing written in a tmpfs stays; a rw bind's writes reach neither
+    // the image nor the context.
+    assert_eq!(lines.len(), 9, "{out}");
+    assert_eq!(
+        std::fs::read_to_string(ctx.join("src/a.txt")).unwrap(),
+        "from the context\n"
+    );
+    // The cache mount persists between builds, its content outside the
+    // step's cache key.
+    r.run(&["build", "--no-cache", "-t", "mounted", p(&ctx)])
+        .ok();
+    assert_eq!(
+        r.run(&["run", "--rm", "mounted", "cat", "/runs"]).ok(),
+        "2\n"
+    );
+    // A bind's source is part of the key: a change reruns the step.
+    std::fs::write(ctx.join("src/a.txt"), "changed\n").unwrap();
+    let out = r.run(&["build", "-t", "mounted", p(&ctx)]).ok().to_string();
+    assert_eq!(out.matches("Using cache").count(), 2, "{out}");
+    assert_eq!(
+        r.run(&["run", "--rm", "mounted", "cat", "/bound"]).ok(),
+        "changed\n"
+    );
+    no_containers(&r);
+    assert_eq!(std::fs::read_dir(r.root.join("tmp")).unwrap().count(), 0);
+    // builder prune empties cache mounts too.
+    r.run(&["builder", "prune", "-f"]).ok();
+    r.run(&["build", "--no-cache", "-t", "mounted", p(&ctx)])
+        .ok();
+    assert_eq!(
+        r.run(&["run", "--rm", "mounted", "cat", "/runs"]).ok(),
+        "1\n"
+    );
+
+    for (line, why) in [
+        (
+            "RUN --mount=type=bind,source=../..,target=/x true",
+            "forbidden path outside the build context",
+        ),
+        (
+            "RUN --mount=type=secret,id=tok,required true",
+            "secret tok: not found",
+        ),
+        (
+            "RUN --mount=type=nfs,target=/x true",
+            "unsupported mount type",
+        ),
+        ("RUN --network=host true", "network.host is not allowed"),
+        (
+            "RUN --security=insecure true",
+            "security.insecure is not allowed",
+        ),
+        ("RUN --colour=red true", "unknown flag: colour"),
+    ] {
+        let df = format!("FROM busybox\n{line}\n");
+        let e = r.run_stdin(&["build", "-f", "-", p(&ctx)], df.as_bytes());
+        let err = e.fails_125();
+        assert!(
+            err.contains(&format!("Dockerfile:2: {line}: {why}")) || err.contains(why),
+            "{line}: {err}"
+        );
+    }
+    no_containers(&r);
+}
+
+#[test]
+fn locked_cache_mounts_take_turns() {
+    let r = std::sync::Arc::new(Rdock::with_busybox());
+    // Each build appends its start and end; with sharing=locked no build
+    // starts while another holds the cache.
+    let df = "FROM busybox\nARG N\nRUN --mount=type=cache,target=/c,sharing=locked \
+              echo start >> /c/log; sleep 0.3; echo end >> /c/log\n";
+    let ctx = context(&r, "locked", &[("Dockerfile", df)]);
+    let builds: Vec<_> = (0..3)
+        .map(|i| {
+            let (r, ctx) = (r.clone(), ctx.clone());
+            std::thread::spawn(move || {
+                r.run(&["build", "-q", "--build-arg", &format!("N={i}"), p(&ctx)])
+                    .code
+            })
+        })
+        .collect();
+    for b in builds {
+        assert_eq!(b.join().unwrap(), 0);
+    }
+    let out = r
+        .run_stdin(
+            &["build", "-q", "-t", "log", "-f", "-", p(&ctx)],
+            b"FROM busybox\nRUN --mount=type=cache,target=/c,sharing=locked cp /c/log /log\n",
+        )
+        .ok()
+        .to_string();
+    assert!(out.starts_with("sha256:"));
+    assert_eq!(
+        r.run(&["run", "--rm", "log", "cat", "/log"]).ok(),
+        "start\nend\n".repeat(3)
+    );
+}

@@ -103,8 +103,8 @@ pub struct Pruned {
     pub keys: Vec<String>,
 }
 
-/// Remove every record. The layers only records held go with the next
-/// GC, which the caller runs.
+/// Remove every record and cache mount. The layers only records held go
+/// with the next GC, which the caller runs.
 pub fn prune(paths: &Paths) -> std::io::Result<Pruned> {
     let mut keys = Vec::new();
     for (p, _) in records(paths) {
@@ -113,21 +113,46 @@ pub fn prune(paths: &Paths) -> std::io::Result<Pruned> {
             keys.push(stem.to_string_lossy().into_owned());
         }
     }
+    // `RUN --mount=type=cache` directories go too, as BuildKit's prune
+    // removes cache mounts.
+    if let Ok(rd) = std::fs::read_dir(paths.build_cache_mounts()) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.extension().is_some_and(|x| x == "lock") {
+                let _ = std::fs::remove_file(&p);
+                continue;
+            }
+            crate::image::layer::remove_tree(&p)?;
+            keys.push(e.file_name().to_string_lossy().into_owned());
+        }
+    }
     keys.sort();
     Ok(Pruned { keys })
 }
 
-/// The records, and the layers only they hold (no image in
-/// `image_layers` does): what `system df` counts as build cache.
+/// The records and cache mounts, and the layers only records hold (no
+/// image in `image_layers` does): what `system df` counts as build cache.
 pub fn usage(paths: &Paths, image_layers: &HashSet<String>) -> (usize, HashSet<String>) {
     let recs = records(paths);
+    let mounts = mount_dirs(paths).len();
     let only: HashSet<String> = recs
         .iter()
         .flat_map(|(_, r)| r.layers.iter())
         .filter(|l| !image_layers.contains(*l))
         .cloned()
         .collect();
-    (recs.len(), only)
+    (recs.len() + mounts, only)
+}
+
+/// The cache mounts' directories.
+pub fn mount_dirs(paths: &Paths) -> Vec<PathBuf> {
+    let Ok(rd) = std::fs::read_dir(paths.build_cache_mounts()) else {
+        return Vec::new();
+    };
+    rd.flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_none() && p.is_dir())
+        .collect()
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use super::context::Context;
 use super::copy::{self, Item, Placement};
 use super::dockerfile::{self, Args, Instruction};
 use super::progress::{Outcome, TtyView};
+use super::run_mount::{self, MountType, RunMount, Sharing};
 use super::shell_lex;
 use super::BuildError;
 use crate::container::config::NetworkMode;
@@ -24,10 +25,14 @@ use crate::image::config::{host_arch, History, ImageConfig};
 use crate::image::reference::Reference;
 use crate::image::store::ImageStore;
 use crate::paths::Paths;
+use crate::runtime::rootfs::MountSpec;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ffi::OsString;
 use std::io::Write;
+use std::os::fd::AsFd;
 use std::os::fd::AsRawFd;
+use std::path::PathBuf;
 
 /// Where the build's own output goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -485,6 +490,24 @@ impl<'a> Builder<'a> {
                         }
                     }
                 }
+                if ins.keyword == "RUN" {
+                    // `RUN --mount=from=stage` needs that stage too (a bad
+                    // mount is reported when its step runs).
+                    let meta = self.meta_args.clone();
+                    for f in &ins.flags {
+                        let Some(v) = f.strip_prefix("--mount=") else {
+                            continue;
+                        };
+                        let from = self
+                            .word(v, &|k| meta.get(k).cloned())
+                            .ok()
+                            .and_then(|v| run_mount::parse(&v).ok())
+                            .and_then(|m| m.from);
+                        if let Some(j) = from.and_then(|f| Self::stage_ref(stages, i, &f)) {
+                            todo.push(j);
+                        }
+                    }
+                }
             }
         }
         Ok(need)
@@ -671,7 +694,7 @@ impl<'a> Builder<'a> {
         stage: usize,
     ) -> Result<()> {
         match ins.keyword.as_str() {
-            "RUN" => self.run(cur, ins),
+            "RUN" => self.run(cur, ins, stages, stage),
             "COPY" | "ADD" => self.copy(cur, ins, stages, stage),
             "WORKDIR" => self.workdir(cur, ins),
             "ARG" => self.arg(cur, ins),
@@ -922,7 +945,7 @@ impl<'a> Builder<'a> {
             config.config.working_dir = Some(path.clone());
             // The directory is made now, as BuildKit does; a layer only
             // if it was missing.
-            let c = b.container(cur, &config, NetworkMode::None, Vec::new())?;
+            let c = b.container(cur, &config, NetworkMode::None, Vec::new(), Vec::new())?;
             {
                 let view = crate::container::cp::view::ContainerFs::open(b.paths, &c)?;
                 if let crate::container::cp::resolve::Lookup::Missing { .. } =
@@ -943,6 +966,7 @@ impl<'a> Builder<'a> {
         config: &ImageConfig,
         network: NetworkMode,
         cmd: Vec<String>,
+        mounts: Vec<MountSpec>,
     ) -> Result<Container> {
         let mut config = config.clone();
         // BuildKit's RUN keeps what it writes below a VOLUME.
@@ -997,6 +1021,7 @@ impl<'a> Builder<'a> {
             ulimits: self.opts.limits.ulimits.clone(),
             security_opt: self.opts.limits.security_opt.clone(),
             unmask_system_paths: self.opts.limits.unmask_system_paths,
+            mounts,
             ..Default::default()
         };
         let c = lifecycle::create_from(self.paths, &opts, &source)?;
@@ -1072,21 +1097,47 @@ impl<'a> Builder<'a> {
         self.containers.retain(|c| c != id);
     }
 
-    fn run(&mut self, cur: &mut Current, ins: &Instruction) -> Result<()> {
-        if let Some(f) = ins.flags.first() {
-            let name = f
-                .trim_start_matches("--")
-                .split('=')
-                .next()
-                .unwrap_or_default();
-            return Err(match name {
-                // BuildKit's RUN options: mounts, network and security
-                // modes per step are not there yet.
-                "network" | "security" | "mount" => {
-                    msg(format!("RUN {f} is not supported by rdock"))
+    fn run(
+        &mut self,
+        cur: &mut Current,
+        ins: &Instruction,
+        stages: &[StageDef<'_>],
+        stage: usize,
+    ) -> Result<()> {
+        let lookup = Self::lookup_fn(cur);
+        let mut mounts: Vec<(RunMount, Option<StepRecord>)> = Vec::new();
+        let mut network = self.opts.network.clone();
+        let mut network_flag = String::new();
+        for f in &ins.flags {
+            let body = f.trim_start_matches("--");
+            let (name, value) = body.split_once('=').unwrap_or((body, ""));
+            match name {
+                "mount" => {
+                    let m = run_mount::parse(&self.word(value, &lookup)?)?;
+                    let from = match &m.from {
+                        Some(name) => Some(self.base(stages, stage, name, false)?),
+                        None => None,
+                    };
+                    mounts.push((m, from));
                 }
-                _ => msg(format!("unknown flag: {name}")),
-            });
+                "network" => {
+                    network = match value {
+                        "default" => self.opts.network.clone(),
+                        "none" => NetworkMode::None,
+                        // BuildKit's entitlement, which rdock's build has
+                        // no `--allow` to grant.
+                        "host" => return Err(msg("network.host is not allowed")),
+                        other => return Err(msg(format!("unsupported network mode {other:?}"))),
+                    };
+                    network_flag = value.to_string();
+                }
+                "security" => match value {
+                    "sandbox" => {}
+                    "insecure" => return Err(msg("security.insecure is not allowed")),
+                    other => return Err(msg(format!("unsupported security mode {other:?}"))),
+                },
+                _ => return Err(msg(format!("unknown flag: {name}"))),
+            }
         }
         let argv = match &ins.args {
             Args::Exec(v) => v.clone(),
@@ -1105,11 +1156,20 @@ impl<'a> Builder<'a> {
             .collect();
         arg_env.sort();
         let cmd_json = serde_json::to_string(&argv).unwrap_or_default();
-        let key = cache::key(&[&cur.rec.id, "run", &cmd_json, &arg_env.join("\0")]);
+        let mounts_key = self.mounts_key(&mounts)?;
+        let key = cache::key(&[
+            &cur.rec.id,
+            "run",
+            &cmd_json,
+            &arg_env.join("\0"),
+            &mounts_key,
+            &network_flag,
+        ]);
         let created_by = format!("RUN {} # buildkit", argv.join(" "));
         self.cached(cur, &key, |b, cur| {
             let config = cur.rec.config.clone();
-            let c = b.container(cur, &config, b.opts.network.clone(), argv.clone())?;
+            let prepared = b.prepare_mounts(&mounts)?;
+            let c = b.container(cur, &config, network, argv.clone(), prepared.specs.clone())?;
             b.say(&format!(" ---> Running in {}", c.short_id()));
             let devnull = std::fs::OpenOptions::new()
                 .read(true)
@@ -1151,9 +1211,206 @@ impl<'a> Builder<'a> {
             }
             let id = c.short_id().to_string();
             let rec = b.commit(&c, config, created_by, &key)?;
+            drop(prepared);
             b.say(&format!("Removing intermediate container {id}"));
             Ok(rec)
         })
+    }
+
+    /// What a RUN's mounts add to its cache key: each mount's shape, and
+    /// a bind's source content (a cache mount's content is not part of
+    /// it, as BuildKit).
+    fn mounts_key(&self, mounts: &[(RunMount, Option<StepRecord>)]) -> Result<String> {
+        let mut h = Sha256::new();
+        for (m, from) in mounts {
+            h.update(format!("{m:?}").as_bytes());
+            h.update(b"\0");
+            if m.kind != MountType::Bind {
+                continue;
+            }
+            let source = m.source.as_deref().unwrap_or(".");
+            match from {
+                Some(rec) => h.update(rec.id.as_bytes()),
+                None => {
+                    for src in self.opts.context.sources(source)? {
+                        h.update(src.rel.as_bytes());
+                        self.opts.context.hash(&src, &mut h)?;
+                    }
+                }
+            }
+        }
+        Ok(hex::encode(h.finalize()))
+    }
+
+    /// The RUN's mounts as container mounts. A bind's source is copied
+    /// out of the context or the stage first: its links stay confined,
+    /// .dockerignore applies, and a `rw` bind's writes go nowhere.
+    fn prepare_mounts(
+        &mut self,
+        mounts: &[(RunMount, Option<StepRecord>)],
+    ) -> Result<PreparedMounts> {
+        let mut out = PreparedMounts::default();
+        for (m, from) in mounts {
+            let target = PathBuf::from(clean_abs(&m.target));
+            match m.kind {
+                MountType::Tmpfs => {
+                    let mut options = Vec::new();
+                    if let Some(size) = &m.size {
+                        options.push(format!("size={size}"));
+                    }
+                    out.specs
+                        .push(MountSpec::tmpfs(target, m.readonly, options));
+                }
+                MountType::Cache => {
+                    let dir = self.cache_mount_dir(m, &mut out)?;
+                    out.specs
+                        .push(MountSpec::bind(dir, target, m.readonly, Vec::new()));
+                }
+                MountType::Bind => {
+                    let temp = self.images.temp_dir()?;
+                    out.temps.push(temp.clone());
+                    let source = m.source.as_deref().unwrap_or(".");
+                    let file = self.fill_bind(&temp, source, from.as_ref())?;
+                    let src = match file {
+                        Some(name) => temp.join(name),
+                        None => temp,
+                    };
+                    out.specs
+                        .push(MountSpec::bind(src, target, m.readonly, Vec::new()));
+                }
+                MountType::Secret | MountType::Ssh if !m.required => {}
+                MountType::Secret => {
+                    return Err(msg(format!(
+                        "secret {}: not found (rdock build takes no --secret)",
+                        m.id.as_deref().unwrap_or("")
+                    )))
+                }
+                MountType::Ssh => {
+                    return Err(msg("no SSH agent forwarded (rdock build takes no --ssh)"))
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Copy a bind mount's `source` into `temp`; a file's name if the
+    /// source is one file.
+    fn fill_bind(
+        &mut self,
+        temp: &std::path::Path,
+        source: &str,
+        from: Option<&StepRecord>,
+    ) -> Result<Option<OsString>> {
+        let root = std::fs::File::open(temp)
+            .map_err(|e| msg(format!("opening {}: {e}", temp.display())))?;
+        let holder = match from {
+            Some(rec) => {
+                let cur = Current {
+                    rec: rec.clone(),
+                    args: BTreeMap::new(),
+                    shell: Vec::new(),
+                    cmd_set: false,
+                };
+                Some(self.container(
+                    &cur,
+                    &rec.config,
+                    NetworkMode::None,
+                    Vec::new(),
+                    Vec::new(),
+                )?)
+            }
+            None => None,
+        };
+        let result = (|| -> Result<Option<OsString>> {
+            let view = match &holder {
+                Some(c) => Some(crate::container::cp::view::ContainerFs::open(
+                    self.paths, c,
+                )?),
+                None => None,
+            };
+            let from_ctx = match &view {
+                Some(v) => Some(Context::from_root(
+                    v.root()
+                        .try_clone_to_owned()
+                        .map_err(|e| msg(format!("duplicating a fd: {e}")))?,
+                    "--mount from",
+                )),
+                None => None,
+            };
+            let ctx = from_ctx.as_ref().unwrap_or(self.opts.context);
+            let mut srcs = ctx.sources(source)?;
+            if srcs.len() != 1 {
+                return Err(msg(format!("mount source {source:?} is not one path")));
+            }
+            let src = srcs.remove(0);
+            let file = src.is_file.then(|| src.name.clone());
+            let items = [Item {
+                ctx,
+                src,
+                unpack: false,
+            }];
+            copy::place(root.as_fd(), "/", true, &items, Placement::default())?;
+            Ok(file)
+        })();
+        if let Some(c) = holder {
+            self.drop_container(&c.config.id);
+        }
+        result
+    }
+
+    /// A cache mount's directory, made on first use with its mode and
+    /// owner; `locked` waits for other users, `private` takes a fresh
+    /// directory while another holds it.
+    fn cache_mount_dir(&self, m: &RunMount, out: &mut PreparedMounts) -> Result<PathBuf> {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        let id = m.id.as_deref().unwrap_or(&m.target);
+        let base = self.paths.build_cache_mounts();
+        let dir = base.join(cache::key(&[id]));
+        std::fs::create_dir_all(&base)
+            .map_err(|e| msg(format!("creating {}: {e}", base.display())))?;
+        let make = |dir: &std::path::Path| -> Result<()> {
+            match std::fs::DirBuilder::new().mode(0o755).create(dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(()),
+                Err(e) => return Err(msg(format!("creating {}: {e}", dir.display()))),
+            }
+            let mode = m.mode.unwrap_or(0o755);
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode))
+                .map_err(|e| msg(format!("chmod {}: {e}", dir.display())))?;
+            std::os::unix::fs::chown(dir, Some(m.uid.unwrap_or(0)), Some(m.gid.unwrap_or(0)))
+                .map_err(|e| msg(format!("chown {}: {e}", dir.display())))?;
+            Ok(())
+        };
+        if m.sharing == Sharing::Shared {
+            make(&dir)?;
+            return Ok(dir);
+        }
+        let lock_path = dir.with_extension("lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| msg(format!("opening {}: {e}", lock_path.display())))?;
+        let wait = m.sharing == Sharing::Locked;
+        let flags = if wait {
+            nix::fcntl::FlockArg::LockExclusive
+        } else {
+            nix::fcntl::FlockArg::LockExclusiveNonblock
+        };
+        #[allow(deprecated)] // nix's Flock wrapper owns the fd; we keep the File.
+        let locked = nix::fcntl::flock(lock.as_raw_fd(), flags).is_ok();
+        if locked {
+            out.locks.push(lock);
+            make(&dir)?;
+            return Ok(dir);
+        }
+        // private and busy: a throwaway directory for this step.
+        let temp = self.images.temp_dir()?;
+        out.temps.push(temp.clone());
+        let fresh = temp.join("cache");
+        make(&fresh)?;
+        Ok(fresh)
     }
 
     fn copy(
@@ -1345,7 +1602,13 @@ impl<'a> Builder<'a> {
                         shell: Vec::new(),
                         cmd_set: false,
                     };
-                    Some(b.container(&holder, &r.config, NetworkMode::None, Vec::new())?)
+                    Some(b.container(
+                        &holder,
+                        &r.config,
+                        NetworkMode::None,
+                        Vec::new(),
+                        Vec::new(),
+                    )?)
                 }
                 None => None,
             };
@@ -1362,7 +1625,7 @@ impl<'a> Builder<'a> {
                 )),
                 None => None,
             };
-            let c = b.container(cur, &config, NetworkMode::None, Vec::new())?;
+            let c = b.container(cur, &config, NetworkMode::None, Vec::new(), Vec::new())?;
             {
                 let view = crate::container::cp::view::ContainerFs::open(b.paths, &c)?;
                 let owner = match &chown {
@@ -1566,6 +1829,23 @@ fn step_text(ins: &Instruction) -> String {
     match o.split_once(char::is_whitespace) {
         Some((_, rest)) => format!("{} {}", ins.keyword, rest.trim_start()),
         None => ins.keyword.clone(),
+    }
+}
+
+/// A RUN's mounts, ready for its container: the temp dirs they use are
+/// removed and the cache locks released when dropped.
+#[derive(Default)]
+struct PreparedMounts {
+    specs: Vec<MountSpec>,
+    temps: Vec<PathBuf>,
+    locks: Vec<std::fs::File>,
+}
+
+impl Drop for PreparedMounts {
+    fn drop(&mut self) {
+        for t in &self.temps {
+            let _ = crate::image::layer::remove_tree(t);
+        }
     }
 }
 

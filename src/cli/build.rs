@@ -472,7 +472,7 @@ pub fn run(paths: &Paths, a: BuildArgs) -> Result<i32> {
 pub(crate) fn cache_usage(paths: &Paths) -> Result<(usize, u64)> {
     let images = ImageStore::new(paths);
     let (n, only) = crate::build::cache::usage(paths, &image_layers(&images)?);
-    Ok((n, layers_size(&images, &only)))
+    Ok((n, layers_size(&images, &only) + mounts_size(paths)))
 }
 
 fn image_layers(images: &ImageStore) -> Result<HashSet<String>> {
@@ -482,6 +482,13 @@ fn image_layers(images: &ImageStore) -> Result<HashSet<String>> {
         .into_iter()
         .flat_map(|i| i.layers)
         .collect())
+}
+
+fn mounts_size(paths: &Paths) -> u64 {
+    crate::build::cache::mount_dirs(paths)
+        .iter()
+        .map(|d| crate::util::tree_size(d))
+        .sum()
 }
 
 fn layers_size(images: &ImageStore, layers: &HashSet<String>) -> u64 {
@@ -497,7 +504,7 @@ fn layers_size(images: &ImageStore, layers: &HashSet<String>) -> u64 {
 pub(crate) fn prune_build_cache(paths: &Paths) -> Result<(String, u64)> {
     let images = ImageStore::new(paths);
     let (_, only) = crate::build::cache::usage(paths, &image_layers(&images)?);
-    let size = layers_size(&images, &only);
+    let size = layers_size(&images, &only) + mounts_size(paths);
     let pruned = crate::build::cache::prune(paths)
         .map_err(|e| Error::msg(format!("removing the build cache: {e}")))?;
     let in_use = crate::container::store::ContainerStore::new(paths).layers_in_use();

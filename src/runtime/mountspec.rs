@@ -75,7 +75,7 @@ impl MountSpec {
         }
     }
 
-    fn bind(
+    pub fn bind(
         source: PathBuf,
         destination: PathBuf,
         readonly: bool,
@@ -87,7 +87,7 @@ impl MountSpec {
         }
     }
 
-    fn tmpfs(destination: PathBuf, readonly: bool, options: Vec<String>) -> MountSpec {
+    pub fn tmpfs(destination: PathBuf, readonly: bool, options: Vec<String>) -> MountSpec {
         MountSpec::new(MountKind::Tmpfs, destination, readonly, options)
     }
 
