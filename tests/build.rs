@@ -1117,14 +1117,16 @@ fn git_repositories_are_contexts() {
     git(&srv.join("repo.git"), &["update-server-info"]);
     // git's own protocol (shallow fetches) and dumb HTTP (full ones).
     let gport = free_port();
+    // git-daemon itself: `git daemon` would leave it behind when killed.
+    let exec_path = std::process::Command::new("git")
+        .arg("--exec-path")
+        .output()
+        .unwrap()
+        .stdout;
+    let daemon = Path::new(String::from_utf8(exec_path).unwrap().trim()).join("git-daemon");
     let _gd = start_server(
-        std::process::Command::new("git")
-            .args([
-                "daemon",
-                "--reuseaddr",
-                "--export-all",
-                "--listen=127.0.0.1",
-            ])
+        std::process::Command::new(daemon)
+            .args(["--reuseaddr", "--export-all", "--listen=127.0.0.1"])
             .arg(format!("--port={gport}"))
             .arg(format!("--base-path={}", p(&srv)))
             .arg(&srv),

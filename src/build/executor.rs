@@ -1022,6 +1022,11 @@ impl<'a> Builder<'a> {
             security_opt: self.opts.limits.security_opt.clone(),
             unmask_system_paths: self.opts.limits.unmask_system_paths,
             mounts,
+            // A step is not probed (BuildKit runs no healthchecks).
+            healthcheck: Some(crate::container::health::HealthConfig {
+                test: vec!["NONE".into()],
+                ..Default::default()
+            }),
             ..Default::default()
         };
         let c = lifecycle::create_from(self.paths, &opts, &source)?;
@@ -1900,40 +1905,6 @@ fn expose_keys(p: &str) -> Result<Vec<String>> {
     Ok((lo..=hi).map(|n| format!("{n}/{proto}")).collect())
 }
 
-/// Go's time.ParseDuration, to nanoseconds.
-fn parse_duration(s: &str) -> Option<i64> {
-    if s == "0" {
-        return Some(0);
-    }
-    let mut total: f64 = 0.0;
-    let mut rest = s;
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let num_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let n: f64 = rest[..num_end].parse().ok()?;
-        rest = &rest[num_end..];
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let mult = match &rest[..unit_end] {
-            "ns" => 1.0,
-            "us" | "µs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return None,
-        };
-        total += n * mult;
-        rest = &rest[unit_end..];
-    }
-    Some(total as i64)
-}
-
 /// HEALTHCHECK as the image config's Healthcheck object.
 fn healthcheck(ins: &Instruction, text: &str) -> Result<serde_json::Value> {
     let t = text.trim();
@@ -1990,7 +1961,7 @@ fn healthcheck(ins: &Instruction, text: &str) -> Result<serde_json::Value> {
             }
             _ => return Err(msg(format!("unknown flag: {name}"))),
         };
-        let ns = parse_duration(value)
+        let ns = crate::util::parse_go_duration(value)
             .ok_or_else(|| msg(format!("time: invalid duration {value:?}")))?;
         if ns != 0 && ns < 1_000_000 {
             return Err(msg(format!("{name} cannot be less than 1ms")));
@@ -2008,12 +1979,16 @@ mod tests {
 
     #[test]
     fn durations_as_go() {
-        assert_eq!(parse_duration("30s"), Some(30_000_000_000));
-        assert_eq!(parse_duration("1m30s"), Some(90_000_000_000));
-        assert_eq!(parse_duration("500ms"), Some(500_000_000));
-        assert_eq!(parse_duration("0"), Some(0));
-        assert_eq!(parse_duration("5"), None);
-        assert_eq!(parse_duration("5x"), None);
+        assert_eq!(crate::util::parse_go_duration("30s"), Some(30_000_000_000));
+        assert_eq!(
+            crate::util::parse_go_duration("1m30s"),
+            Some(90_000_000_000)
+        );
+        assert_eq!(crate::util::parse_go_duration("500ms"), Some(500_000_000));
+        assert_eq!(crate::util::parse_go_duration("0"), Some(0));
+        assert_eq!(crate::util::parse_go_duration("5"), None);
+        assert_eq!(crate::util::parse_go_duration("5x"), None);
+        assert_eq!(crate::util::parse_go_duration("-1.5s"), Some(-1_500_000_000));
     }
 
     #[test]

@@ -67,6 +67,7 @@ struct Filters {
     id: Vec<String>,
     ancestor: Vec<String>,
     label: Vec<String>,
+    health: Vec<String>,
 }
 
 fn parse_filters(raw: &[String]) -> Result<Filters> {
@@ -76,6 +77,7 @@ fn parse_filters(raw: &[String]) -> Result<Filters> {
         id: vec![],
         ancestor: vec![],
         label: vec![],
+        health: vec![],
     };
     for r in raw {
         let (k, v) = r.split_once('=').ok_or_else(|| {
@@ -102,6 +104,14 @@ fn parse_filters(raw: &[String]) -> Result<Filters> {
             "id" => f.id.push(v),
             "ancestor" => f.ancestor.push(v),
             "label" => f.label.push(v),
+            "health" => {
+                if !matches!(v.as_str(), "starting" | "healthy" | "unhealthy" | "none") {
+                    return Err(Error::msg(format!(
+                        "Unrecognised filter value for health: {v}"
+                    )));
+                }
+                f.health.push(v)
+            }
             _ => return Err(Error::msg(format!("invalid filter '{k}'"))),
         }
     }
@@ -116,10 +126,37 @@ fn matches(f: &Filters, c: &Container, ancestors: &[String]) -> bool {
                 .any(|n| c.config.name.contains(n.trim_start_matches('/'))))
         && (f.id.is_empty() || f.id.iter().any(|i| c.config.id.starts_with(i.as_str())))
         && (f.ancestor.is_empty() || ancestors.contains(&c.config.image_id))
+        && (f.health.is_empty() || f.health.iter().any(|h| *h == health_status(c)))
         && f.label.iter().all(|l| match l.split_once('=') {
             Some((k, v)) => c.config.labels.get(k).map(|x| x == v).unwrap_or(false),
             None => c.config.labels.contains_key(l),
         })
+}
+
+/// The health filter's view: "none" without a check.
+fn health_status(c: &Container) -> String {
+    crate::container::inspect::health_of(c)
+        .map(|h| h.status)
+        .unwrap_or_else(|| "none".into())
+}
+
+/// docker's STATUS cell: the state, and the health while it runs.
+fn status_cell(c: &Container, now: chrono::DateTime<Utc>) -> String {
+    let text = format::status_text(
+        c.state.display_status(),
+        c.state.exit_code,
+        c.state.started_at.as_deref().and_then(parse_time),
+        c.state.finished_at.as_deref().and_then(parse_time),
+        now,
+    );
+    if c.state.display_status() != "running" {
+        return text;
+    }
+    match crate::container::inspect::health_of(c).map(|h| h.status) {
+        Some(s) if s == crate::container::health::STARTING => format!("{text} (health: starting)"),
+        Some(s) if !s.is_empty() => format!("{text} ({s})"),
+        _ => text,
+    }
 }
 
 /// docker's COMMAND cell: quoted, truncated to 20 characters with "…".
@@ -184,13 +221,7 @@ pub fn run(paths: &Paths, a: PsArgs) -> Result<i32> {
                 "Command": command_cell(c, a.no_trunc),
                 "CreatedAt": created.format("%Y-%m-%d %H:%M:%S %z UTC").to_string(),
                 "RunningFor": format::since(created, now),
-                "Status": format::status_text(
-                    c.state.display_status(),
-                    c.state.exit_code,
-                    c.state.started_at.as_deref().and_then(parse_time),
-                    c.state.finished_at.as_deref().and_then(parse_time),
-                    now,
-                ),
+                "Status": status_cell(c, now),
                 "State": c.state.display_status(),
                 "Ports": crate::container::network::ports_text(c),
                 "Names": c.config.name,

@@ -172,6 +172,36 @@ pub struct ContainerFlags {
     /// Add a rule to the cgroup allowed devices list
     #[arg(long = "device-cgroup-rule")]
     pub device_cgroup_rule: Vec<String>,
+    /// Container NIS domain name
+    #[arg(long)]
+    pub domainname: Option<String>,
+    /// Timeout (in seconds) to stop a container
+    #[arg(long = "stop-timeout", allow_hyphen_values = true)]
+    pub stop_timeout: Option<String>,
+    /// Add an annotation to the container (passed through to the OCI runtime)
+    #[arg(long)]
+    pub annotation: Vec<String>,
+    /// Command to run to check health
+    #[arg(long = "health-cmd")]
+    pub health_cmd: Option<String>,
+    /// Time between running the check (ms|s|m|h) (default 0s)
+    #[arg(long = "health-interval", allow_hyphen_values = true)]
+    pub health_interval: Option<String>,
+    /// Consecutive failures needed to report unhealthy
+    #[arg(long = "health-retries", allow_hyphen_values = true)]
+    pub health_retries: Option<String>,
+    /// Time between running the check during the start period (ms|s|m|h) (default 0s)
+    #[arg(long = "health-start-interval", allow_hyphen_values = true)]
+    pub health_start_interval: Option<String>,
+    /// Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)
+    #[arg(long = "health-start-period", allow_hyphen_values = true)]
+    pub health_start_period: Option<String>,
+    /// Maximum time to allow one check to run (ms|s|m|h) (default 0s)
+    #[arg(long = "health-timeout", allow_hyphen_values = true)]
+    pub health_timeout: Option<String>,
+    /// Disable any container-specified HEALTHCHECK
+    #[arg(long = "no-healthcheck")]
+    pub no_healthcheck: bool,
     #[command(flatten)]
     pub limits: super::limit_flags::RunLimitFlags,
     #[command(flatten)]
@@ -181,25 +211,15 @@ pub struct ContainerFlags {
 /// docker flags rdock parses but does not implement yet: (long, short, takes a value).
 /// Using one is a clear error rather than a silent no-op.
 const NOT_YET: &[(&str, Option<char>, bool)] = &[
-    ("annotation", None, true),
     ("cpu-count", None, true),
     ("cpu-percent", None, true),
-    ("domainname", None, true),
     ("gpus", None, true),
-    ("health-cmd", None, true),
-    ("health-interval", None, true),
-    ("health-retries", None, true),
-    ("health-start-interval", None, true),
-    ("health-start-period", None, true),
-    ("health-timeout", None, true),
     ("io-maxbandwidth", None, true),
     ("io-maxiops", None, true),
     ("ip6", None, true),
     ("isolation", None, true),
     ("link-local-ip", None, true),
-    ("no-healthcheck", None, false),
     ("runtime", None, true),
-    ("stop-timeout", None, true),
     ("storage-opt", None, true),
     ("use-api-socket", None, false),
 ];
@@ -521,7 +541,84 @@ impl ContainerFlags {
             },
             security_opt,
             unmask_system_paths,
+            healthcheck: self.healthcheck()?,
+            stop_timeout: match &self.stop_timeout {
+                None => None,
+                Some(s) => Some(crate::runtime::resources::parse_int("--stop-timeout", s)?),
+            },
+            domainname: self.domainname.clone().unwrap_or_default(),
+            annotations: self
+                .annotation
+                .iter()
+                .map(|a| {
+                    let (k, v) = a.split_once('=').unwrap_or((a, ""));
+                    (k.to_string(), v.to_string())
+                })
+                .collect(),
         })
+    }
+
+    /// `--health-*` and `--no-healthcheck`, as the docker CLI reads them.
+    fn healthcheck(&self) -> Result<Option<crate::container::health::HealthConfig>> {
+        use crate::container::health::HealthConfig;
+        let duration = |flag: &str, v: &Option<String>| -> Result<i64> {
+            let Some(s) = v else {
+                return Ok(0);
+            };
+            let ns = crate::util::parse_go_duration(s).ok_or_else(|| {
+                Error::msg(format!(
+                    "invalid argument \"{s}\" for \"{flag}\" flag: time: invalid duration \"{s}\""
+                ))
+            })?;
+            if ns < 0 {
+                return Err(Error::msg(format!("{flag} cannot be negative")));
+            }
+            Ok(ns)
+        };
+        let interval = duration("--health-interval", &self.health_interval)?;
+        let timeout = duration("--health-timeout", &self.health_timeout)?;
+        let start_period = duration("--health-start-period", &self.health_start_period)?;
+        let start_interval = duration("--health-start-interval", &self.health_start_interval)?;
+        let retries = match &self.health_retries {
+            None => 0,
+            Some(s) => crate::runtime::resources::parse_int("--health-retries", s)?,
+        };
+        if retries < 0 {
+            return Err(Error::msg("--health-retries cannot be negative"));
+        }
+        let cmd = self.health_cmd.clone().unwrap_or_default();
+        let any = !cmd.is_empty()
+            || interval != 0
+            || timeout != 0
+            || start_period != 0
+            || start_interval != 0
+            || retries != 0;
+        if self.no_healthcheck {
+            if any {
+                return Err(Error::msg(
+                    "--no-healthcheck conflicts with --health-* options",
+                ));
+            }
+            return Ok(Some(HealthConfig {
+                test: vec!["NONE".into()],
+                ..Default::default()
+            }));
+        }
+        if !any {
+            return Ok(None);
+        }
+        Ok(Some(HealthConfig {
+            test: if cmd.is_empty() {
+                Vec::new()
+            } else {
+                vec!["CMD-SHELL".into(), cmd]
+            },
+            interval,
+            timeout,
+            start_period,
+            start_interval,
+            retries,
+        }))
     }
 
     /// `-p`, `-P`, `--expose`, `--dns*`, `--add-host`, `--ip`,

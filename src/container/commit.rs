@@ -56,6 +56,12 @@ fn new_config(parent: &ImageConfig, c: &Container, o: &CommitOptions) -> Result<
         d.exposed_ports = Some(ports);
     }
     d.stop_signal = cfg.stop_signal.clone().or(d.stop_signal.clone());
+    // docker commits the container's (merged) healthcheck.
+    if let Some(h) = &cfg.healthcheck {
+        if let Ok(v) = serde_json::to_value(h) {
+            d.extra.insert("Healthcheck".into(), v);
+        }
+    }
     for ch in &o.changes {
         crate::image::import::apply_change(&mut ic, ch)?;
     }

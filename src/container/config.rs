@@ -182,6 +182,19 @@ pub struct ContainerConfig {
     /// HostConfig.MaskedPaths/ReadonlyPaths).
     #[serde(default)]
     pub unmask_system_paths: bool,
+    /// The image's HEALTHCHECK merged with `--health-*`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<super::health::HealthConfig>,
+    /// `--stop-timeout` seconds: `stop`'s default wait.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_timeout: Option<i64>,
+    /// `--domainname`: the UTS domain name.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub domainname: String,
+    /// `--annotation` key=value pairs (kept and shown, as docker's
+    /// HostConfig.Annotations; no runtime reads them here).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
 }
 
 impl ContainerConfig {

@@ -29,21 +29,27 @@ fn open_ns(pid: i32, name: &str) -> Result<OwnedFd> {
         .map_err(|e| Error::msg(format!("opening {p}: {e}")))
 }
 
-/// Run `opts.cmd` in `c`. Returns its exit code (0 at once with `detach`).
-pub fn exec(c: &Container, opts: &ExecOptions) -> Result<i32> {
-    if !c.state.is_alive() {
-        return Err(Error::msg(format!(
-            "container {} is not running",
-            c.config.id
-        )));
-    }
-    if opts.cmd.is_empty() {
-        return Err(Error::msg("exec requires at least 1 argument"));
-    }
-    let pid = c.state.pid;
+/// What a process started in a running container needs: its spec and
+/// the namespace fds the spec names (held open until it has joined them).
+pub(crate) struct Prepared {
+    pub spec: InitSpec,
+    pub cgroup: Cgroup,
+    _held: Vec<OwnedFd>,
+    _pid_ns: OwnedFd,
+    _userns: Option<OwnedFd>,
+}
+
+/// The spec for `opts.cmd` in the container `cfg` whose init is `pid`:
+/// its namespaces, cgroup, capabilities, seccomp, user and environment.
+pub(crate) fn prepare(
+    cfg: &super::config::ContainerConfig,
+    pid: i32,
+    opts: &ExecOptions,
+) -> Result<Prepared> {
     // Order matters: the mount namespace last, once /proc of the host is
     // no longer needed.
     let mut held = Vec::new();
+    let mut namespaces = Vec::new();
     for (name, kind) in [
         ("ipc", libc::CLONE_NEWIPC),
         ("uts", libc::CLONE_NEWUTS),
@@ -51,10 +57,11 @@ pub fn exec(c: &Container, opts: &ExecOptions) -> Result<i32> {
         ("cgroup", libc::CLONE_NEWCGROUP),
         ("mnt", libc::CLONE_NEWNS),
     ] {
-        held.push((open_ns(pid, name)?, kind));
+        let fd = open_ns(pid, name)?;
+        namespaces.push((fd.as_raw_fd(), kind));
+        held.push(fd);
     }
     let pid_ns = open_ns(pid, "pid")?;
-    let cfg = &c.config;
     // A remapped container's user namespace: entered last, as by its init.
     let userns = match cfg.userns_remap {
         Some(_) => Some(open_ns(pid, "user")?),
@@ -72,7 +79,7 @@ pub fn exec(c: &Container, opts: &ExecOptions) -> Result<i32> {
     let (seccomp, no_new_privs) = super::lifecycle::confinement(cfg, container_caps)?;
     let spec = InitSpec {
         mode: InitMode::Join {
-            namespaces: held.iter().map(|(f, k)| (f.as_raw_fd(), *k)).collect(),
+            namespaces,
             pid_ns: pid_ns.as_raw_fd(),
         },
         argv: opts.cmd.clone(),
@@ -104,7 +111,45 @@ pub fn exec(c: &Container, opts: &ExecOptions) -> Result<i32> {
         seccomp,
         no_new_privs,
     };
-    let cgroup = Cgroup::open(cfg.cgroup_parent(), &cfg.id);
+    Ok(Prepared {
+        spec,
+        cgroup: Cgroup::open(cfg.cgroup_parent(), &cfg.id),
+        _held: held,
+        _pid_ns: pid_ns,
+        _userns: userns,
+    })
+}
+
+/// Start `opts.cmd` in the container with `stdio`; its pid. The caller
+/// reaps it.
+pub(crate) fn spawn_with_stdio(
+    cfg: &super::config::ContainerConfig,
+    pid: i32,
+    opts: &ExecOptions,
+    stdio: [i32; 3],
+) -> Result<i32> {
+    let p = prepare(cfg, pid, opts)?;
+    let spec = InitSpec {
+        stdio: Some(stdio),
+        tty: false,
+        ..p.spec
+    };
+    let spawned = process::spawn(&spec, &p.cgroup)?;
+    Ok(spawned.pid)
+}
+
+/// Run `opts.cmd` in `c`. Returns its exit code (0 at once with `detach`).
+pub fn exec(c: &Container, opts: &ExecOptions) -> Result<i32> {
+    if !c.state.is_alive() {
+        return Err(Error::msg(format!(
+            "container {} is not running",
+            c.config.id
+        )));
+    }
+    if opts.cmd.is_empty() {
+        return Err(Error::msg("exec requires at least 1 argument"));
+    }
+    let p = prepare(&c.config, c.state.pid, opts)?;
     if opts.detach {
         let null = std::fs::OpenOptions::new()
             .read(true)
@@ -115,14 +160,14 @@ pub fn exec(c: &Container, opts: &ExecOptions) -> Result<i32> {
         let spec = InitSpec {
             stdio: Some([fd, fd, fd]),
             tty: false,
-            ..spec
+            ..p.spec
         };
-        process::spawn(&spec, &cgroup)?;
+        process::spawn(&spec, &p.cgroup)?;
         return Ok(0);
     }
     let sfd = forwarding_signals()?;
-    let spawned = process::spawn(&spec, &cgroup)?;
-    drop(held);
-    drop(pid_ns);
+    let spawned = process::spawn(&p.spec, &p.cgroup)?;
+    // The namespace fds, no longer needed once it has joined them.
+    drop(p);
     attach(&sfd, spawned, opts.interactive)
 }

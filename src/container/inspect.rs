@@ -189,7 +189,7 @@ pub fn inspect(paths: &Paths, c: &Container) -> Value {
         "Mounts": mounts,
         "Config": {
             "Hostname": cfg.hostname,
-            "Domainname": "",
+            "Domainname": cfg.domainname,
             "User": cfg.user,
             "AttachStdin": cfg.open_stdin,
             "AttachStdout": true,
@@ -211,8 +211,34 @@ pub fn inspect(paths: &Paths, c: &Container) -> Value {
     });
     if let Some(host) = v.get_mut("HostConfig").and_then(Value::as_object_mut) {
         host.extend(resources_json(&cfg.resources));
+        if !cfg.annotations.is_empty() {
+            host.insert("Annotations".into(), json!(cfg.annotations));
+        }
+    }
+    // As docker's optional fields: present only when set.
+    if let Some(conf) = v.get_mut("Config").and_then(Value::as_object_mut) {
+        if let Some(h) = &cfg.healthcheck {
+            conf.insert("Healthcheck".into(), json!(h));
+        }
+        if let Some(t) = cfg.stop_timeout {
+            conf.insert("StopTimeout".into(), json!(t));
+        }
+    }
+    if let Some(h) = health_of(c) {
+        if let Some(state) = v.get_mut("State").and_then(Value::as_object_mut) {
+            state.insert("Health".into(), json!(h));
+        }
     }
     v
+}
+
+/// `.State.Health`: for a container with a check that has started.
+pub fn health_of(c: &Container) -> Option<super::health::Health> {
+    c.config
+        .healthcheck
+        .as_ref()
+        .filter(|h| h.enabled())
+        .and_then(|_| super::health::read(&c.dir))
 }
 
 /// HostConfig.PortBindings: what was asked ("" for a random host port).

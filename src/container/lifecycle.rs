@@ -80,6 +80,12 @@ pub struct CreateOptions {
     pub security_opt: Vec<String>,
     /// `--security-opt systempaths=unconfined`.
     pub unmask_system_paths: bool,
+    /// `--health-*` (over the image's HEALTHCHECK) or `--no-healthcheck`
+    /// (Test ["NONE"]).
+    pub healthcheck: Option<super::health::HealthConfig>,
+    pub stop_timeout: Option<i64>,
+    pub domainname: String,
+    pub annotations: BTreeMap<String, String>,
 }
 
 pub(super) const HOSTS_NONE: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::\tip6-localnet\nff00::\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
@@ -264,6 +270,15 @@ pub fn create_from(paths: &Paths, opts: &CreateOptions, img: &ImageSource) -> Re
 
     let mut labels = d.labels.clone().unwrap_or_default();
     labels.extend(opts.labels.clone());
+    let image_check: Option<super::health::HealthConfig> = d
+        .extra
+        .get("Healthcheck")
+        .and_then(|v| serde_json::from_value(v.clone()).ok());
+    let healthcheck =
+        super::health::HealthConfig::merge(opts.healthcheck.as_ref(), image_check.as_ref());
+    if let Some(h) = &healthcheck {
+        h.validate().map_err(Error::msg)?;
+    }
 
     let mut config = ContainerConfig {
         id,
@@ -321,6 +336,10 @@ pub fn create_from(paths: &Paths, opts: &CreateOptions, img: &ImageSource) -> Re
         userns_remap,
         security_opt: opts.security_opt.clone(),
         unmask_system_paths: opts.unmask_system_paths,
+        healthcheck,
+        stop_timeout: opts.stop_timeout,
+        domainname: opts.domainname.clone(),
+        annotations: opts.annotations.clone(),
     };
     config.log = super::config::LogConfig::new(
         opts.log_driver.as_deref(),
@@ -418,6 +437,7 @@ fn init_spec(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<In
                 idmap: None,
             }),
             hostname: cfg.hostname.clone(),
+            domainname: cfg.domainname.clone(),
         },
         argv,
         env: cfg.env.clone(),
@@ -740,6 +760,7 @@ pub(super) fn launch(
         owner_start: proc_start_time(std::process::id() as i32).unwrap_or(0),
     };
     store.save_state(&c.config.id, &state)?;
+    super::health::start_prober(&c.config, &c.dir, spawned.pid);
     Ok((spawned, cgroup))
 }
 

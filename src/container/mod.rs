@@ -10,6 +10,7 @@ pub mod config;
 pub mod cp;
 pub mod exec;
 pub mod export;
+pub mod health;
 pub mod inspect;
 pub mod lifecycle;
 pub mod logs;

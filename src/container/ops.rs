@@ -134,7 +134,7 @@ pub fn stop(
     let sig = signals::parse(&sig)?;
     thaw_if_paused(paths, c);
     let _ = nix::sys::signal::kill(Pid::from_raw(c.state.pid), sig);
-    let t = timeout.unwrap_or(10);
+    let t = timeout.or(c.config.stop_timeout).unwrap_or(10);
     let limit = if t < 0 {
         Duration::from_secs(u64::MAX / 4)
     } else {

@@ -82,6 +82,8 @@ pub enum InitMode {
     Create {
         rootfs: Box<RootfsSpec>,
         hostname: String,
+        /// `--domainname`; empty leaves the new namespace's "(none)".
+        domainname: String,
     },
     /// Join the namespaces of a running container's init (`exec`): open
     /// `/proc/<pid>/ns/*` fds, held by the caller until `spawn` returns.
@@ -427,7 +429,11 @@ fn init(
 ) -> Result<Never> {
     nix::unistd::setsid().map_err(|e| RuntimeError::sys("setsid", e))?;
     match &spec.mode {
-        InitMode::Create { rootfs, hostname } => {
+        InitMode::Create {
+            rootfs,
+            hostname,
+            domainname,
+        } => {
             if let NsMode::Join(fd) = spec.ipc_ns {
                 // SAFETY: setns on an fd the parent holds open for us.
                 if unsafe { libc::setns(fd, libc::CLONE_NEWIPC) } != 0 {
@@ -455,6 +461,18 @@ fn init(
             if spec.own_uts {
                 nix::unistd::sethostname(hostname)
                     .map_err(|e| RuntimeError::sys("sethostname", e))?;
+                if !domainname.is_empty() {
+                    // SAFETY: a pointer and length of a live string.
+                    let r = unsafe {
+                        libc::setdomainname(domainname.as_ptr().cast(), domainname.len())
+                    };
+                    if r != 0 {
+                        return Err(RuntimeError::sys(
+                            "setdomainname",
+                            nix::errno::Errno::last(),
+                        ));
+                    }
+                }
             }
         }
         InitMode::Join { namespaces, .. } => {
