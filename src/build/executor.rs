@@ -1988,7 +1988,10 @@ mod tests {
         assert_eq!(crate::util::parse_go_duration("0"), Some(0));
         assert_eq!(crate::util::parse_go_duration("5"), None);
         assert_eq!(crate::util::parse_go_duration("5x"), None);
-        assert_eq!(crate::util::parse_go_duration("-1.5s"), Some(-1_500_000_000));
+        assert_eq!(
+            crate::util::parse_go_duration("-1.5s"),
+            Some(-1_500_000_000)
+        );
     }
 
     #[test]

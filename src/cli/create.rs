@@ -8,6 +8,9 @@ use clap::Args;
 #[derive(Debug, Args)]
 #[command(disable_help_flag = true)]
 pub struct CreateArgs {
+    /// Attach to STDIN, STDOUT or STDERR
+    #[arg(short = 'a', long)]
+    pub attach: Vec<String>,
     #[command(flatten)]
     pub flags: ContainerFlags,
     /// Print usage
@@ -19,6 +22,8 @@ pub struct CreateArgs {
 }
 
 pub fn run(paths: &Paths, a: CreateArgs) -> Result<i32> {
+    // Checked as docker checks them; `start -a` attaches every stream.
+    super::run_flags::check_attach(&a.attach)?;
     let c = create_container(paths, &a.flags, &a.image, &a.cmd)?;
     println!("{}", c.config.id);
     Ok(0)

@@ -255,7 +255,7 @@ fn usage_error(e: clap::Error, args: &[String]) -> i32 {
         _ => {}
     }
     // The words naming the (sub)command, and how many positionals it needs.
-    let (words, required) = command_walk(args);
+    let (words, required, cmd) = command_walk(args);
     let path = words.join(" ");
     let arg = e
         .get(ContextKind::InvalidArg)
@@ -275,6 +275,41 @@ fn usage_error(e: clap::Error, args: &[String]) -> i32 {
             125,
         ),
         ErrorKind::InvalidSubcommand => (format!("unknown command: {here} {arg}"), 1),
+        // A typed (integer) flag's bad value, in the docker CLI's words.
+        ErrorKind::ValueValidation => {
+            let value = e
+                .get(ContextKind::InvalidValue)
+                .map(|v| v.to_string())
+                .unwrap_or_default();
+            let long = arg
+                .split_whitespace()
+                .next()
+                .unwrap_or(&arg)
+                .trim_start_matches('-')
+                .to_string();
+            let short = cmd
+                .get_arguments()
+                .find(|a| a.get_long() == Some(long.as_str()))
+                .and_then(|a| a.get_short());
+            let shown = match short {
+                Some(c) => format!("-{c}, --{long}"),
+                None => format!("--{long}"),
+            };
+            let source = std::error::Error::source(&e)
+                .map(|s| s.to_string())
+                .unwrap_or_default();
+            let why = if source.contains("too large") || source.contains("too small") {
+                "value out of range"
+            } else {
+                "invalid syntax"
+            };
+            (
+                format!(
+                    "invalid argument \"{value}\" for \"{shown}\" flag: strconv.ParseInt: parsing \"{value}\": {why}"
+                ),
+                125,
+            )
+        }
         ErrorKind::MissingRequiredArgument | ErrorKind::MissingSubcommand => {
             let n = required.max(1);
             let plural = if n == 1 { "" } else { "s" };
@@ -304,7 +339,7 @@ fn usage_error(e: clap::Error, args: &[String]) -> i32 {
 /// The words of argv that name (sub)commands rdock knows (`image rm`) and
 /// the number of required positionals of the last one. Only used on the
 /// error path, so building the whole command tree is fine.
-fn command_walk(args: &[String]) -> (Vec<String>, usize) {
+fn command_walk(args: &[String]) -> (Vec<String>, usize, clap::Command) {
     use clap::CommandFactory;
     let mut cmd = Cli::command();
     cmd.build();
@@ -333,7 +368,7 @@ fn command_walk(args: &[String]) -> (Vec<String>, usize) {
         .get_positionals()
         .filter(|a| a.is_required_set())
         .count();
-    (path, required)
+    (path, required, cmd)
 }
 
 pub fn main() -> i32 {

@@ -37,14 +37,7 @@ pub fn run(paths: &Paths, a: RunArgs) -> Result<i32> {
             "conflicting options: cannot specify both --attach and --detach",
         ));
     }
-    for s in &a.attach {
-        if !matches!(
-            s.to_ascii_lowercase().as_str(),
-            "stdin" | "stdout" | "stderr"
-        ) {
-            return Err(Error::msg(format!("invalid argument \"{s}\" for \"-a, --attach\" flag: valid streams are STDIN, STDOUT and STDERR")));
-        }
-    }
+    super::run_flags::check_attach(&a.attach)?;
     let c = create_container(paths, &a.flags, &a.image, &a.cmd)?;
     if a.detach {
         crate::container::monitor::start_detached(paths, &c)?;

@@ -202,6 +202,30 @@ pub struct ContainerFlags {
     /// Disable any container-specified HEALTHCHECK
     #[arg(long = "no-healthcheck")]
     pub no_healthcheck: bool,
+    /// CPU count (Windows only)
+    #[arg(long = "cpu-count", allow_hyphen_values = true)]
+    pub cpu_count: Option<String>,
+    /// CPU percent (Windows only)
+    #[arg(long = "cpu-percent", allow_hyphen_values = true)]
+    pub cpu_percent: Option<String>,
+    /// Maximum IO bandwidth limit for the system drive (Windows only)
+    #[arg(long = "io-maxbandwidth")]
+    pub io_maxbandwidth: Option<String>,
+    /// Maximum IOps limit for the system drive (Windows only)
+    #[arg(long = "io-maxiops", allow_hyphen_values = true)]
+    pub io_maxiops: Option<String>,
+    /// Container isolation technology
+    #[arg(long)]
+    pub isolation: Option<String>,
+    /// Runtime to use for this container
+    #[arg(long)]
+    pub runtime: Option<String>,
+    /// Storage driver options for the container
+    #[arg(long = "storage-opt")]
+    pub storage_opt: Vec<String>,
+    /// GPU devices to add to the container ('all' to pass all GPUs)
+    #[arg(long)]
+    pub gpus: Option<String>,
     #[command(flatten)]
     pub limits: super::limit_flags::RunLimitFlags,
     #[command(flatten)]
@@ -211,16 +235,8 @@ pub struct ContainerFlags {
 /// docker flags rdock parses but does not implement yet: (long, short, takes a value).
 /// Using one is a clear error rather than a silent no-op.
 const NOT_YET: &[(&str, Option<char>, bool)] = &[
-    ("cpu-count", None, true),
-    ("cpu-percent", None, true),
-    ("gpus", None, true),
-    ("io-maxbandwidth", None, true),
-    ("io-maxiops", None, true),
     ("ip6", None, true),
-    ("isolation", None, true),
     ("link-local-ip", None, true),
-    ("runtime", None, true),
-    ("storage-opt", None, true),
     ("use-api-socket", None, false),
 ];
 
@@ -266,6 +282,19 @@ impl Args for NotYet {
     fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
         Self::augment_args(cmd)
     }
+}
+
+/// `-a, --attach` streams, as docker checks them.
+pub fn check_attach(streams: &[String]) -> Result<()> {
+    for s in streams {
+        if !matches!(
+            s.to_ascii_lowercase().as_str(),
+            "stdin" | "stdout" | "stderr"
+        ) {
+            return Err(Error::msg(format!("invalid argument \"{s}\" for \"-a, --attach\" flag: valid streams are STDIN, STDOUT and STDERR")));
+        }
+    }
+    Ok(())
 }
 
 /// `-e KEY` without a value takes the caller's value, or is dropped.
@@ -389,6 +418,7 @@ impl ContainerFlags {
                 "--{flag} is not supported by rdock yet"
             )));
         }
+        self.windows_and_engine_flags()?;
         if let Some(p) = &self.platform {
             let host = format!("linux/{}", crate::image::config::host_arch());
             if p != &host && p != "linux" {
@@ -556,6 +586,62 @@ impl ContainerFlags {
                 })
                 .collect(),
         })
+    }
+
+    /// Flags for Windows containers or for engine plugins: checked, then
+    /// accepted or refused with the error docker on Linux gives.
+    fn windows_and_engine_flags(&self) -> Result<()> {
+        let int = |flag: &str, v: &Option<String>| -> Result<i64> {
+            match v {
+                None => Ok(0),
+                Some(s) => Ok(crate::runtime::resources::parse_int(flag, s)?),
+            }
+        };
+        // Windows-only: docker's Linux daemon ignores the count and drops
+        // the percent with a warning.
+        int("--cpu-count", &self.cpu_count)?;
+        if int("--cpu-percent", &self.cpu_percent)? > 0 {
+            eprintln!("WARNING: linux does not support CPU percent. Percent discarded.");
+        }
+        let bandwidth = match &self.io_maxbandwidth {
+            None => 0,
+            Some(s) => crate::runtime::mountspec::ram_in_bytes(s).ok_or_else(|| {
+                Error::msg(format!(
+                    "invalid argument \"{s}\" for \"--io-maxbandwidth\" flag: invalid size: '{s}'"
+                ))
+            })?,
+        } as i64;
+        if bandwidth != 0 || int("--io-maxiops", &self.io_maxiops)? != 0 {
+            return Err(Error::msg(
+                "Invalid QoS settings: linux does not support Maximum IO Bandwidth or Maximum IO IOps",
+            ));
+        }
+        if let Some(iso) = self.isolation.as_deref().filter(|i| !i.is_empty()) {
+            if !iso.eq_ignore_ascii_case("default") {
+                return Err(Error::msg(format!(
+                    "Invalid isolation: {iso:?} - linux only supports 'default'"
+                )));
+            }
+        }
+        // rdock is its own runtime; the names docker gives its default
+        // one are accepted.
+        if let Some(rt) = self.runtime.as_deref().filter(|r| !r.is_empty()) {
+            if rt != "runc" && rt != "io.containerd.runc.v2" {
+                return Err(Error::msg(format!("Unknown runtime specified {rt}")));
+            }
+        }
+        if !self.storage_opt.is_empty() {
+            return Err(Error::msg(
+                "--storage-opt is supported only for overlay over xfs with 'pquota' mount option",
+            ));
+        }
+        if self.gpus.is_some() {
+            // No GPU device driver is registered (docker's wording).
+            return Err(Error::msg(
+                "could not select device driver \"\" with capabilities: [[gpu]]",
+            ));
+        }
+        Ok(())
     }
 
     /// `--health-*` and `--no-healthcheck`, as the docker CLI reads them.

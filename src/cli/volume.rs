@@ -45,6 +45,23 @@ pub struct CreateArgs {
     /// Set driver specific options
     #[arg(short = 'o', long)]
     pub opt: Vec<String>,
+    /// Cluster volume options (swarm only): parsed, then refused.
+    #[arg(long = "limit-bytes", hide = true)]
+    pub limit_bytes: Option<String>,
+    #[arg(long = "required-bytes", hide = true)]
+    pub required_bytes: Option<String>,
+    #[arg(long, hide = true)]
+    pub scope: Option<String>,
+    #[arg(long, hide = true)]
+    pub secret: Vec<String>,
+    #[arg(long, hide = true)]
+    pub sharing: Option<String>,
+    #[arg(long = "topology-preferred", hide = true)]
+    pub topology_preferred: Vec<String>,
+    #[arg(long = "topology-required", hide = true)]
+    pub topology_required: Vec<String>,
+    #[arg(long = "type", hide = true)]
+    pub cluster_type: Option<String>,
     pub name: Option<String>,
 }
 
@@ -117,6 +134,21 @@ fn key_values(items: &[String]) -> BTreeMap<String, String> {
 }
 
 fn create(paths: &Paths, a: CreateArgs) -> Result<i32> {
+    let cluster = a.group.is_some()
+        || a.availability != "active"
+        || a.limit_bytes.is_some()
+        || a.required_bytes.is_some()
+        || a.scope.is_some()
+        || !a.secret.is_empty()
+        || a.sharing.is_some()
+        || !a.topology_preferred.is_empty()
+        || !a.topology_required.is_empty()
+        || a.cluster_type.is_some();
+    if cluster {
+        return Err(Error::msg(
+            "cluster volumes need a swarm manager; rdock has no swarm mode",
+        ));
+    }
     let name = match (&a.name, &a.name_flag) {
         (Some(p), Some(f)) if p != f => {
             return Err(Error::msg(
