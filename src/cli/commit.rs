@@ -44,6 +44,7 @@ pub fn run(paths: &Paths, a: CommitArgs) -> Result<i32> {
             name,
         },
     )?;
+    crate::events::container(paths, &c.config, "commit", &[("imageID", id.clone())]);
     println!("{id}");
     Ok(0)
 }

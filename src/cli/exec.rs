@@ -53,7 +53,14 @@ pub fn run(paths: &Paths, a: ExecArgs) -> Result<i32> {
             "the working directory '{w}' is invalid, it needs to be an absolute path"
         )));
     }
-    exec::exec(
+    // docker's exec events: the command in the action, the exec's ID.
+    let shown = a.cmd.join(" ");
+    let exec_id = crate::util::random_hex(32);
+    let id_attr = [("execID", exec_id.clone())];
+    crate::events::container(paths, &c.config, &format!("exec_create: {shown}"), &id_attr);
+    crate::events::container(paths, &c.config, &format!("exec_start: {shown}"), &id_attr);
+    let detach = a.detach;
+    let code = exec::exec(
         &c,
         &ExecOptions {
             cmd: a.cmd,
@@ -65,5 +72,14 @@ pub fn run(paths: &Paths, a: ExecArgs) -> Result<i32> {
             detach: a.detach,
             privileged: a.privileged,
         },
-    )
+    )?;
+    if !detach {
+        crate::events::container(
+            paths,
+            &c.config,
+            "exec_die",
+            &[("execID", exec_id), ("exitCode", code.to_string())],
+        );
+    }
+    Ok(code)
 }

@@ -49,6 +49,7 @@ pub fn run(paths: &Paths, a: ImportArgs) -> Result<i32> {
         let f = std::fs::File::open(&a.file).ctx(|| format!("open {}", a.file))?;
         crate::image::import::import(&store, f, &a.change, a.message.as_deref(), name.as_ref())?
     };
+    crate::events::image(paths, "import", &id, &id);
     println!("{id}");
     Ok(0)
 }

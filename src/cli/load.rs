@@ -110,6 +110,10 @@ pub fn run(paths: &Paths, a: LoadArgs) -> Result<i32> {
     let progress: Option<Report> = (!a.quiet && std::io::stdout().is_terminal()).then_some(&show);
     let lines = load::load(&store, input, &LoadOptions { platform }, progress)?;
     for l in lines {
+        // "Loaded image: NAME" / "Loaded image ID: sha256:...".
+        if let Some((_, what)) = l.split_once(": ") {
+            crate::events::image(paths, "load", what, what);
+        }
         println!("{l}");
     }
     Ok(0)

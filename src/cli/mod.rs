@@ -7,6 +7,7 @@ pub mod build;
 pub mod commit;
 pub mod cp;
 pub mod create;
+pub mod events;
 pub mod exec;
 pub mod export;
 pub mod format;
@@ -121,6 +122,8 @@ pub enum Command {
     Update(update::UpdateArgs),
     /// Display a live stream of container(s) resource usage statistics
     Stats(stats::StatsArgs),
+    /// Get real time events from the server
+    Events(events::EventsArgs),
     /// List port mappings or a specific mapping for the container
     Port(port::PortArgs),
     /// Attach local standard input, output, and error streams to a running container
@@ -424,6 +427,7 @@ fn dispatch(paths: &Paths, command: Command) -> Result<i32> {
         | Command::Container {
             cmd: ContainerCommand::Start(a),
         } => start::run(paths, a),
+        Command::Events(a) => events::run(paths, a),
         Command::Ps(a)
         | Command::Container {
             cmd: ContainerCommand::Ls(a),

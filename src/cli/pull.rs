@@ -178,6 +178,7 @@ pub fn pull_reference(
         platform: platform_of(platform)?,
     };
     let pulled = pull::pull(&store, r, &opts, &|ev| d.event(ev))?;
+    crate::events::image(paths, "pull", &r.familiar(), &r.familiar_name());
     d.line(&format!("Digest: {}", pulled.digest));
     let what = r.familiar();
     if pulled.up_to_date {

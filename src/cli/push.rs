@@ -61,6 +61,7 @@ pub fn run(paths: &Paths, a: PushArgs) -> Result<i32> {
     };
     for tr in &refs {
         let p = push::push(&store, tr, &report)?;
+        crate::events::image(paths, "push", &tr.familiar(), &tr.familiar_name());
         if quiet {
             println!("{tr}");
         } else {

@@ -113,6 +113,7 @@ pub fn run(paths: &Paths, a: SaveArgs) -> Result<i32> {
             .map(File::from)
             .map_err(|e| Error::msg(format!("standard output: {e}")))?;
         save::save(&store, &a.images, &opts, &out)?;
+        save_events(paths, &a.images);
         return Ok(0);
     };
     check_output(&output).map_err(|e| Error::msg(format!("failed to save image: {e}")))?;
@@ -142,8 +143,16 @@ pub fn run(paths: &Paths, a: SaveArgs) -> Result<i32> {
         });
     if res.is_err() {
         let _ = std::fs::remove_file(&tmp);
+    } else {
+        save_events(paths, &a.images);
     }
     res.map(|_| 0)
+}
+
+fn save_events(paths: &Paths, images: &[String]) {
+    for i in images {
+        crate::events::image(paths, "save", i, i);
+    }
 }
 
 #[cfg(test)]

@@ -73,6 +73,7 @@ pub fn restart(paths: &Paths, a: StopArgs) -> Result<i32> {
         ops::stop(paths, &c, a.timeout, a.signal.as_deref())?;
         let c = store.resolve(name)?;
         crate::container::monitor::start_detached(paths, &c)?;
+        crate::events::container(paths, &c.config, "restart", &[]);
         println!("{name}");
         Ok(())
     })

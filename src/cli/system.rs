@@ -19,6 +19,8 @@ pub enum SystemCommand {
     Prune(PruneArgs),
     /// Display system-wide information
     Info(super::info::InfoArgs),
+    /// Get real time events from the server
+    Events(super::events::EventsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -52,6 +54,7 @@ pub fn run(paths: &Paths, cmd: SystemCommand) -> Result<i32> {
         SystemCommand::Df(a) => df(paths, a),
         SystemCommand::Prune(a) => prune(paths, a),
         SystemCommand::Info(a) => super::info::info(paths, a),
+        SystemCommand::Events(a) => super::events::run(paths, a),
     }
 }
 

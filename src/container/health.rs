@@ -249,7 +249,7 @@ fn wait_readable(fd: i32, timeout: Duration) -> bool {
 
 /// Start probing `cfg`'s container, whose init is `pid` and state dir
 /// `dir`, if it has a check. Returns at once.
-pub fn start_prober(cfg: &ContainerConfig, dir: &Path, pid: i32) {
+pub fn start_prober(paths: &crate::paths::Paths, cfg: &ContainerConfig, dir: &Path, pid: i32) {
     let Some(hc) = cfg.healthcheck.as_ref().filter(|h| h.enabled()) else {
         return;
     };
@@ -267,7 +267,7 @@ pub fn start_prober(cfg: &ContainerConfig, dir: &Path, pid: i32) {
             // a long-lived monitor.
             // SAFETY: as above; the grandchild runs the prober and exits.
             if let Ok(nix::unistd::ForkResult::Child) = unsafe { nix::unistd::fork() } {
-                prober(cfg, hc, dir, pid);
+                prober(paths, cfg, hc, dir, pid);
             }
             // SAFETY: leave without the parent's exit handlers.
             unsafe { libc::_exit(0) }
@@ -276,7 +276,13 @@ pub fn start_prober(cfg: &ContainerConfig, dir: &Path, pid: i32) {
     }
 }
 
-fn prober(cfg: &ContainerConfig, hc: &HealthConfig, dir: &Path, pid: i32) {
+fn prober(
+    paths: &crate::paths::Paths,
+    cfg: &ContainerConfig,
+    hc: &HealthConfig,
+    dir: &Path,
+    pid: i32,
+) {
     // Nothing of the parent's: its pipes would keep a reader waiting for
     // EOF; its terminal and signals are not ours.
     // SAFETY: closing fds we own as the only thread of this process.
@@ -343,9 +349,13 @@ fn prober(cfg: &ContainerConfig, hc: &HealthConfig, dir: &Path, pid: i32) {
         let Some(mut h) = read(dir) else {
             return;
         };
+        let before = h.status.clone();
         h.record(result, in_start, retries);
         if write(dir, &h).is_err() {
             return;
+        }
+        if h.status != before {
+            crate::events::container(paths, cfg, &format!("health_status: {}", h.status), &[]);
         }
     }
 }

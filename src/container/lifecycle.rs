@@ -393,7 +393,10 @@ pub fn create_from(paths: &Paths, opts: &CreateOptions, img: &ImageSource) -> Re
         ),
     };
     match ContainerStore::new(paths).create(&mut config, &hosts, &resolv) {
-        Ok(c) => Ok(c),
+        Ok(c) => {
+            crate::events::container(paths, &c.config, "create", &[]);
+            Ok(c)
+        }
         Err(e) => {
             drop(_volume_lock);
             let _ = crate::volume::release_anonymous(paths, &config.mounts);
@@ -760,7 +763,8 @@ pub(super) fn launch(
         owner_start: proc_start_time(std::process::id() as i32).unwrap_or(0),
     };
     store.save_state(&c.config.id, &state)?;
-    super::health::start_prober(&c.config, &c.dir, spawned.pid);
+    super::health::start_prober(paths, &c.config, &c.dir, spawned.pid);
+    crate::events::container(paths, &c.config, "start", &[]);
     Ok((spawned, cgroup))
 }
 
@@ -773,8 +777,10 @@ pub(super) fn finish(paths: &Paths, c: &Container, cgroup: &Cgroup, code: i32) -
     let _ = cgroup.remove();
     release_shm(&c.dir);
     super::network::teardown(paths, c);
+    die_events(paths, c, code, oom);
     if c.config.auto_remove {
         store.remove(c)?;
+        crate::events::container(paths, &c.config, "destroy", &[]);
         // docker's --rm takes the anonymous volumes with it.
         return Ok(crate::volume::release_anonymous(paths, &c.config.mounts)?);
     }
@@ -788,6 +794,30 @@ pub(super) fn finish(paths: &Paths, c: &Container, cgroup: &Cgroup, code: i32) -
         state.finished_at = Some(now());
     })?;
     Ok(())
+}
+
+/// docker's events for an exit: "oom" first if the kernel killed for
+/// memory, then "die" with the exit code and how long it ran.
+pub(super) fn die_events(paths: &Paths, c: &Container, code: i32, oom: bool) {
+    if oom {
+        crate::events::container(paths, &c.config, "oom", &[]);
+    }
+    let ran = c
+        .state
+        .started_at
+        .as_deref()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds())
+        .unwrap_or(0);
+    crate::events::container(
+        paths,
+        &c.config,
+        "die",
+        &[
+            ("exitCode", code.to_string()),
+            ("execDuration", ran.to_string()),
+        ],
+    );
 }
 
 /// Signals the foreground CLI passes on to the container (docker's sig-proxy).
@@ -1213,6 +1243,7 @@ pub fn remove(paths: &Paths, c: &Container, force: bool) -> Result<()> {
     // whose monitor died still holds its lease until here.
     super::network::teardown(paths, c);
     store.remove(c)?;
+    crate::events::container(paths, &c.config, "destroy", &[]);
     Ok(())
 }
 

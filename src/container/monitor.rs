@@ -159,6 +159,7 @@ fn monitor(paths: &Paths, c: &Container, report: OwnedFd) -> i32 {
             return 0;
         };
         let _ = cgroup.remove();
+        super::lifecycle::die_events(paths, &c, code, oom);
         // docker's back-off: 100 ms, doubling, at most a minute.
         let delay = std::time::Duration::from_millis(
             100u64.saturating_mul(1 << restarts.min(10)).min(60_000),

@@ -481,6 +481,14 @@ pub fn connect(paths: &Paths, c: &Container, network: &str, att_in: Attachment) 
             cfg.net.connected.push(att);
         }
     })?;
+    crate::events::network(
+        paths,
+        "connect",
+        &net.id,
+        &net.name,
+        "bridge",
+        Some(&c.config.id),
+    );
     Ok(())
 }
 
@@ -532,6 +540,14 @@ pub fn disconnect(paths: &Paths, c: &Container, network: &str) -> Result<()> {
             }
         }
     })?;
+    crate::events::network(
+        paths,
+        "disconnect",
+        &net.id,
+        &net.name,
+        "bridge",
+        Some(&c.config.id),
+    );
     Ok(())
 }
 

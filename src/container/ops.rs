@@ -31,6 +31,12 @@ pub fn kill(paths: &Paths, c: &Container, sig: &str) -> Result<()> {
     }
     nix::sys::signal::kill(Pid::from_raw(c.state.pid), sig)
         .map_err(|e| Error::msg(format!("cannot kill container {}: {e}", c.config.name)))?;
+    crate::events::container(
+        paths,
+        &c.config,
+        "kill",
+        &[("signal", (sig as i32).to_string())],
+    );
     if sig == Signal::SIGKILL {
         wait_gone(paths, c, Duration::from_secs(10));
     }
@@ -134,6 +140,12 @@ pub fn stop(
     let sig = signals::parse(&sig)?;
     thaw_if_paused(paths, c);
     let _ = nix::sys::signal::kill(Pid::from_raw(c.state.pid), sig);
+    crate::events::container(
+        paths,
+        &c.config,
+        "kill",
+        &[("signal", (sig as i32).to_string())],
+    );
     let t = timeout.or(c.config.stop_timeout).unwrap_or(10);
     let limit = if t < 0 {
         Duration::from_secs(u64::MAX / 4)
@@ -141,11 +153,14 @@ pub fn stop(
         Duration::from_secs(t as u64)
     };
     if wait_gone(paths, c, limit) {
+        crate::events::container(paths, &c.config, "stop", &[]);
         return Ok(());
     }
     let _ = nix::sys::signal::kill(Pid::from_raw(c.state.pid), Signal::SIGKILL);
+    crate::events::container(paths, &c.config, "kill", &[("signal", "9".into())]);
     Cgroup::open(c.config.cgroup_parent(), &c.config.id).kill_all(Signal::SIGKILL);
     if wait_gone(paths, c, Duration::from_secs(10)) {
+        crate::events::container(paths, &c.config, "stop", &[]);
         Ok(())
     } else {
         Err(Error::msg(format!(
@@ -194,6 +209,14 @@ pub fn rename(paths: &Paths, c: &Container, new: &str) -> Result<()> {
         })?;
     // Its peers on user networks know it by the new name from now on.
     crate::network::bridge::rename_member(paths, &c.config.id, new)?;
+    let mut renamed = c.config.clone();
+    renamed.name = new.to_string();
+    crate::events::container(
+        paths,
+        &renamed,
+        "rename",
+        &[("oldName", format!("/{}", c.config.name))],
+    );
     Ok(())
 }
 
@@ -214,6 +237,12 @@ pub fn set_paused(paths: &Paths, c: &Container, paused: bool) -> Result<()> {
     }
     Cgroup::open(c.config.cgroup_parent(), &c.config.id).set_frozen(paused)?;
     ContainerStore::new(paths).update_state(&c.config.id, |st| st.paused = paused)?;
+    crate::events::container(
+        paths,
+        &c.config,
+        if paused { "pause" } else { "unpause" },
+        &[],
+    );
     Ok(())
 }
 

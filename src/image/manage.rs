@@ -14,6 +14,7 @@ pub struct Removal {
 }
 
 pub fn tag(store: &ImageStore, source: &str, target: &Reference) -> Result<()> {
+    let mut tagged = String::new();
     store.update(|idx| {
         let id = idx.lookup(source)?.id.clone();
         let full = target.to_string();
@@ -23,8 +24,11 @@ pub fn tag(store: &ImageStore, source: &str, target: &Reference) -> Result<()> {
         if let Some(img) = idx.images.iter_mut().find(|i| i.id == id) {
             img.names.push(full);
         }
+        tagged = id;
         Ok(())
-    })
+    })?;
+    crate::events::image(store.paths(), "tag", &tagged, &target.familiar());
+    Ok(())
 }
 
 /// `in_use`: (image ID, container ID) for every existing container;
@@ -37,8 +41,10 @@ pub fn remove(
     container_layers: &HashSet<String>,
 ) -> Result<Removal> {
     let mut out = Removal::default();
+    let mut id = String::new();
     store.update(|idx| {
         let img = idx.lookup(name)?.clone();
+        id = img.id.clone();
         let by_ref = Reference::parse(name).ok().map(|r| r.to_string()).filter(|full| img.names.contains(full));
         let user = in_use.iter().find(|(i, _)| *i == img.id).map(|(_, c)| c.clone());
         match by_ref {
@@ -89,6 +95,13 @@ pub fn remove(
         }
         Ok(())
     })?;
+    for line in &out.lines {
+        if let Some(name) = line.strip_prefix("Untagged: ") {
+            crate::events::image(store.paths(), "untag", &id, name);
+        } else if line.starts_with("Deleted: ") {
+            crate::events::image(store.paths(), "delete", &id, &id);
+        }
+    }
     Ok(out)
 }
 

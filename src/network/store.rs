@@ -250,6 +250,7 @@ pub fn create(paths: &Paths, o: &CreateOptions) -> Result<NetworkDef> {
         destroy(paths, &mut nl, &def);
         return Err(e);
     }
+    crate::events::network(paths, "create", &def.id, &def.name, "bridge", None);
     Ok(def)
 }
 
@@ -299,6 +300,7 @@ pub fn remove(
     }
     let mut nl = Netlink::open()?;
     destroy(paths, &mut nl, def);
+    crate::events::network(paths, "destroy", &def.id, &def.name, "bridge", None);
     Ok(())
 }
 

@@ -206,11 +206,14 @@ impl<'a> VolumeStore<'a> {
             util::atomic_write(&tmp.join("volume.json"), &data)?;
             fs::rename(&tmp, &target)
         })();
-        if let Err(e) = made {
-            let _ = crate::image::layer::remove_tree(&tmp);
-            // Another shell made it first: theirs is the volume.
-            if !target.join("volume.json").exists() {
-                return Err(VolumeError::io(format!("creating volume {name}"), e));
+        match made {
+            Ok(()) => crate::events::volume(self.paths, "create", &name, &[]),
+            Err(e) => {
+                let _ = crate::image::layer::remove_tree(&tmp);
+                // Another shell made it first: theirs is the volume.
+                if !target.join("volume.json").exists() {
+                    return Err(VolumeError::io(format!("creating volume {name}"), e));
+                }
             }
         }
         self.get(&name)
@@ -292,6 +295,7 @@ impl<'a> VolumeStore<'a> {
         let gone = tmp.join(format!("vol-{}-{name}", util::random_hex(4)));
         fs::rename(self.dir().join(name), &gone)
             .map_err(|e| VolumeError::io(format!("removing volume {name}"), e))?;
+        crate::events::volume(self.paths, "destroy", name, &[]);
         crate::image::layer::remove_tree(&gone)
             .map_err(|e| VolumeError::io(format!("removing volume {name}"), e))
     }
