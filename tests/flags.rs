@@ -125,3 +125,81 @@ fn every_docker_flag_of_every_command_parses() {
     );
     assert!(missing.is_empty(), "rdock does not parse: {missing:#?}");
 }
+
+#[test]
+fn the_default_context_and_commands_of_engine_features_rdock_lacks() {
+    let r = Rdock::new();
+    let root = r.root.display().to_string();
+    let ls = r.run(&["context", "ls"]).ok().to_string();
+    let rows: Vec<&str> = ls.lines().collect();
+    assert!(
+        rows[0].starts_with("NAME") && rows[0].contains("DOCKER ENDPOINT"),
+        "{ls}"
+    );
+    assert!(
+        rows[1].starts_with("default *") && rows[1].contains(&root),
+        "{ls}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(r.run(&["context", "ls", "--format", "json"]).ok()).unwrap();
+    assert_eq!(json["Name"], "default");
+    assert_eq!(json["Current"], true);
+    assert_eq!(r.run(&["context", "show"]).ok(), "default\n");
+    assert_eq!(
+        r.run(&[
+            "context",
+            "inspect",
+            "-f",
+            "{{.Name}} {{.Endpoints.docker.Host}}"
+        ])
+        .ok()
+        .trim(),
+        format!("default {root}")
+    );
+    let used = r.run(&["context", "use", "default"]);
+    assert_eq!(used.ok(), "default\n");
+    assert!(used.stderr.contains("Current context is now \"default\""));
+    let e = r.run(&["context", "use", "remote"]);
+    assert_eq!(e.code, 1);
+    assert!(
+        e.stderr.contains("context \"remote\" does not exist"),
+        "{}",
+        e.stderr
+    );
+    let e = r.run(&[
+        "context",
+        "create",
+        "remote",
+        "--docker",
+        "host=tcp://h:2376",
+    ]);
+    assert_eq!(e.code, 1);
+    // Swarm, plugins, trust, checkpoints: one clear line, docker's exit 1.
+    for args in [
+        &["swarm", "init", "--advertise-addr", "127.0.0.1"][..],
+        &["service", "create", "--replicas", "2", "busybox"],
+        &["stack", "deploy", "-c", "compose.yml", "app"],
+        &["secret", "ls"],
+        &["node", "ls"],
+        &["config", "ls"],
+        &["trust", "inspect", "busybox"],
+        &["checkpoint", "create", "c", "cp1"],
+        &["plugin", "install", "vieux/sshfs"],
+    ] {
+        let e = r.run(args);
+        assert_eq!(e.code, 1, "{args:?}: {}", e.stderr);
+        assert!(
+            e.stderr.starts_with("rdock: ") && e.stderr.lines().count() == 1,
+            "{args:?}: {}",
+            e.stderr
+        );
+    }
+    assert!(r
+        .run(&["swarm", "init"])
+        .stderr
+        .contains("not a swarm manager"));
+    assert_eq!(
+        r.run(&["plugin", "ls"]).ok(),
+        "ID        NAME      DESCRIPTION   ENABLED\n"
+    );
+}

@@ -5,6 +5,7 @@
 pub mod attach;
 pub mod build;
 pub mod commit;
+pub mod context;
 pub mod cp;
 pub mod create;
 pub mod events;
@@ -39,6 +40,7 @@ pub mod system;
 pub mod tag;
 pub mod template;
 pub mod top;
+pub mod unsupported;
 pub mod update;
 pub mod volume;
 
@@ -190,6 +192,38 @@ pub enum Command {
         #[command(subcommand)]
         cmd: volume::VolumeCommand,
     },
+    /// Manage contexts
+    Context {
+        #[command(subcommand)]
+        cmd: context::ContextCommand,
+    },
+    /// Manage Swarm (not in rdock)
+    #[command(hide = true)]
+    Swarm(unsupported::AnyArgs),
+    /// Manage Swarm nodes (not in rdock)
+    #[command(hide = true)]
+    Node(unsupported::AnyArgs),
+    /// Manage Swarm services (not in rdock)
+    #[command(hide = true)]
+    Service(unsupported::AnyArgs),
+    /// Manage Swarm stacks (not in rdock)
+    #[command(hide = true)]
+    Stack(unsupported::AnyArgs),
+    /// Manage Swarm secrets (not in rdock)
+    #[command(hide = true)]
+    Secret(unsupported::AnyArgs),
+    /// Manage Swarm configs (not in rdock)
+    #[command(hide = true)]
+    Config(unsupported::AnyArgs),
+    /// Manage plugins (none in rdock)
+    #[command(hide = true)]
+    Plugin(unsupported::AnyArgs),
+    /// Manage trust on Docker images (not in rdock)
+    #[command(hide = true)]
+    Trust(unsupported::AnyArgs),
+    /// Manage checkpoints (not in rdock)
+    #[command(hide = true)]
+    Checkpoint(unsupported::AnyArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -457,6 +491,16 @@ fn dispatch(paths: &Paths, command: Command) -> Result<i32> {
         Command::Search(a) => search::run(a),
         Command::Network { cmd } => network::run(paths, cmd),
         Command::Volume { cmd } => volume::run(paths, cmd),
+        Command::Context { cmd } => context::run(paths, cmd),
+        Command::Swarm(a) => unsupported::run("swarm", &a),
+        Command::Node(a) => unsupported::run("node", &a),
+        Command::Service(a) => unsupported::run("service", &a),
+        Command::Stack(a) => unsupported::run("stack", &a),
+        Command::Secret(a) => unsupported::run("secret", &a),
+        Command::Config(a) => unsupported::run("config", &a),
+        Command::Plugin(a) => unsupported::run("plugin", &a),
+        Command::Trust(a) => unsupported::run("trust", &a),
+        Command::Checkpoint(a) => unsupported::run("checkpoint", &a),
         Command::Commit(a)
         | Command::Container {
             cmd: ContainerCommand::Commit(a),

@@ -1,0 +1,184 @@
+//! `context`: rdock has one context, "default": its store (`--root`).
+//! Listing, showing, inspecting and using it work as docker's do for its
+//! default context, so tools that ask which context is current get an
+//! answer; making others is refused.
+
+use crate::error::{Error, Result};
+use crate::paths::Paths;
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+#[derive(Debug, Subcommand)]
+pub enum ContextCommand {
+    /// List contexts
+    #[command(alias = "list")]
+    Ls(LsArgs),
+    /// Print the name of the current context
+    Show,
+    /// Display detailed information on one or more contexts
+    Inspect(InspectArgs),
+    /// Set the current docker context
+    Use(UseArgs),
+    /// Create a context
+    Create(ChangeArgs),
+    /// Update a context
+    Update(ChangeArgs),
+    /// Remove one or more contexts
+    #[command(alias = "remove")]
+    Rm(RmArgs),
+    /// Export a context to a tar archive FILE or a tar stream on STDOUT.
+    Export(NameArgs),
+    /// Import a context from a tar or zip file
+    Import(NameArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// Format output using a custom template
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Only show context names
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Format output using a custom template
+    #[arg(short = 'f', long)]
+    pub format: Option<String>,
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UseArgs {
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ChangeArgs {
+    /// Description of the context
+    #[arg(long)]
+    pub description: Option<String>,
+    /// set the docker endpoint
+    #[arg(long)]
+    pub docker: Vec<String>,
+    /// create context from a named context
+    #[arg(long)]
+    pub from: Option<String>,
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// Force the removal of a context in use
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct NameArgs {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+const NAME: &str = "default";
+const DESCRIPTION: &str = "rdock's local store (no daemon)";
+
+fn endpoint(paths: &Paths) -> String {
+    paths.root.display().to_string()
+}
+
+fn only_default(name: &str) -> Result<()> {
+    if name == NAME {
+        Ok(())
+    } else {
+        Err(Error::msg(format!("context {name:?} does not exist")).with_code(1))
+    }
+}
+
+fn one_context() -> Error {
+    Error::msg("rdock has one context, \"default\" (its store): contexts cannot be created, changed or removed").with_code(1)
+}
+
+pub fn run(paths: &Paths, cmd: ContextCommand) -> Result<i32> {
+    match cmd {
+        ContextCommand::Ls(a) => {
+            if a.quiet {
+                println!("{NAME}");
+                return Ok(0);
+            }
+            let row = json!({
+                "Name": NAME, "Current": true, "Description": DESCRIPTION,
+                "DockerEndpoint": endpoint(paths), "Error": "",
+            });
+            let mut shown = row.clone();
+            shown["Name"] = json!(format!("{NAME} *"));
+            let format = a.format.as_deref().map(str::trim);
+            let value = if matches!(format, Some("json"))
+                || format.is_some_and(|f| !f.starts_with("table"))
+            {
+                row
+            } else {
+                shown
+            };
+            print!(
+                "{}",
+                super::format::render_rows(
+                    a.format.as_deref(),
+                    "table {{.Name}}\t{{.Description}}\t{{.DockerEndpoint}}\t{{.Error}}",
+                    &[
+                        ("Name", "NAME"),
+                        ("Description", "DESCRIPTION"),
+                        ("DockerEndpoint", "DOCKER ENDPOINT"),
+                        ("Error", "ERROR"),
+                    ],
+                    &[value],
+                )?
+            );
+            Ok(0)
+        }
+        ContextCommand::Show => {
+            println!("{NAME}");
+            Ok(0)
+        }
+        ContextCommand::Inspect(a) => {
+            let names = if a.names.is_empty() {
+                vec![NAME.to_string()]
+            } else {
+                a.names
+            };
+            let mut values = Vec::new();
+            let mut failed = false;
+            for n in &names {
+                match only_default(n) {
+                    Ok(()) => values.push(json!({
+                        "Name": NAME,
+                        "Metadata": {},
+                        "Endpoints": {"docker": {"Host": endpoint(paths), "SkipTLSVerify": false}},
+                        "TLSMaterial": {},
+                        "Storage": {"MetadataPath": "<IN MEMORY>", "TLSPath": "<IN MEMORY>"},
+                    })),
+                    Err(e) => {
+                        eprintln!("rdock: {e}");
+                        failed = true;
+                    }
+                }
+            }
+            super::inspect::print_values(values, a.format.as_deref(), failed)
+        }
+        ContextCommand::Use(a) => {
+            only_default(&a.name)?;
+            println!("{NAME}");
+            eprintln!("Current context is now \"{NAME}\"");
+            Ok(0)
+        }
+        ContextCommand::Create(_)
+        | ContextCommand::Update(_)
+        | ContextCommand::Rm(_)
+        | ContextCommand::Export(_)
+        | ContextCommand::Import(_) => Err(one_context()),
+    }
+}
