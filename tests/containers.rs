@@ -995,3 +995,66 @@ fn tty_session_under_tmux() {
     t.send(&["exit 5", "Enter"]);
     t.wait_for("EXIT=5");
 }
+
+#[test]
+fn ps_filters_by_exit_code_order_volume_network_and_ports() {
+    let r = Rdock::with_busybox();
+    let names = |filters: &[&str]| -> Vec<String> {
+        let mut args = vec!["ps", "-a", "--format", "{{.Names}}"];
+        for f in filters {
+            args.push("--filter");
+            args.push(f);
+        }
+        let mut v: Vec<String> = r.run(&args).ok().lines().map(String::from).collect();
+        v.sort();
+        v
+    };
+    r.run(&["run", "--name", "f-ok", "busybox", "true"]).ok();
+    r.run(&["run", "--name", "f-bad", "busybox", "sh", "-c", "exit 3"]);
+    r.run(&["network", "create", "f-net"]).ok();
+    r.run(&[
+        "run",
+        "-d",
+        "--name",
+        "f-web",
+        "--network",
+        "f-net",
+        "-p",
+        "127.0.0.1::80",
+        "--expose",
+        "9000-9001/udp",
+        "-v",
+        "f-data:/data",
+        "busybox",
+        "sleep",
+        "600",
+    ])
+    .ok();
+    assert_eq!(names(&["exited=0"]), ["f-ok"]);
+    assert_eq!(names(&["exited=3", "exited=0"]), ["f-bad", "f-ok"]);
+    assert_eq!(names(&["before=f-bad"]), ["f-ok"]);
+    assert_eq!(names(&["since=f-ok"]), ["f-bad", "f-web"]);
+    assert_eq!(names(&["since=f-ok", "before=f-web"]), ["f-bad"]);
+    assert_eq!(names(&["volume=f-data"]), ["f-web"]);
+    assert_eq!(names(&["volume=/data"]), ["f-web"]);
+    assert_eq!(names(&["network=f-net"]), ["f-web"]);
+    let net_id = r
+        .run(&["network", "inspect", "-f", "{{.Id}}", "f-net"])
+        .ok()
+        .trim()
+        .to_string();
+    assert_eq!(names(&[&format!("network={net_id}")]), ["f-web"]);
+    assert_eq!(names(&["publish=80"]), ["f-web"]);
+    assert_eq!(names(&["publish=79-81/tcp"]), ["f-web"]);
+    assert!(names(&["publish=80/udp"]).is_empty());
+    assert_eq!(names(&["expose=9001/udp"]), ["f-web"]);
+    assert!(names(&["expose=9001"]).is_empty());
+    assert!(names(&["is-task=true"]).is_empty());
+    assert_eq!(names(&["is-task=false"]).len(), 3);
+    for bad in ["exited=x", "publish=http", "before=nothing-here"] {
+        let e = r.run(&["ps", "--filter", bad]);
+        assert_eq!(e.code, 125, "{bad}");
+    }
+    r.run(&["rm", "-f", "f-web", "f-ok", "f-bad"]).ok();
+    r.run(&["network", "rm", "f-net"]).ok();
+}

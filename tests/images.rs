@@ -179,6 +179,23 @@ fn images_filter_by_reference() {
         .to_string();
     assert_eq!(out, "other\n");
     r.run(&["images", "--filter", "bogus=1"]).fails_125();
+    // before=/since= by creation time: commits made one after another.
+    r.run(&["run", "--name", "mk", "busybox", "true"]).ok();
+    r.run(&["commit", "mk", "first:1"]).ok();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    r.run(&["commit", "mk", "second:1"]).ok();
+    let repos = |f: &str| {
+        r.run(&["images", "--filter", f, "--format", "{{.Repository}}"])
+            .ok()
+            .lines()
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(repos("since=first:1"), ["second"]);
+    assert!(repos("before=first:1").contains(&"busybox".to_string()));
+    assert!(!repos("before=first:1").contains(&"second".to_string()));
+    r.run(&["images", "--filter", "since=nothing:here"])
+        .fails_125();
 }
 
 #[test]

@@ -115,6 +115,17 @@ pub fn run(paths: &Paths, a: ImagesArgs) -> Result<i32> {
     let mut refs: Vec<String> = a.repository.iter().cloned().collect();
     let mut dangling: Option<bool> = None;
     let mut labels: Vec<String> = Vec::new();
+    // before=/since= name images; docker compares creation times.
+    let mut before: Option<DateTime<Utc>> = None;
+    let mut since: Option<DateTime<Utc>> = None;
+    let time_of = |img: &ImageRecord| {
+        img.created
+            .as_deref()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default()
+    };
+    let created_of = |name: &str| -> Result<DateTime<Utc>> { Ok(time_of(idx.lookup(name)?)) };
     for f in &a.filter {
         let (k, v) = f.split_once('=').ok_or_else(|| {
             Error::msg(format!("bad format of filter (expected name=value): {f}"))
@@ -123,6 +134,14 @@ pub fn run(paths: &Paths, a: ImagesArgs) -> Result<i32> {
             "reference" => refs.push(v.to_string()),
             "dangling" => dangling = Some(matches!(v, "true" | "1")),
             "label" => labels.push(v.to_string()),
+            "before" => {
+                let t = created_of(v)?;
+                before = Some(before.map_or(t, |b| b.min(t)));
+            }
+            "since" => {
+                let t = created_of(v)?;
+                since = Some(since.map_or(t, |s| s.max(t)));
+            }
             _ => return Err(Error::msg(format!("invalid filter '{k}'"))),
         }
     }
@@ -132,6 +151,10 @@ pub fn run(paths: &Paths, a: ImagesArgs) -> Result<i32> {
     let mut rows = Vec::new();
     let now = Utc::now();
     for img in images {
+        let created = time_of(img);
+        if before.is_some_and(|b| created >= b) || since.is_some_and(|s| created <= s) {
+            continue;
+        }
         if let Some(d) = dangling {
             if d != img.names.is_empty() {
                 continue;

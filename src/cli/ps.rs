@@ -68,6 +68,50 @@ struct Filters {
     ancestor: Vec<String>,
     label: Vec<String>,
     health: Vec<String>,
+    exited: Vec<i32>,
+    before: Vec<String>,
+    since: Vec<String>,
+    volume: Vec<String>,
+    network: Vec<String>,
+    publish: Vec<PortFilter>,
+    expose: Vec<PortFilter>,
+    /// `is-task=true`: swarm tasks, of which rdock has none.
+    tasks_only: bool,
+}
+
+/// `publish=`/`expose=`: a port or a range, and a protocol (tcp unless
+/// given), as docker reads them.
+#[derive(Debug, Clone, PartialEq)]
+struct PortFilter {
+    lo: u16,
+    hi: u16,
+    proto: String,
+}
+
+impl PortFilter {
+    fn parse(key: &str, v: &str) -> Result<PortFilter> {
+        let bad = || Error::msg(format!("invalid filter '{key}={v}'"));
+        let (ports, proto) = v.split_once('/').unwrap_or((v, "tcp"));
+        let (lo, hi) = match ports.split_once('-') {
+            Some((a, b)) => (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?),
+            None => {
+                let p: u16 = ports.parse().map_err(|_| bad())?;
+                (p, p)
+            }
+        };
+        if lo > hi || !matches!(proto, "tcp" | "udp" | "sctp") {
+            return Err(bad());
+        }
+        Ok(PortFilter {
+            lo,
+            hi,
+            proto: proto.to_string(),
+        })
+    }
+
+    fn covers(&self, port: u16, proto: &str) -> bool {
+        (self.lo..=self.hi).contains(&port) && self.proto == proto
+    }
 }
 
 fn parse_filters(raw: &[String]) -> Result<Filters> {
@@ -78,6 +122,14 @@ fn parse_filters(raw: &[String]) -> Result<Filters> {
         ancestor: vec![],
         label: vec![],
         health: vec![],
+        exited: vec![],
+        before: vec![],
+        since: vec![],
+        volume: vec![],
+        network: vec![],
+        publish: vec![],
+        expose: vec![],
+        tasks_only: false,
     };
     for r in raw {
         let (k, v) = r.split_once('=').ok_or_else(|| {
@@ -112,14 +164,68 @@ fn parse_filters(raw: &[String]) -> Result<Filters> {
                 }
                 f.health.push(v)
             }
+            "exited" => f.exited.push(
+                v.parse()
+                    .map_err(|_| Error::msg(format!("invalid filter 'exited={v}'")))?,
+            ),
+            "before" => f.before.push(v),
+            "since" => f.since.push(v),
+            "volume" => f.volume.push(v),
+            "network" => f.network.push(v),
+            "publish" => f.publish.push(PortFilter::parse(k, &v)?),
+            "expose" => f.expose.push(PortFilter::parse(k, &v)?),
+            "is-task" => match v.as_str() {
+                "true" | "1" => f.tasks_only = true,
+                "false" | "0" => {}
+                _ => return Err(Error::msg(format!("invalid filter 'is-task={v}'"))),
+            },
             _ => return Err(Error::msg(format!("invalid filter '{k}'"))),
         }
     }
     Ok(f)
 }
 
-fn matches(f: &Filters, c: &Container, ancestors: &[String]) -> bool {
-    (f.status.is_empty() || f.status.iter().any(|s| s == c.state.display_status()))
+/// Creation bounds from `before=`/`since=` (containers named by name or
+/// ID): only containers created strictly between them pass.
+struct Bounds {
+    before: Option<String>,
+    since: Option<String>,
+}
+
+fn matches(f: &Filters, c: &Container, ancestors: &[String], bounds: &Bounds) -> bool {
+    let exposed = |pf: &PortFilter| {
+        c.config.net.exposed.iter().any(|e| {
+            let (p, proto) = e.split_once('/').unwrap_or((e, "tcp"));
+            p.parse().is_ok_and(|p| pf.covers(p, proto))
+        })
+    };
+    let published = |pf: &PortFilter| {
+        c.config
+            .net
+            .publish
+            .iter()
+            .any(|p| pf.covers(p.container_port, p.proto.as_str()))
+    };
+    let networks = crate::container::network::network_names(&c.config);
+    !f.tasks_only
+        && (f.exited.is_empty()
+            || (c.state.display_status() == "exited" && f.exited.contains(&c.state.exit_code)))
+        && bounds.before.as_ref().is_none_or(|b| c.config.created < *b)
+        && bounds.since.as_ref().is_none_or(|s| c.config.created > *s)
+        && (f.volume.is_empty()
+            || f.volume.iter().any(|v| {
+                c.config
+                    .mounts
+                    .iter()
+                    .any(|m| m.name == *v || m.destination == std::path::Path::new(v))
+            }))
+        && (f.network.is_empty()
+            || f.network
+                .iter()
+                .any(|n| networks.split(',').any(|have| have == n)))
+        && (f.publish.is_empty() || f.publish.iter().any(published))
+        && (f.expose.is_empty() || f.expose.iter().any(exposed))
+        && (f.status.is_empty() || f.status.iter().any(|s| s == c.state.display_status()))
         && (f.name.is_empty()
             || f.name
                 .iter()
@@ -194,7 +300,30 @@ pub fn run(paths: &Paths, a: PsArgs) -> Result<i32> {
     } else if a.last > 0 {
         list.truncate(a.last as usize);
     }
-    list.retain(|c| matches(&f, c, &ancestors));
+    // network= takes a name or an ID; containers know networks by name.
+    let mut f = f;
+    f.network = f
+        .network
+        .iter()
+        .map(|n| {
+            crate::network::store::find(paths, n)
+                .map(|d| d.name)
+                .unwrap_or_else(|_| n.clone())
+        })
+        .collect();
+    // before=/since= name containers; docker compares creation times.
+    let store = ContainerStore::new(paths);
+    let created = |names: &[String]| -> Result<Vec<String>> {
+        names
+            .iter()
+            .map(|n| Ok(store.resolve(n)?.config.created))
+            .collect()
+    };
+    let bounds = Bounds {
+        before: created(&f.before)?.into_iter().min(),
+        since: created(&f.since)?.into_iter().max(),
+    };
+    list.retain(|c| matches(&f, c, &ancestors, &bounds));
 
     if a.quiet {
         for c in &list {
