@@ -1050,6 +1050,35 @@ fn ps_filters_by_exit_code_order_volume_network_and_ports() {
     assert_eq!(names(&["expose=9001/udp"]), ["f-web"]);
     assert!(names(&["expose=9001"]).is_empty());
     assert!(names(&["is-task=true"]).is_empty());
+    // -s: the writable layer and, with the image under it, the virtual size.
+    r.run(&[
+        "run",
+        "--name",
+        "f-size",
+        "busybox",
+        "sh",
+        "-c",
+        "head -c 5000 /bin/busybox > /f",
+    ])
+    .ok();
+    let size = r
+        .run(&[
+            "ps",
+            "-a",
+            "-s",
+            "--filter",
+            "name=f-size",
+            "--format",
+            "{{.Size}}",
+        ])
+        .ok()
+        .trim()
+        .to_string();
+    assert!(
+        size.starts_with("5kB (virtual ") && size.ends_with("MB)"),
+        "{size}"
+    );
+    r.run(&["rm", "f-size"]).ok();
     assert_eq!(names(&["is-task=false"]).len(), 3);
     for bad in ["exited=x", "publish=http", "before=nothing-here"] {
         let e = r.run(&["ps", "--filter", bad]);

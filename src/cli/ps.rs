@@ -339,6 +339,32 @@ pub fn run(paths: &Paths, a: PsArgs) -> Result<i32> {
         return Ok(0);
     }
     let now = Utc::now();
+    // `-s` (or a template naming .Size): docker's "12B (virtual 4.3MB)",
+    // the writable layer and the image under it. Walking the layer costs:
+    // only when asked.
+    let want_size = a.size || a.format.as_deref().is_some_and(|f| f.contains(".Size"));
+    let image_sizes: std::collections::HashMap<String, u64> = if want_size {
+        ImageStore::new(paths)
+            .index()?
+            .images
+            .into_iter()
+            .map(|i| (i.id, i.size))
+            .collect()
+    } else {
+        Default::default()
+    };
+    let size_cell = |c: &Container| -> String {
+        if !want_size {
+            return "0B".into();
+        }
+        let rw = crate::util::tree_size(&c.dir.join("upper"));
+        let image = image_sizes.get(&c.config.image_id).copied().unwrap_or(0);
+        format!(
+            "{} (virtual {})",
+            format::human_size(rw),
+            format::human_size(rw + image)
+        )
+    };
     let rows: Vec<serde_json::Value> = list
         .iter()
         .map(|c| {
@@ -357,7 +383,7 @@ pub fn run(paths: &Paths, a: PsArgs) -> Result<i32> {
                 "Labels": labels.join(","),
                 "Mounts": c.config.mounts.iter().map(|m| m.destination.display().to_string()).collect::<Vec<_>>().join(","),
                 "Networks": crate::container::network::network_names(&c.config),
-                "Size": "0B",
+                "Size": size_cell(c),
             })
         })
         .collect();
