@@ -19,6 +19,7 @@ pub mod limit_flags;
 pub mod load;
 pub mod login;
 pub mod logs;
+pub mod manifest;
 pub mod network;
 pub mod port;
 pub mod prune;
@@ -176,6 +177,11 @@ pub enum Command {
     System {
         #[command(subcommand)]
         cmd: system::SystemCommand,
+    },
+    /// Manage image manifests and manifest lists
+    Manifest {
+        #[command(subcommand)]
+        cmd: manifest::ManifestCommand,
     },
     /// Manage networks
     Network {
@@ -452,6 +458,7 @@ fn dispatch(paths: &Paths, command: Command) -> Result<i32> {
         } => push::run(paths, a),
         Command::Search(a) => search::run(a),
         Command::Network { cmd } => network::run(paths, cmd),
+        Command::Manifest { cmd } => manifest::run(cmd),
         Command::Volume { cmd } => volume::run(paths, cmd),
         Command::Commit(a)
         | Command::Container {
