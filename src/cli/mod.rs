@@ -21,6 +21,7 @@ pub mod limit_flags;
 pub mod load;
 pub mod login;
 pub mod logs;
+pub mod manifest;
 pub mod network;
 pub mod port;
 pub mod prune;
@@ -181,6 +182,11 @@ pub enum Command {
     System {
         #[command(subcommand)]
         cmd: system::SystemCommand,
+    },
+    /// Manage image manifests and manifest lists
+    Manifest {
+        #[command(subcommand)]
+        cmd: manifest::ManifestCommand,
     },
     /// Manage networks
     Network {
@@ -490,6 +496,7 @@ fn dispatch(paths: &Paths, command: Command) -> Result<i32> {
         } => push::run(paths, a),
         Command::Search(a) => search::run(a),
         Command::Network { cmd } => network::run(paths, cmd),
+        Command::Manifest { cmd } => manifest::run(cmd),
         Command::Volume { cmd } => volume::run(paths, cmd),
         Command::Context { cmd } => context::run(paths, cmd),
         Command::Swarm(a) => unsupported::run("swarm", &a),

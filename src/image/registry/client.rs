@@ -96,6 +96,7 @@ fn is_loopback(host: &str) -> bool {
 
 impl Registry {
     pub fn new(domain: &str, creds: Option<Credentials>, settings: &Settings) -> Registry {
+        let insecure = is_loopback(domain) || settings.insecure.iter().any(|i| i == domain);
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .user_agent(USER_AGENT)
@@ -103,6 +104,13 @@ impl Registry {
             // credentials may go.
             .max_redirects(0)
             .timeout_connect(Some(Duration::from_secs(30)))
+            // docker's "insecure" also means an HTTPS registry whose
+            // certificate does not verify (self-signed, wrong name).
+            .tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .disable_verification(insecure)
+                    .build(),
+            )
             .build()
             .into();
         let mut hosts = Vec::new();
@@ -112,7 +120,6 @@ impl Registry {
         } else {
             hosts.push(domain.to_string());
         }
-        let insecure = is_loopback(domain) || settings.insecure.iter().any(|i| i == domain);
         Registry {
             agent,
             domain: domain.to_string(),

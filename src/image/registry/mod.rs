@@ -1,8 +1,10 @@
 //! Registry traffic: the HTTP API v2 client with docker's auth flows,
-//! credentials in docker's config file, pull (and later push).
+//! credentials in docker's config file, pull, push, and the manifest
+//! commands.
 
 pub mod client;
 pub mod credentials;
+pub mod manifest;
 pub mod pull;
 pub mod push;
 pub mod settings;
@@ -16,6 +18,12 @@ pub enum RegistryError {
     Http { url: String, msg: String },
     #[error("manifest for {reference} not found: {detail}")]
     ManifestUnknown { reference: String, detail: String },
+    /// `manifest` commands: the registry has no such manifest (or denies it).
+    #[error("no such manifest: {0}")]
+    NoSuchManifest(String),
+    /// `manifest` commands: no such local list, or image in one.
+    #[error("No such manifest: {0}")]
+    LocalNotFound(String),
     #[error("pull access denied for {0}, repository does not exist or may require 'docker login': denied: requested access to the resource is denied")]
     Denied(String),
     #[error("unauthorized: {0}")]

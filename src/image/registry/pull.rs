@@ -174,14 +174,24 @@ fn verify(bytes: &[u8], digest: &str) -> Result<(), RegistryError> {
     Ok(())
 }
 
-/// A manifest or list by tag or digest: its bytes and digest (computed, and
-/// checked against a digest reference).
-fn get_manifest(
+/// A manifest or list as the registry sent it.
+pub struct FetchedManifest {
+    pub bytes: Vec<u8>,
+    /// sha256 of `bytes`, computed here (not taken from the registry).
+    pub digest: String,
+    /// The response's Content-Type without parameters ("" when absent).
+    pub content_type: String,
+}
+
+/// GET a manifest or list by tag or digest, accepting every schema 2 and
+/// OCI type. Not verified against a digest reference: callers word that
+/// failure their own way. 404 is `ManifestUnknown`, 401/403 `Denied`.
+pub fn fetch_manifest(
     reg: &Registry,
     r: &Reference,
     reference: &str,
     scope: &str,
-) -> Result<(Vec<u8>, String), RegistryError> {
+) -> Result<FetchedManifest, RegistryError> {
     let path = format!("/v2/{}/manifests/{reference}", r.path);
     let mut resp = reg.request(Method::GET, &path, scope, &[("Accept", ACCEPT)], &[])?;
     match resp.status().as_u16() {
@@ -201,15 +211,39 @@ fn get_manifest(
             })
         }
     }
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     let bytes = read_small(&mut resp, &path)?;
     let digest = format!("sha256:{}", sha256_hex(&bytes));
-    if reference.starts_with("sha256:") {
-        verify(&bytes, reference)?;
-    }
-    Ok((bytes, digest))
+    Ok(FetchedManifest {
+        bytes,
+        digest,
+        content_type,
+    })
 }
 
-fn blob_reader(
+/// A manifest or list by tag or digest: its bytes and digest (computed, and
+/// checked against a digest reference).
+fn get_manifest(
+    reg: &Registry,
+    r: &Reference,
+    reference: &str,
+    scope: &str,
+) -> Result<(Vec<u8>, String), RegistryError> {
+    let m = fetch_manifest(reg, r, reference, scope)?;
+    if reference.starts_with("sha256:") {
+        verify(&m.bytes, reference)?;
+    }
+    Ok((m.bytes, m.digest))
+}
+
+pub fn blob_reader(
     reg: &Registry,
     r: &Reference,
     digest: &str,
