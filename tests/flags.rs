@@ -112,6 +112,7 @@ fn every_docker_flag_of_every_command_parses() {
             let err = String::from_utf8_lossy(&out.stderr);
             if !out.status.success()
                 && (err.contains("unknown flag")
+                    || err.contains("unknown command")
                     || err.contains("unexpected argument")
                     || err.contains("invalid value '"))
             {

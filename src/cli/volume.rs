@@ -25,6 +25,16 @@ pub enum VolumeCommand {
     Rm(RmArgs),
     /// Remove unused local volumes
     Prune(PruneArgs),
+    /// Update a volume (cluster volumes only)
+    Update(UpdateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// Cluster Volume availability ("active", "pause", "drain")
+    #[arg(long)]
+    pub availability: Option<String>,
+    pub volume: String,
 }
 
 #[derive(Debug, Args)]
@@ -117,6 +127,10 @@ pub struct PruneArgs {
 pub fn run(paths: &Paths, cmd: VolumeCommand) -> Result<i32> {
     match cmd {
         VolumeCommand::Create(a) => create(paths, a),
+        // Only cluster volumes can be updated, as in docker.
+        VolumeCommand::Update(_) => Err(Error::msg(
+            "cluster volumes need a swarm manager; rdock has no swarm mode",
+        )),
         VolumeCommand::Ls(a) => ls(paths, a),
         VolumeCommand::Inspect(a) => inspect(paths, a),
         VolumeCommand::Rm(a) => rm(paths, a),
