@@ -269,3 +269,64 @@ fn system_df_and_prune() {
     // The tagged image stays without -a.
     assert_eq!(r.run(&["images", "-q"]).ok().lines().count(), 1);
 }
+
+#[test]
+fn system_df_verbose_lists_each_image_container_and_volume() {
+    let r = Rdock::with_busybox();
+    r.run(&[
+        "run",
+        "--name",
+        "dfv",
+        "-v",
+        "dfvol:/data",
+        "busybox",
+        "sh",
+        "-c",
+        "head -c 5000 /bin/busybox > /f",
+    ])
+    .ok();
+    r.run(&["commit", "dfv", "derived:1"]).ok();
+    let out = r.run(&["system", "df", "-v"]).ok().to_string();
+    let sections: Vec<&str> = out
+        .lines()
+        .filter(|l| l.ends_with("space usage:") || l.starts_with("Build cache usage:"))
+        .collect();
+    assert_eq!(
+        sections,
+        [
+            "Images space usage:",
+            "Containers space usage:",
+            "Local Volumes space usage:",
+            "Build cache usage: 0B"
+        ],
+        "{out}"
+    );
+    let row = |prefix: &str| -> Vec<String> {
+        out.lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} row: {out}"))
+            .split_whitespace()
+            .map(String::from)
+            .collect()
+    };
+    // busybox's layer is shared with the image committed on it; the
+    // commit's own layer is its unique size; one container uses busybox.
+    let bb = row("busybox ");
+    assert_eq!(bb[bb.len() - 3], bb[bb.len() - 4], "{out}");
+    assert_eq!(bb[bb.len() - 2], "0B", "{out}");
+    assert_eq!(bb[bb.len() - 1], "1", "{out}");
+    let derived = row("derived ");
+    assert_eq!(derived[derived.len() - 2], "5kB", "{out}");
+    assert_eq!(derived[derived.len() - 1], "0", "{out}");
+    let c = row(&r.run(&["inspect", "-f", "{{.Id}}", "dfv"]).ok()[..12]);
+    assert_eq!(c.last().unwrap(), "dfv");
+    assert!(c.contains(&"5kB".to_string()), "{out}");
+    let v = row("dfvol ");
+    assert_eq!(v, ["dfvol", "1", "0B"]);
+    let json: serde_json::Value =
+        serde_json::from_str(r.run(&["system", "df", "-v", "--format", "json"]).ok()).unwrap();
+    assert_eq!(json["Volumes"][0]["Name"], "dfvol");
+    assert_eq!(json["Containers"][0]["Names"], "dfv");
+    r.run(&["rm", "-v", "dfv"]).ok();
+    r.run(&["volume", "rm", "dfvol"]).ok();
+}

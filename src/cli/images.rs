@@ -66,14 +66,14 @@ pub fn glob(pattern: &str, s: &str) -> bool {
     rec(pattern.as_bytes(), s.as_bytes())
 }
 
-struct Row<'a> {
-    img: &'a ImageRecord,
-    repo: String,
-    tag: String,
-    digest: String,
+pub(super) struct Row<'a> {
+    pub img: &'a ImageRecord,
+    pub repo: String,
+    pub tag: String,
+    pub digest: String,
 }
 
-fn rows_of(img: &ImageRecord) -> Vec<Row<'_>> {
+pub(super) fn rows_of(img: &ImageRecord) -> Vec<Row<'_>> {
     let mut out = Vec::new();
     for n in &img.names {
         if let Ok(r) = Reference::parse(n) {

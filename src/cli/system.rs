@@ -64,7 +64,7 @@ fn percent(part: u64, total: u64) -> String {
 
 fn df(paths: &Paths, a: DfArgs) -> Result<i32> {
     if a.verbose {
-        return Err(Error::msg("system df -v is not supported by rdock yet"));
+        return df_verbose(paths, &a);
     }
     let images = ImageStore::new(paths);
     let idx = images.index()?;
@@ -162,6 +162,160 @@ fn df(paths: &Paths, a: DfArgs) -> Result<i32> {
             &rows,
         )?
     );
+    Ok(0)
+}
+
+/// `system df -v`: each image, container, volume and build cache entry.
+fn df_verbose(paths: &Paths, a: &DfArgs) -> Result<i32> {
+    use super::format::since;
+    let now = chrono::Utc::now();
+    let parse = |t: &str| {
+        chrono::DateTime::parse_from_rfc3339(t)
+            .ok()
+            .map(|t| t.with_timezone(&chrono::Utc))
+    };
+    let images = ImageStore::new(paths);
+    let idx = images.index()?;
+    let containers = ContainerStore::new(paths).list();
+    // How many images hold each layer: a layer held by two is shared.
+    let mut holders: HashMap<&str, usize> = HashMap::new();
+    for img in &idx.images {
+        for l in &img.layers {
+            *holders.entry(l.as_str()).or_default() += 1;
+        }
+    }
+    let layer_size = |l: &str| images.layer_info(l).map(|i| i.size).unwrap_or(0);
+    let mut image_rows = Vec::new();
+    for img in &idx.images {
+        let shared: u64 = img
+            .layers
+            .iter()
+            .filter(|l| holders.get(l.as_str()).copied().unwrap_or(0) > 1)
+            .map(|l| layer_size(l))
+            .sum();
+        let users = containers
+            .iter()
+            .filter(|c| c.config.image_id == img.id)
+            .count();
+        for r in super::images::rows_of(img) {
+            image_rows.push(json!({
+                "Repository": r.repo, "Tag": r.tag,
+                "ID": super::format::truncate_id(&img.id),
+                "CreatedSince": img.created.as_deref().and_then(parse).map(|t| since(t, now)).unwrap_or_default(),
+                "Size": human_size(img.size),
+                "SharedSize": human_size(shared),
+                "UniqueSize": human_size(img.size.saturating_sub(shared)),
+                "Containers": users.to_string(),
+            }));
+        }
+    }
+    let mut container_rows = Vec::new();
+    for c in &containers {
+        let volumes = c
+            .config
+            .mounts
+            .iter()
+            .filter(|m| m.kind == crate::runtime::rootfs::MountKind::Volume)
+            .count();
+        let mut cmd = c.config.path.clone();
+        for arg in &c.config.args {
+            cmd.push(' ');
+            cmd.push_str(arg);
+        }
+        if cmd.chars().count() > 20 {
+            cmd = cmd.chars().take(19).collect::<String>() + "…";
+        }
+        container_rows.push(json!({
+            "ID": c.short_id(), "Image": c.config.image,
+            "Command": format!("\"{cmd}\""),
+            "LocalVolumes": volumes.to_string(),
+            "Size": human_size(crate::util::tree_size(&c.dir.join("upper"))),
+            "RunningFor": parse(&c.config.created).map(|t| since(t, now)).unwrap_or_default(),
+            "Status": super::format::status_text(
+                c.state.display_status(),
+                c.state.exit_code,
+                c.state.started_at.as_deref().and_then(parse),
+                c.state.finished_at.as_deref().and_then(parse),
+                now,
+            ),
+            "Names": c.config.name,
+        }));
+    }
+    let vstore = crate::volume::VolumeStore::new(paths);
+    let volume_rows: Vec<serde_json::Value> = vstore
+        .list()
+        .iter()
+        .map(|v| {
+            json!({
+                "Name": v.name,
+                "Links": vstore.users(&v.name).len().to_string(),
+                "Size": human_size(vstore.size(v)),
+            })
+        })
+        .collect();
+    let (_, cache_size) = super::build::cache_usage(paths)?;
+    if let Some(f) = a.format.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
+        if f != "json" && f != "{{json .}}" {
+            return Err(Error::msg(
+                "system df -v takes --format json only (rdock has no per-section templates)",
+            ));
+        }
+        let all = json!({
+            "Images": image_rows, "Containers": container_rows,
+            "Volumes": volume_rows, "BuildCache": [],
+        });
+        println!("{all}");
+        return Ok(0);
+    }
+    let table = |tmpl: &str, headers: &[(&str, &str)], rows: &[serde_json::Value]| {
+        render_rows(None, tmpl, headers, rows)
+    };
+    let mut out = String::from("Images space usage:\n\n");
+    out.push_str(&table(
+        "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}",
+        &[
+            ("Repository", "REPOSITORY"),
+            ("Tag", "TAG"),
+            ("ID", "IMAGE ID"),
+            ("CreatedSince", "CREATED"),
+            ("Size", "SIZE"),
+            ("SharedSize", "SHARED SIZE"),
+            ("UniqueSize", "UNIQUE SIZE"),
+            ("Containers", "CONTAINERS"),
+        ],
+        &image_rows,
+    )?);
+    out.push_str("\nContainers space usage:\n\n");
+    out.push_str(&table(
+        "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.LocalVolumes}}\t{{.Size}}\t{{.RunningFor}}\t{{.Status}}\t{{.Names}}",
+        &[
+            ("ID", "CONTAINER ID"),
+            ("Image", "IMAGE"),
+            ("Command", "COMMAND"),
+            ("LocalVolumes", "LOCAL VOLUMES"),
+            ("Size", "SIZE"),
+            ("RunningFor", "CREATED"),
+            ("Status", "STATUS"),
+            ("Names", "NAMES"),
+        ],
+        &container_rows,
+    )?);
+    out.push_str("\nLocal Volumes space usage:\n\n");
+    out.push_str(&table(
+        "table {{.Name}}\t{{.Links}}\t{{.Size}}",
+        &[
+            ("Name", "VOLUME NAME"),
+            ("Links", "LINKS"),
+            ("Size", "SIZE"),
+        ],
+        &volume_rows,
+    )?);
+    out.push_str(&format!(
+        "\nBuild cache usage: {}\n\n",
+        human_size(cache_size)
+    ));
+    out.push_str("CACHE ID   CACHE TYPE   SIZE      CREATED   LAST USED   USAGE     SHARED\n");
+    print!("{out}");
     Ok(0)
 }
 
