@@ -1050,14 +1050,6 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Start `cmd` serving on `port` and wait until it accepts connections.
 fn start_server(cmd: &mut std::process::Command, port: u16) -> Server {
     let s = Server(
@@ -1116,7 +1108,7 @@ fn git_repositories_are_contexts() {
     );
     git(&srv.join("repo.git"), &["update-server-info"]);
     // git's own protocol (shallow fetches) and dumb HTTP (full ones).
-    let gport = free_port();
+    let gport = registry::free_port();
     // git-daemon itself: `git daemon` would leave it behind when killed.
     let exec_path = std::process::Command::new("git")
         .arg("--exec-path")
@@ -1132,7 +1124,7 @@ fn git_repositories_are_contexts() {
             .arg(&srv),
         gport,
     );
-    let hport = free_port();
+    let hport = registry::free_port();
     let _hs = start_server(
         std::process::Command::new("python3")
             .args(["-m", "http.server", "--bind", "127.0.0.1"])

@@ -1298,6 +1298,25 @@ impl<'a> Builder<'a> {
         Ok(out)
     }
 
+    /// A created (never started) container of a stage's or image's
+    /// result, whose rootfs view is the source of `COPY --from` and
+    /// `RUN --mount from=`.
+    fn source_container(&mut self, rec: &StepRecord) -> Result<Container> {
+        let holder = Current {
+            rec: rec.clone(),
+            args: BTreeMap::new(),
+            shell: Vec::new(),
+            cmd_set: false,
+        };
+        self.container(
+            &holder,
+            &rec.config,
+            NetworkMode::None,
+            Vec::new(),
+            Vec::new(),
+        )
+    }
+
     /// Copy a bind mount's `source` into `temp`; a file's name if the
     /// source is one file.
     fn fill_bind(
@@ -1309,21 +1328,7 @@ impl<'a> Builder<'a> {
         let root = std::fs::File::open(temp)
             .map_err(|e| msg(format!("opening {}: {e}", temp.display())))?;
         let holder = match from {
-            Some(rec) => {
-                let cur = Current {
-                    rec: rec.clone(),
-                    args: BTreeMap::new(),
-                    shell: Vec::new(),
-                    cmd_set: false,
-                };
-                Some(self.container(
-                    &cur,
-                    &rec.config,
-                    NetworkMode::None,
-                    Vec::new(),
-                    Vec::new(),
-                )?)
-            }
+            Some(rec) => Some(self.source_container(rec)?),
             None => None,
         };
         let result = (|| -> Result<Option<OsString>> {
@@ -1334,12 +1339,7 @@ impl<'a> Builder<'a> {
                 None => None,
             };
             let from_ctx = match &view {
-                Some(v) => Some(Context::from_root(
-                    v.root()
-                        .try_clone_to_owned()
-                        .map_err(|e| msg(format!("duplicating a fd: {e}")))?,
-                    "--mount from",
-                )),
+                Some(v) => Some(view_context(v, "--mount from")?),
                 None => None,
             };
             let ctx = from_ctx.as_ref().unwrap_or(self.opts.context);
@@ -1600,21 +1600,7 @@ impl<'a> Builder<'a> {
             // The source image's view first: views are left in the reverse
             // order of opening.
             let src_container = match &from_rec {
-                Some(r) => {
-                    let holder = Current {
-                        rec: r.clone(),
-                        args: BTreeMap::new(),
-                        shell: Vec::new(),
-                        cmd_set: false,
-                    };
-                    Some(b.container(
-                        &holder,
-                        &r.config,
-                        NetworkMode::None,
-                        Vec::new(),
-                        Vec::new(),
-                    )?)
-                }
+                Some(r) => Some(b.source_container(r)?),
                 None => None,
             };
             let src_view = match &src_container {
@@ -1622,12 +1608,7 @@ impl<'a> Builder<'a> {
                 None => None,
             };
             let from_ctx = match &src_view {
-                Some(v) => Some(Context::from_root(
-                    v.root()
-                        .try_clone_to_owned()
-                        .map_err(|e| msg(format!("duplicating a fd: {e}")))?,
-                    "--from",
-                )),
+                Some(v) => Some(view_context(v, "--from")?),
                 None => None,
             };
             let c = b.container(cur, &config, NetworkMode::None, Vec::new(), Vec::new())?;
@@ -1835,6 +1816,15 @@ fn step_text(ins: &Instruction) -> String {
         Some((_, rest)) => format!("{} {}", ins.keyword, rest.trim_start()),
         None => ins.keyword.clone(),
     }
+}
+
+/// A source container's rootfs as a context to copy from.
+fn view_context(view: &crate::container::cp::view::ContainerFs, label: &str) -> Result<Context> {
+    let root = view
+        .root()
+        .try_clone_to_owned()
+        .map_err(|e| msg(format!("duplicating a fd: {e}")))?;
+    Ok(Context::from_root(root, label))
 }
 
 /// A RUN's mounts, ready for its container: the temp dirs they use are

@@ -424,7 +424,14 @@ fn probe(cfg: &ContainerConfig, pid: i32, argv: &[String], timeout_ns: i64) -> H
         }
     }
     let probe = nix::unistd::Pid::from_raw(probe_pid);
-    if timed_out {
+    let left = deadline.saturating_duration_since(Instant::now());
+    // Past its time (output still coming, or no exit yet): killed, and
+    // recorded as docker records it.
+    let late = timed_out
+        || probe_fd
+            .as_ref()
+            .is_some_and(|f| !wait_readable(f.as_raw_fd(), left));
+    if late {
         let _ = nix::sys::signal::kill(probe, nix::sys::signal::Signal::SIGKILL);
         let _ = nix::sys::wait::waitpid(probe, None);
         return result(
@@ -434,20 +441,6 @@ fn probe(cfg: &ContainerConfig, pid: i32, argv: &[String], timeout_ns: i64) -> H
                 go_duration(timeout_ns)
             ),
         );
-    }
-    let left = deadline.saturating_duration_since(Instant::now());
-    if let Some(f) = &probe_fd {
-        if !wait_readable(f.as_raw_fd(), left) {
-            let _ = nix::sys::signal::kill(probe, nix::sys::signal::Signal::SIGKILL);
-            let _ = nix::sys::wait::waitpid(probe, None);
-            return result(
-                -1,
-                format!(
-                    "Health check exceeded timeout ({})",
-                    go_duration(timeout_ns)
-                ),
-            );
-        }
     }
     let code = match nix::sys::wait::waitpid(probe, None) {
         Ok(nix::sys::wait::WaitStatus::Exited(_, c)) => c as i64,
