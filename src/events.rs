@@ -106,10 +106,14 @@ pub fn emit(
         return;
     };
     let _ = f.write_all(&line);
-    // Rotation is rare; whoever sees the size first renames (a writer
-    // still holding the old file finishes its line there).
-    if f.metadata().map(|m| m.len() > ROTATE_AT).unwrap_or(false) {
-        let _ = std::fs::rename(&path, old_journal(paths));
+    // Rotation is rare. Only a writer whose file is still the current
+    // journal renames it: one holding an already rotated file must not
+    // rename the new one over the history.
+    use std::os::unix::fs::MetadataExt;
+    if let (Ok(mine), Ok(current)) = (f.metadata(), std::fs::metadata(&path)) {
+        if mine.len() > ROTATE_AT && mine.ino() == current.ino() {
+            let _ = std::fs::rename(&path, old_journal(paths));
+        }
     }
 }
 

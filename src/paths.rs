@@ -71,6 +71,11 @@ impl Paths {
     pub fn build_cache(&self) -> PathBuf {
         self.root.join("builder/cache")
     }
+    /// Held shared by every running build, exclusively by a prune of the
+    /// build cache.
+    pub fn build_lock(&self) -> PathBuf {
+        self.root.join("builder/build.lock")
+    }
     /// `RUN --mount=type=cache` directories.
     pub fn build_cache_mounts(&self) -> PathBuf {
         self.root.join("builder/mounts")

@@ -51,16 +51,34 @@ pub struct FileLock {
 
 impl FileLock {
     pub fn exclusive(path: &Path) -> io::Result<FileLock> {
+        Self::hold_mode(Self::open_file(path)?, libc::LOCK_EX)
+    }
+
+    /// A shared lock: many holders, none while an exclusive one is held.
+    pub fn shared(path: &Path) -> io::Result<FileLock> {
+        Self::hold_mode(Self::open_file(path)?, libc::LOCK_SH)
+    }
+
+    /// The exclusive lock if nobody holds the file; None otherwise.
+    pub fn try_exclusive(path: &Path) -> io::Result<Option<FileLock>> {
+        let file = Self::open_file(path)?;
+        match Self::hold_mode(file, libc::LOCK_EX | libc::LOCK_NB) {
+            Ok(l) => Ok(Some(l)),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn open_file(path: &Path) -> io::Result<File> {
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir)?;
         }
-        let file = OpenOptions::new()
+        OpenOptions::new()
             .create(true)
             .truncate(false)
             .read(true)
             .write(true)
-            .open(path)?;
-        Self::hold(file)
+            .open(path)
     }
 
     /// Lock a directory that must already exist (no lock file: on a
@@ -75,9 +93,13 @@ impl FileLock {
     }
 
     fn hold(file: File) -> io::Result<FileLock> {
+        Self::hold_mode(file, libc::LOCK_EX)
+    }
+
+    fn hold_mode(file: File, mode: libc::c_int) -> io::Result<FileLock> {
         loop {
             // SAFETY: flock on a valid open fd.
-            let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+            let r = unsafe { libc::flock(file.as_raw_fd(), mode) };
             if r == 0 {
                 break;
             }

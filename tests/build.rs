@@ -868,7 +868,7 @@ fn build_on_tty(r: &Rdock, sock: &str, args: &str) -> Tmux {
 #[test]
 fn on_a_terminal_the_build_is_a_live_view() {
     let r = Rdock::with_busybox();
-    let df = "FROM busybox\nENV A=1\nRUN for i in 1 2 3; do echo tick $i; done; sleep 3\nCOPY f /f\nRUN cat /f\n";
+    let df = "FROM busybox\nENV A=1\nRUN for i in 1 2 3; do echo tick $i; done; sleep 3\nCOPY f /f\nRUN cat /f; ls /proc/self/fd > /fds\n";
     let ctx = context(&r, "live", &[("Dockerfile", df), ("f", "from f\n")]);
     let t = build_on_tty(&r, "t1.sock", &format!("-t live {}", p(&ctx)));
     // While the step runs, its output's tail is shown under it.
@@ -882,6 +882,11 @@ fn on_a_terminal_the_build_is_a_live_view() {
     assert_eq!(screen.matches("[1/4] FROM busybox").count(), 1, "{screen}");
     assert!(screen.contains(" => [3/4] COPY f /f"), "{screen}");
     assert!(screen.contains(" => [4/4] RUN cat /f"), "{screen}");
+    // The view's own pipe is not among the step's fds.
+    assert_eq!(
+        r.run(&["run", "--rm", "live", "cat", "/fds"]).ok(),
+        "0\n1\n2\n3\n"
+    );
     assert!(
         screen.contains(" => => naming to docker.io/library/live:latest"),
         "{screen}"
@@ -1156,6 +1161,16 @@ fn git_repositories_are_contexts() {
             e.stderr
         );
     }
+    // A fragment is never an option to git (CVE-2019-13139).
+    let marker = r.dir.path().join("pwned");
+    let hostile = format!("{git_url}#--upload-pack=touch {};:", marker.display());
+    let e = r.run(&["build", &hostile]);
+    assert!(
+        e.fails_125().contains("invalid git reference"),
+        "{}",
+        e.stderr
+    );
+    assert!(!marker.exists());
     let e = r.run(&["build", &format!("git://127.0.0.1:{gport}/nope.git")]);
     assert!(e.fails_125().contains("git fetch"), "{}", e.stderr);
     // -f names a file inside the repository.
@@ -1384,4 +1399,125 @@ fn locked_cache_mounts_take_turns() {
         r.run(&["run", "--rm", "log", "cat", "/log"]).ok(),
         "start\nend\n".repeat(3)
     );
+}
+
+#[test]
+fn mount_targets_follow_workdir_and_context_files_stay_inside() {
+    let r = Rdock::with_busybox();
+    let df = "FROM busybox\nWORKDIR /app\nRUN --mount=type=tmpfs,target=scratch \
+              grep -c ' /app/scratch ' /proc/mounts > /seen\n";
+    let ctx = context(&r, "wd", &[("Dockerfile", df)]);
+    r.run(&["build", "-t", "wd", p(&ctx)]).ok();
+    assert_eq!(r.run(&["run", "--rm", "wd", "cat", "/seen"]).ok(), "1\n");
+    let e = r.run_stdin(
+        &["build", "-f", "-", p(&ctx)],
+        b"FROM busybox\nRUN --mount=type=tmpfs,target=/ true\n",
+    );
+    assert!(
+        e.fails_125().contains("invalid mount target \"/\""),
+        "{}",
+        e.stderr
+    );
+    // Only stdio reaches a RUN step (no fd of rdock's or of the caller's).
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "exec 9</etc/hostname; {} --root {} --runroot {} build -q -f - {}",
+            bin(),
+            p(&r.root),
+            p(&r.runroot),
+            p(&ctx)
+        ))
+        .env("RDOCK_DAEMON_CONFIG", r.dir.path().join("daemon.json"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin
+                .take()
+                .unwrap()
+                .write_all(b"FROM busybox\nRUN ls /proc/self/fd > /fds\n")?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(id.starts_with("sha256:"), "{out:?}");
+    assert_eq!(
+        r.run(&["run", "--rm", &id, "cat", "/fds"]).ok(),
+        "0\n1\n2\n3\n"
+    );
+    // A tar context whose .dockerignore is a link out of it (or to an
+    // endless device): not followed, no patterns.
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Symlink);
+    h.set_size(0);
+    h.set_mode(0o777);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(0);
+    tar.append_link(&mut h, ".dockerignore", "/dev/zero")
+        .unwrap();
+    let body = b"FROM busybox\nCOPY . /ctx\n";
+    let mut h = tar::Header::new_gnu();
+    h.set_size(body.len() as u64);
+    h.set_mode(0o644);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(0);
+    tar.append_data(&mut h, "Dockerfile", &body[..]).unwrap();
+    let data = tar.into_inner().unwrap();
+    let out = r.run_stdin(&["build", "-q", "-t", "linked", "-"], &data);
+    out.ok();
+    assert_eq!(
+        r.run(&["run", "--rm", "linked", "ls", "-A", "/ctx"]).ok(),
+        ".dockerignore\nDockerfile\n"
+    );
+}
+
+#[test]
+fn a_prune_leaves_a_running_builds_cache_alone() {
+    let r = Rdock::with_busybox();
+    let ctx = context(
+        &r,
+        "slowb",
+        &[(
+            "Dockerfile",
+            "FROM busybox\nRUN echo one > /one\nRUN sleep 2\nRUN echo three > /three\n",
+        )],
+    );
+    let build = r
+        .cmd(&["build", "-q", "-t", "slowb", p(&ctx)])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // While its second step runs, prunes of the build cache wait their turn.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while r.run(&["ps", "-q"]).ok().trim().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the build never ran");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let pruned = r.run(&["builder", "prune", "-f"]);
+    assert!(
+        pruned.stderr.contains("a build is running"),
+        "{}",
+        pruned.stderr
+    );
+    r.run(&["system", "prune", "-f"]).ok();
+    let out = build.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        r.run(&["run", "--rm", "slowb", "cat", "/one", "/three"])
+            .ok(),
+        "one\nthree\n"
+    );
+    // Afterwards the cache is there to prune.
+    let again = r.run(&["build", p(&ctx)]).ok().to_string();
+    assert_eq!(again.matches("Using cache").count(), 3, "{again}");
+    assert!(r
+        .run(&["builder", "prune", "-f"])
+        .ok()
+        .starts_with("Deleted build cache objects:"));
 }

@@ -1012,6 +1012,8 @@ fn ps_filters_by_exit_code_order_volume_network_and_ports() {
     r.run(&["run", "--name", "f-ok", "busybox", "true"]).ok();
     r.run(&["run", "--name", "f-bad", "busybox", "sh", "-c", "exit 3"]);
     r.run(&["network", "create", "f-net"]).ok();
+    let host_port = registry::free_port();
+    let publish = format!("127.0.0.1:{host_port}:80");
     r.run(&[
         "run",
         "-d",
@@ -1020,7 +1022,7 @@ fn ps_filters_by_exit_code_order_volume_network_and_ports() {
         "--network",
         "f-net",
         "-p",
-        "127.0.0.1::80",
+        &publish,
         "--expose",
         "9000-9001/udp",
         "-v",
@@ -1044,11 +1046,21 @@ fn ps_filters_by_exit_code_order_volume_network_and_ports() {
         .trim()
         .to_string();
     assert_eq!(names(&[&format!("network={net_id}")]), ["f-web"]);
-    assert_eq!(names(&["publish=80"]), ["f-web"]);
-    assert_eq!(names(&["publish=79-81/tcp"]), ["f-web"]);
-    assert!(names(&["publish=80/udp"]).is_empty());
+    // publish= is the host's port, expose= the container's; either passes.
+    assert_eq!(names(&[&format!("publish={host_port}")]), ["f-web"]);
+    assert_eq!(
+        names(&[&format!("publish={}-{}/tcp", host_port - 1, host_port + 1)]),
+        ["f-web"]
+    );
+    assert!(names(&["publish=80"]).is_empty());
+    assert!(names(&[&format!("publish={host_port}/udp")]).is_empty());
+    assert_eq!(names(&["expose=80"]), ["f-web"]);
     assert_eq!(names(&["expose=9001/udp"]), ["f-web"]);
     assert!(names(&["expose=9001"]).is_empty());
+    assert_eq!(
+        names(&["expose=9001", "publish=80", "expose=9000/udp"]),
+        ["f-web"]
+    );
     assert!(names(&["is-task=true"]).is_empty());
     // -s: the writable layer and, with the image under it, the virtual size.
     r.run(&[

@@ -154,8 +154,23 @@ fn events_follow_what_happens_from_now_on() {
             }
         }
     });
-    // Let it take its starting point, then act.
-    std::thread::sleep(Duration::from_millis(300));
+    // Once it follows (a marker container's start comes through), act.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        r.run(&["run", "--rm", "--name", "marker", "busybox", "true"])
+            .ok();
+        match rx.recv_timeout(Duration::from_millis(500)) {
+            Ok(l) => {
+                assert_eq!(l, "marker");
+                break;
+            }
+            Err(_) => assert!(Instant::now() < deadline, "the follower never started"),
+        }
+    }
+    // Drain the other markers' lines.
+    while let Ok(l) = rx.recv_timeout(Duration::from_millis(300)) {
+        assert_eq!(l, "marker");
+    }
     r.run(&["run", "--rm", "--name", "after", "busybox", "true"])
         .ok();
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -69,6 +69,9 @@ impl Source {
     }
 }
 
+/// The most of a Dockerfile or .dockerignore read from a context.
+const MAX_CONTROL_FILE: u64 = 16 << 20;
+
 fn open_dir(p: &Path) -> Result<OwnedFd, BuildError> {
     let fd = nix::fcntl::open(
         p,
@@ -127,6 +130,19 @@ impl Context {
         }
     }
 
+    /// Apply the context's own `.dockerignore`, read inside it: in a
+    /// context from a tar or a git repository it may be a link anywhere,
+    /// or no regular file at all.
+    pub fn use_own_ignore_file(&mut self) -> Result<(), BuildError> {
+        let text = self
+            .read_file(".dockerignore")
+            .map(|d| String::from_utf8_lossy(&d).into_owned())
+            .unwrap_or_default();
+        self.ignore = Matcher::parse(&text)
+            .map_err(|e| BuildError::Msg(format!("failed to parse .dockerignore: {e}")))?;
+        Ok(())
+    }
+
     /// Take ownership of a temp dir: removed with the context.
     pub fn own_temp(&mut self, dir: PathBuf) {
         self.temp = Some(dir);
@@ -165,10 +181,10 @@ impl Context {
         unpack()
             .map_err(|e| BuildError::Msg(format!("unpacking the build context: {e}")))
             .map_err(cleanup)?;
-        let ignore = std::fs::read_to_string(temp.join(".dockerignore")).ok();
-        let mut ctx = Context::from_dir(&temp, ignore.as_deref()).map_err(cleanup)?;
+        let mut ctx = Context::from_dir(&temp, None).map_err(cleanup)?;
         ctx.dir = PathBuf::from("-");
         ctx.temp = Some(temp);
+        ctx.use_own_ignore_file()?;
         Ok(ctx)
     }
 
@@ -189,9 +205,15 @@ impl Context {
             Lookup::Found(f) => f,
             Lookup::Missing { .. } => return None,
         };
-        let fd = found.open(OFlag::O_RDONLY).ok()?;
+        // Regular files only (a FIFO would hang, a device never end), and
+        // no more than any real Dockerfile or ignore file needs.
+        let fd = found.open(OFlag::O_RDONLY | OFlag::O_NONBLOCK).ok()?;
+        let file = std::fs::File::from(fd);
+        if !file.metadata().ok()?.is_file() {
+            return None;
+        }
         let mut data = Vec::new();
-        std::fs::File::from(fd).read_to_end(&mut data).ok()?;
+        file.take(MAX_CONTROL_FILE).read_to_end(&mut data).ok()?;
         Some(data)
     }
 

@@ -221,6 +221,10 @@ pub fn build(paths: &Paths, opts: &BuildOptions<'_>) -> Result<String> {
     let df =
         dockerfile::parse(&opts.dockerfile, &opts.dockerfile_name).map_err(BuildError::from)?;
     block_signals();
+    // Held for the whole build: a prune of the build cache waits for no
+    // build and skips the cache while one runs.
+    let _building = crate::util::FileLock::shared(&paths.build_lock())
+        .map_err(|e| msg(format!("locking the build cache: {e}")))?;
     let mut b = Builder {
         paths,
         opts,
@@ -304,6 +308,10 @@ fn run_all(b: &mut Builder<'_>, df: &dockerfile::Dockerfile) -> Result<String> {
         .done
         .remove(&target)
         .ok_or_else(|| msg("the target stage did not run"))?;
+    // A ^C during the last step is heard before anything is tagged.
+    if interrupted() {
+        return Err(BuildError::Interrupted.into());
+    }
     b.finish(rec)
 }
 
@@ -1118,7 +1126,24 @@ impl<'a> Builder<'a> {
             let (name, value) = body.split_once('=').unwrap_or((body, ""));
             match name {
                 "mount" => {
-                    let m = run_mount::parse(&self.word(value, &lookup)?)?;
+                    let mut m = run_mount::parse(&self.word(value, &lookup)?)?;
+                    // As BuildKit: a relative target is under WORKDIR, and
+                    // the root itself cannot be mounted over.
+                    let workdir = cur
+                        .rec
+                        .config
+                        .config
+                        .working_dir
+                        .clone()
+                        .unwrap_or_default();
+                    m.target = if m.target.starts_with('/') {
+                        clean_abs(&m.target)
+                    } else {
+                        clean_abs(&format!("/{workdir}/{}", m.target))
+                    };
+                    if m.target == "/" {
+                        return Err(msg("invalid mount target \"/\""));
+                    }
                     let from = match &m.from {
                         Some(name) => Some(self.base(stages, stage, name, false)?),
                         None => None,
@@ -1256,7 +1281,7 @@ impl<'a> Builder<'a> {
     ) -> Result<PreparedMounts> {
         let mut out = PreparedMounts::default();
         for (m, from) in mounts {
-            let target = PathBuf::from(clean_abs(&m.target));
+            let target = PathBuf::from(&m.target);
             match m.kind {
                 MountType::Tmpfs => {
                     let mut options = Vec::new();

@@ -90,16 +90,46 @@ fn git(dir: &Path, args: &[&str]) -> Result<(), BuildError> {
 /// as the reference; submodules too; without `.git`, as BuildKit.
 pub fn checkout(src: &GitSource, dest: &Path) -> Result<PathBuf, BuildError> {
     let reference = src.reference.as_deref().unwrap_or("HEAD");
+    // The URL is the user's, but its fragment must never reach git as an
+    // option (`#--upload-pack=...` runs a command: CVE-2019-13139).
+    for part in [
+        Some(reference),
+        src.subdir.as_deref(),
+        Some(src.repo.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if part.starts_with('-') {
+            return Err(BuildError::Msg(format!(
+                "unable to prepare context: invalid git reference or path {part:?}"
+            )));
+        }
+    }
     git(dest, &["init", "-q"])?;
-    git(dest, &["remote", "add", "origin", &src.repo])?;
+    git(dest, &["remote", "add", "--", "origin", &src.repo])?;
     // Dumb HTTP servers and old ones refuse shallow fetches, and a
     // commit can only be fetched by name where the server allows it:
     // then fetch everything and check the reference out of that.
-    let shallow = git(dest, &["fetch", "-q", "--depth", "1", "origin", reference]);
+    let shallow = git(
+        dest,
+        &[
+            "fetch",
+            "-q",
+            "--depth",
+            "1",
+            "--end-of-options",
+            "origin",
+            reference,
+        ],
+    );
     if shallow.is_ok() {
         git(dest, &["checkout", "-q", "FETCH_HEAD"])?;
     } else {
-        git(dest, &["fetch", "-q", "--tags", "origin"])?;
+        git(
+            dest,
+            &["fetch", "-q", "--tags", "--end-of-options", "origin"],
+        )?;
         let target = if reference == "HEAD" {
             "origin/HEAD".to_string()
         } else if git(
@@ -108,6 +138,7 @@ pub fn checkout(src: &GitSource, dest: &Path) -> Result<PathBuf, BuildError> {
                 "rev-parse",
                 "-q",
                 "--verify",
+                "--end-of-options",
                 &format!("origin/{reference}"),
             ],
         )
@@ -121,7 +152,7 @@ pub fn checkout(src: &GitSource, dest: &Path) -> Result<PathBuf, BuildError> {
             // A full fetch does not set origin/HEAD; ask the remote.
             git(dest, &["remote", "set-head", "origin", "--auto"])?;
         }
-        git(dest, &["checkout", "-q", &target])?;
+        git(dest, &["checkout", "-q", "--end-of-options", &target])?;
     }
     git(
         dest,

@@ -316,7 +316,10 @@ impl TtyView {
     /// A pipe whose read end feeds the running step's output; the thread
     /// ends when every write end is closed.
     pub fn output_pipe(&self) -> std::io::Result<(OwnedFd, JoinHandle<()>)> {
-        let (read, write) = nix::unistd::pipe().map_err(std::io::Error::from)?;
+        // Close-on-exec: the step's container gets the write end only as
+        // its stdout/stderr (dup2 clears the flag there).
+        let (read, write) =
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(std::io::Error::from)?;
         let state = self.state.clone();
         let reader = spawn_quiet(move || {
             let mut file = std::fs::File::from(read);

@@ -191,14 +191,16 @@ fn load_context(paths: &Paths, a: &BuildArgs) -> Result<(Context, String, String
                 return Err(e.into());
             }
         };
-        let ignore = std::fs::read_to_string(dir.join(".dockerignore")).ok();
-        let mut ctx = Context::from_dir(&dir, ignore.as_deref());
-        if let Ok(c) = ctx.as_mut() {
-            c.own_temp(temp);
-        } else {
-            let _ = crate::image::layer::remove_tree(&temp);
-        }
-        return dockerfile_in(ctx?, a.file.as_deref());
+        let mut ctx = match Context::from_dir(&dir, None) {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = crate::image::layer::remove_tree(&temp);
+                return Err(e.into());
+            }
+        };
+        ctx.own_temp(temp);
+        ctx.use_own_ignore_file()?;
+        return dockerfile_in(ctx, a.file.as_deref());
     }
     if a.context.starts_with("http://") || a.context.starts_with("https://") {
         let resp = ureq::get(&a.context).call().map_err(|e| {
@@ -502,6 +504,14 @@ fn layers_size(images: &ImageStore, layers: &HashSet<String>) -> u64 {
 /// Remove the build cache and the layers only it held: docker's
 /// "Deleted build cache objects:" section, and the space freed.
 pub(crate) fn prune_build_cache(paths: &Paths) -> Result<(String, u64)> {
+    // A running build's finished steps are held only by their cache
+    // records (and its cache mounts by their locks): leave them alone.
+    let Some(_lock) = crate::util::FileLock::try_exclusive(&paths.build_lock())
+        .map_err(|e| Error::msg(format!("locking the build cache: {e}")))?
+    else {
+        eprintln!("rdock: a build is running: the build cache was left alone");
+        return Ok((String::new(), 0));
+    };
     let images = ImageStore::new(paths);
     let (_, only) = crate::build::cache::usage(paths, &image_layers(&images)?);
     let size = layers_size(&images, &only) + mounts_size(paths);

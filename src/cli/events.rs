@@ -163,6 +163,23 @@ fn render(out: &Output, m: &Message) -> Result<String> {
     })
 }
 
+/// Hand each complete line of `partial` to `emit`; false once it says
+/// the stream is over.
+fn drain_lines(
+    partial: &mut String,
+    emit: &mut dyn FnMut(&Message) -> Result<bool>,
+) -> Result<bool> {
+    while let Some(nl) = partial.find('\n') {
+        let l: String = partial.drain(..=nl).collect();
+        if let Ok(m) = serde_json::from_str::<Message>(l.trim_end()) {
+            if !emit(&m)? {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
+}
+
 pub fn run(paths: &Paths, a: EventsArgs) -> Result<i32> {
     let filters = Filters::parse(&a.filter)?;
     let now = Utc::now();
@@ -232,8 +249,23 @@ pub fn run(paths: &Paths, a: EventsArgs) -> Result<i32> {
                 .map(std::os::unix::fs::MetadataExt::ino)
                 .unwrap_or(0);
             if ino != inode {
-                // A new file (first one, or rotated): from its start.
+                // Rotated: what was written to the old file since the last
+                // look first (it is the rotated journal now), then the new
+                // file from its start.
                 if inode != 0 {
+                    if let Ok(mut old) = std::fs::File::open(old_journal(paths)) {
+                        let same = old
+                            .metadata()
+                            .is_ok_and(|m| std::os::unix::fs::MetadataExt::ino(&m) == inode);
+                        if same && old.seek(std::io::SeekFrom::Start(pos)).is_ok() {
+                            let mut rest = String::new();
+                            let _ = old.read_to_string(&mut rest);
+                            partial.push_str(&rest);
+                            if !drain_lines(&mut partial, &mut emit)? {
+                                return Ok(0);
+                            }
+                        }
+                    }
                     pos = 0;
                 }
                 inode = ino;
@@ -245,13 +277,8 @@ pub fn run(paths: &Paths, a: EventsArgs) -> Result<i32> {
                 let n = f.read_to_string(&mut chunk).unwrap_or(0) as u64;
                 pos += n;
                 partial.push_str(&chunk);
-                while let Some(nl) = partial.find('\n') {
-                    let l: String = partial.drain(..=nl).collect();
-                    if let Ok(m) = serde_json::from_str::<Message>(l.trim_end()) {
-                        if !emit(&m)? {
-                            return Ok(0);
-                        }
-                    }
+                if !drain_lines(&mut partial, &mut emit)? {
+                    return Ok(0);
                 }
             }
         }

@@ -53,14 +53,18 @@ pub fn run(paths: &Paths, a: ExecArgs) -> Result<i32> {
             "the working directory '{w}' is invalid, it needs to be an absolute path"
         )));
     }
-    // docker's exec events: the command in the action, the exec's ID.
+    // docker's exec events: the command in the action, the exec's ID; none
+    // for an exec refused before it is made.
+    let running = c.state.is_alive();
     let shown = a.cmd.join(" ");
     let exec_id = crate::util::random_hex(32);
     let id_attr = [("execID", exec_id.clone())];
-    crate::events::container(paths, &c.config, &format!("exec_create: {shown}"), &id_attr);
-    crate::events::container(paths, &c.config, &format!("exec_start: {shown}"), &id_attr);
+    if running {
+        crate::events::container(paths, &c.config, &format!("exec_create: {shown}"), &id_attr);
+        crate::events::container(paths, &c.config, &format!("exec_start: {shown}"), &id_attr);
+    }
     let detach = a.detach;
-    let code = exec::exec(
+    let result = exec::exec(
         &c,
         &ExecOptions {
             cmd: a.cmd,
@@ -72,8 +76,13 @@ pub fn run(paths: &Paths, a: ExecArgs) -> Result<i32> {
             detach: a.detach,
             privileged: a.privileged,
         },
-    )?;
-    if !detach {
+    );
+    if running && !detach {
+        // A program that could not be run dies with 126/127, as docker's.
+        let code = match &result {
+            Ok(code) => *code,
+            Err(e) => e.exit_code(),
+        };
         crate::events::container(
             paths,
             &c.config,
@@ -81,5 +90,5 @@ pub fn run(paths: &Paths, a: ExecArgs) -> Result<i32> {
             &[("execID", exec_id), ("exitCode", code.to_string())],
         );
     }
-    Ok(code)
+    result
 }

@@ -193,19 +193,18 @@ struct Bounds {
 }
 
 fn matches(f: &Filters, c: &Container, ancestors: &[String], bounds: &Bounds) -> bool {
-    let exposed = |pf: &PortFilter| {
-        c.config.net.exposed.iter().any(|e| {
-            let (p, proto) = e.split_once('/').unwrap_or((e, "tcp"));
-            p.parse().is_ok_and(|p| pf.covers(p, proto))
-        })
-    };
-    let published = |pf: &PortFilter| {
-        c.config
-            .net
-            .publish
+    // docker's rule: publish= names a host (public) port, expose= a
+    // container (private) one, of the ports a running container has; a
+    // match of either passes.
+    let ports_pass = f.publish.is_empty() && f.expose.is_empty()
+        || crate::container::network::api_ports(c)
             .iter()
-            .any(|p| pf.covers(p.container_port, p.proto.as_str()))
-    };
+            .any(|(private, public, proto)| {
+                f.publish
+                    .iter()
+                    .any(|pf| *public != 0 && pf.covers(*public, proto))
+                    || f.expose.iter().any(|pf| pf.covers(*private, proto))
+            });
     let networks = crate::container::network::network_names(&c.config);
     !f.tasks_only
         && (f.exited.is_empty()
@@ -223,8 +222,7 @@ fn matches(f: &Filters, c: &Container, ancestors: &[String], bounds: &Bounds) ->
             || f.network
                 .iter()
                 .any(|n| networks.split(',').any(|have| have == n)))
-        && (f.publish.is_empty() || f.publish.iter().any(published))
-        && (f.expose.is_empty() || f.expose.iter().any(exposed))
+        && ports_pass
         && (f.status.is_empty() || f.status.iter().any(|s| s == c.state.display_status()))
         && (f.name.is_empty()
             || f.name

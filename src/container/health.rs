@@ -345,6 +345,17 @@ fn prober(
             continue;
         }
         let result = probe(cfg, pid, &argv, timeout_ns);
+        // A probe that outlived the container (stopped or restarted
+        // meanwhile) says nothing about it: dropped, as docker drops it.
+        if wait_readable(init.as_raw_fd(), Duration::ZERO) {
+            return;
+        }
+        let current: Option<super::state::State> = std::fs::read(&state_file)
+            .ok()
+            .and_then(|d| serde_json::from_slice(&d).ok());
+        if current.is_none_or(|s| s.pid != pid) {
+            return;
+        }
         let in_start = started.elapsed() < start_period;
         let Some(mut h) = read(dir) else {
             return;
@@ -515,6 +526,24 @@ mod tests {
             h.record(r(1), false, 2);
         }
         assert_eq!(h.log.len(), KEPT_RESULTS);
+    }
+
+    #[test]
+    fn a_start_resets_the_status_and_keeps_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = Health {
+            status: UNHEALTHY.into(),
+            failing_streak: 4,
+            log: vec![HealthResult {
+                exit_code: 1,
+                ..Default::default()
+            }],
+        };
+        write(dir.path(), &h).unwrap();
+        reset(dir.path()).unwrap();
+        let after = read(dir.path()).unwrap();
+        assert_eq!((after.status.as_str(), after.failing_streak), (STARTING, 0));
+        assert_eq!(after.log, h.log);
     }
 
     #[test]

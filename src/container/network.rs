@@ -352,6 +352,29 @@ pub fn ports_text(c: &Container) -> String {
     ports::ps_text(&published, &exposed)
 }
 
+/// docker's API `Ports` of a running container: (private port, public
+/// port or 0, protocol) for each published rule and each port only
+/// exposed. Empty when it does not run.
+pub fn api_ports(c: &Container) -> Vec<(u16, u16, &'static str)> {
+    if c.state.status != super::state::Status::Running {
+        return Vec::new();
+    }
+    let published = endpoint(c).map(|e| e.ports).unwrap_or_default();
+    let mut out: Vec<(u16, u16, &'static str)> = published
+        .iter()
+        .map(|r| (r.container_port, r.host_port, r.proto.as_str()))
+        .collect();
+    for (p, proto) in exposed(&c.config) {
+        if !out
+            .iter()
+            .any(|(q, _, pr)| *q == p && *pr == proto.as_str())
+        {
+            out.push((p, 0, proto.as_str()));
+        }
+    }
+    out
+}
+
 /// The names of the networks a container is on (`ps` NETWORKS).
 pub fn network_names(cfg: &ContainerConfig) -> String {
     match &cfg.network {

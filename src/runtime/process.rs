@@ -608,6 +608,20 @@ fn init(
         .to_string();
     let prog = spec.argv.first().cloned().unwrap_or_default();
     let exe = find_executable(&prog, &path_var)?;
+    // Only stdio passes into the program, as runc does: fds the invoking
+    // shell left open without close-on-exec would otherwise reach every
+    // container. Marked rather than closed, so ours (the error pipe) keep
+    // working until the exec succeeds.
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags.
+    // Before the seccomp filter, which need not allow it.
+    unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
     if spec.no_new_privs {
         seccomp::set_no_new_privs().map_err(|e| RuntimeError::sys("no_new_privs", e))?;
         if let Some(prog) = &spec.seccomp {
