@@ -203,4 +203,30 @@ mod tests {
         // Only container and image events carry the legacy fields.
         assert!(!text.lines().nth(1).unwrap().contains("\"status\""));
     }
+
+    #[test]
+    fn a_full_journal_is_rotated_once_with_its_last_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::new(dir.path(), dir.path().join("run"));
+        let filler = format!("{}\n", "x".repeat(1023));
+        std::fs::write(
+            journal(&paths),
+            filler.repeat((ROTATE_AT / 1024) as usize + 1),
+        )
+        .unwrap();
+        emit(&paths, "volume", "create", "v1", BTreeMap::new());
+        let old = std::fs::read_to_string(old_journal(&paths)).unwrap();
+        assert!(old.trim_end().ends_with('}') && old.contains("\"v1\""));
+        assert!(!journal(&paths).exists());
+        // The next event starts a new journal; the history stays.
+        emit(&paths, "volume", "create", "v2", BTreeMap::new());
+        assert_eq!(
+            std::fs::read_to_string(journal(&paths))
+                .unwrap()
+                .lines()
+                .count(),
+            1
+        );
+        assert_eq!(std::fs::read_to_string(old_journal(&paths)).unwrap(), old);
+    }
 }

@@ -55,7 +55,7 @@ const HEADERS: &[(&str, &str)] = &[
     ("Networks", "NETWORKS"),
 ];
 
-fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+pub(super) fn parse_time(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)
         .ok()
         .map(|t| t.with_timezone(&Utc))
@@ -245,7 +245,7 @@ fn health_status(c: &Container) -> String {
 }
 
 /// docker's STATUS cell: the state, and the health while it runs.
-fn status_cell(c: &Container, now: chrono::DateTime<Utc>) -> String {
+pub(super) fn status_cell(c: &Container, now: chrono::DateTime<Utc>) -> String {
     let text = format::status_text(
         c.state.display_status(),
         c.state.exit_code,
@@ -264,7 +264,7 @@ fn status_cell(c: &Container, now: chrono::DateTime<Utc>) -> String {
 }
 
 /// docker's COMMAND cell: quoted, truncated to 20 characters with "…".
-fn command_cell(c: &Container, no_trunc: bool) -> String {
+pub(super) fn command_cell(c: &Container, no_trunc: bool) -> String {
     let mut cmd = c.config.path.clone();
     for a in &c.config.args {
         cmd.push(' ');

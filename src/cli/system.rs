@@ -169,11 +169,7 @@ fn df(paths: &Paths, a: DfArgs) -> Result<i32> {
 fn df_verbose(paths: &Paths, a: &DfArgs) -> Result<i32> {
     use super::format::since;
     let now = chrono::Utc::now();
-    let parse = |t: &str| {
-        chrono::DateTime::parse_from_rfc3339(t)
-            .ok()
-            .map(|t| t.with_timezone(&chrono::Utc))
-    };
+    let parse = super::ps::parse_time;
     let images = ImageStore::new(paths);
     let idx = images.index()?;
     let containers = ContainerStore::new(paths).list();
@@ -217,27 +213,14 @@ fn df_verbose(paths: &Paths, a: &DfArgs) -> Result<i32> {
             .iter()
             .filter(|m| m.kind == crate::runtime::rootfs::MountKind::Volume)
             .count();
-        let mut cmd = c.config.path.clone();
-        for arg in &c.config.args {
-            cmd.push(' ');
-            cmd.push_str(arg);
-        }
-        if cmd.chars().count() > 20 {
-            cmd = cmd.chars().take(19).collect::<String>() + "…";
-        }
+        // The cells `ps` shows, health included, as docker's API Status.
         container_rows.push(json!({
             "ID": c.short_id(), "Image": c.config.image,
-            "Command": format!("\"{cmd}\""),
+            "Command": super::ps::command_cell(c, false),
             "LocalVolumes": volumes.to_string(),
             "Size": human_size(crate::util::tree_size(&c.dir.join("upper"))),
             "RunningFor": parse(&c.config.created).map(|t| since(t, now)).unwrap_or_default(),
-            "Status": super::format::status_text(
-                c.state.display_status(),
-                c.state.exit_code,
-                c.state.started_at.as_deref().and_then(parse),
-                c.state.finished_at.as_deref().and_then(parse),
-                now,
-            ),
+            "Status": super::ps::status_cell(c, now),
             "Names": c.config.name,
         }));
     }
