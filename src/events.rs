@@ -11,6 +11,7 @@ use crate::paths::Paths;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
 const ROTATE_AT: u64 = 4 << 20;
@@ -101,6 +102,7 @@ pub fn emit(
     let Ok(mut f) = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(crate::util::PRIVATE_FILE)
         .open(&path)
     else {
         return;

@@ -64,6 +64,12 @@ impl Paths {
     pub fn rootfs_mountpoint(&self) -> PathBuf {
         self.runroot.join("rootfs")
     }
+    /// `owned/<id>`: "pid start" of the process a container lives no
+    /// longer than (a build's step container), so a sweep finds those of
+    /// dead builds without reading every container.
+    pub fn owned(&self) -> PathBuf {
+        self.root.join("owned")
+    }
     pub fn run_container(&self, id: &str) -> PathBuf {
         self.runroot.join("containers").join(id)
     }

@@ -1,23 +1,138 @@
-//! Small helpers shared across modules: atomic file writes, file locks,
-//! random identifiers.
+//! Small helpers shared across modules: file modes, atomic file writes,
+//! file locks, random identifiers.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
-/// Write `data` to `path` atomically: temp file in the same directory, fsync,
-/// rename. A crash leaves either the old or the new content.
-pub fn atomic_write(path: &Path, data: &[u8]) -> io::Result<()> {
+/// Modes of what rdock keeps for itself: the store, run-time state, locks,
+/// configs, logs, sockets. Nobody but their owner may read or traverse them
+/// (a container's upper dir holds whatever setuid files it made: docker's
+/// CVE-2021-41091).
+pub const PRIVATE_DIR: u32 = 0o700;
+pub const PRIVATE_FILE: u32 = 0o600;
+
+/// The umask rdock runs with, whatever its caller's: modes given here and
+/// in tar headers are the modes files get (and a container's processes
+/// start with docker's 022). The caller's is kept for the files a user
+/// asks for by name (`--cidfile`, `--iidfile`).
+const UMASK: libc::mode_t = 0o022;
+static CALLER_UMASK: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(UMASK);
+
+/// Set the process's umask to rdock's; called first thing in `main`.
+pub fn fix_umask() {
+    // SAFETY: umask cannot fail.
+    let old = unsafe { libc::umask(UMASK) };
+    CALLER_UMASK.store(old, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Create a file the user named (`exclusive`: only if none is there;
+/// otherwise truncate one), with `mode` less the umask rdock was started
+/// with, as the docker client would.
+pub fn create_user_file(path: &Path, mode: u32, exclusive: bool) -> io::Result<File> {
+    let f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .create_new(exclusive)
+        .truncate(!exclusive)
+        .mode(mode)
+        .open(path)?;
+    let m = mode & !CALLER_UMASK.load(std::sync::atomic::Ordering::Relaxed);
+    if m != mode {
+        f.set_permissions(fs::Permissions::from_mode(m))?;
+    }
+    Ok(f)
+}
+
+/// `create_dir_all` where every dir it makes gets `mode`.
+pub fn mkdirs(dir: &Path, mode: u32) -> io::Result<()> {
+    fs::DirBuilder::new().recursive(true).mode(mode).create(dir)
+}
+
+/// `mkdirs` with PRIVATE_DIR: the dirs of the store and the runroot.
+pub fn mkdirs_private(dir: &Path) -> io::Result<()> {
+    mkdirs(dir, PRIVATE_DIR)
+}
+
+/// Make `dir` (a store root or runroot) exist, owned by this user and
+/// closed to everyone else. An existing one with a looser mode is
+/// tightened (stores made by older rdock versions were 0755); one owned by
+/// another user is refused: its owner could swap what is in it.
+pub fn secure_root_dir(dir: &Path) -> io::Result<()> {
+    let meta = match fs::metadata(dir) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            if let Some(parent) = dir.parent() {
+                fs::create_dir_all(parent)?;
+            }
+            match fs::DirBuilder::new().mode(PRIVATE_DIR).create(dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e),
+            }
+            fs::metadata(dir)?
+        }
+        Err(e) => return Err(e),
+    };
+    if !meta.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a directory",
+        ));
+    }
+    // SAFETY: geteuid cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "owned by uid {}, not {me}: refusing to keep containers there",
+                meta.uid()
+            ),
+        ));
+    }
+    if meta.mode() & 0o7777 != PRIVATE_DIR {
+        fs::set_permissions(dir, fs::Permissions::from_mode(PRIVATE_DIR))?;
+    }
+    Ok(())
+}
+
+/// Write a new file with `mode` (replacing any file there).
+pub fn write_mode(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(path)?;
+    f.write_all(data)
+}
+
+/// A temp file beside `path`, created with PRIVATE_FILE: a secret is never
+/// readable by others, not even before the rename.
+fn temp_beside(path: &Path) -> io::Result<(std::path::PathBuf, File)> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!(".{}.tmp{}", name, random_hex(4)));
+    let f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(PRIVATE_FILE)
+        .open(&tmp)?;
+    Ok((tmp, f))
+}
+
+/// Write `data` to `path` atomically: temp file in the same directory, fsync,
+/// rename. A crash leaves either the old or the new content. The file is
+/// PRIVATE_FILE.
+pub fn atomic_write(path: &Path, data: &[u8]) -> io::Result<()> {
+    let (tmp, mut f) = temp_beside(path)?;
     let res = (|| {
-        let mut f = File::create(&tmp)?;
         f.write_all(data)?;
         f.sync_all()?;
         fs::rename(&tmp, path)
@@ -31,13 +146,8 @@ pub fn atomic_write(path: &Path, data: &[u8]) -> io::Result<()> {
 /// Like `atomic_write` but without fsync: for state that a crash may lose
 /// without harm (it is recomputed from /proc), kept off the hot path.
 pub fn replace_file(path: &Path, data: &[u8]) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{}.tmp{}", name, random_hex(4)));
-    let res = fs::write(&tmp, data).and_then(|_| fs::rename(&tmp, path));
+    let (tmp, mut f) = temp_beside(path)?;
+    let res = f.write_all(data).and_then(|_| fs::rename(&tmp, path));
     if res.is_err() {
         let _ = fs::remove_file(&tmp);
     }
@@ -69,15 +179,18 @@ impl FileLock {
         }
     }
 
+    /// Lock files are PRIVATE_FILE: anyone who can open one can hold its
+    /// flock forever (a read-only fd suffices) and stall every rdock.
     fn open_file(path: &Path) -> io::Result<File> {
         if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir)?;
+            mkdirs_private(dir)?;
         }
         OpenOptions::new()
             .create(true)
             .truncate(false)
             .read(true)
             .write(true)
+            .mode(PRIVATE_FILE)
             .open(path)
     }
 
@@ -152,6 +265,25 @@ pub fn daemon_json() -> std::result::Result<&'static serde_json::Value, String> 
     })
     .as_ref()
     .map_err(Clone::clone)
+}
+
+/// `s` on one line with nothing a terminal acts on: control characters
+/// (newlines, escapes, bells) from hostile input shown as `\x1b`, `\n`...
+pub fn one_line(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// An io::Error as Go prints it ("no such file or directory"), for

@@ -460,6 +460,8 @@ fn bad_dockerfiles_are_one_clear_line() {
             "Dockerfile:2: unknown instruction: RUNN",
         ),
         ("RUN echo hi\n", "no build stage in current context"),
+        // Only ARGs: no stage at all (was a panic).
+        ("ARG A=1\nARG B\n", "dockerfile contains no stages to build"),
         (
             "FROM busybox\nCOPY ../outside /x\n",
             "forbidden path outside the build context",

@@ -434,6 +434,39 @@ fn hostile_tar_is_refused_and_store_unchanged() {
     assert_eq!(r.snapshot(), before);
 }
 
+/// Garbage is refused in Go's archive/tar words, and nothing of it (no
+/// terminal escape, no newline) reaches the terminal.
+#[test]
+fn garbage_import_is_one_clean_line() {
+    let r = Rdock::new();
+    let mut header = busybox_tar()[..512].to_vec();
+    // A size field of terminal escapes, with a checksum that fits it.
+    header[124..136].copy_from_slice(b"\x1b[2J\x1b[Hz\n\x07\0\0");
+    header[148..156].copy_from_slice(b"        ");
+    let sum: u32 = header.iter().map(|b| u32::from(*b)).sum();
+    header[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    header.resize(4096, 0);
+    let mut elf = std::fs::read("/bin/sh").unwrap();
+    elf.truncate(3000);
+    for (what, input, want) in [
+        ("escapes", header, "archive/tar: invalid tar header"),
+        ("an ELF", elf, "archive/tar: invalid tar header"),
+        (
+            "short",
+            b"\x1b]0;pwned\x07 not a tar\n".to_vec(),
+            "unexpected EOF",
+        ),
+    ] {
+        let out = r.run_stdin(&["import", "-", "junk"], &input);
+        let e = out.fails_125();
+        assert!(e.contains(want), "{what}: {e:?}");
+        assert!(
+            !e.trim_end_matches('\n').chars().any(char::is_control),
+            "{what}: control characters reached the terminal: {e:?}"
+        );
+    }
+}
+
 #[test]
 fn concurrent_imports_keep_the_store_consistent() {
     let r = Rdock::new();

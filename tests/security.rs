@@ -592,3 +592,99 @@ fn security_opt_parsing_as_docker() {
     );
     r.run(&["rm", &id, &id2]).ok();
 }
+
+/// A static watcher: spins on the next pid of its pid namespace, trying
+/// to open /proc/PID/exe, and prints `GOT PID` when what it opened is the
+/// file named by (dev, ino) (the host's rdock binary). Ends after `secs`.
+const EXE_WATCH_C: &str = r#"
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    unsigned long dev = strtoul(argv[1], 0, 10), ino = strtoul(argv[2], 0, 10);
+    time_t end = time(0) + atoi(argv[3]);
+    int pid = getpid() + 1, seen = 0;
+    char p[64];
+    printf("watching\n");
+    fflush(stdout);
+    while (time(0) < end) {
+        snprintf(p, sizeof p, "/proc/%d/exe", pid);
+        int fd = open(p, O_RDONLY);
+        if (fd >= 0) {
+            struct stat st;
+            if (fstat(fd, &st) == 0 && st.st_dev == dev && st.st_ino == ino) {
+                printf("GOT %d\n", pid);
+                fflush(stdout);
+            }
+            close(fd);
+            seen = 1;
+        }
+        snprintf(p, sizeof p, "/proc/%d", pid + 1);
+        if (seen || access(p, F_OK) == 0) {
+            pid++;
+            seen = 0;
+        }
+    }
+    printf("done\n");
+    return 0;
+}
+"#;
+
+/// Before its execve, an exec's process is the rdock binary inside the
+/// container: it is non-dumpable, so no container process can open its
+/// /proc/PID/exe (a handle on the host's binary, CVE-2019-5736's way in).
+#[test]
+fn exec_never_shows_the_host_binary_to_the_container() {
+    use std::os::unix::fs::MetadataExt;
+    let r = Rdock::with_busybox();
+    let src = r.dir.path().join("watch.c");
+    let watch = r.dir.path().join("watch");
+    std::fs::write(&src, EXE_WATCH_C).unwrap();
+    let st = Command::new("cc")
+        .args(["-static", "-O1", "-o"])
+        .arg(&watch)
+        .arg(&src)
+        .status()
+        .expect("cc (gcc) must be installed");
+    assert!(st.success(), "compiling the watcher failed");
+    let me = std::fs::metadata(bin()).unwrap();
+    let (dev, ino) = (me.dev().to_string(), me.ino().to_string());
+    let vol = format!("{}:/watch:ro", watch.display());
+    r.run(&[
+        "run",
+        "-d",
+        "--name",
+        "watcher",
+        "--network",
+        "none",
+        "-v",
+        &vol,
+        "busybox",
+        "/watch",
+        &dev,
+        &ino,
+        "600",
+    ])
+    .ok();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !r.run(&["logs", "watcher"]).ok().contains("watching") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the watcher never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // Unfixed, a few dozen of these were caught.
+    for _ in 0..150 {
+        r.run(&["exec", "watcher", "true"]).ok();
+    }
+    let logs = r.run(&["logs", "watcher"]).ok().to_string();
+    r.run(&["rm", "-f", "watcher"]).ok();
+    assert!(
+        !logs.contains("GOT"),
+        "a container process opened the host binary through /proc/PID/exe: {logs}"
+    );
+}

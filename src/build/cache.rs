@@ -68,7 +68,7 @@ pub fn lookup(paths: &Paths, key: &str) -> Option<StepRecord> {
 /// under the store lock (`ImageStore::add_layer_with`).
 pub fn store(paths: &Paths, key: &str, rec: &StepRecord) -> std::io::Result<()> {
     let dir = paths.build_cache();
-    std::fs::create_dir_all(&dir)?;
+    crate::util::mkdirs_private(&dir)?;
     let data = serde_json::to_vec(rec).map_err(std::io::Error::other)?;
     // No fsync: a lost record is a cache miss, nothing worse.
     crate::util::replace_file(&record_path(paths, key), &data)

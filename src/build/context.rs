@@ -163,7 +163,7 @@ impl Context {
             let _ = crate::image::layer::remove_tree(&temp);
             e
         };
-        std::fs::create_dir_all(&temp)
+        crate::util::mkdirs_private(&temp)
             .map_err(|e| BuildError::io("creating the context directory", e))?;
         let base = open_dir(&temp).map_err(cleanup)?;
         let unpack = || -> Result<(), CpError> {
@@ -190,7 +190,7 @@ impl Context {
 
     /// No context at all (a Dockerfile on stdin): an empty directory.
     pub fn empty(temp: PathBuf) -> Result<Context, BuildError> {
-        std::fs::create_dir_all(&temp)
+        crate::util::mkdirs_private(&temp)
             .map_err(|e| BuildError::io("creating the context directory", e))?;
         let mut ctx = Context::from_dir(&temp, None)?;
         ctx.temp = Some(temp);

@@ -277,6 +277,10 @@ fn run_all(b: &mut Builder<'_>, df: &dockerfile::Dockerfile) -> Result<String> {
             meta.push(ins);
         }
     }
+    if stages.is_empty() {
+        // Only ARGs (BuildKit's wording).
+        return Err(msg("dockerfile contains no stages to build".to_string()));
+    }
     for (k, v) in platform_args() {
         b.meta_args.insert(k, v);
     }
@@ -293,7 +297,7 @@ fn run_all(b: &mut Builder<'_>, df: &dockerfile::Dockerfile) -> Result<String> {
             .iter()
             .position(|s| s.name.as_deref() == Some(&t.to_ascii_lowercase()))
             .ok_or_else(|| msg(format!("target stage \"{t}\" could not be found")))?,
-        None => stages.len() - 1,
+        None => stages.len().saturating_sub(1),
     };
     let needed = b.needed(&stages, target)?;
     b.total = needed.iter().map(|i| 1 + stages[*i].body.len()).sum();
@@ -1035,6 +1039,8 @@ impl<'a> Builder<'a> {
                 test: vec!["NONE".into()],
                 ..Default::default()
             }),
+            // A killed build's step container is debris for the next sweep.
+            owner: Some(crate::container::debris::this_process()),
             ..Default::default()
         };
         let c = lifecycle::create_from(self.paths, &opts, &source)?;
@@ -1396,7 +1402,7 @@ impl<'a> Builder<'a> {
         let id = m.id.as_deref().unwrap_or(&m.target);
         let base = self.paths.build_cache_mounts();
         let dir = base.join(cache::key(&[id]));
-        std::fs::create_dir_all(&base)
+        crate::util::mkdirs_private(&base)
             .map_err(|e| msg(format!("creating {}: {e}", base.display())))?;
         let make = |dir: &std::path::Path| -> Result<()> {
             match std::fs::DirBuilder::new().mode(0o755).create(dir) {

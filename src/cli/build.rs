@@ -172,7 +172,9 @@ fn refuse_unsupported(a: &BuildArgs) -> Result<()> {
 /// Dockerfile's text and name.
 fn load_context(paths: &Paths, a: &BuildArgs) -> Result<(Context, String, String)> {
     let images = ImageStore::new(paths);
-    images.sweep_tmp();
+    // What killed commands (an earlier build's step containers among them)
+    // left (docs/architecture.md, crash safety).
+    crate::container::debris::sweep(paths);
     if a.context == "-" {
         if a.file.as_deref() == Some("-") {
             return Err(Error::msg(
@@ -461,7 +463,10 @@ pub fn run(paths: &Paths, a: BuildArgs) -> Result<i32> {
     };
     let id = crate::build::build(paths, &opts)?;
     if let Some(f) = &a.iidfile {
-        std::fs::write(f, &id).map_err(|e| Error::msg(format!("writing {f}: {e}")))?;
+        use std::io::Write;
+        crate::util::create_user_file(std::path::Path::new(f), 0o644, false)
+            .and_then(|mut file| file.write_all(id.as_bytes()))
+            .map_err(|e| Error::msg(format!("writing {f}: {e}")))?;
     }
     if output == Output::Quiet {
         println!("{id}");

@@ -28,6 +28,8 @@ pub struct CommitArgs {
 }
 
 pub fn run(paths: &Paths, a: CommitArgs) -> Result<i32> {
+    // What killed commands left (docs/architecture.md, crash safety).
+    crate::container::debris::sweep(paths);
     let name = match &a.repository {
         Some(r) => Some(Reference::parse(r)?),
         None => None,

@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::paths::Paths;
 use clap::Args;
 use std::io::{IsTerminal, Write};
+use std::os::unix::fs::OpenOptionsExt;
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
@@ -19,9 +20,17 @@ pub fn run(paths: &Paths, a: ExportArgs) -> Result<i32> {
     match &a.output {
         Some(path) => {
             // Written beside the target and renamed: no half archive under
-            // the name asked for.
+            // the name asked for. 0600, as docker's: a container's files
+            // may hold secrets. Absolute: the export changes directory.
+            let path = std::path::absolute(path)
+                .map_err(|e| Error::msg(format!("failed to export container: {e}")))?;
+            let path = path.display().to_string();
             let tmp = format!("{path}.rdock-{}", std::process::id());
-            let f = std::fs::File::create(&tmp)
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(crate::util::PRIVATE_FILE)
+                .open(&tmp)
                 .map_err(|e| Error::msg(format!("failed to export container: {e}")))?;
             let done = crate::container::export::export(paths, &c, std::io::BufWriter::new(f))
                 .and_then(|mut w| {
@@ -29,7 +38,7 @@ pub fn run(paths: &Paths, a: ExportArgs) -> Result<i32> {
                         .map_err(|e| Error::msg(format!("writing {path}: {e}")))
                 })
                 .and_then(|_| {
-                    std::fs::rename(&tmp, path)
+                    std::fs::rename(&tmp, &path)
                         .map_err(|e| Error::msg(format!("writing {path}: {e}")))
                 });
             if done.is_err() {

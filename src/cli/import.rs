@@ -23,6 +23,8 @@ pub struct ImportArgs {
 }
 
 pub fn run(paths: &Paths, a: ImportArgs) -> Result<i32> {
+    // What killed commands left (docs/architecture.md, crash safety).
+    crate::container::debris::sweep(paths);
     let name = a.reference.as_deref().map(Reference::parse).transpose()?;
     if let Some(r) = &name {
         if r.digest.is_some() {

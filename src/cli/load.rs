@@ -92,6 +92,8 @@ fn bar(current: u64, total: u64) -> String {
 type Report<'a> = &'a (dyn Fn(&str, u64, u64) + Sync);
 
 pub fn run(paths: &Paths, a: LoadArgs) -> Result<i32> {
+    // What killed commands left (docs/architecture.md, crash safety).
+    crate::container::debris::sweep(paths);
     let platform = a
         .platform
         .as_deref()

@@ -415,6 +415,7 @@ fn command_walk(args: &[String]) -> (Vec<String>, usize, clap::Command) {
 }
 
 pub fn main() -> i32 {
+    crate::util::fix_umask();
     let args: Vec<String> = std::env::args().collect();
     let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
@@ -436,6 +437,11 @@ pub fn main() -> i32 {
         let _ = Cli::command().print_help();
         return 0;
     };
+    for dir in [&paths.root, &paths.runroot] {
+        if let Err(e) = crate::util::secure_root_dir(dir) {
+            return report(Error::msg(format!("{}: {e}", dir.display())));
+        }
+    }
     match dispatch(&paths, command) {
         Ok(code) => code,
         Err(e) => report(e),
@@ -447,8 +453,10 @@ pub fn report(e: Error) -> i32 {
     let code = e.exit_code();
     match &e {
         Error::Exit(_) => {}
-        Error::WithCode(inner, _) => eprintln!("rdock: {inner}"),
-        _ => eprintln!("rdock: {e}"),
+        Error::WithCode(inner, _) => {
+            eprintln!("rdock: {}", crate::util::one_line(&inner.to_string()))
+        }
+        _ => eprintln!("rdock: {}", crate::util::one_line(&e.to_string())),
     }
     code
 }

@@ -47,6 +47,8 @@ pub(crate) fn confirm(question: &str, force: bool) -> bool {
 }
 
 pub fn run_images(paths: &Paths, a: ImagePruneArgs) -> Result<i32> {
+    // What killed commands left (docs/architecture.md, crash safety).
+    crate::container::debris::sweep(paths);
     if !a.filter.is_empty() {
         return Err(Error::msg("prune filters are not supported by rdock yet"));
     }
@@ -94,6 +96,8 @@ pub(crate) fn prune_images(paths: &Paths, all: bool) -> Result<(String, u64)> {
 }
 
 pub fn run_containers(paths: &Paths, a: ContainerPruneArgs) -> Result<i32> {
+    // What killed commands left (docs/architecture.md, crash safety).
+    crate::container::debris::sweep(paths);
     if !a.filter.is_empty() {
         return Err(Error::msg("prune filters are not supported by rdock yet"));
     }

@@ -190,6 +190,8 @@ pub fn pull_reference(
 }
 
 pub fn run(paths: &Paths, a: PullArgs) -> Result<i32> {
+    // What killed commands left (docs/architecture.md, crash safety).
+    crate::container::debris::sweep(paths);
     let r = Reference::parse(&a.name)?;
     if a.all_tags {
         if r.digest.is_some()

@@ -22,6 +22,8 @@ pub struct RmArgs {
 }
 
 pub fn run(paths: &Paths, a: RmArgs) -> Result<i32> {
+    // What killed commands left (docs/architecture.md, crash safety).
+    crate::container::debris::sweep(paths);
     if a.link {
         return Err(Error::msg("links are not supported by rdock yet"));
     }

@@ -22,6 +22,8 @@ pub struct RmiArgs {
 }
 
 pub fn run(paths: &Paths, a: RmiArgs) -> Result<i32> {
+    // What killed commands left (docs/architecture.md, crash safety).
+    crate::container::debris::sweep(paths);
     if !a.platform.is_empty() {
         return Err(Error::msg("--platform is not supported by rdock yet"));
     }

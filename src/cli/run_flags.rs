@@ -585,6 +585,7 @@ impl ContainerFlags {
                     (k.to_string(), v.to_string())
                 })
                 .collect(),
+            owner: None,
         })
     }
 
@@ -826,10 +827,7 @@ impl ContainerFlags {
     pub fn write_cidfile(&self, id: &str) -> Result<()> {
         if let Some(p) = &self.cidfile {
             use std::io::Write;
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(p)
+            let mut f = crate::util::create_user_file(std::path::Path::new(p), 0o644, true)
                 .map_err(|e| Error::msg(format!("container ID file found, make sure the other container isn't running or delete {p}: {e}")))?;
             f.write_all(id.as_bytes())
                 .map_err(|e| Error::msg(format!("writing {p}: {e}")))?;

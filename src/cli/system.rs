@@ -303,6 +303,8 @@ fn df_verbose(paths: &Paths, a: &DfArgs) -> Result<i32> {
 }
 
 fn prune(paths: &Paths, a: PruneArgs) -> Result<i32> {
+    // What killed commands left (docs/architecture.md, crash safety).
+    crate::container::debris::sweep(paths);
     if !a.filter.is_empty() {
         return Err(Error::msg("prune filters are not supported by rdock yet"));
     }

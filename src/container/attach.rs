@@ -41,10 +41,19 @@ fn in_dir<T>(dir: &Path, f: impl FnOnce() -> io::Result<T>) -> io::Result<T> {
 
 pub fn listen(paths: &Paths, id: &str) -> io::Result<UnixListener> {
     let dir = socket_dir(paths);
-    std::fs::create_dir_all(&dir)?;
+    crate::util::mkdirs_private(&dir)?;
     let name = socket_name(id);
     let _ = std::fs::remove_file(dir.join(&name));
     let l = in_dir(&dir, || UnixListener::bind(&name))?;
+    // Whoever can connect types into the container's stdin: owner only
+    // (bind made it 0777 less the umask).
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            dir.join(&name),
+            std::fs::Permissions::from_mode(crate::util::PRIVATE_FILE),
+        )?;
+    }
     l.set_nonblocking(true)?;
     Ok(l)
 }

@@ -195,6 +195,11 @@ pub struct ContainerConfig {
     /// HostConfig.Annotations; no runtime reads them here).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
+    /// The process (pid, start time) this container lives no longer than
+    /// (a build's step container): once it is gone, the next sweep
+    /// removes the container (`debris.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<(i32, u64)>,
 }
 
 impl ContainerConfig {

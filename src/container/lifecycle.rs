@@ -86,6 +86,9 @@ pub struct CreateOptions {
     pub stop_timeout: Option<i64>,
     pub domainname: String,
     pub annotations: BTreeMap<String, String>,
+    /// The process (pid, start time) the container lives no longer than:
+    /// a build's step container.
+    pub owner: Option<(i32, u64)>,
 }
 
 pub(super) const HOSTS_NONE: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::\tip6-localnet\nff00::\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
@@ -340,6 +343,7 @@ pub fn create_from(paths: &Paths, opts: &CreateOptions, img: &ImageSource) -> Re
         stop_timeout: opts.stop_timeout,
         domainname: opts.domainname.clone(),
         annotations: opts.annotations.clone(),
+        owner: opts.owner,
     };
     config.log = super::config::LogConfig::new(
         opts.log_driver.as_deref(),
@@ -605,7 +609,7 @@ pub(super) fn launch(
     // overlay mounted: never two overlays on one upper dir.
     let _rootfs = util::FileLock::on_dir(&c.dir.join("upper"))
         .ctx(|| "locking the container's rootfs".into())?;
-    std::fs::create_dir_all(paths.rootfs_mountpoint())
+    util::mkdirs_private(&paths.rootfs_mountpoint())
         .ctx(|| "creating the rootfs mountpoint".into())?;
     crate::volume::prepare_start(paths, &c.config.mounts)?;
     let store = ContainerStore::new(paths);
@@ -1243,6 +1247,8 @@ pub fn remove(paths: &Paths, c: &Container, force: bool) -> Result<()> {
     // whose monitor died still holds its lease until here.
     super::network::teardown(paths, c);
     store.remove(c)?;
+    // Its monitor's, if the monitor died before removing it.
+    super::attach::remove(paths, &c.config.id);
     crate::events::container(paths, &c.config, "destroy", &[]);
     Ok(())
 }

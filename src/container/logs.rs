@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use std::fs::File;
 use std::io::{self, BufRead, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 const MAX_LINE: usize = 16 * 1024;
@@ -73,9 +74,11 @@ impl LogWriter {
             None
         } else {
             Some(
+                // Holds whatever the container printed (secrets too).
                 std::fs::OpenOptions::new()
                     .create(true)
                     .append(true)
+                    .mode(crate::util::PRIVATE_FILE)
                     .open(path)?,
             )
         };
@@ -176,6 +179,7 @@ impl LogWriter {
                 std::fs::OpenOptions::new()
                     .create(true)
                     .append(true)
+                    .mode(crate::util::PRIVATE_FILE)
                     .open(&self.path)?,
             );
         }

@@ -8,6 +8,7 @@ pub mod changes;
 pub mod commit;
 pub mod config;
 pub mod cp;
+pub mod debris;
 pub mod exec;
 pub mod export;
 pub mod health;

@@ -130,7 +130,7 @@ impl ContainerStore {
     /// already names another container.
     fn claim_name(&self, name: &str, id: &str) -> Result<()> {
         let dir = self.paths.names();
-        fs::create_dir_all(&dir).map_err(|e| ContainerError::io("creating names dir", e))?;
+        util::mkdirs_private(&dir).map_err(|e| ContainerError::io("creating names dir", e))?;
         let link = dir.join(name);
         match std::os::unix::fs::symlink(id, &link) {
             Ok(()) => Ok(()),
@@ -187,16 +187,34 @@ impl ContainerStore {
         }
         let dir = self.paths.container(&config.id);
         let res = (|| {
-            for sub in ["upper", "work"] {
-                fs::create_dir_all(dir.join(sub))
+            // The container dir is private; upper/ is the container's "/"
+            // (docker's 0755); overlay wants work/ to itself.
+            for (sub, mode) in [("", util::PRIVATE_DIR), ("upper", 0o755), ("work", 0o700)] {
+                util::mkdirs(&dir.join(sub), mode)
                     .map_err(|e| ContainerError::io("creating container dir", e))?;
             }
-            fs::write(dir.join("hostname"), format!("{}\n", config.hostname))
-                .map_err(|e| ContainerError::io("writing hostname", e))?;
-            fs::write(dir.join("hosts"), hosts)
-                .map_err(|e| ContainerError::io("writing hosts", e))?;
-            fs::write(dir.join("resolv.conf"), resolv)
-                .map_err(|e| ContainerError::io("writing resolv.conf", e))?;
+            // Bind-mounted into the container: readable by its every user.
+            let hostname = format!("{}\n", config.hostname);
+            for (name, data) in [
+                ("hostname", hostname.as_str()),
+                ("hosts", hosts),
+                ("resolv.conf", resolv),
+            ] {
+                util::write_mode(&dir.join(name), data.as_bytes(), 0o644)
+                    .map_err(|e| ContainerError::io(format!("writing {name}"), e))?;
+            }
+            if let Some((pid, start)) = config.owner {
+                let owned = self.paths.owned();
+                util::mkdirs_private(&owned)
+                    .and_then(|_| {
+                        util::write_mode(
+                            &owned.join(&config.id),
+                            format!("{pid} {start}").as_bytes(),
+                            util::PRIVATE_FILE,
+                        )
+                    })
+                    .map_err(|e| ContainerError::io("recording the container's owner", e))?;
+            }
             // No state.json yet: a missing one reads as "created".
             // config.json last: its presence marks a complete container.
             let data = serde_json::to_vec_pretty(config).map_err(json_err("container config"))?;
@@ -409,7 +427,7 @@ impl ContainerStore {
         // Move the dir out of containers/ in one rename, so no reader ever
         // sees a half-removed container; a crash mid-delete leaves a dir
         // under tmp/ named by a dead pid, which the next sweep removes.
-        let _ = fs::create_dir_all(self.paths.tmp());
+        let _ = util::mkdirs_private(&self.paths.tmp());
         super::lifecycle::release_shm(&c.dir);
         let doomed = self
             .paths
@@ -428,6 +446,9 @@ impl ContainerStore {
         crate::image::layer::remove_tree(&victim)
             .map_err(|e| ContainerError::io("removing container dir", e))?;
         let _ = fs::remove_dir_all(self.paths.run_container(&c.config.id));
+        if c.config.owner.is_some() {
+            let _ = fs::remove_file(self.paths.owned().join(&c.config.id));
+        }
         Ok(())
     }
 

@@ -254,6 +254,26 @@ fn set_mtime(
     .map_err(|e| entry_err(raw, e))
 }
 
+/// A tar header the tar crate could not read. Its messages quote the
+/// header's raw bytes (a hostile archive's terminal escapes and newlines):
+/// say what Go's archive/tar says, as docker does. Errors of the reader
+/// under it (EIO, a broken pipe) keep their cause.
+fn header_error(e: std::io::Error) -> LayerError {
+    if e.raw_os_error().is_some() {
+        return LayerError::Read(e);
+    }
+    let text = e.to_string();
+    let go = if e.kind() == std::io::ErrorKind::UnexpectedEof
+        || text.contains("entire block")
+        || text.contains("unexpected EOF")
+    {
+        "unexpected EOF"
+    } else {
+        "archive/tar: invalid tar header"
+    };
+    LayerError::Read(std::io::Error::new(std::io::ErrorKind::InvalidData, go))
+}
+
 /// Extract an *uncompressed* tar stream into `dest` (an existing, empty
 /// directory). Whiteouts become overlayfs whiteouts. On error the caller
 /// removes `dest`.
@@ -294,8 +314,8 @@ pub fn extract_recording(
     // whenever an entry could change what a cached path names.
     let mut cached: Option<(Vec<u8>, OwnedFd)> = None;
 
-    for entry in archive.entries().map_err(LayerError::Read)? {
-        let mut entry = entry.map_err(LayerError::Read)?;
+    for entry in archive.entries().map_err(header_error)? {
+        let mut entry = entry.map_err(header_error)?;
         let raw = entry.path_bytes().into_owned();
         let kind = entry.header().entry_type();
         if matches!(

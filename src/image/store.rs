@@ -304,7 +304,7 @@ impl ImageStore {
             self.paths.short_links(),
             self.paths.tmp(),
         ] {
-            fs::create_dir_all(&d)
+            util::mkdirs_private(&d)
                 .map_err(|e| ImageError::io(format!("creating {}", d.display()), e))?;
         }
         Ok(())
@@ -376,15 +376,18 @@ impl ImageStore {
             .paths
             .tmp()
             .join(format!("{}-{}", std::process::id(), util::random_hex(6)));
-        fs::create_dir(&p).map_err(|e| ImageError::io(format!("creating {}", p.display()), e))?;
+        util::mkdirs(&p, util::PRIVATE_DIR)
+            .map_err(|e| ImageError::io(format!("creating {}", p.display()), e))?;
         Ok(p)
     }
 
     /// Remove temp dirs left by processes that no longer exist.
-    pub fn sweep_tmp(&self) {
+    /// How many it removed.
+    pub fn sweep_tmp(&self) -> usize {
         let Ok(rd) = fs::read_dir(self.paths.tmp()) else {
-            return;
+            return 0;
         };
+        let mut n = 0;
         for e in rd.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
             let pid: Option<i32> = name.split('-').next().and_then(|p| p.parse().ok());
@@ -393,8 +396,11 @@ impl ImageStore {
                     continue;
                 }
             }
-            let _ = layer::remove_tree(&e.path());
+            if layer::remove_tree(&e.path()).is_ok() {
+                n += 1;
+            }
         }
+        n
     }
 
     /// Stream one layer (tar, or gzip-compressed tar) into a staging dir:

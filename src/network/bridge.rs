@@ -506,9 +506,9 @@ pub(crate) fn ensure_bridge(paths: &Paths, nl: &mut Netlink, net: &NetworkDef) -
     }
     firewall::enable_route_localnet(&net.bridge)?;
     if let Some(dir) = marker.parent() {
-        let _ = std::fs::create_dir_all(dir);
+        let _ = crate::util::mkdirs_private(dir);
     }
-    let _ = std::fs::write(&marker, b"");
+    let _ = crate::util::write_mode(&marker, b"", crate::util::PRIVATE_FILE);
     Ok(index)
 }
 

@@ -243,7 +243,7 @@ pub fn create(paths: &Paths, o: &CreateOptions) -> Result<NetworkDef> {
     };
     let path = defs_dir(paths).join(format!("{}.json", def.id));
     let data = serde_json::to_vec_pretty(&def).map_err(|e| NetworkError::Invalid(e.to_string()))?;
-    std::fs::create_dir_all(defs_dir(paths))
+    crate::util::mkdirs_private(&defs_dir(paths))
         .and_then(|_| atomic_write(&path, &data))
         .map_err(|e| NetworkError::Invalid(format!("writing the network definition: {e}")))?;
     if let Err(e) = bridge::ensure_bridge(paths, &mut nl, &def) {

@@ -427,6 +427,21 @@ fn init(
     sock: Option<OwnedFd>,
     unshare_cgroup: bool,
 ) -> Result<Never> {
+    // Until execve, this process is the rdock binary inside the
+    // container's namespaces: non-dumpable, the container's processes
+    // cannot ptrace it nor open its /proc/PID/exe (the host binary), as
+    // runc's init does since CVE-2016-9962/CVE-2019-5736. execve makes
+    // the program dumpable again as usual.
+    // SAFETY: prctl with integer arguments only.
+    if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) } != 0 {
+        return Err(RuntimeError::sys(
+            "prctl(PR_SET_DUMPABLE)",
+            nix::errno::Errno::last(),
+        ));
+    }
+    // docker's processes start with umask 022, whatever rdock's caller had.
+    // SAFETY: umask cannot fail.
+    unsafe { libc::umask(0o022) };
     nix::unistd::setsid().map_err(|e| RuntimeError::sys("setsid", e))?;
     match &spec.mode {
         InitMode::Create {

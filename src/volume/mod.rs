@@ -192,7 +192,7 @@ impl<'a> VolumeStore<'a> {
         if target.join("volume.json").exists() {
             return self.get(&name);
         }
-        fs::create_dir_all(self.dir()).map_err(|e| VolumeError::io("creating volumes/", e))?;
+        util::mkdirs_private(&self.dir()).map_err(|e| VolumeError::io("creating volumes/", e))?;
         let tmp = self.dir().join(format!(".tmp-{}", util::random_hex(8)));
         let meta = Meta {
             created_at: chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -200,8 +200,9 @@ impl<'a> VolumeStore<'a> {
             options: (!options.is_empty()).then_some(options),
         };
         let made = (|| -> std::io::Result<()> {
-            fs::create_dir(&tmp)?;
-            fs::create_dir(tmp.join("_data"))?;
+            util::mkdirs(&tmp, util::PRIVATE_DIR)?;
+            // The volume's root in every container that mounts it.
+            util::mkdirs(&tmp.join("_data"), 0o755)?;
             let data = serde_json::to_vec_pretty(&meta).map_err(std::io::Error::other)?;
             util::atomic_write(&tmp.join("volume.json"), &data)?;
             fs::rename(&tmp, &target)
@@ -291,7 +292,7 @@ impl<'a> VolumeStore<'a> {
         }
         // Out of sight first, then deleted: a crash leaves only tmp/ debris.
         let tmp = self.paths.tmp();
-        fs::create_dir_all(&tmp).map_err(|e| VolumeError::io("creating tmp/", e))?;
+        util::mkdirs_private(&tmp).map_err(|e| VolumeError::io("creating tmp/", e))?;
         let gone = tmp.join(format!("vol-{}-{name}", util::random_hex(4)));
         fs::rename(self.dir().join(name), &gone)
             .map_err(|e| VolumeError::io(format!("removing volume {name}"), e))?;

@@ -170,7 +170,7 @@ fn mount_stopped(paths: &Paths, c: &Container) -> Result<(PrivateNs, OwnedFd), C
     )
     .map_err(sys("making the private mount namespace a slave"))?;
     let merged = paths.rootfs_mountpoint();
-    std::fs::create_dir_all(&merged)
+    crate::util::mkdirs_private(&merged)
         .map_err(|e| CpError::io("creating the rootfs mountpoint", e))?;
     mount_overlay(paths, c, &merged, &ns)?;
     let root = open_path(&merged, OFlag::O_PATH | OFlag::O_DIRECTORY)

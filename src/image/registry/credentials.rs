@@ -57,17 +57,16 @@ fn read_config() -> Result<Map<String, Value>, RegistryError> {
 fn write_config(m: &Map<String, Value>) -> Result<(), RegistryError> {
     let p = config_path();
     if let Some(d) = p.parent() {
-        std::fs::create_dir_all(d)
+        // docker makes ~/.docker 0700.
+        crate::util::mkdirs_private(d)
             .map_err(|e| RegistryError::Config(format!("{}: {e}", d.display())))?;
     }
     let data = serde_json::to_vec_pretty(&Value::Object(m.clone()))
         .map_err(|e| RegistryError::Config(e.to_string()))?;
+    // Secrets: the temp file is born 0600 (atomic_write), so the
+    // credentials are never readable by others, not even before the rename.
     crate::util::atomic_write(&p, &data)
-        .map_err(|e| RegistryError::Config(format!("{}: {e}", p.display())))?;
-    // Secrets: readable by the owner only, as docker writes it.
-    use std::os::unix::fs::PermissionsExt;
-    let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600));
-    Ok(())
+        .map_err(|e| RegistryError::Config(format!("{}: {e}", p.display())))
 }
 
 /// The helper that stores this server's credentials, if any.
