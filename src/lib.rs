@@ -9,6 +9,35 @@
 
 // serde_json::json! of docker's inspect document nests deeper than the default allows.
 #![recursion_limit = "256"]
+// No panics outside tests: errors are values, one line on stderr.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::todo,
+        clippy::unimplemented,
+        clippy::unreachable
+    )
+)]
+
+/// std's `print!`/`println!` panic when stdout is a closed pipe
+/// (`rdock images -q | head -1`); these end the process as a Go program
+/// (docker) ends: by SIGPIPE, quietly. Other write errors are dropped, as
+/// Go's fmt.Print drops them.
+macro_rules! print {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!($crate::util::QuietStdout, $($arg)*);
+    }};
+}
+macro_rules! println {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!($crate::util::QuietStdout, $($arg)*);
+    }};
+}
 
 pub mod build;
 pub mod cli;

@@ -592,3 +592,49 @@ fn unknown_commands_and_flags_exit_as_docker() {
     assert!(r.run(&["info"]).ok().contains("Cgroup Version:"));
     assert!(r.run(&["version"]).ok().contains("Version:"));
 }
+
+/// `rdock images -q | head -1`: a reader gone before rdock writes ends
+/// rdock by SIGPIPE as it ends the docker CLI (a Go program), quietly;
+/// never a panic (exit 101, or 134 with panic=abort).
+#[test]
+fn a_closed_stdout_ends_quietly_by_sigpipe() {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::process::ExitStatusExt;
+    let r = Rdock::with_busybox();
+    r.run(&["create", "--name", "piped", "busybox"]).ok();
+    for args in [
+        &["images", "-q"][..],
+        &["inspect", "busybox"],
+        &["history", "busybox"],
+        &["save", "busybox"],
+        &["export", "piped"],
+        &["cp", "piped:/bin", "-"],
+        &["ps", "-a"],
+    ] {
+        let mut fds = [0; 2];
+        // SAFETY: pipe fills the two fds it returns.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        // SAFETY: both fds are ours; the read end closes at once.
+        let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        drop(read);
+        let out = r
+            .cmd(args)
+            .stdout(std::process::Stdio::from(write))
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.signal(),
+            Some(libc::SIGPIPE),
+            "{args:?}: {:?} {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.stderr.is_empty(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    r.run(&["rm", "piped"]).ok();
+}

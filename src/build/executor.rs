@@ -322,9 +322,8 @@ fn run_all(b: &mut Builder<'_>, df: &dockerfile::Dockerfile) -> Result<String> {
 impl<'a> Builder<'a> {
     fn say(&self, line: &str) {
         if self.opts.output == Output::Plain {
-            let mut out = std::io::stdout().lock();
+            let mut out = crate::util::QuietStdout;
             let _ = writeln!(out, "{line}");
-            let _ = out.flush();
         }
     }
 

@@ -119,8 +119,8 @@ pub fn run(paths: &Paths, a: CpArgs) -> Result<i32> {
                 if isatty(libc::STDOUT_FILENO) {
                     return Err(CpError::Terminal.into());
                 }
-                let stdout = std::io::stdout();
-                let mut out = std::io::BufWriter::with_capacity(128 * 1024, stdout.lock());
+                let mut out =
+                    std::io::BufWriter::with_capacity(128 * 1024, crate::util::QuietStdout);
                 // Nothing is printed around a stream, as docker.
                 cp::copy_out(
                     paths,

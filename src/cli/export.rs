@@ -52,7 +52,7 @@ pub fn run(paths: &Paths, a: ExportArgs) -> Result<i32> {
                     "cowardly refusing to save to a terminal. Use the -o flag or redirect",
                 ));
             }
-            let out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+            let out = std::io::BufWriter::with_capacity(1 << 20, crate::util::QuietStdout);
             crate::container::export::export(paths, &c, out)?
                 .flush()
                 .map_err(|e| Error::msg(format!("writing the archive: {e}")))?;

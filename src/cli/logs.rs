@@ -115,7 +115,8 @@ fn print(e: &Entry, a: &LogsArgs) {
     }
     line.extend_from_slice(e.log.as_bytes());
     let _ = match e.stream {
-        Stream::Stdout => std::io::stdout().lock().write_all(&line),
+        // `logs -f | head` ends when head does.
+        Stream::Stdout => crate::util::QuietStdout.write_all(&line),
         Stream::Stderr => std::io::stderr().lock().write_all(&line),
     };
 }

@@ -101,7 +101,7 @@ pub fn run(cmd: ManifestCommand) -> Result<i32> {
 
 fn out(bytes: &[u8]) {
     // A closed pipe is the reader's choice, not an error of rdock.
-    let _ = std::io::stdout().lock().write_all(bytes);
+    let _ = crate::util::QuietStdout.write_all(bytes);
 }
 
 fn print_manifest(m: &ImageManifest, verbose: bool) -> Result<i32> {

@@ -442,9 +442,13 @@ pub fn main() -> i32 {
             return report(Error::msg(format!("{}: {e}", dir.display())));
         }
     }
-    match dispatch(&paths, command) {
+    let code = match dispatch(&paths, command) {
         Ok(code) => code,
         Err(e) => report(e),
+    };
+    match crate::util::STDOUT_ERROR.get() {
+        Some(e) if code == 0 => report(Error::msg(format!("writing to standard output: {e}"))),
+        _ => code,
     }
 }
 

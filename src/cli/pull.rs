@@ -67,7 +67,7 @@ impl Display {
 
     fn write(&self, s: &str) {
         let _ = match self.sink {
-            Sink::Stdout => std::io::stdout().lock().write_all(s.as_bytes()),
+            Sink::Stdout => crate::util::QuietStdout.write_all(s.as_bytes()),
             Sink::Stderr => std::io::stderr().lock().write_all(s.as_bytes()),
         };
     }

@@ -112,7 +112,10 @@ pub fn run(paths: &Paths, a: SaveArgs) -> Result<i32> {
             .try_clone_to_owned()
             .map(File::from)
             .map_err(|e| Error::msg(format!("standard output: {e}")))?;
-        save::save(&store, &a.images, &opts, &out)?;
+        save::save(&store, &a.images, &opts, &out).inspect_err(|e| {
+            // `save | head -c 10`: ended by SIGPIPE, as docker is.
+            crate::util::die_if_broken_pipe(e)
+        })?;
         save_events(paths, &a.images);
         return Ok(0);
     };
