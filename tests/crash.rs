@@ -1,0 +1,239 @@
+//! `kill -9` at random instants of `run -d`, `build`, `pull` and `load`:
+//! afterwards nothing is frozen, nothing is half-made, the next command
+//! that takes the store lock sweeps what the dead left, and states read
+//! right. (`commit` under kill -9 is in tests/lifecycle.rs.)
+
+mod common;
+use common::registry::{files_tar, Layout, Registry};
+use common::*;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A small deterministic generator (no rand crate): delays that still
+/// land all over the command's life across a loop.
+struct Delays(u64);
+
+impl Delays {
+    fn new() -> Delays {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1);
+        Delays(t | 1)
+    }
+    fn next(&mut self, max_ms: u64) -> Duration {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        Duration::from_millis(self.0 % max_ms.max(1))
+    }
+}
+
+/// Start `c`, SIGKILL it after `after` (if still running).
+fn kill_after(mut c: Command, after: Duration) {
+    let mut child = c
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn rdock");
+    std::thread::sleep(after);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Is the container's cgroup frozen (v1 freezer or v2 cgroup.freeze)?
+fn frozen(id: &str) -> bool {
+    let v1 = Path::new("/sys/fs/cgroup/freezer/rdock")
+        .join(id)
+        .join("freezer.state");
+    let v2 = Path::new("/sys/fs/cgroup/rdock")
+        .join(id)
+        .join("cgroup.freeze");
+    std::fs::read_to_string(v1).is_ok_and(|s| s.trim() != "THAWED")
+        || std::fs::read_to_string(v2).is_ok_and(|s| s.trim() == "1")
+}
+
+/// What every loop checks once the dead are swept: no debris, nothing
+/// frozen, every container listed with a state that is docker's.
+fn assert_clean(r: &Rdock) {
+    // A command that takes the store lock sweeps.
+    r.run(&["container", "prune", "-f"]).ok();
+    let tmp = entries(&r.root.join("tmp"));
+    assert!(tmp.is_empty(), "tmp/ keeps {tmp:?}");
+    let owned = entries(&r.root.join("owned"));
+    assert!(owned.is_empty(), "dead builds' containers stay: {owned:?}");
+    let listed = r.run(&["ps", "-aq", "--no-trunc"]).ok().to_string();
+    for id in entries(&r.root.join("containers")) {
+        let dir = r.root.join("containers").join(&id);
+        assert!(dir.join("config.json").exists(), "half-made container {id}");
+        assert!(listed.contains(&id), "{id} is not listed");
+        assert!(!frozen(&id), "{id} is frozen");
+        let status = r.run(&["inspect", "-f", "{{.State.Status}}", &id]);
+        let status = status.ok().trim().to_string();
+        assert!(
+            ["created", "running", "exited"].contains(&status.as_str()),
+            "{id}: {status}"
+        );
+    }
+    for sock in entries(&r.runroot.join("attach")) {
+        let id = sock.trim_end_matches(".sock");
+        assert!(
+            r.root.join("containers").join(id).exists(),
+            "stray socket {sock}"
+        );
+    }
+    for layer in entries(&r.root.join("layers")) {
+        if layer != "l" {
+            let d = r.root.join("layers").join(&layer);
+            assert!(d.join("diff").is_dir(), "half a layer: {layer}");
+        }
+    }
+}
+
+/// Remove every container; then nothing of theirs may stay.
+fn assert_all_removed(r: &Rdock) {
+    let ids = r.run(&["ps", "-aq", "--no-trunc"]).ok().to_string();
+    for id in ids.split_whitespace() {
+        r.run(&["rm", "-f", id]).ok();
+        assert!(cgroups_of(id).is_empty(), "cgroups of {id} stay");
+        assert!(mounts_mentioning(id).is_empty(), "mounts of {id} stay");
+    }
+    assert!(entries(&r.root.join("containers")).is_empty());
+    assert!(entries(&r.runroot.join("attach")).is_empty());
+}
+
+#[test]
+fn killed_run_d_leaves_nothing_behind() {
+    let r = Rdock::with_busybox();
+    let mut d = Delays::new();
+    for i in 0..15 {
+        let name = format!("k{i}");
+        let c = r.cmd(&[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--network",
+            "none",
+            "busybox",
+            "sleep",
+            "600",
+        ]);
+        kill_after(c, d.next(60));
+    }
+    assert_clean(&r);
+    // The store still works, names included.
+    r.run(&["run", "--rm", "--network", "none", "busybox", "true"])
+        .ok();
+    assert_all_removed(&r);
+}
+
+#[test]
+fn killed_build_leaves_no_step_container() {
+    let r = Rdock::with_busybox();
+    let ctx = r.dir.path().join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM busybox\nRUN sleep 0.3; echo one > /one\nRUN sleep 0.3; echo two > /two\n",
+    )
+    .unwrap();
+    let mut d = Delays::new();
+    let ctx_s = ctx.to_str().unwrap();
+    for i in 0..8 {
+        let tag = format!("k:{i}");
+        let mut c = r.cmd(&[
+            "build",
+            "--no-cache",
+            "--network",
+            "none",
+            "-t",
+            &tag,
+            ctx_s,
+        ]);
+        if i % 2 == 0 {
+            kill_after(c, d.next(900));
+            continue;
+        }
+        // Every other one dies for sure while a step container runs.
+        let mut child = c
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while entries(&r.root.join("owned")).is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    // Step containers of the dead builds: swept, with their cgroups.
+    let steps = entries(&r.root.join("owned"));
+    assert_clean(&r);
+    for id in &steps {
+        assert!(cgroups_of(id).is_empty(), "cgroups of step {id} stay");
+    }
+    // A build now works (and uses whatever cache the dead ones made).
+    r.run(&["build", "-q", "--network", "none", "-t", "after", ctx_s])
+        .ok();
+    assert_all_removed(&r);
+}
+
+fn pushed_image(reg: &Registry, dir: &Path) -> String {
+    let mut layout = Layout::new(dir);
+    let big: String = (0..200_000).map(|i| format!("{i:08}\n")).collect();
+    let layers = vec![
+        files_tar(&[("a/one", "1"), ("a/big", big.as_str())]),
+        files_tar(&[("b/two", "2"), ("b/big", &big[..big.len() / 2])]),
+        files_tar(&[("c/three", "3")]),
+    ];
+    layout.image("v1", "amd64", &layers, &["/bin/sh"]);
+    reg.skopeo_push(dir, "v1", "crash/app:v1", &[]);
+    format!("{}/crash/app:v1", reg.host())
+}
+
+#[test]
+fn killed_pull_and_load_leave_a_usable_store() {
+    let reg = Registry::start();
+    let lay = tempfile::tempdir().unwrap();
+    let name = pushed_image(&reg, lay.path());
+    let r = Rdock::new();
+    let mut d = Delays::new();
+    for _ in 0..10 {
+        kill_after(r.cmd(&["pull", "-q", &name]), d.next(400));
+    }
+    assert_clean(&r);
+    r.run(&["pull", "-q", &name]).ok();
+    let archive = r.dir.path().join("app.tar");
+    r.run(&["save", "-o", archive.to_str().unwrap(), &name])
+        .ok();
+    r.run(&["rmi", &name]).ok();
+    for _ in 0..10 {
+        kill_after(
+            r.cmd(&["load", "-q", "-i", archive.to_str().unwrap()]),
+            d.next(300),
+        );
+    }
+    assert_clean(&r);
+    let out = r.run(&["load", "-q", "-i", archive.to_str().unwrap()]);
+    assert!(out.ok().contains(&name), "{}", out.stdout);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !entries(&r.root.join("tmp")).is_empty() {
+        assert!(Instant::now() < deadline, "tmp/ keeps what load made");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(r.run(&["images", "-q"]).ok().lines().count(), 1);
+}
