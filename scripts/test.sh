@@ -31,8 +31,12 @@ command -v nft >/dev/null || need+=(nftables)
 command -v ip >/dev/null || need+=(iproute2)
 # The firewall's iptables fallback is tested too (in private namespaces).
 command -v iptables-legacy >/dev/null || need+=(iptables)
-# The UDP test runs the host's python3 in a busybox container (bind mounts).
+# The UDP test runs the host's python3 in a busybox container (bind mounts);
+# tests/local_user.rs connects to sockets with it as another uid.
 [ -x /usr/bin/python3 ] || need+=(python3)
+# tests/local_user.rs: how credentials are created (strace), as whom (setpriv).
+command -v strace >/dev/null || need+=(strace)
+command -v setpriv >/dev/null || need+=(util-linux)
 if [ ${#need[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
