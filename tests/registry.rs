@@ -531,24 +531,6 @@ fn bearer_token_auth_like_docker_hub() {
     assert!(p.stdout.contains("Mounted from app"), "{}", p.stdout);
 }
 
-/// A tar with one file of `mb` MiB of incompressible bytes.
-fn big_tar(mb: usize) -> Vec<u8> {
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut data = Vec::with_capacity(mb << 20);
-    while data.len() < mb << 20 {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        data.extend_from_slice(&x.to_le_bytes());
-    }
-    let mut b = tar::Builder::new(Vec::new());
-    let mut h = tar::Header::new_gnu();
-    h.set_mode(0o644);
-    h.set_size(data.len() as u64);
-    b.append_data(&mut h, "big.bin", &data[..]).unwrap();
-    b.into_inner().unwrap()
-}
-
 #[test]
 fn kill_9_mid_pull_then_pull_again() {
     let reg = Registry::start();
@@ -603,58 +585,6 @@ fn kill_9_mid_pull_then_pull_again() {
             .trim(),
         (32u64 << 20).to_string()
     );
-}
-
-/// A loopback server speaking Docker Hub's search API; returns the queries.
-fn search_server() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
-    use std::io::{BufRead, BufReader, Write};
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let seen2 = seen.clone();
-    std::thread::spawn(move || {
-        for s in l.incoming().flatten() {
-            // A TLS hello (0x16): hang up, as a plain-HTTP server's 400 would.
-            let mut first = [0u8; 1];
-            if s.peek(&mut first)
-                .map(|n| n == 1 && first[0] == 0x16)
-                .unwrap_or(true)
-            {
-                continue;
-            }
-            let mut rd = BufReader::new(s.try_clone().unwrap());
-            let mut line = String::new();
-            let _ = rd.read_line(&mut line);
-            loop {
-                let mut h = String::new();
-                if rd.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
-                    break;
-                }
-            }
-            let target = line.split_whitespace().nth(1).unwrap_or("").to_string();
-            if !line.starts_with("GET ") {
-                // A TLS hello or anything else: refuse it, as servers do.
-                let mut w = s;
-                let _ = w.write_all(
-                    b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                );
-                continue;
-            }
-            let body = if target.starts_with("/v1/search") {
-                seen2.lock().unwrap().push(target);
-                serde_json::json!({"num_results": 3, "query": "box", "results": [
-                    {"name": "busybox", "description": "Busybox base image, with a description long enough to be cut", "star_count": 3300, "is_official": true, "is_automated": false},
-                    {"name": "someone/box", "description": "a box", "star_count": 12, "is_official": false, "is_automated": true},
-                    {"name": "other/box", "description": "", "star_count": 0, "is_official": false, "is_automated": false}
-                ]}).to_string()
-            } else {
-                "{}".to_string()
-            };
-            let mut w = s;
-            let _ = write!(w, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
-        }
-    });
-    (port, seen)
 }
 
 #[test]
@@ -888,4 +818,154 @@ fn blob_redirects_to_storage_without_credentials() {
         r.run(&["run", "--rm", &name, "cat", "/hello.txt"]).ok(),
         "hello from the registry\n"
     );
+}
+
+/// One 3 MiB layer of incompressible data, served by a hostile registry.
+fn hostile(fault: hostile::Fault) -> (hostile::Hostile, BuiltImage, tempfile::TempDir) {
+    let lay = tempfile::tempdir().unwrap();
+    let mut layout = Layout::new(lay.path());
+    layout.compression = "none";
+    let img = layout.image("v1", "amd64", &[big_tar(3)], &["sh"]);
+    (
+        hostile::Hostile::start(lay.path(), &img, "v1", fault),
+        img,
+        lay,
+    )
+}
+
+#[test]
+fn a_stalled_registry_fails_with_the_host_named() {
+    use std::time::Duration;
+    // A manifest that never comes: no retry (docker retries layers only).
+    let (srv, _img, _lay) = hostile(hostile::Fault::StallManifest);
+    let r = Rdock::new();
+    let out = hostile::run_within(
+        hostile::impatient(&r, &["pull", &format!("{}/app:v1", srv.host())]),
+        Duration::from_secs(30),
+    );
+    let e = out.fails_125();
+    assert!(e.contains(&srv.host()) && e.contains("manifests/v1"), "{e}");
+    assert!(e.contains("no data for 1 s"), "{e}");
+    let reqs = srv.requests.lock().unwrap().clone();
+    let asked = reqs.iter().filter(|q| q.contains("/manifests/")).count();
+    assert_eq!(asked, 1, "a manifest is not retried: {reqs:?}");
+    assert!(hostile::tmp_is_empty(&r));
+
+    // A layer that stops after 1 MiB, every time: docker's five attempts,
+    // each resumed where the data stopped, then one line naming the layer.
+    let (srv, img, _lay) = hostile(hostile::Fault::StallLayer { at: 1 << 20 });
+    let out = hostile::run_within(
+        hostile::impatient(&r, &["pull", &format!("{}/app:v1", srv.host())]),
+        Duration::from_secs(60),
+    );
+    let e = out.fails_125();
+    let layer = &img.layer_digests[0];
+    assert!(e.contains(&srv.host()) && e.contains(layer.as_str()), "{e}");
+    assert!(
+        e.contains("no data for 1 s") && e.contains("5 attempts"),
+        "{e}"
+    );
+    let short = &layer[7..19];
+    assert!(
+        out.stdout
+            .contains(&format!("{short}: Retrying in 20 seconds\n")),
+        "{}",
+        out.stdout
+    );
+    let reqs = srv.requests.lock().unwrap().clone();
+    let resumed = reqs.iter().filter(|q| q.ends_with("range=bytes=1048576-"));
+    assert_eq!(resumed.count(), 4, "{reqs:?}");
+    assert!(hostile::tmp_is_empty(&r));
+    assert_eq!(r.run(&["images", "-q"]).ok(), "");
+
+    // A host that never completes the connection: the connect timeout.
+    let dead = hostile::Unanswering::start();
+    let host = format!("127.0.0.1:{}", dead.port);
+    let out = hostile::run_within(
+        hostile::impatient(&r, &["pull", &format!("{host}/app:v1")]),
+        Duration::from_secs(20),
+    );
+    let e = out.fails_125();
+    assert!(
+        e.contains(&format!("connecting to {host}: timed out")),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_dropped_layer_is_resumed_after_docker_s_back_off() {
+    use std::time::Duration;
+    for ranges in [true, false] {
+        let (srv, img, _lay) = hostile(hostile::Fault::DropLayerOnce {
+            at: 1 << 20,
+            ranges,
+        });
+        let r = Rdock::new();
+        let name = format!("{}/app:v1", srv.host());
+        let out = hostile::run_within(
+            hostile::impatient(&r, &["pull", &name]),
+            Duration::from_secs(60),
+        );
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let short = &img.layer_digests[0][7..19];
+        assert!(
+            out.stdout.contains(&format!(
+                "{short}: Retrying in 5 seconds\n{short}: Retrying in 4 seconds\n"
+            )),
+            "{}",
+            out.stdout
+        );
+        assert!(!out.stdout.contains("Retrying in 10"), "{}", out.stdout);
+        assert!(
+            out.stdout.contains(&format!("{short}: Pull complete")),
+            "{}",
+            out.stdout
+        );
+        let reqs = srv.requests.lock().unwrap().clone();
+        assert!(
+            reqs.iter().any(|q| q.ends_with("range=bytes=1048576-")),
+            "{reqs:?}"
+        );
+        assert_eq!(
+            r.run(&["images", "-q", "--no-trunc", &name]).ok().trim(),
+            img.config_digest
+        );
+        assert!(hostile::tmp_is_empty(&r));
+    }
+}
+
+#[test]
+fn a_cut_upload_is_pushed_again() {
+    use std::time::Duration;
+    let reg = Registry::start();
+    let proxy = hostile::FlakyProxy::start(reg.port, 256 << 10);
+    let r = Rdock::with_busybox();
+    let name = format!("127.0.0.1:{}/bb:1", proxy.port);
+    r.run(&["tag", "busybox", &name]).ok();
+    let out = hostile::run_within(
+        hostile::impatient(&r, &["push", &name]),
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(proxy.cuts.load(std::sync::atomic::Ordering::Relaxed) >= 1);
+    assert!(
+        out.stdout.contains(": Retrying in 5 seconds\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains(": Pushed\n"), "{}", out.stdout);
+    let digest = out
+        .stdout
+        .lines()
+        .last()
+        .unwrap()
+        .split_whitespace()
+        .nth(2)
+        .unwrap()
+        .to_string();
+    // The registry itself, not through the proxy, has the whole image.
+    let r2 = Rdock::new();
+    let direct = format!("{}/bb@{digest}", reg.host());
+    r2.run(&["pull", "-q", &direct]).ok();
+    assert_eq!(r2.run(&["run", "--rm", &direct, "echo", "ok"]).ok(), "ok\n");
 }

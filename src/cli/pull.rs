@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::image::reference::Reference;
 use crate::image::registry::pull::{self, Event, Platform, PullOptions};
 use crate::image::registry::settings::Settings;
+use crate::image::registry::transfer::retrying_text;
 use crate::image::store::ImageStore;
 use crate::paths::Paths;
 use clap::Args;
@@ -88,6 +89,7 @@ impl Display {
                 repo,
             } => self.line(&format!("{tag_or_digest}: Pulling from {repo}")),
             Event::Layer { id, status } => self.layer_line(&id, status.to_string(), true),
+            Event::Retrying { id, seconds } => self.layer_line(&id, retrying_text(seconds), true),
             Event::Progress { id, current, total } => {
                 if self.tty {
                     self.layer_line(&id, progress_text(current, total), false)

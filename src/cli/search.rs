@@ -4,11 +4,12 @@
 
 use super::format::render_rows;
 use crate::error::{Error, Result};
-use crate::image::registry::client::{read_small, urlencode, Registry};
+use crate::image::registry::client::{self, urlencode, Registry};
 use crate::image::registry::settings::Settings;
 use clap::Args;
 use serde::Deserialize;
 use serde_json::json;
+use ureq::http::Method;
 
 #[derive(Debug, Args)]
 pub struct SearchArgs {
@@ -126,22 +127,23 @@ pub fn run(a: SearchArgs) -> Result<i32> {
         reg.url("")?
     };
     let url = format!("{base}/v1/search?q={}&n={limit}", urlencode(&term));
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .user_agent(crate::image::registry::client::USER_AGENT)
+    // The index may redirect (it has moved hosts before); search sends no
+    // credentials, so ureq may follow.
+    let agent: ureq::Agent = client::agent_config(false, &settings.timeouts)
+        .max_redirects(10)
         .build()
         .into();
     let mut resp = agent
         .get(&url)
         .call()
-        .map_err(|e| Error::msg(format!("Get \"{url}\": {e}")))?;
+        .map_err(|e| client::net_error(&Method::GET, &url, e, &settings.timeouts))?;
     if !resp.status().is_success() {
         return Err(Error::msg(format!(
             "Get \"{url}\": unexpected status {}",
             resp.status().as_u16()
         )));
     }
-    let body = read_small(&mut resp, &url)?;
+    let body = client::read_small(&mut resp, &url, &settings.timeouts)?;
     let ans: Answer = serde_json::from_slice(&body)
         .map_err(|e| Error::msg(format!("search answer from {url}: {e}")))?;
     let rows: Vec<serde_json::Value> = ans

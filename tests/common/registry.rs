@@ -535,3 +535,73 @@ impl FileServer {
         }
     }
 }
+
+/// A tar with one file of `mb` MiB of incompressible bytes.
+pub fn big_tar(mb: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut data = Vec::with_capacity(mb << 20);
+    while data.len() < mb << 20 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        data.extend_from_slice(&x.to_le_bytes());
+    }
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_mode(0o644);
+    h.set_size(data.len() as u64);
+    b.append_data(&mut h, "big.bin", &data[..]).unwrap();
+    b.into_inner().unwrap()
+}
+
+/// A loopback server speaking Docker Hub's search API; returns the queries.
+pub fn search_server() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen2 = seen.clone();
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            // A TLS hello (0x16): hang up, as a plain-HTTP server's 400 would.
+            let mut first = [0u8; 1];
+            if s.peek(&mut first)
+                .map(|n| n == 1 && first[0] == 0x16)
+                .unwrap_or(true)
+            {
+                continue;
+            }
+            let mut rd = BufReader::new(s.try_clone().unwrap());
+            let mut line = String::new();
+            let _ = rd.read_line(&mut line);
+            loop {
+                let mut h = String::new();
+                if rd.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                    break;
+                }
+            }
+            let target = line.split_whitespace().nth(1).unwrap_or("").to_string();
+            if !line.starts_with("GET ") {
+                // A TLS hello or anything else: refuse it, as servers do.
+                let mut w = s;
+                let _ = w.write_all(
+                    b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+                continue;
+            }
+            let body = if target.starts_with("/v1/search") {
+                seen2.lock().unwrap().push(target);
+                serde_json::json!({"num_results": 3, "query": "box", "results": [
+                    {"name": "busybox", "description": "Busybox base image, with a description long enough to be cut", "star_count": 3300, "is_official": true, "is_automated": false},
+                    {"name": "someone/box", "description": "a box", "star_count": 12, "is_official": false, "is_automated": true},
+                    {"name": "other/box", "description": "", "star_count": 0, "is_official": false, "is_automated": false}
+                ]}).to_string()
+            } else {
+                "{}".to_string()
+            };
+            let mut w = s;
+            let _ = write!(w, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+        }
+    });
+    (port, seen)
+}

@@ -4,10 +4,14 @@
 //!
 //! Blocking `ureq` on plain threads: registry traffic is the only network
 //! rdock does, and it must finish (threads joined) before a container is
-//! cloned, so an async runtime would buy nothing here.
+//! cloned, so an async runtime would buy nothing here. Its timeouts (see
+//! `settings::Timeouts`) are ureq's own: a connect timeout, and per-read
+//! and per-write timeouts that ureq sets on the socket (SO_RCVTIMEO,
+//! SO_SNDTIMEO) before each read and write: an idle timeout, with no limit
+//! on a whole body, and no thread to watch it.
 
 use super::credentials::Credentials;
-use super::settings::Settings;
+use super::settings::{human, Settings, Timeouts};
 use super::RegistryError;
 use base64::Engine;
 use std::collections::HashMap;
@@ -15,7 +19,7 @@ use std::io::Read;
 use std::sync::Mutex;
 use std::time::Duration;
 use ureq::http::{Method, Request, Response, StatusCode};
-use ureq::Body;
+use ureq::{AsSendBody, Body};
 
 pub const USER_AGENT: &str = concat!("rdock/", env!("CARGO_PKG_VERSION"));
 
@@ -73,6 +77,103 @@ pub struct Registry {
     creds: Option<Credentials>,
     challenge: Mutex<Option<Challenge>>,
     tokens: Mutex<HashMap<String, String>>,
+    pub timeouts: Timeouts,
+}
+
+/// An agent's settings for registry traffic: no status as error, no
+/// redirects of its own, the timeouts. `insecure` also accepts a
+/// certificate that does not verify.
+pub fn agent_config(
+    insecure: bool,
+    t: &Timeouts,
+) -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .user_agent(USER_AGENT)
+        // Redirects are followed in `Registry::request`, which decides
+        // where credentials may go.
+        .max_redirects(0)
+        .timeout_connect(Some(t.connect))
+        .timeout_per_read(Some(t.idle))
+        .timeout_per_write(Some(t.idle))
+        // docker's "insecure" also means an HTTPS registry whose
+        // certificate does not verify (self-signed, wrong name).
+        .tls_config(
+            ureq::tls::TlsConfig::builder()
+                .disable_verification(insecure)
+                .build(),
+        )
+}
+
+/// A request that failed in the network, as one line naming the URL and
+/// what went wrong in words (ureq's own text is terse: "timeout: per
+/// read", "io: Peer disconnected").
+pub fn net_error(method: &Method, url: &str, e: ureq::Error, t: &Timeouts) -> RegistryError {
+    RegistryError::Net {
+        method: go_method(method),
+        url: url.to_string(),
+        cause: net_cause(url, e, t),
+    }
+}
+
+fn net_cause(url: &str, e: ureq::Error, t: &Timeouts) -> String {
+    use std::io::ErrorKind;
+    use ureq::Timeout;
+    let peer = authority(url);
+    match e {
+        ureq::Error::Timeout(Timeout::Connect) => {
+            format!("connecting to {peer}: timed out after {}", human(t.connect))
+        }
+        ureq::Error::Timeout(Timeout::PerRead) => {
+            format!("stalled: no data for {}", human(t.idle))
+        }
+        ureq::Error::Timeout(Timeout::PerWrite) => {
+            format!("stalled: could not send for {}", human(t.idle))
+        }
+        ureq::Error::Timeout(other) => format!("timed out ({other})"),
+        ureq::Error::HostNotFound => {
+            let host = peer.rsplit_once(':').map_or(peer.as_str(), |(h, _)| h);
+            format!("looking up {host}: no such host")
+        }
+        ureq::Error::Io(io) => match io.kind() {
+            ErrorKind::ConnectionRefused => format!("connecting to {peer}: connection refused"),
+            ErrorKind::UnexpectedEof => {
+                "the connection closed before the answer was complete".into()
+            }
+            ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe => {
+                "the connection was reset".into()
+            }
+            _ => io.to_string(),
+        },
+        ureq::Error::Tls(m) => format!("TLS with {peer}: {m}"),
+        ureq::Error::Rustls(r) => format!("TLS with {peer}: {r}"),
+        other => other.to_string(),
+    }
+}
+
+/// Go's spelling of a method in its URL errors: "Get", "Patch".
+fn go_method(m: &Method) -> String {
+    let s = m.as_str();
+    let mut out = s.get(..1).unwrap_or_default().to_ascii_uppercase();
+    out.push_str(&s.get(1..).unwrap_or_default().to_ascii_lowercase());
+    out
+}
+
+/// "host:port" of a URL, the port the scheme's own when none is given.
+fn authority(url: &str) -> String {
+    let rest = origin_of(url);
+    let (scheme, hostport) = rest.split_once("://").unwrap_or(("https", rest));
+    let hostport = hostport.rsplit_once('@').map_or(hostport, |(_, h)| h);
+    let has_port = hostport
+        .rsplit_once(':')
+        .is_some_and(|(h, p)| !h.is_empty() && !p.contains(']') && p.parse::<u16>().is_ok());
+    if has_port {
+        hostport.to_string()
+    } else if scheme == "http" {
+        format!("{hostport}:80")
+    } else {
+        format!("{hostport}:443")
+    }
 }
 
 fn is_loopback(host: &str) -> bool {
@@ -97,22 +198,7 @@ fn is_loopback(host: &str) -> bool {
 impl Registry {
     pub fn new(domain: &str, creds: Option<Credentials>, settings: &Settings) -> Registry {
         let insecure = is_loopback(domain) || settings.insecure.iter().any(|i| i == domain);
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .user_agent(USER_AGENT)
-            // Redirects are followed in `request`, which decides where
-            // credentials may go.
-            .max_redirects(0)
-            .timeout_connect(Some(Duration::from_secs(30)))
-            // docker's "insecure" also means an HTTPS registry whose
-            // certificate does not verify (self-signed, wrong name).
-            .tls_config(
-                ureq::tls::TlsConfig::builder()
-                    .disable_verification(insecure)
-                    .build(),
-            )
-            .build()
-            .into();
+        let agent = agent_config(insecure, &settings.timeouts).build().into();
         let mut hosts = Vec::new();
         if domain == "docker.io" {
             hosts.extend(settings.mirrors.iter().cloned());
@@ -129,7 +215,23 @@ impl Registry {
             creds,
             challenge: Mutex::new(None),
             tokens: Mutex::new(HashMap::new()),
+            timeouts: settings.timeouts,
         }
+    }
+
+    /// The host (and port) requests go to once the endpoint is known
+    /// ("registry-1.docker.io", "127.0.0.1:5000"), else the domain.
+    pub fn host(&self) -> String {
+        match self.base.lock().ok().and_then(|b| b.clone()) {
+            Some(b) => b
+                .split_once("://")
+                .map_or(b.clone(), |(_, h)| h.to_string()),
+            None => self.domain.clone(),
+        }
+    }
+
+    fn net_err(&self, method: &Method, url: &str, e: ureq::Error) -> RegistryError {
+        net_error(method, url, e, &self.timeouts)
     }
 
     fn http_err(url: &str, e: impl std::fmt::Display) -> RegistryError {
@@ -173,7 +275,7 @@ impl Registry {
                         }
                         return Ok(c);
                     }
-                    Err(e) => last_err = Some(Self::http_err(&url, e)),
+                    Err(e) => last_err = Some(self.net_err(&Method::GET, &url, e)),
                 }
             }
         }
@@ -214,7 +316,9 @@ impl Registry {
         if let Some(c) = &self.creds {
             req = req.header("Authorization", &basic(c));
         }
-        let mut resp = req.call().map_err(|e| Self::http_err(&url, e))?;
+        let mut resp = req
+            .call()
+            .map_err(|e| self.net_err(&Method::GET, &url, e))?;
         if resp.status() == StatusCode::UNAUTHORIZED || resp.status() == StatusCode::FORBIDDEN {
             return Err(RegistryError::Unauthorized(body_error(&mut resp)));
         }
@@ -225,8 +329,9 @@ impl Registry {
                 msg: body_error(&mut resp),
             });
         }
-        let v: serde_json::Value = serde_json::from_slice(&read_small(&mut resp, &url)?)
-            .map_err(|e| Self::http_err(&url, e))?;
+        let v: serde_json::Value =
+            serde_json::from_slice(&read_small(&mut resp, &url, &self.timeouts)?)
+                .map_err(|e| Self::http_err(&url, e))?;
         let tok = v["token"]
             .as_str()
             .or_else(|| v["access_token"].as_str())
@@ -264,7 +369,7 @@ impl Registry {
 
     /// Send a request to `path` (e.g. "/v2/library/busybox/manifests/latest")
     /// with the rights of `scope`; on 401, authenticate and retry once.
-    /// `body` is replayable bytes; streaming uploads go through `send_with`.
+    /// `body` is replayable bytes; streaming uploads go through `send_stream`.
     pub fn request(
         &self,
         method: Method,
@@ -273,6 +378,67 @@ impl Registry {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Result<Response<Body>, RegistryError> {
+        Ok(self
+            .request_as(method, path, scope, headers, body, false)?
+            .0)
+    }
+
+    /// A GET as `request` sends it, with the URL the answer came from (a
+    /// redirect's target: blob storage, a CDN), for messages.
+    pub fn get_traced(
+        &self,
+        path: &str,
+        scope: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<(Response<Body>, String), RegistryError> {
+        self.request_as(Method::GET, path, scope, headers, &[], false)
+    }
+
+    /// `request` for the one that completes an upload: its answer may take
+    /// a while (`Timeouts::upload_commit`).
+    pub fn request_patient(
+        &self,
+        method: Method,
+        path: &str,
+        scope: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<Response<Body>, RegistryError> {
+        Ok(self.request_as(method, path, scope, headers, body, true)?.0)
+    }
+
+    /// Run one request with the agent, giving a patient one longer to answer.
+    fn run<S: AsSendBody>(
+        &self,
+        req: Request<S>,
+        patient: bool,
+    ) -> Result<Response<Body>, RegistryError> {
+        let method = req.method().clone();
+        let url = req.uri().to_string();
+        let mut t = self.timeouts;
+        let req = if patient {
+            t.idle = t.upload_commit();
+            self.agent
+                .configure_request(req)
+                .timeout_per_read(Some(t.idle))
+                .build()
+        } else {
+            req
+        };
+        self.agent
+            .run(req)
+            .map_err(|e| net_error(&method, &url, e, &t))
+    }
+
+    fn request_as(
+        &self,
+        method: Method,
+        path: &str,
+        scope: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        patient: bool,
+    ) -> Result<(Response<Body>, String), RegistryError> {
         let mut url = self.url(path)?;
         let origin = origin_of(&url).to_string();
         let mut retried = false;
@@ -290,7 +456,7 @@ impl Registry {
                 }
             }
             let req = b.body(body).map_err(|e| Self::http_err(&url, e))?;
-            let resp = self.agent.run(req).map_err(|e| Self::http_err(&url, e))?;
+            let resp = self.run(req, patient)?;
             if resp.status() == StatusCode::UNAUTHORIZED
                 && !retried
                 && origin_of(&url) == origin
@@ -316,12 +482,13 @@ impl Registry {
                 };
                 continue;
             }
-            return Ok(resp);
+            return Ok((resp, url));
         }
     }
 
     /// A streaming upload: authenticate first (with a cheap request) so the
-    /// body is sent once.
+    /// body is sent once. Its answer comes once the whole body is stored,
+    /// so it may take a while (`Timeouts::upload_commit`).
     pub fn send_stream(
         &self,
         method: Method,
@@ -345,7 +512,7 @@ impl Registry {
         let req = b
             .body(ureq::SendBody::from_reader(body))
             .map_err(|e| Self::http_err(&url, e))?;
-        self.agent.run(req).map_err(|e| Self::http_err(&url, e))
+        self.run(req, true)
     }
 
     /// A full URL for a path, or the path itself when it already is one
@@ -382,6 +549,13 @@ pub fn list_tags(
 ) -> Result<Vec<String>, RegistryError> {
     let creds = super::credentials::lookup(&r.domain)?;
     let reg = Registry::new(&r.domain, creds, settings);
+    tags_of(&reg, r).map_err(|e| e.context("listing tags from", &reg.host()))
+}
+
+fn tags_of(
+    reg: &Registry,
+    r: &crate::image::reference::Reference,
+) -> Result<Vec<String>, RegistryError> {
     let scope = format!("repository:{}:pull", r.path);
     let mut path = format!("/v2/{}/tags/list", r.path);
     let mut tags = Vec::new();
@@ -415,8 +589,10 @@ pub fn list_tags(
                     .trim_end_matches('>')
                     .to_string()
             });
-        let v: serde_json::Value = serde_json::from_slice(&read_small(&mut resp, &path)?)
-            .map_err(|e| RegistryError::Invalid(format!("tags list: {e}")))?;
+        let url = reg.url(&path)?;
+        let v: serde_json::Value =
+            serde_json::from_slice(&read_small(&mut resp, &url, &reg.timeouts)?)
+                .map_err(|e| RegistryError::Invalid(format!("tags list from {url}: {e}")))?;
         if let Some(a) = v["tags"].as_array() {
             tags.extend(a.iter().filter_map(|t| t.as_str().map(str::to_string)));
         }
@@ -426,6 +602,12 @@ pub fn list_tags(
         }
     }
     Ok(tags)
+}
+
+/// "host:port" of a URL as written ("registry.example", "127.0.0.1:5000").
+pub fn url_host(url: &str) -> &str {
+    let o = origin_of(url);
+    o.split_once("://").map_or(o, |(_, h)| h)
 }
 
 /// "https://host:port" of a URL (scheme, host and port: what decides
@@ -457,13 +639,17 @@ pub fn urlencode(s: &str) -> String {
     out
 }
 
-/// A small body (manifest, config, token, error) read whole.
-pub fn read_small(resp: &mut Response<Body>, url: &str) -> Result<Vec<u8>, RegistryError> {
+/// A small body (manifest, config, token, error) read whole, from `url`.
+pub fn read_small(
+    resp: &mut Response<Body>,
+    url: &str,
+    t: &Timeouts,
+) -> Result<Vec<u8>, RegistryError> {
     resp.body_mut()
         .with_config()
         .limit(64 << 20)
         .read_to_vec()
-        .map_err(|e| Registry::http_err(url, e))
+        .map_err(|e| net_error(&Method::GET, url, e, t))
 }
 
 /// The registry's error text: `{"errors":[{"code":"MANIFEST_UNKNOWN","message":"..."}]}`
@@ -520,6 +706,97 @@ mod tests {
         );
         assert_eq!(parse_challenge("Bearer service=x"), None);
         assert_eq!(parse_challenge("Negotiate"), None);
+    }
+
+    #[test]
+    fn network_failures_in_words() {
+        let t = Timeouts {
+            connect: Duration::from_secs(30),
+            idle: Duration::from_millis(1500),
+            backoff_tick: Duration::from_secs(1),
+        };
+        let cause = |url: &str, e| match net_error(&Method::GET, url, e, &t) {
+            RegistryError::Net { method, cause, .. } => {
+                assert_eq!(method, "Get");
+                cause
+            }
+            other => panic!("{other}"),
+        };
+        let url = "https://registry.example/v2/";
+        assert_eq!(
+            cause(url, ureq::Error::Timeout(ureq::Timeout::Connect)),
+            "connecting to registry.example:443: timed out after 30 s"
+        );
+        assert_eq!(
+            cause(url, ureq::Error::Timeout(ureq::Timeout::PerRead)),
+            "stalled: no data for 1.5 s"
+        );
+        assert_eq!(
+            cause(url, ureq::Error::HostNotFound),
+            "looking up registry.example: no such host"
+        );
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert_eq!(
+            cause("http://127.0.0.1:1/v2/", ureq::Error::Io(refused)),
+            "connecting to 127.0.0.1:1: connection refused"
+        );
+        // A body's read error comes back through io::Error.
+        let wrapped = ureq::Error::Timeout(ureq::Timeout::PerRead).into_io();
+        assert_eq!(
+            cause(url, ureq::Error::from(wrapped)),
+            "stalled: no data for 1.5 s"
+        );
+        let e = net_error(
+            &Method::PATCH,
+            "http://[::1]:5000/v2/x/blobs/uploads/1",
+            ureq::Error::Timeout(ureq::Timeout::PerWrite),
+            &t,
+        );
+        assert_eq!(
+            e.to_string(),
+            "Patch \"http://[::1]:5000/v2/x/blobs/uploads/1\": stalled: could not send for 1.5 s"
+        );
+        assert_eq!(authority("http://[::1]/v2/"), "[::1]:80");
+        assert_eq!(authority("https://u:p@host:8443/x"), "host:8443");
+        assert_eq!(
+            url_host("https://registry-1.docker.io/v2/"),
+            "registry-1.docker.io"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_host_once() {
+        let denied = RegistryError::Denied("busybox".into());
+        assert_eq!(
+            denied.context("pulling from", "registry-1.docker.io").to_string(),
+            "pulling from registry-1.docker.io: pull access denied for busybox, repository does not exist or may require 'docker login': denied: requested access to the resource is denied"
+        );
+        let named = RegistryError::ManifestUnknown {
+            reference: "127.0.0.1:5000/app:nope".into(),
+            detail: "manifest unknown: manifest unknown".into(),
+        };
+        let shown = named.to_string();
+        assert_eq!(
+            named.context("pulling from", "127.0.0.1:5000").to_string(),
+            shown
+        );
+        let gave_up = RegistryError::Transfer {
+            what: "uploading layer sha256:ab to h".into(),
+            cause: "the connection was reset".into(),
+            attempts: 5,
+        };
+        assert_eq!(
+            gave_up.to_string(),
+            "uploading layer sha256:ab to h: the connection was reset (gave up after 5 attempts)"
+        );
+        let s503 = RegistryError::Status {
+            url: "http://h/v2/".into(),
+            status: 503,
+            msg: String::new(),
+        };
+        assert!(s503.is_retryable());
+        assert_eq!(s503.cause(), "unexpected status 503");
+        assert!(!RegistryError::Denied("x".into()).is_retryable());
     }
 
     #[test]

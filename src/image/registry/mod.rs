@@ -8,14 +8,43 @@ pub mod manifest;
 pub mod pull;
 pub mod push;
 pub mod settings;
+pub mod transfer;
 
 use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum RegistryError {
-    /// The network or the server failed; docker's shape: `Get "URL": why`.
+    /// A request that could not be made, or an answer that made no sense
+    /// (a token answer without a token, endless redirects); docker's
+    /// shape: `Get "URL": why`.
     #[error("Get \"{url}\": {msg}")]
     Http { url: String, msg: String },
+    /// The network failed: no connection, no answer, or an answer cut
+    /// short or stalled. Go's shape, `Get "URL": why`, with a cause that
+    /// says what happened in words (`client::net_error`).
+    #[error("{method} \"{url}\": {cause}")]
+    Net {
+        method: String,
+        url: String,
+        cause: String,
+    },
+    /// A layer transfer that failed for good, after docker's retries:
+    /// `what` names the layer and the host ("downloading layer sha256:…
+    /// from registry.example").
+    #[error("{what}: {cause}{}", gave_up(*attempts))]
+    Transfer {
+        what: String,
+        cause: String,
+        attempts: u32,
+    },
+    /// A failure in a command's talk with one registry, named; see
+    /// `RegistryError::context`.
+    #[error("{action} {host}: {source}")]
+    Context {
+        action: &'static str,
+        host: String,
+        source: Box<RegistryError>,
+    },
     #[error("manifest for {reference} not found: {detail}")]
     ManifestUnknown { reference: String, detail: String },
     /// `manifest` commands: the registry has no such manifest (or denies it).
@@ -48,4 +77,64 @@ pub enum RegistryError {
     Aborted,
     #[error(transparent)]
     Image(#[from] crate::image::ImageError),
+}
+
+fn gave_up(attempts: u32) -> String {
+    if attempts > 1 {
+        format!(" (gave up after {attempts} attempts)")
+    } else {
+        String::new()
+    }
+}
+
+impl RegistryError {
+    /// Whether docker would try a layer transfer again after this: a
+    /// network failure or a server error (5xx), not an answer such as
+    /// "denied", "unknown" or a digest that does not match.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            RegistryError::Net { .. } => true,
+            RegistryError::Status { status, .. } => *status >= 500,
+            _ => false,
+        }
+    }
+
+    /// The URL a request failed at, when the error has one.
+    pub fn url(&self) -> Option<&str> {
+        match self {
+            RegistryError::Net { url, .. }
+            | RegistryError::Status { url, .. }
+            | RegistryError::Http { url, .. } => Some(url),
+            _ => None,
+        }
+    }
+
+    /// The cause alone, without the URL, for a message that names the
+    /// host its own way.
+    pub fn cause(&self) -> String {
+        match self {
+            RegistryError::Net { cause, .. } => cause.clone(),
+            RegistryError::Status { status, msg, .. } if msg.is_empty() => {
+                format!("unexpected status {status}")
+            }
+            RegistryError::Status { status, msg, .. } => {
+                format!("unexpected status {status}: {msg}")
+            }
+            e => e.to_string(),
+        }
+    }
+
+    /// Name the registry a failure came from ("pulling from HOST: …"),
+    /// unless the message names it already (a URL, or a reference with the
+    /// host in it): the host once, not two or three times on the line.
+    pub fn context(self, action: &'static str, host: &str) -> RegistryError {
+        if self.to_string().contains(host) {
+            return self;
+        }
+        RegistryError::Context {
+            action,
+            host: host.to_string(),
+            source: Box::new(self),
+        }
+    }
 }

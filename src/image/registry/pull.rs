@@ -1,20 +1,20 @@
 //! `pull`: resolve a reference to a manifest for this platform, then fetch
 //! the config and the missing layers, several at once, each decompressed,
-//! hashed and extracted while it streams into its own staging directory.
-//! Nothing reaches the store unless every digest matches.
+//! hashed and extracted while it streams into its own staging directory;
+//! a layer download that fails is retried and resumed as docker's are
+//! (`transfer`). Nothing reaches the store unless every digest matches.
 
 use super::client::{body_error, read_small, Registry};
 use super::credentials;
 use super::settings::Settings;
+use super::transfer::{read_blob, BlobDownload, Retry};
 use super::RegistryError;
 use crate::image::config::*;
 use crate::image::reference::Reference;
 use crate::image::store::{chain_id, sha256_hex, ImageStore, ReceivedImage, StagedLayer};
 use serde::Deserialize;
-use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
-use ureq::http::Method;
 
 /// What a pull reports as it goes, in docker's words.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +30,9 @@ pub enum Event {
         current: u64,
         total: u64,
     },
+    /// A layer download failed and starts again in `seconds`: docker's
+    /// countdown, one event a second.
+    Retrying { id: String, seconds: u64 },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,7 +196,7 @@ pub fn fetch_manifest(
     scope: &str,
 ) -> Result<FetchedManifest, RegistryError> {
     let path = format!("/v2/{}/manifests/{reference}", r.path);
-    let mut resp = reg.request(Method::GET, &path, scope, &[("Accept", ACCEPT)], &[])?;
+    let (mut resp, url) = reg.get_traced(&path, scope, &[("Accept", ACCEPT)])?;
     match resp.status().as_u16() {
         200 => {}
         404 => {
@@ -205,7 +208,7 @@ pub fn fetch_manifest(
         401 | 403 => return Err(RegistryError::Denied(r.familiar_name())),
         s => {
             return Err(RegistryError::Status {
-                url: reg.url(&path)?,
+                url,
                 status: s,
                 msg: body_error(&mut resp),
             })
@@ -219,7 +222,7 @@ pub fn fetch_manifest(
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
-    let bytes = read_small(&mut resp, &path)?;
+    let bytes = read_small(&mut resp, &url, &reg.timeouts)?;
     let digest = format!("sha256:{}", sha256_hex(&bytes));
     Ok(FetchedManifest {
         bytes,
@@ -243,65 +246,6 @@ fn get_manifest(
     Ok((m.bytes, m.digest))
 }
 
-pub fn blob_reader(
-    reg: &Registry,
-    r: &Reference,
-    digest: &str,
-    scope: &str,
-) -> Result<(Box<dyn Read + Send>, u64), RegistryError> {
-    let path = format!("/v2/{}/blobs/{digest}", r.path);
-    let mut resp = reg.request(Method::GET, &path, scope, &[], &[])?;
-    match resp.status().as_u16() {
-        200 => {}
-        401 | 403 => return Err(RegistryError::Denied(r.familiar_name())),
-        s => {
-            return Err(RegistryError::Status {
-                url: reg.url(&path)?,
-                status: s,
-                msg: body_error(&mut resp),
-            })
-        }
-    }
-    let len = resp
-        .headers()
-        .get("content-length")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    Ok((Box::new(resp.into_body().into_reader()), len))
-}
-
-/// Counts bytes for progress; stops early once another layer failed.
-struct Progressed<'a, R> {
-    inner: R,
-    id: &'a str,
-    current: u64,
-    total: u64,
-    last: u64,
-    report: &'a (dyn Fn(Event) + Sync),
-    abort: &'a AtomicBool,
-}
-
-impl<R: Read> Read for Progressed<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.abort.load(Ordering::Relaxed) {
-            return Err(std::io::Error::other("pull aborted"));
-        }
-        let n = self.inner.read(buf)?;
-        self.current += n as u64;
-        // Every 512 KiB is plenty for a display.
-        if self.current - self.last >= 512 * 1024 || (n == 0 && self.current != self.last) {
-            self.last = self.current;
-            (self.report)(Event::Progress {
-                id: self.id.to_string(),
-                current: self.current,
-                total: self.total,
-            });
-        }
-        Ok(n)
-    }
-}
-
 /// Pull `r` into the store.
 pub fn pull(
     store: &ImageStore,
@@ -312,6 +256,18 @@ pub fn pull(
     let settings = Settings::load()?;
     let creds = credentials::lookup(&r.domain)?;
     let reg = Registry::new(&r.domain, creds, &settings);
+    pull_from(&reg, &settings, store, r, opts, report)
+        .map_err(|e| e.context("pulling from", &reg.host()))
+}
+
+fn pull_from(
+    reg: &Registry,
+    settings: &Settings,
+    store: &ImageStore,
+    r: &Reference,
+    opts: &PullOptions,
+    report: &(dyn Fn(Event) + Sync),
+) -> Result<Pulled, RegistryError> {
     let scope = format!("repository:{}:pull", r.path);
     let top_ref = r
         .digest
@@ -320,7 +276,7 @@ pub fn pull(
         .unwrap_or_else(|| "latest".into());
     store.sweep_tmp();
 
-    let (top_bytes, top_digest) = get_manifest(&reg, r, &top_ref, &scope)?;
+    let (top_bytes, top_digest) = get_manifest(reg, r, &top_ref, &scope)?;
     report(Event::Start {
         tag_or_digest: top_ref.clone(),
         repo: r.path.clone(),
@@ -338,7 +294,7 @@ pub fn pull(
                     .is_some_and(|p| opts.platform.matches(p))
             })
             .ok_or_else(|| RegistryError::NoPlatform(opts.platform.to_string()))?;
-        let (b, _) = get_manifest(&reg, r, &entry.digest, &scope)?;
+        let (b, _) = get_manifest(reg, r, &entry.digest, &scope)?;
         let m: AnyManifest = serde_json::from_slice(&b)
             .map_err(|e| RegistryError::Invalid(format!("manifest: {e}")))?;
         extra_blobs.push(top_bytes.clone());
@@ -360,15 +316,7 @@ pub fn pull(
     };
 
     // The config: small, and it names the diff IDs the layers must have.
-    let (mut cr, _) = blob_reader(&reg, r, &config_desc.digest, &scope)?;
-    let mut config_bytes = Vec::new();
-    cr.by_ref()
-        .take(64 << 20)
-        .read_to_end(&mut config_bytes)
-        .map_err(|e| RegistryError::Http {
-            url: config_desc.digest.clone(),
-            msg: e.to_string(),
-        })?;
+    let config_bytes = read_blob(reg, r, &config_desc.digest, &scope)?;
     verify(&config_bytes, &config_desc.digest)?;
     let config: ImageConfig = serde_json::from_slice(&config_bytes)
         .map_err(|e| RegistryError::Invalid(format!("image config: {e}")))?;
@@ -388,79 +336,12 @@ pub fn pull(
         chains.push(c);
     }
 
-    // Which layers to fetch.
-    let mut todo: Vec<usize> = Vec::new();
-    for (i, d) in layer_descs.iter().enumerate() {
-        if store.has_layer(&chains[i]) {
-            report(Event::Layer {
-                id: short(&d.digest),
-                status: "Already exists",
-            });
-        } else {
-            report(Event::Layer {
-                id: short(&d.digest),
-                status: "Pulling fs layer",
-            });
-            todo.push(i);
-        }
-    }
-    let workers = settings.concurrency().min(todo.len().max(1));
-    for &i in todo.iter().skip(workers) {
-        report(Event::Layer {
-            id: short(&layer_descs[i].digest),
-            status: "Waiting",
-        });
-    }
-
-    let queue = Mutex::new(todo.into_iter());
-    let abort = AtomicBool::new(false);
-    let results: Mutex<Vec<(usize, Result<StagedLayer, RegistryError>)>> = Mutex::new(Vec::new());
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| loop {
-                let next = queue.lock().ok().and_then(|mut q| q.next());
-                let Some(i) = next else { break };
-                let d = &layer_descs[i];
-                let parent = if i == 0 {
-                    None
-                } else {
-                    Some(chains[i - 1].as_str())
-                };
-                let res = fetch_layer(
-                    store,
-                    &reg,
-                    r,
-                    &scope,
-                    d,
-                    &diff_ids[i],
-                    parent,
-                    report,
-                    &abort,
-                );
-                if res.is_err() {
-                    abort.store(true, Ordering::Relaxed);
-                }
-                if let Ok(mut v) = results.lock() {
-                    v.push((i, res));
-                }
-            });
-        }
-    });
-    let mut staged: Vec<Option<StagedLayer>> = (0..layer_descs.len()).map(|_| None).collect();
-    let mut first_err = None;
-    for (i, res) in results.into_inner().unwrap_or_default() {
-        match res {
-            Ok(l) => staged[i] = Some(l),
-            // The first real failure, not the "aborted" of the others.
-            Err(e) if first_err.is_none() || matches!(first_err, Some(RegistryError::Aborted)) => {
-                first_err = Some(e)
-            }
-            Err(_) => {}
-        }
-    }
-    if let Some(e) = first_err {
-        return Err(e);
-    }
+    let plan = Plan {
+        descs: &layer_descs,
+        diff_ids,
+        chains: &chains,
+    };
+    let staged = fetch_layers(store, reg, (r, &scope), &plan, settings, report)?;
 
     let name = r.tag.as_ref().map(|_| r.to_string());
     let repo_digest = Some(format!("{}@{}", r.name(), top_digest));
@@ -479,38 +360,146 @@ pub fn pull(
     })
 }
 
-#[allow(clippy::too_many_arguments)]
+/// An image's layers: their descriptors, and the diff and chain IDs each
+/// must have.
+struct Plan<'a> {
+    descs: &'a [Descriptor],
+    diff_ids: &'a [String],
+    chains: &'a [String],
+}
+
+/// Download the layers the store lacks, a few at once, in docker's words;
+/// the first that fails stops the others. Per layer: staged, or None when
+/// the store had it.
+fn fetch_layers(
+    store: &ImageStore,
+    reg: &Registry,
+    (r, scope): (&Reference, &str),
+    plan: &Plan,
+    settings: &Settings,
+    report: &(dyn Fn(Event) + Sync),
+) -> Result<Vec<Option<StagedLayer>>, RegistryError> {
+    let mut todo: Vec<usize> = Vec::new();
+    for (i, d) in plan.descs.iter().enumerate() {
+        if store.has_layer(&plan.chains[i]) {
+            report(Event::Layer {
+                id: short(&d.digest),
+                status: "Already exists",
+            });
+        } else {
+            report(Event::Layer {
+                id: short(&d.digest),
+                status: "Pulling fs layer",
+            });
+            todo.push(i);
+        }
+    }
+    let workers = settings.concurrency().min(todo.len().max(1));
+    for &i in todo.iter().skip(workers) {
+        report(Event::Layer {
+            id: short(&plan.descs[i].digest),
+            status: "Waiting",
+        });
+    }
+    let queue = Mutex::new(todo.into_iter());
+    let abort = AtomicBool::new(false);
+    let results: Mutex<Vec<(usize, Result<StagedLayer, RegistryError>)>> = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| loop {
+                let next = queue.lock().ok().and_then(|mut q| q.next());
+                let Some(i) = next else { break };
+                let res = fetch_layer(store, reg, (r, scope), plan, i, report, (&abort, settings));
+                if res.is_err() {
+                    abort.store(true, Ordering::Relaxed);
+                }
+                if let Ok(mut v) = results.lock() {
+                    v.push((i, res));
+                }
+            });
+        }
+    });
+    let mut staged: Vec<Option<StagedLayer>> = (0..plan.descs.len()).map(|_| None).collect();
+    let mut first_err = None;
+    for (i, res) in results.into_inner().unwrap_or_default() {
+        match res {
+            Ok(l) => staged[i] = Some(l),
+            // The first real failure, not the "aborted" of the others.
+            Err(e) if first_err.is_none() || matches!(first_err, Some(RegistryError::Aborted)) => {
+                first_err = Some(e)
+            }
+            Err(_) => {}
+        }
+    }
+    match first_err {
+        Some(e) => Err(e),
+        None => Ok(staged),
+    }
+}
+
+/// Download, check and stage layer `i`, retrying as docker does (see
+/// `transfer`). A resumed download whose digest does not match starts
+/// over, as docker's does: the registry's ranges may not be its blob's.
 fn fetch_layer(
     store: &ImageStore,
     reg: &Registry,
-    r: &Reference,
-    scope: &str,
+    (r, scope): (&Reference, &str),
+    plan: &Plan,
+    i: usize,
+    report: &(dyn Fn(Event) + Sync),
+    (abort, settings): (&AtomicBool, &Settings),
+) -> Result<StagedLayer, RegistryError> {
+    let (d, diff_id) = (&plan.descs[i], plan.diff_ids[i].as_str());
+    let parent = i.checked_sub(1).map(|p| plan.chains[p].as_str());
+    let id = short(&d.digest);
+    let tick = settings.timeouts.backoff_tick;
+    let mut retry = Retry::new(settings.download_attempts(), tick, Some(abort));
+    loop {
+        let mut dl = BlobDownload::new(reg, r, scope, d, report, &mut retry);
+        let staged = store.stage_layer(&mut dl, parent);
+        let (failure, resumed) = (dl.failure.take(), dl.resumed);
+        let staged = match (staged, failure) {
+            (Ok(s), _) => s,
+            (Err(_), Some(f)) => return Err(f),
+            (Err(_), None) if abort.load(Ordering::Relaxed) => return Err(RegistryError::Aborted),
+            (Err(e), None) => return Err(e.into()),
+        };
+        report(Event::Layer {
+            id: id.clone(),
+            status: "Verifying Checksum",
+        });
+        match check_layer(staged, d, diff_id) {
+            Err(RegistryError::DigestMismatch { .. })
+                if resumed
+                    && retry.again(&mut |seconds| {
+                        report(Event::Retrying {
+                            id: id.clone(),
+                            seconds,
+                        })
+                    }) => {}
+            Err(e) => return Err(e),
+            Ok(staged) => {
+                report(Event::Layer {
+                    id: id.clone(),
+                    status: "Download complete",
+                });
+                report(Event::Layer {
+                    id,
+                    status: "Pull complete",
+                });
+                return Ok(staged);
+            }
+        }
+    }
+}
+
+/// The staged layer's blob and diff digests against the manifest's and
+/// the config's.
+fn check_layer(
+    mut staged: StagedLayer,
     d: &Descriptor,
     diff_id: &str,
-    parent: Option<&str>,
-    report: &(dyn Fn(Event) + Sync),
-    abort: &AtomicBool,
 ) -> Result<StagedLayer, RegistryError> {
-    let id = short(&d.digest);
-    let (body, len) = blob_reader(reg, r, &d.digest, scope)?;
-    let reader = Progressed {
-        inner: body,
-        id: &id,
-        current: 0,
-        total: if d.size > 0 { d.size } else { len },
-        last: 0,
-        report,
-        abort,
-    };
-    let staged = match store.stage_layer(reader, parent) {
-        Ok(s) => s,
-        Err(_) if abort.load(Ordering::Relaxed) => return Err(RegistryError::Aborted),
-        Err(e) => return Err(e.into()),
-    };
-    report(Event::Layer {
-        id: id.clone(),
-        status: "Verifying Checksum",
-    });
     if staged.info.blob.digest != d.digest {
         return Err(RegistryError::DigestMismatch {
             digest: d.digest.clone(),
@@ -523,17 +512,8 @@ fn fetch_layer(
             got: staged.info.diff_id.clone(),
         });
     }
-    report(Event::Layer {
-        id: id.clone(),
-        status: "Download complete",
-    });
-    let mut staged = staged;
     // Keep the registry's descriptor (its media type) for push and save.
     staged.info.blob = d.clone();
-    report(Event::Layer {
-        id,
-        status: "Pull complete",
-    });
     Ok(staged)
 }
 

@@ -2,11 +2,15 @@
 //! another repository of the same registry when the image came from one,
 //! else uploaded (POST, PATCH with the whole blob streamed, PUT with its
 //! digest); then the manifest, byte for byte as stored, so its digest is
-//! the one `pull` recorded.
+//! the one `pull` recorded. A layer whose upload fails in the network (or
+//! on a server error) is pushed again from the start, docker's 5 attempts
+//! with its back-off (see `transfer`); the config and manifest are not, as
+//! docker's are not.
 
-use super::client::{body_error, Registry};
+use super::client::{body_error, url_host, Registry};
 use super::credentials;
 use super::settings::Settings;
+use super::transfer::{retrying_text, Retry, UPLOAD_ATTEMPTS};
 use super::RegistryError;
 use crate::image::config::{Descriptor, Manifest, MEDIA_OCI_MANIFEST};
 use crate::image::reference::Reference;
@@ -84,97 +88,169 @@ fn mount_source(img: &ImageRecord, r: &Reference) -> Option<String> {
         .map(|o| o.path)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn push_blob(
-    store: &ImageStore,
-    reg: &Registry,
-    r: &Reference,
-    scope: &str,
-    d: &Descriptor,
-    // The layer (chain ID) a layer blob belongs to; None for the config.
-    chain: Option<&str>,
-    from: Option<&str>,
-    report: &dyn Fn(Event),
-) -> Result<(), RegistryError> {
-    let id = short(&d.digest);
-    let head = format!("/v2/{}/blobs/{}", r.path, d.digest);
-    let resp = reg.request(Method::HEAD, &head, scope, &[], &[])?;
-    if resp.status().as_u16() == 200 {
-        report(Event::Layer {
-            id,
-            status: "Layer already exists".into(),
-        });
-        return Ok(());
+/// One push's fixed parts.
+struct Pusher<'a> {
+    store: &'a ImageStore,
+    reg: &'a Registry,
+    r: &'a Reference,
+    scope: &'a str,
+    /// A repository of the same registry to mount blobs from.
+    from: Option<&'a str>,
+    report: &'a dyn Fn(Event),
+}
+
+impl Pusher<'_> {
+    /// A layer blob, with docker's retries.
+    fn layer(&self, d: &Descriptor, chain: Option<&str>) -> Result<(), RegistryError> {
+        let tick = self.reg.timeouts.backoff_tick;
+        let mut retry = Retry::new(UPLOAD_ATTEMPTS, tick, None);
+        loop {
+            let err = match self.blob(d, chain, self.report) {
+                Ok(()) => return Ok(()),
+                Err(e) => e,
+            };
+            let mut countdown = |seconds| {
+                (self.report)(Event::Layer {
+                    id: short(&d.digest),
+                    status: retrying_text(seconds),
+                })
+            };
+            if !err.is_retryable() {
+                return Err(err);
+            }
+            if !retry.again(&mut countdown) {
+                let host = err
+                    .url()
+                    .map_or(self.reg.host(), |u| url_host(u).to_string());
+                return Err(RegistryError::Transfer {
+                    what: format!("uploading layer {} to {host}", d.digest),
+                    cause: err.cause(),
+                    attempts: retry.attempts(),
+                });
+            }
+        }
     }
-    if let Some(from) = from {
-        let mount_scope = format!("{scope} repository:{from}:pull");
-        let path = format!(
-            "/v2/{}/blobs/uploads/?mount={}&from={}",
-            r.path, d.digest, from
-        );
-        let resp = reg.request(
-            Method::POST,
-            &path,
-            &mount_scope,
-            &[("Content-Length", "0")],
-            &[],
-        )?;
-        if resp.status().as_u16() == 201 {
+
+    /// Push one blob unless the registry has it (or can mount it).
+    fn blob(
+        &self,
+        d: &Descriptor,
+        // The layer (chain ID) a layer blob belongs to; None for the config.
+        chain: Option<&str>,
+        report: &dyn Fn(Event),
+    ) -> Result<(), RegistryError> {
+        let (reg, r, scope) = (self.reg, self.r, self.scope);
+        let id = short(&d.digest);
+        let head = format!("/v2/{}/blobs/{}", r.path, d.digest);
+        let resp = reg.request(Method::HEAD, &head, scope, &[], &[])?;
+        if resp.status().as_u16() == 200 {
             report(Event::Layer {
                 id,
-                status: format!("Mounted from {from}"),
+                status: "Layer already exists".into(),
             });
             return Ok(());
         }
+        if let Some(from) = self.from {
+            let mount_scope = format!("{scope} repository:{from}:pull");
+            let path = format!(
+                "/v2/{}/blobs/uploads/?mount={}&from={}",
+                r.path, d.digest, from
+            );
+            let resp = reg.request(
+                Method::POST,
+                &path,
+                &mount_scope,
+                &[("Content-Length", "0")],
+                &[],
+            )?;
+            if resp.status().as_u16() == 201 {
+                report(Event::Layer {
+                    id,
+                    status: format!("Mounted from {from}"),
+                });
+                return Ok(());
+            }
+        }
+        let file = self.open_local(d, chain)?;
+        report(Event::Layer {
+            id: id.clone(),
+            status: "Pushing".into(),
+        });
+        self.upload(d, file)?;
+        report(Event::Layer {
+            id,
+            status: "Pushed".into(),
+        });
+        Ok(())
     }
-    let not_stored = |why: String| {
-        RegistryError::Invalid(format!(
-            "blob {} is not in the local store ({why}); it cannot be pushed",
-            d.digest
-        ))
-    };
-    let mut file: Box<dyn std::io::Read + Send> = match chain {
-        Some(chain) => store
-            .open_layer_blob(chain, &d.digest)
-            .map_err(|e| not_stored(e.to_string()))?
-            .ok_or_else(|| not_stored("no such blob".into()))?,
-        None => Box::new(
-            std::fs::File::open(store.paths().blob(d.digest.trim_start_matches("sha256:")))
+
+    /// The blob's bytes from the store.
+    fn open_local(
+        &self,
+        d: &Descriptor,
+        chain: Option<&str>,
+    ) -> Result<Box<dyn std::io::Read + Send>, RegistryError> {
+        let not_stored = |why: String| {
+            RegistryError::Invalid(format!(
+                "blob {} is not in the local store ({why}); it cannot be pushed",
+                d.digest
+            ))
+        };
+        Ok(match chain {
+            Some(chain) => self
+                .store
+                .open_layer_blob(chain, &d.digest)
+                .map_err(|e| not_stored(e.to_string()))?
+                .ok_or_else(|| not_stored("no such blob".into()))?,
+            None => Box::new(
+                std::fs::File::open(
+                    self.store
+                        .paths()
+                        .blob(d.digest.trim_start_matches("sha256:")),
+                )
                 .map_err(|e| not_stored(e.to_string()))?,
-        ),
-    };
-    report(Event::Layer {
-        id: id.clone(),
-        status: "Pushing".into(),
-    });
-    let start = format!("/v2/{}/blobs/uploads/", r.path);
-    let mut resp = reg.request(Method::POST, &start, scope, &[("Content-Length", "0")], &[])?;
-    check(&mut resp, &start, &[202])?;
-    let loc = location(&resp, &start)?;
-    let len = d.size.to_string();
-    let mut resp = reg.send_stream(
-        Method::PATCH,
-        &loc,
-        scope,
-        &[
-            ("Content-Type", "application/octet-stream"),
-            ("Content-Length", &len),
-        ],
-        &mut file,
-    )?;
-    check(&mut resp, &loc, &[202, 204])?;
-    let loc = location(&resp, &loc).unwrap_or(loc);
-    let put = with_query(
-        &loc,
-        &format!("digest={}", super::client::urlencode(&d.digest)),
-    );
-    let mut resp = reg.request(Method::PUT, &put, scope, &[("Content-Length", "0")], &[])?;
-    check(&mut resp, &put, &[201, 204])?;
-    report(Event::Layer {
-        id,
-        status: "Pushed".into(),
-    });
-    Ok(())
+            ),
+        })
+    }
+
+    /// An upload: POST for a location, PATCH with the whole blob, PUT
+    /// with its digest.
+    fn upload(
+        &self,
+        d: &Descriptor,
+        mut file: Box<dyn std::io::Read + Send>,
+    ) -> Result<(), RegistryError> {
+        let (reg, scope) = (self.reg, self.scope);
+        let start = reg.url(&format!("/v2/{}/blobs/uploads/", self.r.path))?;
+        let mut resp = reg.request(Method::POST, &start, scope, &[("Content-Length", "0")], &[])?;
+        check(&mut resp, &start, &[202])?;
+        // Absolute, so that messages name the host.
+        let loc = reg.url(&location(&resp, &start)?)?;
+        let len = d.size.to_string();
+        let mut resp = reg.send_stream(
+            Method::PATCH,
+            &loc,
+            scope,
+            &[
+                ("Content-Type", "application/octet-stream"),
+                ("Content-Length", &len),
+            ],
+            &mut file,
+        )?;
+        check(&mut resp, &loc, &[202, 204])?;
+        let loc = match location(&resp, &loc) {
+            Ok(next) => reg.url(&next)?,
+            Err(_) => loc,
+        };
+        let put = with_query(
+            &loc,
+            &format!("digest={}", super::client::urlencode(&d.digest)),
+        );
+        // The registry moves the whole blob into place before it answers.
+        let mut resp =
+            reg.request_patient(Method::PUT, &put, scope, &[("Content-Length", "0")], &[])?;
+        check(&mut resp, &put, &[201, 204])
+    }
 }
 
 /// Push the image that `r` (tagged) names in the store.
@@ -201,11 +277,31 @@ pub fn push(
         .map_err(|e| RegistryError::Invalid(format!("stored manifest: {e}")))?;
     let settings = Settings::load()?;
     let reg = Registry::new(&r.domain, credentials::lookup(&r.domain)?, &settings);
-    let scope = format!("repository:{}:pull,push", r.path);
     report(Event::Start {
         repo: r.name().trim_start_matches("docker.io/").to_string(),
     });
+    let scope = format!("repository:{}:pull,push", r.path);
     let from = mount_source(&img, r);
+    let p = Pusher {
+        store,
+        reg: &reg,
+        r,
+        scope: &scope,
+        from: from.as_deref(),
+        report,
+    };
+    push_image(&p, &img, &manifest, &manifest_bytes)
+        .map_err(|e| e.context("pushing to", &reg.host()))
+}
+
+/// The layers, the config, then the manifest.
+fn push_image(
+    p: &Pusher,
+    img: &ImageRecord,
+    manifest: &Manifest,
+    manifest_bytes: &[u8],
+) -> Result<Pushed, RegistryError> {
+    let (store, reg, r, scope, report) = (p.store, p.reg, p.r, p.scope, p.report);
     // Docker lists layers top first.
     for d in manifest.layers.iter().rev() {
         report(Event::Layer {
@@ -214,19 +310,9 @@ pub fn push(
         });
     }
     for (i, d) in manifest.layers.iter().enumerate().rev() {
-        let chain = img.layers.get(i).map(String::as_str);
-        push_blob(store, &reg, r, &scope, d, chain, from.as_deref(), report)?;
+        p.layer(d, img.layers.get(i).map(String::as_str))?;
     }
-    push_blob(
-        store,
-        &reg,
-        r,
-        &scope,
-        &manifest.config,
-        None,
-        from.as_deref(),
-        &|_| {},
-    )?;
+    p.blob(&manifest.config, None, &|_| {})?;
     let tag = r.tag_str().to_string();
     let path = format!("/v2/{}/manifests/{tag}", r.path);
     let media = manifest
@@ -236,15 +322,12 @@ pub fn push(
     let mut resp = reg.request(
         Method::PUT,
         &path,
-        &scope,
+        scope,
         &[("Content-Type", &media)],
-        &manifest_bytes,
+        manifest_bytes,
     )?;
-    check(&mut resp, &path, &[201, 200])?;
-    let digest = format!(
-        "sha256:{}",
-        crate::image::store::sha256_hex(&manifest_bytes)
-    );
+    check(&mut resp, &reg.url(&path)?, &[201, 200])?;
+    let digest = format!("sha256:{}", crate::image::store::sha256_hex(manifest_bytes));
     store.add_repo_digest(&img.id, &format!("{}@{digest}", r.name()))?;
     Ok(Pushed {
         tag,

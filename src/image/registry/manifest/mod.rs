@@ -11,7 +11,7 @@ pub mod gojson;
 pub mod store;
 
 use super::client::{body_error, Registry};
-use super::pull::{blob_reader, fetch_manifest, FetchedManifest};
+use super::pull::{fetch_manifest, FetchedManifest};
 use super::settings::Settings;
 use super::{credentials, RegistryError};
 use crate::image::config::{
@@ -22,7 +22,6 @@ use crate::image::store::sha256_hex;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use std::io::Read;
 use std::sync::Mutex;
 use ureq::http::Method;
 
@@ -466,15 +465,7 @@ impl Client {
             return Ok(OciPlatform::default());
         };
         let scope = format!("repository:{}:pull", r.path);
-        let (mut body, _) = blob_reader(&self.reg, r, digest, &scope)?;
-        let mut data = Vec::new();
-        body.by_ref()
-            .take(64 << 20)
-            .read_to_end(&mut data)
-            .map_err(|e| RegistryError::Http {
-                url: digest.to_string(),
-                msg: e.to_string(),
-            })?;
+        let data = super::transfer::read_blob(&self.reg, r, digest, &scope)?;
         if format!("sha256:{}", sha256_hex(&data)) != digest {
             return Err(RegistryError::Invalid(format!(
                 "image config verification failed for digest {digest}"
