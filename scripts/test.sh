@@ -21,6 +21,8 @@ command -v xz >/dev/null || need+=(xz-utils)
 command -v skopeo >/dev/null || need+=(skopeo)
 # save/load tests exchange archives with podman (and run its containers).
 command -v podman >/dev/null || need+=(podman)
+# ... with runc: crun refuses this host's hybrid cgroups.
+command -v runc >/dev/null || need+=(runc)
 # build tests compare configs with buildah's for the same Dockerfile.
 command -v buildah >/dev/null || need+=(buildah)
 # Git build contexts: rdock runs git; the tests serve repositories with
