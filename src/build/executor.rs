@@ -186,7 +186,7 @@ impl Drop for Builder<'_> {
 
 fn remove_container(paths: &Paths, id: &str) {
     if let Ok(c) = ContainerStore::new(paths).load(id) {
-        let _ = lifecycle::remove(paths, &c, true);
+        let _ = crate::container::ops::remove(paths, &c, true);
     }
 }
 

@@ -42,7 +42,7 @@ pub fn run(paths: &Paths, a: AttachArgs) -> Result<i32> {
             "You cannot attach to a stopped container, start it first",
         ));
     }
-    if c.state.paused {
+    if c.state.is_paused() {
         return Err(Error::msg(
             "You cannot attach to a paused container, unpause it first",
         ));

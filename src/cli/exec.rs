@@ -43,6 +43,7 @@ pub struct ExecArgs {
 
 pub fn run(paths: &Paths, a: ExecArgs) -> Result<i32> {
     let c = ContainerStore::new(paths).resolve(&a.container)?;
+    exec::refuse_paused(&c, &a.container)?;
     let mut env = Vec::new();
     for f in &a.env_file {
         env.extend(super::run_flags::read_env_file(f)?);

@@ -67,7 +67,7 @@ pub fn version(_paths: &Paths, a: VersionArgs) -> Result<i32> {
 pub fn info(paths: &Paths, a: InfoArgs) -> Result<i32> {
     let list = ContainerStore::new(paths).list();
     let count = |s: Status| list.iter().filter(|c| c.state.status == s).count();
-    let paused = list.iter().filter(|c| c.state.paused).count();
+    let paused = list.iter().filter(|c| c.state.is_paused()).count();
     let images = ImageStore::new(paths).index()?.images.len();
     let mode = CgroupMode::detect();
     let v = json!({

@@ -1,7 +1,7 @@
 //! `image prune` and `container prune`.
 
 use super::format::human_size;
-use crate::container::lifecycle;
+use crate::container::ops;
 use crate::container::state::Status;
 use crate::container::store::ContainerStore;
 use crate::error::{Error, Result};
@@ -123,7 +123,7 @@ pub(crate) fn prune_containers(paths: &Paths) -> Result<(String, u64)> {
         ) && !c.state.is_alive()
         {
             let used = crate::util::tree_size(&c.dir.join("upper"));
-            lifecycle::remove(paths, &c, false)?;
+            ops::remove(paths, &c, false)?;
             size += used;
             removed.push(c.config.id);
         }

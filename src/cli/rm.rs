@@ -1,6 +1,6 @@
 //! `rdock rm`: remove containers (`-f` kills running ones first).
 
-use crate::container::lifecycle;
+use crate::container::ops;
 use crate::container::store::ContainerStore;
 use crate::error::{Error, Result};
 use crate::paths::Paths;
@@ -30,7 +30,7 @@ pub fn run(paths: &Paths, a: RmArgs) -> Result<i32> {
     let store = ContainerStore::new(paths);
     super::for_each(&a.containers, |name| {
         let c = store.resolve(name)?;
-        lifecycle::remove(paths, &c, a.force)?;
+        ops::remove(paths, &c, a.force)?;
         if a.volumes {
             crate::volume::release_anonymous(paths, &c.config.mounts)?;
         }

@@ -6,8 +6,10 @@ use super::store::Container;
 use crate::error::{Error, Result};
 use crate::image::config::{History, ImageConfig};
 use crate::image::reference::Reference;
-use crate::image::store::ImageStore;
+use crate::image::store::{ImageStore, StagedLayer};
 use crate::paths::Paths;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 #[derive(Debug, Default)]
 pub struct CommitOptions {
@@ -97,36 +99,76 @@ pub fn commit(paths: &Paths, c: &Container, o: &CommitOptions) -> Result<String>
                 .ok_or_else(|| Error::msg(format!("layer {chain} is missing")))?,
         );
     }
-    let running = c.state.is_alive();
-    let freeze = o.pause && running && !c.state.paused;
-    if freeze {
-        super::ops::set_paused(paths, c, true)?;
-    }
-    // The tar streams through a pipe into the store, which hashes and
-    // extracts it as it comes: the changes are read once, never spooled.
-    let staged = std::thread::scope(|s| -> Result<_> {
-        let (reader, writer) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-            .map_err(|e| Error::msg(format!("creating a pipe: {e}")))?;
-        let (reader, writer) = (std::fs::File::from(reader), std::fs::File::from(writer));
-        let producer = s.spawn(move || changes::write_layer(paths, c, writer).map(drop));
-        let parent_chain = c.config.layers.last().map(String::as_str);
-        let staged = images.stage_layer(reader, parent_chain);
-        let produced = producer
-            .join()
-            .map_err(|_| Error::msg("the layer writer panicked"))?;
-        produced?;
-        Ok(staged?)
-    });
-    if freeze {
-        // Thaw whatever happened; the commit's own error comes first.
-        let thawed = super::store::ContainerStore::new(paths)
-            .load(&c.config.id)
-            .map_err(Error::from)
-            .and_then(|now| super::ops::set_paused(paths, &now, false));
+    // Thawed on every way out of here, and by the next command to look at
+    // the container if this process is killed meanwhile.
+    let freeze = match o.pause {
+        true => super::freeze::Freeze::for_commit(paths, c)?,
+        false => None,
+    };
+    let staged = stage(paths, &images, c);
+    if let Some(f) = freeze {
+        // The commit's own error comes first.
+        let thawed = f.release();
         if staged.is_ok() {
             thawed?;
         }
     }
     let staged = staged?;
     Ok(images.add_image_on(config, base, vec![staged], o.name.as_ref())?)
+}
+
+/// A write end that notes when its reader has gone.
+struct PipeWriter<'a> {
+    file: std::fs::File,
+    reader_gone: &'a AtomicBool,
+}
+
+impl Write for PipeWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.file.write(buf).inspect_err(|e| {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                self.reader_gone.store(true, Ordering::Relaxed);
+            }
+        })
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// The container's changes as a layer staged in the store. The tar
+/// streams through a pipe into the store, which hashes and extracts it as
+/// it comes: the changes are read once, never spooled.
+fn stage(paths: &Paths, images: &ImageStore, c: &Container) -> Result<StagedLayer> {
+    let reader_gone = AtomicBool::new(false);
+    std::thread::scope(|s| -> Result<_> {
+        let (reader, writer) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+            .map_err(|e| Error::msg(format!("creating a pipe: {e}")))?;
+        let (reader, writer) = (std::fs::File::from(reader), std::fs::File::from(writer));
+        let writer = PipeWriter {
+            file: writer,
+            reader_gone: &reader_gone,
+        };
+        let producer = s.spawn(move || changes::write_layer(paths, c, writer).map(drop));
+        let parent_chain = c.config.layers.last().map(String::as_str);
+        // Where it failed: the store's filesystem (full?), not the container's.
+        let staged = images.stage_layer(reader, parent_chain).map_err(|e| {
+            Error::msg(format!(
+                "storing the new layer in {}: {e}",
+                paths.tmp().display()
+            ))
+        });
+        let produced = producer
+            .join()
+            .map_err(|_| Error::msg("the layer writer panicked"))?;
+        match (produced, staged) {
+            // The writer's broken pipe only says the store stopped
+            // reading: the store's error (a full disk...) is the cause.
+            (Err(_), Err(e)) if reader_gone.load(Ordering::Relaxed) => Err(e),
+            (produced, staged) => {
+                produced?;
+                Ok(staged?)
+            }
+        }
+    })
 }

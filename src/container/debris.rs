@@ -109,7 +109,7 @@ fn orphans(paths: &Paths) -> usize {
         let id = e.file_name().to_string_lossy().into_owned();
         match store.load(&id) {
             Ok(c) => {
-                if super::lifecycle::remove(paths, &c, true).is_ok() {
+                if super::ops::remove(paths, &c, true).is_ok() {
                     n += 1;
                 }
             }

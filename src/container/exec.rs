@@ -138,6 +138,16 @@ pub(crate) fn spawn_with_stdio(
     Ok(spawned.pid)
 }
 
+/// docker's refusal of an exec into a frozen container (paused, or
+/// frozen by a commit under way), naming it as the user did (`target`):
+/// its process could not start until the container is thawed.
+pub fn refuse_paused(c: &Container, target: &str) -> Result<(), super::ContainerError> {
+    if c.state.is_alive() && c.state.is_paused() {
+        return Err(super::ContainerError::ExecPaused(target.to_string()));
+    }
+    Ok(())
+}
+
 /// Run `opts.cmd` in `c`. Returns its exit code (0 at once with `detach`).
 pub fn exec(c: &Container, opts: &ExecOptions) -> Result<i32> {
     if !c.state.is_alive() {
@@ -150,6 +160,9 @@ pub fn exec(c: &Container, opts: &ExecOptions) -> Result<i32> {
         return Err(Error::msg("exec requires at least 1 argument"));
     }
     let p = prepare(&c.config, c.state.pid, opts)?;
+    // Signals are read from here on, so that a process a freeze keeps from
+    // starting cannot keep us past a SIGTERM or ^C either.
+    let sfd = forwarding_signals()?;
     if opts.detach {
         let null = std::fs::OpenOptions::new()
             .read(true)
@@ -162,11 +175,10 @@ pub fn exec(c: &Container, opts: &ExecOptions) -> Result<i32> {
             tty: false,
             ..p.spec
         };
-        process::spawn(&spec, &p.cgroup)?;
+        process::spawn_interruptible(&spec, &p.cgroup, &sfd)?;
         return Ok(0);
     }
-    let sfd = forwarding_signals()?;
-    let spawned = process::spawn(&p.spec, &p.cgroup)?;
+    let spawned = process::spawn_interruptible(&p.spec, &p.cgroup, &sfd)?;
     // The namespace fds, no longer needed once it has joined them.
     drop(p);
     attach(&sfd, spawned, opts.interactive)

@@ -335,13 +335,16 @@ fn prober(
         let state: Option<super::state::State> = std::fs::read(&state_file)
             .ok()
             .and_then(|d| serde_json::from_slice(&d).ok());
-        let Some(state) = state else {
+        let Some(mut state) = state else {
             return;
         };
         if state.pid != pid {
             return;
         }
-        if state.paused {
+        // A commit's freeze counts as a pause; one left by a killed
+        // commit is undone here, as by any command that loads it.
+        super::freeze::check(paths, cfg, dir, &mut state);
+        if state.is_paused() {
             continue;
         }
         let result = probe(cfg, pid, &argv, timeout_ns);

@@ -101,7 +101,7 @@ pub fn inspect(paths: &Paths, c: &Container) -> Value {
         "State": {
             "Status": st.display_status(),
             "Running": running,
-            "Paused": st.paused,
+            "Paused": st.is_paused(),
             "Restarting": st.restarting,
             "OOMKilled": st.oom_killed,
             "Dead": st.status == super::state::Status::Dead,

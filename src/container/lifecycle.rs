@@ -4,7 +4,6 @@
 use super::config::{ContainerConfig, NetworkMode, SecurityOptions};
 use super::state::{proc_start_time, State, Status};
 use super::store::{Container, ContainerStore};
-use super::ContainerError;
 use crate::error::IoContext;
 use crate::error::{Error, Result};
 use crate::image::store::ImageStore;
@@ -23,7 +22,6 @@ use nix::unistd::Pid;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use std::time::Duration;
 
 /// Parent cgroup of every container without `--cgroup-parent`.
 pub const CGROUP_PARENT: &str = crate::runtime::cgroups::RDOCK_PARENT;
@@ -760,6 +758,7 @@ pub(super) fn launch(
         finished_at: None,
         error: String::new(),
         paused: false,
+        freezing: false,
         restarting: false,
         stop_requested: false,
         restart_count: c.state.restart_count,
@@ -873,7 +872,14 @@ pub fn start_foreground(paths: &Paths, c: &Container) -> Result<i32> {
     if let Some(l) = log.as_mut() {
         let _ = l.flush();
     }
-    finish(paths, c, &cgroup, code)?;
+    // The container's status is what the caller waits for: a failure to
+    // record it (a full disk) is worth a warning, not the exit code.
+    if let Err(e) = finish(paths, c, &cgroup, code) {
+        eprintln!(
+            "WARNING: container {} exited with {code}, but its state could not be recorded: {e}",
+            c.config.name
+        );
+    }
     Ok(code)
 }
 
@@ -1226,49 +1232,4 @@ fn pump_tty(
         }
     }
     Ok(code.unwrap_or(255))
-}
-
-/// Remove a container; with `force` a running one is killed first.
-pub fn remove(paths: &Paths, c: &Container, force: bool) -> Result<()> {
-    let store = ContainerStore::new(paths);
-    let cgroup = Cgroup::open(c.config.cgroup_parent(), &c.config.id);
-    if c.state.is_alive() {
-        if !force {
-            return Err(ContainerError::Running(c.short_id().to_string()).into());
-        }
-        if c.state.paused {
-            // Frozen tasks do not die until thawed.
-            let _ = cgroup.set_frozen(false);
-        }
-        kill_and_wait(c, &cgroup)?;
-    }
-    cgroup.remove()?;
-    // Its monitor releases the network when it sees the exit; a container
-    // whose monitor died still holds its lease until here.
-    super::network::teardown(paths, c);
-    store.remove(c)?;
-    // Its monitor's, if the monitor died before removing it.
-    super::attach::remove(paths, &c.config.id);
-    crate::events::container(paths, &c.config, "destroy", &[]);
-    Ok(())
-}
-
-/// SIGKILL the container's init (the pid namespace takes the rest with it)
-/// and wait until it is gone.
-pub fn kill_and_wait(c: &Container, cgroup: &Cgroup) -> Result<()> {
-    let pid = Pid::from_raw(c.state.pid);
-    let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
-    cgroup.kill_all(Signal::SIGKILL);
-    for _ in 0..1000 {
-        if !c.state.is_alive() && cgroup.pids().is_empty() {
-            // Give the monitor a moment to record the exit.
-            std::thread::sleep(Duration::from_millis(5));
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    Err(Error::msg(format!(
-        "could not kill container {}",
-        c.short_id()
-    )))
 }

@@ -11,6 +11,7 @@ pub mod cp;
 pub mod debris;
 pub mod exec;
 pub mod export;
+pub mod freeze;
 pub mod health;
 pub mod inspect;
 pub mod lifecycle;
@@ -36,6 +37,9 @@ pub enum ContainerError {
     Running(String),
     #[error("{0}")]
     Invalid(String),
+    /// docker's refusal, naming the container as the user did.
+    #[error("Container {0} is paused, unpause the container before exec")]
+    ExecPaused(String),
     #[error("{what}: {source}")]
     Io {
         what: String,

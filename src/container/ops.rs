@@ -72,8 +72,8 @@ fn wait_gone(paths: &Paths, c: &Container, limit: Duration) -> bool {
     false
 }
 
-/// The exit of a container whose monitor died: status exited (137, as an
-/// exit by SIGKILL is the usual story), cgroup removed.
+/// The exit of a container whose monitor died: status exited (137 and
+/// why, as an exit by SIGKILL is the usual story), cgroup removed.
 pub fn record_orphan_exit(paths: &Paths, c: &Container) {
     let store = ContainerStore::new(paths);
     let _ = Cgroup::open(c.config.cgroup_parent(), &c.config.id).remove();
@@ -89,9 +89,7 @@ pub fn record_orphan_exit(paths: &Paths, c: &Container) {
             st.status = Status::Exited;
             st.pid = 0;
             st.paused = false;
-            if st.exit_code == 0 {
-                st.exit_code = 137;
-            }
+            st.assume_killed();
             st.finished_at =
                 Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true));
         }
@@ -220,23 +218,44 @@ pub fn rename(paths: &Paths, c: &Container, new: &str) -> Result<()> {
     Ok(())
 }
 
-/// docker pause / unpause: freeze or thaw the container's cgroup.
+/// docker pause / unpause: freeze or thaw the container's cgroup. Under
+/// the state lock, so the freeze and its record go together: if the
+/// record cannot be written (a full disk), the freezer is put back.
 pub fn set_paused(paths: &Paths, c: &Container, paused: bool) -> Result<()> {
-    if !c.state.is_alive() {
-        return Err(Error::msg(format!(
-            "Container {} is not running",
-            c.config.id
-        )));
+    let cgroup = Cgroup::open(c.config.cgroup_parent(), &c.config.id);
+    let mut changed = false;
+    let done = ContainerStore::new(paths).try_update_state(&c.config.id, |st| {
+        if !st.is_alive() {
+            return Err(Error::msg(format!(
+                "Container {} is not running",
+                c.config.id
+            )));
+        }
+        // A commit's freeze (docker shows it paused) can be lifted, not
+        // taken over: the commit thaws at its end.
+        let frozen = st.paused || super::freeze::held(&c.dir);
+        if frozen == paused {
+            return Err(Error::msg(if paused {
+                format!("Container {} is already paused", c.config.id)
+            } else {
+                format!("Container {} is not paused", c.config.id)
+            }));
+        }
+        cgroup.set_frozen(paused)?;
+        changed = true;
+        st.paused = paused;
+        Ok(())
+    });
+    match done {
+        Ok(Some(())) => {}
+        Ok(None) => return Err(ContainerError::NotFound(c.config.id.clone()).into()),
+        Err(e) => {
+            if changed {
+                let _ = cgroup.set_frozen(!paused);
+            }
+            return Err(e);
+        }
     }
-    if c.state.paused == paused {
-        return Err(Error::msg(if paused {
-            format!("Container {} is already paused", c.config.id)
-        } else {
-            format!("Container {} is not paused", c.config.id)
-        }));
-    }
-    Cgroup::open(c.config.cgroup_parent(), &c.config.id).set_frozen(paused)?;
-    ContainerStore::new(paths).update_state(&c.config.id, |st| st.paused = paused)?;
     crate::events::container(
         paths,
         &c.config,
@@ -246,9 +265,10 @@ pub fn set_paused(paths: &Paths, c: &Container, paused: bool) -> Result<()> {
     Ok(())
 }
 
-/// A frozen container cannot act on a signal: thaw it first.
+/// A frozen container cannot act on a signal: thaw it first (a commit's
+/// freeze too: the commit goes on with a container that is going away).
 fn thaw_if_paused(paths: &Paths, c: &Container) {
-    if c.state.paused && c.state.is_alive() {
+    if c.state.is_paused() && c.state.is_alive() {
         let _ = set_paused(paths, c, false);
     }
 }
@@ -376,4 +396,49 @@ fn merge_update(cur: &mut Resources, req: &Resources) -> std::result::Result<(),
         cur.kernel_memory = req.kernel_memory;
     }
     Ok(())
+}
+
+/// Remove a container; with `force` a running one is killed first.
+pub fn remove(paths: &Paths, c: &Container, force: bool) -> Result<()> {
+    let store = ContainerStore::new(paths);
+    let cgroup = Cgroup::open(c.config.cgroup_parent(), &c.config.id);
+    if c.state.is_alive() {
+        if !force {
+            return Err(ContainerError::Running(c.short_id().to_string()).into());
+        }
+        if c.state.is_paused() {
+            // Frozen tasks do not die until thawed.
+            let _ = cgroup.set_frozen(false);
+        }
+        kill_and_wait(c, &cgroup)?;
+    }
+    cgroup.remove()?;
+    // Its monitor releases the network when it sees the exit; a container
+    // whose monitor died still holds its lease until here.
+    super::network::teardown(paths, c);
+    store.remove(c)?;
+    // Its monitor's, if the monitor died before removing it.
+    super::attach::remove(paths, &c.config.id);
+    crate::events::container(paths, &c.config, "destroy", &[]);
+    Ok(())
+}
+
+/// SIGKILL the container's init (the pid namespace takes the rest with it)
+/// and wait until it is gone.
+pub fn kill_and_wait(c: &Container, cgroup: &Cgroup) -> Result<()> {
+    let pid = Pid::from_raw(c.state.pid);
+    let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+    cgroup.kill_all(Signal::SIGKILL);
+    for _ in 0..1000 {
+        if !c.state.is_alive() && cgroup.pids().is_empty() {
+            // Give the monitor a moment to record the exit.
+            std::thread::sleep(Duration::from_millis(5));
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Err(Error::msg(format!(
+        "could not kill container {}",
+        c.short_id()
+    )))
 }

@@ -48,8 +48,14 @@ pub struct State {
     #[serde(default)]
     pub error: String,
     /// Frozen by `pause` (the process is alive; status stays running).
+    /// The user's pause only: `commit`'s freeze is `freezing`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub paused: bool,
+    /// Frozen by a live `commit` (it holds `freeze.lock`): found when the
+    /// container is loaded, never stored, so a dead committer's freeze
+    /// cannot outlive it in the state (see `freeze.rs`).
+    #[serde(skip)]
+    pub freezing: bool,
     /// Waiting to run again under its restart policy.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub restarting: bool,
@@ -68,6 +74,11 @@ pub struct State {
     pub owner_start: u64,
 }
 
+/// `State.Error` of an exit nobody saw: the process that reaps the
+/// container died first, so its real status is lost.
+pub const UNKNOWN_EXIT: &str = "exit status unknown: the process that records it (the container's \
+     monitor, or its foreground run) was gone or failed; 137 assumed (killed)";
+
 /// Start time (clock ticks since boot) of a live process, or None.
 pub fn proc_start_time(pid: i32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -85,12 +96,29 @@ pub fn proc_start_time(pid: i32) -> Option<u64> {
 impl State {
     /// Docker's status word: "paused" for a paused running container.
     pub fn display_status(&self) -> &'static str {
-        if self.status == Status::Running && self.paused {
+        if self.status == Status::Running && self.is_paused() {
             "paused"
         } else if self.restarting && self.status == Status::Exited {
             "restarting"
         } else {
             self.status.as_str()
+        }
+    }
+
+    /// Frozen, by the user's `pause` or a `commit` under way: as docker
+    /// shows a container its commit pauses.
+    pub fn is_paused(&self) -> bool {
+        self.paused || self.freezing
+    }
+
+    /// Record an exit whose status nobody saw as docker reports a killed
+    /// init (137), saying why, unless a real status is already there.
+    pub fn assume_killed(&mut self) {
+        if self.exit_code == 0 {
+            self.exit_code = 137;
+            if self.error.is_empty() {
+                self.error = UNKNOWN_EXIT.into();
+            }
         }
     }
 
@@ -109,13 +137,16 @@ impl State {
 
     /// The status as the user should see it: a "running" state whose
     /// process and owner are both gone (the monitor or CLI was killed)
-    /// reads as exited. A process that died under a live owner is still
-    /// "running" until the owner records its exit code a moment later.
+    /// reads as exited, with an unknown status (137). A process that died
+    /// under a live owner is still "running" until the owner records its
+    /// exit code a moment later.
     pub fn effective(&self) -> State {
         let mut s = self.clone();
         if s.status == Status::Running && !s.is_alive() && !s.owner_is_alive() {
             s.status = Status::Exited;
             s.pid = 0;
+            s.paused = false;
+            s.assume_killed();
             if s.finished_at.is_none() {
                 s.finished_at = s.started_at.clone();
             }
@@ -142,6 +173,38 @@ mod tests {
         s.pid_start += 1;
         assert!(!s.is_alive());
         assert_eq!(s.effective().status, Status::Exited);
+    }
+
+    #[test]
+    fn an_exit_nobody_recorded_is_137_with_a_reason() {
+        let gone = State {
+            status: Status::Running,
+            pid: std::process::id() as i32,
+            pid_start: 0, // not our process: dead, and no owner
+            paused: true,
+            ..Default::default()
+        };
+        let e = gone.effective();
+        assert_eq!(
+            (e.status, e.exit_code, e.paused),
+            (Status::Exited, 137, false)
+        );
+        assert_eq!(e.error, UNKNOWN_EXIT);
+        // Recorded exits keep their status and error.
+        let recorded = State {
+            status: Status::Exited,
+            exit_code: 0,
+            ..Default::default()
+        };
+        assert_eq!(recorded.effective().exit_code, 0);
+        assert!(recorded.effective().error.is_empty());
+        // The freeze of a commit is never stored.
+        let committing = State {
+            freezing: true,
+            ..Default::default()
+        };
+        let json = serde_json::to_string(&committing).unwrap();
+        assert!(!serde_json::from_str::<State>(&json).unwrap().freezing);
     }
 
     #[test]

@@ -273,10 +273,30 @@ impl ContainerStore {
         Ok(Some(r))
     }
 
+    /// As `update_state`, for a change that may fail: nothing is written
+    /// then. The caller undoes what it did to the container beyond the
+    /// state if the write fails.
+    pub fn try_update_state<R>(
+        &self,
+        id: &str,
+        f: impl FnOnce(&mut State) -> crate::error::Result<R>,
+    ) -> crate::error::Result<Option<R>> {
+        if !self.paths.container(id).join("config.json").exists() {
+            return Ok(None);
+        }
+        let _lock = self.state_lock(id)?;
+        let Some(mut st) = self.raw_state(id) else {
+            return Ok(None);
+        };
+        let r = f(&mut st)?;
+        self.write_state(id, &st)?;
+        Ok(Some(r))
+    }
+
     /// Change the config (`network connect`...) under the state lock.
     pub fn update_config(&self, id: &str, f: impl FnOnce(&mut ContainerConfig)) -> Result<()> {
         let _lock = self.state_lock(id)?;
-        let mut cfg = self.load(id)?.config;
+        let mut cfg = self.read(id)?.config;
         f(&mut cfg);
         let data = serde_json::to_vec_pretty(&cfg).map_err(json_err("container config"))?;
         util::atomic_write(&self.paths.container(id).join("config.json"), &data)
@@ -291,7 +311,7 @@ impl ContainerStore {
         f: impl FnOnce(&Container, &mut ContainerConfig) -> crate::error::Result<()>,
     ) -> crate::error::Result<()> {
         let _lock = self.state_lock(id)?;
-        let c = self.load(id)?;
+        let c = self.read(id)?;
         let mut cfg = c.config.clone();
         f(&c, &mut cfg)?;
         let data = serde_json::to_vec_pretty(&cfg).map_err(json_err("container config"))?;
@@ -341,7 +361,18 @@ impl ContainerStore {
         Ok(())
     }
 
+    /// The container as the user should see it: its state corrected by
+    /// liveness, and a freeze left by a killed `commit` undone (one failed
+    /// open when there is none; see `freeze.rs`).
     pub fn load(&self, id: &str) -> Result<Container> {
+        let mut c = self.read(id)?;
+        super::freeze::check(&self.paths, &c.config, &c.dir, &mut c.state);
+        Ok(c)
+    }
+
+    /// `load` without the freeze check: for callers holding the state
+    /// lock, which undoing a freeze takes.
+    fn read(&self, id: &str) -> Result<Container> {
         let dir = self.paths.container(id);
         let cfg = fs::read(dir.join("config.json")).map_err(|e| {
             if e.kind() == io::ErrorKind::NotFound {

@@ -177,6 +177,12 @@ fn enable_v2_controllers(parent: &Path) {
     }
 }
 
+/// Where a container's freeze is set: its cgroup v2 dir or v1 freezer dir.
+enum Freezer {
+    V2(PathBuf),
+    V1(PathBuf),
+}
+
 /// The cgroup(s) of one container: one directory per v1 hierarchy, or one v2 dir.
 #[derive(Debug)]
 pub struct Cgroup {
@@ -187,15 +193,25 @@ pub struct Cgroup {
 }
 
 impl Cgroup {
-    /// Freeze (`pause`) or thaw every process of the container: cgroup v2's
-    /// cgroup.freeze where the container has a v2 cgroup, else the v1
-    /// freezer. Waits until the kernel reports the new state.
-    pub fn set_frozen(&self, frozen: bool) -> Result<()> {
+    /// The freezer rdock uses for this container: cgroup v2's
+    /// cgroup.freeze where the container has a v2 cgroup (also in the
+    /// unified hierarchy of a hybrid host), else the v1 freezer.
+    fn freezer(&self) -> Option<Freezer> {
         let v2 = self.dirs.iter().find(|d| d.join("cgroup.freeze").exists());
         let v1 = self.dirs.iter().find(|d| d.join("freezer.state").exists());
+        match (v2, v1) {
+            (Some(d), _) => Some(Freezer::V2(d.clone())),
+            (None, Some(d)) => Some(Freezer::V1(d.clone())),
+            _ => None,
+        }
+    }
+
+    /// Freeze (`pause`) or thaw every process of the container. Waits
+    /// until the kernel reports the new state.
+    pub fn set_frozen(&self, frozen: bool) -> Result<()> {
         // (file to write, value, file to watch, line that says it is done)
-        let (file, value, watch, expect) = match (v2, v1) {
-            (Some(d), _) => {
+        let (file, value, watch, expect) = match self.freezer() {
+            Some(Freezer::V2(d)) => {
                 let v = if frozen { "1" } else { "0" };
                 (
                     d.join("cgroup.freeze"),
@@ -204,7 +220,7 @@ impl Cgroup {
                     format!("frozen {v}"),
                 )
             }
-            (None, Some(d)) => {
+            Some(Freezer::V1(d)) => {
                 let v = if frozen { "FROZEN" } else { "THAWED" };
                 (
                     d.join("freezer.state"),
@@ -213,7 +229,7 @@ impl Cgroup {
                     v.to_string(),
                 )
             }
-            _ => return Err(RuntimeError::Cgroup("no freezer for this container".into())),
+            None => return Err(RuntimeError::Cgroup("no freezer for this container".into())),
         };
         for _ in 0..500 {
             std::fs::write(&file, value).map_err(|e| cg_err("writing", &file, e))?;
@@ -227,6 +243,25 @@ impl Cgroup {
             "{} did not reach {value}",
             file.display()
         )))
+    }
+
+    /// Thaw the container if its freezer says frozen (or freezing);
+    /// whether it did. Nothing to do, and no error, for a cgroup that is
+    /// gone or has no freezer.
+    pub fn thaw(&self) -> Result<bool> {
+        let frozen = match self.freezer() {
+            Some(Freezer::V2(d)) => {
+                std::fs::read_to_string(d.join("cgroup.freeze")).is_ok_and(|s| s.trim() != "0")
+            }
+            Some(Freezer::V1(d)) => {
+                std::fs::read_to_string(d.join("freezer.state")).is_ok_and(|s| s.trim() != "THAWED")
+            }
+            None => false,
+        };
+        if frozen {
+            self.set_frozen(false)?;
+        }
+        Ok(frozen)
     }
 
     /// Create (or reuse) `<hierarchy>/<parent>/<name>` in every hierarchy
@@ -469,6 +504,11 @@ mod tests {
         let own = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
         assert!(own.contains(&format!("/{}/c1", parent.0)), "{own}");
         assert_eq!(Cgroup::open(&parent.0, "c1").dirs, cg.dirs);
+        // thaw says whether there was anything to thaw.
+        assert!(!cg.thaw().unwrap());
+        cg.set_frozen(true).unwrap();
+        assert!(cg.thaw().unwrap());
+        assert!(!cg.thaw().unwrap());
         cg.kill_all(nix::sys::signal::Signal::SIGKILL);
         child.wait().unwrap();
         cg.remove().unwrap();
@@ -476,6 +516,7 @@ mod tests {
             assert!(!d.exists(), "{} left behind", d.display());
         }
         assert!(Cgroup::open(&parent.0, "c1").dirs.is_empty());
+        assert!(!Cgroup::open(&parent.0, "c1").thaw().unwrap());
         for h in hierarchies() {
             assert!(!h.mountpoint.join(&parent.0).exists(), "parent left");
         }

@@ -55,6 +55,10 @@ pub enum RuntimeError {
     /// exit 126 for any other execve failure.
     #[error("exec: \"{0}\": {1}")]
     ExecFailed(String, String),
+    /// A signal ended the wait for a process that could not start;
+    /// exits 128 + the signal, as if it had killed us.
+    #[error("interrupted by {} before the process started (a frozen container keeps it waiting)", .0.as_str())]
+    Interrupted(nix::sys::signal::Signal),
     #[error("{0}")]
     Other(String),
 }
@@ -76,6 +80,7 @@ impl RuntimeError {
         match self {
             RuntimeError::ExecNotFound(_) | RuntimeError::ExecMissing(_) => 127,
             RuntimeError::ExecDenied(_) | RuntimeError::ExecFailed(..) => 126,
+            RuntimeError::Interrupted(sig) => 128 + *sig as i32,
             _ => 125,
         }
     }

@@ -185,6 +185,81 @@ pub fn spawn_with(
     cgroup: &Cgroup,
     before_release: Option<&mut dyn FnMut(i32) -> Result<()>>,
 ) -> Result<Spawned> {
+    spawn_inner(spec, cgroup, before_release, None)
+}
+
+/// `spawn` for a process joining a running container (`exec`): while it
+/// cannot start (a container frozen behind our back keeps it waiting),
+/// SIGINT, SIGTERM, SIGHUP or SIGQUIT read from `signals` (which the
+/// caller blocks) kill it and end the wait with `Interrupted`. Other
+/// signals read meanwhile are dropped: there is no process to pass them to.
+pub fn spawn_interruptible(
+    spec: &InitSpec,
+    cgroup: &Cgroup,
+    signals: &nix::sys::signalfd::SignalFd,
+) -> Result<Spawned> {
+    spawn_inner(spec, cgroup, None, Some(signals))
+}
+
+/// Until `fd` is readable, or one of the signals that end a wait arrives.
+fn wait_readable(fd: RawFd, interrupt: Option<&nix::sys::signalfd::SignalFd>) -> Result<()> {
+    let Some(signals) = interrupt else {
+        return Ok(());
+    };
+    loop {
+        let mut fds = [
+            libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: signals.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // SAFETY: a valid array of pollfd of the given length.
+        if unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) } < 0 {
+            let e = nix::errno::Errno::last();
+            if e == nix::errno::Errno::EINTR {
+                continue;
+            }
+            return Err(RuntimeError::sys("waiting for the process to start", e));
+        }
+        if fds[0].revents != 0 {
+            return Ok(());
+        }
+        if fds[1].revents != 0 {
+            if let Ok(Some(info)) = signals.read_signal() {
+                let sig = Signal::try_from(info.ssi_signo as i32);
+                if let Ok(
+                    s @ (Signal::SIGINT | Signal::SIGTERM | Signal::SIGHUP | Signal::SIGQUIT),
+                ) = sig
+                {
+                    return Err(RuntimeError::Interrupted(s));
+                }
+            }
+        }
+    }
+}
+
+/// Give up on a child that has not started: killed, not waited for (a
+/// task in a v1 frozen cgroup dies only once thawed; init reaps it after
+/// we are gone).
+fn abandon(pid: i32, e: RuntimeError) -> RuntimeError {
+    let pid = nix::unistd::Pid::from_raw(pid);
+    let _ = signal::kill(pid, Signal::SIGKILL);
+    let _ = nix::sys::wait::waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG));
+    e
+}
+
+fn spawn_inner(
+    spec: &InitSpec,
+    cgroup: &Cgroup,
+    before_release: Option<&mut dyn FnMut(i32) -> Result<()>>,
+    interrupt: Option<&nix::sys::signalfd::SignalFd>,
+) -> Result<Spawned> {
     let (sync_r, sync_w) = pipe_cloexec()?;
     let (err_r, err_w) = pipe_cloexec()?;
     let pty_sock = if spec.tty {
@@ -320,12 +395,16 @@ pub fn spawn_with(
     drop(sync_w);
 
     let pty_master = match sock {
-        Some(s) => match recv_fd(&s) {
-            Ok(m) => m,
-            Err(e) => return Err(fail(&mut err_r, e)),
-        },
+        Some(s) => {
+            wait_readable(s.as_raw_fd(), interrupt).map_err(|e| abandon(pid, e))?;
+            match recv_fd(&s) {
+                Ok(m) => m,
+                Err(e) => return Err(fail(&mut err_r, e)),
+            }
+        }
         None => None,
     };
+    wait_readable(err_r.as_raw_fd(), interrupt).map_err(|e| abandon(pid, e))?;
     let mut msg = Vec::new();
     let _ = err_r.read_to_end(&mut msg);
     if !msg.is_empty() {
