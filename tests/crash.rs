@@ -1,7 +1,7 @@
 //! `kill -9` at random instants of `run -d`, `build`, `pull` and `load`:
 //! afterwards nothing is frozen, nothing is half-made, the next command
 //! that takes the store lock sweeps what the dead left, and states read
-//! right. (`commit` under kill -9 is in tests/lifecycle.rs.)
+//! right. (`commit` under kill -9 is in tests/freeze.rs.)
 
 mod common;
 use common::registry::{files_tar, Layout, Registry};
