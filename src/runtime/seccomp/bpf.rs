@@ -218,8 +218,19 @@ fn tree(ranges: &[(u32, Leaf)]) -> Result<Vec<Insn>> {
     Ok(out)
 }
 
+/// runc's ENOSYS stub: a syscall numbered above every syscall the profile
+/// names is taken for one newer than the profile, and gets ENOSYS rather
+/// than the default's EPERM so that programs fall back to older calls.
+/// Not when the default already allows.
+fn enosys_from(r: &Resolved) -> Option<u32> {
+    if matches!(r.default, Action::Allow | Action::Log) {
+        return None;
+    }
+    r.last_nr.and_then(|n| n.checked_add(1))
+}
+
 /// The ranges of the number space and their outcomes.
-fn ranges(r: &Resolved, max_known: u32) -> Vec<(u32, Leaf)> {
+fn ranges(r: &Resolved) -> Vec<(u32, Leaf)> {
     let mut out: Vec<(u32, Leaf)> = Vec::new();
     let push = |out: &mut Vec<(u32, Leaf)>, start: u32, leaf: Leaf| {
         if out
@@ -252,24 +263,18 @@ fn ranges(r: &Resolved, max_known: u32) -> Vec<(u32, Leaf)> {
         push(&mut out, nr, leaf);
         next = nr.saturating_add(1);
     }
-    if out.is_empty() || next <= max_known {
-        push(&mut out, next.min(max_known), Leaf::Ret(r.default));
+    let enosys = enosys_from(r);
+    if out.is_empty() || enosys.is_none_or(|e| next < e) {
+        push(&mut out, next, Leaf::Ret(r.default));
     }
-    // Syscalls newer than this build knows: ENOSYS rather than EPERM, so
-    // programs fall back to older ones (runc does the same), unless the
-    // profile allows by default.
-    if !matches!(r.default, Action::Allow | Action::Log) && max_known < u32::MAX {
-        push(
-            &mut out,
-            max_known + 1,
-            Leaf::Ret(Action::Errno(libc::ENOSYS as u16)),
-        );
+    if let Some(e) = enosys {
+        push(&mut out, e, Leaf::Ret(Action::Errno(libc::ENOSYS as u16)));
     }
     out
 }
 
 /// Compile: architecture check, then the search tree.
-pub fn compile(r: &Resolved, max_known: u32) -> Result<Program> {
+pub fn compile(r: &Resolved) -> Result<Program> {
     // A syscall of another ABI (i386 or x32 on x86_64, arm on aarch64)
     // would be looked up with the wrong numbers: its process is killed,
     // as libseccomp does for an architecture the filter lacks.
@@ -282,7 +287,7 @@ pub fn compile(r: &Resolved, max_known: u32) -> Result<Program> {
     ];
     #[cfg(target_arch = "x86_64")]
     prog.extend([jump(JGE_K, X32_SYSCALL_BIT, 0, 1), ret(foreign)]);
-    prog.extend(tree(&ranges(r, max_known))?);
+    prog.extend(tree(&ranges(r))?);
     if prog.len() > MAX_INSNS {
         return Err(SeccompError::TooLong(prog.len()));
     }

@@ -2,11 +2,14 @@
 //! refused with EPERM except an allowlist; some syscalls are allowed only
 //! with some argument values, others only with a capability.
 //!
-//! Same semantics as moby's `profiles/seccomp` default, for the
-//! architectures rdock builds for (x86_64, aarch64): the 32-bit-only
+//! Same semantics as docker 28's default (moby's `profiles/seccomp`), for
+//! the architectures rdock builds for (x86_64, aarch64): the 32-bit-only
 //! entries of docker's list (`chown32`, `*_time64`, `socketcall`...) have
 //! no number here and are left out, since foreign-architecture syscalls
-//! are refused as a whole (see `bpf.rs`).
+//! are refused as a whole (see `bpf.rs`). One deliberate difference:
+//! socket(2) also refuses AF_ALG, as docker does from 29.5
+//! (docs/security.md). `vs_docker.rs` checks this against docker's own
+//! file.
 
 use super::profile::{Arg, Filter, Profile, Syscall};
 
@@ -155,6 +158,7 @@ const ALLOWED: &[&[&str]] = &[
         "io_submit",
         "io_cancel",
         "io_getevents",
+        "io_pgetevents",
         "ioprio_get",
         "ioprio_set",
     ],
@@ -462,8 +466,9 @@ pub fn profile() -> Profile {
         }),
         ..allow(&["ptrace", "process_vm_readv", "process_vm_writev"])
     });
-    // socket(2): every family but AF_ALG (38, kernel crypto) and AF_VSOCK
-    // (40, the hypervisor's sockets).
+    // socket(2): every family but AF_ALG (38, kernel crypto; docker 28
+    // allows it, 29.5 no longer) and AF_VSOCK (40, the hypervisor's
+    // sockets).
     for a in [
         arg(0, "SCMP_CMP_LT", libc::AF_ALG as u64, 0),
         arg(0, "SCMP_CMP_EQ", libc::AF_ALG as u64 + 1, 0),

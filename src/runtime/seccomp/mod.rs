@@ -9,6 +9,8 @@ pub mod profile;
 mod syscalls;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod vs_docker;
 
 pub use bpf::Program;
 pub use profile::{Action, Context, Profile};
@@ -64,7 +66,7 @@ pub fn filter_for(mode: &Mode, privileged: bool, caps: u64) -> Result<Option<Pro
 
 pub fn compile(profile: &Profile, ctx: &Context) -> Result<Program> {
     let resolved = profile.resolve(ctx)?;
-    bpf::compile(&resolved, profile::max_known_nr())
+    bpf::compile(&resolved)
 }
 
 const SECCOMP_SET_MODE_FILTER: libc::c_ulong = 1;

@@ -174,6 +174,9 @@ pub struct Resolved {
     pub default: Action,
     /// Syscall number -> its rules, in profile order.
     pub rules: BTreeMap<u32, Vec<Rule>>,
+    /// The highest number the profile names for this container, whatever
+    /// the action: runc answers ENOSYS above it (see `bpf.rs`).
+    pub last_nr: Option<u32>,
 }
 
 /// What includes/excludes are checked against.
@@ -199,7 +202,8 @@ pub fn syscall_nr(name: &str) -> Option<u32> {
         .map(|i| TABLE[i].1)
 }
 
-/// The highest syscall number this build knows (newer ones get ENOSYS).
+/// The highest syscall number this build knows.
+#[cfg(test)]
 pub fn max_known_nr() -> u32 {
     TABLE.iter().map(|(_, n)| *n).max().unwrap_or(0)
 }
@@ -239,7 +243,7 @@ impl Profile {
     /// moby's setupSeccomp, then libseccomp's view: the rules that apply
     /// to this container, by syscall number. Names this architecture does
     /// not have are skipped. Rules whose action is the default are dropped
-    /// (as runc does: they change nothing).
+    /// (as runc does: they change nothing), but still count for `last_nr`.
     pub fn resolve(&self, ctx: &Context) -> Result<Resolved> {
         if self.architectures.as_ref().is_some_and(|a| !a.is_empty())
             && self.arch_map.as_ref().is_some_and(|a| !a.is_empty())
@@ -248,6 +252,7 @@ impl Profile {
         }
         let default = Action::parse(&self.default_action, self.default_errno_ret)?;
         let mut rules: BTreeMap<u32, Vec<Rule>> = BTreeMap::new();
+        let mut last_nr: Option<u32> = None;
         'calls: for call in self.syscalls.iter().flatten() {
             let names: Vec<&str> = match (&call.names, call.name.as_str()) {
                 (Some(n), "") => n.iter().map(String::as_str).collect(),
@@ -299,11 +304,9 @@ impl Profile {
                     value_two: a.value_two,
                 });
             }
-            if action == default {
-                continue;
-            }
-            for name in names {
-                if let Some(nr) = syscall_nr(name) {
+            for nr in names.into_iter().filter_map(syscall_nr) {
+                last_nr = last_nr.max(Some(nr));
+                if action != default {
                     rules.entry(nr).or_default().push(Rule {
                         args: args.clone(),
                         action,
@@ -311,7 +314,13 @@ impl Profile {
                 }
             }
         }
-        Ok(Resolved { default, rules })
+        // runc takes a highest number of 0 for none.
+        let last_nr = last_nr.filter(|n| *n != 0);
+        Ok(Resolved {
+            default,
+            rules,
+            last_nr,
+        })
     }
 }
 

@@ -16,7 +16,7 @@ fn ctx(caps: u64) -> Context {
 }
 
 /// Runs `prog` on a seccomp_data; returns (return value, instructions run).
-fn run(prog: &Program, arch: u32, nr: u32, args: [u64; 6]) -> (u32, usize) {
+pub(super) fn run(prog: &Program, arch: u32, nr: u32, args: [u64; 6]) -> (u32, usize) {
     let mut data = [0u8; 64];
     data[0..4].copy_from_slice(&nr.to_le_bytes());
     data[4..8].copy_from_slice(&arch.to_le_bytes());
@@ -64,7 +64,7 @@ fn holds(c: &ArgCmp, args: &[u64; 6]) -> bool {
 
 /// What the filter should answer, straight from the resolved rules.
 fn reference(r: &Resolved, nr: u32, args: &[u64; 6]) -> u32 {
-    if nr > max_known_nr() && !matches!(r.default, Action::Allow | Action::Log) {
+    if r.last_nr.is_some_and(|l| nr > l) && !matches!(r.default, Action::Allow | Action::Log) {
         return Action::Errno(libc::ENOSYS as u16).ret();
     }
     let Some(rules) = r.rules.get(&nr) else {
@@ -89,7 +89,7 @@ fn nr(name: &str) -> u32 {
 
 fn check(profile: &Profile, caps: u64, argsets: &[[u64; 6]]) {
     let r = profile.resolve(&ctx(caps)).unwrap();
-    let prog = bpf::compile(&r, max_known_nr()).unwrap();
+    let prog = bpf::compile(&r).unwrap();
     for n in (0..=max_known_nr() + 3).chain([0x3fff_ffff, u32::MAX >> 2]) {
         for args in argsets {
             let (got, _) = run(&prog, AUDIT_ARCH_NATIVE, n, *args);
@@ -120,6 +120,8 @@ fn default_profile_as_docker() {
         "prctl",
         "chdir",
         "wait4",
+        "io_pgetevents",
+        "fchmodat2",
     ] {
         assert_eq!(verdict(&prog, ok, a), ALLOW, "{ok}");
     }
@@ -191,16 +193,55 @@ fn default_profile_as_docker() {
             "{pers:#x}"
         );
     }
-    // Another ABI is killed; so are x32 numbers on x86_64; unknown new
-    // syscalls get ENOSYS.
+    // Another ABI is killed; so are x32 numbers on x86_64. Syscalls above
+    // the last one docker's profile names get ENOSYS, as with runc, known
+    // to rdock's table or not.
     assert_eq!(run(&prog, 0x4000_0003, 1, a).0, 0x8000_0000);
     #[cfg(target_arch = "x86_64")]
     assert_eq!(run(&prog, AUDIT_ARCH_NATIVE, 0x4000_0000, a).0, 0x8000_0000);
-    assert_eq!(
-        run(&prog, AUDIT_ARCH_NATIVE, max_known_nr() + 1, a).0,
-        ENOSYS
-    );
+    let last = nr("removexattrat");
+    assert_eq!(run(&prog, AUDIT_ARCH_NATIVE, last, a).0, ALLOW);
+    for new in ["open_tree_attr", "file_getattr", "file_setattr"] {
+        assert!(nr(new) > last);
+        assert_eq!(verdict(&prog, new, a), ENOSYS, "{new}");
+    }
     assert_eq!(run(&prog, AUDIT_ARCH_NATIVE, 5000, a).0, ENOSYS);
+}
+
+/// runc's ENOSYS stub: above the highest number the profile names for
+/// the container, whatever that rule's action; not when the default
+/// allows; none when nothing is named.
+#[test]
+fn enosys_above_the_last_named_syscall() {
+    let a = [0u64; 6];
+    let json = r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[
+        {"names":["getpid","no_such_syscall"],"action":"SCMP_ACT_ALLOW"},
+        {"names":["gettid"],"action":"SCMP_ACT_ERRNO"},
+        {"names":["setns"],"action":"SCMP_ACT_ALLOW","includes":{"caps":["CAP_SYS_ADMIN"]}}]}"#;
+    let p = Profile::from_json(json).unwrap();
+    let prog = compile(&p, &ctx(0)).unwrap();
+    let last = nr("getpid").max(nr("gettid"));
+    assert_eq!(p.resolve(&ctx(0)).unwrap().last_nr, Some(last));
+    assert_eq!(verdict(&prog, "getpid", a), ALLOW);
+    assert_eq!(run(&prog, AUDIT_ARCH_NATIVE, last, a).0, EPERM);
+    assert_eq!(run(&prog, AUDIT_ARCH_NATIVE, last + 1, a).0, ENOSYS);
+    // setns (numbered higher) is only named with CAP_SYS_ADMIN.
+    let setns = nr("setns");
+    assert!(setns > last);
+    assert_eq!(verdict(&prog, "setns", a), ENOSYS);
+    let admin = compile(&p, &ctx(1 << 21)).unwrap();
+    assert_eq!(verdict(&admin, "setns", a), ALLOW);
+    assert_eq!(run(&admin, AUDIT_ARCH_NATIVE, last + 1, a).0, EPERM);
+    assert_eq!(run(&admin, AUDIT_ARCH_NATIVE, setns + 1, a).0, ENOSYS);
+    let allow = Profile::from_json(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getpid"],"action":"SCMP_ACT_ERRNO"}]}"#,
+    )
+    .unwrap();
+    let prog = compile(&allow, &ctx(0)).unwrap();
+    assert_eq!(run(&prog, AUDIT_ARCH_NATIVE, 5000, a).0, ALLOW);
+    let none = Profile::from_json(r#"{"defaultAction":"SCMP_ACT_ERRNO"}"#).unwrap();
+    let prog = compile(&none, &ctx(0)).unwrap();
+    assert_eq!(run(&prog, AUDIT_ARCH_NATIVE, 5000, a).0, EPERM);
 }
 
 #[test]
@@ -322,7 +363,7 @@ fn long_subtrees_jump_with_ja() {
     );
     let p = Profile::from_json(&json).unwrap();
     let r = p.resolve(&ctx(0)).unwrap();
-    let prog = bpf::compile(&r, max_known_nr()).unwrap();
+    let prog = bpf::compile(&r).unwrap();
     assert!(
         prog.0.iter().any(|i| i.code == JA),
         "expected ja trampolines"
@@ -356,10 +397,13 @@ fn docker_json_profiles() {
     let a = [0u64; 6];
     assert_eq!(verdict(&prog, "read", a), ALLOW);
     assert_eq!(verdict(&prog, "mkdir", a), 0x0005_000d);
-    assert_eq!(verdict(&prog, "mount", a), EPERM);
     assert_eq!(verdict(&prog, "getpid", a), EPERM);
-    assert_eq!(verdict(&prog, "gettid", a), EPERM);
-    assert_eq!(verdict(&prog, "getppid", a), EPERM);
+    // Not named for this container and above getgid, the last one named:
+    // runc's ENOSYS.
+    #[cfg(target_arch = "x86_64")]
+    for s in ["mount", "gettid", "getppid"] {
+        assert_eq!(verdict(&prog, s, a), ENOSYS, "{s}");
+    }
     assert_eq!(verdict(&prog, "getuid", a), 0x7ffc_0000);
     assert_eq!(verdict(&prog, "kill", a), 0x8000_0000);
     assert_eq!(verdict(&prog, "getgid", a), 0x0003_0000);
