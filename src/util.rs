@@ -205,6 +205,11 @@ impl FileLock {
         Self::hold(file)
     }
 
+    /// Lock a file the caller opened (with the mode it wants).
+    pub fn exclusive_on(file: File) -> io::Result<FileLock> {
+        Self::hold(file)
+    }
+
     fn hold(file: File) -> io::Result<FileLock> {
         Self::hold_mode(file, libc::LOCK_EX)
     }

@@ -7,6 +7,9 @@ use common::*;
 use std::io::{Read, Write};
 use std::time::Duration;
 
+#[path = "network/stores.rs"]
+mod stores;
+
 fn http_get(port: u16) -> String {
     for _ in 0..50 {
         if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
@@ -22,6 +25,9 @@ fn http_get(port: u16) -> String {
     }
     panic!("nothing answered on 127.0.0.1:{port}");
 }
+
+/// The host's lease table (src/network/leases.rs).
+const HOST_LEASES: &str = "/run/rdock-network";
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -158,23 +164,12 @@ fn published_port_answers_on_loopback_and_is_cleaned_up() {
     assert_eq!(out, "hello-from-rdock\n");
 
     // Stopping gives everything back: rule, veth, lease.
-    let veth = std::fs::read_to_string(r.root.join("networks/leases.json")).unwrap();
-    let veth = veth
-        .split("\"veth\":\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let veth = lease_veths(&r).pop().unwrap();
     assert!(std::path::Path::new(&format!("/sys/class/net/{veth}")).exists());
     r.run(&["stop", "-t", "0", "web1"]).ok();
     assert!(!nft_table(&r).contains("rdock ctr"), "{}", nft_table(&r));
     assert!(gone_soon(&veth));
-    assert_eq!(
-        std::fs::read_to_string(r.root.join("networks/leases.json")).unwrap(),
-        "[]"
-    );
+    assert_eq!(store_leases(&r), Vec::<serde_json::Value>::new());
     // web1 and the container whose start failed (kept as Created, as docker does).
     assert_eq!(r.run(&["ps", "-a", "--format", "{{.Ports}}"]).ok(), "\n\n");
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
@@ -254,10 +249,7 @@ fn random_ports_udp_and_a_killed_monitor() {
     assert!(nft_table(&r).contains("rdock ctr"));
     r.run(&["run", "--rm", "busybox", "true"]).ok();
     assert!(!nft_table(&r).contains("rdock ctr"), "{}", nft_table(&r));
-    assert_eq!(
-        std::fs::read_to_string(r.root.join("networks/leases.json")).unwrap(),
-        "[]"
-    );
+    assert_eq!(store_leases(&r), Vec::<serde_json::Value>::new());
 }
 
 fn link_exists(name: &str) -> bool {
@@ -276,11 +268,27 @@ fn gone_soon(link: &str) -> bool {
     false
 }
 
+/// Every entry of one of the host's lease files (every store's).
+fn host_table(file: &str) -> Vec<serde_json::Value> {
+    match std::fs::read_to_string(std::path::Path::new(HOST_LEASES).join(file)) {
+        Ok(text) => serde_json::from_str(&text).unwrap(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The leases of `r`'s store in the host's table.
+fn store_leases(r: &Rdock) -> Vec<serde_json::Value> {
+    let root = std::fs::canonicalize(&r.root).unwrap();
+    host_table("leases.json")
+        .into_iter()
+        .filter(|l| l["root"].as_str() == root.to_str())
+        .collect()
+}
+
 /// The host end of each lease's veth.
 fn lease_veths(r: &Rdock) -> Vec<String> {
-    let text = std::fs::read_to_string(r.root.join("networks/leases.json")).unwrap();
-    let all: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
-    all.iter()
+    store_leases(r)
+        .iter()
         .map(|l| l["veth"].as_str().unwrap().to_string())
         .collect()
 }
@@ -293,14 +301,13 @@ fn a_stopped_containers_veth_goes_with_its_namespace() {
     for _ in 0..3 {
         r.run(&["run", "--rm", "busybox", "true"]).ok();
     }
-    assert_eq!(
-        std::fs::read_to_string(r.root.join("networks/leases.json")).unwrap(),
-        "[]"
-    );
-    let text = std::fs::read_to_string(r.root.join("networks/draining.json")).unwrap();
-    let draining: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+    assert_eq!(store_leases(&r), Vec::<serde_json::Value>::new());
+    let draining: Vec<serde_json::Value> = host_table("draining.json")
+        .into_iter()
+        .filter(|d| d["bridge"].as_str() == Some(r.bridge.as_str()))
+        .collect();
     for d in &draining {
-        assert!(gone_soon(d["veth"].as_str().unwrap()), "{text}");
+        assert!(gone_soon(d["veth"].as_str().unwrap()), "{draining:?}");
     }
 
     // A namespace another container still uses keeps its veth: after the
@@ -532,10 +539,7 @@ fn user_networks_resolve_names_and_connect_live() {
     assert_eq!(r.run(&["network", "rm", "n1", "n2"]).ok(), "n1\nn2\n");
     assert!(bridges.iter().all(|b| !link_exists(b)), "{bridges:?}");
     assert!(!nft_table(&r).contains("rdbr-"), "{}", nft_table(&r));
-    assert_eq!(
-        std::fs::read_to_string(r.root.join("networks/leases.json")).unwrap(),
-        "[]"
-    );
+    assert_eq!(store_leases(&r), Vec::<serde_json::Value>::new());
     let e = r.run(&["network", "rm", "bridge"]);
     assert!(
         e.stderr

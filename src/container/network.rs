@@ -9,7 +9,7 @@ use super::store::{Container, ContainerStore};
 use crate::error::{Error, Result};
 use crate::network::bridge::{self, Endpoint, EndpointOptions, Member};
 use crate::network::firewall::Proto;
-use crate::network::{ports, store as networks};
+use crate::network::{hosts, ports, store as networks};
 use crate::paths::Paths;
 
 const ENDPOINT_FILE: &str = "network.json";
@@ -84,14 +84,22 @@ fn holder() -> (i32, u64) {
 }
 
 /// Is a lease's container still there? Its taker runs (a start in
-/// progress) or the container does.
+/// progress) or the container does, as the state in the lease's store
+/// says: this store or another one sharing the host's table. A store
+/// since removed says nothing, and the lease is dead once its taker is.
 fn live(store: &ContainerStore) -> impl Fn(&bridge::Lease) -> bool + '_ {
     move |l: &bridge::Lease| {
         let (pid, start) = l.holder;
-        (pid > 0 && super::state::proc_start_time(pid) == Some(start))
-            || store
-                .raw_state(&l.container)
-                .is_some_and(|s| s.is_alive() || s.owner_is_alive())
+        if pid > 0 && super::state::proc_start_time(pid) == Some(start) {
+            return true;
+        }
+        let state = if l.root.as_os_str().is_empty() {
+            store.raw_state(&l.container)
+        } else {
+            // Only the root is read (containers/<id>/state.json).
+            ContainerStore::new(&Paths::new(&l.root, "")).raw_state(&l.container)
+        };
+        state.is_some_and(|s| s.is_alive() || s.owner_is_alive())
     }
 }
 
@@ -268,13 +276,7 @@ pub fn prepare(paths: &Paths, c: &Container, links: &Links) -> Result<Vec<(Endpo
         .collect();
     let hosts_path = c.dir.join("hosts");
     let saved = save_endpoints(c, &eps.iter().map(|(e, _)| e.clone()).collect::<Vec<_>>())
-        .and_then(|_| {
-            Ok(bridge::refresh_hosts(
-                paths,
-                &user,
-                Some((&hosts_path, &hosts)),
-            )?)
-        });
+        .and_then(|_| Ok(hosts::refresh(paths, &user, Some((&hosts_path, &hosts)))?));
     if let Err(e) = saved {
         return fail(e);
     }
@@ -490,7 +492,7 @@ pub fn connect(paths: &Paths, c: &Container, network: &str, att_in: Attachment) 
             return Err(e);
         }
         if bridge::is_user_defined(&net.name) {
-            bridge::refresh_hosts(paths, std::slice::from_ref(&net.name), None)?;
+            hosts::refresh(paths, std::slice::from_ref(&net.name), None)?;
         }
     }
     store.update_config(&c.config.id, move |cfg| {

@@ -206,7 +206,7 @@ pub fn rename(paths: &Paths, c: &Container, new: &str) -> Result<()> {
             other => other.into(),
         })?;
     // Its peers on user networks know it by the new name from now on.
-    crate::network::bridge::rename_member(paths, &c.config.id, new)?;
+    crate::network::hosts::rename_member(paths, &c.config.id, new)?;
     let mut renamed = c.config.clone();
     renamed.name = new.to_string();
     crate::events::container(

@@ -1,27 +1,31 @@
 //! Bridge networks: the definition of a network, the addresses and host
-//! ports its containers hold (leases, kept under a lock in the store), and
+//! ports its containers hold (leases, in the host's table: `leases`), and
 //! a container's endpoint: veth pair, address, route, published ports.
 //!
-//! No daemon keeps this state: every lease names its container, and any
-//! command that allocates first drops the leases whose container is no
-//! longer running (a `kill -9` of everything is cleaned up by the next
-//! `run`).
+//! No daemon keeps this state: every lease names its container and its
+//! store, and any command that allocates first drops the leases whose
+//! container is no longer running (a `kill -9` of everything is cleaned up
+//! by the next `run`, of this store or of another one that needs what
+//! they held).
 //!
 //! A stopped container's veth is left to the kernel, which deletes it with
 //! the container's network namespace; until it has, its address stays
 //! taken (`Draining`, see `release`).
 
 use super::firewall::{self, Firewall, PortRule, Proto};
+use super::hosts;
+use super::leases::{self, Draining, Table};
 use super::netlink::Netlink;
 use super::ports::{PortMapping, RANDOM_PORTS};
 use super::{NetworkError, Result};
 use crate::paths::Paths;
-use crate::util::{replace_file, FileLock};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::Ipv4Addr;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
+
+pub use super::leases::Lease;
 
 /// The nftables table every rdock rule lives in.
 pub const FIREWALL_TABLE: &str = "rdock";
@@ -52,7 +56,7 @@ pub struct NetworkDef {
     pub attachable: bool,
 }
 
-fn default_table() -> String {
+pub(crate) fn default_table() -> String {
     FIREWALL_TABLE.to_string()
 }
 
@@ -171,32 +175,6 @@ impl NetworkDef {
     }
 }
 
-/// What a container holds on a network while it runs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Lease {
-    pub network: String,
-    pub container: String,
-    pub ip: Ipv4Addr,
-    /// The host end of its veth pair.
-    pub veth: String,
-    #[serde(default)]
-    pub ports: Vec<PortRule>,
-    /// The process that took the lease (pid, start time): the lease is
-    /// live while it is, even before the container's state says running.
-    #[serde(default)]
-    pub holder: (i32, u64),
-    #[serde(default = "default_table")]
-    pub table: String,
-    /// The container's name, aliases and /etc/hosts: what its peers on a
-    /// user network find it by, and where their names are written for it.
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub aliases: Vec<String>,
-    #[serde(default)]
-    pub hosts: Option<PathBuf>,
-}
-
 /// Who takes a lease.
 #[derive(Debug, Clone, Default)]
 pub struct Member {
@@ -243,26 +221,6 @@ pub struct EndpointOptions {
     pub publish: Vec<PortMapping>,
 }
 
-fn leases_path(paths: &Paths) -> PathBuf {
-    paths.root.join("networks").join("leases.json")
-}
-
-fn draining_path(paths: &Paths) -> PathBuf {
-    paths.root.join("networks").join("draining.json")
-}
-
-/// The veth of a stopped container, which the kernel deletes when the
-/// container's network namespace goes (asynchronously, shortly after its
-/// last process): its address is not given out again until it is gone.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct Draining {
-    network: String,
-    ip: Ipv4Addr,
-    veth: String,
-    /// When its container gave it back, ms since the epoch.
-    since: u64,
-}
-
 /// How long a stopped container's veth may wait for the kernel. A
 /// namespace is destroyed within milliseconds of its last process; a veth
 /// still there after this means something else keeps the namespace (a
@@ -276,76 +234,8 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-fn read_draining(paths: &Paths) -> Vec<Draining> {
-    std::fs::read(draining_path(paths))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default()
-}
-
-fn write_draining(paths: &Paths, d: &[Draining]) -> Result<()> {
-    let data = serde_json::to_vec(d).map_err(|e| NetworkError::Invalid(e.to_string()))?;
-    replace_file(&draining_path(paths), &data)
-        .map_err(|e| NetworkError::Invalid(format!("writing the draining veths: {e}")))
-}
-
 /// Gone draining veths the file may keep before `prepare` rewrites it.
 const DRAINING_SLACK: usize = 16;
-
-impl Draining {
-    /// Is its veth still there? Asked of sysfs when `sysfs` (it shows this
-    /// network namespace's links: the caller saw its bridge there), which
-    /// takes no lock, where RTM_GETLINK waits for rtnl while the kernel
-    /// tears namespaces down (~1 ms).
-    fn lingers(&self, nl: &mut Netlink, sysfs: bool) -> bool {
-        if sysfs {
-            Path::new("/sys/class/net").join(&self.veth).exists()
-        } else {
-            !matches!(nl.link_index(&self.veth), Ok(None))
-        }
-    }
-
-    /// Delete its veth (synchronously: the kernel waits for an RCU
-    /// barrier).
-    fn delete(&self, nl: &mut Netlink) {
-        let _ = nl.delete_link(&self.veth);
-    }
-
-    /// Its address, as a lease for `allocate` to skip.
-    fn as_lease(&self) -> Lease {
-        Lease {
-            network: self.network.clone(),
-            container: String::new(),
-            ip: self.ip,
-            veth: self.veth.clone(),
-            ports: Vec::new(),
-            holder: (0, 0),
-            table: default_table(),
-            name: String::new(),
-            aliases: Vec::new(),
-            hosts: None,
-        }
-    }
-}
-
-/// The one lock over every network's definition and leases.
-pub(crate) fn lock(paths: &Paths) -> Result<FileLock> {
-    FileLock::exclusive(&paths.root.join("networks").join(".lock"))
-        .map_err(|e| NetworkError::Invalid(format!("locking the network leases: {e}")))
-}
-
-pub(crate) fn read_leases(paths: &Paths) -> Vec<Lease> {
-    std::fs::read(leases_path(paths))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default()
-}
-
-fn write_leases(paths: &Paths, leases: &[Lease]) -> Result<()> {
-    let data = serde_json::to_vec(leases).map_err(|e| NetworkError::Invalid(e.to_string()))?;
-    replace_file(&leases_path(paths), &data)
-        .map_err(|e| NetworkError::Invalid(format!("writing the network leases: {e}")))
-}
 
 /// docker's MAC for an address: 02:42 and the address's four bytes.
 pub fn mac_for(ip: Ipv4Addr) -> [u8; 6] {
@@ -392,7 +282,8 @@ fn clash(a: Option<Ipv4Addr>, b: Option<Ipv4Addr>) -> bool {
 /// container port, protocol).
 type Picked = (Option<Ipv4Addr>, u16, u16, Proto);
 
-/// Pick the host ports and the address under the lock.
+/// Pick the host ports and the address under the lock. `leases` are
+/// every store's: ports clash host-wide, addresses on the same bridge.
 fn allocate(
     net: &NetworkDef,
     leases: &[Lease],
@@ -446,8 +337,10 @@ fn allocate(
             }
         }
     }
+    // Per bridge, whichever store's network (or stopped container's veth)
+    // holds the address.
     let used = |ip: Ipv4Addr| {
-        ip == net.gateway || leases.iter().any(|l| l.network == net.name && l.ip == ip)
+        ip == net.gateway || leases.iter().any(|l| l.bridge == net.bridge && l.ip == ip)
     };
     let ip = match opts.ip {
         Some(ip) => {
@@ -513,8 +406,9 @@ pub(crate) fn ensure_bridge(paths: &Paths, nl: &mut Netlink, net: &NetworkDef) -
 }
 
 /// Before the container starts: the bridge, an address and host ports for
-/// `member` on `net`. `live` says whether a lease's container still runs.
-/// `ifname` is the interface's name in the container (eth0, eth1, ...).
+/// `member` on `net`. `live` says whether a lease's container still runs
+/// (any store's: a lease names its store's root). `ifname` is the
+/// interface's name in the container (eth0, eth1, ...).
 pub fn prepare(
     paths: &Paths,
     net: &NetworkDef,
@@ -525,8 +419,9 @@ pub fn prepare(
     live: &dyn Fn(&Lease) -> bool,
 ) -> Result<(Endpoint, u32)> {
     // One lock for the bridge's one-time setup too: parallel first runs
-    // would otherwise race on its firewall rules.
-    let _guard = lock(paths)?;
+    // (of any store: the host's table is locked) would otherwise race on
+    // its address and firewall rules.
+    let table = leases::lock(paths)?;
     if is_user_defined(&net.name) && !super::store::exists(paths, &net.id) {
         return Err(NetworkError::Invalid(format!(
             "network {} not found",
@@ -535,59 +430,11 @@ pub fn prepare(
     }
     let mut nl = Netlink::open()?;
     let bridge_index = ensure_bridge(paths, &mut nl, net)?;
-    let mut leases = read_leases(paths);
-    // Drop what dead containers (and an earlier run of this one on this
-    // network) held.
-    let (keep, stale): (Vec<Lease>, Vec<Lease>) = leases
-        .drain(..)
-        .partition(|l| !(l.container == member.id && l.network == net.name) && live(l));
+    let (keep, stale) = judge(&table, net, member, opts, live);
     for l in &stale {
         release_resources(l);
     }
-    // Stopped containers' veths the kernel has deleted since free their
-    // addresses; one still there past the grace period, or holding the
-    // address asked for, is deleted now. The file is only rewritten when
-    // that happened or enough gone ones piled up: one write less a run.
-    let before = read_draining(paths);
-    let sysfs = Path::new("/sys/class/net").join(&net.bridge).exists();
-    let now = now_ms();
-    let mut forced = false;
-    let mut draining: Vec<Draining> = before
-        .iter()
-        .filter(|d| {
-            let wanted = d.network == net.name && opts.ip == Some(d.ip);
-            let late = now.saturating_sub(d.since) >= DRAIN_GRACE_MS;
-            let lingers = d.lingers(&mut nl, sysfs);
-            if lingers && (wanted || late) {
-                d.delete(&mut nl);
-                forced = true;
-                return false;
-            }
-            lingers
-        })
-        .cloned()
-        .collect();
-    let taken = |draining: &[Draining]| -> Vec<Lease> {
-        keep.iter()
-            .cloned()
-            .chain(draining.iter().map(Draining::as_lease))
-            .collect()
-    };
-    let (ip, ports) = match allocate(net, &taken(&draining), opts) {
-        Ok(a) => a,
-        // Out of addresses: take back those still waiting for the kernel.
-        Err(e) if !draining.is_empty() => {
-            for d in draining.drain(..) {
-                d.delete(&mut nl);
-            }
-            forced = true;
-            allocate(net, &keep, opts).map_err(|_| e)?
-        }
-        Err(e) => return Err(e),
-    };
-    if forced || before.len() > draining.len() + DRAINING_SLACK {
-        write_draining(paths, &draining)?;
-    }
+    let (ip, ports) = allocate_past_draining(&table, &mut nl, net, &keep, opts)?;
     let ports: Vec<PortRule> = ports
         .into_iter()
         .map(|(host_ip, host_port, container_port, proto)| PortRule {
@@ -602,6 +449,8 @@ pub fn prepare(
     let mut leases = keep;
     leases.push(Lease {
         network: net.name.clone(),
+        bridge: net.bridge.clone(),
+        root: table.root().to_path_buf(),
         container: member.id.clone(),
         ip,
         veth: veth.clone(),
@@ -612,9 +461,8 @@ pub fn prepare(
         aliases: member.aliases.clone(),
         hosts: member.hosts.clone(),
     });
-    write_leases(paths, &leases)?;
-    let changed: BTreeSet<String> = stale.iter().map(|l| l.network.clone()).collect();
-    refresh_hosts_locked(&leases, &changed);
+    table.write_leases(&leases)?;
+    hosts::refresh_dropped(&leases, &stale);
     let mac = opts.mac.unwrap_or_else(|| mac_for(ip));
     Ok((
         Endpoint {
@@ -634,6 +482,109 @@ pub fn prepare(
         },
         bridge_index,
     ))
+}
+
+/// The table's leases, split into those kept and the dead ones to drop
+/// (with an earlier run of this container on this network). This store's
+/// are all judged, as when each store kept its own; another store's only
+/// when they can block this allocation or their store is gone (one stat
+/// per store), so a `run` reads no other store's state beyond that.
+fn judge(
+    table: &Table,
+    net: &NetworkDef,
+    member: &Member,
+    opts: &EndpointOptions,
+    live: &dyn Fn(&Lease) -> bool,
+) -> (Vec<Lease>, Vec<Lease>) {
+    let mut gone: HashMap<PathBuf, bool> = HashMap::new();
+    table.leases().into_iter().partition(|l| {
+        if l.container == member.id && l.network == net.name {
+            return false;
+        }
+        let judged = table.is_mine(l)
+            || blocks(l, net, opts)
+            || *gone
+                .entry(l.root.clone())
+                .or_insert_with(|| !l.root.exists());
+        !judged || live(l)
+    })
+}
+
+/// Can another store's lease `l` keep this allocation from what it asks
+/// for: an address on the same bridge, or a host port in a fixed port or
+/// range asked for? (A random port just skips the ports it holds.)
+fn blocks(l: &Lease, net: &NetworkDef, opts: &EndpointOptions) -> bool {
+    l.bridge == net.bridge
+        || opts.publish.iter().any(|m| {
+            let (lo, hi) = match (m.host_port, m.host_range) {
+                (0, Some(range)) => range,
+                (0, None) => return false,
+                (p, _) => (p, p),
+            };
+            l.ports.iter().any(|r| {
+                r.proto == m.proto
+                    && (lo..=hi).contains(&r.host_port)
+                    && clash(r.host_ip, m.host_ip)
+            })
+        })
+}
+
+/// `allocate`, with the addresses of stopped containers' veths still
+/// there taken too. Those the kernel has deleted since free their
+/// addresses; one still there past the grace period, or holding the
+/// address asked for, is deleted now, and so are this bridge's when it
+/// is out of addresses. The file is only rewritten when that happened or
+/// enough gone ones piled up: one write less a run.
+fn allocate_past_draining(
+    table: &Table,
+    nl: &mut Netlink,
+    net: &NetworkDef,
+    keep: &[Lease],
+    opts: &EndpointOptions,
+) -> Result<(Ipv4Addr, Vec<Picked>)> {
+    let before = table.draining();
+    let sysfs = Path::new("/sys/class/net").join(&net.bridge).exists();
+    let now = now_ms();
+    let mut forced = false;
+    let mut draining: Vec<Draining> = before
+        .iter()
+        .filter(|d| {
+            let wanted = d.bridge == net.bridge && opts.ip == Some(d.ip);
+            let late = now.saturating_sub(d.since) >= DRAIN_GRACE_MS;
+            let lingers = d.lingers(nl, sysfs);
+            if lingers && (wanted || late) {
+                d.delete(nl);
+                forced = true;
+                return false;
+            }
+            lingers
+        })
+        .cloned()
+        .collect();
+    let taken = |draining: &[Draining]| -> Vec<Lease> {
+        keep.iter()
+            .cloned()
+            .chain(draining.iter().map(Draining::as_lease))
+            .collect()
+    };
+    let picked = match allocate(net, &taken(&draining), opts) {
+        Ok(a) => a,
+        Err(e) if draining.iter().any(|d| d.bridge == net.bridge) => {
+            let (here, elsewhere): (Vec<Draining>, Vec<Draining>) =
+                draining.into_iter().partition(|d| d.bridge == net.bridge);
+            for d in &here {
+                d.delete(nl);
+            }
+            draining = elsewhere;
+            forced = true;
+            allocate(net, &taken(&draining), opts).map_err(|_| e)?
+        }
+        Err(e) => return Err(e),
+    };
+    if forced || before.len() > draining.len() + DRAINING_SLACK {
+        table.write_draining(&draining)?;
+    }
+    Ok(picked)
 }
 
 /// Once the container's init exists (in its own network namespace): its
@@ -713,30 +664,26 @@ fn release_resources(l: &Lease) {
 /// stay taken until they are gone (`Draining`). Leaving one network of a
 /// running container deletes its interface at once, as docker does.
 pub fn release(paths: &Paths, id: &str, network: Option<&str>) -> Result<()> {
-    let path = leases_path(paths);
-    if !path.exists() {
-        return Ok(());
-    }
-    let _guard = lock(paths)?;
-    let mut leases = read_leases(paths);
-    let (mine, rest): (Vec<Lease>, Vec<Lease>) = leases
-        .drain(..)
+    let table = leases::lock(paths)?;
+    let (mine, rest): (Vec<Lease>, Vec<Lease>) = table
+        .leases()
+        .into_iter()
         .partition(|l| l.container == id && network.is_none_or(|n| n == l.network));
     if mine.is_empty() {
         return Ok(());
     }
     if network.is_none() {
         let since = now_ms();
-        let mut draining = read_draining(paths);
+        let mut draining = table.draining();
         draining.extend(mine.iter().map(|l| Draining {
-            network: l.network.clone(),
+            bridge: l.bridge.clone(),
             ip: l.ip,
             veth: l.veth.clone(),
             since,
         }));
-        write_draining(paths, &draining)?;
+        table.write_draining(&draining)?;
     }
-    write_leases(paths, &rest)?;
+    table.write_leases(&rest)?;
     for l in &mine {
         if network.is_none() {
             unpublish(l);
@@ -753,162 +700,41 @@ pub fn release(paths: &Paths, id: &str, network: Option<&str>) -> Result<()> {
                 .map(|l| l.network.clone()),
         );
     }
-    refresh_hosts_locked(&rest, &changed);
+    hosts::refresh_locked(&hosts::of_store(&rest, table.root()), &changed);
     // Off its last user network, a container still running keeps no
     // names of former peers.
     let on_user_net = rest
         .iter()
         .any(|l| l.container == id && is_user_defined(&l.network));
     if network.is_some() && !on_user_net {
-        for hosts in mine.iter().filter_map(|l| l.hosts.as_deref()) {
-            if let Ok(old) = std::fs::read_to_string(hosts) {
-                let text = with_peers(&old, &BTreeSet::new());
-                if text != old {
-                    let _ = write_in_place(hosts, &text);
-                }
-            }
-        }
+        hosts::forget_peers(&mine);
     }
     Ok(())
 }
 
 /// Drop `dead` leases (their containers are gone) and what they held;
-/// the caller holds the lock.
-pub(crate) fn drop_leases_locked(paths: &Paths, dead: &[Lease]) -> Result<()> {
-    let leases: Vec<Lease> = read_leases(paths)
+/// the caller holds the table.
+pub(crate) fn drop_leases_locked(table: &Table, dead: &[Lease]) -> Result<()> {
+    let leases: Vec<Lease> = table
+        .leases()
         .into_iter()
         .filter(|l| !dead.contains(l))
         .collect();
-    write_leases(paths, &leases)?;
+    table.write_leases(&leases)?;
     for l in dead {
         release_resources(l);
     }
-    refresh_hosts_locked(&leases, &dead.iter().map(|l| l.network.clone()).collect());
+    hosts::refresh_dropped(&leases, dead);
     Ok(())
 }
 
-/// A running container was renamed: its leases and its peers' /etc/hosts
-/// follow.
-pub fn rename_member(paths: &Paths, id: &str, name: &str) -> Result<()> {
-    if !leases_path(paths).exists() {
-        return Ok(());
-    }
-    let _guard = lock(paths)?;
-    let mut leases = read_leases(paths);
-    let mut changed = BTreeSet::new();
-    for l in leases.iter_mut().filter(|l| l.container == id) {
-        l.name = name.to_string();
-        changed.insert(l.network.clone());
-    }
-    if changed.is_empty() {
-        return Ok(());
-    }
-    write_leases(paths, &leases)?;
-    refresh_hosts_locked(&leases, &changed);
-    Ok(())
-}
-
-/// Rewrite the /etc/hosts of every member of the user networks in
-/// `networks`; `own` first replaces one container's file (its own lines,
-/// at start), under the same lock so no rewrite interleaves with it.
-pub fn refresh_hosts(paths: &Paths, networks: &[String], own: Option<(&Path, &str)>) -> Result<()> {
-    let _guard = lock(paths)?;
-    if let Some((path, text)) = own {
-        write_in_place(path, text)
-            .map_err(|e| NetworkError::Invalid(format!("writing /etc/hosts: {e}")))?;
-    }
-    let leases = read_leases(paths);
-    refresh_hosts_locked(&leases, &networks.iter().cloned().collect());
-    Ok(())
-}
-
-/// Bind-mounted files are replaced by content, never by rename (the mount
-/// holds the inode).
-fn write_in_place(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(path)?
-        .write_all(text.as_bytes())
-}
-
-const PEERS_BEGIN: &str = "# rdock: containers on the same networks\n";
-const PEERS_END: &str = "# rdock: end\n";
-
-/// `text` with its block of peers replaced by `lines` (none: no block);
-/// everything else, the container's own edits too, is kept.
-fn with_peers(text: &str, lines: &BTreeSet<String>) -> String {
-    let mut out = match (text.find(PEERS_BEGIN), text.find(PEERS_END)) {
-        (Some(a), Some(b)) if a < b => {
-            format!("{}{}", &text[..a], &text[b + PEERS_END.len()..])
-        }
-        _ => text.to_string(),
-    };
-    if !lines.is_empty() {
-        if !out.is_empty() && !out.ends_with('\n') {
-            out.push('\n');
-        }
-        out.push_str(PEERS_BEGIN);
-        for l in lines {
-            out.push_str(l);
-        }
-        out.push_str(PEERS_END);
-    }
-    out
-}
-
-/// Names on user networks without a daemon: each member's /etc/hosts has
-/// a block with one line per peer (name, aliases, short ID), rewritten
-/// under the lock whenever a member of one of its networks comes or goes.
-fn refresh_hosts_locked(leases: &[Lease], networks: &BTreeSet<String>) {
-    let user: BTreeSet<&str> = networks
-        .iter()
-        .map(String::as_str)
-        .filter(|n| is_user_defined(n))
-        .collect();
-    if user.is_empty() {
-        return;
-    }
-    // Containers that left these networks lose their block too: they are
-    // no longer in `leases`, but their other networks' members are.
-    let mut done = BTreeSet::new();
-    for l in leases {
-        if !user.contains(l.network.as_str()) || !done.insert(l.container.as_str()) {
-            continue;
-        }
-        let Some(hosts) = &l.hosts else { continue };
-        // A container being removed may have lost its directory: nothing
-        // to update then.
-        let Ok(old) = std::fs::read_to_string(hosts) else {
-            continue;
-        };
-        let nets: BTreeSet<&str> = leases
-            .iter()
-            .filter(|m| m.container == l.container && is_user_defined(&m.network))
-            .map(|m| m.network.as_str())
-            .collect();
-        let mut lines = BTreeSet::new();
-        for m in leases
-            .iter()
-            .filter(|m| m.container != l.container && nets.contains(m.network.as_str()))
-        {
-            let mut names = vec![m.name.clone()];
-            names.extend(m.aliases.iter().cloned());
-            names.push(m.container.chars().take(12).collect());
-            lines.insert(format!("{}\t{}\n", m.ip, names.join(" ")));
-        }
-        let text = with_peers(&old, &lines);
-        if text != old {
-            let _ = write_in_place(hosts, &text);
-        }
-    }
-}
-
-/// Every lease (for tests and `network inspect`).
+/// This store's leases, read without the lock (for `network inspect`).
 pub fn leases(paths: &Paths) -> Vec<Lease> {
-    read_leases(paths)
+    let root = leases::store_root(paths);
+    leases::snapshot()
+        .into_iter()
+        .filter(|l| l.root == root)
+        .collect()
 }
 
 /// docker's /etc/resolv.conf for a container on a bridge: the host's,
@@ -999,6 +825,8 @@ mod tests {
         assert_eq!(ip, Ipv4Addr::new(10, 99, 0, 2));
         let lease = Lease {
             network: "bridge".into(),
+            bridge: "rdt0".into(),
+            root: PathBuf::from("/a"),
             container: "a".into(),
             ip,
             veth: "v".into(),
@@ -1031,6 +859,8 @@ mod tests {
         };
         let lease = Lease {
             network: "bridge".into(),
+            bridge: "rdt0".into(),
+            root: PathBuf::from("/a"),
             container: "a".into(),
             ip: Ipv4Addr::new(10, 99, 0, 2),
             veth: "v".into(),
@@ -1063,6 +893,54 @@ mod tests {
         let p = l.local_addr().unwrap().port();
         let e = allocate(&n, &[], &want(&format!("{p}:80"))).unwrap_err();
         assert!(e.to_string().contains("address already in use"), "{e}");
+    }
+
+    #[test]
+    fn addresses_are_per_bridge_and_ports_per_host() {
+        let n = net();
+        let other = |bridge: &str, network: &str, port: u16| Lease {
+            network: network.into(),
+            bridge: bridge.into(),
+            root: PathBuf::from("/other-store"),
+            container: "b".into(),
+            ip: Ipv4Addr::new(10, 99, 0, 2),
+            veth: "v".into(),
+            ports: vec![PortRule {
+                host_ip: None,
+                host_port: port,
+                container_ip: Ipv4Addr::new(10, 99, 0, 2),
+                container_port: 80,
+                proto: Proto::Tcp,
+            }],
+            holder: (0, 0),
+            table: FIREWALL_TABLE.into(),
+            name: "b".into(),
+            aliases: vec![],
+            hosts: None,
+        };
+        let want = |spec: &str| EndpointOptions {
+            publish: super::super::ports::parse_publish(spec).unwrap(),
+            ..Default::default()
+        };
+        // Another store's network on the same bridge, whatever its name,
+        // holds the address; the same address on another bridge does not.
+        let same = other("rdt0", "elsewhere", 18455);
+        let e = allocate(&n, std::slice::from_ref(&same), &want("80")).unwrap_err();
+        assert!(e.to_string().contains("no available IPv4"), "{e}");
+        let far = other("rdt9", "bridge", 18455);
+        let (ip, _) = allocate(&n, std::slice::from_ref(&far), &want("80")).unwrap();
+        assert_eq!(ip, Ipv4Addr::new(10, 99, 0, 2));
+        // Its host port is taken on every bridge.
+        let e = allocate(&n, std::slice::from_ref(&far), &want("18455:80")).unwrap_err();
+        assert!(e.to_string().contains("port is already allocated"), "{e}");
+        // Judged only when it can block what is asked for.
+        assert!(blocks(&same, &n, &want("80")));
+        assert!(blocks(&far, &n, &want("18455:80")));
+        assert!(blocks(&far, &n, &want("18450-18460:80")));
+        assert!(!blocks(&far, &n, &want("80")));
+        assert!(!blocks(&far, &n, &want("18456:80")));
+        assert!(!blocks(&far, &n, &want("18455:80/udp")));
+        assert!(!blocks(&far, &n, &EndpointOptions::default()));
     }
 
     #[test]

@@ -1,9 +1,12 @@
 //! Container networking without a daemon: bridges and veth pairs through
 //! rtnetlink (`netlink`), NAT and published ports in an rdock-owned
-//! nftables table (`firewall`).
+//! nftables table (`firewall`), addresses and host ports leased host-wide
+//! (`leases`).
 
 pub mod bridge;
 pub mod firewall;
+pub mod hosts;
+pub mod leases;
 pub mod netlink;
 pub mod ports;
 pub mod store;
@@ -15,6 +18,13 @@ pub enum NetworkError {
     /// A netlink request failed; `what` names the operation and its object.
     #[error("{what}: {source}")]
     Netlink {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The host's lease table or the store's network lock.
+    #[error("{what}: {source}")]
+    Leases {
         what: String,
         #[source]
         source: std::io::Error,

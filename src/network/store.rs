@@ -1,10 +1,12 @@
 //! User-defined networks: their definitions in the store
 //! (`<root>/networks/defs/<id>.json`), created, found and removed under the
-//! same lock as the leases, so a network cannot go while a container
-//! joins it.
+//! same locks as the leases (the store's, then the host's table), so a
+//! network cannot go while a container joins it, and two stores creating
+//! networks at once do not pick the same free subnet.
 
 use super::bridge::{self, NetworkDef, DEFAULT_NETWORK};
 use super::firewall::Firewall;
+use super::leases;
 use super::netlink::Netlink;
 use super::{NetworkError, Result};
 use crate::paths::Paths;
@@ -191,7 +193,9 @@ pub fn create(paths: &Paths, o: &CreateOptions) -> Result<NetworkDef> {
             o.name
         )));
     }
-    let _guard = bridge::lock(paths)?;
+    // The host's table lock too: from reading the host's addresses to
+    // putting the gateway on the bridge, no other store picks a subnet.
+    let _table = leases::lock(paths)?;
     let all = bridge_networks(paths)?;
     if all.iter().any(|n| n.name == o.name) {
         return Err(NetworkError::Invalid(format!(
@@ -281,12 +285,22 @@ pub fn remove(
             def.name
         )));
     }
-    let _guard = bridge::lock(paths)?;
-    let (active, dead): (Vec<bridge::Lease>, Vec<bridge::Lease>) = bridge::read_leases(paths)
+    let table = leases::lock(paths)?;
+    // Its members, and another store's containers on the same bridge (a
+    // network of the same `-o com.docker.network.bridge.name`): deleting
+    // the bridge would cut them off.
+    let (active, dead): (Vec<bridge::Lease>, Vec<bridge::Lease>) = table
+        .leases()
         .into_iter()
-        .filter(|l| l.network == def.name)
+        .filter(|l| {
+            if table.is_mine(l) {
+                l.network == def.name
+            } else {
+                l.bridge == def.bridge
+            }
+        })
         .partition(|l| live(l));
-    if let Some(l) = active.first() {
+    if let Some(l) = active.iter().find(|l| table.is_mine(l)) {
         return Err(NetworkError::Invalid(format!(
             "error while removing network: network {} has active endpoints (name:{:?} id:{:?})",
             def.name,
@@ -294,9 +308,18 @@ pub fn remove(
             l.container.chars().take(12).collect::<String>()
         )));
     }
+    if let Some(l) = active.first() {
+        return Err(NetworkError::Invalid(format!(
+            "error while removing network: bridge {} of network {} is in use by container {} of the rdock store {}",
+            def.bridge,
+            def.name,
+            l.container.chars().take(12).collect::<String>(),
+            l.root.display()
+        )));
+    }
     if !dead.is_empty() {
         // What killed containers held on it goes with it.
-        bridge::drop_leases_locked(paths, &dead)?;
+        bridge::drop_leases_locked(&table, &dead)?;
     }
     let mut nl = Netlink::open()?;
     destroy(paths, &mut nl, def);
