@@ -560,6 +560,8 @@ fn store_location_from_the_environment() {
     let out = std::process::Command::new(bin())
         .args(["--log-level", "debug", "--root"])
         .arg(&r.root)
+        .arg("--runroot")
+        .arg(&r.runroot)
         .args(["info", "--format", "{{.DockerRootDir}}"])
         .output()
         .unwrap();

@@ -164,7 +164,7 @@ pub fn run(paths: &Paths, a: CpArgs) -> Result<i32> {
         }
     };
     for w in &copied.warnings {
-        eprintln!("rdock: {w}");
+        eprintln!("rdock: {}", crate::util::one_line(&w.to_string()));
     }
     if !quiet {
         eprintln!(

@@ -88,7 +88,7 @@ fn print_all(paths: &Paths, names: &[String], format: Option<&str>, kind: Kind) 
         match find(paths, n, kind) {
             Ok(v) => values.push(v),
             Err(e) => {
-                eprintln!("rdock: {e}");
+                eprintln!("rdock: {}", crate::util::one_line(&e.to_string()));
                 failed = true;
             }
         }

@@ -437,9 +437,11 @@ pub fn main() -> i32 {
         let _ = Cli::command().print_help();
         return 0;
     };
-    for dir in [&paths.root, &paths.runroot] {
-        if let Err(e) = crate::util::secure_root_dir(dir) {
-            return report(Error::msg(format!("{}: {e}", dir.display())));
+    if uses_store(&command) {
+        for dir in [&paths.root, &paths.runroot] {
+            if let Err(e) = crate::util::secure_root_dir(dir) {
+                return report(Error::msg(format!("{}: {e}", dir.display())));
+            }
         }
     }
     let code = match dispatch(&paths, command) {
@@ -450,6 +452,27 @@ pub fn main() -> i32 {
         Some(e) if code == 0 => report(Error::msg(format!("writing to standard output: {e}"))),
         _ => code,
     }
+}
+
+/// Whether the command works on the store: the registry's and the client
+/// config's commands (and the refusals) neither need it nor make it.
+fn uses_store(c: &Command) -> bool {
+    !matches!(
+        c,
+        Command::Login(_)
+            | Command::Logout(_)
+            | Command::Search(_)
+            | Command::Manifest { .. }
+            | Command::Swarm(_)
+            | Command::Node(_)
+            | Command::Service(_)
+            | Command::Stack(_)
+            | Command::Secret(_)
+            | Command::Config(_)
+            | Command::Plugin(_)
+            | Command::Trust(_)
+            | Command::Checkpoint(_)
+    )
 }
 
 /// Print an error as one line and return its exit status.
@@ -643,7 +666,7 @@ pub fn for_each<T>(items: &[T], mut f: impl FnMut(&T) -> Result<()>) -> Result<i
     let mut failed = false;
     for it in items {
         if let Err(e) = f(it) {
-            eprintln!("rdock: {e}");
+            eprintln!("rdock: {}", crate::util::one_line(&e.to_string()));
             failed = true;
         }
     }

@@ -447,7 +447,7 @@ fn inspect(paths: &Paths, a: InspectArgs) -> Result<i32> {
         match network_json(paths, name) {
             Ok(v) => values.push(v),
             Err(e) => {
-                eprintln!("rdock: {e}");
+                eprintln!("rdock: {}", crate::util::one_line(&e.to_string()));
                 failed = true;
             }
         }
@@ -469,7 +469,7 @@ fn rm(paths: &Paths, a: RmArgs) -> Result<i32> {
         match res {
             Ok(()) => println!("{name}"),
             Err(e) => {
-                eprintln!("rdock: {e}");
+                eprintln!("rdock: {}", crate::util::one_line(&e.to_string()));
                 failed = true;
             }
         }

@@ -309,7 +309,7 @@ fn inspect(paths: &Paths, a: InspectArgs) -> Result<i32> {
         match store.get(name) {
             Ok(v) => values.push(v.inspect()),
             Err(e) => {
-                eprintln!("rdock: {e}");
+                eprintln!("rdock: {}", crate::util::one_line(&e.to_string()));
                 failed = true;
             }
         }
@@ -326,7 +326,7 @@ fn rm(paths: &Paths, a: RmArgs) -> Result<i32> {
             // docker's -f: a volume that is not there is no error.
             Err(VolumeError::NotFound(_)) if a.force => {}
             Err(e) => {
-                eprintln!("rdock: {e}");
+                eprintln!("rdock: {}", crate::util::one_line(&e.to_string()));
                 failed = true;
             }
         }
