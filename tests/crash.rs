@@ -10,26 +10,6 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A small deterministic generator (no rand crate): delays that still
-/// land all over the command's life across a loop.
-struct Delays(u64);
-
-impl Delays {
-    fn new() -> Delays {
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(1);
-        Delays(t | 1)
-    }
-    fn next(&mut self, max_ms: u64) -> Duration {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        Duration::from_millis(self.0 % max_ms.max(1))
-    }
-}
-
 /// Start `c`, SIGKILL it after `after` (if still running).
 fn kill_after(mut c: Command, after: Duration) {
     let mut child = c
@@ -116,7 +96,7 @@ fn assert_all_removed(r: &Rdock) {
 #[test]
 fn killed_run_d_leaves_nothing_behind() {
     let r = Rdock::with_busybox();
-    let mut d = Delays::new();
+    let mut d = Rng::new();
     for i in 0..15 {
         let name = format!("k{i}");
         let c = r.cmd(&[
@@ -130,7 +110,7 @@ fn killed_run_d_leaves_nothing_behind() {
             "sleep",
             "600",
         ]);
-        kill_after(c, d.next(60));
+        kill_after(c, d.delay(60));
     }
     assert_clean(&r);
     // The store still works, names included.
@@ -149,7 +129,7 @@ fn killed_build_leaves_no_step_container() {
         "FROM busybox\nRUN sleep 0.3; echo one > /one\nRUN sleep 0.3; echo two > /two\n",
     )
     .unwrap();
-    let mut d = Delays::new();
+    let mut d = Rng::new();
     let ctx_s = ctx.to_str().unwrap();
     for i in 0..8 {
         let tag = format!("k:{i}");
@@ -163,7 +143,7 @@ fn killed_build_leaves_no_step_container() {
             ctx_s,
         ]);
         if i % 2 == 0 {
-            kill_after(c, d.next(900));
+            kill_after(c, d.delay(900));
             continue;
         }
         // Every other one dies for sure while a step container runs.
@@ -211,9 +191,9 @@ fn killed_pull_and_load_leave_a_usable_store() {
     let lay = tempfile::tempdir().unwrap();
     let name = pushed_image(&reg, lay.path());
     let r = Rdock::new();
-    let mut d = Delays::new();
+    let mut d = Rng::new();
     for _ in 0..10 {
-        kill_after(r.cmd(&["pull", "-q", &name]), d.next(400));
+        kill_after(r.cmd(&["pull", "-q", &name]), d.delay(400));
     }
     assert_clean(&r);
     r.run(&["pull", "-q", &name]).ok();
@@ -224,7 +204,7 @@ fn killed_pull_and_load_leave_a_usable_store() {
     for _ in 0..10 {
         kill_after(
             r.cmd(&["load", "-q", "-i", archive.to_str().unwrap()]),
-            d.next(300),
+            d.delay(300),
         );
     }
     assert_clean(&r);

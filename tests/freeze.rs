@@ -88,25 +88,6 @@ fn wait_for_file(r: &Rdock, name: &str, path: &str) {
     panic!("{path} never appeared in {name}");
 }
 
-/// A small xorshift generator, seeded from the clock: the kill points.
-struct Rng(u64);
-
-impl Rng {
-    fn new() -> Rng {
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(1);
-        Rng(t | 1)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
 #[test]
 fn a_commit_killed_at_any_point_leaves_the_container_running() {
     let r = Rdock::with_busybox();

@@ -53,18 +53,23 @@ int main(int argc, char **argv) {
 }
 "#;
 
-fn probe(r: &Rdock) -> PathBuf {
-    let src = r.dir.path().join("probe.c");
-    let bin = r.dir.path().join("probe");
-    std::fs::write(&src, PROBE_C).unwrap();
+/// `source` compiled static as `name` in the test's dir.
+fn compile_c(r: &Rdock, name: &str, source: &str) -> PathBuf {
+    let src = r.dir.path().join(format!("{name}.c"));
+    let bin = r.dir.path().join(name);
+    std::fs::write(&src, source).unwrap();
     let st = Command::new("cc")
         .args(["-static", "-O1", "-o"])
         .arg(&bin)
         .arg(&src)
         .status()
         .expect("cc (gcc) must be installed");
-    assert!(st.success(), "compiling the probe failed");
+    assert!(st.success(), "compiling {name} failed");
     bin
+}
+
+fn probe(r: &Rdock) -> PathBuf {
+    compile_c(r, "probe", PROBE_C)
 }
 
 /// Run the probe in a container with `opts`; its answers by syscall.
@@ -649,16 +654,7 @@ int main(int argc, char **argv) {
 fn exec_never_shows_the_host_binary_to_the_container() {
     use std::os::unix::fs::MetadataExt;
     let r = Rdock::with_busybox();
-    let src = r.dir.path().join("watch.c");
-    let watch = r.dir.path().join("watch");
-    std::fs::write(&src, EXE_WATCH_C).unwrap();
-    let st = Command::new("cc")
-        .args(["-static", "-O1", "-o"])
-        .arg(&watch)
-        .arg(&src)
-        .status()
-        .expect("cc (gcc) must be installed");
-    assert!(st.success(), "compiling the watcher failed");
+    let watch = compile_c(&r, "watch", EXE_WATCH_C);
     let me = std::fs::metadata(bin()).unwrap();
     let (dev, ino) = (me.dev().to_string(), me.ino().to_string());
     let vol = format!("{}:/watch:ro", watch.display());

@@ -437,3 +437,30 @@ pub fn ppid(pid: i32) -> i32 {
     let rest = &stat[stat.rfind(')').unwrap() + 2..];
     rest.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
+
+/// A small xorshift generator seeded from the clock (no rand crate): the
+/// random instants of kill -9 loops.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new() -> Rng {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1);
+        Rng(t | 1)
+    }
+
+    /// A number in 0..n.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+
+    /// A delay of under `max_ms` milliseconds.
+    pub fn delay(&mut self, max_ms: u64) -> std::time::Duration {
+        std::time::Duration::from_millis(self.below(max_ms))
+    }
+}
