@@ -134,6 +134,13 @@ fn a_commit_killed_at_any_point_leaves_the_container_running() {
         left_frozen > 0,
         "no kill landed while the container was frozen"
     );
+    // What the dead commits staged in tmp/ goes with the next command that
+    // takes the store lock (a commit among them), not the next pull.
+    r.run(&["commit", "kc", "after-kills"]).ok();
+    let tmp: Vec<_> = std::fs::read_dir(r.root.join("tmp"))
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(tmp.is_empty(), "the dead commits' staging stays: {tmp:?}");
     // A user's pause is not undone by that recovery.
     r.run(&["pause", "kc"]).ok();
     assert_eq!(
