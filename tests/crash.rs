@@ -217,3 +217,26 @@ fn killed_pull_and_load_leave_a_usable_store() {
     }
     assert_eq!(r.run(&["images", "-q"]).ok().lines().count(), 1);
 }
+
+#[test]
+fn rm_after_a_dead_monitor_leaves_no_socket() {
+    let r = Rdock::with_busybox();
+    let id = r
+        .run(&["run", "-d", "--network", "none", "busybox", "sleep", "600"])
+        .ok()
+        .trim()
+        .to_string();
+    let state: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(r.root.join("containers").join(&id).join("state.json")).unwrap(),
+    )
+    .unwrap();
+    let monitor = state["owner_pid"].as_i64().unwrap() as i32;
+    assert!(monitor > 0, "{state}");
+    let sock = r.runroot.join("attach").join(format!("{id}.sock"));
+    assert!(sock.exists());
+    // SAFETY: signalling a pid this test's container owns.
+    assert_eq!(unsafe { libc::kill(monitor, libc::SIGKILL) }, 0);
+    r.run(&["rm", "-f", &id]).ok();
+    assert!(!sock.exists(), "the dead monitor's socket stays");
+    assert!(cgroups_of(&id).is_empty(), "its cgroups stay");
+}
