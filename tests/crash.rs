@@ -44,11 +44,11 @@ fn frozen(id: &str) -> bool {
         || std::fs::read_to_string(v2).is_ok_and(|s| s.trim() == "1")
 }
 
-/// What every loop checks once the dead are swept: no debris, nothing
-/// frozen, every container listed with a state that is docker's.
-fn assert_clean(r: &Rdock) {
-    // A command that takes the store lock sweeps.
-    r.run(&["container", "prune", "-f"]).ok();
+/// What every loop checks once `sweeper` (a command that takes the store
+/// lock) ran: no debris, nothing frozen, every container listed with a
+/// state that is docker's.
+fn assert_clean(r: &Rdock, sweeper: &[&str]) {
+    r.run(sweeper).ok();
     let tmp = entries(&r.root.join("tmp"));
     assert!(tmp.is_empty(), "tmp/ keeps {tmp:?}");
     let owned = entries(&r.root.join("owned"));
@@ -112,7 +112,7 @@ fn killed_run_d_leaves_nothing_behind() {
         ]);
         kill_after(c, d.delay(60));
     }
-    assert_clean(&r);
+    assert_clean(&r, &["system", "prune", "-f"]);
     // The store still works, names included.
     r.run(&["run", "--rm", "--network", "none", "busybox", "true"])
         .ok();
@@ -162,7 +162,7 @@ fn killed_build_leaves_no_step_container() {
     }
     // Step containers of the dead builds: swept, with their cgroups.
     let steps = entries(&r.root.join("owned"));
-    assert_clean(&r);
+    assert_clean(&r, &["container", "prune", "-f"]);
     for id in &steps {
         assert!(cgroups_of(id).is_empty(), "cgroups of step {id} stay");
     }
@@ -195,7 +195,7 @@ fn killed_pull_and_load_leave_a_usable_store() {
     for _ in 0..10 {
         kill_after(r.cmd(&["pull", "-q", &name]), d.delay(400));
     }
-    assert_clean(&r);
+    assert_clean(&r, &["image", "prune", "-f"]);
     r.run(&["pull", "-q", &name]).ok();
     let archive = r.dir.path().join("app.tar");
     r.run(&["save", "-o", archive.to_str().unwrap(), &name])
@@ -207,7 +207,7 @@ fn killed_pull_and_load_leave_a_usable_store() {
             d.delay(300),
         );
     }
-    assert_clean(&r);
+    assert_clean(&r, &["image", "prune", "-f"]);
     let out = r.run(&["load", "-q", "-i", archive.to_str().unwrap()]);
     assert!(out.ok().contains(&name), "{}", out.stdout);
     let deadline = Instant::now() + Duration::from_secs(5);
