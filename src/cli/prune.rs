@@ -123,9 +123,16 @@ pub(crate) fn prune_containers(paths: &Paths) -> Result<(String, u64)> {
         ) && !c.state.is_alive()
         {
             let used = crate::util::tree_size(&c.dir.join("upper"));
-            ops::remove(paths, &c, false)?;
-            size += used;
-            removed.push(c.config.id);
+            // As docker's prune: one that cannot go (a start in progress)
+            // is left, the rest still pruned.
+            match ops::remove(paths, &c, false) {
+                Ok(()) => {
+                    size += used;
+                    removed.push(c.config.id);
+                }
+                Err(Error::Container(crate::container::ContainerError::Running(_))) => {}
+                Err(e) => eprintln!("rdock: {}", crate::util::one_line(&e.to_string())),
+            }
         }
     }
     let mut out = String::new();

@@ -402,7 +402,10 @@ fn merge_update(cur: &mut Resources, req: &Resources) -> std::result::Result<(),
 pub fn remove(paths: &Paths, c: &Container, force: bool) -> Result<()> {
     let store = ContainerStore::new(paths);
     let cgroup = Cgroup::open(c.config.cgroup_parent(), &c.config.id);
-    if c.state.is_alive() {
+    // Processes in its cgroup while its state says otherwise: a start in
+    // progress (its state is written once the init runs), or an init
+    // whose monitor died. Running either way.
+    if c.state.is_alive() || !cgroup.pids().is_empty() {
         if !force {
             return Err(ContainerError::Running(c.short_id().to_string()).into());
         }
@@ -426,8 +429,10 @@ pub fn remove(paths: &Paths, c: &Container, force: bool) -> Result<()> {
 /// SIGKILL the container's init (the pid namespace takes the rest with it)
 /// and wait until it is gone.
 pub fn kill_and_wait(c: &Container, cgroup: &Cgroup) -> Result<()> {
-    let pid = Pid::from_raw(c.state.pid);
-    let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+    // Not yet recorded (pid 0 would be our own process group).
+    if c.state.pid > 0 {
+        let _ = nix::sys::signal::kill(Pid::from_raw(c.state.pid), Signal::SIGKILL);
+    }
     cgroup.kill_all(Signal::SIGKILL);
     for _ in 0..1000 {
         if !c.state.is_alive() && cgroup.pids().is_empty() {
