@@ -244,6 +244,23 @@ pub fn tree_size(dir: &Path) -> u64 {
     total
 }
 
+/// The instant `d` from now. A `d` beyond what an Instant holds
+/// (centuries) gives a year from now: as good as never for a timeout.
+pub fn deadline_in(d: std::time::Duration) -> std::time::Instant {
+    let now = std::time::Instant::now();
+    now.checked_add(d)
+        .or_else(|| now.checked_add(std::time::Duration::from_secs(365 * 24 * 3600)))
+        .unwrap_or(now)
+}
+
+/// The first `n` characters of `s` (all of it when shorter).
+pub fn first_chars(s: &str, n: usize) -> &str {
+    match s.char_indices().nth(n) {
+        Some((end, _)) => s.get(..end).unwrap_or(s),
+        None => s,
+    }
+}
+
 /// The bytes a `read` into `buf` reported filling. A reader claiming more
 /// than the buffer breaks Read's contract: an error rather than a panic.
 pub fn filled(buf: &[u8], n: usize) -> io::Result<&[u8]> {
