@@ -77,7 +77,9 @@ pub fn parse_time(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
     if !num.is_empty() || total == 0.0 && s.is_empty() {
         return Err(bad());
     }
-    Ok(now - chrono::Duration::milliseconds((total * 1000.0) as i64))
+    chrono::TimeDelta::try_milliseconds((total * 1000.0) as i64)
+        .and_then(|d| now.checked_sub_signed(d))
+        .ok_or_else(bad)
 }
 
 /// Go's url.QueryEscape, which docker applies to `--details` attributes.
@@ -160,7 +162,7 @@ pub fn run(paths: &Paths, a: LogsArgs) -> Result<i32> {
                     continue;
                 };
                 let (off, found) = logs::tail_offset(&mut file, n).map_err(|e| read_err(&f, e))?;
-                n -= found;
+                n = n.saturating_sub(found);
                 starts.push((f, off));
             }
             starts.reverse();

@@ -124,7 +124,7 @@ pub(crate) fn prune_containers(paths: &Paths) -> Result<(String, u64)> {
         {
             let used = crate::util::tree_size(&c.dir.join("upper"));
             lifecycle::remove(paths, &c, false)?;
-            size += used;
+            size = used.saturating_add(size);
             removed.push(c.config.id);
         }
     }
