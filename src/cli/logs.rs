@@ -243,5 +243,8 @@ mod tests {
         assert!(parse_time("soon", now).is_err());
         assert!(parse_time("10", now).is_ok());
         assert!(parse_time("5x", now).is_err());
+        // Before anything a date can hold: an error, not a panic.
+        assert!(parse_time("99999999999999h", now).is_err());
+        assert!(parse_time("2562047788015h", now).is_err());
     }
 }

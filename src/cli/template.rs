@@ -999,4 +999,41 @@ mod tests {
         let t = Template::parse("{{nosuch .A}}").unwrap();
         assert!(matches!(t.render(&json!({})), Err(TemplateError::Exec(_))));
     }
+
+    #[test]
+    fn malformed_templates_are_errors_not_panics() {
+        for t in [
+            "{{(}}",
+            "{{)}}",
+            "{{((.A)}}",
+            "{{\"abc}}",
+            "{{`abc}}",
+            "{{\"a\\}}",
+            "{{$x :=}}",
+            "{{, }}",
+            "{{:=}}",
+            "{{-}}",
+            "{{.}",
+            "{{ -1.2.3 }}",
+            "{{end}}",
+            "{{if}}",
+            "{{else}}",
+            "{{printf}}",
+            "{{index}}",
+            "{{eq 1}}",
+            "{{pad .A 1}}",
+            "{{.é.ü}}",
+            "{{$é}}",
+        ] {
+            let _ = Template::parse(t).and_then(|p| p.render(&json!({"A": "x"})));
+        }
+        assert_eq!(
+            r("{{printf \"%5s|%-3d|\" .A 7}}", &json!({"A": "é"})),
+            "    é|7  |"
+        );
+        assert_eq!(r("{{printf \"%s\"}}", &json!({})), "%!s(MISSING)");
+        assert_eq!(r("{{printf \"x\" 1 2}}", &json!({})), "x%!(EXTRA 1, 2)");
+        assert_eq!(r("{{(index .L 1)}}", &json!({"L": [1, 2]})), "2");
+        assert_eq!(r("{{$a, $b := 1}}", &json!({})), "");
+    }
 }
