@@ -242,11 +242,35 @@ pub fn tree_size(dir: &Path) -> u64 {
             if m.is_dir() {
                 stack.push(e.path());
             } else if m.is_file() {
-                total += m.len();
+                total = m.len().saturating_add(total);
             }
         }
     }
     total
+}
+
+/// The instant `d` from now. A `d` beyond what an Instant holds
+/// (centuries) gives a year from now: as good as never for a timeout.
+pub fn deadline_in(d: std::time::Duration) -> std::time::Instant {
+    let now = std::time::Instant::now();
+    now.checked_add(d)
+        .or_else(|| now.checked_add(std::time::Duration::from_secs(365 * 24 * 3600)))
+        .unwrap_or(now)
+}
+
+/// The first `n` characters of `s` (all of it when shorter).
+pub fn first_chars(s: &str, n: usize) -> &str {
+    match s.char_indices().nth(n) {
+        Some((end, _)) => s.get(..end).unwrap_or(s),
+        None => s,
+    }
+}
+
+/// The bytes a `read` into `buf` reported filling. A reader claiming more
+/// than the buffer breaks Read's contract: an error rather than a panic.
+pub fn filled(buf: &[u8], n: usize) -> io::Result<&[u8]> {
+    buf.get(..n)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "read past the buffer"))
 }
 
 /// `n` random bytes as lowercase hex.
@@ -338,7 +362,7 @@ pub fn one_line(s: &str) -> std::borrow::Cow<'_, str> {
     if !s.chars().any(char::is_control) {
         return std::borrow::Cow::Borrowed(s);
     }
-    let mut out = String::with_capacity(s.len() + 8);
+    let mut out = String::with_capacity(s.len().saturating_add(8));
     for c in s.chars() {
         match c {
             '\n' => out.push_str("\\n"),
@@ -368,8 +392,8 @@ pub fn random_hex(n: usize) -> String {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
-        for (i, b) in buf.iter_mut().enumerate() {
-            *b = (t >> ((i % 16) * 8)) as u8 ^ (std::process::id() as u8);
+        for (b, tb) in buf.iter_mut().zip(t.to_le_bytes().iter().cycle()) {
+            *b = tb ^ (std::process::id() as u8);
         }
     }
     hex::encode(buf)
@@ -424,12 +448,14 @@ pub fn parse_go_duration(s: &str) -> Option<i64> {
         let num_end = rest
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .unwrap_or(rest.len());
-        let n: f64 = rest[..num_end].parse().ok()?;
-        rest = &rest[num_end..];
+        let (num, after) = rest.split_at_checked(num_end)?;
+        let n: f64 = num.parse().ok()?;
+        rest = after;
         let unit_end = rest
             .find(|c: char| c.is_ascii_digit() || c == '.')
             .unwrap_or(rest.len());
-        let mult = match &rest[..unit_end] {
+        let (unit, after) = rest.split_at_checked(unit_end)?;
+        let mult = match unit {
             "ns" => 1.0,
             "us" | "µs" => 1e3,
             "ms" => 1e6,
@@ -439,7 +465,7 @@ pub fn parse_go_duration(s: &str) -> Option<i64> {
             _ => return None,
         };
         total += n * mult;
-        rest = &rest[unit_end..];
+        rest = after;
     }
     Some((sign * total) as i64)
 }

@@ -141,7 +141,7 @@ pub fn usage(paths: &Paths, image_layers: &HashSet<String>) -> (usize, HashSet<S
         .filter(|l| !image_layers.contains(*l))
         .cloned()
         .collect();
-    (recs.len() + mounts, only)
+    (recs.len().saturating_add(mounts), only)
 }
 
 /// The cache mounts' directories.

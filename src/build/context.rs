@@ -399,14 +399,13 @@ impl Sink for Hasher<'_> {
         h.update(e.mode.to_le_bytes());
         h.update(e.size.to_le_bytes());
         let mut buf = [0u8; 64 * 1024];
+        let read_err = |err| CpError::io(format!("read {}", String::from_utf8_lossy(&e.name)), err);
         loop {
-            let n = data.read(&mut buf).map_err(|err| {
-                CpError::io(format!("read {}", String::from_utf8_lossy(&e.name)), err)
-            })?;
+            let n = data.read(&mut buf).map_err(read_err)?;
             if n == 0 {
                 break;
             }
-            h.update(&buf[..n]);
+            h.update(crate::util::filled(&buf, n).map_err(read_err)?);
         }
         Ok(())
     }

@@ -155,10 +155,12 @@ pub(super) fn place(
         }
         return Ok(());
     }
-    if dest_is_dir || items.len() != 1 {
+    let [item] = items else {
+        return Err(BuildError::Msg(format!("{dest}: not a directory")));
+    };
+    if dest_is_dir {
         return Err(BuildError::Msg(format!("{dest}: not a directory")));
     }
-    let item = &items[0];
     if item.src.is_dir {
         return Err(BuildError::Msg(format!(
             "cannot copy a directory to the non-directory {dest}"

@@ -135,13 +135,12 @@ pub fn parse(text: &str, file: &str) -> Result<Dockerfile, ParseError> {
 
     let mut directives = Directives::default();
     let mut instructions = Vec::new();
-    let mut i = 0;
-    while i < lines.len() {
-        let first = lines[i].trim_start();
-        directives.check(first).map_err(|m| fail(i + 1, m))?;
+    // Lines with their 1-based numbers.
+    let mut numbered = lines.iter().copied().zip(1usize..);
+    while let Some((first, start)) = numbered.next() {
+        let first = first.trim_start();
+        directives.check(first).map_err(|m| fail(start, m))?;
         let escape = directives.escape;
-        i += 1;
-        let start = i;
         if is_comment(first) {
             continue;
         }
@@ -150,9 +149,10 @@ pub fn parse(text: &str, file: &str) -> Result<Dockerfile, ParseError> {
             continue;
         }
         let mut joined = text.to_string();
-        while !ended && i < lines.len() {
-            let l = lines[i];
-            i += 1;
+        while !ended {
+            let Some((l, _)) = numbered.next() else {
+                break;
+            };
             // Comments and blank lines inside a continuation are dropped.
             if is_comment(l) || l.trim_start().is_empty() {
                 continue;
@@ -178,9 +178,7 @@ pub fn parse(text: &str, file: &str) -> Result<Dockerfile, ParseError> {
             for spec in specs {
                 let mut body = String::new();
                 let mut terminated = false;
-                while i < lines.len() {
-                    let l = lines[i];
-                    i += 1;
+                for (l, _) in numbered.by_ref() {
                     let candidate = if spec.chomp {
                         l.trim_start_matches('\t')
                     } else {
@@ -328,7 +326,8 @@ fn directive(s: &str) -> Option<(&str, &str)> {
     let value = after.trim_matches(is_re_space);
     if value.is_empty() {
         // The lazy `.+?` still needs one character: the last blank.
-        return Some((name, &after[after.len() - 1..]));
+        let (last, _) = after.char_indices().next_back()?;
+        return Some((name, after.get(last..)?));
     }
     Some((name, value))
 }
@@ -385,8 +384,9 @@ fn new_instruction(line: &str, escape: char, start: usize) -> Result<Instruction
         let mut trigger = new_instruction(rest, escape, start)?;
         // `(?i)^\s*ONBUILD\s*` removed from the whole line, as docker does.
         trigger.original = original
-            .get(7..)
-            .filter(|_| original[..7].eq_ignore_ascii_case("ONBUILD"))
+            .get(..7)
+            .filter(|k| k.eq_ignore_ascii_case("ONBUILD"))
+            .and_then(|_| original.get(7..))
             .map_or(original, str::trim_start)
             .to_string();
         Some(Box::new(trigger))
@@ -414,25 +414,24 @@ fn extract_flags(line: &str, escape: char) -> (&str, Vec<String>) {
         Word,
         Quote,
     }
-    let chars: Vec<(usize, char)> = line.char_indices().collect();
-    let n = chars.len();
-    let byte_at = |p: usize| chars.get(p).map_or(line.len(), |&(b, _)| b);
+    let mut chars = line.char_indices().peekable();
     let mut words = Vec::new();
     let mut phase = Phase::Spaces;
     let mut word = String::new();
     let mut quote = '\0';
     let mut blank_ok = false;
-    let mut pos = 0;
-    while pos <= n {
-        let ch = chars.get(pos).map(|&(_, c)| c);
+    loop {
+        let cur = chars.next();
+        // What is left of the line from this character on.
+        let rest = || cur.and_then(|(b, _)| line.get(b..)).unwrap_or("");
+        let ch = cur.map(|(_, c)| c);
         if phase == Phase::Spaces {
             let Some(c) = ch else { break };
             if c.is_whitespace() {
-                pos += 1;
                 continue;
             }
-            if c != '-' || chars.get(pos + 1).map(|&(_, c)| c) != Some('-') {
-                return (&line[byte_at(pos)..], words);
+            if c != '-' || chars.peek().map(|&(_, c)| c) != Some('-') {
+                return (rest(), words);
             }
             phase = Phase::Word;
         }
@@ -446,52 +445,46 @@ fn extract_flags(line: &str, escape: char) -> (&str, Vec<String>) {
             Phase::Word => {
                 if c.is_whitespace() {
                     if word == "--" {
-                        return (&line[byte_at(pos)..], words);
+                        return (rest(), words);
                     }
                     phase = Phase::Spaces;
                     if blank_ok || !word.is_empty() {
                         words.push(std::mem::take(&mut word));
                     }
                     blank_ok = false;
-                    pos += 1;
                     continue;
                 }
                 if c == '\'' || c == '"' {
                     quote = c;
                     blank_ok = true;
                     phase = Phase::Quote;
-                    pos += 1;
                     continue;
                 }
                 if c == escape {
-                    if pos + 1 == n {
-                        pos += 1;
-                        continue;
+                    match chars.next() {
+                        Some((_, next)) => c = next,
+                        None => continue,
                     }
-                    pos += 1;
-                    c = chars[pos].1;
                 }
                 word.push(c);
             }
             Phase::Quote | Phase::Spaces => {
                 if c == quote {
                     phase = Phase::Word;
-                    pos += 1;
                     continue;
                 }
                 if c == escape {
-                    if pos + 1 == n {
-                        phase = Phase::Word;
-                        pos += 1;
-                        continue;
+                    match chars.next() {
+                        Some((_, next)) => c = next,
+                        None => {
+                            phase = Phase::Word;
+                            continue;
+                        }
                     }
-                    pos += 1;
-                    c = chars[pos].1;
                 }
                 word.push(c);
             }
         }
-        pos += 1;
     }
     ("", words)
 }
@@ -670,15 +663,21 @@ fn suggest(written: &str) -> Option<String> {
 fn levenshtein(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+    // Distances are at most the longer length: no sum saturates.
+    for (ca, row) in a.chars().zip(1usize..) {
+        let mut cur = Vec::with_capacity(prev.len());
+        let mut left = row;
+        cur.push(left);
+        for ((cb, &diag), &up) in b.iter().zip(&prev).zip(prev.iter().skip(1)) {
+            left = diag
+                .saturating_add(usize::from(ca != *cb))
+                .min(up.saturating_add(1))
+                .min(left.saturating_add(1));
+            cur.push(left);
         }
         prev = cur;
     }
-    prev[b.len()]
+    prev.last().copied().unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -289,8 +289,8 @@ fn run_all(b: &mut Builder<'_>, df: &dockerfile::Dockerfile) -> Result<String> {
     }
     // Stage names, from `FROM image AS name`.
     for s in stages.iter_mut() {
-        let words = b.stage_words(s.from).map_err(|e| b.step_error(s.from, e))?;
-        s.name = words.get(2).map(|n| n.to_ascii_lowercase());
+        let (_, name) = b.stage_words(s.from).map_err(|e| b.step_error(s.from, e))?;
+        s.name = name.map(|n| n.to_ascii_lowercase());
     }
     let target = match &opts.target {
         Some(t) => stages
@@ -300,7 +300,11 @@ fn run_all(b: &mut Builder<'_>, df: &dockerfile::Dockerfile) -> Result<String> {
         None => stages.len().saturating_sub(1),
     };
     let needed = b.needed(&stages, target)?;
-    b.total = needed.iter().map(|i| 1 + stages[*i].body.len()).sum();
+    b.total = needed
+        .iter()
+        .filter_map(|i| stages.get(*i))
+        .map(|s| s.body.len().saturating_add(1))
+        .fold(0, usize::saturating_add);
     for i in 0..=target {
         if !needed.contains(&i) {
             continue;
@@ -319,6 +323,14 @@ fn run_all(b: &mut Builder<'_>, df: &dockerfile::Dockerfile) -> Result<String> {
     b.finish(rec)
 }
 
+/// Stage `i`; indices come from the stage list, so a miss is a bug
+/// reported rather than a panic.
+fn stage_at<'s, 'd>(stages: &'s [StageDef<'d>], i: usize) -> Result<&'s StageDef<'d>> {
+    stages
+        .get(i)
+        .ok_or_else(|| msg(format!("internal error: no build stage {i}")))
+}
+
 impl<'a> Builder<'a> {
     fn say(&self, line: &str) {
         if self.opts.output == Output::Plain {
@@ -331,7 +343,7 @@ impl<'a> Builder<'a> {
     /// step for the instructions BuildKit shows (the others only change
     /// the config).
     fn announce(&mut self, ins: &Instruction) {
-        self.step += 1;
+        self.step = self.step.saturating_add(1);
         self.say(&format!(
             "Step {}/{} : {}",
             self.step,
@@ -340,7 +352,7 @@ impl<'a> Builder<'a> {
         ));
         if is_vertex(ins) {
             let (prefix, k, n) = &mut self.stage_label;
-            *k += 1;
+            *k = k.saturating_add(1);
             let label = format!("{prefix}{k}/{n}] {}", step_text(ins));
             self.view_step(label);
         }
@@ -432,15 +444,14 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    /// FROM's words, ARGs before the first FROM expanded: [image] or
-    /// [image, "AS", name].
-    fn stage_words(&self, ins: &Instruction) -> Result<Vec<String>> {
+    /// FROM's image and stage name (`FROM image AS name`), ARGs before the
+    /// first FROM expanded.
+    fn stage_words(&self, ins: &Instruction) -> Result<(String, Option<String>)> {
         let meta = self.meta_args.clone();
         let words = self.words(Self::shell_text(ins), &|k| meta.get(k).cloned())?;
-        match words.len() {
-            1 => Ok(words),
-            3 if words[1].eq_ignore_ascii_case("as") => {
-                let name = &words[2];
+        match words.as_slice() {
+            [image] => Ok((image.clone(), None)),
+            [image, kw, name] if kw.eq_ignore_ascii_case("as") => {
                 let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
                     && name
                         .chars()
@@ -450,7 +461,7 @@ impl<'a> Builder<'a> {
                         "invalid name for build stage: {name:?}, name can't start with a number or contain symbols"
                     )));
                 }
-                Ok(words)
+                Ok((image.clone(), Some(name.clone())))
             }
             _ => Err(msg("FROM requires either one or three arguments")),
         }
@@ -459,8 +470,9 @@ impl<'a> Builder<'a> {
     /// The stage a FROM or `--from` names, if it is an earlier stage.
     fn stage_ref(stages: &[StageDef<'_>], before: usize, name: &str) -> Option<usize> {
         let lower = name.to_ascii_lowercase();
-        if let Some(i) = stages[..before]
+        if let Some(i) = stages
             .iter()
+            .take(before)
             .position(|s| s.name.as_deref() == Some(&lower))
         {
             return Some(i);
@@ -487,11 +499,12 @@ impl<'a> Builder<'a> {
             if !need.insert(i) {
                 continue;
             }
-            let base = self.stage_words(stages[i].from)?;
-            if let Some(j) = Self::stage_ref(stages, i, &base[0]) {
+            let stage = stage_at(stages, i)?;
+            let (base, _) = self.stage_words(stage.from)?;
+            if let Some(j) = Self::stage_ref(stages, i, &base) {
                 todo.push(j);
             }
-            for ins in &stages[i].body {
+            for ins in &stage.body {
                 if matches!(ins.keyword.as_str(), "COPY" | "ADD") {
                     if let Some(from) = Self::flag(ins, "from") {
                         let meta = self.meta_args.clone();
@@ -536,7 +549,7 @@ impl<'a> Builder<'a> {
     }
 
     fn run_stage(&mut self, stages: &[StageDef<'_>], i: usize) -> Result<StepRecord> {
-        let stage = &stages[i];
+        let stage = stage_at(stages, i)?;
         let prefix = if stages.len() > 1 {
             match &stage.name {
                 Some(n) => format!("[{n} "),
@@ -545,7 +558,12 @@ impl<'a> Builder<'a> {
         } else {
             "[".to_string()
         };
-        let count = 1 + stage.body.iter().filter(|ins| is_vertex(ins)).count();
+        let count = stage
+            .body
+            .iter()
+            .filter(|ins| is_vertex(ins))
+            .count()
+            .saturating_add(1);
         self.stage_label = (prefix, 0, count);
         let mut cur = self
             .from(stages, i)
@@ -598,16 +616,15 @@ impl<'a> Builder<'a> {
     }
 
     fn from(&mut self, stages: &[StageDef<'_>], i: usize) -> Result<Current> {
-        let ins = stages[i].from;
+        let ins = stage_at(stages, i)?.from;
         self.announce(ins);
         if let Some(p) = Self::flag(ins, "platform") {
             let meta = self.meta_args.clone();
             let p = self.word(p, &|k| meta.get(k).cloned())?;
             self.check_platform(&p)?;
         }
-        let words = self.stage_words(ins)?;
-        let base = &words[0];
-        let rec = self.base(stages, i, base, self.opts.pull)?;
+        let (base, _) = self.stage_words(ins)?;
+        let rec = self.base(stages, i, &base, self.opts.pull)?;
         self.say(&format!(" ---> {}", short(&rec.id)));
         self.view_end(false);
         let mut rec = rec;
@@ -1531,7 +1548,7 @@ impl<'a> Builder<'a> {
         // Heredocs and URLs become files in a temp dir of their own.
         let mut extra_dir: Option<Context> = None;
         let mut extra_names: Vec<String> = Vec::new();
-        let mut urls = 0;
+        let mut any_url = false;
         let mut plain: Vec<String> = Vec::new();
         for w in &words {
             if let Some(doc) = w
@@ -1554,7 +1571,7 @@ impl<'a> Builder<'a> {
             } else if add && (w.starts_with("http://") || w.starts_with("https://")) {
                 let ctx = self.extra_context(&mut extra_dir)?;
                 extra_names.push(download(ctx, w, checksum.as_deref())?);
-                urls += 1;
+                any_url = true;
             } else if add && (w.starts_with("git@") || w.ends_with(".git")) {
                 return Err(msg(format!(
                     "ADD of a git repository ({w}) is not supported by rdock"
@@ -1563,7 +1580,7 @@ impl<'a> Builder<'a> {
                 plain.push(w.clone());
             }
         }
-        if checksum.is_some() && (urls == 0 || !plain.is_empty()) {
+        if checksum.is_some() && (!any_url || !plain.is_empty()) {
             return Err(msg("checksum can't be specified for non-HTTP(S) sources"));
         }
 
@@ -1593,14 +1610,14 @@ impl<'a> Builder<'a> {
                         h.update([copy::is_archive(s) as u8]);
                     }
                 }
-                count += srcs.len();
+                count = count.saturating_add(srcs.len());
             }
         } else {
             for w in &plain {
                 h.update(w.as_bytes());
                 h.update(b"\0");
             }
-            count += plain.len();
+            count = count.saturating_add(plain.len());
         }
         if let Some(ctx) = &extra_dir {
             for name in &extra_names {
@@ -1610,7 +1627,7 @@ impl<'a> Builder<'a> {
                 }
             }
         }
-        count += extra_names.len();
+        count = count.saturating_add(extra_names.len());
         let key = hex::encode(h.finalize());
         let shown_args = match &ins.args {
             Args::Exec(v) => v.join(" "),
@@ -1816,8 +1833,7 @@ fn heredoc_script(text: &str, docs: &[dockerfile::Heredoc]) -> String {
         return text.to_string();
     }
     let only = text.trim();
-    if docs.len() == 1 {
-        let d = &docs[0];
+    if let [d] = docs {
         let forms = [
             format!("<<{}", d.name),
             format!("<<-{}", d.name),

@@ -88,7 +88,7 @@ impl Matcher {
             // Every ancestor: "a", "a/b", … up to the parent itself.
             parent
                 .match_indices('/')
-                .map(|(i, _)| &parent[..i])
+                .filter_map(|(i, _)| parent.get(..i))
                 .chain(std::iter::once(parent.as_str()))
                 .collect()
         };
@@ -211,7 +211,7 @@ fn compile(pattern: &str) -> Result<Kind, PatternError> {
     let mut re = String::from("^");
     let mut detected = Detected::Exact;
     let mut chars = pattern.chars().peekable();
-    let mut i = 0usize;
+    let mut at_start = true;
     while let Some(ch) = chars.next() {
         match ch {
             '*' if chars.peek() == Some(&'*') => {
@@ -233,7 +233,7 @@ fn compile(pattern: &str) -> Result<Kind, PatternError> {
                     re.push_str("(.*/)?");
                     detected = Detected::Regex;
                 }
-                if i == 0 {
+                if at_start {
                     detected = Detected::Suffix;
                 }
             }
@@ -260,8 +260,8 @@ fn compile(pattern: &str) -> Result<Kind, PatternError> {
                 let rest: String = chars.clone().collect();
                 let (negated, ranges, after) =
                     parse_class(&rest).map_err(|e| invalid(pattern, &e.0))?;
-                let consumed = rest.len() - after.len();
-                let consumed_chars = rest[..consumed].chars().count();
+                // `after` is what parse_class left of `rest`.
+                let consumed_chars = rest.chars().count().saturating_sub(after.chars().count());
                 for _ in 0..consumed_chars {
                     chars.next();
                 }
@@ -288,13 +288,20 @@ fn compile(pattern: &str) -> Result<Kind, PatternError> {
             }
             c => re.push_str(&regex_lite::escape(c.encode_utf8(&mut [0; 4]))),
         }
-        i += 1;
+        at_start = false;
     }
     Ok(match detected {
         Detected::Exact => Kind::Exact(pattern.to_string()),
         // The text before the "**" held nothing special, so it is literal.
-        Detected::Prefix => Kind::Prefix(pattern[..pattern.len() - 2].to_string()),
-        Detected::Suffix => Kind::Suffix(pattern[2..].to_string()),
+        Detected::Prefix => Kind::Prefix(
+            pattern
+                .len()
+                .checked_sub(2)
+                .and_then(|n| pattern.get(..n))
+                .unwrap_or_default()
+                .to_string(),
+        ),
+        Detected::Suffix => Kind::Suffix(pattern.get(2..).unwrap_or_default().to_string()),
         Detected::Regex => {
             re.push('$');
             Kind::Regex(Regex::new(&re).map_err(|e| invalid(pattern, &e.to_string()))?)
@@ -333,8 +340,8 @@ fn clean(path: &str) -> String {
 
 /// Go's path.Dir.
 fn go_dir(path: &str) -> String {
-    match path.rfind('/') {
-        Some(i) => clean(&path[..=i]),
+    match path.rfind('/').and_then(|i| path.get(..=i)) {
+        Some(dir) => clean(dir),
         None => ".".to_string(),
     }
 }
@@ -361,11 +368,12 @@ pub fn glob_match(pattern: &str, name: &str) -> Result<bool, PatternError> {
         }
         if star {
             // Let the star take one more character at a time, never a '/'.
-            for (i, c) in name.char_indices() {
+            let mut taken = name.chars();
+            while let Some(c) = taken.next() {
                 if c == '/' {
                     break;
                 }
-                if let Some(t) = match_chunk(chunk, &name[i + c.len_utf8()..])? {
+                if let Some(t) = match_chunk(chunk, taken.as_str())? {
                     if pattern.is_empty() && !t.is_empty() {
                         continue;
                     }
@@ -389,21 +397,27 @@ pub fn glob_match(pattern: &str, name: &str) -> Result<bool, PatternError> {
 fn scan_chunk(pattern: &str) -> (bool, &str, &str) {
     let trimmed = pattern.trim_start_matches('*');
     let star = trimmed.len() != pattern.len();
-    let bytes = trimmed.as_bytes();
+    let mut bytes = trimmed.bytes().enumerate();
     let mut in_range = false;
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
+    let mut end = trimmed.len();
+    while let Some((i, b)) = bytes.next() {
+        match b {
             // Malformed escapes are reported by match_chunk.
-            b'\\' if i + 1 < bytes.len() => i += 1,
+            b'\\' => {
+                bytes.next();
+            }
             b'[' => in_range = true,
             b']' => in_range = false,
-            b'*' if !in_range => break,
+            b'*' if !in_range => {
+                end = i;
+                break;
+            }
             _ => {}
         }
-        i += 1;
     }
-    (star, &trimmed[..i], &trimmed[i..])
+    // `end` is at an ASCII '*' or the end: a char boundary.
+    let (chunk, rest) = trimmed.split_at_checked(end).unwrap_or((trimmed, ""));
+    (star, chunk, rest)
 }
 
 /// Match a star-free chunk at the start of `s`: Some(rest) on a match. After
@@ -412,7 +426,7 @@ fn match_chunk<'a>(chunk: &str, s: &'a str) -> Result<Option<&'a str>, PatternEr
     let mut chunk = chunk;
     let mut s = s;
     let mut failed = false;
-    while let Some(pc) = chunk.chars().next() {
+    while let Some((pc, after_pc)) = split_char(chunk) {
         if s.is_empty() {
             failed = true;
         }
@@ -421,11 +435,12 @@ fn match_chunk<'a>(chunk: &str, s: &'a str) -> Result<Option<&'a str>, PatternEr
                 let r = if failed {
                     None
                 } else {
-                    let c = s.chars().next();
-                    s = &s[c.map_or(0, char::len_utf8)..];
-                    c
+                    split_char(s).map(|(c, rest)| {
+                        s = rest;
+                        c
+                    })
                 };
-                let (negated, ranges, rest) = parse_class(&chunk[1..])?;
+                let (negated, ranges, rest) = parse_class(after_pc)?;
                 chunk = rest;
                 let hit = r.is_some_and(|r| ranges.iter().any(|&(lo, hi)| lo <= r && r <= hi));
                 if hit == negated {
@@ -434,27 +449,26 @@ fn match_chunk<'a>(chunk: &str, s: &'a str) -> Result<Option<&'a str>, PatternEr
             }
             '?' => {
                 if !failed {
-                    if let Some(c) = s.chars().next() {
+                    if let Some((c, rest)) = split_char(s) {
                         failed = c == '/';
-                        s = &s[c.len_utf8()..];
+                        s = rest;
                     }
                 }
-                chunk = &chunk[1..];
+                chunk = after_pc;
             }
             _ => {
-                let literal = if pc == '\\' {
-                    chunk = &chunk[1..];
-                    chunk.chars().next().ok_or_else(bad_pattern)?
+                let (literal, rest) = if pc == '\\' {
+                    split_char(after_pc).ok_or_else(bad_pattern)?
                 } else {
-                    pc
+                    (pc, after_pc)
                 };
                 if !failed {
-                    match s.chars().next() {
-                        Some(c) if c == literal => s = &s[c.len_utf8()..],
+                    match split_char(s) {
+                        Some((c, after)) if c == literal => s = after,
                         _ => failed = true,
                     }
                 }
-                chunk = &chunk[literal.len_utf8()..];
+                chunk = rest;
             }
         }
     }
@@ -490,17 +504,22 @@ fn parse_class(chunk: &str) -> Result<Class<'_>, PatternError> {
 
 /// Go's getEsc: one possibly escaped class character; the class must go on.
 fn class_char(chunk: &str) -> Result<(char, &str), PatternError> {
-    let chunk = match chunk.chars().next() {
-        None | Some('-') | Some(']') => return Err(bad_pattern()),
-        Some('\\') => &chunk[1..],
+    let chunk = match split_char(chunk) {
+        None | Some(('-' | ']', _)) => return Err(bad_pattern()),
+        Some(('\\', rest)) => rest,
         Some(_) => chunk,
     };
-    let c = chunk.chars().next().ok_or_else(bad_pattern)?;
-    let rest = &chunk[c.len_utf8()..];
+    let (c, rest) = split_char(chunk).ok_or_else(bad_pattern)?;
     if rest.is_empty() {
         return Err(bad_pattern());
     }
     Ok((c, rest))
+}
+
+/// The first char of `s` and the rest.
+fn split_char(s: &str) -> Option<(char, &str)> {
+    let mut chars = s.chars();
+    chars.next().map(|c| (c, chars.as_str()))
 }
 
 /// Whether `s` contains glob metacharacters (`*`, `?`, `[`, and `\\` escape), i.e. whether a COPY source needs matching rather than a plain lookup.

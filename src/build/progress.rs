@@ -56,14 +56,17 @@ struct Step {
 
 impl Step {
     fn elapsed(&self) -> Duration {
-        self.ended.unwrap_or_else(Instant::now) - self.started
+        self.ended
+            .unwrap_or_else(Instant::now)
+            .saturating_duration_since(self.started)
     }
 
     fn push_output(&mut self, data: &[u8]) {
         self.partial.extend_from_slice(data);
         while let Some(nl) = self.partial.iter().position(|&b| b == b'\n' || b == b'\r') {
             let line: Vec<u8> = self.partial.drain(..=nl).collect();
-            let text = String::from_utf8_lossy(&line[..line.len() - 1]).into_owned();
+            let text =
+                String::from_utf8_lossy(line.split_last().map_or(&[], |(_, l)| l)).into_owned();
             // A bare \r (a progress meter) rewrites the line: keep the last.
             if !text.is_empty() {
                 self.log.push_back(text);
@@ -150,7 +153,7 @@ fn fit(text: &str, width: usize) -> String {
 
 /// A step line: the text on the left, the time flush right.
 fn timed_line(text: &str, time: &str, width: usize) -> String {
-    let room = width.saturating_sub(time.len() + 1);
+    let room = width.saturating_sub(time.len().saturating_add(1));
     let left = fit(text, room);
     let pad = room.saturating_sub(left.chars().count());
     format!("{left}{} {time}", " ".repeat(pad))
@@ -328,9 +331,12 @@ impl TtyView {
                 match file.read(&mut buf) {
                     Ok(0) => break,
                     Ok(n) => {
+                        let Ok(data) = crate::util::filled(&buf, n) else {
+                            break;
+                        };
                         let mut s = lock(&state);
                         if let Some(step) = s.current() {
-                            step.push_output(&buf[..n]);
+                            step.push_output(data);
                         }
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}

@@ -85,7 +85,7 @@ pub fn parse_name_values(
             })
             .collect();
     }
-    if !words[0].contains('=') {
+    if words.first().is_some_and(|w| !w.contains('=')) {
         // Legacy `ENV name value...`: split on raw whitespace, not on words,
         // so the value keeps its quotes and inner spacing verbatim.
         return match split_first_ws(args) {
@@ -113,8 +113,8 @@ pub(crate) fn is_split_ws(c: char) -> bool {
 /// `reWhitespace.Split(s, 2)`: the first field and the rest after the run of
 /// whitespace following it; None when there is no second field.
 pub(crate) fn split_first_ws(s: &str) -> Option<(&str, &str)> {
-    let i = s.find(is_split_ws)?;
-    Some((&s[..i], s[i..].trim_start_matches(is_split_ws)))
+    let (first, rest) = s.split_once(is_split_ws)?;
+    Some((first, rest.trim_start_matches(is_split_ws)))
 }
 
 /// The parser's word splitter (`parseWords`): whitespace-separated words with
@@ -126,23 +126,18 @@ fn parse_words(rest: &str, escape: char) -> Vec<String> {
         Word,
         Quote,
     }
-    let chars: Vec<char> = rest.chars().collect();
-    let n = chars.len();
+    let mut chars = rest.chars();
     let mut words = Vec::new();
     let mut phase = Phase::Spaces;
     let mut quote = '\0';
     let mut blank_ok = false;
     let mut word = String::new();
-    let mut pos = 0;
     loop {
-        let ch = chars.get(pos).copied();
+        let ch = chars.next();
         if phase == Phase::Spaces {
             match ch {
                 None => break,
-                Some(c) if c.is_whitespace() => {
-                    pos += 1;
-                    continue;
-                }
+                Some(c) if c.is_whitespace() => continue,
                 Some(_) => phase = Phase::Word,
             }
         }
@@ -159,7 +154,6 @@ fn parse_words(rest: &str, escape: char) -> Vec<String> {
                     words.push(std::mem::take(&mut word));
                 }
                 blank_ok = false;
-                pos += 1;
                 continue;
             }
             if c == '\'' || c == '"' {
@@ -168,18 +162,15 @@ fn parse_words(rest: &str, escape: char) -> Vec<String> {
                 phase = Phase::Quote;
             }
             if c == escape {
-                if pos + 1 == n {
-                    // A trailing escape is dropped.
-                    pos += 1;
+                // A trailing escape is dropped.
+                let Some(next) = chars.next() else {
                     continue;
-                }
+                };
                 // Escape and escaped char both stay: quote removal is later.
                 word.push(c);
-                pos += 1;
-                c = chars[pos];
+                c = next;
             }
             word.push(c);
-            pos += 1;
             continue;
         }
         // Phase::Quote
@@ -187,17 +178,14 @@ fn parse_words(rest: &str, escape: char) -> Vec<String> {
             phase = Phase::Word;
         }
         if c == escape && quote != '\'' {
-            if pos + 1 == n {
+            let Some(next) = chars.next() else {
                 phase = Phase::Word;
-                pos += 1;
                 continue;
-            }
+            };
             word.push(c);
-            pos += 1;
-            c = chars[pos];
+            c = next;
         }
         word.push(c);
-        pos += 1;
     }
     words
 }
@@ -281,7 +269,8 @@ impl<'a> Lexer<'a> {
     fn next(&mut self) -> Option<char> {
         let c = self.peek();
         if c.is_some() {
-            self.pos += 1;
+            // pos < chars.len(): no saturation.
+            self.pos = self.pos.saturating_add(1);
         }
         c
     }
@@ -609,19 +598,16 @@ struct Glob(Vec<Tok>);
 
 impl Glob {
     fn parse(p: &str) -> Result<Glob, LexError> {
-        let chars: Vec<char> = p.chars().collect();
+        let mut chars = p.chars().peekable();
         let mut toks = Vec::new();
-        let mut i = 0;
-        while i < chars.len() {
-            let c = chars[i];
-            i += 1;
+        while let Some(c) = chars.next() {
             toks.push(match c {
                 '*' => Tok::Star,
                 '?' => Tok::Any,
-                '\\' => match chars.get(i) {
+                '\\' => match chars.peek() {
                     Some('}' | '/') => continue,
                     Some(&n @ ('*' | '?' | '\\')) => {
-                        i += 1;
+                        chars.next();
                         Tok::Lit(n)
                     }
                     other => {
@@ -641,9 +627,13 @@ impl Glob {
     fn matches(toks: &[Tok], s: &[char]) -> bool {
         match toks.split_first() {
             None => s.is_empty(),
-            Some((Tok::Star, rest)) => (0..=s.len()).any(|k| Glob::matches(rest, &s[k..])),
-            Some((Tok::Any, rest)) => !s.is_empty() && Glob::matches(rest, &s[1..]),
-            Some((Tok::Lit(c), rest)) => s.first() == Some(c) && Glob::matches(rest, &s[1..]),
+            Some((Tok::Star, rest)) => {
+                (0..=s.len()).any(|k| s.get(k..).is_some_and(|t| Glob::matches(rest, t)))
+            }
+            Some((Tok::Any, rest)) => s.split_first().is_some_and(|(_, t)| Glob::matches(rest, t)),
+            Some((Tok::Lit(c), rest)) => s
+                .split_first()
+                .is_some_and(|(f, t)| f == c && Glob::matches(rest, t)),
         }
     }
 
@@ -654,13 +644,13 @@ impl Glob {
         } else {
             Box::new(0..=s.len())
         };
-        lens.find(|&k| Glob::matches(&self.0, &s[..k]))
+        lens.find(|&k| s.get(..k).is_some_and(|p| Glob::matches(&self.0, p)))
     }
 
     fn trim_prefix(&self, value: &str, greedy: bool) -> String {
         let s: Vec<char> = value.chars().collect();
         match self.prefix_len(&s, greedy) {
-            Some(k) => s[k..].iter().collect(),
+            Some(k) => s.iter().skip(k).collect(),
             None => value.to_string(),
         }
     }
@@ -670,7 +660,7 @@ impl Glob {
         let rev = Glob(self.0.iter().rev().copied().collect());
         let s: Vec<char> = value.chars().rev().collect();
         match rev.prefix_len(&s, greedy) {
-            Some(k) => s[k..].iter().rev().collect(),
+            Some(k) => s.iter().skip(k).rev().collect(),
             None => value.to_string(),
         }
     }
@@ -683,27 +673,28 @@ impl Glob {
         let mut pos = 0;
         let mut last_end = None;
         let mut done = false;
-        while pos <= s.len() {
+        // pos <= s.len() and a match ends within s: no sum saturates.
+        while let Some(tail) = s.get(pos..) {
             let m = if done {
                 None
             } else {
-                self.prefix_len(&s[pos..], true)
+                self.prefix_len(tail, true)
             };
             match m {
                 Some(0) if last_end == Some(pos) => {}
                 Some(k) => {
                     out.push_str(rep);
-                    last_end = Some(pos + k);
+                    last_end = Some(pos.saturating_add(k));
                     done = !all;
                     if k > 0 {
-                        pos += k;
+                        pos = pos.saturating_add(k);
                         continue;
                     }
                 }
                 None => {}
             }
             out.extend(s.get(pos));
-            pos += 1;
+            pos = pos.saturating_add(1);
         }
         out
     }

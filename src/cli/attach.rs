@@ -112,7 +112,8 @@ pub fn run(paths: &Paths, a: AttachArgs) -> Result<i32> {
             .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
             .collect();
         drop(fds);
-        if ready[1] {
+        let is_ready = |i: usize| ready.get(i) == Some(&true);
+        if is_ready(1) {
             if let Ok(Some(info)) = sfd.read_signal() {
                 let sig = info.ssi_signo as i32;
                 if sig == libc::SIGWINCH {
@@ -124,7 +125,7 @@ pub fn run(paths: &Paths, a: AttachArgs) -> Result<i32> {
                 }
             }
         }
-        if ready.get(2) == Some(&true) {
+        if is_ready(2) {
             let n = std::io::stdin().lock().read(&mut buf).unwrap_or(0);
             if n == 0 {
                 stdin_open = false;
@@ -132,16 +133,17 @@ pub fn run(paths: &Paths, a: AttachArgs) -> Result<i32> {
             } else {
                 // The detach sequence is swallowed, and ends the attach.
                 let mut send = Vec::with_capacity(n);
-                for &b in &buf[..n] {
-                    if b == keys[matched] {
-                        matched += 1;
+                for &b in crate::util::filled(&buf, n).unwrap_or_default() {
+                    if keys.get(matched) == Some(&b) {
+                        // matched stays at most keys.len().
+                        matched = matched.saturating_add(1);
                         if matched == keys.len() {
                             drop(_raw);
                             return Ok(0);
                         }
                         continue;
                     }
-                    send.extend_from_slice(&keys[..matched]);
+                    send.extend_from_slice(keys.get(..matched).unwrap_or_default());
                     matched = 0;
                     send.push(b);
                 }
@@ -150,12 +152,12 @@ pub fn run(paths: &Paths, a: AttachArgs) -> Result<i32> {
                 }
             }
         }
-        if ready[0] {
+        if is_ready(0) {
             let n = sock.read(&mut buf).unwrap_or(0);
             if n == 0 {
                 return Ok(0);
             }
-            dec.push(&buf[..n]);
+            dec.push(crate::util::filled(&buf, n).unwrap_or_default());
             while let Some((kind, data)) = dec.next_frame() {
                 match kind {
                     proto::STDOUT => {
@@ -165,8 +167,10 @@ pub fn run(paths: &Paths, a: AttachArgs) -> Result<i32> {
                     proto::STDERR => {
                         let _ = err.write_all(&data);
                     }
-                    proto::EXIT if data.len() == 4 => {
-                        return Ok(i32::from_be_bytes([data[0], data[1], data[2], data[3]]));
+                    proto::EXIT => {
+                        if let Ok(code) = <[u8; 4]>::try_from(data.as_slice()) {
+                            return Ok(i32::from_be_bytes(code));
+                        }
                     }
                     _ => {}
                 }

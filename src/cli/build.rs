@@ -479,7 +479,10 @@ pub fn run(paths: &Paths, a: BuildArgs) -> Result<i32> {
 pub(crate) fn cache_usage(paths: &Paths) -> Result<(usize, u64)> {
     let images = ImageStore::new(paths);
     let (n, only) = crate::build::cache::usage(paths, &image_layers(&images)?);
-    Ok((n, layers_size(&images, &only) + mounts_size(paths)))
+    Ok((
+        n,
+        layers_size(&images, &only).saturating_add(mounts_size(paths)),
+    ))
 }
 
 fn image_layers(images: &ImageStore) -> Result<HashSet<String>> {
@@ -519,7 +522,7 @@ pub(crate) fn prune_build_cache(paths: &Paths) -> Result<(String, u64)> {
     };
     let images = ImageStore::new(paths);
     let (_, only) = crate::build::cache::usage(paths, &image_layers(&images)?);
-    let size = layers_size(&images, &only) + mounts_size(paths);
+    let size = layers_size(&images, &only).saturating_add(mounts_size(paths));
     let pruned = crate::build::cache::prune(paths)
         .map_err(|e| Error::msg(format!("removing the build cache: {e}")))?;
     let in_use = crate::container::store::ContainerStore::new(paths).layers_in_use();
@@ -529,7 +532,7 @@ pub(crate) fn prune_build_cache(paths: &Paths) -> Result<(String, u64)> {
         out.push_str("Deleted build cache objects:\n");
         for k in &pruned.keys {
             // BuildKit's cache IDs are 25 characters.
-            out.push_str(&k[..k.len().min(25)]);
+            out.extend(k.chars().take(25));
             out.push('\n');
         }
         out.push('\n');

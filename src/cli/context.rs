@@ -115,7 +115,9 @@ pub fn run(paths: &Paths, cmd: ContextCommand) -> Result<i32> {
                 "DockerEndpoint": endpoint(paths), "Error": "",
             });
             let mut shown = row.clone();
-            shown["Name"] = json!(format!("{NAME} *"));
+            if let Some(o) = shown.as_object_mut() {
+                o.insert("Name".into(), json!(format!("{NAME} *")));
+            }
             let format = a.format.as_deref().map(str::trim);
             let value = if matches!(format, Some("json"))
                 || format.is_some_and(|f| !f.starts_with("table"))

@@ -74,7 +74,7 @@ impl Progress {
         let _ = write!(
             err,
             "\x1b[{}G\x1b[0K{}",
-            self.header.len() + 1,
+            self.header.len().saturating_add(1),
             human_size(n)
         );
         let _ = err.flush();

@@ -275,7 +275,7 @@ pub fn run(paths: &Paths, a: EventsArgs) -> Result<i32> {
             if len > pos && f.seek(std::io::SeekFrom::Start(pos)).is_ok() {
                 let mut chunk = String::new();
                 let n = f.read_to_string(&mut chunk).unwrap_or(0) as u64;
-                pos += n;
+                pos = pos.saturating_add(n);
                 partial.push_str(&chunk);
                 if !drain_lines(&mut partial, &mut emit)? {
                     return Ok(0);

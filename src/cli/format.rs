@@ -83,50 +83,45 @@ pub fn tabwriter(text: &str) -> String {
         .collect();
     let mut out = String::new();
     let mut widths = Vec::new();
-    format_block(&lines, &mut widths, 0, lines.len(), &mut out);
+    format_block(&lines, &mut widths, &mut out);
     out
 }
 
-fn format_block(
-    lines: &[Vec<&str>],
-    widths: &mut Vec<usize>,
-    mut line0: usize,
-    line1: usize,
-    out: &mut String,
-) -> usize {
+/// Go's tabwriter cell alignment: a run of lines that have a cell in
+/// this column (one that is not their last) shares its width.
+fn format_block(block: &[Vec<&str>], widths: &mut Vec<usize>, out: &mut String) {
     let column = widths.len();
-    let mut this = line0;
-    while this < line1 {
-        if column + 1 >= lines[this].len() {
-            this += 1;
-            continue;
-        }
-        // A column block starts here.
-        write_lines(lines, widths, line0, this, out);
-        line0 = this;
-        let mut width = MIN_WIDTH;
-        while this < line1 && column + 1 < lines[this].len() {
-            width = width.max(lines[this][column].chars().count() + PADDING);
-            this += 1;
-        }
+    let in_column = |l: &Vec<&str>| l.len().saturating_sub(1) > column;
+    let mut rest = block;
+    while let Some(start) = rest.iter().position(in_column) {
+        let (before, from) = rest.split_at_checked(start).unwrap_or((rest, &[]));
+        write_lines(before, widths, out);
+        let len = from
+            .iter()
+            .position(|l| !in_column(l))
+            .unwrap_or(from.len());
+        let (run, after) = from.split_at_checked(len).unwrap_or((from, &[]));
+        let width = run
+            .iter()
+            .filter_map(|l| l.get(column))
+            .map(|cell| cell.chars().count().saturating_add(PADDING))
+            .fold(MIN_WIDTH, usize::max);
         widths.push(width);
-        line0 = format_block(lines, widths, line0, this, out);
+        format_block(run, widths, out);
         widths.pop();
+        rest = after;
     }
-    write_lines(lines, widths, line0, line1, out);
-    line1
+    write_lines(rest, widths, out);
 }
 
-fn write_lines(lines: &[Vec<&str>], widths: &[usize], from: usize, to: usize, out: &mut String) {
-    for line in &lines[from..to] {
+fn write_lines(lines: &[Vec<&str>], widths: &[usize], out: &mut String) {
+    for line in lines {
+        let last = line.len().saturating_sub(1);
         for (j, cell) in line.iter().enumerate() {
             out.push_str(cell);
-            if j + 1 < line.len() {
+            if j < last {
                 let w = widths.get(j).copied().unwrap_or(0);
-                let n = cell.chars().count();
-                if w > n {
-                    out.push_str(&" ".repeat(w - n));
-                }
+                out.push_str(&" ".repeat(w.saturating_sub(cell.chars().count())));
             }
         }
         out.push('\n');
@@ -139,7 +134,7 @@ fn fmt_g(v: f64, prec: usize) -> String {
     if v == 0.0 {
         return "0".into();
     }
-    let e = format!("{:.*e}", prec - 1, v);
+    let e = format!("{:.*e}", prec.saturating_sub(1), v);
     let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     let trim = |s: &str| -> String {
@@ -149,11 +144,13 @@ fn fmt_g(v: f64, prec: usize) -> String {
             s.to_string()
         }
     };
-    if exp < -4 || exp >= prec as i32 {
+    let prec = i32::try_from(prec).unwrap_or(i32::MAX);
+    if exp < -4 || exp >= prec {
         let sign = if exp < 0 { '-' } else { '+' };
         format!("{}e{sign}{:02}", trim(mant), exp.abs())
     } else {
-        let decimals = (prec as i32 - 1 - exp).max(0) as usize;
+        // exp is within ±324 (f64's range), prec small.
+        let decimals = prec.saturating_sub(1).saturating_sub(exp).max(0) as usize;
         trim(&format!("{v:.decimals$}"))
     }
 }
@@ -167,26 +164,31 @@ pub fn human_size(bytes: u64) -> String {
 /// HumanSize with `prec` significant digits (progress bars use 4).
 pub fn human_size_prec(bytes: u64, prec: usize) -> String {
     const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
-    let mut v = bytes as f64;
-    let mut i = 0;
-    while v >= 1000.0 && i < UNITS.len() - 1 {
-        v /= 1000.0;
-        i += 1;
-    }
-    format!("{}{}", fmt_g(v, prec), UNITS[i])
+    let (v, unit) = scaled(bytes, 1000.0, &UNITS);
+    format!("{}{unit}", fmt_g(v, prec))
 }
 
 /// docker's BytesSize (go-units CustomSize("%.4g%s", size, 1024, ...)):
 /// binary units, as `stats` shows memory: "1.234MiB", "7.5GiB".
 pub fn bytes_size(bytes: u64) -> String {
     const UNITS: [&str; 9] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"];
+    let (v, unit) = scaled(bytes, 1024.0, &UNITS);
+    format!("{}{unit}", fmt_g(v, 4))
+}
+
+/// `bytes` in the largest of `units` (each `base` times the one before)
+/// that keeps the value at least 1.
+fn scaled(bytes: u64, base: f64, units: &[&'static str]) -> (f64, &'static str) {
     let mut v = bytes as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i < UNITS.len() - 1 {
-        v /= 1024.0;
-        i += 1;
+    let mut units = units;
+    while let [unit, bigger @ ..] = units {
+        if v < base || bigger.is_empty() {
+            return (v, unit);
+        }
+        v /= base;
+        units = bigger;
     }
-    format!("{}{}", fmt_g(v, 4), UNITS[i])
+    (v, "")
 }
 
 /// docker's HumanDuration (go-units): "Less than a second", "3 seconds",
@@ -233,7 +235,7 @@ pub fn human_duration(d: std::time::Duration) -> String {
 pub fn since(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     format!(
         "{} ago",
-        human_duration((now - t).to_std().unwrap_or_default())
+        human_duration(now.signed_duration_since(t).to_std().unwrap_or_default())
     )
 }
 
@@ -248,7 +250,7 @@ pub fn status_text(
 ) -> String {
     let ago = |t: Option<DateTime<Utc>>| {
         human_duration(
-            t.map(|t| (now - t).to_std().unwrap_or_default())
+            t.map(|t| now.signed_duration_since(t).to_std().unwrap_or_default())
                 .unwrap_or_default(),
         )
     };
@@ -268,7 +270,7 @@ pub fn status_text(
 /// An ID as docker shows it by default: no "sha256:", 12 hex digits.
 pub fn truncate_id(id: &str) -> &str {
     let h = id.strip_prefix("sha256:").unwrap_or(id);
-    &h[..h.len().min(12)]
+    crate::util::first_chars(h, 12)
 }
 
 #[cfg(test)]

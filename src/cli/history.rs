@@ -34,7 +34,7 @@ fn ellipsis(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         return s.to_string();
     }
-    let mut out: String = s.chars().take(max - 1).collect();
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
     out.push('…');
     out
 }
@@ -51,7 +51,7 @@ pub fn run(paths: &Paths, a: HistoryArgs) -> Result<i32> {
         .map(|l| store.layer_info(l).map(|i| i.size).unwrap_or(0));
     let mut rows = Vec::new();
     let now = Utc::now();
-    let n = cfg.history.len();
+    let newest = cfg.history.len().checked_sub(1);
     for (i, h) in cfg.history.iter().enumerate() {
         let size = if h.empty_layer {
             0
@@ -60,7 +60,7 @@ pub fn run(paths: &Paths, a: HistoryArgs) -> Result<i32> {
         };
         // Only the newest entry is this image; the ones below have no
         // image of their own here (docker's <missing>).
-        let id = if i + 1 == n {
+        let id = if Some(i) == newest {
             if a.no_trunc {
                 img.id.clone()
             } else {

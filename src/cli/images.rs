@@ -53,13 +53,13 @@ const HEADERS: &[(&str, &str)] = &[
 /// Shell-style glob with `*` and `?`, as docker's reference filter uses.
 pub fn glob(pattern: &str, s: &str) -> bool {
     fn rec(p: &[u8], s: &[u8]) -> bool {
-        match (p.first(), s.first()) {
+        match (p.split_first(), s.split_first()) {
             (None, None) => true,
-            (Some(b'*'), _) => {
-                rec(&p[1..], s) || (!s.is_empty() && s[0] != b'/' && rec(p, &s[1..]))
+            (Some((b'*', p_rest)), s_split) => {
+                rec(p_rest, s) || s_split.is_some_and(|(c, s_rest)| *c != b'/' && rec(p, s_rest))
             }
-            (Some(b'?'), Some(c)) if *c != b'/' => rec(&p[1..], &s[1..]),
-            (Some(a), Some(b)) if a == b => rec(&p[1..], &s[1..]),
+            (Some((b'?', p_rest)), Some((c, s_rest))) if *c != b'/' => rec(p_rest, s_rest),
+            (Some((a, p_rest)), Some((b, s_rest))) if a == b => rec(p_rest, s_rest),
             _ => false,
         }
     }

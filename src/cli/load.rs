@@ -57,15 +57,15 @@ impl Bars {
             return;
         };
         let mut out = std::io::stdout().lock();
-        let pos = match ids.iter().position(|x| x == id) {
-            Some(p) => p,
+        // Lines up from the bottom to this layer's.
+        let up = match ids.iter().position(|x| x == id) {
+            Some(p) => ids.len().saturating_sub(p),
             None => {
                 ids.push(id.to_string());
                 let _ = out.write_all(b"\n");
-                ids.len() - 1
+                1
             }
         };
-        let up = ids.len() - pos;
         let _ = write!(
             out,
             "\x1b[{up}A\r\x1b[2K{id}: Loading layer {}\x1b[{up}B\r",
@@ -83,7 +83,7 @@ fn bar(current: u64, total: u64) -> String {
     format!(
         "[{}>{}] {:>8}/{}",
         "=".repeat(pct),
-        " ".repeat(50 - pct),
+        " ".repeat(50usize.saturating_sub(pct)),
         human_size_prec(current, 4),
         human_size_prec(total, 4)
     )

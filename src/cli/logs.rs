@@ -77,7 +77,9 @@ pub fn parse_time(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
     if !num.is_empty() || total == 0.0 && s.is_empty() {
         return Err(bad());
     }
-    Ok(now - chrono::Duration::milliseconds((total * 1000.0) as i64))
+    chrono::TimeDelta::try_milliseconds((total * 1000.0) as i64)
+        .and_then(|d| now.checked_sub_signed(d))
+        .ok_or_else(bad)
 }
 
 /// Go's url.QueryEscape, which docker applies to `--details` attributes.
@@ -160,7 +162,7 @@ pub fn run(paths: &Paths, a: LogsArgs) -> Result<i32> {
                     continue;
                 };
                 let (off, found) = logs::tail_offset(&mut file, n).map_err(|e| read_err(&f, e))?;
-                n -= found;
+                n = n.saturating_sub(found);
                 starts.push((f, off));
             }
             starts.reverse();
@@ -241,5 +243,8 @@ mod tests {
         assert!(parse_time("soon", now).is_err());
         assert!(parse_time("10", now).is_ok());
         assert!(parse_time("5x", now).is_err());
+        // Before anything a date can hold: an error, not a panic.
+        assert!(parse_time("99999999999999h", now).is_err());
+        assert!(parse_time("2562047788015h", now).is_err());
     }
 }

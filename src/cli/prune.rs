@@ -127,7 +127,7 @@ pub(crate) fn prune_containers(paths: &Paths) -> Result<(String, u64)> {
             // is left, the rest still pruned.
             match ops::remove(paths, &c, false) {
                 Ok(()) => {
-                    size += used;
+                    size = used.saturating_add(size);
                     removed.push(c.config.id);
                 }
                 Err(Error::Container(crate::container::ContainerError::Running(_))) => {}

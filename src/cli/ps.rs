@@ -360,7 +360,7 @@ pub fn run(paths: &Paths, a: PsArgs) -> Result<i32> {
         format!(
             "{} (virtual {})",
             format::human_size(rw),
-            format::human_size(rw + image)
+            format::human_size(rw.saturating_add(image))
         )
     };
     let rows: Vec<serde_json::Value> = list

@@ -34,12 +34,12 @@ pub fn run(paths: &Paths, a: StartArgs) -> Result<i32> {
     }
     let store = ContainerStore::new(paths);
     if a.attach || a.interactive {
-        if a.containers.len() > 1 {
+        let [name] = a.containers.as_slice() else {
             return Err(Error::msg(
                 "you cannot start and attach multiple containers at once",
             ));
-        }
-        let mut c = store.resolve(&a.containers[0])?;
+        };
+        let mut c = store.resolve(name)?;
         if a.interactive {
             c.config.open_stdin = true;
         }

@@ -82,7 +82,7 @@ fn shows_cpu(format: Option<&str>) -> bool {
     let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
     b.iter().enumerate().any(|(i, &c)| {
         c == b'.'
-            && !b.get(i + 1).copied().is_some_and(ident)
+            && !b.get(i.saturating_add(1)).copied().is_some_and(ident)
             && !i
                 .checked_sub(1)
                 .and_then(|j| b.get(j))
@@ -97,10 +97,10 @@ fn pct(v: f64) -> String {
 
 /// A row as docker's formatter renders it.
 fn row(t: &Tracked, u: Option<&Usage>, no_trunc: bool) -> serde_json::Value {
-    let id = if no_trunc || t.id.len() < 12 {
+    let id = if no_trunc {
         t.id.clone()
     } else {
-        t.id[..12].to_string()
+        crate::util::first_chars(&t.id, 12).to_string()
     };
     let name = if t.name.is_empty() {
         "--".to_string()
@@ -166,7 +166,10 @@ fn refresh(store: &ContainerStore, list: &mut Vec<Tracked>, all: bool) {
     // store.list() is newest first, as docker's initial list.
     for c in &now {
         if !list.iter().any(|t| t.id == c.config.id) {
-            list.push(Tracked::new(c.config.id[..12].to_string(), c));
+            list.push(Tracked::new(
+                crate::util::first_chars(&c.config.id, 12).to_string(),
+                c,
+            ));
         }
     }
 }

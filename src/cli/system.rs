@@ -59,7 +59,10 @@ pub fn run(paths: &Paths, cmd: SystemCommand) -> Result<i32> {
 }
 
 fn percent(part: u64, total: u64) -> String {
-    format!("{}%", (part * 100).checked_div(total).unwrap_or(0))
+    let pct = u128::from(part)
+        .saturating_mul(100)
+        .checked_div(u128::from(total));
+    format!("{}%", pct.unwrap_or(0))
 }
 
 fn df(paths: &Paths, a: DfArgs) -> Result<i32> {
@@ -138,7 +141,7 @@ fn df(paths: &Paths, a: DfArgs) -> Result<i32> {
         }),
         json!({
             "Type": "Local Volumes", "TotalCount": volumes.len().to_string(),
-            "Active": (volumes.len() - unused.len()).to_string(),
+            "Active": volumes.len().saturating_sub(unused.len()).to_string(),
             "Size": human_size(vol_total),
             "Reclaimable": format!("{} ({})", human_size(vol_free), percent(vol_free, vol_total)),
         }),
@@ -177,7 +180,8 @@ fn df_verbose(paths: &Paths, a: &DfArgs) -> Result<i32> {
     let mut holders: HashMap<&str, usize> = HashMap::new();
     for img in &idx.images {
         for l in &img.layers {
-            *holders.entry(l.as_str()).or_default() += 1;
+            let n = holders.entry(l.as_str()).or_default();
+            *n = n.saturating_add(1);
         }
     }
     let layer_size = |l: &str| images.layer_info(l).map(|i| i.size).unwrap_or(0);
@@ -338,7 +342,12 @@ fn prune(paths: &Paths, a: PruneArgs) -> Result<i32> {
     print!("{cache}");
     println!(
         "Total reclaimed space: {}",
-        human_size(ctr_size + vol_size + img_size + cache_size)
+        human_size(
+            ctr_size
+                .saturating_add(vol_size)
+                .saturating_add(img_size)
+                .saturating_add(cache_size)
+        )
     );
     Ok(0)
 }

@@ -44,130 +44,124 @@ enum Tok {
     Comma,
 }
 
+/// The longest head of `b` whose chars satisfy `pred`, and what follows it.
+fn span(b: &[char], pred: impl Fn(char) -> bool) -> (&[char], &[char]) {
+    let n = b.iter().position(|&c| !pred(c)).unwrap_or(b.len());
+    b.split_at_checked(n).unwrap_or((b, &[]))
+}
+
+fn is_ident_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// Takes the identifier at the head of `b`.
+fn ident(b: &mut &[char]) -> String {
+    let (id, rest) = span(b, is_ident_char);
+    *b = rest;
+    id.iter().collect()
+}
+
+/// Takes a chain of `.Field`s at the head of `b`.
+fn fields(b: &mut &[char]) -> Vec<String> {
+    let mut f = Vec::new();
+    while let ['.', rest @ ..] = *b {
+        if !rest.first().is_some_and(|&c| is_ident_char(c)) {
+            break;
+        }
+        *b = rest;
+        f.push(ident(b));
+    }
+    f
+}
+
 fn lex_action(s: &str) -> R<Vec<Tok>> {
-    let b: Vec<char> = s.chars().collect();
-    let mut i = 0;
+    let chars: Vec<char> = s.chars().collect();
+    let mut b: &[char] = &chars;
     let mut out = Vec::new();
-    let ident = |b: &[char], i: &mut usize| -> String {
-        let st = *i;
-        while *i < b.len() && (b[*i].is_alphanumeric() || b[*i] == '_') {
-            *i += 1;
-        }
-        b[st..*i].iter().collect()
-    };
-    let fields = |b: &[char], i: &mut usize| -> Vec<String> {
-        let mut f = Vec::new();
-        while *i < b.len()
-            && b[*i] == '.'
-            && *i + 1 < b.len()
-            && (b[*i + 1].is_alphanumeric() || b[*i + 1] == '_')
-        {
-            *i += 1;
-            f.push(ident(b, i));
-        }
-        f
-    };
-    while i < b.len() {
-        let c = b[i];
+    while let Some((&c, tail)) = b.split_first() {
         match c {
-            ' ' | '\t' | '\n' | '\r' => i += 1,
+            ' ' | '\t' | '\n' | '\r' => b = tail,
             '(' => {
                 out.push(Tok::LParen);
-                i += 1
+                b = tail
             }
             ')' => {
-                i += 1;
-                out.push(Tok::RParen(fields(&b, &mut i)));
+                b = tail;
+                out.push(Tok::RParen(fields(&mut b)));
             }
             '|' => {
                 out.push(Tok::Pipe);
-                i += 1
+                b = tail
             }
             ',' => {
                 out.push(Tok::Comma);
-                i += 1
+                b = tail
             }
-            ':' if b.get(i + 1) == Some(&'=') => {
+            ':' if tail.first() == Some(&'=') => {
                 out.push(Tok::Declare);
-                i += 2
+                b = tail.get(1..).unwrap_or_default()
             }
             '=' => {
                 out.push(Tok::Assign);
-                i += 1
+                b = tail
             }
             '.' => {
-                let f = fields(&b, &mut i);
+                let f = fields(&mut b);
                 if f.is_empty() {
-                    i += 1;
+                    b = tail;
                 }
                 out.push(Tok::Field(f));
             }
             '$' => {
-                i += 1;
-                let name = format!("${}", ident(&b, &mut i));
-                out.push(Tok::Var(name, fields(&b, &mut i)));
+                b = tail;
+                let name = format!("${}", ident(&mut b));
+                out.push(Tok::Var(name, fields(&mut b)));
             }
             '"' => {
-                i += 1;
+                let mut it = tail.iter();
                 let mut s = String::new();
                 loop {
-                    match b.get(i) {
+                    match it.next() {
                         None => return perr("unterminated quoted string"),
-                        Some('"') => {
-                            i += 1;
-                            break;
-                        }
-                        Some('\\') => {
-                            i += 1;
-                            match b.get(i) {
-                                Some('n') => s.push('\n'),
-                                Some('t') => s.push('\t'),
-                                Some('r') => s.push('\r'),
-                                Some('\\') => s.push('\\'),
-                                Some('"') => s.push('"'),
-                                Some(o) => {
-                                    s.push('\\');
-                                    s.push(*o)
-                                }
-                                None => return perr("unterminated quoted string"),
+                        Some('"') => break,
+                        Some('\\') => match it.next() {
+                            Some('n') => s.push('\n'),
+                            Some('t') => s.push('\t'),
+                            Some('r') => s.push('\r'),
+                            Some('\\') => s.push('\\'),
+                            Some('"') => s.push('"'),
+                            Some(o) => {
+                                s.push('\\');
+                                s.push(*o)
                             }
-                            i += 1;
-                        }
-                        Some(ch) => {
-                            s.push(*ch);
-                            i += 1
-                        }
+                            None => return perr("unterminated quoted string"),
+                        },
+                        Some(ch) => s.push(*ch),
                     }
                 }
+                b = it.as_slice();
                 out.push(Tok::Str(s));
             }
             '`' => {
-                i += 1;
-                let st = i;
-                while i < b.len() && b[i] != '`' {
-                    i += 1;
-                }
-                if i >= b.len() {
+                let (raw, rest) = span(tail, |c| c != '`');
+                let Some(rest) = rest.strip_prefix(&['`']) else {
                     return perr("unterminated raw quoted string");
-                }
-                out.push(Tok::Str(b[st..i].iter().collect()));
-                i += 1;
+                };
+                out.push(Tok::Str(raw.iter().collect()));
+                b = rest;
             }
             c if c.is_ascii_digit()
-                || (c == '-' && b.get(i + 1).is_some_and(|d| d.is_ascii_digit())) =>
+                || (c == '-' && tail.first().is_some_and(|d| d.is_ascii_digit())) =>
             {
-                let st = i;
-                i += 1;
-                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == '.') {
-                    i += 1;
-                }
-                let t: String = b[st..i].iter().collect();
+                let (digits, rest) = span(tail, |c| c.is_ascii_alphanumeric() || c == '.');
+                b = rest;
+                let t: String = std::iter::once(c).chain(digits.iter().copied()).collect();
                 match t.parse::<f64>() {
                     Ok(n) => out.push(Tok::Num(n)),
                     Err(_) => return perr(format!("bad number syntax: {t:?}")),
                 }
             }
-            c if c.is_alphabetic() || c == '_' => out.push(Tok::Ident(ident(&b, &mut i))),
+            c if c.is_alphabetic() || c == '_' => out.push(Tok::Ident(ident(&mut b))),
             other => return perr(format!("unexpected {other:?} in command")),
         }
     }
@@ -211,8 +205,7 @@ fn parse_pipe(toks: &[Tok]) -> R<Pipe> {
     let decl_at = toks
         .iter()
         .position(|t| matches!(t, Tok::Declare | Tok::Assign));
-    if let Some(at) = decl_at {
-        let names = &toks[..at];
+    if let Some((names, [op, after @ ..])) = decl_at.and_then(|at| toks.split_at_checked(at)) {
         let all_vars = names
             .iter()
             .all(|t| matches!(t, Tok::Var(_, f) if f.is_empty()) || *t == Tok::Comma);
@@ -222,14 +215,14 @@ fn parse_pipe(toks: &[Tok]) -> R<Pipe> {
                     p.decl.push(n.clone());
                 }
             }
-            p.assign = toks[at] == Tok::Assign;
-            rest = &toks[at + 1..];
+            p.assign = *op == Tok::Assign;
+            rest = after;
         }
     }
-    let mut i = 0;
+    let mut it = rest.iter();
     let mut cmd = Vec::new();
-    while i < rest.len() {
-        match &rest[i] {
+    while let Some(t) = it.next() {
+        match t {
             Tok::Pipe => {
                 if cmd.is_empty() {
                     return perr("missing command before '|'");
@@ -237,29 +230,31 @@ fn parse_pipe(toks: &[Tok]) -> R<Pipe> {
                 p.cmds.push(std::mem::take(&mut cmd));
             }
             Tok::LParen => {
-                let mut depth = 1;
-                let mut j = i + 1;
-                while j < rest.len() {
-                    match rest[j] {
-                        Tok::LParen => depth += 1,
-                        Tok::RParen(_) => {
-                            depth -= 1;
-                            if depth == 0 {
-                                break;
-                            }
-                        }
-                        _ => {}
+                // The matching right paren: `depth` counts the parens
+                // opened inside this one (bounded by the token count).
+                let inner = it.as_slice();
+                let mut depth = 0usize;
+                let close = inner.iter().position(|t| match t {
+                    Tok::LParen => {
+                        depth = depth.saturating_add(1);
+                        false
                     }
-                    j += 1;
-                }
-                let Some(Tok::RParen(fields)) = rest.get(j) else {
+                    Tok::RParen(_) => match depth.checked_sub(1) {
+                        Some(d) => {
+                            depth = d;
+                            false
+                        }
+                        None => true,
+                    },
+                    _ => false,
+                });
+                let Some((sub, [Tok::RParen(fields), after @ ..])) =
+                    close.and_then(|j| inner.split_at_checked(j))
+                else {
                     return perr("unclosed left paren");
                 };
-                cmd.push(Arg::Sub(
-                    Box::new(parse_pipe(&rest[i + 1..j])?),
-                    fields.clone(),
-                ));
-                i = j;
+                cmd.push(Arg::Sub(Box::new(parse_pipe(sub)?), fields.clone()));
+                it = after.iter();
             }
             Tok::RParen(_) => return perr("unexpected right paren"),
             Tok::Field(f) => cmd.push(Arg::Field(f.clone())),
@@ -274,7 +269,6 @@ fn parse_pipe(toks: &[Tok]) -> R<Pipe> {
             }),
             Tok::Declare | Tok::Assign | Tok::Comma => return perr("unexpected declaration"),
         }
-        i += 1;
     }
     if cmd.is_empty() {
         return perr("missing value for command");
@@ -293,12 +287,11 @@ fn split(src: &str) -> R<Vec<Piece>> {
     let mut out = Vec::new();
     let mut rest = src;
     let mut trim_next = false;
-    while let Some(start) = rest.find("{{") {
-        let mut text = &rest[..start];
+    while let Some((before, after)) = rest.split_once("{{") {
+        let mut text = before;
         if trim_next {
             text = text.trim_start();
         }
-        let after = &rest[start + 2..];
         let (trim_left, inner_start) = match after.strip_prefix("- ") {
             Some(a) => (true, a),
             None => (false, after),
@@ -307,10 +300,9 @@ fn split(src: &str) -> R<Vec<Piece>> {
             text = text.trim_end();
         }
         out.push(Piece::Text(text.to_string()));
-        let Some(end) = inner_start.find("}}") else {
+        let Some((mut inner, after_action)) = inner_start.split_once("}}") else {
             return perr("unclosed action");
         };
-        let mut inner = &inner_start[..end];
         trim_next = false;
         if let Some(x) = inner.strip_suffix(" -") {
             inner = x;
@@ -320,7 +312,7 @@ fn split(src: &str) -> R<Vec<Piece>> {
         if !(inner.starts_with("/*") && inner.ends_with("*/")) {
             out.push(Piece::Action(inner.to_string()));
         }
-        rest = &inner_start[end + 2..];
+        rest = after_action;
     }
     let text = if trim_next { rest.trim_start() } else { rest };
     out.push(Piece::Text(text.to_string()));
@@ -329,11 +321,9 @@ fn split(src: &str) -> R<Vec<Piece>> {
 
 /// Parse nodes until one of `stops` ("end", "else"); returns the stop word
 /// met and the rest of its action ("if X" after "else").
-fn parse_nodes(pieces: &[Piece], pos: &mut usize, stops: bool) -> R<(Vec<Node>, Option<String>)> {
+fn parse_nodes(pieces: &mut Pieces, stops: bool) -> R<(Vec<Node>, Option<String>)> {
     let mut nodes = Vec::new();
-    while *pos < pieces.len() {
-        let piece = &pieces[*pos];
-        *pos += 1;
+    while let Some(piece) = pieces.next() {
         match piece {
             Piece::Text(t) => {
                 if !t.is_empty() {
@@ -341,8 +331,7 @@ fn parse_nodes(pieces: &[Piece], pos: &mut usize, stops: bool) -> R<(Vec<Node>, 
                 }
             }
             Piece::Action(a) => {
-                let word = a.split_whitespace().next().unwrap_or("");
-                let rest = a[word.len()..].trim();
+                let (word, rest) = first_word(a);
                 match word {
                     "end" | "else" => {
                         if !stops {
@@ -350,7 +339,7 @@ fn parse_nodes(pieces: &[Piece], pos: &mut usize, stops: bool) -> R<(Vec<Node>, 
                         }
                         return Ok((nodes, Some(a.clone())));
                     }
-                    "if" | "with" | "range" => nodes.push(parse_control(word, rest, pieces, pos)?),
+                    "if" | "with" | "range" => nodes.push(parse_control(word, rest, pieces)?),
                     "define" | "template" | "block" | "break" | "continue" => {
                         return perr(format!("{word} is not supported"))
                     }
@@ -366,24 +355,35 @@ fn parse_nodes(pieces: &[Piece], pos: &mut usize, stops: bool) -> R<(Vec<Node>, 
     Ok((nodes, None))
 }
 
-fn parse_control(word: &str, cond: &str, pieces: &[Piece], pos: &mut usize) -> R<Node> {
+/// The first word of `s` and the rest, trimmed.
+fn first_word(s: &str) -> (&str, &str) {
+    let s = s.trim_start();
+    match s.split_once(char::is_whitespace) {
+        Some((w, rest)) => (w, rest.trim()),
+        None => (s, ""),
+    }
+}
+
+type Pieces<'a> = std::slice::Iter<'a, Piece>;
+
+fn parse_control(word: &str, cond: &str, pieces: &mut Pieces) -> R<Node> {
     let pipe = parse_pipe(&lex_action(cond)?)?;
-    let (body, stop) = parse_nodes(pieces, pos, true)?;
+    let (body, stop) = parse_nodes(pieces, true)?;
     let stop = stop.unwrap_or_default();
     let else_body = if stop == "end" {
         Vec::new()
     } else {
         let rest = stop.strip_prefix("else").unwrap_or("").trim();
         if rest.is_empty() {
-            let (e, stop2) = parse_nodes(pieces, pos, true)?;
+            let (e, stop2) = parse_nodes(pieces, true)?;
             if stop2.as_deref() != Some("end") {
                 return perr("expected end; found else");
             }
             e
         } else {
             // `else if X` / `else with X`: a nested control sharing our end.
-            let w = rest.split_whitespace().next().unwrap_or("");
-            vec![parse_control(w, rest[w.len()..].trim(), pieces, pos)?]
+            let (w, cond) = first_word(rest);
+            vec![parse_control(w, cond, pieces)?]
         }
     };
     Ok(match word {
@@ -400,8 +400,7 @@ pub struct Template {
 impl Template {
     pub fn parse(src: &str) -> Result<Template, TemplateError> {
         let pieces = split(src)?;
-        let mut pos = 0;
-        let (nodes, _) = parse_nodes(&pieces, &mut pos, false)?;
+        let (nodes, _) = parse_nodes(&mut pieces.iter(), false)?;
         Ok(Template { nodes })
     }
 
@@ -598,10 +597,13 @@ fn num(n: f64) -> Value {
 }
 
 fn eval_cmd(cmd: &[Arg], dot: &V, vars: &mut Vec<(String, V)>, prev: Option<V>) -> R<V> {
-    match &cmd[0] {
+    let Some((first, rest)) = cmd.split_first() else {
+        return xerr("missing value for command");
+    };
+    match first {
         Arg::Func(name) => {
             let mut args = Vec::new();
-            for a in &cmd[1..] {
+            for a in rest {
                 args.push(eval_arg(a, dot, vars)?);
             }
             if let Some(p) = prev {
@@ -610,7 +612,7 @@ fn eval_cmd(cmd: &[Arg], dot: &V, vars: &mut Vec<(String, V)>, prev: Option<V>) 
             call(name, args)
         }
         a => {
-            if cmd.len() > 1 || prev.is_some() {
+            if !rest.is_empty() || prev.is_some() {
                 return xerr("can't give argument to non-function");
             }
             eval_arg(a, dot, vars)
@@ -658,36 +660,36 @@ pub fn go_json(v: &V) -> String {
         .replace('&', "\\u0026")
 }
 
-fn need(name: &str, args: &[V], n: usize) -> R<()> {
-    if args.len() != n {
-        return xerr(format!(
-            "wrong number of args for {name}: want {n} got {}",
+/// `args` as exactly `N` values, or Go's arity error.
+fn need<'a, const N: usize>(name: &str, args: &'a [V]) -> R<&'a [V; N]> {
+    args.try_into().or_else(|_| {
+        xerr(format!(
+            "wrong number of args for {name}: want {N} got {}",
             args.len()
-        ));
-    }
-    Ok(())
+        ))
+    })
 }
 
 fn call(name: &str, args: Vec<V>) -> R<V> {
     let s = |x: String| Ok(Some(Value::String(x)));
     match name {
         "json" => {
-            need(name, &args, 1)?;
-            s(go_json(&args[0]))
+            let [a] = need(name, &args)?;
+            s(go_json(a))
         }
         "upper" => {
-            need(name, &args, 1)?;
-            s(s_of(&args[0]).to_uppercase())
+            let [a] = need(name, &args)?;
+            s(s_of(a).to_uppercase())
         }
         "lower" => {
-            need(name, &args, 1)?;
-            s(s_of(&args[0]).to_lowercase())
+            let [a] = need(name, &args)?;
+            s(s_of(a).to_lowercase())
         }
         "title" => {
-            need(name, &args, 1)?;
+            let [a] = need(name, &args)?;
             let mut out = String::new();
             let mut start = true;
-            for c in s_of(&args[0]).chars() {
+            for c in s_of(a).chars() {
                 if start && c.is_alphabetic() {
                     out.extend(c.to_uppercase());
                 } else {
@@ -698,8 +700,8 @@ fn call(name: &str, args: Vec<V>) -> R<V> {
             s(out)
         }
         "split" => {
-            need(name, &args, 2)?;
-            let (a, sep) = (s_of(&args[0]), s_of(&args[1]));
+            let [a, sep] = need(name, &args)?;
+            let (a, sep) = (s_of(a), s_of(sep));
             let parts: Vec<Value> = if sep.is_empty() {
                 a.chars().map(|c| Value::String(c.to_string())).collect()
             } else {
@@ -710,31 +712,26 @@ fn call(name: &str, args: Vec<V>) -> R<V> {
             Ok(Some(Value::Array(parts)))
         }
         "join" => {
-            need(name, &args, 2)?;
-            let sep = s_of(&args[1]);
-            match &args[0] {
+            let [a, sep] = need(name, &args)?;
+            let sep = s_of(sep);
+            match a {
                 Some(Value::Array(a)) => s(a.iter().map(go_value).collect::<Vec<_>>().join(&sep)),
                 other => s(s_of(other)),
             }
         }
         "truncate" => {
-            need(name, &args, 2)?;
-            let n = n_of(&args[1])? as usize;
-            s(s_of(&args[0]).chars().take(n).collect())
+            let [a, n] = need(name, &args)?;
+            let n = n_of(n)? as usize;
+            s(s_of(a).chars().take(n).collect())
         }
         "pad" => {
-            need(name, &args, 3)?;
-            let (l, r) = (n_of(&args[1])? as usize, n_of(&args[2])? as usize);
-            s(format!(
-                "{}{}{}",
-                " ".repeat(l),
-                s_of(&args[0]),
-                " ".repeat(r)
-            ))
+            let [a, l, r] = need(name, &args)?;
+            let (l, r) = (n_of(l)? as usize, n_of(r)? as usize);
+            s(format!("{}{}{}", " ".repeat(l), s_of(a), " ".repeat(r)))
         }
         "len" => {
-            need(name, &args, 1)?;
-            let n = match &args[0] {
+            let [a] = need(name, &args)?;
+            let n = match a {
                 Some(Value::Array(a)) => a.len(),
                 Some(Value::Object(o)) => o.len(),
                 Some(Value::String(x)) => x.len(),
@@ -743,11 +740,11 @@ fn call(name: &str, args: Vec<V>) -> R<V> {
             Ok(Some(Value::from(n)))
         }
         "index" => {
-            if args.is_empty() {
+            let Some((first, keys)) = args.split_first() else {
                 return xerr("wrong number of args for index");
-            }
-            let mut cur = args[0].clone();
-            for k in &args[1..] {
+            };
+            let mut cur = first.clone();
+            for k in keys {
                 cur = match (&cur, k) {
                     (Some(Value::Object(o)), Some(Value::String(k))) => o.get(k).cloned(),
                     (Some(Value::Array(a)), Some(Value::Number(i))) => match i
@@ -770,14 +767,14 @@ fn call(name: &str, args: Vec<V>) -> R<V> {
             args.iter().map(s_of).collect::<Vec<_>>().join(" ")
         )),
         "printf" => {
-            if args.is_empty() {
+            let Some((f, rest)) = args.split_first() else {
                 return xerr("wrong number of args for printf");
-            }
-            s(printf(&s_of(&args[0]), &args[1..]))
+            };
+            s(printf(&s_of(f), rest))
         }
         "not" => {
-            need(name, &args, 1)?;
-            Ok(Some(Value::Bool(!truthy(&args[0]))))
+            let [a] = need(name, &args)?;
+            Ok(Some(Value::Bool(!truthy(a))))
         }
         "and" => Ok(args
             .iter()
@@ -792,18 +789,18 @@ fn call(name: &str, args: Vec<V>) -> R<V> {
             .cloned()
             .unwrap_or(None)),
         "eq" => {
-            if args.len() < 2 {
+            let Some((a, others)) = args.split_first().filter(|(_, o)| !o.is_empty()) else {
                 return xerr("missing argument for comparison");
-            }
-            Ok(Some(Value::Bool(args[1..].iter().any(|b| eq(&args[0], b)))))
+            };
+            Ok(Some(Value::Bool(others.iter().any(|b| eq(a, b)))))
         }
         "ne" => {
-            need(name, &args, 2)?;
-            Ok(Some(Value::Bool(!eq(&args[0], &args[1]))))
+            let [a, b] = need(name, &args)?;
+            Ok(Some(Value::Bool(!eq(a, b))))
         }
         "lt" | "le" | "gt" | "ge" => {
-            need(name, &args, 2)?;
-            let Some(o) = cmp(&args[0], &args[1]) else {
+            let [a, b] = need(name, &args)?;
+            let Some(o) = cmp(a, b) else {
                 return xerr(format!(
                     "error calling {name}: incompatible types for comparison"
                 ));
@@ -826,7 +823,7 @@ fn call(name: &str, args: Vec<V>) -> R<V> {
 fn printf(f: &str, args: &[V]) -> String {
     let mut out = String::new();
     let mut it = f.chars().peekable();
-    let mut ai = 0;
+    let mut args = args.iter();
     while let Some(c) = it.next() {
         if c != '%' {
             out.push(c);
@@ -858,11 +855,10 @@ fn printf(f: &str, args: &[V]) -> String {
             out.push('%');
             continue;
         }
-        let Some(arg) = args.get(ai) else {
+        let Some(arg) = args.next() else {
             let _ = write!(out, "%!{verb}(MISSING)");
             continue;
         };
-        ai += 1;
         let p: Option<usize> = prec.as_ref().and_then(|p| p.parse().ok().or(Some(0)));
         let mut s = match verb {
             'd' => match n_of(arg) {
@@ -888,8 +884,7 @@ fn printf(f: &str, args: &[V]) -> String {
         };
         if let Ok(w) = width.parse::<usize>() {
             let len = s.chars().count();
-            if len < w {
-                let pad = w - len;
+            if let Some(pad) = w.checked_sub(len).filter(|&p| p > 0) {
                 if left {
                     s.push_str(&" ".repeat(pad));
                 } else if zero && matches!(verb, 'd' | 'f') {
@@ -901,8 +896,8 @@ fn printf(f: &str, args: &[V]) -> String {
         }
         out.push_str(&s);
     }
-    if ai < args.len() {
-        let extra: Vec<String> = args[ai..].iter().map(s_of).collect();
+    if !args.as_slice().is_empty() {
+        let extra: Vec<String> = args.map(s_of).collect();
         let _ = write!(out, "%!(EXTRA {})", extra.join(", "));
     }
     out
@@ -1003,5 +998,42 @@ mod tests {
         ));
         let t = Template::parse("{{nosuch .A}}").unwrap();
         assert!(matches!(t.render(&json!({})), Err(TemplateError::Exec(_))));
+    }
+
+    #[test]
+    fn malformed_templates_are_errors_not_panics() {
+        for t in [
+            "{{(}}",
+            "{{)}}",
+            "{{((.A)}}",
+            "{{\"abc}}",
+            "{{`abc}}",
+            "{{\"a\\}}",
+            "{{$x :=}}",
+            "{{, }}",
+            "{{:=}}",
+            "{{-}}",
+            "{{.}",
+            "{{ -1.2.3 }}",
+            "{{end}}",
+            "{{if}}",
+            "{{else}}",
+            "{{printf}}",
+            "{{index}}",
+            "{{eq 1}}",
+            "{{pad .A 1}}",
+            "{{.é.ü}}",
+            "{{$é}}",
+        ] {
+            let _ = Template::parse(t).and_then(|p| p.render(&json!({"A": "x"})));
+        }
+        assert_eq!(
+            r("{{printf \"%5s|%-3d|\" .A 7}}", &json!({"A": "é"})),
+            "    é|7  |"
+        );
+        assert_eq!(r("{{printf \"%s\"}}", &json!({})), "%!s(MISSING)");
+        assert_eq!(r("{{printf \"x\" 1 2}}", &json!({})), "x%!(EXTRA 1, 2)");
+        assert_eq!(r("{{(index .L 1)}}", &json!({"L": [1, 2]})), "2");
+        assert_eq!(r("{{$a, $b := 1}}", &json!({})), "");
     }
 }

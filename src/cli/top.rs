@@ -32,10 +32,10 @@ pub fn filter_ps(out: &str, pids: &[i32]) -> Result<String> {
     for line in lines {
         let mut cells: Vec<&str> = Vec::with_capacity(cols.len());
         let mut rest = line.trim_start();
-        while cells.len() + 1 < cols.len() {
-            let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
-            cells.push(&rest[..end]);
-            rest = rest[end..].trim_start();
+        while cells.len().saturating_add(1) < cols.len() {
+            let (cell, after) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+            cells.push(cell);
+            rest = after.trim_start();
         }
         cells.push(rest);
         let pid: i32 = cells

@@ -381,7 +381,7 @@ pub(crate) fn prune_volumes(
                 }
                 text.push_str(&v.name);
                 text.push('\n');
-                size += bytes;
+                size = bytes.saturating_add(size);
             }
             // Taken by a container created meanwhile: not unused after all.
             Err(VolumeError::InUse { .. }) => {}

@@ -69,7 +69,7 @@ pub fn remove(paths: &Paths, id: &str) {
 }
 
 pub fn frame(kind: u8, payload: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(payload.len() + 5);
+    let mut v = Vec::with_capacity(payload.len().saturating_add(5));
     v.push(kind);
     v.extend_from_slice(&(payload.len() as u32).to_be_bytes());
     v.extend_from_slice(payload);
@@ -84,13 +84,14 @@ pub fn read_frame(r: &mut impl Read) -> io::Result<Option<(u8, Vec<u8>)>> {
         Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
         Err(e) => return Err(e),
     }
-    let len = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
+    let [kind, len @ ..] = head;
+    let len = u32::from_be_bytes(len) as usize;
     if len > 16 << 20 {
         return Err(io::Error::other("attach frame too large"));
     }
     let mut data = vec![0u8; len];
     r.read_exact(&mut data)?;
-    Ok(Some((head[0], data)))
+    Ok(Some((kind, data)))
 }
 
 /// Incremental frame decoding for the monitor's non-blocking reads.
@@ -105,16 +106,14 @@ impl Decoder {
     }
 
     pub fn next_frame(&mut self) -> Option<(u8, Vec<u8>)> {
-        if self.buf.len() < 5 {
+        let [kind, a, b, c, d, rest @ ..] = self.buf.as_slice() else {
             return None;
-        }
-        let len = u32::from_be_bytes([self.buf[1], self.buf[2], self.buf[3], self.buf[4]]) as usize;
-        if self.buf.len() < 5 + len {
-            return None;
-        }
-        let kind = self.buf[0];
-        let data = self.buf[5..5 + len].to_vec();
-        self.buf.drain(..5 + len);
+        };
+        let len = u32::from_be_bytes([*a, *b, *c, *d]) as usize;
+        let data = rest.get(..len)?.to_vec();
+        let kind = *kind;
+        // The 5-byte head and the data, both there.
+        self.buf.drain(..len.saturating_add(5));
         Some((kind, data))
     }
 }
@@ -131,7 +130,8 @@ pub fn parse_detach_keys(s: &str) -> Result<Vec<u8>, String> {
         let b = if let Some(c) = k.strip_prefix("ctrl-") {
             match c.as_bytes() {
                 [b'@'] => 0,
-                [c] if c.is_ascii_alphabetic() => c.to_ascii_lowercase() - b'a' + 1,
+                // ctrl-a is 1, ... ctrl-z 26.
+                [c] if c.is_ascii_alphabetic() => c & 0x1f,
                 b"[" => 27,
                 b"\\" => 28,
                 b"]" => 29,
@@ -139,8 +139,8 @@ pub fn parse_detach_keys(s: &str) -> Result<Vec<u8>, String> {
                 b"_" => 31,
                 _ => return Err(format!("invalid detach keys ({s})")),
             }
-        } else if k.len() == 1 {
-            k.as_bytes()[0]
+        } else if let [b] = k.as_bytes() {
+            *b
         } else {
             return Err(format!("invalid detach keys ({s})"));
         };

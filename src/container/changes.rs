@@ -152,6 +152,9 @@ fn walk(
             continue;
         }
         let in_lower = lower_meta(lowers, &r);
+        let same = in_lower.as_ref().is_some_and(|l| {
+            l.is_dir() && l.mode() == meta.mode() && l.uid() == meta.uid() && l.gid() == meta.gid()
+        });
         let at = out.len();
         out.push(Entry {
             rel: r.clone(),
@@ -160,13 +163,6 @@ fn walk(
         });
         if meta.is_dir() && !is_whiteout(&meta) {
             let inner = walk(upper, &r, lowers, skip, out)?;
-            let e = &out[at];
-            let same = e.in_lower.as_ref().is_some_and(|l| {
-                l.is_dir()
-                    && l.mode() == meta.mode()
-                    && l.uid() == meta.uid()
-                    && l.gid() == meta.gid()
-            });
             if !inner && same && !is_opaque(&upper.join(&r)) {
                 out.remove(at);
                 continue;
@@ -232,10 +228,11 @@ fn append_pax<W: Write>(b: &mut tar::Builder<W>, records: &[(String, Vec<u8>)]) 
     let mut data = Vec::new();
     for (k, v) in records {
         // "LEN KEY=VALUE\n", LEN counting itself.
-        let body = 3 + k.len() + v.len();
-        let mut len = body + body.to_string().len();
+        // In-memory lengths: far from saturating.
+        let body = k.len().saturating_add(v.len()).saturating_add(3);
+        let mut len = body.saturating_add(body.to_string().len());
         if len.to_string().len() != body.to_string().len() {
-            len += 1;
+            len = len.saturating_add(1);
         }
         data.extend_from_slice(format!("{len} {k}=").as_bytes());
         data.extend_from_slice(v);

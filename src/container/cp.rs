@@ -165,8 +165,8 @@ fn base(p: &str) -> String {
 
 /// filepath.Dir.
 fn dir(p: &str) -> String {
-    match p.rfind('/') {
-        Some(i) => clean(&p[..=i]),
+    match p.rfind('/').and_then(|i| p.get(..=i)) {
+        Some(d) => clean(d),
         None => ".".into(),
     }
 }
@@ -327,7 +327,7 @@ fn host_destination(p: &str) -> Result<DstInfo, CpError> {
     let original = p;
     let mut path = p.to_string();
     let mut st = lstat(&path);
-    let mut n = 0;
+    let mut n = 0u32;
     while let Ok(m) = &st {
         if !m.file_type().is_symlink() {
             break;
@@ -335,7 +335,7 @@ fn host_destination(p: &str) -> Result<DstInfo, CpError> {
         if n > 10 {
             return Err(CpError::TooManySymlinks(original.to_string()));
         }
-        n += 1;
+        n = n.saturating_add(1);
         let target =
             std::fs::read_link(&path).map_err(|e| CpError::io(format!("readlink {path}"), e))?;
         let t = target.to_string_lossy();
@@ -410,8 +410,9 @@ fn host_source(p: &str, follow: bool) -> Result<(SrcInfo, Origin), CpError> {
         let r = eval_symlinks(p)?;
         rebase_name(p, &r)
     } else {
-        let cut = p.rfind('/').map(|i| i + 1).unwrap_or(0);
-        let (d, b) = p.split_at(cut);
+        // Just past the last '/' (one byte).
+        let cut = p.rfind('/').map_or(0, |i| i.saturating_add(1));
+        let (d, b) = p.split_at_checked(cut).unwrap_or(("", p));
         let d = if d.is_empty() { "." } else { d };
         let rd = eval_symlinks(d)?;
         let resolved = if rd.ends_with('/') {
@@ -785,7 +786,7 @@ struct CountingWriter<'a> {
 impl Write for CountingWriter<'_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = self.inner.write(buf)?;
-        self.n += n as u64;
+        self.n = self.n.saturating_add(n as u64);
         Ok(n)
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -802,7 +803,7 @@ struct CountingReader<'a, 'b> {
 impl Read for CountingReader<'_, '_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.n += n as u64;
+        self.n = self.n.saturating_add(n as u64);
         (self.report)(self.n);
         Ok(n)
     }

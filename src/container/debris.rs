@@ -60,7 +60,7 @@ fn half_made(paths: &Paths) -> usize {
     let Ok(_names) = util::FileLock::exclusive(&paths.names().join(".lock")) else {
         return 0;
     };
-    let mut n = 0;
+    let mut n = 0usize;
     for dir in dirs {
         if dir.join("config.json").exists() {
             continue;
@@ -74,7 +74,7 @@ fn half_made(paths: &Paths) -> usize {
         let _ =
             crate::runtime::cgroups::Cgroup::open(super::lifecycle::CGROUP_PARENT, &id).remove();
         if crate::image::layer::remove_tree(&dir).is_ok() {
-            n += 1;
+            n = n.saturating_add(1);
         }
     }
     // Names whose container has no config are reclaimed on their next
@@ -97,7 +97,7 @@ fn orphans(paths: &Paths) -> usize {
         return 0;
     };
     let store = ContainerStore::new(paths);
-    let mut n = 0;
+    let mut n = 0usize;
     for e in rd.flatten() {
         let owner = fs::read_to_string(e.path()).ok().and_then(|s| {
             let (pid, start) = s.trim().split_once(' ')?;
@@ -110,7 +110,7 @@ fn orphans(paths: &Paths) -> usize {
         match store.load(&id) {
             Ok(c) => {
                 if super::ops::remove(paths, &c, true).is_ok() {
-                    n += 1;
+                    n = n.saturating_add(1);
                 }
             }
             // Its container is gone (or never got its config).
@@ -130,14 +130,14 @@ fn sockets(paths: &Paths) -> usize {
     let Ok(rd) = fs::read_dir(super::attach::socket_dir(paths)) else {
         return 0;
     };
-    let mut n = 0;
+    let mut n = 0usize;
     for e in rd.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         let Some(id) = name.strip_suffix(".sock") else {
             continue;
         };
         if !paths.container(id).exists() && fs::remove_file(e.path()).is_ok() {
-            n += 1;
+            n = n.saturating_add(1);
         }
     }
     n

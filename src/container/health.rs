@@ -80,18 +80,18 @@ impl HealthConfig {
 
     /// A check to run (not absent, not NONE).
     pub fn enabled(&self) -> bool {
-        !self.test.is_empty() && self.test[0] != "NONE"
+        self.test.first().is_some_and(|t| t != "NONE")
     }
 
     /// The probe's argv: CMD's as given, CMD-SHELL's through /bin/sh.
     pub fn argv(&self) -> Option<Vec<String>> {
-        match self.test.first().map(String::as_str) {
-            Some("CMD") if self.test.len() > 1 => Some(self.test[1..].to_vec()),
-            Some("CMD-SHELL") if self.test.len() > 1 => Some(vec![
-                "/bin/sh".into(),
-                "-c".into(),
-                self.test[1..].join(" "),
-            ]),
+        let (kind, args) = self.test.split_first()?;
+        if args.is_empty() {
+            return None;
+        }
+        match kind.as_str() {
+            "CMD" => Some(args.to_vec()),
+            "CMD-SHELL" => Some(vec!["/bin/sh".into(), "-c".into(), args.join(" ")]),
             _ => None,
         }
     }
@@ -147,14 +147,14 @@ impl Health {
             self.failing_streak = 0;
             self.status = HEALTHY.into();
         } else if !(in_start_period && self.status == STARTING) {
-            self.failing_streak += 1;
+            self.failing_streak = self.failing_streak.saturating_add(1);
             if self.failing_streak >= retries {
                 self.status = UNHEALTHY.into();
             }
         }
         self.log.push(r);
         if self.log.len() > KEPT_RESULTS {
-            let extra = self.log.len() - KEPT_RESULTS;
+            let extra = self.log.len().saturating_sub(KEPT_RESULTS);
             self.log.drain(..extra);
         }
     }
@@ -404,7 +404,7 @@ fn probe(cfg: &ContainerConfig, pid: i32, argv: &[String], timeout_ns: i64) -> H
         Ok(p) => p,
         Err(e) => return result(e.exit_code() as i64, e.to_string()),
     };
-    let deadline = Instant::now() + Duration::from_nanos(timeout_ns as u64);
+    let deadline = crate::util::deadline_in(Duration::from_nanos(timeout_ns as u64));
     let mut out = Vec::new();
     let mut file = std::fs::File::from(r);
     let mut buf = [0u8; 4096];
@@ -431,7 +431,7 @@ fn probe(cfg: &ContainerConfig, pid: i32, argv: &[String], timeout_ns: i64) -> H
             Ok(0) => break,
             Ok(n) => {
                 let room = MAX_OUTPUT.saturating_sub(out.len());
-                out.extend_from_slice(&buf[..n.min(room)]);
+                out.extend(buf.iter().take(n.min(room)));
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(_) => break,
@@ -458,7 +458,7 @@ fn probe(cfg: &ContainerConfig, pid: i32, argv: &[String], timeout_ns: i64) -> H
     }
     let code = match nix::sys::wait::waitpid(probe, None) {
         Ok(nix::sys::wait::WaitStatus::Exited(_, c)) => c as i64,
-        Ok(nix::sys::wait::WaitStatus::Signaled(_, s, _)) => 128 + s as i64,
+        Ok(nix::sys::wait::WaitStatus::Signaled(_, s, _)) => (s as i64).saturating_add(128),
         _ => -1,
     };
     result(code, String::from_utf8_lossy(&out).into_owned())

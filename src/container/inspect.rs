@@ -342,7 +342,7 @@ fn network_settings(paths: &Paths, c: &Container) -> Value {
                 if crate::network::bridge::is_user_defined(&att.network) {
                     dns.push(cfg.name.clone());
                     dns.extend(att.aliases.iter().cloned());
-                    dns.push(cfg.id[..12.min(cfg.id.len())].to_string());
+                    dns.push(crate::util::first_chars(&cfg.id, 12).to_string());
                 }
                 let links: Vec<String> = if att.network == cfg.network.as_string() {
                     cfg.net

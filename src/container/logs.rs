@@ -20,6 +20,23 @@ pub enum Stream {
     Stderr,
 }
 
+/// The stream's own one of a pair.
+fn slot<T>(pair: &[T; 2], s: Stream) -> &T {
+    let [out, err] = pair;
+    match s {
+        Stream::Stdout => out,
+        Stream::Stderr => err,
+    }
+}
+
+fn slot_mut<T>(pair: &mut [T; 2], s: Stream) -> &mut T {
+    let [out, err] = pair;
+    match s {
+        Stream::Stdout => out,
+        Stream::Stderr => err,
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Entry {
     pub log: String,
@@ -144,9 +161,9 @@ impl LogWriter {
         if self.size >= self.max_size {
             self.rotate()?;
         }
-        let i = stream as usize;
-        let line = line.unwrap_or(&self.partial[i]);
-        self.size += Self::emit(&mut self.file, &mut self.out, &self.attrs, stream, line)?;
+        let line = line.unwrap_or(slot(&self.partial, stream).as_slice());
+        let n = Self::emit(&mut self.file, &mut self.out, &self.attrs, stream, line)?;
+        self.size = self.size.saturating_add(n);
         if self.out.capacity() > 64 * 1024 {
             // A huge line once should not keep its buffer for ever.
             self.out = Vec::with_capacity(4096);
@@ -170,9 +187,11 @@ impl LogWriter {
                 p.push(format!(".{n}"));
                 PathBuf::from(p)
             };
-            let _ = std::fs::remove_file(name(self.max_file - 1));
-            for n in (1..self.max_file - 1).rev() {
-                let _ = std::fs::rename(name(n), name(n + 1));
+            let last = self.max_file.saturating_sub(1);
+            let _ = std::fs::remove_file(name(last));
+            // n < last: n + 1 does not saturate.
+            for n in (1..last).rev() {
+                let _ = std::fs::rename(name(n), name(n.saturating_add(1)));
             }
             std::fs::rename(&self.path, name(1))?;
             self.file = Some(
@@ -189,32 +208,37 @@ impl LogWriter {
 
     /// Output read from the container.
     pub fn write(&mut self, stream: Stream, mut data: &[u8]) -> io::Result<()> {
-        let i = stream as usize;
         while !data.is_empty() {
-            let room = MAX_LINE - self.partial[i].len();
-            let cut = data.iter().take(room).position(|b| *b == b'\n');
-            match cut {
-                Some(nl) if self.partial[i].is_empty() => {
-                    self.entry(stream, Some(&data[..=nl]))?;
-                    data = &data[nl + 1..];
+            let room = MAX_LINE.saturating_sub(slot(&self.partial, stream).len());
+            // The first line with its newline, when it fits in the room left.
+            let line = data
+                .split_inclusive(|b| *b == b'\n')
+                .next()
+                .filter(|l| l.ends_with(b"\n") && l.len() <= room);
+            match line {
+                Some(l) if slot(&self.partial, stream).is_empty() => {
+                    self.entry(stream, Some(l))?;
+                    data = data.get(l.len()..).unwrap_or_default();
                 }
-                Some(nl) => {
-                    self.partial[i].extend_from_slice(&data[..=nl]);
+                Some(l) => {
+                    slot_mut(&mut self.partial, stream).extend_from_slice(l);
                     self.entry(stream, None)?;
-                    self.partial[i].clear();
-                    data = &data[nl + 1..];
+                    slot_mut(&mut self.partial, stream).clear();
+                    data = data.get(l.len()..).unwrap_or_default();
                 }
-                None if data.len() >= room => {
-                    // docker splits lines at 16 KiB.
-                    self.partial[i].extend_from_slice(&data[..room]);
-                    self.entry(stream, None)?;
-                    self.partial[i].clear();
-                    data = &data[room..];
-                }
-                None => {
-                    self.partial[i].extend_from_slice(data);
-                    data = &[];
-                }
+                // docker splits lines at 16 KiB.
+                None => match data.split_at_checked(room) {
+                    Some((head, rest)) => {
+                        slot_mut(&mut self.partial, stream).extend_from_slice(head);
+                        self.entry(stream, None)?;
+                        slot_mut(&mut self.partial, stream).clear();
+                        data = rest;
+                    }
+                    None => {
+                        slot_mut(&mut self.partial, stream).extend_from_slice(data);
+                        data = &[];
+                    }
+                },
             }
         }
         Ok(())
@@ -223,9 +247,9 @@ impl LogWriter {
     /// At the end: what is left without a final newline.
     pub fn flush(&mut self) -> io::Result<()> {
         for s in [Stream::Stdout, Stream::Stderr] {
-            if !self.partial[s as usize].is_empty() {
+            if !slot(&self.partial, s).is_empty() {
                 self.entry(s, None)?;
-                self.partial[s as usize].clear();
+                slot_mut(&mut self.partial, s).clear();
             }
         }
         Ok(())
@@ -236,7 +260,10 @@ impl LogWriter {
 /// bytes), or 0 when it is not one.
 fn utf8_len(b: &[u8]) -> usize {
     let cont = |i: usize, lo: u8, hi: u8| b.get(i).is_some_and(|c| (lo..=hi).contains(c));
-    match b[0] {
+    let Some(first) = b.first() else {
+        return 0;
+    };
+    match first {
         0xc2..=0xdf if cont(1, 0x80, 0xbf) => 2,
         0xe0 if cont(1, 0xa0, 0xbf) && cont(2, 0x80, 0xbf) => 3,
         0xe1..=0xec | 0xee..=0xef if cont(1, 0x80, 0xbf) && cont(2, 0x80, 0xbf) => 3,
@@ -255,28 +282,29 @@ fn utf8_len(b: &[u8]) -> usize {
 /// fewer pages than a general serializer and UTF-8 decoder.
 fn escape_into(buf: &mut Vec<u8>, b: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
+    let mut rest = b;
+    while let Some((&c, tail)) = rest.split_first() {
         if c >= 0x80 {
-            match utf8_len(&b[i..]) {
-                0 => {
-                    buf.extend_from_slice(b"\\ufffd");
-                    i += 1;
-                }
+            match rest {
                 // U+2028 and U+2029, escaped as Go does.
-                3 if c == 0xe2 && b[i + 1] == 0x80 && (b[i + 2] == 0xa8 || b[i + 2] == 0xa9) => {
-                    buf.extend_from_slice(if b[i + 2] == 0xa8 {
+                [0xe2, 0x80, last @ (0xa8 | 0xa9), after @ ..] => {
+                    buf.extend_from_slice(if *last == 0xa8 {
                         b"\\u2028"
                     } else {
                         b"\\u2029"
                     });
-                    i += 3;
+                    rest = after;
                 }
-                n => {
-                    buf.extend_from_slice(&b[i..i + n]);
-                    i += n;
-                }
+                _ => match rest.split_at_checked(utf8_len(rest)) {
+                    Some((seq, after)) if !seq.is_empty() => {
+                        buf.extend_from_slice(seq);
+                        rest = after;
+                    }
+                    _ => {
+                        buf.extend_from_slice(b"\\ufffd");
+                        rest = tail;
+                    }
+                },
             }
             continue;
         }
@@ -288,16 +316,19 @@ fn escape_into(buf: &mut Vec<u8>, b: &[u8]) {
             b'\t' => buf.extend_from_slice(b"\\t"),
             b'<' | b'>' | b'&' | 0..=0x1f => {
                 buf.extend_from_slice(b"\\u00");
-                buf.push(HEX[(c >> 4) as usize]);
-                buf.push(HEX[(c & 0xf) as usize]);
+                buf.extend(HEX.get(usize::from(c >> 4)));
+                buf.extend(HEX.get(usize::from(c & 0xf)));
             }
             c => buf.push(c),
         }
-        i += 1;
+        rest = tail;
     }
 }
 
 /// Now as "2024-01-02T03:04:05.123456789Z" (docker's RFC3339NanoFixed).
+// Any i64 seconds give days within ±1.1e14, where every step of the
+// civil-date math stays far inside i64; digits are `% 10`, below 10.
+#[allow(clippy::arithmetic_side_effects)]
 fn timestamp_into(buf: &mut Vec<u8>) {
     // clock_gettime directly (vDSO): SystemTime's arithmetic is more code
     // for the monitor to keep resident.
@@ -324,11 +355,11 @@ fn timestamp_into(buf: &mut Vec<u8>) {
     let digits = |buf: &mut Vec<u8>, v: u64, width: usize| {
         let mut tmp = [b'0'; 10];
         let mut v = v;
-        for i in (0..width).rev() {
-            tmp[i] = b'0' + (v % 10) as u8;
+        for d in tmp.iter_mut().take(width).rev() {
+            *d = b'0' + (v % 10) as u8;
             v /= 10;
         }
-        buf.extend_from_slice(&tmp[..width]);
+        buf.extend(tmp.iter().take(width));
     };
     digits(buf, y as u64, 4);
     buf.push(b'-');
@@ -353,33 +384,39 @@ fn timestamp_into(buf: &mut Vec<u8>) {
 pub fn tail_offset(f: &mut File, n: usize) -> io::Result<(u64, usize)> {
     use std::io::{Read, Seek, SeekFrom};
     let len = f.seek(SeekFrom::End(0))?;
-    if n == 0 || len == 0 {
+    let Some(last) = len.checked_sub(1).filter(|_| n > 0) else {
         return Ok((len, 0));
-    }
+    };
     let mut pos = len;
     let mut newlines = 0usize;
     let mut buf = vec![0u8; 64 * 1024];
     // The file ends with a newline: that one does not start a line.
     let mut skip_last = true;
+    // Every sum below is an offset within the file (at most `len`), and
+    // `newlines` stays below `n`: nothing saturates.
     while pos > 0 {
-        let step = (pos as usize).min(buf.len());
-        pos -= step as u64;
+        let step = usize::try_from(pos).unwrap_or(usize::MAX).min(buf.len());
+        pos = pos.saturating_sub(step as u64);
         f.seek(SeekFrom::Start(pos))?;
-        f.read_exact(&mut buf[..step])?;
-        for i in (0..step).rev() {
-            if buf[i] == b'\n' {
-                if skip_last && pos + i as u64 == len - 1 {
+        let Some(chunk) = buf.get_mut(..step) else {
+            break;
+        };
+        f.read_exact(chunk)?;
+        for (i, &b) in chunk.iter().enumerate().rev() {
+            if b == b'\n' {
+                let at = pos.saturating_add(i as u64);
+                if skip_last && at == last {
                     skip_last = false;
                     continue;
                 }
-                newlines += 1;
+                newlines = newlines.saturating_add(1);
                 if newlines == n {
-                    return Ok((pos + i as u64 + 1, n));
+                    return Ok((at.saturating_add(1), n));
                 }
             }
         }
     }
-    Ok((0, newlines + 1))
+    Ok((0, newlines.saturating_add(1)))
 }
 
 /// Entries in `path` from byte `offset` to the end; returns them and the
@@ -403,15 +440,16 @@ pub fn read_file_from(f: &mut File, offset: u64) -> io::Result<(Vec<Entry>, u64)
     let complete = data
         .iter()
         .rposition(|b| *b == b'\n')
-        .map(|i| i + 1)
-        .unwrap_or(0);
+        .map_or(0, |i| i.saturating_add(1));
+    data.truncate(complete);
     let mut out = Vec::new();
-    for line in data[..complete].split(|b| *b == b'\n') {
+    for line in data.split(|b| *b == b'\n') {
         if let Ok(e) = serde_json::from_slice::<Entry>(line) {
             out.push(e);
         }
     }
-    Ok((out, offset + complete as u64))
+    // Both count bytes of one file.
+    Ok((out, offset.saturating_add(complete as u64)))
 }
 
 /// Every entry of a log file (lines that do not parse are skipped, as a

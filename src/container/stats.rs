@@ -76,7 +76,7 @@ pub fn usage(prev: Option<&Sample>, cur: &Sample) -> Usage {
         }
     }
     let mem = if cur.mem_inactive_file < cur.mem_usage {
-        cur.mem_usage - cur.mem_inactive_file
+        cur.mem_usage.saturating_sub(cur.mem_inactive_file)
     } else {
         cur.mem_usage
     };
@@ -180,7 +180,7 @@ pub fn sample(c: &Container, host: Host) -> Sample {
 /// (system CPU time in ns, online CPUs) from /proc/stat.
 pub fn parse_proc_stat(text: &str) -> Option<(u64, u32)> {
     let mut total = None;
-    let mut cpus = 0;
+    let mut cpus = 0u32;
     for line in text.lines() {
         let mut f = line.split_whitespace();
         match f.next() {
@@ -188,11 +188,15 @@ pub fn parse_proc_stat(text: &str) -> Option<(u64, u32)> {
                 // user nice system idle iowait irq softirq: docker's seven.
                 let v: Vec<u64> = f.take(7).filter_map(|x| x.parse().ok()).collect();
                 if v.len() == 7 {
-                    total = Some(v.iter().sum::<u64>() * (1_000_000_000 / CLOCK_TICKS));
+                    let ticks = v.iter().fold(0u64, |a, b| a.saturating_add(*b));
+                    total = Some(ticks.saturating_mul(1_000_000_000 / CLOCK_TICKS));
                 }
             }
-            Some(c) if c.starts_with("cpu") && c[3..].bytes().all(|b| b.is_ascii_digit()) => {
-                cpus += 1
+            Some(c)
+                if c.strip_prefix("cpu")
+                    .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())) =>
+            {
+                cpus = cpus.saturating_add(1)
             }
             _ => {}
         }
@@ -204,7 +208,7 @@ pub fn parse_proc_stat(text: &str) -> Option<(u64, u32)> {
 pub fn meminfo_total(text: &str) -> Option<u64> {
     let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
+    kb.checked_mul(1024)
 }
 
 /// The value of `key` in a flat-keyed file (memory.stat, cpu.stat).
@@ -217,7 +221,8 @@ pub fn stat_value(text: &str, key: &str) -> Option<u64> {
 
 /// Bytes received and sent on every interface but lo (/proc/PID/net/dev).
 pub fn net_dev(text: &str) -> (u64, u64) {
-    let (mut rx, mut tx) = (0, 0);
+    // Kernel counters, summed for display: saturating is their meaning.
+    let (mut rx, mut tx) = (0u64, 0u64);
     for line in text.lines().skip(2) {
         let Some((name, rest)) = line.split_once(':') else {
             continue;
@@ -230,9 +235,9 @@ pub fn net_dev(text: &str) -> (u64, u64) {
             .filter_map(|x| x.parse().ok())
             .collect();
         // Receive: bytes packets errs drop fifo frame compressed multicast; then transmit.
-        if f.len() >= 9 {
-            rx += f[0];
-            tx += f[8];
+        if let (Some(r), Some(t)) = (f.first(), f.get(8)) {
+            rx = rx.saturating_add(*r);
+            tx = tx.saturating_add(*t);
         }
     }
     (rx, tx)
@@ -241,14 +246,14 @@ pub fn net_dev(text: &str) -> (u64, u64) {
 /// Bytes read and written from blkio's io_service_bytes (v1): lines
 /// `MAJ:MIN Op N`; docker adds up ops starting with r and w (Read, Write).
 pub fn blkio_v1(text: &str) -> (u64, u64) {
-    let (mut r, mut w) = (0, 0);
+    let (mut r, mut w) = (0u64, 0u64);
     for line in text.lines() {
         let f: Vec<&str> = line.split_whitespace().collect();
         let [_, op, n] = f[..] else { continue };
         let n: u64 = n.parse().unwrap_or(0);
         match op.as_bytes().first() {
-            Some(b'r' | b'R') => r += n,
-            Some(b'w' | b'W') => w += n,
+            Some(b'r' | b'R') => r = r.saturating_add(n),
+            Some(b'w' | b'W') => w = w.saturating_add(n),
             _ => {}
         }
     }
@@ -257,11 +262,11 @@ pub fn blkio_v1(text: &str) -> (u64, u64) {
 
 /// Bytes read and written from io.stat (v2): `MAJ:MIN rbytes=N wbytes=N ...`.
 pub fn io_stat_v2(text: &str) -> (u64, u64) {
-    let (mut r, mut w) = (0, 0);
+    let (mut r, mut w) = (0u64, 0u64);
     for kv in text.split_whitespace() {
         match kv.split_once('=') {
-            Some(("rbytes", n)) => r += n.parse().unwrap_or(0),
-            Some(("wbytes", n)) => w += n.parse().unwrap_or(0),
+            Some(("rbytes", n)) => r = r.saturating_add(n.parse().unwrap_or(0)),
+            Some(("wbytes", n)) => w = w.saturating_add(n.parse().unwrap_or(0)),
             _ => {}
         }
     }

@@ -43,7 +43,9 @@ pub fn inspect(store: &ImageStore, img: &ImageRecord) -> Result<Value, ImageErro
     }
     let mut graph = json!({"MergedDir": "", "UpperDir": upper, "WorkDir": ""});
     if !lower.is_empty() {
-        graph["LowerDir"] = Value::from(lower);
+        if let Some(g) = graph.as_object_mut() {
+            g.insert("LowerDir".into(), Value::from(lower));
+        }
     }
     Ok(json!({
         "Id": img.id,

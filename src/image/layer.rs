@@ -327,7 +327,7 @@ pub fn extract_recording(
         ) {
             continue;
         }
-        stats.entries += 1;
+        stats.entries = stats.entries.saturating_add(1);
         let comps = components(&raw)?;
         let h = entry.header();
         let old = h.as_old();
@@ -451,8 +451,9 @@ pub fn extract_recording(
                     if n == 0 {
                         break;
                     }
-                    f.write_all(&buf[..n]).map_err(|e| entry_err(&raw, e))?;
-                    stats.size += n as u64;
+                    let data = crate::util::filled(&buf, n).map_err(LayerError::Read)?;
+                    f.write_all(data).map_err(|e| entry_err(&raw, e))?;
+                    stats.size = stats.size.saturating_add(n as u64);
                 }
             }
             tar::EntryType::Symlink => {

@@ -57,7 +57,7 @@ pub fn remove(
                 if let Some(c) = &user {
                     return Err(ImageError::InUse {
                         reference: familiar(&full),
-                        container: c[..12].to_string(),
+                        container: crate::util::first_chars(c, 12).to_string(),
                         image: short(&img.id),
                     });
                 }
@@ -72,7 +72,7 @@ pub fn remove(
                         return Err(ImageError::Invalid(format!(
                             "conflict: unable to delete {} (must be forced) - image is being used by container {}",
                             short(&img.id),
-                            &c[..12]
+                            crate::util::first_chars(c, 12)
                         )));
                     }
                 }

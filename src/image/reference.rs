@@ -40,26 +40,16 @@ fn is_lower_alnum(b: u8) -> bool {
 /// one or more "-".
 fn valid_component(c: &str) -> bool {
     let b = c.as_bytes();
-    if b.is_empty() || !is_lower_alnum(b[0]) || !is_lower_alnum(b[b.len() - 1]) {
+    let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
+        return false;
+    };
+    if !is_lower_alnum(first) || !is_lower_alnum(last) {
         return false;
     }
-    let mut i = 0;
-    while i < b.len() {
-        if is_lower_alnum(b[i]) {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < b.len() && !is_lower_alnum(b[i]) {
-            i += 1;
-        }
-        let sep = &c[start..i];
-        let ok = sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|x| x == b'-');
-        if !ok {
-            return false;
-        }
-    }
-    true
+    // The separators are what lies between the alnum runs.
+    c.split(|ch: char| ch.is_ascii_lowercase() || ch.is_ascii_digit())
+        .filter(|sep| !sep.is_empty())
+        .all(|sep| sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|x| x == b'-'))
 }
 
 /// host[:port], host being dot-separated labels of alnum and inner '-', or
@@ -99,9 +89,8 @@ fn valid_domain(d: &str) -> bool {
             !h.is_empty()
                 && h.split('.').all(|l| {
                     let b = l.as_bytes();
-                    !b.is_empty()
-                        && b[0].is_ascii_alphanumeric()
-                        && b[b.len() - 1].is_ascii_alphanumeric()
+                    b.first().is_some_and(u8::is_ascii_alphanumeric)
+                        && b.last().is_some_and(u8::is_ascii_alphanumeric)
                         && b.iter().all(|x| x.is_ascii_alphanumeric() || *x == b'-')
                 })
         }
@@ -110,9 +99,9 @@ fn valid_domain(d: &str) -> bool {
 
 fn valid_tag(t: &str) -> bool {
     let b = t.as_bytes();
-    !b.is_empty()
-        && b.len() <= 128
-        && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
+    b.len() <= 128
+        && b.first()
+            .is_some_and(|f| f.is_ascii_alphanumeric() || *f == b'_')
         && b.iter()
             .all(|x| x.is_ascii_alphanumeric() || matches!(x, b'_' | b'.' | b'-'))
 }
@@ -156,17 +145,14 @@ impl Reference {
             None => (s, None),
         };
         // A tag is after the last ':' that follows the last '/'.
-        let last_slash = rest.rfind('/').map(|i| i + 1).unwrap_or(0);
-        let (name, tag) = match rest[last_slash..].rfind(':') {
-            Some(i) => {
-                let i = last_slash + i;
-                let t = &rest[i + 1..];
+        let (name, tag) = match rest.rsplit_once(':') {
+            Some((name, t)) if !t.contains('/') => {
                 if !valid_tag(t) {
                     return Err(ReferenceError::InvalidFormat);
                 }
-                (&rest[..i], Some(t.to_string()))
+                (name, Some(t.to_string()))
             }
-            None => (rest, None),
+            _ => (rest, None),
         };
         if name.is_empty() {
             return Err(ReferenceError::InvalidFormat);

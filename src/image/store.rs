@@ -81,8 +81,8 @@ impl Index {
                 .iter()
                 .filter(|i| i.id.trim_start_matches("sha256:").starts_with(&hex))
                 .collect();
-            if matches.len() == 1 {
-                return Ok(matches[0]);
+            if let [only] = matches.as_slice() {
+                return Ok(only);
             }
         }
         Err(ImageError::NotFound(s.to_string()))
@@ -137,20 +137,21 @@ impl Read for ChanReader {
                 Err(_) => return Ok(0),
             }
         }
-        let n = buf.len().min(self.cur.len() - self.pos);
-        buf[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
-        self.pos += n;
+        let mut rest = self.cur.get(self.pos..).unwrap_or_default();
+        let n = rest.read(buf)?;
+        // n is at most what was left: pos stays within cur.
+        self.pos = self.pos.saturating_add(n);
         Ok(n)
     }
 }
 
 /// Fill `buf` from `r` as far as it goes (short only at EOF).
 fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut got = 0;
-    while got < buf.len() {
-        match r.read(&mut buf[got..]) {
+    let mut got = 0usize;
+    while let Some(rest) = buf.get_mut(got..).filter(|rest| !rest.is_empty()) {
+        match r.read(rest) {
             Ok(0) => break,
-            Ok(n) => got += n,
+            Ok(n) => got = got.saturating_add(n.min(rest.len())),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
@@ -284,7 +285,7 @@ pub fn chain_id(parent: Option<&str>, diff_id: &str) -> String {
 
 /// Overlay lowerdir entry (relative to `layers/`) for a chain ID.
 pub fn short_link(chain_hex: &str) -> String {
-    format!("l/{}", &chain_hex[..chain_hex.len().min(16)])
+    format!("l/{}", crate::util::first_chars(chain_hex, 16))
 }
 
 impl ImageStore {
@@ -387,7 +388,7 @@ impl ImageStore {
         let Ok(rd) = fs::read_dir(self.paths.tmp()) else {
             return 0;
         };
-        let mut n = 0;
+        let mut n = 0usize;
         for e in rd.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
             let pid: Option<i32> = name.split('-').next().and_then(|p| p.parse().ok());
@@ -397,7 +398,7 @@ impl ImageStore {
                 }
             }
             if layer::remove_tree(&e.path()).is_ok() {
-                n += 1;
+                n = n.saturating_add(1);
             }
         }
         n
@@ -485,7 +486,7 @@ impl ImageStore {
                         blob.write_all(&chunk)
                             .map_err(|e| ImageError::io("writing blob", e))?;
                     }
-                    count += chunk.len() as u64;
+                    count = count.saturating_add(chunk.len() as u64);
                     if compression != Compression::None {
                         raw_hasher.update(&chunk);
                     }
@@ -776,8 +777,8 @@ impl ImageStore {
                 other.names.retain(|x| x != n);
             }
         }
-        let pos = match idx.images.iter().position(|i| i.id == id) {
-            Some(p) => p,
+        let rec = match idx.images.iter().position(|i| i.id == id) {
+            Some(p) => idx.images.get_mut(p),
             None => {
                 idx.images.push(ImageRecord {
                     id: id.clone(),
@@ -788,10 +789,10 @@ impl ImageStore {
                     size: infos.iter().map(|i| i.size).sum(),
                     created,
                 });
-                idx.images.len() - 1
+                idx.images.last_mut()
             }
         };
-        let rec = &mut idx.images[pos];
+        let rec = rec.ok_or_else(|| ImageError::NotFound(id.clone()))?;
         if let Some(n) = img.name {
             rec.names.push(n);
         }

@@ -58,16 +58,15 @@ pub fn last_cap() -> u32 {
     std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
         .ok()
         .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(NAMES.len() as u32 - 1)
+        .unwrap_or((NAMES.len() as u32).saturating_sub(1))
 }
 
 fn kernel_mask() -> u64 {
+    // Bits 0 to `last`.
     let last = last_cap().min(63);
-    if last == 63 {
-        u64::MAX
-    } else {
-        (1u64 << (last + 1)) - 1
-    }
+    u64::MAX
+        .checked_shr(63u32.saturating_sub(last))
+        .unwrap_or(0)
 }
 
 /// A capability's number from docker's spelling: any case, "CAP_" optional.

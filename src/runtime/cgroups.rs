@@ -386,13 +386,13 @@ impl Cgroup {
     pub fn remove(&self) -> Result<()> {
         let mut first_err = None;
         for d in &self.dirs {
-            let mut tries = 0;
+            let mut tries = 0u32;
             loop {
                 match std::fs::remove_dir(d) {
                     Ok(()) => break,
                     Err(e) if e.kind() == ErrorKind::NotFound => break,
                     Err(e) if e.raw_os_error() == Some(libc::EBUSY) && tries < 100 => {
-                        tries += 1;
+                        tries = tries.saturating_add(1);
                         std::thread::sleep(std::time::Duration::from_millis(10));
                     }
                     Err(e) => {

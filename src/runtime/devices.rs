@@ -367,10 +367,9 @@ pub fn program(rules: &[Rule]) -> Vec<Insn> {
         block.push(insn(MOV64_K, 0, 0, 0, i32::from(r.allow)));
         block.push(insn(EXIT, 0, 0, 0, 0));
         // Each jump skips to the end of its block.
-        let len = block.len();
-        for (i, ins) in block.iter_mut().enumerate() {
+        for (after, ins) in block.iter_mut().rev().enumerate() {
             if ins.code == JNE_K {
-                ins.off = (len - i - 1) as i16;
+                ins.off = after as i16;
             }
         }
         p.extend(block);

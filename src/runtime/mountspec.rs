@@ -246,11 +246,11 @@ pub fn ram_in_bytes(s: &str) -> Option<u64> {
     let t = s.trim().to_ascii_lowercase();
     let t = t.strip_suffix('b').unwrap_or(&t);
     let (num, mul) = match t.chars().last()? {
-        'k' => (&t[..t.len() - 1], 1u64 << 10),
-        'm' => (&t[..t.len() - 1], 1 << 20),
-        'g' => (&t[..t.len() - 1], 1 << 30),
-        't' => (&t[..t.len() - 1], 1 << 40),
-        'p' => (&t[..t.len() - 1], 1 << 50),
+        'k' => (t.strip_suffix('k')?, 1u64 << 10),
+        'm' => (t.strip_suffix('m')?, 1 << 20),
+        'g' => (t.strip_suffix('g')?, 1 << 30),
+        't' => (t.strip_suffix('t')?, 1 << 40),
+        'p' => (t.strip_suffix('p')?, 1 << 50),
         _ => (t, 1),
     };
     let v: f64 = num.trim().parse().ok()?;

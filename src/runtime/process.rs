@@ -464,8 +464,9 @@ fn encode_error(e: &RuntimeError) -> Vec<u8> {
 }
 
 fn decode_error(msg: &[u8]) -> RuntimeError {
-    let text = String::from_utf8_lossy(&msg[1..]).into_owned();
-    match msg[0] {
+    let (kind, text) = msg.split_first().unwrap_or((&E_GENERIC, &[]));
+    let text = String::from_utf8_lossy(text).into_owned();
+    match *kind {
         E_NOTFOUND => RuntimeError::ExecNotFound(text),
         E_DENIED => RuntimeError::ExecDenied(text),
         E_EXEC => {
@@ -833,7 +834,7 @@ fn become_init(tty: bool) -> Result<()> {
                         }
                         Ok(nix::sys::wait::WaitStatus::Signaled(p, s, _)) if p == child => {
                             // SAFETY: as above.
-                            unsafe { libc::_exit(128 + s as i32) }
+                            unsafe { libc::_exit((s as i32).saturating_add(128)) }
                         }
                         Ok(nix::sys::wait::WaitStatus::StillAlive) | Err(_) => break,
                         Ok(_) => {}

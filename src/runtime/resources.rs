@@ -121,15 +121,17 @@ pub fn parse_nano_cpus(s: &str) -> Result<i64> {
     } else {
         int.parse().map_err(|_| bad())?
     };
-    if frac.len() > 9 && frac[9..].chars().any(|c| c != '0') {
+    if frac
+        .get(9..)
+        .is_some_and(|rest| rest.chars().any(|c| c != '0'))
+    {
         return Err(invalid(format!(
             "invalid argument \"{s}\" for \"--cpus\" flag: value is too precise"
         )));
     }
-    let mut nanos: i64 = 0;
-    for (i, c) in frac.chars().take(9).enumerate() {
-        nanos += i64::from(c as u8 - b'0') * 10i64.pow(8 - i as u32);
-    }
+    // The fraction's first nine digits, as nanoseconds.
+    let nanos: String = frac.chars().chain(std::iter::repeat('0')).take(9).collect();
+    let nanos: i64 = nanos.parse().map_err(|_| bad())?;
     int.checked_mul(1_000_000_000)
         .and_then(|v| v.checked_add(nanos))
         .ok_or_else(bad)
@@ -291,7 +293,7 @@ pub fn parse_cpuset(s: &str) -> Option<Vec<u32>> {
         match part.split_once('-') {
             Some((a, b)) => {
                 let (a, b): (u32, u32) = (a.parse().ok()?, b.parse().ok()?);
-                if b < a || b - a > 4096 {
+                if b.checked_sub(a).is_none_or(|n| n > 4096) {
                     return None;
                 }
                 out.extend(a..=b);
@@ -307,7 +309,7 @@ impl Resources {
     /// allows as much swap again).
     pub fn with_defaults(mut self) -> Self {
         if self.memory > 0 && self.memory_swap == 0 {
-            self.memory_swap = self.memory * 2;
+            self.memory_swap = self.memory.saturating_mul(2);
         }
         self
     }
@@ -382,7 +384,7 @@ impl Resources {
                 "Conflicting options: Nano CPUs and CPU Quota cannot both be set",
             ));
         }
-        let max_nanos = host.cpus as i64 * 1_000_000_000;
+        let max_nanos = (host.cpus as i64).saturating_mul(1_000_000_000);
         if self.nano_cpus < 0 || self.nano_cpus > max_nanos {
             return Err(invalid(format!(
                 "Range of CPUs is from 0.01 to {}.00, as there are only {} CPUs available",
@@ -458,7 +460,10 @@ impl Resources {
     fn cfs(&self) -> Option<(i64, i64)> {
         if self.nano_cpus > 0 {
             let period = 100_000;
-            return Some((self.nano_cpus * period / 1_000_000_000, period));
+            return Some((
+                self.nano_cpus.saturating_mul(period) / 1_000_000_000,
+                period,
+            ));
         }
         if self.cpu_quota != 0 || self.cpu_period != 0 {
             let period = if self.cpu_period > 0 {
@@ -504,7 +509,10 @@ impl Resources {
             let swap = if self.memory_swap < 0 {
                 "max".to_string()
             } else {
-                (self.memory_swap - self.memory).max(0).to_string()
+                self.memory_swap
+                    .saturating_sub(self.memory)
+                    .max(0)
+                    .to_string()
             };
             w("memory.swap.max", swap)?;
         }
@@ -521,7 +529,10 @@ impl Resources {
             let shares = self.cpu_shares.clamp(2, 262_144);
             w(
                 "cpu.weight",
-                (1 + ((shares - 2) * 9999) / 262_142).to_string(),
+                // shares is clamped: no step saturates.
+                (shares.saturating_sub(2).saturating_mul(9999) / 262_142)
+                    .saturating_add(1)
+                    .to_string(),
             )?;
         }
         if !self.cpuset_cpus.is_empty() {
@@ -534,7 +545,11 @@ impl Resources {
             w("pids.max", if p > 0 { p.to_string() } else { "max".into() })?;
         }
         if self.blkio_weight != 0 && dir.join("io.weight").exists() {
-            let weight = 1 + (i64::from(self.blkio_weight) - 10) * 9999 / 990;
+            let weight = (i64::from(self.blkio_weight)
+                .saturating_sub(10)
+                .saturating_mul(9999)
+                / 990)
+                .saturating_add(1);
             w("io.weight", format!("default {weight}"))?;
         }
         for (list, key) in [

@@ -759,7 +759,7 @@ fn resolve(root: &OwnedFd, dest: &str, kind: Kind) -> Result<InRoot> {
             Err(nix::errno::Errno::ENOENT) => {
                 let parent = openat2_in_root(root, &prefix, libc::O_PATH | libc::O_DIRECTORY)
                     .map_err(sys(format!("resolving {dest} in the container")))?;
-                let last = i + 1 == comps.len();
+                let last = comps.len().checked_sub(1) == Some(i);
                 let r = if last && kind == Kind::File {
                     nix::fcntl::openat(
                         Some(parent.as_raw_fd()),

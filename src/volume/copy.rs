@@ -148,7 +148,7 @@ fn copy_dir(src: BorrowedFd, dst: BorrowedFd, links: &mut Links, depth: usize) -
                 )?;
                 let s = open_at(src, name, OFlag::O_RDONLY | OFlag::O_DIRECTORY)?;
                 let t = open_at(dst, name, OFlag::O_RDONLY | OFlag::O_DIRECTORY)?;
-                copy_dir(s.as_fd(), t.as_fd(), links, depth + 1)?;
+                copy_dir(s.as_fd(), t.as_fd(), links, depth.saturating_add(1))?;
             }
             SFlag::S_IFREG => {
                 let s = open_at(src, name, OFlag::O_RDONLY)?;

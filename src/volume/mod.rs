@@ -109,10 +109,12 @@ impl Volume {
 /// docker's rule for local volume names: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
 /// It also keeps every name a single path component inside `volumes/`.
 pub fn valid_name(name: &str) -> bool {
-    let b = name.as_bytes();
-    b.len() >= 2
-        && b[0].is_ascii_alphanumeric()
-        && b[1..]
+    let Some((first, rest)) = name.as_bytes().split_first() else {
+        return false;
+    };
+    first.is_ascii_alphanumeric()
+        && !rest.is_empty()
+        && rest
             .iter()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
 }

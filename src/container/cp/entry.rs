@@ -78,17 +78,29 @@ impl<R: Read> Read for Exact<R> {
         if self.left == 0 {
             return Ok(0);
         }
-        let want = buf.len().min(self.left.min(usize::MAX as u64) as usize);
-        let n = match self.inner.read(&mut buf[..want]) {
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let Some(chunk) = buf.get_mut(..want) else {
+            return Ok(0);
+        };
+        let n = match self.inner.read(chunk) {
             Ok(0) => {
-                buf[..want].fill(0);
+                chunk.fill(0);
                 want
             }
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => 0,
             Err(e) => return Err(e),
         };
-        self.left -= n as u64;
+        if n > want {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "read past the buffer",
+            ));
+        }
+        // n <= want <= left.
+        self.left = self.left.saturating_sub(n as u64);
         Ok(n)
     }
 }
@@ -187,7 +199,9 @@ impl<'a> TreeReader<'a> {
         };
         let fmt = SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits());
         if let (Some(filter), false) = (self.filter, top) {
-            let below = arch.get(self.top_len + 1..).unwrap_or_default();
+            let below = arch
+                .get(self.top_len.saturating_add(1)..)
+                .unwrap_or_default();
             if !filter(below, fmt == SFlag::S_IFDIR) {
                 return Ok(());
             }
@@ -439,10 +453,15 @@ impl<W: Write> Sink for TarSink<W> {
                 h.set_size(e.size);
             }
             {
+                // Both fit: their lengths were checked above.
                 let old = h.as_old_mut();
-                old.name[..raw_name.len()].copy_from_slice(&raw_name);
-                if let Some(l) = link {
-                    old.linkname[..l.len()].copy_from_slice(l);
+                if let Some(n) = old.name.get_mut(..raw_name.len()) {
+                    n.copy_from_slice(&raw_name);
+                }
+                if let Some((l, slot)) =
+                    link.and_then(|l| Some((l, old.linkname.get_mut(..l.len())?)))
+                {
+                    slot.copy_from_slice(l);
                 }
             }
             h.set_cksum();
@@ -502,13 +521,13 @@ pub struct Metered<'a, S: Sink + ?Sized> {
 }
 
 fn blocks(n: u64) -> u64 {
-    n.div_ceil(512) * 512
+    n.div_ceil(512).saturating_mul(512)
 }
 
 impl<S: Sink + ?Sized> Metered<'_, S> {
     /// The closing blocks of the stream.
     pub fn finish(&mut self) {
-        self.total += 1024;
+        self.total = self.total.saturating_add(1024);
         (self.report)(self.total);
     }
 }
@@ -522,7 +541,7 @@ struct Counting<'a, 'b> {
 impl Read for Counting<'_, '_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        *self.total += n as u64;
+        *self.total = self.total.saturating_add(n as u64);
         (self.report)(*self.total);
         Ok(n)
     }
@@ -530,21 +549,26 @@ impl Read for Counting<'_, '_> {
 
 impl<S: Sink + ?Sized> Sink for Metered<'_, S> {
     fn put(&mut self, e: &Entry, data: &mut dyn Read) -> Result<(), CpError> {
-        let long = |n: usize| {
+        // A count for progress: saturating is its right meaning.
+        let long = |n: u64| {
             if n > 100 {
-                512 + blocks(n as u64 + 1)
+                blocks(n.saturating_add(1)).saturating_add(512)
             } else {
                 0
             }
         };
-        let mut head = 512 + long(e.name.len() + usize::from(e.kind == Kind::Dir));
+        let name_len = (e.name.len() as u64).saturating_add(u64::from(e.kind == Kind::Dir));
+        let mut head = long(name_len).saturating_add(512);
         if let Kind::Symlink(t) | Kind::Hardlink(t) = &e.kind {
-            head += long(t.len());
+            head = head.saturating_add(long(t.len() as u64));
         }
         if let Some(c) = &e.caps {
-            head += 512 + blocks(c.len() as u64 + PAX_CAPS.len() as u64 + 8);
+            let pax = (c.len() as u64)
+                .saturating_add(PAX_CAPS.len() as u64)
+                .saturating_add(8);
+            head = head.saturating_add(blocks(pax).saturating_add(512));
         }
-        self.total += head;
+        self.total = self.total.saturating_add(head);
         let start = self.total;
         let mut counting = Counting {
             inner: data,
@@ -552,8 +576,8 @@ impl<S: Sink + ?Sized> Sink for Metered<'_, S> {
             report: &mut *self.report,
         };
         self.inner.put(e, &mut counting)?;
-        let moved = self.total - start;
-        self.total = start + blocks(moved.max(e.size));
+        let moved = self.total.saturating_sub(start);
+        self.total = start.saturating_add(blocks(moved.max(e.size)));
         (self.report)(self.total);
         Ok(())
     }

@@ -167,8 +167,12 @@ impl Extractor {
             .take_while(|((a, _), b)| a == *b)
             .count();
         self.stack.truncate(keep);
-        for i in keep..parts.len() {
-            let name = OsStr::from_bytes(&parts[i]);
+        // `here`: the parts down to the one opened next.
+        for here in (keep..parts.len()).filter_map(|i| parts.get(..=i)) {
+            let Some(part) = here.last() else {
+                continue;
+            };
+            let name = OsStr::from_bytes(part);
             let cur = match self.stack.last() {
                 Some((_, fd)) => fd.as_fd(),
                 None => self.base.as_fd(),
@@ -183,40 +187,36 @@ impl Extractor {
                         Mode::from_bits_truncate(0o755),
                     ) {
                         Ok(()) | Err(Errno::EEXIST) => {}
-                        Err(e) => {
-                            return Err(sys(format!("mkdir {}", self.display(&parts[..=i])))(e))
-                        }
+                        Err(e) => return Err(sys(format!("mkdir {}", self.display(here)))(e)),
                     }
                     let fd = open_at(cur, name, flags)
-                        .map_err(sys(format!("open {}", self.display(&parts[..=i]))))?;
+                        .map_err(sys(format!("open {}", self.display(here))))?;
                     // Whatever this process's umask.
                     chmod_fd(fd.as_fd(), 0o755)
-                        .map_err(sys(format!("chmod {}", self.display(&parts[..=i]))))?;
+                        .map_err(sys(format!("chmod {}", self.display(here))))?;
                     if self.side == Side::Container && self.owner != Owner::Caller {
                         let (u, g) = match self.owner {
                             Owner::Fixed(u, g) => (u, g),
                             _ => (0, 0),
                         };
                         chown_fd(fd.as_fd(), u, g)
-                            .map_err(sys(format!("chown {}", self.display(&parts[..=i]))))?;
+                            .map_err(sys(format!("chown {}", self.display(here))))?;
                     }
                     fd
                 }
                 Err(Errno::ENOTDIR) => {
                     let st = lstat_at(cur, name).ok();
                     if st.map(|s| is_fmt(&s, SFlag::S_IFLNK)).unwrap_or(false) {
-                        return Err(CpError::ThroughSymlink(self.display(&parts[..=i])));
+                        return Err(CpError::ThroughSymlink(self.display(here)));
                     }
-                    return Err(sys(format!("open {}", self.display(&parts[..=i])))(
-                        Errno::ENOTDIR,
-                    ));
+                    return Err(sys(format!("open {}", self.display(here)))(Errno::ENOTDIR));
                 }
-                Err(e) => return Err(sys(format!("open {}", self.display(&parts[..=i])))(e)),
+                Err(e) => return Err(sys(format!("open {}", self.display(here)))(e)),
             };
             if self.side == Side::Container && on_pseudo_fs(fd.as_fd()) {
-                return Err(CpError::PseudoFs(self.display(&parts[..=i])));
+                return Err(CpError::PseudoFs(self.display(here)));
             }
-            self.stack.push((parts[i].clone(), fd));
+            self.stack.push((part.clone(), fd));
         }
         // A duplicate, so the caller may go on changing `self`.
         match self.stack.last() {
@@ -273,20 +273,24 @@ impl Extractor {
             self.buf = vec![0u8; 256 * 1024];
         }
         let mut n = 0u64;
+        // n stays at most e.size: each read is at most what is left.
         while n < e.size {
-            let want = self
-                .buf
-                .len()
-                .min((e.size - n).min(usize::MAX as u64) as usize);
-            let got = match data.read(&mut self.buf[..want]) {
+            let left = usize::try_from(e.size.saturating_sub(n)).unwrap_or(usize::MAX);
+            let want = self.buf.len().min(left);
+            let Some(chunk) = self.buf.get_mut(..want) else {
+                break;
+            };
+            let got = match data.read(chunk) {
                 Ok(0) => break,
                 Ok(k) => k,
                 Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(err) => return Err(CpError::io(format!("read {shown}"), err)),
             };
-            f.write_all(&self.buf[..got])
+            let got_data = crate::util::filled(chunk, got)
+                .map_err(|err| CpError::io(format!("read {shown}"), err))?;
+            f.write_all(got_data)
                 .map_err(|err| CpError::io(format!("write {shown}"), err))?;
-            n += got as u64;
+            n = n.saturating_add(got as u64);
         }
         if n != e.size {
             return Err(CpError::Tar(std::io::Error::new(
@@ -395,17 +399,18 @@ fn symlink_escapes(parts: &[Vec<u8>], target: &[u8]) -> bool {
     if target.first() == Some(&b'/') {
         return false;
     }
-    let mut depth = parts.len() as i64 - 1;
+    // Path lengths are far from i64's limits: nothing saturates.
+    let mut depth = (parts.len() as i64).saturating_sub(1);
     for c in target.split(|b| *b == b'/') {
         match c {
             b"" | b"." => {}
             b".." => {
-                depth -= 1;
+                depth = depth.saturating_sub(1);
                 if depth < 0 {
                     return true;
                 }
             }
-            _ => depth += 1,
+            _ => depth = depth.saturating_add(1),
         }
     }
     false

@@ -73,7 +73,7 @@ pub fn open_at(dir: BorrowedFd<'_>, name: &OsStr, flags: OFlag) -> Result<OwnedF
 
 /// The target of a symlink opened with O_PATH|O_NOFOLLOW.
 fn read_link_fd(fd: BorrowedFd<'_>) -> Result<Vec<u8>, Errno> {
-    let mut buf = vec![0u8; libc::PATH_MAX as usize + 1];
+    let mut buf = vec![0u8; (libc::PATH_MAX as usize).saturating_add(1)];
     // SAFETY: readlinkat with an empty path reads the link `fd` refers to
     // (O_PATH symlink fds support this); the buffer is valid for its length.
     let n = unsafe {
@@ -148,7 +148,7 @@ fn walk(
     let mut stack: Vec<(Vec<u8>, OwnedFd)> = vec![(Vec::new(), root_dup)];
     let mut queue: std::collections::VecDeque<Vec<u8>> =
         components(path.as_bytes()).map(|c| c.to_vec()).collect();
-    let mut links = 0;
+    let mut links = 0usize;
     while let Some(comp) = queue.pop_front() {
         if comp == b".." {
             if stack.len() > 1 {
@@ -176,7 +176,7 @@ fn walk(
         };
         let st = fstat_fd(fd.as_fd())?;
         if is_type(&st, SFlag::S_IFLNK) && (!last || follow_final) {
-            links += 1;
+            links = links.saturating_add(1);
             if links > MAX_LINKS {
                 return Err(Errno::ELOOP);
             }

@@ -285,14 +285,19 @@ fn bind_on(src: &Path, f: &Found, readonly: bool) -> Result<(), CpError> {
 fn ensure(root: BorrowedFd<'_>, dest: &str, dir: bool) -> Result<Found, CpError> {
     let what = || format!("creating {dest} in the container");
     let parts: Vec<&str> = dest.split('/').filter(|p| !p.is_empty()).collect();
-    for i in 0..parts.len() {
-        let prefix = format!("/{}", parts[..=i].join("/"));
+    // `up`: the parts before this one, as "/a/b" ("" at the root).
+    let mut up = String::new();
+    let mut names = parts.iter().peekable();
+    while let Some(&name) = names.next() {
+        let last = names.peek().is_none();
+        let prefix = format!("{up}/{name}");
+        let up_dir = std::mem::replace(&mut up, prefix.clone());
         let parent = match lookup(root, &prefix, true).map_err(sys(what()))? {
-            Lookup::Found(f) if f.is_dir() || i + 1 == parts.len() => continue,
+            Lookup::Found(f) if f.is_dir() || last => continue,
             Lookup::Found(_) => return Err(sys(what())(Errno::ENOTDIR)),
             Lookup::Missing { .. } => {
-                let up = format!("/{}", parts[..i].join("/"));
-                match lookup(root, &up, true).map_err(sys(what()))? {
+                let up_dir = if up_dir.is_empty() { "/" } else { &up_dir };
+                match lookup(root, up_dir, true).map_err(sys(what()))? {
                     Lookup::Found(f) if f.is_dir() => f,
                     _ => return Err(sys(what())(Errno::ENOENT)),
                 }
@@ -301,8 +306,6 @@ fn ensure(root: BorrowedFd<'_>, dest: &str, dir: bool) -> Result<Found, CpError>
         let pfd = parent
             .open(OFlag::O_PATH | OFlag::O_DIRECTORY)
             .map_err(sys(what()))?;
-        let name = parts[i];
-        let last = i + 1 == parts.len();
         let r = if last && !dir {
             nix::fcntl::openat(
                 Some(pfd.as_raw_fd()),

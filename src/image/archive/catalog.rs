@@ -111,13 +111,13 @@ pub fn looks_like_layer(head: &[u8], size: u64) -> bool {
     if head.starts_with(&[0x1f, 0x8b]) || head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
         return true;
     }
-    if head.len() < 512 {
+    let Some(head) = head.first_chunk::<512>() else {
         return false;
-    }
+    };
     if &head[257..262] == b"ustar" {
         return true;
     }
-    if head[..512].iter().all(|b| *b == 0) {
+    if head.iter().all(|b| *b == 0) {
         return size >= 1024;
     }
     // Old (v7) tar: the checksum field is the sum of the header's bytes
@@ -131,7 +131,7 @@ pub fn looks_like_layer(head: &[u8], size: u64) -> bool {
     let Ok(want) = u32::from_str_radix(text.trim(), 8) else {
         return false;
     };
-    let sum: u32 = head[..512]
+    let sum: u32 = head
         .iter()
         .enumerate()
         .map(|(i, b)| {
@@ -154,20 +154,21 @@ struct Counted<R> {
 impl<R: Read> Read for Counted<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.n += n as u64;
+        // Saturated, it still differs from the size expected.
+        self.n = self.n.saturating_add(n as u64);
         Ok(n)
     }
 }
 
 fn read_head(r: &mut impl Read, want: usize) -> io::Result<Vec<u8>> {
     let mut head = vec![0u8; want];
-    let mut got = 0;
-    while got < want {
-        let n = r.read(&mut head[got..])?;
+    let mut got = 0usize;
+    while let Some(rest) = head.get_mut(got..).filter(|rest| !rest.is_empty()) {
+        let n = r.read(rest)?;
         if n == 0 {
             break;
         }
-        got += n;
+        got = got.saturating_add(n.min(rest.len()));
     }
     head.truncate(got);
     Ok(head)
@@ -332,7 +333,8 @@ impl Catalog {
         for k in self.nodes.keys() {
             let mut prefix = String::new();
             let comps: Vec<&str> = k.split('/').collect();
-            for c in &comps[..comps.len().saturating_sub(1)] {
+            let parents = comps.split_last().map_or(&[][..], |(_, p)| p);
+            for c in parents {
                 if !prefix.is_empty() {
                     prefix.push('/');
                 }
@@ -362,7 +364,7 @@ impl Catalog {
         }
         let mut todo: Vec<String> = path.split('/').rev().map(String::from).collect();
         let mut done: Vec<String> = Vec::new();
-        let mut hops = 0;
+        let mut hops = 0u32;
         while let Some(c) = todo.pop() {
             match c.as_str() {
                 "" | "." => continue,
@@ -374,7 +376,7 @@ impl Catalog {
             }
             // A link's target may be a link again.
             while let Some(Node::Symlink(t) | Node::Hardlink(t)) = self.nodes.get(&done.join("/")) {
-                hops += 1;
+                hops = hops.saturating_add(1);
                 if hops > 40 {
                     return Err(invalid(format!("{who}: too many links resolving {path:?}")));
                 }

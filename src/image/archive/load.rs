@@ -368,7 +368,7 @@ impl Planner<'_> {
                     platform_string(&want.os, &want.arch, want.variant.as_deref())
                 )));
             };
-            return self.oci_entry(pick, names, depth + 1);
+            return self.oci_entry(pick, names, depth.saturating_add(1));
         }
         let (Some(config_desc), Some(layer_descs)) = (m.config, m.layers) else {
             return Err(invalid(format!(
@@ -414,7 +414,8 @@ impl Planner<'_> {
 struct Range<'a> {
     file: &'a File,
     pos: u64,
-    end: u64,
+    /// Bytes left to read.
+    left: u64,
     abort: &'a AtomicBool,
 }
 
@@ -423,15 +424,19 @@ impl Read for Range<'_> {
         if self.abort.load(Ordering::Relaxed) {
             return Err(io::Error::other("load aborted"));
         }
-        let n = buf.len().min((self.end - self.pos) as usize);
-        if n == 0 {
+        let n = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let Some(chunk) = buf.get_mut(..n).filter(|c| !c.is_empty()) else {
             return Ok(0);
-        }
-        let got = self.file.read_at(&mut buf[..n], self.pos)?;
+        };
+        let got = self.file.read_at(chunk, self.pos)?;
         if got == 0 {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
-        self.pos += got as u64;
+        // got <= left; the offset past the file's end fails in read_at.
+        self.pos = self.pos.saturating_add(got as u64);
+        self.left = self.left.saturating_sub(got as u64);
         Ok(got)
     }
 }
@@ -506,7 +511,7 @@ fn stage_all(
                             let r = Range {
                                 file,
                                 pos: *offset,
-                                end: offset + size,
+                                left: *size,
                                 abort: &abort,
                             };
                             let r = Reporting::new(
@@ -589,7 +594,7 @@ fn catalogue(store: &ImageStore, input: Input, progress: Option<Progress>) -> Re
         Input::File(f) => {
             let mut magic = [0u8; 4];
             let n = f.read_at(&mut magic, 0).map_err(io_err)?;
-            match &magic[..n] {
+            match crate::util::filled(&magic, n).map_err(io_err)? {
                 [0x1f, 0x8b, ..] => Catalog::read_stream(
                     flate2::read::MultiGzDecoder::new(io::BufReader::with_capacity(256 << 10, f)),
                     store,
@@ -670,8 +675,16 @@ pub fn load(
 
     let mut lines = Vec::new();
     for img in images {
-        let layer_descs: Vec<Descriptor> =
-            img.layers.iter().map(|l| descs[&l.chain].clone()).collect();
+        let layer_descs: Vec<Descriptor> = img
+            .layers
+            .iter()
+            .map(|l| {
+                descs
+                    .get(&l.chain)
+                    .cloned()
+                    .ok_or_else(|| invalid(format!("layer {} is missing", l.chain)))
+            })
+            .collect::<Result<_>>()?;
         let manifest = match img.manifest {
             Some((bytes, ref want)) if *want == layer_descs => bytes,
             _ => serde_json::to_vec(&Manifest {

@@ -98,9 +98,12 @@ impl<'a, R> Reporting<'a, R> {
 impl<R: std::io::Read> std::io::Read for Reporting<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.current += n as u64;
+        // Progress: saturating is its meaning.
+        self.current = self.current.saturating_add(n as u64);
         if let Some(f) = self.report {
-            if self.current - self.last >= 512 * 1024 || (n == 0 && self.current != self.last) {
+            if self.current.saturating_sub(self.last) >= 512 * 1024
+                || (n == 0 && self.current != self.last)
+            {
                 self.last = self.current;
                 f(&self.id, self.current, self.total);
             }

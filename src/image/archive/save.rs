@@ -88,20 +88,20 @@ struct ImageParts {
 fn select(idx: &Index, names: &[String]) -> Result<Vec<Selected>> {
     let mut out: Vec<Selected> = Vec::new();
     let mut push = |rec: &ImageRecord, tag: Option<Reference>, arg: &str| {
-        let pos = match out.iter().position(|s| s.rec.id == rec.id) {
-            Some(p) => p,
+        let sel = match out.iter().position(|s| s.rec.id == rec.id) {
+            Some(p) => out.get_mut(p),
             None => {
                 out.push(Selected {
                     rec: rec.clone(),
                     tags: vec![],
                     arg: arg.to_string(),
                 });
-                out.len() - 1
+                out.last_mut()
             }
         };
-        if let Some(t) = tag {
-            if !out[pos].tags.contains(&t) {
-                out[pos].tags.push(t);
+        if let (Some(sel), Some(t)) = (sel, tag) {
+            if !sel.tags.contains(&t) {
+                sel.tags.push(t);
             }
         }
     };
@@ -158,7 +158,7 @@ fn select(idx: &Index, names: &[String]) -> Result<Vec<Selected>> {
 fn sniff(f: &File) -> io::Result<Compression> {
     let mut m = [0u8; 4];
     let n = f.read_at(&mut m, 0)?;
-    Ok(match &m[..n] {
+    Ok(match crate::util::filled(&m, n)? {
         [0x1f, 0x8b, ..] => Compression::Gzip,
         [0x28, 0xb5, 0x2f, 0xfd] => Compression::Zstd,
         _ => Compression::None,
@@ -208,7 +208,7 @@ fn gather(
             .as_ref()
             .is_some_and(|m| m.layers.len() == rec.layers.len());
         let mut idxs = Vec::with_capacity(rec.layers.len());
-        for (i, chain) in rec.layers.iter().enumerate() {
+        for (i, (chain, diff_id)) in rec.layers.iter().zip(&diff_ids).enumerate() {
             // The manifest's blob if the store has it, else the blob the
             // layer was stored from (the same tar, maybe compressed
             // differently).
@@ -230,28 +230,28 @@ fn gather(
                 if let Ok(file) = File::open(&path) {
                     let compression =
                         sniff(&file).map_err(|e| ArchiveError::io("reading a layer blob", e))?;
+                    opened = Some((blobs.len(), d.clone()));
                     blobs.push(Blob {
                         source: Source::File(file),
-                        desc: d.clone(),
+                        desc: d,
                         compression,
                     });
-                    opened = Some((blobs.len() - 1, d));
                     break;
                 }
                 if let Some(rebuild) = store.layer_split(chain, &d.digest)? {
+                    opened = Some((blobs.len(), d.clone()));
                     blobs.push(Blob {
                         source: Source::Split(RefCell::new(Some(rebuild))),
-                        desc: d.clone(),
+                        desc: d,
                         compression: Compression::None,
                     });
-                    opened = Some((blobs.len() - 1, d));
                     break;
                 }
             }
             let Some((p, d)) = opened else {
                 return Err(ArchiveError::Invalid(format!(
                     "the store has no blob for layer {} of image {}",
-                    diff_ids[i], rec.id
+                    diff_id, rec.id
                 )));
             };
             if from_manifest.is_none_or(|m| m.digest != d.digest) {
@@ -311,16 +311,24 @@ impl TarOut<'_> {
     fn write(&mut self, b: &[u8]) -> Result<()> {
         let mut out = self.out;
         out.write_all(b).map_err(Self::err)?;
-        self.pos += b.len() as u64;
+        self.advance(b.len() as u64)
+    }
+
+    fn advance(&mut self, n: u64) -> Result<()> {
+        self.pos = self
+            .pos
+            .checked_add(n)
+            .ok_or_else(|| ArchiveError::Invalid("the archive is too large".into()))?;
         Ok(())
     }
 
+    /// The zeros that fill the last 512-byte block of `size` bytes.
     fn pad(&mut self, size: u64) -> Result<()> {
         let rem = (size % 512) as usize;
-        if rem != 0 {
-            self.write(&ZEROS[..512 - rem])?;
+        match ZEROS.get(rem..512) {
+            Some(zeros) if rem != 0 => self.write(zeros),
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     fn dir(&mut self, path: &str) -> Result<()> {
@@ -345,8 +353,7 @@ impl TarOut<'_> {
                 "a blob shrank while it was saved ({n} of {size} bytes)"
             )));
         }
-        self.pos += n;
-        Ok(())
+        self.advance(n)
     }
 
     /// A stored blob as it is. Returns its size.
@@ -379,11 +386,12 @@ impl TarOut<'_> {
             match piece {
                 Piece::Bytes(v) => {
                     self.write(&v)?;
-                    n += v.len() as u64;
+                    // Saturated, it still differs from `size` below.
+                    n = n.saturating_add(v.len() as u64);
                 }
                 Piece::File(f, len) => {
                     self.copy_file(&f, len)?;
-                    n += len;
+                    n = n.saturating_add(len);
                 }
             }
         }
@@ -462,8 +470,10 @@ impl TarOut<'_> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(ArchiveError::io("decompressing a layer", e)),
             };
-            self.write(&buf[..n])?;
-            total += n as u64;
+            let data = crate::util::filled(&buf, n)
+                .map_err(|e| ArchiveError::io("decompressing a layer", e))?;
+            self.write(data)?;
+            total = total.saturating_add(n as u64);
         }
         Ok(total)
     }
@@ -506,10 +516,16 @@ pub fn save(store: &ImageStore, names: &[String], opts: &SaveOptions, out: &File
     let oci_layout = br#"{"imageLayoutVersion":"1.0.0"}"#;
     let mut index_entries: Vec<serde_json::Value> = Vec::new();
 
+    // Indices into `blobs` are gather's own.
+    let blob = |b: usize| {
+        blobs
+            .get(b)
+            .ok_or_else(|| ArchiveError::Invalid(format!("internal error: no blob {b}")))
+    };
     if opts.format == Format::OciArchive {
         for img in &images {
             for &b in &img.blobs {
-                let blob = &blobs[b];
+                let blob = blob(b)?;
                 let hex = blob.desc.digest.trim_start_matches("sha256:").to_string();
                 if written.insert(hex.clone()) {
                     w.blob_as_is(&format!("blobs/sha256/{hex}"), blob)?;
@@ -525,12 +541,16 @@ pub fn save(store: &ImageStore, names: &[String], opts: &SaveOptions, out: &File
                         digest: img.id.clone(),
                         size: img.config.len() as u64,
                     },
-                    layers: img.blobs.iter().map(|&b| blobs[b].desc.clone()).collect(),
+                    layers: img
+                        .blobs
+                        .iter()
+                        .map(|&b| blob(b).map(|b| b.desc.clone()))
+                        .collect::<Result<_>>()?,
                 })?,
             };
             let media_type = serde_json::from_slice::<serde_json::Value>(&manifest)
                 .ok()
-                .and_then(|v| v["mediaType"].as_str().map(String::from))
+                .and_then(|v| v.get("mediaType")?.as_str().map(String::from))
                 .unwrap_or_else(|| MEDIA_OCI_MANIFEST.into());
             write_meta_blobs(&mut w, &mut written, img, &manifest)?;
             index_entries.extend(index_entries_for(img, &manifest, &media_type, true));
@@ -543,12 +563,13 @@ pub fn save(store: &ImageStore, names: &[String], opts: &SaveOptions, out: &File
     // docker-archive: each layer once, uncompressed, named by its diff ID.
     let mut tar_sizes: BTreeMap<String, u64> = BTreeMap::new();
     for img in &images {
-        for (i, &b) in img.blobs.iter().enumerate() {
-            let hex = img.diff_ids[i].trim_start_matches("sha256:").to_string();
+        // gather made one blob per diff ID.
+        for (&b, diff_id) in img.blobs.iter().zip(&img.diff_ids) {
+            let hex = diff_id.trim_start_matches("sha256:").to_string();
             if !written.insert(hex.clone()) {
                 continue;
             }
-            let n = w.layer_tar(&format!("blobs/sha256/{hex}"), &blobs[b])?;
+            let n = w.layer_tar(&format!("blobs/sha256/{hex}"), blob(b)?)?;
             tar_sizes.insert(hex, n);
         }
     }
@@ -654,10 +675,15 @@ fn index_entries_for(
             } else {
                 t.tag_str().to_string()
             };
-            e["annotations"] = serde_json::json!({
-                ANNOTATION_IMAGE_NAME: t.to_string(),
-                ANNOTATION_REF_NAME: ref_name,
-            });
+            if let Some(o) = e.as_object_mut() {
+                o.insert(
+                    "annotations".into(),
+                    serde_json::json!({
+                        ANNOTATION_IMAGE_NAME: t.to_string(),
+                        ANNOTATION_REF_NAME: ref_name,
+                    }),
+                );
+            }
             e
         })
         .collect()

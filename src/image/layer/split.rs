@@ -66,9 +66,11 @@ impl State {
     }
 
     fn take(&mut self, bytes: &[u8]) -> io::Result<()> {
-        let content = (self.content_left.min(bytes.len() as u64)) as usize;
-        self.content_left -= content as u64;
-        self.pending.extend_from_slice(&bytes[content..]);
+        let content = usize::try_from(self.content_left).unwrap_or(usize::MAX);
+        let (content, rest) = bytes.split_at_checked(content).unwrap_or((bytes, &[]));
+        // content is at most content_left.
+        self.content_left = self.content_left.saturating_sub(content.len() as u64);
+        self.pending.extend_from_slice(rest);
         if self.pending.len() >= FLUSH_AT {
             self.flush_pending()?;
         }
@@ -98,9 +100,10 @@ impl State {
 
     /// Hard-link the file at diff-relative `path` to keep/<index>.
     fn keep_file(&mut self, path: &[u8], index: u64) -> io::Result<()> {
-        let (parent, name) = match path.iter().rposition(|b| *b == b'/') {
-            Some(i) => (&path[..i], &path[i + 1..]),
-            None => (&b"."[..], path),
+        let mut from_end = path.rsplitn(2, |b| *b == b'/');
+        let (parent, name) = match (from_end.next(), from_end.next()) {
+            (Some(name), Some(parent)) => (parent, name),
+            _ => (&b"."[..], path),
         };
         let dir = openat2(
             self.diff_dir.as_fd(),
@@ -161,7 +164,9 @@ impl Recorder {
         }
         s.flush_pending()?;
         let index = s.next_index;
-        s.next_index += 1;
+        s.next_index = index
+            .checked_add(1)
+            .ok_or_else(|| other("tar-split: too many files"))?;
         let mut rel = b"diff/".to_vec();
         rel.extend_from_slice(path);
         let len = u32::try_from(rel.len()).map_err(|_| other("path too long"))?;
@@ -233,7 +238,7 @@ impl<R: Read> Tee<R> {
 impl<R: Read> Read for Tee<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.rec.0.borrow_mut().take(&buf[..n])?;
+        self.rec.0.borrow_mut().take(crate::util::filled(buf, n)?)?;
         Ok(n)
     }
 }
@@ -313,7 +318,9 @@ impl Rebuild {
                 let mut path = vec![0u8; len];
                 self.records.read_exact(&mut path)?;
                 let index = self.next_index;
-                self.next_index += 1;
+                self.next_index = index
+                    .checked_add(1)
+                    .ok_or_else(|| other("tar-split: too many files"))?;
                 let path = if self.kept.contains(&index) {
                     format!("{KEEP_DIR}/{index}").into_bytes()
                 } else {
@@ -376,9 +383,10 @@ impl Read for RebuildReader {
         loop {
             match &mut self.cur {
                 Some(Cur::Bytes(b, pos)) if *pos < b.len() => {
-                    let n = (b.len() - *pos).min(buf.len());
-                    buf[..n].copy_from_slice(&b[*pos..*pos + n]);
-                    *pos += n;
+                    let mut rest = b.get(*pos..).unwrap_or_default();
+                    let n = rest.read(buf)?;
+                    // n is at most what was left: pos stays within b.
+                    *pos = pos.saturating_add(n);
                     return Ok(n);
                 }
                 Some(Cur::File(f)) if f.limit() > 0 => {
