@@ -80,7 +80,7 @@ impl RuntimeError {
         match self {
             RuntimeError::ExecNotFound(_) | RuntimeError::ExecMissing(_) => 127,
             RuntimeError::ExecDenied(_) | RuntimeError::ExecFailed(..) => 126,
-            RuntimeError::Interrupted(sig) => 128 + *sig as i32,
+            RuntimeError::Interrupted(sig) => 128_i32.saturating_add(*sig as i32),
             _ => 125,
         }
     }
