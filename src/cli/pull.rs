@@ -113,19 +113,20 @@ impl Display {
         let pos = match st.ids.iter().position(|x| x == id) {
             Some(p) => p,
             None => {
+                let pos = st.ids.len();
                 st.ids.push(id.to_string());
                 st.text.push(String::new());
                 self.write("\n");
-                st.ids.len() - 1
+                pos
             }
         };
-        st.text[pos] = text;
-        let up = st.ids.len() - pos;
+        // Lines from the layer's to the last (pos is an index of ids).
+        let up = st.ids.len().saturating_sub(pos);
         // Up to the layer's line, rewrite it, back down.
-        self.write(&format!(
-            "\x1b[{up}A\r\x1b[2K{id}: {}\x1b[{up}B\r",
-            st.text[pos]
-        ));
+        self.write(&format!("\x1b[{up}A\r\x1b[2K{id}: {text}\x1b[{up}B\r"));
+        if let Some(line) = st.text.get_mut(pos) {
+            *line = text;
+        }
     }
 }
 
@@ -136,13 +137,19 @@ fn progress_text(current: u64, total: u64) -> String {
     }
     let width = 50usize;
     let filled = ((current.min(total) as f64 / total as f64) * width as f64) as usize;
-    let bar = if filled >= width {
-        "=".repeat(width)
-    } else if filled == 0 {
-        format!(">{}", " ".repeat(width - 1))
-    } else {
-        format!("{}>{}", "=".repeat(filled - 1), " ".repeat(width - filled))
-    };
+    // The arrow at column `filled` (1-based; the first when 0), unless full.
+    let arrow = filled.max(1);
+    let bar: String = (1..=width)
+        .map(|col| {
+            if filled >= width || col < arrow {
+                '='
+            } else if col == arrow {
+                '>'
+            } else {
+                ' '
+            }
+        })
+        .collect();
     format!(
         "Downloading [{bar}]  {}/{}",
         human_size_prec(current, 4),

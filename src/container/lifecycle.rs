@@ -153,9 +153,9 @@ pub fn create_from(paths: &Paths, opts: &CreateOptions, img: &ImageSource) -> Re
     };
     let mut argv: Vec<String> = entrypoint.clone().unwrap_or_default();
     argv.extend(cmd.clone().unwrap_or_default());
-    if argv.is_empty() {
+    let Some((path, args)) = argv.split_first() else {
         return Err(Error::msg("no command specified"));
-    }
+    };
     // Validate early so a bad flag is a create-time error, not a start-time one.
     let caps = caps::resolve(&opts.cap_add, &opts.cap_drop, opts.privileged)?;
     let security = SecurityOptions::parse(&opts.security_opt).map_err(Error::msg)?;
@@ -257,7 +257,7 @@ pub fn create_from(paths: &Paths, opts: &CreateOptions, img: &ImageSource) -> Re
             .ok()
             .and_then(|h| h.into_string().ok())
             .unwrap_or_default(),
-        (None, _) => id[..12].to_string(),
+        (None, _) => id.get(..12).unwrap_or(&id).to_string(),
     };
     let mut env = d.env.clone().unwrap_or_default();
     if !env.iter().any(|e| e.starts_with("PATH=")) {
@@ -288,8 +288,8 @@ pub fn create_from(paths: &Paths, opts: &CreateOptions, img: &ImageSource) -> Re
         image: opts.image.clone(),
         image_id: img.id.clone(),
         layers: img.layers.clone(),
-        path: argv[0].clone(),
-        args: argv[1..].to_vec(),
+        path: path.clone(),
+        args: args.to_vec(),
         entrypoint,
         cmd,
         env,
@@ -810,7 +810,7 @@ pub(super) fn die_events(paths: &Paths, c: &Container, code: i32, oom: bool) {
         .started_at
         .as_deref()
         .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds())
+        .map(|t| chrono::Utc::now().signed_duration_since(t).num_seconds())
         .unwrap_or(0);
     crate::events::container(
         paths,
@@ -992,19 +992,22 @@ fn pump_logged(
                 }
             }
         }
-        for (i, stream) in [(0, Stream::Stdout), (1, Stream::Stderr)] {
-            if fds[i + 1].revents == 0 {
+        let pipes = fds.iter().skip(1).zip(open.iter_mut());
+        for ((pfd, open), stream) in pipes.zip([Stream::Stdout, Stream::Stderr]) {
+            if pfd.revents == 0 {
                 continue;
             }
             // SAFETY: reading into our buffer from a pipe we own.
-            let r = unsafe { libc::read(fds[i + 1].fd, buf.as_mut_ptr().cast(), buf.len()) };
+            let r = unsafe { libc::read(pfd.fd, buf.as_mut_ptr().cast(), buf.len()) };
             if r <= 0 {
                 if r == 0 || nix::errno::Errno::last() != nix::errno::Errno::EINTR {
-                    open[i] = false;
+                    *open = false;
                 }
                 continue;
             }
-            let data = &buf[..r as usize];
+            let Some(data) = buf.get(..r as usize) else {
+                continue;
+            };
             let _ = match stream {
                 Stream::Stdout => std::io::stdout().lock().write_all(data),
                 Stream::Stderr => std::io::stderr().lock().write_all(data),
@@ -1060,7 +1063,7 @@ pub(super) fn try_reap(pid: Pid) -> Option<i32> {
     } else if libc::WIFEXITED(status) {
         Some(libc::WEXITSTATUS(status))
     } else if libc::WIFSIGNALED(status) {
-        Some(128 + libc::WTERMSIG(status))
+        Some(libc::WTERMSIG(status).saturating_add(128))
     } else {
         None
     }
@@ -1210,10 +1213,11 @@ fn pump_tty(
             match master_file.read(&mut buf) {
                 Ok(0) | Err(_) => master_live = false,
                 Ok(n) => {
-                    let _ = stdout.write_all(&buf[..n]);
+                    let data = buf.get(..n).unwrap_or_default();
+                    let _ = stdout.write_all(data);
                     let _ = stdout.flush();
                     if let Some(l) = log.as_mut() {
-                        let _ = l.write(super::logs::Stream::Stdout, &buf[..n]);
+                        let _ = l.write(super::logs::Stream::Stdout, data);
                     }
                 }
             }
@@ -1226,7 +1230,7 @@ fn pump_tty(
                     let _ = master_file.write_all(&[4]);
                 }
                 Ok(n) => {
-                    let _ = master_file.write_all(&buf[..n]);
+                    let _ = master_file.write_all(buf.get(..n).unwrap_or_default());
                 }
             }
         }

@@ -37,7 +37,10 @@ pub fn start_detached(paths: &Paths, c: &Container) -> Result<()> {
             }
             let _ = nix::sys::wait::waitpid(child, None);
             let text = String::from_utf8_lossy(msg.get(1..).unwrap_or_default()).into_owned();
-            let code: i32 = msg.first().map(|b| (*b as i32) - 100).unwrap_or(125);
+            let code: i32 = msg
+                .first()
+                .map(|&b| i32::from(b).saturating_sub(100))
+                .unwrap_or(125);
             Err(match code {
                 126 | 127 => Error::Runtime(RuntimeError::Other(text)).with_code(code),
                 _ => Error::msg(if text.is_empty() {
@@ -48,6 +51,12 @@ pub fn start_detached(paths: &Paths, c: &Container) -> Result<()> {
             })
         }
     }
+}
+
+/// How a failure's exit code travels in the first byte of the start
+/// report: plus 100, clamped to a byte (b'1', 49, means started).
+fn code_byte(code: i32) -> u8 {
+    code.saturating_add(100).clamp(0, 255) as u8
 }
 
 fn pipe() -> Option<(OwnedFd, OwnedFd)> {
@@ -63,7 +72,7 @@ struct Source {
 fn monitor(paths: &Paths, c: &Container, report: OwnedFd) -> i32 {
     let mut report = std::fs::File::from(report);
     let fail = |report: &mut std::fs::File, code: i32, msg: &str| {
-        let mut m = vec![(code + 100).clamp(0, 255) as u8];
+        let mut m = vec![code_byte(code)];
         m.extend_from_slice(msg.as_bytes());
         let _ = report.write_all(&m);
         1
@@ -162,7 +171,9 @@ fn monitor(paths: &Paths, c: &Container, report: OwnedFd) -> i32 {
         super::lifecycle::die_events(paths, &c, code, oom);
         // docker's back-off: 100 ms, doubling, at most a minute.
         let delay = std::time::Duration::from_millis(
-            100u64.saturating_mul(1 << restarts.min(10)).min(60_000),
+            100u64
+                .saturating_mul(2u64.saturating_pow(restarts.min(10)))
+                .min(60_000),
         );
         std::thread::sleep(delay);
         // A stop or rm during the wait wins.
@@ -173,7 +184,7 @@ fn monitor(paths: &Paths, c: &Container, report: OwnedFd) -> i32 {
                     false
                 } else {
                     // Still "restarting" until launch records it running.
-                    st.restart_count = restarts + 1;
+                    st.restart_count = restarts.saturating_add(1);
                     true
                 }
             })
@@ -204,7 +215,7 @@ fn run_once(
 ) -> Option<(i32, crate::runtime::cgroups::Cgroup)> {
     let fail = |report: &mut Option<std::fs::File>, code: i32, msg: &str| {
         if let Some(r) = report.as_mut() {
-            let mut m = vec![(code + 100).clamp(0, 255) as u8];
+            let mut m = vec![code_byte(code)];
             m.extend_from_slice(msg.as_bytes());
             let _ = r.write_all(&m);
         }
@@ -302,38 +313,24 @@ fn run_once(
             revents: 0,
         };
         let mut all = [idle; 16];
-        all[0] = libc::pollfd {
-            fd: sfd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let mut npfds = 1;
-        for s in sources.iter().filter(|s| s.open).take(3) {
-            all[npfds] = libc::pollfd {
-                fd: s.fd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            npfds += 1;
-        }
-        let first_client = npfds;
-        if let Some(l) = listener {
-            all[npfds] = libc::pollfd {
-                fd: l.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            npfds += 1;
-        }
-        for cl in clients.iter().take(16 - npfds) {
-            all[npfds] = libc::pollfd {
-                fd: cl.stream.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            npfds += 1;
-        }
-        let pfds = &mut all[..npfds];
+        // The signalfd first, then the open outputs, the attach listener
+        // and its clients (at most 1 + 3 + 1 + 10 of the 16).
+        let fds = std::iter::once(sfd.as_raw_fd())
+            .chain(sources.iter().filter(|s| s.open).map(|s| s.fd.as_raw_fd()))
+            .chain(listener.map(|l| l.as_raw_fd()))
+            .chain(clients.iter().map(|cl| cl.stream.as_raw_fd()));
+        let npfds = all
+            .iter_mut()
+            .zip(fds)
+            .map(|(slot, fd)| {
+                *slot = libc::pollfd {
+                    fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                }
+            })
+            .count();
+        let pfds = all.get_mut(..npfds).unwrap_or_default();
         // After the exit, what is left in the pipes is read, then we stop
         // (a process that escaped the pid namespace cannot hold us forever).
         let timeout = if code.is_some() { 1000 } else { -1 };
@@ -345,10 +342,11 @@ fn run_once(
         if n < 0 {
             continue;
         }
-        if pfds[0].revents != 0 {
+        if pfds.first().is_some_and(|p| p.revents != 0) {
             while let Ok(Some(_)) = sfd.read_signal() {}
         }
-        for p in pfds.iter().skip(first_client).filter(|p| p.revents != 0) {
+        // Attach clients first; each fd is told apart by what it is.
+        for p in pfds.iter().skip(1).filter(|p| p.revents != 0) {
             if listener.is_some_and(|l| l.as_raw_fd() == p.fd) {
                 if let Some(Ok((s, _))) = listener.map(|l| l.accept()) {
                     if s.set_nonblocking(true).is_ok() && clients.len() < 10 {
@@ -372,8 +370,11 @@ fn run_once(
                 clients.remove(ci);
                 continue;
             }
-            clients[ci].dec.push(&buf[..n]);
-            while let Some((kind, data)) = clients[ci].dec.next_frame() {
+            let Some(cl) = clients.get_mut(ci) else {
+                continue;
+            };
+            cl.dec.push(&buf);
+            while let Some((kind, data)) = cl.dec.next_frame() {
                 match kind {
                     super::attach::STDIN => {
                         let fd = pty.or(stdin_w.as_ref().map(|w| w.as_raw_fd()));
@@ -385,11 +386,11 @@ fn run_once(
                     super::attach::STDIN_EOF => {
                         stdin_w = None;
                     }
-                    super::attach::RESIZE if data.len() == 4 => {
-                        if let Some(fd) = pty {
+                    super::attach::RESIZE => {
+                        if let (Some(fd), Ok([r0, r1, c0, c1])) = (pty, <[u8; 4]>::try_from(data)) {
                             let ws = libc::winsize {
-                                ws_row: u16::from_be_bytes([data[0], data[1]]),
-                                ws_col: u16::from_be_bytes([data[2], data[3]]),
+                                ws_row: u16::from_be_bytes([r0, r1]),
+                                ws_col: u16::from_be_bytes([c0, c1]),
                                 ws_xpixel: 0,
                                 ws_ypixel: 0,
                             };
@@ -401,12 +402,7 @@ fn run_once(
                 }
             }
         }
-        for p in pfds
-            .iter()
-            .take(first_client)
-            .skip(1)
-            .filter(|p| p.revents != 0)
-        {
+        for p in pfds.iter().skip(1).filter(|p| p.revents != 0) {
             let Some(s) = sources.iter_mut().find(|s| s.fd.as_raw_fd() == p.fd) else {
                 continue;
             };
@@ -459,13 +455,13 @@ fn shed_inherited_memory() {
         return;
     };
     // A fixed array: freeing a Vec after the pages are dropped would
-    // fault the allocator's code straight back in.
+    // fault the allocator's code straight back in. (start, length); unused
+    // slots have length 0.
     let mut ranges = [(0usize, 0usize); 64];
-    let mut nranges = 0;
+    let mut free = ranges.iter_mut();
     let mut push = |r: (usize, usize)| {
-        if nranges < ranges.len() {
-            ranges[nranges] = r;
-            nranges += 1;
+        if let Some(slot) = free.next() {
+            *slot = r;
         }
     };
     let mut current: Option<(usize, usize)> = None;
@@ -487,7 +483,7 @@ fn shed_inherited_memory() {
                     if let (Ok(s), Ok(e)) =
                         (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
                     {
-                        current = Some((s, e));
+                        current = e.checked_sub(s).map(|len| (s, len));
                     }
                 }
             }
@@ -514,13 +510,13 @@ fn shed_inherited_memory() {
     // The CLI's deep stack (flag parsing, JSON): the pages below our frame
     // hold nothing live (anything under the stack pointer is dead), so
     // they can go; a deeper call later gets fresh zero pages.
-    let here = &nranges as *const _ as usize;
+    let here = &ranges as *const _ as usize;
     if let Some(low) = stack {
         let end = (here.saturating_sub(8 * 1024)) & !4095;
-        if end > low {
+        if let Some(len) = end.checked_sub(low).filter(|&len| len > 0) {
             // SAFETY: stack pages below the live frames (no signal handlers
             // run on this stack; dispositions are ignore or default).
-            unsafe { libc::madvise(low as *mut libc::c_void, end - low, libc::MADV_DONTNEED) };
+            unsafe { libc::madvise(low as *mut libc::c_void, len, libc::MADV_DONTNEED) };
         }
     }
     // SAFETY: plain libc call; returns freed heap (the smaps text above
@@ -531,13 +527,13 @@ fn shed_inherited_memory() {
     }
     // All at the end, in a tight loop: parsing touches code that would
     // otherwise fault straight back in.
-    for &(start, end) in &ranges[..nranges] {
+    for &(start, len) in ranges.iter().filter(|r| r.1 > 0) {
         // SAFETY: a clean, read-only, file-backed mapping of our own: its
         // pages are re-read from the file when next touched.
         // (The kernel's fault-around brings each page back with the 64 KiB
         // around it, MADV_RANDOM or not: measured on 6.18.)
         unsafe {
-            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
+            libc::madvise(start as *mut libc::c_void, len, libc::MADV_DONTNEED);
         }
     }
 }

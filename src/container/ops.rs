@@ -372,7 +372,10 @@ fn merge_update(cur: &mut Resources, req: &Resources) -> std::result::Result<(),
                 return Err("Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time".into());
             }
             if cur.memory_swap == 0 {
-                cur.memory_swap = req.memory * 2;
+                cur.memory_swap = req
+                    .memory
+                    .checked_mul(2)
+                    .ok_or("Memory limit is too large")?;
             }
         }
         cur.memory = req.memory;

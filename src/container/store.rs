@@ -22,7 +22,7 @@ pub struct Container {
 
 impl Container {
     pub fn short_id(&self) -> &str {
-        &self.config.id[..12]
+        self.config.id.get(..12).unwrap_or(&self.config.id)
     }
 }
 
@@ -32,12 +32,15 @@ pub struct ContainerStore {
 
 /// Docker's rule for names: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
 pub fn valid_name(name: &str) -> bool {
-    let b = name.as_bytes();
-    b.len() >= 2
-        && b[0].is_ascii_alphanumeric()
-        && b[1..]
-            .iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+    match name.as_bytes() {
+        [first, rest @ ..] if !rest.is_empty() => {
+            first.is_ascii_alphanumeric()
+                && rest
+                    .iter()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+        }
+        _ => false,
+    }
 }
 
 const ADJECTIVES: &[&str] = &[
@@ -107,10 +110,12 @@ const SURNAMES: &[&str] = &[
 fn random_name() -> String {
     let r = util::random_hex(4);
     let n = u32::from_str_radix(&r, 16).unwrap_or(0) as usize;
+    const NA: usize = ADJECTIVES.len();
+    const NS: usize = SURNAMES.len();
     format!(
         "{}_{}",
-        ADJECTIVES[n % ADJECTIVES.len()],
-        SURNAMES[(n / ADJECTIVES.len()) % SURNAMES.len()]
+        ADJECTIVES.get(n % NA).unwrap_or(&"agile"),
+        SURNAMES.get((n / NA) % NS).unwrap_or(&"turing")
     )
 }
 
@@ -167,7 +172,8 @@ impl ContainerStore {
         let _lock = util::FileLock::exclusive(&self.paths.names().join(".lock"))
             .map_err(|e| ContainerError::io("locking container names", e))?;
         if config.name.is_empty() {
-            let mut tries = 0;
+            // Up to 20 more names when one is taken.
+            let mut retries = 0..20;
             loop {
                 let n = random_name();
                 match self.claim_name(&n, &config.id) {
@@ -175,7 +181,7 @@ impl ContainerStore {
                         config.name = n;
                         break;
                     }
-                    Err(ContainerError::NameInUse { .. }) if tries < 20 => tries += 1,
+                    Err(ContainerError::NameInUse { .. }) if retries.next().is_some() => {}
                     Err(e) => return Err(e),
                 }
             }
@@ -436,9 +442,9 @@ impl ContainerStore {
                 .into_iter()
                 .filter(|id| id.starts_with(s))
                 .collect();
-            match ids.len() {
-                1 => return self.load(&ids[0]),
-                0 => {}
+            match ids.as_slice() {
+                [id] => return self.load(id),
+                [] => {}
                 _ => return Err(ContainerError::Ambiguous(s.to_string())),
             }
         }

@@ -128,12 +128,12 @@ pub fn parse_cidr(s: &str) -> Result<(Ipv4Addr, u8)> {
     Ok((a, p))
 }
 
+/// The netmask of a prefix length (past 32 counts as 32).
 pub fn mask(prefix: u8) -> u32 {
-    if prefix == 0 {
-        0
-    } else {
-        u32::MAX << (32 - prefix)
-    }
+    // A shift by 32 (prefix 0) is None: no network bits.
+    u32::MAX
+        .checked_shl(32u32.saturating_sub(prefix.into()))
+        .unwrap_or(0)
 }
 
 impl NetworkDef {
@@ -319,13 +319,15 @@ fn allocate(
             continue;
         }
         let (lo, hi) = m.host_range.unwrap_or(RANDOM_PORTS);
-        let span = u32::from(hi - lo) + 1;
-        let start = u32::from_str_radix(&crate::util::random_hex(4), 16).unwrap_or(0) % span;
-        let found = (0..span)
-            .map(|i| lo + ((start + i) % span) as u16)
-            .find(|&p| {
-                !taken_port(m.host_ip, p, m.proto, &ports) && port_free(m.host_ip, p, m.proto)
-            });
+        // Each port of the range once, from a random one on, wrapping.
+        let span = (lo..=hi).len();
+        let start = usize::from_str_radix(&crate::util::random_hex(4), 16)
+            .ok()
+            .and_then(|r| r.checked_rem(span))
+            .unwrap_or(0);
+        let found = (lo..=hi).cycle().skip(start).take(span).find(|&p| {
+            !taken_port(m.host_ip, p, m.proto, &ports) && port_free(m.host_ip, p, m.proto)
+        });
         match found {
             Some(p) => ports.push((m.host_ip, p, m.container_port, m.proto)),
             None => {
@@ -360,9 +362,9 @@ fn allocate(
             // Sequential from .2 (docker's order), skipping the network and
             // broadcast addresses.
             let base = u32::from(net.subnet);
-            let size = 1u32 << (32 - net.prefix);
-            (1..size - 1)
-                .map(|i| Ipv4Addr::from(base + i))
+            let broadcast = !mask(net.prefix);
+            (1..broadcast)
+                .filter_map(|i| base.checked_add(i).map(Ipv4Addr::from))
                 .find(|ip| !used(*ip))
                 .ok_or_else(|| {
                     NetworkError::Invalid(format!(
@@ -581,7 +583,7 @@ fn allocate_past_draining(
         }
         Err(e) => return Err(e),
     };
-    if forced || before.len() > draining.len() + DRAINING_SLACK {
+    if forced || before.len().saturating_sub(draining.len()) > DRAINING_SLACK {
         table.write_draining(&draining)?;
     }
     Ok(picked)

@@ -249,7 +249,7 @@ fn run_until(
             match out.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => {
-                    stdout.extend_from_slice(&buf[..n]);
+                    stdout.extend_from_slice(buf.get(..n).unwrap_or_default());
                     if complete(&stdout) {
                         drop(out);
                         linger(child);
@@ -522,7 +522,8 @@ impl Nft<'_> {
             rules: Vec::new(),
             bridges: Vec::new(),
         };
-        for item in v["nftables"].as_array().into_iter().flatten() {
+        let items = v.get("nftables").and_then(serde_json::Value::as_array);
+        for item in items.into_iter().flatten() {
             let set = &item["set"];
             if set["name"] == "bridges" {
                 st.bridges = set["elem"]
@@ -769,8 +770,8 @@ impl IptRule {
     }
 
     fn after(&self, flag: &str) -> Option<&str> {
-        let i = self.words.iter().position(|w| w == flag)?;
-        self.words.get(i + 1).map(String::as_str)
+        let mut from_flag = self.words.iter().skip_while(|w| *w != flag);
+        from_flag.nth(1).map(String::as_str)
     }
 }
 

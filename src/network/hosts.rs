@@ -83,9 +83,10 @@ const PEERS_END: &str = "# rdock: end\n";
 /// `text` with its block of peers replaced by `lines` (none: no block);
 /// everything else, the container's own edits too, is kept.
 fn with_peers(text: &str, lines: &BTreeSet<String>) -> String {
-    let mut out = match (text.find(PEERS_BEGIN), text.find(PEERS_END)) {
-        (Some(a), Some(b)) if a < b => {
-            format!("{}{}", &text[..a], &text[b + PEERS_END.len()..])
+    let mut out = match (text.split_once(PEERS_BEGIN), text.split_once(PEERS_END)) {
+        // The first begin marker before the first end marker.
+        (Some((head, _)), Some((to_end, tail))) if head.len() < to_end.len() => {
+            format!("{head}{tail}")
         }
         _ => text.to_string(),
     };

@@ -460,7 +460,7 @@ impl Netlink {
             let mut req = req;
             if tests::NO_ECHO.with(|c| c.get()) {
                 // Exercise the pre-6.1 path, where the kernel ignores ECHO.
-                let flags = u16_at(&req.buf, 6) & !NLM_F_ECHO;
+                let flags = u16_at(&req.buf, 6).unwrap() & !NLM_F_ECHO;
                 req.buf[6..8].copy_from_slice(&flags.to_ne_bytes());
             }
             req
@@ -523,16 +523,15 @@ impl Netlink {
                 }
                 return Err(Fail::Io(e));
             }
-            let n = n as usize;
-            if n > self.buf.len() {
+            let Some(reply) = self.buf.get(..n as usize) else {
                 return Err(malformed("reply larger than the receive buffer"));
-            }
+            };
             // Only the kernel (portid 0) answers; other processes can send
             // to our port and are ignored.
             if from.nl_pid != 0 {
                 continue;
             }
-            if process(&self.buf[..n], seq, dump, &mut each)? {
+            if process(reply, seq, dump, &mut each)? {
                 return Ok(());
             }
         }
@@ -626,29 +625,26 @@ fn process(
     each: &mut impl FnMut(u16, &[u8]) -> std::result::Result<(), Fail>,
 ) -> std::result::Result<bool, Fail> {
     while !buf.is_empty() {
-        if buf.len() < NLMSG_HDRLEN {
+        let Some((len, ty, flags, mseq)) = nlmsghdr(buf) else {
             return Err(malformed("short header"));
-        }
-        let len = u32_at(buf, 0) as usize;
-        let ty = u16_at(buf, 4);
-        let flags = u16_at(buf, 6);
-        let mseq = u32_at(buf, 8);
-        if len < NLMSG_HDRLEN || len > buf.len() {
+        };
+        // None if len is under the header's or past the datagram's end.
+        let Some(payload) = buf.get(NLMSG_HDRLEN..len) else {
             return Err(malformed("bad message length"));
-        }
-        let msg = &buf[..len];
-        buf = &buf[align4(len).min(buf.len())..];
+        };
+        // The last message's padding may be missing.
+        buf = align4(len)
+            .and_then(|next| buf.get(next..))
+            .unwrap_or_default();
         if mseq != seq {
             continue;
         }
-        let payload = &msg[NLMSG_HDRLEN..];
         match ty {
             NLMSG_NOOP => {}
             NLMSG_ERROR => {
-                if payload.len() < 4 {
+                let Some(err) = i32_at(payload, 0) else {
                     return Err(malformed("short error message"));
-                }
-                let err = i32_at(payload, 0);
+                };
                 if err == 0 {
                     return Ok(true);
                 }
@@ -659,9 +655,9 @@ fn process(
             }
             NLMSG_DONE if dump => {
                 // A dump's DONE carries its status; negative is an error.
-                if payload.len() >= 4 && i32_at(payload, 0) < 0 {
+                if let Some(err) = i32_at(payload, 0).filter(|&e| e < 0) {
                     return Err(Fail::Kernel {
-                        errno: i32_at(payload, 0).checked_neg().unwrap_or(libc::EIO),
+                        errno: err.checked_neg().unwrap_or(libc::EIO),
                         msg: None,
                     });
                 }
@@ -685,9 +681,9 @@ fn ext_ack_msg(flags: u16, payload: &[u8]) -> Option<String> {
     let orig_len = if flags & NLM_F_CAPPED != 0 {
         NLMSG_HDRLEN
     } else {
-        u32_at(payload.get(4..8)?, 0) as usize
+        u32_at(payload, 4)? as usize
     };
-    let tlvs = payload.get(align4(4 + orig_len)..)?;
+    let tlvs = payload.get(align4(orig_len.checked_add(4)?)?..)?;
     for a in Attrs(tlvs) {
         let (ty, data) = a.ok()?;
         if ty == NLMSGERR_ATTR_MSG {
@@ -700,25 +696,26 @@ fn ext_ack_msg(flags: u16, payload: &[u8]) -> Option<String> {
 
 /// Parse an RTM_NEWLINK payload (ifinfomsg + attributes).
 fn parse_link(msg: &[u8]) -> std::result::Result<LinkInfo, Fail> {
-    if msg.len() < IFINFOMSG_LEN {
+    let (Some(index), Some(flags), Some(attrs)) =
+        (i32_at(msg, 4), u32_at(msg, 8), msg.get(IFINFOMSG_LEN..))
+    else {
         return Err(malformed("short ifinfomsg"));
-    }
-    let index = i32_at(msg, 4);
+    };
     if index <= 0 {
         return Err(malformed("bad link index"));
     }
     let mut link = LinkInfo {
         index: index as u32,
-        flags: u32_at(msg, 8),
+        flags,
         mac: None,
         master: None,
         kind: None,
     };
-    for a in Attrs(&msg[IFINFOMSG_LEN..]) {
+    for a in Attrs(attrs) {
         let (ty, data) = a?;
         match ty {
             IFLA_ADDRESS => link.mac = data.try_into().ok(),
-            IFLA_MASTER if data.len() >= 4 => link.master = Some(u32_at(data, 0)),
+            IFLA_MASTER if data.len() >= 4 => link.master = u32_at(data, 0),
             IFLA_LINKINFO => {
                 for b in Attrs(data) {
                     let (ty, data) = b?;
@@ -748,16 +745,20 @@ fn link_name(msg: &[u8]) -> std::result::Result<Option<&[u8]>, Fail> {
 /// Parse an RTM_NEWADDR payload: Some((addr, prefix)) if it is an IPv4
 /// address of link `index`.
 fn parse_addr4(msg: &[u8], index: u32) -> std::result::Result<Option<(Ipv4Addr, u8)>, Fail> {
-    if msg.len() < IFADDRMSG_LEN {
+    let (Some(&family), Some(&prefix), Some(link), Some(attrs)) = (
+        msg.first(),
+        msg.get(1),
+        u32_at(msg, 4),
+        msg.get(IFADDRMSG_LEN..),
+    ) else {
         return Err(malformed("short ifaddrmsg"));
-    }
+    };
     // Filter here too: without strict checking the kernel dumps every link.
-    if msg[0] != libc::AF_INET as u8 || (index != 0 && u32_at(msg, 4) != index) {
+    if family != libc::AF_INET as u8 || (index != 0 && link != index) {
         return Ok(None);
     }
-    let prefix = msg[1];
     let (mut local, mut address) = (None, None);
-    for a in Attrs(&msg[IFADDRMSG_LEN..]) {
+    for a in Attrs(attrs) {
         let (ty, data) = a?;
         let v4 = <[u8; 4]>::try_from(data).ok().map(Ipv4Addr::from);
         match ty {
@@ -782,18 +783,21 @@ impl<'a> Iterator for Attrs<'a> {
             return None;
         }
         let buf = self.0;
-        if buf.len() < 4 {
+        let (Some(len), Some(ty)) = (u16_at(buf, 0), u16_at(buf, 2)) else {
             self.0 = &[];
             return Some(Err(malformed("short attribute")));
-        }
-        let len = u16_at(buf, 0) as usize;
-        let ty = u16_at(buf, 2) & NLA_TYPE_MASK;
-        if len < 4 || len > buf.len() {
+        };
+        let len = len as usize;
+        // None if len is under the attribute header's or past the end.
+        let Some(data) = buf.get(4..len) else {
             self.0 = &[];
             return Some(Err(malformed("bad attribute length")));
-        }
-        self.0 = &buf[align4(len).min(buf.len())..];
-        Some(Ok((ty, &buf[4..len])))
+        };
+        // The last attribute's padding may be missing.
+        self.0 = align4(len)
+            .and_then(|next| buf.get(next..))
+            .unwrap_or_default();
+        Some(Ok((ty & NLA_TYPE_MASK, data)))
     }
 }
 
@@ -816,7 +820,13 @@ impl Req {
     /// Raw bytes, padded to 4.
     fn put(&mut self, data: &[u8]) {
         self.buf.extend_from_slice(data);
-        self.buf.resize(align4(self.buf.len()), 0);
+        self.pad();
+    }
+
+    fn pad(&mut self) {
+        while self.buf.len() & 3 != 0 {
+            self.buf.push(0);
+        }
     }
 
     /// struct ifinfomsg: AF_UNSPEC, type 0, index, flags and change mask.
@@ -827,24 +837,21 @@ impl Req {
         self.put(&change.to_ne_bytes());
     }
 
+    /// An attribute: its length counts the header and data, not the padding.
     fn attr(&mut self, ty: u16, data: &[u8]) {
-        // Attributes here are a few bytes; the u16 length cannot overflow.
-        self.buf
-            .extend_from_slice(&((4 + data.len()) as u16).to_ne_bytes());
-        self.buf.extend_from_slice(&ty.to_ne_bytes());
-        self.put(data);
+        let at = self.nest(ty);
+        self.buf.extend_from_slice(data);
+        self.end(at);
+        self.pad();
     }
 
     /// A NUL-terminated string attribute (names are checked by callers).
     fn attr_str(&mut self, ty: u16, s: &str) {
-        let start = self.buf.len();
-        self.buf
-            .extend_from_slice(&((4 + s.len() + 1) as u16).to_ne_bytes());
-        self.buf.extend_from_slice(&ty.to_ne_bytes());
+        let at = self.nest(ty);
         self.buf.extend_from_slice(s.as_bytes());
         self.buf.push(0);
-        debug_assert_eq!(self.buf.len() - start, 4 + s.len() + 1);
-        self.buf.resize(align4(self.buf.len()), 0);
+        self.end(at);
+        self.pad();
     }
 
     /// Open a nested attribute; close it with `end`. NLA_F_NESTED is left
@@ -857,16 +864,27 @@ impl Req {
         at
     }
 
+    /// Set the length of the attribute opened at `at` to span to here.
+    /// Requests hold short names and fixed-size values, far below the u16
+    /// limit; were one ever longer, the kernel would reject the length.
     fn end(&mut self, at: usize) {
-        let len = (self.buf.len() - at) as u16;
-        self.buf[at..at + 2].copy_from_slice(&len.to_ne_bytes());
+        let len = u16::try_from(self.buf.len().saturating_sub(at)).unwrap_or(u16::MAX);
+        overwrite(&mut self.buf, at, &len.to_ne_bytes());
     }
 
     fn finish(&mut self, seq: u32) -> &[u8] {
         let len = self.buf.len() as u32;
-        self.buf[0..4].copy_from_slice(&len.to_ne_bytes());
-        self.buf[8..12].copy_from_slice(&seq.to_ne_bytes());
+        overwrite(&mut self.buf, 0, &len.to_ne_bytes());
+        overwrite(&mut self.buf, 8, &seq.to_ne_bytes());
         &self.buf
+    }
+}
+
+/// Write `bytes` over `buf` from `at` (a field reserved by `Req::new` or
+/// `Req::nest`, so always in range).
+fn overwrite(buf: &mut [u8], at: usize, bytes: &[u8]) {
+    for (slot, &b) in buf.iter_mut().skip(at).zip(bytes) {
+        *slot = b;
     }
 }
 
@@ -887,21 +905,33 @@ fn fmt_mac(m: [u8; 6]) -> String {
     )
 }
 
-fn align4(n: usize) -> usize {
-    (n + 3) & !3
+/// `n` rounded up to a multiple of 4; None on overflow.
+fn align4(n: usize) -> Option<usize> {
+    Some(n.checked_add(3)? & !3)
 }
 
-// Callers check bounds first; these only convert.
-fn u16_at(b: &[u8], at: usize) -> u16 {
-    u16::from_ne_bytes([b[at], b[at + 1]])
+/// Length, type, flags and sequence number of the nlmsghdr starting `buf`.
+fn nlmsghdr(buf: &[u8]) -> Option<(usize, u16, u16, u32)> {
+    let hdr = buf.first_chunk::<NLMSG_HDRLEN>()?;
+    Some((
+        u32_at(hdr, 0)? as usize,
+        u16_at(hdr, 4)?,
+        u16_at(hdr, 6)?,
+        u32_at(hdr, 8)?,
+    ))
 }
 
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_ne_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+// Native-endian fields; None where `b` ends too soon.
+fn u16_at(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_ne_bytes(*b.get(at..)?.first_chunk()?))
 }
 
-fn i32_at(b: &[u8], at: usize) -> i32 {
-    u32_at(b, at) as i32
+fn u32_at(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_ne_bytes(*b.get(at..)?.first_chunk()?))
+}
+
+fn i32_at(b: &[u8], at: usize) -> Option<i32> {
+    Some(i32::from_ne_bytes(*b.get(at..)?.first_chunk()?))
 }
 
 #[cfg(test)]
@@ -1324,15 +1354,18 @@ mod tests {
         r.end(n);
         let m = r.finish(42).to_vec();
         assert_eq!(m.len(), 16 + 16 + 12 + 4 + 12);
-        assert_eq!(u32_at(&m, 0) as usize, m.len());
-        assert_eq!(u16_at(&m, 4), RTM_NEWLINK);
-        assert_eq!(u16_at(&m, 6), NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE);
-        assert_eq!(u32_at(&m, 8), 42);
-        assert_eq!(u32_at(&m, 20), 7);
-        assert_eq!(u16_at(&m, 32), 10);
+        assert_eq!(u32_at(&m, 0).unwrap() as usize, m.len());
+        assert_eq!(u16_at(&m, 4), Some(RTM_NEWLINK));
+        assert_eq!(
+            u16_at(&m, 6),
+            Some(NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE)
+        );
+        assert_eq!(u32_at(&m, 8), Some(42));
+        assert_eq!(u32_at(&m, 20), Some(7));
+        assert_eq!(u16_at(&m, 32), Some(10));
         assert_eq!(&m[36..42], b"abcde\0");
         assert_eq!(&m[42..44], &[0, 0]);
-        assert_eq!(u16_at(&m, 44), 16); // nest: header + padded kind
+        assert_eq!(u16_at(&m, 44), Some(16)); // nest: header + padded kind
         let attrs: Vec<_> = Attrs(&m[32..]).map(|a| a.ok().unwrap()).collect();
         assert_eq!(attrs.len(), 2);
         assert_eq!(attrs[1].0, IFLA_LINKINFO);
@@ -1348,7 +1381,7 @@ mod tests {
         v.extend_from_slice(&seq.to_ne_bytes());
         v.extend_from_slice(&0u32.to_ne_bytes());
         v.extend_from_slice(payload);
-        v.resize(align4(v.len()), 0);
+        v.resize(align4(v.len()).unwrap(), 0);
         v
     }
 

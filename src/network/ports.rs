@@ -76,29 +76,29 @@ pub fn parse_publish(spec: &str) -> Result<Vec<PortMapping>> {
     } else {
         Some(parse_range(host).ok_or_else(|| bad(format!("invalid hostPort: {host}")))?)
     };
-    let n = c1 - c0;
-    let mut out = Vec::new();
-    for i in 0..=n {
-        let (host_port, host_range) = match host {
-            None => (0, None),
-            // One container port, a range of host ports: any free one.
-            Some((h0, h1)) if n == 0 && h1 > h0 => (0, Some((h0, h1))),
-            Some((h0, h1)) if h1 - h0 == n => (h0 + i, None),
-            Some(_) => {
-                return Err(bad(format!(
-                    "invalid ranges specified for container and host Ports: {ctr} and {host_text}"
-                )))
-            }
-        };
-        out.push(PortMapping {
+    let ctrs = c0..=c1;
+    // Per container port, its host port (0: any free one) and range.
+    let hosts: Vec<(u16, Option<(u16, u16)>)> = match host {
+        None => ctrs.clone().map(|_| (0, None)).collect(),
+        // One container port, a range of host ports: any free one.
+        Some((h0, h1)) if c0 == c1 && h1 > h0 => vec![(0, Some((h0, h1)))],
+        Some((h0, h1)) if (h0..=h1).len() == ctrs.len() => (h0..=h1).map(|h| (h, None)).collect(),
+        Some(_) => {
+            return Err(bad(format!(
+                "invalid ranges specified for container and host Ports: {ctr} and {host_text}"
+            )))
+        }
+    };
+    Ok(ctrs
+        .zip(hosts)
+        .map(|(container_port, (host_port, host_range))| PortMapping {
             host_ip,
             host_port,
             host_range,
-            container_port: c0 + i,
+            container_port,
             proto,
-        });
-    }
-    Ok(out)
+        })
+        .collect())
 }
 
 /// An image's or `--expose`'s port key: `80/tcp`, `53/udp`, `80`, or a

@@ -103,6 +103,26 @@ fn overlaps(a: (Ipv4Addr, u8), b: (Ipv4Addr, u8)) -> bool {
     u32::from(a.0) & bridge::mask(p) == u32::from(b.0) & bridge::mask(p)
 }
 
+/// The /`size` subnets of the pool `base`/`bits` (bits <= size <= 30), in
+/// order; the first 2^16 at most.
+fn pool_subnets(base: Ipv4Addr, bits: u8, size: u8) -> impl Iterator<Item = Ipv4Addr> {
+    let first = u32::from(base) & bridge::mask(bits);
+    // Subnet i starts i blocks of 2^(32 - size) addresses on.
+    let block = (!bridge::mask(size)).saturating_add(1);
+    let count = 1u32
+        .checked_shl(size.saturating_sub(bits).min(16).into())
+        .unwrap_or(0);
+    (0..count)
+        .map_while(move |i| i.checked_mul(block)?.checked_add(first))
+        .map(Ipv4Addr::from)
+}
+
+/// A subnet's first host address, its default gateway (the network
+/// address of a /30 or wider ends in a 0 bit).
+fn first_host(net: Ipv4Addr) -> Ipv4Addr {
+    Ipv4Addr::from(u32::from(net) | 1)
+}
+
 fn pool_overlap_error() -> NetworkError {
     NetworkError::Invalid(
         "invalid pool request: Pool overlaps with other one on this address space".into(),
@@ -132,16 +152,12 @@ fn pick_subnet(
                     pool.base, pool.size
                 )));
             }
-            let count = 1u32 << (pool.size - bits).min(16);
-            for i in 0..count {
-                let net = Ipv4Addr::from(
-                    (u32::from(base) & bridge::mask(bits)) + (i << (32 - pool.size)),
-                );
+            for net in pool_subnets(base, bits, pool.size) {
                 let cand = (net, pool.size);
                 if taken.iter().chain(host).any(|t| overlaps(*t, cand)) {
                     continue;
                 }
-                return Ok((net, pool.size, Ipv4Addr::from(u32::from(net) + 1)));
+                return Ok((net, pool.size, first_host(net)));
             }
         }
         return Err(NetworkError::Invalid(
@@ -158,15 +174,15 @@ fn pick_subnet(
     if taken.iter().any(|t| overlaps(*t, (net, prefix))) {
         return Err(pool_overlap_error());
     }
-    let size = 1u32 << (32 - prefix);
     let gateway = match &o.gateway {
-        None => Ipv4Addr::from(u32::from(net) + 1),
+        None => first_host(net),
         Some(g) => {
             let g: Ipv4Addr = g
                 .parse()
                 .map_err(|_| NetworkError::Invalid(format!("invalid gateway address {g}")))?;
             let off = u32::from(g).wrapping_sub(u32::from(net));
-            if u32::from(g) & bridge::mask(prefix) != u32::from(net) || off == 0 || off == size - 1
+            let broadcast = !bridge::mask(prefix);
+            if u32::from(g) & bridge::mask(prefix) != u32::from(net) || off == 0 || off == broadcast
             {
                 return Err(NetworkError::Invalid(format!(
                     "no matching subnet for gateway {g}"
@@ -233,7 +249,7 @@ pub fn create(paths: &Paths, o: &CreateOptions) -> Result<NetworkDef> {
         bridge: o
             .bridge
             .clone()
-            .unwrap_or_else(|| format!("rdbr-{}", &id[..10])),
+            .unwrap_or_else(|| format!("rdbr-{}", id.get(..10).unwrap_or(&id))),
         id,
         subnet,
         prefix,

@@ -51,11 +51,13 @@ pub fn parse_challenge(h: &str) -> Option<Challenge> {
         let k = k.trim().to_ascii_lowercase();
         let v = v.trim_start();
         let (val, after) = if let Some(q) = v.strip_prefix('"') {
-            let end = q.find('"').unwrap_or(q.len());
-            (q[..end].to_string(), q.get(end + 1..).unwrap_or(""))
+            let (val, after) = q.split_once('"').unwrap_or((q, ""));
+            (val.to_string(), after)
         } else {
+            // The comma stays with the rest (trimmed below).
             let end = v.find(',').unwrap_or(v.len());
-            (v[..end].trim().to_string(), &v[end..])
+            let (val, after) = v.split_at_checked(end).unwrap_or((v, ""));
+            (val.trim().to_string(), after)
         };
         params.insert(k, val);
         s = after.trim_start().trim_start_matches(',').trim_start();
@@ -332,9 +334,10 @@ impl Registry {
         let v: serde_json::Value =
             serde_json::from_slice(&read_small(&mut resp, &url, &self.timeouts)?)
                 .map_err(|e| Self::http_err(&url, e))?;
-        let tok = v["token"]
-            .as_str()
-            .or_else(|| v["access_token"].as_str())
+        let tok = v
+            .get("token")
+            .and_then(serde_json::Value::as_str)
+            .or_else(|| v.get("access_token").and_then(serde_json::Value::as_str))
             .unwrap_or_default();
         if tok.is_empty() {
             return Err(Self::http_err(&url, "no token in the answer"));
@@ -442,7 +445,7 @@ impl Registry {
         let mut url = self.url(path)?;
         let origin = origin_of(&url).to_string();
         let mut retried = false;
-        let mut hops = 0;
+        let mut hops = 0u32;
         loop {
             let mut b = Request::builder().method(method.clone()).uri(&url);
             for (k, v) in headers {
@@ -471,7 +474,7 @@ impl Registry {
                 redirect,
                 resp.headers().get("location").and_then(|l| l.to_str().ok()),
             ) {
-                hops += 1;
+                hops = hops.saturating_add(1);
                 if hops > 10 {
                     return Err(Self::http_err(&url, "too many redirects"));
                 }
@@ -593,7 +596,7 @@ fn tags_of(
         let v: serde_json::Value =
             serde_json::from_slice(&read_small(&mut resp, &url, &reg.timeouts)?)
                 .map_err(|e| RegistryError::Invalid(format!("tags list from {url}: {e}")))?;
-        if let Some(a) = v["tags"].as_array() {
+        if let Some(a) = v.get("tags").and_then(serde_json::Value::as_array) {
             tags.extend(a.iter().filter_map(|t| t.as_str().map(str::to_string)));
         }
         match next {
@@ -613,11 +616,12 @@ pub fn url_host(url: &str) -> &str {
 /// "https://host:port" of a URL (scheme, host and port: what decides
 /// where credentials may go, as Go's HTTP client decides it).
 fn origin_of(url: &str) -> &str {
-    let after = url.find("://").map(|i| i + 3).unwrap_or(0);
-    match url[after..].find('/') {
-        Some(i) => &url[..after + i],
-        None => url,
-    }
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    // The path is a suffix of `rest`, so of `url`.
+    rest.find('/')
+        .and_then(|i| rest.get(i..))
+        .and_then(|path| url.strip_suffix(path))
+        .unwrap_or(url)
 }
 
 fn basic(c: &Credentials) -> String {
@@ -662,17 +666,20 @@ pub fn body_error(resp: &mut Response<Body>) -> String {
         .read_to_vec()
         .unwrap_or_default();
     let v: serde_json::Value = serde_json::from_slice(&data).unwrap_or_default();
-    let msgs: Vec<String> = v["errors"]
-        .as_array()
+    let text = |e: &serde_json::Value, key| {
+        e.get(key)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let msgs: Vec<String> = v
+        .get("errors")
+        .and_then(serde_json::Value::as_array)
         .map(|a| {
             a.iter()
                 .map(|e| {
-                    let code = e["code"]
-                        .as_str()
-                        .unwrap_or("")
-                        .to_ascii_lowercase()
-                        .replace('_', " ");
-                    let msg = e["message"].as_str().unwrap_or("");
+                    let code = text(e, "code").to_ascii_lowercase().replace('_', " ");
+                    let msg = text(e, "message");
                     format!("{code}: {msg}")
                 })
                 .collect()

@@ -123,8 +123,9 @@ pub fn lookup(domain: &str) -> Result<Option<Credentials>, RegistryError> {
                 let v: Value = serde_json::from_str(&out).map_err(|e| {
                     RegistryError::Config(format!("docker-credential-{helper}: {e}"))
                 })?;
-                let username = v["Username"].as_str().unwrap_or_default().to_string();
-                let secret = v["Secret"].as_str().unwrap_or_default().to_string();
+                let text = |key| v.get(key).and_then(Value::as_str).unwrap_or_default();
+                let username = text("Username").to_string();
+                let secret = text("Secret").to_string();
                 Ok((!secret.is_empty()).then_some(Credentials { username, secret }))
             }
             // The helper's "not found" answer.

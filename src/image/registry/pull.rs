@@ -157,8 +157,11 @@ pub struct Pulled {
 }
 
 fn short(digest: &str) -> String {
-    let h = digest.trim_start_matches("sha256:");
-    h[..h.len().min(12)].to_string()
+    digest
+        .trim_start_matches("sha256:")
+        .chars()
+        .take(12)
+        .collect()
 }
 
 fn verify(bytes: &[u8], digest: &str) -> Result<(), RegistryError> {
@@ -368,6 +371,17 @@ struct Plan<'a> {
     chains: &'a [String],
 }
 
+impl Plan<'_> {
+    /// Layer `i`: its descriptor, diff ID and parent's chain ID.
+    fn layer(&self, i: usize) -> Option<(&Descriptor, &str, Option<&str>)> {
+        let parent = match i.checked_sub(1) {
+            Some(p) => Some(self.chains.get(p)?.as_str()),
+            None => None,
+        };
+        Some((self.descs.get(i)?, self.diff_ids.get(i)?.as_str(), parent))
+    }
+}
+
 /// Download the layers the store lacks, a few at once, in docker's words;
 /// the first that fails stops the others. Per layer: staged, or None when
 /// the store had it.
@@ -380,8 +394,9 @@ fn fetch_layers(
     report: &(dyn Fn(Event) + Sync),
 ) -> Result<Vec<Option<StagedLayer>>, RegistryError> {
     let mut todo: Vec<usize> = Vec::new();
-    for (i, d) in plan.descs.iter().enumerate() {
-        if store.has_layer(&plan.chains[i]) {
+    // As many chain IDs as descriptors (checked when the plan is made).
+    for (i, (d, chain)) in plan.descs.iter().zip(plan.chains).enumerate() {
+        if store.has_layer(chain) {
             report(Event::Layer {
                 id: short(&d.digest),
                 status: "Already exists",
@@ -395,9 +410,9 @@ fn fetch_layers(
         }
     }
     let workers = settings.concurrency().min(todo.len().max(1));
-    for &i in todo.iter().skip(workers) {
+    for d in todo.iter().skip(workers).filter_map(|&i| plan.descs.get(i)) {
         report(Event::Layer {
-            id: short(&plan.descs[i].digest),
+            id: short(&d.digest),
             status: "Waiting",
         });
     }
@@ -423,7 +438,11 @@ fn fetch_layers(
     let mut first_err = None;
     for (i, res) in results.into_inner().unwrap_or_default() {
         match res {
-            Ok(l) => staged[i] = Some(l),
+            Ok(l) => {
+                if let Some(slot) = staged.get_mut(i) {
+                    *slot = Some(l);
+                }
+            }
             // The first real failure, not the "aborted" of the others.
             Err(e) if first_err.is_none() || matches!(first_err, Some(RegistryError::Aborted)) => {
                 first_err = Some(e)
@@ -449,8 +468,9 @@ fn fetch_layer(
     report: &(dyn Fn(Event) + Sync),
     (abort, settings): (&AtomicBool, &Settings),
 ) -> Result<StagedLayer, RegistryError> {
-    let (d, diff_id) = (&plan.descs[i], plan.diff_ids[i].as_str());
-    let parent = i.checked_sub(1).map(|p| plan.chains[p].as_str());
+    let (d, diff_id, parent) = plan
+        .layer(i)
+        .ok_or_else(|| RegistryError::Invalid(format!("no layer {i} in the manifest")))?;
     let id = short(&d.digest);
     let tick = settings.timeouts.backoff_tick;
     let mut retry = Retry::new(settings.download_attempts(), tick, Some(abort));

@@ -33,8 +33,11 @@ pub struct Pushed {
 }
 
 fn short(digest: &str) -> String {
-    let h = digest.trim_start_matches("sha256:");
-    h[..h.len().min(12)].to_string()
+    digest
+        .trim_start_matches("sha256:")
+        .chars()
+        .take(12)
+        .collect()
 }
 
 fn check(

@@ -62,8 +62,8 @@ impl<'a> Retry<'a> {
         if self.attempt >= self.max || self.aborted() {
             return false;
         }
-        let delay = 5 * u64::from(self.attempt);
-        self.attempt += 1;
+        let delay = 5u64.saturating_mul(u64::from(self.attempt));
+        self.attempt = self.attempt.saturating_add(1);
         for left in (1..=delay).rev() {
             countdown(left);
             if !self.sleep(self.tick) {
@@ -75,16 +75,18 @@ impl<'a> Retry<'a> {
 
     /// Sleep, waking early (false) when aborted.
     fn sleep(&self, d: Duration) -> bool {
-        let end = Instant::now() + d;
+        // A tick too long to add to the clock is an endless wait.
+        let end = Instant::now().checked_add(d);
         loop {
             if self.aborted() {
                 return false;
             }
             let now = Instant::now();
-            if now >= end {
+            let left = end.map_or(Duration::MAX, |end| end.saturating_duration_since(now));
+            if left.is_zero() {
                 return true;
             }
-            std::thread::sleep((end - now).min(Duration::from_millis(50)));
+            std::thread::sleep(left.min(Duration::from_millis(50)));
         }
     }
 }
@@ -172,13 +174,17 @@ impl<'a, 'r> BlobDownload<'a, 'r> {
         report: &'a (dyn Fn(Event) + Sync),
         retry: &'r mut Retry<'a>,
     ) -> BlobDownload<'a, 'r> {
-        let h = desc.digest.trim_start_matches("sha256:");
         BlobDownload {
             reg,
             r,
             scope,
             desc,
-            id: h[..h.len().min(12)].to_string(),
+            id: desc
+                .digest
+                .trim_start_matches("sha256:")
+                .chars()
+                .take(12)
+                .collect(),
             body: None,
             url: String::new(),
             offset: 0,
@@ -203,9 +209,10 @@ impl<'a, 'r> BlobDownload<'a, 'r> {
                 .get("content-range")
                 .and_then(|v| v.to_str().ok())
                 .and_then(range_start);
-            match start {
-                Some(s) if s <= self.offset => self.skip = self.offset - s,
-                _ => {
+            // None too when the range starts past what we have.
+            match start.and_then(|s| self.offset.checked_sub(s)) {
+                Some(skip) => self.skip = skip,
+                None => {
                     return Err(RegistryError::Http {
                         url: self.url.clone(),
                         msg: format!("a range from byte {} was asked, not this one", self.offset),
@@ -242,17 +249,18 @@ impl<'a, 'r> BlobDownload<'a, 'r> {
             // refuse: it is what the registry has, and will send again.
             return Ok(Some(0));
         }
-        let skipped = self.skip.min(n as u64) as usize;
-        self.skip -= skipped as u64;
-        if skipped == n {
+        // Bytes before `offset` that the server sends again are dropped.
+        let skipped = self.skip.min(n as u64);
+        self.skip = self.skip.saturating_sub(skipped);
+        let fresh = skipped as usize..n;
+        let Some(kept) = buf.get(fresh.clone()).map(<[u8]>::len).filter(|&k| k > 0) else {
             return Ok(None);
-        }
-        buf.copy_within(skipped..n, 0);
-        let n = n - skipped;
-        self.offset += n as u64;
+        };
+        buf.copy_within(fresh, 0);
+        self.offset = self.offset.saturating_add(kept as u64);
         // Every 512 KiB is plenty for a display, and the last bytes.
         let done = self.desc.size > 0 && self.offset >= self.desc.size;
-        if self.offset - self.last_report >= 512 * 1024 || done {
+        if self.offset.saturating_sub(self.last_report) >= 512 * 1024 || done {
             self.last_report = self.offset;
             (self.report)(Event::Progress {
                 id: self.id.clone(),
@@ -260,7 +268,7 @@ impl<'a, 'r> BlobDownload<'a, 'r> {
                 total: self.desc.size,
             });
         }
-        Ok(Some(n))
+        Ok(Some(kept))
     }
 
     /// The error to report for good: after retries, one that names the

@@ -49,7 +49,9 @@ pub const RET_K: u16 = 0x06;
 /// Offsets in `struct seccomp_data`.
 const OFF_NR: u32 = 0;
 const OFF_ARCH: u32 = 4;
-const OFF_ARGS: u32 = 16;
+/// (low, high) word offsets of the six u64 arguments, args[i] at
+/// 16 + 8 i (little-endian: the low word first).
+const OFF_ARGS: [(u32, u32); 6] = [(16, 20), (24, 28), (32, 36), (40, 44), (48, 52), (56, 60)];
 
 #[cfg(target_arch = "x86_64")]
 pub const AUDIT_ARCH_NATIVE: u32 = 0xC000_003E;
@@ -110,9 +112,10 @@ fn p(code: u16, k: u32, jt: T, jf: T) -> Pending {
 
 /// One comparison; falls through when it holds, `Fail` otherwise.
 /// Arguments are 64-bit: high word compared first, as libseccomp does.
-fn compare(c: &ArgCmp, out: &mut Vec<Pending>) {
-    let lo_off = OFF_ARGS + 8 * c.index as u32;
-    let hi_off = lo_off + 4;
+fn compare(c: &ArgCmp, out: &mut Vec<Pending>) -> Result<()> {
+    let &(lo_off, hi_off) = OFF_ARGS
+        .get(usize::from(c.index))
+        .ok_or_else(|| SeccompError::Invalid(format!("invalid argument index {}", c.index)))?;
     let (hi, lo) = ((c.value >> 32) as u32, c.value as u32);
     use T::{Fail, Next, Skip};
     match c.op {
@@ -162,6 +165,7 @@ fn compare(c: &ArgCmp, out: &mut Vec<Pending>) {
             ])
         }
     }
+    Ok(())
 }
 
 fn leaf_code(leaf: &Leaf) -> Result<Vec<Insn>> {
@@ -173,16 +177,16 @@ fn leaf_code(leaf: &Leaf) -> Result<Vec<Insn>> {
     for r in rules {
         let mut block = Vec::new();
         for c in &r.args {
-            compare(c, &mut block);
+            compare(c, &mut block)?;
         }
-        // The rule's block ends with its return; Fail lands just after.
-        let n = block.len() + 1;
-        for (i, pi) in block.iter().enumerate() {
+        // The rule's block ends with its return; Fail lands just after,
+        // as many instructions on as are left in the block from here.
+        for (pi, to_fail) in block.iter().zip((1..=block.len()).rev()) {
             let off = |t: T| -> Result<u8> {
                 let v = match t {
                     T::Next => 0,
                     T::Skip(s) => s as usize,
-                    T::Fail => n - i - 1,
+                    T::Fail => to_fail,
                 };
                 u8::try_from(v).map_err(|_| SeccompError::Invalid("rule too long".into()))
             };
@@ -197,14 +201,16 @@ fn leaf_code(leaf: &Leaf) -> Result<Vec<Insn>> {
 /// Binary search over `ranges` (start numbers ascending; each range runs
 /// to the next start). The accumulator holds the syscall number.
 fn tree(ranges: &[(u32, Leaf)]) -> Result<Vec<Insn>> {
-    if ranges.len() == 1 {
-        return leaf_code(&ranges[0].1);
+    if let [(_, leaf)] = ranges {
+        return leaf_code(leaf);
     }
-    let mid = ranges.len() / 2;
-    let left = tree(&ranges[..mid])?;
-    let right = tree(&ranges[mid..])?;
-    let key = ranges[mid].0;
-    let mut out = Vec::with_capacity(left.len() + right.len() + 2);
+    let Some((left, right @ [(key, _), ..])) = ranges.split_at_checked(ranges.len() / 2) else {
+        return Err(SeccompError::Invalid("no syscall ranges".into()));
+    };
+    let key = *key;
+    let left = tree(left)?;
+    let right = tree(right)?;
+    let mut out = Vec::with_capacity(left.len().saturating_add(right.len()).saturating_add(2));
     match u8::try_from(left.len()) {
         Ok(l) => out.push(jump(JGE_K, key, l, 0)),
         Err(_) => {

@@ -469,9 +469,10 @@ pub fn profile() -> Profile {
     // socket(2): every family but AF_ALG (38, kernel crypto; docker 28
     // allows it, 29.5 no longer) and AF_VSOCK (40, the hypervisor's
     // sockets).
+    const AF_NFC: u64 = libc::AF_ALG as u64 + 1; // 39, the one family between
     for a in [
         arg(0, "SCMP_CMP_LT", libc::AF_ALG as u64, 0),
-        arg(0, "SCMP_CMP_EQ", libc::AF_ALG as u64 + 1, 0),
+        arg(0, "SCMP_CMP_EQ", AF_NFC, 0),
         arg(0, "SCMP_CMP_GT", libc::AF_VSOCK as u64, 0),
     ] {
         calls.push(Syscall {

@@ -199,7 +199,8 @@ pub fn syscall_nr(name: &str) -> Option<u32> {
     TABLE
         .binary_search_by(|(n, _)| (*n).cmp(name))
         .ok()
-        .map(|i| TABLE[i].1)
+        .and_then(|i| TABLE.get(i))
+        .map(|&(_, nr)| nr)
 }
 
 /// The highest syscall number this build knows.

@@ -43,7 +43,7 @@ fn scan(src: &[u8], mut each: impl FnMut(usize, u8, bool, bool)) {
                 each(i, c, true, false);
             }
             b'{' | b'[' => {
-                depth += 1;
+                depth = depth.saturating_add(1);
                 started = true;
                 each(i, c, false, false);
             }
@@ -80,7 +80,7 @@ fn is_space(c: u8) -> bool {
 /// arrays stay `{}` and `[]`; whitespace after the value is kept (Go
 /// copies it through).
 pub fn indent(src: &[u8], indent: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(src.len() * 2);
+    let mut out = Vec::with_capacity(src.len().saturating_mul(2));
     let mut depth = 0usize;
     let mut need_indent = false;
     let newline = |out: &mut Vec<u8>, depth: usize| {
@@ -99,7 +99,7 @@ pub fn indent(src: &[u8], indent: &str) -> Vec<u8> {
         }
         if need_indent && (in_str || (c != b'}' && c != b']')) {
             need_indent = false;
-            depth += 1;
+            depth = depth.saturating_add(1);
             newline(&mut out, depth);
         }
         if in_str {
@@ -137,22 +137,20 @@ pub fn indent(src: &[u8], indent: &str) -> Vec<u8> {
 /// U+2029 written as `\u` escapes.
 pub fn compact(src: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(src.len());
-    let mut skip = 0;
+    let mut skip = 0usize;
     scan(src, |i, c, in_str, after| {
-        if skip > 0 {
-            skip -= 1;
+        if let Some(left) = skip.checked_sub(1) {
+            skip = left;
             return;
         }
         if after || (!in_str && is_space(c)) {
             return;
         }
-        match c {
-            b'<' | b'>' | b'&' => out.extend_from_slice(format!("\\u00{c:02x}").as_bytes()),
+        match src.get(i..).unwrap_or_default() {
+            [b'<' | b'>' | b'&', ..] => out.extend_from_slice(format!("\\u00{c:02x}").as_bytes()),
             // U+2028 and U+2029 are E2 80 A8 and E2 80 A9.
-            0xE2 if src.get(i + 1) == Some(&0x80)
-                && matches!(src.get(i + 2), Some(0xA8) | Some(0xA9)) =>
-            {
-                let last = if src.get(i + 2) == Some(&0xA8) { 8 } else { 9 };
+            [0xE2, 0x80, third @ (0xA8 | 0xA9), ..] => {
+                let last = if *third == 0xA8 { 8 } else { 9 };
                 out.extend_from_slice(format!("\\u202{last}").as_bytes());
                 skip = 2;
             }

@@ -188,9 +188,15 @@ impl ImageManifest {
             return Vec::new();
         };
         let v: serde_json::Value = serde_json::from_slice(p).unwrap_or_default();
-        std::iter::once(&v["config"])
-            .chain(v["layers"].as_array().into_iter().flatten())
-            .filter_map(|d| d["digest"].as_str().map(str::to_string))
+        v.get("config")
+            .into_iter()
+            .chain(
+                v.get("layers")
+                    .and_then(serde_json::Value::as_array)
+                    .into_iter()
+                    .flatten(),
+            )
+            .filter_map(|d| d.get("digest")?.as_str().map(str::to_string))
             .collect()
     }
 }
@@ -461,7 +467,7 @@ impl Client {
             return Ok(OciPlatform::default());
         };
         let v: serde_json::Value = serde_json::from_slice(p).unwrap_or_default();
-        let Some(digest) = v["config"]["digest"].as_str() else {
+        let Some(digest) = v.pointer("/config/digest").and_then(|d| d.as_str()) else {
             return Ok(OciPlatform::default());
         };
         let scope = format!("repository:{}:pull", r.path);
@@ -483,24 +489,22 @@ impl Client {
         r: &Reference,
         entries: &[ListEntry],
     ) -> Result<Vec<ImageManifest>, RegistryError> {
-        let next = Mutex::new(0usize);
+        let queue = Mutex::new(0..entries.len());
         let results: Mutex<Vec<Option<Result<ImageManifest, RegistryError>>>> =
             Mutex::new((0..entries.len()).map(|_| None).collect());
         let workers = self.settings.concurrency().min(entries.len().max(1));
         std::thread::scope(|s| {
             for _ in 0..workers {
                 s.spawn(|| loop {
-                    let i = match next.lock() {
-                        Ok(mut n) => {
-                            *n += 1;
-                            *n - 1
-                        }
-                        Err(_) => break,
+                    let next = queue.lock().ok().and_then(|mut q| q.next());
+                    let Some((i, e)) = next.and_then(|i| Some((i, entries.get(i)?))) else {
+                        break;
                     };
-                    let Some(e) = entries.get(i) else { break };
                     let res = self.entry(r, e);
                     if let Ok(mut v) = results.lock() {
-                        v[i] = Some(res);
+                        if let Some(slot) = v.get_mut(i) {
+                            *slot = Some(res);
+                        }
                     }
                 });
             }
