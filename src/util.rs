@@ -375,6 +375,34 @@ pub fn one_line(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// The time now as Go's encoding/json writes a time.Time (RFC 3339 with
+/// the nanoseconds' trailing zeros dropped). Image configs carry it: a Go
+/// tool that re-encodes a config (skopeo converting OCI to docker) must
+/// get the same bytes back, or the image ID (the config's digest) changes.
+pub fn go_time_now() -> String {
+    let t = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    go_trim_nanos(&t)
+}
+
+/// "…:05.123400000Z" as Go writes it: "…:05.1234Z"; ".000000000" goes.
+fn go_trim_nanos(t: &str) -> String {
+    match t.split_once('.') {
+        Some((secs, frac)) => {
+            let (digits, zone) = frac.split_at(
+                frac.find(|c: char| !c.is_ascii_digit())
+                    .unwrap_or(frac.len()),
+            );
+            let digits = digits.trim_end_matches('0');
+            if digits.is_empty() {
+                format!("{secs}{zone}")
+            } else {
+                format!("{secs}.{digits}{zone}")
+            }
+        }
+        None => t.to_string(),
+    }
+}
+
 /// An io::Error as Go prints it ("no such file or directory"), for
 /// docker's wording.
 pub fn errno_text(e: &io::Error) -> String {
@@ -473,6 +501,30 @@ pub fn parse_go_duration(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn go_times_drop_trailing_zeros() {
+        assert_eq!(
+            go_trim_nanos("2026-12-06T22:37:31.947926590Z"),
+            "2026-12-06T22:37:31.94792659Z"
+        );
+        assert_eq!(
+            go_trim_nanos("2026-12-06T22:37:31.000000000Z"),
+            "2026-12-06T22:37:31Z"
+        );
+        assert_eq!(
+            go_trim_nanos("2026-12-06T22:37:31.100000000+01:00"),
+            "2026-12-06T22:37:31.1+01:00"
+        );
+        assert_eq!(
+            go_trim_nanos("2026-12-06T22:37:31Z"),
+            "2026-12-06T22:37:31Z"
+        );
+        let now = go_time_now();
+        assert!(chrono::DateTime::parse_from_rfc3339(&now).is_ok(), "{now}");
+        let frac = now.split_once('.').map(|(_, f)| f.trim_end_matches('Z'));
+        assert!(frac.is_none_or(|f| !f.ends_with('0')), "{now}");
+    }
 
     #[test]
     fn atomic_write_replaces_content() {

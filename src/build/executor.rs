@@ -118,7 +118,7 @@ fn platform_args() -> Vec<(String, String)> {
 }
 
 fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+    crate::util::go_time_now()
 }
 
 fn msg(s: impl Into<String>) -> Error {

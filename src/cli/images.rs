@@ -146,7 +146,18 @@ pub fn run(paths: &Paths, a: ImagesArgs) -> Result<i32> {
         }
     }
     let mut images: Vec<&ImageRecord> = idx.images.iter().collect();
-    images.sort_by(|x, y| y.created.cmp(&x.created));
+    // Newest first, by time: configs from elsewhere differ in precision
+    // and zone, so their strings do not sort.
+    let when = |r: &ImageRecord| {
+        r.created
+            .as_deref()
+            .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
+    };
+    images.sort_by(|x, y| {
+        when(y)
+            .cmp(&when(x))
+            .then_with(|| y.created.cmp(&x.created))
+    });
     let store = ImageStore::new(paths);
     let mut rows = Vec::new();
     let now = Utc::now();

@@ -27,7 +27,7 @@ pub struct CommitOptions {
 /// (as docker takes them from the container's Config) and a history entry.
 fn new_config(parent: &ImageConfig, c: &Container, o: &CommitOptions) -> Result<ImageConfig> {
     let cfg = &c.config;
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    let now = crate::util::go_time_now();
     let mut ic = parent.clone();
     ic.created = Some(now.clone());
     ic.author = o.author.clone();

@@ -127,7 +127,7 @@ pub fn import(
     name: Option<&Reference>,
 ) -> Result<String> {
     store.sweep_tmp();
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    let now = crate::util::go_time_now();
     let mut cfg = ImageConfig {
         created: Some(now.clone()),
         architecture: host_arch().into(),
