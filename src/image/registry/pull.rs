@@ -16,24 +16,8 @@ use serde::Deserialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-/// What a pull reports as it goes, in docker's words.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Event {
-    /// "latest: Pulling from library/busybox"
-    Start { tag_or_digest: String, repo: String },
-    /// Per layer (12-hex short ID): "Pulling fs layer", "Already exists",
-    /// "Waiting", "Verifying Checksum", "Download complete", "Pull complete".
-    Layer { id: String, status: &'static str },
-    /// Bytes of a layer received so far.
-    Progress {
-        id: String,
-        current: u64,
-        total: u64,
-    },
-    /// A layer download failed and starts again in `seconds`: docker's
-    /// countdown, one event a second.
-    Retrying { id: String, seconds: u64 },
-}
+/// What a pull reports (with the downloads it makes, `transfer.rs`).
+pub use super::transfer::Event;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Platform {

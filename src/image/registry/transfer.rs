@@ -12,7 +12,6 @@
 //! never see the break. Uploads start over (docker's do too).
 
 use super::client::{body_error, net_error, read_small, url_host, Registry};
-use super::pull::Event;
 use super::RegistryError;
 use crate::image::config::Descriptor;
 use crate::image::reference::Reference;
@@ -21,6 +20,25 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use ureq::http::{Method, Response};
 use ureq::Body;
+
+/// What a pull reports as it goes, in docker's words.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// "latest: Pulling from library/busybox"
+    Start { tag_or_digest: String, repo: String },
+    /// Per layer (12-hex short ID): "Pulling fs layer", "Already exists",
+    /// "Waiting", "Verifying Checksum", "Download complete", "Pull complete".
+    Layer { id: String, status: &'static str },
+    /// Bytes of a layer received so far.
+    Progress {
+        id: String,
+        current: u64,
+        total: u64,
+    },
+    /// A layer download failed and starts again in `seconds`: docker's
+    /// countdown, one event a second.
+    Retrying { id: String, seconds: u64 },
+}
 
 /// docker's attempts at a layer upload (`maxUploadAttempts`).
 pub const UPLOAD_ATTEMPTS: u32 = 5;
