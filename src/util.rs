@@ -273,7 +273,9 @@ pub fn filled(buf: &[u8], n: usize) -> io::Result<&[u8]> {
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "read past the buffer"))
 }
 
-/// `n` random bytes as lowercase hex.
+/// rdock's settings file when `$RDOCK_DAEMON_CONFIG` names none.
+pub const DAEMON_JSON: &str = "/etc/rdock/daemon.json";
+
 /// rdock's settings file (docker's daemon.json keys): `$RDOCK_DAEMON_CONFIG`
 /// or /etc/rdock/daemon.json, read and parsed once per process (a `run`
 /// consults it for the bridge, the registry and userns-remap). No file is
@@ -284,8 +286,7 @@ pub fn daemon_json() -> std::result::Result<&'static serde_json::Value, String> 
     static JSON: std::sync::OnceLock<std::result::Result<serde_json::Value, String>> =
         std::sync::OnceLock::new();
     JSON.get_or_init(|| {
-        let path = std::env::var("RDOCK_DAEMON_CONFIG")
-            .unwrap_or_else(|_| crate::image::registry::settings::DEFAULT_PATH.into());
+        let path = std::env::var("RDOCK_DAEMON_CONFIG").unwrap_or_else(|_| DAEMON_JSON.into());
         match std::fs::read(&path) {
             Ok(b) => serde_json::from_slice(&b).map_err(|e| format!("{path}: {e}")),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(serde_json::json!({})),
@@ -412,6 +413,7 @@ pub fn errno_text(e: &io::Error) -> String {
     }
 }
 
+/// `n` random bytes as lowercase hex.
 pub fn random_hex(n: usize) -> String {
     let mut buf = vec![0u8; n];
     // getrandom only fails if the kernel has no entropy source at all.

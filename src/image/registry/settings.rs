@@ -19,7 +19,7 @@
 use serde::Deserialize;
 use std::time::Duration;
 
-pub const DEFAULT_PATH: &str = "/etc/rdock/daemon.json";
+pub const DEFAULT_PATH: &str = crate::util::DAEMON_JSON;
 
 #[derive(Debug, Default, Clone, Deserialize)]
 pub struct Settings {
