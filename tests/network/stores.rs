@@ -192,7 +192,7 @@ fn a_port_another_store_publishes_is_allocated() {
 }
 
 /// kill -9 of container `name` of `r` and its monitor (its lease's
-/// holder), then `r`'s store goes: nobody there gives anything back.
+/// holder): nobody there gives anything back. (`r`'s store goes after.)
 fn kill_store(r: &Rdock, name: &str, id: &str) {
     let pid = wait_for_pid(r, name);
     let monitor = ppid(pid);
@@ -206,7 +206,6 @@ fn kill_store(r: &Rdock, name: &str, id: &str) {
     for cg in cgroups_of(id) {
         let _ = std::fs::remove_dir(cg);
     }
-    std::fs::remove_dir_all(&r.root).unwrap();
 }
 
 fn in_host_table(id: &str) -> bool {
@@ -232,8 +231,14 @@ fn a_removed_stores_dead_leases_are_reclaimed() {
     assert_eq!(inspect_ip(&b, "other"), format!("{p}.3"));
     kill_store(&a, "web", &id);
     kill_store(&c, "web", &id_c);
+    // Their rules are still there (only an allocation their leases block
+    // judges them while their stores exist: no other test's).
     assert!(nft_table(&a).contains(&format!("rdock ctr {id}")));
     assert!(nft_table(&c).contains(&format!("rdock ctr {id_c}")));
+    // Now their stores go: from here any allocation on the host, another
+    // test's included, may reclaim them.
+    std::fs::remove_dir_all(&a.root).unwrap();
+    std::fs::remove_dir_all(&c.root).unwrap();
     // B takes the port and the address back, and the dead leases' rules
     // go.
     serve(&b, "web", port, "from-b").ok();
