@@ -342,6 +342,44 @@ fn exec_blocked_by_a_frozen_container_still_obeys_sigterm() {
     r.run(&["rm", "-f", "fz"]).ok();
 }
 
+/// A freeze no state records (a `pause` killed between freezing and
+/// recording) does not keep `stop` from asking the container to end (its
+/// TERM trap runs: exit 42, not a SIGKILL's 137), nor `rm -f` from
+/// removing it.
+#[test]
+fn stop_and_rm_end_a_container_frozen_behind_their_back() {
+    let r = Rdock::with_busybox();
+    let trap = "trap 'exit 42' TERM; while true; do sleep 0.1; done";
+    for (name, args) in [
+        ("fs", &["stop", "-t", "5", "fs"][..]),
+        ("fr", &["rm", "-f", "fr"][..]),
+    ] {
+        r.run(&["run", "-d", "--name", name, "busybox", "sh", "-c", trap])
+            .ok();
+        wait_for_pid(&r, name);
+        let id = id_of(&r, name);
+        let _thaw = Thaw(id.clone());
+        freeze_directly(&id, true);
+        let child = r
+            .cmd(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = wait_within(child, Duration::from_secs(15))
+            .unwrap_or_else(|| panic!("{args:?} hung on the frozen container"));
+        assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+    }
+    let code = r.run(&["inspect", "-f", "{{.State.ExitCode}}", "fs"]);
+    assert_eq!(
+        code.ok(),
+        "42\n",
+        "stop's SIGTERM never reached the frozen container"
+    );
+    r.run(&["rm", "-f", "fs"]).ok();
+    assert!(r.run(&["ps", "-aq"]).ok().is_empty());
+}
+
 #[test]
 fn an_exit_nobody_recorded_reads_137_with_a_reason() {
     let r = Rdock::with_busybox();

@@ -15,27 +15,14 @@ use super::ContainerError;
 use crate::error::Result;
 use crate::paths::Paths;
 use crate::runtime::cgroups::Cgroup;
+use crate::util::FileLock;
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 /// The marker's name in the container's directory.
 pub const MARKER: &str = "freeze.lock";
-
-fn flock(file: &File, mode: libc::c_int) -> io::Result<()> {
-    loop {
-        // SAFETY: flock on an fd we own.
-        if unsafe { libc::flock(file.as_raw_fd(), mode) } == 0 {
-            return Ok(());
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
-        }
-    }
-}
 
 /// Whether `path` still names the file we hold: its last holder may have
 /// removed it between our open and our lock.
@@ -48,7 +35,7 @@ fn still_named(file: &File, path: &Path) -> bool {
 
 /// The marker, locked by us: the container's freeze is ours to undo.
 struct Marker {
-    _file: File,
+    _lock: FileLock,
     path: PathBuf,
 }
 
@@ -64,10 +51,10 @@ impl Marker {
                 .truncate(false)
                 .mode(0o600)
                 .open(path)?;
-            flock(&file, libc::LOCK_EX)?;
-            if still_named(&file, path) {
+            let lock = FileLock::exclusive_on(file)?;
+            if still_named(lock.file(), path) {
                 return Ok(Marker {
-                    _file: file,
+                    _lock: lock,
                     path: path.to_path_buf(),
                 });
             }
@@ -92,14 +79,14 @@ fn probe(path: &Path) -> Probe {
         let Ok(file) = File::open(path) else {
             return Probe::Absent;
         };
-        match flock(&file, libc::LOCK_EX | libc::LOCK_NB) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Probe::Held,
+        let lock = match FileLock::try_exclusive_on(file) {
+            Ok(Some(l)) => l,
+            Ok(None) => return Probe::Held,
             Err(_) => return Probe::Absent,
-        }
-        if still_named(&file, path) {
+        };
+        if still_named(lock.file(), path) {
             return Probe::Orphaned(Marker {
-                _file: file,
+                _lock: lock,
                 path: path.to_path_buf(),
             });
         }

@@ -266,10 +266,17 @@ pub fn set_paused(paths: &Paths, c: &Container, paused: bool) -> Result<()> {
 }
 
 /// A frozen container cannot act on a signal: thaw it first (a commit's
-/// freeze too: the commit goes on with a container that is going away).
+/// freeze too: the commit goes on with a container that is going away;
+/// and a freeze no state records, which a `pause` killed between freezing
+/// and recording leaves).
 fn thaw_if_paused(paths: &Paths, c: &Container) {
-    if c.state.is_paused() && c.state.is_alive() {
+    if !c.state.is_alive() {
+        return;
+    }
+    if c.state.is_paused() {
         let _ = set_paused(paths, c, false);
+    } else {
+        let _ = Cgroup::open(c.config.cgroup_parent(), &c.config.id).thaw();
     }
 }
 
@@ -412,10 +419,9 @@ pub fn remove(paths: &Paths, c: &Container, force: bool) -> Result<()> {
         if !force {
             return Err(ContainerError::Running(c.short_id().to_string()).into());
         }
-        if c.state.is_paused() {
-            // Frozen tasks do not die until thawed.
-            let _ = cgroup.set_frozen(false);
-        }
+        // Frozen tasks do not die until thawed: whoever froze them, and
+        // whether or not a state says so.
+        let _ = cgroup.thaw();
         kill_and_wait(c, &cgroup)?;
     }
     cgroup.remove()?;

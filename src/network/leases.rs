@@ -23,10 +23,7 @@ use super::{NetworkError, Result};
 use crate::paths::Paths;
 use crate::util::FileLock;
 use serde::{Deserialize, Serialize};
-use std::fs::{DirBuilder, File, OpenOptions, Permissions};
-use std::io::Write;
 use std::net::Ipv4Addr;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// Where the host's table lives: run-time data (the containers it speaks
@@ -165,57 +162,17 @@ fn lock_in(paths: &Paths, dir: &Path) -> Result<Table> {
     Ok(table)
 }
 
-/// `dir` (0700) and its lock file (0600), made with those modes whatever
-/// the umask: only root reads or changes the table.
+/// `dir` (0700) and its lock file (0600), whatever the umask: only root
+/// reads or changes the table.
 fn host_lock(dir: &Path) -> std::io::Result<FileLock> {
-    let path = dir.join(LOCK);
-    let open = || {
-        OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&path)
-    };
-    let file = match open() {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            match DirBuilder::new().mode(0o700).create(dir) {
-                Ok(()) => std::fs::set_permissions(dir, Permissions::from_mode(0o700))?,
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(e),
-            }
-            open()?
-        }
-        other => other?,
-    };
-    // A file just made got its mode through the umask.
-    if file.metadata()?.permissions().mode() & 0o777 != 0o600 {
-        file.set_permissions(Permissions::from_mode(0o600))?;
-    }
-    FileLock::exclusive_on(file)
+    FileLock::exclusive(&dir.join(LOCK))
 }
 
-/// Replace `dir/name` by `data`, through a 0600 temporary file. No fsync:
-/// run-time data (a crash takes the containers it speaks of too; leases
-/// left over are judged dead and reclaimed).
+/// Replace `dir/name` by `data` (0600, no fsync: run-time data; a crash
+/// takes the containers it speaks of too, and leases left over are judged
+/// dead and reclaimed).
 fn write_private(dir: &Path, name: &str, data: &[u8]) -> std::io::Result<()> {
-    let tmp = dir.join(format!(".{name}.tmp{}", crate::util::random_hex(4)));
-    let res = (|| {
-        let mut f: File = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.set_permissions(Permissions::from_mode(0o600))?;
-        f.write_all(data)?;
-        std::fs::rename(&tmp, dir.join(name))
-    })();
-    if res.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    res
+    crate::util::replace_file(&dir.join(name), data)
 }
 
 fn read_json<T: serde::de::DeserializeOwned + Default>(path: &Path) -> T {

@@ -157,7 +157,7 @@ pub fn replace_file(path: &Path, data: &[u8]) -> io::Result<()> {
 
 /// An exclusive flock held until dropped.
 pub struct FileLock {
-    _file: File,
+    file: File,
 }
 
 impl FileLock {
@@ -172,12 +172,21 @@ impl FileLock {
 
     /// The exclusive lock if nobody holds the file; None otherwise.
     pub fn try_exclusive(path: &Path) -> io::Result<Option<FileLock>> {
-        let file = Self::open_file(path)?;
+        Self::try_exclusive_on(Self::open_file(path)?)
+    }
+
+    /// `try_exclusive` of a file the caller opened.
+    pub fn try_exclusive_on(file: File) -> io::Result<Option<FileLock>> {
         match Self::hold_mode(file, libc::LOCK_EX | libc::LOCK_NB) {
             Ok(l) => Ok(Some(l)),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// The locked file.
+    pub fn file(&self) -> &File {
+        &self.file
     }
 
     /// Lock files are PRIVATE_FILE: anyone who can open one can hold its
@@ -206,7 +215,7 @@ impl FileLock {
         Self::hold(file)
     }
 
-    /// Lock a file the caller opened (with the mode it wants).
+    /// Lock a file the caller opened.
     pub fn exclusive_on(file: File) -> io::Result<FileLock> {
         Self::hold(file)
     }
@@ -227,6 +236,6 @@ impl FileLock {
                 return Err(err);
             }
         }
-        Ok(FileLock { _file: file })
+        Ok(FileLock { file })
     }
 }

@@ -6,7 +6,7 @@
 //! instead of hanging it.
 
 use super::*;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -104,21 +104,8 @@ impl Served {
         {
             return;
         }
-        let mut rd = BufReader::new(s.try_clone().unwrap());
-        let mut line = String::new();
-        let _ = rd.read_line(&mut line);
-        let mut range = String::new();
-        loop {
-            let mut h = String::new();
-            if rd.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
-                break;
-            }
-            if let Some((k, v)) = h.split_once(':') {
-                if k.eq_ignore_ascii_case("range") {
-                    range = v.trim().to_string();
-                }
-            }
-        }
+        let (line, headers) = http_head(&s);
+        let range = header(&headers, "range");
         let mut parts = line.split_whitespace();
         let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
         self.requests
@@ -150,7 +137,7 @@ impl Served {
             return respond(s, "404 Not Found", &[], b"{}");
         };
         if digest == self.layer {
-            self.layer_answer(s, &data, &range);
+            self.layer_answer(s, &data, range);
         } else {
             respond(s, "200 OK", &[], &data);
         }

@@ -464,3 +464,31 @@ impl Rng {
         std::time::Duration::from_millis(self.below(max_ms))
     }
 }
+
+/// An HTTP request's line and headers (names lowercased), read off `s`,
+/// for the tests' little servers.
+pub fn http_head(s: &std::net::TcpStream) -> (String, Vec<(String, String)>) {
+    use std::io::{BufRead, BufReader};
+    let mut rd = BufReader::new(s.try_clone().unwrap());
+    let mut line = String::new();
+    let _ = rd.read_line(&mut line);
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        if rd.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+        }
+    }
+    (line, headers)
+}
+
+/// The value of header `name` (lowercase), or "".
+pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> &'a str {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map_or("", |(_, v)| v.as_str())
+}

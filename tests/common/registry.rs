@@ -354,29 +354,16 @@ impl TokenServer {
             base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
         );
         std::thread::spawn(move || {
-            use std::io::{BufRead, BufReader, Write};
+            use std::io::Write;
             while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
                 let Ok((stream, _)) = listener.accept() else {
                     std::thread::sleep(Duration::from_millis(5));
                     continue;
                 };
                 let _ = stream.set_nonblocking(false);
-                let mut rd = BufReader::new(stream.try_clone().unwrap());
-                let mut line = String::new();
-                let _ = rd.read_line(&mut line);
+                let (line, headers) = http_head(&stream);
                 let target = line.split_whitespace().nth(1).unwrap_or("").to_string();
-                let mut auth = String::new();
-                loop {
-                    let mut h = String::new();
-                    if rd.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
-                        break;
-                    }
-                    if let Some((k, v)) = h.split_once(':') {
-                        if k.eq_ignore_ascii_case("authorization") {
-                            auth = v.trim().to_string();
-                        }
-                    }
-                }
+                let auth = header(&headers, "authorization").to_string();
                 let query = target.split_once('?').map(|x| x.1).unwrap_or("");
                 let scopes: Vec<String> = query
                     .split('&')
@@ -481,7 +468,7 @@ pub struct FileServer {
 
 impl FileServer {
     pub fn start(root: PathBuf) -> FileServer {
-        use std::io::{BufRead, BufReader, Write};
+        use std::io::Write;
         use std::sync::atomic::Ordering;
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
@@ -490,17 +477,9 @@ impl FileServer {
         let (saw2, served2) = (saw.clone(), served.clone());
         std::thread::spawn(move || {
             for s in l.incoming().flatten() {
-                let mut rd = BufReader::new(s.try_clone().unwrap());
-                let mut line = String::new();
-                let _ = rd.read_line(&mut line);
-                loop {
-                    let mut h = String::new();
-                    if rd.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
-                        break;
-                    }
-                    if h.to_ascii_lowercase().starts_with("authorization:") {
-                        saw2.store(true, Ordering::Relaxed);
-                    }
+                let (line, headers) = http_head(&s);
+                if headers.iter().any(|(k, _)| k == "authorization") {
+                    saw2.store(true, Ordering::Relaxed);
                 }
                 let path = line
                     .split_whitespace()
@@ -556,7 +535,7 @@ pub fn big_tar(mb: usize) -> Vec<u8> {
 
 /// A loopback server speaking Docker Hub's search API; returns the queries.
 pub fn search_server() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
-    use std::io::{BufRead, BufReader, Write};
+    use std::io::Write;
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -571,15 +550,7 @@ pub fn search_server() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
             {
                 continue;
             }
-            let mut rd = BufReader::new(s.try_clone().unwrap());
-            let mut line = String::new();
-            let _ = rd.read_line(&mut line);
-            loop {
-                let mut h = String::new();
-                if rd.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
-                    break;
-                }
-            }
+            let (line, _) = http_head(&s);
             let target = line.split_whitespace().nth(1).unwrap_or("").to_string();
             if !line.starts_with("GET ") {
                 // A TLS hello or anything else: refuse it, as servers do.
