@@ -614,8 +614,10 @@ fn a_closed_stdout_ends_quietly_by_sigpipe() {
         &["ps", "-a"],
     ] {
         let mut fds = [0; 2];
-        // SAFETY: pipe fills the two fds it returns.
-        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        // Close-on-exec: a child another test thread spawns meanwhile
+        // must not inherit the read end and keep the pipe open.
+        // SAFETY: pipe2 fills the two fds it returns.
+        assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
         // SAFETY: both fds are ours; the read end closes at once.
         let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
         drop(read);
