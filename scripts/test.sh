@@ -31,6 +31,10 @@ command -v git >/dev/null || need+=(git)
 # Networking tests: rdock's firewall drives nft; the tests use ip(8).
 command -v nft >/dev/null || need+=(nftables)
 command -v ip >/dev/null || need+=(iproute2)
+# The conformance suite compares rdock with a private Docker Engine
+# (Debian's docker.io; scripts/docker-engine.sh runs it without touching
+# the host's network) driven by the docker 28 client.
+command -v dockerd >/dev/null || need+=(docker.io)
 # The firewall's iptables fallback is tested too (in private namespaces).
 command -v iptables-legacy >/dev/null || need+=(iptables)
 # The UDP test runs the host's python3 in a busybox container (bind mounts);

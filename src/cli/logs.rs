@@ -139,7 +139,8 @@ pub fn run(paths: &Paths, a: LogsArgs) -> Result<i32> {
         n => match n.parse::<i64>() {
             Ok(v) if v < 0 => None,
             Ok(v) => Some(v as usize),
-            Err(_) => return Err(Error::msg(format!("invalid value for \"tail\": {n}"))),
+            // As the engine: a --tail it cannot read means all lines.
+            Err(_) => None,
         },
     };
     let path = log_path(&c.dir, &c.config.id);

@@ -263,17 +263,42 @@ pub(super) fn status_cell(c: &Container, now: chrono::DateTime<Utc>) -> String {
     }
 }
 
-/// docker's COMMAND cell: quoted, truncated to 20 characters with "…".
+/// docker's COMMAND cell: arguments with spaces in single quotes (as the
+/// engine lists them), truncated to 20 characters with "…", then quoted
+/// as Go's strconv.Quote does.
 pub(super) fn command_cell(c: &Container, no_trunc: bool) -> String {
     let mut cmd = c.config.path.clone();
     for a in &c.config.args {
         cmd.push(' ');
-        cmd.push_str(a);
+        if a.contains(' ') {
+            cmd.push_str(&format!("'{a}'"));
+        } else {
+            cmd.push_str(a);
+        }
     }
     if !no_trunc && cmd.chars().count() > 20 {
         cmd = cmd.chars().take(19).collect::<String>() + "…";
     }
-    format!("\"{cmd}\"")
+    go_quote(&cmd)
+}
+
+/// Go's strconv.Quote for the characters a command line holds.
+fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for ch in s.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 pub fn run(paths: &Paths, a: PsArgs) -> Result<i32> {

@@ -323,8 +323,9 @@ fn rm(paths: &Paths, a: RmArgs) -> Result<i32> {
     for name in &a.names {
         match store.remove(name, a.force) {
             Ok(()) => println!("{name}"),
-            // docker's -f: a volume that is not there is no error.
-            Err(VolumeError::NotFound(_)) if a.force => {}
+            // docker's -f: a volume that is not there is no error, and its
+            // name is printed as removed.
+            Err(VolumeError::NotFound(_)) if a.force => println!("{name}"),
             Err(e) => {
                 eprintln!("rdock: {}", crate::util::one_line(&e.to_string()));
                 failed = true;

@@ -1,0 +1,154 @@
+//! Docker is the oracle: every case in tests/conformance/*.cases runs through
+//! a private Docker Engine (with the docker 28 client) and through rdock,
+//! and their stdout, stderr and exit status must match after
+//! normalisation, unless the case is in the ledger (`[allow: reason]`),
+//! which this test prints. `RDOCK_CONFORMANCE=STEM` runs one file.
+
+mod common;
+#[path = "conformance/cases.rs"]
+mod cases;
+#[path = "conformance/normalise.rs"]
+mod normalise;
+#[path = "conformance/world.rs"]
+mod world;
+
+use cases::{Compare, Group, Step};
+use std::fmt::Write as _;
+use std::path::Path;
+use world::{Engine, Outcome, World};
+
+#[derive(Default)]
+struct Tally {
+    cases: usize,
+    identical: usize,
+    allowed: Vec<String>,
+    failures: Vec<String>,
+}
+
+fn compared(o: &Outcome, w: &World, how: Compare) -> String {
+    let tmp = w.tmp.display().to_string();
+    let out = normalise::normalise(&o.stdout, &tmp, w.program);
+    let err = normalise::normalise(&o.stderr, &tmp, w.program);
+    match how {
+        Compare::All => format!("exit {}\n--- stdout\n{out}--- stderr\n{err}", o.code),
+        Compare::Sorted => {
+            let mut lines: Vec<&str> = out.lines().collect();
+            lines.sort();
+            format!(
+                "exit {}\n--- stdout (sorted)\n{}\n--- stderr\n{err}",
+                o.code,
+                lines.join("\n")
+            )
+        }
+        Compare::ExitOnly => format!("exit {}\n", o.code),
+        Compare::NoStderr => format!("exit {}\n--- stdout\n{out}", o.code),
+    }
+}
+
+fn indent(s: &str) -> String {
+    s.lines().map(|l| format!("      | {l}\n")).collect()
+}
+
+fn judge(g: &Group, s: &Step, d: (&Outcome, &World), r: (&Outcome, &World), t: &mut Tally) {
+    let at = format!("{}:{} [{}] {}", g.file, s.lineno, g.title, s.line);
+    if s.setup {
+        if d.0.code != 0 || r.0.code != 0 {
+            t.failures.push(format!(
+                "{at}\n    setup failed: docker exit {} {:?}, rdock exit {} {:?}",
+                d.0.code, d.0.stderr, r.0.code, r.0.stderr
+            ));
+        }
+        return;
+    }
+    t.cases += 1;
+    let dc = compared(d.0, d.1, s.compare);
+    let rc = compared(r.0, r.1, s.compare);
+    match (dc == rc, &s.allow) {
+        (true, None) => t.identical += 1,
+        (false, Some(why)) => t.allowed.push(format!("{at}\n    allowed: {why}")),
+        (true, Some(_)) => t.failures.push(format!(
+            "{at}\n    now identical to docker: drop its [allow:] from the ledger"
+        )),
+        (false, None) => t.failures.push(format!(
+            "{at}\n    docker:\n{}    rdock:\n{}",
+            indent(&dc),
+            indent(&rc)
+        )),
+    }
+}
+
+fn run_group(w: &World, g: &Group) -> Vec<Outcome> {
+    let outs = g.steps.iter().map(|s| w.run(&s.line)).collect();
+    w.reset();
+    outs
+}
+
+#[test]
+fn rdock_answers_as_docker_does() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance");
+    let only = std::env::var("RDOCK_CONFORMANCE").ok();
+    let groups: Vec<Group> = cases::load(&dir)
+        .into_iter()
+        .filter(|g| only.as_ref().is_none_or(|o| g.file == format!("{o}.cases")))
+        .collect();
+    assert!(!groups.is_empty(), "no conformance cases found");
+
+    let scratch = tempfile::Builder::new()
+        .prefix("rdock-conformance-")
+        .tempdir()
+        .expect("tempdir");
+    let tag = std::process::id() % 100_000;
+    let engine = Engine::start(
+        &scratch.path().join("engine"),
+        &format!("rdkc{tag}"),
+        "172.31.250.1/24",
+    );
+    let r = common::Rdock::with_busybox();
+    let dtmp = scratch.path().join("docker");
+    let rtmp = scratch.path().join("rdock");
+    let docker = World::docker(&engine, &dtmp);
+    let rdock = World::rdock(&r, &rtmp);
+    // The same busybox image, ID and all, in both worlds.
+    let load = docker.run(&format!(
+        "{} --root {} --runroot {} save busybox | D load",
+        common::bin(),
+        r.root.display(),
+        r.runroot.display()
+    ));
+    assert_eq!(load.code, 0, "docker load: {}", load.stderr);
+
+    let mut t = Tally::default();
+    for g in &groups {
+        let (d, rd) = std::thread::scope(|s| {
+            let d = s.spawn(|| run_group(&docker, g));
+            let rd = run_group(&rdock, g);
+            (d.join().expect("docker world"), rd)
+        });
+        for (i, step) in g.steps.iter().enumerate() {
+            judge(g, step, (&d[i], &docker), (&rd[i], &rdock), &mut t);
+        }
+    }
+
+    let mut report = String::new();
+    let _ = writeln!(report, "ledger of allowed differences ({}):", t.allowed.len());
+    for a in &t.allowed {
+        let _ = writeln!(report, "  {a}");
+    }
+    for f in &t.failures {
+        let _ = writeln!(report, "FAIL {f}");
+    }
+    let _ = writeln!(
+        report,
+        "conformance: {} cases, {} identical, {} allowed differences, {} failures",
+        t.cases,
+        t.identical,
+        t.allowed.len(),
+        t.failures.len()
+    );
+    println!("{report}");
+    let _ = std::fs::write(
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("conformance-report.txt"),
+        &report,
+    );
+    assert!(t.failures.is_empty(), "{report}");
+}
