@@ -106,8 +106,9 @@ fn rdock_answers_as_docker_does() {
     let r = common::Rdock::with_busybox();
     let dtmp = scratch.path().join("docker");
     let rtmp = scratch.path().join("rdock");
-    let docker = World::docker(&engine, &dtmp);
-    let rdock = World::rdock(&r, &rtmp);
+    let reg = common::registry::Registry::start();
+    let docker = World::docker(&engine, &dtmp, &reg.host());
+    let rdock = World::rdock(&r, &rtmp, &reg.host());
     // The same busybox image, ID and all, in both worlds.
     let load = docker.run(&format!(
         "{} --root {} --runroot {} save busybox | D load",

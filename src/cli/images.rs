@@ -94,8 +94,10 @@ pub(super) fn rows_of(img: &ImageRecord) -> Vec<Row<'_>> {
                     tag: "<none>".into(),
                     digest: r.digest.clone().unwrap_or_default(),
                 });
-            } else if let Some(x) = out.iter_mut().find(|x| x.repo == r.familiar_name()) {
-                x.digest = r.digest.clone().unwrap_or_default();
+            } else {
+                for x in out.iter_mut().filter(|x| x.repo == r.familiar_name()) {
+                    x.digest = r.digest.clone().unwrap_or_default();
+                }
             }
         }
     }

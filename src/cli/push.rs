@@ -50,12 +50,15 @@ pub fn run(paths: &Paths, a: PushArgs) -> Result<i32> {
         )));
     }
     let quiet = a.quiet;
+    // docker's display skips progress messages ("Pushing") off a terminal.
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let report = |ev: Event| {
         if quiet {
             return;
         }
         match ev {
             Event::Start { repo } => println!("The push refers to repository [{repo}]"),
+            Event::Layer { status, .. } if status == "Pushing" && !tty => {}
             Event::Layer { id, status } => println!("{id}: {status}"),
         }
     };

@@ -117,11 +117,27 @@ fn delete(
     store.gc_locked(idx, container_layers)
 }
 
+/// Remove one name; with the last tag of a repository go that
+/// repository's digests (`repo@sha256:...`), as docker untags them.
 fn untag(idx: &mut Index, img: &ImageRecord, full: &str, out: &mut Removal) {
-    if let Some(i) = idx.images.iter_mut().find(|i| i.id == img.id) {
-        i.names.retain(|n| n != full);
-    }
     out.lines.push(format!("Untagged: {}", familiar(full)));
+    let Some(i) = idx.images.iter_mut().find(|i| i.id == img.id) else {
+        return;
+    };
+    i.names.retain(|n| n != full);
+    let Ok(r) = Reference::parse(full) else {
+        return;
+    };
+    let repo = r.name();
+    let same_repo = |n: &String| Reference::parse(n).is_ok_and(|x| x.name() == repo);
+    if r.digest.is_some() || i.names.iter().any(same_repo) {
+        return;
+    }
+    let (gone, keep): (Vec<String>, Vec<String>) = i.digests.drain(..).partition(same_repo);
+    i.digests = keep;
+    for d in gone {
+        out.lines.push(format!("Untagged: {}", familiar(&d)));
+    }
 }
 
 fn familiar(full: &str) -> String {

@@ -88,16 +88,18 @@ true
 "#;
 
 impl World {
-    pub fn docker(engine: &Engine, tmp: &Path) -> World {
+    pub fn docker(engine: &Engine, tmp: &Path, reg: &str) -> World {
         World::new(
             "docker",
             tmp,
             format!("D() {{ {} -H {} \"$@\"; }}", docker_client(), engine.host),
-            Vec::new(),
+            vec![("REG".into(), reg.into())],
         )
     }
 
-    pub fn rdock(r: &Rdock, tmp: &Path) -> World {
+    /// `REG` is the loopback registry both worlds share; each pushes under
+    /// its own program's name (`$REG/$W/...`), which normalises alike.
+    pub fn rdock(r: &Rdock, tmp: &Path, reg: &str) -> World {
         World::new(
             "rdock",
             tmp,
@@ -107,10 +109,13 @@ impl World {
                 r.root.display(),
                 r.runroot.display()
             ),
-            vec![(
-                "RDOCK_DAEMON_CONFIG".into(),
-                r.dir.path().join("daemon.json").display().to_string(),
-            )],
+            vec![
+                (
+                    "RDOCK_DAEMON_CONFIG".into(),
+                    r.dir.path().join("daemon.json").display().to_string(),
+                ),
+                ("REG".into(), reg.into()),
+            ],
         )
     }
 
@@ -124,6 +129,7 @@ impl World {
         std::fs::create_dir_all(&home).expect("world home");
         env.push(("HOME".into(), home.display().to_string()));
         env.push(("TMP".into(), tmp.display().to_string()));
+        env.push(("W".into(), program.into()));
         World {
             program,
             tmp: tmp.to_path_buf(),

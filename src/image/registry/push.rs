@@ -263,6 +263,8 @@ pub fn push(
     report: &dyn Fn(Event),
 ) -> Result<Pushed, RegistryError> {
     let full = r.to_string();
+    // docker names the repository before it looks for the image.
+    report(Event::Start { repo: r.name() });
     let idx = store.index()?;
     let img = idx
         .images
@@ -270,19 +272,24 @@ pub fn push(
         .find(|i| i.names.contains(&full))
         .cloned()
         .ok_or_else(|| {
-            RegistryError::Invalid(format!(
-                "An image does not exist locally with the tag: {}",
-                r.familiar_name()
-            ))
+            let repo = r.name();
+            let has_repo = idx.images.iter().flat_map(|i| &i.names).any(|n| {
+                Reference::parse(n).is_ok_and(|x| x.name() == repo)
+            });
+            RegistryError::Invalid(if has_repo {
+                format!("tag does not exist: {}", r.familiar())
+            } else {
+                format!(
+                    "An image does not exist locally with the tag: {}",
+                    r.familiar_name()
+                )
+            })
         })?;
     let manifest_bytes = store.read_blob(&img.manifest)?;
     let manifest: Manifest = serde_json::from_slice(&manifest_bytes)
         .map_err(|e| RegistryError::Invalid(format!("stored manifest: {e}")))?;
     let settings = Settings::load()?;
     let reg = Registry::new(&r.domain, credentials::lookup(&r.domain)?, &settings);
-    report(Event::Start {
-        repo: r.name().trim_start_matches("docker.io/").to_string(),
-    });
     let scope = format!("repository:{}:pull,push", r.path);
     let from = mount_source(&img, r);
     let p = Pusher {
