@@ -4,6 +4,7 @@
 
 pub mod attach;
 pub mod build;
+pub mod client_checks;
 pub mod commit;
 pub mod context;
 pub mod cp;
