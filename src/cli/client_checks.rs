@@ -208,8 +208,7 @@ fn csv_fields(line: &str) -> std::result::Result<Vec<String>, String> {
                     quoted = false;
                     if !matches!(chars.peek(), None | Some(',')) {
                         return Err(format!(
-                            "parse error on line 1, column {}: extraneous or missing \" in quoted-field",
-                            col.saturating_add(1)
+                            "parse error on line 1, column {col}: extraneous or missing \" in quoted-field"
                         ));
                     }
                 }
@@ -284,7 +283,7 @@ mod tests {
         assert_eq!(e("dst=/x,ro=maybe"), "invalid value for ro: maybe");
         assert_eq!(
             e("dst=/x,a\"b"),
-            "parse error on line 1, column 8: bare \" in non-quoted-field"
+            "parse error on line 1, column 9: bare \" in non-quoted-field"
         );
         assert!(check_mount("type=bind,\"src=/a,b\",dst=/x,readonly").is_ok());
         assert!(check_mount("type=foo,dst=/x").is_ok());
