@@ -502,7 +502,8 @@ impl ContainerFlags {
             labels.insert(k.to_string(), v.to_string());
         }
         let (security_opt, unmask_system_paths) = parse_security_opts(&self.security_opt)?;
-        if let Some(name) = &self.name {
+        // An empty name is no name (docker picks one).
+        if let Some(name) = self.name.as_ref().filter(|n| !n.is_empty()) {
             if !crate::container::store::valid_name(name.trim_start_matches('/')) {
                 return Err(crate::container::ContainerError::InvalidName(name.clone()).into());
             }
