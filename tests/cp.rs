@@ -1067,8 +1067,7 @@ fn errors_are_docker_texts_one_line_exit_125() {
     let e = r.run(&["cp"]);
     assert_eq!(e.code, 1);
     assert!(
-        e.stderr
-            .contains("'rdock cp' requires at least 2 arguments"),
+        e.stderr.contains("'rdock cp' requires 2 arguments"),
         "{}",
         e.stderr
     );

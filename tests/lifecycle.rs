@@ -729,7 +729,10 @@ fn restart_policies_are_kept_by_the_monitor() {
         .run(&["run", "--rm", "--restart", "always", "busybox", "true"])
         .fails_125()
         .to_string();
-    assert!(e.contains("Conflicting options: --restart and --rm"), "{e}");
+    assert!(
+        e.contains("conflicting options: cannot specify both --restart and --rm"),
+        "{e}"
+    );
     r.run(&["run", "--restart", "sometimes", "busybox", "true"])
         .fails_125();
     r.run(&["run", "--restart", "always:3", "busybox", "true"])

@@ -4,6 +4,7 @@
 
 pub mod attach;
 pub mod build;
+pub mod client_checks;
 pub mod commit;
 pub mod context;
 pub mod cp;
@@ -23,6 +24,7 @@ pub mod login;
 pub mod logs;
 pub mod manifest;
 pub mod network;
+pub mod pflag;
 pub mod port;
 pub mod prune;
 pub mod ps;
@@ -43,6 +45,7 @@ pub mod template;
 pub mod top;
 pub mod unsupported;
 pub mod update;
+pub mod usage;
 pub mod volume;
 
 use crate::error::{Error, Result};
@@ -375,7 +378,11 @@ fn usage_error(e: clap::Error, args: &[String]) -> i32 {
             )
         }
     };
-    eprintln!("rdock: {msg}. See '{here} --help'.");
+    if code == 125 {
+        eprintln!("{}", pflag::flag_error(&words, &msg).text);
+    } else {
+        eprintln!("rdock: {msg}. See '{here} --help'.");
+    }
     code
 }
 
@@ -417,9 +424,9 @@ fn command_walk(args: &[String]) -> (Vec<String>, usize, clap::Command) {
 pub fn main() -> i32 {
     crate::util::fix_umask();
     let args: Vec<String> = std::env::args().collect();
-    let cli = match Cli::try_parse_from(&args) {
+    let cli = match parse(&args) {
         Ok(c) => c,
-        Err(e) => return usage_error(e, &args),
+        Err(code) => return code,
     };
     if cli.version {
         println!("rdock version {}", env!("CARGO_PKG_VERSION"));
@@ -446,12 +453,35 @@ pub fn main() -> i32 {
     }
     let code = match dispatch(&paths, command) {
         Ok(code) => code,
+        // A flag's value refused after parsing, as pflag refuses it.
+        Err(e) if pflag::is_flag_value_error(&e.to_string()) => {
+            let (words, _, _) = command_walk(&args);
+            let u = pflag::flag_error(&words, &e.to_string());
+            eprintln!("{}", u.text);
+            u.code
+        }
         Err(e) => report(e),
     };
     match crate::util::STDOUT_ERROR.get() {
         Some(e) if code == 0 => report(Error::msg(format!("writing to standard output: {e}"))),
         _ => code,
     }
+}
+
+/// docker's grammar first (`pflag`), then clap on the rewritten argv.
+fn parse(args: &[String]) -> std::result::Result<Cli, i32> {
+    use clap::{CommandFactory, FromArgMatches};
+    let mut root = Cli::command();
+    let args = match pflag::normalize(&root, args) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{}", e.text);
+            return Err(e.code);
+        }
+    };
+    root.try_get_matches_from_mut(&args)
+        .and_then(|m| Cli::from_arg_matches(&m))
+        .map_err(|e| usage_error(e, &args))
 }
 
 /// Whether the command works on the store: the registry's and the client

@@ -367,7 +367,7 @@ pub fn parse_security_opts(opts: &[String]) -> Result<(Vec<String>, bool)> {
 }
 
 /// An io error as Go prints it ("no such file or directory").
-fn go_io_error(e: &std::io::Error) -> String {
+pub fn go_io_error(e: &std::io::Error) -> String {
     match e.raw_os_error() {
         Some(n) => nix::errno::Errno::from_raw(n).desc().to_lowercase(),
         None => e.to_string(),
@@ -413,6 +413,7 @@ fn read_label_file(path: &str) -> Result<Vec<String>> {
 impl ContainerFlags {
     /// Validate and translate into the library's options.
     pub fn to_options(&self, image: &str, cmd: &[String]) -> Result<CreateOptions> {
+        super::client_checks::check(self)?;
         if let Some(flag) = self.later.given.first() {
             return Err(Error::msg(format!(
                 "--{flag} is not supported by rdock yet"
@@ -442,11 +443,14 @@ impl ContainerFlags {
                 "the working directory '{w}' is invalid, it needs to be an absolute path"
             )));
         }
-        let restart =
-            crate::container::config::RestartPolicy::parse(&self.restart).map_err(Error::msg)?;
-        if self.rm && !restart.is_none() {
-            return Err(Error::msg("Conflicting options: --restart and --rm"));
+        use crate::container::config::RestartPolicy;
+        let (policy, count) = RestartPolicy::parse_parts(&self.restart).map_err(Error::msg)?;
+        if self.rm && !matches!(policy, "" | "no") {
+            return Err(Error::msg(
+                "conflicting options: cannot specify both --restart and --rm",
+            ));
         }
+        let restart = RestartPolicy::from_parts(policy, count).map_err(Error::msg)?;
         let mut env = Vec::new();
         for f in &self.env_file {
             env.extend(read_env_file(f)?);
@@ -498,7 +502,8 @@ impl ContainerFlags {
             labels.insert(k.to_string(), v.to_string());
         }
         let (security_opt, unmask_system_paths) = parse_security_opts(&self.security_opt)?;
-        if let Some(name) = &self.name {
+        // An empty name is no name (docker picks one).
+        if let Some(name) = self.name.as_ref().filter(|n| !n.is_empty()) {
             if !crate::container::store::valid_name(name.trim_start_matches('/')) {
                 return Err(crate::container::ContainerError::InvalidName(name.clone()).into());
             }

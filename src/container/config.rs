@@ -467,36 +467,45 @@ pub struct RestartPolicy {
 
 impl RestartPolicy {
     pub fn parse(s: &str) -> Result<RestartPolicy, String> {
-        let (name, count) = match s.split_once(':') {
-            Some((n, c)) => (n, Some(c)),
-            None => (s, None),
+        let (name, count) = Self::parse_parts(s)?;
+        Self::from_parts(name, count)
+    }
+
+    /// The docker client's reading (opts.ParseRestartPolicy): the name
+    /// and the count, unchecked.
+    pub fn parse_parts(s: &str) -> Result<(&str, i64), String> {
+        let (name, count) = s.split_once(':').unwrap_or((s, ""));
+        if s.contains(':') && name.is_empty() {
+            return Err("invalid restart policy format: no policy provided before colon".into());
+        }
+        let count = match count {
+            "" => 0,
+            c => c.parse::<i64>().map_err(|_| {
+                "invalid restart policy format: maximum retry count must be an integer".to_string()
+            })?,
         };
-        match (name, count) {
-            ("" | "no", None) => Ok(RestartPolicy::default()),
-            ("always" | "unless-stopped", None) => Ok(RestartPolicy {
+        Ok((name, count))
+    }
+
+    /// The engine's check (moby 25+'s ValidateRestartPolicy).
+    pub fn from_parts(name: &str, count: i64) -> Result<RestartPolicy, String> {
+        match name {
+            "" | "no" | "always" | "unless-stopped" if count != 0 => Err(format!(
+                "invalid restart policy: maximum retry count can only be used with 'on-failure'{}",
+                if count < 0 { " and cannot be negative" } else { "" }
+            )),
+            "" | "no" => Ok(RestartPolicy::default()),
+            "always" | "unless-stopped" => Ok(RestartPolicy {
                 name: name.into(),
                 max_retries: 0,
             }),
-            ("on-failure", c) => {
-                let max_retries = match c {
-                    None => 0,
-                    Some(c) => c
-                        .parse::<i64>()
-                        .ok()
-                        .filter(|n| *n >= 0)
-                        .map(|n| n as u32)
-                        .ok_or_else(|| format!("invalid restart policy format: maximum retry count must be a positive integer: {c}"))?,
-                };
-                Ok(RestartPolicy {
-                    name: name.into(),
-                    max_retries,
-                })
-            }
-            ("always" | "unless-stopped" | "no", Some(_)) => Err(
-                "invalid restart policy format: maximum retry count can only be used with 'on-failure'"
-                    .to_string(),
-            ),
-            _ => Err(format!("invalid restart policy format: unknown policy '{name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'")),
+            "on-failure" => Ok(RestartPolicy {
+                name: name.into(),
+                max_retries: u32::try_from(count).map_err(|_| {
+                    "invalid restart policy: maximum retry count cannot be negative".to_string()
+                })?,
+            }),
+            _ => Err(format!("invalid restart policy: unknown policy '{name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'")),
         }
     }
 

@@ -18,9 +18,16 @@ use std::time::{Duration, Instant};
 /// Send `sig` to the container's init. Errors as docker when it is not
 /// running.
 pub fn kill(paths: &Paths, c: &Container, sig: &str) -> Result<()> {
-    let sig = signals::parse(sig)?;
+    // No signal (`kill -s ''`) is docker's default.
+    let sig = signals::parse(if sig.is_empty() { "KILL" } else { sig })?;
+    let sig = signals::deliverable(sig).map_err(|e| {
+        Error::msg(format!(
+            "Cannot kill container: {}: {e}",
+            c.config.name.trim_start_matches('/')
+        ))
+    })?;
     thaw_if_paused(paths, c);
-    if c.state.is_alive() && matches!(sig, Signal::SIGKILL | Signal::SIGTERM) {
+    if c.state.is_alive() && matches!(sig, libc::SIGKILL | libc::SIGTERM) {
         mark_stop_requested(paths, c);
     }
     if !c.state.is_alive() {
@@ -29,18 +36,20 @@ pub fn kill(paths: &Paths, c: &Container, sig: &str) -> Result<()> {
             c.config.name
         )));
     }
-    nix::sys::signal::kill(Pid::from_raw(c.state.pid), sig)
+    send(c.state.pid, sig)
         .map_err(|e| Error::msg(format!("cannot kill container {}: {e}", c.config.name)))?;
-    crate::events::container(
-        paths,
-        &c.config,
-        "kill",
-        &[("signal", (sig as i32).to_string())],
-    );
-    if sig == Signal::SIGKILL {
+    crate::events::container(paths, &c.config, "kill", &[("signal", sig.to_string())]);
+    if sig == libc::SIGKILL {
         wait_gone(paths, c, Duration::from_secs(10));
     }
     Ok(())
+}
+
+/// kill(2) with any signal number (nix's `Signal` has no real-time ones).
+fn send(pid: i32, sig: i32) -> nix::Result<()> {
+    // SAFETY: kill(2) takes plain integers and touches no memory.
+    let r = unsafe { libc::kill(pid, sig) };
+    nix::errno::Errno::result(r).map(drop)
 }
 
 /// Until the container's process is gone and its exit is on record (by its
@@ -137,13 +146,10 @@ pub fn stop(
         .unwrap_or_else(|| "SIGTERM".into());
     let sig = signals::parse(&sig)?;
     thaw_if_paused(paths, c);
-    let _ = nix::sys::signal::kill(Pid::from_raw(c.state.pid), sig);
-    crate::events::container(
-        paths,
-        &c.config,
-        "kill",
-        &[("signal", (sig as i32).to_string())],
-    );
+    if let Ok(sig) = signals::deliverable(sig) {
+        let _ = send(c.state.pid, sig);
+    }
+    crate::events::container(paths, &c.config, "kill", &[("signal", sig.to_string())]);
     let t = timeout.or(c.config.stop_timeout).unwrap_or(10);
     let limit = if t < 0 {
         Duration::from_secs(u64::MAX / 4)

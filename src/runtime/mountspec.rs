@@ -156,11 +156,7 @@ pub fn parse_volume(arg: &str) -> Result<MountSpec> {
         [d] => ("", *d, ""),
         [s, d] => (*s, *d, ""),
         [s, d, o] => (*s, *d, *o),
-        _ => {
-            return Err(invalid(format!(
-                "invalid volume specification: '{arg}': too many colons"
-            )))
-        }
+        _ => return Err(invalid(format!("invalid volume specification: '{arg}'"))),
     };
     if src.is_empty() && !dst.starts_with('/') {
         return Err(invalid(format!(
@@ -419,7 +415,9 @@ pub fn parse_mount(arg: &str) -> Result<MountSpec> {
             m.volume_labels = volume_labels;
             Ok(m)
         }
-        other => Err(invalid(format!("invalid mount type: {other:?}"))),
+        other => Err(invalid(format!(
+            "invalid mount config for type \"{other}\": mount type unknown"
+        ))),
     }
 }
 

@@ -63,7 +63,8 @@ impl Run {
         );
         &self.stdout
     }
-    /// Assert rdock's own failure: exit 125 and exactly one line on stderr.
+    /// Assert rdock's own failure: exit 125 and exactly one line on stderr
+    /// (for a usage error, followed by docker's usage block).
     #[track_caller]
     pub fn fails_125(&self) -> &str {
         assert_eq!(
@@ -71,8 +72,21 @@ impl Run {
             "stdout: {}\nstderr: {}",
             self.stdout, self.stderr
         );
+        // A usage error (a bad flag) is one line and docker's usage block.
+        let first = match self.stderr.split_once("\n\nUsage:  ") {
+            Some((first, usage)) => {
+                assert!(
+                    usage.contains("\n\nRun '")
+                        && usage.ends_with(" --help' for more information\n"),
+                    "not docker's usage block: {:?}",
+                    self.stderr
+                );
+                first
+            }
+            None => &self.stderr,
+        };
         assert_eq!(
-            self.stderr.lines().count(),
+            first.lines().count(),
             1,
             "stderr should be one line: {:?}",
             self.stderr
