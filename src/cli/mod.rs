@@ -6,6 +6,7 @@ pub mod attach;
 pub mod build;
 pub mod client_checks;
 pub mod commit;
+pub mod completion;
 pub mod context;
 pub mod cp;
 pub mod create;
@@ -156,6 +157,16 @@ pub enum Command {
     Version(info::VersionArgs),
     /// Display system-wide information
     Info(info::InfoArgs),
+    /// Generate the autocompletion script for the specified shell
+    Completion {
+        #[command(subcommand)]
+        cmd: completion::CompletionCommand,
+    },
+    /// Help about any command
+    Help {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        topic: Vec<String>,
+    },
     /// Manage images
     Image {
         #[command(subcommand)]
@@ -490,6 +501,8 @@ fn uses_store(c: &Command) -> bool {
     !matches!(
         c,
         Command::Login(_)
+            | Command::Completion { .. }
+            | Command::Help { .. }
             | Command::Logout(_)
             | Command::Search(_)
             | Command::Manifest { .. }
@@ -685,6 +698,8 @@ fn dispatch(paths: &Paths, command: Command) -> Result<i32> {
             cmd: ContainerCommand::Cp(a),
         } => cp::run(paths, a),
         Command::Version(a) => info::version(paths, a),
+        Command::Completion { cmd } => completion::completion(cmd),
+        Command::Help { topic } => completion::help(&topic),
         Command::Info(a) => info::info(paths, a),
     }
 }
