@@ -284,7 +284,7 @@ pub(super) fn command_cell(c: &Container, no_trunc: bool) -> String {
 
 /// Go's strconv.Quote for the characters a command line holds.
 fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
+    let mut out = String::with_capacity(s.len().saturating_add(2));
     out.push('"');
     for ch in s.chars() {
         match ch {
