@@ -350,6 +350,7 @@ fn ls(paths: &Paths, a: LsArgs) -> Result<i32> {
                 "IPv6": "false",
                 "Internal": n.internal.to_string(),
                 "Labels": labels.join(","),
+                super::format::LABELS_KEY: n.labels,
                 "CreatedAt": n.created,
             })
         })
@@ -370,6 +371,7 @@ fn ls(paths: &Paths, a: LsArgs) -> Result<i32> {
                 ("Labels", "LABELS"),
                 ("CreatedAt", "CREATED AT"),
             ],
+            "*network.networkContext",
             &rows,
         )?
     );

@@ -379,6 +379,7 @@ pub fn run(paths: &Paths, a: PsArgs) -> Result<i32> {
                 "Ports": crate::container::network::ports_text(c),
                 "Names": c.config.name,
                 "Labels": labels.join(","),
+                format::LABELS_KEY: c.config.labels,
                 "Mounts": c.config.mounts.iter().map(|m| m.destination.display().to_string()).collect::<Vec<_>>().join(","),
                 "Networks": crate::container::network::network_names(&c.config),
                 "Size": size_cell(c),
@@ -392,7 +393,13 @@ pub fn run(paths: &Paths, a: PsArgs) -> Result<i32> {
     };
     print!(
         "{}",
-        render_rows(a.format.as_deref(), &table, HEADERS, &rows)?
+        render_rows(
+            a.format.as_deref(),
+            &table,
+            HEADERS,
+            "*formatter.ContainerContext",
+            &rows
+        )?
     );
     Ok(0)
 }

@@ -274,6 +274,7 @@ fn ls(paths: &Paths, a: LsArgs) -> Result<i32> {
                 "Scope": "local",
                 "Mountpoint": v.mountpoint,
                 "Labels": labels.join(","),
+                super::format::LABELS_KEY: v.labels,
                 "Links": "N/A",
                 "Size": "N/A",
                 "CreatedAt": v.created_at,
@@ -295,6 +296,7 @@ fn ls(paths: &Paths, a: LsArgs) -> Result<i32> {
                 ("Size", "SIZE"),
                 ("CreatedAt", "CREATED AT"),
             ],
+            "*formatter.volumeContext",
             &rows,
         )?
     );
