@@ -438,6 +438,7 @@ mod tests {
             None,
             "table {{.ID}}\t{{.Image}}\t{{.Names}}",
             HEADERS,
+            "T",
             &rows,
         )
         .unwrap();
@@ -448,10 +449,17 @@ mod tests {
              ba9876543210   localhost:5000/app:1   bb\n"
         );
         // Short columns still take the minimum width of 10.
-        let out = render_rows(Some("table {{.Names}}\\t{{.ID}}"), "", HEADERS, &rows[..1]).unwrap();
+        let out = render_rows(
+            Some("table {{.Names}}\\t{{.ID}}"),
+            "",
+            HEADERS,
+            "T",
+            &rows[..1],
+        )
+        .unwrap();
         assert_eq!(out, "NAMES     CONTAINER ID\na         0123456789ab\n");
         // Header alone when there are no rows.
-        let out = render_rows(None, "table {{.ID}}\t{{.Names}}", HEADERS, &[]).unwrap();
+        let out = render_rows(None, "table {{.ID}}\t{{.Names}}", HEADERS, "T", &[]).unwrap();
         assert_eq!(out, "CONTAINER ID   NAMES\n");
     }
 
@@ -459,18 +467,18 @@ mod tests {
     fn plain_and_json_formats() {
         let rows = vec![json!({"ID": "x", "Names": "n"})];
         assert_eq!(
-            render_rows(Some("{{.ID}}:{{.Names}}"), "", HEADERS, &rows).unwrap(),
+            render_rows(Some("{{.ID}}:{{.Names}}"), "", HEADERS, "T", &rows).unwrap(),
             "x:n\n"
         );
         assert_eq!(
-            render_rows(Some("{{.ID}}\\t{{.Names}}"), "", HEADERS, &rows).unwrap(),
+            render_rows(Some("{{.ID}}\\t{{.Names}}"), "", HEADERS, "T", &rows).unwrap(),
             "x\tn\n"
         );
         assert_eq!(
-            render_rows(Some("json"), "", HEADERS, &rows).unwrap(),
+            render_rows(Some("json"), "", HEADERS, "T", &rows).unwrap(),
             "{\"ID\":\"x\",\"Names\":\"n\"}\n"
         );
-        assert!(render_rows(Some("{{.ID"), "", HEADERS, &rows).is_err());
+        assert!(render_rows(Some("{{.ID"), "", HEADERS, "T", &rows).is_err());
         assert_eq!(
             render_template("{{.A}}", &json!({"A": [1, 2]})).unwrap(),
             "[1 2]"

@@ -254,7 +254,13 @@ fn ls(paths: &Paths, a: LsArgs) -> Result<i32> {
         .list()
         .into_iter()
         .filter(|v| f.dangling.is_none_or(|d| unused.contains(&v.name) == d))
-        .filter(|v| f.names.is_empty() || f.names.iter().any(|n| v.name.contains(n.as_str())))
+        .filter(|v| {
+            // Regexps, as docker's (one that does not compile matches nothing).
+            f.names.is_empty()
+                || f.names
+                    .iter()
+                    .any(|n| regex_lite::Regex::new(n).is_ok_and(|r| r.is_match(&v.name)))
+        })
         .filter(|v| labels_match(v, &f.labels))
         .filter(|_| f.drivers.is_empty() || f.drivers.iter().any(|d| d == "local"))
         .collect();

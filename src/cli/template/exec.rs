@@ -95,7 +95,7 @@ impl State<'_> {
                 Node::Template { pos, name, pipe } => {
                     self.at(*pos, format!("{{{{template {}}}}}", go_quote(name)));
                     let Some(tree) = self.trees.get(name) else {
-                        return self.errorf(format!("no such template {}", go_quote(name)));
+                        return self.errorf(format!("template {} not defined", go_quote(name)));
                     };
                     if self.depth >= MAX_DEPTH {
                         return self.errorf("exceeded maximum template depth (100000)");
