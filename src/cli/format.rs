@@ -95,11 +95,12 @@ pub fn render_rows(
     if ps {
         // docker's `ps` reports columns of the --format as typed.
         tmpl.unescape_text();
-        tmpl.col_offset = format.len()
-            - format
+        tmpl.col_offset = format.len().saturating_sub(
+            format
                 .trim_start_matches("table")
                 .trim_start_matches(' ')
-                .len();
+                .len(),
+        );
     }
     let mut out = String::new();
     for r in rows {

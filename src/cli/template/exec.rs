@@ -47,10 +47,10 @@ impl State<'_> {
             None => Err(format!("template: {}: {}", self.name, msg.as_ref())),
             Some((pos, ctx)) => {
                 let text = self.src.get(..*pos).unwrap_or(self.src);
-                let line = 1 + text.matches('\n').count();
+                let line = text.matches('\n').count().saturating_add(1);
                 let col = match text.rfind('\n') {
-                    Some(nl) => pos - nl - 1,
-                    None => pos + self.col_offset,
+                    Some(nl) => pos.saturating_sub(nl).saturating_sub(1),
+                    None => pos.saturating_add(self.col_offset),
                 };
                 Err(format!(
                     "template: :{line}:{col}: executing {name} at <{ctx}>: {}",
@@ -107,9 +107,9 @@ impl State<'_> {
                     let saved_vars =
                         std::mem::replace(&mut self.vars, vec![("$".into(), d.clone())]);
                     let saved_name = std::mem::replace(&mut self.name, name.clone());
-                    self.depth += 1;
+                    self.depth = self.depth.saturating_add(1);
                     let r = self.walk(&d, tree);
-                    self.depth -= 1;
+                    self.depth = self.depth.saturating_sub(1);
                     self.vars = saved_vars;
                     self.name = saved_name;
                     r?;
@@ -328,7 +328,10 @@ impl State<'_> {
         recv: Val,
     ) -> R<Val> {
         let has_args = args.len() > 1 || fin.is_some();
-        let got = args.len().saturating_sub(1) + usize::from(fin.is_some());
+        let got = args
+            .len()
+            .saturating_sub(1)
+            .saturating_add(usize::from(fin.is_some()));
         match recv {
             Val::Missing => {
                 if self.mode == Mode::Raw {
@@ -427,7 +430,7 @@ impl State<'_> {
     ) -> R<Val> {
         let (fixed, variadic) = funcs::signature(name, self.header);
         let given = args.len().saturating_sub(1);
-        let num_in = given + usize::from(fin.is_some());
+        let num_in = given.saturating_add(usize::from(fin.is_some()));
         if variadic.is_some() {
             if num_in < fixed.len() {
                 return self.errorf(format!(
@@ -532,12 +535,12 @@ impl State<'_> {
                 self.validate(v, ty)
             }
             lit => {
-                let ok = match (ty, lit) {
-                    (Ty::Value | Ty::Iface, _) => true,
-                    (Ty::Str, Arg::Str(..)) => true,
-                    (Ty::Int, Arg::Number(_, _, super::parse::Num::Int(_))) => true,
-                    _ => false,
-                };
+                let ok = matches!(
+                    (ty, lit),
+                    (Ty::Value | Ty::Iface, _)
+                        | (Ty::Str, Arg::Str(..))
+                        | (Ty::Int, Arg::Number(_, _, super::parse::Num::Int(_)))
+                );
                 if !ok {
                     let what = match ty {
                         Ty::Int => "integer",

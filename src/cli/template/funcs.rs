@@ -387,7 +387,12 @@ fn is_string(v: &Val, mode: Mode) -> bool {
 pub fn sprint(args: &[Val], mode: Mode) -> String {
     let mut out = String::new();
     for (i, a) in args.iter().enumerate() {
-        if i > 0 && !is_string(a, mode) && args.get(i - 1).is_some_and(|p| !is_string(p, mode)) {
+        if i > 0
+            && !is_string(a, mode)
+            && args
+                .get(i.wrapping_sub(1))
+                .is_some_and(|p| !is_string(p, mode))
+        {
             out.push(' ');
         }
         out.push_str(&fmt_v(a, mode));

@@ -118,13 +118,11 @@ fn is_alnum(c: char) -> bool {
 }
 
 fn left_trim_marker(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() >= 2 && b[0] == b'-' && is_space(b[1] as char)
+    matches!(s.as_bytes(), [b'-', c, ..] if is_space(*c as char))
 }
 
 fn right_trim_marker(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() >= 2 && is_space(b[0] as char) && b[1] == b'-'
+    matches!(s.as_bytes(), [c, b'-', ..] if is_space(*c as char))
 }
 
 pub struct Lexer<'a> {
@@ -174,6 +172,10 @@ pub fn lex(input: &str) -> Vec<Item> {
     l.items
 }
 
+// Positions are byte offsets into the input, so below its length (at
+// most isize::MAX); each subtraction steps back over what was just
+// consumed (a char, a trim marker, trailing spaces).
+#[allow(clippy::arithmetic_side_effects)]
 impl Lexer<'_> {
     fn rest(&self) -> &str {
         self.input.get(self.pos..).unwrap_or("")

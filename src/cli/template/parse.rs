@@ -216,7 +216,7 @@ impl Parser {
                 line: 1,
             });
         if self.i < self.items.len() {
-            self.i += 1;
+            self.i = self.i.saturating_add(1);
         }
         self.line = item.line;
         item
@@ -377,11 +377,11 @@ impl Parser {
         let mark = self.vars.len();
         let pipe = self.pipeline(context, It::RightDelim)?;
         if context == "range" {
-            self.range_depth += 1;
+            self.range_depth = self.range_depth.saturating_add(1);
         }
         let (list, stop) = self.item_list()?;
         if context == "range" {
-            self.range_depth -= 1;
+            self.range_depth = self.range_depth.saturating_sub(1);
         }
         let mut else_list = None;
         if let Stop::Else = stop {
@@ -531,7 +531,7 @@ impl Parser {
             ) {
                 return self.errorf(format!(
                     "non executable command in pipeline stage {}",
-                    i + 1
+                    i.saturating_add(1)
                 ));
             }
         }
@@ -662,7 +662,7 @@ fn number(t: &Item) -> Result<Num, String> {
         .or_else(|| radix("0b", 2))
         .or_else(|| body.parse::<i64>().ok());
     if let Some(i) = int {
-        return Ok(Num::Int(if neg { -i } else { i }));
+        return Ok(Num::Int(if neg { i.wrapping_neg() } else { i }));
     }
     if body.contains(['x', 'X', 'i']) {
         return Err(bad());

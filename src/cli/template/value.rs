@@ -230,7 +230,7 @@ pub fn go_float(f: f64, verb: char, prec: Option<usize>) -> String {
             // Shortest digits, then %e when the exponent is < -4 or >= the
             // precision (6 for the shortest form, as strconv).
             let e = match prec {
-                Some(p) => format!("{:.*e}", p.max(1) - 1, f),
+                Some(p) => format!("{:.*e}", p.saturating_sub(1), f),
                 None => format!("{f:e}"),
             };
             let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
@@ -245,7 +245,9 @@ pub fn go_float(f: f64, verb: char, prec: Option<usize>) -> String {
                 exp_form(&format!("{mant}e{exp}"))
             } else {
                 let digits = mant.replace(['.', '-'], "");
-                let decimals = (digits.len() as i32 - 1 - exp).max(0) as usize;
+                let nd = i32::try_from(digits.len()).unwrap_or(i32::MAX);
+                let decimals =
+                    usize::try_from(nd.saturating_sub(1).saturating_sub(exp)).unwrap_or(0);
                 format!("{f:.decimals$}")
             }
         }
