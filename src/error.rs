@@ -60,6 +60,8 @@ impl Error {
             Error::Exit(code) => *code,
             Error::WithCode(_, code) => *code,
             Error::Runtime(e) => e.exit_code(),
+            // docker's CLI: a template that fails is a plain error.
+            Error::Format(_) => 1,
             // As docker's CLI after an interrupted build.
             Error::Build(crate::build::BuildError::Interrupted) => 130,
             _ => 125,

@@ -330,8 +330,15 @@ fn formats_all_and_errors() {
         e.stderr
     );
     assert_eq!(e.stdout, "");
+    // A bad template is a plain error (exit 1), as docker's.
     let e = r.run(&["stats", "--no-stream", "--format", "{{.Nope", "down"]);
-    e.fails_125();
+    assert_eq!(e.code, 1, "{}", e.stderr);
+    assert!(
+        e.stderr
+            .contains("template parsing error: template: :1: unclosed action"),
+        "{}",
+        e.stderr
+    );
     r.run(&["stats", "--bogus"]).fails_125();
 }
 

@@ -137,6 +137,7 @@ pub fn run(paths: &Paths, cmd: ContextCommand) -> Result<i32> {
                         ("DockerEndpoint", "DOCKER ENDPOINT"),
                         ("Error", "ERROR"),
                     ],
+                    "*formatter.clientContextContext",
                     &[value],
                 )?
             );

@@ -1,23 +1,28 @@
 //! Output formatting as docker prints it: `--format` templates, tables
 //! aligned like Go's tabwriter, human sizes and durations, statuses.
 
-use super::template::{Template, TemplateError};
+use super::template::{Mode, Row, Template, TemplateError, Val};
 use chrono::{DateTime, Utc};
 use thiserror::Error;
 
+/// docker's CLI reports both parse and execution errors of a template as
+/// "template parsing error: " + Go's text.
 #[derive(Debug, Error)]
 pub enum FormatError {
     #[error("template parsing error: {0}")]
     Parse(String),
-    #[error("template: {0}")]
+    #[error("template parsing error: {0}")]
     Exec(String),
+    /// A message in the command's own words (`ps`, `events`, `info`).
+    #[error("{0}")]
+    Other(String),
 }
 
 impl From<TemplateError> for FormatError {
     fn from(e: TemplateError) -> Self {
         match e {
-            TemplateError::Parse(m) => FormatError::Parse(format!("template: :1: {m}")),
-            TemplateError::Exec(m) => FormatError::Exec(format!(":1: executing \"\": {m}")),
+            TemplateError::Parse(m) => FormatError::Parse(m),
+            TemplateError::Exec(m) => FormatError::Exec(m),
         }
     }
 }
@@ -28,43 +33,110 @@ fn unescape(f: &str) -> String {
     f.replace("\\t", "\t").replace("\\n", "\n")
 }
 
-/// Render rows for a listing command (`ps`, `images`).
+/// The key under which a row carries its labels for the `Label` method
+/// (taken out of the row's fields).
+pub const LABELS_KEY: &str = "\0labels";
+
+/// A row's JSON as the formatter context docker's CLI would build.
+fn to_row(type_name: &str, v: &serde_json::Value) -> Row {
+    let mut fields = v.as_object().cloned().unwrap_or_default();
+    let labels = fields.remove(LABELS_KEY).map(|l| {
+        l.as_object()
+            .map(|o| {
+                o.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    });
+    Row {
+        type_name: type_name.to_string(),
+        fields,
+        labels,
+        header: false,
+    }
+}
+
+/// Render rows for a listing command (`ps`, `images`), as docker's
+/// formatter.Context does.
 /// `format`: the user's `--format` (None = default table; "table", "table TMPL",
 /// "json", or a plain template applied per row, no header).
 /// `default_table`: e.g. "table {{.ID}}\t{{.Image}}".
 /// `headers`: field name -> column header, e.g. ("ID", "CONTAINER ID").
+/// `type_name`: Go's name of the row's context, as errors show it.
 /// Returns the full text to print, each line ending in '\n'.
 pub fn render_rows(
     format: Option<&str>,
     default_table: &str,
     headers: &[(&str, &str)],
+    type_name: &str,
     rows: &[serde_json::Value],
 ) -> Result<String, FormatError> {
-    let format = match format.map(str::trim) {
+    let format = match format {
         None | Some("") | Some("table") => default_table.to_string(),
-        Some("json") => "{{json .}}".to_string(),
         Some(f) => f.to_string(),
     };
-    let (table, body) = match format.strip_prefix("table") {
-        Some(rest) => (true, rest.trim().to_string()),
-        None => (false, format.clone()),
+    let table = format.starts_with("table");
+    let body = match format.strip_prefix("table") {
+        Some(rest) => rest,
+        None if format == "json" => "{{json .}}",
+        None => &format,
     };
-    let tmpl = Template::parse(&unescape(&body))?;
+    // `ps` words its errors its own way.
+    let ps = type_name == "*formatter.ContainerContext";
+    let body = body.trim_matches(' ');
+    let src = if ps { body.to_string() } else { unescape(body) };
+    let mut tmpl = Template::parse(&src).map_err(|e| match e {
+        TemplateError::Parse(m) | TemplateError::Exec(m) if ps => {
+            FormatError::Other(format!("failed to parse template: {m}"))
+        }
+        e => e.into(),
+    })?;
+    if ps {
+        // docker's `ps` reports columns of the --format as typed.
+        tmpl.unescape_text();
+        tmpl.col_offset = format.len().saturating_sub(
+            format
+                .trim_start_matches("table")
+                .trim_start_matches(' ')
+                .len(),
+        );
+    }
     let mut out = String::new();
-    if table {
-        out.push_str(&tmpl.render(&super::template::header_value(headers))?);
-        out.push('\n');
-    }
     for r in rows {
-        out.push_str(&tmpl.render(r)?);
+        let row = Val::Row(std::rc::Rc::new(to_row(type_name, r)));
+        out.push_str(&tmpl.execute(&row, Mode::Row).map_err(|e| match e {
+            TemplateError::Parse(m) | TemplateError::Exec(m) if ps => {
+                FormatError::Other(format!("failed to execute template: {m}"))
+            }
+            e => e.into(),
+        })?);
         out.push('\n');
     }
-    Ok(if table { tabwriter(&out) } else { out })
+    if !table {
+        return Ok(out);
+    }
+    let mut text = tmpl.execute_header(&super::template::header_value(headers));
+    text.push('\n');
+    text.push_str(&out);
+    Ok(tabwriter(&text))
 }
 
-/// Apply one template to one value (`inspect -f`). No trailing newline added.
+/// Apply one template to one value of a typed struct (`version`, `info`,
+/// `events`): `type_name` is Go's name for it. No trailing newline added.
+pub fn render_struct(
+    tmpl: &str,
+    type_name: &str,
+    value: &serde_json::Value,
+) -> Result<String, FormatError> {
+    let row = Val::Row(std::rc::Rc::new(to_row(type_name, value)));
+    Ok(Template::parse(&unescape(tmpl))?.execute(&row, Mode::Row)?)
+}
+
+/// Apply one template to one inspect document (`inspect -f`), docker's
+/// typed try and raw fallback. No trailing newline added.
 pub fn render_template(tmpl: &str, value: &serde_json::Value) -> Result<String, FormatError> {
-    Ok(Template::parse(&unescape(tmpl))?.render(value)?)
+    Ok(Template::parse(tmpl)?.execute_inspect(value)?)
 }
 
 // Go's tabwriter.NewWriter(out, 10, 1, 3, ' ', 0), as docker's tables use.
@@ -367,6 +439,7 @@ mod tests {
             None,
             "table {{.ID}}\t{{.Image}}\t{{.Names}}",
             HEADERS,
+            "T",
             &rows,
         )
         .unwrap();
@@ -377,10 +450,17 @@ mod tests {
              ba9876543210   localhost:5000/app:1   bb\n"
         );
         // Short columns still take the minimum width of 10.
-        let out = render_rows(Some("table {{.Names}}\\t{{.ID}}"), "", HEADERS, &rows[..1]).unwrap();
+        let out = render_rows(
+            Some("table {{.Names}}\\t{{.ID}}"),
+            "",
+            HEADERS,
+            "T",
+            &rows[..1],
+        )
+        .unwrap();
         assert_eq!(out, "NAMES     CONTAINER ID\na         0123456789ab\n");
         // Header alone when there are no rows.
-        let out = render_rows(None, "table {{.ID}}\t{{.Names}}", HEADERS, &[]).unwrap();
+        let out = render_rows(None, "table {{.ID}}\t{{.Names}}", HEADERS, "T", &[]).unwrap();
         assert_eq!(out, "CONTAINER ID   NAMES\n");
     }
 
@@ -388,18 +468,18 @@ mod tests {
     fn plain_and_json_formats() {
         let rows = vec![json!({"ID": "x", "Names": "n"})];
         assert_eq!(
-            render_rows(Some("{{.ID}}:{{.Names}}"), "", HEADERS, &rows).unwrap(),
+            render_rows(Some("{{.ID}}:{{.Names}}"), "", HEADERS, "T", &rows).unwrap(),
             "x:n\n"
         );
         assert_eq!(
-            render_rows(Some("{{.ID}}\\t{{.Names}}"), "", HEADERS, &rows).unwrap(),
+            render_rows(Some("{{.ID}}\\t{{.Names}}"), "", HEADERS, "T", &rows).unwrap(),
             "x\tn\n"
         );
         assert_eq!(
-            render_rows(Some("json"), "", HEADERS, &rows).unwrap(),
+            render_rows(Some("json"), "", HEADERS, "T", &rows).unwrap(),
             "{\"ID\":\"x\",\"Names\":\"n\"}\n"
         );
-        assert!(render_rows(Some("{{.ID"), "", HEADERS, &rows).is_err());
+        assert!(render_rows(Some("{{.ID"), "", HEADERS, "T", &rows).is_err());
         assert_eq!(
             render_template("{{.A}}", &json!({"A": [1, 2]})).unwrap(),
             "[1 2]"

@@ -108,6 +108,7 @@ pub fn run(paths: &Paths, a: HistoryArgs) -> Result<i32> {
                 ("Size", "SIZE"),
                 ("Comment", "COMMENT"),
             ],
+            "*image.historyContext",
             &rows,
         )?
     );

@@ -235,7 +235,13 @@ pub fn run(paths: &Paths, a: ImagesArgs) -> Result<i32> {
     };
     print!(
         "{}",
-        render_rows(a.format.as_deref(), table, HEADERS, &values)?
+        render_rows(
+            a.format.as_deref(),
+            table,
+            HEADERS,
+            "*formatter.imageContext",
+            &values
+        )?
     );
     Ok(0)
 }

@@ -101,14 +101,37 @@ fn print_all(paths: &Paths, names: &[String], format: Option<&str>, kind: Kind) 
 pub(crate) fn print_values(values: Vec<Value>, format: Option<&str>, failed: bool) -> Result<i32> {
     match format.filter(|f| !f.is_empty()) {
         Some(f) if f != "json" => {
+            // As docker: each document that renders is printed; the
+            // errors come after, and a blank line stands for no output.
+            let mut errors = Vec::new();
+            let mut printed = false;
             for v in &values {
-                println!("{}", render_template(f, v)?);
+                match render_template(f, v) {
+                    Ok(text) => {
+                        println!("{text}");
+                        printed = true;
+                    }
+                    Err(e) => errors.push(e),
+                }
+            }
+            if !printed {
+                println!();
+            }
+            for e in &errors {
+                eprintln!("rdock: {e}");
+            }
+            if !errors.is_empty() {
+                return Ok(1);
             }
         }
         _ => {
-            let text = serde_json::to_string_pretty(&Value::Array(values))
+            // docker indents its inspect JSON by 4 spaces.
+            let mut buf = Vec::new();
+            let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+            let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+            serde::Serialize::serialize(&Value::Array(values), &mut ser)
                 .map_err(|e| Error::msg(format!("encoding JSON: {e}")))?;
-            println!("{text}");
+            println!("{}", String::from_utf8_lossy(&buf));
         }
     }
     Ok(if failed { 1 } else { 0 })

@@ -281,7 +281,10 @@ fn matches_filters(n: &NetworkDef, driver: &str, filters: &[(String, String)]) -
         let ok = match k {
             "driver" => vals.contains(&driver),
             "id" => vals.iter().any(|v| n.id.starts_with(v)),
-            "name" => vals.iter().any(|v| n.name.contains(v)),
+            // A regexp, as docker's (one that does not compile matches nothing).
+            "name" => vals
+                .iter()
+                .any(|v| regex_lite::Regex::new(v).is_ok_and(|r| r.is_match(&n.name))),
             "scope" => vals.contains(&"local"),
             "type" => {
                 let custom = !PREDEFINED.contains(&n.name.as_str());
@@ -350,6 +353,7 @@ fn ls(paths: &Paths, a: LsArgs) -> Result<i32> {
                 "IPv6": "false",
                 "Internal": n.internal.to_string(),
                 "Labels": labels.join(","),
+                super::format::LABELS_KEY: n.labels,
                 "CreatedAt": n.created,
             })
         })
@@ -370,6 +374,7 @@ fn ls(paths: &Paths, a: LsArgs) -> Result<i32> {
                 ("Labels", "LABELS"),
                 ("CreatedAt", "CREATED AT"),
             ],
+            "*network.networkContext",
             &rows,
         )?
     );

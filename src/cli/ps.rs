@@ -63,7 +63,9 @@ pub(super) fn parse_time(s: &str) -> Option<DateTime<Utc>> {
 
 struct Filters {
     status: Vec<String>,
-    name: Vec<String>,
+    /// Regexps docker matches against the name, with or without its "/";
+    /// one that does not compile matches nothing.
+    name: Vec<Option<regex_lite::Regex>>,
     id: Vec<String>,
     ancestor: Vec<String>,
     label: Vec<String>,
@@ -152,7 +154,7 @@ fn parse_filters(raw: &[String]) -> Result<Filters> {
                 }
                 f.status.push(v)
             }
-            "name" => f.name.push(v),
+            "name" => f.name.push(regex_lite::Regex::new(&v).ok()),
             "id" => f.id.push(v),
             "ancestor" => f.ancestor.push(v),
             "label" => f.label.push(v),
@@ -227,7 +229,8 @@ fn matches(f: &Filters, c: &Container, ancestors: &[String], bounds: &Bounds) ->
         && (f.name.is_empty()
             || f.name
                 .iter()
-                .any(|n| c.config.name.contains(n.trim_start_matches('/'))))
+                .flatten()
+                .any(|n| n.is_match(&c.config.name) || n.is_match(&format!("/{}", c.config.name))))
         && (f.id.is_empty() || f.id.iter().any(|i| c.config.id.starts_with(i.as_str())))
         && (f.ancestor.is_empty() || ancestors.contains(&c.config.image_id))
         && (f.health.is_empty() || f.health.iter().any(|h| *h == health_status(c)))
@@ -404,6 +407,7 @@ pub fn run(paths: &Paths, a: PsArgs) -> Result<i32> {
                 "Ports": crate::container::network::ports_text(c),
                 "Names": c.config.name,
                 "Labels": labels.join(","),
+                format::LABELS_KEY: c.config.labels,
                 "Mounts": c.config.mounts.iter().map(|m| m.destination.display().to_string()).collect::<Vec<_>>().join(","),
                 "Networks": crate::container::network::network_names(&c.config),
                 "Size": size_cell(c),
@@ -417,7 +421,13 @@ pub fn run(paths: &Paths, a: PsArgs) -> Result<i32> {
     };
     print!(
         "{}",
-        render_rows(a.format.as_deref(), &table, HEADERS, &rows)?
+        render_rows(
+            a.format.as_deref(),
+            &table,
+            HEADERS,
+            "*formatter.ContainerContext",
+            &rows
+        )?
     );
     Ok(0)
 }

@@ -165,7 +165,13 @@ pub fn run(a: SearchArgs) -> Result<i32> {
         .collect();
     print!(
         "{}",
-        render_rows(a.format.as_deref(), DEFAULT_TABLE, HEADERS, &rows)?
+        render_rows(
+            a.format.as_deref(),
+            DEFAULT_TABLE,
+            HEADERS,
+            "*registry.searchContext",
+            &rows
+        )?
     );
     Ok(0)
 }

@@ -184,6 +184,7 @@ fn render(a: &StatsArgs, list: &[Tracked], usage: &[Option<Usage>]) -> Result<St
         a.format.as_deref(),
         DEFAULT_TABLE,
         HEADERS,
+        "*container.statsContext",
         &rows,
     )?)
 }
@@ -314,7 +315,8 @@ mod tests {
 
     #[test]
     fn table_header() {
-        let out = render_rows(None, DEFAULT_TABLE, HEADERS, &[]).unwrap();
+        let out =
+            render_rows(None, DEFAULT_TABLE, HEADERS, "*container.statsContext", &[]).unwrap();
         assert_eq!(
             out,
             "CONTAINER ID   NAME      CPU %     MEM USAGE / LIMIT   MEM %     NET I/O   BLOCK I/O   PIDS\n"

@@ -162,6 +162,7 @@ fn df(paths: &Paths, a: DfArgs) -> Result<i32> {
                 ("Size", "SIZE"),
                 ("Reclaimable", "RECLAIMABLE"),
             ],
+            "*formatter.diskUsageImagesContext",
             &rows,
         )?
     );
@@ -255,7 +256,7 @@ fn df_verbose(paths: &Paths, a: &DfArgs) -> Result<i32> {
         return Ok(0);
     }
     let table = |tmpl: &str, headers: &[(&str, &str)], rows: &[serde_json::Value]| {
-        render_rows(None, tmpl, headers, rows)
+        render_rows(None, tmpl, headers, "*formatter.diskUsageContext", rows)
     };
     let mut out = String::from("Images space usage:\n\n");
     out.push_str(&table(

@@ -254,7 +254,13 @@ fn ls(paths: &Paths, a: LsArgs) -> Result<i32> {
         .list()
         .into_iter()
         .filter(|v| f.dangling.is_none_or(|d| unused.contains(&v.name) == d))
-        .filter(|v| f.names.is_empty() || f.names.iter().any(|n| v.name.contains(n.as_str())))
+        .filter(|v| {
+            // Regexps, as docker's (one that does not compile matches nothing).
+            f.names.is_empty()
+                || f.names
+                    .iter()
+                    .any(|n| regex_lite::Regex::new(n).is_ok_and(|r| r.is_match(&v.name)))
+        })
         .filter(|v| labels_match(v, &f.labels))
         .filter(|_| f.drivers.is_empty() || f.drivers.iter().any(|d| d == "local"))
         .collect();
@@ -274,6 +280,7 @@ fn ls(paths: &Paths, a: LsArgs) -> Result<i32> {
                 "Scope": "local",
                 "Mountpoint": v.mountpoint,
                 "Labels": labels.join(","),
+                super::format::LABELS_KEY: v.labels,
                 "Links": "N/A",
                 "Size": "N/A",
                 "CreatedAt": v.created_at,
@@ -295,6 +302,7 @@ fn ls(paths: &Paths, a: LsArgs) -> Result<i32> {
                 ("Size", "SIZE"),
                 ("CreatedAt", "CREATED AT"),
             ],
+            "*formatter.volumeContext",
             &rows,
         )?
     );
