@@ -48,7 +48,7 @@ pub fn run(paths: &Paths, a: ExecArgs) -> Result<i32> {
     for f in &a.env_file {
         env.extend(super::run_flags::read_env_file(f)?);
     }
-    env.extend(a.env.iter().filter_map(|e| super::run_flags::env_entry(e)));
+    env.extend(a.env.iter().map(|e| super::run_flags::env_flag(e)));
     if let Some(w) = a.workdir.as_deref().filter(|w| !w.starts_with('/')) {
         return Err(Error::msg(format!(
             "the working directory '{w}' is invalid, it needs to be an absolute path"
@@ -65,6 +65,10 @@ pub fn run(paths: &Paths, a: ExecArgs) -> Result<i32> {
         crate::events::container(paths, &c.config, &format!("exec_start: {shown}"), &id_attr);
     }
     let detach = a.detach;
+    let link_env = match running {
+        true => crate::container::network::links(paths, &c)?.env,
+        false => Vec::new(),
+    };
     let result = exec::exec(
         &c,
         &ExecOptions {
@@ -76,6 +80,7 @@ pub fn run(paths: &Paths, a: ExecArgs) -> Result<i32> {
             interactive: a.interactive,
             detach: a.detach,
             privileged: a.privileged,
+            link_env,
         },
     );
     if running && !detach {

@@ -299,18 +299,32 @@ pub fn plumb(id: &str, eps: &[(Endpoint, u32)], pid: i32) -> Result<()> {
     Ok(())
 }
 
-/// The container's /etc/hosts: docker's loopback entries, its own address
-/// and hostname once it has one (bridge), then `--add-host` lines.
+/// The container's /etc/hosts: docker's loopback entries, `--add-host`
+/// lines, then its own address (bridge) with its FQDN and bare hostname
+/// (libnetwork's `updateHostsFile` appends it last).
 pub fn hosts_file(cfg: &ContainerConfig, own_ip: Option<std::net::Ipv4Addr>) -> String {
     let mut hosts = super::lifecycle::HOSTS_NONE.to_string();
-    if let Some(ip) = own_ip {
-        hosts.push_str(&format!("{ip}\t{}\n", cfg.hostname));
-    }
     for line in &cfg.net.extra_hosts {
         hosts.push_str(line);
         hosts.push('\n');
     }
+    if let Some(ip) = own_ip {
+        hosts.push_str(&format!("{ip}\t{}\n", host_names(cfg)));
+    }
     hosts
+}
+
+/// "FQDN bare" for a container's own /etc/hosts line: `-h` may hold the
+/// FQDN, or `--domainname` completes it.
+fn host_names(cfg: &ContainerConfig) -> String {
+    let mut fqdn = cfg.hostname.clone();
+    if !cfg.domainname.is_empty() {
+        fqdn = format!("{fqdn}.{}", cfg.domainname);
+    }
+    match fqdn.split_once('.') {
+        Some((bare, _)) => format!("{fqdn} {bare}"),
+        None => fqdn,
+    }
 }
 
 /// After the container stopped (or failed to start): its addresses, ports,
