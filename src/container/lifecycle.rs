@@ -443,11 +443,11 @@ pub fn create_from(paths: &Paths, opts: &CreateOptions, img: &ImageSource) -> Re
             host_resolv,
         ),
         NetworkMode::Host | NetworkMode::None | NetworkMode::Container(_) => {
-            (super::network::hosts_file(&config, None), host_resolv)
+            (super::network::hosts_file(&config, None, &[]), host_resolv)
         }
         // The container's own line is added when it gets its address.
         NetworkMode::Bridge(_) => (
-            super::network::hosts_file(&config, None),
+            super::network::hosts_file(&config, None, &[]),
             crate::network::bridge::resolv_conf(
                 &host_resolv,
                 &config.net.dns,
