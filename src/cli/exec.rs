@@ -4,6 +4,7 @@ use crate::container::exec::{self, ExecOptions};
 use crate::container::store::ContainerStore;
 use crate::error::{Error, Result};
 use crate::paths::Paths;
+use crate::runtime::RuntimeError;
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -83,6 +84,18 @@ pub fn run(paths: &Paths, a: ExecArgs) -> Result<i32> {
             link_env,
         },
     );
+    // docker's daemon fails an exec's start after the client attached:
+    // it writes the error into the stream (stdout, "\r\n") and the exec
+    // exits 126.
+    let result = match result {
+        Err(Error::Runtime(
+            e @ (RuntimeError::UserNotFound(_) | RuntimeError::GroupNotFound(_)),
+        )) if !detach => {
+            print!("{e}\r\n");
+            Ok(126)
+        }
+        other => other,
+    };
     if running && !detach {
         // A program that could not be run dies with 126/127, as docker's.
         let code = match &result {

@@ -647,16 +647,30 @@ fn init(
         }
     }
 
-    // docker creates a missing working directory (as root, before the user switch).
+    // docker creates a missing working directory at start (owned by root,
+    // 0755), never for an exec.
     let cwd = if spec.cwd.is_empty() {
         "/"
     } else {
         spec.cwd.as_str()
     };
-    if std::fs::metadata(cwd).is_err() {
+    if matches!(spec.mode, InitMode::Create { .. }) && std::fs::metadata(cwd).is_err() {
         let _ = std::fs::create_dir_all(cwd);
-        let _ = nix::unistd::chown(cwd, Some(u.uid.into()), Some(u.gid.into()));
     }
+    // As runc: chdir while still root, so a directory only root can
+    // enter works; on EACCES try again as the user (a dir only the user
+    // can enter, e.g. on root-squashing NFS).
+    let chdir_failed = |e| {
+        RuntimeError::sys(
+            format!("chdir to cwd (\"{cwd}\") set in config.json failed"),
+            e,
+        )
+    };
+    let chdir_later = match nix::unistd::chdir(cwd) {
+        Ok(()) => false,
+        Err(nix::errno::Errno::EACCES | nix::errno::Errno::EPERM) => true,
+        Err(e) => return Err(chdir_failed(e)),
+    };
 
     // Without no_new_privs, seccomp(2) needs CAP_SYS_ADMIN: install the
     // filter now, while we still have it (the user switch and capset
@@ -685,12 +699,9 @@ fn init(
         .map_err(|e| RuntimeError::sys("setuid", e))?;
     caps::apply(spec.caps, u.uid)?;
 
-    nix::unistd::chdir(cwd).map_err(|e| {
-        RuntimeError::sys(
-            format!("chdir to cwd (\"{cwd}\") set in config.json failed"),
-            e,
-        )
-    })?;
+    if chdir_later {
+        nix::unistd::chdir(cwd).map_err(chdir_failed)?;
+    }
 
     let mut env = spec.env.clone();
     if !env.iter().any(|e| e.starts_with("HOME=")) {
