@@ -508,6 +508,7 @@ fn init_spec(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<In
                 ipc_none: cfg.ipc_mode == "none",
                 shm_bind: None,
                 idmap: None,
+                cgroup_dirs: Vec::new(),
             }),
             hostname: cfg.hostname.clone(),
             domainname: cfg.domainname.clone(),
@@ -748,6 +749,9 @@ pub(super) fn launch(
     {
         let _ = cgroup.remove();
         return Err(e.into());
+    }
+    if let InitMode::Create { rootfs, .. } = &mut spec.mode {
+        rootfs.cgroup_dirs = cgroup.v1_dirs();
     }
     let links = match super::network::links(paths, c) {
         Ok(l) => l,
