@@ -94,7 +94,7 @@ pub(crate) fn prepare(
             &cfg.cap_drop,
             cfg.privileged || opts.privileged,
         )?,
-        ulimits: cfg.ulimits.clone(),
+        ulimits: crate::runtime::rlimits::with_defaults(&cfg.ulimits)?,
         init: false,
         tty: opts.tty,
         stdin_open: opts.interactive,

@@ -519,7 +519,7 @@ fn init_spec(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<In
         user: cfg.user.clone(),
         caps,
         init: cfg.init,
-        ulimits: cfg.ulimits.clone(),
+        ulimits: crate::runtime::rlimits::with_defaults(&cfg.ulimits)?,
         tty: cfg.tty,
         stdin_open: cfg.open_stdin,
         new_netns: cfg.network.own_netns(),
