@@ -103,7 +103,6 @@ const DEV_LINKS: &[(&str, &str)] = &[
     ("stdin", "/proc/self/fd/0"),
     ("stdout", "/proc/self/fd/1"),
     ("stderr", "/proc/self/fd/2"),
-    ("core", "/proc/kcore"),
     ("ptmx", "pts/ptmx"),
 ];
 
@@ -383,6 +382,11 @@ fn setup_dev(root: &OwnedFd, spec: &RootfsSpec) -> Result<()> {
         nix::unistd::symlinkat(*target, Some(d), *name)
             .map_err(sys(format!("symlink /dev/{name}")))?;
     }
+    // As runc: /dev/core only where the kernel has /proc/kcore (the
+    // host's /proc: this runs before pivot_root).
+    if Path::new("/proc/kcore").exists() {
+        nix::unistd::symlinkat("/proc/kcore", Some(d), "core").map_err(sys("symlink /dev/core"))?;
+    }
     for (name, fstype, flags, data) in [
         (
             "pts",
@@ -421,8 +425,10 @@ fn setup_dev(root: &OwnedFd, spec: &RootfsSpec) -> Result<()> {
             continue;
         }
         let data = (!data.is_empty()).then_some(data);
+        // docker names /dev/shm's tmpfs "shm" (what df shows).
+        let source = if name == "shm" { "shm" } else { fstype };
         do_mount(
-            Some(Path::new(fstype)),
+            Some(Path::new(source)),
             &p,
             Some(fstype),
             flags,
