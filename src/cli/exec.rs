@@ -89,7 +89,9 @@ pub fn run(paths: &Paths, a: ExecArgs) -> Result<i32> {
     // exits 126.
     let result = match result {
         Err(Error::Runtime(
-            e @ (RuntimeError::UserNotFound(_) | RuntimeError::GroupNotFound(_)),
+            e @ (RuntimeError::UserNotFound(_)
+            | RuntimeError::GroupNotFound(_)
+            | RuntimeError::Cwd(..)),
         )) if !detach => {
             print!("{e}\r\n");
             Ok(126)

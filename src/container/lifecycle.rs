@@ -107,9 +107,9 @@ pub fn replace_or_append_env(env: &mut Vec<String>, overrides: &[String]) {
     let mut unset = Vec::new();
     for kv in overrides {
         let k = key(kv);
-        match env.iter().position(|e| key(e) == k) {
+        match env.iter_mut().find(|e| key(e) == k) {
             Some(_) if !kv.contains('=') => unset.push(k),
-            Some(i) => env[i] = kv.clone(),
+            Some(e) => *e = kv.clone(),
             None if kv.contains('=') => env.push(kv.clone()),
             None => {}
         }
@@ -125,8 +125,8 @@ pub fn config_env(image: &[String], user: &[String]) -> Vec<String> {
     let key = |e: &str| e.split('=').next().unwrap_or("").to_string();
     let mut env: Vec<String> = Vec::new();
     for kv in user {
-        match env.iter().position(|e| key(e) == key(kv)) {
-            Some(i) => env[i] = kv.clone(),
+        match env.iter_mut().find(|e| key(e) == key(kv)) {
+            Some(e) => *e = kv.clone(),
             None => env.push(kv.clone()),
         }
     }
@@ -155,20 +155,16 @@ pub fn process_env(cfg: &ContainerConfig, tty: bool, links: &[String]) -> Vec<St
 }
 
 /// The hostname and domain name a new container gets: `-h`; else the
-/// host's with `--uts host` or `--net host`; another container's network
-/// shares its names (docker's `initializeNetworking`); else the short ID.
+/// host's with `--uts host` or `--net host`; else the short ID. With
+/// another container's network they become that one's at each start
+/// (`share_names`).
 fn default_hostname(
-    paths: &Paths,
     opts: &CreateOptions,
     network: &NetworkMode,
     id: &str,
 ) -> Result<(String, String)> {
     if let Some(h) = &opts.hostname {
         return Ok((h.clone(), opts.domainname.clone()));
-    }
-    if let NetworkMode::Container(target) = network {
-        let t = ContainerStore::new(paths).load(target)?;
-        return Ok((t.config.hostname, t.config.domainname));
     }
     let host = opts.uts_mode == "host" || *network == NetworkMode::Host;
     let name = match host {
@@ -331,7 +327,7 @@ pub fn create_from(paths: &Paths, opts: &CreateOptions, img: &ImageSource) -> Re
             .map_err(|_| Error::msg(format!("could not get container for {name}")))?;
     }
     let id = util::random_hex(32);
-    let (hostname, domainname) = default_hostname(paths, opts, &network, &id)?;
+    let (hostname, domainname) = default_hostname(opts, &network, &id)?;
     let env = config_env(d.env.as_deref().unwrap_or_default(), &opts.env);
 
     let mut labels = d.labels.clone().unwrap_or_default();
@@ -660,6 +656,30 @@ fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
 }
 
+/// With another container's network, the names are that container's,
+/// taken at start and recorded (docker's `initializeNetworking`): the
+/// container as it starts, when they changed.
+fn share_names(store: &ContainerStore, c: &Container) -> Result<Option<Container>> {
+    let NetworkMode::Container(other) = &c.config.network else {
+        return Ok(None);
+    };
+    let Ok(t) = store.load(other) else {
+        return Ok(None); // launch says why it cannot join
+    };
+    let (h, d) = (&t.config.hostname, &t.config.domainname);
+    if c.config.hostname == *h && c.config.domainname == *d {
+        return Ok(None);
+    }
+    store.update_config(&c.config.id, |cfg| {
+        cfg.hostname = h.clone();
+        cfg.domainname = d.clone();
+    })?;
+    let mut updated = c.clone();
+    updated.config.hostname = h.clone();
+    updated.config.domainname = d.clone();
+    Ok(Some(updated))
+}
+
 /// Spawn the container and record it as running.
 pub(super) fn launch(
     paths: &Paths,
@@ -680,6 +700,14 @@ pub(super) fn launch(
         .ctx(|| "creating the rootfs mountpoint".into())?;
     crate::volume::prepare_start(paths, &c.config.mounts)?;
     let store = ContainerStore::new(paths);
+    let shared;
+    let c = match share_names(&store, c)? {
+        Some(updated) => {
+            shared = updated;
+            &shared
+        }
+        None => c,
+    };
     let mut spec = init_spec(paths, c, stdio)?;
     // Held open until the child has joined it.
     let _shared_netns = match &c.config.network {
