@@ -670,7 +670,7 @@ fn dns_hosts_and_bad_flags() {
         (vec!["--ip", "10.9.9.9"], "user defined networks only"),
         (
             vec!["--network-alias", "x"],
-            "supported only for containers in user defined networks",
+            "only supported for user-defined networks",
         ),
         (vec!["--link", "a:b:c"], "invalid format for link"),
         (

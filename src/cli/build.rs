@@ -338,6 +338,14 @@ fn step_limits(a: &BuildArgs) -> Result<StepLimits> {
         cgroup_parent: a.cgroup_parent.clone(),
         ..Default::default()
     };
+    // docker's daemon refuses them on Linux (the legacy builder's API;
+    // BuildKit has RUN --security instead). Accepting them would also
+    // need them in every step's cache key.
+    if !a.security_opt.is_empty() {
+        return Err(Error::msg(
+            "The daemon on this platform does not support setting security options on build",
+        ));
+    }
     let (security_opt, unmask_system_paths) =
         super::run_flags::parse_security_opts(&a.security_opt)?;
     Ok(StepLimits {

@@ -4,6 +4,7 @@ use crate::container::exec::{self, ExecOptions};
 use crate::container::store::ContainerStore;
 use crate::error::{Error, Result};
 use crate::paths::Paths;
+use crate::runtime::RuntimeError;
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -48,7 +49,7 @@ pub fn run(paths: &Paths, a: ExecArgs) -> Result<i32> {
     for f in &a.env_file {
         env.extend(super::run_flags::read_env_file(f)?);
     }
-    env.extend(a.env.iter().filter_map(|e| super::run_flags::env_entry(e)));
+    env.extend(a.env.iter().map(|e| super::run_flags::env_flag(e)));
     if let Some(w) = a.workdir.as_deref().filter(|w| !w.starts_with('/')) {
         return Err(Error::msg(format!(
             "the working directory '{w}' is invalid, it needs to be an absolute path"
@@ -65,6 +66,10 @@ pub fn run(paths: &Paths, a: ExecArgs) -> Result<i32> {
         crate::events::container(paths, &c.config, &format!("exec_start: {shown}"), &id_attr);
     }
     let detach = a.detach;
+    let link_env = match running {
+        true => crate::container::network::links(paths, &c)?.env,
+        false => Vec::new(),
+    };
     let result = exec::exec(
         &c,
         &ExecOptions {
@@ -76,8 +81,23 @@ pub fn run(paths: &Paths, a: ExecArgs) -> Result<i32> {
             interactive: a.interactive,
             detach: a.detach,
             privileged: a.privileged,
+            link_env,
         },
     );
+    // docker's daemon fails an exec's start after the client attached:
+    // it writes the error into the stream (stdout, "\r\n") and the exec
+    // exits 126.
+    let result = match result {
+        Err(Error::Runtime(
+            e @ (RuntimeError::UserNotFound(_)
+            | RuntimeError::GroupNotFound(_)
+            | RuntimeError::Cwd(..)),
+        )) if !detach => {
+            print!("{e}\r\n");
+            Ok(126)
+        }
+        other => other,
+    };
     if running && !detach {
         // A program that could not be run dies with 126/127, as docker's.
         let code = match &result {

@@ -2,7 +2,7 @@
 
 use crate::container::ops;
 use crate::container::store::ContainerStore;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::paths::Paths;
 use clap::Args;
 
@@ -25,7 +25,11 @@ pub fn run(paths: &Paths, a: RmArgs) -> Result<i32> {
     // What killed commands left (docs/architecture.md, crash safety).
     crate::container::debris::sweep(paths);
     if a.link {
-        return Err(Error::msg("links are not supported by rdock yet"));
+        return super::for_each(&a.containers, |name| {
+            crate::container::network::remove_link(paths, name)?;
+            println!("{name}");
+            Ok(())
+        });
     }
     let store = ContainerStore::new(paths);
     super::for_each(&a.containers, |name| {

@@ -297,7 +297,14 @@ pub fn check_attach(streams: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// `-e KEY` without a value takes the caller's value, or is dropped.
+/// `-e KEY` without a value takes the caller's value, or stays a bare
+/// `KEY`, which unsets KEY in the container (docker's `ValidateEnv`, then
+/// the daemon's `ReplaceOrAppendEnvValues`).
+pub fn env_flag(s: &str) -> String {
+    env_entry(s).unwrap_or_else(|| s.to_string())
+}
+
+/// An env-file's bare `KEY` takes the caller's value, or is dropped.
 pub fn env_entry(s: &str) -> Option<String> {
     if s.contains('=') {
         Some(s.to_string())
@@ -455,7 +462,7 @@ impl ContainerFlags {
         for f in &self.env_file {
             env.extend(read_env_file(f)?);
         }
-        env.extend(self.env.iter().filter_map(|e| env_entry(e)));
+        env.extend(self.env.iter().map(|e| env_flag(e)));
 
         if let Some(d) = self
             .volume_driver
@@ -745,15 +752,6 @@ impl ContainerFlags {
             crate::container::network::check_name("link alias", alias)?;
         }
         net.links = self.link.clone();
-        match mode {
-            NetworkMode::Container(_) if !self.link.is_empty() => {
-                return Err(Error::msg("conflicting options: container type network can't be used with links. This would result in undefined behavior"));
-            }
-            NetworkMode::Host if !self.link.is_empty() => {
-                return Err(Error::msg("conflicting options: host type networking can't be used with links. This would result in undefined behavior"));
-            }
-            _ => {}
-        }
         if !self.network_alias.is_empty() {
             match mode {
                 NetworkMode::Bridge(n) if crate::network::bridge::is_user_defined(n) => {
@@ -762,43 +760,20 @@ impl ContainerFlags {
                     }
                     net.aliases = self.network_alias.clone();
                 }
+                // docker 28's client refuses it before asking the daemon.
                 _ => {
                     return Err(Error::msg(
-                        "network-scoped alias is supported only for containers in user defined networks",
+                        "network-scoped aliases are only supported for user-defined networks",
                     ))
                 }
             }
         }
-        match mode {
-            NetworkMode::Container(_) => {
-                if !net.publish.is_empty() || self.publish_all {
-                    return Err(Error::msg(
-                        "conflicting options: port publishing and the container type network mode",
-                    ));
-                }
-                if !self.dns.is_empty()
-                    || !self.dns_search.is_empty()
-                    || !self.dns_option.is_empty()
-                {
-                    return Err(Error::msg("conflicting options: dns and the network mode"));
-                }
-                if !self.add_host.is_empty() {
-                    return Err(Error::msg(
-                        "conflicting options: custom host-to-IP mapping and the network mode",
-                    ));
-                }
-                if self.mac_address.is_some() {
-                    return Err(Error::msg(
-                        "conflicting options: mac-address and the network mode",
-                    ));
-                }
-            }
-            NetworkMode::Host if !net.publish.is_empty() || self.publish_all => {
-                eprintln!("WARNING: Published ports are discarded when using host network mode");
-                net.publish.clear();
-                net.publish_all = false;
-            }
-            _ => {}
+        self.check_network_conflicts(mode)?;
+        if matches!(mode, NetworkMode::Host) && !net.publish.is_empty() {
+            // docker warns about -p only: -P alone publishes nothing yet.
+            eprintln!("WARNING: Published ports are discarded when using host network mode");
+            net.publish.clear();
+            net.publish_all = false;
         }
         for d in &self.dns {
             d.parse::<std::net::IpAddr>()
@@ -826,6 +801,49 @@ impl ContainerFlags {
             net.mac = Some(m.clone());
         }
         Ok(net)
+    }
+
+    /// The daemon's checks of a `container:` (and `host`) network mode
+    /// against the options it makes meaningless, in docker's order and
+    /// words (moby's `validateNetContainerMode`). `--dns-search` and
+    /// `--dns-option` are accepted (and unused) as docker accepts them.
+    fn check_network_conflicts(&self, mode: &NetworkMode) -> Result<()> {
+        let conflict = |what: &str| Err(Error::msg(format!("conflicting options: {what}")));
+        match mode {
+            NetworkMode::Container(_) => {
+                if self.hostname.is_some() {
+                    return conflict("hostname and the network mode");
+                }
+                if !self.link.is_empty() {
+                    return conflict("container type network can't be used with links. This would result in undefined behavior");
+                }
+                if !self.dns.is_empty() {
+                    return conflict("dns and the network mode");
+                }
+                if !self.add_host.is_empty() {
+                    return conflict("custom host-to-IP mapping and the network mode");
+                }
+                if self.mac_address.is_some() {
+                    return conflict("mac-address and the network mode");
+                }
+                if !self.publish.is_empty() || self.publish_all {
+                    return conflict("port publishing and the container type network mode");
+                }
+                if !self.expose.is_empty() {
+                    return conflict("port exposing and the container type network mode");
+                }
+            }
+            NetworkMode::Host => {
+                if !self.link.is_empty() {
+                    return conflict("host type networking can't be used with links. This would result in undefined behavior");
+                }
+                if self.mac_address.is_some() {
+                    return conflict("mac-address and the network mode");
+                }
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     /// Write `--cidfile` (refusing an existing file, as docker does).

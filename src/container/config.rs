@@ -217,8 +217,17 @@ impl ContainerConfig {
     /// default is private on cgroup v2 but host on v1; rdock keeps it
     /// private on both (it hides the host's cgroup paths) unless
     /// `--cgroupns host` is asked for (docs/security.md).
+    /// `--cgroupns`, or docker's default: private on cgroup v2, the
+    /// host's on v1 (`default-cgroupns-mode`).
     pub fn private_cgroupns(&self) -> bool {
-        self.cgroupns != "host"
+        match self.cgroupns.as_str() {
+            "host" => false,
+            "private" => true,
+            _ => {
+                crate::runtime::cgroups::CgroupMode::detect()
+                    == crate::runtime::cgroups::CgroupMode::Unified
+            }
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //! through /proc/<pid>/ns), its cgroup, its capabilities, ulimits and user
 //! rules, then execve with the container's PATH.
 
-use super::lifecycle::{attach, forwarding_signals, merge_env};
+use super::lifecycle::{attach, forwarding_signals, process_env, replace_or_append_env};
 use super::store::Container;
 use crate::error::{Error, Result};
 use crate::runtime::caps;
@@ -20,6 +20,9 @@ pub struct ExecOptions {
     pub interactive: bool,
     pub detach: bool,
     pub privileged: bool,
+    /// The `--link` variables of the container (docker computes them for
+    /// every exec, from the links it has then).
+    pub link_env: Vec<String>,
 }
 
 fn open_ns(pid: i32, name: &str) -> Result<OwnedFd> {
@@ -67,11 +70,8 @@ pub(crate) fn prepare(
         Some(_) => Some(open_ns(pid, "user")?),
         None => None,
     };
-    let mut env = cfg.env.clone();
-    merge_env(&mut env, &opts.env);
-    if opts.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
-        env.push("TERM=xterm".into());
-    }
+    let mut env = process_env(cfg, opts.tty, &opts.link_env);
+    replace_or_append_env(&mut env, &opts.env);
     // The container's own filter, from the container's capabilities, even
     // for `exec --privileged` (runc applies the container's seccomp to
     // every process it starts in it, as docker does).
@@ -94,7 +94,7 @@ pub(crate) fn prepare(
             &cfg.cap_drop,
             cfg.privileged || opts.privileged,
         )?,
-        ulimits: cfg.ulimits.clone(),
+        ulimits: crate::runtime::rlimits::with_defaults(&cfg.ulimits)?,
         init: false,
         tty: opts.tty,
         stdin_open: opts.interactive,

@@ -197,7 +197,8 @@ pub fn inspect(paths: &Paths, c: &Container) -> Value {
             "Tty": cfg.tty,
             "OpenStdin": cfg.open_stdin,
             "StdinOnce": cfg.open_stdin,
-            "Env": cfg.env,
+            // docker shows no variables as null.
+            "Env": Some(&cfg.env).filter(|e| !e.is_empty()),
             "Cmd": cfg.cmd,
             "Image": cfg.image,
             "Volumes": if volumes.is_empty() { Value::Null } else { Value::Object(volumes) },

@@ -100,6 +100,83 @@ pub fn merge_env(env: &mut Vec<String>, overrides: &[String]) {
     }
 }
 
+/// docker's `ReplaceOrAppendEnvValues`: each override replaces its key in
+/// place or is appended; a bare `KEY` (no `=`) removes KEY.
+pub fn replace_or_append_env(env: &mut Vec<String>, overrides: &[String]) {
+    let key = |e: &str| e.split('=').next().unwrap_or("").to_string();
+    let mut unset = Vec::new();
+    for kv in overrides {
+        let k = key(kv);
+        match env.iter_mut().find(|e| key(e) == k) {
+            Some(_) if !kv.contains('=') => unset.push(k),
+            Some(e) => *e = kv.clone(),
+            None if kv.contains('=') => env.push(kv.clone()),
+            None => {}
+        }
+    }
+    env.retain(|e| !unset.contains(&key(e)));
+}
+
+/// A container's `Config.Env` as docker's create makes it: the user's
+/// variables (a repeated key keeps its first place and its last value),
+/// then the image's that the user did not name. PATH, HOSTNAME and TERM
+/// are not in it: they are added at each start and exec (`process_env`).
+pub fn config_env(image: &[String], user: &[String]) -> Vec<String> {
+    let key = |e: &str| e.split('=').next().unwrap_or("").to_string();
+    let mut env: Vec<String> = Vec::new();
+    for kv in user {
+        match env.iter_mut().find(|e| key(e) == key(kv)) {
+            Some(e) => *e = kv.clone(),
+            None => env.push(kv.clone()),
+        }
+    }
+    for kv in image {
+        if !env.iter().any(|e| key(e) == key(kv)) {
+            env.push(kv.clone());
+        }
+    }
+    env
+}
+
+/// The environment a process of the container starts with, as docker's
+/// `CreateDaemonEnvironment`: PATH, HOSTNAME, TERM (with a TTY) and the
+/// links' variables, then the container's own `Config.Env` over them.
+pub fn process_env(cfg: &ContainerConfig, tty: bool, links: &[String]) -> Vec<String> {
+    let mut env = vec![
+        format!("PATH={}", process::DEFAULT_PATH),
+        format!("HOSTNAME={}", cfg.hostname),
+    ];
+    if tty {
+        env.push("TERM=xterm".into());
+    }
+    env.extend(links.iter().cloned());
+    replace_or_append_env(&mut env, &cfg.env);
+    env
+}
+
+/// The hostname and domain name a new container gets: `-h`; else the
+/// host's with `--uts host` or `--net host`; else the short ID. With
+/// another container's network they become that one's at each start
+/// (`share_names`).
+fn default_hostname(
+    opts: &CreateOptions,
+    network: &NetworkMode,
+    id: &str,
+) -> Result<(String, String)> {
+    if let Some(h) = &opts.hostname {
+        return Ok((h.clone(), opts.domainname.clone()));
+    }
+    let host = opts.uts_mode == "host" || *network == NetworkMode::Host;
+    let name = match host {
+        true => nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .unwrap_or_default(),
+        false => id.get(..12).unwrap_or(id).to_string(),
+    };
+    Ok((name, opts.domainname.clone()))
+}
+
 /// An image a container is made from: a stored image, or (for `build`)
 /// a step's config on top of stored layers.
 pub struct ImageSource {
@@ -250,24 +327,8 @@ pub fn create_from(paths: &Paths, opts: &CreateOptions, img: &ImageSource) -> Re
             .map_err(|_| Error::msg(format!("could not get container for {name}")))?;
     }
     let id = util::random_hex(32);
-    let hostname = match (&opts.hostname, opts.uts_mode.as_str()) {
-        (Some(h), _) => h.clone(),
-        // The host's UTS namespace: its hostname, as docker records it.
-        (None, "host") => nix::unistd::gethostname()
-            .ok()
-            .and_then(|h| h.into_string().ok())
-            .unwrap_or_default(),
-        (None, _) => id.get(..12).unwrap_or(&id).to_string(),
-    };
-    let mut env = d.env.clone().unwrap_or_default();
-    if !env.iter().any(|e| e.starts_with("PATH=")) {
-        env.insert(0, format!("PATH={}", process::DEFAULT_PATH));
-    }
-    merge_env(&mut env, &[format!("HOSTNAME={hostname}")]);
-    if opts.tty {
-        merge_env(&mut env, &["TERM=xterm".to_string()]);
-    }
-    merge_env(&mut env, &opts.env);
+    let (hostname, domainname) = default_hostname(opts, &network, &id)?;
+    let env = config_env(d.env.as_deref().unwrap_or_default(), &opts.env);
 
     let mut labels = d.labels.clone().unwrap_or_default();
     labels.extend(opts.labels.clone());
@@ -339,7 +400,7 @@ pub fn create_from(paths: &Paths, opts: &CreateOptions, img: &ImageSource) -> Re
         unmask_system_paths: opts.unmask_system_paths,
         healthcheck,
         stop_timeout: opts.stop_timeout,
-        domainname: opts.domainname.clone(),
+        domainname,
         annotations: opts.annotations.clone(),
         owner: opts.owner,
     };
@@ -378,21 +439,18 @@ pub fn create_from(paths: &Paths, opts: &CreateOptions, img: &ImageSource) -> Re
     )?;
     let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     let (hosts, resolv) = match &config.network {
-        NetworkMode::Host => {
-            let mut hosts =
-                std::fs::read_to_string("/etc/hosts").unwrap_or_else(|_| HOSTS_NONE.into());
-            for line in &config.net.extra_hosts {
-                hosts.push_str(line);
-                hosts.push('\n');
-            }
-            (hosts, host_resolv)
-        }
-        NetworkMode::None | NetworkMode::Container(_) => {
-            (super::network::hosts_file(&config, None), host_resolv)
+        // The host's file, unless there are `--add-host`s: then docker's
+        // own (libnetwork's `buildHostsFile`).
+        NetworkMode::Host if config.net.extra_hosts.is_empty() => (
+            std::fs::read_to_string("/etc/hosts").unwrap_or_else(|_| HOSTS_NONE.into()),
+            host_resolv,
+        ),
+        NetworkMode::Host | NetworkMode::None | NetworkMode::Container(_) => {
+            (super::network::hosts_file(&config, None, &[]), host_resolv)
         }
         // The container's own line is added when it gets its address.
         NetworkMode::Bridge(_) => (
-            super::network::hosts_file(&config, None),
+            super::network::hosts_file(&config, None, &[]),
             crate::network::bridge::resolv_conf(
                 &host_resolv,
                 &config.net.dns,
@@ -420,6 +478,12 @@ fn init_spec(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<In
     let (seccomp, no_new_privs) = confinement(cfg, caps)?;
     let mut argv = vec![cfg.path.clone()];
     argv.extend(cfg.args.iter().cloned());
+    // Another container's network comes with its /etc/hostname, hosts and
+    // resolv.conf: the same files, so its later changes show here too.
+    let names_dir = match &cfg.network {
+        NetworkMode::Container(id) => paths.container(id),
+        _ => c.dir.clone(),
+    };
     Ok(InitSpec {
         mode: InitMode::Create {
             rootfs: Box::new(RootfsSpec {
@@ -435,9 +499,9 @@ fn init_spec(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<In
                 target: paths.rootfs_mountpoint(),
                 readonly: cfg.readonly_rootfs,
                 mounts: cfg.mounts.clone(),
-                hostname_file: Some(c.dir.join("hostname")),
-                hosts_file: Some(c.dir.join("hosts")),
-                resolv_file: Some(c.dir.join("resolv.conf")),
+                hostname_file: Some(names_dir.join("hostname")),
+                hosts_file: Some(names_dir.join("hosts")),
+                resolv_file: Some(names_dir.join("resolv.conf")),
                 privileged: cfg.privileged,
                 unmask: cfg.unmask_system_paths,
                 new_netns: cfg.network.own_netns(),
@@ -447,17 +511,18 @@ fn init_spec(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<In
                 ipc_none: cfg.ipc_mode == "none",
                 shm_bind: None,
                 idmap: None,
+                cgroup_dirs: Vec::new(),
             }),
             hostname: cfg.hostname.clone(),
             domainname: cfg.domainname.clone(),
         },
         argv,
-        env: cfg.env.clone(),
+        env: process_env(cfg, cfg.tty, &[]),
         cwd: cfg.working_dir.clone(),
         user: cfg.user.clone(),
         caps,
         init: cfg.init,
-        ulimits: cfg.ulimits.clone(),
+        ulimits: crate::runtime::rlimits::with_defaults(&cfg.ulimits)?,
         tty: cfg.tty,
         stdin_open: cfg.open_stdin,
         new_netns: cfg.network.own_netns(),
@@ -598,6 +663,30 @@ fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
 }
 
+/// With another container's network, the names are that container's,
+/// taken at start and recorded (docker's `initializeNetworking`): the
+/// container as it starts, when they changed.
+fn share_names(store: &ContainerStore, c: &Container) -> Result<Option<Container>> {
+    let NetworkMode::Container(other) = &c.config.network else {
+        return Ok(None);
+    };
+    let Ok(t) = store.load(other) else {
+        return Ok(None); // launch says why it cannot join
+    };
+    let (h, d) = (&t.config.hostname, &t.config.domainname);
+    if c.config.hostname == *h && c.config.domainname == *d {
+        return Ok(None);
+    }
+    store.update_config(&c.config.id, |cfg| {
+        cfg.hostname = h.clone();
+        cfg.domainname = d.clone();
+    })?;
+    let mut updated = c.clone();
+    updated.config.hostname = h.clone();
+    updated.config.domainname = d.clone();
+    Ok(Some(updated))
+}
+
 /// Spawn the container and record it as running.
 pub(super) fn launch(
     paths: &Paths,
@@ -618,6 +707,14 @@ pub(super) fn launch(
         .ctx(|| "creating the rootfs mountpoint".into())?;
     crate::volume::prepare_start(paths, &c.config.mounts)?;
     let store = ContainerStore::new(paths);
+    let shared;
+    let c = match share_names(&store, c)? {
+        Some(updated) => {
+            shared = updated;
+            &shared
+        }
+        None => c,
+    };
     let mut spec = init_spec(paths, c, stdio)?;
     // Held open until the child has joined it.
     let _shared_netns = match &c.config.network {
@@ -688,6 +785,9 @@ pub(super) fn launch(
         let _ = cgroup.remove();
         return Err(e.into());
     }
+    if let InitMode::Create { rootfs, .. } = &mut spec.mode {
+        rootfs.cgroup_dirs = cgroup.v1_dirs();
+    }
     let links = match super::network::links(paths, c) {
         Ok(l) => l,
         Err(e) => {
@@ -695,18 +795,8 @@ pub(super) fn launch(
             return Err(e);
         }
     };
-    // Link variables first; the container's own of the same name win.
     if !links.env.is_empty() {
-        let own = |e: &String| e.split('=').next().unwrap_or("").to_string();
-        let mine: std::collections::HashSet<String> = spec.env.iter().map(own).collect();
-        let mut env: Vec<String> = links
-            .env
-            .iter()
-            .filter(|e| !mine.contains(&own(e)))
-            .cloned()
-            .collect();
-        env.append(&mut spec.env);
-        spec.env = env;
+        spec.env = process_env(&c.config, c.config.tty, &links.env);
     }
     let endpoints = match super::network::prepare(paths, c, &links) {
         Ok(ep) => ep,

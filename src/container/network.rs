@@ -168,18 +168,76 @@ pub fn links(paths: &Paths, c: &Container) -> Result<Links> {
                 target.config.name
             )));
         };
-        out.hosts.push(format!(
-            "{}\t{alias} {} {}",
-            ep.ip,
-            target.short_id(),
-            target.config.name
-        ));
+        out.hosts
+            .push(format!("{}\t{}", ep.ip, link_names(alias, &target.config)));
         if !bridge::is_user_defined(&network) {
             out.env
                 .extend(link_env(&c.config.name, alias, &ep, &target.config));
         }
     }
     Ok(out)
+}
+
+/// `rm --link PARENT/ALIAS`: PARENT forgets its link ALIAS (docker's
+/// `rmLink`): out of its config, so neither a later start nor an `exec`
+/// sees it, and out of its /etc/hosts now if it runs. A plain container
+/// name is docker's "default link name", which cannot be removed.
+pub fn remove_link(paths: &Paths, name: &str) -> Result<()> {
+    let store = ContainerStore::new(paths);
+    let path = name.trim_start_matches('/');
+    let no_such = || Error::msg(format!("No such container: {path}"));
+    let Some((parent, alias)) = path.rsplit_once('/') else {
+        store.resolve(path)?;
+        return Err(Error::msg(
+            "Conflict, cannot remove the default link name of the container",
+        ));
+    };
+    // By name only, as docker's link names are paths of names.
+    let parent = store
+        .resolve(parent)
+        .ok()
+        .filter(|c| c.config.name == parent)
+        .ok_or_else(no_such)?;
+    let link = parent
+        .config
+        .net
+        .links
+        .iter()
+        .find(|l| split_link(l).1 == alias)
+        .cloned()
+        .ok_or_else(no_such)?;
+    store.update_config(&parent.config.id, |cfg| {
+        cfg.net.links.retain(|l| *l != link);
+    })?;
+    if parent.state.is_alive() {
+        let names = store
+            .resolve(split_link(&link).0)
+            .map(|t| link_names(alias, &t.config));
+        let hosts = parent.dir.join("hosts");
+        let text = std::fs::read_to_string(&hosts).unwrap_or_default();
+        let kept: String = text
+            .split_inclusive('\n')
+            .filter(|line| {
+                let n = line.split_once('\t').map(|(_, n)| n.trim_end());
+                !matches!((&names, n), (Ok(a), Some(b)) if a == b)
+            })
+            .collect();
+        if kept != text {
+            hosts::write_in_place(&hosts, &kept)
+                .map_err(|e| Error::msg(format!("updating {}: {e}", hosts.display())))?;
+        }
+    }
+    Ok(())
+}
+
+/// The names a link gives its target in /etc/hosts: the alias, the
+/// target's hostname, and its name unless that is the alias (docker's
+/// `buildSandboxOptions`).
+fn link_names(alias: &str, target: &ContainerConfig) -> String {
+    match alias == target.name {
+        true => format!("{alias} {}", target.hostname),
+        false => format!("{alias} {} {}", target.hostname, target.name),
+    }
 }
 
 /// `NAME[:ALIAS]`.
@@ -255,7 +313,7 @@ pub fn prepare(paths: &Paths, c: &Container, links: &Links) -> Result<Vec<(Endpo
         }
     }
     let own_ip = eps.first().map(|(e, _)| e.ip);
-    let mut hosts = hosts_file(&c.config, own_ip);
+    let mut hosts = hosts_file(&c.config, own_ip, &links.hosts);
     // On user networks a container finds itself by name and alias too.
     for (e, _) in eps
         .iter()
@@ -264,10 +322,6 @@ pub fn prepare(paths: &Paths, c: &Container, links: &Links) -> Result<Vec<(Endpo
         let mut names = vec![c.config.name.clone()];
         names.extend(e.aliases.iter().cloned());
         hosts.push_str(&format!("{}\t{}\n", e.ip, names.join(" ")));
-    }
-    for line in &links.hosts {
-        hosts.push_str(line);
-        hosts.push('\n');
     }
     let user: Vec<String> = eps
         .iter()
@@ -299,18 +353,36 @@ pub fn plumb(id: &str, eps: &[(Endpoint, u32)], pid: i32) -> Result<()> {
     Ok(())
 }
 
-/// The container's /etc/hosts: docker's loopback entries, its own address
-/// and hostname once it has one (bridge), then `--add-host` lines.
-pub fn hosts_file(cfg: &ContainerConfig, own_ip: Option<std::net::Ipv4Addr>) -> String {
+/// The container's /etc/hosts: docker's loopback entries, `--add-host`
+/// and `--link` lines, then its own address (bridge) with its FQDN and bare hostname
+/// (libnetwork's `updateHostsFile` appends it last).
+pub fn hosts_file(
+    cfg: &ContainerConfig,
+    own_ip: Option<std::net::Ipv4Addr>,
+    links: &[String],
+) -> String {
     let mut hosts = super::lifecycle::HOSTS_NONE.to_string();
-    if let Some(ip) = own_ip {
-        hosts.push_str(&format!("{ip}\t{}\n", cfg.hostname));
-    }
-    for line in &cfg.net.extra_hosts {
+    for line in cfg.net.extra_hosts.iter().chain(links) {
         hosts.push_str(line);
         hosts.push('\n');
     }
+    if let Some(ip) = own_ip {
+        hosts.push_str(&format!("{ip}\t{}\n", host_names(cfg)));
+    }
     hosts
+}
+
+/// "FQDN bare" for a container's own /etc/hosts line: `-h` may hold the
+/// FQDN, or `--domainname` completes it.
+fn host_names(cfg: &ContainerConfig) -> String {
+    let mut fqdn = cfg.hostname.clone();
+    if !cfg.domainname.is_empty() {
+        fqdn = format!("{fqdn}.{}", cfg.domainname);
+    }
+    match fqdn.split_once('.') {
+        Some((bare, _)) => format!("{fqdn} {bare}"),
+        None => fqdn,
+    }
 }
 
 /// After the container stopped (or failed to start): its addresses, ports,

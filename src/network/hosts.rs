@@ -67,7 +67,7 @@ pub fn refresh(paths: &Paths, networks: &[String], own: Option<(&Path, &str)>) -
 
 /// Bind-mounted files are replaced by content, never by rename (the mount
 /// holds the inode).
-fn write_in_place(path: &Path, text: &str) -> std::io::Result<()> {
+pub(crate) fn write_in_place(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     std::fs::OpenOptions::new()
         .write(true)

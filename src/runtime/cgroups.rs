@@ -8,7 +8,7 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-const CGROUP_ROOT: &str = "/sys/fs/cgroup";
+pub(crate) const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
 /// rdock's own parent cgroup: created on demand, removed with its last
 /// container. A `--cgroup-parent` of the user's is never removed.
@@ -323,6 +323,20 @@ impl Cgroup {
             dirs,
             own_parent: parent == RDOCK_PARENT,
         })
+    }
+
+    /// The container's directories in the v1 hierarchies (none on a
+    /// unified host; a hybrid host's cgroup2 one left out, as runc does).
+    pub fn v1_dirs(&self) -> Vec<PathBuf> {
+        match self.mode {
+            CgroupMode::Unified => Vec::new(),
+            _ => self
+                .dirs
+                .iter()
+                .filter(|d| !is_cgroup2(&d.to_string_lossy()))
+                .cloned()
+                .collect(),
+        }
     }
 
     /// Treat the parent as rdock's own: removed with its last child.

@@ -41,6 +41,10 @@ pub enum RuntimeError {
     InvalidArg(String),
     #[error("unable to find user {0}")]
     UserNotFound(String),
+    /// The working directory could not be entered: runc's words, with
+    /// Go's text for the errno.
+    #[error("chdir to cwd (\"{0}\") set in config.json failed: {1}")]
+    Cwd(String, String),
     #[error("unable to find group {0}")]
     GroupNotFound(String),
     /// exit 127: docker's wording.

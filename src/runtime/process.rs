@@ -447,6 +447,7 @@ const E_EXEC: u8 = 3;
 const E_USER: u8 = 4;
 const E_GROUP: u8 = 5;
 const E_MISSING: u8 = 6;
+const E_CWD: u8 = 7;
 
 fn encode_error(e: &RuntimeError) -> Vec<u8> {
     let (kind, text) = match e {
@@ -456,6 +457,7 @@ fn encode_error(e: &RuntimeError) -> Vec<u8> {
         RuntimeError::ExecMissing(p) => (E_MISSING, p.clone()),
         RuntimeError::UserNotFound(u) => (E_USER, u.clone()),
         RuntimeError::GroupNotFound(g) => (E_GROUP, g.clone()),
+        RuntimeError::Cwd(d, why) => (E_CWD, format!("{d}\0{why}")),
         other => (E_GENERIC, other.to_string()),
     };
     let mut v = vec![kind];
@@ -476,7 +478,22 @@ fn decode_error(msg: &[u8]) -> RuntimeError {
         E_MISSING => RuntimeError::ExecMissing(text),
         E_USER => RuntimeError::UserNotFound(text),
         E_GROUP => RuntimeError::GroupNotFound(text),
+        E_CWD => {
+            let (d, why) = text.split_once('\0').unwrap_or((&text, ""));
+            RuntimeError::Cwd(d.to_string(), why.to_string())
+        }
         _ => RuntimeError::Other(text),
+    }
+}
+
+/// An errno as Go prints it: strerror's text, first letter lower-cased
+/// ("no such file or directory").
+fn go_errno(e: nix::errno::Errno) -> String {
+    let d = e.desc();
+    let mut c = d.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
     }
 }
 
@@ -647,16 +664,25 @@ fn init(
         }
     }
 
-    // docker creates a missing working directory (as root, before the user switch).
+    // docker creates a missing working directory at start (owned by root,
+    // 0755), never for an exec.
     let cwd = if spec.cwd.is_empty() {
         "/"
     } else {
         spec.cwd.as_str()
     };
-    if std::fs::metadata(cwd).is_err() {
+    if matches!(spec.mode, InitMode::Create { .. }) && std::fs::metadata(cwd).is_err() {
         let _ = std::fs::create_dir_all(cwd);
-        let _ = nix::unistd::chown(cwd, Some(u.uid.into()), Some(u.gid.into()));
     }
+    // As runc: chdir while still root, so a directory only root can
+    // enter works; on EACCES try again as the user (a dir only the user
+    // can enter, e.g. on root-squashing NFS).
+    let chdir_failed = |e: nix::errno::Errno| RuntimeError::Cwd(cwd.to_string(), go_errno(e));
+    let chdir_later = match nix::unistd::chdir(cwd) {
+        Ok(()) => false,
+        Err(nix::errno::Errno::EACCES | nix::errno::Errno::EPERM) => true,
+        Err(e) => return Err(chdir_failed(e)),
+    };
 
     // Without no_new_privs, seccomp(2) needs CAP_SYS_ADMIN: install the
     // filter now, while we still have it (the user switch and capset
@@ -685,12 +711,9 @@ fn init(
         .map_err(|e| RuntimeError::sys("setuid", e))?;
     caps::apply(spec.caps, u.uid)?;
 
-    nix::unistd::chdir(cwd).map_err(|e| {
-        RuntimeError::sys(
-            format!("chdir to cwd (\"{cwd}\") set in config.json failed"),
-            e,
-        )
-    })?;
+    if chdir_later {
+        nix::unistd::chdir(cwd).map_err(chdir_failed)?;
+    }
 
     let mut env = spec.env.clone();
     if !env.iter().any(|e| e.starts_with("HOME=")) {

@@ -1,5 +1,6 @@
 //! --ulimit parsing (docker's `name=soft[:hard]`) and applying. Limits not
-//! named are inherited untouched: never raised unless the user asks.
+//! named are inherited untouched (never raised unless the user asks),
+//! except RLIMIT_NOFILE: see `apply` and docs/compatibility.md.
 
 use super::{Result, RuntimeError};
 use serde::{Deserialize, Serialize};
@@ -68,8 +69,74 @@ pub fn parse(s: &str) -> Result<Ulimit> {
     })
 }
 
-/// Apply the user's ulimits in the container's init.
+/// RLIMIT_NOFILE of a container no limit names: what docker 25+ gives
+/// on a systemd host (its unit no longer sets LimitNOFILE: systemd's
+/// 1024 soft, 524288 hard), not whatever the shell that ran rdock had.
+pub const DEFAULT_NOFILE: (u64, u64) = (1024, 524_288);
+
+/// The daemon.json `default-ulimits` (docker's key and shape:
+/// `{"nofile": {"Name": "nofile", "Soft": 1024, "Hard": 2048}}`) under the
+/// user's `--ulimit`s, which win by name.
+pub fn with_defaults(user: &[Ulimit]) -> Result<Vec<Ulimit>> {
+    let json = crate::util::daemon_json().map_err(invalid)?;
+    let mut out: Vec<Ulimit> = Vec::new();
+    if let Some(map) = json.get("default-ulimits").and_then(|v| v.as_object()) {
+        for (name, v) in map {
+            let num = |k: &str| v.get(k).and_then(|x| x.as_i64());
+            let (Some(soft), Some(hard)) = (num("Soft"), num("Hard")) else {
+                return Err(invalid(format!(
+                    "default-ulimits: invalid value for {name}"
+                )));
+            };
+            parse(&format!("{name}={soft}:{hard}"))?;
+            out.push(Ulimit {
+                name: name.clone(),
+                soft,
+                hard,
+            });
+        }
+    }
+    out.retain(|d| !user.iter().any(|u| u.name == d.name));
+    out.extend(user.iter().cloned());
+    Ok(out)
+}
+
+/// `DEFAULT_NOFILE`, its hard limit lowered to ours where we may not raise
+/// it (no CAP_SYS_RESOURCE, or past fs.nr_open).
+fn default_nofile() -> Result<()> {
+    let (soft, hard) = DEFAULT_NOFILE;
+    let set = |soft: u64, hard: u64| {
+        let lim = libc::rlimit {
+            rlim_cur: soft,
+            rlim_max: hard,
+        };
+        // SAFETY: a valid resource and rlimit struct.
+        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 }
+    };
+    if set(soft, hard) {
+        return Ok(());
+    }
+    let mut cur = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: a valid resource and out-pointer.
+    unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut cur) };
+    let hard = hard.min(cur.rlim_max);
+    if set(soft.min(hard), hard) {
+        return Ok(());
+    }
+    Err(RuntimeError::sys(
+        "setrlimit nofile",
+        nix::errno::Errno::last(),
+    ))
+}
+
+/// Apply the container's ulimits in its init (and in each exec).
 pub fn apply(ulimits: &[Ulimit]) -> Result<()> {
+    if !ulimits.iter().any(|u| u.name == "nofile") {
+        default_nofile()?;
+    }
     for u in ulimits {
         let Some((_, res)) = NAMES.iter().find(|(n, _)| *n == u.name) else {
             return Err(invalid(format!("invalid ulimit type: {}", u.name)));

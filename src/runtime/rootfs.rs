@@ -58,6 +58,9 @@ pub struct RootfsSpec {
     /// dir (parent of upper/, work/ and the /etc files), and the host uid
     /// and gid of the container's root.
     pub idmap: Option<(RawFd, PathBuf, u32, u32)>,
+    /// cgroup v1: the container's directory in each v1 hierarchy (host
+    /// paths), bound at /sys/fs/cgroup/<hierarchy> as runc does.
+    pub cgroup_dirs: Vec<PathBuf>,
 }
 
 /// docker's default masked paths (oci/defaults.go): hidden from the container.
@@ -100,7 +103,6 @@ const DEV_LINKS: &[(&str, &str)] = &[
     ("stdin", "/proc/self/fd/0"),
     ("stdout", "/proc/self/fd/1"),
     ("stderr", "/proc/self/fd/2"),
-    ("core", "/proc/kcore"),
     ("ptmx", "pts/ptmx"),
 ];
 
@@ -194,6 +196,8 @@ pub fn setup(spec: &RootfsSpec) -> Result<()> {
                 "mounting /sys/fs/cgroup",
             )?;
         }
+    } else {
+        mount_cgroups_v1(&root, spec)?;
     }
 
     setup_dev(&root, spec)?;
@@ -378,6 +382,11 @@ fn setup_dev(root: &OwnedFd, spec: &RootfsSpec) -> Result<()> {
         nix::unistd::symlinkat(*target, Some(d), *name)
             .map_err(sys(format!("symlink /dev/{name}")))?;
     }
+    // As runc: /dev/core only where the kernel has /proc/kcore (the
+    // host's /proc: this runs before pivot_root).
+    if Path::new("/proc/kcore").exists() {
+        nix::unistd::symlinkat("/proc/kcore", Some(d), "core").map_err(sys("symlink /dev/core"))?;
+    }
     for (name, fstype, flags, data) in [
         (
             "pts",
@@ -416,8 +425,10 @@ fn setup_dev(root: &OwnedFd, spec: &RootfsSpec) -> Result<()> {
             continue;
         }
         let data = (!data.is_empty()).then_some(data);
+        // docker names /dev/shm's tmpfs "shm" (what df shows).
+        let source = if name == "shm" { "shm" } else { fstype };
         do_mount(
-            Some(Path::new(fstype)),
+            Some(Path::new(source)),
             &p,
             Some(fstype),
             flags,
@@ -577,6 +588,68 @@ fn user_mount(root: &OwnedFd, m: &MountSpec) -> Result<()> {
                 (!data.is_empty()).then_some(data.as_str()),
                 &format!("mounting tmpfs on {dest}"),
             )?;
+        }
+    }
+    Ok(())
+}
+
+/// cgroup v1 as runc mounts it: a tmpfs at /sys/fs/cgroup and, in it,
+/// each hierarchy's directory of the container bound read-only (read-write
+/// with --privileged) under the hierarchy's name; a co-mounted hierarchy
+/// ("cpu,cpuacct") gets a symlink per controller. The container sees its
+/// own cgroup only, whatever its cgroup namespace.
+fn mount_cgroups_v1(root: &OwnedFd, spec: &RootfsSpec) -> Result<()> {
+    let Ok(cg) = resolve(root, "/sys/fs/cgroup", Kind::Existing) else {
+        return Ok(());
+    };
+    let common = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    do_mount(
+        Some(Path::new("tmpfs")),
+        &cg.path(),
+        Some("tmpfs"),
+        common | MsFlags::MS_RELATIME,
+        Some("mode=755"),
+        "mounting /sys/fs/cgroup",
+    )?;
+    let base = Path::new(super::cgroups::CGROUP_ROOT);
+    for dir in &spec.cgroup_dirs {
+        let Some(name) = dir
+            .strip_prefix(base)
+            .ok()
+            .and_then(|r| r.components().next())
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        else {
+            continue;
+        };
+        let dest = format!("/sys/fs/cgroup/{name}");
+        let target = resolve(root, &dest, Kind::Dir)?;
+        do_mount(
+            Some(dir),
+            &target.path(),
+            None,
+            MsFlags::MS_BIND,
+            None,
+            &format!("binding {}", dir.display()),
+        )?;
+        let mut f = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | common | MsFlags::MS_RELATIME;
+        if !spec.privileged {
+            f |= MsFlags::MS_RDONLY;
+        }
+        // Re-resolved: the fd from before the bind is the covered dir.
+        let bound = resolve(root, &dest, Kind::Existing)?;
+        do_mount(
+            None,
+            &bound.path(),
+            None,
+            f,
+            None,
+            &format!("remounting {dest}"),
+        )?;
+        if name.contains(',') {
+            let cgdir = resolve(root, "/sys/fs/cgroup", Kind::Existing)?;
+            for ctl in name.split(',') {
+                let _ = nix::unistd::symlinkat(name.as_str(), Some(cgdir.fd.as_raw_fd()), ctl);
+            }
         }
     }
     Ok(())

@@ -117,7 +117,10 @@ pub fn resolve(spec: &str, root: &Path) -> Result<ExecUser> {
         };
     }
     let mut additional_gids = Vec::new();
-    if let Some(n) = &name {
+    // As runc: /etc/group memberships only in the implicit form (no group
+    // named): `-u root:root` has no supplementary groups.
+    let implicit = group.is_none_or(|g| g.is_empty());
+    if let Some(n) = name.as_ref().filter(|_| implicit) {
         for g in &groups {
             if g.members.iter().any(|m| m == n) && !additional_gids.contains(&g.gid) {
                 additional_gids.push(g.gid);
@@ -152,8 +155,11 @@ pub fn group_ids(names: &[String], root: &Path) -> Result<Vec<u32>> {
                 .iter()
                 .find(|e| &e.name == g)
                 .map(|e| e.gid)
+                // runc's wording for additional groups, capital and all.
                 .ok_or_else(|| {
-                    RuntimeError::GroupNotFound(format!("{g}: no matching entries in group file"))
+                    RuntimeError::Other(format!(
+                        "Unable to find group {g}: no matching entries in group file"
+                    ))
                 }),
         })
         .collect()
