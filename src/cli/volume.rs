@@ -309,7 +309,7 @@ fn inspect(paths: &Paths, a: InspectArgs) -> Result<i32> {
         match store.get(name) {
             Ok(v) => values.push(v.inspect()),
             Err(e) => {
-                eprintln!("rdock: {}", crate::util::one_line(&e.to_string()));
+                super::report_line(&Error::from(e));
                 failed = true;
             }
         }
@@ -323,10 +323,11 @@ fn rm(paths: &Paths, a: RmArgs) -> Result<i32> {
     for name in &a.names {
         match store.remove(name, a.force) {
             Ok(()) => println!("{name}"),
-            // docker's -f: a volume that is not there is no error.
-            Err(VolumeError::NotFound(_)) if a.force => {}
+            // docker's -f: a volume that is not there is no error (and
+            // docker prints its name as removed).
+            Err(VolumeError::NotFound(_)) if a.force => println!("{name}"),
             Err(e) => {
-                eprintln!("rdock: {}", crate::util::one_line(&e.to_string()));
+                super::report_line(&Error::from(e));
                 failed = true;
             }
         }
