@@ -78,8 +78,17 @@ pub fn run(paths: &Paths, a: ExecArgs) -> Result<i32> {
             privileged: a.privileged,
         },
     );
+    let result = match result {
+        Err(e) if running && cannot_start(&e) => {
+            // docker's daemon writes why the process could not start into
+            // the exec's output stream; its status is 126 (127: no such
+            // program).
+            println!("{}", crate::util::one_line(&e.to_string()));
+            Ok(if e.status(126) == 127 { 127 } else { 126 })
+        }
+        r => r,
+    };
     if running && !detach {
-        // A program that could not be run dies with 126/127, as docker's.
         let code = match &result {
             Ok(code) => *code,
             Err(e) => e.exit_code(),
@@ -92,4 +101,15 @@ pub fn run(paths: &Paths, a: ExecArgs) -> Result<i32> {
         );
     }
     result
+}
+
+/// Whether `e` says the exec's process could not be started in the
+/// container (no such program or user, a bad working directory), as
+/// opposed to rdock failing or being interrupted.
+fn cannot_start(e: &Error) -> bool {
+    match e {
+        Error::Runtime(r) => !matches!(r, crate::runtime::RuntimeError::Interrupted(_)),
+        Error::WithCode(inner, _) => cannot_start(inner),
+        _ => false,
+    }
 }

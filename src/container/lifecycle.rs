@@ -727,7 +727,12 @@ pub(super) fn launch(
         Err(e) => {
             let _ = cgroup.remove();
             super::network::teardown(paths, c);
-            let code = e.exit_code();
+            // What docker records: 126/127 when the program cannot be
+            // run, else 128 (its "exit status unknown").
+            let code = match e.exit_code() {
+                code @ (126 | 127) => code,
+                _ => 128,
+            };
             let state = State {
                 status: if c.state.status == Status::Created {
                     Status::Created

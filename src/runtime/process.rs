@@ -685,11 +685,12 @@ fn init(
         .map_err(|e| RuntimeError::sys("setuid", e))?;
     caps::apply(spec.caps, u.uid)?;
 
+    // runc's words, errno as Go prints it.
     nix::unistd::chdir(cwd).map_err(|e| {
-        RuntimeError::sys(
-            format!("chdir to cwd (\"{cwd}\") set in config.json failed"),
-            e,
-        )
+        RuntimeError::Other(format!(
+            "chdir to cwd (\"{cwd}\") set in config.json failed: {}",
+            e.desc().to_ascii_lowercase()
+        ))
     })?;
 
     let mut env = spec.env.clone();
