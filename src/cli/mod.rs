@@ -424,11 +424,28 @@ pub fn main() -> i32 {
         Ok(c) => c,
         Err(e) => return usage_error(e, &args),
     };
+    // The docker CLI's check and message; `-D` wins over the level.
+    use crate::util::log::{self, Level};
+    let level = match Level::parse(&cli.log_level) {
+        Some(level) => level,
+        None if cli.log_level.is_empty() => Level::Info,
+        None => {
+            eprintln!("Unable to parse logging level: {}", cli.log_level);
+            return 1;
+        }
+    };
+    log::set_level(if cli.debug { Level::Debug } else { level });
     if cli.version {
         println!("rdock version {}", env!("CARGO_PKG_VERSION"));
         return 0;
     }
     let paths = Paths::new(&cli.root, &cli.runroot);
+    debug!(
+        "rdock {}: root {}, runroot {}",
+        env!("CARGO_PKG_VERSION"),
+        paths.root.display(),
+        paths.runroot.display()
+    );
     if let Some(dir) = &cli.config {
         // docker's --config names the directory of config.json; the
         // credential code reads it from DOCKER_CONFIG, as docker does.

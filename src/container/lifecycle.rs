@@ -591,7 +591,9 @@ fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
 }
 
-/// Spawn the container and record it as running.
+/// Spawn the container and record it as running; or record why it could
+/// not start, as docker does: its state keeps the error and docker's exit
+/// code, and a `--rm` container goes (so a retry can take its name).
 pub(super) fn launch(
     paths: &Paths,
     c: &Container,
@@ -603,6 +605,41 @@ pub(super) fn launch(
             c.config.name
         )));
     }
+    try_launch(paths, c, stdio).inspect_err(|e| record_start_failure(paths, c, e))
+}
+
+fn record_start_failure(paths: &Paths, c: &Container, e: &Error) {
+    debug!("start of {} failed: {e}", c.config.id);
+    let store = ContainerStore::new(paths);
+    if c.config.auto_remove {
+        let _ = store.remove(c);
+        let _ = crate::volume::release_anonymous(paths, &c.config.mounts);
+        return;
+    }
+    // 126/127 when the program cannot be run, else 128 (docker's "exit
+    // status unknown").
+    let code = match e.exit_code() {
+        code @ (126 | 127) => code,
+        _ => 128,
+    };
+    let state = State {
+        status: if c.state.status == Status::Created {
+            Status::Created
+        } else {
+            Status::Exited
+        },
+        exit_code: code,
+        error: e.to_string(),
+        ..c.state.clone()
+    };
+    let _ = store.save_state(&c.config.id, &state);
+}
+
+fn try_launch(
+    paths: &Paths,
+    c: &Container,
+    stdio: Option<[i32; 3]>,
+) -> Result<(Spawned, Cgroup)> {
     // `cp` holds this while it has this container's rootfs open or its
     // overlay mounted: never two overlays on one upper dir.
     let _rootfs = util::FileLock::on_dir(&c.dir.join("upper"))
@@ -727,29 +764,6 @@ pub(super) fn launch(
         Err(e) => {
             let _ = cgroup.remove();
             super::network::teardown(paths, c);
-            // What docker records: 126/127 when the program cannot be
-            // run, else 128 (its "exit status unknown").
-            let code = match e.exit_code() {
-                code @ (126 | 127) => code,
-                _ => 128,
-            };
-            let state = State {
-                status: if c.state.status == Status::Created {
-                    Status::Created
-                } else {
-                    Status::Exited
-                },
-                exit_code: code,
-                error: e.to_string(),
-                ..c.state.clone()
-            };
-            if c.config.auto_remove {
-                // docker removes a --rm container whose start failed.
-                let _ = store.remove(c);
-                let _ = crate::volume::release_anonymous(paths, &c.config.mounts);
-            } else {
-                let _ = store.save_state(&c.config.id, &state);
-            }
             return Err(e.into());
         }
     };

@@ -251,6 +251,13 @@ pub fn prepare(paths: &Paths, c: &Container, links: &Links) -> Result<Vec<(Endpo
             &live,
         ) {
             Ok(ep) => eps.push(ep),
+            Err(crate::network::NetworkError::PortTaken(why)) => {
+                return fail(Error::msg(format!(
+                    "driver failed programming external connectivity on endpoint {} ({}): {why}",
+                    c.config.name,
+                    crate::util::random_hex(32)
+                )))
+            }
             Err(e) => return fail(e.into()),
         }
     }
