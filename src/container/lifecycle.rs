@@ -113,6 +113,12 @@ pub fn create(paths: &Paths, opts: &CreateOptions) -> Result<Container> {
     let images = ImageStore::new(paths);
     let idx = images.index()?;
     let img = idx.lookup(&opts.image)?;
+    debug!(
+        "image {} is {} ({} layers)",
+        opts.image,
+        img.id,
+        img.layers.len()
+    );
     let source = ImageSource {
         id: img.id.clone(),
         layers: img.layers.clone(),
@@ -706,6 +712,16 @@ fn try_launch(
         rootfs.shm_bind = shm;
         let (uid, gid) = c.config.userns_remap.as_ref().map_or((0, 0), |r| r.root());
         rootfs.idmap = spec.userns.map(|fd| (fd, c.dir.clone(), uid, gid));
+    }
+    for m in &c.config.mounts {
+        debug!(
+            "mount {:?} {} -> {} ro={} {:?}",
+            m.kind,
+            m.source.display(),
+            m.destination.display(),
+            m.readonly,
+            m.options
+        );
     }
     let cgroup = Cgroup::create(c.config.cgroup_parent(), &c.config.id)?;
     if let Err(e) = c
