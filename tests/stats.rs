@@ -325,13 +325,13 @@ fn formats_all_and_errors() {
     // Unknown names: docker's message, rdock's 125, nothing printed.
     let e = r.run(&["stats", "--no-stream", "down", "nosuch"]);
     assert!(
-        e.fails_125().contains("No such container: nosuch"),
+        e.fails_1().contains("No such container: nosuch"),
         "{}",
         e.stderr
     );
     assert_eq!(e.stdout, "");
     let e = r.run(&["stats", "--no-stream", "--format", "{{.Nope", "down"]);
-    e.fails_125();
+    e.fails_1();
     r.run(&["stats", "--bogus"]).fails_125();
 }
 

@@ -229,8 +229,9 @@ pub fn create_from(paths: &Paths, opts: &CreateOptions, img: &ImageSource) -> Re
             )));
         }
     }
+    // A bad rule is the docker client's own refusal (exit 125).
     for r in &opts.device_cgroup_rules {
-        devices::parse_rule(r)?;
+        devices::parse_rule(r).map_err(|e| Error::from(e).client())?;
     }
     let mut resources = opts.resources.clone().with_defaults();
     // Looking at the host's cgroups costs a few syscalls: only when asked.
