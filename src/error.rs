@@ -97,9 +97,8 @@ impl Error {
         use crate::container::ContainerError;
         use crate::image::ImageError;
         match self {
-            Error::Container(ContainerError::NotFound(_)) | Error::Image(ImageError::NotFound(_)) => {
-                true
-            }
+            Error::Container(ContainerError::NotFound(_))
+            | Error::Image(ImageError::NotFound(_)) => true,
             Error::Volume(crate::volume::VolumeError::NotFound(_)) => true,
             Error::WithCode(e, _) | Error::Client(e) => e.is_not_found(),
             _ => false,

@@ -995,10 +995,7 @@ fn an_interrupted_plain_build_exits_130_and_cleans_up() {
     // 130, not the success the step would reach if it ran to the end.
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130));
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr),
-        "build interrupted\n"
-    );
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "build interrupted\n");
     no_containers(&r);
 }
 

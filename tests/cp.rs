@@ -947,9 +947,7 @@ fn volumes_tmpfs_and_etc_files_are_seen_as_the_container_sees_them() {
     // A read-only rootfs: docker's error, outside volumes only.
     running(&r, "rofs", &["--read-only", "-v", &v]);
     let e = r.run(&["cp", f, "rofs:/tmp/"]);
-    assert!(e
-        .fails_1()
-        .contains("container rootfs is marked read-only"));
+    assert!(e.fails_1().contains("container rootfs is marked read-only"));
     r.run(&["cp", f, "rofs:/data/copied"]).ok();
     assert_eq!(
         std::fs::read_to_string(vol.join("copied")).unwrap(),
@@ -1056,8 +1054,7 @@ fn errors_are_docker_texts_one_line_exit_1() {
     write(&d, "not a dir");
     let e = r.run(&["cp", d.to_str().unwrap(), "ctr:/"]);
     assert!(
-        e.fails_1()
-            .contains("cannot overwrite directory \"/tmp\""),
+        e.fails_1().contains("cannot overwrite directory \"/tmp\""),
         "{}",
         e.stderr
     );

@@ -211,10 +211,7 @@ fn a_commit_on_a_full_disk_says_so_and_thaws() {
     // Room for small files (the state) but not for the layer: the error
     // is the store's, not the broken pipe it leaves the tar writer.
     fill(&r.root, "filler1", 512 * 1024);
-    let e = r
-        .run(&["commit", "full", "big:1"])
-        .fails_1()
-        .to_lowercase();
+    let e = r.run(&["commit", "full", "big:1"]).fails_1().to_lowercase();
     assert!(e.contains("no space left on device"), "{e}");
     assert!(!e.contains("broken pipe"), "{e}");
     assert_thawed(&id);
@@ -222,10 +219,7 @@ fn a_commit_on_a_full_disk_says_so_and_thaws() {
 
     // Not a byte left.
     fill(&r.root, "filler2", 0);
-    let e = r
-        .run(&["commit", "full", "big:2"])
-        .fails_1()
-        .to_lowercase();
+    let e = r.run(&["commit", "full", "big:2"]).fails_1().to_lowercase();
     assert!(e.contains("no space left on device"), "{e}");
     assert_thawed(&id);
     assert_usable(&r, "full");

@@ -344,10 +344,7 @@ fn image_inspect_has_docker_shape() {
 #[test]
 fn bad_references_are_rejected() {
     let r = Rdock::with_busybox();
-    let e = r
-        .run(&["tag", "busybox", "Bad:tag"])
-        .fails_1()
-        .to_string();
+    let e = r.run(&["tag", "busybox", "Bad:tag"]).fails_1().to_string();
     assert!(e.contains("must be lowercase"), "{e}");
     r.run(&["tag", "busybox", "a//b"]).fails_1();
     r.run(&["tag", "nope", "x"]).fails_1();

@@ -281,7 +281,9 @@ fn stop_kill_wait_restart_rename() {
     let e = r.run(&["rename", "svc2", "usr"]);
     assert_eq!(e.code, 1);
     assert!(e.stderr.contains("is already in use"), "{}", e.stderr);
-    assert!(e.stderr.ends_with("\nError: failed to rename container named svc2\n"));
+    assert!(e
+        .stderr
+        .ends_with("\nError: failed to rename container named svc2\n"));
     assert_eq!(r.run(&["rename", "svc2", "bad name"]).code, 1);
     r.run(&["rm", "-f", "svc2"]).ok();
 }

@@ -188,10 +188,7 @@ fn missing_manifests_fail_in_dockers_words() {
     e.push_busybox();
     let missing_tag = e.name("busybox:nope");
     let err = e.rdock(&["manifest", "inspect", &missing_tag]);
-    assert_eq!(
-        err.fails_1(),
-        format!("no such manifest: {missing_tag}\n")
-    );
+    assert_eq!(err.fails_1(), format!("no such manifest: {missing_tag}\n"));
     assert!(err.stdout.is_empty());
     // docker's text and status are the same.
     let d = e.docker(&["manifest", "inspect", &missing_tag]);
@@ -359,10 +356,7 @@ fn create_annotate_push_rm_as_docker_and_in_its_files() {
     let missing = e.rdock(&["manifest", "inspect", &list, &bb.replace("latest", "nope")]);
     assert_eq!(
         missing.fails_1(),
-        format!(
-            "No such manifest: {}\n",
-            bb.replace("latest", "nope")
-        )
+        format!("No such manifest: {}\n", bb.replace("latest", "nope"))
     );
 
     // push: each image into the list's repository, then the list.

@@ -385,10 +385,7 @@ fn basic_auth_login_pull_logout() {
     let out = with_config(&r, cfg.path(), &["logout", &reg.host()], b"");
     assert_eq!(out.stdout, format!("Not logged in to {}\n", reg.host()));
     let r3 = Rdock::new();
-    assert_eq!(
-        with_config(&r3, cfg.path(), &["pull", &name], b"").code,
-        1
-    );
+    assert_eq!(with_config(&r3, cfg.path(), &["pull", &name], b"").code, 1);
 }
 
 #[test]

@@ -101,9 +101,7 @@ pub fn wait(paths: &Paths, a: WaitArgs) -> Result<i32> {
 
 pub fn rename(paths: &Paths, a: RenameArgs) -> Result<i32> {
     if a.container.is_empty() || a.new_name.is_empty() {
-        return Err(Error::msg(
-            "Error: Neither old nor new names may be empty",
-        ));
+        return Err(Error::msg("Error: Neither old nor new names may be empty"));
     }
     let res = ContainerStore::new(paths)
         .resolve(&a.container)

@@ -642,11 +642,7 @@ fn record_start_failure(paths: &Paths, c: &Container, e: &Error) {
     let _ = store.save_state(&c.config.id, &state);
 }
 
-fn try_launch(
-    paths: &Paths,
-    c: &Container,
-    stdio: Option<[i32; 3]>,
-) -> Result<(Spawned, Cgroup)> {
+fn try_launch(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<(Spawned, Cgroup)> {
     // `cp` holds this while it has this container's rootfs open or its
     // overlay mounted: never two overlays on one upper dir.
     let _rootfs = util::FileLock::on_dir(&c.dir.join("upper"))

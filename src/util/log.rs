@@ -69,11 +69,7 @@ pub fn emit(level: Level, args: std::fmt::Arguments<'_>) {
     use std::io::Write as _;
     let secs = START.get().map_or(0, |t| t.elapsed().as_secs());
     let text = args.to_string();
-    let line = format!(
-        "{}[{secs:04}] {}\n",
-        level.tag(),
-        super::one_line(&text)
-    );
+    let line = format!("{}[{secs:04}] {}\n", level.tag(), super::one_line(&text));
     // One write: lines of parallel threads do not interleave.
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }

@@ -273,7 +273,8 @@ impl Registry {
                 let res = req.call();
                 debug!(
                     "registry: GET {url} -> {}",
-                    res.as_ref().map_or_else(|e| e.to_string(), |r| r.status().to_string())
+                    res.as_ref()
+                        .map_or_else(|e| e.to_string(), |r| r.status().to_string())
                 );
                 match res {
                     Ok(_) => {
@@ -440,7 +441,11 @@ impl Registry {
             .run(req)
             .map_err(|e| net_error(&method, &url, e, &t));
         match &res {
-            Ok(r) => debug!("registry: {method} {} -> {}", no_query(&url), r.status().as_u16()),
+            Ok(r) => debug!(
+                "registry: {method} {} -> {}",
+                no_query(&url),
+                r.status().as_u16()
+            ),
             Err(e) => debug!("registry: {method} {} failed: {e}", no_query(&url)),
         }
         res
