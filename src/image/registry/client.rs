@@ -710,6 +710,12 @@ pub fn body_error(resp: &mut Response<Body>) -> String {
     }
 }
 
+/// A URL without its query (which may carry an account or a signed
+/// storage token), for debug messages.
+fn no_query(url: &str) -> &str {
+    url.split('?').next().unwrap_or(url)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -843,10 +849,4 @@ mod tests {
             "repository%3Aa%2Fb%3Apull%2Cpush"
         );
     }
-}
-
-/// A URL without its query (which may carry an account or a signed
-/// storage token), for debug messages.
-fn no_query(url: &str) -> &str {
-    url.split('?').next().unwrap_or(url)
 }
