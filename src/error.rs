@@ -39,6 +39,11 @@ pub enum Error {
     /// An error that carries its own exit status (126/127 reported by a monitor).
     #[error("{0}")]
     WithCode(Box<Error>, i32),
+    /// A value the docker CLI itself refuses before it asks the daemon:
+    /// `create` prints it with its help line and exits 125 (the daemon's
+    /// refusals exit 1).
+    #[error(transparent)]
+    Client(Box<Error>),
     /// The container ran and its process exited with this status; not a failure of rdock.
     #[error("container exited with status {0}")]
     Exit(i32),
@@ -53,18 +58,52 @@ impl Error {
         Error::Msg(s.into())
     }
 
-    /// Exit status as docker reports it: 125 for rdock's own failures,
-    /// 126/127 when the container's command cannot be run.
+    /// Mark an error as found by the client, before any work (see `Client`).
+    pub fn client(self) -> Self {
+        match self {
+            Error::Client(_) => self,
+            e => Error::Client(Box::new(e)),
+        }
+    }
+
+    /// The status a container's start records (State.ExitCode) and `run`
+    /// exits with: 126/127 when the container's command cannot be run,
+    /// 125 for any other failure.
     pub fn exit_code(&self) -> i32 {
+        self.status(125)
+    }
+
+    /// The exit status of a command whose failures exit `default` (the
+    /// docker 28 CLI: 125 for `run`, 1 for most others); an error that
+    /// carries its own status keeps it.
+    pub fn status(&self, default: i32) -> i32 {
         match self {
             Error::Exit(code) => *code,
             Error::WithCode(_, code) => *code,
-            Error::Runtime(e) => e.exit_code(),
+            Error::Client(e) => e.status(default),
             // docker's CLI: a template that fails is a plain error.
             Error::Format(_) => 1,
+            Error::Runtime(e) => match e.exit_code() {
+                125 => default,
+                code => code,
+            },
             // As docker's CLI after an interrupted build.
             Error::Build(crate::build::BuildError::Interrupted) => 130,
-            _ => 125,
+            _ => default,
+        }
+    }
+
+    /// Whether the error says the named object does not exist (what
+    /// `rm -f` and `rmi -f` report without failing, as docker's).
+    pub fn is_not_found(&self) -> bool {
+        use crate::container::ContainerError;
+        use crate::image::ImageError;
+        match self {
+            Error::Container(ContainerError::NotFound(_))
+            | Error::Image(ImageError::NotFound(_)) => true,
+            Error::Volume(crate::volume::VolumeError::NotFound(_)) => true,
+            Error::WithCode(e, _) | Error::Client(e) => e.is_not_found(),
+            _ => false,
         }
     }
 }

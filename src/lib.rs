@@ -46,6 +46,15 @@ macro_rules! println {
     }};
 }
 
+/// A debug message (`-D`, `--log-level debug`): formatted only when on.
+macro_rules! debug {
+    ($($arg:tt)*) => {{
+        if $crate::util::log::enabled($crate::util::log::Level::Debug) {
+            $crate::util::log::emit($crate::util::log::Level::Debug, format_args!($($arg)*));
+        }
+    }};
+}
+
 pub mod build;
 pub mod cli;
 pub mod container;

@@ -348,7 +348,7 @@ fn plain_layers_are_rebuilt_byte_exact() {
     let layer_dir = r.root.join("layers").join(&chain);
     std::fs::write(layer_dir.join("diff/d/a"), b"tampered").unwrap();
     let bad = r.run(&["save", "-o", p(&dir.path().join("bad.tar")), "plain:1"]);
-    assert!(bad.fails_125().contains("damaged"), "{}", bad.fails_125());
+    assert!(bad.fails_1().contains("damaged"), "{}", bad.fails_1());
 }
 
 #[test]
@@ -775,17 +775,17 @@ fn docker_errors_for_bad_flags_and_outputs() {
     let r = Rdock::with_busybox();
     let e = r.run(&["save", "-o", "/nonexistent-dir/x.tar", "busybox"]);
     assert_eq!(
-        e.fails_125(),
-        "rdock: failed to save image: invalid output path: stat /nonexistent-dir: no such file or directory\n"
+        e.fails_1(),
+        "failed to save image: invalid output path: stat /nonexistent-dir: no such file or directory\n"
     );
     let e = r.run(&["save", "-o", p(r.dir.path()), "busybox"]);
     assert_eq!(
-        e.fails_125(),
-        "rdock: failed to save image: cannot write to a directory\n"
+        e.fails_1(),
+        "failed to save image: cannot write to a directory\n"
     );
     let e = r.run(&["save", "--platform", "bad", "busybox"]);
     assert!(
-        e.fails_125().contains("invalid platform: \"bad\""),
+        e.fails_1().contains("invalid platform: \"bad\""),
         "{}",
         e.stderr
     );
@@ -798,14 +798,14 @@ fn docker_errors_for_bad_flags_and_outputs() {
         "busybox",
     ]);
     assert!(
-        e.fails_125().contains("image with reference busybox was found but does not match the specified platform: wanted linux/s390x"),
+        e.fails_1().contains("image with reference busybox was found but does not match the specified platform: wanted linux/s390x"),
         "{}",
         e.stderr
     );
     // A missing image: error, and no output file, not even a temp one.
     let out = r.dir.path().join("missing.tar");
     let e = r.run(&["save", "-o", p(&out), "busybox", "nothere:1"]);
-    assert_eq!(e.fails_125(), "rdock: No such image: nothere:1\n");
+    assert_eq!(e.fails_1(), "No such image: nothere:1\n");
     assert!(!out.exists());
     assert!(
         !std::fs::read_dir(r.dir.path())
@@ -815,12 +815,12 @@ fn docker_errors_for_bad_flags_and_outputs() {
         "temp file left"
     );
     let e = r.run(&["save", "--format", "tarball", "busybox"]);
-    assert!(e.fails_125().contains("unsupported format"), "{}", e.stderr);
+    assert!(e.fails_1().contains("unsupported format"), "{}", e.stderr);
     let e = r.run(&["load", "--platform", "bad"]);
-    assert!(e.fails_125().contains("invalid platform"), "{}", e.stderr);
+    assert!(e.fails_1().contains("invalid platform"), "{}", e.stderr);
     let e = r.run(&["load", "-i", "/nonexistent.tar"]);
     assert!(
-        e.fails_125().starts_with("rdock: open /nonexistent.tar: "),
+        e.fails_1().starts_with("open /nonexistent.tar: "),
         "{}",
         e.stderr
     );
@@ -857,12 +857,12 @@ fn terminals_refused_or_shown_progress() {
     let r = Rdock::with_busybox();
     let out = on_tty(&r, "save busybox");
     assert!(
-        out.contains("rdock: cowardly refusing to save to a terminal. Use the -o flag or redirect"),
+        out.contains("cowardly refusing to save to a terminal. Use the -o flag or redirect"),
         "{out:?}"
     );
     let out = on_tty(&r, "load");
     assert!(
-        out.contains("rdock: requested load from stdin, but stdin is empty"),
+        out.contains("requested load from stdin, but stdin is empty"),
         "{out:?}"
     );
     // On a terminal, load draws docker's bars, unless -q.
@@ -898,7 +898,7 @@ fn refused(data: &[u8], want: &str) {
     let f = r.dir.path().join("hostile.tar");
     std::fs::write(&f, data).unwrap();
     for out in [r.run(&["load", "-i", p(&f)]), r.run_stdin(&["load"], data)] {
-        let line = out.fails_125();
+        let line = out.fails_1();
         assert!(line.contains(want), "want {want:?}, got {line:?}");
         assert_eq!(out.stdout, "");
         assert_eq!(r.snapshot(), before, "the store changed");
@@ -1089,7 +1089,7 @@ fn nothing_left_in_tmp_after_failures() {
     let r = Rdock::with_busybox();
     let mut e = good();
     with_manifest(&mut e, |m| m[0]["Layers"][0] = "blobs/sha256/0000".into());
-    r.run_stdin(&["load"], &tar_of(&e)).fails_125();
+    r.run_stdin(&["load"], &tar_of(&e)).fails_1();
     let left: Vec<PathBuf> = std::fs::read_dir(r.root.join("tmp"))
         .unwrap()
         .flatten()

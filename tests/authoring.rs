@@ -159,7 +159,7 @@ fn commit_a_running_container_without_a_name() {
         images.contains(&format!("<none>:<none> {}", &id[7..19])),
         "{images}"
     );
-    let e = r.run(&["commit", "nosuch"]).fails_125().to_string();
+    let e = r.run(&["commit", "nosuch"]).fails_1().to_string();
     assert!(e.contains("No such container"), "{e}");
 }
 
@@ -220,7 +220,7 @@ fn export_then_import_round_trips() {
     );
     // The overlay lived in export's own mount namespace: nothing is left.
     assert!(mounts_mentioning(&r.root.join("tmp").display().to_string()).is_empty());
-    let e = r.run(&["export", "nosuch"]).fails_125().to_string();
+    let e = r.run(&["export", "nosuch"]).fails_1().to_string();
     assert!(e.contains("No such container"), "{e}");
 }
 

@@ -4,9 +4,9 @@
 //! normalisation, unless the case is in the ledger (`[allow: reason]`),
 //! which this test prints. `RDOCK_CONFORMANCE=STEM` runs one file.
 
-mod common;
 #[path = "conformance/cases.rs"]
 mod cases;
+mod common;
 #[path = "conformance/normalise.rs"]
 mod normalise;
 #[path = "conformance/world.rs"]
@@ -131,7 +131,11 @@ fn rdock_answers_as_docker_does() {
     }
 
     let mut report = String::new();
-    let _ = writeln!(report, "ledger of allowed differences ({}):", t.allowed.len());
+    let _ = writeln!(
+        report,
+        "ledger of allowed differences ({}):",
+        t.allowed.len()
+    );
     for a in &t.allowed {
         let _ = writeln!(report, "  {a}");
     }

@@ -134,7 +134,8 @@ fn parallel_commands_share_one_store() {
         .map(|mut c| c.wait().unwrap().code().unwrap())
         .collect();
     assert_eq!(codes.iter().filter(|c| **c == 0).count(), 1, "{codes:?}");
-    assert!(codes.iter().all(|c| *c == 0 || *c == 125), "{codes:?}");
+    // docker's daemon refuses the name: exit 1.
+    assert!(codes.iter().all(|c| *c == 0 || *c == 1), "{codes:?}");
     assert_eq!(r.run(&["ps", "-aq"]).ok().lines().count(), 1);
 }
 
@@ -746,7 +747,7 @@ fn ps_statuses_filters_and_formats() {
             .ok(),
         ""
     );
-    r.run(&["ps", "--filter", "status=bogus"]).fails_125();
+    r.run(&["ps", "--filter", "status=bogus"]).fails_1();
     let json = r.run(&["ps", "--format", "json"]).ok().to_string();
     let v: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
     assert_eq!(v["Names"], "c-running");
@@ -785,7 +786,11 @@ fn ps_statuses_filters_and_formats() {
     // rm refuses a running container without -f; rm -f kills it.
     let e = r.run(&["rm", "c-running"]);
     assert_eq!(e.code, 1);
-    assert!(e.stderr.contains("container is running"), "{}", e.stderr);
+    assert!(
+        e.stderr.contains("You cannot remove a running container"),
+        "{}",
+        e.stderr
+    );
     let out = r
         .run(&["rm", "-f", "c-running", "c-exited"])
         .ok()

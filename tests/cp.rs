@@ -321,7 +321,7 @@ fn docker_trailing_slash_and_existing_directory_table() {
                     failures.push(format!("{label}: got {got:?}, want {:?}", expected(case)));
                 }
             }
-            (Err(e), 125) if res.stderr.contains(e) && res.stderr.lines().count() == 1 => {
+            (Err(e), 1) if res.stderr.contains(e) && res.stderr.lines().count() == 1 => {
                 let got = container_tree(&r, "tbl", &format!("/cases/{i}"));
                 if got != expected(case) {
                     failures.push(format!("{label}: failed but changed {got:?}"));
@@ -347,7 +347,7 @@ fn docker_trailing_slash_and_existing_directory_table() {
                     failures.push(format!("{label}: got {got:?}, want {:?}", expected(case)));
                 }
             }
-            (Err(e), 125) if res.stderr.contains(e) && res.stderr.lines().count() == 1 => {
+            (Err(e), 1) if res.stderr.contains(e) && res.stderr.lines().count() == 1 => {
                 let got = host_tree(&h);
                 if got != expected(case) {
                     failures.push(format!("{label}: failed but changed {got:?}"));
@@ -622,19 +622,19 @@ fn tar_streams_both_ways_match_tar() {
     // A destination that is not a directory.
     let e = r.run_stdin(&["cp", "-", "ctr:/in1/a"], &tarball);
     assert!(
-        e.fails_125()
+        e.fails_1()
             .contains("destination \"ctr:/in1/a\" must be a directory"),
         "{}",
         e.stderr
     );
     let e = r.run_stdin(&["cp", "-", "ctr:/nope"], &tarball);
-    assert!(e.fails_125().contains("must be a directory"));
+    assert!(e.fails_1().contains("must be a directory"));
     // Not a tar at all.
     let e = r.run_stdin(
         &["cp", "-", "ctr:/in1"],
         "not a tar ".repeat(100).as_bytes(),
     );
-    e.fails_125();
+    e.fails_1();
     no_mounts_left(&r);
 }
 
@@ -854,7 +854,7 @@ fn hostile_tar_streams_are_refused_or_kept_inside() {
     for (entries, err) in &refused {
         let e = r.run_stdin(&["cp", "-", "ctr:/dst"], &raw_tar(entries));
         assert!(
-            e.fails_125().contains(err),
+            e.fails_1().contains(err),
             "{entries:?}: want {err}, got {}",
             e.stderr
         );
@@ -886,7 +886,7 @@ fn hostile_tar_streams_are_refused_or_kept_inside() {
         &["cp", "-", "ctr:/dst"],
         &raw_tar(&[("pre/x", Regular, "", b"x")]),
     );
-    assert!(e.fails_125().contains("symbolic link"), "{}", e.stderr);
+    assert!(e.fails_1().contains("symbolic link"), "{}", e.stderr);
     assert_eq!(sh(&r, "ctr", &format!("ls {}", bait.dir)), "secret\n");
     bait.untouched();
     no_mounts_left(&r);
@@ -917,7 +917,7 @@ fn volumes_tmpfs_and_etc_files_are_seen_as_the_container_sees_them() {
         .ok();
     assert_eq!(sh(&r, "ctr", "cat /etc/hosts"), "10.1.2.3 copied\n");
     let e = r.run(&["cp", f, "ctr:/rodata/"]);
-    assert!(e.fails_125().contains("mounted volume is marked read-only"));
+    assert!(e.fails_1().contains("mounted volume is marked read-only"));
     let out = r.dir.path().join("ro-out");
     r.run(&["cp", "ctr:/rodata/inside", out.to_str().unwrap()])
         .ok();
@@ -930,7 +930,7 @@ fn volumes_tmpfs_and_etc_files_are_seen_as_the_container_sees_them() {
         .ok();
     assert_eq!(std::fs::read_to_string(vol.join("g")).unwrap(), "second");
     let e = r.run(&["cp", f, "ctr:/rodata/"]);
-    assert!(e.fails_125().contains("mounted volume is marked read-only"));
+    assert!(e.fails_1().contains("mounted volume is marked read-only"));
     let out = r.dir.path().join("ro-out2");
     r.run(&["cp", "ctr:/rodata/inside", out.to_str().unwrap()])
         .ok();
@@ -947,9 +947,7 @@ fn volumes_tmpfs_and_etc_files_are_seen_as_the_container_sees_them() {
     // A read-only rootfs: docker's error, outside volumes only.
     running(&r, "rofs", &["--read-only", "-v", &v]);
     let e = r.run(&["cp", f, "rofs:/tmp/"]);
-    assert!(e
-        .fails_125()
-        .contains("container rootfs is marked read-only"));
+    assert!(e.fails_1().contains("container rootfs is marked read-only"));
     r.run(&["cp", f, "rofs:/data/copied"]).ok();
     assert_eq!(
         std::fs::read_to_string(vol.join("copied")).unwrap(),
@@ -965,20 +963,20 @@ fn kernel_filesystems_are_not_copied() {
     let out = r.dir.path().join("o");
     let e = r.run(&["cp", "ctr:/proc/1/status", out.to_str().unwrap()]);
     assert!(e
-        .fails_125()
+        .fails_1()
         .contains("Could not find the file /proc/1/status in container ctr"));
     let e = r.run(&[
         "cp",
         "ctr:/proc/self/root/etc/passwd",
         out.to_str().unwrap(),
     ]);
-    e.fails_125();
+    e.fails_1();
     let f = r.dir.path().join("f");
     write(&f, "x");
     let e = r.run(&["cp", f.to_str().unwrap(), "ctr:/proc/"]);
-    assert!(e.fails_125().contains("pseudo filesystem"), "{}", e.stderr);
+    assert!(e.fails_1().contains("pseudo filesystem"), "{}", e.stderr);
     let e = r.run(&["cp", f.to_str().unwrap(), "ctr:/sys/kernel/"]);
-    e.fails_125();
+    e.fails_1();
     // The directory itself reads as empty.
     let o = r
         .cmd(&["cp", "ctr:/proc", "-"])
@@ -999,7 +997,7 @@ fn kernel_filesystems_are_not_copied() {
 }
 
 #[test]
-fn errors_are_docker_texts_one_line_exit_125() {
+fn errors_are_docker_texts_one_line_exit_1() {
     let r = Rdock::with_busybox();
     r.run(&["create", "--network", "none", "--name", "ctr", "busybox"])
         .ok();
@@ -1048,7 +1046,7 @@ fn errors_are_docker_texts_one_line_exit_125() {
     ];
     for (args, want) in cases {
         let e = r.run(args);
-        assert!(e.fails_125().contains(want), "{args:?}: {}", e.stderr);
+        assert!(e.fails_1().contains(want), "{args:?}: {}", e.stderr);
         no_mounts_left(&r);
     }
     // Overwriting a directory with a file.
@@ -1056,8 +1054,7 @@ fn errors_are_docker_texts_one_line_exit_125() {
     write(&d, "not a dir");
     let e = r.run(&["cp", d.to_str().unwrap(), "ctr:/"]);
     assert!(
-        e.fails_125()
-            .contains("cannot overwrite directory \"/tmp\""),
+        e.fails_1().contains("cannot overwrite directory \"/tmp\""),
         "{}",
         e.stderr
     );
@@ -1128,7 +1125,7 @@ fn success_line_only_for_a_terminal_and_streams_never_to_one() {
     );
     // A tar stream to a terminal is refused.
     let (code, err) = on_terminal(&r, &["cp", "ctr:/tmp/x", "-"], None);
-    assert_eq!(code, 125);
+    assert_eq!(code, 1);
     assert!(
         err.contains("refusing to write a tar stream to a terminal"),
         "{err}"

@@ -86,7 +86,7 @@ fn device_flag_maps_a_node_with_its_permissions() {
         "true",
     ]);
     assert!(
-        e.fails_125().contains(
+        e.fails_1().contains(
             "error gathering device information while adding custom device \"/dev/nope\": no such file or directory"
         ),
         "{}",

@@ -121,10 +121,10 @@ fn lifecycle_events_read_back_with_filters_and_formats() {
         .ok()
         .is_empty());
     let e = r.run(&["events", "--filter", "colour=red", "--until", "0s"]);
-    assert!(e.fails_125().contains("invalid filter 'colour'"));
+    assert!(e.fails_1().contains("invalid filter 'colour'"));
     let e = r.run(&["events", "--since", "0s", "--until", "1h"]);
     assert!(e
-        .fails_125()
+        .fails_1()
         .contains("`since` time must be before `until` time"));
 }
 

@@ -190,7 +190,7 @@ fn the_default_context_and_commands_of_engine_features_rdock_lacks() {
         let e = r.run(args);
         assert_eq!(e.code, 1, "{args:?}: {}", e.stderr);
         assert!(
-            e.stderr.starts_with("rdock: ") && e.stderr.lines().count() == 1,
+            !e.stderr.starts_with("rdock: ") && e.stderr.lines().count() == 1,
             "{args:?}: {}",
             e.stderr
         );

@@ -211,10 +211,7 @@ fn a_commit_on_a_full_disk_says_so_and_thaws() {
     // Room for small files (the state) but not for the layer: the error
     // is the store's, not the broken pipe it leaves the tar writer.
     fill(&r.root, "filler1", 512 * 1024);
-    let e = r
-        .run(&["commit", "full", "big:1"])
-        .fails_125()
-        .to_lowercase();
+    let e = r.run(&["commit", "full", "big:1"]).fails_1().to_lowercase();
     assert!(e.contains("no space left on device"), "{e}");
     assert!(!e.contains("broken pipe"), "{e}");
     assert_thawed(&id);
@@ -222,10 +219,7 @@ fn a_commit_on_a_full_disk_says_so_and_thaws() {
 
     // Not a byte left.
     fill(&r.root, "filler2", 0);
-    let e = r
-        .run(&["commit", "full", "big:2"])
-        .fails_125()
-        .to_lowercase();
+    let e = r.run(&["commit", "full", "big:2"]).fails_1().to_lowercase();
     assert!(e.contains("no space left on device"), "{e}");
     assert_thawed(&id);
     assert_usable(&r, "full");
@@ -247,10 +241,10 @@ fn exec_into_a_paused_container_is_refused_at_once() {
     for target in ["pz", &id[..12]] {
         let exec = finish_within(r.cmd(&["exec", target, "true"]), Duration::from_secs(10))
             .expect("exec into a paused container hung");
-        let e = exec.fails_125();
+        let e = exec.fails_1();
         assert_eq!(
             e.trim_end(),
-            format!("rdock: Container {target} is paused, unpause the container before exec")
+            format!("Container {target} is paused, unpause the container before exec")
         );
     }
     // -d too, and no exec event for an exec refused.
@@ -259,7 +253,7 @@ fn exec_into_a_paused_container_is_refused_at_once() {
         Duration::from_secs(10),
     )
     .expect("exec -d into a paused container hung");
-    exec.fails_125();
+    exec.fails_1();
     r.run(&["unpause", "pz"]).ok();
     r.run(&["exec", "pz", "true"]).ok();
     r.run(&["rm", "-f", "pz"]).ok();

@@ -132,7 +132,7 @@ fn health_goes_from_starting_to_unhealthy_to_healthy() {
     assert!(!status_of(&r, "plain").contains('('));
     let e = r.run(&["ps", "--filter", "health=fine"]);
     assert!(e
-        .fails_125()
+        .fails_1()
         .contains("Unrecognised filter value for health: fine"));
 
     // The prober ends with the container's process: after stop, only

@@ -178,7 +178,7 @@ fn images_filter_by_reference() {
         .ok()
         .to_string();
     assert_eq!(out, "other\n");
-    r.run(&["images", "--filter", "bogus=1"]).fails_125();
+    r.run(&["images", "--filter", "bogus=1"]).fails_1();
     // before=/since= by creation time: commits made one after another.
     r.run(&["run", "--name", "mk", "busybox", "true"]).ok();
     r.run(&["commit", "mk", "first:1"]).ok();
@@ -195,7 +195,7 @@ fn images_filter_by_reference() {
     assert!(repos("before=first:1").contains(&"busybox".to_string()));
     assert!(!repos("before=first:1").contains(&"second".to_string()));
     r.run(&["images", "--filter", "since=nothing:here"])
-        .fails_125();
+        .fails_1();
 }
 
 #[test]
@@ -344,13 +344,10 @@ fn image_inspect_has_docker_shape() {
 #[test]
 fn bad_references_are_rejected() {
     let r = Rdock::with_busybox();
-    let e = r
-        .run(&["tag", "busybox", "Bad:tag"])
-        .fails_125()
-        .to_string();
+    let e = r.run(&["tag", "busybox", "Bad:tag"]).fails_1().to_string();
     assert!(e.contains("must be lowercase"), "{e}");
-    r.run(&["tag", "busybox", "a//b"]).fails_125();
-    r.run(&["tag", "nope", "x"]).fails_125();
+    r.run(&["tag", "busybox", "a//b"]).fails_1();
+    r.run(&["tag", "nope", "x"]).fails_1();
     let e = r.run(&["run", "--rm", "UPPER"]).fails_125().to_string();
     assert!(e.contains("invalid reference format"), "{e}");
 }
@@ -414,7 +411,7 @@ fn hostile_tar_is_refused_and_store_unchanged() {
     ];
     for (i, t) in cases.iter().enumerate() {
         let out = r.run_stdin(&["import", "-", &format!("evil:{i}")], t);
-        let e = out.fails_125();
+        let e = out.fails_1();
         assert!(
             e.contains("escape") || e.contains("outside") || e.contains("refus"),
             "case {i}: {e}"
@@ -430,7 +427,7 @@ fn hostile_tar_is_refused_and_store_unchanged() {
     // A truncated archive fails cleanly too.
     let t = busybox_tar();
     let out = r.run_stdin(&["import", "-", "trunc"], &gzip(&t)[..4000]);
-    out.fails_125();
+    out.fails_1();
     assert_eq!(r.snapshot(), before);
 }
 
@@ -458,7 +455,7 @@ fn garbage_import_is_one_clean_line() {
         ),
     ] {
         let out = r.run_stdin(&["import", "-", "junk"], &input);
-        let e = out.fails_125();
+        let e = out.fails_1();
         assert!(e.contains(want), "{what}: {e:?}");
         assert!(
             !e.trim_end_matches('\n').chars().any(char::is_control),

@@ -66,8 +66,8 @@ fn logs_keep_streams_apart_with_docker_options() {
         r.run(&["logs", "--until", "2000-01-01", "talker"]).stdout,
         ""
     );
-    r.run(&["logs", "--since", "someday", "talker"]).fails_125();
-    r.run(&["logs", "nosuch"]).fails_125();
+    r.run(&["logs", "--since", "someday", "talker"]).fails_1();
+    r.run(&["logs", "nosuch"]).fails_1();
 }
 
 #[test]
@@ -156,7 +156,7 @@ fn log_options_rotation_details_and_the_none_driver() {
     .ok();
     assert!(r
         .run(&["logs", "mute"])
-        .fails_125()
+        .fails_1()
         .contains("configured logging driver does not support reading"));
     // Bad options are refused before anything is created.
     let before = r.snapshot();
@@ -166,10 +166,10 @@ fn log_options_rotation_details_and_the_none_driver() {
         .contains("max-file"));
     assert!(r
         .run(&["create", "--log-opt", "bogus=1", "busybox"])
-        .fails_125()
+        .fails_1()
         .contains("unknown log opt 'bogus' for json-file log driver"));
     r.run(&["create", "--log-driver", "syslog", "busybox"])
-        .fails_125();
+        .fails_1();
     assert_eq!(before, r.snapshot());
 }
 
@@ -277,9 +277,14 @@ fn stop_kill_wait_restart_rename() {
         .ne(&0)
         .then_some(())
         .expect("old name gone");
-    let e = r.run(&["rename", "svc2", "usr"]).fails_125().to_string();
-    assert!(e.contains("is already in use"), "{e}");
-    r.run(&["rename", "svc2", "bad name"]).fails_125();
+    // docker's daemon line, then its CLI's.
+    let e = r.run(&["rename", "svc2", "usr"]);
+    assert_eq!(e.code, 1);
+    assert!(e.stderr.contains("is already in use"), "{}", e.stderr);
+    assert!(e
+        .stderr
+        .ends_with("\nError: failed to rename container named svc2\n"));
+    assert_eq!(r.run(&["rename", "svc2", "bad name"]).code, 1);
     r.run(&["rm", "-f", "svc2"]).ok();
 }
 
@@ -460,7 +465,7 @@ fn exec_joins_the_running_container() {
         "sleep"
     );
     r.run(&["stop", "-t", "0", "host1"]).ok();
-    let e = r.run(&["exec", "host1", "true"]).fails_125().to_string();
+    let e = r.run(&["exec", "host1", "true"]).fails_1().to_string();
     assert!(e.contains("is not running"), "{e}");
 }
 
@@ -635,7 +640,7 @@ fn top_lists_the_containers_processes() {
     let custom = r.run(&["top", "topped", "-o", "pid,comm"]).ok().to_string();
     assert!(custom.starts_with("PID       COMMAND\n"), "{custom}");
     r.run(&["stop", "-t", "0", "topped"]).ok();
-    r.run(&["top", "topped"]).fails_125();
+    r.run(&["top", "topped"]).fails_1();
 }
 
 #[test]
@@ -791,13 +796,13 @@ fn attach_streams_and_returns_the_exit_code() {
     let o = child.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(137));
     assert!(String::from_utf8_lossy(&o.stdout).lines().count() >= 2);
-    let e = r.run(&["attach", "ticker"]).fails_125().to_string();
+    let e = r.run(&["attach", "ticker"]).fails_1().to_string();
     assert!(
         e.contains("You cannot attach to a stopped container"),
         "{e}"
     );
     r.run(&["attach", "--detach-keys", "ctrl-", "ticker"])
-        .fails_125();
+        .fails_1();
 }
 
 #[test]

@@ -223,7 +223,7 @@ fn an_existing_loose_store_is_closed_and_a_foreign_one_refused() {
     assert_eq!(mode(&r.root), 0o700, "an old 0755 store is tightened");
     std::os::unix::fs::chown(&r.root, Some(54321), None).unwrap();
     let e = r.run(&["images"]);
-    assert_eq!(e.code, 125, "{}", e.stderr);
+    assert_eq!(e.code, 1, "{}", e.stderr);
     assert!(e.stderr.contains("owned by uid 54321"), "{}", e.stderr);
     assert_eq!(e.stderr.lines().count(), 1, "{}", e.stderr);
     std::os::unix::fs::chown(&r.root, Some(0), None).unwrap();

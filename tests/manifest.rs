@@ -188,36 +188,33 @@ fn missing_manifests_fail_in_dockers_words() {
     e.push_busybox();
     let missing_tag = e.name("busybox:nope");
     let err = e.rdock(&["manifest", "inspect", &missing_tag]);
-    assert_eq!(
-        err.fails_125(),
-        format!("rdock: no such manifest: {missing_tag}\n")
-    );
+    assert_eq!(err.fails_1(), format!("no such manifest: {missing_tag}\n"));
     assert!(err.stdout.is_empty());
-    // docker's text is the same (its status is 1; rdock's own failures are 125).
+    // docker's text and status are the same.
     let d = e.docker(&["manifest", "inspect", &missing_tag]);
     assert_eq!(d.code, 1);
-    assert_eq!(format!("rdock: {}", d.stderr), err.stderr);
+    assert_eq!(d.stderr, err.stderr);
     // A repository the registry never had; the default tag is named.
     let missing_repo = e.name("nothing");
     assert_eq!(
-        e.rdock(&["manifest", "inspect", &missing_repo]).fails_125(),
-        format!("rdock: no such manifest: {missing_repo}:latest\n")
+        e.rdock(&["manifest", "inspect", &missing_repo]).fails_1(),
+        format!("no such manifest: {missing_repo}:latest\n")
     );
     // A digest that is not there.
     let by_digest = format!("{}@sha256:{}", e.name("busybox"), "0".repeat(64));
     assert_eq!(
-        e.rdock(&["manifest", "inspect", &by_digest]).fails_125(),
-        format!("rdock: no such manifest: {by_digest}\n")
+        e.rdock(&["manifest", "inspect", &by_digest]).fails_1(),
+        format!("no such manifest: {by_digest}\n")
     );
     // A bad reference, and a registry nobody listens on.
     assert!(e
         .rdock(&["manifest", "inspect", "Bad:Name"])
-        .fails_125()
-        .starts_with("rdock: invalid reference format"));
+        .fails_1()
+        .starts_with("invalid reference format"));
     let port = free_port();
     let err = e.rdock(&["manifest", "inspect", &format!("127.0.0.1:{port}/x")]);
     assert!(
-        err.fails_125().contains(&format!("127.0.0.1:{port}")),
+        err.fails_1().contains(&format!("127.0.0.1:{port}")),
         "{}",
         err.stderr
     );
@@ -358,11 +355,8 @@ fn create_annotate_push_rm_as_docker_and_in_its_files() {
     );
     let missing = e.rdock(&["manifest", "inspect", &list, &bb.replace("latest", "nope")]);
     assert_eq!(
-        missing.fails_125(),
-        format!(
-            "rdock: No such manifest: {}\n",
-            bb.replace("latest", "nope")
-        )
+        missing.fails_1(),
+        format!("No such manifest: {}\n", bb.replace("latest", "nope"))
     );
 
     // push: each image into the list's repository, then the list.
@@ -412,12 +406,12 @@ fn create_annotate_push_rm_as_docker_and_in_its_files() {
     assert_eq!(shared.code, 1);
     assert_eq!(
         shared.stderr,
-        "rdock: No such manifest: docker.io/library/nosuch:1\n"
+        "No such manifest: docker.io/library/nosuch:1\n"
     );
     assert!(Env::files(e.docker_cfg.path()).is_empty());
     assert_eq!(
-        e.rdock(&["manifest", "push", &list]).fails_125(),
-        format!("rdock: No such manifest: {list}\n")
+        e.rdock(&["manifest", "push", &list]).fails_1(),
+        format!("No such manifest: {list}\n")
     );
 }
 
@@ -527,8 +521,8 @@ fn insecure_allows_a_registry_whose_certificate_does_not_verify() {
     // Verified by default: the self-signed certificate is refused.
     let err = e.rdock(&["manifest", "inspect", &name]);
     assert!(
-        err.fails_125()
-            .starts_with(&format!("rdock: Get \"https://{}/v2/\": ", reg.host)),
+        err.fails_1()
+            .starts_with(&format!("Get \"https://{}/v2/\": ", reg.host)),
         "{}",
         err.stderr
     );

@@ -159,7 +159,7 @@ fn uts_host_keeps_the_host_name() {
     assert_ne!(run(&r, &[], &["hostname"]), host);
     let e = r.run(&["create", "--uts", "host", "-h", "x1", "busybox", "true"]);
     assert!(e
-        .fails_125()
+        .fails_1()
         .contains("Conflicting options: hostname and the UTS mode"));
 }
 
@@ -202,7 +202,7 @@ fn sysctls_groups_and_oom_score() {
         "true",
     ]);
     assert!(e
-        .fails_125()
+        .fails_1()
         .contains("not allowed in host network namespace"));
     assert_eq!(
         run(
@@ -239,6 +239,6 @@ fn sysctls_groups_and_oom_score() {
     );
     let e = r.run(&["create", "--oom-score-adj", "2000", "busybox", "true"]);
     assert!(e
-        .fails_125()
+        .fails_1()
         .contains("range for oom score adj is [-1000, 1000]"));
 }

@@ -353,7 +353,7 @@ fn user_networks_resolve_names_and_connect_live() {
         .trim()
         .to_string();
     assert_eq!(id.len(), 64, "{id}");
-    let e = r.run(&["network", "create", "n1"]).fails_125().to_string();
+    let e = r.run(&["network", "create", "n1"]).fails_1().to_string();
     assert!(e.contains("network with name n1 already exists"), "{e}");
     let n2_subnet = format!("{}.192/27", r.pool);
     r.run(&["network", "create", "--subnet", &n2_subnet, "n2"])
@@ -500,7 +500,7 @@ fn user_networks_resolve_names_and_connect_live() {
     assert!(srv_hosts.contains("\tc2 c2x "), "{srv_hosts}");
     let e = r
         .run(&["network", "connect", "n1", "c2"])
-        .fails_125()
+        .fails_1()
         .to_string();
     assert!(e.contains("already exists in network n1"), "{e}");
     // n1 is in use.
@@ -530,7 +530,7 @@ fn user_networks_resolve_names_and_connect_live() {
     assert!(!srv_hosts.contains("\tc2 "), "{srv_hosts}");
     let e = r
         .run(&["network", "disconnect", "n1", "c2"])
-        .fails_125()
+        .fails_1()
         .to_string();
     assert!(e.contains("is not connected to network n1"), "{e}");
 
@@ -813,7 +813,7 @@ fn connect_disconnect_routes_own_names_and_edits() {
             "m1",
             "solo",
         ])
-        .fails_125()
+        .fails_1()
         .to_string();
     assert!(e.contains("invalid alias"), "{e}");
     let e = r

@@ -188,7 +188,7 @@ fn manifest_lists_resolve_to_the_host_platform() {
     );
     let e = r
         .run(&["pull", "--platform", "linux/s390x", &name])
-        .fails_125()
+        .fails_1()
         .to_string();
     assert!(e.contains("no matching manifest for linux/s390x"), "{e}");
 }
@@ -205,7 +205,7 @@ fn pull_failures_are_clear_and_store_nothing() {
     // Unknown tag and repository: docker's message.
     let e = r
         .run(&["pull", &format!("{}/app:nope", reg.host())])
-        .fails_125()
+        .fails_1()
         .to_string();
     assert!(
         e.contains(&format!(
@@ -215,11 +215,11 @@ fn pull_failures_are_clear_and_store_nothing() {
         "{e}"
     );
     r.run(&["pull", &format!("{}/nosuch/repo", reg.host())])
-        .fails_125();
+        .fails_1();
     // Registry down.
     let e = r
         .run(&["pull", &format!("127.0.0.1:{}/app:v1", free_port())])
-        .fails_125()
+        .fails_1()
         .to_string();
     assert!(e.contains("/v2/"), "{e}");
     // A tampered blob: the digest check refuses it and nothing is stored.
@@ -231,7 +231,7 @@ fn pull_failures_are_clear_and_store_nothing() {
     std::fs::write(&blob, &data).unwrap();
     let e = r
         .run(&["pull", &format!("{}/app:v1", reg.host())])
-        .fails_125()
+        .fails_1()
         .to_string();
     assert!(e.contains("verification failed"), "{e}");
     let mut after = r.snapshot();
@@ -320,7 +320,7 @@ fn basic_auth_login_pull_logout() {
     let cfg = tempfile::tempdir().unwrap();
     let name = format!("{}/private/app:v1", reg.host());
     let e = with_config(&r, cfg.path(), &["pull", &name], b"");
-    assert_eq!(e.code, 125, "{}", e.stderr);
+    assert_eq!(e.code, 1, "{}", e.stderr);
     assert!(e.stderr.contains("pull access denied for"), "{}", e.stderr);
 
     let e = with_config(
@@ -329,7 +329,7 @@ fn basic_auth_login_pull_logout() {
         &["login", "-u", "alice", "-p", "wrong", &reg.host()],
         b"",
     );
-    assert_eq!(e.code, 125, "{}", e.stderr);
+    assert_eq!(e.code, 1, "{}", e.stderr);
     assert!(
         e.stderr
             .contains("Using --password via the CLI is insecure"),
@@ -385,10 +385,7 @@ fn basic_auth_login_pull_logout() {
     let out = with_config(&r, cfg.path(), &["logout", &reg.host()], b"");
     assert_eq!(out.stdout, format!("Not logged in to {}\n", reg.host()));
     let r3 = Rdock::new();
-    assert_eq!(
-        with_config(&r3, cfg.path(), &["pull", &name], b"").code,
-        125
-    );
+    assert_eq!(with_config(&r3, cfg.path(), &["pull", &name], b"").code, 1);
 }
 
 #[test]
@@ -465,7 +462,7 @@ fn push_is_readable_by_a_peer_and_pulls_back_identical() {
 
     let e = r
         .run(&["push", &format!("{}/nothing:here", reg.host())])
-        .fails_125()
+        .fails_1()
         .to_string();
     assert!(
         e.contains("An image does not exist locally with the tag"),
@@ -510,7 +507,7 @@ fn bearer_token_auth_like_docker_hub() {
     let mine = format!("{}/mine:1", reg.host());
     r.run(&["tag", &name, &mine]).ok();
     let e = with_config(&r, cfg.path(), &["push", &mine], b"");
-    assert_eq!(e.code, 125, "{}", e.stdout);
+    assert_eq!(e.code, 1, "{}", e.stdout);
     assert!(e.stderr.contains("unauthorized"), "{}", e.stderr);
     let bad = with_config(
         &r,
@@ -518,7 +515,7 @@ fn bearer_token_auth_like_docker_hub() {
         &["login", "-u", "alice", "--password-stdin", &reg.host()],
         b"nope\n",
     );
-    assert_eq!(bad.code, 125, "{}", bad.stderr);
+    assert_eq!(bad.code, 1, "{}", bad.stderr);
     let ok = with_config(
         &r,
         cfg.path(),
@@ -636,8 +633,8 @@ fn search_speaks_docker_hubs_api() {
         "Busybox base image, with a description long enough to be cut\na box\n"
     );
     assert!(seen.lock().unwrap().last().unwrap().contains("n=5"));
-    r.run(&["search", "--limit", "0", &term]).fails_125();
-    r.run(&["search", "-f", "bogus=1", &term]).fails_125();
+    r.run(&["search", "--limit", "0", &term]).fails_1();
+    r.run(&["search", "-f", "bogus=1", &term]).fails_1();
 }
 
 #[test]
@@ -691,7 +688,7 @@ fn all_tags_and_zstd_layers() {
         127,
         "v2 has no busybox"
     );
-    assert_eq!(r.run(&["pull", "-a", &format!("{repo}:v1")]).code, 125);
+    assert_eq!(r.run(&["pull", "-a", &format!("{repo}:v1")]).code, 1);
 }
 
 #[test]
@@ -747,7 +744,7 @@ fn credential_helpers_are_used() {
         ch.stdin.take().unwrap().write_all(input).unwrap();
         Run::from(ch.wait_with_output().unwrap())
     };
-    assert_eq!(run(&["push", "-q", &name], b"").code, 125);
+    assert_eq!(run(&["push", "-q", &name], b"").code, 1);
     let ok = run(
         &["login", "-u", "bob", "--password-stdin", &reg.host()],
         b"pw\n",
@@ -885,7 +882,7 @@ fn a_stalled_registry_fails_with_the_host_named() {
         hostile::impatient(&r, &["pull", &format!("{host}/app:v1")]),
         Duration::from_secs(20),
     );
-    let e = out.fails_125();
+    let e = out.fails_1();
     assert!(
         e.contains(&format!("connecting to {host}: timed out")),
         "{e}"

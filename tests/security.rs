@@ -539,7 +539,7 @@ fn security_opt_parsing_as_docker() {
         "busybox",
         "true",
     ])
-    .fails_125();
+    .fails_1();
     r.run(&[
         "run",
         "--rm",

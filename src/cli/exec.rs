@@ -4,7 +4,6 @@ use crate::container::exec::{self, ExecOptions};
 use crate::container::store::ContainerStore;
 use crate::error::{Error, Result};
 use crate::paths::Paths;
-use crate::runtime::RuntimeError;
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -84,22 +83,17 @@ pub fn run(paths: &Paths, a: ExecArgs) -> Result<i32> {
             link_env,
         },
     );
-    // docker's daemon fails an exec's start after the client attached:
-    // it writes the error into the stream (stdout, "\r\n") and the exec
-    // exits 126.
     let result = match result {
-        Err(Error::Runtime(
-            e @ (RuntimeError::UserNotFound(_)
-            | RuntimeError::GroupNotFound(_)
-            | RuntimeError::Cwd(..)),
-        )) if !detach => {
-            print!("{e}\r\n");
-            Ok(126)
+        Err(e) if running && cannot_start(&e) => {
+            // docker's daemon writes why the process could not start into
+            // the exec's output stream (lines end "\r\n"); its status is 126 (127: no such
+            // program).
+            print!("{}\r\n", crate::util::one_line(&e.to_string()));
+            Ok(if e.status(126) == 127 { 127 } else { 126 })
         }
-        other => other,
+        r => r,
     };
     if running && !detach {
-        // A program that could not be run dies with 126/127, as docker's.
         let code = match &result {
             Ok(code) => *code,
             Err(e) => e.exit_code(),
@@ -112,4 +106,15 @@ pub fn run(paths: &Paths, a: ExecArgs) -> Result<i32> {
         );
     }
     result
+}
+
+/// Whether `e` says the exec's process could not be started in the
+/// container (no such program or user, a bad working directory), as
+/// opposed to rdock failing or being interrupted.
+fn cannot_start(e: &Error) -> bool {
+    match e {
+        Error::Runtime(r) => !matches!(r, crate::runtime::RuntimeError::Interrupted(_)),
+        Error::WithCode(inner, _) => cannot_start(inner),
+        _ => false,
+    }
 }

@@ -76,8 +76,8 @@ fn find(paths: &Paths, name: &str, kind: Kind) -> Result<Value> {
                     .map(|v| v.inspect())
                     .map_err(Error::from)
             })
-            .map_err(|_| Error::msg(format!("No such object: {name}"))),
-        Err(_) => Err(Error::msg(format!("No such object: {name}"))),
+            .map_err(|_| Error::msg(format!("Error: No such object: {name}"))),
+        Err(_) => Err(Error::msg(format!("Error: No such object: {name}"))),
     }
 }
 
@@ -88,7 +88,7 @@ fn print_all(paths: &Paths, names: &[String], format: Option<&str>, kind: Kind) 
         match find(paths, n, kind) {
             Ok(v) => values.push(v),
             Err(e) => {
-                eprintln!("rdock: {}", crate::util::one_line(&e.to_string()));
+                super::report_line(&e);
                 failed = true;
             }
         }

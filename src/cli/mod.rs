@@ -1,6 +1,9 @@
 //! The command line: parse, dispatch to one file per command, print, exit.
-//! Flags and errors follow docker's; every failure of rdock itself is one
-//! line on stderr and exit status 125.
+//! Flags and errors follow docker's: a failure prints what the docker 28 CLI
+//! prints (less the "Error response from daemon: " prefix rdock has no
+//! daemon for) and exits with its status: 125 for `run` (126/127 when the
+//! container's program cannot be run) and for flag errors, 1 for the
+//! other commands (see `Layout`).
 
 pub mod attach;
 pub mod build;
@@ -439,11 +442,28 @@ pub fn main() -> i32 {
         Ok(c) => c,
         Err(code) => return code,
     };
+    // The docker CLI's check and message; `-D` wins over the level.
+    use crate::util::log::{self, Level};
+    let level = match Level::parse(&cli.log_level) {
+        Some(level) => level,
+        None if cli.log_level.is_empty() => Level::Info,
+        None => {
+            eprintln!("Unable to parse logging level: {}", cli.log_level);
+            return 1;
+        }
+    };
+    log::set_level(if cli.debug { Level::Debug } else { level });
     if cli.version {
         println!("rdock version {}", env!("CARGO_PKG_VERSION"));
         return 0;
     }
     let paths = Paths::new(&cli.root, &cli.runroot);
+    debug!(
+        "rdock {}: root {}, runroot {}",
+        env!("CARGO_PKG_VERSION"),
+        paths.root.display(),
+        paths.runroot.display()
+    );
     if let Some(dir) = &cli.config {
         // docker's --config names the directory of config.json; the
         // credential code reads it from DOCKER_CONFIG, as docker does.
@@ -455,10 +475,11 @@ pub fn main() -> i32 {
         let _ = Cli::command().print_help();
         return 0;
     };
+    let layout = Layout::of(&command);
     if uses_store(&command) {
         for dir in [&paths.root, &paths.runroot] {
             if let Err(e) = crate::util::secure_root_dir(dir) {
-                return report(Error::msg(format!("{}: {e}", dir.display())));
+                return report(Error::msg(format!("{}: {e}", dir.display())), layout);
             }
         }
     }
@@ -471,10 +492,13 @@ pub fn main() -> i32 {
             eprintln!("{}", u.text);
             u.code
         }
-        Err(e) => report(e),
+        Err(e) => report(e, layout),
     };
     match crate::util::STDOUT_ERROR.get() {
-        Some(e) if code == 0 => report(Error::msg(format!("writing to standard output: {e}"))),
+        Some(e) if code == 0 => report(
+            Error::msg(format!("writing to standard output: {e}")),
+            layout,
+        ),
         _ => code,
     }
 }
@@ -493,6 +517,35 @@ fn parse(args: &[String]) -> std::result::Result<Cli, i32> {
     root.try_get_matches_from_mut(&args)
         .and_then(|m| Cli::from_arg_matches(&m))
         .map_err(|e| usage_error(e, &args))
+}
+
+/// How a command's failure reads and exits, as the docker 28 CLI's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// `docker: MSG` + empty line + `Run 'docker run --help' for more
+    /// information`, exit 125 (126/127: the program cannot be run).
+    Run,
+    /// As `Run` for what the CLI refuses itself (`Error::Client`, exit
+    /// 125), else as `Other`: the daemon's refusals.
+    Create,
+    /// The message alone, exit 1.
+    Other,
+}
+
+impl Layout {
+    fn of(c: &Command) -> Layout {
+        match c {
+            Command::Run(_)
+            | Command::Container {
+                cmd: ContainerCommand::Run(_),
+            } => Layout::Run,
+            Command::Create(_)
+            | Command::Container {
+                cmd: ContainerCommand::Create(_),
+            } => Layout::Create,
+            _ => Layout::Other,
+        }
+    }
 }
 
 /// Whether the command works on the store: the registry's and the client
@@ -518,17 +571,33 @@ fn uses_store(c: &Command) -> bool {
     )
 }
 
-/// Print an error as one line and return its exit status.
-pub fn report(e: Error) -> i32 {
-    let code = e.exit_code();
-    match &e {
-        Error::Exit(_) => {}
-        Error::WithCode(inner, _) => {
-            eprintln!("rdock: {}", crate::util::one_line(&inner.to_string()))
-        }
-        _ => eprintln!("rdock: {}", crate::util::one_line(&e.to_string())),
+/// Print an error in the command's layout and return its exit status.
+pub fn report(e: Error, layout: Layout) -> i32 {
+    if let Error::Exit(code) = e {
+        return code;
     }
-    code
+    let text = e.to_string();
+    let msg = crate::util::one_line(&text);
+    let help = match (layout, &e) {
+        (Layout::Run, _) => Some("run"),
+        (Layout::Create, Error::Client(_)) => Some("create"),
+        _ => None,
+    };
+    match help {
+        Some(cmd) => {
+            eprintln!("rdock: {msg}\n\nRun 'rdock {cmd} --help' for more information");
+            e.status(125)
+        }
+        None => {
+            eprintln!("{msg}");
+            e.status(1)
+        }
+    }
+}
+
+/// Print one object's failure in a multi-object command, as docker does.
+pub fn report_line(e: &Error) {
+    eprintln!("{}", crate::util::one_line(&e.to_string()));
 }
 
 fn dispatch(paths: &Paths, command: Command) -> Result<i32> {
@@ -704,16 +773,35 @@ fn dispatch(paths: &Paths, command: Command) -> Result<i32> {
     }
 }
 
-/// Run `f` on each name, printing errors as docker does for multi-target
-/// commands (rm, rmi, start): keep going, exit 1 if any failed... docker
-/// exits 1 for partial failures of these commands.
-pub fn for_each<T>(items: &[T], mut f: impl FnMut(&T) -> Result<()>) -> Result<i32> {
-    let mut failed = false;
+/// Run `f` on each name, as docker's multi-object commands (stop, kill,
+/// pause, ...): each failure printed as it happens, the rest still done,
+/// exit 1 if any failed.
+pub fn for_each<T>(items: &[T], f: impl FnMut(&T) -> Result<()>) -> Result<i32> {
+    for_each_forced(items, false, f)
+}
+
+/// `for_each` for `rm` and `rmi`: with `force`, a missing object is
+/// printed at once and is no failure; other failures are printed at the
+/// end (docker's CLI gathers them into its final error).
+pub fn for_each_forced<T>(
+    items: &[T],
+    force: bool,
+    mut f: impl FnMut(&T) -> Result<()>,
+) -> Result<i32> {
+    let mut failures = Vec::new();
     for it in items {
-        if let Err(e) = f(it) {
-            eprintln!("rdock: {}", crate::util::one_line(&e.to_string()));
-            failed = true;
+        match f(it) {
+            Ok(()) => {}
+            Err(e) if force && e.is_not_found() => report_line(&e),
+            Err(e) if force => failures.push(e),
+            Err(e) => {
+                report_line(&e);
+                failures.push(e);
+            }
         }
     }
-    Ok(if failed { 1 } else { 0 })
+    if force {
+        failures.iter().for_each(report_line);
+    }
+    Ok(if failures.is_empty() { 0 } else { 1 })
 }

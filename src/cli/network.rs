@@ -452,7 +452,7 @@ fn inspect(paths: &Paths, a: InspectArgs) -> Result<i32> {
         match network_json(paths, name) {
             Ok(v) => values.push(v),
             Err(e) => {
-                eprintln!("rdock: {}", crate::util::one_line(&e.to_string()));
+                super::report_line(&e);
                 failed = true;
             }
         }
@@ -474,12 +474,17 @@ fn rm(paths: &Paths, a: RmArgs) -> Result<i32> {
         match res {
             Ok(()) => println!("{name}"),
             Err(e) => {
-                eprintln!("rdock: {}", crate::util::one_line(&e.to_string()));
+                super::report_line(&e);
                 failed = true;
             }
         }
     }
-    Ok(if failed { 1 } else { 0 })
+    if failed {
+        // The docker 28 CLI's last line after a failed removal.
+        eprintln!("exit status 1");
+        return Ok(1);
+    }
+    Ok(0)
 }
 
 fn prune(paths: &Paths, a: PruneArgs) -> Result<i32> {

@@ -131,7 +131,7 @@ pub(crate) fn prune_containers(paths: &Paths) -> Result<(String, u64)> {
                     removed.push(c.config.id);
                 }
                 Err(Error::Container(crate::container::ContainerError::Running(_))) => {}
-                Err(e) => eprintln!("rdock: {}", crate::util::one_line(&e.to_string())),
+                Err(e) => super::report_line(&e),
             }
         }
     }

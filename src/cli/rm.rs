@@ -32,7 +32,7 @@ pub fn run(paths: &Paths, a: RmArgs) -> Result<i32> {
         });
     }
     let store = ContainerStore::new(paths);
-    super::for_each(&a.containers, |name| {
+    super::for_each_forced(&a.containers, a.force, |name| {
         let c = store.resolve(name)?;
         ops::remove(paths, &c, a.force)?;
         if a.volumes {

@@ -29,7 +29,7 @@ pub fn run(paths: &Paths, a: RmiArgs) -> Result<i32> {
     }
     let store = ImageStore::new(paths);
     let containers = ContainerStore::new(paths);
-    super::for_each(&a.images, |name| {
+    super::for_each_forced(&a.images, a.force, |name| {
         let in_use = containers.images_in_use();
         let layers = containers.layers_in_use();
         let r = crate::image::manage::remove(&store, name, a.force, &in_use, &layers)?;

@@ -40,8 +40,9 @@ pub fn run(paths: &Paths, a: RunArgs) -> Result<i32> {
     super::run_flags::check_attach(&a.attach)?;
     let c = create_container(paths, &a.flags, &a.image, &a.cmd)?;
     if a.detach {
-        crate::container::monitor::start_detached(paths, &c)?;
+        // docker's CLI prints the ID once created, before the start.
         println!("{}", c.config.id);
+        crate::container::monitor::start_detached(paths, &c)?;
         return Ok(0);
     }
     let code = lifecycle::start_foreground(paths, &c)?;

@@ -867,7 +867,12 @@ pub fn create_container(
     image: &str,
     cmd: &[String],
 ) -> Result<crate::container::store::Container> {
-    let opts = flags.to_options(image, cmd)?;
+    // docker's client checks most flag values itself (`create` shows its
+    // help line and exits 125 for those); the name is the daemon's.
+    let opts = flags.to_options(image, cmd).map_err(|e| match e {
+        Error::Container(crate::container::ContainerError::InvalidName(_)) => e,
+        e => e.client(),
+    })?;
     if !crate::image::reference::is_id_prefix(image) {
         crate::image::reference::Reference::parse(image)?;
     }

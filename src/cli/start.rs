@@ -43,14 +43,34 @@ pub fn run(paths: &Paths, a: StartArgs) -> Result<i32> {
         if a.interactive {
             c.config.open_stdin = true;
         }
-        return lifecycle::start_foreground(paths, &c);
+        // The container's status once it ran; docker's CLI exits 1 when
+        // it could not start (126/127 are `run`'s).
+        return lifecycle::start_foreground(paths, &c).map_err(|e| match e.status(1) {
+            126 | 127 => Error::msg(e.to_string()),
+            _ => e,
+        });
     }
-    super::for_each(&a.containers, |name| {
-        let c = store.resolve(name)?;
-        if !c.state.is_alive() {
-            crate::container::monitor::start_detached(paths, &c)?;
+    let mut failed = Vec::new();
+    for name in &a.containers {
+        let res = store.resolve(name).map_err(Error::from).and_then(|c| {
+            if !c.state.is_alive() {
+                crate::container::monitor::start_detached(paths, &c)?;
+            }
+            Ok(())
+        });
+        match res {
+            Ok(()) => println!("{name}"),
+            Err(e) => {
+                super::report_line(&e);
+                failed.push(name.as_str());
+            }
         }
-        println!("{name}");
-        Ok(())
-    })
+    }
+    if failed.is_empty() {
+        return Ok(0);
+    }
+    Err(Error::msg(format!(
+        "Error: failed to start containers: {}",
+        failed.join(", ")
+    )))
 }

@@ -3,7 +3,7 @@
 
 use crate::container::ops;
 use crate::container::store::ContainerStore;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::paths::Paths;
 use clap::Args;
 
@@ -57,9 +57,20 @@ pub fn stop(paths: &Paths, a: StopArgs) -> Result<i32> {
 
 pub fn kill(paths: &Paths, a: KillArgs) -> Result<i32> {
     let store = ContainerStore::new(paths);
+    // docker's daemon checks the signal before the container, and
+    // prefixes any other failure with the container as named.
+    let bad_signal = crate::runtime::signals::parse(&a.signal)
+        .is_err()
+        .then(|| Error::msg(format!("Invalid signal: {}", a.signal)));
     super::for_each(&a.containers, |name| {
-        let c = store.resolve(name)?;
-        ops::kill(paths, &c, &a.signal)?;
+        if let Some(e) = &bad_signal {
+            return Err(Error::msg(e.to_string()));
+        }
+        store
+            .resolve(name)
+            .map_err(Error::from)
+            .and_then(|c| ops::kill(paths, &c, &a.signal))
+            .map_err(|e| Error::msg(format!("Cannot kill container: {name}: {e}")))?;
         println!("{name}");
         Ok(())
     })
@@ -89,8 +100,19 @@ pub fn wait(paths: &Paths, a: WaitArgs) -> Result<i32> {
 }
 
 pub fn rename(paths: &Paths, a: RenameArgs) -> Result<i32> {
-    let c = ContainerStore::new(paths).resolve(&a.container)?;
-    ops::rename(paths, &c, &a.new_name)?;
+    if a.container.is_empty() || a.new_name.is_empty() {
+        return Err(Error::msg("Error: Neither old nor new names may be empty"));
+    }
+    let res = ContainerStore::new(paths)
+        .resolve(&a.container)
+        .map_err(Error::from)
+        .and_then(|c| ops::rename(paths, &c, &a.new_name));
+    if let Err(e) = res {
+        // The daemon's error, then the docker CLI's own line.
+        super::report_line(&e);
+        eprintln!("Error: failed to rename container named {}", a.container);
+        return Ok(1);
+    }
     Ok(0)
 }
 

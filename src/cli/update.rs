@@ -29,7 +29,7 @@ pub fn update(paths: &Paths, a: UpdateArgs) -> Result<i32> {
         .map_err(Error::msg)?;
     if req == Default::default() && restart.is_none() {
         // docker's client refuses it with exit status 1.
-        eprintln!("rdock: you must provide one or more flags when using this command");
+        eprintln!("you must provide one or more flags when using this command");
         return Ok(1);
     }
     let store = ContainerStore::new(paths);

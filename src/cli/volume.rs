@@ -317,7 +317,7 @@ fn inspect(paths: &Paths, a: InspectArgs) -> Result<i32> {
         match store.get(name) {
             Ok(v) => values.push(v.inspect()),
             Err(e) => {
-                eprintln!("rdock: {}", crate::util::one_line(&e.to_string()));
+                super::report_line(&Error::from(e));
                 failed = true;
             }
         }
@@ -335,7 +335,7 @@ fn rm(paths: &Paths, a: RmArgs) -> Result<i32> {
             // name is printed as removed.
             Err(VolumeError::NotFound(_)) if a.force => println!("{name}"),
             Err(e) => {
-                eprintln!("rdock: {}", crate::util::one_line(&e.to_string()));
+                super::report_line(&Error::from(e));
                 failed = true;
             }
         }

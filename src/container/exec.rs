@@ -152,7 +152,7 @@ pub fn refuse_paused(c: &Container, target: &str) -> Result<(), super::Container
 pub fn exec(c: &Container, opts: &ExecOptions) -> Result<i32> {
     if !c.state.is_alive() {
         return Err(Error::msg(format!(
-            "container {} is not running",
+            "Container {} is not running",
             c.config.id
         )));
     }

@@ -190,6 +190,12 @@ pub fn create(paths: &Paths, opts: &CreateOptions) -> Result<Container> {
     let images = ImageStore::new(paths);
     let idx = images.index()?;
     let img = idx.lookup(&opts.image)?;
+    debug!(
+        "image {} is {} ({} layers)",
+        opts.image,
+        img.id,
+        img.layers.len()
+    );
     let source = ImageSource {
         id: img.id.clone(),
         layers: img.layers.clone(),
@@ -300,8 +306,9 @@ pub fn create_from(paths: &Paths, opts: &CreateOptions, img: &ImageSource) -> Re
             )));
         }
     }
+    // A bad rule is the docker client's own refusal (exit 125).
     for r in &opts.device_cgroup_rules {
-        devices::parse_rule(r)?;
+        devices::parse_rule(r).map_err(|e| Error::from(e).client())?;
     }
     let mut resources = opts.resources.clone().with_defaults();
     // Looking at the host's cgroups costs a few syscalls: only when asked.
@@ -419,7 +426,12 @@ pub fn create_from(paths: &Paths, opts: &CreateOptions, img: &ImageSource) -> Re
         .iter()
         .map(|m| format!("{}/{}", m.container_port, m.proto.as_str()))
         .collect::<Vec<_>>();
-    for k in d.exposed_ports.iter().flat_map(|m| m.keys()).chain(&published) {
+    for k in d
+        .exposed_ports
+        .iter()
+        .flat_map(|m| m.keys())
+        .chain(&published)
+    {
         let key = if k.contains('/') {
             k.clone()
         } else {
@@ -687,7 +699,9 @@ fn share_names(store: &ContainerStore, c: &Container) -> Result<Option<Container
     Ok(Some(updated))
 }
 
-/// Spawn the container and record it as running.
+/// Spawn the container and record it as running; or record why it could
+/// not start, as docker does: its state keeps the error and docker's exit
+/// code, and a `--rm` container goes (so a retry can take its name).
 pub(super) fn launch(
     paths: &Paths,
     c: &Container,
@@ -699,6 +713,37 @@ pub(super) fn launch(
             c.config.name
         )));
     }
+    try_launch(paths, c, stdio).inspect_err(|e| record_start_failure(paths, c, e))
+}
+
+fn record_start_failure(paths: &Paths, c: &Container, e: &Error) {
+    debug!("start of {} failed: {e}", c.config.id);
+    let store = ContainerStore::new(paths);
+    if c.config.auto_remove {
+        let _ = store.remove(c);
+        let _ = crate::volume::release_anonymous(paths, &c.config.mounts);
+        return;
+    }
+    // 126/127 when the program cannot be run, else 128 (docker's "exit
+    // status unknown").
+    let code = match e.exit_code() {
+        code @ (126 | 127) => code,
+        _ => 128,
+    };
+    let state = State {
+        status: if c.state.status == Status::Created {
+            Status::Created
+        } else {
+            Status::Exited
+        },
+        exit_code: code,
+        error: e.to_string(),
+        ..c.state.clone()
+    };
+    let _ = store.save_state(&c.config.id, &state);
+}
+
+fn try_launch(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<(Spawned, Cgroup)> {
     // `cp` holds this while it has this container's rootfs open or its
     // overlay mounted: never two overlays on one upper dir.
     let _rootfs = util::FileLock::on_dir(&c.dir.join("upper"))
@@ -774,6 +819,16 @@ pub(super) fn launch(
         let (uid, gid) = c.config.userns_remap.as_ref().map_or((0, 0), |r| r.root());
         rootfs.idmap = spec.userns.map(|fd| (fd, c.dir.clone(), uid, gid));
     }
+    for m in &c.config.mounts {
+        debug!(
+            "mount {:?} {} -> {} ro={} {:?}",
+            m.kind,
+            m.source.display(),
+            m.destination.display(),
+            m.readonly,
+            m.options
+        );
+    }
     let cgroup = Cgroup::create(c.config.cgroup_parent(), &c.config.id)?;
     if let Err(e) = c
         .config
@@ -824,24 +879,6 @@ pub(super) fn launch(
         Err(e) => {
             let _ = cgroup.remove();
             super::network::teardown(paths, c);
-            let code = e.exit_code();
-            let state = State {
-                status: if c.state.status == Status::Created {
-                    Status::Created
-                } else {
-                    Status::Exited
-                },
-                exit_code: code,
-                error: e.to_string(),
-                ..c.state.clone()
-            };
-            if c.config.auto_remove {
-                // docker removes a --rm container whose start failed.
-                let _ = store.remove(c);
-                let _ = crate::volume::release_anonymous(paths, &c.config.mounts);
-            } else {
-                let _ = store.save_state(&c.config.id, &state);
-            }
             return Err(e.into());
         }
     };

@@ -33,7 +33,7 @@ pub enum ContainerError {
     InvalidName(String),
     #[error("multiple IDs found with provided prefix: {0}")]
     Ambiguous(String),
-    #[error("cannot remove container \"{0}\": container is running: stop the container before removing or force remove")]
+    #[error("You cannot remove a running container {0}. Stop the container before attempting removal or force remove")]
     Running(String),
     #[error("{0}")]
     Invalid(String),

@@ -308,7 +308,20 @@ pub fn prepare(paths: &Paths, c: &Container, links: &Links) -> Result<Vec<(Endpo
             holder(),
             &live,
         ) {
-            Ok(ep) => eps.push(ep),
+            Ok(ep) => {
+                debug!(
+                    "network {}: {} on {} ({})",
+                    net.name, ep.0.ip, net.bridge, ep.0.ifname
+                );
+                eps.push(ep)
+            }
+            Err(crate::network::NetworkError::PortTaken(why)) => {
+                return fail(Error::msg(format!(
+                    "driver failed programming external connectivity on endpoint {} ({}): {why}",
+                    c.config.name,
+                    crate::util::random_hex(32)
+                )))
+            }
             Err(e) => return fail(e.into()),
         }
     }

@@ -32,8 +32,8 @@ pub fn kill(paths: &Paths, c: &Container, sig: &str) -> Result<()> {
     }
     if !c.state.is_alive() {
         return Err(Error::msg(format!(
-            "cannot kill container: {0}: container {0} is not running",
-            c.config.name
+            "Container {} is not running",
+            c.config.id
         )));
     }
     send(c.state.pid, sig)
@@ -206,9 +206,13 @@ pub fn rename(paths: &Paths, c: &Container, new: &str) -> Result<()> {
     ContainerStore::new(paths)
         .rename(c, new)
         .map_err(|e| match e {
+            // The daemon's words, which name the new name with its slash.
             ContainerError::InvalidName(_) => Error::msg(format!(
-                "Invalid container name ({new}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+                "Error when allocating new name: Invalid container name (/{new}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
             )),
+            e @ ContainerError::NameInUse { .. } => {
+                Error::msg(format!("Error when allocating new name: {e}"))
+            }
             other => other.into(),
         })?;
     // Its peers on user networks know it by the new name from now on.
@@ -423,7 +427,7 @@ pub fn remove(paths: &Paths, c: &Container, force: bool) -> Result<()> {
     // whose monitor died. Running either way.
     if c.state.is_alive() || !cgroup.pids().is_empty() {
         if !force {
-            return Err(ContainerError::Running(c.short_id().to_string()).into());
+            return Err(ContainerError::Running(c.config.id.clone()).into());
         }
         // Frozen tasks do not die until thawed: whoever froze them, and
         // whether or not a state says so.

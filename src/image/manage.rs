@@ -56,7 +56,8 @@ pub fn remove(
             Some(full) => {
                 if let Some(c) = &user {
                     return Err(ImageError::InUse {
-                        reference: familiar(&full),
+                        // As the user wrote it, as docker's message.
+                        reference: name.to_string(),
                         container: crate::util::first_chars(c, 12).to_string(),
                         image: short(&img.id),
                     });

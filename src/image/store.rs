@@ -63,8 +63,11 @@ impl Index {
 
     /// Docker's lookup order: a reference name first, then an ID or ID prefix.
     pub fn lookup(&self, s: &str) -> Result<&ImageRecord> {
+        // docker names a missing reference with its tag ("nope:latest").
+        let mut missing = s.to_string();
         if let Ok(r) = Reference::parse(s) {
             let full = r.to_string();
+            missing = r.familiar();
             if let Some(img) = self
                 .images
                 .iter()
@@ -85,7 +88,7 @@ impl Index {
                 return Ok(only);
             }
         }
-        Err(ImageError::NotFound(s.to_string()))
+        Err(ImageError::NotFound(missing))
     }
 }
 

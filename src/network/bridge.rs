@@ -303,13 +303,13 @@ fn allocate(
         let shown = |p: u16| format!("{}:{}", m.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED), p);
         if m.host_port != 0 {
             if taken_port(m.host_ip, m.host_port, m.proto, &ports) {
-                return Err(NetworkError::Invalid(format!(
+                return Err(NetworkError::PortTaken(format!(
                     "Bind for {} failed: port is already allocated",
                     shown(m.host_port)
                 )));
             }
             if !port_free(m.host_ip, m.host_port, m.proto) {
-                return Err(NetworkError::Invalid(format!(
+                return Err(NetworkError::PortTaken(format!(
                     "failed to bind host port {}/{}: address already in use",
                     shown(m.host_port),
                     m.proto.as_str()
@@ -331,7 +331,7 @@ fn allocate(
         match found {
             Some(p) => ports.push((m.host_ip, p, m.container_port, m.proto)),
             None => {
-                return Err(NetworkError::Invalid(format!(
+                return Err(NetworkError::PortTaken(format!(
                     "no free host port in {lo}-{hi} for {}/{}",
                     m.container_port,
                     m.proto.as_str()

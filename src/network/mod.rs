@@ -33,6 +33,10 @@ pub enum NetworkError {
     Firewall(String),
     #[error("{0}")]
     Invalid(String),
+    /// A published host port that cannot be had: docker's daemon names
+    /// the endpoint in front (`container::network::prepare`).
+    #[error("{0}")]
+    PortTaken(String),
 }
 
 pub type Result<T, E = NetworkError> = std::result::Result<T, E>;

@@ -304,6 +304,9 @@ impl Cgroup {
                     _ => break,
                 }
             }
+            if let Err(e) = &r {
+                debug!("cgroup {}: {e}", leaf.display());
+            }
             match r {
                 Ok(()) => dirs.push(leaf),
                 Err(e) if essential(h) => {
@@ -318,6 +321,7 @@ impl Cgroup {
                 Err(_) => {}
             }
         }
+        debug!("cgroup {parent}/{name} in {} hierarchies", dirs.len());
         Ok(Cgroup {
             mode,
             dirs,

@@ -3,6 +3,7 @@
 //! identifiers, openat2.
 
 mod files;
+pub mod log;
 mod stdout;
 
 pub use files::*;

@@ -63,8 +63,11 @@ impl Run {
         );
         &self.stdout
     }
-    /// Assert rdock's own failure: exit 125 and exactly one line on stderr
-    /// (for a usage error, followed by docker's usage block).
+    /// Assert a failure of `run` (or a flag error, or a value `create`
+    /// refuses itself): exit 125 and docker's layout: one line, or
+    /// "rdock: MSG", an empty line and "Run 'rdock run --help' for more
+    /// information", or (a usage error) one line and docker's usage block.
+    /// Returns the first line (with its newline).
     #[track_caller]
     pub fn fails_125(&self) -> &str {
         assert_eq!(
@@ -72,26 +75,52 @@ impl Run {
             "stdout: {}\nstderr: {}",
             self.stdout, self.stderr
         );
-        // A usage error (a bad flag) is one line and docker's usage block.
-        let first = match self.stderr.split_once("\n\nUsage:  ") {
-            Some((first, usage)) => {
-                assert!(
-                    usage.contains("\n\nRun '")
-                        && usage.ends_with(" --help' for more information\n"),
-                    "not docker's usage block: {:?}",
-                    self.stderr
-                );
-                first
-            }
-            None => &self.stderr,
-        };
+        if let Some((first, usage)) = self.stderr.split_once("\n\nUsage:  ") {
+            assert!(
+                usage.contains("\n\nRun '") && usage.ends_with(" --help' for more information\n"),
+                "not docker's usage block: {:?}",
+                self.stderr
+            );
+            assert_eq!(first.lines().count(), 1, "{:?}", self.stderr);
+            return first;
+        }
+        self.message()
+    }
+    /// Assert a failure of a command other than `run`: exit 1 and one
+    /// line on stderr (docker's words, without a prefix).
+    #[track_caller]
+    pub fn fails_1(&self) -> &str {
         assert_eq!(
-            first.lines().count(),
+            self.code, 1,
+            "stdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        assert_eq!(
+            self.stderr.lines().count(),
             1,
             "stderr should be one line: {:?}",
             self.stderr
         );
         &self.stderr
+    }
+    /// The error's line: stderr when it is one line, else the first line
+    /// of run's or create's layout (which is checked).
+    #[track_caller]
+    pub fn message(&self) -> &str {
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        if lines.len() != 1 {
+            assert!(
+                lines.len() == 3
+                    && lines[0].starts_with("rdock: ")
+                    && lines[1].is_empty()
+                    && lines[2].starts_with("Run 'rdock ")
+                    && lines[2].ends_with(" --help' for more information"),
+                "stderr should be one line or docker's run layout: {:?}",
+                self.stderr
+            );
+        }
+        let end = self.stderr.find('\n').map_or(self.stderr.len(), |i| i + 1);
+        &self.stderr[..end]
     }
 }
 

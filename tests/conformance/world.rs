@@ -119,12 +119,7 @@ impl World {
         )
     }
 
-    fn new(
-        program: &'static str,
-        tmp: &Path,
-        d: String,
-        mut env: Vec<(String, String)>,
-    ) -> World {
+    fn new(program: &'static str, tmp: &Path, d: String, mut env: Vec<(String, String)>) -> World {
         let home = tmp.join(".home");
         std::fs::create_dir_all(&home).expect("world home");
         env.push(("HOME".into(), home.display().to_string()));

@@ -270,7 +270,13 @@ impl Registry {
                         .timeout_global(Some(Duration::from_secs(3)))
                         .build();
                 }
-                match req.call() {
+                let res = req.call();
+                debug!(
+                    "registry: GET {url} -> {}",
+                    res.as_ref()
+                        .map_or_else(|e| e.to_string(), |r| r.status().to_string())
+                );
+                match res {
                     Ok(_) => {
                         if let Ok(mut b) = self.base.lock() {
                             *b = Some(c.clone());
@@ -321,6 +327,8 @@ impl Registry {
         let mut resp = req
             .call()
             .map_err(|e| self.net_err(&Method::GET, &url, e))?;
+        // Its query names the account: the realm alone is shown.
+        debug!("registry: token from {realm} -> {}", resp.status().as_u16());
         if resp.status() == StatusCode::UNAUTHORIZED || resp.status() == StatusCode::FORBIDDEN {
             return Err(RegistryError::Unauthorized(body_error(&mut resp)));
         }
@@ -428,9 +436,19 @@ impl Registry {
         } else {
             req
         };
-        self.agent
+        let res = self
+            .agent
             .run(req)
-            .map_err(|e| net_error(&method, &url, e, &t))
+            .map_err(|e| net_error(&method, &url, e, &t));
+        match &res {
+            Ok(r) => debug!(
+                "registry: {method} {} -> {}",
+                no_query(&url),
+                r.status().as_u16()
+            ),
+            Err(e) => debug!("registry: {method} {} failed: {e}", no_query(&url)),
+        }
+        res
     }
 
     fn request_as(
@@ -690,6 +708,12 @@ pub fn body_error(resp: &mut Response<Body>) -> String {
     } else {
         msgs.join(", ")
     }
+}
+
+/// A URL without its query (which may carry an account or a signed
+/// storage token), for debug messages.
+fn no_query(url: &str) -> &str {
+    url.split('?').next().unwrap_or(url)
 }
 
 #[cfg(test)]

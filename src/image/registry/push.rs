@@ -273,9 +273,11 @@ pub fn push(
         .cloned()
         .ok_or_else(|| {
             let repo = r.name();
-            let has_repo = idx.images.iter().flat_map(|i| &i.names).any(|n| {
-                Reference::parse(n).is_ok_and(|x| x.name() == repo)
-            });
+            let has_repo = idx
+                .images
+                .iter()
+                .flat_map(|i| &i.names)
+                .any(|n| Reference::parse(n).is_ok_and(|x| x.name() == repo));
             RegistryError::Invalid(if has_repo {
                 format!("tag does not exist: {}", r.familiar())
             } else {
