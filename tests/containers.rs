@@ -145,7 +145,7 @@ fn name_in_use_is_refused() {
     r.run(&["create", "--name", "web", "busybox", "true"]).ok();
     let e = r
         .run(&["create", "--name", "web", "busybox", "true"])
-        .fails_125()
+        .fails_1()
         .to_string();
     assert!(e.contains("is already in use"), "{e}");
     assert_eq!(r.run(&["ps", "-aq"]).ok().lines().count(), 1);
@@ -1099,7 +1099,7 @@ fn ps_filters_by_exit_code_order_volume_network_and_ports() {
     assert_eq!(names(&["is-task=false"]).len(), 3);
     for bad in ["exited=x", "publish=http", "before=nothing-here"] {
         let e = r.run(&["ps", "--filter", bad]);
-        assert_eq!(e.code, 125, "{bad}");
+        assert_eq!(e.code, 1, "{bad}");
     }
     r.run(&["rm", "-f", "f-web", "f-ok", "f-bad"]).ok();
     r.run(&["network", "rm", "f-net"]).ok();

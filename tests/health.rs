@@ -89,7 +89,7 @@ fn health_goes_from_starting_to_unhealthy_to_healthy() {
     .ok();
     assert_eq!(
         inspect(&r, "probed", "{{json .Config.Healthcheck}}"),
-        r#"{"Interval":100000000,"Retries":2,"Test":["CMD-SHELL","echo probing; test -e /tmp/ok"]}"#
+        r#"{"Test":["CMD-SHELL","echo probing; test -e /tmp/ok"],"Interval":100000000,"Retries":2}"#
     );
     wait_for(&r, "probed", "{{.State.Health.Status}}", "unhealthy");
     assert!(status_of(&r, "probed").ends_with(" (unhealthy)"));
@@ -246,7 +246,7 @@ fn image_healthchecks_merge_with_flags_or_are_turned_off() {
     .ok();
     assert_eq!(
         inspect(&r, "img", "{{json .Config.Healthcheck}}"),
-        r#"{"Interval":100000000,"Retries":1,"Test":["CMD","test","-e","/ready"]}"#
+        r#"{"Test":["CMD","test","-e","/ready"],"Interval":100000000,"Retries":1}"#
     );
     wait_for(&r, "img", "{{.State.Health.Status}}", "healthy");
     // --no-healthcheck: no probing, no State.Health.
@@ -264,7 +264,7 @@ fn image_healthchecks_merge_with_flags_or_are_turned_off() {
     assert_eq!(
         inspect(&r, "off", "{{json .Config.Healthcheck}}"),
         // docker's merge: NONE over the image's test, its other fields kept.
-        r#"{"Interval":3600000000000,"Retries":1,"Test":["NONE"]}"#
+        r#"{"Test":["NONE"],"Interval":3600000000000,"Retries":1}"#
     );
     assert_eq!(inspect(&r, "off", "{{json .State.Health}}"), "null");
     assert!(!status_of(&r, "off").contains('('));
@@ -280,7 +280,7 @@ fn image_healthchecks_merge_with_flags_or_are_turned_off() {
         ])
         .ok()
         .trim(),
-        r#"{"Interval":100000000,"Retries":1,"Test":["CMD","test","-e","/ready"]}"#
+        r#"{"Test":["CMD","test","-e","/ready"],"Interval":100000000,"Retries":1}"#
     );
     r.run(&["rm", "-f", "img", "off"]).ok();
 

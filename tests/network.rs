@@ -672,14 +672,17 @@ fn dns_hosts_and_bad_flags() {
             vec!["--network-alias", "x"],
             "only supported for user-defined networks",
         ),
-        (vec!["--link", "a:b:c"], "invalid format for link"),
+        (vec!["--link", "a:b:c"], "bad format for links: a:b:c"),
         (
             vec!["--network", "host", "--link", "a"],
             "host type networking can't be used with links",
         ),
         (vec!["--mac-address", "zz"], "not a valid mac address"),
         (vec!["--network", "container:nosuch"], "No such container"),
-        (vec!["--dns", "not-an-ip"], "is not an ip address"),
+        (
+            vec!["--dns", "not-an-ip"],
+            "IP address is not correctly formatted",
+        ),
         (vec!["--add-host", "nocolon"], "bad format for add-host"),
         (
             vec!["--add-host", "db:999.1.1.1"],

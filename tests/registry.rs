@@ -840,7 +840,7 @@ fn a_stalled_registry_fails_with_the_host_named() {
         hostile::impatient(&r, &["pull", &format!("{}/app:v1", srv.host())]),
         Duration::from_secs(30),
     );
-    let e = out.fails_125();
+    let e = out.fails_1();
     assert!(e.contains(&srv.host()) && e.contains("manifests/v1"), "{e}");
     assert!(e.contains("no data for 1 s"), "{e}");
     let reqs = srv.requests.lock().unwrap().clone();
@@ -855,7 +855,7 @@ fn a_stalled_registry_fails_with_the_host_named() {
         hostile::impatient(&r, &["pull", &format!("{}/app:v1", srv.host())]),
         Duration::from_secs(60),
     );
-    let e = out.fails_125();
+    let e = out.fails_1();
     let layer = &img.layer_digests[0];
     assert!(e.contains(&srv.host()) && e.contains(layer.as_str()), "{e}");
     assert!(

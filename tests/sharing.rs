@@ -195,7 +195,7 @@ fn link_variables_reach_exec_until_the_link_is_removed() {
     assert_eq!(e.code, 1);
     assert_eq!(
         e.stderr.trim(),
-        "rdock: Conflict, cannot remove the default link name of the container"
+        "Conflict, cannot remove the default link name of the container"
     );
     assert_eq!(out(&r, &["rm", "--link", "/app/store"]), "/app/store");
     let env = out(&r, &["exec", "app", "env"]);
@@ -208,7 +208,7 @@ fn link_variables_reach_exec_until_the_link_is_removed() {
     );
     let e = r.run(&["rm", "--link", "/app/store"]);
     assert_eq!(e.code, 1);
-    assert_eq!(e.stderr.trim(), "rdock: No such container: app/store");
+    assert_eq!(e.stderr.trim(), "No such container: app/store");
 }
 
 #[test]

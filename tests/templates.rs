@@ -83,7 +83,7 @@ fn template_errors_read_as_go_and_exit_1() {
         assert_eq!((code, out.as_str()), (1, ""), "{tmpl}: {stderr}");
         assert_eq!(
             stderr.trim_end(),
-            format!("rdock: template parsing error: {err}"),
+            format!("template parsing error: {err}"),
             "{tmpl}"
         );
     }
@@ -119,7 +119,7 @@ fn label_methods_and_name_regexps() {
     assert_eq!(bad.code, 1);
     assert!(
         bad.stderr
-            .starts_with("rdock: failed to execute template: template: :1:17:"),
+            .starts_with("failed to execute template: template: :1:17:"),
         "{}",
         bad.stderr
     );
@@ -151,7 +151,7 @@ fn inspect_runs_typed_then_raw_as_docker() {
     assert_eq!((nope.code, nope.stdout.as_str()), (1, "\n"));
     assert_eq!(
         nope.stderr.trim_end(),
-        "rdock: template parsing error: template: :1:9: executing \"\" at <.Config.Nope>: map has no entry for key \"Nope\""
+        "template parsing error: template: :1:9: executing \"\" at <.Config.Nope>: map has no entry for key \"Nope\""
     );
     // A map's missing key is no error; in the raw fallback a nil is.
     assert_eq!(

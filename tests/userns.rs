@@ -147,11 +147,11 @@ fn remapped_root_is_an_unprivileged_host_uid() {
     // docker's refusals.
     let e = r.run(&["create", "--privileged", "busybox", "true"]);
     assert!(e
-        .fails_125()
+        .fails_1()
         .contains("privileged mode is incompatible with user namespaces"));
     let e = r.run(&["create", "--network", "host", "busybox", "true"]);
     assert!(e
-        .fails_125()
+        .fails_1()
         .contains("host's network namespace when user namespaces are enabled"));
     r.run(&[
         "create",

@@ -188,19 +188,19 @@ fn mount_flag_validation_and_duplicates() {
     for (args, msg) in [
         (
             vec!["--mount", "type=volume,target=/d,tmpfs-size=1m"],
-            "field TmpfsOptions must not be specified",
+            "cannot mix 'tmpfs-*' options with mount type 'volume'",
         ),
         (
             vec!["--mount", "type=volume,target=/d,bind-propagation=rshared"],
-            "field BindOptions must not be specified",
+            "cannot mix 'bind-*' options with mount type 'volume'",
         ),
         (
             vec!["--mount", "type=bind,source=/tmp,target=/d,volume-nocopy"],
-            "field VolumeOptions must not be specified",
+            "cannot mix 'volume-*' options with mount type 'bind'",
         ),
         (
             vec!["--mount", "type=volume,source=v"],
-            "field Target must not be empty",
+            "target is required",
         ),
         (
             vec!["-v", "a1:/d", "-v", "a2:/d"],

@@ -118,7 +118,7 @@ pub(crate) fn print_values(values: Vec<Value>, format: Option<&str>, failed: boo
                 println!();
             }
             for e in &errors {
-                eprintln!("rdock: {e}");
+                eprintln!("{e}");
             }
             if !errors.is_empty() {
                 return Ok(1);

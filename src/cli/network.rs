@@ -417,7 +417,7 @@ pub fn network_json(paths: &Paths, name: &str) -> Result<Value> {
     if bridge_net {
         options.insert(BRIDGE_NAME_OPT.into(), json!(n.bridge));
     }
-    Ok(json!({
+    let mut v = json!({
         "Name": n.name,
         "Id": n.id,
         "Created": if n.created.is_empty() { "0001-01-01T00:00:00Z".to_string() } else { n.created.clone() },
@@ -442,7 +442,18 @@ pub fn network_json(paths: &Paths, name: &str) -> Result<Value> {
         "Containers": containers,
         "Options": options,
         "Labels": n.labels,
-    }))
+    });
+    // Go maps: sorted keys, as encoding/json writes them.
+    use crate::util::json_order::{reorder, SORTED};
+    reorder(
+        &mut v,
+        &[
+            ("Containers", SORTED),
+            ("Options", SORTED),
+            ("Labels", SORTED),
+        ],
+    );
+    Ok(v)
 }
 
 fn inspect(paths: &Paths, a: InspectArgs) -> Result<i32> {

@@ -218,6 +218,16 @@ pub fn inspect(paths: &Paths, c: &Container) -> Value {
     }
     // As docker's optional fields: present only when set.
     if let Some(conf) = v.get_mut("Config").and_then(Value::as_object_mut) {
+        if !cfg.net.exposed.is_empty() {
+            // A Go map: keys sorted (the ORDER table sorts them).
+            let ports: serde_json::Map<String, Value> = cfg
+                .net
+                .exposed
+                .iter()
+                .map(|p| (p.clone(), json!({})))
+                .collect();
+            conf.insert("ExposedPorts".into(), Value::Object(ports));
+        }
         if let Some(h) = &cfg.healthcheck {
             conf.insert("Healthcheck".into(), json!(h));
         }
@@ -230,8 +240,216 @@ pub fn inspect(paths: &Paths, c: &Container) -> Value {
             state.insert("Health".into(), json!(h));
         }
     }
+    crate::util::json_order::reorder(&mut v, ORDER);
     v
 }
+
+use crate::util::json_order::SORTED;
+
+/// docker's field order (moby's ContainerJSON and the structs in it; its
+/// maps are sorted by key, as Go marshals them).
+const ORDER: crate::util::json_order::Order = &[
+    (
+        "",
+        &[
+            "Id",
+            "Created",
+            "Path",
+            "Args",
+            "State",
+            "Image",
+            "ResolvConfPath",
+            "HostnamePath",
+            "HostsPath",
+            "LogPath",
+            "Node",
+            "Name",
+            "RestartCount",
+            "Driver",
+            "Platform",
+            "MountLabel",
+            "ProcessLabel",
+            "AppArmorProfile",
+            "ExecIDs",
+            "HostConfig",
+            "GraphDriver",
+            "SizeRw",
+            "SizeRootFs",
+            "Mounts",
+            "Config",
+            "NetworkSettings",
+        ],
+    ),
+    (
+        "State",
+        &[
+            "Status",
+            "Running",
+            "Paused",
+            "Restarting",
+            "OOMKilled",
+            "Dead",
+            "Pid",
+            "ExitCode",
+            "Error",
+            "StartedAt",
+            "FinishedAt",
+            "Health",
+        ],
+    ),
+    ("State.Health", &["Status", "FailingStreak", "Log"]),
+    (
+        "State.Health.Log.[]",
+        &["Start", "End", "ExitCode", "Output"],
+    ),
+    ("HostConfig", HOST_CONFIG),
+    ("HostConfig.LogConfig", &["Type", "Config"]),
+    ("HostConfig.RestartPolicy", &["Name", "MaximumRetryCount"]),
+    ("GraphDriver", &["Data", "Name"]),
+    (
+        "GraphDriver.Data",
+        &["LowerDir", "MergedDir", "UpperDir", "WorkDir"],
+    ),
+    (
+        "Mounts.[]",
+        &[
+            "Type",
+            "Name",
+            "Source",
+            "Destination",
+            "Driver",
+            "Mode",
+            "RW",
+            "Propagation",
+        ],
+    ),
+    ("Config", crate::util::json_order::CONFIG),
+    ("Config.ExposedPorts", SORTED),
+    ("Config.Volumes", SORTED),
+    ("Config.Labels", SORTED),
+    ("HostConfig.PortBindings", SORTED),
+    ("HostConfig.Sysctls", SORTED),
+    ("HostConfig.Tmpfs", SORTED),
+    ("HostConfig.LogConfig.Config", SORTED),
+    ("NetworkSettings.Ports", SORTED),
+    ("NetworkSettings.Networks", SORTED),
+    (
+        "NetworkSettings",
+        &[
+            "Bridge",
+            "SandboxID",
+            "HairpinMode",
+            "LinkLocalIPv6Address",
+            "LinkLocalIPv6PrefixLen",
+            "Ports",
+            "SandboxKey",
+            "SecondaryIPAddresses",
+            "SecondaryIPv6Addresses",
+            "EndpointID",
+            "Gateway",
+            "GlobalIPv6Address",
+            "GlobalIPv6PrefixLen",
+            "IPAddress",
+            "IPPrefixLen",
+            "IPv6Gateway",
+            "MacAddress",
+            "Networks",
+        ],
+    ),
+    (
+        "NetworkSettings.Networks.*",
+        &[
+            "IPAMConfig",
+            "Links",
+            "Aliases",
+            "NetworkID",
+            "EndpointID",
+            "Gateway",
+            "IPAddress",
+            "IPPrefixLen",
+            "IPv6Gateway",
+            "GlobalIPv6Address",
+            "GlobalIPv6PrefixLen",
+            "MacAddress",
+            "DriverOpts",
+            "DNSNames",
+        ],
+    ),
+];
+
+const HOST_CONFIG: &[&str] = &[
+    "Binds",
+    "ContainerIDFile",
+    "LogConfig",
+    "NetworkMode",
+    "PortBindings",
+    "RestartPolicy",
+    "AutoRemove",
+    "VolumeDriver",
+    "VolumesFrom",
+    "ConsoleSize",
+    "Annotations",
+    "CapAdd",
+    "CapDrop",
+    "CgroupnsMode",
+    "Dns",
+    "DnsOptions",
+    "DnsSearch",
+    "ExtraHosts",
+    "GroupAdd",
+    "IpcMode",
+    "Cgroup",
+    "Links",
+    "OomScoreAdj",
+    "PidMode",
+    "Privileged",
+    "PublishAllPorts",
+    "ReadonlyRootfs",
+    "SecurityOpt",
+    "StorageOpt",
+    "Tmpfs",
+    "UTSMode",
+    "UsernsMode",
+    "ShmSize",
+    "Sysctls",
+    "Runtime",
+    "Isolation",
+    "CpuShares",
+    "Memory",
+    "NanoCpus",
+    "CgroupParent",
+    "BlkioWeight",
+    "BlkioWeightDevice",
+    "BlkioDeviceReadBps",
+    "BlkioDeviceWriteBps",
+    "BlkioDeviceReadIOps",
+    "BlkioDeviceWriteIOps",
+    "CpuPeriod",
+    "CpuQuota",
+    "CpuRealtimePeriod",
+    "CpuRealtimeRuntime",
+    "CpusetCpus",
+    "CpusetMems",
+    "Devices",
+    "DeviceCgroupRules",
+    "DeviceRequests",
+    "KernelMemory",
+    "KernelMemoryTCP",
+    "MemoryReservation",
+    "MemorySwap",
+    "MemorySwappiness",
+    "OomKillDisable",
+    "PidsLimit",
+    "Ulimits",
+    "CpuCount",
+    "CpuPercent",
+    "IOMaximumIOps",
+    "IOMaximumBandwidth",
+    "Mounts",
+    "MaskedPaths",
+    "ReadonlyPaths",
+    "Init",
+];
 
 /// `.State.Health`: for a container with a check that has started.
 pub fn health_of(c: &Container) -> Option<super::health::Health> {

@@ -47,7 +47,7 @@ pub fn inspect(store: &ImageStore, img: &ImageRecord) -> Result<Value, ImageErro
             g.insert("LowerDir".into(), Value::from(lower));
         }
     }
-    Ok(json!({
+    let mut v = json!({
         "Id": img.id,
         "RepoTags": img.names.iter().map(familiar).collect::<Vec<_>>(),
         "RepoDigests": img.digests.iter().map(familiar).collect::<Vec<_>>(),
@@ -63,5 +63,16 @@ pub fn inspect(store: &ImageStore, img: &ImageRecord) -> Result<Value, ImageErro
         "GraphDriver": {"Data": graph, "Name": "overlay"},
         "RootFS": {"Type": cfg.rootfs.kind, "Layers": cfg.rootfs.diff_ids},
         "Metadata": {"LastTagTime": "0001-01-01T00:00:00Z"},
-    }))
+    });
+    use crate::util::json_order::{reorder, CONFIG, SORTED};
+    reorder(
+        &mut v,
+        &[
+            ("Config", CONFIG),
+            ("Config.ExposedPorts", SORTED),
+            ("Config.Volumes", SORTED),
+            ("Config.Labels", SORTED),
+        ],
+    );
+    Ok(v)
 }

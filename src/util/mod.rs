@@ -3,6 +3,7 @@
 //! identifiers, openat2.
 
 mod files;
+pub mod json_order;
 pub mod log;
 mod stdout;
 

@@ -388,8 +388,13 @@ impl State<'_> {
                 if has_args {
                     return self.errorf(format!("{name} is not a method but has arguments"));
                 }
-                match o.get(name) {
-                    Some(v) => Ok(Val::J(v.clone(), shape_of(name))),
+                let typed = self.mode == Mode::Typed && shape == Shape::Struct;
+                let key = if typed { go_field_key(name) } else { name };
+                match o.get(key) {
+                    Some(v) => Ok(Val::J(v.clone(), shape_of(key))),
+                    None if typed && OMITTED_FIELDS.contains(&name) => {
+                        Ok(Val::J(omitted_zero(name), shape_of(name)))
+                    }
                     None => {
                         let strict = match self.mode {
                             Mode::Raw => true,
@@ -576,5 +581,55 @@ fn literal(a: &Arg) -> Val {
                 .unwrap_or(Value::Null),
         ),
         _ => Val::Missing,
+    }
+}
+
+/// Fields of docker's typed structs whose Go name is not their JSON key
+/// (`{{.HostConfig.CPUShares}}` reads "CpuShares"; `.Id` works through the
+/// raw fallback, as in docker).
+fn go_field_key(name: &str) -> &str {
+    match name {
+        "ID" => "Id",
+        "CPUShares" => "CpuShares",
+        "CPUPeriod" => "CpuPeriod",
+        "CPUQuota" => "CpuQuota",
+        "CPURealtimePeriod" => "CpuRealtimePeriod",
+        "CPURealtimeRuntime" => "CpuRealtimeRuntime",
+        "CPUCount" => "CpuCount",
+        "CPUPercent" => "CpuPercent",
+        other => other,
+    }
+}
+
+/// Fields docker's types have but marshal only when set (omitempty or
+/// pointers): the typed struct still has them, at their zero value.
+const OMITTED_FIELDS: &[&str] = &[
+    "Health",
+    "Healthcheck",
+    "ExposedPorts",
+    "StopTimeout",
+    "Shell",
+    "Volumes",
+    "OnBuild",
+    "MacAddress",
+    "StopSignal",
+    "NetworkDisabled",
+    "ArgsEscaped",
+    "SizeRw",
+    "SizeRootFs",
+    "Node",
+    "Annotations",
+    "Init",
+    "Sysctls",
+    "Tmpfs",
+    "StorageOpt",
+    "Mounts",
+];
+
+fn omitted_zero(name: &str) -> Value {
+    match name {
+        "MacAddress" | "StopSignal" => Value::String(String::new()),
+        "NetworkDisabled" | "ArgsEscaped" => Value::Bool(false),
+        _ => Value::Null,
     }
 }
