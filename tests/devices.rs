@@ -74,10 +74,13 @@ fn device_flag_maps_a_node_with_its_permissions() {
         .to_string();
     assert_eq!(
         devs,
-        r#"[{"CgroupPermissions":"rwm","PathInContainer":"/dev/full","PathOnHost":"/dev/full"}] ["c 42:* rmw"]"#
+        r#"[{"PathOnHost":"/dev/full","PathInContainer":"/dev/full","CgroupPermissions":"rwm"}] ["c 42:* rmw"]"#
     );
+    // As docker: the device is looked up at start (create succeeds), and
+    // run's client reads "no such file" as 127.
     let e = r.run(&[
-        "create",
+        "run",
+        "--rm",
         "--network",
         "none",
         "--device",
@@ -85,8 +88,9 @@ fn device_flag_maps_a_node_with_its_permissions() {
         "busybox",
         "true",
     ]);
+    assert_eq!(e.code, 127, "{}", e.stderr);
     assert!(
-        e.fails_1().contains(
+        e.message().contains(
             "error gathering device information while adding custom device \"/dev/nope\": no such file or directory"
         ),
         "{}",

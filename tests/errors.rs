@@ -160,7 +160,7 @@ fn exec_prints_why_its_process_cannot_start_on_stdout() {
         "unable to find user nobody2: no matching entries in passwd file\r\n"
     );
     let e = r.run(&["exec", "up", "nope"]);
-    assert_eq!(e.code, 127);
+    assert_eq!(e.code, 126);
     let e = r.run(&["exec", "-w", "/etc/passwd", "up", "true"]);
     assert_eq!(e.code, 126);
     assert_eq!(

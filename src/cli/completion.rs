@@ -2,27 +2,21 @@
 //! [COMMAND...]`: both read the command tree clap already has.
 
 use crate::error::{Error, Result};
-use clap::{CommandFactory, Subcommand};
+use clap::CommandFactory;
 
-#[derive(Debug, Subcommand)]
-pub enum CompletionCommand {
-    /// Generate the autocompletion script for bash
-    Bash,
-    /// Generate the autocompletion script for fish
-    Fish,
-    /// Generate the autocompletion script for powershell
-    Powershell,
-    /// Generate the autocompletion script for zsh
-    Zsh,
-}
-
-pub fn completion(cmd: CompletionCommand) -> Result<i32> {
+/// docker's `completion` group: a shell's script, or (no shell, or one
+/// it does not know) the group's usage, exit 0 as cobra prints it.
+pub fn completion(shell: Option<&str>) -> Result<i32> {
     use clap_complete::Shell;
-    let shell = match cmd {
-        CompletionCommand::Bash => Shell::Bash,
-        CompletionCommand::Fish => Shell::Fish,
-        CompletionCommand::Powershell => Shell::PowerShell,
-        CompletionCommand::Zsh => Shell::Zsh,
+    let shell = match shell {
+        Some("bash") => Shell::Bash,
+        Some("fish") => Shell::Fish,
+        Some("powershell") => Shell::PowerShell,
+        Some("zsh") => Shell::Zsh,
+        _ => {
+            print!("{USAGE}");
+            return Ok(0);
+        }
     };
     let mut tree = super::Cli::command();
     let mut script = Vec::new();
@@ -30,6 +24,20 @@ pub fn completion(cmd: CompletionCommand) -> Result<i32> {
     print!("{}", String::from_utf8_lossy(&script));
     Ok(0)
 }
+
+const USAGE: &str = "Usage:  rdock completion COMMAND
+
+Generate the autocompletion script for rdock for the specified shell.
+See each sub-command's help for details on how to use the generated script.
+
+Commands:
+  bash        Generate the autocompletion script for bash
+  fish        Generate the autocompletion script for fish
+  powershell  Generate the autocompletion script for powershell
+  zsh         Generate the autocompletion script for zsh
+
+Run 'rdock completion COMMAND --help' for more information on a command.
+";
 
 /// `help` alone is `--help`; `help run` is `run --help`, and a topic that
 /// names no command is docker's "unknown help topic".

@@ -86,10 +86,10 @@ pub fn run(paths: &Paths, a: ExecArgs) -> Result<i32> {
     let result = match result {
         Err(e) if running && cannot_start(&e) => {
             // docker's daemon writes why the process could not start into
-            // the exec's output stream (lines end "\r\n"); its status is 126 (127: no such
-            // program).
+            // the exec's output stream (lines end "\r\n"); its status is
+            // 126, a missing program included (unlike `run`'s 127).
             print!("{}\r\n", crate::util::one_line(&e.to_string()));
-            Ok(if e.status(126) == 127 { 127 } else { 126 })
+            Ok(126)
         }
         r => r,
     };

@@ -1,6 +1,6 @@
 //! `rdock import FILE|- [REPOSITORY[:TAG]]`.
 
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
 use crate::image::reference::Reference;
 use crate::image::store::ImageStore;
 use crate::paths::Paths;
@@ -48,7 +48,9 @@ pub fn run(paths: &Paths, a: ImportArgs) -> Result<i32> {
             name.as_ref(),
         )?
     } else {
-        let f = std::fs::File::open(&a.file).ctx(|| format!("open {}", a.file))?;
+        let f = std::fs::File::open(&a.file).map_err(|e| {
+            Error::msg(format!("open {}: {}", a.file, crate::util::go_io_error(&e)))
+        })?;
         crate::image::import::import(&store, f, &a.change, a.message.as_deref(), name.as_ref())?
     };
     crate::events::image(paths, "import", &id, &id);

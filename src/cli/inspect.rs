@@ -152,9 +152,24 @@ pub fn run(paths: &Paths, a: InspectArgs) -> Result<i32> {
                 }),
             )
         }
+        Some("volume") => {
+            return super::volume::run(
+                paths,
+                super::volume::VolumeCommand::Inspect(super::volume::InspectArgs {
+                    format: a.format,
+                    names: a.names,
+                }),
+            )
+        }
+        // Swarm's objects: there is no swarm without a daemon.
+        Some(t @ ("config" | "node" | "plugin" | "secret" | "service" | "task")) => {
+            return Err(Error::msg(format!(
+                "rdock has no {t} objects (no daemon, no swarm)"
+            )))
+        }
         Some(t) => {
             return Err(Error::msg(format!(
-                "\"{t}\" is not a valid value for --type"
+                "unknown type: {t:?}: must be one of \"config\", \"container\", \"image\", \"network\", \"node\", \"plugin\", \"secret\", \"service\", \"task\", \"volume\""
             )))
         }
     };

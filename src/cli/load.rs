@@ -3,7 +3,7 @@
 //! terminal each layer gets docker's "Loading layer" bar (not with -q).
 
 use super::format::human_size_prec;
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
 use crate::image::archive::load::{self, Input, LoadOptions};
 use crate::image::archive::parse_platform;
 use crate::image::store::ImageStore;
@@ -100,10 +100,13 @@ pub fn run(paths: &Paths, a: LoadArgs) -> Result<i32> {
         .filter(|p| !p.is_empty())
         .map(parse_platform)
         .transpose()?;
-    let input = match a.input.as_deref().filter(|i| !i.is_empty()) {
-        Some(path) => Input::File(File::open(path).ctx(|| format!("open {path}"))?),
-        None => stdin_input()?,
-    };
+    let input =
+        match a.input.as_deref().filter(|i| !i.is_empty()) {
+            Some(path) => Input::File(File::open(path).map_err(|e| {
+                Error::msg(format!("open {path}: {}", crate::util::go_io_error(&e)))
+            })?),
+            None => stdin_input()?,
+        };
     let store = ImageStore::new(paths);
     // As docker: bars only on a terminal and without -q; the "Loaded
     // image" lines always.

@@ -162,8 +162,8 @@ pub enum Command {
     Info(info::InfoArgs),
     /// Generate the autocompletion script for the specified shell
     Completion {
-        #[command(subcommand)]
-        cmd: completion::CompletionCommand,
+        /// bash, fish, powershell or zsh
+        shell: Option<String>,
     },
     /// Help about any command
     Help {
@@ -507,6 +507,7 @@ pub fn main() -> i32 {
 fn parse(args: &[String]) -> std::result::Result<Cli, i32> {
     use clap::{CommandFactory, FromArgMatches};
     let mut root = Cli::command();
+    pflag::warn_deprecated(args);
     let args = match pflag::normalize(&root, args) {
         Ok(a) => a,
         Err(e) => {
@@ -767,7 +768,7 @@ fn dispatch(paths: &Paths, command: Command) -> Result<i32> {
             cmd: ContainerCommand::Cp(a),
         } => cp::run(paths, a),
         Command::Version(a) => info::version(paths, a),
-        Command::Completion { cmd } => completion::completion(cmd),
+        Command::Completion { shell } => completion::completion(shell.as_deref()),
         Command::Help { topic } => completion::help(&topic),
         Command::Info(a) => info::info(paths, a),
     }

@@ -461,6 +461,27 @@ fn first_word(level: &Level, args: &[String]) -> Option<usize> {
 
 /// Read argv as docker's CLI does and rewrite it for clap, or fail with
 /// docker's usage error.
+/// pflag's notice for a deprecated flag, printed when it is used: the
+/// `--time` of `stop` and `restart` (`--timeout` now).
+pub fn warn_deprecated(args: &[String]) {
+    let words: Vec<&str> = args
+        .iter()
+        .skip(1)
+        .map(String::as_str)
+        .take_while(|a| *a != "--")
+        .collect();
+    let stops = words.iter().position(|w| matches!(*w, "stop" | "restart"));
+    let Some(at) = stops else { return };
+    if words
+        .iter()
+        .skip(at)
+        .any(|w| *w == "--time" || w.starts_with("--time="))
+    {
+        // pflag prints it on stdout.
+        println!("Flag --time has been deprecated, use --timeout instead");
+    }
+}
+
 pub fn normalize(root: &Command, args: &[String]) -> Result<Vec<String>, UsageError> {
     let mut out: Vec<String> = args.first().cloned().into_iter().collect();
     let globals: Vec<Flag> = root

@@ -48,8 +48,9 @@ pub fn run(paths: &Paths, a: PortArgs) -> Result<i32> {
                 .filter(|r| r.container_port == num && r.proto.as_str() == proto)
                 .collect();
             if found.is_empty() {
+                // As the user wrote the port, as docker's message.
                 return Err(Error::msg(format!(
-                    "Error: No public port '{num}/{proto}' published for {}",
+                    "Error: No public port '{p}' published for {}",
                     c.config.name
                 )));
             }

@@ -42,9 +42,26 @@ pub fn run(paths: &Paths, a: RunArgs) -> Result<i32> {
     if a.detach {
         // docker's CLI prints the ID once created, before the start.
         println!("{}", c.config.id);
-        crate::container::monitor::start_detached(paths, &c)?;
+        crate::container::monitor::start_detached(paths, &c).map_err(start_status)?;
         return Ok(0);
     }
-    let code = lifecycle::start_foreground(paths, &c)?;
+    let code = lifecycle::start_foreground(paths, &c).map_err(start_status)?;
     Ok(code)
+}
+
+/// docker's CLI reads the status of a failed start from its text: a file
+/// that is not there is 127, one that cannot be run 126 (whatever the
+/// file: `--device /dev/nope` too).
+fn start_status(e: Error) -> Error {
+    if e.status(125) != 125 {
+        return e;
+    }
+    let text = e.to_string();
+    if text.contains("executable file not found") || text.contains("no such file or directory") {
+        e.with_code(127)
+    } else if text.contains("permission denied") || text.contains("is a directory") {
+        e.with_code(126)
+    } else {
+        e
+    }
 }

@@ -60,7 +60,7 @@ pub struct ContainerFlags {
     pub read_only: bool,
     /// Connect a container to a network
     #[arg(long = "network", alias = "net")]
-    pub network: Option<String>,
+    pub network: Vec<String>,
     /// Add network-scoped alias for the container
     #[arg(long = "network-alias", alias = "net-alias")]
     pub network_alias: Vec<String>,
@@ -315,8 +315,8 @@ pub fn env_entry(s: &str) -> Option<String> {
 
 /// docker's env-file: KEY=VALUE lines, `#` comments, bare KEY from our env.
 pub fn read_env_file(path: &str) -> Result<Vec<String>> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| Error::msg(format!("open {path}: {e}")))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::msg(format!("open {path}: {}", go_io_error(&e))))?;
     let mut out = Vec::new();
     for line in text.lines() {
         let line = line.trim_start();
@@ -373,13 +373,7 @@ pub fn parse_security_opts(opts: &[String]) -> Result<(Vec<String>, bool)> {
     Ok((out, unmask))
 }
 
-/// An io error as Go prints it ("no such file or directory").
-pub fn go_io_error(e: &std::io::Error) -> String {
-    match e.raw_os_error() {
-        Some(n) => nix::errno::Errno::from_raw(n).desc().to_lowercase(),
-        None => e.to_string(),
-    }
-}
+pub use crate::util::go_io_error;
 
 /// Go's json.Compact: insignificant whitespace out, keys left in order.
 fn compact_json(text: &[u8]) -> String {
@@ -407,8 +401,8 @@ fn compact_json(text: &[u8]) -> String {
 }
 
 fn read_label_file(path: &str) -> Result<Vec<String>> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| Error::msg(format!("open {path}: {e}")))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::msg(format!("open {path}: {}", go_io_error(&e))))?;
     Ok(text
         .lines()
         .map(str::trim)
@@ -483,7 +477,7 @@ impl ContainerFlags {
         for t in &self.tmpfs {
             mounts.push(rootfs::parse_tmpfs(t)?);
         }
-        let network = match self.network.as_deref() {
+        let network = match self.network_mode()? {
             None | Some("default") | Some("bridge") => NetworkMode::Bridge("bridge".into()),
             Some("none") => NetworkMode::None,
             Some("host") => NetworkMode::Host,
@@ -846,12 +840,40 @@ impl ContainerFlags {
         Ok(())
     }
 
+    /// The one `--network` a container joins at create, refused as
+    /// docker's client and a 1.41 engine refuse several.
+    fn network_mode(&self) -> Result<Option<&str>> {
+        let user_defined = |n: &str| {
+            !matches!(n, "default" | "bridge" | "host" | "none") && !n.starts_with("container:")
+        };
+        let users = self.network.iter().filter(|n| user_defined(n)).count();
+        if users > 0 && users < self.network.len() {
+            return Err(Error::msg(
+                "conflicting options: cannot attach both user-defined and non-user-defined network-modes",
+            ));
+        }
+        match self.network.as_slice() {
+            [] => Ok(None),
+            [one] => Ok(Some(one.as_str())),
+            many => Err(Error::msg(format!(
+                "Container cannot be connected to network endpoints: {}",
+                many.join(", ")
+            ))),
+        }
+    }
+
     /// Write `--cidfile` (refusing an existing file, as docker does).
     pub fn write_cidfile(&self, id: &str) -> Result<()> {
         if let Some(p) = &self.cidfile {
             use std::io::Write;
             let mut f = crate::util::create_user_file(std::path::Path::new(p), 0o644, true)
-                .map_err(|e| Error::msg(format!("container ID file found, make sure the other container isn't running or delete {p}: {e}")))?;
+                .map_err(|e| {
+                    Error::msg(if e.kind() == std::io::ErrorKind::AlreadyExists {
+                        format!("container ID file found, make sure the other container isn't running or delete {p}")
+                    } else {
+                        format!("failed to create the container ID file: open {p}: {}", go_io_error(&e))
+                    })
+                })?;
             f.write_all(id.as_bytes())
                 .map_err(|e| Error::msg(format!("writing {p}: {e}")))?;
         }

@@ -13,7 +13,13 @@ pub struct TagArgs {
 }
 
 pub fn run(paths: &Paths, a: TagArgs) -> Result<i32> {
-    let target = Reference::parse(&a.target)?;
+    // docker's client checks the target first, in these words.
+    let target = Reference::parse(&a.target).map_err(|e| {
+        Error::msg(format!(
+            "Error parsing reference: {:?} is not a valid repository/tag: {e}",
+            a.target
+        ))
+    })?;
     if target.digest.is_some() {
         return Err(Error::msg(
             "refusing to create a tag with a digest reference",

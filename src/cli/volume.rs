@@ -181,12 +181,15 @@ fn create(paths: &Paths, a: CreateArgs) -> Result<i32> {
             )));
         }
     }
-    let v = VolumeStore::new(paths).create(
-        name,
-        &a.driver,
-        key_values(&a.label),
-        key_values(&a.opt),
-    )?;
+    let v = VolumeStore::new(paths)
+        .create(name, &a.driver, key_values(&a.label), key_values(&a.opt))
+        .map_err(|e| match e {
+            // The engine names the volume it was asked for.
+            VolumeError::Driver(_) => {
+                Error::msg(format!("create {}: {e}", name.unwrap_or_default()))
+            }
+            e => e.into(),
+        })?;
     println!("{}", v.name);
     Ok(0)
 }

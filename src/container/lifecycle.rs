@@ -250,9 +250,8 @@ pub fn create_from(paths: &Paths, opts: &CreateOptions, img: &ImageSource) -> Re
         crate::runtime::seccomp::filter_for(&mode, opts.privileged, caps)
             .map_err(RuntimeError::from)?;
     }
-    for m in &opts.devices {
-        devices::resolve_mapping(m)?;
-    }
+    // Devices are looked up at start, as docker does (`create --device
+    // /dev/nope` succeeds; its start fails).
     // Another container's namespaces: by ID from now on, as docker keys them.
     let by_id = |mode: &str| -> Result<String> {
         match mode.strip_prefix("container:") {
@@ -329,9 +328,11 @@ pub fn create_from(paths: &Paths, opts: &CreateOptions, img: &ImageSource) -> Re
     }
     for link in &opts.net.links {
         let (name, _) = super::network::split_link(link);
-        ContainerStore::new(paths)
-            .resolve(name)
-            .map_err(|_| Error::msg(format!("could not get container for {name}")))?;
+        ContainerStore::new(paths).resolve(name).map_err(|_| {
+            Error::msg(format!(
+                "could not get container for {name}: No such container: {name}"
+            ))
+        })?;
     }
     let id = util::random_hex(32);
     let (hostname, domainname) = default_hostname(opts, &network, &id)?;

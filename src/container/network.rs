@@ -150,9 +150,11 @@ pub fn links(paths: &Paths, c: &Container) -> Result<Links> {
     let store = ContainerStore::new(paths);
     for link in &c.config.net.links {
         let (name, alias) = split_link(link);
-        let target = store
-            .resolve(name)
-            .map_err(|_| Error::msg(format!("could not get container for {name}")))?;
+        let target = store.resolve(name).map_err(|_| {
+            Error::msg(format!(
+                "could not get container for {name}: No such container: {name}"
+            ))
+        })?;
         if !target.state.is_alive() {
             return Err(Error::msg(format!(
                 "Cannot link to a non running container: /{} AS /{}/{alias}",

@@ -498,10 +498,14 @@ impl ContainerStore {
     }
 
     /// Image IDs used by containers, with one container ID each.
-    pub fn images_in_use(&self) -> Vec<(String, String)> {
+    /// (image ID, container ID, whether it runs) of every container.
+    pub fn images_in_use(&self) -> Vec<(String, String, bool)> {
         self.list()
             .into_iter()
-            .map(|c| (c.config.image_id, c.config.id))
+            .map(|c| {
+                let alive = c.state.is_alive();
+                (c.config.image_id, c.config.id, alive)
+            })
             .collect()
     }
 }

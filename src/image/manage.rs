@@ -37,7 +37,7 @@ pub fn remove(
     store: &ImageStore,
     name: &str,
     force: bool,
-    in_use: &[(String, String)],
+    in_use: &[(String, String, bool)],
     container_layers: &HashSet<String>,
 ) -> Result<Removal> {
     let mut out = Removal::default();
@@ -46,7 +46,7 @@ pub fn remove(
         let img = idx.lookup(name)?.clone();
         id = img.id.clone();
         let by_ref = Reference::parse(name).ok().map(|r| r.to_string()).filter(|full| img.names.contains(full));
-        let user = in_use.iter().find(|(i, _)| *i == img.id).map(|(_, c)| c.clone());
+        let user = in_use.iter().find(|(i, _, _)| *i == img.id).map(|(_, c, running)| (c.clone(), *running));
         match by_ref {
             // Removing one of several names only untags.
             Some(full) if img.names.len() > 1 || (user.is_some() && force) => {
@@ -54,7 +54,7 @@ pub fn remove(
                 return Ok(());
             }
             Some(full) => {
-                if let Some(c) = &user {
+                if let Some((c, _)) = &user {
                     return Err(ImageError::InUse {
                         // As the user wrote it, as docker's message.
                         reference: name.to_string(),
@@ -68,10 +68,16 @@ pub fn remove(
                 if img.names.len() > 1 && !force {
                     return Err(ImageError::MultipleRefs(short(&img.id)));
                 }
-                if let Some(c) = &user {
-                    if !force {
+                // docker's words: a running user cannot be forced away.
+                if let Some((c, running)) = &user {
+                    let (how, state) = if *running {
+                        ("cannot", "running")
+                    } else {
+                        ("must", "stopped")
+                    };
+                    if *running || !force {
                         return Err(ImageError::Invalid(format!(
-                            "conflict: unable to delete {} (must be forced) - image is being used by container {}",
+                            "conflict: unable to delete {} ({how} be forced) - image is being used by {state} container {}",
                             short(&img.id),
                             crate::util::first_chars(c, 12)
                         )));
@@ -156,11 +162,11 @@ fn short(id: &str) -> String {
 pub fn prune(
     store: &ImageStore,
     all: bool,
-    in_use: &[(String, String)],
+    in_use: &[(String, String, bool)],
     container_layers: &HashSet<String>,
 ) -> Result<Vec<ImageRecord>> {
     store.update(|idx| {
-        let used: HashSet<&String> = in_use.iter().map(|(i, _)| i).collect();
+        let used: HashSet<&String> = in_use.iter().map(|(i, _, _)| i).collect();
         let (gone, keep): (Vec<ImageRecord>, Vec<ImageRecord>) = idx
             .images
             .drain(..)

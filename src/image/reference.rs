@@ -174,7 +174,13 @@ impl Reference {
         if path.bytes().any(|b| b.is_ascii_uppercase()) {
             let lowered = path.to_ascii_lowercase();
             if lowered.split('/').all(valid_component) {
-                return Err(ReferenceError::Uppercase(name.to_string()));
+                // docker names the remote name, official images under library/.
+                let remote = if domain == DEFAULT_DOMAIN && !path.contains('/') {
+                    format!("library/{path}")
+                } else {
+                    path.to_string()
+                };
+                return Err(ReferenceError::Uppercase(remote));
             }
             return Err(ReferenceError::InvalidFormat);
         }
@@ -363,7 +369,7 @@ mod tests {
         }
         assert_eq!(
             Reference::parse("Ubuntu").unwrap_err().to_string(),
-            "invalid reference format: repository name (Ubuntu) must be lowercase"
+            "invalid reference format: repository name (library/Ubuntu) must be lowercase"
         );
         let hex = "0123456789abcdef".repeat(4);
         assert!(matches!(

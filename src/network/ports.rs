@@ -52,12 +52,19 @@ pub fn parse_publish(spec: &str) -> Result<Vec<PortMapping>> {
             "invalid publish spec {spec:?}: rdock publishes on IPv4 addresses only"
         )));
     }
+    // As docker's nat.ParsePortSpec: the last part is the container's
+    // port, the one before the host's, all before that the address.
     let parts: Vec<&str> = body.split(':').collect();
+    let joined;
     let (ip, host, ctr) = match parts.as_slice() {
         [c] => ("", "", *c),
         [h, c] => ("", *h, *c),
         [i, h, c] => (*i, *h, *c),
-        _ => return Err(bad(format!("invalid publish spec {spec:?}"))),
+        [ip @ .., h, c] => {
+            joined = ip.join(":");
+            (joined.as_str(), *h, *c)
+        }
+        [] => return Err(bad(format!("invalid publish spec {spec:?}"))),
     };
     let host_ip = match ip {
         "" => None,

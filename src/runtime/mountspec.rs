@@ -120,11 +120,11 @@ const PROPAGATIONS: &[&str] = &[
 ];
 
 /// Normalise a container path: absolute, no "..", not "/" itself.
-fn container_path(p: &str, spec: &str) -> Result<PathBuf> {
+fn container_path(p: &str, spec: &str, kind: &str) -> Result<PathBuf> {
     let path = Path::new(p);
     if !path.is_absolute() {
         return Err(invalid(format!(
-            "invalid volume specification: '{spec}': invalid mount config for type \"bind\": invalid mount path: '{p}' mount path must be absolute"
+            "invalid volume specification: '{spec}': invalid mount config for type \"{kind}\": invalid mount path: '{p}' mount path must be absolute"
         )));
     }
     let mut out = PathBuf::from("/");
@@ -139,7 +139,7 @@ fn container_path(p: &str, spec: &str) -> Result<PathBuf> {
     }
     if out == Path::new("/") {
         return Err(invalid(format!(
-            "invalid volume specification: '{spec}': invalid mount config for type \"bind\": invalid specification: destination can't be '/'"
+            "invalid volume specification: '{spec}': invalid mount config for type \"{kind}\": invalid specification: destination can't be '/'"
         )));
     }
     Ok(out)
@@ -174,7 +174,13 @@ pub fn parse_volume(arg: &str) -> Result<MountSpec> {
             return parse_volume(&format!("{}:{rest}", abs.display()));
         }
     }
-    let destination = container_path(dst, arg)?;
+    // docker's type: a source that is a path binds, a name is a volume.
+    let kind = if src.starts_with('/') || src.starts_with('.') {
+        "bind"
+    } else {
+        "volume"
+    };
+    let destination = container_path(dst, arg, kind)?;
     let mut readonly = false;
     let mut options = Vec::new();
     let mut seen_rw = false;

@@ -827,6 +827,10 @@ fn become_init(tty: bool) -> Result<()> {
             Ok(())
         }
         nix::unistd::ForkResult::Parent { child } => {
+            // `ps` in the container names it as docker's names its tini
+            // ("docker-init"): rdock's init.
+            // SAFETY: PR_SET_NAME reads our NUL-terminated constant.
+            unsafe { libc::prctl(libc::PR_SET_NAME, c"rdock-init".as_ptr()) };
             // Exec failures are the child's to report; EOF must come when
             // it execs, so our copy of the error pipe goes, and with it
             // every other inherited descriptor (close-on-exec ones too: we

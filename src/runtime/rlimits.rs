@@ -44,9 +44,17 @@ pub fn parse(s: &str) -> Result<Ulimit> {
     if !NAMES.iter().any(|(n, _)| *n == name) {
         return Err(invalid(format!("invalid ulimit type: {name}")));
     }
+    // go-units returns strconv's error as it is.
     let num = |v: &str| -> Result<i64> {
-        v.parse::<i64>()
-            .map_err(|_| invalid(format!("invalid ulimit argument: {s}")))
+        v.parse::<i64>().map_err(|_| {
+            let digits = v.strip_prefix(['-', '+']).unwrap_or(v);
+            let why = if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+                "value out of range"
+            } else {
+                "invalid syntax"
+            };
+            invalid(format!("strconv.ParseInt: parsing {v:?}: {why}"))
+        })
     };
     let (soft, hard) = match limits.split_once(':') {
         Some((a, b)) => (num(a)?, num(b)?),
@@ -187,7 +195,10 @@ mod tests {
         let e = |s: &str| parse(s).unwrap_err().to_string();
         assert_eq!(e("nofile"), "invalid ulimit argument: nofile");
         assert_eq!(e("bogus=1"), "invalid ulimit type: bogus");
-        assert_eq!(e("nofile=x"), "invalid ulimit argument: nofile=x");
+        assert_eq!(
+            e("nofile=x"),
+            "strconv.ParseInt: parsing \"x\": invalid syntax"
+        );
         assert_eq!(
             e("nofile=10:5"),
             "ulimit soft limit must be less than or equal to hard limit: 10 > 5"

@@ -82,3 +82,12 @@ pub fn one_line(s: &str) -> std::borrow::Cow<'_, str> {
     }
     std::borrow::Cow::Owned(out)
 }
+
+/// An io error as Go prints it ("no such file or directory"): docker's
+/// messages carry Go's errno text.
+pub fn go_io_error(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(n) => nix::errno::Errno::from_raw(n).desc().to_lowercase(),
+        None => e.to_string(),
+    }
+}

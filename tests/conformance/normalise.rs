@@ -17,13 +17,20 @@ fn rules() -> &'static Rules {
         Rules {
             rules: vec![
                 r("Error response from daemon: ", ""),
+                // The docker client's notice that the engine has no buildx
+                // (it builds with the legacy builder): about the engine
+                // this suite runs, not about the build.
+                r(
+                    r"(?m)^DEPRECATED: The legacy builder is deprecated[^\n]*\n( {12}[^\n]*\n)*\n?",
+                    "",
+                ),
                 // The OCI runtime's own wording around a start failure: rdock
                 // is the runtime, so only the cause is compared.
                 r(
                     r"(failed to create shim task: )?OCI runtime (create|exec) failed: (runc create failed: |exec failed: )?unable to start container process: ",
                     "",
                 ),
-                r(r"(?m): unknown$", ""),
+                r(r"(?m): unknown(\r?)$", "$1"),
                 r(r"sha256:[0-9a-f]{64}", "sha256:<ID>"),
                 r(r"\b[0-9a-f]{64}\b", "<ID>"),
                 r(r"\b[0-9a-f]{12}\b", "<id>"),

@@ -198,7 +198,9 @@ fn length(v: &Val, mode: Mode) -> Result<i64, String> {
 
 fn index_arg(i: &Val, size: usize, mode: Mode) -> Result<usize, String> {
     match i {
-        Val::J(Value::Number(n), _) if n.is_i64() && mode != Mode::Raw => {
+        // In raw mode the data's numbers are json.Number, but an index is
+        // nearly always the template's own int constant: taken as int.
+        Val::J(Value::Number(n), _) if n.is_i64() => {
             let x = n.as_i64().unwrap_or(-1);
             match usize::try_from(x) {
                 Ok(u) if u <= size => Ok(u),
@@ -216,7 +218,9 @@ fn index_arg(i: &Val, size: usize, mode: Mode) -> Result<usize, String> {
 fn index(args: Vec<Val>, mode: Mode) -> Result<Val, String> {
     let mut it = args.into_iter();
     let mut item = it.next().unwrap_or(Val::Missing);
-    if matches!(item, Val::Missing | Val::J(Value::Null, _)) {
+    // A nil map of a typed struct is typed: indexing it gives the zero value.
+    let typed_nil_map = mode != Mode::Raw && matches!(item, Val::J(Value::Null, Shape::Map(_)));
+    if !typed_nil_map && matches!(item, Val::Missing | Val::J(Value::Null, _)) {
         return Err("index of untyped nil".into());
     }
     for i in it {

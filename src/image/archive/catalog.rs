@@ -58,6 +58,14 @@ fn invalid(msg: String) -> ArchiveError {
 /// A tar-level read error: the input is not (or no longer) a tar archive,
 /// or a compressed stream ended early.
 fn not_tar(e: io::Error) -> ArchiveError {
+    // docker's words for a stream that ends inside a block (Go's tar
+    // reader says "unexpected EOF"; the tar crate "failed to read entire
+    // block").
+    if e.kind() == io::ErrorKind::UnexpectedEof || e.to_string().contains("entire block") {
+        return ArchiveError::Docker(
+            "Error processing tar file(exit status 1): unexpected EOF".into(),
+        );
+    }
     invalid(format!("reading the tar stream: {e}"))
 }
 
