@@ -833,9 +833,24 @@ const PROXIED: &[Signal] = &[
     Signal::SIGUSR2,
 ];
 
+/// Which of a foreground container's outputs reach the terminal (`-a`):
+/// the others go only to its log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Streams {
+    pub stdout: bool,
+    pub stderr: bool,
+}
+
+impl Streams {
+    pub const ALL: Streams = Streams {
+        stdout: true,
+        stderr: true,
+    };
+}
+
 /// Run the container attached to this terminal until it exits; returns its
 /// exit code. The CLI process plays the monitor's part meanwhile.
-pub fn start_foreground(paths: &Paths, c: &Container) -> Result<i32> {
+pub fn start_foreground(paths: &Paths, c: &Container, streams: Streams) -> Result<i32> {
     let sfd = forwarding_signals()?;
     // Its output goes to the log too, as docker's does, so `logs` works
     // after a foreground run; not for --rm, whose log goes with it.
@@ -855,18 +870,44 @@ pub fn start_foreground(paths: &Paths, c: &Container) -> Result<i32> {
         (Some(_), false) => Some((pipe()?, pipe()?)),
         _ => None,
     };
-    let stdio = pipes
-        .as_ref()
-        .map(|(o, e)| [libc::STDIN_FILENO, o.1.as_raw_fd(), e.1.as_raw_fd()]);
+    // Unlogged and not attached (`--rm -a stderr`): that output goes nowhere.
+    let null = match (&pipes, c.config.tty, streams) {
+        (None, false, s) if s != Streams::ALL => Some(
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/null")
+                .ctx(|| "opening /dev/null".into())?,
+        ),
+        _ => None,
+    };
+    let stdio = match (&pipes, &null) {
+        (Some((o, e)), _) => Some([libc::STDIN_FILENO, o.1.as_raw_fd(), e.1.as_raw_fd()]),
+        (None, Some(n)) => {
+            let pick = |on: bool, fd: i32| if on { fd } else { n.as_raw_fd() };
+            Some([
+                libc::STDIN_FILENO,
+                pick(streams.stdout, libc::STDOUT_FILENO),
+                pick(streams.stderr, libc::STDERR_FILENO),
+            ])
+        }
+        (None, None) => None,
+    };
     let (spawned, cgroup) = launch(paths, c, stdio)?;
+    drop(null);
     let pid = Pid::from_raw(spawned.pid);
     let code = match (pipes, spawned.pty_master) {
         (Some(((out, out_w), (err, err_w))), _) => {
             drop((out_w, err_w));
             let log = log.as_mut().ok_or_else(|| Error::msg("no log"))?;
-            pump_logged(&sfd, pid, [out, err], log)?
+            pump_logged(&sfd, pid, [out, err], log, streams)?
         }
-        (None, Some(master)) => pump_tty(&sfd, pid, master, c.config.open_stdin, log.as_mut())?,
+        (None, Some(master)) => {
+            let tty = TtyIo {
+                stdin: c.config.open_stdin,
+                stdout: streams.stdout,
+            };
+            pump_tty(&sfd, pid, master, tty, log.as_mut())?
+        }
         (None, None) => wait_forwarding(&sfd, pid)?,
     };
     if let Some(l) = log.as_mut() {
@@ -942,6 +983,7 @@ fn pump_logged(
     pid: Pid,
     pipes: [OwnedFd; 2],
     log: &mut super::logs::LogWriter,
+    streams: Streams,
 ) -> Result<i32> {
     use super::logs::Stream;
     let mut open = [true, true];
@@ -1009,8 +1051,9 @@ fn pump_logged(
                 continue;
             };
             let _ = match stream {
-                Stream::Stdout => std::io::stdout().lock().write_all(data),
-                Stream::Stderr => std::io::stderr().lock().write_all(data),
+                Stream::Stdout if streams.stdout => std::io::stdout().lock().write_all(data),
+                Stream::Stderr if streams.stderr => std::io::stderr().lock().write_all(data),
+                _ => Ok(()),
             };
             let _ = log.write(stream, data);
         }
@@ -1045,7 +1088,13 @@ pub(super) fn attach(
 ) -> Result<i32> {
     let pid = Pid::from_raw(spawned.pid);
     match spawned.pty_master {
-        Some(master) => pump_tty(sfd, pid, master, stdin_open, None),
+        Some(master) => {
+            let tty = TtyIo {
+                stdin: stdin_open,
+                stdout: true,
+            };
+            pump_tty(sfd, pid, master, tty, None)
+        }
         None => wait_forwarding(sfd, pid),
     }
 }
@@ -1124,7 +1173,7 @@ impl Drop for RawMode {
     }
 }
 
-fn copy_winsize(master: BorrowedFd) {
+pub(super) fn copy_winsize(master: BorrowedFd) {
     let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
     // SAFETY: TIOCGWINSZ/TIOCSWINSZ with a properly sized winsize.
     unsafe {
@@ -1136,15 +1185,23 @@ fn copy_winsize(master: BorrowedFd) {
     }
 }
 
+/// What a PTY pump connects: our stdin to it, its output to our stdout.
+#[derive(Debug, Clone, Copy)]
+struct TtyIo {
+    stdin: bool,
+    stdout: bool,
+}
+
 /// Shuttle bytes between the caller's terminal and the container's PTY,
 /// forwarding window size changes, until the container exits.
 fn pump_tty(
     sfd: &nix::sys::signalfd::SignalFd,
     pid: Pid,
     master: OwnedFd,
-    stdin_open: bool,
+    io: TtyIo,
     mut log: Option<&mut super::logs::LogWriter>,
 ) -> Result<i32> {
+    let stdin_open = io.stdin;
     use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
     let _raw = if stdin_open && nix::unistd::isatty(libc::STDIN_FILENO).unwrap_or(false) {
         Some(RawMode::enter())
@@ -1214,8 +1271,10 @@ fn pump_tty(
                 Ok(0) | Err(_) => master_live = false,
                 Ok(n) => {
                     let data = buf.get(..n).unwrap_or_default();
-                    let _ = stdout.write_all(data);
-                    let _ = stdout.flush();
+                    if io.stdout {
+                        let _ = stdout.write_all(data);
+                        let _ = stdout.flush();
+                    }
                     if let Some(l) = log.as_mut() {
                         let _ = l.write(super::logs::Stream::Stdout, data);
                     }

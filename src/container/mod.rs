@@ -19,6 +19,7 @@ pub mod logs;
 pub mod monitor;
 pub mod network;
 pub mod ops;
+pub mod session;
 pub mod state;
 pub mod stats;
 pub mod store;
