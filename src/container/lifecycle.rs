@@ -4,6 +4,7 @@
 use super::config::{ContainerConfig, NetworkMode, SecurityOptions};
 use super::state::{proc_start_time, State, Status};
 use super::store::{Container, ContainerStore};
+use super::tty::{pump_tty, TtyIo};
 use crate::error::IoContext;
 use crate::error::{Error, Result};
 use crate::image::store::ImageStore;
@@ -20,8 +21,8 @@ use crate::util;
 use nix::sys::signal::{SigSet, Signal};
 use nix::unistd::Pid;
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::io::Write;
+use std::os::fd::{AsRawFd, OwnedFd};
 
 /// Parent cgroup of every container without `--cgroup-parent`.
 pub const CGROUP_PARENT: &str = crate::runtime::cgroups::RDOCK_PARENT;
@@ -905,8 +906,10 @@ pub fn start_foreground(paths: &Paths, c: &Container, streams: Streams) -> Resul
             let tty = TtyIo {
                 stdin: c.config.open_stdin,
                 stdout: streams.stdout,
+                // Detachable containers run under a monitor instead.
+                detach_keys: &[],
             };
-            pump_tty(&sfd, pid, master, tty, log.as_mut())?
+            pump_tty(&sfd, pid, master, tty, log.as_mut())?.unwrap_or(0)
         }
         (None, None) => wait_forwarding(&sfd, pid)?,
     };
@@ -1080,22 +1083,25 @@ pub(super) fn forwarding_signals() -> Result<nix::sys::signalfd::SignalFd> {
 }
 
 /// Stay with a spawned process until it exits: forward signals, and with a
-/// TTY proxy the terminal. Returns its exit code.
+/// TTY proxy the terminal. Returns its exit code, or None when the user
+/// typed `detach_keys` (TTY and stdin only): it goes on without us.
 pub(super) fn attach(
     sfd: &nix::sys::signalfd::SignalFd,
     spawned: Spawned,
     stdin_open: bool,
-) -> Result<i32> {
+    detach_keys: &[u8],
+) -> Result<Option<i32>> {
     let pid = Pid::from_raw(spawned.pid);
     match spawned.pty_master {
         Some(master) => {
             let tty = TtyIo {
                 stdin: stdin_open,
                 stdout: true,
+                detach_keys: if stdin_open { detach_keys } else { &[] },
             };
             pump_tty(sfd, pid, master, tty, None)
         }
-        None => wait_forwarding(sfd, pid),
+        None => wait_forwarding(sfd, pid).map(Some),
     }
 }
 
@@ -1137,162 +1143,4 @@ fn wait_forwarding(sfd: &nix::sys::signalfd::SignalFd, pid: Pid) -> Result<i32> 
             Err(e) => return Err(RuntimeError::sys("reading signals", e).into()),
         }
     }
-}
-
-/// Restores the caller's terminal settings when dropped.
-pub struct RawMode {
-    saved: Option<nix::sys::termios::Termios>,
-}
-
-impl RawMode {
-    pub fn enter() -> RawMode {
-        let stdin = std::io::stdin();
-        let saved = nix::sys::termios::tcgetattr(stdin.as_fd()).ok();
-        if let Some(t) = &saved {
-            let mut raw = t.clone();
-            nix::sys::termios::cfmakeraw(&mut raw);
-            let _ = nix::sys::termios::tcsetattr(
-                stdin.as_fd(),
-                nix::sys::termios::SetArg::TCSANOW,
-                &raw,
-            );
-        }
-        RawMode { saved }
-    }
-}
-
-impl Drop for RawMode {
-    fn drop(&mut self) {
-        if let Some(t) = &self.saved {
-            let _ = nix::sys::termios::tcsetattr(
-                std::io::stdin().as_fd(),
-                nix::sys::termios::SetArg::TCSANOW,
-                t,
-            );
-        }
-    }
-}
-
-pub(super) fn copy_winsize(master: BorrowedFd) {
-    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
-    // SAFETY: TIOCGWINSZ/TIOCSWINSZ with a properly sized winsize.
-    unsafe {
-        if libc::ioctl(libc::STDIN_FILENO, libc::TIOCGWINSZ, &mut ws) == 0
-            || libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) == 0
-        {
-            libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws);
-        }
-    }
-}
-
-/// What a PTY pump connects: our stdin to it, its output to our stdout.
-#[derive(Debug, Clone, Copy)]
-struct TtyIo {
-    stdin: bool,
-    stdout: bool,
-}
-
-/// Shuttle bytes between the caller's terminal and the container's PTY,
-/// forwarding window size changes, until the container exits.
-fn pump_tty(
-    sfd: &nix::sys::signalfd::SignalFd,
-    pid: Pid,
-    master: OwnedFd,
-    io: TtyIo,
-    mut log: Option<&mut super::logs::LogWriter>,
-) -> Result<i32> {
-    let stdin_open = io.stdin;
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-    let _raw = if stdin_open && nix::unistd::isatty(libc::STDIN_FILENO).unwrap_or(false) {
-        Some(RawMode::enter())
-    } else {
-        None
-    };
-    copy_winsize(master.as_fd());
-    let mut master_file = std::fs::File::from(master);
-    let mut stdout = std::io::stdout().lock();
-    let mut buf = vec![0u8; 32 * 1024];
-    let mut stdin_live = stdin_open;
-    let mut master_live = true;
-    let mut code: Option<i32> = None;
-    loop {
-        if code.is_none() {
-            code = try_reap(pid);
-        }
-        if code.is_some() && !master_live {
-            break;
-        }
-        let stdin = std::io::stdin();
-        let mut fds = vec![PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
-        let master_fd = master_file.as_fd();
-        if master_live {
-            fds.push(PollFd::new(master_fd, PollFlags::POLLIN));
-        }
-        let stdin_fd = stdin.as_fd();
-        if stdin_live && code.is_none() {
-            fds.push(PollFd::new(stdin_fd, PollFlags::POLLIN));
-        }
-        // Once the container has exited, drain what is left and stop.
-        let timeout = if code.is_some() {
-            PollTimeout::ZERO
-        } else {
-            PollTimeout::NONE
-        };
-        match poll(&mut fds, timeout) {
-            Ok(0) if code.is_some() => break,
-            Ok(_) => {}
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(e) => return Err(RuntimeError::sys("poll", e).into()),
-        }
-        let ready = |i: usize| {
-            fds.get(i)
-                .and_then(|f| f.revents())
-                .map(|r| !r.is_empty())
-                .unwrap_or(false)
-        };
-        let sig_ready = ready(0);
-        let master_ready = master_live && ready(1);
-        let stdin_ready = stdin_live && code.is_none() && ready(if master_live { 2 } else { 1 });
-        drop(fds);
-        if sig_ready {
-            if let Ok(Some(info)) = sfd.read_signal() {
-                let sig = info.ssi_signo as i32;
-                if sig == libc::SIGWINCH {
-                    copy_winsize(master_file.as_fd());
-                } else if sig != libc::SIGCHLD {
-                    if let Ok(s) = Signal::try_from(sig) {
-                        let _ = nix::sys::signal::kill(pid, s);
-                    }
-                }
-            }
-        }
-        if master_ready {
-            match master_file.read(&mut buf) {
-                Ok(0) | Err(_) => master_live = false,
-                Ok(n) => {
-                    let data = buf.get(..n).unwrap_or_default();
-                    if io.stdout {
-                        let _ = stdout.write_all(data);
-                        let _ = stdout.flush();
-                    }
-                    if let Some(l) = log.as_mut() {
-                        let _ = l.write(super::logs::Stream::Stdout, data);
-                    }
-                }
-            }
-        }
-        if stdin_ready {
-            match std::io::stdin().lock().read(&mut buf) {
-                Ok(0) | Err(_) => {
-                    stdin_live = false;
-                    // EOF on a non-terminal stdin: pass it on as ^D.
-                    let _ = master_file.write_all(&[4]);
-                }
-                Ok(n) => {
-                    let _ = master_file.write_all(buf.get(..n).unwrap_or_default());
-                }
-            }
-        }
-    }
-    Ok(code.unwrap_or(255))
 }

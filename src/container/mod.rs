@@ -23,6 +23,7 @@ pub mod session;
 pub mod state;
 pub mod stats;
 pub mod store;
+pub mod tty;
 
 #[derive(Debug, Error)]
 pub enum ContainerError {

@@ -302,7 +302,7 @@ fn run_once(
         // The size of the terminal that started us, before the program
         // looks (an attached client's own resize follows).
         if let Some(m) = spawned.pty_master.as_ref() {
-            super::lifecycle::copy_winsize(m.as_fd());
+            super::tty::copy_winsize(m.as_fd());
         }
     }
     let mut shed = false;

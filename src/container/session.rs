@@ -125,8 +125,7 @@ fn signals(s: &Session) -> Result<Option<nix::sys::signalfd::SignalFd>> {
 /// Run the session until the container exits, the user detaches, or the
 /// monitor goes away.
 pub fn run(mut sock: UnixStream, s: &Session) -> Result<End> {
-    let raw =
-        (s.tty && s.stdin && std::io::stdin().is_terminal()).then(super::lifecycle::RawMode::enter);
+    let raw = (s.tty && s.stdin && std::io::stdin().is_terminal()).then(super::tty::RawMode::enter);
     let sfd = signals(s)?;
     if s.tty {
         if let Some((rows, cols)) = winsize() {
