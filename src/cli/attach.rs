@@ -54,5 +54,6 @@ pub fn run(paths: &Paths, a: AttachArgs) -> Result<i32> {
         // docker's attach reports the detach as its error (exit 1).
         End::Detached => Err(super::run::plain_failure("read escape sequence")),
         End::Closed => Ok(0),
+        End::Interrupted => Err(super::run::forced_exit()),
     }
 }

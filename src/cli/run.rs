@@ -51,6 +51,11 @@ pub(crate) fn plain_failure(msg: &str) -> Error {
     Error::Exit(1)
 }
 
+/// docker 28's CLI after three SIGINT/SIGTERMs it does not pass on.
+pub(crate) fn forced_exit() -> Error {
+    plain_failure("\ngot 3 SIGTERM/SIGINTs, forcefully exiting")
+}
+
 /// The docker CLI's refusal to attach a terminal that is not one
 /// (`In().CheckTty`): with -t, stdin attached, and stdin redirected.
 pub(crate) fn check_tty(attach_stdin: bool, tty: bool) -> Result<()> {
@@ -113,6 +118,7 @@ pub fn run(paths: &Paths, a: RunArgs) -> Result<i32> {
             End::Exited(code) => Ok(code),
             End::Detached => Ok(0),
             End::Closed => Err(Error::msg("lost the container's monitor")),
+            End::Interrupted => Err(forced_exit()),
         };
     }
     let code = lifecycle::start_foreground(paths, &c, Streams { stdout, stderr })?;

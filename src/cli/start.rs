@@ -86,5 +86,6 @@ fn start_attached(paths: &Paths, store: &ContainerStore, name: &str, a: &StartAr
         End::Exited(code) => Ok(code),
         End::Detached => Ok(0),
         End::Closed => Err(Error::msg("lost the container's monitor")),
+        End::Interrupted => Err(super::run::forced_exit()),
     }
 }

@@ -42,6 +42,9 @@ pub enum End {
     Detached,
     /// The monitor went away without an exit status.
     Closed,
+    /// Not proxying, the CLI got its third SIGINT/SIGTERM (docker 28's
+    /// CLI gives up then, the container runs on).
+    Interrupted,
 }
 
 /// The signals a session proxies (docker's CLI forwards all it can).
@@ -111,6 +114,10 @@ fn signals(s: &Session) -> Result<Option<nix::sys::signalfd::SignalFd>> {
         for sig in PROXIED {
             mask.add(*sig);
         }
+    } else {
+        // Counted: docker 28's CLI exits at the third.
+        mask.add(Signal::SIGINT);
+        mask.add(Signal::SIGTERM);
     }
     if mask == SigSet::empty() {
         return Ok(None);
@@ -142,6 +149,7 @@ pub fn run(mut sock: UnixStream, s: &Session) -> Result<End> {
     };
     let mut escape = EscapeProxy::default();
     let mut stdin_open = s.stdin;
+    let mut terminations = 0u8;
     let mut buf = vec![0u8; 32 * 1024];
     let mut dec = proto::Decoder::default();
     let mut out = std::io::stdout();
@@ -183,6 +191,12 @@ pub fn run(mut sock: UnixStream, s: &Session) -> Result<End> {
                 if sig == libc::SIGWINCH {
                     if let Some(ws) = winsize() {
                         send_size(&mut sock, ws);
+                    }
+                } else if !s.sig_proxy {
+                    terminations = terminations.saturating_add(1);
+                    if terminations == 3 {
+                        drop(raw);
+                        return Ok(End::Interrupted);
                     }
                 } else if let Ok(b) = u8::try_from(sig) {
                     let _ = proto::write_frame(&mut sock, proto::SIGNAL, &[b]);
