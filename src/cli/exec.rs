@@ -1,5 +1,6 @@
 //! `rdock exec`: run a command in a running container.
 
+use crate::container::attach::detach_keys;
 use crate::container::exec::{self, ExecOptions};
 use crate::container::store::ContainerStore;
 use crate::error::{Error, Result};
@@ -43,6 +44,9 @@ pub struct ExecArgs {
 
 pub fn run(paths: &Paths, a: ExecArgs) -> Result<i32> {
     let c = ContainerStore::new(paths).resolve(&a.container)?;
+    if !a.detach {
+        super::run::check_tty(a.interactive, a.tty)?;
+    }
     exec::refuse_paused(&c, &a.container)?;
     let mut env = Vec::new();
     for f in &a.env_file {
@@ -57,6 +61,13 @@ pub fn run(paths: &Paths, a: ExecArgs) -> Result<i32> {
     // docker's exec events: the command in the action, the exec's ID; none
     // for an exec refused before it is made.
     let running = c.state.is_alive();
+    // Checked by docker's exec create, after the running check.
+    let detach_keys = match (running, detach_keys(a.detach_keys.as_deref())) {
+        (true, Err(k)) => {
+            return Err(Error::msg(format!("Invalid escape keys ({k}) provided")).with_code(1))
+        }
+        (_, keys) => keys.unwrap_or_default(),
+    };
     let shown = a.cmd.join(" ");
     let exec_id = crate::util::random_hex(32);
     let id_attr = [("execID", exec_id.clone())];
@@ -81,8 +92,14 @@ pub fn run(paths: &Paths, a: ExecArgs) -> Result<i32> {
             detach: a.detach,
             privileged: a.privileged,
             link_env,
+            detach_keys,
         },
     );
+    // Detached: the process goes on, and docker's exec reports it so.
+    if let Ok(None) = result {
+        return Err(super::run::plain_failure("read escape sequence"));
+    }
+    let result = result.map(|code| code.unwrap_or(0));
     let result = match result {
         Err(e) if running && cannot_start(&e) => {
             // docker's daemon writes why the process could not start into

@@ -4,7 +4,7 @@
 //!
 //! monitor → client: `STDOUT`/`STDERR` output, `EXIT` (i32 code) last.
 //! client → monitor: `STDIN` data, `RESIZE` (rows u16, cols u16),
-//! `STDIN_EOF`.
+//! `STDIN_EOF`, `SIGNAL` (one byte: the signal to pass on).
 
 use crate::paths::Paths;
 use std::io::{self, Read, Write};
@@ -16,6 +16,7 @@ pub const STDERR: u8 = 2;
 pub const STDIN: u8 = 3;
 pub const RESIZE: u8 = 4;
 pub const STDIN_EOF: u8 = 5;
+pub const SIGNAL: u8 = 6;
 pub const EXIT: u8 = 255;
 
 pub fn socket_dir(paths: &Paths) -> PathBuf {
@@ -122,31 +123,57 @@ pub fn write_frame(w: &mut impl Write, kind: u8, payload: &[u8]) -> io::Result<(
     w.write_all(&frame(kind, payload))
 }
 
-/// docker's `--detach-keys`: "ctrl-p,ctrl-q" (the default), "ctrl-a,x"...
+/// docker's `--detach-keys` (moby's `term.ToBytes`): comma-separated
+/// keys, each one character or `ctrl-@`, `ctrl-a`..`ctrl-z`, `ctrl-[`,
+/// `ctrl-\\`, `ctrl-]`, `ctrl-^`, `ctrl-_` (lower case, exactly), or `DEL`.
 pub fn parse_detach_keys(s: &str) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     for k in s.split(',') {
-        let k = k.trim();
-        let b = if let Some(c) = k.strip_prefix("ctrl-") {
-            match c.as_bytes() {
-                [b'@'] => 0,
+        let b = match k.as_bytes() {
+            [b] => *b,
+            b"DEL" => 127,
+            [b'c', b't', b'r', b'l', b'-', c] => match c {
+                b'@' => 0,
                 // ctrl-a is 1, ... ctrl-z 26.
-                [c] if c.is_ascii_alphabetic() => c & 0x1f,
-                b"[" => 27,
-                b"\\" => 28,
-                b"]" => 29,
-                b"^" => 30,
-                b"_" => 31,
-                _ => return Err(format!("invalid detach keys ({s})")),
-            }
-        } else if let [b] = k.as_bytes() {
-            *b
-        } else {
-            return Err(format!("invalid detach keys ({s})"));
+                b'a'..=b'z' => c & 0x1f,
+                b'[' => 27,
+                b'\\' => 28,
+                b']' => 29,
+                b'^' => 30,
+                b'_' => 31,
+                _ => return Err(format!("unknown character: '{k}'")),
+            },
+            _ => return Err(format!("unknown character: '{k}'")),
         };
         out.push(b);
     }
     Ok(out)
+}
+
+/// The detach keys in effect: `--detach-keys` if given (and not empty),
+/// else `detachKeys` in the client's config.json, else ctrl-p,ctrl-q.
+/// Err carries the text that was given, when it is not a valid sequence.
+pub fn detach_keys(flag: Option<&str>) -> Result<Vec<u8>, String> {
+    let chosen = match flag.filter(|f| !f.is_empty()) {
+        Some(f) => Some(f.to_string()),
+        None => configured_detach_keys(),
+    };
+    match chosen {
+        Some(k) => parse_detach_keys(&k).map_err(|_| k),
+        None => Ok(super::session::DEFAULT_DETACH_KEYS.to_vec()),
+    }
+}
+
+/// `detachKeys` from docker's client config (`$DOCKER_CONFIG/config.json`),
+/// shared with docker as the credentials are.
+fn configured_detach_keys() -> Option<String> {
+    let p = crate::image::registry::credentials::config_path();
+    let text = std::fs::read(p).ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&text).ok()?;
+    v.get("detachKeys")?
+        .as_str()
+        .filter(|k| !k.is_empty())
+        .map(str::to_string)
 }
 
 #[cfg(test)]
@@ -170,7 +197,17 @@ mod tests {
         assert_eq!(read_frame(&mut &b""[..]).unwrap(), None);
         assert_eq!(parse_detach_keys("ctrl-p,ctrl-q").unwrap(), vec![16, 17]);
         assert_eq!(parse_detach_keys("ctrl-a,x").unwrap(), vec![1, b'x']);
-        assert!(parse_detach_keys("ctrl-").is_err());
-        assert!(parse_detach_keys("abc").is_err());
+        assert_eq!(parse_detach_keys("ctrl-@,ctrl-[").unwrap(), vec![0, 27]);
+        assert_eq!(
+            parse_detach_keys("ctrl-\\,DEL,,").unwrap_err(),
+            "unknown character: ''"
+        );
+        assert_eq!(parse_detach_keys("a,b").unwrap(), vec![b'a', b'b']);
+        assert_eq!(parse_detach_keys(",").unwrap_err(), "unknown character: ''");
+        for bad in [
+            "ctrl-", "abc", "ctrl-A", "Ctrl-a", " ctrl-a", "ctrl-1", "del",
+        ] {
+            assert!(parse_detach_keys(bad).is_err(), "{bad}");
+        }
     }
 }

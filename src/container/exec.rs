@@ -23,6 +23,9 @@ pub struct ExecOptions {
     /// The `--link` variables of the container (docker computes them for
     /// every exec, from the links it has then).
     pub link_env: Vec<String>,
+    /// Typed on a TTY with stdin attached, these detach (the process
+    /// goes on).
+    pub detach_keys: Vec<u8>,
 }
 
 fn open_ns(pid: i32, name: &str) -> Result<OwnedFd> {
@@ -148,8 +151,9 @@ pub fn refuse_paused(c: &Container, target: &str) -> Result<(), super::Container
     Ok(())
 }
 
-/// Run `opts.cmd` in `c`. Returns its exit code (0 at once with `detach`).
-pub fn exec(c: &Container, opts: &ExecOptions) -> Result<i32> {
+/// Run `opts.cmd` in `c`. Returns its exit code (0 at once with `detach`),
+/// None when the user detached from it.
+pub fn exec(c: &Container, opts: &ExecOptions) -> Result<Option<i32>> {
     if !c.state.is_alive() {
         return Err(Error::msg(format!(
             "Container {} is not running",
@@ -176,10 +180,10 @@ pub fn exec(c: &Container, opts: &ExecOptions) -> Result<i32> {
             ..p.spec
         };
         process::spawn_interruptible(&spec, &p.cgroup, &sfd)?;
-        return Ok(0);
+        return Ok(Some(0));
     }
     let spawned = process::spawn_interruptible(&p.spec, &p.cgroup, &sfd)?;
     // The namespace fds, no longer needed once it has joined them.
     drop(p);
-    attach(&sfd, spawned, opts.interactive)
+    attach(&sfd, spawned, opts.interactive, &opts.detach_keys)
 }

@@ -4,6 +4,7 @@
 use super::config::{ContainerConfig, NetworkMode, SecurityOptions};
 use super::state::{proc_start_time, State, Status};
 use super::store::{Container, ContainerStore};
+use super::tty::{pump_tty, TtyIo};
 use crate::error::IoContext;
 use crate::error::{Error, Result};
 use crate::image::store::ImageStore;
@@ -20,8 +21,8 @@ use crate::util;
 use nix::sys::signal::{SigSet, Signal};
 use nix::unistd::Pid;
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::io::Write;
+use std::os::fd::{AsRawFd, OwnedFd};
 
 /// Parent cgroup of every container without `--cgroup-parent`.
 pub const CGROUP_PARENT: &str = crate::runtime::cgroups::RDOCK_PARENT;
@@ -968,9 +969,24 @@ const PROXIED: &[Signal] = &[
     Signal::SIGUSR2,
 ];
 
+/// Which of a foreground container's outputs reach the terminal (`-a`):
+/// the others go only to its log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Streams {
+    pub stdout: bool,
+    pub stderr: bool,
+}
+
+impl Streams {
+    pub const ALL: Streams = Streams {
+        stdout: true,
+        stderr: true,
+    };
+}
+
 /// Run the container attached to this terminal until it exits; returns its
 /// exit code. The CLI process plays the monitor's part meanwhile.
-pub fn start_foreground(paths: &Paths, c: &Container) -> Result<i32> {
+pub fn start_foreground(paths: &Paths, c: &Container, streams: Streams) -> Result<i32> {
     let sfd = forwarding_signals()?;
     // Its output goes to the log too, as docker's does, so `logs` works
     // after a foreground run; not for --rm, whose log goes with it.
@@ -990,18 +1006,46 @@ pub fn start_foreground(paths: &Paths, c: &Container) -> Result<i32> {
         (Some(_), false) => Some((pipe()?, pipe()?)),
         _ => None,
     };
-    let stdio = pipes
-        .as_ref()
-        .map(|(o, e)| [libc::STDIN_FILENO, o.1.as_raw_fd(), e.1.as_raw_fd()]);
+    // Unlogged and not attached (`--rm -a stderr`): that output goes nowhere.
+    let null = match (&pipes, c.config.tty, streams) {
+        (None, false, s) if s != Streams::ALL => Some(
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/null")
+                .ctx(|| "opening /dev/null".into())?,
+        ),
+        _ => None,
+    };
+    let stdio = match (&pipes, &null) {
+        (Some((o, e)), _) => Some([libc::STDIN_FILENO, o.1.as_raw_fd(), e.1.as_raw_fd()]),
+        (None, Some(n)) => {
+            let pick = |on: bool, fd: i32| if on { fd } else { n.as_raw_fd() };
+            Some([
+                libc::STDIN_FILENO,
+                pick(streams.stdout, libc::STDOUT_FILENO),
+                pick(streams.stderr, libc::STDERR_FILENO),
+            ])
+        }
+        (None, None) => None,
+    };
     let (spawned, cgroup) = launch(paths, c, stdio)?;
+    drop(null);
     let pid = Pid::from_raw(spawned.pid);
     let code = match (pipes, spawned.pty_master) {
         (Some(((out, out_w), (err, err_w))), _) => {
             drop((out_w, err_w));
             let log = log.as_mut().ok_or_else(|| Error::msg("no log"))?;
-            pump_logged(&sfd, pid, [out, err], log)?
+            pump_logged(&sfd, pid, [out, err], log, streams)?
         }
-        (None, Some(master)) => pump_tty(&sfd, pid, master, c.config.open_stdin, log.as_mut())?,
+        (None, Some(master)) => {
+            let tty = TtyIo {
+                stdin: c.config.open_stdin,
+                stdout: streams.stdout,
+                // Detachable containers run under a monitor instead.
+                detach_keys: &[],
+            };
+            pump_tty(&sfd, pid, master, tty, log.as_mut())?.unwrap_or(0)
+        }
         (None, None) => wait_forwarding(&sfd, pid)?,
     };
     if let Some(l) = log.as_mut() {
@@ -1077,6 +1121,7 @@ fn pump_logged(
     pid: Pid,
     pipes: [OwnedFd; 2],
     log: &mut super::logs::LogWriter,
+    streams: Streams,
 ) -> Result<i32> {
     use super::logs::Stream;
     let mut open = [true, true];
@@ -1144,8 +1189,9 @@ fn pump_logged(
                 continue;
             };
             let _ = match stream {
-                Stream::Stdout => std::io::stdout().lock().write_all(data),
-                Stream::Stderr => std::io::stderr().lock().write_all(data),
+                Stream::Stdout if streams.stdout => std::io::stdout().lock().write_all(data),
+                Stream::Stderr if streams.stderr => std::io::stderr().lock().write_all(data),
+                _ => Ok(()),
             };
             let _ = log.write(stream, data);
         }
@@ -1172,16 +1218,25 @@ pub(super) fn forwarding_signals() -> Result<nix::sys::signalfd::SignalFd> {
 }
 
 /// Stay with a spawned process until it exits: forward signals, and with a
-/// TTY proxy the terminal. Returns its exit code.
+/// TTY proxy the terminal. Returns its exit code, or None when the user
+/// typed `detach_keys` (TTY and stdin only): it goes on without us.
 pub(super) fn attach(
     sfd: &nix::sys::signalfd::SignalFd,
     spawned: Spawned,
     stdin_open: bool,
-) -> Result<i32> {
+    detach_keys: &[u8],
+) -> Result<Option<i32>> {
     let pid = Pid::from_raw(spawned.pid);
     match spawned.pty_master {
-        Some(master) => pump_tty(sfd, pid, master, stdin_open, None),
-        None => wait_forwarding(sfd, pid),
+        Some(master) => {
+            let tty = TtyIo {
+                stdin: stdin_open,
+                stdout: true,
+                detach_keys: if stdin_open { detach_keys } else { &[] },
+            };
+            pump_tty(sfd, pid, master, tty, None)
+        }
+        None => wait_forwarding(sfd, pid).map(Some),
     }
 }
 
@@ -1223,152 +1278,4 @@ fn wait_forwarding(sfd: &nix::sys::signalfd::SignalFd, pid: Pid) -> Result<i32> 
             Err(e) => return Err(RuntimeError::sys("reading signals", e).into()),
         }
     }
-}
-
-/// Restores the caller's terminal settings when dropped.
-pub struct RawMode {
-    saved: Option<nix::sys::termios::Termios>,
-}
-
-impl RawMode {
-    pub fn enter() -> RawMode {
-        let stdin = std::io::stdin();
-        let saved = nix::sys::termios::tcgetattr(stdin.as_fd()).ok();
-        if let Some(t) = &saved {
-            let mut raw = t.clone();
-            nix::sys::termios::cfmakeraw(&mut raw);
-            let _ = nix::sys::termios::tcsetattr(
-                stdin.as_fd(),
-                nix::sys::termios::SetArg::TCSANOW,
-                &raw,
-            );
-        }
-        RawMode { saved }
-    }
-}
-
-impl Drop for RawMode {
-    fn drop(&mut self) {
-        if let Some(t) = &self.saved {
-            let _ = nix::sys::termios::tcsetattr(
-                std::io::stdin().as_fd(),
-                nix::sys::termios::SetArg::TCSANOW,
-                t,
-            );
-        }
-    }
-}
-
-fn copy_winsize(master: BorrowedFd) {
-    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
-    // SAFETY: TIOCGWINSZ/TIOCSWINSZ with a properly sized winsize.
-    unsafe {
-        if libc::ioctl(libc::STDIN_FILENO, libc::TIOCGWINSZ, &mut ws) == 0
-            || libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) == 0
-        {
-            libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws);
-        }
-    }
-}
-
-/// Shuttle bytes between the caller's terminal and the container's PTY,
-/// forwarding window size changes, until the container exits.
-fn pump_tty(
-    sfd: &nix::sys::signalfd::SignalFd,
-    pid: Pid,
-    master: OwnedFd,
-    stdin_open: bool,
-    mut log: Option<&mut super::logs::LogWriter>,
-) -> Result<i32> {
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-    let _raw = if stdin_open && nix::unistd::isatty(libc::STDIN_FILENO).unwrap_or(false) {
-        Some(RawMode::enter())
-    } else {
-        None
-    };
-    copy_winsize(master.as_fd());
-    let mut master_file = std::fs::File::from(master);
-    let mut stdout = std::io::stdout().lock();
-    let mut buf = vec![0u8; 32 * 1024];
-    let mut stdin_live = stdin_open;
-    let mut master_live = true;
-    let mut code: Option<i32> = None;
-    loop {
-        if code.is_none() {
-            code = try_reap(pid);
-        }
-        if code.is_some() && !master_live {
-            break;
-        }
-        let stdin = std::io::stdin();
-        let mut fds = vec![PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
-        let master_fd = master_file.as_fd();
-        if master_live {
-            fds.push(PollFd::new(master_fd, PollFlags::POLLIN));
-        }
-        let stdin_fd = stdin.as_fd();
-        if stdin_live && code.is_none() {
-            fds.push(PollFd::new(stdin_fd, PollFlags::POLLIN));
-        }
-        // Once the container has exited, drain what is left and stop.
-        let timeout = if code.is_some() {
-            PollTimeout::ZERO
-        } else {
-            PollTimeout::NONE
-        };
-        match poll(&mut fds, timeout) {
-            Ok(0) if code.is_some() => break,
-            Ok(_) => {}
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(e) => return Err(RuntimeError::sys("poll", e).into()),
-        }
-        let ready = |i: usize| {
-            fds.get(i)
-                .and_then(|f| f.revents())
-                .map(|r| !r.is_empty())
-                .unwrap_or(false)
-        };
-        let sig_ready = ready(0);
-        let master_ready = master_live && ready(1);
-        let stdin_ready = stdin_live && code.is_none() && ready(if master_live { 2 } else { 1 });
-        drop(fds);
-        if sig_ready {
-            if let Ok(Some(info)) = sfd.read_signal() {
-                let sig = info.ssi_signo as i32;
-                if sig == libc::SIGWINCH {
-                    copy_winsize(master_file.as_fd());
-                } else if sig != libc::SIGCHLD {
-                    if let Ok(s) = Signal::try_from(sig) {
-                        let _ = nix::sys::signal::kill(pid, s);
-                    }
-                }
-            }
-        }
-        if master_ready {
-            match master_file.read(&mut buf) {
-                Ok(0) | Err(_) => master_live = false,
-                Ok(n) => {
-                    let data = buf.get(..n).unwrap_or_default();
-                    let _ = stdout.write_all(data);
-                    let _ = stdout.flush();
-                    if let Some(l) = log.as_mut() {
-                        let _ = l.write(super::logs::Stream::Stdout, data);
-                    }
-                }
-            }
-        }
-        if stdin_ready {
-            match std::io::stdin().lock().read(&mut buf) {
-                Ok(0) | Err(_) => {
-                    stdin_live = false;
-                    // EOF on a non-terminal stdin: pass it on as ^D.
-                    let _ = master_file.write_all(&[4]);
-                }
-                Ok(n) => {
-                    let _ = master_file.write_all(buf.get(..n).unwrap_or_default());
-                }
-            }
-        }
-    }
-    Ok(code.unwrap_or(255))
 }

@@ -19,9 +19,11 @@ pub mod logs;
 pub mod monitor;
 pub mod network;
 pub mod ops;
+pub mod session;
 pub mod state;
 pub mod stats;
 pub mod store;
+pub mod tty;
 
 #[derive(Debug, Error)]
 pub enum ContainerError {

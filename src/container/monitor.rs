@@ -12,11 +12,33 @@ use crate::runtime::RuntimeError;
 use nix::sys::signal::{SigSet, Signal};
 use nix::unistd::Pid;
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 
 /// Start `c` under a monitor. Returns once the container's process has
 /// started (exec failures come back as 126/127, as in the foreground).
 pub fn start_detached(paths: &Paths, c: &Container) -> Result<()> {
+    spawn_monitor(paths, c, None)
+}
+
+/// Start `c` under a monitor with this terminal attached from the start
+/// (nothing it prints is missed): `run -it`, `start -ai`... The container
+/// outlives the CLI: the user can detach, and `attach` again.
+pub fn start_attached(
+    paths: &Paths,
+    c: &Container,
+    session: &super::session::Session,
+) -> Result<super::session::End> {
+    let (mine, theirs) = std::os::unix::net::UnixStream::pair()
+        .map_err(|e| RuntimeError::io("creating the attach socket", e))?;
+    spawn_monitor(paths, c, Some(theirs))?;
+    super::session::run(mine, session)
+}
+
+fn spawn_monitor(
+    paths: &Paths,
+    c: &Container,
+    first: Option<std::os::unix::net::UnixStream>,
+) -> Result<()> {
     let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| RuntimeError::sys("pipe", e))?;
     // SAFETY: the CLI is single-threaded here (registry threads, if any,
@@ -24,12 +46,14 @@ pub fn start_detached(paths: &Paths, c: &Container) -> Result<()> {
     match unsafe { nix::unistd::fork() }.map_err(|e| RuntimeError::sys("fork", e))? {
         nix::unistd::ForkResult::Child => {
             drop(r);
-            let code = monitor(paths, c, w);
+            let code = monitor(paths, c, w, first);
             // SAFETY: leave without running the parent's exit handlers.
             unsafe { libc::_exit(code) }
         }
         nix::unistd::ForkResult::Parent { child } => {
             drop(w);
+            // Only the monitor holds its end: the session sees EOF if it dies.
+            drop(first);
             let mut msg = Vec::new();
             let _ = std::fs::File::from(r).read_to_end(&mut msg);
             if msg.first() == Some(&b'1') {
@@ -69,7 +93,12 @@ struct Source {
     open: bool,
 }
 
-fn monitor(paths: &Paths, c: &Container, report: OwnedFd) -> i32 {
+fn monitor(
+    paths: &Paths,
+    c: &Container,
+    report: OwnedFd,
+    first: Option<std::os::unix::net::UnixStream>,
+) -> i32 {
     let mut report = std::fs::File::from(report);
     let fail = |report: &mut std::fs::File, code: i32, msg: &str| {
         let mut m = vec![code_byte(code)];
@@ -108,8 +137,9 @@ fn monitor(paths: &Paths, c: &Container, report: OwnedFd) -> i32 {
     // Clients of `rdock attach` connect here (none needed to run).
     let listener = super::attach::listen(paths, &c.config.id).ok();
     let store = super::store::ContainerStore::new(paths);
+    let mut first = first;
     loop {
-        let Some((code, cgroup)) = run_once(
+        let Some((code, cgroup, clients)) = run_once(
             paths,
             &c,
             &null,
@@ -117,6 +147,7 @@ fn monitor(paths: &Paths, c: &Container, report: OwnedFd) -> i32 {
             &mut log,
             &mut report,
             listener.as_ref(),
+            &mut first,
         ) else {
             super::attach::remove(paths, &c.config.id);
             if report.is_none() {
@@ -135,6 +166,7 @@ fn monitor(paths: &Paths, c: &Container, report: OwnedFd) -> i32 {
         let Ok(latest) = store.load(&c.config.id) else {
             let _ = cgroup.remove();
             super::attach::remove(paths, &c.config.id);
+            tell_exit(clients, code);
             return 0; // removed meanwhile
         };
         let policy = latest.config.restart.clone();
@@ -165,8 +197,11 @@ fn monitor(paths: &Paths, c: &Container, report: OwnedFd) -> i32 {
         let Some(restarts) = decision else {
             let _ = finish(paths, &latest, &cgroup, code);
             super::attach::remove(paths, &c.config.id);
+            // After `finish`: a `run --rm` returns once its container is gone.
+            tell_exit(clients, code);
             return 0;
         };
+        tell_exit(clients, code);
         let _ = cgroup.remove();
         super::lifecycle::die_events(paths, &c, code, oom);
         // docker's back-off: 100 ms, doubling, at most a minute.
@@ -201,9 +236,20 @@ fn monitor(paths: &Paths, c: &Container, report: OwnedFd) -> i32 {
     }
 }
 
+/// The container's exit status, last, to the clients still attached.
+fn tell_exit(clients: Vec<Client>, code: i32) {
+    let f = super::attach::frame(super::attach::EXIT, &code.to_be_bytes());
+    for mut cl in clients {
+        let _ = cl.stream.set_nonblocking(false);
+        let _ = cl.stream.write_all(&f);
+    }
+}
+
 /// One run of the container: launch, log its output, reap it. The first
 /// run reports to the CLI that started us; later ones (restarts) have no
-/// one to report to. None when it could not start.
+/// one to report to. None when it could not start. Returns the attached
+/// clients, to be told the exit once it is recorded.
+#[allow(clippy::too_many_arguments)]
 fn run_once(
     paths: &Paths,
     c: &Container,
@@ -212,7 +258,8 @@ fn run_once(
     log: &mut LogWriter,
     report: &mut Option<std::fs::File>,
     listener: Option<&std::os::unix::net::UnixListener>,
-) -> Option<(i32, crate::runtime::cgroups::Cgroup)> {
+    first: &mut Option<std::os::unix::net::UnixStream>,
+) -> Option<(i32, crate::runtime::cgroups::Cgroup, Vec<Client>)> {
     let fail = |report: &mut Option<std::fs::File>, code: i32, msg: &str| {
         if let Some(r) = report.as_mut() {
             let mut m = vec![code_byte(code)];
@@ -251,6 +298,13 @@ fn run_once(
         Ok(x) => x,
         Err(e) => return fail(report, e.exit_code(), &e.to_string()),
     };
+    if c.config.tty {
+        // The size of the terminal that started us, before the program
+        // looks (an attached client's own resize follows).
+        if let Some(m) = spawned.pty_master.as_ref() {
+            super::tty::copy_winsize(m.as_fd());
+        }
+    }
     let mut shed = false;
     if let Some(mut r) = report.take() {
         let _ = r.write_all(b"1");
@@ -290,6 +344,15 @@ fn run_once(
         .find(|_| c.config.tty)
         .map(|s| s.fd.as_raw_fd());
     let mut clients: Vec<Client> = Vec::with_capacity(10);
+    // The CLI that started us, attached from the start. It is waited for
+    // (blocking writes) rather than dropped: its terminal is the
+    // container's, as a foreground container's would be.
+    if let Some(s) = first.take() {
+        clients.push(Client {
+            stream: s,
+            dec: super::attach::Decoder::default(),
+        });
+    }
     let pid = Pid::from_raw(spawned.pid);
     let mut code: Option<i32> = None;
     // Not zeroed: only the pages reads actually fill become resident.
@@ -386,6 +449,12 @@ fn run_once(
                     super::attach::STDIN_EOF => {
                         stdin_w = None;
                     }
+                    super::attach::SIGNAL => {
+                        if let Some(Ok(sig)) = data.first().map(|&b| Signal::try_from(i32::from(b)))
+                        {
+                            let _ = nix::sys::signal::kill(pid, sig);
+                        }
+                    }
                     super::attach::RESIZE => {
                         if let (Some(fd), Ok([r0, r1, c0, c1])) = (pty, <[u8; 4]>::try_from(data)) {
                             let ws = libc::winsize {
@@ -430,13 +499,7 @@ fn run_once(
             }
         }
     }
-    let code = code.unwrap_or(255);
-    let f = super::attach::frame(super::attach::EXIT, &code.to_be_bytes());
-    for mut cl in clients {
-        let _ = cl.stream.set_nonblocking(false);
-        let _ = cl.stream.write_all(&f);
-    }
-    Some((code, cgroup))
+    Some((code.unwrap_or(255), cgroup, clients))
 }
 
 struct Client {
