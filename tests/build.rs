@@ -266,7 +266,7 @@ ENTRYPOINT ["/bin/echo"]
     assert_eq!(inspect(&r, "cfg", "{{.Config.StopSignal}}"), "SIGUSR1");
     assert_eq!(
         inspect(&r, "cfg", "{{json .Config.Healthcheck}}"),
-        r#"{"Interval":5000000000,"Retries":2,"Test":["CMD-SHELL","wget -q -O- http://localhost/ || exit 1"]}"#
+        r#"{"Test":["CMD-SHELL","wget -q -O- http://localhost/ || exit 1"],"Interval":5000000000,"Retries":2}"#
     );
     assert_eq!(
         inspect(&r, "cfg", "{{json .Config.Entrypoint}}"),

@@ -41,6 +41,8 @@ fn lifecycle_events_read_back_with_filters_and_formats() {
         past(&r, &a),
         [
             "container create once",
+            // docker's client attaches a foreground run before its start.
+            "container attach once",
             "container start once",
             "container die once",
             "container destroy once"

@@ -40,6 +40,7 @@ pub fn run(paths: &Paths, a: AttachArgs) -> Result<i32> {
     let keys = detach_keys(a.detach_keys.as_deref()).map_err(|_| super::run::bad_detach_keys())?;
     let sock = proto::connect(paths, &c.config.id)
         .map_err(|e| Error::msg(format!("attaching to {}: {e}", c.config.name)))?;
+    crate::events::container(paths, &c.config, "attach", &[]);
     let session = Session {
         tty: c.config.tty,
         stdin: !a.no_stdin && c.config.open_stdin,

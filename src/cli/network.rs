@@ -200,11 +200,22 @@ fn unsupported(what: &str) -> Error {
 }
 
 fn create(paths: &Paths, a: CreateArgs) -> Result<i32> {
-    if a.driver != "bridge" {
-        return Err(Error::msg(format!(
-            "network driver {:?} is not supported by rdock (only \"bridge\")",
-            a.driver
-        )));
+    match a.driver.as_str() {
+        "bridge" => {}
+        // docker's own drivers rdock has not (yet): said plainly.
+        "overlay" | "macvlan" | "ipvlan" => {
+            return Err(Error::msg(format!(
+                "network driver {:?} is not supported by rdock (only \"bridge\")",
+                a.driver
+            )))
+        }
+        // As docker: host and none exist once; anything else would be a plugin.
+        d @ ("host" | "null") => {
+            return Err(Error::msg(format!(
+                "only one instance of {d:?} network is allowed"
+            )))
+        }
+        d => return Err(Error::msg(format!("plugin {d:?} not found"))),
     }
     if a.ipv6 == Some(true) {
         return Err(unsupported("IPv6 networking"));

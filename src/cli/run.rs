@@ -92,6 +92,10 @@ pub fn run(paths: &Paths, a: RunArgs) -> Result<i32> {
         check_tty(attach_stdin, a.flags.tty)?;
     }
     let c = create_container(paths, &a.flags, &a.image, &a.cmd)?;
+    if !a.detach {
+        // docker's client attaches before it starts: an `attach` event.
+        crate::events::container(paths, &c.config, "attach", &[]);
+    }
     if a.detach {
         // docker's CLI prints the ID once created, before the start.
         println!("{}", c.config.id);
@@ -115,15 +119,17 @@ pub fn run(paths: &Paths, a: RunArgs) -> Result<i32> {
             sig_proxy,
             nudge: false,
         };
-        return match crate::container::monitor::start_attached(paths, &c, &session).map_err(start_status)? {
+        return match crate::container::monitor::start_attached(paths, &c, &session)
+            .map_err(start_status)?
+        {
             End::Exited(code) => Ok(code),
             End::Detached => Ok(0),
             End::Closed => Err(Error::msg("lost the container's monitor")),
             End::Interrupted => Err(forced_exit()),
         };
     }
-    let code = lifecycle::start_foreground(paths, &c, Streams { stdout, stderr })
-        .map_err(start_status)?;
+    let code =
+        lifecycle::start_foreground(paths, &c, Streams { stdout, stderr }).map_err(start_status)?;
     Ok(code)
 }
 

@@ -80,6 +80,7 @@ fn start_attached(paths: &Paths, store: &ContainerStore, name: &str, a: &StartAr
     // Stdin only with -i, and only if the container keeps one open.
     let stdin = a.interactive && c.config.open_stdin;
     let keys = detach_keys(a.detach_keys.as_deref()).map_err(|_| super::run::bad_detach_keys())?;
+    crate::events::container(paths, &c.config, "attach", &[]);
     let session = Session {
         tty: c.config.tty,
         stdin,

@@ -352,9 +352,7 @@ fn allocate(
                 )));
             }
             if used(ip) {
-                return Err(NetworkError::Invalid(format!(
-                    "Address already in use: {ip}"
-                )));
+                return Err(NetworkError::Invalid("Address already in use".into()));
             }
             ip
         }

@@ -164,7 +164,9 @@ fn pick_subnet(
             "all predefined address pools have been fully subnetted".into(),
         ));
     };
-    let (addr, prefix) = bridge::parse_cidr(subnet)?;
+    // docker's words around the parse error.
+    let (addr, prefix) = bridge::parse_cidr(subnet)
+        .map_err(|e| NetworkError::Invalid(format!("Invalid subnet {subnet} : {e}")))?;
     let net = Ipv4Addr::from(u32::from(addr) & bridge::mask(prefix));
     if net != addr {
         return Err(NetworkError::Invalid(format!(

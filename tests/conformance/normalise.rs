@@ -43,6 +43,9 @@ fn rules() -> &'static Rules {
                     r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d( [+-]\d{4} [A-Z]+)?",
                     "<time>",
                 ),
+                // The docker client's own log lines (logrus), e.g. when a
+                // copy's tar stream is cut: noise about the client.
+                r(r#"(?m)^time="<time>" level=\w+ msg=.*\n"#, ""),
                 // docker's go-units HumanDuration, with and without "ago".
                 r(
                     r"(Less than a second|About a minute|About an hour|\d+ (seconds|second|minutes|minute|hours|hour|days|day|weeks|months|years))( ago)?",
