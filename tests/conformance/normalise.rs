@@ -51,7 +51,7 @@ fn rules() -> &'static Rules {
                     r"(Less than a second|About a minute|About an hour|\d+ (seconds|second|minutes|minute|hours|hour|days|day|weeks|months|years))( ago)?",
                     "<ago>",
                 ),
-                r(r"\b\d+(\.\d+)?\s?(B|kB|KB|MB|MiB|GB|GiB|KiB)\b", "<size>"),
+                r(r"\b\d+(\.\d+)? ?(B|kB|KB|MB|MiB|GB|GiB|KiB)\b", "<size>"),
                 r(r"\b(10|172)\.\d{1,3}\.\d{1,3}\.\d{1,3}\b", "<ip>"),
                 r(r"\b02:42:[0-9a-f:]{11}\b", "<mac>"),
                 r(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}", "<mac>"),
