@@ -186,13 +186,15 @@ pub fn run(paths: &Paths, a: EventsArgs) -> Result<i32> {
     let since = a
         .since
         .as_deref()
-        .map(|s| super::logs::parse_time(s, now))
-        .transpose()?;
+        .map(|s| super::timearg::parse_time(s, now))
+        .transpose()
+        .map_err(|e| Error::msg(e.to_string()))?;
     let until = a
         .until
         .as_deref()
-        .map(|s| super::logs::parse_time(s, now))
-        .transpose()?;
+        .map(|s| super::timearg::parse_time(s, now))
+        .transpose()
+        .map_err(|e| Error::msg(e.to_string()))?;
     if let (Some(s), Some(u)) = (since, until) {
         if u < s {
             return Err(Error::msg("`since` time must be before `until` time"));

@@ -5,7 +5,7 @@ use crate::container::logs::{self, log_path, Entry, Stream};
 use crate::container::store::ContainerStore;
 use crate::error::{Error, Result};
 use crate::paths::Paths;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{SecondsFormat, Utc};
 use clap::Args;
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
@@ -32,54 +32,6 @@ pub struct LogsArgs {
     #[arg(long)]
     pub until: Option<String>,
     pub container: String,
-}
-
-/// docker's time arguments: RFC 3339 (date, or date and time), Unix
-/// seconds (with fractions), or a duration back from now ("10m", "1h30m").
-pub fn parse_time(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
-    let bad = || Error::msg(format!("invalid value for \"since\"/\"until\": {s}"));
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return d.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).ok_or_else(bad);
-    }
-    if let Ok(secs) = s.parse::<f64>() {
-        let nanos = (secs.fract() * 1e9) as u32;
-        return DateTime::from_timestamp(secs.trunc() as i64, nanos).ok_or_else(bad);
-    }
-    // Go durations: sums of <number><unit>, units h m s ms us ns.
-    let mut total = 0f64;
-    let mut num = String::new();
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c.is_ascii_digit() || c == '.' {
-            num.push(c);
-            continue;
-        }
-        let mut unit = c.to_string();
-        if matches!(c, 'm' | 'u' | 'n') && chars.peek() == Some(&'s') {
-            unit.push('s');
-            chars.next();
-        }
-        let v: f64 = num.parse().map_err(|_| bad())?;
-        num.clear();
-        total += v * match unit.as_str() {
-            "h" => 3600.0,
-            "m" => 60.0,
-            "s" => 1.0,
-            "ms" => 1e-3,
-            "us" => 1e-6,
-            "ns" => 1e-9,
-            _ => return Err(bad()),
-        };
-    }
-    if !num.is_empty() || total == 0.0 && s.is_empty() {
-        return Err(bad());
-    }
-    chrono::TimeDelta::try_milliseconds((total * 1000.0) as i64)
-        .and_then(|d| now.checked_sub_signed(d))
-        .ok_or_else(bad)
 }
 
 /// Go's url.QueryEscape, which docker applies to `--details` attributes.
@@ -123,6 +75,8 @@ fn print(e: &Entry, a: &LogsArgs) {
     };
 }
 
+use super::timearg::parse_time;
+
 pub fn run(paths: &Paths, a: LogsArgs) -> Result<i32> {
     let store = ContainerStore::new(paths);
     let c = store.resolve(&a.container)?;
@@ -132,8 +86,14 @@ pub fn run(paths: &Paths, a: LogsArgs) -> Result<i32> {
         ));
     }
     let now = Utc::now();
-    let since = a.since.as_deref().map(|s| parse_time(s, now)).transpose()?;
-    let until = a.until.as_deref().map(|s| parse_time(s, now)).transpose()?;
+    let arg = |flag: &str, v: &Option<String>| {
+        v.as_deref()
+            .map(|s| parse_time(s, now))
+            .transpose()
+            .map_err(|e| Error::msg(format!("invalid value for {flag:?}: {e}")))
+    };
+    let since = arg("since", &a.since)?;
+    let until = arg("until", &a.until)?;
     let tail: Option<usize> = match a.tail.as_str() {
         "all" | "" => None,
         n => match n.parse::<i64>() {
@@ -219,33 +179,5 @@ pub fn run(paths: &Paths, a: LogsArgs) -> Result<i32> {
             return Ok(0);
         }
         std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn time_arguments() {
-        let now = DateTime::parse_from_rfc3339("2024-05-01T12:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
-        let t = |s: &str| {
-            parse_time(s, now)
-                .unwrap()
-                .to_rfc3339_opts(SecondsFormat::Secs, true)
-        };
-        assert_eq!(t("2024-05-01T11:00:00Z"), "2024-05-01T11:00:00Z");
-        assert_eq!(t("2024-04-30"), "2024-04-30T00:00:00Z");
-        assert_eq!(t("1714561200"), "2024-05-01T11:00:00Z");
-        assert_eq!(t("10m"), "2024-05-01T11:50:00Z");
-        assert_eq!(t("1h30m"), "2024-05-01T10:30:00Z");
-        assert!(parse_time("soon", now).is_err());
-        assert!(parse_time("10", now).is_ok());
-        assert!(parse_time("5x", now).is_err());
-        // Before anything a date can hold: an error, not a panic.
-        assert!(parse_time("99999999999999h", now).is_err());
-        assert!(parse_time("2562047788015h", now).is_err());
     }
 }

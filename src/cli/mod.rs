@@ -46,6 +46,7 @@ pub mod stop;
 pub mod system;
 pub mod tag;
 pub mod template;
+pub mod timearg;
 pub mod top;
 pub mod unsupported;
 pub mod update;

@@ -510,22 +510,20 @@ fn rm(paths: &Paths, a: RmArgs) -> Result<i32> {
 }
 
 fn prune(paths: &Paths, a: PruneArgs) -> Result<i32> {
-    if !a.filter.is_empty() {
-        return Err(Error::msg("prune filters are not supported by rdock yet"));
-    }
+    let filter = super::prune::PruneFilter::parse(&a.filter, &["until", "label", "label!"])?;
     if !super::prune::confirm(
         "WARNING! This will remove all custom networks not used by at least one container.",
         a.force,
     ) {
         return Ok(0);
     }
-    print!("{}", prune_networks(paths));
+    print!("{}", prune_networks(paths, &filter));
     Ok(0)
 }
 
 /// Remove the user networks no container names: docker's "Deleted
 /// Networks:" section.
-pub(crate) fn prune_networks(paths: &Paths) -> String {
+pub(crate) fn prune_networks(paths: &Paths, filter: &super::prune::PruneFilter) -> String {
     // Unlike docker, a network that a stopped container names is kept:
     // pruning it would leave that container unable to start.
     let named: std::collections::HashSet<String> = ContainerStore::new(paths)
@@ -536,7 +534,7 @@ pub(crate) fn prune_networks(paths: &Paths) -> String {
         .collect();
     let mut removed = Vec::new();
     for def in networks::user_networks(paths) {
-        if named.contains(&def.name) {
+        if named.contains(&def.name) || !filter.selects(&def.created, &def.labels) {
             continue;
         }
         if crate::container::network::remove_network(paths, &def).is_ok() {

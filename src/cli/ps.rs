@@ -285,6 +285,28 @@ pub(super) fn command_cell(c: &Container, no_trunc: bool) -> String {
     go_quote(&cmd)
 }
 
+/// docker's MOUNTS cell: each volume's name (a bind's source), cut to 15
+/// characters with "…" unless --no-trunc.
+fn mounts_cell(c: &Container, no_trunc: bool) -> String {
+    c.config
+        .mounts
+        .iter()
+        .map(|m| {
+            let name = if m.name.is_empty() {
+                m.source.display().to_string()
+            } else {
+                m.name.clone()
+            };
+            if !no_trunc && name.chars().count() > 15 {
+                name.chars().take(14).collect::<String>() + "…"
+            } else {
+                name
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Go's strconv.Quote for the characters a command line holds.
 fn go_quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len().saturating_add(2));
@@ -395,7 +417,12 @@ pub fn run(paths: &Paths, a: PsArgs) -> Result<i32> {
         .iter()
         .map(|c| {
             let created = parse_time(&c.config.created).unwrap_or(now);
-            let labels: Vec<String> = c.config.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let labels: Vec<String> = c
+                .config
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
             json!({
                 "ID": if a.no_trunc { c.config.id.clone() } else { c.short_id().to_string() },
                 "Image": c.config.image,
@@ -408,7 +435,7 @@ pub fn run(paths: &Paths, a: PsArgs) -> Result<i32> {
                 "Names": c.config.name,
                 "Labels": labels.join(","),
                 format::LABELS_KEY: c.config.labels,
-                "Mounts": c.config.mounts.iter().map(|m| m.destination.display().to_string()).collect::<Vec<_>>().join(","),
+                "Mounts": mounts_cell(c, a.no_trunc),
                 "Networks": crate::container::network::network_names(&c.config),
                 "Size": size_cell(c),
             })

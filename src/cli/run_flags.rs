@@ -723,7 +723,7 @@ impl ContainerFlags {
         }
         net.publish_all = self.publish_all;
         for e in &self.expose {
-            for (port, proto) in crate::network::ports::parse_exposed(e)? {
+            for (port, proto) in expose_ports(e)? {
                 let key = format!("{port}/{}", proto.as_str());
                 if !net.exposed.contains(&key) {
                     net.exposed.push(key);
@@ -917,8 +917,32 @@ fn ns_flag(flag: &str, what: &str, v: &Option<String>, ipc: bool) -> Result<Stri
         Some("host") => Ok("host".into()),
         Some(m @ ("private" | "shareable" | "none")) if ipc => Ok(m.to_string()),
         Some(m) if m.strip_prefix("container:").is_some_and(|c| !c.is_empty()) => Ok(m.to_string()),
+        // The engine's words for IPC, the client's for the others.
+        Some(m) if ipc => Err(Error::msg(format!("Invalid IPC mode: {m}"))),
         Some(_) => Err(Error::msg(format!("{flag}: invalid {what} mode"))),
     }
+}
+
+/// One `--expose` value, refused in docker's client's words.
+fn expose_ports(e: &str) -> Result<Vec<(u16, crate::network::firewall::Proto)>> {
+    if e.contains(':') {
+        return Err(Error::msg(format!("invalid port format for --expose: {e}")));
+    }
+    let port = e.rsplit_once('/').map_or(e, |(p, _)| p);
+    for part in port.split('-') {
+        if part.parse::<u16>().is_err() {
+            let digits = !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+            let why = if digits {
+                "value out of range"
+            } else {
+                "invalid syntax"
+            };
+            return Err(Error::msg(format!(
+                "invalid range format for --expose: {e}, error: strconv.ParseUint: parsing {part:?}: {why}"
+            )));
+        }
+    }
+    Ok(crate::network::ports::parse_exposed(e)?)
 }
 
 /// docker's client check of `--sysctl` (opts.ValidateSysctl): only the

@@ -310,9 +310,7 @@ fn df_verbose(paths: &Paths, a: &DfArgs) -> Result<i32> {
 fn prune(paths: &Paths, a: PruneArgs) -> Result<i32> {
     // What killed commands left (docs/architecture.md, crash safety).
     crate::container::debris::sweep(paths);
-    if !a.filter.is_empty() {
-        return Err(Error::msg("prune filters are not supported by rdock yet"));
-    }
+    let filter = super::prune::PruneFilter::parse(&a.filter, &["until", "label", "label!"])?;
     let mut warning = String::from(
         "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n",
     );
@@ -328,16 +326,16 @@ fn prune(paths: &Paths, a: PruneArgs) -> Result<i32> {
     if !super::prune::confirm(&warning, a.force) {
         return Ok(0);
     }
-    let (containers, ctr_size) = super::prune::prune_containers(paths)?;
+    let (containers, ctr_size) = super::prune::prune_containers(paths, &filter)?;
     print!("{containers}");
-    print!("{}", super::network::prune_networks(paths));
+    print!("{}", super::network::prune_networks(paths, &filter));
     let (vols, vol_size) = if a.volumes {
         super::volume::prune_volumes(paths, false, &[])?
     } else {
         (String::new(), 0)
     };
     print!("{vols}");
-    let (images, img_size) = super::prune::prune_images(paths, a.all)?;
+    let (images, img_size) = super::prune::prune_images(paths, a.all, &filter)?;
     print!("{images}");
     let (cache, cache_size) = super::build::prune_build_cache(paths)?;
     print!("{cache}");

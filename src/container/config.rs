@@ -365,10 +365,22 @@ impl LogConfig {
                 "mode",
                 "max-buffer-size",
             ],
-            "none" => &[],
-            other => {
+            "none" => {
+                if !opts.is_empty() {
+                    return Err("invalid logging opts for driver none".into());
+                }
+                &[]
+            }
+            // docker's own drivers rdock has not: said plainly.
+            other @ ("syslog" | "journald" | "gelf" | "fluentd" | "awslogs" | "splunk"
+            | "etwlogs" | "gcplogs" | "logentries") => {
                 return Err(format!(
                     "logging driver {other} is not supported by rdock (json-file, local, none)"
+                ))
+            }
+            other => {
+                return Err(format!(
+                    "error looking up logging plugin {other}: plugin \"{other}\" not found"
                 ))
             }
         };

@@ -420,20 +420,8 @@ pub fn create_from(paths: &Paths, opts: &CreateOptions, img: &ImageSource) -> Re
         &config.env,
     )
     .map_err(Error::msg)?;
-    // The image's EXPOSE and the ports -p publishes join --expose (for -P,
-    // `ps` and inspect's Config.ExposedPorts, as docker's).
-    let published = config
-        .net
-        .publish
-        .iter()
-        .map(|m| format!("{}/{}", m.container_port, m.proto.as_str()))
-        .collect::<Vec<_>>();
-    for k in d
-        .exposed_ports
-        .iter()
-        .flat_map(|m| m.keys())
-        .chain(&published)
-    {
+    // The image's EXPOSE joins --expose (for -P, `ps` and inspect).
+    for k in d.exposed_ports.iter().flat_map(|m| m.keys()) {
         let key = if k.contains('/') {
             k.clone()
         } else {

@@ -159,9 +159,11 @@ fn short(id: &str) -> String {
 
 /// Remove dangling images (no names), or with `all` every image no
 /// container uses. Returns the removed IDs.
+/// `selects`: the caller's filters (`until`, labels) on each candidate.
 pub fn prune(
     store: &ImageStore,
     all: bool,
+    selects: &dyn Fn(&ImageRecord) -> bool,
     in_use: &[(String, String, bool)],
     container_layers: &HashSet<String>,
 ) -> Result<Vec<ImageRecord>> {
@@ -170,7 +172,7 @@ pub fn prune(
         let (gone, keep): (Vec<ImageRecord>, Vec<ImageRecord>) = idx
             .images
             .drain(..)
-            .partition(|i| !used.contains(&i.id) && (all || i.names.is_empty()));
+            .partition(|i| !used.contains(&i.id) && (all || i.names.is_empty()) && selects(i));
         idx.images = keep;
         store.gc_locked(idx, container_layers)?;
         Ok(gone)

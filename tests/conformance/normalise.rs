@@ -27,7 +27,7 @@ fn rules() -> &'static Rules {
                 // The OCI runtime's own wording around a start failure: rdock
                 // is the runtime, so only the cause is compared.
                 r(
-                    r"(failed to create shim task: )?OCI runtime (create|exec) failed: (runc create failed: |exec failed: )?unable to start container process: ",
+                    r"(failed to create shim task: )?OCI runtime (create|exec) failed: (runc create failed: |exec failed: )?(unable to start container process: )?",
                     "",
                 ),
                 r(r"(?m): unknown(\r?)$", "$1"),
