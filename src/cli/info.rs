@@ -314,7 +314,8 @@ fn limits(mode: CgroupMode) -> Limits {
         cfs_quota: v1("cpu/cpu.cfs_quota_us"),
         shares: v1("cpu/cpu.shares"),
         cpuset: v1("cpuset/cpuset.cpus"),
-        pids: v1("pids/pids.max"),
+        // The hierarchy's root has no pids.max: mounted is enough.
+        pids: v1("pids/cgroup.procs"),
         oom_kill_disable: v1("memory/memory.oom_control"),
     }
 }

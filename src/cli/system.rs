@@ -364,11 +364,12 @@ fn df_verbose(u: &Usage, a: &DfArgs) -> Result<i32> {
             "Images": image_rows(u, false), "Containers": container_rows(u, false),
             "Volumes": volume_rows(u), "BuildCache": [],
         });
-        // A struct's fields in their order (a template's `json` sorts map keys).
+        // A struct's fields in their order (a template's `json` sorts map
+        // keys). docker adds no newline after this template.
         if matches!(f.trim(), "json" | "{{json .}}" | "{{ json . }}") {
-            println!("{all}");
+            print!("{all}");
         } else {
-            println!(
+            print!(
                 "{}",
                 super::format::render_struct(f, "*formatter.diskUsageContext", &all)?
             );
