@@ -1,7 +1,7 @@
 //! `system df`, `system prune` (and `system info`): the store's disk use,
 //! and removing what nothing uses.
 
-use super::format::{human_size, render_rows};
+use super::format::{human_size, human_size_prec, render_rows};
 use crate::container::store::ContainerStore;
 use crate::error::{Error, Result};
 use crate::image::store::ImageStore;
@@ -58,102 +58,170 @@ pub fn run(paths: &Paths, cmd: SystemCommand) -> Result<i32> {
     }
 }
 
-fn percent(part: u64, total: u64) -> String {
-    let pct = u128::from(part)
+/// docker's Reclaimable cell: the size, and its share of the total when
+/// there is a total (go-units HumanSize: 4 significant digits).
+fn reclaimable(part: u64, total: u64) -> String {
+    let size = human_size_prec(part, 4);
+    match u128::from(part)
         .saturating_mul(100)
-        .checked_div(u128::from(total));
-    format!("{}%", pct.unwrap_or(0))
+        .checked_div(u128::from(total))
+    {
+        Some(pct) => format!("{size} ({pct}%)"),
+        None => size,
+    }
 }
 
-fn df(paths: &Paths, a: DfArgs) -> Result<i32> {
-    if a.verbose {
-        return df_verbose(paths, &a);
-    }
-    let images = ImageStore::new(paths);
-    let idx = images.index()?;
+/// What `system df` counts, gathered once for the summary and `-v`.
+struct Usage {
+    /// Images with the number of containers using each and the bytes of
+    /// their layers other images share.
+    images: Vec<(crate::image::store::ImageRecord, usize, u64)>,
+    /// Every distinct layer's bytes, and the bytes of layers no image in
+    /// use holds.
+    layers_total: u64,
+    layers_free: u64,
+    containers: Vec<(crate::container::store::Container, u64)>,
+    /// Volumes with their users (links) and bytes.
+    volumes: Vec<(crate::volume::Volume, usize, u64)>,
+    cache_count: usize,
+    cache_size: u64,
+}
+
+fn usage(paths: &Paths) -> Result<Usage> {
+    let store = ImageStore::new(paths);
+    let idx = store.index()?;
     let containers = ContainerStore::new(paths).list();
-    let used_images: HashSet<&str> = containers
-        .iter()
-        .map(|c| c.config.image_id.as_str())
-        .collect();
+    let users = |id: &str| {
+        containers
+            .iter()
+            .filter(|c| c.config.image_id == id)
+            .count()
+    };
     // Layers are shared: each counts once, and is reclaimable only when no
     // image in use holds it.
     let mut layer_size: HashMap<&str, u64> = HashMap::new();
+    let mut holders: HashMap<&str, usize> = HashMap::new();
     let mut in_use: HashSet<&str> = HashSet::new();
     for img in &idx.images {
         for l in &img.layers {
             layer_size
                 .entry(l.as_str())
-                .or_insert_with(|| images.layer_info(l).map(|i| i.size).unwrap_or(0));
-            if used_images.contains(img.id.as_str()) {
+                .or_insert_with(|| store.layer_info(l).map(|i| i.size).unwrap_or(0));
+            let n = holders.entry(l.as_str()).or_default();
+            *n = n.saturating_add(1);
+            if users(&img.id) > 0 {
                 in_use.insert(l.as_str());
             }
         }
     }
-    let image_total: u64 = layer_size.values().sum();
-    let image_free: u64 = layer_size
+    let layers_total = layer_size.values().sum();
+    let layers_free = layer_size
         .iter()
         .filter(|(l, _)| !in_use.contains(*l))
         .map(|(_, s)| s)
         .sum();
-    let active_images = idx
+    let images = idx
         .images
         .iter()
-        .filter(|i| used_images.contains(i.id.as_str()))
-        .count();
-    let sizes: Vec<(bool, u64)> = containers
-        .iter()
-        .map(|c| {
-            (
-                c.state.is_alive(),
-                crate::util::tree_size(&c.dir.join("upper")),
-            )
+        .map(|img| {
+            let shared = img
+                .layers
+                .iter()
+                .filter(|l| holders.get(l.as_str()).copied().unwrap_or(0) > 1)
+                .map(|l| layer_size.get(l.as_str()).copied().unwrap_or(0))
+                .sum();
+            (img.clone(), users(&img.id), shared)
         })
         .collect();
-    let ctr_total: u64 = sizes.iter().map(|(_, s)| s).sum();
     let vstore = crate::volume::VolumeStore::new(paths);
-    let volumes = vstore.list();
-    let unused: std::collections::BTreeSet<String> =
-        vstore.unused().into_iter().map(|v| v.name).collect();
-    let vol_sizes: Vec<(bool, u64)> = volumes
-        .iter()
-        .map(|v| (unused.contains(&v.name), vstore.size(v)))
+    let volumes = vstore
+        .list()
+        .into_iter()
+        .map(|v| {
+            let links = containers
+                .iter()
+                .filter(|c| {
+                    c.config.mounts.iter().any(|m| {
+                        m.kind == crate::runtime::rootfs::MountKind::Volume && m.name == v.name
+                    })
+                })
+                .count();
+            let size = vstore.size(&v);
+            (v, links, size)
+        })
         .collect();
-    let vol_total: u64 = vol_sizes.iter().map(|(_, s)| s).sum();
-    let vol_free: u64 = vol_sizes
+    let containers = containers
+        .into_iter()
+        .map(|c| {
+            let size = crate::util::tree_size(&c.dir.join("upper"));
+            (c, size)
+        })
+        .collect();
+    let (cache_count, cache_size) = super::build::cache_usage(paths)?;
+    Ok(Usage {
+        images,
+        layers_total,
+        layers_free,
+        containers,
+        volumes,
+        cache_count,
+        cache_size,
+    })
+}
+
+fn df(paths: &Paths, a: DfArgs) -> Result<i32> {
+    let u = usage(paths)?;
+    if a.verbose {
+        return df_verbose(&u, &a);
+    }
+    let size = |b: u64| human_size_prec(b, 4);
+    let active_images = u.images.iter().filter(|(_, n, _)| *n > 0).count();
+    let ctr_total: u64 = u.containers.iter().map(|(_, s)| s).sum();
+    let ctr_free: u64 = u
+        .containers
         .iter()
-        .filter(|(free, _)| *free)
+        .filter(|(c, _)| !c.state.is_alive())
         .map(|(_, s)| s)
         .sum();
-    let ctr_free: u64 = sizes.iter().filter(|(live, _)| !live).map(|(_, s)| s).sum();
-    let (cache_count, cache_size) = super::build::cache_usage(paths)?;
+    let vol_total: u64 = u.volumes.iter().map(|(_, _, s)| s).sum();
+    let vol_free: u64 = u
+        .volumes
+        .iter()
+        .filter(|(_, links, _)| *links == 0)
+        .map(|(_, _, s)| s)
+        .sum();
     let rows = vec![
         json!({
-            "Type": "Images", "TotalCount": idx.images.len().to_string(),
-            "Active": active_images.to_string(), "Size": human_size(image_total),
-            "Reclaimable": format!("{} ({})", human_size(image_free), percent(image_free, image_total)),
+            "Type": "Images", "TotalCount": u.images.len().to_string(),
+            "Active": active_images.to_string(), "Size": size(u.layers_total),
+            "Reclaimable": reclaimable(u.layers_free, u.layers_total),
         }),
         json!({
-            "Type": "Containers", "TotalCount": containers.len().to_string(),
-            "Active": sizes.iter().filter(|(live, _)| *live).count().to_string(),
-            "Size": human_size(ctr_total),
-            "Reclaimable": format!("{} ({})", human_size(ctr_free), percent(ctr_free, ctr_total)),
+            "Type": "Containers", "TotalCount": u.containers.len().to_string(),
+            "Active": u.containers.iter().filter(|(c, _)| c.state.is_alive()).count().to_string(),
+            "Size": size(ctr_total),
+            "Reclaimable": reclaimable(ctr_free, ctr_total),
         }),
         json!({
-            "Type": "Local Volumes", "TotalCount": volumes.len().to_string(),
-            "Active": volumes.len().saturating_sub(unused.len()).to_string(),
-            "Size": human_size(vol_total),
-            "Reclaimable": format!("{} ({})", human_size(vol_free), percent(vol_free, vol_total)),
+            "Type": "Local Volumes", "TotalCount": u.volumes.len().to_string(),
+            "Active": u.volumes.iter().filter(|(_, links, _)| *links > 0).count().to_string(),
+            "Size": size(vol_total),
+            "Reclaimable": reclaimable(vol_free, vol_total),
         }),
         json!({
-            "Type": "Build Cache", "TotalCount": cache_count.to_string(), "Active": "0",
-            "Size": human_size(cache_size), "Reclaimable": human_size(cache_size),
+            "Type": "Build Cache", "TotalCount": u.cache_count.to_string(), "Active": "0",
+            "Size": size(u.cache_size), "Reclaimable": size(u.cache_size),
         }),
     ];
+    // docker's raw format for this command is its own four lines a row.
+    let format = match a.format.as_deref().map(str::trim) {
+        Some("raw") => Some("type: {{.Type}}\ntotal: {{.TotalCount}}\nactive: {{.Active}}\nsize: {{.Size}}\nreclaimable: {{.Reclaimable}}\n"),
+        _ => a.format.as_deref(),
+    };
     print!(
         "{}",
         render_rows(
-            a.format.as_deref(),
+            format,
             "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}",
             &[
                 ("Type", "TYPE"),
@@ -169,90 +237,143 @@ fn df(paths: &Paths, a: DfArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// `system df -v`: each image, container, volume and build cache entry.
-fn df_verbose(paths: &Paths, a: &DfArgs) -> Result<i32> {
+/// `-v`'s image rows: one an image, named by its first tag, as docker's
+/// (`trunc`: the table's short IDs; JSON and templates get full ones).
+fn image_rows(u: &Usage, trunc: bool) -> Vec<serde_json::Value> {
     use super::format::since;
     let now = chrono::Utc::now();
-    let parse = super::ps::parse_time;
-    let images = ImageStore::new(paths);
-    let idx = images.index()?;
-    let containers = ContainerStore::new(paths).list();
-    // How many images hold each layer: a layer held by two is shared.
-    let mut holders: HashMap<&str, usize> = HashMap::new();
-    for img in &idx.images {
-        for l in &img.layers {
-            let n = holders.entry(l.as_str()).or_default();
-            *n = n.saturating_add(1);
-        }
-    }
-    let layer_size = |l: &str| images.layer_info(l).map(|i| i.size).unwrap_or(0);
-    let mut image_rows = Vec::new();
-    for img in &idx.images {
-        let shared: u64 = img
-            .layers
-            .iter()
-            .filter(|l| holders.get(l.as_str()).copied().unwrap_or(0) > 1)
-            .map(|l| layer_size(l))
-            .sum();
-        let users = containers
-            .iter()
-            .filter(|c| c.config.image_id == img.id)
-            .count();
-        for r in super::images::rows_of(img) {
-            image_rows.push(json!({
-                "Repository": r.repo, "Tag": r.tag,
-                "ID": super::format::truncate_id(&img.id),
-                "CreatedSince": img.created.as_deref().and_then(parse).map(|t| since(t, now)).unwrap_or_default(),
-                "Size": human_size(img.size),
-                "SharedSize": human_size(shared),
-                "UniqueSize": human_size(img.size.saturating_sub(shared)),
-                "Containers": users.to_string(),
-            }));
-        }
-    }
-    let mut container_rows = Vec::new();
-    for c in &containers {
-        let volumes = c
-            .config
-            .mounts
-            .iter()
-            .filter(|m| m.kind == crate::runtime::rootfs::MountKind::Volume)
-            .count();
-        // The cells `ps` shows, health included, as docker's API Status.
-        container_rows.push(json!({
-            "ID": c.short_id(), "Image": c.config.image,
-            "Command": super::ps::command_cell(c, false),
-            "LocalVolumes": volumes.to_string(),
-            "Size": human_size(crate::util::tree_size(&c.dir.join("upper"))),
-            "RunningFor": parse(&c.config.created).map(|t| since(t, now)).unwrap_or_default(),
-            "Status": super::ps::status_cell(c, now),
-            "Names": c.config.name,
-        }));
-    }
-    let vstore = crate::volume::VolumeStore::new(paths);
-    let volume_rows: Vec<serde_json::Value> = vstore
-        .list()
+    u.images
         .iter()
-        .map(|v| {
+        .map(|(img, users, shared)| {
+            let (repo, tag) = super::images::rows_of(img)
+                .into_iter()
+                .find(|r| r.tag != "<none>")
+                .map(|r| (r.repo, r.tag))
+                .unwrap_or_else(|| ("<none>".into(), "<none>".into()));
+            let created = img.created.as_deref().and_then(super::ps::parse_time);
+            let id = if trunc {
+                super::format::truncate_id(&img.id).to_string()
+            } else {
+                img.id.clone()
+            };
             json!({
-                "Name": v.name,
-                "Links": vstore.users(&v.name).len().to_string(),
-                "Size": human_size(vstore.size(v)),
+                "Containers": users.to_string(),
+                "CreatedAt": created.map(|t| t.format("%Y-%m-%d %H:%M:%S %z UTC").to_string()).unwrap_or_default(),
+                "CreatedSince": created.map(|t| since(t, now)).unwrap_or_default(),
+                // docker's df leaves an image's digest out.
+                "Digest": "",
+                "ID": id,
+                "Repository": repo,
+                "SharedSize": human_size_prec(*shared, 4),
+                "Size": human_size(img.size),
+                "Tag": tag,
+                "UniqueSize": human_size_prec(img.size.saturating_sub(*shared), 4),
+                "VirtualSize": human_size_prec(img.size, 4),
             })
         })
-        .collect();
-    let (_, cache_size) = super::build::cache_usage(paths)?;
-    if let Some(f) = a.format.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
-        if f != "json" && f != "{{json .}}" {
-            return Err(Error::msg(
-                "system df -v takes --format json only (rdock has no per-section templates)",
-            ));
-        }
+        .collect()
+}
+
+/// `-v`'s container rows: `ps`'s cells, the writable layer's size and
+/// the volumes each names (docker's Mounts: volume names, bind sources).
+fn container_rows(u: &Usage, trunc: bool) -> Vec<serde_json::Value> {
+    use super::format::since;
+    use crate::runtime::rootfs::MountKind;
+    let now = chrono::Utc::now();
+    u.containers
+        .iter()
+        .map(|(c, size)| {
+            let volumes = c
+                .config
+                .mounts
+                .iter()
+                .filter(|m| m.kind == MountKind::Volume)
+                .count();
+            let mounts: Vec<String> = c
+                .config
+                .mounts
+                .iter()
+                .filter(|m| m.kind != MountKind::Tmpfs)
+                .map(|m| {
+                    if m.kind == MountKind::Volume {
+                        m.name.clone()
+                    } else {
+                        m.source.display().to_string()
+                    }
+                })
+                .collect();
+            let labels: Vec<String> = c
+                .config
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            let created = super::ps::parse_time(&c.config.created);
+            json!({
+                "Command": super::ps::command_cell(c, !trunc),
+                "CreatedAt": created.map(|t| t.format("%Y-%m-%d %H:%M:%S %z UTC").to_string()).unwrap_or_default(),
+                "ID": if trunc { c.short_id().to_string() } else { c.config.id.clone() },
+                "Image": c.config.image,
+                "Labels": labels.join(","),
+                "LocalVolumes": volumes.to_string(),
+                "Mounts": mounts.join(","),
+                "Names": c.config.name,
+                "Networks": crate::container::network::network_names(&c.config),
+                "Platform": null,
+                "Ports": crate::container::network::ports_text(c),
+                "RunningFor": created.map(|t| since(t, now)).unwrap_or_default(),
+                "Size": human_size(*size),
+                "State": c.state.display_status(),
+                // The cells `ps` shows, health included, as docker's API Status.
+                "Status": super::ps::status_cell(c, now),
+            })
+        })
+        .collect()
+}
+
+fn volume_rows(u: &Usage) -> Vec<serde_json::Value> {
+    u.volumes
+        .iter()
+        .map(|(v, links, size)| {
+            let labels: Vec<String> = v.labels.iter().map(|(k, x)| format!("{k}={x}")).collect();
+            json!({
+                "Availability": "N/A",
+                "Driver": "local",
+                "Group": "N/A",
+                "Labels": labels.join(","),
+                "Links": links.to_string(),
+                "Mountpoint": v.mountpoint,
+                "Name": v.name,
+                "Scope": "local",
+                "Size": human_size_prec(*size, 4),
+                "Status": "N/A",
+            })
+        })
+        .collect()
+}
+
+/// `system df -v`: each image, container, volume and build cache entry;
+/// with `--format`, docker's template over all four lists.
+fn df_verbose(u: &Usage, a: &DfArgs) -> Result<i32> {
+    let format = a
+        .format
+        .as_deref()
+        .filter(|f| !f.is_empty() && *f != "table");
+    if let Some(f) = format {
         let all = json!({
-            "Images": image_rows, "Containers": container_rows,
-            "Volumes": volume_rows, "BuildCache": [],
+            "Images": image_rows(u, false), "Containers": container_rows(u, false),
+            "Volumes": volume_rows(u), "BuildCache": [],
         });
-        println!("{all}");
+        // A struct's fields in their order (a template's `json` sorts map
+        // keys). docker adds no newline after this template.
+        if matches!(f.trim(), "json" | "{{json .}}" | "{{ json . }}") {
+            print!("{all}");
+        } else {
+            print!(
+                "{}",
+                super::format::render_struct(f, "*formatter.diskUsageContext", &all)?
+            );
+        }
         return Ok(0);
     }
     let table = |tmpl: &str, headers: &[(&str, &str)], rows: &[serde_json::Value]| {
@@ -271,7 +392,7 @@ fn df_verbose(paths: &Paths, a: &DfArgs) -> Result<i32> {
             ("UniqueSize", "UNIQUE SIZE"),
             ("Containers", "CONTAINERS"),
         ],
-        &image_rows,
+        &image_rows(u, true),
     )?);
     out.push_str("\nContainers space usage:\n\n");
     out.push_str(&table(
@@ -286,7 +407,7 @@ fn df_verbose(paths: &Paths, a: &DfArgs) -> Result<i32> {
             ("Status", "STATUS"),
             ("Names", "NAMES"),
         ],
-        &container_rows,
+        &container_rows(u, true),
     )?);
     out.push_str("\nLocal Volumes space usage:\n\n");
     out.push_str(&table(
@@ -296,11 +417,11 @@ fn df_verbose(paths: &Paths, a: &DfArgs) -> Result<i32> {
             ("Links", "LINKS"),
             ("Size", "SIZE"),
         ],
-        &volume_rows,
+        &volume_rows(u),
     )?);
     out.push_str(&format!(
         "\nBuild cache usage: {}\n\n",
-        human_size(cache_size)
+        human_size_prec(u.cache_size, 4)
     ));
     out.push_str("CACHE ID   CACHE TYPE   SIZE      CREATED   LAST USED   USAGE     SHARED\n");
     print!("{out}");
@@ -330,7 +451,7 @@ fn prune(paths: &Paths, a: PruneArgs) -> Result<i32> {
     print!("{containers}");
     print!("{}", super::network::prune_networks(paths, &filter));
     let (vols, vol_size) = if a.volumes {
-        super::volume::prune_volumes(paths, false, &[])?
+        super::volume::prune_volumes(paths, false, &[], &[])?
     } else {
         (String::new(), 0)
     };

@@ -346,22 +346,53 @@ fn rm(paths: &Paths, a: RmArgs) -> Result<i32> {
     Ok(if failed { 1 } else { 0 })
 }
 
+/// `volume prune`'s filters (docker 23+): `label=`, `label!=` and `all=`
+/// (what `-a` sends); anything else is refused as the engine refuses it.
+struct PruneFilters {
+    all: bool,
+    labels: Vec<(String, Option<String>)>,
+    not_labels: Vec<(String, Option<String>)>,
+}
+
+fn parse_prune_filters(items: &[String], all: bool) -> Result<PruneFilters> {
+    let mut f = PruneFilters {
+        all,
+        labels: Vec::new(),
+        not_labels: Vec::new(),
+    };
+    let label = |v: &str| match v.split_once('=') {
+        Some((a, b)) => (a.to_string(), Some(b.to_string())),
+        None => (v.to_string(), None),
+    };
+    for item in items {
+        let Some((k, v)) = item.split_once('=') else {
+            return Err(Error::msg("bad format of filter (expected name=value)"));
+        };
+        match k {
+            "label" => f.labels.push(label(v)),
+            "label!" => f.not_labels.push(label(v)),
+            "all" => match v.to_ascii_lowercase().as_str() {
+                "true" | "1" => f.all = true,
+                "false" | "0" => {}
+                _ => return Err(Error::msg(format!("invalid filter 'all={v}'"))),
+            },
+            _ => return Err(Error::msg(format!("invalid filter '{k}'"))),
+        }
+    }
+    Ok(f)
+}
+
 fn prune(paths: &Paths, a: PruneArgs) -> Result<i32> {
+    let f = parse_prune_filters(&a.filter, a.all)?;
     let question = if a.all {
         "WARNING! This will remove all local volumes not used by at least one container."
     } else {
         "WARNING! This will remove anonymous local volumes not used by at least one container."
     };
-    let f = parse_filters(&a.filter)?;
-    if f.dangling.is_some() || !f.names.is_empty() || !f.drivers.is_empty() {
-        return Err(Error::msg(
-            "invalid filter for volume prune: only label= is supported",
-        ));
-    }
     if !super::prune::confirm(question, a.force) {
         return Ok(0);
     }
-    let (text, size) = prune_volumes(paths, a.all, &f.labels)?;
+    let (text, size) = prune_volumes(paths, f.all, &f.labels, &f.not_labels)?;
     print!("{text}");
     println!("Total reclaimed space: {}", human_size(size));
     Ok(0)
@@ -373,6 +404,7 @@ pub(crate) fn prune_volumes(
     paths: &Paths,
     all: bool,
     labels: &[(String, Option<String>)],
+    not_labels: &[(String, Option<String>)],
 ) -> Result<(String, u64)> {
     let store = VolumeStore::new(paths);
     let _lock = store.lock()?;
@@ -382,7 +414,12 @@ pub(crate) fn prune_volumes(
         if !all && !v.anonymous() {
             continue;
         }
-        if !labels_match(&v, labels) {
+        // label!=: none of them may match.
+        if !labels_match(&v, labels)
+            || not_labels
+                .iter()
+                .any(|l| labels_match(&v, std::slice::from_ref(l)))
+        {
             continue;
         }
         let bytes = store.size(&v);

@@ -182,9 +182,15 @@ impl<'a> VolumeStore<'a> {
         if !driver.is_empty() && driver != "local" {
             return Err(VolumeError::Driver(driver.to_string()));
         }
+        let mut labels = labels;
         let name = match name {
             Some(n) => n.to_string(),
-            None => util::random_hex(32),
+            // docker 23+ labels a volume made without a name anonymous:
+            // `volume prune` (without -a) removes only those.
+            None => {
+                labels.insert(ANONYMOUS_LABEL.to_string(), String::new());
+                util::random_hex(32)
+            }
         };
         if !valid_name(&name) {
             return Err(VolumeError::InvalidName(name));

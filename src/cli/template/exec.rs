@@ -369,7 +369,7 @@ impl State<'_> {
                         .get(name)
                         .map_or(Val::Missing, |v| Val::J(v.clone(), Shape::Struct)));
                 }
-                match r.fields.get(name) {
+                match r.fields.get(name).or_else(|| r.fields.get(json_key(name))) {
                     Some(v) => {
                         if has_args {
                             return self.errorf(format!(
@@ -390,7 +390,7 @@ impl State<'_> {
                 }
                 let typed = self.mode == Mode::Typed && shape == Shape::Struct;
                 let key = if typed { go_field_key(name) } else { name };
-                match o.get(key) {
+                match o.get(key).or_else(|| o.get(json_key(name))) {
                     Some(v) => Ok(Val::J(v.clone(), shape_of(key))),
                     None if typed && OMITTED_FIELDS.contains(&name) => {
                         Ok(Val::J(omitted_zero(name), shape_of(name)))
@@ -597,6 +597,19 @@ fn go_field_key(name: &str) -> &str {
         "CPURealtimeRuntime" => "CpuRealtimeRuntime",
         "CPUCount" => "CpuCount",
         "CPUPercent" => "CpuPercent",
+        other => other,
+    }
+}
+
+/// Go field names of docker's `version`/`info` types whose JSON key is
+/// spelled otherwise (`{{.Client.APIVersion}}` reads "ApiVersion").
+fn json_key(name: &str) -> &str {
+    match name {
+        "APIVersion" => "ApiVersion",
+        "CPUCfsPeriod" => "CpuCfsPeriod",
+        "CPUCfsQuota" => "CpuCfsQuota",
+        "HTTPProxy" => "HttpProxy",
+        "HTTPSProxy" => "HttpsProxy",
         other => other,
     }
 }
