@@ -892,7 +892,10 @@ pub fn create_container(
     // docker's client checks most flag values itself (`create` shows its
     // help line and exits 125 for those); the name is the daemon's.
     let opts = flags.to_options(image, cmd).map_err(|e| match e {
-        Error::Container(crate::container::ContainerError::InvalidName(_)) => e,
+        Error::Container(
+            crate::container::ContainerError::InvalidName(_)
+            | crate::container::ContainerError::Invalid(_),
+        ) => e,
         e => e.client(),
     })?;
     if !crate::image::reference::is_id_prefix(image) {
@@ -917,8 +920,11 @@ fn ns_flag(flag: &str, what: &str, v: &Option<String>, ipc: bool) -> Result<Stri
         Some("host") => Ok("host".into()),
         Some(m @ ("private" | "shareable" | "none")) if ipc => Ok(m.to_string()),
         Some(m) if m.strip_prefix("container:").is_some_and(|c| !c.is_empty()) => Ok(m.to_string()),
-        // The engine's words for IPC, the client's for the others.
-        Some(m) if ipc => Err(Error::msg(format!("Invalid IPC mode: {m}"))),
+        // The engine refuses a bad IPC mode (create: exit 1, no help line),
+        // docker's client the others.
+        Some(m) if ipc => Err(Error::Container(crate::container::ContainerError::Invalid(
+            format!("Invalid IPC mode: {m}"),
+        ))),
         Some(_) => Err(Error::msg(format!("{flag}: invalid {what} mode"))),
     }
 }

@@ -3,7 +3,7 @@
 
 use super::format::{human_size, human_size_prec, render_rows};
 use crate::container::store::ContainerStore;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::image::store::ImageStore;
 use crate::paths::Paths;
 use clap::{Args, Subcommand};

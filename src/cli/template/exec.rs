@@ -369,7 +369,11 @@ impl State<'_> {
                         .get(name)
                         .map_or(Val::Missing, |v| Val::J(v.clone(), Shape::Struct)));
                 }
-                match r.fields.get(name).or_else(|| r.fields.get(json_key(name))) {
+                match r
+                    .fields
+                    .get(name)
+                    .or_else(|| r.fields.get(go_field_key(name)))
+                {
                     Some(v) => {
                         if has_args {
                             return self.errorf(format!(
@@ -390,7 +394,8 @@ impl State<'_> {
                 }
                 let typed = self.mode == Mode::Typed && shape == Shape::Struct;
                 let key = if typed { go_field_key(name) } else { name };
-                match o.get(key).or_else(|| o.get(json_key(name))) {
+                let typed_name = || (self.mode != Mode::Raw).then(|| o.get(go_field_key(name)));
+                match o.get(key).or_else(|| typed_name().flatten()) {
                     Some(v) => Ok(Val::J(v.clone(), shape_of(key))),
                     None if typed && OMITTED_FIELDS.contains(&name) => {
                         Ok(Val::J(omitted_zero(name), shape_of(name)))
@@ -585,8 +590,8 @@ fn literal(a: &Arg) -> Val {
 }
 
 /// Fields of docker's typed structs whose Go name is not their JSON key
-/// (`{{.HostConfig.CPUShares}}` reads "CpuShares"; `.Id` works through the
-/// raw fallback, as in docker).
+/// (`{{.HostConfig.CPUShares}}` reads "CpuShares", `{{.Client.APIVersion}}`
+/// "ApiVersion"; `.Id` works through the raw fallback, as in docker).
 fn go_field_key(name: &str) -> &str {
     match name {
         "ID" => "Id",
@@ -597,14 +602,6 @@ fn go_field_key(name: &str) -> &str {
         "CPURealtimeRuntime" => "CpuRealtimeRuntime",
         "CPUCount" => "CpuCount",
         "CPUPercent" => "CpuPercent",
-        other => other,
-    }
-}
-
-/// Go field names of docker's `version`/`info` types whose JSON key is
-/// spelled otherwise (`{{.Client.APIVersion}}` reads "ApiVersion").
-fn json_key(name: &str) -> &str {
-    match name {
         "APIVersion" => "ApiVersion",
         "CPUCfsPeriod" => "CpuCfsPeriod",
         "CPUCfsQuota" => "CpuCfsQuota",
