@@ -495,3 +495,12 @@ mod tests {
         );
     }
 }
+
+/// docker's LABELS cell: `k=v` pairs joined by commas, in key order.
+pub fn labels_text(labels: &std::collections::BTreeMap<String, String>) -> String {
+    labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}

@@ -417,12 +417,6 @@ pub fn run(paths: &Paths, a: PsArgs) -> Result<i32> {
         .iter()
         .map(|c| {
             let created = parse_time(&c.config.created).unwrap_or(now);
-            let labels: Vec<String> = c
-                .config
-                .labels
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
             json!({
                 "ID": if a.no_trunc { c.config.id.clone() } else { c.short_id().to_string() },
                 "Image": c.config.image,
@@ -433,7 +427,7 @@ pub fn run(paths: &Paths, a: PsArgs) -> Result<i32> {
                 "State": c.state.display_status(),
                 "Ports": crate::container::network::ports_text(c),
                 "Names": c.config.name,
-                "Labels": labels.join(","),
+                "Labels": super::format::labels_text(&c.config.labels),
                 format::LABELS_KEY: c.config.labels,
                 "Mounts": mounts_cell(c, a.no_trunc),
                 "Networks": crate::container::network::network_names(&c.config),

@@ -302,19 +302,13 @@ fn container_rows(u: &Usage, trunc: bool) -> Vec<serde_json::Value> {
                     }
                 })
                 .collect();
-            let labels: Vec<String> = c
-                .config
-                .labels
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
             let created = super::ps::parse_time(&c.config.created);
             json!({
                 "Command": super::ps::command_cell(c, !trunc),
                 "CreatedAt": created.map(|t| t.format("%Y-%m-%d %H:%M:%S %z UTC").to_string()).unwrap_or_default(),
                 "ID": if trunc { c.short_id().to_string() } else { c.config.id.clone() },
                 "Image": c.config.image,
-                "Labels": labels.join(","),
+                "Labels": super::format::labels_text(&c.config.labels),
                 "LocalVolumes": volumes.to_string(),
                 "Mounts": mounts.join(","),
                 "Names": c.config.name,
@@ -335,12 +329,11 @@ fn volume_rows(u: &Usage) -> Vec<serde_json::Value> {
     u.volumes
         .iter()
         .map(|(v, links, size)| {
-            let labels: Vec<String> = v.labels.iter().map(|(k, x)| format!("{k}={x}")).collect();
             json!({
                 "Availability": "N/A",
                 "Driver": "local",
                 "Group": "N/A",
-                "Labels": labels.join(","),
+                "Labels": super::format::labels_text(&v.labels),
                 "Links": links.to_string(),
                 "Mountpoint": v.mountpoint,
                 "Name": v.name,

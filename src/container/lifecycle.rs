@@ -947,8 +947,9 @@ pub(super) fn die_events(paths: &Paths, c: &Container, code: i32, oom: bool) {
     );
 }
 
-/// Signals the foreground CLI passes on to the container (docker's sig-proxy).
-const PROXIED: &[Signal] = &[
+/// Signals the foreground CLI (and an attached session) passes on to the
+/// container (docker's sig-proxy).
+pub(super) const PROXIED: &[Signal] = &[
     Signal::SIGINT,
     Signal::SIGTERM,
     Signal::SIGHUP,

@@ -47,16 +47,6 @@ pub enum End {
     Interrupted,
 }
 
-/// The signals a session proxies (docker's CLI forwards all it can).
-const PROXIED: &[Signal] = &[
-    Signal::SIGINT,
-    Signal::SIGTERM,
-    Signal::SIGHUP,
-    Signal::SIGQUIT,
-    Signal::SIGUSR1,
-    Signal::SIGUSR2,
-];
-
 fn winsize() -> Option<(u16, u16)> {
     // SAFETY: winsize is plain data; TIOCGWINSZ fills the struct we pass.
     let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
@@ -111,7 +101,7 @@ fn signals(s: &Session) -> Result<Option<nix::sys::signalfd::SignalFd>> {
         mask.add(Signal::SIGWINCH);
     }
     if s.sig_proxy {
-        for sig in PROXIED {
+        for sig in super::lifecycle::PROXIED {
             mask.add(*sig);
         }
     } else {
