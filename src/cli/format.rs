@@ -345,6 +345,15 @@ pub fn truncate_id(id: &str) -> &str {
     crate::util::first_chars(h, 12)
 }
 
+/// docker's LABELS cell: `k=v` pairs joined by commas, in key order.
+pub fn labels_text(labels: &std::collections::BTreeMap<String, String>) -> String {
+    labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -494,13 +503,4 @@ mod tests {
             "a         b\nccc\nlonger-than-ten   x\n"
         );
     }
-}
-
-/// docker's LABELS cell: `k=v` pairs joined by commas, in key order.
-pub fn labels_text(labels: &std::collections::BTreeMap<String, String>) -> String {
-    labels
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(",")
 }
