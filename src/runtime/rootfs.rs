@@ -612,6 +612,7 @@ fn mount_cgroups_v1(root: &OwnedFd, spec: &RootfsSpec) -> Result<()> {
         "mounting /sys/fs/cgroup",
     )?;
     let base = Path::new(super::cgroups::CGROUP_ROOT);
+    let mut bound = Vec::new();
     for dir in &spec.cgroup_dirs {
         let Some(name) = dir
             .strip_prefix(base)
@@ -631,20 +632,7 @@ fn mount_cgroups_v1(root: &OwnedFd, spec: &RootfsSpec) -> Result<()> {
             None,
             &format!("binding {}", dir.display()),
         )?;
-        let mut f = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | common | MsFlags::MS_RELATIME;
-        if !spec.privileged {
-            f |= MsFlags::MS_RDONLY;
-        }
-        // Re-resolved: the fd from before the bind is the covered dir.
-        let bound = resolve(root, &dest, Kind::Existing)?;
-        do_mount(
-            None,
-            &bound.path(),
-            None,
-            f,
-            None,
-            &format!("remounting {dest}"),
-        )?;
+        bound.push(dest);
         if name.contains(',') {
             let cgdir = resolve(root, "/sys/fs/cgroup", Kind::Existing)?;
             for ctl in name.split(',') {
@@ -652,7 +640,70 @@ fn mount_cgroups_v1(root: &OwnedFd, spec: &RootfsSpec) -> Result<()> {
             }
         }
     }
+    // The tmpfs and every bind in it read-only (docker's), nosuid, nodev,
+    // noexec: one recursive mount_setattr (5.12+) instead of a remount per
+    // hierarchy (the start path pays per mount call).
+    let mut attr = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+    if !spec.privileged {
+        attr |= MOUNT_ATTR_RDONLY;
+    }
+    // Re-resolved: `cg` is the directory the tmpfs covers, not a mount.
+    // docker leaves the tmpfs itself read-write: ro is taken back off it.
+    let top = resolve(root, "/sys/fs/cgroup", Kind::Existing)?;
+    if set_attr(&top.path(), attr, 0, true) && set_attr(&top.path(), 0, MOUNT_ATTR_RDONLY, false) {
+        return Ok(());
+    }
+    for dest in bound {
+        let mut f = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | common | MsFlags::MS_RELATIME;
+        if !spec.privileged {
+            f |= MsFlags::MS_RDONLY;
+        }
+        // Re-resolved: the fd from before the bind is the covered dir.
+        let target = resolve(root, &dest, Kind::Existing)?;
+        do_mount(
+            None,
+            &target.path(),
+            None,
+            f,
+            None,
+            &format!("remounting {dest}"),
+        )?;
+    }
     Ok(())
+}
+
+const MOUNT_ATTR_NOSUID: u64 = 0x2;
+const MOUNT_ATTR_NODEV: u64 = 0x4;
+const MOUNT_ATTR_NOEXEC: u64 = 0x8;
+
+/// mount_setattr: `set` and `clear` on `target` (and, `recursive`, every
+/// mount below it); false where the kernel has no mount_setattr.
+fn set_attr(target: &Path, set: u64, clear: u64, recursive: bool) -> bool {
+    let m = MountAttr {
+        attr_set: set,
+        attr_clr: clear,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    let Ok(c) = CString::new(target.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: valid path and a correctly sized mount_attr.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            if recursive {
+                AT_RECURSIVE as libc::c_uint
+            } else {
+                0
+            },
+            &m as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    r == 0
 }
 
 #[repr(C)]
