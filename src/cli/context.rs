@@ -170,7 +170,7 @@ pub fn run(paths: &Paths, cmd: ContextCommand) -> Result<i32> {
                     }
                 }
             }
-            super::inspect::print_values(values, a.format.as_deref(), failed)
+            super::format::print_values(values, a.format.as_deref(), failed)
         }
         ContextCommand::Use(a) => {
             only_default(&a.name)?;

@@ -354,6 +354,51 @@ pub fn labels_text(labels: &std::collections::BTreeMap<String, String>) -> Strin
         .join(",")
 }
 
+/// Print inspect documents: docker's JSON array, or `-f` applied to each;
+/// exit 1 when one of the objects was not found.
+pub(crate) fn print_values(
+    values: Vec<serde_json::Value>,
+    format: Option<&str>,
+    failed: bool,
+) -> crate::error::Result<i32> {
+    match format.filter(|f| !f.is_empty()) {
+        Some(f) if f != "json" => {
+            // As docker: each document that renders is printed; the
+            // errors come after, and a blank line stands for no output.
+            let mut errors = Vec::new();
+            let mut printed = false;
+            for v in &values {
+                match render_template(f, v) {
+                    Ok(text) => {
+                        println!("{text}");
+                        printed = true;
+                    }
+                    Err(e) => errors.push(e),
+                }
+            }
+            if !printed {
+                println!();
+            }
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            if !errors.is_empty() {
+                return Ok(1);
+            }
+        }
+        _ => {
+            // docker indents its inspect JSON by 4 spaces.
+            let mut buf = Vec::new();
+            let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+            let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+            serde::Serialize::serialize(&serde_json::Value::Array(values), &mut ser)
+                .map_err(|e| crate::error::Error::msg(format!("encoding JSON: {e}")))?;
+            println!("{}", String::from_utf8_lossy(&buf));
+        }
+    }
+    Ok(if failed { 1 } else { 0 })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,6 @@
 //! `inspect`, `image inspect`, `container inspect`: docker's JSON, or a
 //! `-f` template applied to each object.
 
-use super::format::render_template;
 use crate::container::store::ContainerStore;
 use crate::error::{Error, Result};
 use crate::image::store::ImageStore;
@@ -93,48 +92,7 @@ fn print_all(paths: &Paths, names: &[String], format: Option<&str>, kind: Kind) 
             }
         }
     }
-    print_values(values, format, failed)
-}
-
-/// Print inspect documents: docker's JSON array, or `-f` applied to each;
-/// exit 1 when one of the objects was not found.
-pub(crate) fn print_values(values: Vec<Value>, format: Option<&str>, failed: bool) -> Result<i32> {
-    match format.filter(|f| !f.is_empty()) {
-        Some(f) if f != "json" => {
-            // As docker: each document that renders is printed; the
-            // errors come after, and a blank line stands for no output.
-            let mut errors = Vec::new();
-            let mut printed = false;
-            for v in &values {
-                match render_template(f, v) {
-                    Ok(text) => {
-                        println!("{text}");
-                        printed = true;
-                    }
-                    Err(e) => errors.push(e),
-                }
-            }
-            if !printed {
-                println!();
-            }
-            for e in &errors {
-                eprintln!("{e}");
-            }
-            if !errors.is_empty() {
-                return Ok(1);
-            }
-        }
-        _ => {
-            // docker indents its inspect JSON by 4 spaces.
-            let mut buf = Vec::new();
-            let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
-            let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
-            serde::Serialize::serialize(&Value::Array(values), &mut ser)
-                .map_err(|e| Error::msg(format!("encoding JSON: {e}")))?;
-            println!("{}", String::from_utf8_lossy(&buf));
-        }
-    }
-    Ok(if failed { 1 } else { 0 })
+    super::format::print_values(values, format, failed)
 }
 
 pub fn run(paths: &Paths, a: InspectArgs) -> Result<i32> {

@@ -479,7 +479,7 @@ fn inspect(paths: &Paths, a: InspectArgs) -> Result<i32> {
             }
         }
     }
-    super::inspect::print_values(values, a.format.as_deref(), failed)
+    super::format::print_values(values, a.format.as_deref(), failed)
 }
 
 fn rm(paths: &Paths, a: RmArgs) -> Result<i32> {
