@@ -163,7 +163,7 @@ fn the_default_context_and_commands_of_engine_features_rdock_lacks() {
     let e = r.run(&["context", "use", "remote"]);
     assert_eq!(e.code, 1);
     assert!(
-        e.stderr.contains("context \"remote\" does not exist"),
+        e.stderr.contains("context \"remote\": context not found"),
         "{}",
         e.stderr
     );

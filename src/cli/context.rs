@@ -95,7 +95,14 @@ fn only_default(name: &str) -> Result<()> {
     if name == NAME {
         Ok(())
     } else {
-        Err(Error::msg(format!("context {name:?} does not exist")).with_code(1))
+        // docker's words name the metadata file its store would hold.
+        let dir = std::env::var("DOCKER_CONFIG")
+            .unwrap_or_else(|_| format!("{}/.docker", std::env::var("HOME").unwrap_or_default()));
+        let id = crate::image::store::sha256_hex(name.as_bytes());
+        Err(Error::msg(format!(
+            "context {name:?}: context not found: open {dir}/contexts/meta/{id}/meta.json: no such file or directory"
+        ))
+        .with_code(1))
     }
 }
 
@@ -178,8 +185,25 @@ pub fn run(paths: &Paths, cmd: ContextCommand) -> Result<i32> {
             eprintln!("Current context is now \"{NAME}\"");
             Ok(0)
         }
-        ContextCommand::Create(_)
-        | ContextCommand::Update(_)
+        ContextCommand::Create(a) => {
+            // docker checks the name first, in these words.
+            let valid = a.name.len() >= 2
+                && a.name.chars().enumerate().all(|(i, c)| {
+                    c.is_ascii_alphanumeric() || (i > 0 && matches!(c, '_' | '.' | '+' | '-'))
+                });
+            if !valid {
+                return Err(Error::msg(format!(
+                    "context name {:?} is invalid, names are validated against regexp \"^[a-zA-Z0-9][a-zA-Z0-9_.+-]+$\"",
+                    a.name
+                ))
+                .with_code(1));
+            }
+            Err(one_context())
+        }
+        ContextCommand::Rm(a) if a.names.iter().any(|n| n == NAME) => {
+            Err(Error::msg(format!("context {NAME:?} cannot be removed")).with_code(1))
+        }
+        ContextCommand::Update(_)
         | ContextCommand::Rm(_)
         | ContextCommand::Export(_)
         | ContextCommand::Import(_) => Err(one_context()),

@@ -112,6 +112,12 @@ pub fn login(a: LoginArgs) -> Result<i32> {
         return Err(Error::msg("Username is required"));
     }
     if password.is_empty() {
+        // docker then asks on the terminal, which a pipe is not.
+        if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+            return Err(Error::msg(
+                "Error: Cannot perform an interactive login from a non TTY device",
+            ));
+        }
         return Err(Error::msg("Password is required"));
     }
     let creds = Credentials {
@@ -119,11 +125,14 @@ pub fn login(a: LoginArgs) -> Result<i32> {
         secret: password,
     };
     let reg = Registry::new(&domain, Some(creds.clone()), &Settings::load()?);
-    reg.check_login().map_err(|e| {
-        Error::msg(format!(
-            "login attempt to {} failed: {e}",
+    // docker's words: a refusal names the status, a network failure is
+    // Go's error as it is.
+    reg.check_login().map_err(|e| match e {
+        crate::image::registry::RegistryError::Unauthorized(_) => Error::msg(format!(
+            "login attempt to {} failed with status: 401 Unauthorized",
             reg.url("/v2/").unwrap_or_else(|_| domain.clone())
-        ))
+        )),
+        e => Error::msg(e.to_string()),
     })?;
     credentials::store(&domain, &creds)?;
     println!("Login Succeeded");
@@ -133,11 +142,9 @@ pub fn login(a: LoginArgs) -> Result<i32> {
 pub fn logout(a: LogoutArgs) -> Result<i32> {
     let domain = domain_of(a.server.as_deref());
     let name = display_name(&domain);
-    if credentials::erase(&domain)? {
-        println!("Removing login credentials for {name}");
-    } else {
-        println!("Not logged in to {name}");
-    }
+    // docker 28 says so whether or not there was anything to remove.
+    credentials::erase(&domain)?;
+    println!("Removing login credentials for {name}");
     Ok(0)
 }
 

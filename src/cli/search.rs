@@ -103,7 +103,8 @@ fn trunc(s: &str) -> String {
 }
 
 pub fn run(a: SearchArgs) -> Result<i32> {
-    let limit = a.limit.unwrap_or(25);
+    // docker's client sends no limit for 0: the registry's default, 25.
+    let limit = a.limit.filter(|l| *l != 0).unwrap_or(25);
     if !(1..=100).contains(&limit) {
         return Err(Error::msg(format!(
             "limit {limit} is outside the range of [1, 100]"

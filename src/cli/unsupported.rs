@@ -18,12 +18,21 @@ pub struct AnyArgs {
 pub fn run(command: &str, a: &AnyArgs) -> Result<i32> {
     let sub = a.args.first().map(String::as_str).unwrap_or("");
     let msg = match command {
+        // docker's words on an engine outside any swarm (rdock is one).
+        "swarm" if sub == "leave" => "This node is not part of a swarm".to_string(),
         "swarm" | "node" | "service" | "stack" | "secret" | "config" => {
-            "This node is not a swarm manager: rdock has no swarm mode".to_string()
+            "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect this node to swarm and try again.".to_string()
         }
-        // No plugins are installed, so the list is empty.
+        // No plugins are installed, so the list is empty: a header only
+        // for the default table, nothing for -q or a --format.
         "plugin" if matches!(sub, "ls" | "list") => {
-            println!("ID        NAME      DESCRIPTION   ENABLED");
+            let custom = a
+                .args
+                .iter()
+                .any(|x| x == "-q" || x == "--quiet" || x.starts_with("--format"));
+            if !custom {
+                println!("ID        NAME      DESCRIPTION   ENABLED");
+            }
             return Ok(0);
         }
         "plugin" => "rdock has no plugin support".to_string(),

@@ -118,6 +118,21 @@ pub fn net_error(method: &Method, url: &str, e: ureq::Error, t: &Timeouts) -> Re
     }
 }
 
+/// Go's resolver failure as docker prints it: "dial tcp: lookup HOST on
+/// DNS:53: no such host" (the first nameserver of /etc/resolv.conf).
+fn no_such_host(peer: &str) -> String {
+    let host = peer.rsplit_once(':').map_or(peer, |(h, _)| h);
+    let ns = std::fs::read_to_string("/etc/resolv.conf")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("nameserver").map(|a| a.trim().to_string()))
+        })
+        .map(|a| format!(" on {a}:53"))
+        .unwrap_or_default();
+    format!("dial tcp: lookup {host}{ns}: no such host")
+}
+
 fn net_cause(url: &str, e: ureq::Error, t: &Timeouts) -> String {
     use std::io::ErrorKind;
     use ureq::Timeout;
@@ -133,12 +148,13 @@ fn net_cause(url: &str, e: ureq::Error, t: &Timeouts) -> String {
             format!("stalled: could not send for {}", human(t.idle))
         }
         ureq::Error::Timeout(other) => format!("timed out ({other})"),
-        ureq::Error::HostNotFound => {
-            let host = peer.rsplit_once(':').map_or(peer.as_str(), |(h, _)| h);
-            format!("looking up {host}: no such host")
+        ureq::Error::HostNotFound => no_such_host(&peer),
+        ureq::Error::Io(io) if io.to_string().contains("failed to lookup address") => {
+            no_such_host(&peer)
         }
         ureq::Error::Io(io) => match io.kind() {
-            ErrorKind::ConnectionRefused => format!("connecting to {peer}: connection refused"),
+            // Go's words, as docker prints them.
+            ErrorKind::ConnectionRefused => format!("dial tcp {peer}: connect: connection refused"),
             ErrorKind::UnexpectedEof => {
                 "the connection closed before the answer was complete".into()
             }
@@ -762,14 +778,15 @@ mod tests {
             cause(url, ureq::Error::Timeout(ureq::Timeout::PerRead)),
             "stalled: no data for 1.5 s"
         );
-        assert_eq!(
-            cause(url, ureq::Error::HostNotFound),
-            "looking up registry.example: no such host"
+        let nx = cause(url, ureq::Error::HostNotFound);
+        assert!(
+            nx.starts_with("dial tcp: lookup registry.example") && nx.ends_with(": no such host"),
+            "{nx}"
         );
         let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
         assert_eq!(
             cause("http://127.0.0.1:1/v2/", ureq::Error::Io(refused)),
-            "connecting to 127.0.0.1:1: connection refused"
+            "dial tcp 127.0.0.1:1: connect: connection refused"
         );
         // A body's read error comes back through io::Error.
         let wrapped = ureq::Error::Timeout(ureq::Timeout::PerRead).into_io();
