@@ -8,7 +8,8 @@
 //! [sort] D ...                                stdout compared with its lines sorted
 //! [rc] D ...                                  exit status only
 //! [out] D ...                                 stdout and exit status, not stderr
-//! [allow: REASON] D ...                       an allowed difference (the ledger)
+//! [allow: REASON] D ...                       an allowed difference (the ledger;
+//!                                             no brackets inside REASON)
 //! ```
 //! Each line is a bash command line; `D` runs docker or rdock, `$TMP` is the
 //! world's scratch dir (the working directory too).
@@ -103,6 +104,12 @@ fn parse_step(line: &str, lineno: usize) -> Step {
         } else if let Some(r) = rest.strip_prefix('[') {
             let Some(end) = r.find(']') else { break };
             let tag = &r[..end];
+            // A bracket inside a reason would end the tag early and run the
+            // rest of the reason as the command.
+            assert!(
+                !tag.contains('['),
+                "line {lineno}: no brackets inside [allow: ...] reasons: {line}"
+            );
             match tag {
                 "sort" => compare = Compare::Sorted,
                 "rc" => compare = Compare::ExitOnly,
@@ -138,5 +145,11 @@ mod tests {
         assert_eq!(g[0].steps[1].allow.as_deref(), Some("no daemon"));
         assert_eq!(g[0].steps[1].line, "D ps");
         assert_eq!(g[1].steps[0].lineno, 6);
+    }
+
+    #[test]
+    #[should_panic(expected = "no brackets")]
+    fn a_bracket_in_a_reason_is_refused() {
+        super::parse("x.cases", "[allow: lists [::] too] D port x\n");
     }
 }
