@@ -42,7 +42,7 @@ pub fn check(f: &ContainerFlags) -> Result<()> {
         crate::runtime::rlimits::parse(v).map_err(|e| bad(v, "--ulimit", e))?;
     }
     for v in &f.add_host {
-        super::run_flags::parse_add_host(v).map_err(|e| bad(v, "--add-host", e))?;
+        super::run_values::parse_add_host(v).map_err(|e| bad(v, "--add-host", e))?;
     }
     for v in &f.dns {
         if v.parse::<std::net::IpAddr>().is_err() {
@@ -64,7 +64,7 @@ pub fn check(f: &ContainerFlags) -> Result<()> {
     }
     for p in f.env_file.iter().chain(&f.label_file) {
         std::fs::metadata(p)
-            .map_err(|e| Error::msg(format!("open {p}: {}", super::run_flags::go_io_error(&e))))?;
+            .map_err(|e| Error::msg(format!("open {p}: {}", super::run_values::go_io_error(&e))))?;
     }
     Ok(())
 }

@@ -38,6 +38,7 @@ pub mod rm;
 pub mod rmi;
 pub mod run;
 pub mod run_flags;
+pub mod run_values;
 pub mod save;
 pub mod search;
 pub mod start;
