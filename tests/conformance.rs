@@ -110,8 +110,11 @@ fn rdock_answers_as_docker_does() {
     let docker = World::docker(&engine, &dtmp, &reg.host());
     let rdock = World::rdock(&r, &rtmp, &reg.host());
     // The same busybox image, ID and all, in both worlds.
+    // rdock with its store's settings even here: without them a command
+    // would use the host's defaults (rdock0, table "rdock").
     let load = docker.run(&format!(
-        "{} --root {} --runroot {} save busybox | D load",
+        "RDOCK_DAEMON_CONFIG={} {} --root {} --runroot {} save busybox | D load",
+        r.dir.path().join("daemon.json").display(),
         common::bin(),
         r.root.display(),
         r.runroot.display()

@@ -945,3 +945,27 @@ fn every_bench_script_uses_a_private_store() {
     }
     assert!(checked >= 10, "only {checked} bench scripts found");
 }
+
+/// A test's store has its own bridge and table: running on the default
+/// network never makes the host's `rdock0` or nft table `rdock` (a
+/// session once left rdock0 behind from a command run without its
+/// store's settings). Checked when the host has neither beforehand.
+#[test]
+fn a_test_store_never_makes_the_hosts_default_network() {
+    let host_table = || {
+        std::process::Command::new("nft")
+            .args(["list", "table", "ip", "rdock"])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
+    let before = (link_exists("rdock0"), host_table());
+    let r = Rdock::with_busybox();
+    r.run(&["run", "--rm", "busybox", "true"]).ok();
+    assert!(
+        link_exists(&r.bridge),
+        "the store's own bridge {}",
+        r.bridge
+    );
+    assert_eq!((link_exists("rdock0"), host_table()), before);
+}

@@ -238,10 +238,13 @@ fn engine_id(paths: &Paths) -> String {
         part(20..32)
     );
     use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
     // create_new: two first `info`s race to one file, and both read it.
+    // 0600, as every file of the store (docs/security.md).
     let made = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
+        .mode(crate::util::PRIVATE_FILE)
         .open(&file)
         .and_then(|mut f| f.write_all(id.as_bytes()));
     match made {

@@ -287,15 +287,7 @@ fn prober(
     // EOF; its terminal and signals are not ours.
     // SAFETY: closing fds we own as the only thread of this process.
     unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
-    if let Ok(null) = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/null")
-    {
-        for fd in 0..3 {
-            let _ = nix::unistd::dup2(null.as_raw_fd(), fd);
-        }
-    }
+    crate::util::stdio_to_null();
     let _ = nix::unistd::setsid();
     let _ = nix::unistd::chdir("/");
     let _ = nix::sys::signal::SigSet::all().thread_unblock();

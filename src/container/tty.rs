@@ -198,15 +198,7 @@ fn keep_terminal(master: OwnedFd) {
     match unsafe { nix::unistd::fork() } {
         Ok(nix::unistd::ForkResult::Child) => {
             let _ = nix::unistd::setsid();
-            if let Ok(null) = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open("/dev/null")
-            {
-                for fd in 0..3 {
-                    let _ = nix::unistd::dup2(null.as_raw_fd(), fd);
-                }
-            }
+            crate::util::stdio_to_null();
             let mut buf = [0u8; 4096];
             // EIO once no process has the terminal open any more.
             // SAFETY: reading into our buffer from the master we own.

@@ -721,33 +721,8 @@ const AT_RECURSIVE: libc::c_int = 0x8000;
 fn make_readonly(target: &Path, recursive: bool) -> Result<()> {
     // mount_setattr changes only the read-only bit; a remount would also
     // drop nosuid/nodev/noexec unless repeated.
-    {
-        let attr = MountAttr {
-            attr_set: MOUNT_ATTR_RDONLY,
-            attr_clr: 0,
-            propagation: 0,
-            userns_fd: 0,
-        };
-        let c = CString::new(target.as_os_str().as_bytes())
-            .map_err(|_| RuntimeError::Other("bad mount path".into()))?;
-        // SAFETY: valid path and a correctly sized mount_attr.
-        let r = unsafe {
-            libc::syscall(
-                libc::SYS_mount_setattr,
-                libc::AT_FDCWD,
-                c.as_ptr(),
-                if recursive {
-                    AT_RECURSIVE as libc::c_uint
-                } else {
-                    0
-                },
-                &attr as *const MountAttr,
-                std::mem::size_of::<MountAttr>(),
-            )
-        };
-        if r == 0 {
-            return Ok(());
-        }
+    if set_attr(target, MOUNT_ATTR_RDONLY, 0, recursive) {
+        return Ok(());
     }
     do_mount(
         None,

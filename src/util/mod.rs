@@ -206,6 +206,21 @@ pub fn parse_go_duration(s: &str) -> Option<i64> {
     Some((sign * total) as i64)
 }
 
+/// stdin, stdout and stderr onto /dev/null: for a process that leaves
+/// its caller's terminal and pipes (a detached helper, a prober).
+pub fn stdio_to_null() {
+    use std::os::fd::AsRawFd;
+    if let Ok(null) = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+    {
+        for fd in 0..3 {
+            let _ = nix::unistd::dup2(null.as_raw_fd(), fd);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
