@@ -3,6 +3,8 @@
 # docker, leaving the host's network, cgroups and /var/lib/docker alone:
 #   scripts/docker-engine.sh start DIR [BRIDGE CIDR]   prints the DOCKER_HOST
 #   scripts/docker-engine.sh stop DIR
+# The engine is target/test-data/docker-engine's (Debian 13's docker.io,
+# which scripts/test.sh unpacks there) when present, else dockerd on PATH.
 # DIR holds the data root, exec root, socket and log. With BRIDGE (a name
 # of at most 15 characters) and CIDR (e.g. 172.31.250.1/24), the engine's
 # default network is a bridge the script makes (and removes on stop);
@@ -24,8 +26,14 @@ cgroup_dirs() {
 
 case $cmd in
 start)
-    command -v dockerd >/dev/null || {
-        echo "docker-engine.sh: dockerd not found (apt-get install docker.io)" >&2
+    dockerd=dockerd proxy_args=()
+    newer="$(cd "$(dirname "$0")/.." && pwd)/target/test-data/docker-engine/usr/sbin"
+    if [ -x "$newer/dockerd" ]; then
+        dockerd=$newer/dockerd
+        proxy_args=(--userland-proxy-path "$newer/docker-proxy")
+    fi
+    command -v "$dockerd" >/dev/null || {
+        echo "docker-engine.sh: dockerd not found (scripts/test.sh fetches it)" >&2
         exit 1
     }
     bridge_args=(--bridge=none)
@@ -36,11 +44,11 @@ start)
         echo "$3" >"$dir/bridge"
         bridge_args=(--bridge="$3")
     fi
-    dockerd --data-root "$dir/data" --exec-root "$dir/exec" \
+    "$dockerd" --data-root "$dir/data" --exec-root "$dir/exec" \
         -H "unix://$dir/docker.sock" --pidfile "$dir/dockerd.pid" \
         --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false \
         "${bridge_args[@]}" --cgroup-parent "/$parent" \
-        --storage-driver overlay2 --userland-proxy=true \
+        --storage-driver overlay2 --userland-proxy=true "${proxy_args[@]}" \
         >"$dir/dockerd.log" 2>&1 </dev/null &
     for _ in $(seq 300); do
         if [ -S "$dir/docker.sock" ] &&
