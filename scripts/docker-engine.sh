@@ -10,6 +10,8 @@
 # default network is a bridge the script makes (and removes on stop);
 # without, the engine has no default bridge. No iptables rules, no
 # ip_forward change; containers' cgroups live under /rdock-dk-<DIR's name>.
+# DOCKER_ENGINE_POOL (e.g. base=10.150.0.0/16,size=24) sets the engine's
+# default address pool, for networks made without --subnet.
 set -euo pipefail
 cmd=${1:?usage: docker-engine.sh start|stop DIR [BRIDGE CIDR]}
 dir=${2:?usage: docker-engine.sh start|stop DIR [BRIDGE CIDR]}
@@ -44,10 +46,12 @@ start)
         echo "$3" >"$dir/bridge"
         bridge_args=(--bridge="$3")
     fi
+    pool_args=()
+    [ -z "${DOCKER_ENGINE_POOL:-}" ] || pool_args=(--default-address-pool "$DOCKER_ENGINE_POOL")
     "$dockerd" --data-root "$dir/data" --exec-root "$dir/exec" \
         -H "unix://$dir/docker.sock" --pidfile "$dir/dockerd.pid" \
         --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false \
-        "${bridge_args[@]}" --cgroup-parent "/$parent" \
+        "${bridge_args[@]}" "${pool_args[@]}" --cgroup-parent "/$parent" \
         --storage-driver overlay2 --userland-proxy=true "${proxy_args[@]}" \
         >"$dir/dockerd.log" 2>&1 </dev/null &
     for _ in $(seq 300); do

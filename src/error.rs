@@ -93,6 +93,22 @@ impl Error {
         }
     }
 
+    /// The error as printed on stderr: one line, control characters
+    /// escaped (names and paths come from users), except docker's messages
+    /// of several lines, whose lines are each made safe.
+    pub fn printable(&self) -> String {
+        match self {
+            Error::Network(crate::network::NetworkError::Lines(l)) => l
+                .iter()
+                .map(|l| crate::util::one_line(l).into_owned())
+                .collect::<Vec<_>>()
+                .join("\n"),
+            Error::Client(e) => e.printable(),
+            Error::WithCode(e, _) => e.printable(),
+            e => crate::util::one_line(&e.to_string()).into_owned(),
+        }
+    }
+
     /// Whether the error says the named object does not exist (what
     /// `rm -f` and `rmi -f` report without failing, as docker's).
     pub fn is_not_found(&self) -> bool {

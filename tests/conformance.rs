@@ -102,6 +102,8 @@ fn rdock_answers_as_docker_does() {
         &scratch.path().join("engine"),
         &format!("rdkc{tag}"),
         "172.31.250.1/24",
+        // As rdock's store has one (tests/common), apart from any other.
+        &format!("base=10.{}.0.0/16,size=24", 150 + tag % 40),
     );
     let r = common::Rdock::with_busybox();
     let dtmp = scratch.path().join("docker");

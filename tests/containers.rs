@@ -787,7 +787,8 @@ fn ps_statuses_filters_and_formats() {
     let e = r.run(&["rm", "c-running"]);
     assert_eq!(e.code, 1);
     assert!(
-        e.stderr.contains("You cannot remove a running container"),
+        e.stderr
+            .contains("cannot remove container \"/c-running\": container is running"),
         "{}",
         e.stderr
     );

@@ -108,23 +108,23 @@ fn multi_object_commands_go_on_and_say_what_docker_says() {
     assert_eq!((e.code, e.stdout.as_str()), (0, "fresh\n"));
     assert_eq!(e.stderr, "No such container: nope\n");
     assert_eq!(r.run(&["rmi", "-f", "nope"]).code, 0);
-    // kill: the daemon's prefix; a bad signal before anything.
+    // kill: the daemon's prefix, before a bad signal too.
     let e = r.run(&["kill", "nope", "badcmd"]);
     assert_eq!(e.code, 1);
     let lines: Vec<&str> = e.stderr.lines().collect();
     assert_eq!(
         lines[0],
-        "Cannot kill container: nope: No such container: nope"
+        "cannot kill container: nope: No such container: nope"
     );
     assert!(
-        lines[1].starts_with("Cannot kill container: badcmd: Container "),
+        lines[1].starts_with("cannot kill container: badcmd: container "),
         "{}",
         e.stderr
     );
     assert!(lines[1].ends_with(" is not running"), "{}", e.stderr);
     assert_eq!(
         r.run(&["kill", "-s", "NOPE", "badcmd"]).fails_1(),
-        "Invalid signal: NOPE\n"
+        "cannot kill container: badcmd: invalid signal: NOPE\n"
     );
     // rename: the daemon's line, then the CLI's.
     r.run(&["create", "--name", "other", "busybox"]).ok();
@@ -171,7 +171,7 @@ fn exec_prints_why_its_process_cannot_start_on_stdout() {
     let e = r.run(&["create", "--name", "down", "busybox"]);
     e.ok();
     let e = r.run(&["exec", "down", "true"]);
-    assert!(e.fails_1().starts_with("Container "), "{}", e.stderr);
+    assert!(e.fails_1().starts_with("container "), "{}", e.stderr);
     r.run(&["rm", "down"]).ok();
 }
 

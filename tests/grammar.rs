@@ -284,11 +284,14 @@ fn signals_as_docker_names_them() {
     r.run(&["run", "-d", "--name", "gsx", "busybox", "sleep", "300"])
         .ok();
     for (sig, msg) in [
-        ("0", "Invalid signal: 0"),
-        ("RTMIN+40", "Invalid signal: RTMIN+40"),
+        ("0", "cannot kill container: gsx: invalid signal: 0"),
+        (
+            "RTMIN+40",
+            "cannot kill container: gsx: invalid signal: RTMIN+40",
+        ),
         (
             "99",
-            "Cannot kill container: gsx: The linux daemon does not support signal 99",
+            "cannot kill container: gsx: the linux daemon does not support signal 99",
         ),
     ] {
         let e = r.run(&["kill", "-s", sig, "gsx"]);

@@ -95,7 +95,7 @@ fn container_network_shares_names_and_files() {
             "sh",
             "-c",
             "hostname; echo $HOSTNAME; cat /etc/hostname; grep db /etc/hosts; \
-             grep nameserver /etc/resolv.conf; cat /proc/sys/kernel/domainname",
+             grep ^nameserver /etc/resolv.conf; cat /proc/sys/kernel/domainname",
         ],
     );
     assert_eq!(

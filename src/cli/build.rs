@@ -160,9 +160,7 @@ fn refuse_unsupported(a: &BuildArgs) -> Result<()> {
     }
     if let Some(iso) = &a.isolation {
         if !iso.is_empty() && iso != "default" {
-            return Err(Error::msg(format!(
-                "Invalid isolation: {iso:?} - linux only supports 'default'"
-            )));
+            return Err(Error::msg(format!("unsupported isolation: {iso:?}")));
         }
     }
     Ok(())
@@ -342,9 +340,7 @@ fn step_limits(a: &BuildArgs) -> Result<StepLimits> {
     // BuildKit has RUN --security instead). Accepting them would also
     // need them in every step's cache key.
     if !a.security_opt.is_empty() {
-        return Err(Error::msg(
-            "The daemon on this platform does not support setting security options on build",
-        ));
+        return Err(Error::msg("security options are not supported on linux"));
     }
     let (security_opt, unmask_system_paths) =
         super::run_flags::parse_security_opts(&a.security_opt)?;

@@ -280,7 +280,6 @@ fn backing_fs(root: &Path) -> &'static str {
 struct Limits {
     memory: bool,
     swap: bool,
-    kmem: bool,
     kmem_tcp: bool,
     cfs_period: bool,
     cfs_quota: bool,
@@ -298,7 +297,6 @@ fn limits(mode: CgroupMode) -> Limits {
         return Limits {
             memory: has("memory"),
             swap: has("memory"),
-            kmem: false,
             kmem_tcp: false,
             cfs_period: has("cpu"),
             cfs_quota: has("cpu"),
@@ -311,7 +309,6 @@ fn limits(mode: CgroupMode) -> Limits {
     Limits {
         memory: v1("memory/memory.limit_in_bytes"),
         swap: v1("memory/memory.memsw.limit_in_bytes"),
-        kmem: v1("memory/memory.kmem.limit_in_bytes"),
         kmem_tcp: v1("memory/memory.kmem.tcp.limit_in_bytes"),
         cfs_period: v1("cpu/cpu.cfs_period_us"),
         cfs_quota: v1("cpu/cpu.cfs_quota_us"),
@@ -383,7 +380,9 @@ fn registry_config() -> Value {
             );
         }
     }
-    json!({"IndexConfigs": index, "InsecureRegistryCIDRs": cidrs, "Mirrors": s.mirrors})
+    // The engine's own list: null when there is none (a nil slice).
+    let mirrors = (!s.mirrors.is_empty()).then_some(&s.mirrors);
+    json!({"IndexConfigs": index, "InsecureRegistryCIDRs": cidrs, "Mirrors": mirrors})
 }
 
 /// The proxy the registry client would use, as docker shows its daemon's
@@ -490,7 +489,6 @@ fn info_value(paths: &Paths) -> Result<Value> {
         },
         "MemoryLimit": l.memory,
         "SwapLimit": l.swap,
-        "KernelMemory": l.kmem,
         "KernelMemoryTCP": l.kmem_tcp,
         "CpuCfsPeriod": l.cfs_period,
         "CpuCfsQuota": l.cfs_quota,
@@ -555,7 +553,6 @@ fn info_value(paths: &Paths) -> Result<Value> {
     if let Some(o) = v.as_object_mut() {
         // omitempty in docker's types.
         for (key, empty) in [
-            ("KernelMemory", !l.kmem),
             ("KernelMemoryTCP", !l.kmem_tcp),
             ("DefaultAddressPools", pools.is_empty()),
         ] {

@@ -579,8 +579,7 @@ pub fn report(e: Error, layout: Layout) -> i32 {
     if let Error::Exit(code) = e {
         return code;
     }
-    let text = e.to_string();
-    let msg = crate::util::one_line(&text);
+    let msg = e.printable();
     let help = match (layout, &e) {
         (Layout::Run, _) => Some("run"),
         (Layout::Create, Error::Client(_)) => Some("create"),
@@ -600,7 +599,7 @@ pub fn report(e: Error, layout: Layout) -> i32 {
 
 /// Print one object's failure in a multi-object command, as docker does.
 pub fn report_line(e: &Error) {
-    eprintln!("{}", crate::util::one_line(&e.to_string()));
+    eprintln!("{}", e.printable());
 }
 
 fn dispatch(paths: &Paths, command: Command) -> Result<i32> {

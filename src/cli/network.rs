@@ -195,6 +195,102 @@ fn key_values(list: &[String]) -> BTreeMap<String, String> {
 /// The one `-o` rdock honours: the Linux bridge's name.
 const BRIDGE_NAME_OPT: &str = "com.docker.network.bridge.name";
 
+/// Go's net.ParseCIDR, both families: the address and the prefix length.
+fn go_cidr(s: &str) -> std::result::Result<(std::net::IpAddr, u32), String> {
+    let bad = || format!("invalid CIDR address: {s}");
+    let (a, p) = s.split_once('/').ok_or_else(bad)?;
+    let a: std::net::IpAddr = a.parse().map_err(|_| bad())?;
+    let p: u32 = p.parse().map_err(|_| bad())?;
+    let bits = if a.is_ipv4() { 32 } else { 128 };
+    if p > bits || s.split_once('/').is_some_and(|(_, p)| p.starts_with('+')) {
+        return Err(bad());
+    }
+    Ok((a, p))
+}
+
+/// The docker CLI's subnetMatches: is `data` (an address, or a CIDR's
+/// address) inside `subnet`?
+fn subnet_matches(subnet: &str, data: &str) -> std::result::Result<bool, String> {
+    let (net, bits) = go_cidr(subnet).map_err(|e| format!("invalid subnet: {e}"))?;
+    let ip = if data.contains('/') {
+        Some(go_cidr(data)?.0)
+    } else {
+        data.parse::<std::net::IpAddr>().ok()
+    };
+    let as_u128 = |a: std::net::IpAddr| match a {
+        std::net::IpAddr::V4(v) => (u128::from(u32::from(v)), 32),
+        std::net::IpAddr::V6(v) => (u128::from(v), 128),
+    };
+    Ok(ip.is_some_and(|ip| {
+        let ((n, w), (i, iw)) = (as_u128(net), as_u128(ip));
+        let shift = w - bits;
+        w == iw && (shift >= 128 || n >> shift == i >> shift)
+    }))
+}
+
+/// The docker CLI's own checks of `--subnet`, `--ip-range`, `--gateway`
+/// and `--aux-address` (createIPAMConfig), made before the engine sees
+/// them, in its words.
+fn ipam_client_checks(a: &CreateArgs) -> Result<()> {
+    let (subnets, ranges, gateways) = (&a.subnet, &a.ip_range, &a.gateway);
+    if subnets.len() < ranges.len() || subnets.len() < gateways.len() {
+        return Err(Error::msg(
+            "every ip-range or gateway must have a corresponding subnet",
+        ));
+    }
+    for (i, s) in subnets.iter().enumerate() {
+        for k in &subnets[..i] {
+            if subnet_matches(s, k).map_err(Error::msg)?
+                || subnet_matches(k, s).map_err(Error::msg)?
+            {
+                return Err(Error::msg(
+                    "multiple overlapping subnet configuration is not supported",
+                ));
+            }
+        }
+    }
+    // (subnet index, "range" or "gateway", value) already given.
+    let mut taken: Vec<(usize, &str, &str)> = Vec::new();
+    for (what, list) in [("range", ranges), ("gateway", gateways)] {
+        for r in list {
+            let mut found = false;
+            for (i, s) in subnets.iter().enumerate() {
+                if what == "range" {
+                    go_cidr(r).map_err(Error::msg)?;
+                }
+                if !subnet_matches(s, r).map_err(Error::msg)? {
+                    continue;
+                }
+                if let Some((_, _, prev)) = taken.iter().find(|t| t.0 == i && t.1 == what) {
+                    return Err(Error::msg(if what == "range" {
+                        format!("cannot configure multiple ranges ({r}, {prev}) on the same subnet ({s})")
+                    } else {
+                        format!("cannot configure multiple gateways ({r}, {prev}) for the same subnet ({s})")
+                    }));
+                }
+                taken.push((i, what, r));
+                found = true;
+            }
+            if !found {
+                return Err(Error::msg(format!("no matching subnet for {what} {r}")));
+            }
+        }
+    }
+    for aux in &a.aux_address {
+        let addr = aux.split_once('=').map_or(aux.as_str(), |(_, v)| v);
+        let mut found = false;
+        for s in subnets {
+            found |= subnet_matches(s, addr).map_err(Error::msg)?;
+        }
+        if !found {
+            return Err(Error::msg(format!(
+                "no matching subnet for aux-address {addr}"
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn unsupported(what: &str) -> Error {
     Error::msg(format!("{what} is not supported by rdock"))
 }
@@ -226,6 +322,7 @@ fn create(paths: &Paths, a: CreateArgs) -> Result<i32> {
     if a.ingress || a.config_only || a.config_from.is_some() {
         return Err(unsupported("swarm and configuration-only networks"));
     }
+    ipam_client_checks(&a)?;
     if !a.ip_range.is_empty() || !a.aux_address.is_empty() {
         return Err(unsupported("--ip-range and --aux-address"));
     }

@@ -574,12 +574,58 @@ pub fn normalize(root: &Command, args: &[String]) -> Result<Vec<String>, UsageEr
         if let Some(u) = spec {
             check_count(&level, u.args, p.positionals.len())?;
         }
+        check_annotations(&level, &p)?;
         if !p.positionals.is_empty() {
             out.push("--".into());
             out.extend(p.positionals);
         }
         return Ok(out);
     }
+}
+
+/// Flags docker's CLI refuses for a Linux engine (its `ostype: windows`
+/// annotations), by command name and flag.
+const WINDOWS_ONLY: &[(&str, &str)] = &[
+    ("run", "cpu-count"),
+    ("run", "cpu-percent"),
+    ("run", "io-maxbandwidth"),
+    ("run", "io-maxiops"),
+    ("create", "cpu-count"),
+    ("create", "cpu-percent"),
+    ("create", "io-maxbandwidth"),
+    ("create", "io-maxiops"),
+];
+
+/// Flags docker's CLI refuses unless the engine has experimental features
+/// (rdock has none).
+const EXPERIMENTAL: &[(&str, &str)] = &[("build", "squash")];
+
+/// The docker CLI's check of the flags given against the engine
+/// (`areFlagsSupported`), after the argument count: every refused flag,
+/// one line each, exit 1.
+fn check_annotations(level: &Level, p: &Parsed) -> Result<(), UsageError> {
+    let Some(name) = level.path.last() else {
+        return Ok(());
+    };
+    let mut errs = Vec::new();
+    for (f, values) in level.flags.iter().zip(&p.values) {
+        let Some(long) = f.longs.first().filter(|_| !values.is_empty()) else {
+            continue;
+        };
+        let is = |table: &[(&str, &str)]| table.iter().any(|(c, l)| c == name && l == long);
+        if is(WINDOWS_ONLY) {
+            errs.push(format!("\"--{long}\" is only supported on a Docker daemon running on windows, but the Docker daemon is running on linux"));
+        } else if is(EXPERIMENTAL) {
+            errs.push(format!("\"--{long}\" is only supported on a Docker daemon with experimental features enabled"));
+        }
+    }
+    if errs.is_empty() {
+        return Ok(());
+    }
+    Err(UsageError {
+        text: errs.join("\n"),
+        code: 1,
+    })
 }
 
 /// docker's validators of the number of arguments (cli/required.go).

@@ -502,9 +502,11 @@ impl ContainerFlags {
         }
         if let Some(iso) = self.isolation.as_deref().filter(|i| !i.is_empty()) {
             if !iso.eq_ignore_ascii_case("default") {
-                return Err(Error::msg(format!(
-                    "Invalid isolation: {iso:?} - linux only supports 'default'"
-                )));
+                // The engine's refusal (docker 28's words), not the CLI's.
+                return Err(crate::container::ContainerError::Invalid(format!(
+                    "invalid isolation ({iso}): linux only supports 'default'"
+                ))
+                .into());
             }
         }
         // rdock is its own runtime; the names docker gives its default
@@ -786,6 +788,15 @@ pub fn create_container(
         flags.quiet,
     )?;
     let c = crate::container::lifecycle::create(paths, &opts)?;
+    // docker's client adds it to the daemon's warnings, once created.
+    let loopback = flags
+        .dns
+        .iter()
+        .filter_map(|d| d.parse::<std::net::IpAddr>().ok())
+        .find(|a| a.is_loopback());
+    if let Some(a) = loopback {
+        eprintln!("WARNING: Localhost DNS ({a}) may fail in containers.");
+    }
     flags.write_cidfile(&c.config.id)?;
     Ok(c)
 }

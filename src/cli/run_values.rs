@@ -141,7 +141,7 @@ pub(super) fn ns_flag(flag: &str, what: &str, v: &Option<String>, ipc: bool) -> 
         // The engine refuses a bad IPC mode (create: exit 1, no help line),
         // docker's client the others.
         Some(m) if ipc => Err(Error::Container(crate::container::ContainerError::Invalid(
-            format!("Invalid IPC mode: {m}"),
+            format!("invalid IPC mode: {m}"),
         ))),
         Some(_) => Err(Error::msg(format!("{flag}: invalid {what} mode"))),
     }

@@ -59,18 +59,16 @@ pub fn kill(paths: &Paths, a: KillArgs) -> Result<i32> {
     let store = ContainerStore::new(paths);
     // docker's daemon checks the signal before the container, and
     // prefixes any other failure with the container as named.
-    let bad_signal = crate::runtime::signals::parse(&a.signal)
-        .is_err()
-        .then(|| Error::msg(format!("Invalid signal: {}", a.signal)));
+    let bad_signal = crate::runtime::signals::parse(&a.signal).err();
     super::for_each(&a.containers, |name| {
-        if let Some(e) = &bad_signal {
-            return Err(Error::msg(e.to_string()));
-        }
-        store
-            .resolve(name)
-            .map_err(Error::from)
-            .and_then(|c| ops::kill(paths, &c, &a.signal))
-            .map_err(|e| Error::msg(format!("Cannot kill container: {name}: {e}")))?;
+        let done = match &bad_signal {
+            Some(e) => Err(Error::msg(e.to_string())),
+            None => store
+                .resolve(name)
+                .map_err(Error::from)
+                .and_then(|c| ops::kill(paths, &c, &a.signal)),
+        };
+        done.map_err(|e| Error::msg(format!("cannot kill container: {name}: {e}")))?;
         println!("{name}");
         Ok(())
     })

@@ -54,7 +54,7 @@ pub fn run(paths: &Paths, a: TopArgs) -> Result<i32> {
     let c = ContainerStore::new(paths).resolve(&a.container)?;
     if !c.state.is_alive() {
         return Err(Error::msg(format!(
-            "Container {} is not running",
+            "container {} is not running",
             c.config.id
         )));
     }

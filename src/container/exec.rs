@@ -156,7 +156,7 @@ pub fn refuse_paused(c: &Container, target: &str) -> Result<(), super::Container
 pub fn exec(c: &Container, opts: &ExecOptions) -> Result<Option<i32>> {
     if !c.state.is_alive() {
         return Err(Error::msg(format!(
-            "Container {} is not running",
+            "container {} is not running",
             c.config.id
         )));
     }

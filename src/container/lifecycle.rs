@@ -205,6 +205,34 @@ pub fn create(paths: &Paths, opts: &CreateOptions) -> Result<Container> {
     create_from(paths, opts, &source)
 }
 
+/// The container's /etc/hosts and /etc/resolv.conf as written at create
+/// (a `container:` network's are never read: it shares the other's).
+fn names_files(config: &ContainerConfig) -> (String, String) {
+    use crate::network::resolv::{self, Overrides, Transform};
+    let (source, host_resolv) = resolv::host_source();
+    let o = Overrides {
+        dns: &config.net.dns,
+        search: &config.net.dns_search,
+        options: &config.net.dns_options,
+    };
+    let how = match config.network {
+        NetworkMode::Host => Transform::Host,
+        _ => Transform::Legacy,
+    };
+    let resolv = resolv::generate(source, &host_resolv, o, how, false);
+    let hosts = match &config.network {
+        // The host's file, unless there are `--add-host`s: then docker's
+        // own (libnetwork's `buildHostsFile`).
+        NetworkMode::Host if config.net.extra_hosts.is_empty() => {
+            std::fs::read_to_string("/etc/hosts").unwrap_or_else(|_| HOSTS_NONE.into())
+        }
+        // On a bridge, the container's own line is added when it gets
+        // its address.
+        _ => super::network::hosts_file(config, None, &[]),
+    };
+    (hosts, resolv)
+}
+
 /// `create` from an image already resolved.
 pub fn create_from(paths: &Paths, opts: &CreateOptions, img: &ImageSource) -> Result<Container> {
     if let Some(sig) = &opts.stop_signal {
@@ -439,28 +467,7 @@ pub fn create_from(paths: &Paths, opts: &CreateOptions, img: &ImageSource) -> Re
         &image_volumes,
         &opts.volumes_from,
     )?;
-    let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    let (hosts, resolv) = match &config.network {
-        // The host's file, unless there are `--add-host`s: then docker's
-        // own (libnetwork's `buildHostsFile`).
-        NetworkMode::Host if config.net.extra_hosts.is_empty() => (
-            std::fs::read_to_string("/etc/hosts").unwrap_or_else(|_| HOSTS_NONE.into()),
-            host_resolv,
-        ),
-        NetworkMode::Host | NetworkMode::None | NetworkMode::Container(_) => {
-            (super::network::hosts_file(&config, None, &[]), host_resolv)
-        }
-        // The container's own line is added when it gets its address.
-        NetworkMode::Bridge(_) => (
-            super::network::hosts_file(&config, None, &[]),
-            crate::network::bridge::resolv_conf(
-                &host_resolv,
-                &config.net.dns,
-                &config.net.dns_search,
-                &config.net.dns_options,
-            ),
-        ),
-    };
+    let (hosts, resolv) = names_files(&config);
     match ContainerStore::new(paths).create(&mut config, &hosts, &resolv) {
         Ok(c) => {
             crate::events::container(paths, &c.config, "create", &[]);

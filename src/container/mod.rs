@@ -35,7 +35,8 @@ pub enum ContainerError {
     InvalidName(String),
     #[error("multiple IDs found with provided prefix: {0}")]
     Ambiguous(String),
-    #[error("You cannot remove a running container {0}. Stop the container before attempting removal or force remove")]
+    /// The container's name, with docker's leading slash.
+    #[error("cannot remove container \"{0}\": container is running: stop the container before removing or force remove")]
     Running(String),
     #[error("{0}")]
     Invalid(String),

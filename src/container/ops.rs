@@ -20,19 +20,14 @@ use std::time::{Duration, Instant};
 pub fn kill(paths: &Paths, c: &Container, sig: &str) -> Result<()> {
     // No signal (`kill -s ''`) is docker's default.
     let sig = signals::parse(if sig.is_empty() { "KILL" } else { sig })?;
-    let sig = signals::deliverable(sig).map_err(|e| {
-        Error::msg(format!(
-            "Cannot kill container: {}: {e}",
-            c.config.name.trim_start_matches('/')
-        ))
-    })?;
+    let sig = signals::deliverable(sig).map_err(Error::msg)?;
     thaw_if_paused(paths, c);
     if c.state.is_alive() && matches!(sig, libc::SIGKILL | libc::SIGTERM) {
         mark_stop_requested(paths, c);
     }
     if !c.state.is_alive() {
         return Err(Error::msg(format!(
-            "Container {} is not running",
+            "container {} is not running",
             c.config.id
         )));
     }
@@ -237,7 +232,7 @@ pub fn set_paused(paths: &Paths, c: &Container, paused: bool) -> Result<()> {
     let done = ContainerStore::new(paths).try_update_state(&c.config.id, |st| {
         if !st.is_alive() {
             return Err(Error::msg(format!(
-                "Container {} is not running",
+                "container {} is not running",
                 c.config.id
             )));
         }
@@ -427,7 +422,11 @@ pub fn remove(paths: &Paths, c: &Container, force: bool) -> Result<()> {
     // whose monitor died. Running either way.
     if c.state.is_alive() || !cgroup.pids().is_empty() {
         if !force {
-            return Err(ContainerError::Running(c.config.id.clone()).into());
+            return Err(ContainerError::Running(format!(
+                "/{}",
+                c.config.name.trim_start_matches('/')
+            ))
+            .into());
         }
         // Frozen tasks do not die until thawed: whoever froze them, and
         // whether or not a state says so.

@@ -108,10 +108,10 @@ pub fn apply_change(cfg: &mut ImageConfig, change: &str) -> Result<()> {
         }
         "STOPSIGNAL" => c.stop_signal = Some(arg.trim().to_string()),
         "ONBUILD" => {}
-        other => {
+        // As typed: docker matches case-blind but quotes the word.
+        _ => {
             return Err(ImageError::Invalid(format!(
-                "{} is not a valid change command",
-                other.to_ascii_lowercase()
+                "{instr} is not a valid change command"
             )))
         }
     }

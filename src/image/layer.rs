@@ -30,6 +30,10 @@ pub enum LayerError {
     },
     #[error("reading layer: {0}")]
     Read(#[source] std::io::Error),
+    /// Go's archive/tar words for a stream that is no tar (see
+    /// `go_tar_error`).
+    #[error("{0}")]
+    Tar(&'static str),
     #[error("layer entry {path:?}: unsupported: {why}")]
     Unsupported { path: String, why: String },
 }
@@ -259,19 +263,31 @@ fn set_mtime(
 /// say what Go's archive/tar says, as docker does. Errors of the reader
 /// under it (EIO, a broken pipe) keep their cause.
 fn header_error(e: std::io::Error) -> LayerError {
+    match go_tar_error(&e) {
+        Some(go) => LayerError::Tar(go),
+        None => LayerError::Read(e),
+    }
+}
+
+/// What Go's archive/tar says for a stream the tar crate could not read
+/// (docker prints it alone): `unexpected EOF` for one that ends early,
+/// `archive/tar: invalid tar header` otherwise. None for an error of the
+/// reader underneath (EIO, a broken pipe), which keeps its cause.
+pub fn go_tar_error(e: &std::io::Error) -> Option<&'static str> {
     if e.raw_os_error().is_some() {
-        return LayerError::Read(e);
+        return None;
     }
     let text = e.to_string();
-    let go = if e.kind() == std::io::ErrorKind::UnexpectedEof
-        || text.contains("entire block")
-        || text.contains("unexpected EOF")
-    {
-        "unexpected EOF"
-    } else {
-        "archive/tar: invalid tar header"
-    };
-    LayerError::Read(std::io::Error::new(std::io::ErrorKind::InvalidData, go))
+    Some(
+        if e.kind() == std::io::ErrorKind::UnexpectedEof
+            || text.contains("entire block")
+            || text.contains("unexpected EOF")
+        {
+            "unexpected EOF"
+        } else {
+            "archive/tar: invalid tar header"
+        },
+    )
 }
 
 /// Extract an *uncompressed* tar stream into `dest` (an existing, empty

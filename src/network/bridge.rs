@@ -737,66 +737,6 @@ pub fn leases(paths: &Paths) -> Vec<Lease> {
         .collect()
 }
 
-/// docker's /etc/resolv.conf for a container on a bridge: the host's,
-/// without loopback resolvers (unreachable from the container's
-/// namespace); Google's public ones if nothing is left. `--dns*` replace
-/// the corresponding lines.
-pub fn resolv_conf(host: &str, dns: &[String], search: &[String], options: &[String]) -> String {
-    let mut servers = Vec::new();
-    let mut searches = Vec::new();
-    let mut opts = Vec::new();
-    let mut other = Vec::new();
-    for line in host.lines() {
-        let mut words = line.split_whitespace();
-        match words.next() {
-            Some("nameserver") => {
-                if let Some(ip) = words.next() {
-                    let loopback = ip
-                        .parse::<std::net::IpAddr>()
-                        .map(|a| a.is_loopback())
-                        .unwrap_or(false);
-                    if !loopback {
-                        servers.push(ip.to_string());
-                    }
-                }
-            }
-            Some("search") | Some("domain") => searches = words.map(String::from).collect(),
-            Some("options") => opts.extend(words.map(String::from)),
-            _ => other.push(line.to_string()),
-        }
-    }
-    if !dns.is_empty() {
-        servers = dns.to_vec();
-    } else if servers.is_empty() {
-        servers = vec!["8.8.8.8".into(), "8.8.4.4".into()];
-    }
-    if !search.is_empty() {
-        searches = search
-            .iter()
-            .filter(|s| s.as_str() != ".")
-            .cloned()
-            .collect();
-    }
-    if !options.is_empty() {
-        opts = options.to_vec();
-    }
-    let mut out = String::new();
-    for line in other.iter().filter(|l| !l.trim().is_empty()) {
-        out.push_str(line);
-        out.push('\n');
-    }
-    for s in servers {
-        out.push_str(&format!("nameserver {s}\n"));
-    }
-    if !searches.is_empty() {
-        out.push_str(&format!("search {}\n", searches.join(" ")));
-    }
-    if !opts.is_empty() {
-        out.push_str(&format!("options {}\n", opts.join(" ")));
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -941,26 +881,6 @@ mod tests {
         assert!(!blocks(&far, &n, &want("18456:80")));
         assert!(!blocks(&far, &n, &want("18455:80/udp")));
         assert!(!blocks(&far, &n, &EndpointOptions::default()));
-    }
-
-    #[test]
-    fn resolv_conf_drops_loopback_resolvers() {
-        let host = "# generated\nnameserver 127.0.0.53\nsearch example.com\noptions edns0\n";
-        assert_eq!(
-            resolv_conf(host, &[], &[], &[]),
-            "# generated\nnameserver 8.8.8.8\nnameserver 8.8.4.4\nsearch example.com\noptions edns0\n"
-        );
-        let host = "nameserver 192.0.2.1\nnameserver ::1\n";
-        assert_eq!(resolv_conf(host, &[], &[], &[]), "nameserver 192.0.2.1\n");
-        assert_eq!(
-            resolv_conf(
-                host,
-                &["1.1.1.1".into()],
-                &["a.b".into()],
-                &["ndots:2".into()]
-            ),
-            "nameserver 1.1.1.1\nsearch a.b\noptions ndots:2\n"
-        );
     }
 
     #[test]

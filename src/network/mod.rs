@@ -9,6 +9,7 @@ pub mod hosts;
 pub mod leases;
 pub mod netlink;
 pub mod ports;
+pub mod resolv;
 pub mod store;
 
 use thiserror::Error;
@@ -33,6 +34,10 @@ pub enum NetworkError {
     Firewall(String),
     #[error("{0}")]
     Invalid(String),
+    /// The engine's message of several lines (docker's joined errors,
+    /// `invalid network config:` and one line per fault).
+    #[error("{}", .0.join("\n"))]
+    Lines(Vec<String>),
     /// A published host port that cannot be had: docker's daemon names
     /// the endpoint in front (`container::network::prepare`).
     #[error("{0}")]

@@ -164,12 +164,16 @@ fn pick_subnet(
             "all predefined address pools have been fully subnetted".into(),
         ));
     };
-    // docker's words around the parse error.
-    let (addr, prefix) = bridge::parse_cidr(subnet)
-        .map_err(|e| NetworkError::Invalid(format!("Invalid subnet {subnet} : {e}")))?;
+    // The engine's checks (moby's ValidateIPAM), in its words.
+    let invalid = |e: String| NetworkError::Lines(vec!["invalid network config:".into(), e]);
+    let (addr, prefix) = bridge::parse_cidr(subnet).map_err(|_| {
+        invalid(format!(
+            "invalid subnet {subnet}: invalid CIDR block notation"
+        ))
+    })?;
     let net = Ipv4Addr::from(u32::from(addr) & bridge::mask(prefix));
     if net != addr {
-        return Err(NetworkError::Invalid(format!(
+        return Err(invalid(format!(
             "invalid subnet {subnet}: it should be {net}/{prefix}"
         )));
     }
@@ -181,13 +185,17 @@ fn pick_subnet(
         Some(g) => {
             let g: Ipv4Addr = g
                 .parse()
-                .map_err(|_| NetworkError::Invalid(format!("invalid gateway address {g}")))?;
+                .map_err(|_| invalid(format!("invalid gateway {g}: invalid address")))?;
             let off = u32::from(g).wrapping_sub(u32::from(net));
             let broadcast = !bridge::mask(prefix);
-            if u32::from(g) & bridge::mask(prefix) != u32::from(net) || off == 0 || off == broadcast
-            {
+            if u32::from(g) & bridge::mask(prefix) != u32::from(net) {
+                return Err(invalid(format!(
+                    "invalid gateway {g}: parent subnet {net}/{prefix} doesn't contain this address"
+                )));
+            }
+            if off == 0 || off == broadcast {
                 return Err(NetworkError::Invalid(format!(
-                    "no matching subnet for gateway {g}"
+                    "failed to allocate gateway ({g}): Address already in use"
                 )));
             }
             g
@@ -379,8 +387,17 @@ mod tests {
         let err = |o: CreateOptions| pick_subnet(&o, &[], &taken, &[]).unwrap_err().to_string();
         assert!(err(opts(Some("10.5.0.3/24"), None)).contains("it should be 10.5.0.0/24"));
         assert!(err(opts(Some("10.88.4.0/24"), None)).contains("Pool overlaps"));
-        assert!(err(opts(Some("10.5.0.0/24"), Some("10.6.0.1"))).contains("no matching subnet"));
-        assert!(err(opts(Some("10.5.0.0/24"), Some("10.5.0.255"))).contains("no matching subnet"));
+        // The CLI refuses a gateway outside the subnet first; the engine too.
+        assert!(err(opts(Some("10.5.0.0/24"), Some("10.6.0.1")))
+            .contains("invalid gateway 10.6.0.1: parent subnet 10.5.0.0/24 doesn't contain"));
+        assert_eq!(
+            err(opts(Some("10.5.0.0/24"), Some("10.5.0.255"))),
+            "failed to allocate gateway (10.5.0.255): Address already in use"
+        );
+        assert_eq!(
+            err(opts(Some("bogus"), None)),
+            "invalid network config:\ninvalid subnet bogus: invalid CIDR block notation"
+        );
         assert!(err(opts(None, Some("10.5.0.1"))).contains("corresponding subnet"));
     }
 

@@ -48,7 +48,7 @@ const NAMES: &[(&str, i32)] = &[
 /// The signal's number; a number is taken as it is (0 excepted), as
 /// docker takes it: whether the kernel has it is `deliverable`'s question.
 pub fn parse(s: &str) -> Result<i64> {
-    let bad = || RuntimeError::InvalidArg(format!("Invalid signal: {s}"));
+    let bad = || RuntimeError::InvalidArg(format!("invalid signal: {s}"));
     if let Ok(n) = s.parse::<i64>() {
         return if n == 0 { Err(bad()) } else { Ok(n) };
     }
@@ -89,7 +89,7 @@ pub fn deliverable(n: i64) -> std::result::Result<i32, String> {
     i32::try_from(n)
         .ok()
         .filter(|n| (1..=RTMAX).contains(n))
-        .ok_or_else(|| format!("The linux daemon does not support signal {}", n as u64))
+        .ok_or_else(|| format!("the linux daemon does not support signal {}", n as u64))
 }
 
 #[cfg(test)]
@@ -115,15 +115,15 @@ mod tests {
         ] {
             assert!(parse(s).is_err(), "{s}");
         }
-        assert_eq!(parse("x").unwrap_err().to_string(), "Invalid signal: x");
+        assert_eq!(parse("x").unwrap_err().to_string(), "invalid signal: x");
         assert_eq!(deliverable(37), Ok(37));
         assert_eq!(
             deliverable(99).unwrap_err(),
-            "The linux daemon does not support signal 99"
+            "the linux daemon does not support signal 99"
         );
         assert_eq!(
             deliverable(-1).unwrap_err(),
-            "The linux daemon does not support signal 18446744073709551615"
+            "the linux daemon does not support signal 18446744073709551615"
         );
     }
 }

@@ -17,6 +17,8 @@ fn rules() -> &'static Rules {
         Rules {
             rules: vec![
                 r("Error response from daemon: ", ""),
+                // The header of a container's resolv.conf names its maker.
+                r("Docker Engine", "docker"),
                 // The docker client's notice that the engine has no buildx
                 // (it builds with the legacy builder): about the engine
                 // this suite runs, not about the build.
@@ -27,7 +29,7 @@ fn rules() -> &'static Rules {
                 // The OCI runtime's own wording around a start failure: rdock
                 // is the runtime, so only the cause is compared.
                 r(
-                    r"(failed to create shim task: )?OCI runtime (create|exec) failed: (runc create failed: |exec failed: )?(unable to start container process: )?",
+                    r"(failed to create task for container: )?(failed to create shim task: )?OCI runtime (create|exec) failed: (runc create failed: |exec failed: )?(unable to start container process: )?(error during container init: )?",
                     "",
                 ),
                 r(r"(?m): unknown(\r?)$", "$1"),

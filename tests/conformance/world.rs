@@ -19,9 +19,10 @@ fn script() -> PathBuf {
 }
 
 impl Engine {
-    pub fn start(dir: &Path, bridge: &str, cidr: &str) -> Engine {
+    pub fn start(dir: &Path, bridge: &str, cidr: &str, pool: &str) -> Engine {
         let out = Command::new(script())
             .args(["start", &dir.display().to_string(), bridge, cidr])
+            .env("DOCKER_ENGINE_POOL", pool)
             .stdin(Stdio::null())
             .output()
             .expect("run scripts/docker-engine.sh");
