@@ -25,7 +25,7 @@ pub fn completion(shell: Option<&str>) -> Result<i32> {
     Ok(0)
 }
 
-const USAGE: &str = "Usage:  rdock completion COMMAND
+pub(crate) const USAGE: &str = "Usage:  rdock completion COMMAND
 
 Generate the autocompletion script for rdock for the specified shell.
 See each sub-command's help for details on how to use the generated script.
@@ -42,21 +42,16 @@ Run 'rdock completion COMMAND --help' for more information on a command.
 /// `help` alone is `--help`; `help run` is `run --help`, and a topic that
 /// names no command is docker's "unknown help topic".
 pub fn help(topic: &[String]) -> Result<i32> {
-    let mut cmd = super::Cli::command();
-    cmd.build();
-    for word in topic {
-        let Some(sub) = cmd.find_subcommand(word).cloned() else {
-            return Err(Error::WithCode(
-                Box::new(Error::msg(format!(
-                    "unknown help topic: {}",
-                    topic.join(" ")
-                ))),
-                1,
-            ));
-        };
-        cmd = sub;
-        cmd.build();
-    }
-    print!("{}", cmd.render_help());
+    let root = super::Cli::command();
+    let Some((_, path)) = super::help::find(&root, topic) else {
+        return Err(Error::WithCode(
+            Box::new(Error::msg(format!(
+                "unknown help topic: {}",
+                topic.join(" ")
+            ))),
+            1,
+        ));
+    };
+    super::help::print(&path, false);
     Ok(0)
 }

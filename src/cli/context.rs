@@ -26,7 +26,7 @@ pub enum ContextCommand {
     /// Remove one or more contexts
     #[command(alias = "remove")]
     Rm(RmArgs),
-    /// Export a context to a tar archive FILE or a tar stream on STDOUT.
+    #[command(about = "Export a context to a tar archive FILE or a tar stream on STDOUT.")]
     Export(NameArgs),
     /// Import a context from a tar or zip file
     Import(NameArgs),
@@ -34,8 +34,7 @@ pub enum ContextCommand {
 
 #[derive(Debug, Args)]
 pub struct LsArgs {
-    /// Format output using a custom template
-    #[arg(long)]
+    #[arg(long, help = super::help::FORMAT_HELP)]
     pub format: Option<String>,
     /// Only show context names
     #[arg(short = 'q', long)]
@@ -44,8 +43,7 @@ pub struct LsArgs {
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// Format output using a custom template
-    #[arg(short = 'f', long)]
+    #[arg(short = 'f', long, help = super::help::INSPECT_FORMAT_HELP)]
     pub format: Option<String>,
     pub names: Vec<String>,
 }
@@ -60,8 +58,8 @@ pub struct ChangeArgs {
     /// Description of the context
     #[arg(long)]
     pub description: Option<String>,
-    /// set the docker endpoint
-    #[arg(long)]
+    /// set the docker endpoint (default [])
+    #[arg(long, value_name = "stringToString")]
     pub docker: Vec<String>,
     /// create context from a named context
     #[arg(long)]

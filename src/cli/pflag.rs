@@ -545,6 +545,12 @@ pub fn normalize(root: &Command, args: &[String]) -> Result<Vec<String>, UsageEr
                 continue;
             }
             let p = parse_level(&level, &rest, true)?;
+            // cobra shows the group's help for `GROUP nosuch --help`.
+            if p.help {
+                emit(&level, &p, &mut out);
+                out.push("--help".into());
+                return Ok(out);
+            }
             if let Some(word) = p.positionals.first() {
                 return Err(UsageError {
                     text: format!(

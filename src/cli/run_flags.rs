@@ -54,7 +54,7 @@ pub struct ContainerFlags {
     #[arg(long = "volume-driver")]
     pub volume_driver: Option<String>,
     /// Attach a filesystem mount to the container
-    #[arg(long)]
+    #[arg(long, value_name = "mount")]
     pub mount: Vec<String>,
     /// Mount a tmpfs directory
     #[arg(long)]
@@ -63,7 +63,7 @@ pub struct ContainerFlags {
     #[arg(long = "read-only")]
     pub read_only: bool,
     /// Connect a container to a network
-    #[arg(long = "network", alias = "net")]
+    #[arg(long = "network", alias = "net", value_name = "network")]
     pub network: Vec<String>,
     /// Add network-scoped alias for the container
     #[arg(long = "network-alias", alias = "net-alias")]
@@ -113,8 +113,8 @@ pub struct ContainerFlags {
     /// Drop Linux capabilities
     #[arg(long = "cap-drop")]
     pub cap_drop: Vec<String>,
-    /// Ulimit options
-    #[arg(long)]
+    /// Ulimit options (default [])
+    #[arg(long, value_name = "ulimit")]
     pub ulimit: Vec<String>,
     /// Set meta data on a container
     #[arg(short = 'l', long = "label")]
@@ -144,9 +144,9 @@ pub struct ContainerFlags {
     #[arg(long = "log-opt")]
     pub log_opt: Vec<String>,
     /// Security Options
-    #[arg(long = "security-opt")]
+    #[arg(long = "security-opt", value_name = "list")]
     pub security_opt: Vec<String>,
-    /// Skip image verification
+    /// Skip image verification (default true)
     #[arg(long = "disable-content-trust", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub disable_content_trust: Option<String>,
     /// Add a host device to the container
@@ -165,13 +165,13 @@ pub struct ContainerFlags {
     #[arg(long = "group-add")]
     pub group_add: Vec<String>,
     /// Sysctl options
-    #[arg(long)]
+    #[arg(long, value_name = "map")]
     pub sysctl: Vec<String>,
     /// User namespace to use
     #[arg(long)]
     pub userns: Option<String>,
     /// Tune host's OOM preferences (-1000 to 1000)
-    #[arg(long = "oom-score-adj", allow_hyphen_values = true)]
+    #[arg(long = "oom-score-adj", allow_hyphen_values = true, value_name = "int")]
     pub oom_score_adj: Option<String>,
     /// Add a rule to the cgroup allowed devices list
     #[arg(long = "device-cgroup-rule")]
@@ -180,43 +180,43 @@ pub struct ContainerFlags {
     #[arg(long)]
     pub domainname: Option<String>,
     /// Timeout (in seconds) to stop a container
-    #[arg(long = "stop-timeout", allow_hyphen_values = true)]
+    #[arg(long = "stop-timeout", allow_hyphen_values = true, value_name = "int")]
     pub stop_timeout: Option<String>,
     /// Add an annotation to the container (passed through to the OCI runtime)
-    #[arg(long)]
+    #[arg(long, value_name = "map")]
     pub annotation: Vec<String>,
     /// Command to run to check health
     #[arg(long = "health-cmd")]
     pub health_cmd: Option<String>,
     /// Time between running the check (ms|s|m|h) (default 0s)
-    #[arg(long = "health-interval", allow_hyphen_values = true)]
+    #[arg(long = "health-interval", allow_hyphen_values = true, value_name = "duration")]
     pub health_interval: Option<String>,
     /// Consecutive failures needed to report unhealthy
-    #[arg(long = "health-retries", allow_hyphen_values = true)]
+    #[arg(long = "health-retries", allow_hyphen_values = true, value_name = "int")]
     pub health_retries: Option<String>,
     /// Time between running the check during the start period (ms|s|m|h) (default 0s)
-    #[arg(long = "health-start-interval", allow_hyphen_values = true)]
+    #[arg(long = "health-start-interval", allow_hyphen_values = true, value_name = "duration")]
     pub health_start_interval: Option<String>,
     /// Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)
-    #[arg(long = "health-start-period", allow_hyphen_values = true)]
+    #[arg(long = "health-start-period", allow_hyphen_values = true, value_name = "duration")]
     pub health_start_period: Option<String>,
     /// Maximum time to allow one check to run (ms|s|m|h) (default 0s)
-    #[arg(long = "health-timeout", allow_hyphen_values = true)]
+    #[arg(long = "health-timeout", allow_hyphen_values = true, value_name = "duration")]
     pub health_timeout: Option<String>,
     /// Disable any container-specified HEALTHCHECK
     #[arg(long = "no-healthcheck")]
     pub no_healthcheck: bool,
     /// CPU count (Windows only)
-    #[arg(long = "cpu-count", allow_hyphen_values = true)]
+    #[arg(long = "cpu-count", allow_hyphen_values = true, value_name = "int")]
     pub cpu_count: Option<String>,
     /// CPU percent (Windows only)
-    #[arg(long = "cpu-percent", allow_hyphen_values = true)]
+    #[arg(long = "cpu-percent", allow_hyphen_values = true, value_name = "int")]
     pub cpu_percent: Option<String>,
     /// Maximum IO bandwidth limit for the system drive (Windows only)
-    #[arg(long = "io-maxbandwidth")]
+    #[arg(long = "io-maxbandwidth", value_name = "bytes")]
     pub io_maxbandwidth: Option<String>,
     /// Maximum IOps limit for the system drive (Windows only)
-    #[arg(long = "io-maxiops", allow_hyphen_values = true)]
+    #[arg(long = "io-maxiops", allow_hyphen_values = true, value_name = "uint")]
     pub io_maxiops: Option<String>,
     /// Container isolation technology
     #[arg(long)]
@@ -228,7 +228,7 @@ pub struct ContainerFlags {
     #[arg(long = "storage-opt")]
     pub storage_opt: Vec<String>,
     /// GPU devices to add to the container ('all' to pass all GPUs)
-    #[arg(long)]
+    #[arg(long, value_name = "gpu-request")]
     pub gpus: Option<String>,
     #[command(flatten)]
     pub limits: super::limit_flags::RunLimitFlags,

@@ -31,7 +31,7 @@ pub enum VolumeCommand {
 
 #[derive(Debug, Args)]
 pub struct UpdateArgs {
-    /// Cluster Volume availability ("active", "pause", "drain")
+    /// Cluster Volume availability ("active", "pause", "drain") (default "active")
     #[arg(long)]
     pub availability: Option<String>,
     pub volume: String,
@@ -52,10 +52,10 @@ pub struct CreateArgs {
     #[arg(long)]
     pub label: Vec<String>,
     /// Specify volume name
-    #[arg(long = "name")]
+    #[arg(long = "name", hide = true)]
     pub name_flag: Option<String>,
     /// Set driver specific options
-    #[arg(short = 'o', long)]
+    #[arg(short = 'o', long, value_name = "map")]
     pub opt: Vec<String>,
     /// Cluster volume options (swarm only): parsed, then refused.
     #[arg(long = "limit-bytes", hide = true)]
@@ -83,10 +83,9 @@ pub struct LsArgs {
     #[arg(long, hide = true)]
     pub cluster: bool,
     /// Provide filter values (e.g. "dangling=true")
-    #[arg(short = 'f', long)]
+    #[arg(short = 'f', long, value_name = "filter")]
     pub filter: Vec<String>,
-    /// Format output using a custom template
-    #[arg(long)]
+    #[arg(long, help = super::help::FORMAT_HELP)]
     pub format: Option<String>,
     /// Only display volume names
     #[arg(short = 'q', long)]
@@ -95,8 +94,7 @@ pub struct LsArgs {
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// Format output using a custom template
-    #[arg(short = 'f', long)]
+    #[arg(short = 'f', long, help = super::help::INSPECT_FORMAT_HELP)]
     pub format: Option<String>,
     #[arg(required = true)]
     pub names: Vec<String>,
@@ -117,7 +115,7 @@ pub struct PruneArgs {
     #[arg(short = 'a', long)]
     pub all: bool,
     /// Provide filter values (e.g. "label=<label>")
-    #[arg(long)]
+    #[arg(long, value_name = "filter")]
     pub filter: Vec<String>,
     /// Do not prompt for confirmation
     #[arg(short = 'f', long)]
