@@ -8,6 +8,29 @@ use crate::paths::Paths;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
+/// docker's Long of `context create` and `context update`.
+fn endpoint_help(verb: &str) -> String {
+    format!(
+        "{} a context
+
+Docker endpoint config:
+
+NAME                DESCRIPTION
+from                Copy named context's Docker endpoint configuration
+host                Docker endpoint on which to connect
+ca                  Trust certs signed only by this CA
+cert                Path to TLS certificate file
+key                 Path to TLS key file
+skip-tls-verify     Skip TLS certificate validation
+
+Example:
+
+$ rdock context {verb} my-context --description \"some description\" --docker \"host=tcp://myserver:2376,ca=~/ca-file,cert=~/cert-file,key=~/key-file\"
+",
+        if verb == "create" { "Create" } else { "Update" }
+    )
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ContextCommand {
     /// List contexts
@@ -20,8 +43,10 @@ pub enum ContextCommand {
     /// Set the current docker context
     Use(UseArgs),
     /// Create a context
+    #[command(long_about = endpoint_help("create"))]
     Create(ChangeArgs),
     /// Update a context
+    #[command(long_about = endpoint_help("update"))]
     Update(ChangeArgs),
     /// Remove one or more contexts
     #[command(alias = "remove")]

@@ -47,7 +47,7 @@ pub struct LimitFlags {
     #[arg(long = "pids-limit", allow_hyphen_values = true, value_name = "int")]
     pub pids_limit: Option<String>,
     /// Kernel memory limit
-    #[arg(long = "kernel-memory", hide = true, value_name = "bytes")]
+    #[arg(long = "kernel-memory", value_name = "bytes")]
     pub kernel_memory: Option<String>,
 }
 

@@ -160,8 +160,10 @@ pub enum Command {
     /// Search Docker Hub for images
     Search(search::SearchArgs),
     /// Authenticate to a registry
+    #[command(long_about = "Authenticate to a registry.\nDefaults to Docker Hub if no server is specified.")]
     Login(login::LoginArgs),
     /// Log out from a registry
+    #[command(long_about = "Log out from a registry.\nIf no server is specified, the default is defined by the daemon.")]
     Logout(login::LogoutArgs),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
     Tag(tag::TagArgs),
@@ -170,6 +172,7 @@ pub enum Command {
     /// Return low-level information on Docker objects
     Inspect(inspect::InspectArgs),
     /// Copy files/folders between a container and the local filesystem
+    #[command(long_about = cp::LONG)]
     Cp(cp::CpArgs),
     /// Show the Docker version information
     Version(info::VersionArgs),
@@ -180,7 +183,7 @@ pub enum Command {
         /// bash, fish, powershell or zsh
         shell: Option<String>,
     },
-    /// Help about any command
+    /// Help about the command
     Help {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         topic: Vec<String>,
@@ -350,6 +353,7 @@ pub enum ContainerCommand {
     /// Export a container's filesystem as a tar archive
     Export(export::ExportArgs),
     /// Copy files/folders between a container and the local filesystem
+    #[command(long_about = cp::LONG)]
     Cp(cp::CpArgs),
 }
 

@@ -8,7 +8,8 @@ use crate::error::{Error, Result};
 use crate::paths::Paths;
 use clap::Args;
 
-/// docker's words for three of `run`'s limits, as `update` has them.
+/// docker's words for three of `run`'s limits, as `update` has them
+/// (its `--kernel-memory` is hidden).
 const WORDS: [(&str, &str); 3] = [
     ("cpu-rt-period", "Limit the CPU real-time period in microseconds"),
     ("cpu-rt-runtime", "Limit the CPU real-time runtime in microseconds"),
@@ -19,6 +20,7 @@ fn words(a: clap::Arg) -> clap::Arg {
     let long = a.get_long().unwrap_or_default();
     match WORDS.iter().find(|(l, _)| *l == long) {
         Some((_, w)) => a.help(*w),
+        None if long == "kernel-memory" => a.hide(true),
         None => a,
     }
 }

@@ -22,6 +22,7 @@ pub enum VolumeCommand {
     Inspect(InspectArgs),
     /// Remove one or more volumes
     #[command(alias = "remove")]
+    #[command(long_about = "Remove one or more volumes. You cannot remove a volume that is in use by a container.")]
     Rm(RmArgs),
     /// Remove unused local volumes
     Prune(PruneArgs),
@@ -40,13 +41,13 @@ pub struct UpdateArgs {
 #[derive(Debug, Args)]
 pub struct CreateArgs {
     /// Cluster Volume availability ("active", "pause", "drain")
-    #[arg(long, default_value = "active", hide = true)]
+    #[arg(long, default_value = "active")]
     pub availability: String,
     /// Specify volume driver name
     #[arg(short = 'd', long, default_value = "local")]
     pub driver: String,
     /// Cluster Volume group (cluster volumes)
-    #[arg(long, hide = true)]
+    #[arg(long)]
     pub group: Option<String>,
     /// Set metadata for a volume
     #[arg(long)]
@@ -57,22 +58,30 @@ pub struct CreateArgs {
     /// Set driver specific options
     #[arg(short = 'o', long, value_name = "map")]
     pub opt: Vec<String>,
-    /// Cluster volume options (swarm only): parsed, then refused.
-    #[arg(long = "limit-bytes", hide = true)]
+    // Cluster volume options (swarm only): parsed, then refused.
+    /// Minimum size of the Cluster Volume in bytes
+    #[arg(long = "limit-bytes", value_name = "bytes")]
     pub limit_bytes: Option<String>,
-    #[arg(long = "required-bytes", hide = true)]
+    /// Maximum size of the Cluster Volume in bytes
+    #[arg(long = "required-bytes", value_name = "bytes")]
     pub required_bytes: Option<String>,
-    #[arg(long, hide = true)]
+    /// Cluster Volume access scope ("single", "multi") (default "single")
+    #[arg(long)]
     pub scope: Option<String>,
-    #[arg(long, hide = true)]
+    /// Cluster Volume secrets
+    #[arg(long, value_name = "map")]
     pub secret: Vec<String>,
-    #[arg(long, hide = true)]
+    /// Cluster Volume access sharing ("none", "readonly", "onewriter", "all") (default "none")
+    #[arg(long)]
     pub sharing: Option<String>,
-    #[arg(long = "topology-preferred", hide = true)]
+    /// A topology that the Cluster Volume would be preferred in
+    #[arg(long = "topology-preferred")]
     pub topology_preferred: Vec<String>,
-    #[arg(long = "topology-required", hide = true)]
+    /// A topology that the Cluster Volume must be accessible from
+    #[arg(long = "topology-required")]
     pub topology_required: Vec<String>,
-    #[arg(long = "type", hide = true)]
+    /// Cluster Volume access type ("mount", "block") (default "block")
+    #[arg(long = "type")]
     pub cluster_type: Option<String>,
     pub name: Option<String>,
 }
@@ -80,7 +89,7 @@ pub struct CreateArgs {
 #[derive(Debug, Args)]
 pub struct LsArgs {
     /// Display only cluster volumes, and use cluster volume list formatting
-    #[arg(long, hide = true)]
+    #[arg(long)]
     pub cluster: bool,
     /// Provide filter values (e.g. "dangling=true")
     #[arg(short = 'f', long, value_name = "filter")]
