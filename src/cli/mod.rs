@@ -579,6 +579,10 @@ fn parse(args: &[String]) -> std::result::Result<Cli, i32> {
         return Err(0);
     }
     if !words.is_empty() && help::find(&root, &words).is_some_and(|(c, _)| c.has_subcommands()) {
+        if words == ["manifest"] {
+            // docker's `manifest` prints its usage after an empty line.
+            eprintln!();
+        }
         help::print(&words, true);
         return Err(0);
     }

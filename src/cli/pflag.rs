@@ -312,7 +312,14 @@ fn parse_shorts(
             if c == 'h' {
                 // cobra's `-h`, deprecated where a command has no -h of its own.
                 set_help(level, &mut p.help, inline)?;
-                println!("Flag shorthand -h has been deprecated, use --help");
+                // pflag prints it to its flag set's output: stderr for
+                // the root's own flags, the command's stdout below it.
+                let notice = "Flag shorthand -h has been deprecated, use --help";
+                if level.path.is_empty() {
+                    eprintln!("{notice}");
+                } else {
+                    println!("{notice}");
+                }
                 rest = if inline.is_some() { "" } else { after };
                 chars = rest.chars();
                 continue;

@@ -236,12 +236,23 @@ pub struct ContainerFlags {
     pub later: NotYet,
 }
 
-/// docker flags rdock parses but does not implement yet: (long, short, takes a value).
-/// Using one is a clear error rather than a silent no-op.
-const NOT_YET: &[(&str, Option<char>, bool)] = &[
-    ("ip6", None, true),
-    ("link-local-ip", None, true),
-    ("use-api-socket", None, false),
+/// docker flags rdock parses but does not implement yet: (long, short,
+/// the value's type (none: a bool), docker's help). Using one is a clear
+/// error rather than a silent no-op; help lists them as docker does.
+const NOT_YET: &[(&str, Option<char>, Option<&str>, &str)] = &[
+    ("ip6", None, Some("string"), "IPv6 address (e.g., 2001:db8::33)"),
+    (
+        "link-local-ip",
+        None,
+        Some("list"),
+        "Container IPv4/IPv6 link-local addresses",
+    ),
+    (
+        "use-api-socket",
+        None,
+        None,
+        "Bind mount Docker API socket and required auth",
+    ),
 ];
 
 /// Which of the NOT_YET flags were given.
@@ -254,10 +265,10 @@ impl FromArgMatches for NotYet {
     fn from_arg_matches(m: &ArgMatches) -> std::result::Result<Self, clap::Error> {
         let given = NOT_YET
             .iter()
-            .filter(|(long, _, _)| {
+            .filter(|(long, ..)| {
                 m.value_source(long) == Some(clap::parser::ValueSource::CommandLine)
             })
-            .map(|(long, _, _)| long.to_string())
+            .map(|(long, ..)| long.to_string())
             .collect();
         Ok(NotYet { given })
     }
@@ -269,15 +280,14 @@ impl FromArgMatches for NotYet {
 
 impl Args for NotYet {
     fn augment_args(mut cmd: clap::Command) -> clap::Command {
-        for (long, short, value) in NOT_YET {
-            let mut a = clap::Arg::new(*long).long(*long).hide(true);
+        for (long, short, value, help) in NOT_YET {
+            let mut a = clap::Arg::new(*long).long(*long).help(*help);
             if let Some(s) = short {
                 a = a.short(*s);
             }
-            a = if *value {
-                a.action(clap::ArgAction::Append)
-            } else {
-                a.action(clap::ArgAction::SetTrue)
+            a = match value {
+                Some(kind) => a.action(clap::ArgAction::Append).value_name(*kind),
+                None => a.action(clap::ArgAction::SetTrue),
             };
             cmd = cmd.arg(a);
         }
