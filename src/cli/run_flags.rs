@@ -206,17 +206,18 @@ pub struct ContainerFlags {
     /// Disable any container-specified HEALTHCHECK
     #[arg(long = "no-healthcheck")]
     pub no_healthcheck: bool,
+    // The Windows-only flags: docker hides them before a Linux engine.
     /// CPU count (Windows only)
-    #[arg(long = "cpu-count", allow_hyphen_values = true, value_name = "int")]
+    #[arg(hide = true, long = "cpu-count", allow_hyphen_values = true, value_name = "int")]
     pub cpu_count: Option<String>,
     /// CPU percent (Windows only)
-    #[arg(long = "cpu-percent", allow_hyphen_values = true, value_name = "int")]
+    #[arg(hide = true, long = "cpu-percent", allow_hyphen_values = true, value_name = "int")]
     pub cpu_percent: Option<String>,
     /// Maximum IO bandwidth limit for the system drive (Windows only)
-    #[arg(long = "io-maxbandwidth", value_name = "bytes")]
+    #[arg(hide = true, long = "io-maxbandwidth", value_name = "bytes")]
     pub io_maxbandwidth: Option<String>,
     /// Maximum IOps limit for the system drive (Windows only)
-    #[arg(long = "io-maxiops", allow_hyphen_values = true, value_name = "uint")]
+    #[arg(hide = true, long = "io-maxiops", allow_hyphen_values = true, value_name = "uint")]
     pub io_maxiops: Option<String>,
     /// Container isolation technology
     #[arg(long)]

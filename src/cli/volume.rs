@@ -27,27 +27,30 @@ pub enum VolumeCommand {
     /// Remove unused local volumes
     Prune(PruneArgs),
     /// Update a volume (cluster volumes only)
+    #[command(hide = true)]
     Update(UpdateArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct UpdateArgs {
     /// Cluster Volume availability ("active", "pause", "drain") (default "active")
-    #[arg(long)]
+    #[arg(long, hide = true)]
     pub availability: Option<String>,
     pub volume: String,
 }
 
 #[derive(Debug, Args)]
 pub struct CreateArgs {
+    // docker hides the cluster volume flags before an engine that is no
+    // swarm manager, as rdock never is.
     /// Cluster Volume availability ("active", "pause", "drain")
-    #[arg(long, default_value = "active")]
+    #[arg(long, default_value = "active", hide = true)]
     pub availability: String,
     /// Specify volume driver name
     #[arg(short = 'd', long, default_value = "local")]
     pub driver: String,
     /// Cluster Volume group (cluster volumes)
-    #[arg(long)]
+    #[arg(long, hide = true)]
     pub group: Option<String>,
     /// Set metadata for a volume
     #[arg(long)]
@@ -60,28 +63,28 @@ pub struct CreateArgs {
     pub opt: Vec<String>,
     // Cluster volume options (swarm only): parsed, then refused.
     /// Minimum size of the Cluster Volume in bytes
-    #[arg(long = "limit-bytes", value_name = "bytes")]
+    #[arg(long = "limit-bytes", value_name = "bytes", hide = true)]
     pub limit_bytes: Option<String>,
     /// Maximum size of the Cluster Volume in bytes
-    #[arg(long = "required-bytes", value_name = "bytes")]
+    #[arg(long = "required-bytes", value_name = "bytes", hide = true)]
     pub required_bytes: Option<String>,
     /// Cluster Volume access scope ("single", "multi") (default "single")
-    #[arg(long)]
+    #[arg(long, hide = true)]
     pub scope: Option<String>,
     /// Cluster Volume secrets
-    #[arg(long, value_name = "map")]
+    #[arg(long, value_name = "map", hide = true)]
     pub secret: Vec<String>,
     /// Cluster Volume access sharing ("none", "readonly", "onewriter", "all") (default "none")
-    #[arg(long)]
+    #[arg(long, hide = true)]
     pub sharing: Option<String>,
     /// A topology that the Cluster Volume would be preferred in
-    #[arg(long = "topology-preferred")]
+    #[arg(long = "topology-preferred", hide = true)]
     pub topology_preferred: Vec<String>,
     /// A topology that the Cluster Volume must be accessible from
-    #[arg(long = "topology-required")]
+    #[arg(long = "topology-required", hide = true)]
     pub topology_required: Vec<String>,
     /// Cluster Volume access type ("mount", "block") (default "block")
-    #[arg(long = "type")]
+    #[arg(long = "type", hide = true)]
     pub cluster_type: Option<String>,
     pub name: Option<String>,
 }
@@ -89,7 +92,7 @@ pub struct CreateArgs {
 #[derive(Debug, Args)]
 pub struct LsArgs {
     /// Display only cluster volumes, and use cluster volume list formatting
-    #[arg(long)]
+    #[arg(long, hide = true)]
     pub cluster: bool,
     /// Provide filter values (e.g. "dangling=true")
     #[arg(short = 'f', long, value_name = "filter")]
