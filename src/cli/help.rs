@@ -80,14 +80,16 @@ Refer to https://docs.docker.com/go/formatting/ for more information about forma
 /// The groups docker marks `experimentalCLI`, with all their commands.
 const EXPERIMENTAL: &[&str] = &["manifest"];
 
-const EXPERIMENTAL_NOTE: &str = "  Experimental features provide early access to product functionality. These
+const EXPERIMENTAL_NOTE: &str =
+    "  Experimental features provide early access to product functionality. These
   features may change between releases without warning, or can be removed from a
   future release. Learn more about experimental features in our documentation:
   https://docs.docker.com/go/experimental/
 ";
 
 /// The closing line of the root's help (its `additionalHelp`).
-const GUIDES: &str = "For more help on how to use Docker, head to https://docs.docker.com/go/guides/";
+const GUIDES: &str =
+    "For more help on how to use Docker, head to https://docs.docker.com/go/guides/";
 
 /// The command at `path` (canonical names or aliases), built.
 pub fn find(root: &Command, path: &[String]) -> Option<(Command, Vec<String>)> {
@@ -161,6 +163,11 @@ fn config_dir() -> Option<String> {
     }
     let home = std::env::var_os("HOME")?;
     Some(format!("{}/.docker", home.to_string_lossy()))
+}
+
+/// The path of the command's parent (`["image"]` of `["image", "ls"]`).
+fn parent_of(path: &[String]) -> &[String] {
+    path.split_last().map(|(_, p)| p).unwrap_or_default()
 }
 
 /// `rdock image ls`
@@ -253,7 +260,7 @@ fn render_command(cmd: &Command, path: &[String], wrap_at: usize) -> String {
     } else {
         match usage::lookup(&key) {
             Some(u) => {
-                let parent = command_path(path.get(..path.len() - 1).unwrap_or_default());
+                let parent = command_path(parent_of(path));
                 format!("{parent} {}", u.use_line.replace("docker ", "rdock "))
             }
             None => format!("{here} [OPTIONS]"),
@@ -265,7 +272,10 @@ fn render_command(cmd: &Command, path: &[String], wrap_at: usize) -> String {
         .map(|s| s.to_string())
         .unwrap_or_default();
     let mut out = format!("Usage:  {use_line}\n\n{}\n", about.trim());
-    if path.first().is_some_and(|g| EXPERIMENTAL.contains(&g.as_str())) {
+    if path
+        .first()
+        .is_some_and(|g| EXPERIMENTAL.contains(&g.as_str()))
+    {
         out.push_str(&format!(
             "\nEXPERIMENTAL:\n  {here} is an experimental feature.\n{EXPERIMENTAL_NOTE}"
         ));
@@ -303,7 +313,7 @@ fn aliases(cmd: &Command, path: &[String]) -> Option<String> {
     if names.is_empty() {
         return None;
     }
-    let parent = command_path(path.get(..path.len() - 1).unwrap_or_default());
+    let parent = command_path(parent_of(path));
     let mut s = command_path(path);
     for a in names {
         s.push_str(&format!(", {parent} {a}"));
@@ -334,7 +344,10 @@ impl Flag {
         );
         // clap's own help flag is cobra's hidden one; a command that
         // defines `--help` itself (run, create) lists it, as docker's do.
-        if help && a.get_help().is_none_or(|h| h.to_string().starts_with("Print help")) {
+        if help
+            && a.get_help()
+                .is_none_or(|h| h.to_string().starts_with("Print help"))
+        {
             return None;
         }
         let long = a.get_long()?.to_string();
@@ -433,15 +446,22 @@ fn flag_usages(flags: &[Flag], cols: usize) -> String {
         })
         .collect();
     // pflag's maxlen counts its separator byte.
-    let maxlen = heads.iter().map(|h| h.len() + 1).max().unwrap_or(0);
+    let maxlen = heads
+        .iter()
+        .map(|h| h.len().saturating_add(1))
+        .max()
+        .unwrap_or(0);
     let mut out = String::new();
     for (f, head) in flags.iter().zip(&heads) {
         let mut usage = f.usage.clone();
         if let Some(d) = &f.default {
             usage.push_str(&format!(" (default {d})"));
         }
-        let spacing = " ".repeat(maxlen - head.len());
-        out.push_str(&format!("{head} {spacing} {}\n", wrap(maxlen + 2, cols, &usage)));
+        let spacing = " ".repeat(maxlen.saturating_sub(head.len()));
+        out.push_str(&format!(
+            "{head} {spacing} {}\n",
+            wrap(maxlen.saturating_add(2), cols, &usage)
+        ));
     }
     // The template's trimRightSpace.
     out.truncate(out.trim_end().len());
@@ -452,18 +472,24 @@ fn flag_usages(flags: &[Flag], cols: usize) -> String {
 /// pflag's wrapN: `s` split on whitespace into a first part of up to `i`
 /// bytes and the rest, going `slop` over to take the whole string.
 fn wrap_n(i: usize, slop: usize, s: &str) -> (String, String) {
-    if i + slop > s.len() {
-        return (s.to_string(), String::new());
+    let whole = || (s.to_string(), String::new());
+    if i.saturating_add(slop) > s.len() {
+        return whole();
     }
     let head = s.get(..i).unwrap_or(s);
     let w = match head.rfind([' ', '\t', '\n']) {
         Some(w) if w > 0 => w,
-        _ => return (s.to_string(), String::new()),
+        _ => return whole(),
     };
-    if let Some(nl) = head.rfind('\n').filter(|&nl| nl > 0 && nl < w) {
-        return (s[..nl].to_string(), s[nl + 1..].to_string());
+    // Split at the (one-byte) blank, dropping it.
+    let cut = |at: usize| match (s.get(..at), s.get(at.saturating_add(1)..)) {
+        (Some(a), Some(b)) => (a.to_string(), b.to_string()),
+        _ => whole(),
+    };
+    match head.rfind('\n').filter(|&nl| nl > 0 && nl < w) {
+        Some(nl) => cut(nl),
+        None => cut(w),
     }
-    (s[..w].to_string(), s[w + 1..].to_string())
 }
 
 /// pflag's wrap: `s` wrapped to `w` columns, lines after the first
@@ -475,16 +501,16 @@ fn wrap(i: usize, w: usize, s: &str) -> String {
     }
     let (mut i, mut width) = (i, w.saturating_sub(i));
     let mut r = String::new();
-    if w < i + 24 {
+    if width < 24 {
         i = 16;
         width = w.saturating_sub(i);
         r.push_str(&indent(i));
     }
-    if w < i + 24 {
+    if width < 24 {
         return s.replace('\n', &r);
     }
     let slop = 5;
-    width -= slop;
+    width = width.saturating_sub(slop);
     let (first, mut rest) = wrap_n(width, slop, s);
     r.push_str(&first.replace('\n', &indent(i)));
     while !rest.is_empty() {

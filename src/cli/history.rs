@@ -19,7 +19,10 @@ pub struct HistoryArgs {
     /// Don't truncate output
     #[arg(long = "no-trunc")]
     pub no_trunc: bool,
-    #[arg(long, help = "Show history for the given platform. Formatted as \"os[/arch[/variant]]\" (e.g., \"linux/amd64\")")]
+    #[arg(
+        long,
+        help = "Show history for the given platform. Formatted as \"os[/arch[/variant]]\" (e.g., \"linux/amd64\")"
+    )]
     pub platform: Option<String>,
     /// Only show image IDs
     #[arg(short = 'q', long)]

@@ -114,7 +114,11 @@ pub struct RunLimitFlags {
     #[arg(long = "device-write-iops")]
     pub device_write_iops: Vec<String>,
     /// Tune container memory swappiness (0 to 100) (default -1)
-    #[arg(long = "memory-swappiness", allow_hyphen_values = true, value_name = "int")]
+    #[arg(
+        long = "memory-swappiness",
+        allow_hyphen_values = true,
+        value_name = "int"
+    )]
     pub memory_swappiness: Option<String>,
     /// Disable OOM Killer
     #[arg(long = "oom-kill-disable")]
@@ -125,7 +129,10 @@ pub struct RunLimitFlags {
     /// Optional parent cgroup for the container
     #[arg(long = "cgroup-parent")]
     pub cgroup_parent: Option<String>,
-    #[arg(long, help = "Cgroup namespace to use (host|private)\n'host':    Run the container in the Docker host's cgroup namespace\n'private': Run the container in its own private cgroup namespace\n'':        Use the cgroup namespace as configured by the\n           default-cgroupns-mode option on the daemon (default)")]
+    #[arg(
+        long,
+        help = "Cgroup namespace to use (host|private)\n'host':    Run the container in the Docker host's cgroup namespace\n'private': Run the container in its own private cgroup namespace\n'':        Use the cgroup namespace as configured by the\n           default-cgroupns-mode option on the daemon (default)"
+    )]
     pub cgroupns: Option<String>,
 }
 

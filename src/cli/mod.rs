@@ -90,7 +90,8 @@ pub struct Cli {
 }
 
 /// docker's Long of `manifest`.
-const MANIFEST_LONG: &str = "The **rdock manifest** command has subcommands for managing image manifests and
+const MANIFEST_LONG: &str =
+    "The **rdock manifest** command has subcommands for managing image manifests and
 manifest lists. A manifest list allows you to use one name to refer to the same image
 built for multiple architectures.
 
@@ -160,10 +161,14 @@ pub enum Command {
     /// Search Docker Hub for images
     Search(search::SearchArgs),
     /// Authenticate to a registry
-    #[command(long_about = "Authenticate to a registry.\nDefaults to Docker Hub if no server is specified.")]
+    #[command(
+        long_about = "Authenticate to a registry.\nDefaults to Docker Hub if no server is specified."
+    )]
     Login(login::LoginArgs),
     /// Log out from a registry
-    #[command(long_about = "Log out from a registry.\nIf no server is specified, the default is defined by the daemon.")]
+    #[command(
+        long_about = "Log out from a registry.\nIf no server is specified, the default is defined by the daemon."
+    )]
     Logout(login::LogoutArgs),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
     Tag(tag::TagArgs),
@@ -596,7 +601,11 @@ fn parse(args: &[String]) -> std::result::Result<Cli, i32> {
 /// help.
 fn help_request(args: &[String]) -> (Vec<String>, bool) {
     let head = args.iter().skip(1).take_while(|a| *a != "--");
-    let words = head.clone().filter(|a| !a.starts_with('-')).cloned().collect();
+    let words = head
+        .clone()
+        .filter(|a| !a.starts_with('-'))
+        .cloned()
+        .collect();
     let help = head.clone().any(|a| a == "--help");
     (words, help)
 }

@@ -141,7 +141,11 @@ pub struct ConnectArgs {
     /// driver options for the network
     #[arg(long = "driver-opt", value_delimiter = ',', value_name = "strings")]
     pub driver_opt: Vec<String>,
-    #[arg(long = "gw-priority", allow_negative_numbers = true, help = "Highest gw-priority provides the default gateway. Accepts positive and negative values.")]
+    #[arg(
+        long = "gw-priority",
+        allow_negative_numbers = true,
+        help = "Highest gw-priority provides the default gateway. Accepts positive and negative values."
+    )]
     pub gw_priority: Option<i64>,
     /// IPv4 address (e.g., "172.30.100.104")
     #[arg(long)]

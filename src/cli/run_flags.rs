@@ -189,35 +189,70 @@ pub struct ContainerFlags {
     #[arg(long = "health-cmd")]
     pub health_cmd: Option<String>,
     /// Time between running the check (ms|s|m|h) (default 0s)
-    #[arg(long = "health-interval", allow_hyphen_values = true, value_name = "duration")]
+    #[arg(
+        long = "health-interval",
+        allow_hyphen_values = true,
+        value_name = "duration"
+    )]
     pub health_interval: Option<String>,
     /// Consecutive failures needed to report unhealthy
-    #[arg(long = "health-retries", allow_hyphen_values = true, value_name = "int")]
+    #[arg(
+        long = "health-retries",
+        allow_hyphen_values = true,
+        value_name = "int"
+    )]
     pub health_retries: Option<String>,
     /// Time between running the check during the start period (ms|s|m|h) (default 0s)
-    #[arg(long = "health-start-interval", allow_hyphen_values = true, value_name = "duration")]
+    #[arg(
+        long = "health-start-interval",
+        allow_hyphen_values = true,
+        value_name = "duration"
+    )]
     pub health_start_interval: Option<String>,
     /// Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)
-    #[arg(long = "health-start-period", allow_hyphen_values = true, value_name = "duration")]
+    #[arg(
+        long = "health-start-period",
+        allow_hyphen_values = true,
+        value_name = "duration"
+    )]
     pub health_start_period: Option<String>,
     /// Maximum time to allow one check to run (ms|s|m|h) (default 0s)
-    #[arg(long = "health-timeout", allow_hyphen_values = true, value_name = "duration")]
+    #[arg(
+        long = "health-timeout",
+        allow_hyphen_values = true,
+        value_name = "duration"
+    )]
     pub health_timeout: Option<String>,
     /// Disable any container-specified HEALTHCHECK
     #[arg(long = "no-healthcheck")]
     pub no_healthcheck: bool,
     // The Windows-only flags: docker hides them before a Linux engine.
     /// CPU count (Windows only)
-    #[arg(hide = true, long = "cpu-count", allow_hyphen_values = true, value_name = "int")]
+    #[arg(
+        hide = true,
+        long = "cpu-count",
+        allow_hyphen_values = true,
+        value_name = "int"
+    )]
     pub cpu_count: Option<String>,
     /// CPU percent (Windows only)
-    #[arg(hide = true, long = "cpu-percent", allow_hyphen_values = true, value_name = "int")]
+    #[arg(
+        hide = true,
+        long = "cpu-percent",
+        allow_hyphen_values = true,
+        value_name = "int"
+    )]
     pub cpu_percent: Option<String>,
     /// Maximum IO bandwidth limit for the system drive (Windows only)
     #[arg(hide = true, long = "io-maxbandwidth", value_name = "bytes")]
     pub io_maxbandwidth: Option<String>,
     /// Maximum IOps limit for the system drive (Windows only)
-    #[arg(hide = true, long = "io-maxiops", allow_hyphen_values = true, value_name = "uint")]
+    #[arg(
+        hide = true,
+        long = "io-maxiops",
+        allow_hyphen_values = true,
+        value_name = "uint"
+    )]
     pub io_maxiops: Option<String>,
     /// Container isolation technology
     #[arg(long)]
@@ -241,7 +276,12 @@ pub struct ContainerFlags {
 /// the value's type (none: a bool), docker's help). Using one is a clear
 /// error rather than a silent no-op; help lists them as docker does.
 const NOT_YET: &[(&str, Option<char>, Option<&str>, &str)] = &[
-    ("ip6", None, Some("string"), "IPv6 address (e.g., 2001:db8::33)"),
+    (
+        "ip6",
+        None,
+        Some("string"),
+        "IPv6 address (e.g., 2001:db8::33)",
+    ),
     (
         "link-local-ip",
         None,

@@ -11,9 +11,18 @@ use clap::Args;
 /// docker's words for three of `run`'s limits, as `update` has them
 /// (its `--kernel-memory` is hidden).
 const WORDS: [(&str, &str); 3] = [
-    ("cpu-rt-period", "Limit the CPU real-time period in microseconds"),
-    ("cpu-rt-runtime", "Limit the CPU real-time runtime in microseconds"),
-    ("memory-swap", "Swap limit equal to memory plus swap: -1 to enable unlimited swap"),
+    (
+        "cpu-rt-period",
+        "Limit the CPU real-time period in microseconds",
+    ),
+    (
+        "cpu-rt-runtime",
+        "Limit the CPU real-time runtime in microseconds",
+    ),
+    (
+        "memory-swap",
+        "Swap limit equal to memory plus swap: -1 to enable unlimited swap",
+    ),
 ];
 
 fn words(a: clap::Arg) -> clap::Arg {

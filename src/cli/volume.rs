@@ -22,7 +22,9 @@ pub enum VolumeCommand {
     Inspect(InspectArgs),
     /// Remove one or more volumes
     #[command(alias = "remove")]
-    #[command(long_about = "Remove one or more volumes. You cannot remove a volume that is in use by a container.")]
+    #[command(
+        long_about = "Remove one or more volumes. You cannot remove a volume that is in use by a container."
+    )]
     Rm(RmArgs),
     /// Remove unused local volumes
     Prune(PruneArgs),
