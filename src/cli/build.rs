@@ -23,7 +23,7 @@ pub struct BuildArgs {
     #[arg(long = "build-arg")]
     pub build_arg: Vec<String>,
     /// Images to consider as cache sources
-    #[arg(long = "cache-from")]
+    #[arg(long = "cache-from", value_name = "strings")]
     pub cache_from: Vec<String>,
     /// Set the parent cgroup for the "RUN" instructions during build
     #[arg(long = "cgroup-parent")]
@@ -32,13 +32,13 @@ pub struct BuildArgs {
     #[arg(long)]
     pub compress: bool,
     /// Limit the CPU CFS (Completely Fair Scheduler) period
-    #[arg(long = "cpu-period")]
+    #[arg(long = "cpu-period", value_name = "int")]
     pub cpu_period: Option<i64>,
     /// Limit the CPU CFS (Completely Fair Scheduler) quota
-    #[arg(long = "cpu-quota")]
+    #[arg(long = "cpu-quota", value_name = "int")]
     pub cpu_quota: Option<i64>,
     /// CPU shares (relative weight)
-    #[arg(short = 'c', long = "cpu-shares")]
+    #[arg(short = 'c', long = "cpu-shares", value_name = "int")]
     pub cpu_shares: Option<i64>,
     /// CPUs in which to allow execution (0-3, 0,1)
     #[arg(long = "cpuset-cpus")]
@@ -46,7 +46,7 @@ pub struct BuildArgs {
     /// MEMs in which to allow execution (0-3, 0,1)
     #[arg(long = "cpuset-mems")]
     pub cpuset_mems: Option<String>,
-    /// Skip image verification
+    /// Skip image verification (default true)
     #[arg(long = "disable-content-trust", default_value_t = true, num_args = 0..=1, default_missing_value = "true", require_equals = true, action = clap::ArgAction::Set)]
     pub disable_content_trust: bool,
     /// Name of the Dockerfile (Default is "PATH/Dockerfile")
@@ -65,12 +65,12 @@ pub struct BuildArgs {
     #[arg(long)]
     pub label: Vec<String>,
     /// Memory limit
-    #[arg(short = 'm', long)]
+    #[arg(short = 'm', long, value_name = "bytes")]
     pub memory: Option<String>,
     /// Swap limit equal to memory plus swap: -1 to enable unlimited swap
-    #[arg(long = "memory-swap", allow_hyphen_values = true)]
+    #[arg(long = "memory-swap", allow_hyphen_values = true, value_name = "bytes")]
     pub memory_swap: Option<String>,
-    /// Set the networking mode for the "RUN" instructions during build
+    /// Set the networking mode for the RUN instructions during build
     #[arg(long, default_value = "default")]
     pub network: String,
     /// Do not use cache when building the image
@@ -92,10 +92,10 @@ pub struct BuildArgs {
     #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", require_equals = true, action = clap::ArgAction::Set)]
     pub rm: bool,
     /// Security options
-    #[arg(long = "security-opt")]
+    #[arg(long = "security-opt", value_name = "strings")]
     pub security_opt: Vec<String>,
     /// Size of "/dev/shm"
-    #[arg(long = "shm-size")]
+    #[arg(long = "shm-size", value_name = "bytes")]
     pub shm_size: Option<String>,
     /// Squash newly built layers into a single new layer
     #[arg(long)]
@@ -103,11 +103,10 @@ pub struct BuildArgs {
     /// Name and optionally a tag in the "name:tag" format
     #[arg(short = 't', long = "tag")]
     pub tag: Vec<String>,
-    /// Set the target build stage to build.
-    #[arg(long)]
+    #[arg(long, help = "Set the target build stage to build.")]
     pub target: Option<String>,
-    /// Ulimit options
-    #[arg(long)]
+    /// Ulimit options (default [])
+    #[arg(long, value_name = "ulimit")]
     pub ulimit: Vec<String>,
     /// PATH | URL | -
     pub context: String,
@@ -128,13 +127,13 @@ pub struct BuilderPruneArgs {
     #[arg(short = 'a', long)]
     pub all: bool,
     /// Provide filter values (e.g. "until=24h")
-    #[arg(long)]
+    #[arg(long, value_name = "filter")]
     pub filter: Vec<String>,
     /// Do not prompt for confirmation
     #[arg(short = 'f', long)]
     pub force: bool,
     /// Amount of disk space to keep for cache
-    #[arg(long = "keep-storage")]
+    #[arg(long = "keep-storage", value_name = "bytes")]
     pub keep_storage: Option<String>,
 }
 

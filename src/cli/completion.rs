@@ -25,7 +25,7 @@ pub fn completion(shell: Option<&str>) -> Result<i32> {
     Ok(0)
 }
 
-const USAGE: &str = "Usage:  rdock completion COMMAND
+pub(crate) const USAGE: &str = "Usage:  rdock completion COMMAND
 
 Generate the autocompletion script for rdock for the specified shell.
 See each sub-command's help for details on how to use the generated script.
@@ -44,19 +44,20 @@ Run 'rdock completion COMMAND --help' for more information on a command.
 pub fn help(topic: &[String]) -> Result<i32> {
     let mut cmd = super::Cli::command();
     cmd.build();
-    for word in topic {
+    let mut path = Vec::new();
+    for (i, word) in topic.iter().enumerate() {
         let Some(sub) = cmd.find_subcommand(word).cloned() else {
+            // cobra's Find: the words from the first it cannot place.
+            let rest = topic.get(i..).unwrap_or_default().join(" ");
             return Err(Error::WithCode(
-                Box::new(Error::msg(format!(
-                    "unknown help topic: {}",
-                    topic.join(" ")
-                ))),
+                Box::new(Error::msg(format!("unknown help topic: {rest}"))),
                 1,
             ));
         };
         cmd = sub;
         cmd.build();
+        path.push(cmd.get_name().to_string());
     }
-    print!("{}", cmd.render_help());
+    super::help::print(&path, false);
     Ok(0)
 }

@@ -8,6 +8,29 @@ use crate::paths::Paths;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
+/// docker's Long of `context create` and `context update`.
+fn endpoint_help(verb: &str) -> String {
+    format!(
+        "{} a context
+
+Docker endpoint config:
+
+NAME                DESCRIPTION
+from                Copy named context's Docker endpoint configuration
+host                Docker endpoint on which to connect
+ca                  Trust certs signed only by this CA
+cert                Path to TLS certificate file
+key                 Path to TLS key file
+skip-tls-verify     Skip TLS certificate validation
+
+Example:
+
+$ rdock context {verb} my-context --description \"some description\" --docker \"host=tcp://myserver:2376,ca=~/ca-file,cert=~/cert-file,key=~/key-file\"
+",
+        if verb == "create" { "Create" } else { "Update" }
+    )
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ContextCommand {
     /// List contexts
@@ -20,13 +43,15 @@ pub enum ContextCommand {
     /// Set the current docker context
     Use(UseArgs),
     /// Create a context
+    #[command(long_about = endpoint_help("create"))]
     Create(ChangeArgs),
     /// Update a context
+    #[command(long_about = endpoint_help("update"))]
     Update(ChangeArgs),
     /// Remove one or more contexts
     #[command(alias = "remove")]
     Rm(RmArgs),
-    /// Export a context to a tar archive FILE or a tar stream on STDOUT.
+    #[command(about = "Export a context to a tar archive FILE or a tar stream on STDOUT.")]
     Export(NameArgs),
     /// Import a context from a tar or zip file
     Import(NameArgs),
@@ -34,8 +59,7 @@ pub enum ContextCommand {
 
 #[derive(Debug, Args)]
 pub struct LsArgs {
-    /// Format output using a custom template
-    #[arg(long)]
+    #[arg(long, help = super::help::FORMAT_HELP)]
     pub format: Option<String>,
     /// Only show context names
     #[arg(short = 'q', long)]
@@ -44,8 +68,7 @@ pub struct LsArgs {
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// Format output using a custom template
-    #[arg(short = 'f', long)]
+    #[arg(short = 'f', long, help = super::help::INSPECT_FORMAT_HELP)]
     pub format: Option<String>,
     pub names: Vec<String>,
 }
@@ -60,8 +83,8 @@ pub struct ChangeArgs {
     /// Description of the context
     #[arg(long)]
     pub description: Option<String>,
-    /// set the docker endpoint
-    #[arg(long)]
+    /// set the docker endpoint (default [])
+    #[arg(long, value_name = "stringToString")]
     pub docker: Vec<String>,
     /// create context from a named context
     #[arg(long)]

@@ -10,6 +10,14 @@ use clap::Args;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+/// docker's Long of `cp`.
+pub const LONG: &str = "Copy files/folders between a container and the local filesystem
+
+Use '-' as the source to read a tar archive from stdin
+and extract it to a directory destination in a container.
+Use '-' as the destination to stream a tar archive of a
+container source to stdout.";
+
 #[derive(Debug, Args)]
 pub struct CpArgs {
     /// Archive mode (copy all uid/gid information)

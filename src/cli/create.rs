@@ -5,8 +5,13 @@ use crate::error::Result;
 use crate::paths::Paths;
 use clap::Args;
 
+/// docker's words for `create --pull` (its flag is `run`'s).
+pub fn pull_help(a: clap::Arg) -> clap::Arg {
+    a.help("Pull image before creating (\"always\", \"|missing\", \"never\")")
+}
+
 #[derive(Debug, Args)]
-#[command(disable_help_flag = true)]
+#[command(disable_help_flag = true, mut_arg("pull", pull_help))]
 pub struct CreateArgs {
     /// Attach to STDIN, STDOUT or STDERR
     #[arg(short = 'a', long)]

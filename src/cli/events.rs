@@ -14,12 +14,9 @@ use std::time::Duration;
 #[derive(Debug, Args)]
 pub struct EventsArgs {
     /// Filter output based on conditions provided
-    #[arg(short = 'f', long)]
+    #[arg(short = 'f', long, value_name = "filter")]
     pub filter: Vec<String>,
-    /// Format output using a custom template:
-    /// 'json':             Print in JSON format
-    /// 'TEMPLATE':         Print output using the given Go template.
-    #[arg(long)]
+    #[arg(long, help = super::help::INSPECT_FORMAT_HELP)]
     pub format: Option<String>,
     /// Show all events created since timestamp
     #[arg(long)]

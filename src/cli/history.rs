@@ -11,8 +11,7 @@ use serde_json::json;
 
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
-    /// Format output using a custom template
-    #[arg(long)]
+    #[arg(long, help = super::help::FORMAT_HELP)]
     pub format: Option<String>,
     /// Print sizes and dates in human readable format
     #[arg(short = 'H', long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", require_equals = true, action = clap::ArgAction::Set)]
@@ -20,8 +19,10 @@ pub struct HistoryArgs {
     /// Don't truncate output
     #[arg(long = "no-trunc")]
     pub no_trunc: bool,
-    /// Show history for the given platform
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Show history for the given platform. Formatted as \"os[/arch[/variant]]\" (e.g., \"linux/amd64\")"
+    )]
     pub platform: Option<String>,
     /// Only show image IDs
     #[arg(short = 'q', long)]

@@ -18,10 +18,9 @@ pub struct ImagesArgs {
     #[arg(long)]
     pub digests: bool,
     /// Filter output based on conditions provided
-    #[arg(short = 'f', long)]
+    #[arg(short = 'f', long, value_name = "filter")]
     pub filter: Vec<String>,
-    /// Format output using a custom template
-    #[arg(long)]
+    #[arg(long, help = super::help::FORMAT_HELP)]
     pub format: Option<String>,
     /// Don't truncate output
     #[arg(long = "no-trunc")]

@@ -25,15 +25,13 @@ const SERVER_PLATFORM: &str = "rdock (no daemon: this binary is the engine)";
 
 #[derive(Debug, Args)]
 pub struct VersionArgs {
-    /// Format output using a custom template
-    #[arg(short = 'f', long)]
+    #[arg(short = 'f', long, help = super::help::INSPECT_FORMAT_HELP)]
     pub format: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct InfoArgs {
-    /// Format output using a custom template
-    #[arg(short = 'f', long)]
+    #[arg(short = 'f', long, help = super::help::INSPECT_FORMAT_HELP)]
     pub format: Option<String>,
 }
 

@@ -10,8 +10,7 @@ use serde_json::Value;
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// Format output using a custom template
-    #[arg(short = 'f', long)]
+    #[arg(short = 'f', long, help = super::help::INSPECT_FORMAT_HELP)]
     pub format: Option<String>,
     /// Display total file sizes if the type is container
     #[arg(short = 's', long)]
@@ -25,11 +24,12 @@ pub struct InspectArgs {
 
 #[derive(Debug, Args)]
 pub struct ImageInspectArgs {
-    /// Format output using a custom template
-    #[arg(short = 'f', long)]
+    #[arg(short = 'f', long, help = super::help::INSPECT_FORMAT_HELP)]
     pub format: Option<String>,
-    /// Inspect a specific platform of the multi-platform image
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Inspect a specific platform of the multi-platform image.\nIf the image or the server is not multi-platform capable, the command will error out if the platform does not match.\n'os[/arch[/variant]]': Explicit platform (eg. linux/amd64)"
+    )]
     pub platform: Option<String>,
     #[arg(required = true)]
     pub names: Vec<String>,
@@ -37,8 +37,7 @@ pub struct ImageInspectArgs {
 
 #[derive(Debug, Args)]
 pub struct ContainerInspectArgs {
-    /// Format output using a custom template
-    #[arg(short = 'f', long)]
+    #[arg(short = 'f', long, help = super::help::INSPECT_FORMAT_HELP)]
     pub format: Option<String>,
     /// Display total file sizes
     #[arg(short = 's', long)]

@@ -8,25 +8,25 @@ use clap::Args;
 #[derive(Args, Debug, Clone, Default)]
 pub struct LimitFlags {
     /// Block IO (relative weight), between 10 and 1000, or 0 to disable (default 0)
-    #[arg(long = "blkio-weight")]
+    #[arg(long = "blkio-weight", value_name = "uint16")]
     pub blkio_weight: Option<String>,
     /// Limit CPU CFS (Completely Fair Scheduler) period
-    #[arg(long = "cpu-period")]
+    #[arg(long = "cpu-period", value_name = "int")]
     pub cpu_period: Option<String>,
     /// Limit CPU CFS (Completely Fair Scheduler) quota
-    #[arg(long = "cpu-quota")]
+    #[arg(long = "cpu-quota", value_name = "int")]
     pub cpu_quota: Option<String>,
     /// Limit CPU real-time period in microseconds
-    #[arg(long = "cpu-rt-period")]
+    #[arg(long = "cpu-rt-period", value_name = "int")]
     pub cpu_rt_period: Option<String>,
     /// Limit CPU real-time runtime in microseconds
-    #[arg(long = "cpu-rt-runtime")]
+    #[arg(long = "cpu-rt-runtime", value_name = "int")]
     pub cpu_rt_runtime: Option<String>,
     /// CPU shares (relative weight)
-    #[arg(short = 'c', long = "cpu-shares")]
+    #[arg(short = 'c', long = "cpu-shares", value_name = "int")]
     pub cpu_shares: Option<String>,
     /// Number of CPUs
-    #[arg(long)]
+    #[arg(long, value_name = "decimal")]
     pub cpus: Option<String>,
     /// CPUs in which to allow execution (0-3, 0,1)
     #[arg(long = "cpuset-cpus")]
@@ -35,19 +35,19 @@ pub struct LimitFlags {
     #[arg(long = "cpuset-mems")]
     pub cpuset_mems: Option<String>,
     /// Memory limit
-    #[arg(short = 'm', long)]
+    #[arg(short = 'm', long, value_name = "bytes")]
     pub memory: Option<String>,
     /// Memory soft limit
-    #[arg(long = "memory-reservation")]
+    #[arg(long = "memory-reservation", value_name = "bytes")]
     pub memory_reservation: Option<String>,
-    /// Swap limit equal to memory plus swap: -1 to enable unlimited swap
-    #[arg(long = "memory-swap", allow_hyphen_values = true)]
+    /// Swap limit equal to memory plus swap: '-1' to enable unlimited swap
+    #[arg(long = "memory-swap", allow_hyphen_values = true, value_name = "bytes")]
     pub memory_swap: Option<String>,
     /// Tune container pids limit (set -1 for unlimited)
-    #[arg(long = "pids-limit", allow_hyphen_values = true)]
+    #[arg(long = "pids-limit", allow_hyphen_values = true, value_name = "int")]
     pub pids_limit: Option<String>,
     /// Kernel memory limit
-    #[arg(long = "kernel-memory", hide = true)]
+    #[arg(long = "kernel-memory", value_name = "bytes")]
     pub kernel_memory: Option<String>,
 }
 
@@ -98,35 +98,41 @@ impl LimitFlags {
 pub struct RunLimitFlags {
     #[command(flatten)]
     pub limits: LimitFlags,
-    /// Block IO weight (relative device weight)
+    /// Block IO weight (relative device weight) (default [])
     #[arg(long = "blkio-weight-device")]
     pub blkio_weight_device: Vec<String>,
-    /// Limit read rate (bytes per second) from a device
+    /// Limit read rate (bytes per second) from a device (default [])
     #[arg(long = "device-read-bps")]
     pub device_read_bps: Vec<String>,
-    /// Limit read rate (IO per second) from a device
+    /// Limit read rate (IO per second) from a device (default [])
     #[arg(long = "device-read-iops")]
     pub device_read_iops: Vec<String>,
-    /// Limit write rate (bytes per second) to a device
+    /// Limit write rate (bytes per second) to a device (default [])
     #[arg(long = "device-write-bps")]
     pub device_write_bps: Vec<String>,
-    /// Limit write rate (IO per second) to a device
+    /// Limit write rate (IO per second) to a device (default [])
     #[arg(long = "device-write-iops")]
     pub device_write_iops: Vec<String>,
-    /// Tune container memory swappiness (0 to 100)
-    #[arg(long = "memory-swappiness", allow_hyphen_values = true)]
+    /// Tune container memory swappiness (0 to 100) (default -1)
+    #[arg(
+        long = "memory-swappiness",
+        allow_hyphen_values = true,
+        value_name = "int"
+    )]
     pub memory_swappiness: Option<String>,
     /// Disable OOM Killer
     #[arg(long = "oom-kill-disable")]
     pub oom_kill_disable: bool,
     /// Size of /dev/shm
-    #[arg(long = "shm-size")]
+    #[arg(long = "shm-size", value_name = "bytes")]
     pub shm_size: Option<String>,
     /// Optional parent cgroup for the container
     #[arg(long = "cgroup-parent")]
     pub cgroup_parent: Option<String>,
-    /// Cgroup namespace to use (host|private)
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Cgroup namespace to use (host|private)\n'host':    Run the container in the Docker host's cgroup namespace\n'private': Run the container in its own private cgroup namespace\n'':        Use the cgroup namespace as configured by the\n           default-cgroupns-mode option on the daemon (default)"
+    )]
     pub cgroupns: Option<String>,
 }
 

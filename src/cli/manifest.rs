@@ -60,7 +60,7 @@ pub struct AnnotateArgs {
     #[arg(long)]
     pub os: Option<String>,
     /// Set operating system feature
-    #[arg(long = "os-features", value_delimiter = ',')]
+    #[arg(long = "os-features", value_delimiter = ',', value_name = "strings")]
     pub os_features: Vec<String>,
     /// Set operating system version
     #[arg(long = "os-version")]

@@ -17,6 +17,7 @@ pub mod events;
 pub mod exec;
 pub mod export;
 pub mod format;
+pub mod help;
 pub mod history;
 pub mod images;
 pub mod import;
@@ -61,7 +62,7 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(
     name = "rdock",
-    about = "A daemonless, docker-compatible container CLI",
+    about = "A self-sufficient runtime for containers",
     disable_version_flag = true,
     disable_help_subcommand = true
 )]
@@ -87,6 +88,19 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 }
+
+/// docker's Long of `manifest`.
+const MANIFEST_LONG: &str =
+    "The **rdock manifest** command has subcommands for managing image manifests and
+manifest lists. A manifest list allows you to use one name to refer to the same image
+built for multiple architectures.
+
+To see help for a subcommand, use:
+
+    rdock manifest CMD --help
+
+For full details on using rdock manifest lists, see the registry v2 specification.
+";
 
 #[derive(Debug, Subcommand)]
 #[command(defer = true)]
@@ -147,8 +161,14 @@ pub enum Command {
     /// Search Docker Hub for images
     Search(search::SearchArgs),
     /// Authenticate to a registry
+    #[command(
+        long_about = "Authenticate to a registry.\nDefaults to Docker Hub if no server is specified."
+    )]
     Login(login::LoginArgs),
     /// Log out from a registry
+    #[command(
+        long_about = "Log out from a registry.\nIf no server is specified, the default is defined by the daemon."
+    )]
     Logout(login::LogoutArgs),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
     Tag(tag::TagArgs),
@@ -157,8 +177,9 @@ pub enum Command {
     /// Return low-level information on Docker objects
     Inspect(inspect::InspectArgs),
     /// Copy files/folders between a container and the local filesystem
+    #[command(long_about = cp::LONG)]
     Cp(cp::CpArgs),
-    /// Show the rdock version information
+    /// Show the Docker version information
     Version(info::VersionArgs),
     /// Display system-wide information
     Info(info::InfoArgs),
@@ -167,7 +188,7 @@ pub enum Command {
         /// bash, fish, powershell or zsh
         shell: Option<String>,
     },
-    /// Help about any command
+    /// Help about the command
     Help {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         topic: Vec<String>,
@@ -197,12 +218,13 @@ pub enum Command {
     History(history::HistoryArgs),
     /// Export a container's filesystem as a tar archive
     Export(export::ExportArgs),
-    /// Manage rdock
+    /// Manage Docker
     System {
         #[command(subcommand)]
         cmd: system::SystemCommand,
     },
-    /// Manage image manifests and manifest lists
+    /// Manage Docker image manifests and manifest lists
+    #[command(long_about = MANIFEST_LONG)]
     Manifest {
         #[command(subcommand)]
         cmd: manifest::ManifestCommand,
@@ -254,51 +276,89 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 #[command(defer = true)]
 pub enum ImageCommand {
+    /// List images
     #[command(alias = "list")]
     Ls(images::ImagesArgs),
+    /// Remove one or more images
     #[command(alias = "remove")]
     Rm(rmi::RmiArgs),
+    /// Display detailed information on one or more images
     Inspect(inspect::ImageInspectArgs),
+    /// Remove unused images
     Prune(prune::ImagePruneArgs),
+    /// Import the contents from a tarball to create a filesystem image
     Import(import::ImportArgs),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
     Tag(tag::TagArgs),
+    /// Download an image from a registry
     Pull(pull::PullArgs),
+    /// Upload an image to a registry
     Push(push::PushArgs),
+    /// Show the history of an image
     History(history::HistoryArgs),
+    /// Build an image from a Dockerfile
     Build(Box<build::BuildArgs>),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
     Save(save::SaveArgs),
+    /// Load an image from a tar archive or STDIN
     Load(load::LoadArgs),
 }
 
 #[derive(Debug, Subcommand)]
 #[command(defer = true)]
 pub enum ContainerCommand {
+    /// List containers
     #[command(alias = "list", alias = "ps")]
     Ls(ps::PsArgs),
+    /// Remove one or more containers
     #[command(alias = "remove")]
     Rm(rm::RmArgs),
+    /// Display detailed information on one or more containers
     Inspect(inspect::ContainerInspectArgs),
+    /// Remove all stopped containers
     Prune(prune::ContainerPruneArgs),
+    /// Create a new container
     Create(create::CreateArgs),
+    /// Start one or more stopped containers
     Start(start::StartArgs),
+    /// Create and run a new container from an image
     Run(run::RunArgs),
+    /// Fetch the logs of a container
     Logs(logs::LogsArgs),
+    /// Stop one or more running containers
     Stop(stop::StopArgs),
+    /// Kill one or more running containers
     Kill(stop::KillArgs),
+    /// Restart one or more containers
     Restart(stop::StopArgs),
+    /// Block until one or more containers stop, then print their exit codes
     Wait(stop::WaitArgs),
+    /// Rename a container
     Rename(stop::RenameArgs),
+    /// Execute a command in a running container
     Exec(exec::ExecArgs),
+    /// Pause all processes within one or more containers
     Pause(stop::PauseArgs),
+    /// Unpause all processes within one or more containers
     Unpause(stop::PauseArgs),
+    /// Display the running processes of a container
     Top(top::TopArgs),
+    /// Update configuration of one or more containers
     Update(update::UpdateArgs),
+    /// Display a live stream of container(s) resource usage statistics
     Stats(stats::StatsArgs),
+    /// List port mappings or a specific mapping for the container
     Port(port::PortArgs),
+    /// Attach local standard input, output, and error streams to a running container
     Attach(attach::AttachArgs),
+    /// Create a new image from a container's changes
     Commit(commit::CommitArgs),
+    /// Inspect changes to files or directories on a container's filesystem
     Diff(commit::DiffArgs),
+    /// Export a container's filesystem as a tar archive
     Export(export::ExportArgs),
+    /// Copy files/folders between a container and the local filesystem
+    #[command(long_about = cp::LONG)]
     Cp(cp::CpArgs),
 }
 
@@ -473,8 +533,7 @@ pub fn main() -> i32 {
         std::env::set_var("DOCKER_CONFIG", dir);
     }
     let Some(command) = cli.command else {
-        use clap::CommandFactory;
-        let _ = Cli::command().print_help();
+        help::print(&[], true);
         return 0;
     };
     let layout = Layout::of(&command);
@@ -517,9 +576,38 @@ fn parse(args: &[String]) -> std::result::Result<Cli, i32> {
             return Err(e.code);
         }
     };
+    // Help is docker's layout, not clap's: `--help` on stdout, a group
+    // given no subcommand on stderr (exit 0 both, as cobra's).
+    let (words, help) = help_request(&args);
+    if help {
+        help::print(&words, false);
+        return Err(0);
+    }
+    if !words.is_empty() && help::find(&root, &words).is_some_and(|(c, _)| c.has_subcommands()) {
+        if words == ["manifest"] {
+            // docker's `manifest` prints its usage after an empty line.
+            eprintln!();
+        }
+        help::print(&words, true);
+        return Err(0);
+    }
     root.try_get_matches_from_mut(&args)
         .and_then(|m| Cli::from_arg_matches(&m))
         .map_err(|e| usage_error(e, &args))
+}
+
+/// The command's words in argv as `pflag::normalize` rewrites it (every
+/// flag one `-`-token, the arguments after `--`), and whether it asks for
+/// help.
+fn help_request(args: &[String]) -> (Vec<String>, bool) {
+    let head = args.iter().skip(1).take_while(|a| *a != "--");
+    let words = head
+        .clone()
+        .filter(|a| !a.starts_with('-'))
+        .cloned()
+        .collect();
+    let help = head.clone().any(|a| a == "--help");
+    (words, help)
 }
 
 /// How a command's failure reads and exits, as the docker 28 CLI's.

@@ -38,7 +38,7 @@ pub struct CreateArgs {
     #[arg(long)]
     pub attachable: bool,
     /// Auxiliary IPv4 or IPv6 addresses used by Network driver
-    #[arg(long = "aux-address")]
+    #[arg(long = "aux-address", value_name = "map")]
     pub aux_address: Vec<String>,
     /// The network from which to copy the configuration
     #[arg(long = "config-from")]
@@ -50,7 +50,7 @@ pub struct CreateArgs {
     #[arg(short = 'd', long, default_value = "bridge")]
     pub driver: String,
     /// IPv4 or IPv6 Gateway for the master subnet
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_name = "strings")]
     pub gateway: Vec<String>,
     /// Create swarm routing-mesh network
     #[arg(long)]
@@ -59,15 +59,15 @@ pub struct CreateArgs {
     #[arg(long)]
     pub internal: bool,
     /// Allocate container ip from a sub-range
-    #[arg(long = "ip-range", value_delimiter = ',')]
+    #[arg(long = "ip-range", value_delimiter = ',', value_name = "strings")]
     pub ip_range: Vec<String>,
     /// IP Address Management Driver
     #[arg(long = "ipam-driver", default_value = "default")]
     pub ipam_driver: String,
     /// Set IPAM driver specific options
-    #[arg(long = "ipam-opt")]
+    #[arg(long = "ipam-opt", value_name = "map")]
     pub ipam_opt: Vec<String>,
-    /// Enable or disable IPv4 address assignment
+    /// Enable or disable IPv4 address assignment (default true)
     #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub ipv4: Option<bool>,
     /// Enable or disable IPv6 address assignment
@@ -77,13 +77,13 @@ pub struct CreateArgs {
     #[arg(long)]
     pub label: Vec<String>,
     /// Set driver specific options
-    #[arg(short = 'o', long)]
+    #[arg(short = 'o', long, value_name = "map")]
     pub opt: Vec<String>,
     /// Control the network's scope
     #[arg(long)]
     pub scope: Option<String>,
     /// Subnet in CIDR format that represents a network segment
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_name = "strings")]
     pub subnet: Vec<String>,
     pub name: String,
 }
@@ -91,10 +91,9 @@ pub struct CreateArgs {
 #[derive(Debug, Args)]
 pub struct LsArgs {
     /// Provide filter values (e.g. "driver=bridge")
-    #[arg(short = 'f', long)]
+    #[arg(short = 'f', long, value_name = "filter")]
     pub filter: Vec<String>,
-    /// Format output using a custom template
-    #[arg(long)]
+    #[arg(long, help = super::help::FORMAT_HELP)]
     pub format: Option<String>,
     /// Do not truncate the output
     #[arg(long = "no-trunc")]
@@ -106,8 +105,7 @@ pub struct LsArgs {
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// Format output using a custom template
-    #[arg(short = 'f', long)]
+    #[arg(short = 'f', long, help = super::help::INSPECT_FORMAT_HELP)]
     pub format: Option<String>,
     /// Verbose output for diagnostics
     #[arg(short = 'v', long)]
@@ -128,7 +126,7 @@ pub struct RmArgs {
 #[derive(Debug, Args)]
 pub struct PruneArgs {
     /// Provide filter values (e.g. "until=<timestamp>")
-    #[arg(long)]
+    #[arg(long, value_name = "filter")]
     pub filter: Vec<String>,
     /// Do not prompt for confirmation
     #[arg(short = 'f', long)]
@@ -138,13 +136,16 @@ pub struct PruneArgs {
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
     /// Add network-scoped alias for the container
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_name = "strings")]
     pub alias: Vec<String>,
     /// driver options for the network
-    #[arg(long = "driver-opt", value_delimiter = ',')]
+    #[arg(long = "driver-opt", value_delimiter = ',', value_name = "strings")]
     pub driver_opt: Vec<String>,
-    /// Highest gw-priority provides the default gateway
-    #[arg(long = "gw-priority", allow_negative_numbers = true)]
+    #[arg(
+        long = "gw-priority",
+        allow_negative_numbers = true,
+        help = "Highest gw-priority provides the default gateway. Accepts positive and negative values."
+    )]
     pub gw_priority: Option<i64>,
     /// IPv4 address (e.g., "172.30.100.104")
     #[arg(long)]
@@ -156,7 +157,7 @@ pub struct ConnectArgs {
     #[arg(long)]
     pub link: Vec<String>,
     /// Add a link-local address for the container
-    #[arg(long = "link-local-ip", value_delimiter = ',')]
+    #[arg(long = "link-local-ip", value_delimiter = ',', value_name = "strings")]
     pub link_local_ip: Vec<String>,
     pub network: String,
     pub container: String,

@@ -312,7 +312,14 @@ fn parse_shorts(
             if c == 'h' {
                 // cobra's `-h`, deprecated where a command has no -h of its own.
                 set_help(level, &mut p.help, inline)?;
-                println!("Flag shorthand -h has been deprecated, use --help");
+                // pflag prints it to its flag set's output: stderr for
+                // the root's own flags, the command's stdout below it.
+                let notice = "Flag shorthand -h has been deprecated, use --help";
+                if level.path.is_empty() {
+                    eprintln!("{notice}");
+                } else {
+                    println!("{notice}");
+                }
                 rest = if inline.is_some() { "" } else { after };
                 chars = rest.chars();
                 continue;
@@ -545,6 +552,12 @@ pub fn normalize(root: &Command, args: &[String]) -> Result<Vec<String>, UsageEr
                 continue;
             }
             let p = parse_level(&level, &rest, true)?;
+            // cobra shows the group's help for `GROUP nosuch --help`.
+            if p.help {
+                emit(&level, &p, &mut out);
+                out.push("--help".into());
+                return Ok(out);
+            }
             if let Some(word) = p.positionals.first() {
                 return Err(UsageError {
                     text: format!(

@@ -17,7 +17,7 @@ pub struct ImagePruneArgs {
     #[arg(short = 'a', long)]
     pub all: bool,
     /// Provide filter values (e.g. "until=<timestamp>")
-    #[arg(long)]
+    #[arg(long, value_name = "filter")]
     pub filter: Vec<String>,
     /// Do not prompt for confirmation
     #[arg(short = 'f', long)]
@@ -27,7 +27,7 @@ pub struct ImagePruneArgs {
 #[derive(Debug, Args)]
 pub struct ContainerPruneArgs {
     /// Provide filter values (e.g. "until=<timestamp>")
-    #[arg(long)]
+    #[arg(long, value_name = "filter")]
     pub filter: Vec<String>,
     /// Do not prompt for confirmation
     #[arg(short = 'f', long)]

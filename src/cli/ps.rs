@@ -15,10 +15,9 @@ pub struct PsArgs {
     #[arg(short = 'a', long)]
     pub all: bool,
     /// Filter output based on conditions provided
-    #[arg(short = 'f', long)]
+    #[arg(short = 'f', long, value_name = "filter")]
     pub filter: Vec<String>,
-    /// Format output using a custom template
-    #[arg(long)]
+    #[arg(long, help = super::help::FORMAT_HELP)]
     pub format: Option<String>,
     /// Show n last created containers (includes all states)
     #[arg(short = 'n', long = "last", default_value_t = -1, allow_negative_numbers = true)]

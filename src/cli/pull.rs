@@ -19,7 +19,7 @@ pub struct PullArgs {
     /// Download all tagged images in the repository
     #[arg(short = 'a', long)]
     pub all_tags: bool,
-    /// Skip image verification
+    /// Skip image verification (default true)
     #[arg(long, default_value_t = true)]
     pub disable_content_trust: bool,
     /// Set platform if server is multi-platform capable

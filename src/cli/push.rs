@@ -15,8 +15,10 @@ pub struct PushArgs {
     /// Skip image signing
     #[arg(long, default_value_t = true)]
     pub disable_content_trust: bool,
-    /// Push a platform-specific manifest as a single-platform image to the registry
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Push a platform-specific manifest as a single-platform image to the registry.\nImage index won't be pushed, meaning that other manifests, including attestations won't be preserved.\n'os[/arch[/variant]]': Explicit platform (eg. linux/amd64)"
+    )]
     pub platform: Option<String>,
     /// Suppress verbose output
     #[arg(short = 'q', long)]

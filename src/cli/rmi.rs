@@ -14,8 +14,11 @@ pub struct RmiArgs {
     /// Do not delete untagged parents
     #[arg(long = "no-prune")]
     pub no_prune: bool,
-    /// Remove only the given platform variant
-    #[arg(long)]
+    #[arg(
+        long,
+        value_name = "strings",
+        help = "Remove only the given platform variant. Formatted as \"os[/arch[/variant]]\" (e.g., \"linux/amd64\")"
+    )]
     pub platform: Vec<String>,
     #[arg(required = true)]
     pub images: Vec<String>,

@@ -54,7 +54,7 @@ pub struct ContainerFlags {
     #[arg(long = "volume-driver")]
     pub volume_driver: Option<String>,
     /// Attach a filesystem mount to the container
-    #[arg(long)]
+    #[arg(long, value_name = "mount")]
     pub mount: Vec<String>,
     /// Mount a tmpfs directory
     #[arg(long)]
@@ -63,7 +63,7 @@ pub struct ContainerFlags {
     #[arg(long = "read-only")]
     pub read_only: bool,
     /// Connect a container to a network
-    #[arg(long = "network", alias = "net")]
+    #[arg(long = "network", alias = "net", value_name = "network")]
     pub network: Vec<String>,
     /// Add network-scoped alias for the container
     #[arg(long = "network-alias", alias = "net-alias")]
@@ -113,8 +113,8 @@ pub struct ContainerFlags {
     /// Drop Linux capabilities
     #[arg(long = "cap-drop")]
     pub cap_drop: Vec<String>,
-    /// Ulimit options
-    #[arg(long)]
+    /// Ulimit options (default [])
+    #[arg(long, value_name = "ulimit")]
     pub ulimit: Vec<String>,
     /// Set meta data on a container
     #[arg(short = 'l', long = "label")]
@@ -144,9 +144,9 @@ pub struct ContainerFlags {
     #[arg(long = "log-opt")]
     pub log_opt: Vec<String>,
     /// Security Options
-    #[arg(long = "security-opt")]
+    #[arg(long = "security-opt", value_name = "list")]
     pub security_opt: Vec<String>,
-    /// Skip image verification
+    /// Skip image verification (default true)
     #[arg(long = "disable-content-trust", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub disable_content_trust: Option<String>,
     /// Add a host device to the container
@@ -165,13 +165,13 @@ pub struct ContainerFlags {
     #[arg(long = "group-add")]
     pub group_add: Vec<String>,
     /// Sysctl options
-    #[arg(long)]
+    #[arg(long, value_name = "map")]
     pub sysctl: Vec<String>,
     /// User namespace to use
     #[arg(long)]
     pub userns: Option<String>,
     /// Tune host's OOM preferences (-1000 to 1000)
-    #[arg(long = "oom-score-adj", allow_hyphen_values = true)]
+    #[arg(long = "oom-score-adj", allow_hyphen_values = true, value_name = "int")]
     pub oom_score_adj: Option<String>,
     /// Add a rule to the cgroup allowed devices list
     #[arg(long = "device-cgroup-rule")]
@@ -180,43 +180,79 @@ pub struct ContainerFlags {
     #[arg(long)]
     pub domainname: Option<String>,
     /// Timeout (in seconds) to stop a container
-    #[arg(long = "stop-timeout", allow_hyphen_values = true)]
+    #[arg(long = "stop-timeout", allow_hyphen_values = true, value_name = "int")]
     pub stop_timeout: Option<String>,
     /// Add an annotation to the container (passed through to the OCI runtime)
-    #[arg(long)]
+    #[arg(long, value_name = "map")]
     pub annotation: Vec<String>,
     /// Command to run to check health
     #[arg(long = "health-cmd")]
     pub health_cmd: Option<String>,
     /// Time between running the check (ms|s|m|h) (default 0s)
-    #[arg(long = "health-interval", allow_hyphen_values = true)]
+    #[arg(
+        long = "health-interval",
+        allow_hyphen_values = true,
+        value_name = "duration"
+    )]
     pub health_interval: Option<String>,
     /// Consecutive failures needed to report unhealthy
-    #[arg(long = "health-retries", allow_hyphen_values = true)]
+    #[arg(
+        long = "health-retries",
+        allow_hyphen_values = true,
+        value_name = "int"
+    )]
     pub health_retries: Option<String>,
     /// Time between running the check during the start period (ms|s|m|h) (default 0s)
-    #[arg(long = "health-start-interval", allow_hyphen_values = true)]
+    #[arg(
+        long = "health-start-interval",
+        allow_hyphen_values = true,
+        value_name = "duration"
+    )]
     pub health_start_interval: Option<String>,
     /// Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)
-    #[arg(long = "health-start-period", allow_hyphen_values = true)]
+    #[arg(
+        long = "health-start-period",
+        allow_hyphen_values = true,
+        value_name = "duration"
+    )]
     pub health_start_period: Option<String>,
     /// Maximum time to allow one check to run (ms|s|m|h) (default 0s)
-    #[arg(long = "health-timeout", allow_hyphen_values = true)]
+    #[arg(
+        long = "health-timeout",
+        allow_hyphen_values = true,
+        value_name = "duration"
+    )]
     pub health_timeout: Option<String>,
     /// Disable any container-specified HEALTHCHECK
     #[arg(long = "no-healthcheck")]
     pub no_healthcheck: bool,
+    // The Windows-only flags: docker hides them before a Linux engine.
     /// CPU count (Windows only)
-    #[arg(long = "cpu-count", allow_hyphen_values = true)]
+    #[arg(
+        hide = true,
+        long = "cpu-count",
+        allow_hyphen_values = true,
+        value_name = "int"
+    )]
     pub cpu_count: Option<String>,
     /// CPU percent (Windows only)
-    #[arg(long = "cpu-percent", allow_hyphen_values = true)]
+    #[arg(
+        hide = true,
+        long = "cpu-percent",
+        allow_hyphen_values = true,
+        value_name = "int"
+    )]
     pub cpu_percent: Option<String>,
     /// Maximum IO bandwidth limit for the system drive (Windows only)
-    #[arg(long = "io-maxbandwidth")]
+    #[arg(hide = true, long = "io-maxbandwidth", value_name = "bytes")]
     pub io_maxbandwidth: Option<String>,
     /// Maximum IOps limit for the system drive (Windows only)
-    #[arg(long = "io-maxiops", allow_hyphen_values = true)]
+    #[arg(
+        hide = true,
+        long = "io-maxiops",
+        allow_hyphen_values = true,
+        value_name = "uint"
+    )]
     pub io_maxiops: Option<String>,
     /// Container isolation technology
     #[arg(long)]
@@ -228,7 +264,7 @@ pub struct ContainerFlags {
     #[arg(long = "storage-opt")]
     pub storage_opt: Vec<String>,
     /// GPU devices to add to the container ('all' to pass all GPUs)
-    #[arg(long)]
+    #[arg(long, value_name = "gpu-request")]
     pub gpus: Option<String>,
     #[command(flatten)]
     pub limits: super::limit_flags::RunLimitFlags,
@@ -236,12 +272,28 @@ pub struct ContainerFlags {
     pub later: NotYet,
 }
 
-/// docker flags rdock parses but does not implement yet: (long, short, takes a value).
-/// Using one is a clear error rather than a silent no-op.
-const NOT_YET: &[(&str, Option<char>, bool)] = &[
-    ("ip6", None, true),
-    ("link-local-ip", None, true),
-    ("use-api-socket", None, false),
+/// docker flags rdock parses but does not implement yet: (long, short,
+/// the value's type (none: a bool), docker's help). Using one is a clear
+/// error rather than a silent no-op; help lists them as docker does.
+const NOT_YET: &[(&str, Option<char>, Option<&str>, &str)] = &[
+    (
+        "ip6",
+        None,
+        Some("string"),
+        "IPv6 address (e.g., 2001:db8::33)",
+    ),
+    (
+        "link-local-ip",
+        None,
+        Some("list"),
+        "Container IPv4/IPv6 link-local addresses",
+    ),
+    (
+        "use-api-socket",
+        None,
+        None,
+        "Bind mount Docker API socket and required auth",
+    ),
 ];
 
 /// Which of the NOT_YET flags were given.
@@ -254,10 +306,10 @@ impl FromArgMatches for NotYet {
     fn from_arg_matches(m: &ArgMatches) -> std::result::Result<Self, clap::Error> {
         let given = NOT_YET
             .iter()
-            .filter(|(long, _, _)| {
+            .filter(|(long, ..)| {
                 m.value_source(long) == Some(clap::parser::ValueSource::CommandLine)
             })
-            .map(|(long, _, _)| long.to_string())
+            .map(|(long, ..)| long.to_string())
             .collect();
         Ok(NotYet { given })
     }
@@ -269,15 +321,14 @@ impl FromArgMatches for NotYet {
 
 impl Args for NotYet {
     fn augment_args(mut cmd: clap::Command) -> clap::Command {
-        for (long, short, value) in NOT_YET {
-            let mut a = clap::Arg::new(*long).long(*long).hide(true);
+        for (long, short, value, help) in NOT_YET {
+            let mut a = clap::Arg::new(*long).long(*long).help(*help);
             if let Some(s) = short {
                 a = a.short(*s);
             }
-            a = if *value {
-                a.action(clap::ArgAction::Append)
-            } else {
-                a.action(clap::ArgAction::SetTrue)
+            a = match value {
+                Some(kind) => a.action(clap::ArgAction::Append).value_name(*kind),
+                None => a.action(clap::ArgAction::SetTrue),
             };
             cmd = cmd.arg(a);
         }

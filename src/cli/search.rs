@@ -14,7 +14,7 @@ use ureq::http::Method;
 #[derive(Debug, Args)]
 pub struct SearchArgs {
     /// Filter output based on conditions provided
-    #[arg(short = 'f', long)]
+    #[arg(short = 'f', long, value_name = "filter")]
     pub filter: Vec<String>,
     /// Pretty-print search using a Go template
     #[arg(long)]

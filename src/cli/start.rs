@@ -20,11 +20,12 @@ pub struct StartArgs {
     /// Override the key sequence for detaching a container
     #[arg(long = "detach-keys")]
     pub detach_keys: Option<String>,
+    // Shown by docker only before an experimental engine.
     /// Restore from this checkpoint
-    #[arg(long)]
+    #[arg(long, hide = true)]
     pub checkpoint: Option<String>,
     /// Use a custom checkpoint storage directory
-    #[arg(long = "checkpoint-dir")]
+    #[arg(long = "checkpoint-dir", hide = true)]
     pub checkpoint_dir: Option<String>,
     #[arg(required = true)]
     pub containers: Vec<String>,

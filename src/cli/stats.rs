@@ -23,8 +23,7 @@ pub struct StatsArgs {
     /// Do not truncate output
     #[arg(long = "no-trunc")]
     pub no_trunc: bool,
-    /// Format output using a custom template
-    #[arg(long)]
+    #[arg(long, help = super::help::FORMAT_HELP)]
     pub format: Option<String>,
     pub containers: Vec<String>,
 }

@@ -27,7 +27,7 @@ pub struct StopArgs {
 #[derive(Debug, Args)]
 pub struct KillArgs {
     /// Signal to send to the container
-    #[arg(short = 's', long, default_value = "KILL")]
+    #[arg(short = 's', long, default_value = "KILL", hide_default_value = true)]
     pub signal: String,
     #[arg(required = true)]
     pub containers: Vec<String>,

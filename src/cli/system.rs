@@ -25,8 +25,7 @@ pub enum SystemCommand {
 
 #[derive(Debug, Args)]
 pub struct DfArgs {
-    /// Format output using a custom template
-    #[arg(long)]
+    #[arg(long, help = super::help::FORMAT_HELP)]
     pub format: Option<String>,
     /// Show detailed information on space usage
     #[arg(short = 'v', long)]
@@ -39,7 +38,7 @@ pub struct PruneArgs {
     #[arg(short = 'a', long)]
     pub all: bool,
     /// Provide filter values (e.g. "label=<key>=<value>")
-    #[arg(long)]
+    #[arg(long, value_name = "filter")]
     pub filter: Vec<String>,
     /// Do not prompt for confirmation
     #[arg(short = 'f', long)]

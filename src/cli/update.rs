@@ -8,7 +8,34 @@ use crate::error::{Error, Result};
 use crate::paths::Paths;
 use clap::Args;
 
+/// docker's words for three of `run`'s limits, as `update` has them
+/// (its `--kernel-memory` is hidden).
+const WORDS: [(&str, &str); 3] = [
+    (
+        "cpu-rt-period",
+        "Limit the CPU real-time period in microseconds",
+    ),
+    (
+        "cpu-rt-runtime",
+        "Limit the CPU real-time runtime in microseconds",
+    ),
+    (
+        "memory-swap",
+        "Swap limit equal to memory plus swap: -1 to enable unlimited swap",
+    ),
+];
+
+fn words(a: clap::Arg) -> clap::Arg {
+    let long = a.get_long().unwrap_or_default();
+    match WORDS.iter().find(|(l, _)| *l == long) {
+        Some((_, w)) => a.help(*w),
+        None if long == "kernel-memory" => a.hide(true),
+        None => a,
+    }
+}
+
 #[derive(Debug, Args)]
+#[command(mut_args(words))]
 pub struct UpdateArgs {
     #[command(flatten)]
     pub limits: LimitFlags,

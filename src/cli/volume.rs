@@ -22,23 +22,29 @@ pub enum VolumeCommand {
     Inspect(InspectArgs),
     /// Remove one or more volumes
     #[command(alias = "remove")]
+    #[command(
+        long_about = "Remove one or more volumes. You cannot remove a volume that is in use by a container."
+    )]
     Rm(RmArgs),
     /// Remove unused local volumes
     Prune(PruneArgs),
     /// Update a volume (cluster volumes only)
+    #[command(hide = true)]
     Update(UpdateArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct UpdateArgs {
-    /// Cluster Volume availability ("active", "pause", "drain")
-    #[arg(long)]
+    /// Cluster Volume availability ("active", "pause", "drain") (default "active")
+    #[arg(long, hide = true)]
     pub availability: Option<String>,
     pub volume: String,
 }
 
 #[derive(Debug, Args)]
 pub struct CreateArgs {
+    // docker hides the cluster volume flags before an engine that is no
+    // swarm manager, as rdock never is.
     /// Cluster Volume availability ("active", "pause", "drain")
     #[arg(long, default_value = "active", hide = true)]
     pub availability: String,
@@ -52,26 +58,34 @@ pub struct CreateArgs {
     #[arg(long)]
     pub label: Vec<String>,
     /// Specify volume name
-    #[arg(long = "name")]
+    #[arg(long = "name", hide = true)]
     pub name_flag: Option<String>,
     /// Set driver specific options
-    #[arg(short = 'o', long)]
+    #[arg(short = 'o', long, value_name = "map")]
     pub opt: Vec<String>,
-    /// Cluster volume options (swarm only): parsed, then refused.
-    #[arg(long = "limit-bytes", hide = true)]
+    // Cluster volume options (swarm only): parsed, then refused.
+    /// Minimum size of the Cluster Volume in bytes
+    #[arg(long = "limit-bytes", value_name = "bytes", hide = true)]
     pub limit_bytes: Option<String>,
-    #[arg(long = "required-bytes", hide = true)]
+    /// Maximum size of the Cluster Volume in bytes
+    #[arg(long = "required-bytes", value_name = "bytes", hide = true)]
     pub required_bytes: Option<String>,
+    /// Cluster Volume access scope ("single", "multi") (default "single")
     #[arg(long, hide = true)]
     pub scope: Option<String>,
-    #[arg(long, hide = true)]
+    /// Cluster Volume secrets
+    #[arg(long, value_name = "map", hide = true)]
     pub secret: Vec<String>,
+    /// Cluster Volume access sharing ("none", "readonly", "onewriter", "all") (default "none")
     #[arg(long, hide = true)]
     pub sharing: Option<String>,
+    /// A topology that the Cluster Volume would be preferred in
     #[arg(long = "topology-preferred", hide = true)]
     pub topology_preferred: Vec<String>,
+    /// A topology that the Cluster Volume must be accessible from
     #[arg(long = "topology-required", hide = true)]
     pub topology_required: Vec<String>,
+    /// Cluster Volume access type ("mount", "block") (default "block")
     #[arg(long = "type", hide = true)]
     pub cluster_type: Option<String>,
     pub name: Option<String>,
@@ -83,10 +97,9 @@ pub struct LsArgs {
     #[arg(long, hide = true)]
     pub cluster: bool,
     /// Provide filter values (e.g. "dangling=true")
-    #[arg(short = 'f', long)]
+    #[arg(short = 'f', long, value_name = "filter")]
     pub filter: Vec<String>,
-    /// Format output using a custom template
-    #[arg(long)]
+    #[arg(long, help = super::help::FORMAT_HELP)]
     pub format: Option<String>,
     /// Only display volume names
     #[arg(short = 'q', long)]
@@ -95,8 +108,7 @@ pub struct LsArgs {
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// Format output using a custom template
-    #[arg(short = 'f', long)]
+    #[arg(short = 'f', long, help = super::help::INSPECT_FORMAT_HELP)]
     pub format: Option<String>,
     #[arg(required = true)]
     pub names: Vec<String>,
@@ -117,7 +129,7 @@ pub struct PruneArgs {
     #[arg(short = 'a', long)]
     pub all: bool,
     /// Provide filter values (e.g. "label=<label>")
-    #[arg(long)]
+    #[arg(long, value_name = "filter")]
     pub filter: Vec<String>,
     /// Do not prompt for confirmation
     #[arg(short = 'f', long)]
