@@ -36,6 +36,10 @@ pub enum Error {
     /// A plain message for errors raised at the CLI edge.
     #[error("{0}")]
     Msg(String),
+    /// A message of several lines (docker's multi-line daemon errors),
+    /// each line made safe for a terminal on its own.
+    #[error("{}", .0.join("\n"))]
+    Lines(Vec<String>),
     /// An error that carries its own exit status (126/127 reported by a monitor).
     #[error("{0}")]
     WithCode(Box<Error>, i32),

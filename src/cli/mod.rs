@@ -38,6 +38,7 @@ pub mod rm;
 pub mod rmi;
 pub mod run;
 pub mod run_flags;
+pub mod run_networks;
 pub mod run_values;
 pub mod save;
 pub mod search;
@@ -579,8 +580,20 @@ pub fn report(e: Error, layout: Layout) -> i32 {
     if let Error::Exit(code) = e {
         return code;
     }
-    let text = e.to_string();
-    let msg = crate::util::one_line(&text);
+    let msg = match &e {
+        // Tabs and newlines are the message's own layout; nothing else is.
+        Error::Lines(lines) => lines
+            .iter()
+            .map(|l| {
+                l.split('\t')
+                    .map(crate::util::one_line)
+                    .collect::<Vec<_>>()
+                    .join("\t")
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        e => crate::util::one_line(&e.to_string()).into_owned(),
+    };
     let help = match (layout, &e) {
         (Layout::Run, _) => Some("run"),
         (Layout::Create, Error::Client(_)) => Some("create"),
