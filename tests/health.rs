@@ -320,8 +320,10 @@ fn image_healthchecks_merge_with_flags_or_are_turned_off() {
 #[test]
 fn probes_see_link_variables_as_exec_does() {
     let r = Rdock::with_busybox();
-    r.run(&["run", "-d", "--name", "hldb", "--expose", "5432", "busybox", "sleep", "300"])
-        .ok();
+    r.run(&[
+        "run", "-d", "--name", "hldb", "--expose", "5432", "busybox", "sleep", "300",
+    ])
+    .ok();
     r.run(&[
         "run",
         "-d",
@@ -344,7 +346,11 @@ fn probes_see_link_variables_as_exec_does() {
     r.run(&["stop", "-t", "0", "hldb"]).ok();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let log = inspect(&r, "hlapp", "{{range .State.Health.Log}}{{.ExitCode}} {{.Output}}\n{{end}}");
+        let log = inspect(
+            &r,
+            "hlapp",
+            "{{range .State.Health.Log}}{{.ExitCode}} {{.Output}}\n{{end}}",
+        );
         if log.lines().last()
             == Some("-1 Cannot link to a non running container: /hldb AS /hlapp/db")
         {

@@ -7,6 +7,7 @@
 
 pub mod attach;
 pub mod build;
+pub mod builder_prune;
 pub mod client_checks;
 pub mod commit;
 pub mod completion;

@@ -44,7 +44,7 @@ pub fn parse_value(value: &str) -> std::result::Result<NetValue, String> {
             "link-local-ip" => n.unsupported.push("link-local-ip"),
             "driver-opt" => {
                 if !val.contains('=') {
-                    return Err(format!("invalid key value pair format in driver options"));
+                    return Err("invalid key value pair format in driver options".into());
                 }
                 n.unsupported.push("driver-opt")
             }
@@ -76,7 +76,8 @@ pub fn parse_value(value: &str) -> std::result::Result<NetValue, String> {
 fn long_syntax(s: &str) -> bool {
     let b = s.as_bytes();
     let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
-    (1..b.len().saturating_sub(1)).any(|i| b[i] == b'=' && word(b[i - 1]) && word(b[i + 1]))
+    b.windows(3)
+        .any(|w| matches!(w, [l, b'=', r] if word(*l) && word(*r)))
 }
 
 /// docker's `NetworkMode.IsUserDefined`.

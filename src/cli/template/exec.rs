@@ -5,9 +5,9 @@ use super::funcs::{self, Ty};
 use super::lex::go_quote;
 use super::parse::{Arg, Cmd, Control, Node, Pipe};
 use super::value::{go_string, shape_of, type_name, Mode, Row, Shape, Val};
-use std::rc::Rc;
 use serde_json::Value;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 /// Go's maxExecDepth is 100000; the tree walk here recurses on the
 /// native stack, so nested `template` calls stop far earlier.
