@@ -36,6 +36,10 @@ pub enum Error {
     /// A plain message for errors raised at the CLI edge.
     #[error("{0}")]
     Msg(String),
+    /// A message of several lines (docker's multi-line daemon errors),
+    /// each line made safe for a terminal on its own.
+    #[error("{}", .0.join("\n"))]
+    Lines(Vec<String>),
     /// An error that carries its own exit status (126/127 reported by a monitor).
     #[error("{0}")]
     WithCode(Box<Error>, i32),
@@ -98,9 +102,15 @@ impl Error {
     /// of several lines, whose lines are each made safe.
     pub fn printable(&self) -> String {
         match self {
-            Error::Network(crate::network::NetworkError::Lines(l)) => l
+            // Tabs and newlines are the message's own layout; nothing else is.
+            Error::Lines(l) | Error::Network(crate::network::NetworkError::Lines(l)) => l
                 .iter()
-                .map(|l| crate::util::one_line(l).into_owned())
+                .map(|l| {
+                    l.split('\t')
+                        .map(crate::util::one_line)
+                        .collect::<Vec<_>>()
+                        .join("\t")
+                })
                 .collect::<Vec<_>>()
                 .join("\n"),
             Error::Client(e) => e.printable(),

@@ -1537,3 +1537,74 @@ fn a_prune_leaves_a_running_builds_cache_alone() {
         .ok()
         .starts_with("Deleted build cache objects:"));
 }
+
+/// `builder prune`'s filters choose among rdock's cache entries: `until`
+/// by last use, `label`/`label!` by the step's image labels, `type`,
+/// `--keep-storage` the oldest until the rest fits.
+#[test]
+fn builder_prune_filters_choose_entries() {
+    let r = Rdock::with_busybox();
+    let count = || {
+        r.run(&["system", "df", "--format", "{{.Type}} {{.TotalCount}}"])
+            .ok()
+            .lines()
+            .find_map(|l| l.strip_prefix("Build Cache ").map(str::to_string))
+            .unwrap_or_default()
+    };
+    let a = context(
+        &r,
+        "pa",
+        &[(
+            "Dockerfile",
+            "FROM busybox\nLABEL team=a\nRUN echo a > /a\n",
+        )],
+    );
+    let b = context(
+        &r,
+        "pb",
+        &[(
+            "Dockerfile",
+            "FROM busybox\nLABEL team=b\nRUN echo b > /b\n",
+        )],
+    );
+    r.run(&["build", "-q", "-t", "pa", p(&a)]).ok();
+    r.run(&["build", "-q", "-t", "pb", p(&b)]).ok();
+    assert_eq!(count(), "4");
+    // Fresh entries are not older than an hour; no mount is there.
+    for f in [
+        "until=1h",
+        "type=exec.cachemount",
+        "inuse=true",
+        "label=team=c",
+    ] {
+        let out = r
+            .run(&["builder", "prune", "-f", "--filter", f])
+            .ok()
+            .to_string();
+        assert_eq!(out, "Total:\t0B\n", "{f}");
+    }
+    assert_eq!(count(), "4");
+    // team=a's two steps (LABEL, RUN) carry its label.
+    let out = r
+        .run(&["builder", "prune", "-f", "--filter", "label=team=a"])
+        .ok()
+        .to_string();
+    assert!(out.starts_with("Deleted build cache objects:\n"), "{out}");
+    assert_eq!(count(), "2");
+    r.run(&["builder", "prune", "-f", "--keep-storage", "1GB"])
+        .ok();
+    assert_eq!(count(), "2");
+    r.run(&["builder", "prune", "-f", "--filter", "label!=team=b"])
+        .ok();
+    assert_eq!(count(), "2");
+    // What an image holds takes no space of the cache's: kept.
+    r.run(&["builder", "prune", "-f", "--keep-storage", "0"])
+        .ok();
+    assert_eq!(count(), "2");
+    r.run(&["rmi", "pb"]).ok();
+    r.run(&["builder", "prune", "-f", "--keep-storage", "0"])
+        .ok();
+    assert_eq!(count(), "0");
+    let e = r.run(&["builder", "prune", "-f", "--filter", "bogus=1"]);
+    assert!(e.stderr.contains("invalid filter 'bogus'"), "{}", e.stderr);
+}

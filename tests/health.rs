@@ -315,6 +315,53 @@ fn image_healthchecks_merge_with_flags_or_are_turned_off() {
     assert_eq!(r.run(&["ps", "-aq"]).ok(), "");
 }
 
+/// A probe is an exec: it sees the `--link` variables, and fails (-1, in
+/// docker's words) once a linked container stopped.
+#[test]
+fn probes_see_link_variables_as_exec_does() {
+    let r = Rdock::with_busybox();
+    r.run(&[
+        "run", "-d", "--name", "hldb", "--expose", "5432", "busybox", "sleep", "300",
+    ])
+    .ok();
+    r.run(&[
+        "run",
+        "-d",
+        "--name",
+        "hlapp",
+        "--link",
+        "hldb:db",
+        "--health-cmd",
+        "env | grep ^DB_PORT_5432_TCP_PORT=",
+        "--health-interval",
+        "200ms",
+        "busybox",
+        "sleep",
+        "300",
+    ])
+    .ok();
+    wait_for(&r, "hlapp", "{{.State.Health.Status}}", "healthy");
+    let out = inspect(&r, "hlapp", "{{(index .State.Health.Log 0).Output}}");
+    assert_eq!(out, "DB_PORT_5432_TCP_PORT=5432");
+    r.run(&["stop", "-t", "0", "hldb"]).ok();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let log = inspect(
+            &r,
+            "hlapp",
+            "{{range .State.Health.Log}}{{.ExitCode}} {{.Output}}\n{{end}}",
+        );
+        if log.lines().last()
+            == Some("-1 Cannot link to a non running container: /hldb AS /hlapp/db")
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{log}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    r.run(&["rm", "-f", "hlapp", "hldb"]).ok();
+}
+
 #[test]
 fn stop_timeout_domainname_and_annotations() {
     let r = Rdock::with_busybox();

@@ -55,6 +55,13 @@ fn record_path(paths: &Paths, key: &str) -> PathBuf {
 pub fn lookup(paths: &Paths, key: &str) -> Option<StepRecord> {
     let data = std::fs::read(record_path(paths, key)).ok()?;
     let rec: StepRecord = serde_json::from_slice(&data).ok()?;
+    // Last used now: `builder prune --filter until=` spares it.
+    if let Ok(f) = std::fs::File::options()
+        .write(true)
+        .open(record_path(paths, key))
+    {
+        let _ = f.set_modified(std::time::SystemTime::now());
+    }
     let complete = rec.layers.iter().all(|l| {
         paths
             .layer(l.trim_start_matches("sha256:"))
@@ -103,31 +110,124 @@ pub struct Pruned {
     pub keys: Vec<String>,
 }
 
-/// Remove every record and cache mount. The layers only records held go
-/// with the next GC, which the caller runs.
-pub fn prune(paths: &Paths) -> std::io::Result<Pruned> {
-    let mut keys = Vec::new();
-    for (p, _) in records(paths) {
-        std::fs::remove_file(&p)?;
-        if let Some(stem) = p.file_stem() {
-            keys.push(stem.to_string_lossy().into_owned());
+/// What a cache entry is, as BuildKit's `type` filter names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A step's result (BuildKit's "regular").
+    Step,
+    /// A `RUN --mount=type=cache` directory ("exec.cachemount").
+    Mount,
+}
+
+/// One cache entry as `builder prune` chooses among them.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub key: String,
+    pub kind: Kind,
+    /// Last made or used (the record's or the directory's mtime).
+    pub used: std::time::SystemTime,
+    /// The step's image labels (none for a cache mount).
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// The step's own layer, its last (none for a cache mount).
+    pub layer: Option<String>,
+    path: PathBuf,
+}
+
+impl Entry {
+    /// Where it lives (a mount's directory, a step's record).
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
+impl Entry {
+    #[cfg(test)]
+    pub fn for_test(
+        key: &str,
+        kind: Kind,
+        used: std::time::SystemTime,
+        labels: std::collections::BTreeMap<String, String>,
+    ) -> Entry {
+        Entry {
+            key: key.into(),
+            kind,
+            used,
+            labels,
+            layer: None,
+            path: PathBuf::new(),
         }
     }
-    // `RUN --mount=type=cache` directories go too, as BuildKit's prune
-    // removes cache mounts.
-    if let Ok(rd) = std::fs::read_dir(paths.build_cache_mounts()) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.extension().is_some_and(|x| x == "lock") {
-                let _ = std::fs::remove_file(&p);
-                continue;
-            }
-            crate::image::layer::remove_tree(&p)?;
-            keys.push(e.file_name().to_string_lossy().into_owned());
+}
+
+/// Every record and cache mount, oldest first.
+pub fn entries(paths: &Paths) -> Vec<Entry> {
+    let mtime = |p: &PathBuf| {
+        std::fs::metadata(p)
+            .and_then(|m| m.modified())
+            .unwrap_or(std::time::UNIX_EPOCH)
+    };
+    let mut out: Vec<Entry> = records(paths)
+        .into_iter()
+        .map(|(p, rec)| Entry {
+            key: p
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            kind: Kind::Step,
+            used: mtime(&p),
+            labels: rec.config.config.labels.clone().unwrap_or_default(),
+            layer: rec.layers.last().cloned(),
+            path: p,
+        })
+        .collect();
+    out.extend(mount_dirs(paths).into_iter().map(|p| {
+        Entry {
+            key: p
+                .file_name()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            kind: Kind::Mount,
+            used: mtime(&p),
+            labels: Default::default(),
+            layer: None,
+            path: p,
         }
+    }));
+    out.sort_by_key(|e| e.used);
+    out
+}
+
+/// Remove these entries (from `entries`). The layers only records held
+/// go with the next GC, which the caller runs.
+pub fn remove(chosen: &[Entry]) -> std::io::Result<Pruned> {
+    let mut keys = Vec::new();
+    for e in chosen {
+        match e.kind {
+            Kind::Step => std::fs::remove_file(&e.path)?,
+            Kind::Mount => {
+                crate::image::layer::remove_tree(&e.path)?;
+                let _ = std::fs::remove_file(e.path.with_extension("lock"));
+            }
+        }
+        keys.push(e.key.clone());
     }
     keys.sort();
     Ok(Pruned { keys })
+}
+
+/// Remove every record and cache mount (BuildKit's prune removes cache
+/// mounts too).
+pub fn prune(paths: &Paths) -> std::io::Result<Pruned> {
+    let pruned = remove(&entries(paths))?;
+    // Locks of mounts already gone.
+    if let Ok(rd) = std::fs::read_dir(paths.build_cache_mounts()) {
+        for e in rd.flatten() {
+            if e.path().extension().is_some_and(|x| x == "lock") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    Ok(pruned)
 }
 
 /// The records and cache mounts, and the layers only records hold (no

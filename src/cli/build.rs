@@ -515,6 +515,44 @@ fn layers_size(images: &ImageStore, layers: &HashSet<String>) -> u64 {
 /// Remove the build cache and the layers only it held: docker's
 /// "Deleted build cache objects:" section, and the space freed.
 pub(crate) fn prune_build_cache(paths: &Paths) -> Result<(String, u64)> {
+    prune_build_cache_with(paths, &super::builder_prune::CacheFilter::default())
+}
+
+/// The entries the filters choose, and with `--keep-storage` only the
+/// oldest of them until what stays fits.
+fn chosen_entries(
+    paths: &Paths,
+    images: &ImageStore,
+    only: &HashSet<String>,
+    filter: &super::builder_prune::CacheFilter,
+) -> Vec<crate::build::cache::Entry> {
+    let all = crate::build::cache::entries(paths);
+    let Some(keep) = filter.keep_storage else {
+        return all.into_iter().filter(|e| filter.selects(e)).collect();
+    };
+    let size = |e: &crate::build::cache::Entry| match &e.layer {
+        Some(l) if only.contains(l) => images.layer_info(l).map_or(0, |i| i.size),
+        Some(_) => 0,
+        None if e.kind == crate::build::cache::Kind::Mount => crate::util::tree_size(e.path()),
+        None => 0,
+    };
+    let mut total: u64 = all.iter().map(size).sum();
+    let mut out = Vec::new();
+    for e in all.into_iter().filter(|e| filter.selects(e)) {
+        if total <= keep {
+            break;
+        }
+        total = total.saturating_sub(size(&e));
+        out.push(e);
+    }
+    out
+}
+
+/// `prune_build_cache` of the entries `filter` chooses.
+pub(crate) fn prune_build_cache_with(
+    paths: &Paths,
+    filter: &super::builder_prune::CacheFilter,
+) -> Result<(String, u64)> {
     // A running build's finished steps are held only by their cache
     // records (and its cache mounts by their locks): leave them alone.
     let Some(_lock) = crate::util::FileLock::try_exclusive(&paths.build_lock())
@@ -524,10 +562,18 @@ pub(crate) fn prune_build_cache(paths: &Paths) -> Result<(String, u64)> {
         return Ok((String::new(), 0));
     };
     let images = ImageStore::new(paths);
-    let (_, only) = crate::build::cache::usage(paths, &image_layers(&images)?);
-    let size = layers_size(&images, &only).saturating_add(mounts_size(paths));
-    let pruned = crate::build::cache::prune(paths)
-        .map_err(|e| Error::msg(format!("removing the build cache: {e}")))?;
+    let held = image_layers(&images)?;
+    let (_, only) = crate::build::cache::usage(paths, &held);
+    let size_before = layers_size(&images, &only).saturating_add(mounts_size(paths));
+    let pruned = if filter.is_empty() {
+        crate::build::cache::prune(paths)
+    } else {
+        crate::build::cache::remove(&chosen_entries(paths, &images, &only, filter))
+    }
+    .map_err(|e| Error::msg(format!("removing the build cache: {e}")))?;
+    let (_, only_after) = crate::build::cache::usage(paths, &held);
+    let size = size_before
+        .saturating_sub(layers_size(&images, &only_after).saturating_add(mounts_size(paths)));
     let in_use = crate::container::store::ContainerStore::new(paths).layers_in_use();
     images.update(|idx| images.gc_locked(idx, &in_use))?;
     let mut out = String::new();
@@ -544,18 +590,17 @@ pub(crate) fn prune_build_cache(paths: &Paths) -> Result<(String, u64)> {
 }
 
 fn prune(paths: &Paths, a: BuilderPruneArgs) -> Result<i32> {
-    if !a.filter.is_empty() || a.keep_storage.is_some() {
-        return Err(Error::msg(
-            "builder prune --filter and --keep-storage are not supported by rdock yet",
-        ));
-    }
-    if !super::prune::confirm(
-        "WARNING! This will remove all dangling build cache.",
-        a.force,
-    ) {
+    let filter = super::builder_prune::CacheFilter::parse(&a.filter, a.keep_storage.as_deref())?;
+    // docker 28's builder asks on one line (its other prunes on two).
+    let warning = if a.all {
+        "WARNING! This will remove all build cache. Are you sure you want to continue?"
+    } else {
+        "WARNING! This will remove all dangling build cache. Are you sure you want to continue?"
+    };
+    if !super::prune::confirm_line(warning, a.force) {
         return Ok(0);
     }
-    let (text, size) = prune_build_cache(paths)?;
+    let (text, size) = prune_build_cache_with(paths, &filter)?;
     print!("{text}");
     println!("Total:\t{}", super::format::human_size(size));
     Ok(0)

@@ -59,6 +59,9 @@ pub fn check(f: &ContainerFlags) -> Result<()> {
             return Err(bad(v, "--link", format!("bad format for links: {v}")));
         }
     }
+    for v in &f.network {
+        super::run_networks::parse_value(v).map_err(|why| bad(v, "--network", why))?;
+    }
     for v in &f.volume {
         check_volume(v)?;
     }
@@ -190,7 +193,7 @@ pub fn check_mount(value: &str) -> std::result::Result<(), String> {
 }
 
 /// One line of Go's encoding/csv: fields split at commas, `"` quoting.
-fn csv_fields(line: &str) -> std::result::Result<Vec<String>, String> {
+pub(super) fn csv_fields(line: &str) -> std::result::Result<Vec<String>, String> {
     let mut fields = Vec::new();
     let mut field = String::new();
     let mut chars = line.chars().peekable();

@@ -54,6 +54,7 @@ fn to_row(type_name: &str, v: &serde_json::Value) -> Row {
         fields,
         labels,
         header: false,
+        ..Row::default()
     }
 }
 

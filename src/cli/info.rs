@@ -47,11 +47,35 @@ fn machine() -> String {
         .unwrap_or_else(|_| std::env::consts::ARCH.to_string())
 }
 
+/// The struct-valued fields of docker 28's `versionInfo` and their types.
+const VERSION_STRUCTS: &[(&str, &str)] = &[
+    ("Client", "system.clientVersion"),
+    ("Server", "*types.Version"),
+];
+
+/// The struct-valued fields of docker 28's `dockerInfo` and their types.
+const INFO_STRUCTS: &[(&str, &str)] = &[
+    ("ClientInfo", "*system.clientInfo"),
+    ("Plugins", "system.PluginsInfo"),
+    ("RegistryConfig", "*registry.ServiceConfig"),
+    ("Swarm", "swarm.Info"),
+    ("ContainerdCommit", "system.Commit"),
+    ("RuncCommit", "system.Commit"),
+    ("InitCommit", "system.Commit"),
+    ("FirewallBackend", "*system.FirewallInfo"),
+];
+
 /// Apply a user's template as docker's CLI does for `version`/`info`
 /// (`name`: Go's template name, "version" or ""). A template that does not
 /// parse exits 64; one that fails to execute prints an empty line and
 /// exits 1; either way the error goes to stderr in Go's words.
-fn print_template(name: &str, tmpl: &str, type_name: &str, v: &Value) -> Result<i32> {
+fn print_template(
+    name: &str,
+    tmpl: &str,
+    type_name: &str,
+    structs: &'static [(&'static str, &'static str)],
+    v: &Value,
+) -> Result<i32> {
     use super::template::{Mode, Row, Template, TemplateError, Val};
     let named = |msg: String| {
         if name.is_empty() {
@@ -80,14 +104,15 @@ fn print_template(name: &str, tmpl: &str, type_name: &str, v: &Value) -> Result<
         fields: v.as_object().cloned().unwrap_or_default(),
         labels: None,
         header: false,
+        structs,
+        plain: false,
     };
-    match t.execute(&Val::Row(std::rc::Rc::new(row)), Mode::Row) {
-        Ok(out) => {
-            println!("{out}");
-            Ok(0)
-        }
+    // Go writes as it goes: what came before a failure shows.
+    let (out, r) = t.execute_partial(&Val::Row(std::rc::Rc::new(row)), Mode::Row);
+    println!("{out}");
+    match r {
+        Ok(()) => Ok(0),
         Err(TemplateError::Exec(m) | TemplateError::Parse(m)) => {
-            println!();
             eprintln!("{}", named(m));
             Ok(1)
         }
@@ -143,7 +168,7 @@ fn version_value() -> Value {
 pub fn version(_paths: &Paths, a: VersionArgs) -> Result<i32> {
     let v = version_value();
     if let Some(f) = a.format.as_deref().filter(|f| !f.is_empty()) {
-        return print_template("version", f, "system.versionInfo", &v);
+        return print_template("version", f, "system.versionInfo", VERSION_STRUCTS, &v);
     }
     // docker's default template through a tabwriter (min width 20); the
     // lines for what a Go build records (Go version, commit, build time)
@@ -559,7 +584,7 @@ fn info_value(paths: &Paths) -> Result<Value> {
             }
         }
         let mut client = serde_json::Map::new();
-        client.insert("Debug".into(), false.into());
+        client.insert("Debug".into(), super::client_debug().into());
         if let Value::Object(c) = client_version(false) {
             client.extend(c);
         }
@@ -573,7 +598,7 @@ fn info_value(paths: &Paths) -> Result<Value> {
 pub fn info(paths: &Paths, a: InfoArgs) -> Result<i32> {
     let v = info_value(paths)?;
     if let Some(f) = a.format.as_deref().filter(|f| !f.is_empty()) {
-        return print_template("", f, "system.dockerInfo", &v);
+        return print_template("", f, "system.dockerInfo", INFO_STRUCTS, &v);
     }
     print!("{}", info_text(&v));
     for w in v
@@ -607,7 +632,8 @@ fn info_text(v: &Value) -> String {
     };
     let mut o = String::from("Client:\n");
     o.push_str(&format!(
-        " Version:    {VERSION}\n Context:    default\n Debug Mode: false\n"
+        " Version:    {VERSION}\n Context:    default\n Debug Mode: {}\n",
+        super::client_debug()
     ));
     o.push_str("\nServer:\n");
     for (label, key) in [

@@ -7,6 +7,7 @@
 
 pub mod attach;
 pub mod build;
+pub mod builder_prune;
 pub mod client_checks;
 pub mod commit;
 pub mod completion;
@@ -39,6 +40,7 @@ pub mod rm;
 pub mod rmi;
 pub mod run;
 pub mod run_flags;
+pub mod run_networks;
 pub mod run_values;
 pub mod save;
 pub mod search;
@@ -58,6 +60,14 @@ pub mod volume;
 use crate::error::{Error, Result};
 use crate::paths::{Paths, DEFAULT_ROOT, DEFAULT_RUNROOT};
 use clap::{Parser, Subcommand};
+
+/// docker's client debug mode (`-D`, or `DEBUG` set in the environment:
+/// the docker CLI's `debug.IsEnabled`), which `info` shows as the client's.
+static CLIENT_DEBUG: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn client_debug() -> bool {
+    CLIENT_DEBUG.load(std::sync::atomic::Ordering::Relaxed)
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -515,6 +525,8 @@ pub fn main() -> i32 {
         }
     };
     log::set_level(if cli.debug { Level::Debug } else { level });
+    let env_debug = std::env::var_os("DEBUG").is_some_and(|v| !v.is_empty());
+    CLIENT_DEBUG.store(cli.debug || env_debug, std::sync::atomic::Ordering::Relaxed);
     if cli.version {
         println!("rdock version {}", env!("CARGO_PKG_VERSION"));
         return 0;

@@ -677,6 +677,7 @@ fn connect(paths: &Paths, a: ConnectArgs) -> Result<i32> {
             network: a.network.clone(),
             aliases: a.alias.clone(),
             ip,
+            mac: None,
         },
     )?;
     Ok(0)

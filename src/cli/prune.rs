@@ -34,6 +34,19 @@ pub struct ContainerPruneArgs {
     pub force: bool,
 }
 
+/// `confirm` with the question on the prompt's line (`builder prune`).
+pub(crate) fn confirm_line(question: &str, force: bool) -> bool {
+    if force {
+        return true;
+    }
+    use std::io::Write;
+    print!("{question} [y/N] ");
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+    matches!(line.trim(), "y" | "Y" | "yes")
+}
+
 /// docker asks before pruning unless -f; with no terminal to ask, it reads
 /// stdin and treats anything but y/Y as no.
 pub(crate) fn confirm(question: &str, force: bool) -> bool {

@@ -405,16 +405,16 @@ impl ContainerFlags {
         for t in &self.tmpfs {
             mounts.push(rootfs::parse_tmpfs(t)?);
         }
-        let network = match self.network_mode()? {
-            None | Some("default") | Some("bridge") => NetworkMode::Bridge("bridge".into()),
-            Some("none") => NetworkMode::None,
-            Some("host") => NetworkMode::Host,
-            Some(other) => match other.strip_prefix("container:") {
-                Some(c) if !c.is_empty() => NetworkMode::Container(c.to_string()),
-                _ => NetworkMode::Bridge(other.to_string()),
+        let plan = super::run_networks::plan(
+            &self.network,
+            &super::run_networks::Wide {
+                aliases: &self.network_alias,
+                ip: self.ip.as_deref(),
+                mac: self.mac_address.as_deref(),
             },
-        };
-        let net = self.network_options(&network)?;
+        )?;
+        let network = plan.mode.clone();
+        let net = self.network_options(&plan)?;
         let ulimits = self
             .ulimit
             .iter()
@@ -646,7 +646,8 @@ impl ContainerFlags {
 
     /// `-p`, `-P`, `--expose`, `--dns*`, `--add-host`, `--ip`,
     /// `--mac-address`, validated as docker validates them.
-    fn network_options(&self, mode: &NetworkMode) -> Result<NetworkOptions> {
+    fn network_options(&self, plan: &super::run_networks::NetworkPlan) -> Result<NetworkOptions> {
+        let mode = &plan.mode;
         let mut net = NetworkOptions::default();
         for p in &self.publish {
             net.publish.extend(crate::network::ports::parse_publish(p)?);
@@ -676,22 +677,11 @@ impl ContainerFlags {
             crate::container::network::check_name("link alias", alias)?;
         }
         net.links = self.link.clone();
-        if !self.network_alias.is_empty() {
-            match mode {
-                NetworkMode::Bridge(n) if crate::network::bridge::is_user_defined(n) => {
-                    for a in &self.network_alias {
-                        crate::container::network::check_name("alias", a)?;
-                    }
-                    net.aliases = self.network_alias.clone();
-                }
-                // docker 28's client refuses it before asking the daemon.
-                _ => {
-                    return Err(Error::msg(
-                        "network-scoped aliases are only supported for user-defined networks",
-                    ))
-                }
-            }
+        for a in &plan.aliases {
+            crate::container::network::check_name("alias", a)?;
         }
+        net.aliases = plan.aliases.clone();
+        net.connected = plan.others.clone();
         self.check_network_conflicts(mode)?;
         if matches!(mode, NetworkMode::Host) && !net.publish.is_empty() {
             // docker warns about -p only: -P alone publishes nothing yet.
@@ -709,10 +699,8 @@ impl ContainerFlags {
         for h in &self.add_host {
             net.extra_hosts.push(parse_add_host(h)?);
         }
-        if let Some(ip) = &self.ip {
-            let ip: std::net::Ipv4Addr = ip
-                .parse()
-                .map_err(|_| Error::msg(format!("invalid IPv4 address: {ip}")))?;
+        if let Some(ip) = &plan.ip {
+            let ip = super::run_networks::parse_ip(ip)?;
             if matches!(mode, NetworkMode::Bridge(n) if n == "bridge") {
                 return Err(Error::msg(
                     "user specified IP address is supported on user defined networks only",
@@ -720,7 +708,7 @@ impl ContainerFlags {
             }
             net.ip = Some(ip);
         }
-        if let Some(m) = &self.mac_address {
+        if let Some(m) = &plan.mac {
             crate::network::bridge::parse_mac(m)?;
             net.mac = Some(m.clone());
         }
@@ -768,28 +756,6 @@ impl ContainerFlags {
             _ => {}
         }
         Ok(())
-    }
-
-    /// The one `--network` a container joins at create, refused as
-    /// docker's client and a 1.41 engine refuse several.
-    fn network_mode(&self) -> Result<Option<&str>> {
-        let user_defined = |n: &str| {
-            !matches!(n, "default" | "bridge" | "host" | "none") && !n.starts_with("container:")
-        };
-        let users = self.network.iter().filter(|n| user_defined(n)).count();
-        if users > 0 && users < self.network.len() {
-            return Err(Error::msg(
-                "conflicting options: cannot attach both user-defined and non-user-defined network-modes",
-            ));
-        }
-        match self.network.as_slice() {
-            [] => Ok(None),
-            [one] => Ok(Some(one.as_str())),
-            many => Err(Error::msg(format!(
-                "Container cannot be connected to network endpoints: {}",
-                many.join(", ")
-            ))),
-        }
     }
 
     /// Write `--cidfile` (refusing an existing file, as docker does).

@@ -83,6 +83,9 @@ pub struct Attachment {
     pub aliases: Vec<String>,
     #[serde(default)]
     pub ip: Option<std::net::Ipv4Addr>,
+    /// `--network name=N,mac-address=M` for a network after the first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

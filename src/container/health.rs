@@ -339,7 +339,7 @@ fn prober(
         if state.is_paused() {
             continue;
         }
-        let result = probe(cfg, pid, &argv, timeout_ns);
+        let result = probe(paths, cfg, pid, &argv, timeout_ns);
         // A probe that outlived the container (stopped or restarted
         // meanwhile) says nothing about it: dropped, as docker drops it.
         if wait_readable(init.as_raw_fd(), Duration::ZERO) {
@@ -367,13 +367,28 @@ fn prober(
 }
 
 /// Run the probe once, as `exec` would, within `timeout_ns`.
-fn probe(cfg: &ContainerConfig, pid: i32, argv: &[String], timeout_ns: i64) -> HealthResult {
+fn probe(
+    paths: &crate::paths::Paths,
+    cfg: &ContainerConfig,
+    pid: i32,
+    argv: &[String],
+    timeout_ns: i64,
+) -> HealthResult {
     let start = now();
     let result = |exit_code: i64, output: String| HealthResult {
         start: start.clone(),
         end: now(),
         exit_code,
         output,
+    };
+    // docker's probe is an exec: the `--link` variables of the links as
+    // they are now, and a link whose container stopped fails the probe.
+    let link_env = match super::store::ContainerStore::new(paths).load(&cfg.id) {
+        Ok(c) => match super::network::links(paths, &c) {
+            Ok(l) => l.env,
+            Err(e) => return result(-1, e.to_string()),
+        },
+        Err(_) => Vec::new(),
     };
     let Ok((r, w)) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC) else {
         return result(-1, "cannot create a pipe for the health check".into());
@@ -383,6 +398,7 @@ fn probe(cfg: &ContainerConfig, pid: i32, argv: &[String], timeout_ns: i64) -> H
     };
     let opts = ExecOptions {
         cmd: argv.to_vec(),
+        link_env,
         ..Default::default()
     };
     let spawned = super::exec::spawn_with_stdio(

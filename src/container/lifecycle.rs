@@ -351,9 +351,18 @@ pub fn create_from(paths: &Paths, opts: &CreateOptions, img: &ImageSource) -> Re
         let target = ContainerStore::new(paths).resolve(other)?;
         network = NetworkMode::Container(target.config.id.clone());
     }
+    // By name from now on, as docker keys a container's networks. One
+    // that does not exist yet is kept as given: docker's create accepts
+    // it and the start fails (or finds it, made since).
+    let canonical = |name: &str| {
+        crate::network::store::find(paths, name).map_or_else(|_| name.to_string(), |n| n.name)
+    };
     if let NetworkMode::Bridge(name) = &network {
-        // By name from now on, as docker keys a container's networks.
-        network = NetworkMode::Bridge(crate::network::store::find(paths, name)?.name);
+        network = NetworkMode::Bridge(canonical(name));
+    }
+    let mut net = opts.net.clone();
+    for a in &mut net.connected {
+        a.network = canonical(&a.network);
     }
     for link in &opts.net.links {
         let (name, _) = super::network::split_link(link);
@@ -413,7 +422,7 @@ pub fn create_from(paths: &Paths, opts: &CreateOptions, img: &ImageSource) -> Re
         cap_add: opts.cap_add.clone(),
         cap_drop: opts.cap_drop.clone(),
         network,
-        net: opts.net.clone(),
+        net,
         mounts: opts.mounts.clone(),
         ulimits: opts.ulimits.clone(),
         labels,
@@ -448,6 +457,7 @@ pub fn create_from(paths: &Paths, opts: &CreateOptions, img: &ImageSource) -> Re
         &config.env,
     )
     .map_err(Error::msg)?;
+    super::network::check_addresses(paths, &config)?;
     // The image's EXPOSE joins --expose (for -P, `ps` and inspect).
     for k in d.exposed_ports.iter().flat_map(|m| m.keys()) {
         let key = if k.contains('/') {

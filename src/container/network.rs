@@ -23,11 +23,46 @@ pub fn attachments(cfg: &ContainerConfig) -> Vec<Attachment> {
             network: name.clone(),
             aliases: cfg.net.aliases.clone(),
             ip: cfg.net.ip,
+            mac: None,
         }),
         _ => {}
     }
     v.extend(cfg.net.connected.iter().cloned());
     v
+}
+
+/// The daemon's check at create of the addresses `--ip` (or `ip=`) asks
+/// for, in docker's words: each network's complaint, all of them at once
+/// (docker lists several as `* ...` lines).
+pub fn check_addresses(paths: &Paths, cfg: &ContainerConfig) -> Result<()> {
+    let mut errors = Vec::new();
+    for att in attachments(cfg) {
+        let (Some(ip), Ok(net)) = (att.ip, networks::find(paths, &att.network)) else {
+            continue;
+        };
+        let why = if !net.user_subnet {
+            "user specified IP address is supported only when connecting to networks with user configured subnets".to_string()
+        } else if !net.contains(ip) {
+            format!("no configured subnet or ip-range contain the IP address {ip}")
+        } else {
+            continue;
+        };
+        errors.push((net.name, why));
+    }
+    let mut lines = Vec::new();
+    for (n, why) in &errors {
+        let head = format!("invalid config for network {n}: invalid endpoint settings:");
+        if errors.len() == 1 {
+            lines.extend([head, why.clone()]);
+        } else {
+            lines.extend([format!("* {head}"), format!("\t{why}")]);
+        }
+    }
+    if lines.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Lines(lines))
+    }
 }
 
 /// Names that go into other containers' /etc/hosts (aliases, link names):
@@ -121,8 +156,8 @@ fn endpoint_options(
         ip: att.ip,
         // The MAC and published ports belong to the container's first
         // network, as with docker's `--network` plus `network connect`.
-        mac: match (&cfg.net.mac, first) {
-            (Some(m), true) => Some(bridge::parse_mac(m)?),
+        mac: match (&cfg.net.mac, first, &att.mac) {
+            (Some(m), true, _) | (_, _, Some(m)) => Some(bridge::parse_mac(m)?),
             _ => None,
         },
         publish: if first { publish(cfg) } else { Vec::new() },
@@ -295,6 +330,13 @@ pub fn prepare(paths: &Paths, c: &Container, links: &Links) -> Result<Vec<(Endpo
     for (i, att) in atts.iter().enumerate() {
         let net = match networks::find(paths, &att.network) {
             Ok(n) => n,
+            // docker words the mode's network so when it has others.
+            Err(e) if i == 0 && atts.len() > 1 => {
+                return fail(Error::msg(format!(
+                    "could not find a network matching network mode {}: {e}",
+                    att.network
+                )))
+            }
             Err(e) => return fail(e.into()),
         };
         let opts = match endpoint_options(&c.config, att, i == 0) {
@@ -329,6 +371,10 @@ pub fn prepare(paths: &Paths, c: &Container, links: &Links) -> Result<Vec<(Endpo
     }
     let own_ip = eps.first().map(|(e, _)| e.ip);
     let mut hosts = hosts_file(&c.config, own_ip, &links.hosts);
+    // docker adds the container's own line for each network it joins.
+    for (e, _) in eps.iter().skip(1) {
+        hosts.push_str(&format!("{}\t{}\n", e.ip, host_names(&c.config)));
+    }
     // On user networks a container finds itself by name and alias too.
     for (e, _) in eps
         .iter()

@@ -54,6 +54,15 @@ pub struct NetworkDef {
     pub options: BTreeMap<String, String>,
     #[serde(default)]
     pub attachable: bool,
+    /// `network create --subnet` chose the subnet: `--ip` may pick an
+    /// address in it (docker's "user configured subnets"). A definition of
+    /// an older rdock does not say, and is taken as if it did.
+    #[serde(default = "user_subnet_default")]
+    pub user_subnet: bool,
+}
+
+fn user_subnet_default() -> bool {
+    true
 }
 
 pub(crate) fn default_table() -> String {
@@ -160,6 +169,7 @@ impl NetworkDef {
             labels: BTreeMap::new(),
             options: BTreeMap::new(),
             attachable: false,
+            user_subnet: false,
         })
     }
 
@@ -755,6 +765,7 @@ mod tests {
             labels: BTreeMap::new(),
             options: BTreeMap::new(),
             attachable: false,
+            user_subnet: true,
         }
     }
 

@@ -270,6 +270,7 @@ pub fn create(paths: &Paths, o: &CreateOptions) -> Result<NetworkDef> {
         labels: o.labels.clone(),
         options: o.options.clone(),
         attachable: o.attachable,
+        user_subnet: o.subnet.is_some(),
     };
     let path = defs_dir(paths).join(format!("{}.json", def.id));
     let data = serde_json::to_vec_pretty(&def).map_err(|e| NetworkError::Invalid(e.to_string()))?;

@@ -4,9 +4,10 @@
 use super::funcs::{self, Ty};
 use super::lex::go_quote;
 use super::parse::{Arg, Cmd, Control, Node, Pipe};
-use super::value::{go_string, shape_of, type_name, Mode, Shape, Val};
+use super::value::{go_string, shape_of, type_name, Mode, Row, Shape, Val};
 use serde_json::Value;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 /// Go's maxExecDepth is 100000; the tree walk here recurses on the
 /// native stack, so nested `template` calls stop far earlier.
@@ -380,7 +381,15 @@ impl State<'_> {
                                 "wrong number of args for {name}: want 0 got {got}"
                             ));
                         }
-                        Ok(Val::J(v.clone(), shape_of(name)))
+                        match (v, r.structs.iter().find(|(f, _)| *f == name)) {
+                            (Value::Object(o), Some((_, ty))) => Ok(Val::Row(Rc::new(Row {
+                                type_name: ty.to_string(),
+                                fields: o.clone(),
+                                plain: true,
+                                ..Row::default()
+                            }))),
+                            _ => Ok(Val::J(v.clone(), shape_of(name))),
+                        }
                     }
                     _ => self.errorf(format!(
                         "can't evaluate field {name} in type {}",

@@ -190,7 +190,7 @@ fn length(v: &Val, mode: Mode) -> Result<i64, String> {
         Val::J(Value::Number(n), _) if mode == Mode::Raw => n.to_string().len(),
         Val::J(Value::Null, Shape::List | Shape::Map(_)) if mode != Mode::Raw => 0,
         Val::J(Value::Null, _) => return Err("len of nil pointer".into()),
-        Val::Row(r) => r.fields.len(),
+        Val::Row(r) if !r.plain => r.fields.len(),
         other => return Err(format!("len of type {}", type_name(other, mode))),
     };
     Ok(i64::try_from(n).unwrap_or(i64::MAX))

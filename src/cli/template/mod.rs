@@ -85,6 +85,13 @@ impl Template {
     }
 
     /// Execute on `dot` read in `mode`.
+    /// What was written before an error too (Go's `Execute` into a
+    /// stream: `version`/`info` show it).
+    pub fn execute_partial(&self, dot: &Val, mode: Mode) -> (String, Result<(), TemplateError>) {
+        let (out, r) = self.exec(dot, mode, false);
+        (out, r.map_err(TemplateError::Exec))
+    }
+
     pub fn execute(&self, dot: &Val, mode: Mode) -> Result<String, TemplateError> {
         let (out, r) = self.exec(dot, mode, false);
         r.map(|_| out).map_err(TemplateError::Exec)
@@ -108,6 +115,7 @@ impl Template {
             fields: headers.as_object().cloned().unwrap_or_default(),
             labels: None,
             header: true,
+            ..Row::default()
         };
         self.exec(&Val::Row(std::rc::Rc::new(row)), Mode::Row, true)
             .0

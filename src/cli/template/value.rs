@@ -39,6 +39,13 @@ pub struct Row {
     /// A table header's context: a Go map (missing keys print "<no
     /// value>") whose `Label "a.b-c"` method gives "b c".
     pub header: bool,
+    /// Fields that hold plain Go structs (`version`'s `Client`, `info`'s
+    /// `Plugins`...) and their Go types: a field they lack is an error in
+    /// docker's words, not "<no value>".
+    pub structs: &'static [(&'static str, &'static str)],
+    /// This context is one of those structs: printed `{...}` (`&{...}`
+    /// for a pointer), `json` in field order, no `len`.
+    pub plain: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -183,7 +190,12 @@ pub fn go_string(v: &Val, mode: Mode) -> String {
         Val::J(j, _) => go_value(j),
         Val::Row(r) => {
             let parts: Vec<String> = r.fields.values().map(go_value).collect();
-            format!("&{{{}}}", parts.join(" "))
+            let amp = if r.plain && !r.type_name.starts_with('*') {
+                ""
+            } else {
+                "&"
+            };
+            format!("{amp}{{{}}}", parts.join(" "))
         }
     }
 }
@@ -274,6 +286,7 @@ pub fn go_json(v: &Val, mode: Mode) -> String {
         },
         Val::J(Value::Number(n), _) => n.to_string(),
         Val::J(j, _) => serde_json::to_string(j).unwrap_or_default(),
+        Val::Row(r) if r.plain => serde_json::to_string(&r.fields).unwrap_or_default(),
         Val::Row(r) => {
             let sorted: BTreeMap<&String, &Value> = r.fields.iter().collect();
             return escape_html(&serde_json::to_string(&sorted).unwrap_or_default());
