@@ -146,16 +146,18 @@ pub fn run_builder(paths: &Paths, cmd: BuilderCommand) -> Result<i32> {
 
 /// Flags docker's legacy builder has that rdock does not apply yet: a
 /// clear error, never silently ignored.
+/// What the engine refuses of a build's options.
 fn refuse_unsupported(a: &BuildArgs) -> Result<()> {
     if !a.cache_from.is_empty() {
         return Err(Error::msg(
             "build --cache-from is not supported by rdock: its cache is local (see docs/build.md)",
         ));
     }
-    if a.squash {
-        return Err(Error::msg(
-            "squash is only supported with experimental mode",
-        ));
+    // docker's daemon refuses them on Linux (the legacy builder's API;
+    // BuildKit has RUN --security instead). Accepting them would also
+    // need them in every step's cache key.
+    if !a.security_opt.is_empty() {
+        return Err(Error::msg("security options are not supported on linux"));
     }
     if let Some(iso) = &a.isolation {
         if !iso.is_empty() && iso != "default" {
@@ -335,12 +337,6 @@ fn step_limits(a: &BuildArgs) -> Result<StepLimits> {
         cgroup_parent: a.cgroup_parent.clone(),
         ..Default::default()
     };
-    // docker's daemon refuses them on Linux (the legacy builder's API;
-    // BuildKit has RUN --security instead). Accepting them would also
-    // need them in every step's cache key.
-    if !a.security_opt.is_empty() {
-        return Err(Error::msg("security options are not supported on linux"));
-    }
     let (security_opt, unmask_system_paths) =
         super::run_flags::parse_security_opts(&a.security_opt)?;
     Ok(StepLimits {
@@ -374,7 +370,6 @@ fn network_mode(paths: &Paths, n: &str) -> Result<NetworkMode> {
 }
 
 pub fn run(paths: &Paths, a: BuildArgs) -> Result<i32> {
-    refuse_unsupported(&a)?;
     let terminal = std::io::stderr().is_terminal();
     let output = match a.progress.as_str() {
         _ if a.quiet => Output::Quiet,
@@ -435,8 +430,10 @@ pub fn run(paths: &Paths, a: BuildArgs) -> Result<i32> {
         extra_hosts.push(super::run_flags::parse_add_host(h)?);
     }
     let network = network_mode(paths, &a.network)?;
-    let limits = step_limits(&a)?;
     let (context, dockerfile, dockerfile_name) = load_context(paths, &a)?;
+    // The engine's refusals, after the CLI has read the context.
+    refuse_unsupported(&a)?;
+    let limits = step_limits(&a)?;
     // Pull progress would tear the live view: only plain output shows it.
     let quiet = output != Output::Plain;
     let fetch = |name: &str, always: bool| -> Result<()> {

@@ -219,13 +219,14 @@ fn subnet_matches(subnet: &str, data: &str) -> std::result::Result<bool, String>
         data.parse::<std::net::IpAddr>().ok()
     };
     let as_u128 = |a: std::net::IpAddr| match a {
-        std::net::IpAddr::V4(v) => (u128::from(u32::from(v)), 32),
+        std::net::IpAddr::V4(v) => (u128::from(u32::from(v)), 32u32),
         std::net::IpAddr::V6(v) => (u128::from(v), 128),
     };
     Ok(ip.is_some_and(|ip| {
         let ((n, w), (i, iw)) = (as_u128(net), as_u128(ip));
-        let shift = w - bits;
-        w == iw && (shift >= 128 || n >> shift == i >> shift)
+        // go_cidr keeps bits within the family's width.
+        let shift = w.saturating_sub(bits);
+        w == iw && n.checked_shr(shift).unwrap_or(0) == i.checked_shr(shift).unwrap_or(0)
     }))
 }
 
@@ -240,7 +241,7 @@ fn ipam_client_checks(a: &CreateArgs) -> Result<()> {
         ));
     }
     for (i, s) in subnets.iter().enumerate() {
-        for k in &subnets[..i] {
+        for k in subnets.iter().take(i) {
             if subnet_matches(s, k).map_err(Error::msg)?
                 || subnet_matches(k, s).map_err(Error::msg)?
             {

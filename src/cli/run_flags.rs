@@ -701,11 +701,6 @@ impl ContainerFlags {
         }
         if let Some(ip) = &plan.ip {
             let ip = super::run_networks::parse_ip(ip)?;
-            if matches!(mode, NetworkMode::Bridge(n) if n == "bridge") {
-                return Err(Error::msg(
-                    "user specified IP address is supported on user defined networks only",
-                ));
-            }
             net.ip = Some(ip);
         }
         if let Some(m) = &plan.mac {

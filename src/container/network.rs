@@ -31,38 +31,67 @@ pub fn attachments(cfg: &ContainerConfig) -> Vec<Attachment> {
     v
 }
 
-/// The daemon's check at create of the addresses `--ip` (or `ip=`) asks
-/// for, in docker's words: each network's complaint, all of them at once
-/// (docker lists several as `* ...` lines).
+/// The daemon's check at create of each network's endpoint settings
+/// (moby's `validateEndpointSettings`), in docker's words: every fault of
+/// every network at once, as docker lists several (`* ...` lines, a
+/// network's own indented under it).
 pub fn check_addresses(paths: &Paths, cfg: &ContainerConfig) -> Result<()> {
-    let mut errors = Vec::new();
+    let mut per_network: Vec<Vec<String>> = Vec::new();
     for att in attachments(cfg) {
-        let (Some(ip), Ok(net)) = (att.ip, networks::find(paths, &att.network)) else {
-            continue;
-        };
-        let why = if !net.user_subnet {
-            "user specified IP address is supported only when connecting to networks with user configured subnets".to_string()
-        } else if !net.contains(ip) {
-            format!("no configured subnet or ip-range contain the IP address {ip}")
-        } else {
-            continue;
-        };
-        errors.push((net.name, why));
-    }
-    let mut lines = Vec::new();
-    for (n, why) in &errors {
-        let head = format!("invalid config for network {n}: invalid endpoint settings:");
-        if errors.len() == 1 {
-            lines.extend([head, why.clone()]);
-        } else {
-            lines.extend([format!("* {head}"), format!("\t{why}")]);
+        let mut errs = Vec::new();
+        let builtin = !bridge::is_user_defined(&att.network);
+        if builtin && att.ip.is_some() {
+            errs.push(
+                "user specified IP address is supported on user defined networks only".to_string(),
+            );
         }
+        if builtin && !att.aliases.is_empty() {
+            errs.push(
+                "network-scoped alias is supported only for containers in user defined networks"
+                    .to_string(),
+            );
+        }
+        if let (Some(ip), Ok(net)) = (att.ip, networks::find(paths, &att.network)) {
+            // The default bridge's subnet is configured (bip): a static one.
+            if !net.user_subnet && !builtin {
+                errs.push("user specified IP address is supported only when connecting to networks with user configured subnets".to_string());
+            } else if !net.contains(ip) {
+                errs.push(format!(
+                    "no configured subnet or ip-range contain the IP address {ip}"
+                ));
+            }
+        }
+        if errs.is_empty() {
+            continue;
+        }
+        let mut lines = vec![format!(
+            "invalid config for network {}: invalid endpoint settings:",
+            att.network
+        )];
+        if errs.len() == 1 {
+            lines.append(&mut errs);
+        } else {
+            lines.extend(errs.iter().map(|e| format!("* {e}")));
+        }
+        per_network.push(lines);
     }
-    if lines.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::Lines(lines))
-    }
+    let lines: Vec<String> = match per_network.len() {
+        0 => return Ok(()),
+        1 => per_network.remove(0),
+        _ => per_network
+            .into_iter()
+            .flat_map(|lines| {
+                lines.into_iter().enumerate().map(|(i, l)| {
+                    if i == 0 {
+                        format!("* {l}")
+                    } else {
+                        format!("\t{l}")
+                    }
+                })
+            })
+            .collect(),
+    };
+    Err(Error::Lines(lines))
 }
 
 /// Names that go into other containers' /etc/hosts (aliases, link names):

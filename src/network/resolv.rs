@@ -65,23 +65,24 @@ impl Parsed {
     fn parse(text: &str) -> Parsed {
         let mut p = Parsed::default();
         for line in text.lines() {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let Some(first) = fields.first() else {
+            let mut fields = line.split_whitespace();
+            let Some(first) = fields.next() else {
                 continue;
             };
             if first.starts_with('#') || first.starts_with(';') {
                 continue;
             }
-            let rest = || fields[1..].iter().map(|s| s.to_string()).collect();
-            match *first {
-                _ if fields.len() < 2
-                    && matches!(*first, "nameserver" | "search" | "domain" | "options") => {}
-                "nameserver" => match fields[1].parse::<IpAddr>() {
+            let rest: Vec<String> = fields.map(String::from).collect();
+            let known = matches!(first, "nameserver" | "search" | "domain" | "options");
+            match (first, rest.first()) {
+                // A directive without a value says nothing.
+                (_, None) if known => {}
+                ("nameserver", Some(addr)) => match addr.parse::<IpAddr>() {
                     Ok(ip) => p.servers.push(ip),
-                    Err(_) => p.invalid.push(fields[1].to_string()),
+                    Err(_) => p.invalid.push(addr.clone()),
                 },
-                "domain" | "search" => p.search = rest(),
-                "options" => p.options.extend(rest()),
+                ("domain" | "search", _) => p.search = rest,
+                ("options", _) => p.options.extend(rest),
                 _ => p.other.push(line.to_string()),
             }
         }

@@ -26,6 +26,12 @@ fn rules() -> &'static Rules {
                     r"(?m)^DEPRECATED: The legacy builder is deprecated[^\n]*\n( {12}[^\n]*\n)*\n?",
                     "",
                 ),
+                // The legacy builder's upload of the context to its
+                // daemon (rdock has none to send it to).
+                r(
+                    r"(?m)^Sending build context to Docker daemon [^\n]*\n",
+                    "",
+                ),
                 // The OCI runtime's own wording around a start failure: rdock
                 // is the runtime, so only the cause is compared.
                 r(
