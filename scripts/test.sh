@@ -69,24 +69,34 @@ if [ -n "$get_docker_json" ]; then
     mv "$docker_json_copy.part" "$docker_json_copy"
     rm -rf "$deb"
 fi
-# The engine itself: Debian 13's docker.io (26.1), a far closer oracle for
-# the docker 28 client than Debian 12's 20.10. Its dockerd and docker-proxy
-# run on Debian 12 (glibc 2.34 symbols) beside Debian 12's containerd and
-# runc, which docker.io above brought. The package is fetched with apt from
-# a private, signed source list and unpacked into target/, not installed.
+# The engine itself: Debian forky's docker.io (28.5), the engine of the
+# docker 28 client, as the oracle. Its dockerd and docker-proxy run on
+# Debian 12 (glibc 2.34 symbols) beside Debian 12's containerd and runc,
+# which docker.io above brought. The package is fetched with apt from a
+# private, signed source list and unpacked into target/, not installed.
+# The cases are docker 28's: another major version is refused.
 engine=target/test-data/docker-engine
-if [ ! -x "$engine/usr/sbin/dockerd" ]; then
+engine_major=28
+if ! "$engine/usr/sbin/dockerd" --version 2>/dev/null | grep -q "version $engine_major\."; then
     t=$(mktemp -d)
     chown _apt "$t" 2>/dev/null || true
     mkdir -p "$t/lists/partial" "$t/cache/archives/partial"
-    echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main" >"$t/sources.list"
+    echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian forky main" >"$t/sources.list"
     opts=(-o "Dir::Etc::SourceList=$t/sources.list" -o Dir::Etc::SourceParts=/dev/null
         -o "Dir::State::Lists=$t/lists" -o "Dir::Cache=$t/cache"
         -o Acquire::Languages=none -o APT::Get::List-Cleanup=false)
     apt-get "${opts[@]}" update -qq
     (cd "$t" && apt-get "${opts[@]}" download -qq docker.io)
+    deb=$(ls "$t"/docker.io_*.deb)
+    case $(basename "$deb") in
+    docker.io_"$engine_major".*) ;;
+    *)
+        echo "scripts/test.sh: $(basename "$deb") is not docker $engine_major, the engine tests/conformance/*.cases describe" >&2
+        exit 1
+        ;;
+    esac
     rm -rf "$engine.part"
-    dpkg-deb -x "$t"/docker.io_*.deb "$engine.part"
+    dpkg-deb -x "$deb" "$engine.part"
     rm -rf "$engine"
     mv "$engine.part" "$engine"
     rm -rf "$t"

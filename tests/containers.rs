@@ -788,7 +788,7 @@ fn ps_statuses_filters_and_formats() {
     assert_eq!(e.code, 1);
     assert!(
         e.stderr
-            .contains("cannot remove container \"/c-running\": container is running"),
+            .contains("cannot remove container \"c-running\": container is running"),
         "{}",
         e.stderr
     );

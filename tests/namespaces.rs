@@ -229,7 +229,7 @@ fn sysctls_groups_and_oom_score() {
         "true",
     ]);
     assert!(
-        e.stderr.contains("Unable to find group nosuchgroup"),
+        e.stderr.contains("unable to find group nosuchgroup"),
         "{}",
         e.stderr
     );

@@ -323,7 +323,7 @@ fn users_and_groups_as_runc_resolves_them() {
     let e = r.run(&["run", "--rm", "--group-add", "audio", "groups", "true"]);
     assert_eq!(
         e.fails_125().trim(),
-        "rdock: Unable to find group audio: no matching entries in group file"
+        "rdock: unable to find group audio: no matching entries in group file"
     );
 }
 

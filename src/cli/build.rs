@@ -79,8 +79,10 @@ pub struct BuildArgs {
     /// Set platform if server is multi-platform capable
     #[arg(long)]
     pub platform: Option<String>,
-    /// Set type of progress output ("auto", "plain", "tty", "quiet")
-    #[arg(long, default_value = "auto")]
+    /// Set type of progress output ("auto", "plain", "tty", "quiet").
+    /// buildx's, which docker 28's legacy `build --help` does not list:
+    /// hidden from help (docs/compatibility.md).
+    #[arg(long, default_value = "auto", hide = true)]
     pub progress: String,
     /// Always attempt to pull a newer version of the image
     #[arg(long)]
@@ -98,7 +100,9 @@ pub struct BuildArgs {
     #[arg(long = "shm-size", value_name = "bytes")]
     pub shm_size: Option<String>,
     /// Squash newly built layers into a single new layer
-    #[arg(long)]
+    // Experimental: docker hides it before an engine without experimental
+    // features (rdock has none), and refuses it (pflag's check_annotations).
+    #[arg(long, hide = true)]
     pub squash: bool,
     /// Name and optionally a tag in the "name:tag" format
     #[arg(short = 't', long = "tag")]

@@ -47,7 +47,7 @@ pub enum ContextCommand {
     Create(ChangeArgs),
     /// Update a context
     #[command(long_about = endpoint_help("update"))]
-    Update(ChangeArgs),
+    Update(UpdateArgs),
     /// Remove one or more contexts
     #[command(alias = "remove")]
     Rm(RmArgs),
@@ -89,6 +89,18 @@ pub struct ChangeArgs {
     /// create context from a named context
     #[arg(long)]
     pub from: Option<String>,
+    pub name: String,
+}
+
+/// `context update`: create's flags but `--from`, as docker's.
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// Description of the context
+    #[arg(long)]
+    pub description: Option<String>,
+    /// set the docker endpoint (default [])
+    #[arg(long, value_name = "stringToString")]
+    pub docker: Vec<String>,
     pub name: String,
 }
 

@@ -101,12 +101,16 @@ pub fn run(paths: &Paths, a: ExecArgs) -> Result<i32> {
     }
     let result = result.map(|code| code.unwrap_or(0));
     let result = match result {
+        // The engine looks the user up before it starts anything: its
+        // refusal, exit 1.
+        Err(e) if running && lookup_failed(&e) => Err(e.with_code(1)),
         Err(e) if running && cannot_start(&e) => {
             // docker's daemon writes why the process could not start into
-            // the exec's output stream (lines end "\r\n"); its status is
-            // 126, a missing program included (unlike `run`'s 127).
-            print!("{}\r\n", crate::util::one_line(&e.to_string()));
-            Ok(126)
+            // the exec's output stream (lines end "\r\n"), with the status
+            // its words give.
+            let (code, text) = start_failure(&e.to_string());
+            print!("{}\r\n", crate::util::one_line(&text));
+            Ok(code)
         }
         r => r,
     };
@@ -123,6 +127,36 @@ pub fn run(paths: &Paths, a: ExecArgs) -> Result<i32> {
         );
     }
     result
+}
+
+/// Whether `e` says the exec's user or group is not in the container.
+fn lookup_failed(e: &Error) -> bool {
+    use crate::runtime::RuntimeError;
+    match e {
+        Error::Runtime(RuntimeError::UserNotFound(_) | RuntimeError::GroupNotFound(_)) => true,
+        Error::WithCode(inner, _) => lookup_failed(inner),
+        _ => false,
+    }
+}
+
+/// The status docker's engine gives an exec whose process could not
+/// start, from the words of the failure (moby's `setExitCodeFromError`),
+/// and the text it reports.
+fn start_failure(msg: &str) -> (i32, String) {
+    let lower = msg.to_lowercase();
+    if lower.contains("permission denied") {
+        (126, msg.to_string())
+    } else if lower.contains("is a directory") {
+        (126, format!("{msg}: permission denied"))
+    } else if lower.contains("not a directory") {
+        (127, format!("{msg}: Are you trying to mount a directory onto a file (or vice-versa)? Check if the specified host path exists and is the expected type"))
+    } else if lower.contains("executable file not found")
+        || lower.contains("no such file or directory")
+    {
+        (127, msg.to_string())
+    } else {
+        (128, msg.to_string())
+    }
 }
 
 /// Whether `e` says the exec's process could not be started in the

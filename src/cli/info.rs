@@ -392,7 +392,7 @@ fn registry_config() -> Value {
         "docker.io".into(),
         json!({"Mirrors": s.mirrors, "Name": "docker.io", "Official": true, "Secure": true}),
     );
-    let mut cidrs = vec!["127.0.0.0/8".to_string()];
+    let mut cidrs = vec!["::1/128".to_string(), "127.0.0.0/8".to_string()];
     for r in &s.insecure {
         if r.contains('/') {
             cidrs.push(r.clone());

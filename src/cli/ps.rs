@@ -149,7 +149,9 @@ fn parse_filters(raw: &[String]) -> Result<Filters> {
                         | "exited"
                         | "dead"
                 ) {
-                    return Err(Error::msg(format!("invalid filter 'status={v}'")));
+                    return Err(Error::msg(format!(
+                        "invalid filter 'status={v}': invalid value for state ({v}): must be one of created, running, paused, restarting, removing, exited, dead"
+                    )));
                 }
                 f.status.push(v)
             }
@@ -160,15 +162,16 @@ fn parse_filters(raw: &[String]) -> Result<Filters> {
             "health" => {
                 if !matches!(v.as_str(), "starting" | "healthy" | "unhealthy" | "none") {
                     return Err(Error::msg(format!(
-                        "Unrecognised filter value for health: {v}"
+                        "invalid filter 'health={v}': invalid value for health ({v}): must be one of none, starting, healthy, unhealthy"
                     )));
                 }
                 f.health.push(v)
             }
-            "exited" => f.exited.push(
-                v.parse()
-                    .map_err(|_| Error::msg(format!("invalid filter 'exited={v}'")))?,
-            ),
+            "exited" => f.exited.push(v.parse().map_err(|_| {
+                Error::msg(format!(
+                    "invalid filter 'exited={v}': strconv.Atoi: parsing {v:?}: invalid syntax"
+                ))
+            })?),
             "before" => f.before.push(v),
             "since" => f.since.push(v),
             "volume" => f.volume.push(v),
@@ -178,7 +181,7 @@ fn parse_filters(raw: &[String]) -> Result<Filters> {
             "is-task" => match v.as_str() {
                 "true" | "1" => f.tasks_only = true,
                 "false" | "0" => {}
-                _ => return Err(Error::msg(format!("invalid filter 'is-task={v}'"))),
+                _ => return Err(Error::msg(format!("invalid filter 'is-task=[{v}]'"))),
             },
             _ => return Err(Error::msg(format!("invalid filter '{k}'"))),
         }

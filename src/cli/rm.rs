@@ -1,8 +1,8 @@
 //! `rdock rm`: remove containers (`-f` kills running ones first).
 
-use crate::container::ops;
 use crate::container::store::ContainerStore;
-use crate::error::Result;
+use crate::container::{ops, ContainerError};
+use crate::error::{Error, Result};
 use crate::paths::Paths;
 use clap::Args;
 
@@ -34,7 +34,13 @@ pub fn run(paths: &Paths, a: RmArgs) -> Result<i32> {
     let store = ContainerStore::new(paths);
     super::for_each_forced(&a.containers, a.force, |name| {
         let c = store.resolve(name)?;
-        ops::remove(paths, &c, a.force)?;
+        // The engine names the container as it was asked for.
+        ops::remove(paths, &c, a.force).map_err(|e| match e {
+            Error::Container(ContainerError::Running(_)) => {
+                ContainerError::Running(name.to_string()).into()
+            }
+            e => e,
+        })?;
         if a.volumes {
             crate::volume::release_anonymous(paths, &c.config.mounts)?;
         }

@@ -24,8 +24,9 @@ pub struct SaveArgs {
     /// Save only the given platform variant. Formatted as "os[/arch[/variant]]" (e.g., "linux/amd64")
     #[arg(long)]
     pub platform: Option<String>,
-    /// Archive format: docker-archive (docker's, the default) or oci-archive
-    #[arg(long, default_value = "docker-archive")]
+    /// Archive format: docker-archive (docker's, the default) or oci-archive.
+    /// rdock's own: hidden from help, which is docker's (docs/compatibility.md).
+    #[arg(long, default_value = "docker-archive", hide = true)]
     pub format: String,
     #[arg(required = true)]
     pub images: Vec<String>,

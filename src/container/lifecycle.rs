@@ -347,9 +347,12 @@ pub fn create_from(paths: &Paths, opts: &CreateOptions, img: &ImageSource) -> Re
     }
 
     let mut network = opts.network.clone();
+    // By ID when it exists; else kept as given: docker's create accepts
+    // it and the start fails (or finds it, made since).
     if let NetworkMode::Container(other) = &network {
-        let target = ContainerStore::new(paths).resolve(other)?;
-        network = NetworkMode::Container(target.config.id.clone());
+        if let Ok(target) = ContainerStore::new(paths).resolve(other) {
+            network = NetworkMode::Container(target.config.id.clone());
+        }
     }
     // By name from now on, as docker keys a container's networks. One
     // that does not exist yet is kept as given: docker's create accepts
@@ -500,7 +503,9 @@ fn init_spec(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<In
     // Another container's network comes with its /etc/hostname, hosts and
     // resolv.conf: the same files, so its later changes show here too.
     let names_dir = match &cfg.network {
-        NetworkMode::Container(id) => paths.container(id),
+        NetworkMode::Container(other) => ContainerStore::new(paths)
+            .resolve(other)
+            .map_or_else(|_| paths.container(other), |t| t.dir),
         _ => c.dir.clone(),
     };
     Ok(InitSpec {
@@ -689,7 +694,7 @@ fn share_names(store: &ContainerStore, c: &Container) -> Result<Option<Container
     let NetworkMode::Container(other) = &c.config.network else {
         return Ok(None);
     };
-    let Ok(t) = store.load(other) else {
+    let Ok(t) = store.resolve(other) else {
         return Ok(None); // launch says why it cannot join
     };
     let (h, d) = (&t.config.hostname, &t.config.domainname);
@@ -771,9 +776,9 @@ fn try_launch(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<(
     // Held open until the child has joined it.
     let _shared_netns = match &c.config.network {
         NetworkMode::Container(other) => {
-            let target = store.load(other).map_err(|_| {
+            let target = store.resolve(other).map_err(|_| {
                 Error::msg(format!(
-                    "cannot join network namespace of container: No such container: {other}"
+                    "joining network namespace of container: No such container: {other}"
                 ))
             })?;
             if !target.state.is_alive() {

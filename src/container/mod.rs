@@ -35,7 +35,7 @@ pub enum ContainerError {
     InvalidName(String),
     #[error("multiple IDs found with provided prefix: {0}")]
     Ambiguous(String),
-    /// The container's name, with docker's leading slash.
+    /// The container as the user named it.
     #[error("cannot remove container \"{0}\": container is running: stop the container before removing or force remove")]
     Running(String),
     #[error("{0}")]

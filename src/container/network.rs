@@ -352,19 +352,26 @@ pub fn prepare(paths: &Paths, c: &Container, links: &Links) -> Result<Vec<(Endpo
     let store = ContainerStore::new(paths);
     let live = live(&store);
     let mut eps = Vec::new();
-    let fail = |e: Error| {
+    let release = || {
         let _ = bridge::release(paths, &c.config.id, None);
-        Err(e)
+    };
+    // The engine's words for what goes wrong while it sets up networking.
+    let fail = |e: Error| {
+        release();
+        Err(Error::msg(format!(
+            "failed to set up container networking: {e}"
+        )))
     };
     for (i, att) in atts.iter().enumerate() {
         let net = match networks::find(paths, &att.network) {
             Ok(n) => n,
             // docker words the mode's network so when it has others.
             Err(e) if i == 0 && atts.len() > 1 => {
-                return fail(Error::msg(format!(
+                release();
+                return Err(Error::msg(format!(
                     "could not find a network matching network mode {}: {e}",
                     att.network
-                )))
+                )));
             }
             Err(e) => return fail(e.into()),
         };

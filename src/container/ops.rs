@@ -422,11 +422,9 @@ pub fn remove(paths: &Paths, c: &Container, force: bool) -> Result<()> {
     // whose monitor died. Running either way.
     if c.state.is_alive() || !cgroup.pids().is_empty() {
         if !force {
-            return Err(ContainerError::Running(format!(
-                "/{}",
-                c.config.name.trim_start_matches('/')
-            ))
-            .into());
+            return Err(
+                ContainerError::Running(c.config.name.trim_start_matches('/').to_string()).into(),
+            );
         }
         // Frozen tasks do not die until thawed: whoever froze them, and
         // whether or not a state says so.

@@ -671,8 +671,19 @@ fn init(
     } else {
         spec.cwd.as_str()
     };
-    if matches!(spec.mode, InitMode::Create { .. }) && std::fs::metadata(cwd).is_err() {
-        let _ = std::fs::create_dir_all(cwd);
+    if matches!(spec.mode, InitMode::Create { .. }) {
+        match std::fs::metadata(cwd) {
+            // The engine's words: it makes the directory before the start.
+            Ok(m) if !m.is_dir() => {
+                return Err(RuntimeError::Other(format!(
+                    "Cannot mkdir: {cwd} is not a directory"
+                )))
+            }
+            Ok(_) => {}
+            Err(_) => {
+                let _ = std::fs::create_dir_all(cwd);
+            }
+        }
     }
     // As runc: chdir while still root, so a directory only root can
     // enter works; on EACCES try again as the user (a dir only the user

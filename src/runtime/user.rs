@@ -155,10 +155,10 @@ pub fn group_ids(names: &[String], root: &Path) -> Result<Vec<u32>> {
                 .iter()
                 .find(|e| &e.name == g)
                 .map(|e| e.gid)
-                // runc's wording for additional groups, capital and all.
+                // The engine resolves them itself (docker 28), in its words.
                 .ok_or_else(|| {
                     RuntimeError::Other(format!(
-                        "Unable to find group {g}: no matching entries in group file"
+                        "unable to find group {g}: no matching entries in group file"
                     ))
                 }),
         })

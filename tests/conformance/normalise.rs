@@ -39,6 +39,10 @@ fn rules() -> &'static Rules {
                     "",
                 ),
                 r(r"(?m): unknown(\r?)$", "$1"),
+                r(": unknown: Are you trying", ": Are you trying"),
+                // A taken host port: docker binds IPv6 too (rdock: issue
+                // 25), and which family it reports is its map's order.
+                r(r"Bind for (0\.0\.0\.0|::):(\d+) failed", "Bind for 0.0.0.0:$2 failed"),
                 r(r"sha256:[0-9a-f]{64}", "sha256:<ID>"),
                 r(r"\b[0-9a-f]{64}\b", "<ID>"),
                 r(r"\b[0-9a-f]{12}\b", "<id>"),
