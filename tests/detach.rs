@@ -348,3 +348,69 @@ fn sig_proxy_false_leaves_the_container_running() {
     assert_eq!(o.status.code(), Some(9));
     assert_eq!(String::from_utf8_lossy(&o.stdout), "got\n");
 }
+
+/// A container a foreground `run` keeps (no monitor): `attach` shows what
+/// it writes from then on, each stream to its own, and ends with its
+/// status, as docker's attach to a `docker run` in another terminal.
+#[test]
+fn attach_follows_a_foreground_run() {
+    let r = Rdock::with_busybox();
+    let run = r
+        .cmd(&[
+            "run",
+            "--name",
+            "fg",
+            "busybox",
+            "sh",
+            "-c",
+            "echo before; while [ ! -f /tmp/go ]; do sleep 0.05; done; echo after; echo err >&2; exit 3",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    eventually("fg runs", || status(&r, "fg") == "running 0");
+    let attach = r
+        .cmd(&["attach", "fg"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The attach is recorded once it follows the output.
+    eventually("the attach event", || {
+        r.run(&[
+            "events",
+            "--since",
+            "1h",
+            "--until",
+            "0s",
+            "--filter",
+            "event=attach",
+        ])
+        .stdout
+        .contains("attach")
+    });
+    r.run(&["exec", "fg", "touch", "/tmp/go"]).ok();
+    let a = attach.wait_with_output().unwrap();
+    assert_eq!(a.status.code(), Some(3), "{a:?}");
+    assert_eq!(String::from_utf8_lossy(&a.stdout), "after\n");
+    assert_eq!(String::from_utf8_lossy(&a.stderr), "err\n");
+    let o = run.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(3));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "before\nafter\n");
+    // A --rm run's output is not logged: said, not hung on.
+    let rm = r
+        .cmd(&["run", "--rm", "--name", "fgrm", "busybox", "sleep", "30"])
+        .spawn()
+        .unwrap();
+    eventually("fgrm runs", || status(&r, "fgrm") == "running 0");
+    let e = r.run(&["attach", "fgrm"]);
+    assert_eq!(e.code, 1);
+    assert!(
+        e.stderr.contains("its output is not logged"),
+        "{}",
+        e.stderr
+    );
+    r.run(&["rm", "-f", "fgrm"]).ok();
+    let _ = rm.wait_with_output();
+}

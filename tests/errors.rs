@@ -153,19 +153,19 @@ fn exec_prints_why_its_process_cannot_start_on_stdout() {
     let r = Rdock::with_busybox();
     r.run(&["run", "-d", "--name", "up", "busybox", "sleep", "60"])
         .ok();
+    // A user the container lacks: the engine's refusal, before any start.
     let e = r.run(&["exec", "-u", "nobody2", "up", "true"]);
-    assert_eq!(e.code, 126);
     assert_eq!(
-        e.stdout,
-        "unable to find user nobody2: no matching entries in passwd file\r\n"
+        e.fails_1(),
+        "unable to find user nobody2: no matching entries in passwd file\n"
     );
     let e = r.run(&["exec", "up", "nope"]);
-    assert_eq!(e.code, 126);
+    assert_eq!(e.code, 127);
     let e = r.run(&["exec", "-w", "/etc/passwd", "up", "true"]);
-    assert_eq!(e.code, 126);
+    assert_eq!(e.code, 127);
     assert_eq!(
         e.stdout,
-        "chdir to cwd (\"/etc/passwd\") set in config.json failed: not a directory\r\n"
+        "chdir to cwd (\"/etc/passwd\") set in config.json failed: not a directory: Are you trying to mount a directory onto a file (or vice-versa)? Check if the specified host path exists and is the expected type\r\n"
     );
     r.run(&["rm", "-f", "up"]).ok();
     let e = r.run(&["create", "--name", "down", "busybox"]);
@@ -192,7 +192,7 @@ fn a_run_whose_port_is_taken_leaves_what_docker_leaves() {
         assert_eq!(e.code, 125, "{}", e.stderr);
         assert!(
             e.message().starts_with(
-                "rdock: driver failed programming external connectivity on endpoint pt ("
+                "rdock: failed to set up container networking: driver failed programming external connectivity on endpoint pt ("
             ),
             "{}",
             e.stderr
@@ -213,7 +213,9 @@ fn a_run_whose_port_is_taken_leaves_what_docker_leaves() {
     ]);
     let st = st.ok();
     assert!(
-        st.starts_with("created 128 driver failed programming"),
+        st.starts_with(
+            "created 128 failed to set up container networking: driver failed programming"
+        ),
         "{st}"
     );
     r.run(&["rm", "kept"]).ok();

@@ -133,7 +133,7 @@ fn health_goes_from_starting_to_unhealthy_to_healthy() {
     let e = r.run(&["ps", "--filter", "health=fine"]);
     assert!(e
         .fails_1()
-        .contains("Unrecognised filter value for health: fine"));
+        .contains("invalid filter 'health=fine': invalid value for health (fine): must be one of none, starting, healthy, unhealthy"));
 
     // The prober ends with the container's process: after stop, only
     // the other container's monitor is left.

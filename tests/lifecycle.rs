@@ -407,7 +407,7 @@ fn exec_joins_the_running_container() {
     );
     // Exit codes, -u, -w, -e, -i, and docker's 126/127.
     assert_eq!(r.run(&["exec", "host1", "sh", "-c", "exit 7"]).code, 7);
-    assert_eq!(r.run(&["exec", "host1", "nosuch"]).code, 126);
+    assert_eq!(r.run(&["exec", "host1", "nosuch"]).code, 127);
     assert_eq!(r.run(&["exec", "host1", "/etc"]).code, 126);
     assert_eq!(
         r.run(&[

@@ -151,7 +151,7 @@ fn pid_and_ipc_of_the_host_or_another_container() {
     }
     let e = r.run(&["create", "--ipc", "bogus", "busybox", "true"]);
     assert!(
-        e.fails_1().contains("Invalid IPC mode: bogus"),
+        e.fails_1().contains("invalid IPC mode: bogus"),
         "{}",
         e.stderr
     );

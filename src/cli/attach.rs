@@ -5,7 +5,7 @@
 
 use crate::container::attach::{self as proto, detach_keys};
 use crate::container::session::{End, Session};
-use crate::container::store::ContainerStore;
+use crate::container::store::{Container, ContainerStore};
 use crate::error::{Error, Result};
 use crate::paths::Paths;
 use clap::Args;
@@ -38,8 +38,14 @@ pub fn run(paths: &Paths, a: AttachArgs) -> Result<i32> {
     }
     super::run::check_tty(!a.no_stdin, c.config.tty)?;
     let keys = detach_keys(a.detach_keys.as_deref()).map_err(|_| super::run::bad_detach_keys())?;
-    let sock = proto::connect(paths, &c.config.id)
-        .map_err(|e| Error::msg(format!("attaching to {}: {e}", c.config.name)))?;
+    let sock = match proto::connect(paths, &c.config.id) {
+        Ok(s) => s,
+        // No monitor: the CLI that ran it keeps it in the foreground.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return foreground(paths, &c, a.sig_proxy && !c.config.tty)
+        }
+        Err(e) => return Err(Error::msg(format!("attaching to {}: {e}", c.config.name))),
+    };
     crate::events::container(paths, &c.config, "attach", &[]);
     let session = Session {
         tty: c.config.tty,
@@ -57,4 +63,73 @@ pub fn run(paths: &Paths, a: AttachArgs) -> Result<i32> {
         End::Closed => Ok(0),
         End::Interrupted => Err(super::run::forced_exit()),
     }
+}
+
+/// Attach to a container a `run` in the foreground keeps (no monitor, so
+/// no attach socket): its output, as that run writes it to the log, until
+/// it exits; then its status. Its stdin stays the running CLI's. Signals
+/// go to the container as docker's `--sig-proxy` sends them.
+fn foreground(paths: &Paths, c: &Container, sig_proxy: bool) -> Result<i32> {
+    use crate::container::logs::{log_path, Stream};
+    use std::io::Write;
+    let path = log_path(&c.dir, &c.config.id);
+    let offset = match std::fs::metadata(&path) {
+        Ok(m) => m.len(),
+        Err(_) => {
+            return Err(Error::msg(format!(
+                "attaching to {}: its output is not logged (a foreground run with --rm or --log-driver none) and goes to the terminal that runs it",
+                c.config.name
+            )))
+        }
+    };
+    let store = ContainerStore::new(paths);
+    crate::events::container(paths, &c.config, "attach", &[]);
+    let signals = if sig_proxy { proxied_signals() } else { None };
+    let pid = nix::unistd::Pid::from_raw(c.state.pid);
+    let forward = || {
+        if let Some(sfd) = &signals {
+            while let Ok(Some(info)) = sfd.read_signal() {
+                if let Ok(sig) = nix::sys::signal::Signal::try_from(info.ssi_signo as i32) {
+                    let _ = nix::sys::signal::kill(pid, sig);
+                }
+            }
+        }
+        false
+    };
+    super::logs::follow(&store, &c.config.id, &path, offset, forward, |e| {
+        let _ = match e.stream {
+            Stream::Stdout => crate::util::QuietStdout.write_all(e.log.as_bytes()),
+            Stream::Stderr => std::io::stderr().lock().write_all(e.log.as_bytes()),
+        };
+    })?;
+    let _ = crate::util::QuietStdout.flush();
+    // Its status once the run has recorded it.
+    let start = std::time::Instant::now();
+    loop {
+        let now = store.resolve(&c.config.id)?;
+        if !now.state.is_alive() || start.elapsed() > std::time::Duration::from_secs(5) {
+            return Ok(now.state.exit_code);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1/2 taken from their default
+/// actions and read without blocking, to be sent on to the container.
+fn proxied_signals() -> Option<nix::sys::signalfd::SignalFd> {
+    use nix::sys::signal::{SigSet, Signal};
+    use nix::sys::signalfd::{SfdFlags, SignalFd};
+    let mut set = SigSet::empty();
+    for s in [
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+        Signal::SIGUSR1,
+        Signal::SIGUSR2,
+    ] {
+        set.add(s);
+    }
+    set.thread_block().ok()?;
+    SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC).ok()
 }

@@ -77,6 +77,10 @@ fn print(e: &Entry, a: &LogsArgs) {
 
 use super::timearg::parse_time;
 
+fn read_err(p: &std::path::Path, e: std::io::Error) -> Error {
+    Error::msg(format!("reading {}: {e}", p.display()))
+}
+
 pub fn run(paths: &Paths, a: LogsArgs) -> Result<i32> {
     let store = ContainerStore::new(paths);
     let c = store.resolve(&a.container)?;
@@ -105,9 +109,6 @@ pub fn run(paths: &Paths, a: LogsArgs) -> Result<i32> {
     };
     let path = log_path(&c.dir, &c.config.id);
     let keep = |e: &Entry| since.is_none_or(|s| e.time >= s) && until.is_none_or(|u| e.time <= u);
-    let read_err = |p: &std::path::Path, e: std::io::Error| {
-        Error::msg(format!("reading {}: {e}", p.display()))
-    };
     // Where to start in each file, oldest first; --tail N reads only the
     // end of the newest file(s).
     let files = logs::log_files(&path);
@@ -143,12 +144,30 @@ pub fn run(paths: &Paths, a: LogsArgs) -> Result<i32> {
     if starts.last().is_none_or(|(f, _)| *f != path) {
         offset = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     }
-    // Follow: what is appended, until the container has stopped. The open
-    // file is read to its end even after rotation renamed it; then the new
-    // log file is followed from its start.
-    let mut file = std::fs::File::open(&path).map_err(|e| read_err(&path, e))?;
+    let past_until = || until.is_some_and(|u| Utc::now() > u);
+    follow(&store, &c.config.id, &path, offset, past_until, |e| {
+        if keep(e) {
+            print(e, &a);
+        }
+    })?;
+    Ok(0)
+}
+
+/// Follow the log at `path` from `offset`: each entry appended goes to
+/// `emit`, until the container has stopped (or `stop` says so). The open
+/// file is read to its end even after rotation renamed it; then the new
+/// log file is followed from its start.
+pub(super) fn follow(
+    store: &ContainerStore,
+    id: &str,
+    path: &std::path::Path,
+    mut offset: u64,
+    mut stop: impl FnMut() -> bool,
+    mut emit: impl FnMut(&Entry),
+) -> Result<()> {
+    let mut file = std::fs::File::open(path).map_err(|e| read_err(path, e))?;
     loop {
-        let running = store.raw_state(&c.config.id).is_some_and(|s| {
+        let running = store.raw_state(id).is_some_and(|s| {
             s.status == crate::container::state::Status::Running && s.is_alive() || s.restarting
         });
         if file.metadata().map(|m| m.len()).unwrap_or(0) < offset {
@@ -156,27 +175,23 @@ pub fn run(paths: &Paths, a: LogsArgs) -> Result<i32> {
         }
         let (more, next) = logs::read_file_from(&mut file, offset).unwrap_or((vec![], offset));
         offset = next;
-        for e in more.iter().filter(|e| keep(e)) {
-            print(e, &a);
-        }
-        let rotated = match (std::fs::metadata(&path), file.metadata()) {
+        more.iter().for_each(&mut emit);
+        let rotated = match (std::fs::metadata(path), file.metadata()) {
             (Ok(now), Ok(ours)) => now.ino() != ours.ino(),
             _ => false,
         };
         if rotated {
-            if let Ok(f) = std::fs::File::open(&path) {
+            if let Ok(f) = std::fs::File::open(path) {
                 file = f;
                 offset = 0;
                 continue;
             }
         }
-        if !running || until.is_some_and(|u| Utc::now() > u) {
+        if !running || stop() {
             // One last read: the monitor writes before it records the exit.
             let (last, _) = logs::read_file_from(&mut file, offset).unwrap_or_default();
-            for e in last.iter().filter(|e| keep(e)) {
-                print(e, &a);
-            }
-            return Ok(0);
+            last.iter().for_each(&mut emit);
+            return Ok(());
         }
         std::thread::sleep(Duration::from_millis(50));
     }

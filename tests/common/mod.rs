@@ -108,19 +108,22 @@ impl Run {
     #[track_caller]
     pub fn message(&self) -> &str {
         let lines: Vec<&str> = self.stderr.lines().collect();
-        if lines.len() != 1 {
+        let n = lines.len();
+        if n != 1 {
+            // The message may be several lines: the engine's joined errors.
             assert!(
-                lines.len() == 3
+                n >= 3
                     && lines[0].starts_with("rdock: ")
-                    && lines[1].is_empty()
-                    && lines[2].starts_with("Run 'rdock ")
-                    && lines[2].ends_with(" --help' for more information"),
+                    && lines[n - 2].is_empty()
+                    && lines[n - 1].starts_with("Run 'rdock ")
+                    && lines[n - 1].ends_with(" --help' for more information"),
                 "stderr should be one line or docker's run layout: {:?}",
                 self.stderr
             );
+            let end = self.stderr.rfind("\n\nRun ").map_or(0, |i| i + 1);
+            return &self.stderr[..end];
         }
-        let end = self.stderr.find('\n').map_or(self.stderr.len(), |i| i + 1);
-        &self.stderr[..end]
+        &self.stderr
     }
 }
 
