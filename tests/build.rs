@@ -1042,7 +1042,7 @@ fn system_df_counts_and_system_prune_clears_the_build_cache() {
     r.run(&["rmi", "again", "busybox"]).ok();
     let out = r.run(&["builder", "prune", "-f"]).ok().to_string();
     assert!(out.starts_with("Deleted build cache objects:\n"), "{out}");
-    assert!(!out.contains("Total:\t0B"), "{out}");
+    assert!(!out.contains("Total reclaimed space: 0B"), "{out}");
 }
 
 /// A process killed and reaped when dropped (a test's server).
@@ -1581,7 +1581,7 @@ fn builder_prune_filters_choose_entries() {
             .run(&["builder", "prune", "-f", "--filter", f])
             .ok()
             .to_string();
-        assert_eq!(out, "Total:\t0B\n", "{f}");
+        assert_eq!(out, "Total reclaimed space: 0B\n", "{f}");
     }
     assert_eq!(count(), "4");
     // team=a's two steps (LABEL, RUN) carry its label.

@@ -603,6 +603,8 @@ fn prune(paths: &Paths, a: BuilderPruneArgs) -> Result<i32> {
     }
     let (text, size) = prune_build_cache_with(paths, &filter)?;
     print!("{text}");
-    println!("Total:\t{}", super::format::human_size(size));
+    // The docker CLI's own `builder prune` (buildx's, where installed,
+    // says "Total:"): rdock's build output is the legacy builder's too.
+    println!("Total reclaimed space: {}", super::format::human_size(size));
     Ok(0)
 }

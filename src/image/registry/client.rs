@@ -80,6 +80,10 @@ pub struct Registry {
     challenge: Mutex<Option<Challenge>>,
     tokens: Mutex<HashMap<String, String>>,
     pub timeouts: Timeouts,
+    /// Ping as the docker CLI's client does (`manifest`): a failure to
+    /// reach the HTTPS endpoint ends the search, only an HTTPS protocol
+    /// failure (a plain-HTTP server) moves on to HTTP.
+    pub ping_as_cli: bool,
 }
 
 /// An agent's settings for registry traffic: no status as error, no
@@ -234,6 +238,7 @@ impl Registry {
             challenge: Mutex::new(None),
             tokens: Mutex::new(HashMap::new()),
             timeouts: settings.timeouts,
+            ping_as_cli: false,
         }
     }
 
@@ -299,7 +304,23 @@ impl Registry {
                         }
                         return Ok(c);
                     }
-                    Err(e) => last_err = Some(self.net_err(&Method::GET, &url, e)),
+                    Err(e) => {
+                        let unreachable = matches!(
+                            e,
+                            ureq::Error::HostNotFound
+                                | ureq::Error::ConnectionFailed
+                                | ureq::Error::Timeout(ureq::Timeout::Connect)
+                        ) || matches!(&e, ureq::Error::Io(io) if matches!(
+                            io.kind(),
+                            std::io::ErrorKind::ConnectionRefused
+                                | std::io::ErrorKind::NotFound
+                        ) || io.to_string().contains("failed to lookup address"));
+                        let err = self.net_err(&Method::GET, &url, e);
+                        if self.ping_as_cli && c.starts_with("https://") && unreachable {
+                            return Err(RegistryError::Ping(Box::new(err)));
+                        }
+                        last_err = Some(err);
+                    }
                 }
             }
         }
@@ -845,6 +866,19 @@ mod tests {
         assert!(s503.is_retryable());
         assert_eq!(s503.cause(), "unexpected status 503");
         assert!(!RegistryError::Denied("x".into()).is_retryable());
+    }
+
+    #[test]
+    fn the_clis_ping_stops_at_an_unreachable_https_endpoint() {
+        // Port 1 on loopback: nothing listens, the connect is refused.
+        let mut reg = Registry::new("127.0.0.1:1", None, &Settings::default());
+        let pull = reg.base().unwrap_err().to_string();
+        assert!(pull.starts_with("Get \"http://127.0.0.1:1/v2/\""), "{pull}");
+        reg.ping_as_cli = true;
+        assert_eq!(
+            reg.base().unwrap_err().to_string(),
+            "failed to configure transport: error pinging v2 registry: Get \"https://127.0.0.1:1/v2/\": dial tcp 127.0.0.1:1: connect: connection refused"
+        );
     }
 
     #[test]

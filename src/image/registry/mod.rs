@@ -28,6 +28,10 @@ pub enum RegistryError {
         url: String,
         cause: String,
     },
+    /// The docker CLI's own registry client (`manifest`) could not reach
+    /// the registry's HTTPS endpoint, which it tries first.
+    #[error("failed to configure transport: error pinging v2 registry: {0}")]
+    Ping(Box<RegistryError>),
     /// A layer transfer that failed for good, after docker's retries:
     /// `what` names the layer and the host ("downloading layer sha256:…
     /// from registry.example").

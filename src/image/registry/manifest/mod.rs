@@ -403,7 +403,8 @@ impl Client {
         if insecure {
             settings.insecure.push(domain.to_string());
         }
-        let reg = Registry::new(domain, credentials::lookup(domain)?, &settings);
+        let mut reg = Registry::new(domain, credentials::lookup(domain)?, &settings);
+        reg.ping_as_cli = true;
         Ok(Client { reg, settings })
     }
 
