@@ -84,7 +84,10 @@ fn foreground(paths: &Paths, c: &Container, sig_proxy: bool) -> Result<i32> {
     };
     let store = ContainerStore::new(paths);
     crate::events::container(paths, &c.config, "attach", &[]);
-    let signals = if sig_proxy { proxied_signals() } else { None };
+    let signals = match sig_proxy {
+        true => Some(crate::container::session::proxied_signals()?),
+        false => None,
+    };
     let pid = nix::unistd::Pid::from_raw(c.state.pid);
     let forward = || {
         if let Some(sfd) = &signals {
@@ -112,24 +115,4 @@ fn foreground(paths: &Paths, c: &Container, sig_proxy: bool) -> Result<i32> {
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-}
-
-/// SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1/2 taken from their default
-/// actions and read without blocking, to be sent on to the container.
-fn proxied_signals() -> Option<nix::sys::signalfd::SignalFd> {
-    use nix::sys::signal::{SigSet, Signal};
-    use nix::sys::signalfd::{SfdFlags, SignalFd};
-    let mut set = SigSet::empty();
-    for s in [
-        Signal::SIGINT,
-        Signal::SIGTERM,
-        Signal::SIGHUP,
-        Signal::SIGQUIT,
-        Signal::SIGUSR1,
-        Signal::SIGUSR2,
-    ] {
-        set.add(s);
-    }
-    set.thread_block().ok()?;
-    SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC).ok()
 }

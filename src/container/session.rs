@@ -95,6 +95,24 @@ impl EscapeProxy {
     }
 }
 
+/// The signals docker's CLI proxies to a container (`--sig-proxy`), taken
+/// from their default actions and read without blocking: for an attach
+/// that has no monitor to send them through (the container's pid is
+/// signalled directly).
+pub fn proxied_signals() -> Result<nix::sys::signalfd::SignalFd> {
+    let mut mask = SigSet::empty();
+    for sig in super::lifecycle::PROXIED {
+        mask.add(*sig);
+    }
+    mask.thread_block()
+        .map_err(|e| Error::msg(format!("sigprocmask: {e}")))?;
+    nix::sys::signalfd::SignalFd::with_flags(
+        &mask,
+        nix::sys::signalfd::SfdFlags::SFD_NONBLOCK | nix::sys::signalfd::SfdFlags::SFD_CLOEXEC,
+    )
+    .map_err(|e| Error::msg(format!("signalfd: {e}")))
+}
+
 fn signals(s: &Session) -> Result<Option<nix::sys::signalfd::SignalFd>> {
     let mut mask = SigSet::empty();
     if s.tty {
