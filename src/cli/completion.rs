@@ -1,7 +1,7 @@
-//! `rdock completion SHELL` (docker 28's command) and `rdock help
-//! [COMMAND...]`: both read the command tree clap already has.
+//! `rdock completion SHELL` (docker 28's command): the script of a shell,
+//! from the command tree clap already has.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use clap::CommandFactory;
 
 /// docker's `completion` group: a shell's script, or (no shell, or one
@@ -38,26 +38,3 @@ Commands:
 
 Run 'rdock completion COMMAND --help' for more information on a command.
 ";
-
-/// `help` alone is `--help`; `help run` is `run --help`, and a topic that
-/// names no command is docker's "unknown help topic".
-pub fn help(topic: &[String]) -> Result<i32> {
-    let mut cmd = super::Cli::command();
-    cmd.build();
-    let mut path = Vec::new();
-    for (i, word) in topic.iter().enumerate() {
-        let Some(sub) = cmd.find_subcommand(word).cloned() else {
-            // cobra's Find: the words from the first it cannot place.
-            let rest = topic.get(i..).unwrap_or_default().join(" ");
-            return Err(Error::WithCode(
-                Box::new(Error::msg(format!("unknown help topic: {rest}"))),
-                1,
-            ));
-        };
-        cmd = sub;
-        cmd.build();
-        path.push(cmd.get_name().to_string());
-    }
-    super::help::print(&path, false);
-    Ok(0)
-}

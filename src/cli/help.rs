@@ -522,5 +522,30 @@ fn wrap(i: usize, w: usize, s: &str) -> String {
     r
 }
 
+/// `help` alone is `--help`; `help run` is `run --help`, and a topic that
+/// names no command is docker's "unknown help topic".
+pub fn command(topic: &[String]) -> crate::error::Result<i32> {
+    let mut cmd = <super::Cli as clap::CommandFactory>::command();
+    cmd.build();
+    let mut path = Vec::new();
+    for (i, word) in topic.iter().enumerate() {
+        let Some(sub) = cmd.find_subcommand(word).cloned() else {
+            // cobra's Find: the words from the first it cannot place.
+            let rest = topic.get(i..).unwrap_or_default().join(" ");
+            return Err(crate::error::Error::WithCode(
+                Box::new(crate::error::Error::msg(format!(
+                    "unknown help topic: {rest}"
+                ))),
+                1,
+            ));
+        };
+        cmd = sub;
+        cmd.build();
+        path.push(cmd.get_name().to_string());
+    }
+    print(&path, false);
+    Ok(0)
+}
+
 #[cfg(test)]
 mod tests;

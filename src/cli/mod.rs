@@ -870,7 +870,7 @@ fn dispatch(paths: &Paths, command: Command) -> Result<i32> {
         } => cp::run(paths, a),
         Command::Version(a) => info::version(paths, a),
         Command::Completion { shell } => completion::completion(shell.as_deref()),
-        Command::Help { topic } => completion::help(&topic),
+        Command::Help { topic } => help::command(&topic),
         Command::Info(a) => info::info(paths, a),
     }
 }
