@@ -595,7 +595,7 @@ fn parse(args: &[String]) -> std::result::Result<Cli, i32> {
         help::print(&words, false);
         return Err(0);
     }
-    if !words.is_empty() && help::find(&root, &words).is_some_and(|(c, _)| c.has_subcommands()) {
+    if !words.is_empty() && is_group(&root, &words) {
         if words == ["manifest"] {
             // docker's `manifest` prints its usage after an empty line.
             eprintln!();
@@ -606,6 +606,31 @@ fn parse(args: &[String]) -> std::result::Result<Cli, i32> {
     root.try_get_matches_from_mut(&args)
         .and_then(|m| Cli::from_arg_matches(&m))
         .map_err(|e| usage_error(e, &args))
+}
+
+/// Do `words` name a command group (`image`, `network`), given without a
+/// subcommand? Only the commands on the way are built: building the whole
+/// tree costs every command about a millisecond.
+fn is_group(root: &clap::Command, words: &[String]) -> bool {
+    let Some((first, rest)) = words.split_first() else {
+        return false;
+    };
+    let Some(mut cmd) = root.find_subcommand(first).cloned() else {
+        return false;
+    };
+    // A group's subcommands come with its build (clap's `defer`): only the
+    // commands named are built.
+    cmd.build();
+    for w in rest {
+        match cmd.find_subcommand(w) {
+            Some(sub) => {
+                cmd = sub.clone();
+                cmd.build();
+            }
+            None => return false,
+        }
+    }
+    cmd.has_subcommands()
 }
 
 /// The command's words in argv as `pflag::normalize` rewrites it (every
