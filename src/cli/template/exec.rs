@@ -401,18 +401,29 @@ impl State<'_> {
                 if has_args {
                     return self.errorf(format!("{name} is not a method but has arguments"));
                 }
-                let typed = self.mode == Mode::Typed && shape == Shape::Struct;
+                let typed = self.mode == Mode::Typed && shape.is_struct();
                 let key = if typed { go_field_key(name) } else { name };
                 let typed_name = || (self.mode != Mode::Raw).then(|| o.get(go_field_key(name)));
-                match o.get(key).or_else(|| typed_name().flatten()) {
+                // A JSON name whose Go field is named otherwise (`Id`,
+                // `CpuShares`) is no field of the typed struct: the raw
+                // try, as docker's, finds it.
+                let found = match typed && json_only(name) {
+                    true => None,
+                    false => o.get(key).or_else(|| typed_name().flatten()),
+                };
+                match found {
                     Some(v) => Ok(Val::J(v.clone(), shape_of(key))),
+                    // HostConfig embeds Resources: its fields are HostConfig's.
+                    None if typed && name == "Resources" && o.contains_key("CpuShares") => {
+                        Ok(Val::J(Value::Object(o.clone()), Shape::Struct))
+                    }
                     None if typed && OMITTED_FIELDS.contains(&name) => {
                         Ok(Val::J(omitted_zero(name), shape_of(name)))
                     }
                     None => {
                         let strict = match self.mode {
                             Mode::Raw => true,
-                            Mode::Typed => shape == Shape::Struct,
+                            Mode::Typed => shape.is_struct(),
                             Mode::Row => false,
                         };
                         if strict {
@@ -618,6 +629,26 @@ fn go_field_key(name: &str) -> &str {
         "HTTPSProxy" => "HttpsProxy",
         other => other,
     }
+}
+
+/// Is `name` the JSON name of a field whose Go name differs?
+fn json_only(name: &str) -> bool {
+    const GO_NAMED: &[&str] = &[
+        "ID",
+        "CPUShares",
+        "CPUPeriod",
+        "CPUQuota",
+        "CPURealtimePeriod",
+        "CPURealtimeRuntime",
+        "CPUCount",
+        "CPUPercent",
+        "APIVersion",
+        "CPUCfsPeriod",
+        "CPUCfsQuota",
+        "HTTPProxy",
+        "HTTPSProxy",
+    ];
+    GO_NAMED.iter().any(|g| go_field_key(g) == name)
 }
 
 /// Fields docker's types have but marshal only when set (omitempty or

@@ -239,7 +239,7 @@ fn index(args: Vec<Val>, mode: Mode) -> Result<Val, String> {
                     None => return Err(format!("index out of range: {x}")),
                 }
             }
-            Val::J(Value::Object(o), shape) if mode != Mode::Typed || *shape != Shape::Struct => {
+            Val::J(Value::Object(o), shape) if mode != Mode::Typed || !shape.is_struct() => {
                 let Val::J(Value::String(k), _) = &i else {
                     return Err(format!(
                         "value has type {}; should be string",

@@ -23,9 +23,74 @@ pub enum Mode {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Shape {
     Struct,
+    /// A docker struct printed whole (`{on-failure 3}`): its Go fields in
+    /// order, the zero value of those its JSON omits.
+    Go(&'static GoStruct),
     /// A Go map (missing keys are "no value"); of strings when `true`.
     Map(bool),
     List,
+}
+
+/// A docker struct a template may print whole: its Go type and fields.
+#[derive(Debug, PartialEq)]
+pub struct GoStruct {
+    /// The type, as text/template names it after dereferencing.
+    pub name: &'static str,
+    /// (field, zero value's JSON) in Go's order.
+    pub fields: &'static [(&'static str, Zero)],
+}
+
+/// The zero value of a field a struct's JSON may omit.
+#[derive(Debug, PartialEq, Clone, Copy)]
+pub enum Zero {
+    Str,
+    Int,
+    /// A nil slice: `[]`.
+    List,
+    /// A nil map: `map[]`.
+    Map,
+}
+
+const RESTART_POLICY: GoStruct = GoStruct {
+    name: "container.RestartPolicy",
+    fields: &[("Name", Zero::Str), ("MaximumRetryCount", Zero::Int)],
+};
+const LOG_CONFIG: GoStruct = GoStruct {
+    name: "container.LogConfig",
+    fields: &[("Type", Zero::Str), ("Config", Zero::Map)],
+};
+const IPAM_CONFIG: GoStruct = GoStruct {
+    name: "network.EndpointIPAMConfig",
+    fields: &[
+        ("IPv4Address", Zero::Str),
+        ("IPv6Address", Zero::Str),
+        ("LinkLocalIPs", Zero::List),
+    ],
+};
+
+impl GoStruct {
+    /// Go's %v of the struct: `{v1 v2 ...}`.
+    fn print(&self, o: &serde_json::Map<String, Value>) -> String {
+        let parts: Vec<String> = self
+            .fields
+            .iter()
+            .map(|(f, zero)| match (o.get(*f), zero) {
+                (Some(Value::Null) | None, Zero::Str) => String::new(),
+                (Some(Value::Null) | None, Zero::Int) => "0".into(),
+                (Some(Value::Null) | None, Zero::List) => "[]".into(),
+                (Some(Value::Null) | None, Zero::Map) => "map[]".into(),
+                (Some(v), _) => go_value(v),
+            })
+            .collect();
+        format!("{{{}}}", parts.join(" "))
+    }
+}
+
+impl Shape {
+    /// A Go struct (a missing field is an error in typed mode).
+    pub fn is_struct(self) -> bool {
+        matches!(self, Shape::Struct | Shape::Go(_))
+    }
 }
 
 /// A docker formatter context: a Go struct whose fields are methods.
@@ -139,6 +204,12 @@ pub fn shape_of(key: &str) -> Shape {
         "VolumesFrom",
         "Config",
     ];
+    match key {
+        "RestartPolicy" => return Shape::Go(&RESTART_POLICY),
+        "LogConfig" => return Shape::Go(&LOG_CONFIG),
+        "IPAMConfig" => return Shape::Go(&IPAM_CONFIG),
+        _ => {}
+    }
     if STR_MAPS.contains(&key) {
         Shape::Map(true)
     } else if MAPS.contains(&key) {
@@ -161,7 +232,7 @@ pub fn type_name(v: &Val, mode: Mode) -> String {
             (Value::Null, _) => match shape {
                 Shape::List => "[]string".into(),
                 Shape::Map(_) => "map[string]string".into(),
-                Shape::Struct => "<nil>".into(),
+                Shape::Struct | Shape::Go(_) => "<nil>".into(),
             },
             (Value::Bool(_), _) => "bool".into(),
             (Value::Number(n), _) if n.is_f64() => "float64".into(),
@@ -172,6 +243,7 @@ pub fn type_name(v: &Val, mode: Mode) -> String {
             (Value::Object(_), Mode::Raw) => "map[string]interface {}".into(),
             (Value::Object(_), _) => match shape {
                 Shape::Map(true) => "map[string]string".into(),
+                Shape::Go(t) => t.name.into(),
                 _ => "map[string]interface {}".into(),
             },
         },
@@ -185,8 +257,9 @@ pub fn go_string(v: &Val, mode: Mode) -> String {
         Val::J(Value::Null, shape) if mode != Mode::Raw => match shape {
             Shape::List => "[]".into(),
             Shape::Map(_) => "map[]".into(),
-            Shape::Struct => "<nil>".into(),
+            Shape::Struct | Shape::Go(_) => "<nil>".into(),
         },
+        Val::J(Value::Object(o), Shape::Go(t)) if mode == Mode::Typed => t.print(o),
         Val::J(j, _) => go_value(j),
         Val::Row(r) => {
             let parts: Vec<String> = r.fields.values().map(go_value).collect();
@@ -282,7 +355,7 @@ pub fn go_json(v: &Val, mode: Mode) -> String {
     let text = match v {
         Val::Missing => "null".to_string(),
         Val::J(Value::Null, shape) if mode != Mode::Raw => match shape {
-            Shape::List | Shape::Map(_) | Shape::Struct => "null".into(),
+            Shape::List | Shape::Map(_) | Shape::Struct | Shape::Go(_) => "null".into(),
         },
         Val::J(Value::Number(n), _) => n.to_string(),
         Val::J(j, _) => serde_json::to_string(j).unwrap_or_default(),
