@@ -659,8 +659,8 @@ fn connect(paths: &Paths, a: ConnectArgs) -> Result<i32> {
     if !a.link.is_empty() {
         return Err(unsupported("--link on network connect"));
     }
-    if !a.driver_opt.is_empty() || a.gw_priority.is_some() {
-        return Err(unsupported("--driver-opt and --gw-priority"));
+    if !a.driver_opt.is_empty() {
+        return Err(unsupported("--driver-opt"));
     }
     let c = ContainerStore::new(paths).resolve(&a.container)?;
     let ip = match &a.ip {
@@ -679,6 +679,7 @@ fn connect(paths: &Paths, a: ConnectArgs) -> Result<i32> {
             aliases: a.alias.clone(),
             ip,
             mac: None,
+            gw_priority: a.gw_priority.unwrap_or(0),
         },
     )?;
     Ok(0)

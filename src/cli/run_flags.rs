@@ -681,6 +681,7 @@ impl ContainerFlags {
             crate::container::network::check_name("alias", a)?;
         }
         net.aliases = plan.aliases.clone();
+        net.gw_priority = plan.gw_priority;
         net.connected = plan.others.clone();
         self.check_network_conflicts(mode)?;
         if matches!(mode, NetworkMode::Host) && !net.publish.is_empty() {

@@ -14,8 +14,9 @@ pub struct NetValue {
     pub ip: Option<String>,
     pub mac: Option<String>,
     /// Fields rdock parses but cannot apply (`ip6`, `link-local-ip`,
-    /// `driver-opt`, `gw-priority`): named in the refusal.
+    /// `driver-opt`): named in the refusal.
     pub unsupported: Vec<&'static str>,
+    pub gw_priority: i64,
 }
 
 /// pflag's `Set` of docker's `NetworkOpt`: the long syntax when the value
@@ -49,8 +50,7 @@ pub fn parse_value(value: &str) -> std::result::Result<NetValue, String> {
                 n.unsupported.push("driver-opt")
             }
             "gw-priority" => match val.parse::<i64>() {
-                Ok(0) => {}
-                Ok(_) => n.unsupported.push("gw-priority"),
+                Ok(p) => n.gw_priority = p,
                 Err(e) => {
                     let why = if matches!(
                         e.kind(),
@@ -93,6 +93,7 @@ pub struct NetworkPlan {
     pub aliases: Vec<String>,
     pub ip: Option<String>,
     pub mac: Option<String>,
+    pub gw_priority: i64,
     pub others: Vec<Attachment>,
 }
 
@@ -189,6 +190,7 @@ pub fn plan(values: &[String], wide: &Wide) -> Result<NetworkPlan> {
         aliases: first.aliases,
         ip: first.ip,
         mac: first.mac,
+        gw_priority: first.gw_priority,
         others: rest,
     })
 }
@@ -232,6 +234,7 @@ fn attachment(n: NetValue) -> Result<Attachment> {
         aliases: n.aliases,
         ip: n.ip.as_deref().map(parse_ip).transpose()?,
         mac: n.mac,
+        gw_priority: n.gw_priority,
     })
 }
 

@@ -63,6 +63,9 @@ pub struct NetworkOptions {
     /// `--network-alias`, on the network of `--network`.
     #[serde(default)]
     pub aliases: Vec<String>,
+    /// `--network name=N,gw-priority=P` of the network of `--network`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub gw_priority: i64,
     /// `--link NAME[:ALIAS]`, as given.
     #[serde(default)]
     pub links: Vec<String>,
@@ -86,6 +89,13 @@ pub struct Attachment {
     /// `--network name=N,mac-address=M` for a network after the first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mac: Option<String>,
+    /// `gw-priority`: the highest gives the default route (docker 28).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub gw_priority: i64,
+}
+
+fn is_zero(v: &i64) -> bool {
+    *v == 0
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -583,7 +583,7 @@ fn network_settings(paths: &Paths, c: &Container) -> Value {
                         "Aliases": if att.aliases.is_empty() { Value::Null } else { json!(att.aliases) },
                         "MacAddress": e.map(|e| e.mac.clone()).unwrap_or_default(),
                         "DriverOpts": Value::Null,
-                        "GwPriority": 0,
+                        "GwPriority": att.gw_priority,
                         "NetworkID": net_id,
                         "EndpointID": e.map(endpoint_id).unwrap_or_default(),
                         "Gateway": e.map(|e| e.gateway.to_string()).unwrap_or_default(),

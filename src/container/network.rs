@@ -24,6 +24,7 @@ pub fn attachments(cfg: &ContainerConfig) -> Vec<Attachment> {
             aliases: cfg.net.aliases.clone(),
             ip: cfg.net.ip,
             mac: None,
+            gw_priority: cfg.net.gw_priority,
         }),
         _ => {}
     }
@@ -362,9 +363,10 @@ pub fn prepare(paths: &Paths, c: &Container, links: &Links) -> Result<Vec<(Endpo
             "failed to set up container networking: {e}"
         )))
     };
+    let mut nets = Vec::new();
     for (i, att) in atts.iter().enumerate() {
-        let net = match networks::find(paths, &att.network) {
-            Ok(n) => n,
+        match networks::find(paths, &att.network) {
+            Ok(n) => nets.push(n),
             // docker words the mode's network so when it has others.
             Err(e) if i == 0 && atts.len() > 1 => {
                 release();
@@ -374,21 +376,33 @@ pub fn prepare(paths: &Paths, c: &Container, links: &Links) -> Result<Vec<(Endpo
                 )));
             }
             Err(e) => return fail(e.into()),
-        };
+        }
+    }
+    // docker 28 names the interfaces in its gateway order: eth0 is the
+    // network that gives the default route.
+    let keys: Vec<(i64, bool, &str)> = atts
+        .iter()
+        .zip(&nets)
+        .map(|(a, n)| (a.gw_priority, n.internal, n.name.as_str()))
+        .collect();
+    let order = gateway_order(&keys);
+    for (i, (att, net)) in atts.iter().zip(&nets).enumerate() {
+        let rank = order.iter().position(|&j| j == i).unwrap_or(i);
         let opts = match endpoint_options(&c.config, att, i == 0) {
             Ok(o) => o,
             Err(e) => return fail(e),
         };
         match bridge::prepare(
             paths,
-            &net,
+            net,
             &member(c, &att.aliases),
-            &format!("eth{i}"),
+            &format!("eth{rank}"),
             &opts,
             holder(),
             &live,
         ) {
-            Ok(ep) => {
+            Ok(mut ep) => {
+                ep.0.gw_priority = att.gw_priority;
                 debug!(
                     "network {}: {} on {} ({})",
                     net.name, ep.0.ip, net.bridge, ep.0.ifname
@@ -440,12 +454,40 @@ fn save_endpoints(c: &Container, eps: &[Endpoint]) -> Result<()> {
         .map_err(|e| Error::msg(format!("writing the endpoints: {e}")))
 }
 
-/// Once the init exists, before it is released: its interfaces. The
-/// default route goes through the first network that is not internal.
+/// Endpoints (`gw-priority`, internal, network name) in docker 28's
+/// gateway order (libnetwork's `Endpoint.Less`): the highest priority
+/// first, internal networks last, then by name. The first that is not
+/// internal gives the default route.
+pub fn gateway_order(keys: &[(i64, bool, &str)]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..keys.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (pa, ia, na) = keys.get(a).copied().unwrap_or((0, true, ""));
+        let (pb, ib, nb) = keys.get(b).copied().unwrap_or((0, true, ""));
+        pb.cmp(&pa).then(ia.cmp(&ib)).then(na.cmp(nb))
+    });
+    order
+}
+
+/// The endpoint that gives the default route, if any.
+fn gateway_endpoint<'a>(eps: impl Iterator<Item = &'a Endpoint>) -> Option<&'a Endpoint> {
+    let eps: Vec<&Endpoint> = eps.collect();
+    let keys: Vec<(i64, bool, &str)> = eps
+        .iter()
+        .map(|e| (e.gw_priority, e.internal, e.network.as_str()))
+        .collect();
+    gateway_order(&keys)
+        .into_iter()
+        .filter_map(|i| eps.get(i).copied())
+        .find(|e| !e.internal)
+}
+
+/// Once the init exists, before it is released: its interfaces, and the
+/// default route through the gateway endpoint (`gateway_order`).
 pub fn plumb(id: &str, eps: &[(Endpoint, u32)], pid: i32) -> Result<()> {
-    let route = eps.iter().position(|(e, _)| !e.internal);
-    for (i, (ep, bridge_index)) in eps.iter().enumerate() {
-        bridge::plumb(id, ep, *bridge_index, pid, Some(i) == route)?;
+    let route = gateway_endpoint(eps.iter().map(|(e, _)| e)).map(|e| e.network.clone());
+    for (ep, bridge_index) in eps {
+        let gives_route = route.as_deref() == Some(ep.network.as_str());
+        bridge::plumb(id, ep, *bridge_index, pid, gives_route)?;
     }
     Ok(())
 }
@@ -648,8 +690,18 @@ pub fn connect(paths: &Paths, c: &Container, network: &str, att_in: Attachment) 
             holder(),
             &live,
         )?;
-        // The first network with a gateway out gives the default route.
-        let route = !ep.internal && eps.iter().all(|e| e.internal);
+        let mut ep = ep;
+        ep.gw_priority = att.gw_priority;
+        // The gateway endpoint gives the default route: the new one when
+        // it ranks first (docker 28 moves the route to it).
+        let before = gateway_endpoint(eps.iter()).map(|e| e.network.clone());
+        let after =
+            gateway_endpoint(eps.iter().chain(std::iter::once(&ep))).map(|e| e.network.clone());
+        let route = after.as_deref() == Some(ep.network.as_str());
+        if route && before.is_some() {
+            // The old default route goes first.
+            let _ = bridge::clear_default_route(c.state.pid);
+        }
         let plumbed = bridge::plumb(&c.config.id, &ep, bridge_index, c.state.pid, route)
             .map_err(Error::from)
             .and_then(|_| {
@@ -707,13 +759,13 @@ pub fn disconnect(paths: &Paths, c: &Container, network: &str) -> Result<()> {
     if c.state.status == super::state::Status::Running {
         let eps = endpoints(c);
         bridge::release(paths, &c.config.id, Some(&net.name))?;
-        let had_route = eps.iter().find(|e| !e.internal).map(|e| e.network.clone());
+        let had_route = gateway_endpoint(eps.iter()).map(|e| e.network.clone());
         let rest: Vec<Endpoint> = eps.into_iter().filter(|e| e.network != net.name).collect();
         save_endpoints(c, &rest)?;
-        // Its default route went with the interface: the next network with
-        // a gateway out takes it over, as docker moves it.
+        // Its default route went with the interface: the next gateway
+        // endpoint takes it over, as docker moves it.
         if had_route.as_deref() == Some(net.name.as_str()) {
-            if let Some(next) = rest.iter().find(|e| !e.internal) {
+            if let Some(next) = gateway_endpoint(rest.iter()) {
                 bridge::set_default_route(c.state.pid, next)?;
             }
         }
@@ -767,6 +819,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn gateway_order_is_dockers() {
+        // Priority first, internal networks last, then by name.
+        let keys = [(0, false, "zz"), (0, false, "aa"), (0, true, "a0")];
+        assert_eq!(gateway_order(&keys), vec![1, 0, 2]);
+        let keys = [(0, false, "zz"), (-1, false, "aa")];
+        assert_eq!(gateway_order(&keys), vec![0, 1]);
+        let keys = [(0, false, "aa"), (5, true, "zz"), (1, false, "mm")];
+        assert_eq!(gateway_order(&keys), vec![1, 2, 0]);
+    }
+
+    #[test]
     fn link_variables_are_dockers() {
         let ep = Endpoint {
             network: "bridge".into(),
@@ -782,6 +845,7 @@ mod tests {
             ifname: "eth0".into(),
             aliases: vec![],
             internal: false,
+            gw_priority: 0,
         };
         let target = ContainerConfig {
             env: vec!["PATH=/bin".into(), "DB_PASS=x=y".into()],

@@ -217,6 +217,9 @@ pub struct Endpoint {
     pub aliases: Vec<String>,
     #[serde(default)]
     pub internal: bool,
+    /// `gw-priority`: the highest gives the default route.
+    #[serde(default)]
+    pub gw_priority: i64,
 }
 
 fn default_ifname() -> String {
@@ -489,6 +492,7 @@ pub fn prepare(
             ifname: ifname.to_string(),
             aliases: member.aliases.clone(),
             internal: net.internal,
+            gw_priority: 0,
         },
         bridge_index,
     ))
@@ -644,6 +648,16 @@ fn open_in_container(pid: i32, ifname: &str) -> Result<(Netlink, u32)> {
 pub fn set_default_route(pid: i32, ep: &Endpoint) -> Result<()> {
     let (mut inner, index) = open_in_container(pid, &ep.ifname)?;
     inner.add_default_route4(ep.gateway, index)
+}
+
+/// Remove the default route of the container whose init is `pid`.
+pub fn clear_default_route(pid: i32) -> Result<()> {
+    let ns =
+        std::fs::File::open(format!("/proc/{pid}/ns/net")).map_err(|e| NetworkError::Netlink {
+            what: "opening the container's network namespace".into(),
+            source: e,
+        })?;
+    Netlink::open_in(ns.as_fd())?.del_default_route4()
 }
 
 fn unpublish(l: &Lease) {

@@ -46,6 +46,8 @@ const RTM_SETLINK: u16 = 19;
 const RTM_NEWADDR: u16 = 20;
 const RTM_GETADDR: u16 = 22;
 const RTM_NEWROUTE: u16 = 24;
+const RTM_DELROUTE: u16 = 25;
+const RT_SCOPE_NOWHERE: u8 = 255;
 const RT_TABLE_MAIN: u8 = 254;
 const RTPROT_BOOT: u8 = 3;
 const RT_SCOPE_UNIVERSE: u8 = 0;
@@ -405,6 +407,30 @@ impl Netlink {
         req.attr(RTA_OIF, &dev.to_ne_bytes());
         self.exchange(req, false, |_, _| Ok(()))
             .map_err(|f| f.into_err(format!("adding default route via {gateway} dev #{dev}")))
+    }
+
+    /// Remove the default route, whichever link it goes out of (a
+    /// network with a higher `gw-priority` takes it over). ESRCH (none)
+    /// is no error.
+    pub fn del_default_route4(&mut self) -> Result<()> {
+        let mut req = Req::new(RTM_DELROUTE, 0);
+        req.put(&[
+            libc::AF_INET as u8,
+            0,
+            0,
+            0,
+            RT_TABLE_MAIN,
+            0,
+            RT_SCOPE_NOWHERE,
+            RTN_UNICAST,
+        ]);
+        req.put(&0u32.to_ne_bytes());
+        match self.exchange(req, false, |_, _| Ok(())) {
+            Err(Fail::Kernel {
+                errno: libc::ESRCH, ..
+            }) => Ok(()),
+            r => r.map_err(|f| f.into_err("removing the default route".into())),
+        }
     }
 
     /// Read a link's MAC.
