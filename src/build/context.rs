@@ -13,6 +13,7 @@ use super::BuildError;
 use crate::container::cp::entry::{Entry, Kind, Sink, TreeReader};
 use crate::container::cp::resolve::{self, Lookup};
 use crate::container::cp::CpError;
+use crate::util::path::clean_rel;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::stat::SFlag;
@@ -86,22 +87,6 @@ fn open_dir(p: &Path) -> Result<OwnedFd, BuildError> {
     })?;
     // SAFETY: open just returned this fd and nothing else owns it.
     Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
-}
-
-/// Go's path.Clean of a '/'-separated relative path; None if it climbs
-/// above its start.
-fn clean_rel(p: &str) -> Option<String> {
-    let mut out: Vec<&str> = Vec::new();
-    for c in p.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                out.pop()?;
-            }
-            c => out.push(c),
-        }
-    }
-    Some(out.join("/"))
 }
 
 impl Context {

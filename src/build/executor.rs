@@ -26,6 +26,7 @@ use crate::image::reference::Reference;
 use crate::image::store::ImageStore;
 use crate::paths::Paths;
 use crate::runtime::rootfs::MountSpec;
+use crate::util::path::clean_abs;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::OsString;
@@ -1900,21 +1901,6 @@ fn is_vertex(ins: &Instruction) -> bool {
 
 fn short(id: &str) -> String {
     id.trim_start_matches("sha256:").chars().take(12).collect()
-}
-
-/// Go's path.Clean of an absolute path.
-fn clean_abs(p: &str) -> String {
-    let mut out: Vec<&str> = Vec::new();
-    for c in p.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                out.pop();
-            }
-            c => out.push(c),
-        }
-    }
-    format!("/{}", out.join("/"))
 }
 
 /// EXPOSE's keys: "80" -> "80/tcp"; a range -> each port.

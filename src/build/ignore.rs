@@ -7,6 +7,7 @@
 //! rules, including their quirks, so a context sent by rdock holds the same
 //! files docker's would.
 
+use crate::util::path::go_clean as clean;
 use regex_lite::Regex;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -307,35 +308,6 @@ fn compile(pattern: &str) -> Result<Kind, PatternError> {
             Kind::Regex(Regex::new(&re).map_err(|e| invalid(pattern, &e.to_string()))?)
         }
     })
-}
-
-/// Go's path.Clean.
-fn clean(path: &str) -> String {
-    if path.is_empty() {
-        return ".".to_string();
-    }
-    let rooted = path.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => match parts.last() {
-                Some(&last) if last != ".." => {
-                    parts.pop();
-                }
-                // ".." at the root stays at the root.
-                _ if rooted => {}
-                _ => parts.push(".."),
-            },
-            p => parts.push(p),
-        }
-    }
-    let joined = parts.join("/");
-    match (rooted, joined.is_empty()) {
-        (true, _) => format!("/{joined}"),
-        (false, true) => ".".to_string(),
-        (false, false) => joined,
-    }
 }
 
 /// Go's path.Dir.

@@ -202,17 +202,7 @@ impl RunLimitFlags {
 /// filepath.Join("/", p) cleans it: ".." never climbs out of the cgroup
 /// file system.
 pub fn clean_cgroup_parent(p: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for c in p.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            c => parts.push(c),
-        }
-    }
-    parts.join("/")
+    crate::util::path::clean_under(p)
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ pub(crate) mod view;
 use super::store::ContainerStore;
 use super::ContainerError;
 use crate::paths::Paths;
+use crate::util::path::go_clean as clean;
 use entry::{Metered, TarSink, TreeReader};
 use extract::{Extractor, Owner, Side};
 use nix::errno::Errno;
@@ -122,34 +123,6 @@ impl CpError {
 }
 
 // ---- docker's path rules (Go's path/filepath on '/' paths) -------------
-
-/// filepath.Clean.
-fn clean(p: &str) -> String {
-    if p.is_empty() {
-        return ".".into();
-    }
-    let rooted = p.starts_with('/');
-    let mut out: Vec<&str> = Vec::new();
-    for c in p.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => match out.last() {
-                Some(&l) if l != ".." => {
-                    out.pop();
-                }
-                _ if rooted => {}
-                _ => out.push(".."),
-            },
-            c => out.push(c),
-        }
-    }
-    let body = out.join("/");
-    match (rooted, body.is_empty()) {
-        (true, _) => format!("/{body}"),
-        (false, true) => ".".into(),
-        (false, false) => body,
-    }
-}
 
 /// filepath.Base.
 fn base(p: &str) -> String {

@@ -219,17 +219,7 @@ pub fn parse_volume(arg: &str) -> Result<MountSpec> {
 }
 
 fn clean_host_path(p: &str) -> PathBuf {
-    let mut out = PathBuf::from("/");
-    for c in Path::new(p).components() {
-        match c {
-            Component::Normal(n) => out.push(n),
-            Component::ParentDir => {
-                out.pop();
-            }
-            _ => {}
-        }
-    }
-    out
+    PathBuf::from(crate::util::path::clean_abs(p))
 }
 
 fn parse_bool(key: &str, v: Option<&str>) -> Result<bool> {

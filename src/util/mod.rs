@@ -5,6 +5,7 @@
 mod files;
 pub mod json_order;
 pub mod log;
+pub mod path;
 mod stdout;
 
 pub use files::*;
