@@ -95,6 +95,12 @@ fn info_has_dockers_keys_and_counts() {
     let id = r.run(&["info", "--format", "{{.ID}}"]).ok().to_string();
     assert_eq!(id.trim().len(), 36, "{id}");
     assert_eq!(r.run(&["info", "--format", "{{.ID}}"]).ok(), id);
+    // An empty engine-id (a crash between create and write) makes way.
+    let file = r.root.join("engine-id");
+    std::fs::write(&file, "").unwrap();
+    let again = r.run(&["info", "--format", "{{.ID}}"]).ok().to_string();
+    assert_eq!(again.trim().len(), 36, "{again}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), again.trim());
     let text = r.run(&["info"]).ok().to_string();
     for line in [
         "Client:\n Version:",

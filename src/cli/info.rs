@@ -236,8 +236,14 @@ fn ncpu() -> usize {
 /// and kept in the root. Empty when it can be neither read nor made.
 fn engine_id(paths: &Paths) -> String {
     let file = paths.root.join("engine-id");
-    if let Ok(id) = std::fs::read_to_string(&file) {
-        return id.trim().to_string();
+    let read = || {
+        std::fs::read_to_string(&file)
+            .map(|s| s.trim().to_string())
+            .ok()
+            .filter(|s| !s.is_empty())
+    };
+    if let Some(id) = read() {
+        return id;
     }
     let h = crate::util::random_hex(16);
     let b = h.as_bytes();
@@ -260,21 +266,16 @@ fn engine_id(paths: &Paths) -> String {
         part(17..20),
         part(20..32)
     );
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    // create_new: two first `info`s race to one file, and both read it.
-    // 0600, as every file of the store (docs/security.md).
-    let made = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(crate::util::PRIVATE_FILE)
-        .open(&file)
-        .and_then(|mut f| f.write_all(id.as_bytes()));
-    match made {
-        Ok(()) => id,
-        Err(_) => std::fs::read_to_string(&file)
-            .map(|s| s.trim().to_string())
-            .unwrap_or_default(),
+    // An empty file (an older rdock killed between create and write) is
+    // no ID: it makes way.
+    if std::fs::metadata(&file).is_ok_and(|m| m.len() == 0) {
+        let _ = std::fs::remove_file(&file);
+    }
+    // Of two first `info`s one writes it and both print it; 0600, as every
+    // file of the store (docs/security.md).
+    match crate::util::write_once(&file, id.as_bytes()) {
+        Ok(false) => read().unwrap_or(id),
+        _ => id,
     }
 }
 

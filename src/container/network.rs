@@ -52,7 +52,12 @@ pub fn check_addresses(paths: &Paths, cfg: &ContainerConfig) -> Result<()> {
                     .to_string(),
             );
         }
-        if let (Some(ip), Ok(net)) = (att.ip, networks::find(paths, &att.network)) {
+        // The network is read only for an address to check (not on every
+        // create's path).
+        let net = att
+            .ip
+            .and_then(|ip| Some((ip, networks::find(paths, &att.network).ok()?)));
+        if let Some((ip, net)) = net {
             // The default bridge's subnet is configured (bip): a static one.
             if !net.user_subnet && !builtin {
                 errs.push("user specified IP address is supported only when connecting to networks with user configured subnets".to_string());

@@ -144,6 +144,20 @@ pub fn atomic_write(path: &Path, data: &[u8]) -> io::Result<()> {
     res
 }
 
+/// Put `data` at `path` unless a file is there already: written aside,
+/// then linked into place, so a crash never leaves a partial file and of
+/// two writers exactly one wins. Ok(false): another's file was there.
+pub fn write_once(path: &Path, data: &[u8]) -> io::Result<bool> {
+    let (tmp, mut f) = temp_beside(path)?;
+    let res = f.write_all(data).and_then(|_| fs::hard_link(&tmp, path));
+    let _ = fs::remove_file(&tmp);
+    match res {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// Like `atomic_write` but without fsync: for state that a crash may lose
 /// without harm (it is recomputed from /proc), kept off the hot path.
 pub fn replace_file(path: &Path, data: &[u8]) -> io::Result<()> {
@@ -237,5 +251,25 @@ impl FileLock {
             }
         }
         Ok(FileLock { file })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn write_once_keeps_the_first_and_leaves_nothing_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("id");
+        assert!(write_once(&p, b"one").unwrap());
+        assert!(!write_once(&p, b"two").unwrap());
+        assert_eq!(fs::read(&p).unwrap(), b"one");
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            PRIVATE_FILE
+        );
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

@@ -100,18 +100,8 @@ pub fn join_link(link: &str, target: &str) -> Option<String> {
     if target.starts_with('/') {
         return None;
     }
-    let mut out: Vec<&str> = link.split('/').collect();
-    out.pop();
-    for c in target.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                out.pop()?;
-            }
-            c => out.push(c),
-        }
-    }
-    Some(out.join("/"))
+    let dir = link.rsplit_once('/').map_or("", |(d, _)| d);
+    crate::util::path::clean_rel(&format!("{dir}/{target}"))
 }
 
 /// Does the start of a file look like a layer: gzip, zstd, or a tar

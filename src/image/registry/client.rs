@@ -137,6 +137,23 @@ fn no_such_host(peer: &str) -> String {
     format!("dial tcp: lookup {host}{ns}: no such host")
 }
 
+/// The host could not be reached at all (no name, no connection), as
+/// opposed to a server that answered in another protocol.
+fn unreachable(e: &ureq::Error) -> bool {
+    match e {
+        ureq::Error::HostNotFound
+        | ureq::Error::ConnectionFailed
+        | ureq::Error::Timeout(ureq::Timeout::Connect) => true,
+        ureq::Error::Io(io) => {
+            matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::NotFound
+            ) || io.to_string().contains("failed to lookup address")
+        }
+        _ => false,
+    }
+}
+
 fn net_cause(url: &str, e: ureq::Error, t: &Timeouts) -> String {
     use std::io::ErrorKind;
     use ureq::Timeout;
@@ -305,16 +322,7 @@ impl Registry {
                         return Ok(c);
                     }
                     Err(e) => {
-                        let unreachable = matches!(
-                            e,
-                            ureq::Error::HostNotFound
-                                | ureq::Error::ConnectionFailed
-                                | ureq::Error::Timeout(ureq::Timeout::Connect)
-                        ) || matches!(&e, ureq::Error::Io(io) if matches!(
-                            io.kind(),
-                            std::io::ErrorKind::ConnectionRefused
-                                | std::io::ErrorKind::NotFound
-                        ) || io.to_string().contains("failed to lookup address"));
+                        let unreachable = unreachable(&e);
                         let err = self.net_err(&Method::GET, &url, e);
                         if self.ping_as_cli && c.starts_with("https://") && unreachable {
                             return Err(RegistryError::Ping(Box::new(err)));
