@@ -30,6 +30,7 @@ pub mod login;
 pub mod logs;
 pub mod manifest;
 pub mod network;
+pub mod oci;
 pub mod pflag;
 pub mod port;
 pub mod prune;

@@ -113,6 +113,7 @@ pub(crate) fn prepare(
         stdio: None,
         seccomp,
         no_new_privs,
+        extra: Default::default(),
     };
     Ok(Prepared {
         spec,

@@ -563,6 +563,7 @@ fn init_spec(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<In
         stdio,
         seccomp,
         no_new_privs,
+        extra: Default::default(),
     })
 }
 

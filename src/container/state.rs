@@ -79,19 +79,7 @@ pub struct State {
 pub const UNKNOWN_EXIT: &str = "exit status unknown: the process that records it (the container's \
      monitor, or its foreground run) was gone or failed; 137 assumed (killed)";
 
-/// Start time (clock ticks since boot) of a live process, or None.
-pub fn proc_start_time(pid: i32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name may contain spaces and ')', so split after the last ')'.
-    let (_, rest) = stat.rsplit_once(')')?;
-    let mut fields = rest.split_whitespace();
-    let state = fields.next()?;
-    if state == "Z" || state == "X" {
-        return None;
-    }
-    // `rest` starts at field 3 (state); starttime is field 22.
-    fields.nth(18)?.parse().ok()
-}
+pub use crate::util::proc_start_time;
 
 impl State {
     /// Docker's status word: "paused" for a paused running container.

@@ -233,6 +233,69 @@ pub fn apply(mask: u64, uid: u32) -> Result<()> {
     ])
 }
 
+/// The five capability sets of an OCI process (bit masks); the bounding
+/// set is `InitSpec::caps`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sets {
+    pub effective: u64,
+    pub permitted: u64,
+    pub inheritable: u64,
+    pub ambient: u64,
+}
+
+/// PR_SET_KEEPCAPS: whether the permitted set survives a setuid away
+/// from 0 (the OCI sets are given whatever the uid).
+pub fn keep_across_setuid(keep: bool) -> Result<()> {
+    // SAFETY: prctl with integer arguments only.
+    if unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, libc::c_ulong::from(keep), 0, 0, 0) } != 0 {
+        return Err(RuntimeError::sys(
+            "prctl(PR_SET_KEEPCAPS)",
+            nix::errno::Errno::last(),
+        ));
+    }
+    Ok(())
+}
+
+/// After switching user: the sets exactly as an OCI config gives them,
+/// then the ambient ones raised (each must be permitted and inheritable).
+pub fn apply_sets(s: &Sets) -> Result<()> {
+    let have = current()
+        .map(|cur| cur[0].permitted as u64 | (cur[1].permitted as u64) << 32)
+        .unwrap_or(u64::MAX);
+    let perm = s.permitted & have;
+    let eff = s.effective & perm;
+    set(&[
+        CapData {
+            effective: eff as u32,
+            permitted: perm as u32,
+            inheritable: s.inheritable as u32,
+        },
+        CapData {
+            effective: (eff >> 32) as u32,
+            permitted: (perm >> 32) as u32,
+            inheritable: (s.inheritable >> 32) as u32,
+        },
+    ])?;
+    for cap in 0..=last_cap().min(63) {
+        if s.ambient & (1 << cap) != 0 {
+            // SAFETY: prctl with integer arguments only.
+            let r = unsafe {
+                libc::prctl(
+                    libc::PR_CAP_AMBIENT,
+                    libc::PR_CAP_AMBIENT_RAISE,
+                    cap as libc::c_ulong,
+                    0,
+                    0,
+                )
+            };
+            // As runc: an ambient capability the kernel refuses (not
+            // permitted or inheritable) is skipped, not fatal.
+            let _ = r;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

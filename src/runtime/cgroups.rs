@@ -245,11 +245,9 @@ impl Cgroup {
         )))
     }
 
-    /// Thaw the container if its freezer says frozen (or freezing);
-    /// whether it did. Nothing to do, and no error, for a cgroup that is
-    /// gone or has no freezer.
-    pub fn thaw(&self) -> Result<bool> {
-        let frozen = match self.freezer() {
+    /// Whether the freezer says frozen (or freezing).
+    pub fn is_frozen(&self) -> bool {
+        match self.freezer() {
             Some(Freezer::V2(d)) => {
                 std::fs::read_to_string(d.join("cgroup.freeze")).is_ok_and(|s| s.trim() != "0")
             }
@@ -257,7 +255,14 @@ impl Cgroup {
                 std::fs::read_to_string(d.join("freezer.state")).is_ok_and(|s| s.trim() != "THAWED")
             }
             None => false,
-        };
+        }
+    }
+
+    /// Thaw the container if its freezer says frozen (or freezing);
+    /// whether it did. Nothing to do, and no error, for a cgroup that is
+    /// gone or has no freezer.
+    pub fn thaw(&self) -> Result<bool> {
+        let frozen = self.is_frozen();
         if frozen {
             self.set_frozen(false)?;
         }

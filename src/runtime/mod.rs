@@ -6,6 +6,7 @@ pub mod caps;
 pub mod cgroups;
 pub mod devices;
 pub mod mountspec;
+pub mod oci;
 pub mod process;
 pub mod resources;
 pub mod rlimits;

@@ -64,6 +64,31 @@ pub struct InitSpec {
     pub seccomp: Option<seccomp::Program>,
     /// `--security-opt no-new-privileges`.
     pub no_new_privs: bool,
+    /// What only an OCI config asks for (rdock-runtime).
+    pub extra: ProcessExtras,
+}
+
+/// What an OCI config can ask of the process beyond docker's options.
+#[derive(Debug, Clone, Default)]
+pub struct ProcessExtras {
+    /// The five capability sets as given; `caps` is then the bounding set.
+    pub cap_sets: Option<caps::Sets>,
+    /// uid, gid and additional gids as given: no passwd or group lookup.
+    pub ids: Option<(u32, u32, Vec<u32>)>,
+    /// The process's umask (docker's 022 when unset).
+    pub umask: Option<u32>,
+    /// `create`'s exec fifo (an O_PATH fd): once set up, the init tells
+    /// the parent it is ready and waits until `start` opens the fifo.
+    pub start_gate: Option<RawFd>,
+    /// `--preserve-fds N`: fds 3..3+N stay open in the program.
+    pub preserve_fds: u32,
+    /// The rlimits exactly as given, without docker's nofile default.
+    pub exact_rlimits: bool,
+    /// personality(2) domain (LINUX32).
+    pub personality: Option<libc::c_ulong>,
+    /// Namespaces joined by path (fd, CLONE_NEW* type) that `NsMode` does
+    /// not cover (uts, cgroup), held open by the caller.
+    pub join: Vec<(RawFd, libc::c_int)>,
 }
 
 /// Where a namespace of a new container comes from.
@@ -84,6 +109,13 @@ pub enum InitMode {
         hostname: String,
         /// `--domainname`; empty leaves the new namespace's "(none)".
         domainname: String,
+    },
+    /// As `Create`, with the rootfs an OCI bundle's: its mounts as listed.
+    Oci {
+        rootfs: Box<super::oci::rootfs::OciRootfs>,
+        /// None: the namespace's hostname left as it is.
+        hostname: Option<String>,
+        domainname: Option<String>,
     },
     /// Join the namespaces of a running container's init (`exec`): open
     /// `/proc/<pid>/ns/*` fds, held by the caller until `spawn` returns.
@@ -406,7 +438,23 @@ fn spawn_inner(
     };
     wait_readable(err_r.as_raw_fd(), interrupt).map_err(|e| abandon(pid, e))?;
     let mut msg = Vec::new();
-    let _ = err_r.read_to_end(&mut msg);
+    if spec.extra.start_gate.is_some() {
+        // One small write, atomic: E_READY alone, or a whole error.
+        let mut buf = [0u8; 4096];
+        let n = err_r.read(&mut buf).unwrap_or(0);
+        if buf.get(..n) == Some(&[E_READY][..]) {
+            return Ok(Spawned { pid, pty_master });
+        }
+        msg.extend_from_slice(buf.get(..n).unwrap_or_default());
+        if msg.is_empty() {
+            let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+            return Err(RuntimeError::Other(
+                "container init exited before it was set up".into(),
+            ));
+        }
+    } else {
+        let _ = err_r.read_to_end(&mut msg);
+    }
     if !msg.is_empty() {
         let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
         return Err(decode_error(&msg));
@@ -448,6 +496,8 @@ const E_USER: u8 = 4;
 const E_GROUP: u8 = 5;
 const E_MISSING: u8 = 6;
 const E_CWD: u8 = 7;
+/// Not an error: a gated init is set up and waits for `start`.
+const E_READY: u8 = 8;
 
 fn encode_error(e: &RuntimeError) -> Vec<u8> {
     let (kind, text) = match e {
@@ -505,7 +555,7 @@ fn child_main(
     sock: Option<OwnedFd>,
     unshare_cgroup: bool,
 ) -> ! {
-    let res = init(spec, sync_r, sock, unshare_cgroup);
+    let res = init(spec, sync_r, sock, unshare_cgroup, &err_w);
     let e = match res {
         Ok(never) => match never {},
         Err(e) => e,
@@ -523,6 +573,7 @@ fn init(
     sync_r: OwnedFd,
     sock: Option<OwnedFd>,
     unshare_cgroup: bool,
+    err_w: &OwnedFd,
 ) -> Result<Never> {
     // Until execve, this process is the rdock binary inside the
     // container's namespaces: non-dumpable, the container's processes
@@ -538,7 +589,7 @@ fn init(
     }
     // docker's processes start with umask 022, whatever rdock's caller had.
     // SAFETY: umask cannot fail.
-    unsafe { libc::umask(0o022) };
+    unsafe { libc::umask(spec.extra.umask.unwrap_or(0o022) as libc::mode_t) };
     nix::unistd::setsid().map_err(|e| RuntimeError::sys("setsid", e))?;
     match &spec.mode {
         InitMode::Create {
@@ -546,46 +597,20 @@ fn init(
             hostname,
             domainname,
         } => {
-            if let NsMode::Join(fd) = spec.ipc_ns {
-                // SAFETY: setns on an fd the parent holds open for us.
-                if unsafe { libc::setns(fd, libc::CLONE_NEWIPC) } != 0 {
-                    return Err(RuntimeError::sys(
-                        "joining the IPC namespace",
-                        nix::errno::Errno::last(),
-                    ));
-                }
-            }
-            if let Some(fd) = spec.join_netns {
-                // SAFETY: setns on an fd the parent holds open for us.
-                if unsafe { libc::setns(fd, libc::CLONE_NEWNET) } != 0 {
-                    return Err(RuntimeError::sys(
-                        "joining the network namespace",
-                        nix::errno::Errno::last(),
-                    ));
-                }
-            }
-            if spec.new_netns {
-                // docker's containers have lo up, --network none included.
-                crate::network::netlink::set_lo_up_in_current_netns()
-                    .map_err(|e| RuntimeError::Other(e.to_string()))?;
-            }
+            enter_namespaces(spec)?;
             rootfs::setup(rootfs)?;
             if spec.own_uts {
-                nix::unistd::sethostname(hostname)
-                    .map_err(|e| RuntimeError::sys("sethostname", e))?;
-                if !domainname.is_empty() {
-                    // SAFETY: a pointer and length of a live string.
-                    let r = unsafe {
-                        libc::setdomainname(domainname.as_ptr().cast(), domainname.len())
-                    };
-                    if r != 0 {
-                        return Err(RuntimeError::sys(
-                            "setdomainname",
-                            nix::errno::Errno::last(),
-                        ));
-                    }
-                }
+                set_names(Some(hostname), Some(domainname))?;
             }
+        }
+        InitMode::Oci {
+            rootfs,
+            hostname,
+            domainname,
+        } => {
+            enter_namespaces(spec)?;
+            super::oci::rootfs::setup(rootfs)?;
+            set_names(hostname.as_deref(), domainname.as_deref())?;
         }
         InitMode::Join { namespaces, .. } => {
             for (fd, kind) in namespaces {
@@ -644,7 +669,11 @@ fn init(
         std::fs::write("/proc/self/oom_score_adj", spec.oom_score_adj.to_string())
             .map_err(|e| RuntimeError::io("setting oom_score_adj", e))?;
     }
-    rlimits::apply(&spec.ulimits)?;
+    if spec.extra.exact_rlimits {
+        rlimits::set_all(&spec.ulimits)?;
+    } else {
+        rlimits::apply(&spec.ulimits)?;
+    }
     if let Some(fd) = spec.userns {
         // Last of the privileged steps: from here on root is the mapped
         // root, with capabilities over nothing of the host's.
@@ -657,7 +686,18 @@ fn init(
         }
     }
     caps::drop_bounding(spec.caps)?;
-    let mut u = user::resolve(&spec.user, Path::new("/"))?;
+    let mut u = match &spec.extra.ids {
+        // As runc: the ids as given; HOME from passwd where it names the uid.
+        Some((uid, gid, gids)) => user::ExecUser {
+            uid: *uid,
+            gid: *gid,
+            additional_gids: gids.clone(),
+            home: user::resolve(&uid.to_string(), Path::new("/"))
+                .map(|e| e.home)
+                .unwrap_or_else(|_| "/".into()),
+        },
+        None => user::resolve(&spec.user, Path::new("/"))?,
+    };
     for g in user::group_ids(&spec.group_add, Path::new("/"))? {
         if !u.additional_gids.contains(&g) {
             u.additional_gids.push(g);
@@ -671,7 +711,7 @@ fn init(
     } else {
         spec.cwd.as_str()
     };
-    if matches!(spec.mode, InitMode::Create { .. }) {
+    if !matches!(spec.mode, InitMode::Join { .. }) {
         match std::fs::metadata(cwd) {
             // The engine's words: it makes the directory before the start.
             Ok(m) if !m.is_dir() => {
@@ -718,9 +758,19 @@ fn init(
     nix::unistd::setgroups(&gids).map_err(|e| RuntimeError::sys("setgroups", e))?;
     nix::unistd::setresgid(u.gid.into(), u.gid.into(), u.gid.into())
         .map_err(|e| RuntimeError::sys("setgid", e))?;
+    if spec.extra.cap_sets.is_some() {
+        // The sets are given for whatever uid: keep ours across setuid.
+        caps::keep_across_setuid(true)?;
+    }
     nix::unistd::setresuid(u.uid.into(), u.uid.into(), u.uid.into())
         .map_err(|e| RuntimeError::sys("setuid", e))?;
-    caps::apply(spec.caps, u.uid)?;
+    match &spec.extra.cap_sets {
+        Some(sets) => {
+            caps::keep_across_setuid(false)?;
+            caps::apply_sets(sets)?;
+        }
+        None => caps::apply(spec.caps, u.uid)?,
+    }
 
     if chdir_later {
         nix::unistd::chdir(cwd).map_err(chdir_failed)?;
@@ -746,11 +796,20 @@ fn init(
     unsafe {
         libc::syscall(
             libc::SYS_close_range,
-            3u32,
+            3u32.saturating_add(spec.extra.preserve_fds),
             u32::MAX,
             libc::CLOSE_RANGE_CLOEXEC,
         )
     };
+    if let Some(gate) = spec.extra.start_gate {
+        wait_for_start(gate, err_w)?;
+    }
+    if let Some(p) = spec.extra.personality {
+        // SAFETY: personality(2) takes a plain integer.
+        if unsafe { libc::personality(p) } == -1 {
+            return Err(RuntimeError::sys("personality", nix::errno::Errno::last()));
+        }
+    }
     if spec.no_new_privs {
         seccomp::set_no_new_privs().map_err(|e| RuntimeError::sys("no_new_privs", e))?;
         if let Some(prog) = &spec.seccomp {
@@ -803,7 +862,86 @@ fn init(
     })
 }
 
+/// docker's namespace joins for a new container (`--ipc container:`,
+/// `--network container:`, the OCI config's paths), and lo up in a new
+/// network namespace.
+fn enter_namespaces(spec: &InitSpec) -> Result<()> {
+    let ipc = match spec.ipc_ns {
+        NsMode::Join(fd) => Some((fd, libc::CLONE_NEWIPC)),
+        _ => None,
+    };
+    let net = spec.join_netns.map(|fd| (fd, libc::CLONE_NEWNET));
+    for (fd, kind) in ipc
+        .into_iter()
+        .chain(net)
+        .chain(spec.extra.join.iter().copied())
+    {
+        // SAFETY: setns on an fd the parent holds open for us.
+        if unsafe { libc::setns(fd, kind) } != 0 {
+            return Err(RuntimeError::sys(
+                format!("joining the {} namespace", ns_name(kind)),
+                nix::errno::Errno::last(),
+            ));
+        }
+    }
+    if spec.new_netns {
+        // docker's containers have lo up, --network none included.
+        crate::network::netlink::set_lo_up_in_current_netns()
+            .map_err(|e| RuntimeError::Other(e.to_string()))?;
+    }
+    Ok(())
+}
+
+fn ns_name(kind: libc::c_int) -> &'static str {
+    match kind {
+        libc::CLONE_NEWIPC => "IPC",
+        libc::CLONE_NEWNET => "network",
+        libc::CLONE_NEWUTS => "UTS",
+        libc::CLONE_NEWCGROUP => "cgroup",
+        libc::CLONE_NEWNS => "mount",
+        _ => "other",
+    }
+}
+
+/// The hostname and domain name in our UTS namespace; None leaves one as
+/// it is, as does an empty domain name (docker's "(none)").
+fn set_names(hostname: Option<&str>, domainname: Option<&str>) -> Result<()> {
+    if let Some(h) = hostname {
+        nix::unistd::sethostname(h).map_err(|e| RuntimeError::sys("sethostname", e))?;
+    }
+    if let Some(d) = domainname.filter(|d| !d.is_empty()) {
+        // SAFETY: a pointer and length of a live string.
+        if unsafe { libc::setdomainname(d.as_ptr().cast(), d.len()) } != 0 {
+            return Err(RuntimeError::sys(
+                "setdomainname",
+                nix::errno::Errno::last(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `create`'s rendezvous, as runc's exec fifo: tell the parent we are set
+/// up (it returns, the container is "created"), then block opening the
+/// fifo for writing until `start` opens it for reading.
+fn wait_for_start(gate: RawFd, err_w: &OwnedFd) -> Result<()> {
+    nix::unistd::write(err_w, &[E_READY])
+        .map_err(|e| RuntimeError::sys("reporting the container created", e))?;
+    let fifo = nix::fcntl::open(
+        format!("/proc/self/fd/{gate}").as_str(),
+        nix::fcntl::OFlag::O_WRONLY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| RuntimeError::sys("opening the exec fifo", e))?;
+    // SAFETY: `open` just returned this fd.
+    let fifo = unsafe { OwnedFd::from_raw_fd(fifo) };
+    nix::unistd::write(&fifo, b"0").map_err(|e| RuntimeError::sys("writing the exec fifo", e))?;
+    Ok(())
+}
+
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+pub const DEFAULT_PATH_ENV: &str =
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 fn cstr(b: &[u8]) -> Result<CString> {
     CString::new(b).map_err(|_| RuntimeError::InvalidArg("argument contains a NUL byte".into()))

@@ -145,6 +145,11 @@ pub fn apply(ulimits: &[Ulimit]) -> Result<()> {
     if !ulimits.iter().any(|u| u.name == "nofile") {
         default_nofile()?;
     }
+    set_all(ulimits)
+}
+
+/// Set each of `ulimits`, and nothing else (an OCI config's rlimits).
+pub fn set_all(ulimits: &[Ulimit]) -> Result<()> {
     for u in ulimits {
         let Some((_, res)) = NAMES.iter().find(|(n, _)| *n == u.name) else {
             return Err(invalid(format!("invalid ulimit type: {}", u.name)));

@@ -64,7 +64,7 @@ pub struct RootfsSpec {
 }
 
 /// docker's default masked paths (oci/defaults.go): hidden from the container.
-const MASKED: &[&str] = &[
+pub(crate) const MASKED: &[&str] = &[
     "/proc/asound",
     "/proc/acpi",
     "/proc/interrupts",
@@ -80,7 +80,7 @@ const MASKED: &[&str] = &[
 ];
 
 /// docker's default read-only paths.
-const READONLY: &[&str] = &[
+pub(crate) const READONLY: &[&str] = &[
     "/proc/bus",
     "/proc/fs",
     "/proc/irq",
@@ -89,7 +89,7 @@ const READONLY: &[&str] = &[
 ];
 
 /// Device nodes every container gets: (name, major, minor).
-const DEVICES: &[(&str, u64, u64)] = &[
+pub(crate) const DEVICES: &[(&str, u64, u64)] = &[
     ("null", 1, 3),
     ("zero", 1, 5),
     ("full", 1, 7),
@@ -98,7 +98,7 @@ const DEVICES: &[(&str, u64, u64)] = &[
     ("tty", 5, 0),
 ];
 
-const DEV_LINKS: &[(&str, &str)] = &[
+pub(crate) const DEV_LINKS: &[(&str, &str)] = &[
     ("fd", "/proc/self/fd"),
     ("stdin", "/proc/self/fd/0"),
     ("stdout", "/proc/self/fd/1"),
@@ -106,12 +106,12 @@ const DEV_LINKS: &[(&str, &str)] = &[
     ("ptmx", "pts/ptmx"),
 ];
 
-fn sys(what: impl Into<String>) -> impl FnOnce(nix::Error) -> RuntimeError {
+pub(crate) fn sys(what: impl Into<String>) -> impl FnOnce(nix::Error) -> RuntimeError {
     let what = what.into();
     move |e| RuntimeError::sys(what, e)
 }
 
-fn do_mount(
+pub(crate) fn do_mount(
     src: Option<&Path>,
     target: &Path,
     fstype: Option<&str>,
@@ -197,7 +197,7 @@ pub fn setup(spec: &RootfsSpec) -> Result<()> {
             )?;
         }
     } else {
-        mount_cgroups_v1(&root, spec)?;
+        mount_cgroups_v1(&root, &spec.cgroup_dirs, spec.privileged)?;
     }
 
     setup_dev(&root, spec)?;
@@ -261,7 +261,7 @@ pub fn setup(spec: &RootfsSpec) -> Result<()> {
             .map_err(|e| RuntimeError::io(format!("setting sysctl {k}={v}"), e))?;
     }
     if !spec.privileged && !spec.unmask {
-        mask_paths()?;
+        mask_paths(MASKED, READONLY)?;
     }
     Ok(())
 }
@@ -441,7 +441,7 @@ fn setup_dev(root: &OwnedFd, spec: &RootfsSpec) -> Result<()> {
 
 /// A `--device` node at its path in the container, with the host node's
 /// mode and owner.
-fn make_node(root: &OwnedFd, n: &super::devices::Node) -> Result<()> {
+pub(crate) fn make_node(root: &OwnedFd, n: &super::devices::Node) -> Result<()> {
     let p = Path::new(&n.path);
     let (Some(parent), Some(name)) = (p.parent(), p.file_name().and_then(|s| s.to_str())) else {
         return Err(RuntimeError::Other(format!("bad device path {}", n.path)));
@@ -467,7 +467,7 @@ fn make_node(root: &OwnedFd, n: &super::devices::Node) -> Result<()> {
     .map_err(sys(format!("chown {}", n.path)))
 }
 
-fn mknodat(dir: RawFd, name: &str, kind: SFlag, perm: u32, dev: u64) -> Result<()> {
+pub(crate) fn mknodat(dir: RawFd, name: &str, kind: SFlag, perm: u32, dev: u64) -> Result<()> {
     let c =
         CString::new(name).map_err(|_| RuntimeError::Other(format!("bad device name {name}")))?;
     // SAFETY: valid NUL-terminated path and a dir fd we own.
@@ -598,7 +598,7 @@ fn user_mount(root: &OwnedFd, m: &MountSpec) -> Result<()> {
 /// with --privileged) under the hierarchy's name; a co-mounted hierarchy
 /// ("cpu,cpuacct") gets a symlink per controller. The container sees its
 /// own cgroup only, whatever its cgroup namespace.
-fn mount_cgroups_v1(root: &OwnedFd, spec: &RootfsSpec) -> Result<()> {
+pub(crate) fn mount_cgroups_v1(root: &OwnedFd, dirs: &[PathBuf], privileged: bool) -> Result<()> {
     let Ok(cg) = resolve(root, "/sys/fs/cgroup", Kind::Existing) else {
         return Ok(());
     };
@@ -613,7 +613,7 @@ fn mount_cgroups_v1(root: &OwnedFd, spec: &RootfsSpec) -> Result<()> {
     )?;
     let base = Path::new(super::cgroups::CGROUP_ROOT);
     let mut bound = Vec::new();
-    for dir in &spec.cgroup_dirs {
+    for dir in dirs {
         let Some(name) = dir
             .strip_prefix(base)
             .ok()
@@ -644,7 +644,7 @@ fn mount_cgroups_v1(root: &OwnedFd, spec: &RootfsSpec) -> Result<()> {
     // noexec: one recursive mount_setattr (5.12+) instead of a remount per
     // hierarchy (the start path pays per mount call).
     let mut attr = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
-    if !spec.privileged {
+    if !privileged {
         attr |= MOUNT_ATTR_RDONLY;
     }
     // Re-resolved: `cg` is the directory the tmpfs covers, not a mount.
@@ -655,7 +655,7 @@ fn mount_cgroups_v1(root: &OwnedFd, spec: &RootfsSpec) -> Result<()> {
     }
     for dest in bound {
         let mut f = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | common | MsFlags::MS_RELATIME;
-        if !spec.privileged {
+        if !privileged {
             f |= MsFlags::MS_RDONLY;
         }
         // Re-resolved: the fd from before the bind is the covered dir.
@@ -672,13 +672,13 @@ fn mount_cgroups_v1(root: &OwnedFd, spec: &RootfsSpec) -> Result<()> {
     Ok(())
 }
 
-const MOUNT_ATTR_NOSUID: u64 = 0x2;
-const MOUNT_ATTR_NODEV: u64 = 0x4;
-const MOUNT_ATTR_NOEXEC: u64 = 0x8;
+pub(crate) const MOUNT_ATTR_NOSUID: u64 = 0x2;
+pub(crate) const MOUNT_ATTR_NODEV: u64 = 0x4;
+pub(crate) const MOUNT_ATTR_NOEXEC: u64 = 0x8;
 
 /// mount_setattr: `set` and `clear` on `target` (and, `recursive`, every
 /// mount below it); false where the kernel has no mount_setattr.
-fn set_attr(target: &Path, set: u64, clear: u64, recursive: bool) -> bool {
+pub(crate) fn set_attr(target: &Path, set: u64, clear: u64, recursive: bool) -> bool {
     let m = MountAttr {
         attr_set: set,
         attr_clr: clear,
@@ -713,12 +713,12 @@ struct MountAttr {
     propagation: u64,
     userns_fd: u64,
 }
-const MOUNT_ATTR_RDONLY: u64 = 0x1;
+pub(crate) const MOUNT_ATTR_RDONLY: u64 = 0x1;
 const AT_RECURSIVE: libc::c_int = 0x8000;
 
 /// Read-only, recursively where the kernel has mount_setattr (5.12+), so
 /// submounts of a bind source are read-only too, as docker 25+ makes them.
-fn make_readonly(target: &Path, recursive: bool) -> Result<()> {
+pub(crate) fn make_readonly(target: &Path, recursive: bool) -> Result<()> {
     // mount_setattr changes only the read-only bit; a remount would also
     // drop nosuid/nodev/noexec unless repeated.
     if set_attr(target, MOUNT_ATTR_RDONLY, 0, recursive) {
@@ -736,8 +736,9 @@ fn make_readonly(target: &Path, recursive: bool) -> Result<()> {
 
 /// After pivot_root: hide docker's masked paths and make its read-only
 /// paths read-only. Paths the kernel lacks are skipped.
-fn mask_paths() -> Result<()> {
-    for p in MASKED {
+pub(crate) fn mask_paths<S: AsRef<str>>(masked: &[S], readonly: &[S]) -> Result<()> {
+    for p in masked {
+        let p = p.as_ref();
         let path = Path::new(p);
         let Ok(meta) = std::fs::symlink_metadata(path) else {
             continue;
@@ -761,7 +762,8 @@ fn mask_paths() -> Result<()> {
         };
         r.map_err(sys(format!("masking {p}")))?;
     }
-    for p in READONLY {
+    for p in readonly {
+        let p = p.as_ref();
         let path = Path::new(p);
         if std::fs::symlink_metadata(path).is_err() {
             continue;
@@ -779,7 +781,7 @@ fn mask_paths() -> Result<()> {
     Ok(())
 }
 
-fn open_dir(p: &Path) -> Result<OwnedFd> {
+pub(crate) fn open_dir(p: &Path) -> Result<OwnedFd> {
     let fd = nix::fcntl::open(
         p,
         nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
@@ -791,7 +793,7 @@ fn open_dir(p: &Path) -> Result<OwnedFd> {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     /// Create as a directory if missing.
     Dir,
     /// Create as an empty file if missing.
@@ -801,14 +803,14 @@ enum Kind {
 }
 
 /// An O_PATH fd of a path inside the container's root.
-struct InRoot {
-    fd: OwnedFd,
+pub(crate) struct InRoot {
+    pub(crate) fd: OwnedFd,
 }
 
 impl InRoot {
     /// The magic link to mount on: the kernel follows it to the exact
     /// object we resolved, never to whatever a path would name later.
-    fn path(&self) -> PathBuf {
+    pub(crate) fn path(&self) -> PathBuf {
         PathBuf::from(format!("/proc/self/fd/{}", self.fd.as_raw_fd()))
     }
 }
@@ -828,7 +830,7 @@ fn openat2_in_root(
 
 /// Resolve `dest` (absolute, inside the container) under `root`, creating
 /// what is missing; symlinks are followed as if `root` were "/".
-fn resolve(root: &OwnedFd, dest: &str, kind: Kind) -> Result<InRoot> {
+pub(crate) fn resolve(root: &OwnedFd, dest: &str, kind: Kind) -> Result<InRoot> {
     let rel = dest.trim_start_matches('/');
     let rel = if rel.is_empty() { "." } else { rel };
     match openat2_in_root(root, Path::new(rel), libc::O_PATH) {

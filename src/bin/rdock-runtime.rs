@@ -1,0 +1,4 @@
+//! rdock's OCI runtime, with runc's command line (see `rdock::cli::oci`).
+fn main() {
+    std::process::exit(rdock::cli::oci::main());
+}

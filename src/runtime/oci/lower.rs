@@ -1,0 +1,644 @@
+//! An OCI runtime-spec config (parsed by the `oci-spec` crate) lowered to
+//! what rdock's container init runs: `InitSpec` with an `OciRootfs`, the
+//! cgroup's path and resources. What the config asks and rdock cannot do
+//! is a clear error here, before anything is created.
+
+use super::rootfs::{parse_options, propagation, OciMount, OciRootfs};
+use super::OciError;
+use crate::runtime::devices::{Node, Rule};
+use crate::runtime::process::{InitMode, InitSpec, NsMode, ProcessExtras};
+use crate::runtime::resources::Resources;
+use crate::runtime::rlimits::Ulimit;
+use crate::runtime::{caps, seccomp};
+use oci_spec::runtime::{Capabilities, LinuxNamespaceType, LinuxResources, Process, Spec};
+use serde::Serialize;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+type Result<T> = std::result::Result<T, OciError>;
+
+/// A container's config, lowered.
+pub struct Plan {
+    pub init: InitSpec,
+    /// The cgroup's parent and leaf, relative to each hierarchy's root.
+    pub cgroup_parent: String,
+    pub cgroup_name: String,
+    pub resources: Resources,
+    pub device_rules: Vec<Rule>,
+    /// cgroup v2 files written as given (`unified`).
+    pub unified: Vec<(String, String)>,
+    /// Namespaces joined by path: open until the init is spawned.
+    pub held: Vec<OwnedFd>,
+}
+
+/// Read `config.json` from a bundle.
+pub fn load(bundle: &Path) -> Result<Spec> {
+    let path = bundle.join("config.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| OciError::Io {
+        what: format!("reading {}", path.display()),
+        source: e,
+    })?;
+    serde_json::from_str(&text).map_err(|e| OciError::Config(format!("{}: {e}", path.display())))
+}
+
+/// The JSON name of a spec enum value ("CAP_KILL", "RLIMIT_NOFILE", "c").
+pub fn json_name<T: Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+fn invalid(msg: impl Into<String>) -> OciError {
+    OciError::Config(msg.into())
+}
+
+/// Lower a container's config. `bundle` is absolute.
+pub fn lower(spec: &Spec, bundle: &Path, id: &str) -> Result<Plan> {
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| invalid("process: the config has no process to run"))?;
+    let root = spec
+        .root()
+        .as_ref()
+        .ok_or_else(|| invalid("root: the config has no root"))?;
+    let linux = spec
+        .linux()
+        .as_ref()
+        .ok_or_else(|| invalid("linux: the config has no linux section"))?;
+    let root_path = if root.path().is_absolute() {
+        root.path().clone()
+    } else {
+        bundle.join(root.path())
+    };
+    if !root_path.is_dir() {
+        return Err(invalid(format!(
+            "rootfs ({}) does not exist",
+            root_path.display()
+        )));
+    }
+    let mut held = Vec::new();
+    let mut init = process_spec(process)?;
+    let ns = namespaces(linux.namespaces().as_deref().unwrap_or(&[]), &mut held)?;
+    init.pid_ns = ns.pid;
+    init.ipc_ns = ns.ipc;
+    init.new_netns = ns.new_net;
+    init.join_netns = ns.join_net;
+    init.own_uts = ns.new_uts;
+    init.private_cgroupns = ns.new_cgroup;
+    init.extra.join = ns.join;
+    if spec.hostname().as_ref().is_some_and(|h| !h.is_empty()) && !ns.new_uts {
+        return Err(invalid(
+            "unable to set hostname without a private UTS namespace",
+        ));
+    }
+    let rootfs = OciRootfs {
+        root: root_path,
+        readonly: root.readonly().unwrap_or(false),
+        mounts: mounts(spec)?,
+        propagation: match linux.rootfs_propagation().as_deref() {
+            None | Some("") => None,
+            Some(p) => Some(
+                propagation(p)
+                    .ok_or_else(|| invalid(format!("rootfsPropagation: unknown value {p:?}")))?,
+            ),
+        },
+        devices: devices(linux)?,
+        masked: linux.masked_paths().clone().unwrap_or_default(),
+        readonly_paths: linux.readonly_paths().clone().unwrap_or_default(),
+        sysctls: linux
+            .sysctl()
+            .as_ref()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
+        cgroup_dirs: Vec::new(),
+        no_pivot: false,
+    };
+    init.mode = InitMode::Oci {
+        rootfs: Box::new(rootfs),
+        hostname: spec.hostname().clone().filter(|_| ns.new_uts),
+        domainname: spec.domainname().clone().filter(|_| ns.new_uts),
+    };
+    if let Some(s) = linux.seccomp() {
+        init.seccomp = seccomp_program(s, init.caps)?;
+    }
+    if let Some(p) = linux.personality() {
+        init.extra.personality = match json_name(&p.domain()).as_str() {
+            "LINUX32" => Some(0x0008),
+            _ => Some(0),
+        };
+    }
+    if linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty()) {
+        return Err(OciError::Unsupported(
+            "user namespaces (uidMappings) are not supported by rdock-runtime yet".into(),
+        ));
+    }
+    let (cgroup_parent, cgroup_name) = cgroup_path(linux.cgroups_path().as_deref(), id)?;
+    let res = linux.resources().as_ref();
+    Ok(Plan {
+        init,
+        cgroup_parent,
+        cgroup_name,
+        resources: res.map(resources).transpose()?.unwrap_or_default(),
+        device_rules: res.map(|r| device_rules(r, linux)).unwrap_or_default(),
+        unified: res
+            .and_then(|r| r.unified().as_ref())
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
+        held,
+    })
+}
+
+/// `cgroupsPath` as (parent, leaf); absent: `/<id>` under each root.
+pub fn cgroup_path(p: Option<&Path>, id: &str) -> Result<(String, String)> {
+    let Some(p) = p.filter(|p| !p.as_os_str().is_empty()) else {
+        return Ok((String::new(), id.to_string()));
+    };
+    let s = p.to_string_lossy();
+    if s.contains(':') {
+        return Err(OciError::Unsupported(format!(
+            "cgroupsPath {s:?}: the systemd cgroup driver is not supported"
+        )));
+    }
+    // As runc: relative or not, under each hierarchy's root.
+    let clean = crate::util::path::clean_abs(&format!("/{s}"));
+    let mut parts: Vec<&str> = clean.split('/').filter(|c| !c.is_empty()).collect();
+    let Some(leaf) = parts.pop() else {
+        return Err(invalid(format!("cgroupsPath {s:?}: names no cgroup")));
+    };
+    Ok((parts.join("/"), leaf.to_string()))
+}
+
+/// The process part of a config (also `exec --process`): InitSpec with
+/// a placeholder mode the caller replaces.
+pub fn process_spec(p: &Process) -> Result<InitSpec> {
+    let args = p.args().clone().unwrap_or_default();
+    if args.is_empty() {
+        return Err(invalid("args must not be empty"));
+    }
+    let user = p.user();
+    let (bounding, sets) = cap_sets(p)?;
+    let mut ulimits = Vec::new();
+    for r in p.rlimits().iter().flatten() {
+        let name = json_name(&r.typ());
+        let short = name.strip_prefix("RLIMIT_").unwrap_or(&name).to_lowercase();
+        ulimits.push(Ulimit {
+            name: short,
+            soft: i64::try_from(r.soft()).unwrap_or(-1),
+            hard: i64::try_from(r.hard()).unwrap_or(-1),
+        });
+    }
+    Ok(InitSpec {
+        mode: InitMode::Join {
+            namespaces: Vec::new(),
+            pid_ns: -1,
+        },
+        argv: args,
+        env: p.env().clone().unwrap_or_default(),
+        cwd: p.cwd().to_string_lossy().into_owned(),
+        user: String::new(),
+        caps: bounding,
+        init: false,
+        ulimits,
+        tty: p.terminal().unwrap_or(false),
+        stdin_open: true,
+        new_netns: false,
+        private_cgroupns: false,
+        join_netns: None,
+        pid_ns: NsMode::Private,
+        ipc_ns: NsMode::Private,
+        own_uts: false,
+        group_add: Vec::new(),
+        oom_score_adj: p.oom_score_adj().unwrap_or(0),
+        userns: None,
+        stdio: None,
+        seccomp: None,
+        no_new_privs: p.no_new_privileges().unwrap_or(false),
+        extra: ProcessExtras {
+            cap_sets: Some(sets),
+            ids: Some((
+                user.uid(),
+                user.gid(),
+                user.additional_gids().clone().unwrap_or_default(),
+            )),
+            umask: user.umask(),
+            exact_rlimits: true,
+            ..Default::default()
+        },
+    })
+}
+
+fn cap_mask(set: &Option<Capabilities>) -> Result<u64> {
+    let mut m = 0u64;
+    for c in set.iter().flatten() {
+        let name = json_name(c);
+        let n =
+            caps::by_name(&name).ok_or_else(|| invalid(format!("unknown capability {name:?}")))?;
+        if n < 64 {
+            m |= 1 << n;
+        }
+    }
+    Ok(m)
+}
+
+fn cap_sets(p: &Process) -> Result<(u64, caps::Sets)> {
+    let Some(c) = p.capabilities() else {
+        return Ok((0, caps::Sets::default()));
+    };
+    Ok((
+        cap_mask(c.bounding())?,
+        caps::Sets {
+            effective: cap_mask(c.effective())?,
+            permitted: cap_mask(c.permitted())?,
+            inheritable: cap_mask(c.inheritable())?,
+            ambient: cap_mask(c.ambient())?,
+        },
+    ))
+}
+
+struct Namespaces {
+    pid: NsMode,
+    ipc: NsMode,
+    new_net: bool,
+    join_net: Option<i32>,
+    new_uts: bool,
+    new_cgroup: bool,
+    join: Vec<(i32, libc::c_int)>,
+}
+
+fn open_ns(path: &Path, held: &mut Vec<OwnedFd>) -> Result<i32> {
+    let f = std::fs::File::open(path).map_err(|e| OciError::Io {
+        what: format!("opening namespace {}", path.display()),
+        source: e,
+    })?;
+    let fd = OwnedFd::from(f);
+    let raw = fd.as_raw_fd();
+    held.push(fd);
+    Ok(raw)
+}
+
+fn namespaces(
+    list: &[oci_spec::runtime::LinuxNamespace],
+    held: &mut Vec<OwnedFd>,
+) -> Result<Namespaces> {
+    let mut ns = Namespaces {
+        pid: NsMode::Host,
+        ipc: NsMode::Host,
+        new_net: false,
+        join_net: None,
+        new_uts: false,
+        new_cgroup: false,
+        join: Vec::new(),
+    };
+    let mut mount = false;
+    for n in list {
+        let path = n.path().as_ref().filter(|p| !p.as_os_str().is_empty());
+        match (n.typ(), path) {
+            (LinuxNamespaceType::Mount, None) => mount = true,
+            (LinuxNamespaceType::Mount, Some(_)) => {
+                return Err(OciError::Unsupported(
+                    "joining a mount namespace by path is not supported".into(),
+                ))
+            }
+            (LinuxNamespaceType::Pid, None) => ns.pid = NsMode::Private,
+            (LinuxNamespaceType::Pid, Some(p)) => ns.pid = NsMode::Join(open_ns(p, held)?),
+            (LinuxNamespaceType::Ipc, None) => ns.ipc = NsMode::Private,
+            (LinuxNamespaceType::Ipc, Some(p)) => ns.ipc = NsMode::Join(open_ns(p, held)?),
+            (LinuxNamespaceType::Network, None) => ns.new_net = true,
+            (LinuxNamespaceType::Network, Some(p)) => ns.join_net = Some(open_ns(p, held)?),
+            (LinuxNamespaceType::Uts, None) => ns.new_uts = true,
+            (LinuxNamespaceType::Uts, Some(p)) => {
+                ns.join.push((open_ns(p, held)?, libc::CLONE_NEWUTS))
+            }
+            (LinuxNamespaceType::Cgroup, None) => ns.new_cgroup = true,
+            (LinuxNamespaceType::Cgroup, Some(p)) => {
+                ns.join.push((open_ns(p, held)?, libc::CLONE_NEWCGROUP))
+            }
+            (LinuxNamespaceType::User, _) => {
+                return Err(OciError::Unsupported(
+                    "user namespaces are not supported by rdock-runtime yet".into(),
+                ))
+            }
+            (LinuxNamespaceType::Time, _) => {
+                return Err(OciError::Unsupported(
+                    "time namespaces are not supported by rdock-runtime yet".into(),
+                ))
+            }
+        }
+    }
+    if !mount {
+        return Err(invalid(
+            "namespaces: a new mount namespace is required (rootfs setup)",
+        ));
+    }
+    Ok(ns)
+}
+
+fn mounts(spec: &Spec) -> Result<Vec<OciMount>> {
+    let mut out = Vec::new();
+    for m in spec.mounts().iter().flatten() {
+        let dest = m.destination().to_string_lossy().into_owned();
+        if !dest.starts_with('/') {
+            return Err(invalid(format!(
+                "mount destination {dest:?} is not absolute"
+            )));
+        }
+        let opts = m.options().clone().unwrap_or_default();
+        if opts.iter().any(|o| o == "idmap" || o == "ridmap") {
+            return Err(OciError::Unsupported(format!(
+                "idmapped mount on {dest}: not supported by rdock-runtime yet"
+            )));
+        }
+        let mut om = parse_options(m.typ().as_deref().unwrap_or(""), &opts);
+        om.destination = crate::util::path::clean_abs(&dest);
+        om.source = m
+            .source()
+            .as_ref()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        out.push(om);
+    }
+    Ok(out)
+}
+
+fn devices(linux: &oci_spec::runtime::Linux) -> Result<Vec<Node>> {
+    let mut out = Vec::new();
+    for d in linux.devices().iter().flatten() {
+        let kind = match json_name(&d.typ()).as_str() {
+            "b" => 'b',
+            "c" | "u" => 'c',
+            "p" => 'p',
+            other => return Err(invalid(format!("device type {other:?} cannot be created"))),
+        };
+        let num = |v: i64, what: &str| {
+            u32::try_from(v).map_err(|_| invalid(format!("device {what} number {v}")))
+        };
+        out.push(Node {
+            path: crate::util::path::clean_abs(&d.path().to_string_lossy()),
+            kind,
+            major: num(d.major(), "major")?,
+            minor: num(d.minor(), "minor")?,
+            mode: d.file_mode().unwrap_or(0o666),
+            uid: d.uid().unwrap_or(0),
+            gid: d.gid().unwrap_or(0),
+        });
+    }
+    Ok(out)
+}
+
+/// The config's device cgroup rules, then (as runc adds them) the
+/// default nodes' and the config's devices' allow rules. None at all:
+/// no device cgroup restriction.
+fn device_rules(r: &LinuxResources, linux: &oci_spec::runtime::Linux) -> Vec<Rule> {
+    let mut rules: Vec<Rule> = r
+        .devices()
+        .iter()
+        .flatten()
+        .map(|d| {
+            let kind = d
+                .typ()
+                .map(|t| json_name(&t).chars().next().unwrap_or('a'))
+                .unwrap_or('a');
+            Rule {
+                allow: d.allow(),
+                kind,
+                major: d.major().and_then(|v| u32::try_from(v).ok()),
+                minor: d.minor().and_then(|v| u32::try_from(v).ok()),
+                access: d.access().clone().unwrap_or_else(|| "rwm".into()),
+            }
+        })
+        .collect();
+    if rules.is_empty() {
+        return rules;
+    }
+    rules.extend(crate::runtime::devices::default_rules());
+    for d in linux.devices().iter().flatten() {
+        let kind = match json_name(&d.typ()).as_str() {
+            "b" => 'b',
+            "c" | "u" => 'c',
+            _ => continue,
+        };
+        rules.push(Rule {
+            allow: true,
+            kind,
+            major: u32::try_from(d.major()).ok(),
+            minor: u32::try_from(d.minor()).ok(),
+            access: "rwm".into(),
+        });
+    }
+    rules
+}
+
+/// The config's resources in rdock's terms (docker's HostConfig fields).
+pub fn resources(r: &LinuxResources) -> Result<Resources> {
+    let mut out = Resources::default();
+    if let Some(m) = r.memory() {
+        out.memory = m.limit().unwrap_or(0);
+        out.memory_swap = m.swap().unwrap_or(0);
+        out.memory_reservation = m.reservation().unwrap_or(0);
+        out.memory_swappiness = m.swappiness().and_then(|s| i64::try_from(s).ok());
+        out.oom_kill_disable = m.disable_oom_killer().unwrap_or(false);
+    }
+    if let Some(c) = r.cpu() {
+        out.cpu_shares = c.shares().and_then(|v| i64::try_from(v).ok()).unwrap_or(0);
+        out.cpu_quota = c.quota().unwrap_or(0);
+        out.cpu_period = c.period().and_then(|v| i64::try_from(v).ok()).unwrap_or(0);
+        out.cpu_rt_runtime = c.realtime_runtime().unwrap_or(0);
+        out.cpu_rt_period = c
+            .realtime_period()
+            .and_then(|v| i64::try_from(v).ok())
+            .unwrap_or(0);
+        out.cpuset_cpus = c.cpus().clone().unwrap_or_default();
+        out.cpuset_mems = c.mems().clone().unwrap_or_default();
+    }
+    if let Some(p) = r.pids() {
+        out.pids_limit = Some(p.limit());
+    }
+    if let Some(b) = r.block_io() {
+        out.blkio_weight = b.weight().unwrap_or(0);
+        let has_devices = [
+            b.weight_device().as_ref().map(Vec::len),
+            b.throttle_read_bps_device().as_ref().map(Vec::len),
+            b.throttle_write_bps_device().as_ref().map(Vec::len),
+            b.throttle_read_iops_device().as_ref().map(Vec::len),
+            b.throttle_write_iops_device().as_ref().map(Vec::len),
+        ]
+        .iter()
+        .any(|n| n.unwrap_or(0) > 0);
+        if has_devices {
+            return Err(OciError::Unsupported(
+                "blockIO per-device limits are not supported by rdock-runtime yet".into(),
+            ));
+        }
+    }
+    if r.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()) {
+        return Err(OciError::Unsupported(
+            "hugepageLimits are not supported by rdock-runtime yet".into(),
+        ));
+    }
+    Ok(out)
+}
+
+/// The config's seccomp section compiled (its JSON is docker's profile
+/// format but for includes/excludes, which it lacks).
+pub fn seccomp_program(
+    s: &oci_spec::runtime::LinuxSeccomp,
+    bounding: u64,
+) -> Result<Option<seccomp::Program>> {
+    let text = serde_json::to_string(s).map_err(|e| invalid(format!("seccomp: {e}")))?;
+    if text.contains("SCMP_ACT_NOTIFY") {
+        return Err(OciError::Unsupported(
+            "seccomp: SCMP_ACT_NOTIFY (a seccomp agent) is not supported".into(),
+        ));
+    }
+    let profile = seccomp::profile::Profile::from_json(&text)
+        .map_err(|e| invalid(format!("seccomp: {e}")))?;
+    let ctx = seccomp::profile::Context {
+        caps: bounding,
+        kernel: seccomp::profile::kernel_version(),
+    };
+    seccomp::compile(&profile, &ctx)
+        .map(Some)
+        .map_err(|e| invalid(format!("seccomp: {e}")))
+}
+
+/// Host path of a bundle given on the command line (absolute).
+pub fn bundle_path(arg: Option<&str>) -> Result<PathBuf> {
+    let p = PathBuf::from(arg.unwrap_or("."));
+    std::path::absolute(&p).map_err(|e| OciError::Io {
+        what: format!("bundle {}", p.display()),
+        source: e,
+    })
+}
+
+/// `spec`'s starting config: the crate's default (runc's), named ours.
+pub fn default_spec() -> Spec {
+    let mut s = Spec::default();
+    s.set_hostname(Some("rdock".into()));
+    s
+}
+
+/// `features`: what this runtime understands (runtime-spec features.md).
+pub fn features() -> serde_json::Value {
+    let caps: Vec<String> = caps::NAMES.iter().map(|n| format!("CAP_{n}")).collect();
+    let mount_options: Vec<&str> = vec![
+        "async",
+        "atime",
+        "bind",
+        "defaults",
+        "dev",
+        "diratime",
+        "dirsync",
+        "exec",
+        "mand",
+        "noatime",
+        "nodev",
+        "nodiratime",
+        "noexec",
+        "nomand",
+        "norelatime",
+        "nostrictatime",
+        "nosuid",
+        "private",
+        "rbind",
+        "rdev",
+        "rdiratime",
+        "relatime",
+        "remount",
+        "rexec",
+        "rnoatime",
+        "rnodev",
+        "rnodiratime",
+        "rnoexec",
+        "rnosuid",
+        "ro",
+        "rprivate",
+        "rro",
+        "rrw",
+        "rshared",
+        "rslave",
+        "rstrictatime",
+        "rsuid",
+        "runbindable",
+        "rw",
+        "shared",
+        "slave",
+        "strictatime",
+        "suid",
+        "sync",
+        "tmpcopyup",
+        "unbindable",
+    ];
+    serde_json::json!({
+        "ociVersionMin": "1.0.0",
+        "ociVersionMax": super::state::OCI_VERSION,
+        "hooks": ["prestart", "createRuntime", "poststart", "poststop"],
+        "mountOptions": mount_options,
+        "linux": {
+            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "uts"],
+            "capabilities": caps,
+            "cgroup": {"v1": true, "v2": true, "systemd": false, "systemdUser": false},
+            "seccomp": {
+                "enabled": true,
+                "actions": ["SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL",
+                    "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG",
+                    "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"],
+                "operators": ["SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE",
+                    "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"],
+                "archs": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32",
+                    "SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"],
+            },
+            "apparmor": {"enabled": false},
+            "selinux": {"enabled": false},
+        },
+        "annotations": {"io.github.rdock.runtime": "rdock-runtime"},
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cgroup_paths() {
+        assert_eq!(
+            cgroup_path(Some(Path::new("/default/abc")), "x").unwrap(),
+            ("default".into(), "abc".into())
+        );
+        assert_eq!(cgroup_path(None, "x").unwrap(), (String::new(), "x".into()));
+        assert_eq!(
+            cgroup_path(Some(Path::new("a/b/../c")), "x").unwrap(),
+            ("a".into(), "c".into())
+        );
+        assert!(cgroup_path(Some(Path::new("system.slice:docker:x")), "x").is_err());
+    }
+
+    #[test]
+    fn a_default_spec_lowers() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("rootfs")).unwrap();
+        let spec = Spec::default();
+        let plan = lower(&spec, dir.path(), "c1").unwrap();
+        assert_eq!(plan.init.argv, vec!["sh".to_string()]);
+        assert!(plan.init.own_uts);
+        assert!(plan.init.new_netns);
+        assert_eq!(plan.init.pid_ns, NsMode::Private);
+        let InitMode::Oci {
+            rootfs, hostname, ..
+        } = &plan.init.mode
+        else {
+            panic!("not an OCI init");
+        };
+        assert!(rootfs.readonly);
+        assert!(rootfs.mounts.iter().any(|m| m.destination == "/dev/pts"));
+        assert_eq!(hostname.as_deref(), Some("youki"));
+        let sets = plan.init.extra.cap_sets.unwrap();
+        assert_eq!(
+            sets.effective,
+            1 << caps::by_name("KILL").unwrap()
+                | 1 << caps::by_name("AUDIT_WRITE").unwrap()
+                | 1 << caps::by_name("NET_BIND_SERVICE").unwrap()
+        );
+    }
+}

@@ -1,0 +1,557 @@
+//! The runtime's operations on a container, as runc's commands define
+//! them: create (the init set up and waiting on its exec fifo), start,
+//! kill, delete, pause, resume, processes, update, exec.
+
+use super::lower::{self, Plan};
+use super::state::{self, Entry, Saved, Status, FIFO};
+use super::{OciError, Result};
+use crate::runtime::cgroups::Cgroup;
+use crate::runtime::process::{self, InitMode};
+use nix::sys::signal::Signal;
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Default, Clone)]
+pub struct CreateOptions {
+    pub bundle: PathBuf,
+    pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
+    pub no_pivot: bool,
+    pub preserve_fds: u32,
+}
+
+/// What `create` made: the init's pid.
+pub fn create(root: &Path, id: &str, opts: &CreateOptions) -> Result<i32> {
+    state::check_id(id)?;
+    state::root_dir(root)?;
+    let spec = lower::load(&opts.bundle)?;
+    let mut plan = lower::lower(&spec, &opts.bundle, id)?;
+    if plan.init.tty && opts.console_socket.is_none() {
+        return Err(OciError::Config(
+            "cannot allocate tty if runc will detach without setting console socket".into(),
+        ));
+    }
+    if !plan.init.tty && opts.console_socket.is_some() {
+        return Err(OciError::Config(
+            "cannot use console socket if runc will not detach or allocate tty".into(),
+        ));
+    }
+    let dir = root.join(id);
+    match std::fs::create_dir(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(OciError::Exists(id.to_string()))
+        }
+        Err(e) => return Err(OciError::io(format!("creating {}", dir.display()), e)),
+    }
+    let made = (|| -> Result<(i32, Cgroup)> {
+        crate::util::mkdirs_private(&dir).map_err(|e| OciError::io("state dir", e))?;
+        let cg = Cgroup::create(&plan.cgroup_parent, &plan.cgroup_name)?;
+        let pid = launch(&dir, &mut plan, &cg, &spec, opts).inspect_err(|_| {
+            let _ = cg.remove();
+        })?;
+        Ok((pid, cg))
+    })();
+    let (pid, _cg) = match made {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(e);
+        }
+    };
+    let root_path = match &plan.init.mode {
+        InitMode::Oci { rootfs, .. } => rootfs.root.clone(),
+        _ => PathBuf::new(),
+    };
+    let entry = Entry {
+        dir: dir.clone(),
+        saved: Saved {
+            id: id.to_string(),
+            pid,
+            pid_start: crate::util::proc_start_time(pid).unwrap_or(0),
+            bundle: opts.bundle.clone(),
+            rootfs: root_path,
+            created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+            annotations: spec
+                .annotations()
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+            cgroup_parent: plan.cgroup_parent.clone(),
+            cgroup_name: plan.cgroup_name.clone(),
+            hooks: spec.hooks().clone(),
+        },
+    };
+    let saved = entry.save().and_then(|_| match &opts.pid_file {
+        Some(p) => write_pid_file(p, pid),
+        None => Ok(()),
+    });
+    if let Err(e) = saved {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
+        let _ = entry.cgroup().remove();
+        let _ = std::fs::remove_dir_all(&dir);
+        return Err(e);
+    }
+    Ok(pid)
+}
+
+/// Resources, the fifo, the spawn and the console: the init is set up
+/// and waiting when this returns.
+fn launch(
+    dir: &Path,
+    plan: &mut Plan,
+    cg: &Cgroup,
+    spec: &oci_spec::runtime::Spec,
+    opts: &CreateOptions,
+) -> Result<i32> {
+    plan.resources.apply(cg)?;
+    crate::runtime::devices::apply(cg, &plan.device_rules, plan.device_rules.is_empty())?;
+    for (k, v) in &plan.unified {
+        let d = cg.dirs.first().cloned().unwrap_or_default();
+        if k.contains('/') || k.starts_with('.') {
+            return Err(OciError::Config(format!("unified: bad cgroup file {k:?}")));
+        }
+        std::fs::write(d.join(k), v).map_err(|e| OciError::io(format!("writing {k}"), e))?;
+    }
+    let fifo = dir.join(FIFO);
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600))
+        .map_err(|e| OciError::io("creating the exec fifo", e.into()))?;
+    let gate = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH)
+        .open(&fifo)
+        .map_err(|e| OciError::io("opening the exec fifo", e))?;
+    plan.init.extra.start_gate = Some(gate.as_raw_fd());
+    plan.init.extra.preserve_fds = opts.preserve_fds;
+    if let InitMode::Oci { rootfs, .. } = &mut plan.init.mode {
+        rootfs.cgroup_dirs = cg.v1_dirs();
+        rootfs.no_pivot = opts.no_pivot;
+    }
+    let hooks = spec.hooks().clone().unwrap_or_default();
+    let bundle = opts.bundle.clone();
+    let id = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let annotations = spec.annotations().clone().unwrap_or_default();
+    let mut before = |pid: i32| -> crate::runtime::Result<()> {
+        let state = serde_json::json!({
+            "ociVersion": state::OCI_VERSION, "id": id, "status": "creating",
+            "pid": pid, "bundle": bundle, "annotations": annotations,
+        });
+        let list = hooks
+            .prestart()
+            .iter()
+            .flatten()
+            .chain(hooks.create_runtime().iter().flatten());
+        for h in list {
+            run_hook(h, &state).map_err(|e| crate::runtime::RuntimeError::Other(e.to_string()))?;
+        }
+        Ok(())
+    };
+    if hooks
+        .create_container()
+        .as_ref()
+        .is_some_and(|h| !h.is_empty())
+        || hooks
+            .start_container()
+            .as_ref()
+            .is_some_and(|h| !h.is_empty())
+    {
+        return Err(OciError::Unsupported(
+            "createContainer and startContainer hooks are not supported by rdock-runtime yet"
+                .into(),
+        ));
+    }
+    let spawned = process::spawn_with(&plan.init, cg, Some(&mut before))?;
+    drop(gate);
+    if let (Some(master), Some(sock)) = (spawned.pty_master, &opts.console_socket) {
+        if let Err(e) = send_console(sock, master) {
+            let _ =
+                nix::sys::signal::kill(nix::unistd::Pid::from_raw(spawned.pid), Signal::SIGKILL);
+            return Err(e);
+        }
+    }
+    Ok(spawned.pid)
+}
+
+use std::os::unix::fs::OpenOptionsExt;
+
+/// runc's pid file: written aside and renamed into place.
+pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+    let abs = std::path::absolute(path).map_err(|e| OciError::io("pid file", e))?;
+    let dir = abs.parent().unwrap_or(Path::new("/"));
+    let tmp = dir.join(format!(
+        ".{}",
+        abs.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default()
+    ));
+    std::fs::write(&tmp, pid.to_string())
+        .and_then(|_| std::fs::rename(&tmp, &abs))
+        .map_err(|e| OciError::io(format!("writing the pid file {}", abs.display()), e))
+}
+
+/// The console-socket protocol (runc's): the pty master sent over the
+/// unix socket with SCM_RIGHTS, the terminal's name as the payload.
+fn send_console(sock: &Path, master: OwnedFd) -> Result<()> {
+    use nix::sys::socket::{self, ControlMessage, MsgFlags, UnixAddr};
+    let err = |e: nix::Error| OciError::io(format!("console socket {}", sock.display()), e.into());
+    let fd = socket::socket(
+        socket::AddressFamily::Unix,
+        socket::SockType::Stream,
+        socket::SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .map_err(err)?;
+    let addr = UnixAddr::new(sock).map_err(err)?;
+    socket::connect(fd.as_raw_fd(), &addr).map_err(err)?;
+    let name = pty_name(&master);
+    let iov = [std::io::IoSlice::new(name.as_bytes())];
+    let fds = [master.as_raw_fd()];
+    socket::sendmsg::<()>(
+        fd.as_raw_fd(),
+        &iov,
+        &[ControlMessage::ScmRights(&fds)],
+        MsgFlags::empty(),
+        None,
+    )
+    .map_err(err)?;
+    Ok(())
+}
+
+/// The terminal's name (/dev/pts/N as the container sees it).
+fn pty_name(master: &OwnedFd) -> String {
+    let mut buf = [0 as libc::c_char; 64];
+    // SAFETY: a live fd and a buffer of the given length.
+    let r = unsafe { libc::ptsname_r(master.as_raw_fd(), buf.as_mut_ptr(), buf.len()) };
+    if r != 0 {
+        return "/dev/ptmx".into();
+    }
+    // SAFETY: ptsname_r NUL-terminated the buffer.
+    unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Run one hook: its state on stdin, its timeout; an error names it.
+pub fn run_hook(h: &oci_spec::runtime::Hook, state: &serde_json::Value) -> Result<()> {
+    let path = h.path();
+    let args = h.args().clone().unwrap_or_default();
+    let mut cmd = std::process::Command::new(path);
+    if let Some(a0) = args.first() {
+        std::os::unix::process::CommandExt::arg0(&mut cmd, a0);
+    }
+    cmd.args(args.iter().skip(1));
+    cmd.env_clear();
+    for e in h.env().iter().flatten() {
+        if let Some((k, v)) = e.split_once('=') {
+            cmd.env(k, v);
+        }
+    }
+    cmd.stdin(std::process::Stdio::piped());
+    let what = format!("hook {}", path.display());
+    let mut child = cmd.spawn().map_err(|e| OciError::io(&what, e))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(state.to_string().as_bytes());
+    }
+    let deadline = h
+        .timeout()
+        .filter(|t| *t > 0)
+        .map(|t| crate::util::deadline_in(Duration::from_secs(t as u64)));
+    loop {
+        if let Some(st) = child.try_wait().map_err(|e| OciError::io(&what, e))? {
+            if st.success() {
+                return Ok(());
+            }
+            return Err(OciError::State(format!("{what} failed: {st}")));
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(OciError::State(format!("{what} timed out")));
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// `start`: release a created container's init (through its fifo), then
+/// the poststart hooks (a failure is only reported).
+pub fn start(root: &Path, id: &str) -> Result<Vec<String>> {
+    let entry = Entry::load(root, id)?;
+    match entry.status() {
+        Status::Created => {}
+        Status::Stopped => {
+            return Err(OciError::State(
+                "cannot start a container that has stopped".into(),
+            ))
+        }
+        _ => {
+            return Err(OciError::State(
+                "cannot start an already running container".into(),
+            ))
+        }
+    }
+    let fifo = entry.dir.join(FIFO);
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(&fifo)
+        .map_err(|e| OciError::io("opening the exec fifo", e))?;
+    // The init opens its end and writes one byte; it may die instead.
+    let mut b = [0u8; 1];
+    loop {
+        match f.read(&mut b) {
+            Ok(1) => break,
+            Ok(_) if !entry.alive() => {
+                return Err(OciError::State("container init exited before start".into()))
+            }
+            Err(e) if e.kind() != std::io::ErrorKind::WouldBlock => {
+                return Err(OciError::io("reading the exec fifo", e))
+            }
+            _ if !entry.alive() => {
+                return Err(OciError::State("container init exited before start".into()))
+            }
+            _ => {
+                let mut pfd = [nix::poll::PollFd::new(
+                    std::os::fd::AsFd::as_fd(&f),
+                    nix::poll::PollFlags::POLLIN,
+                )];
+                let _ = nix::poll::poll(&mut pfd, nix::poll::PollTimeout::from(10u16));
+            }
+        }
+    }
+    let _ = std::fs::remove_file(&fifo);
+    let mut warnings = Vec::new();
+    let state = entry.hook_state();
+    for h in entry
+        .saved
+        .hooks
+        .iter()
+        .flat_map(|h| h.poststart().iter().flatten())
+    {
+        if let Err(e) = run_hook(h, &state) {
+            warnings.push(e.to_string());
+        }
+    }
+    Ok(warnings)
+}
+
+/// `kill`: a signal to the init, or with `all` to every process of the
+/// container.
+pub fn kill(root: &Path, id: &str, sig: Signal, all: bool) -> Result<()> {
+    let entry = Entry::load(root, id)?;
+    if all {
+        let cg = entry.cgroup();
+        if sig == Signal::SIGKILL {
+            cg.kill_all(sig);
+            let _ = cg.thaw();
+        } else {
+            cg.kill_all(sig);
+        }
+        return Ok(());
+    }
+    if entry.status() == Status::Stopped {
+        return Err(OciError::State("container not running".into()));
+    }
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(entry.saved.pid), sig)
+        .map_err(|e| OciError::io("kill", e.into()))
+}
+
+/// `delete`: a stopped (or created) container's cgroup and state go;
+/// `force` kills a running one first. Poststop hook failures are returned
+/// as warnings.
+pub fn delete(root: &Path, id: &str, force: bool) -> Result<Vec<String>> {
+    let entry = match Entry::load(root, id) {
+        Ok(e) => e,
+        Err(OciError::NotFound) if force => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let status = entry.status();
+    if matches!(status, Status::Running | Status::Paused) && !force {
+        return Err(OciError::State(format!(
+            "cannot delete container {id} that is not stopped: {}",
+            status.as_str()
+        )));
+    }
+    let cg = entry.cgroup();
+    if status != Status::Stopped {
+        cg.kill_all(Signal::SIGKILL);
+        let _ = cg.thaw();
+        let _ =
+            nix::sys::signal::kill(nix::unistd::Pid::from_raw(entry.saved.pid), Signal::SIGKILL);
+        let deadline = crate::util::deadline_in(Duration::from_secs(10));
+        while entry.alive() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+    let deadline = crate::util::deadline_in(Duration::from_secs(5));
+    while !cg.pids().is_empty() && Instant::now() < deadline {
+        cg.kill_all(Signal::SIGKILL);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    cg.remove()?;
+    let mut warnings = Vec::new();
+    let state = entry.hook_state();
+    for h in entry
+        .saved
+        .hooks
+        .iter()
+        .flat_map(|h| h.poststop().iter().flatten())
+    {
+        if let Err(e) = run_hook(h, &state) {
+            warnings.push(e.to_string());
+        }
+    }
+    std::fs::remove_dir_all(&entry.dir)
+        .map_err(|e| OciError::io(format!("removing {}", entry.dir.display()), e))?;
+    Ok(warnings)
+}
+
+/// `pause` / `resume`.
+pub fn set_paused(root: &Path, id: &str, paused: bool) -> Result<()> {
+    let entry = Entry::load(root, id)?;
+    match (entry.status(), paused) {
+        (Status::Running, true) | (Status::Paused, false) => {}
+        (Status::Paused, true) => return Ok(()),
+        (s, true) => {
+            return Err(OciError::State(format!(
+                "container not running: {}",
+                s.as_str()
+            )))
+        }
+        (s, false) => {
+            return Err(OciError::State(format!(
+                "container not paused: {}",
+                s.as_str()
+            )))
+        }
+    }
+    entry.cgroup().set_frozen(paused)?;
+    Ok(())
+}
+
+/// The container's processes (host pids).
+pub fn pids(root: &Path, id: &str) -> Result<Vec<i32>> {
+    let entry = Entry::load(root, id)?;
+    let mut p = entry.cgroup().pids();
+    p.sort_unstable();
+    Ok(p)
+}
+
+/// `update --resources`: new limits on a live container.
+pub fn update(root: &Path, id: &str, res: &oci_spec::runtime::LinuxResources) -> Result<()> {
+    let entry = Entry::load(root, id)?;
+    if entry.status() == Status::Stopped {
+        return Err(OciError::State("container not running".into()));
+    }
+    lower::resources(res)?.apply(&entry.cgroup())?;
+    Ok(())
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct ExecOptions {
+    pub process: oci_spec::runtime::Process,
+    pub detach: bool,
+    pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
+    pub preserve_fds: u32,
+}
+
+/// `exec`: a process in the container's namespaces and cgroup. Detached,
+/// its pid; else its exit status once it ends.
+pub fn exec(root: &Path, id: &str, opts: &ExecOptions) -> Result<i32> {
+    let entry = Entry::load(root, id)?;
+    match entry.status() {
+        Status::Running | Status::Created => {}
+        s => {
+            return Err(OciError::State(format!(
+                "cannot exec in a {} container",
+                s.as_str()
+            )))
+        }
+    }
+    let mut init = lower::process_spec(&opts.process)?;
+    if init.tty && opts.console_socket.is_none() {
+        return Err(OciError::Config(
+            "exec with a terminal needs --console-socket in rdock-runtime".into(),
+        ));
+    }
+    let pid = entry.saved.pid;
+    let mut held = Vec::new();
+    let mut namespaces = Vec::new();
+    let own = |name: &str| {
+        std::fs::read_link(format!("/proc/self/ns/{name}")).ok()
+            != std::fs::read_link(format!("/proc/{pid}/ns/{name}")).ok()
+    };
+    for (name, kind) in [
+        ("ipc", libc::CLONE_NEWIPC),
+        ("uts", libc::CLONE_NEWUTS),
+        ("net", libc::CLONE_NEWNET),
+        ("cgroup", libc::CLONE_NEWCGROUP),
+        ("mnt", libc::CLONE_NEWNS),
+    ] {
+        if !own(name) {
+            continue;
+        }
+        let p = format!("/proc/{pid}/ns/{name}");
+        let f = std::fs::File::open(&p).map_err(|e| OciError::io(&p, e))?;
+        namespaces.push((f.as_raw_fd(), kind));
+        held.push(OwnedFd::from(f));
+    }
+    let pid_path = format!("/proc/{pid}/ns/pid");
+    let pid_ns = std::fs::File::open(&pid_path).map_err(|e| OciError::io(&pid_path, e))?;
+    init.mode = InitMode::Join {
+        namespaces,
+        pid_ns: pid_ns.as_raw_fd(),
+    };
+    init.extra.preserve_fds = opts.preserve_fds;
+    // The container's seccomp filter applies to every process in it: read
+    // it again from the bundle's config.
+    if let Ok(spec) = lower::load(&entry.saved.bundle) {
+        if let Some(s) = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+            init.seccomp = lower::seccomp_program(s, init.caps)?;
+        }
+    }
+    let spawned = process::spawn(&init, &entry.cgroup())?;
+    drop(held);
+    drop(pid_ns);
+    if let (Some(master), Some(sock)) = (spawned.pty_master, &opts.console_socket) {
+        send_console(sock, master)?;
+    }
+    if let Some(p) = &opts.pid_file {
+        write_pid_file(p, spawned.pid)?;
+    }
+    if opts.detach {
+        return Ok(spawned.pid);
+    }
+    wait_status(spawned.pid)
+}
+
+/// The container's own process, from its bundle's config (runc's base
+/// for `exec` without `--process`).
+pub fn container_process(root: &Path, id: &str) -> Result<oci_spec::runtime::Process> {
+    let entry = Entry::load(root, id)?;
+    let spec = lower::load(&entry.saved.bundle)?;
+    spec.process()
+        .clone()
+        .ok_or_else(|| OciError::Config("the container's config has no process".into()))
+}
+
+/// Wait for our child; its exit status as a shell reports it.
+pub fn wait_status(pid: i32) -> Result<i32> {
+    loop {
+        match nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None) {
+            Ok(nix::sys::wait::WaitStatus::Exited(_, c)) => return Ok(c),
+            Ok(nix::sys::wait::WaitStatus::Signaled(_, s, _)) => {
+                return Ok((s as i32).saturating_add(128))
+            }
+            Ok(_) => continue,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(OciError::io("waiting for the process", e.into())),
+        }
+    }
+}
