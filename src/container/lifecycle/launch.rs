@@ -2,7 +2,7 @@
 //! record it as running (or why it could not start), and record its exit.
 
 use super::env::process_env;
-use super::spec::{device_rules, init_spec, ns_mode, release_shm, shareable_shm};
+use super::spec::{container_cgroup, init_spec, join_namespaces, release_shm};
 use crate::container::config::NetworkMode;
 use crate::container::state::{proc_start_time, State, Status};
 use crate::container::store::{Container, ContainerStore};
@@ -10,10 +10,8 @@ use crate::container::{health, network};
 use crate::error::{Error, IoContext, Result};
 use crate::paths::Paths;
 use crate::runtime::cgroups::Cgroup;
-use crate::runtime::devices;
-use crate::runtime::process::{self, InitMode, NsMode, Spawned};
+use crate::runtime::process::{self, InitSpec, Spawned};
 use crate::util;
-use std::os::fd::AsRawFd;
 
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
@@ -105,64 +103,8 @@ fn try_launch(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<(
         None => c,
     };
     let mut spec = init_spec(paths, c, stdio)?;
-    // Held open until the child has joined it.
-    let _shared_netns = match &c.config.network {
-        NetworkMode::Container(other) => {
-            let target = store.resolve(other).map_err(|_| {
-                Error::msg(format!(
-                    "joining network namespace of container: No such container: {other}"
-                ))
-            })?;
-            if !target.state.is_alive() {
-                return Err(Error::msg(format!(
-                    "cannot join network namespace of a non running container: {}",
-                    target.config.name
-                )));
-            }
-            let f =
-                std::fs::File::open(format!("/proc/{}/ns/net", target.state.pid)).map_err(|e| {
-                    Error::msg(format!(
-                        "cannot join network namespace of container {}: {e}",
-                        target.config.name
-                    ))
-                })?;
-            spec.join_netns = Some(f.as_raw_fd());
-            Some(f)
-        }
-        _ => None,
-    };
-    let (_shared_pidns, _shared_ipcns);
-    (spec.pid_ns, _shared_pidns) = ns_mode(&store, &c.config.pid_mode, "PID", "pid", None)?;
-    (spec.ipc_ns, _shared_ipcns) = ns_mode(
-        &store,
-        &c.config.ipc_mode,
-        "IPC",
-        "ipc",
-        Some(&c.config.name),
-    )?;
-    let shm = match spec.ipc_ns {
-        NsMode::Host => Some(std::path::PathBuf::from("/dev/shm")),
-        // The donor's /dev/shm: a tmpfs on the host side (a mount in the
-        // donor's own namespace could not be bound from here).
-        NsMode::Join(_) => c
-            .config
-            .ipc_mode
-            .strip_prefix("container:")
-            .and_then(|id| store.load(id).ok())
-            .map(|d| d.dir.join("shm")),
-        NsMode::Private if c.config.ipc_mode == "shareable" => Some(shareable_shm(c)?),
-        NsMode::Private => None,
-    };
-    let _userns = match &c.config.userns_remap {
-        Some(remap) => Some(remap.create_ns()?),
-        None => None,
-    };
-    spec.userns = _userns.as_ref().map(|f| f.as_raw_fd());
-    if let InitMode::Create { rootfs, .. } = &mut spec.mode {
-        rootfs.shm_bind = shm;
-        let (uid, gid) = c.config.userns_remap.as_ref().map_or((0, 0), |r| r.root());
-        rootfs.idmap = spec.userns.map(|fd| (fd, c.dir.clone(), uid, gid));
-    }
+    // Held open until the child has joined them.
+    let _joined = join_namespaces(&store, c, &mut spec)?;
     for m in &c.config.mounts {
         debug!(
             "mount {:?} {} -> {} ro={} {:?}",
@@ -173,20 +115,20 @@ fn try_launch(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<(
             m.options
         );
     }
-    let cgroup = Cgroup::create(c.config.cgroup_parent(), &c.config.id)?;
-    if let Err(e) = c
-        .config
-        .resources
-        .apply(&cgroup)
-        .and_then(|_| device_rules(&c.config))
-        .and_then(|rules| devices::apply(&cgroup, &rules, c.config.privileged))
-    {
-        let _ = cgroup.remove();
-        return Err(e.into());
-    }
-    if let InitMode::Create { rootfs, .. } = &mut spec.mode {
-        rootfs.cgroup_dirs = cgroup.v1_dirs();
-    }
+    let cgroup = container_cgroup(c, &mut spec)?;
+    let spawned = spawn_networked(paths, c, &mut spec, &cgroup)?;
+    record_running(paths, &store, c, &spawned)?;
+    Ok((spawned, cgroup))
+}
+
+/// Spawn the container's init with its links' environment and its
+/// networks plumbed; on failure the cgroup (and any network) is undone.
+fn spawn_networked(
+    paths: &Paths,
+    c: &Container,
+    spec: &mut InitSpec,
+    cgroup: &Cgroup,
+) -> Result<Spawned> {
     let links = match network::links(paths, c) {
         Ok(l) => l,
         Err(e) => {
@@ -218,14 +160,21 @@ fn try_launch(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<(
     } else {
         Some(&mut plumb)
     };
-    let spawned = match process::spawn_with(&spec, &cgroup, hook) {
-        Ok(s) => s,
-        Err(e) => {
-            let _ = cgroup.remove();
-            network::teardown(paths, c);
-            return Err(e.into());
-        }
-    };
+    process::spawn_with(spec, cgroup, hook).map_err(|e| {
+        let _ = cgroup.remove();
+        network::teardown(paths, c);
+        e.into()
+    })
+}
+
+/// Record the container as running (its init's pid and start time, and
+/// this process as its owner), start its healthcheck prober, and tell.
+fn record_running(
+    paths: &Paths,
+    store: &ContainerStore,
+    c: &Container,
+    spawned: &Spawned,
+) -> Result<()> {
     let state = State {
         status: Status::Running,
         pid: spawned.pid,
@@ -246,7 +195,7 @@ fn try_launch(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<(
     store.save_state(&c.config.id, &state)?;
     health::start_prober(paths, &c.config, &c.dir, spawned.pid);
     crate::events::container(paths, &c.config, "start", &[]);
-    Ok((spawned, cgroup))
+    Ok(())
 }
 
 /// After the container's init is gone: record the exit, drop the cgroup,

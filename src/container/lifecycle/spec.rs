@@ -7,6 +7,7 @@ use crate::container::config::{ContainerConfig, NetworkMode, SecurityOptions};
 use crate::container::store::{Container, ContainerStore};
 use crate::error::{Error, Result};
 use crate::paths::Paths;
+use crate::runtime::cgroups::Cgroup;
 use crate::runtime::process::{InitMode, InitSpec, NsMode};
 use crate::runtime::rootfs::RootfsSpec;
 use crate::runtime::{caps, devices, RuntimeError};
@@ -70,13 +71,13 @@ pub(super) fn init_spec(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -
         new_netns: cfg.network.own_netns(),
         private_cgroupns: cfg.private_cgroupns(),
         join_netns: None,
-        // Set by `launch`, which holds the joined namespaces open.
+        // Set by `join_namespaces`; `launch` holds them open.
         pid_ns: NsMode::Private,
         ipc_ns: NsMode::Private,
         own_uts: cfg.uts_mode != "host",
         group_add: cfg.group_add.clone(),
         oom_score_adj: cfg.oom_score_adj,
-        // Set by `launch`, which creates the namespace and holds it.
+        // Set by `join_namespaces`, which creates the namespace.
         userns: None,
         stdio,
         seccomp,
@@ -84,10 +85,116 @@ pub(super) fn init_spec(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -
     })
 }
 
+/// The namespaces a container's init joins, opened for it: held by the
+/// caller until the child has joined them.
+pub(super) struct Joined {
+    _netns: Option<std::fs::File>,
+    _pidns: Option<std::fs::File>,
+    _ipcns: Option<std::fs::File>,
+    _userns: Option<std::os::fd::OwnedFd>,
+}
+
+/// Fill in the namespaces of `spec`: another container's network, PID
+/// and IPC namespaces, the /dev/shm to bind, a new user namespace
+/// (`userns-remap`).
+pub(super) fn join_namespaces(
+    store: &ContainerStore,
+    c: &Container,
+    spec: &mut InitSpec,
+) -> Result<Joined> {
+    let netns = match &c.config.network {
+        NetworkMode::Container(other) => {
+            let f = container_netns(store, other)?;
+            spec.join_netns = Some(f.as_raw_fd());
+            Some(f)
+        }
+        _ => None,
+    };
+    let (pidns, ipcns);
+    (spec.pid_ns, pidns) = ns_mode(store, &c.config.pid_mode, "PID", "pid", None)?;
+    (spec.ipc_ns, ipcns) = ns_mode(
+        store,
+        &c.config.ipc_mode,
+        "IPC",
+        "ipc",
+        Some(&c.config.name),
+    )?;
+    let shm = match spec.ipc_ns {
+        NsMode::Host => Some(std::path::PathBuf::from("/dev/shm")),
+        // The donor's /dev/shm: a tmpfs on the host side (a mount in the
+        // donor's own namespace could not be bound from here).
+        NsMode::Join(_) => c
+            .config
+            .ipc_mode
+            .strip_prefix("container:")
+            .and_then(|id| store.load(id).ok())
+            .map(|d| d.dir.join("shm")),
+        NsMode::Private if c.config.ipc_mode == "shareable" => Some(shareable_shm(c)?),
+        NsMode::Private => None,
+    };
+    let userns = match &c.config.userns_remap {
+        Some(remap) => Some(remap.create_ns()?),
+        None => None,
+    };
+    spec.userns = userns.as_ref().map(|f| f.as_raw_fd());
+    if let InitMode::Create { rootfs, .. } = &mut spec.mode {
+        rootfs.shm_bind = shm;
+        let (uid, gid) = c.config.userns_remap.as_ref().map_or((0, 0), |r| r.root());
+        rootfs.idmap = spec.userns.map(|fd| (fd, c.dir.clone(), uid, gid));
+    }
+    Ok(Joined {
+        _netns: netns,
+        _pidns: pidns,
+        _ipcns: ipcns,
+        _userns: userns,
+    })
+}
+
+/// Another container's network namespace, to join: it must be running.
+fn container_netns(store: &ContainerStore, other: &str) -> Result<std::fs::File> {
+    let target = store.resolve(other).map_err(|_| {
+        Error::msg(format!(
+            "joining network namespace of container: No such container: {other}"
+        ))
+    })?;
+    if !target.state.is_alive() {
+        return Err(Error::msg(format!(
+            "cannot join network namespace of a non running container: {}",
+            target.config.name
+        )));
+    }
+    std::fs::File::open(format!("/proc/{}/ns/net", target.state.pid)).map_err(|e| {
+        Error::msg(format!(
+            "cannot join network namespace of container {}: {e}",
+            target.config.name
+        ))
+    })
+}
+
+/// The container's cgroup, made and limited (resources, device rules);
+/// on v1 its dirs go into `spec`'s rootfs, to be bound read-only.
+pub(super) fn container_cgroup(c: &Container, spec: &mut InitSpec) -> Result<Cgroup> {
+    let cgroup = Cgroup::create(c.config.cgroup_parent(), &c.config.id)?;
+    if let Err(e) = c
+        .config
+        .resources
+        .apply(&cgroup)
+        .and_then(|_| device_rules(&c.config))
+        .and_then(|rules| devices::apply(&cgroup, &rules, c.config.privileged))
+    {
+        let _ = cgroup.remove();
+        return Err(e.into());
+    }
+    if let InitMode::Create { rootfs, .. } = &mut spec.mode {
+        rootfs.cgroup_dirs = cgroup.v1_dirs();
+    }
+    Ok(cgroup)
+}
+
 /// A shareable container's /dev/shm: a tmpfs mounted in the host's mount
 /// namespace under the container's dir, so joiners can bind it too (as
 /// docker does). Unmounted when the container stops or goes.
-pub(super) fn shareable_shm(c: &Container) -> Result<std::path::PathBuf> {
+fn shareable_shm(c: &Container) -> Result<std::path::PathBuf> {
     use std::os::unix::fs::MetadataExt;
     let p = c.dir.join("shm");
     std::fs::create_dir_all(&p)
@@ -122,7 +229,7 @@ pub(in crate::container) fn release_shm(dir: &std::path::Path) {
 /// `--pid`/`--ipc` modes: private (the default; also "shareable", "none"
 /// for IPC), the host's, or a running container's namespace, opened here
 /// and held by the caller until the child has joined it.
-pub(super) fn ns_mode(
+fn ns_mode(
     store: &ContainerStore,
     mode: &str,
     what: &str,
@@ -174,7 +281,7 @@ fn device_nodes(cfg: &ContainerConfig) -> crate::runtime::Result<Vec<devices::No
 }
 
 /// docker's default allowlist, then `--device` and `--device-cgroup-rule`.
-pub(super) fn device_rules(cfg: &ContainerConfig) -> crate::runtime::Result<Vec<devices::Rule>> {
+fn device_rules(cfg: &ContainerConfig) -> crate::runtime::Result<Vec<devices::Rule>> {
     let mut rules = devices::default_rules();
     for m in &cfg.devices {
         rules.extend(devices::resolve_mapping(m)?.1);
