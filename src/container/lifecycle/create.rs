@@ -2,15 +2,19 @@
 //! `containers/<id>/`.
 
 use super::env::config_env;
-use crate::container::config::{self, ContainerConfig, NetworkMode, SecurityOptions};
+use crate::container::config::{
+    self, ContainerConfig, NetworkMode, NetworkOptions, SecurityOptions,
+};
 use crate::container::store::{Container, ContainerStore};
 use crate::container::{health, network};
 use crate::error::{Error, Result};
+use crate::image::config::RunDefaults;
 use crate::image::store::ImageStore;
 use crate::paths::Paths;
-use crate::runtime::resources::HostSupport;
+use crate::runtime::resources::{HostSupport, Resources};
 use crate::runtime::rlimits::Ulimit;
 use crate::runtime::rootfs::MountSpec;
+use crate::runtime::userns::Remap;
 use crate::runtime::{caps, devices, RuntimeError};
 use crate::util;
 use std::collections::BTreeMap;
@@ -165,157 +169,26 @@ pub fn create_from(paths: &Paths, opts: &CreateOptions, img: &ImageSource) -> Re
     }
     let d = &img.config.config;
 
-    // docker: --entrypoint replaces the image's entrypoint and drops its cmd.
-    let (entrypoint, cmd) = match &opts.entrypoint {
-        Some(ep) => (
-            if ep.is_empty() {
-                None
-            } else {
-                Some(vec![ep.clone()])
-            },
-            if opts.cmd.is_empty() {
-                None
-            } else {
-                Some(opts.cmd.clone())
-            },
-        ),
-        None => (
-            d.entrypoint.clone().filter(|e| !e.is_empty()),
-            if opts.cmd.is_empty() {
-                d.cmd.clone()
-            } else {
-                Some(opts.cmd.clone())
-            },
-        ),
-    };
+    let (entrypoint, cmd) = command(opts, d);
     let mut argv: Vec<String> = entrypoint.clone().unwrap_or_default();
     argv.extend(cmd.clone().unwrap_or_default());
     let Some((path, args)) = argv.split_first() else {
         return Err(Error::msg("no command specified"));
     };
-    // Validate early so a bad flag is a create-time error, not a start-time one.
-    let caps = caps::resolve(&opts.cap_add, &opts.cap_drop, opts.privileged)?;
-    let security = SecurityOptions::parse(&opts.security_opt).map_err(Error::msg)?;
-    // A custom profile that cannot be compiled is refused now (docker
-    // finds out at start); the built-in one needs no check, and `run`
-    // compiles it once, at start.
-    let mode = security.seccomp_mode();
-    if matches!(mode, crate::runtime::seccomp::Mode::Custom(_)) {
-        crate::runtime::seccomp::filter_for(&mode, opts.privileged, caps)
-            .map_err(RuntimeError::from)?;
-    }
-    // Devices are looked up at start, as docker does (`create --device
-    // /dev/nope` succeeds; its start fails).
-    // Another container's namespaces: by ID from now on, as docker keys them.
-    let by_id = |mode: &str| -> Result<String> {
-        match mode.strip_prefix("container:") {
-            Some(other) => Ok(format!(
-                "container:{}",
-                ContainerStore::new(paths).resolve(other)?.config.id
-            )),
-            None => Ok(mode.to_string()),
-        }
-    };
-    let (pid_mode, ipc_mode) = (by_id(&opts.pid_mode)?, by_id(&opts.ipc_mode)?);
-    let userns_remap = match crate::runtime::userns::configured()? {
-        Some(v) if opts.userns_mode != "host" => {
-            if opts.privileged {
-                return Err(Error::msg("privileged mode is incompatible with user namespaces.  You must run the container in the host namespace when running privileged mode"));
-            }
-            if opts.network == NetworkMode::Host {
-                return Err(Error::msg(
-                    "cannot share the host's network namespace when user namespaces are enabled",
-                ));
-            }
-            if pid_mode == "host" {
-                return Err(Error::msg(
-                    "cannot share the host PID namespace when user namespaces are enabled",
-                ));
-            }
-            Some(crate::runtime::userns::resolve_setting(&v)?)
-        }
-        _ => None,
-    };
-    if opts.uts_mode == "host" && opts.hostname.is_some() {
-        return Err(Error::msg("Conflicting options: hostname and the UTS mode"));
-    }
-    if !(-1000..=1000).contains(&opts.oom_score_adj) {
-        return Err(Error::msg(format!(
-            "Invalid value {}, range for oom score adj is [-1000, 1000]",
-            opts.oom_score_adj
-        )));
-    }
-    for k in opts.sysctls.keys() {
-        let host_ipc = ipc_mode == "host" && !k.starts_with("net.");
-        let host_net = opts.network == NetworkMode::Host && k.starts_with("net.");
-        if host_ipc {
-            return Err(Error::msg(format!(
-                "sysctl {k:?} is not allowed in host IPC namespace"
-            )));
-        }
-        if host_net {
-            return Err(Error::msg(format!(
-                "sysctl {k:?} not allowed in host network namespace"
-            )));
-        }
-    }
-    // A bad rule is the docker client's own refusal (exit 125).
-    for r in &opts.device_cgroup_rules {
-        devices::parse_rule(r).map_err(|e| Error::from(e).client())?;
-    }
-    let mut resources = opts.resources.clone().with_defaults();
-    // Looking at the host's cgroups costs a few syscalls: only when asked.
-    if resources != Default::default() {
-        for w in resources.verify(&HostSupport::detect(), false)? {
-            eprintln!("WARNING: {w}");
-        }
-    }
-
-    let mut network = opts.network.clone();
-    // By ID when it exists; else kept as given: docker's create accepts
-    // it and the start fails (or finds it, made since).
-    if let NetworkMode::Container(other) = &network {
-        if let Ok(target) = ContainerStore::new(paths).resolve(other) {
-            network = NetworkMode::Container(target.config.id.clone());
-        }
-    }
-    // By name from now on, as docker keys a container's networks. One
-    // that does not exist yet is kept as given: docker's create accepts
-    // it and the start fails (or finds it, made since).
-    let canonical = |name: &str| {
-        crate::network::store::find(paths, name).map_or_else(|_| name.to_string(), |n| n.name)
-    };
-    if let NetworkMode::Bridge(name) = &network {
-        network = NetworkMode::Bridge(canonical(name));
-    }
-    let mut net = opts.net.clone();
-    for a in &mut net.connected {
-        a.network = canonical(&a.network);
-    }
-    for link in &opts.net.links {
-        let (name, _) = network::split_link(link);
-        ContainerStore::new(paths).resolve(name).map_err(|_| {
-            Error::msg(format!(
-                "could not get container for {name}: No such container: {name}"
-            ))
-        })?;
-    }
+    check_confinement(opts)?;
+    let (pid_mode, ipc_mode, userns_remap) = namespace_modes(paths, opts)?;
+    check_flags(opts, &ipc_mode)?;
+    let resources = checked_resources(opts)?;
+    let (network, net) = networks(paths, opts)?;
     let id = util::random_hex(32);
     let (hostname, domainname) = default_hostname(opts, &network, &id)?;
     let env = config_env(d.env.as_deref().unwrap_or_default(), &opts.env);
 
     let mut labels = d.labels.clone().unwrap_or_default();
     labels.extend(opts.labels.clone());
-    let image_check: Option<health::HealthConfig> = d
-        .extra
-        .get("Healthcheck")
-        .and_then(|v| serde_json::from_value(v.clone()).ok());
-    let healthcheck = health::HealthConfig::merge(opts.healthcheck.as_ref(), image_check.as_ref());
-    if let Some(h) = &healthcheck {
-        h.validate().map_err(Error::msg)?;
-    }
+    let healthcheck = healthcheck(opts, d)?;
 
-    let mut config = ContainerConfig {
+    let config = ContainerConfig {
         id,
         name: opts.name.clone(),
         created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
@@ -355,7 +228,7 @@ pub fn create_from(paths: &Paths, opts: &CreateOptions, img: &ImageSource) -> Re
         labels,
         stop_signal: opts.stop_signal.clone().or_else(|| d.stop_signal.clone()),
         log: Default::default(),
-        resources: resources.clone(),
+        resources,
         shm_size: opts.shm_size,
         cgroup_parent: opts.cgroup_parent.clone(),
         cgroupns: opts.cgroupns.clone(),
@@ -377,6 +250,189 @@ pub fn create_from(paths: &Paths, opts: &CreateOptions, img: &ImageSource) -> Re
         annotations: opts.annotations.clone(),
         owner: opts.owner,
     };
+    write_container(paths, opts, d, config)
+}
+
+/// The entrypoint and cmd: the image's, or the flags'. docker:
+/// --entrypoint replaces the image's entrypoint and drops its cmd.
+fn command(opts: &CreateOptions, d: &RunDefaults) -> (Option<Vec<String>>, Option<Vec<String>>) {
+    match &opts.entrypoint {
+        Some(ep) => (
+            if ep.is_empty() {
+                None
+            } else {
+                Some(vec![ep.clone()])
+            },
+            if opts.cmd.is_empty() {
+                None
+            } else {
+                Some(opts.cmd.clone())
+            },
+        ),
+        None => (
+            d.entrypoint.clone().filter(|e| !e.is_empty()),
+            if opts.cmd.is_empty() {
+                d.cmd.clone()
+            } else {
+                Some(opts.cmd.clone())
+            },
+        ),
+    }
+}
+
+/// Capabilities and security options, validated early so a bad flag is
+/// a create-time error, not a start-time one.
+fn check_confinement(opts: &CreateOptions) -> Result<()> {
+    let caps = caps::resolve(&opts.cap_add, &opts.cap_drop, opts.privileged)?;
+    let security = SecurityOptions::parse(&opts.security_opt).map_err(Error::msg)?;
+    // A custom profile that cannot be compiled is refused now (docker
+    // finds out at start); the built-in one needs no check, and `run`
+    // compiles it once, at start.
+    let mode = security.seccomp_mode();
+    if matches!(mode, crate::runtime::seccomp::Mode::Custom(_)) {
+        crate::runtime::seccomp::filter_for(&mode, opts.privileged, caps)
+            .map_err(RuntimeError::from)?;
+    }
+    Ok(())
+}
+
+/// `--pid` and `--ipc` (another container's by ID from now on, as docker
+/// keys them), and the user namespace remapping (refused with the host's
+/// namespaces).
+fn namespace_modes(paths: &Paths, opts: &CreateOptions) -> Result<(String, String, Option<Remap>)> {
+    let by_id = |mode: &str| -> Result<String> {
+        match mode.strip_prefix("container:") {
+            Some(other) => Ok(format!(
+                "container:{}",
+                ContainerStore::new(paths).resolve(other)?.config.id
+            )),
+            None => Ok(mode.to_string()),
+        }
+    };
+    let (pid_mode, ipc_mode) = (by_id(&opts.pid_mode)?, by_id(&opts.ipc_mode)?);
+    let userns_remap = match crate::runtime::userns::configured()? {
+        Some(v) if opts.userns_mode != "host" => {
+            if opts.privileged {
+                return Err(Error::msg("privileged mode is incompatible with user namespaces.  You must run the container in the host namespace when running privileged mode"));
+            }
+            if opts.network == NetworkMode::Host {
+                return Err(Error::msg(
+                    "cannot share the host's network namespace when user namespaces are enabled",
+                ));
+            }
+            if pid_mode == "host" {
+                return Err(Error::msg(
+                    "cannot share the host PID namespace when user namespaces are enabled",
+                ));
+            }
+            Some(crate::runtime::userns::resolve_setting(&v)?)
+        }
+        _ => None,
+    };
+    Ok((pid_mode, ipc_mode, userns_remap))
+}
+
+/// Flags that conflict or are out of range: refused at create.
+fn check_flags(opts: &CreateOptions, ipc_mode: &str) -> Result<()> {
+    if opts.uts_mode == "host" && opts.hostname.is_some() {
+        return Err(Error::msg("Conflicting options: hostname and the UTS mode"));
+    }
+    if !(-1000..=1000).contains(&opts.oom_score_adj) {
+        return Err(Error::msg(format!(
+            "Invalid value {}, range for oom score adj is [-1000, 1000]",
+            opts.oom_score_adj
+        )));
+    }
+    for k in opts.sysctls.keys() {
+        let host_ipc = ipc_mode == "host" && !k.starts_with("net.");
+        let host_net = opts.network == NetworkMode::Host && k.starts_with("net.");
+        if host_ipc {
+            return Err(Error::msg(format!(
+                "sysctl {k:?} is not allowed in host IPC namespace"
+            )));
+        }
+        if host_net {
+            return Err(Error::msg(format!(
+                "sysctl {k:?} not allowed in host network namespace"
+            )));
+        }
+    }
+    // Devices themselves are looked up at start, as docker does (`create
+    // --device /dev/nope` succeeds; its start fails).
+    // A bad rule is the docker client's own refusal (exit 125).
+    for r in &opts.device_cgroup_rules {
+        devices::parse_rule(r).map_err(|e| Error::from(e).client())?;
+    }
+    Ok(())
+}
+
+/// The resource limits, with their defaults, checked against the host.
+fn checked_resources(opts: &CreateOptions) -> Result<Resources> {
+    let mut resources = opts.resources.clone().with_defaults();
+    // Looking at the host's cgroups costs a few syscalls: only when asked.
+    if resources != Default::default() {
+        for w in resources.verify(&HostSupport::detect(), false)? {
+            eprintln!("WARNING: {w}");
+        }
+    }
+    Ok(resources)
+}
+
+/// The network mode and options, names canonical; `--link`s must exist.
+fn networks(paths: &Paths, opts: &CreateOptions) -> Result<(NetworkMode, NetworkOptions)> {
+    let mut network = opts.network.clone();
+    // By ID when it exists; else kept as given: docker's create accepts
+    // it and the start fails (or finds it, made since).
+    if let NetworkMode::Container(other) = &network {
+        if let Ok(target) = ContainerStore::new(paths).resolve(other) {
+            network = NetworkMode::Container(target.config.id.clone());
+        }
+    }
+    // By name from now on, as docker keys a container's networks. One
+    // that does not exist yet is kept as given: docker's create accepts
+    // it and the start fails (or finds it, made since).
+    let canonical = |name: &str| {
+        crate::network::store::find(paths, name).map_or_else(|_| name.to_string(), |n| n.name)
+    };
+    if let NetworkMode::Bridge(name) = &network {
+        network = NetworkMode::Bridge(canonical(name));
+    }
+    let mut net = opts.net.clone();
+    for a in &mut net.connected {
+        a.network = canonical(&a.network);
+    }
+    for link in &opts.net.links {
+        let (name, _) = network::split_link(link);
+        ContainerStore::new(paths).resolve(name).map_err(|_| {
+            Error::msg(format!(
+                "could not get container for {name}: No such container: {name}"
+            ))
+        })?;
+    }
+    Ok((network, net))
+}
+
+/// `--health-*` over the image's HEALTHCHECK, validated.
+fn healthcheck(opts: &CreateOptions, d: &RunDefaults) -> Result<Option<health::HealthConfig>> {
+    let image_check: Option<health::HealthConfig> = d
+        .extra
+        .get("Healthcheck")
+        .and_then(|v| serde_json::from_value(v.clone()).ok());
+    let healthcheck = health::HealthConfig::merge(opts.healthcheck.as_ref(), image_check.as_ref());
+    if let Some(h) = &healthcheck {
+        h.validate().map_err(Error::msg)?;
+    }
+    Ok(healthcheck)
+}
+
+/// The rest of the config (log, addresses, EXPOSE, volumes), then the
+/// container's dir written, with its /etc/hosts and resolv.conf.
+fn write_container(
+    paths: &Paths,
+    opts: &CreateOptions,
+    d: &RunDefaults,
+    mut config: ContainerConfig,
+) -> Result<Container> {
     config.log = config::LogConfig::new(
         opts.log_driver.as_deref(),
         &opts.log_opts,
