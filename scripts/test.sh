@@ -23,6 +23,8 @@ command -v skopeo >/dev/null || need+=(skopeo)
 command -v podman >/dev/null || need+=(podman)
 # ... with runc: crun refuses this host's hybrid cgroups.
 command -v runc >/dev/null || need+=(runc)
+# tests/oci_runtime.rs: containerd drives rdock-runtime through its runc shim.
+command -v ctr >/dev/null || need+=(containerd)
 # build tests compare configs with buildah's for the same Dockerfile.
 command -v buildah >/dev/null || need+=(buildah)
 # Git build contexts: rdock runs git; the tests serve repositories with

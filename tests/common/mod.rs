@@ -417,25 +417,26 @@ impl Tmux {
         let t = Tmux {
             sock: sock.to_path_buf(),
         };
-        let ok = t
-            .run(&[
-                "new-session",
-                "-d",
-                // The test's own network settings (see Rdock::new).
-                "-e",
-                &format!(
-                    "RDOCK_DAEMON_CONFIG={}",
-                    sock.with_file_name("daemon.json").display()
-                ),
-                "-x",
-                &cols.to_string(),
-                "-y",
-                &rows.to_string(),
-                cmd,
-            ])
-            .status
-            .success();
-        assert!(ok, "tmux did not start");
+        let out = t.run(&[
+            "new-session",
+            "-d",
+            // The test's own network settings (see Rdock::new).
+            "-e",
+            &format!(
+                "RDOCK_DAEMON_CONFIG={}",
+                sock.with_file_name("daemon.json").display()
+            ),
+            "-x",
+            &cols.to_string(),
+            "-y",
+            &rows.to_string(),
+            cmd,
+        ]);
+        assert!(
+            out.status.success(),
+            "tmux did not start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         t
     }
 

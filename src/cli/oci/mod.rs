@@ -22,25 +22,25 @@ use std::path::PathBuf;
 )]
 pub struct Cli {
     /// root directory for storage of container state
-    #[arg(long, global = true, default_value = DEFAULT_ROOT)]
+    #[arg(long, default_value = DEFAULT_ROOT)]
     pub root: PathBuf,
     /// set the log file to write rdock-runtime's logs to (default is stderr)
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub log: Option<PathBuf>,
     /// set the log format ('text' (default), or 'json')
-    #[arg(long = "log-format", global = true, default_value = "text")]
+    #[arg(long = "log-format", default_value = "text")]
     pub log_format: String,
     /// enable debug logging
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub debug: bool,
     /// use systemd's cgroup driver (not supported)
-    #[arg(long = "systemd-cgroup", global = true)]
+    #[arg(long = "systemd-cgroup")]
     pub systemd_cgroup: bool,
     /// ignore cgroup permission errors ('true', 'false', or 'auto')
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub rootless: Option<String>,
     /// path to the criu binary (checkpoint/restore are not supported)
-    #[arg(long, global = true, hide = true)]
+    #[arg(long, hide = true)]
     pub criu: Option<String>,
     #[command(subcommand)]
     pub cmd: Cmd,

@@ -326,7 +326,7 @@ pub fn start(root: &Path, id: &str) -> Result<Vec<String>> {
     }
     let _ = std::fs::remove_file(&fifo);
     let mut warnings = Vec::new();
-    let state = entry.hook_state();
+    let state = entry.hook_state(Status::Running);
     for h in entry
         .saved
         .hooks
@@ -395,7 +395,7 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<Vec<String>> {
     }
     cg.remove()?;
     let mut warnings = Vec::new();
-    let state = entry.hook_state();
+    let state = entry.hook_state(Status::Stopped);
     for h in entry
         .saved
         .hooks

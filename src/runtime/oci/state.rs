@@ -160,13 +160,15 @@ impl Entry {
         }
     }
 
-    /// The state the spec passes to hooks on stdin.
-    pub fn hook_state(&self) -> serde_json::Value {
+    /// The state the spec passes to hooks on stdin, with the status of
+    /// the point they run at (a poststart hook sees "running" even if
+    /// the program has already exited).
+    pub fn hook_state(&self, status: Status) -> serde_json::Value {
         let r = self.report();
         serde_json::json!({
             "ociVersion": r.oci_version,
             "id": r.id,
-            "status": r.status,
+            "status": status.as_str(),
             "pid": r.pid,
             "bundle": r.bundle,
             "annotations": r.annotations,

@@ -1,0 +1,524 @@
+//! rdock-runtime, the OCI runtime: runc's command line on a bundle, the
+//! same container as runc makes from the same config, and containerd
+//! driving it through its runc shim (`ctr run --runc-binary`).
+
+mod common;
+
+use common::Tmux;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+fn runtime_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_rdock-runtime")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// A bundle (busybox rootfs, the runtime's `spec` config edited by `edit`)
+/// and a runtime root, in one temp dir.
+struct Bundle {
+    dir: tempfile::TempDir,
+}
+
+impl Bundle {
+    fn new(edit: impl FnOnce(&mut Value)) -> Bundle {
+        let dir = tempfile::Builder::new()
+            .prefix("rdock-oci-")
+            .tempdir()
+            .unwrap();
+        let rootfs = dir.path().join("rootfs");
+        std::fs::create_dir(&rootfs).unwrap();
+        tar::Archive::new(&common::busybox_tar()[..])
+            .unpack(&rootfs)
+            .unwrap();
+        let b = Bundle { dir };
+        let o = b.rt(&["spec", "--bundle", b.path().to_str().unwrap()]);
+        assert!(o.status.success(), "{:?}", text(&o));
+        let cfg_path = b.path().join("config.json");
+        let mut cfg: Value =
+            serde_json::from_str(&std::fs::read_to_string(&cfg_path).unwrap()).unwrap();
+        cfg["process"]["terminal"] = Value::Bool(false);
+        edit(&mut cfg);
+        std::fs::write(&cfg_path, cfg.to_string()).unwrap();
+        b
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn root(&self) -> PathBuf {
+        self.path().join("state")
+    }
+
+    /// rdock-runtime with this bundle's root, run in the bundle.
+    fn rt(&self, args: &[&str]) -> Output {
+        Command::new(runtime_bin())
+            .arg("--root")
+            .arg(self.root())
+            .args(args)
+            .current_dir(self.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// For commands that leave a process holding our stdio (`create`,
+    /// `exec --detach`): its output goes to a file.
+    fn rt_detached(&self, args: &[&str]) -> (bool, String) {
+        let log = self.path().join("detached.out");
+        let f = std::fs::File::create(&log).unwrap();
+        let ok = Command::new(runtime_bin())
+            .arg("--root")
+            .arg(self.root())
+            .args(args)
+            .current_dir(self.path())
+            .stdin(Stdio::null())
+            .stdout(f.try_clone().unwrap())
+            .stderr(f)
+            .status()
+            .unwrap()
+            .success();
+        (ok, std::fs::read_to_string(&log).unwrap_or_default())
+    }
+
+    fn status(&self, id: &str) -> String {
+        let o = self.rt(&["state", id]);
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
+        v["status"].as_str().unwrap_or("").to_string()
+    }
+
+    fn wait_status(&self, id: &str, want: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            if self.status(id) == want {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("{id} never became {want}: {}", self.status(id));
+    }
+}
+
+fn set_args(cfg: &mut Value, script: &str) {
+    cfg["process"]["args"] = serde_json::json!(["sh", "-c", script]);
+}
+
+fn unique(name: &str) -> String {
+    format!("rdkoci{}-{name}", std::process::id())
+}
+
+/// What the container sees of itself: mounts, capabilities, ids, /dev.
+const PROBE: &str =
+    "hostname; id; grep -E 'Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp:' /proc/self/status; \
+    ls /dev; ulimit -n; umask; \
+    awk '{for (i = 7; $i != \"-\"; i++); print $5, $6, $(i+1), $(i+3)}' /proc/self/mountinfo";
+
+#[test]
+fn run_makes_the_container_runc_makes() {
+    if Command::new("runc").arg("--version").output().is_err() {
+        eprintln!("runc is not installed: skipping the comparison");
+        return;
+    }
+    let b = Bundle::new(|c| set_args(c, PROBE));
+    let id = unique("same");
+    let ours = b.rt(&["run", &id]);
+    let runc = Command::new("runc")
+        .arg("--root")
+        .arg(b.path().join("runc-state"))
+        .args(["run", &id])
+        .current_dir(b.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(runc.status.success(), "runc: {:?}", text(&runc));
+    assert!(ours.status.success(), "rdock-runtime: {:?}", text(&ours));
+    assert_eq!(text(&ours).0, text(&runc).0);
+    assert!(text(&ours).0.contains("CapBnd:\t0000000020000420"));
+    // Nothing kept: no state, no cgroup.
+    assert!(common::cgroups_of(&id).is_empty());
+    assert_eq!(text(&b.rt(&["list", "-q"])).0, "");
+}
+
+#[test]
+fn lifecycle_as_runc_defines_it() {
+    let b = Bundle::new(|c| set_args(c, "echo started; exec sleep 300"));
+    let id = unique("life");
+    let pid_file = b.path().join("init.pid");
+    let (ok, out) = b.rt_detached(&[
+        "create",
+        "--bundle",
+        b.path().to_str().unwrap(),
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        &id,
+    ]);
+    assert!(ok, "{out}");
+    assert_eq!(b.status(&id), "created");
+    let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
+    let state: Value = serde_json::from_slice(&b.rt(&["state", &id]).stdout).unwrap();
+    assert_eq!(state["pid"], pid);
+    assert_eq!(state["bundle"], b.path().to_str().unwrap());
+    // Created, not started: the program has not run.
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap();
+    assert_ne!(comm.trim(), "sleep");
+
+    let o = b.rt(&["create", &id]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o)
+        .1
+        .contains(&format!("container with id exists: {id}")));
+
+    assert!(b.rt(&["start", &id]).status.success());
+    assert_eq!(b.status(&id), "running");
+    let o = b.rt(&["start", &id]);
+    assert_eq!(o.status.code(), Some(1), "a second start: {:?}", text(&o));
+
+    let o = b.rt(&["exec", &id, "sh", "-c", "echo in $(hostname); exit 4"]);
+    assert_eq!(o.status.code(), Some(4));
+    assert_eq!(text(&o).0, "in rdock\n");
+    let (ok, out) = b.rt_detached(&[
+        "exec",
+        "--detach",
+        "--pid-file",
+        "exec.pid",
+        &id,
+        "sleep",
+        "200",
+    ]);
+    assert!(ok, "{out}");
+
+    let pids: Vec<i32> =
+        serde_json::from_slice(&b.rt(&["ps", "--format", "json", &id]).stdout).unwrap();
+    assert!(pids.contains(&pid), "{pids:?}");
+    assert_eq!(pids.len(), 2, "{pids:?}");
+
+    assert!(b.rt(&["pause", &id]).status.success());
+    assert_eq!(b.status(&id), "paused");
+    assert!(b.rt(&["resume", &id]).status.success());
+    assert_eq!(b.status(&id), "running");
+
+    let o = b.rt(&["delete", &id]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o).1.contains("not stopped: running"),
+        "{:?}",
+        text(&o)
+    );
+
+    let list = text(&b.rt(&["list"])).0;
+    assert!(list.starts_with("ID "), "{list}");
+    assert!(list.contains(&id) && list.contains("running"), "{list}");
+
+    assert!(b.rt(&["kill", &id, "KILL"]).status.success());
+    b.wait_status(&id, "stopped");
+    let o = b.rt(&["kill", &id, "9"]);
+    assert_eq!(o.status.code(), Some(1));
+    // The exec'd sleep outlived the init's namespace? The cgroup kill at
+    // delete takes every process.
+    assert!(b.rt(&["delete", &id]).status.success());
+    assert!(common::cgroups_of(&id).is_empty());
+    let o = b.rt(&["state", &id]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).1.contains("container does not exist"));
+    assert!(b.rt(&["delete", "--force", &id]).status.success());
+}
+
+#[test]
+fn refusals_are_one_clear_line() {
+    let b = Bundle::new(|c| set_args(c, "true"));
+    for (args, want) in [
+        (
+            vec!["--systemd-cgroup", "run", "x"],
+            "systemd cgroup driver is not supported",
+        ),
+        (
+            vec!["checkpoint", "x"],
+            "checkpoint/restore is not supported",
+        ),
+        (vec!["start", "no-such"], "container does not exist"),
+        (vec!["create", "../x"], "invalid container id"),
+    ] {
+        let o = b.rt(&args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        let err = text(&o).1;
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    // The JSON log containerd's go-runc reads back.
+    let log = b.path().join("log.json");
+    let o = b.rt(&[
+        "--log",
+        log.to_str().unwrap(),
+        "--log-format",
+        "json",
+        "start",
+        "no-such",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let line: Value = serde_json::from_str(std::fs::read_to_string(&log).unwrap().trim()).unwrap();
+    assert_eq!(line["level"], "error");
+    assert_eq!(line["msg"], "container does not exist");
+    let features: Value = serde_json::from_slice(&b.rt(&["features"]).stdout).unwrap();
+    assert_eq!(features["linux"]["cgroup"]["v1"], true);
+}
+
+#[test]
+fn exit_status_and_hooks() {
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().to_str().unwrap().to_string();
+    let hook = |name: &str| serde_json::json!({"path": "/bin/sh", "args": ["sh", "-c", format!("cat > {o}/{name}")]});
+    let (pre, post_start, post_stop) = (hook("prestart"), hook("poststart"), hook("poststop"));
+    let b = Bundle::new(|c| {
+        set_args(c, "exit 7");
+        c["hooks"] = serde_json::json!({
+            "prestart": [pre], "poststart": [post_start], "poststop": [post_stop],
+        });
+    });
+    let id = unique("hooks");
+    let r = b.rt(&["run", &id]);
+    assert_eq!(r.status.code(), Some(7), "{:?}", text(&r));
+    for (name, status) in [
+        ("prestart", "creating"),
+        ("poststart", "running"),
+        ("poststop", "stopped"),
+    ] {
+        let v: Value =
+            serde_json::from_str(&std::fs::read_to_string(out.path().join(name)).unwrap()).unwrap();
+        assert_eq!(v["id"], id.as_str(), "{name}");
+        assert_eq!(v["status"], status, "{name}: {v}");
+        assert_eq!(v["bundle"], b.path().to_str().unwrap(), "{name}");
+    }
+}
+
+/// A private containerd (its own root, state and socket; no CRI) whose
+/// runc shim runs rdock-runtime. Stopped, its mounts and cgroups removed,
+/// when dropped.
+struct Containerd {
+    dir: tempfile::TempDir,
+    child: std::process::Child,
+    ns: String,
+}
+
+impl Containerd {
+    fn start() -> Option<Containerd> {
+        if Command::new("containerd")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            eprintln!("containerd is not installed: skipping");
+            return None;
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("rdock-ctd-")
+            .tempdir()
+            .unwrap();
+        let d = dir.path().display();
+        let cfg = format!(
+            "version = 2\nroot = \"{d}/root\"\nstate = \"{d}/state\"\n\
+             disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n\
+             [grpc]\n  address = \"{d}/c.sock\"\n[ttrpc]\n  address = \"{d}/c.sock.ttrpc\"\n\
+             [debug]\n  address = \"{d}/debug.sock\"\n"
+        );
+        std::fs::write(dir.path().join("config.toml"), cfg).unwrap();
+        let log = std::fs::File::create(dir.path().join("log")).unwrap();
+        let child = Command::new("containerd")
+            .arg("--config")
+            .arg(dir.path().join("config.toml"))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let c = Containerd {
+            dir,
+            child,
+            ns: format!("rdkt{}", std::process::id()),
+        };
+        for _ in 0..500 {
+            if c.ctr(&["version"]).status.success() {
+                return Some(c);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("containerd did not start");
+    }
+
+    fn sock(&self) -> String {
+        self.dir.path().join("c.sock").display().to_string()
+    }
+
+    fn ctr_cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("ctr");
+        c.args(["-a", &self.sock(), "-n", &self.ns]).args(args);
+        c.stdin(Stdio::null());
+        c
+    }
+
+    fn ctr(&self, args: &[&str]) -> Output {
+        self.ctr_cmd(args).output().unwrap()
+    }
+}
+
+impl Drop for Containerd {
+    fn drop(&mut self) {
+        // Tasks left by a failed test: killed through the runtime's state
+        // (the runc shim's root for our namespace), then their shims.
+        let state = format!("/run/containerd/runc/{}", self.ns);
+        let rt = |args: &[&str]| {
+            Command::new(runtime_bin())
+                .arg("--root")
+                .arg(&state)
+                .args(args)
+                .stdin(Stdio::null())
+                .output()
+        };
+        if let Ok(o) = rt(&["list", "-q"]) {
+            for id in String::from_utf8_lossy(&o.stdout).lines() {
+                let _ = rt(&["delete", "--force", id]);
+            }
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = Command::new("pkill")
+            .args(["-9", "-f", "--", &format!("-address {}", self.sock())])
+            .status();
+        let _ = std::fs::remove_dir_all(&state);
+        for line in common::mounts_mentioning(&self.dir.path().display().to_string()) {
+            if let Some(m) = line.split_whitespace().nth(4) {
+                let _ = nix::mount::umount2(m, nix::mount::MntFlags::MNT_DETACH);
+            }
+        }
+        for h in std::fs::read_dir("/sys/fs/cgroup")
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let _ = std::fs::remove_dir(h.path().join(&self.ns));
+        }
+    }
+}
+
+const IMAGE: &str = "docker.io/library/busybox:latest";
+
+#[test]
+fn containerd_runs_containers_through_rdock_runtime() {
+    let Some(ctd) = Containerd::start() else {
+        return;
+    };
+    let r = common::Rdock::with_busybox();
+    let archive = r.dir.path().join("bb.tar");
+    r.run(&["save", "-o", archive.to_str().unwrap(), "busybox"])
+        .ok();
+    let o = ctd.ctr(&["images", "import", archive.to_str().unwrap()]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let rt = runtime_bin();
+
+    // run --rm: output and exit status.
+    let o = ctd.ctr(&[
+        "run",
+        "--runc-binary",
+        rt,
+        "--rm",
+        IMAGE,
+        "r1",
+        "sh",
+        "-c",
+        "echo hi from $(id -u); exit 3",
+    ]);
+    assert_eq!(text(&o).0, "hi from 0\n", "{:?}", text(&o));
+    assert_eq!(o.status.code(), Some(3));
+
+    // run -d, exec, ps, pause/resume, kill, delete.
+    let o = ctd.ctr(&[
+        "run",
+        "-d",
+        "--runc-binary",
+        rt,
+        IMAGE,
+        "d1",
+        "sleep",
+        "300",
+    ]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let tasks = text(&ctd.ctr(&["task", "ls"])).0;
+    assert!(tasks.contains("d1") && tasks.contains("RUNNING"), "{tasks}");
+    let o = ctd.ctr(&[
+        "task",
+        "exec",
+        "--exec-id",
+        "e1",
+        "d1",
+        "sh",
+        "-c",
+        "echo exec; exit 2",
+    ]);
+    assert_eq!(text(&o).0, "exec\n");
+    assert_eq!(o.status.code(), Some(2));
+    let ps = text(&ctd.ctr(&["task", "ps", "d1"])).0;
+    assert_eq!(ps.lines().count(), 2, "{ps}");
+    assert!(ctd.ctr(&["task", "pause", "d1"]).status.success());
+    assert!(text(&ctd.ctr(&["task", "ls"])).0.contains("PAUSED"));
+    assert!(ctd.ctr(&["task", "resume", "d1"]).status.success());
+    assert!(text(&ctd.ctr(&["task", "ls"])).0.contains("RUNNING"));
+
+    // exec -t and run -t: a terminal through the console socket.
+    let sock = ctd.dir.path().join("tmux.sock");
+    let ctr_line = format!("ctr -a {} -n {}", ctd.sock(), ctd.ns);
+    let t = Tmux::start(
+        &sock,
+        100,
+        30,
+        &format!("{ctr_line} task exec -t --exec-id e2 d1 sh; echo EXEC-EXIT=$?; sleep 60"),
+    );
+    // Typed before the shell set up its line editing, keys are dropped.
+    t.wait_for("/ #");
+    t.send(&["tty; echo $((6*7))", "Enter"]);
+    let screen = t.wait_for("42");
+    assert!(screen.contains("/dev/pts/"), "{screen}");
+    t.send(&["exit 6", "Enter"]);
+    t.wait_for("EXEC-EXIT=6");
+    drop(t);
+    let t = Tmux::start(
+        &sock.with_file_name("tmux2.sock"),
+        100,
+        30,
+        &format!(
+            "{ctr_line} run -t --runc-binary {rt} --rm {IMAGE} t1 sh; echo RUN-EXIT=$?; sleep 60"
+        ),
+    );
+    t.wait_for("/ #");
+    t.send(&["stty size; echo $((7*8))", "Enter"]);
+    let screen = t.wait_for("56");
+    assert!(screen.contains("30 100"), "{screen}");
+    t.send(&["exit 5", "Enter"]);
+    t.wait_for("RUN-EXIT=5");
+    drop(t);
+
+    assert!(ctd
+        .ctr(&["task", "kill", "-s", "SIGKILL", "d1"])
+        .status
+        .success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !text(&ctd.ctr(&["task", "ls"])).0.contains("STOPPED") {
+        assert!(std::time::Instant::now() < deadline, "d1 never stopped");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(ctd.ctr(&["task", "rm", "d1"]).status.success());
+    assert!(ctd.ctr(&["container", "rm", "d1"]).status.success());
+    assert_eq!(text(&ctd.ctr(&["container", "ls", "-q"])).0, "");
+    for h in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        assert!(
+            !h.path().join(&ctd.ns).join("d1").exists(),
+            "{}",
+            h.path().display()
+        );
+    }
+}
