@@ -628,7 +628,11 @@ pub fn load(
             })
             .collect::<Result<_>>()?;
         let manifest = match img.manifest {
-            Some((bytes, ref want)) if want.iter().map(oci::bare).eq(layer_descs.clone()) => bytes,
+            Some((bytes, ref want))
+                if want.iter().map(oci::bare).eq(layer_descs.iter().cloned()) =>
+            {
+                bytes
+            }
             _ => serde_json::to_vec(&oci::manifest(
                 oci::descriptor(MEDIA_OCI_CONFIG, &img.id, img.config.len() as u64)?,
                 layer_descs,
