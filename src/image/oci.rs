@@ -400,6 +400,21 @@ mod tests {
         );
     }
 
+    /// Why indexes and platforms are rdock's own: if this fails, oci-spec
+    /// has caught up and its types may replace them.
+    #[test]
+    fn oci_specs_index_types_do_not_fit() {
+        use oci_spec::image::{ImageIndex, Platform as SpecPlatform};
+        let go_lenient = r#"{"manifests":[{"digest":"sha256:x"}]}"#;
+        assert!(serde_json::from_str::<Index>(go_lenient).is_ok());
+        assert!(serde_json::from_str::<ImageIndex>(go_lenient).is_err());
+        let p = r#"{"architecture":"amd64","os":"windows","os.version":"10.0"}"#;
+        let theirs: SpecPlatform = serde_json::from_str(p).unwrap();
+        assert_eq!(theirs.os_version(), &None);
+        let ours: Platform = serde_json::from_str(p).unwrap();
+        assert_eq!(serde_json::to_string(&ours).unwrap(), p);
+    }
+
     #[test]
     fn probes_tell_manifests_from_indexes() {
         let p = Probe::parse(br#"{"config":{},"layers":null}"#, "x").unwrap();
