@@ -601,6 +601,66 @@ fn oci_archives_multi_platform_and_names() {
     assert_eq!(id_of(&t, "multi:1"), amd.config_digest);
 }
 
+/// index.json and manifests as Go reads them: no schemaVersion, media
+/// types or sizes in the index, nulls, unknown fields, annotated layer
+/// descriptors. The archive's manifest is kept (its ID is the image's
+/// digest in an OCI save) since its blobs are the store's.
+#[test]
+fn oci_archives_read_as_leniently_as_docker_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut l = Layout::new(&dir.path().join("layout"));
+    l.compression = "none";
+    let layer = busybox_tar();
+    let layer_digest = l.blob(&layer);
+    let config = config_json(std::slice::from_ref(&layer), &["echo", "lenient"], "amd64");
+    let config_digest = l.blob(&config);
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactType": null,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": config_digest, "size": config.len(), "annotations": null},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": layer_digest, "size": layer.len(),
+                    "annotations": {"org.example.note": "kept in the manifest, not the store"},
+                    "urls": null}],
+        "annotations": {"org.example.x": "y"},
+        "future": {"field": [1, 2]}
+    })
+    .to_string();
+    let manifest_digest = l.blob(manifest.as_bytes());
+    let list = serde_json::json!({
+        "manifests": [{"digest": manifest_digest,
+                       "platform": {"os": "linux", "architecture": "amd64",
+                                    "variant": null, "os.features": null}}]
+    })
+    .to_string();
+    let list_digest = l.blob(list.as_bytes());
+    let index = serde_json::json!({
+        "manifests": [{"digest": list_digest, "annotations":
+            {"org.opencontainers.image.ref.name": "docker.io/library/lenient:1"}}],
+        "annotations": null
+    });
+    std::fs::write(l.dir.join("index.json"), index.to_string()).unwrap();
+    let archive = dir.path().join("oci.tar");
+    let st = Command::new("tar")
+        .args(["-C", p(&l.dir), "-cf", p(&archive), "."])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let r = Rdock::new();
+    assert_eq!(
+        r.run(&["load", "-i", p(&archive)]).ok(),
+        "Loaded image: lenient:1\n"
+    );
+    assert_eq!(id_of(&r, "lenient:1"), config_digest);
+    let f = r.dir.path().join("saved.tar");
+    r.run(&["save", "--format", "oci-archive", "-o", p(&f), "lenient:1"])
+        .ok();
+    let saved: serde_json::Value = serde_json::from_slice(&member(&f, "index.json")).unwrap();
+    assert_eq!(saved["manifests"][0]["digest"], manifest_digest);
+}
+
 // ---- peers ----
 
 fn skopeo(args: &[&str]) {

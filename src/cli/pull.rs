@@ -4,10 +4,12 @@
 
 use super::format::human_size_prec;
 use crate::error::{Error, Result};
+use crate::image::oci::Platform;
 use crate::image::reference::Reference;
-use crate::image::registry::pull::{self, Event, Platform, PullOptions};
+use crate::image::registry::pull::{self, Event, PullOptions};
 use crate::image::registry::settings::Settings;
 use crate::image::registry::transfer::retrying_text;
+use crate::image::registry::RegistryError;
 use crate::image::store::ImageStore;
 use crate::paths::Paths;
 use clap::Args;
@@ -159,7 +161,7 @@ fn progress_text(current: u64, total: u64) -> String {
 
 fn platform_of(p: Option<&str>) -> Result<Platform> {
     Ok(match p.filter(|p| !p.is_empty()) {
-        Some(p) => Platform::parse(p)?,
+        Some(p) => Platform::parse(p).map_err(RegistryError::from)?,
         None => Platform::host(),
     })
 }

@@ -1,5 +1,5 @@
-//! Image config JSON (OCI image config, which docker's image JSON extends),
-//! and the manifest we write for images made locally.
+//! Image config JSON (OCI image config, which docker's image JSON extends).
+//! Manifests and descriptors are in `oci.rs`.
 //!
 //! Hand-written serde types rather than the `oci-spec` crate: `inspect` must
 //! round-trip docker-only fields (ArgsEscaped, Healthcheck, OnBuild...), so
@@ -28,6 +28,14 @@ pub struct ImageConfig {
     pub history: Vec<History>,
     #[serde(flatten)]
     pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+impl ImageConfig {
+    /// The platform the config names (os, architecture, variant).
+    pub fn platform(&self) -> super::oci::Platform {
+        let variant = self.variant.as_deref().unwrap_or_default();
+        super::oci::Platform::new(&self.os, &self.architecture, variant)
+    }
 }
 
 /// The `config` object: what a container of this image runs by default.
@@ -85,35 +93,6 @@ pub struct History {
     pub comment: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub empty_layer: bool,
-}
-
-pub const MEDIA_OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-pub const MEDIA_OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
-pub const MEDIA_OCI_LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
-pub const MEDIA_OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
-pub const MEDIA_OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
-pub const MEDIA_OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-pub const MEDIA_DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-pub const MEDIA_DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
-pub const MEDIA_DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
-pub const MEDIA_DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Descriptor {
-    pub media_type: String,
-    pub digest: String,
-    pub size: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Manifest {
-    pub schema_version: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub media_type: Option<String>,
-    pub config: Descriptor,
-    pub layers: Vec<Descriptor>,
 }
 
 /// The architecture name as Go (and so docker) spells it.

@@ -7,6 +7,7 @@ pub mod import;
 pub mod inspect;
 pub mod layer;
 pub mod manage;
+pub mod oci;
 pub mod reference;
 pub mod registry;
 pub mod store;
@@ -29,6 +30,8 @@ pub enum ImageError {
     MultipleRefs(String),
     #[error(transparent)]
     Layer(#[from] layer::LayerError),
+    #[error(transparent)]
+    Oci(#[from] oci::OciError),
     #[error("{what}: {source}")]
     Io {
         what: String,

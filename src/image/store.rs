@@ -11,8 +11,9 @@
 //! lock) never sees a half-added image, and a `kill -9` leaves only `tmp/`
 //! debris that the next writer sweeps.
 
-use super::config::{Descriptor, ImageConfig, Manifest};
+use super::config::ImageConfig;
 use super::layer::{self, split};
+use super::oci::{self, Descriptor, ImageManifest};
 use super::reference::Reference;
 use super::ImageError;
 use crate::paths::Paths;
@@ -212,6 +213,7 @@ fn decode_stage(
 pub struct LayerInfo {
     pub chain_id: String,
     pub diff_id: String,
+    /// Media type, digest and size only (`oci::bare`).
     pub blob: Descriptor,
     /// Unpacked size.
     pub size: u64,
@@ -364,12 +366,12 @@ impl ImageStore {
         })
     }
 
-    pub fn manifest(&self, img: &ImageRecord) -> Result<Manifest> {
+    pub fn manifest(&self, img: &ImageRecord) -> Result<ImageManifest> {
         let b = self.read_blob(&img.manifest)?;
-        serde_json::from_slice(&b).map_err(|e| ImageError::Json {
-            what: format!("manifest {}", img.manifest),
-            source: e,
-        })
+        Ok(oci::parse_manifest(
+            &b,
+            &format!("manifest {}", img.manifest),
+        )?)
     }
 
     /// A fresh temp dir under `tmp/`, named by our pid so a sweep can tell
@@ -526,18 +528,14 @@ impl ImageStore {
         };
         let diff_id = format!("sha256:{diff_hex}");
         let media_type = match compression {
-            Compression::Gzip => super::config::MEDIA_OCI_LAYER_GZIP,
-            Compression::Zstd => super::config::MEDIA_OCI_LAYER_ZSTD,
-            Compression::None => super::config::MEDIA_OCI_LAYER_TAR,
+            Compression::Gzip => oci::MEDIA_OCI_LAYER_GZIP,
+            Compression::Zstd => oci::MEDIA_OCI_LAYER_ZSTD,
+            Compression::None => oci::MEDIA_OCI_LAYER_TAR,
         };
         Ok(LayerInfo {
             chain_id: chain_id(parent_chain, &diff_id),
             diff_id,
-            blob: Descriptor {
-                media_type: media_type.into(),
-                digest: format!("sha256:{blob_hex}"),
-                size: count,
-            },
+            blob: oci::descriptor(media_type, &format!("sha256:{blob_hex}"), count)?,
             size: stats.size,
         })
     }
@@ -548,7 +546,7 @@ impl ImageStore {
         let info = staged.info.clone();
         let blob_dst = self
             .paths
-            .blob(info.blob.digest.trim_start_matches("sha256:"));
+            .blob(info.blob.digest().as_ref().trim_start_matches("sha256:"));
         let staged_blob = staged.dir.join("blob");
         if !blob_dst.exists() && staged_blob.exists() {
             fs::rename(&staged_blob, &blob_dst)
@@ -669,16 +667,14 @@ impl ImageStore {
             infos.push(self.install_layer(l)?);
         }
         let config_digest = self.put_blob_locked(&config_bytes)?;
-        let manifest = Manifest {
-            schema_version: 2,
-            media_type: Some(super::config::MEDIA_OCI_MANIFEST.into()),
-            config: Descriptor {
-                media_type: super::config::MEDIA_OCI_CONFIG.into(),
-                digest: config_digest.clone(),
-                size: config_bytes.len() as u64,
-            },
-            layers: infos.iter().map(|i| i.blob.clone()).collect(),
-        };
+        let manifest = oci::manifest(
+            oci::descriptor(
+                oci::MEDIA_OCI_CONFIG,
+                &config_digest,
+                config_bytes.len() as u64,
+            )?,
+            infos.iter().map(|i| i.blob.clone()).collect(),
+        )?;
         let manifest_bytes = serde_json::to_vec(&manifest).map_err(|e| ImageError::Json {
             what: "manifest".into(),
             source: e,
@@ -837,8 +833,8 @@ impl ImageStore {
             keep_blobs.insert(img.id.trim_start_matches("sha256:").to_string());
             keep_blobs.insert(img.manifest.trim_start_matches("sha256:").to_string());
             if let Ok(m) = self.manifest(img) {
-                for l in m.layers {
-                    keep_blobs.insert(l.digest.trim_start_matches("sha256:").to_string());
+                for l in m.layers() {
+                    keep_blobs.insert(l.digest().as_ref().trim_start_matches("sha256:").into());
                 }
             }
         }
@@ -857,7 +853,13 @@ impl ImageStore {
         // manifest names it any more (`save` falls back to it).
         for l in &keep_layers {
             if let Some(info) = self.layer_info(l) {
-                keep_blobs.insert(info.blob.digest.trim_start_matches("sha256:").to_string());
+                keep_blobs.insert(
+                    info.blob
+                        .digest()
+                        .as_ref()
+                        .trim_start_matches("sha256:")
+                        .into(),
+                );
             }
         }
         if let Ok(rd) = fs::read_dir(self.paths.blobs()) {

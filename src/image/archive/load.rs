@@ -15,13 +15,13 @@
 //! live in `tmp/` and are removed when dropped.
 
 use super::catalog::{Catalog, Data};
-use super::{platform_matches, platform_string, ArchiveError, Progress, Reporting, Result};
-use crate::image::config::{
-    Descriptor, ImageConfig, Manifest, MEDIA_DOCKER_LIST, MEDIA_OCI_CONFIG, MEDIA_OCI_INDEX,
-    MEDIA_OCI_MANIFEST,
+use super::{platform_matches, ArchiveError, Progress, Reporting, Result};
+use crate::image::config::ImageConfig;
+use crate::image::oci::{
+    self, Descriptor, Index, IndexEntry, Platform, Probe, MEDIA_DOCKER_LIST, MEDIA_OCI_CONFIG,
+    MEDIA_OCI_INDEX,
 };
 use crate::image::reference::Reference;
-use crate::image::registry::pull::Platform;
 use crate::image::store::{chain_id, sha256_hex, ImageStore, ReceivedImage, StagedLayer};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
@@ -51,51 +51,6 @@ struct DockerItem {
     repo_tags: Option<Vec<String>>,
     #[serde(rename = "Layers", default)]
     layers: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct OciIndex {
-    #[serde(default)]
-    manifests: Vec<OciDesc>,
-}
-
-#[derive(Deserialize, Clone)]
-#[serde(rename_all = "camelCase")]
-struct OciDesc {
-    #[serde(default)]
-    media_type: String,
-    digest: String,
-    #[serde(default)]
-    size: u64,
-    #[serde(default)]
-    annotations: BTreeMap<String, String>,
-    #[serde(default)]
-    platform: Option<OciPlatform>,
-}
-
-#[derive(Deserialize, Clone)]
-struct OciPlatform {
-    #[serde(default)]
-    architecture: String,
-    #[serde(default)]
-    os: String,
-    #[serde(default)]
-    variant: Option<String>,
-}
-
-/// The parts of a manifest that may be an index instead.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AnyManifest {
-    #[serde(default)]
-    schema_version: u32,
-    #[serde(default)]
-    manifests: Option<Vec<OciDesc>>,
-    #[serde(default)]
-    config: Option<Descriptor>,
-    #[serde(default)]
-    layers: Option<Vec<Descriptor>>,
 }
 
 pub const ANNOTATION_IMAGE_NAME: &str = "io.containerd.image.name";
@@ -162,16 +117,16 @@ fn check_digest(bytes: &[u8], digest: &str, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// A blob named by a descriptor: resolved, read, digest and size checked.
-fn read_blob(cat: &Catalog, d: &OciDesc, who: &str) -> Result<Vec<u8>> {
-    let path = cat.resolve(&blob_path(&d.digest)?, who)?;
+/// A blob named by a descriptor's digest and size (0: not given):
+/// resolved, read, digest and size checked.
+fn read_blob(cat: &Catalog, digest: &str, size: i64, who: &str) -> Result<Vec<u8>> {
+    let path = cat.resolve(&blob_path(digest)?, who)?;
     let bytes = cat.read_small(&path)?;
-    check_digest(&bytes, &d.digest, &path)?;
-    if d.size != 0 && bytes.len() as u64 != d.size {
+    check_digest(&bytes, digest, &path)?;
+    if size != 0 && i64::try_from(bytes.len()).ok() != Some(size) {
         return Err(invalid(format!(
-            "{path} has {} bytes, its descriptor says {}",
+            "{path} has {} bytes, its descriptor says {size}",
             bytes.len(),
-            d.size
         )));
     }
     Ok(bytes)
@@ -205,13 +160,6 @@ fn oci_name(ann: &BTreeMap<String, String>) -> Option<Reference> {
     Reference::parse(n).ok().filter(|r| r.tag.is_some())
 }
 
-fn is_attestation(d: &OciDesc) -> bool {
-    d.annotations
-        .get("vnd.docker.reference.type")
-        .is_some_and(|t| t == "attestation-manifest")
-        || d.platform.as_ref().is_some_and(|p| p.os == "unknown")
-}
-
 struct Planner<'a> {
     cat: &'a Catalog,
     opts: &'a LoadOptions,
@@ -237,7 +185,7 @@ impl Planner<'_> {
             )));
         }
         if let Some(want) = &self.opts.platform {
-            if !platform_matches(want, &cfg.os, &cfg.architecture, cfg.variant.as_deref()) {
+            if !platform_matches(want, &cfg.platform()) {
                 return Ok(None);
             }
         }
@@ -319,9 +267,9 @@ impl Planner<'_> {
 
     fn oci(&mut self, index_path: &str) -> Result<()> {
         let cat = self.cat;
-        let idx: OciIndex = json(&cat.read_small(index_path)?, "index.json")?;
+        let idx: Index = json(&cat.read_small(index_path)?, "index.json")?;
         for d in &idx.manifests {
-            if is_attestation(d) {
+            if d.is_attestation() {
                 continue;
             }
             let names: Vec<Reference> = oci_name(&d.annotations).into_iter().collect();
@@ -334,15 +282,16 @@ impl Planner<'_> {
 
     fn oci_entry(
         &self,
-        d: &OciDesc,
+        d: &IndexEntry,
         names: Vec<Reference>,
         depth: u32,
     ) -> Result<Option<PlannedImage>> {
         if depth > 4 {
             return Err(invalid("index.json: indexes nested too deep".into()));
         }
-        let bytes = read_blob(self.cat, d, "index.json")?;
-        let m: AnyManifest = json(&bytes, &format!("manifest {}", d.digest))?;
+        let bytes = read_blob(self.cat, &d.digest, d.size, "index.json")?;
+        let what = format!("manifest {}", d.digest);
+        let m = Probe::parse(&bytes, &what)?;
         if let Some(list) = m.manifests {
             if !(d.media_type.is_empty()
                 || d.media_type == MEDIA_OCI_INDEX
@@ -354,58 +303,49 @@ impl Planner<'_> {
                 )));
             }
             let want = self.opts.platform.clone().unwrap_or_else(Platform::host);
-            let pick = list.iter().filter(|e| !is_attestation(e)).find(|e| {
-                e.platform.as_ref().is_some_and(|p| {
-                    platform_matches(&want, &p.os, &p.architecture, p.variant.as_deref())
-                })
+            let pick = list.iter().filter(|e| !e.is_attestation()).find(|e| {
+                e.platform
+                    .as_ref()
+                    .is_some_and(|p| platform_matches(&want, p))
             });
             let Some(pick) = pick else {
                 if self.opts.platform.is_some() {
                     return Ok(None);
                 }
                 return Err(ArchiveError::Docker(format!(
-                    "no matching manifest for {} in the manifest list entries",
-                    platform_string(&want.os, &want.arch, want.variant.as_deref())
+                    "no matching manifest for {want} in the manifest list entries"
                 )));
             };
             return self.oci_entry(pick, names, depth.saturating_add(1));
         }
-        let (Some(config_desc), Some(layer_descs)) = (m.config, m.layers) else {
+        if !m.has_config() || !m.has_layers() {
             return Err(invalid(format!(
                 "manifest {} has no config or layers",
                 d.digest
             )));
-        };
+        }
         if m.schema_version != 2 {
             return Err(invalid(format!(
                 "manifest {}: schema version {} is not supported",
                 d.digest, m.schema_version
             )));
         }
-        let config = read_blob(
-            self.cat,
-            &OciDesc {
-                media_type: config_desc.media_type.clone(),
-                digest: config_desc.digest.clone(),
-                size: config_desc.size,
-                annotations: BTreeMap::new(),
-                platform: None,
-            },
-            &format!("manifest {}", d.digest),
-        )?;
+        let manifest = oci::parse_manifest(&bytes, &what)?;
+        let config_desc = manifest.config();
+        let config_size = i64::try_from(config_desc.size()).unwrap_or(i64::MAX);
+        let config = read_blob(self.cat, config_desc.digest().as_ref(), config_size, &what)?;
+        let layer_descs = manifest.layers();
         let mut layers = Vec::with_capacity(layer_descs.len());
-        for l in &layer_descs {
-            let p = self
-                .cat
-                .resolve(&blob_path(&l.digest)?, &format!("manifest {}", d.digest))?;
+        for l in layer_descs {
+            let p = self.cat.resolve(&blob_path(l.digest().as_ref())?, &what)?;
             layers.push((p, Some(l.clone())));
         }
         self.image(
             config,
             layers,
             names,
-            Some((bytes, layer_descs)),
-            &format!("config {}", config_desc.digest),
+            Some((bytes, layer_descs.clone())),
+            &format!("config {}", config_desc.digest()),
         )
     }
 }
@@ -446,20 +386,22 @@ impl Read for Range<'_> {
 /// staged from a stream did not know its parent) and descriptor.
 fn verify(mut s: StagedLayer, l: &PlannedLayer) -> Result<StagedLayer> {
     if let Some(d) = &l.desc {
-        if s.info.blob.digest != d.digest {
+        if s.info.blob.digest() != d.digest() {
             return Err(ArchiveError::Digest {
                 what: format!("layer {}", l.path),
-                expected: d.digest.clone(),
-                got: s.info.blob.digest.clone(),
+                expected: d.digest().to_string(),
+                got: s.info.blob.digest().to_string(),
             });
         }
-        if s.info.blob.size != d.size {
+        if s.info.blob.size() != d.size() {
             return Err(invalid(format!(
                 "layer {} has {} bytes, its descriptor says {}",
-                l.path, s.info.blob.size, d.size
+                l.path,
+                s.info.blob.size(),
+                d.size()
             )));
         }
-        s.info.blob = d.clone();
+        s.info.blob = oci::bare(d);
     }
     if s.info.diff_id != l.diff_id {
         return Err(ArchiveError::Digest {
@@ -686,17 +628,15 @@ pub fn load(
             })
             .collect::<Result<_>>()?;
         let manifest = match img.manifest {
-            Some((bytes, ref want)) if *want == layer_descs => bytes,
-            _ => serde_json::to_vec(&Manifest {
-                schema_version: 2,
-                media_type: Some(MEDIA_OCI_MANIFEST.into()),
-                config: Descriptor {
-                    media_type: MEDIA_OCI_CONFIG.into(),
-                    digest: img.id.clone(),
-                    size: img.config.len() as u64,
-                },
-                layers: layer_descs,
-            })
+            Some((bytes, ref want))
+                if want.iter().map(oci::bare).eq(layer_descs.iter().cloned()) =>
+            {
+                bytes
+            }
+            _ => serde_json::to_vec(&oci::manifest(
+                oci::descriptor(MEDIA_OCI_CONFIG, &img.id, img.config.len() as u64)?,
+                layer_descs,
+            )?)
             .map_err(|e| invalid(format!("manifest: {e}")))?,
         };
         let layers: Vec<(String, Option<StagedLayer>)> = img

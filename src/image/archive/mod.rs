@@ -22,7 +22,7 @@ pub mod load;
 pub mod save;
 
 use super::config::host_arch;
-use super::registry::pull::Platform;
+use super::oci::{normalize_arch, OciError, Platform};
 use super::ImageError;
 use thiserror::Error;
 
@@ -58,6 +58,13 @@ impl ArchiveError {
             what: what.into(),
             source,
         }
+    }
+}
+
+/// A malformed manifest, index or digest in an archive.
+impl From<OciError> for ArchiveError {
+    fn from(e: OciError) -> Self {
+        ArchiveError::Invalid(e.to_string())
     }
 }
 
@@ -120,15 +127,6 @@ const KNOWN_ARCH: &[&str] = &[
     "ppc64", "s390x", "riscv64", "mips64le", "loong64",
 ];
 
-fn normalize_arch(a: &str) -> String {
-    match a {
-        "x86_64" | "x86-64" => "amd64".into(),
-        "aarch64" => "arm64".into(),
-        "i386" | "i686" => "386".into(),
-        o => o.to_string(),
-    }
-}
-
 /// docker's `--platform` for save/load: `os[/arch[/variant]]`, where a lone
 /// OS takes the host's architecture and a lone architecture means Linux
 /// (containerd's rules). Errors carry docker's "invalid platform" prefix.
@@ -141,47 +139,31 @@ pub fn parse_platform(s: &str) -> Result<Platform> {
     if !s.contains('/') {
         let l = s.to_ascii_lowercase();
         if KNOWN_OS.contains(&l.as_str()) {
-            let host = Platform::host();
-            return Ok(Platform { os: l, ..host });
+            return Ok(Platform {
+                os: l,
+                ..Platform::host()
+            });
         }
         if KNOWN_ARCH.contains(&l.as_str()) {
-            return Ok(Platform {
-                os: "linux".into(),
-                arch: normalize_arch(&l),
-                variant: None,
-            });
+            return Ok(Platform::new("linux", &normalize_arch(&l), ""));
         }
         return Err(bad());
     }
     Platform::parse(s).map_err(|_| bad())
 }
 
-/// Whether an image of `os`/`arch`/`variant` (from its config) is `want`.
-/// A variant missing on either side matches (arm64 images rarely name v8).
-pub fn platform_matches(want: &Platform, os: &str, arch: &str, variant: Option<&str>) -> bool {
-    let os = if os.is_empty() { "linux" } else { os };
-    let arch = if arch.is_empty() {
-        host_arch().to_string()
-    } else {
-        normalize_arch(arch)
-    };
-    if want.os != os || want.arch != arch {
-        return false;
+/// Whether an image of platform `have` (its config's, or its index
+/// entry's) is `want`: an OS or architecture it does not name is Linux and
+/// the host's.
+pub fn platform_matches(want: &Platform, have: &Platform) -> bool {
+    let mut have = have.clone();
+    if have.os.is_empty() {
+        have.os = "linux".into();
     }
-    match (&want.variant, variant) {
-        (Some(w), Some(h)) => w == h,
-        _ => true,
+    if have.architecture.is_empty() {
+        have.architecture = host_arch().into();
     }
-}
-
-/// `os/arch[/variant]` of a config, as docker prints platforms.
-pub fn platform_string(os: &str, arch: &str, variant: Option<&str>) -> String {
-    let mut s = format!("{os}/{arch}");
-    if let Some(v) = variant.filter(|v| !v.is_empty()) {
-        s.push('/');
-        s.push_str(v);
-    }
-    s
+    want.matches(&have)
 }
 
 #[cfg(test)]
@@ -191,11 +173,10 @@ mod tests {
     #[test]
     fn platforms_parse_like_containerd() {
         let p = parse_platform("linux/arm64/v8").unwrap();
-        assert_eq!((p.os.as_str(), p.arch.as_str()), ("linux", "arm64"));
-        assert_eq!(p.variant.as_deref(), Some("v8"));
-        assert_eq!(parse_platform("linux").unwrap().arch, host_arch());
+        assert_eq!(p, Platform::new("linux", "arm64", "v8"));
+        assert_eq!(parse_platform("linux").unwrap().architecture, host_arch());
         let a = parse_platform("aarch64").unwrap();
-        assert_eq!((a.os.as_str(), a.arch.as_str()), ("linux", "arm64"));
+        assert_eq!(a, Platform::new("linux", "arm64", ""));
         let e = parse_platform("bad").unwrap_err().to_string();
         assert_eq!(
             e,
@@ -206,13 +187,19 @@ mod tests {
 
     #[test]
     fn platform_matching() {
+        let p = Platform::new;
         let want = parse_platform("linux/arm/v7").unwrap();
-        assert!(platform_matches(&want, "linux", "arm", Some("v7")));
-        assert!(platform_matches(&want, "linux", "arm", None));
-        assert!(!platform_matches(&want, "linux", "arm", Some("v6")));
-        assert!(!platform_matches(&want, "linux", "amd64", None));
+        assert!(platform_matches(&want, &p("linux", "arm", "v7")));
+        assert!(platform_matches(&want, &p("linux", "arm", "")));
+        assert!(!platform_matches(&want, &p("linux", "arm", "v6")));
+        assert!(!platform_matches(&want, &p("linux", "amd64", "")));
         let amd = parse_platform("linux/amd64").unwrap();
-        assert!(platform_matches(&amd, "linux", "x86_64", None));
-        assert!(!platform_matches(&amd, "windows", "amd64", None));
+        assert!(platform_matches(&amd, &p("linux", "x86_64", "")));
+        assert!(!platform_matches(&amd, &p("windows", "amd64", "")));
+        // What a config does not name is the host's.
+        let host = Platform::host();
+        assert!(platform_matches(&host, &p("", "", "")));
+        assert!(platform_matches(&host, &p("linux", "", "")));
+        assert!(!platform_matches(&amd, &p("", "arm", "")));
     }
 }

@@ -13,14 +13,14 @@
 //! them last.
 
 use super::load::{ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME};
-use super::{platform_matches, platform_string, ArchiveError, Result};
-use crate::image::config::{
-    Descriptor, ImageConfig, Manifest, MEDIA_OCI_CONFIG, MEDIA_OCI_INDEX, MEDIA_OCI_LAYER_TAR,
-    MEDIA_OCI_MANIFEST,
-};
+use super::{platform_matches, ArchiveError, Result};
+use crate::image::config::ImageConfig;
 use crate::image::layer::split::{Piece, Rebuild};
+use crate::image::oci::{
+    self, Descriptor, ImageManifest, IndexEntry, Platform, Probe, MEDIA_OCI_CONFIG,
+    MEDIA_OCI_INDEX, MEDIA_OCI_LAYER_TAR, MEDIA_OCI_MANIFEST,
+};
 use crate::image::reference::Reference;
-use crate::image::registry::pull::Platform;
 use crate::image::store::{sha256_hex, ImageRecord, ImageStore, Index};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashSet};
@@ -183,11 +183,10 @@ fn gather(
         let cfg: ImageConfig = serde_json::from_slice(&config)
             .map_err(|e| ArchiveError::Invalid(format!("image config {}: {e}", rec.id)))?;
         if let Some(want) = &opts.platform {
-            if !platform_matches(want, &cfg.os, &cfg.architecture, cfg.variant.as_deref()) {
+            if !platform_matches(want, &cfg.platform()) {
                 return Err(ArchiveError::Docker(format!(
-                    "image with reference {arg} was found but does not match the specified platform: wanted {}, actual: {}",
-                    platform_string(&want.os, &want.arch, want.variant.as_deref()),
-                    platform_string(&cfg.os, &cfg.architecture, cfg.variant.as_deref())
+                    "image with reference {arg} was found but does not match the specified platform: wanted {want}, actual: {}",
+                    cfg.platform()
                 )));
             }
         }
@@ -201,32 +200,33 @@ fn gather(
             )));
         }
         let manifest_bytes = store.read_blob(&rec.manifest).ok();
-        let manifest: Option<Manifest> = manifest_bytes
+        let manifest: Option<ImageManifest> = manifest_bytes
             .as_ref()
             .and_then(|b| serde_json::from_slice(b).ok());
         let mut all_stored = manifest
             .as_ref()
-            .is_some_and(|m| m.layers.len() == rec.layers.len());
+            .is_some_and(|m| m.layers().len() == rec.layers.len());
         let mut idxs = Vec::with_capacity(rec.layers.len());
         for (i, (chain, diff_id)) in rec.layers.iter().zip(&diff_ids).enumerate() {
             // The manifest's blob if the store has it, else the blob the
             // layer was stored from (the same tar, maybe compressed
             // differently).
-            let from_manifest = manifest.as_ref().and_then(|m| m.layers.get(i)).cloned();
+            let from_manifest = manifest.as_ref().and_then(|m| m.layers().get(i));
             let mut candidates = Vec::new();
-            if let Some(d) = from_manifest.clone() {
-                candidates.push(d);
+            if let Some(d) = from_manifest {
+                candidates.push(oci::bare(d));
             }
             if let Some(info) = store.layer_info(chain) {
                 candidates.push(info.blob);
             }
             let mut opened = None;
             for d in candidates {
-                if let Some(p) = blobs.iter().position(|b| b.desc.digest == d.digest) {
+                if let Some(p) = blobs.iter().position(|b| b.desc.digest() == d.digest()) {
                     opened = Some((p, d));
                     break;
                 }
-                let path = store.paths().blob(d.digest.trim_start_matches("sha256:"));
+                let hex = d.digest().as_ref().trim_start_matches("sha256:");
+                let path = store.paths().blob(hex);
                 if let Ok(file) = File::open(&path) {
                     let compression =
                         sniff(&file).map_err(|e| ArchiveError::io("reading a layer blob", e))?;
@@ -238,7 +238,7 @@ fn gather(
                     });
                     break;
                 }
-                if let Some(rebuild) = store.layer_split(chain, &d.digest)? {
+                if let Some(rebuild) = store.layer_split(chain, d.digest().as_ref())? {
                     opened = Some((blobs.len(), d.clone()));
                     blobs.push(Blob {
                         source: Source::Split(RefCell::new(Some(rebuild))),
@@ -254,7 +254,7 @@ fn gather(
                     diff_id, rec.id
                 )));
             };
-            if from_manifest.is_none_or(|m| m.digest != d.digest) {
+            if from_manifest.is_none_or(|m| m.digest() != d.digest()) {
                 all_stored = false;
             }
             idxs.push(p);
@@ -375,11 +375,11 @@ impl TarOut<'_> {
     /// A plain layer tar rebuilt from the layer's files and tar-split:
     /// headers from the records, file data copied by the kernel.
     fn rebuilt(&mut self, path: &str, b: &Blob, cell: &RefCell<Option<Rebuild>>) -> Result<u64> {
-        let size = b.desc.size;
+        let size = b.desc.size();
         let mut rebuild = cell.borrow_mut().take().ok_or_else(|| {
-            ArchiveError::Invalid(format!("layer {} written twice", b.desc.digest))
+            ArchiveError::Invalid(format!("layer {} written twice", b.desc.digest()))
         })?;
-        let err = |e| ArchiveError::io(format!("rebuilding layer {}", b.desc.digest), e);
+        let err = |e| ArchiveError::io(format!("rebuilding layer {}", b.desc.digest()), e);
         self.write(header(path, size, false).as_bytes())?;
         let mut n = 0u64;
         while let Some(piece) = rebuild.next_piece().map_err(err)? {
@@ -398,7 +398,7 @@ impl TarOut<'_> {
         if n != size {
             return Err(ArchiveError::Invalid(format!(
                 "layer {} rebuilt to {n} bytes, not {size}: the stored layer is damaged",
-                b.desc.digest
+                b.desc.digest()
             )));
         }
         self.pad(size)?;
@@ -514,7 +514,7 @@ pub fn save(store: &ImageStore, names: &[String], opts: &SaveOptions, out: &File
     w.dir("blobs/sha256/")?;
     let mut written: HashSet<String> = HashSet::new();
     let oci_layout = br#"{"imageLayoutVersion":"1.0.0"}"#;
-    let mut index_entries: Vec<serde_json::Value> = Vec::new();
+    let mut index_entries: Vec<IndexEntry> = Vec::new();
 
     // Indices into `blobs` are gather's own.
     let blob = |b: usize| {
@@ -526,31 +526,26 @@ pub fn save(store: &ImageStore, names: &[String], opts: &SaveOptions, out: &File
         for img in &images {
             for &b in &img.blobs {
                 let blob = blob(b)?;
-                let hex = blob.desc.digest.trim_start_matches("sha256:").to_string();
+                let hex = blob.desc.digest().as_ref().trim_start_matches("sha256:");
+                let hex = hex.to_string();
                 if written.insert(hex.clone()) {
                     w.blob_as_is(&format!("blobs/sha256/{hex}"), blob)?;
                 }
             }
             let manifest = match &img.manifest {
                 Some(m) => m.clone(),
-                None => to_json(&Manifest {
-                    schema_version: 2,
-                    media_type: Some(MEDIA_OCI_MANIFEST.into()),
-                    config: Descriptor {
-                        media_type: MEDIA_OCI_CONFIG.into(),
-                        digest: img.id.clone(),
-                        size: img.config.len() as u64,
-                    },
-                    layers: img
-                        .blobs
+                None => to_json(&oci::manifest(
+                    config_descriptor(img)?,
+                    img.blobs
                         .iter()
                         .map(|&b| blob(b).map(|b| b.desc.clone()))
                         .collect::<Result<_>>()?,
-                })?,
+                )?)?,
             };
-            let media_type = serde_json::from_slice::<serde_json::Value>(&manifest)
+            let media_type = Probe::parse(&manifest, "manifest")
                 .ok()
-                .and_then(|v| v.get("mediaType")?.as_str().map(String::from))
+                .map(|p| p.media_type)
+                .filter(|m| !m.is_empty())
                 .unwrap_or_else(|| MEDIA_OCI_MANIFEST.into());
             write_meta_blobs(&mut w, &mut written, img, &manifest)?;
             index_entries.extend(index_entries_for(img, &manifest, &media_type, true));
@@ -579,25 +574,13 @@ pub fn save(store: &ImageStore, names: &[String], opts: &SaveOptions, out: &File
         let layers: Vec<Descriptor> = img
             .diff_ids
             .iter()
-            .map(|d| Descriptor {
-                media_type: MEDIA_OCI_LAYER_TAR.into(),
-                digest: d.clone(),
-                size: tar_sizes
-                    .get(d.trim_start_matches("sha256:"))
-                    .copied()
-                    .unwrap_or(0),
+            .map(|d| {
+                let hex = d.trim_start_matches("sha256:");
+                let size = tar_sizes.get(hex).copied().unwrap_or(0);
+                oci::descriptor(MEDIA_OCI_LAYER_TAR, d, size)
             })
-            .collect();
-        let manifest = to_json(&Manifest {
-            schema_version: 2,
-            media_type: Some(MEDIA_OCI_MANIFEST.into()),
-            config: Descriptor {
-                media_type: MEDIA_OCI_CONFIG.into(),
-                digest: img.id.clone(),
-                size: img.config.len() as u64,
-            },
-            layers,
-        })?;
+            .collect::<std::result::Result<_, _>>()?;
+        let manifest = to_json(&oci::manifest(config_descriptor(img)?, layers)?)?;
         write_meta_blobs(&mut w, &mut written, img, &manifest)?;
         index_entries.extend(index_entries_for(img, &manifest, MEDIA_OCI_MANIFEST, false));
         let repo_tags: Vec<String> = img.tags.iter().map(|t| t.familiar()).collect();
@@ -657,44 +640,50 @@ fn index_entries_for(
     manifest: &[u8],
     media_type: &str,
     full_ref_name: bool,
-) -> Vec<serde_json::Value> {
-    let base = serde_json::json!({
-        "mediaType": media_type,
-        "digest": format!("sha256:{}", sha256_hex(manifest)),
-        "size": manifest.len(),
-    });
+) -> Vec<IndexEntry> {
+    let base = IndexEntry {
+        media_type: media_type.to_string(),
+        digest: format!("sha256:{}", sha256_hex(manifest)),
+        size: i64::try_from(manifest.len()).unwrap_or(i64::MAX),
+        ..Default::default()
+    };
     if img.tags.is_empty() {
         return vec![base];
     }
     img.tags
         .iter()
         .map(|t| {
-            let mut e = base.clone();
             let ref_name = if full_ref_name {
                 t.to_string()
             } else {
                 t.tag_str().to_string()
             };
-            if let Some(o) = e.as_object_mut() {
-                o.insert(
-                    "annotations".into(),
-                    serde_json::json!({
-                        ANNOTATION_IMAGE_NAME: t.to_string(),
-                        ANNOTATION_REF_NAME: ref_name,
-                    }),
-                );
-            }
+            let mut e = base.clone();
+            e.annotations = [
+                (ANNOTATION_IMAGE_NAME.to_string(), t.to_string()),
+                (ANNOTATION_REF_NAME.to_string(), ref_name),
+            ]
+            .into();
             e
         })
         .collect()
 }
 
-fn index(manifests: Vec<serde_json::Value>) -> serde_json::Value {
-    serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": MEDIA_OCI_INDEX,
-        "manifests": manifests,
-    })
+fn index(manifests: Vec<IndexEntry>) -> oci::Index {
+    oci::Index {
+        schema_version: 2,
+        media_type: MEDIA_OCI_INDEX.into(),
+        manifests,
+    }
+}
+
+/// The descriptor of an image's config.
+fn config_descriptor(img: &ImageParts) -> Result<Descriptor> {
+    Ok(oci::descriptor(
+        MEDIA_OCI_CONFIG,
+        &img.id,
+        img.config.len() as u64,
+    )?)
 }
 
 #[cfg(test)]

@@ -81,6 +81,8 @@ pub enum RegistryError {
     Aborted,
     #[error(transparent)]
     Image(#[from] crate::image::ImageError),
+    #[error(transparent)]
+    Oci(#[from] crate::image::oci::OciError),
 }
 
 fn gave_up(attempts: u32) -> String {

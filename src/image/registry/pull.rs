@@ -9,123 +9,15 @@ use super::credentials;
 use super::settings::Settings;
 use super::transfer::{read_blob, BlobDownload, Retry};
 use super::RegistryError;
-use crate::image::config::*;
+use crate::image::config::ImageConfig;
+use crate::image::oci::{self, Descriptor, Platform, Probe};
 use crate::image::reference::Reference;
 use crate::image::store::{chain_id, sha256_hex, ImageStore, ReceivedImage, StagedLayer};
-use serde::Deserialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 /// What a pull reports (with the downloads it makes, `transfer.rs`).
 pub use super::transfer::Event;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Platform {
-    pub os: String,
-    pub arch: String,
-    pub variant: Option<String>,
-}
-
-impl Platform {
-    pub fn host() -> Platform {
-        Platform {
-            os: "linux".into(),
-            arch: host_arch().into(),
-            variant: match host_arch() {
-                "arm64" => Some("v8".into()),
-                _ => None,
-            },
-        }
-    }
-
-    /// `os/arch[/variant]`, as docker's `--platform`.
-    pub fn parse(s: &str) -> Result<Platform, RegistryError> {
-        let parts: Vec<&str> = s.split('/').collect();
-        let bad = || {
-            RegistryError::Invalid(format!(
-                "\"{s}\": unknown operating system or architecture: invalid argument"
-            ))
-        };
-        match parts.as_slice() {
-            [os, arch] if !os.is_empty() && !arch.is_empty() => Ok(Platform {
-                os: os.to_string(),
-                arch: normalize_arch(arch),
-                variant: None,
-            }),
-            [os, arch, v] if !os.is_empty() && !arch.is_empty() && !v.is_empty() => Ok(Platform {
-                os: os.to_string(),
-                arch: normalize_arch(arch),
-                variant: Some(v.to_string()),
-            }),
-            _ => Err(bad()),
-        }
-    }
-
-    fn matches(&self, p: &IndexPlatform) -> bool {
-        if p.os != self.os || normalize_arch(&p.architecture) != self.arch {
-            return false;
-        }
-        match (&self.variant, &p.variant) {
-            (Some(want), Some(have)) => want == have,
-            // arm64 images rarely name v8; a missing variant matches.
-            _ => true,
-        }
-    }
-}
-
-impl std::fmt::Display for Platform {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.os, self.arch)?;
-        if let Some(v) = &self.variant {
-            write!(f, "/{v}")?;
-        }
-        Ok(())
-    }
-}
-
-fn normalize_arch(a: &str) -> String {
-    match a {
-        "x86_64" | "x86-64" => "amd64".into(),
-        "aarch64" => "arm64".into(),
-        "i386" | "i686" => "386".into(),
-        o => o.to_string(),
-    }
-}
-
-#[derive(Debug, Deserialize)]
-struct IndexPlatform {
-    #[serde(default)]
-    architecture: String,
-    #[serde(default)]
-    os: String,
-    #[serde(default)]
-    variant: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct IndexEntry {
-    digest: String,
-    #[serde(default)]
-    media_type: String,
-    #[serde(default)]
-    platform: Option<IndexPlatform>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AnyManifest {
-    #[serde(default)]
-    schema_version: u32,
-    #[serde(default)]
-    media_type: Option<String>,
-    #[serde(default)]
-    manifests: Option<Vec<IndexEntry>>,
-    #[serde(default)]
-    config: Option<Descriptor>,
-    #[serde(default)]
-    layers: Option<Vec<Descriptor>>,
-}
 
 const ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
 
@@ -140,8 +32,9 @@ pub struct Pulled {
     pub up_to_date: bool,
 }
 
-fn short(digest: &str) -> String {
+fn short(digest: impl AsRef<str>) -> String {
     digest
+        .as_ref()
         .trim_start_matches("sha256:")
         .chars()
         .take(12)
@@ -268,13 +161,12 @@ fn pull_from(
         tag_or_digest: top_ref.clone(),
         repo: r.path.clone(),
     });
-    let top: AnyManifest = serde_json::from_slice(&top_bytes)
-        .map_err(|e| RegistryError::Invalid(format!("manifest: {e}")))?;
+    let top = Probe::parse(&top_bytes, "manifest")?;
     let mut extra_blobs = Vec::new();
-    let (manifest_bytes, manifest) = if let Some(list) = &top.manifests {
+    let (manifest_bytes, probe) = if let Some(list) = &top.manifests {
         let entry = list
             .iter()
-            .filter(|e| !e.media_type.contains("attestation"))
+            .filter(|e| !e.media_type.contains("attestation") && !e.digest.is_empty())
             .find(|e| {
                 e.platform
                     .as_ref()
@@ -282,29 +174,30 @@ fn pull_from(
             })
             .ok_or_else(|| RegistryError::NoPlatform(opts.platform.to_string()))?;
         let (b, _) = get_manifest(reg, r, &entry.digest, &scope)?;
-        let m: AnyManifest = serde_json::from_slice(&b)
-            .map_err(|e| RegistryError::Invalid(format!("manifest: {e}")))?;
+        let m = Probe::parse(&b, "manifest")?;
         extra_blobs.push(top_bytes.clone());
         (b, m)
     } else {
         (top_bytes.clone(), top)
     };
-    if manifest.schema_version != 2 || manifest.manifests.is_some() {
+    if probe.schema_version != 2 || probe.manifests.is_some() {
         return Err(RegistryError::Invalid(format!(
             "unsupported manifest (schema {}, {}): only image manifests of schema 2 and OCI are supported",
-            manifest.schema_version,
-            manifest.media_type.unwrap_or_default()
+            probe.schema_version, probe.media_type
         )));
     }
-    let (Some(config_desc), Some(layer_descs)) = (manifest.config, manifest.layers) else {
+    if !probe.has_config() || !probe.has_layers() {
         return Err(RegistryError::Invalid(
             "manifest without config or layers".into(),
         ));
-    };
+    }
+    let manifest = oci::parse_manifest(&manifest_bytes, "manifest")?;
+    let (config_desc, layer_descs) = (manifest.config(), manifest.layers());
 
     // The config: small, and it names the diff IDs the layers must have.
-    let config_bytes = read_blob(reg, r, &config_desc.digest, &scope)?;
-    verify(&config_bytes, &config_desc.digest)?;
+    let config_digest = config_desc.digest().as_ref();
+    let config_bytes = read_blob(reg, r, config_digest, &scope)?;
+    verify(&config_bytes, config_digest)?;
     let config: ImageConfig = serde_json::from_slice(&config_bytes)
         .map_err(|e| RegistryError::Invalid(format!("image config: {e}")))?;
     let diff_ids = &config.rootfs.diff_ids;
@@ -324,7 +217,7 @@ fn pull_from(
     }
 
     let plan = Plan {
-        descs: &layer_descs,
+        descs: layer_descs,
         diff_ids,
         chains: &chains,
     };
@@ -382,12 +275,12 @@ fn fetch_layers(
     for (i, (d, chain)) in plan.descs.iter().zip(plan.chains).enumerate() {
         if store.has_layer(chain) {
             report(Event::Layer {
-                id: short(&d.digest),
+                id: short(d.digest()),
                 status: "Already exists",
             });
         } else {
             report(Event::Layer {
-                id: short(&d.digest),
+                id: short(d.digest()),
                 status: "Pulling fs layer",
             });
             todo.push(i);
@@ -396,7 +289,7 @@ fn fetch_layers(
     let workers = settings.concurrency().min(todo.len().max(1));
     for d in todo.iter().skip(workers).filter_map(|&i| plan.descs.get(i)) {
         report(Event::Layer {
-            id: short(&d.digest),
+            id: short(d.digest()),
             status: "Waiting",
         });
     }
@@ -455,7 +348,7 @@ fn fetch_layer(
     let (d, diff_id, parent) = plan
         .layer(i)
         .ok_or_else(|| RegistryError::Invalid(format!("no layer {i} in the manifest")))?;
-    let id = short(&d.digest);
+    let id = short(d.digest());
     let tick = settings.timeouts.backoff_tick;
     let mut retry = Retry::new(settings.download_attempts(), tick, Some(abort));
     loop {
@@ -504,10 +397,10 @@ fn check_layer(
     d: &Descriptor,
     diff_id: &str,
 ) -> Result<StagedLayer, RegistryError> {
-    if staged.info.blob.digest != d.digest {
+    if staged.info.blob.digest() != d.digest() {
         return Err(RegistryError::DigestMismatch {
-            digest: d.digest.clone(),
-            got: staged.info.blob.digest.clone(),
+            digest: d.digest().to_string(),
+            got: staged.info.blob.digest().to_string(),
         });
     }
     if staged.info.diff_id != diff_id {
@@ -517,34 +410,13 @@ fn check_layer(
         });
     }
     // Keep the registry's descriptor (its media type) for push and save.
-    staged.info.blob = d.clone();
+    staged.info.blob = oci::bare(d);
     Ok(staged)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn platforms() {
-        let p = Platform::parse("linux/arm64/v8").unwrap();
-        assert_eq!(p.to_string(), "linux/arm64/v8");
-        assert_eq!(Platform::parse("linux/x86_64").unwrap().arch, "amd64");
-        assert!(Platform::parse("linux").is_err());
-        assert!(Platform::parse("linux//").is_err());
-        let ip = |os: &str, a: &str, v: Option<&str>| IndexPlatform {
-            os: os.into(),
-            architecture: a.into(),
-            variant: v.map(Into::into),
-        };
-        let amd = Platform::parse("linux/amd64").unwrap();
-        assert!(amd.matches(&ip("linux", "amd64", None)));
-        assert!(!amd.matches(&ip("linux", "arm64", None)));
-        assert!(!amd.matches(&ip("windows", "amd64", None)));
-        let v7 = Platform::parse("linux/arm/v7").unwrap();
-        assert!(v7.matches(&ip("linux", "arm", Some("v7"))));
-        assert!(!v7.matches(&ip("linux", "arm", Some("v6"))));
-    }
 
     #[test]
     fn digests_are_checked() {

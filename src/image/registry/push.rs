@@ -12,7 +12,7 @@ use super::credentials;
 use super::settings::Settings;
 use super::transfer::{retrying_text, Retry, UPLOAD_ATTEMPTS};
 use super::RegistryError;
-use crate::image::config::{Descriptor, Manifest, MEDIA_OCI_MANIFEST};
+use crate::image::oci::{self, Descriptor, ImageManifest, MEDIA_OCI_MANIFEST};
 use crate::image::reference::Reference;
 use crate::image::store::{ImageRecord, ImageStore};
 use ureq::http::Method;
@@ -32,8 +32,9 @@ pub struct Pushed {
     pub size: usize,
 }
 
-fn short(digest: &str) -> String {
+fn short(digest: impl AsRef<str>) -> String {
     digest
+        .as_ref()
         .trim_start_matches("sha256:")
         .chars()
         .take(12)
@@ -114,7 +115,7 @@ impl Pusher<'_> {
             };
             let mut countdown = |seconds| {
                 (self.report)(Event::Layer {
-                    id: short(&d.digest),
+                    id: short(d.digest()),
                     status: retrying_text(seconds),
                 })
             };
@@ -126,7 +127,7 @@ impl Pusher<'_> {
                     .url()
                     .map_or(self.reg.host(), |u| url_host(u).to_string());
                 return Err(RegistryError::Transfer {
-                    what: format!("uploading layer {} to {host}", d.digest),
+                    what: format!("uploading layer {} to {host}", d.digest()),
                     cause: err.cause(),
                     attempts: retry.attempts(),
                 });
@@ -143,8 +144,8 @@ impl Pusher<'_> {
         report: &dyn Fn(Event),
     ) -> Result<(), RegistryError> {
         let (reg, r, scope) = (self.reg, self.r, self.scope);
-        let id = short(&d.digest);
-        let head = format!("/v2/{}/blobs/{}", r.path, d.digest);
+        let id = short(d.digest());
+        let head = format!("/v2/{}/blobs/{}", r.path, d.digest());
         let resp = reg.request(Method::HEAD, &head, scope, &[], &[])?;
         if resp.status().as_u16() == 200 {
             report(Event::Layer {
@@ -157,7 +158,9 @@ impl Pusher<'_> {
             let mount_scope = format!("{scope} repository:{from}:pull");
             let path = format!(
                 "/v2/{}/blobs/uploads/?mount={}&from={}",
-                r.path, d.digest, from
+                r.path,
+                d.digest(),
+                from
             );
             let resp = reg.request(
                 Method::POST,
@@ -196,20 +199,20 @@ impl Pusher<'_> {
         let not_stored = |why: String| {
             RegistryError::Invalid(format!(
                 "blob {} is not in the local store ({why}); it cannot be pushed",
-                d.digest
+                d.digest()
             ))
         };
         Ok(match chain {
             Some(chain) => self
                 .store
-                .open_layer_blob(chain, &d.digest)
+                .open_layer_blob(chain, d.digest().as_ref())
                 .map_err(|e| not_stored(e.to_string()))?
                 .ok_or_else(|| not_stored("no such blob".into()))?,
             None => Box::new(
                 std::fs::File::open(
                     self.store
                         .paths()
-                        .blob(d.digest.trim_start_matches("sha256:")),
+                        .blob(d.digest().as_ref().trim_start_matches("sha256:")),
                 )
                 .map_err(|e| not_stored(e.to_string()))?,
             ),
@@ -229,7 +232,7 @@ impl Pusher<'_> {
         check(&mut resp, &start, &[202])?;
         // Absolute, so that messages name the host.
         let loc = reg.url(&location(&resp, &start)?)?;
-        let len = d.size.to_string();
+        let len = d.size().to_string();
         let mut resp = reg.send_stream(
             Method::PATCH,
             &loc,
@@ -247,7 +250,7 @@ impl Pusher<'_> {
         };
         let put = with_query(
             &loc,
-            &format!("digest={}", super::client::urlencode(&d.digest)),
+            &format!("digest={}", super::client::urlencode(d.digest().as_ref())),
         );
         // The registry moves the whole blob into place before it answers.
         let mut resp =
@@ -288,8 +291,7 @@ pub fn push(
             })
         })?;
     let manifest_bytes = store.read_blob(&img.manifest)?;
-    let manifest: Manifest = serde_json::from_slice(&manifest_bytes)
-        .map_err(|e| RegistryError::Invalid(format!("stored manifest: {e}")))?;
+    let manifest = oci::parse_manifest(&manifest_bytes, "stored manifest")?;
     let settings = Settings::load()?;
     let reg = Registry::new(&r.domain, credentials::lookup(&r.domain)?, &settings);
     let scope = format!("repository:{}:pull,push", r.path);
@@ -310,32 +312,32 @@ pub fn push(
 fn push_image(
     p: &Pusher,
     img: &ImageRecord,
-    manifest: &Manifest,
+    manifest: &ImageManifest,
     manifest_bytes: &[u8],
 ) -> Result<Pushed, RegistryError> {
     let (store, reg, r, scope, report) = (p.store, p.reg, p.r, p.scope, p.report);
     // Docker lists layers top first.
-    for d in manifest.layers.iter().rev() {
+    for d in manifest.layers().iter().rev() {
         report(Event::Layer {
-            id: short(&d.digest),
+            id: short(d.digest()),
             status: "Preparing".into(),
         });
     }
-    for (i, d) in manifest.layers.iter().enumerate().rev() {
+    for (i, d) in manifest.layers().iter().enumerate().rev() {
         p.layer(d, img.layers.get(i).map(String::as_str))?;
     }
-    p.blob(&manifest.config, None, &|_| {})?;
+    p.blob(manifest.config(), None, &|_| {})?;
     let tag = r.tag_str().to_string();
     let path = format!("/v2/{}/manifests/{tag}", r.path);
     let media = manifest
-        .media_type
-        .clone()
-        .unwrap_or_else(|| MEDIA_OCI_MANIFEST.into());
+        .media_type()
+        .as_ref()
+        .map_or(MEDIA_OCI_MANIFEST, |m| m.as_ref());
     let mut resp = reg.request(
         Method::PUT,
         &path,
         scope,
-        &[("Content-Type", &media)],
+        &[("Content-Type", media)],
         manifest_bytes,
     )?;
     check(&mut resp, &reg.url(&path)?, &[201, 200])?;

@@ -13,7 +13,7 @@
 
 use super::client::{body_error, net_error, read_small, url_host, Registry};
 use super::RegistryError;
-use crate::image::config::Descriptor;
+use crate::image::oci::Descriptor;
 use crate::image::reference::Reference;
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -198,7 +198,8 @@ impl<'a, 'r> BlobDownload<'a, 'r> {
             scope,
             desc,
             id: desc
-                .digest
+                .digest()
+                .as_ref()
                 .trim_start_matches("sha256:")
                 .chars()
                 .take(12)
@@ -216,9 +217,15 @@ impl<'a, 'r> BlobDownload<'a, 'r> {
     }
 
     fn open(&mut self) -> Result<(), RegistryError> {
-        let path = format!("/v2/{}/blobs/{}", self.r.path, self.desc.digest);
+        let path = format!("/v2/{}/blobs/{}", self.r.path, self.desc.digest());
         self.url = self.reg.url(&path)?;
-        let (resp, url) = open_blob(self.reg, self.r, &self.desc.digest, self.scope, self.offset)?;
+        let (resp, url) = open_blob(
+            self.reg,
+            self.r,
+            self.desc.digest().as_ref(),
+            self.scope,
+            self.offset,
+        )?;
         self.url = url;
         self.skip = 0;
         if resp.status().as_u16() == 206 {
@@ -277,13 +284,13 @@ impl<'a, 'r> BlobDownload<'a, 'r> {
         buf.copy_within(fresh, 0);
         self.offset = self.offset.saturating_add(kept as u64);
         // Every 512 KiB is plenty for a display, and the last bytes.
-        let done = self.desc.size > 0 && self.offset >= self.desc.size;
+        let done = self.desc.size() > 0 && self.offset >= self.desc.size();
         if self.offset.saturating_sub(self.last_report) >= 512 * 1024 || done {
             self.last_report = self.offset;
             (self.report)(Event::Progress {
                 id: self.id.clone(),
                 current: self.offset,
-                total: self.desc.size,
+                total: self.desc.size(),
             });
         }
         Ok(Some(kept))
@@ -301,7 +308,7 @@ impl<'a, 'r> BlobDownload<'a, 'r> {
         // The host that failed: blob storage, when the registry redirects.
         let host = url_host(e.url().unwrap_or(&self.url));
         RegistryError::Transfer {
-            what: format!("downloading layer {} from {host}", self.desc.digest),
+            what: format!("downloading layer {} from {host}", self.desc.digest()),
             cause: e.cause(),
             attempts: self.retry.attempts(),
         }

@@ -14,8 +14,9 @@ use super::client::{body_error, Registry};
 use super::pull::{fetch_manifest, FetchedManifest};
 use super::settings::Settings;
 use super::{credentials, RegistryError};
-use crate::image::config::{
-    MEDIA_DOCKER_LIST, MEDIA_DOCKER_MANIFEST, MEDIA_OCI_INDEX, MEDIA_OCI_MANIFEST,
+use crate::image::oci::{
+    IndexEntry, Platform, Probe, MEDIA_DOCKER_LIST, MEDIA_DOCKER_MANIFEST, MEDIA_OCI_INDEX,
+    MEDIA_OCI_MANIFEST,
 };
 use crate::image::reference::Reference;
 use crate::image::store::sha256_hex;
@@ -24,39 +25,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use std::sync::Mutex;
 use ureq::http::Method;
-
-/// An OCI platform as docker's client records one.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OciPlatform {
-    #[serde(default)]
-    pub architecture: String,
-    #[serde(default)]
-    pub os: String,
-    #[serde(
-        default,
-        rename = "os.version",
-        skip_serializing_if = "String::is_empty"
-    )]
-    pub os_version: String,
-    #[serde(default, rename = "os.features", skip_serializing_if = "Vec::is_empty")]
-    pub os_features: Vec<String>,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub variant: String,
-}
-
-/// The descriptor of a manifest (field order and omissions as Go's
-/// `ocispec.Descriptor`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OciDescriptor {
-    #[serde(default, rename = "mediaType")]
-    pub media_type: String,
-    #[serde(default)]
-    pub digest: String,
-    #[serde(default)]
-    pub size: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub platform: Option<OciPlatform>,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -72,7 +40,7 @@ pub struct ImageManifest {
     /// The full reference it was fetched by ("host/repo:tag", or
     /// "host/repo:tag@digest" for an entry of a list).
     pub reference: String,
-    pub descriptor: OciDescriptor,
+    pub descriptor: IndexEntry,
     /// The bytes the registry sent (empty in files of old docker versions).
     pub raw: Vec<u8>,
     /// The manifest's JSON as docker holds it (as sent, or compacted once
@@ -86,7 +54,7 @@ struct Record {
     #[serde(rename = "Ref", default)]
     reference: String,
     #[serde(rename = "Descriptor", default)]
-    descriptor: OciDescriptor,
+    descriptor: IndexEntry,
     #[serde(rename = "Raw", default, skip_serializing_if = "String::is_empty")]
     raw: String,
     #[serde(
@@ -105,7 +73,7 @@ struct Record {
     #[serde(rename = "Digest", default, skip_serializing)]
     old_digest: String,
     #[serde(rename = "Platform", default, skip_serializing)]
-    old_platform: Option<OciPlatform>,
+    old_platform: Option<Platform>,
 }
 
 impl ImageManifest {
@@ -171,11 +139,12 @@ impl ImageManifest {
             // As docker reads its old files: the descriptor from the
             // payload and the separate fields.
             if let Ok((media, p)) = m.payload() {
-                m.descriptor = OciDescriptor {
+                m.descriptor = IndexEntry {
                     media_type: media,
                     digest: rec.old_digest,
                     size: p.len() as i64,
                     platform: rec.old_platform,
+                    ..Default::default()
                 };
             }
         }
@@ -202,12 +171,7 @@ impl ImageManifest {
 }
 
 fn schema2_media_type(p: &[u8]) -> String {
-    #[derive(Deserialize)]
-    struct M {
-        #[serde(default, rename = "mediaType")]
-        media_type: String,
-    }
-    serde_json::from_slice::<M>(p)
+    serde_json::from_slice::<Probe>(p)
         .map(|m| m.media_type)
         .unwrap_or_default()
 }
@@ -250,6 +214,9 @@ pub fn list_json(
     target: &Reference,
     ms: &[ImageManifest],
 ) -> Result<(&'static str, Vec<u8>), RegistryError> {
+    // distribution's `ManifestDescriptor` (what docker's client builds
+    // lists from): its own field order and omissions, not an OCI
+    // descriptor's.
     #[derive(Serialize)]
     struct Entry<'a> {
         #[serde(rename = "mediaType", skip_serializing_if = "str::is_empty")]
@@ -258,7 +225,7 @@ pub fn list_json(
         size: i64,
         #[serde(skip_serializing_if = "str::is_empty")]
         digest: &'a str,
-        platform: OciPlatform,
+        platform: Platform,
     }
     #[derive(Serialize)]
     struct List<'a> {
@@ -313,29 +280,10 @@ pub enum Remote {
 /// Content-Type the registry sent.
 enum Doc {
     Manifest(Kind),
-    List(Vec<ListEntry>),
-}
-
-#[derive(Deserialize)]
-struct ListEntry {
-    #[serde(default)]
-    digest: String,
-    #[serde(default)]
-    platform: Option<OciPlatform>,
+    List(Vec<IndexEntry>),
 }
 
 fn classify(m: &FetchedManifest) -> Result<Doc, RegistryError> {
-    #[derive(Deserialize)]
-    struct Probe {
-        #[serde(default, rename = "mediaType")]
-        media_type: String,
-        #[serde(default)]
-        config: Option<serde_json::Value>,
-        #[serde(default)]
-        layers: Option<serde_json::Value>,
-        #[serde(default)]
-        manifests: Option<Vec<ListEntry>>,
-    }
     let bad = |e: String| RegistryError::Invalid(e);
     let p: Probe = serde_json::from_slice(&m.bytes).map_err(|e| bad(e.to_string()))?;
     match m.content_type.as_str() {
@@ -370,7 +318,7 @@ fn classify(m: &FetchedManifest) -> Result<Doc, RegistryError> {
             Ok(Doc::List(p.manifests.unwrap_or_default()))
         }
         MEDIA_OCI_INDEX => {
-            if p.config.is_some() || p.layers.is_some() {
+            if p.has_config() || p.has_layers() {
                 return Err(bad("index: expected index but found manifest".into()));
             }
             if !p.media_type.is_empty() && p.media_type != MEDIA_OCI_INDEX {
@@ -459,17 +407,13 @@ impl Client {
     }
 
     /// The os/architecture fields of the image's config.
-    fn config_platform(
-        &self,
-        r: &Reference,
-        m: &ImageManifest,
-    ) -> Result<OciPlatform, RegistryError> {
+    fn config_platform(&self, r: &Reference, m: &ImageManifest) -> Result<Platform, RegistryError> {
         let Some((_, p)) = &m.payload else {
-            return Ok(OciPlatform::default());
+            return Ok(Platform::default());
         };
         let v: serde_json::Value = serde_json::from_slice(p).unwrap_or_default();
         let Some(digest) = v.pointer("/config/digest").and_then(|d| d.as_str()) else {
-            return Ok(OciPlatform::default());
+            return Ok(Platform::default());
         };
         let scope = format!("repository:{}:pull", r.path);
         let data = super::transfer::read_blob(&self.reg, r, digest, &scope)?;
@@ -488,7 +432,7 @@ impl Client {
     fn entries(
         &self,
         r: &Reference,
-        entries: &[ListEntry],
+        entries: &[IndexEntry],
     ) -> Result<Vec<ImageManifest>, RegistryError> {
         let queue = Mutex::new(0..entries.len());
         let results: Mutex<Vec<Option<Result<ImageManifest, RegistryError>>>> =
@@ -518,7 +462,7 @@ impl Client {
             .collect()
     }
 
-    fn entry(&self, r: &Reference, e: &ListEntry) -> Result<ImageManifest, RegistryError> {
+    fn entry(&self, r: &Reference, e: &IndexEntry) -> Result<ImageManifest, RegistryError> {
         let m = self.fetch(r, &e.digest)?;
         let kind = match classify(&m)? {
             Doc::Manifest(k) => k,
@@ -632,11 +576,11 @@ fn image_manifest(reference: String, kind: Kind, m: FetchedManifest) -> ImageMan
     };
     ImageManifest {
         reference,
-        descriptor: OciDescriptor {
+        descriptor: IndexEntry {
             media_type,
             digest: m.digest,
             size: m.bytes.len() as i64,
-            platform: None,
+            ..Default::default()
         },
         raw: m.bytes.clone(),
         payload: Some((kind, m.bytes)),
@@ -847,11 +791,11 @@ mod tests {
         reference: &str,
         kind: Kind,
         payload: &str,
-        platform: Option<OciPlatform>,
+        platform: Option<Platform>,
     ) -> ImageManifest {
         ImageManifest {
             reference: reference.into(),
-            descriptor: OciDescriptor {
+            descriptor: IndexEntry {
                 media_type: match kind {
                     Kind::Oci => MEDIA_OCI_MANIFEST.into(),
                     Kind::Schema2 => MEDIA_DOCKER_MANIFEST.into(),
@@ -859,6 +803,7 @@ mod tests {
                 digest: format!("sha256:{}", sha256_hex(payload.as_bytes())),
                 size: payload.len() as i64,
                 platform,
+                ..Default::default()
             },
             raw: payload.as_bytes().to_vec(),
             payload: Some((kind, payload.as_bytes().to_vec())),
@@ -872,7 +817,7 @@ mod tests {
             "docker.io/library/x:latest",
             Kind::Schema2,
             p,
-            Some(OciPlatform {
+            Some(Platform {
                 architecture: "amd64".into(),
                 os: "linux".into(),
                 ..Default::default()
@@ -899,7 +844,7 @@ mod tests {
     #[test]
     fn lists_are_rebuilt_as_docker_builds_them() {
         let plat = |a: &str| {
-            Some(OciPlatform {
+            Some(Platform {
                 architecture: a.into(),
                 os: "linux".into(),
                 variant: if a == "arm" {
