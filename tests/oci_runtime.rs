@@ -522,3 +522,54 @@ fn containerd_runs_containers_through_rdock_runtime() {
         );
     }
 }
+
+#[test]
+fn podman_runs_containers_through_rdock_runtime() {
+    let Some(pm) = common::podman::Podman::new() else {
+        return;
+    };
+    let r = common::Rdock::with_busybox();
+    let archive = r.dir.path().join("bb.tar");
+    r.run(&["save", "-o", archive.to_str().unwrap(), "busybox"])
+        .ok();
+    pm.ok(&["load", "-i", archive.to_str().unwrap()]);
+    let rt = runtime_bin();
+    // This host's hard RLIMIT_NOFILE is below podman's default.
+    let limits = [
+        "--ulimit",
+        "nofile=1024:1024",
+        "--ulimit",
+        "nproc=4096:4096",
+        "--network",
+        "none",
+    ];
+    let run = |extra: &[&str]| -> Output {
+        let mut args = vec!["run", "--runtime", rt];
+        args.extend_from_slice(&limits);
+        args.extend_from_slice(extra);
+        pm.cmd(&args).output().unwrap()
+    };
+    let o = run(&["--rm", "busybox", "sh", "-c", "echo hi $(id -u); exit 3"]);
+    assert_eq!(text(&o).0, "hi 0\n", "{:?}", text(&o));
+    assert_eq!(o.status.code(), Some(3));
+
+    let o = run(&["-d", "--name", "pd1", "busybox", "sleep", "300"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let o = pm
+        .cmd(&["exec", "pd1", "sh", "-c", "echo exec; exit 2"])
+        .output()
+        .unwrap();
+    assert_eq!(text(&o).0, "exec\n");
+    assert_eq!(o.status.code(), Some(2));
+    pm.ok(&["pause", "pd1"]);
+    assert_eq!(
+        pm.ok(&["inspect", "--format", "{{.State.Status}}", "pd1"])
+            .trim(),
+        "paused"
+    );
+    pm.ok(&["unpause", "pd1"]);
+    pm.ok(&["kill", "pd1"]);
+    assert_eq!(pm.ok(&["wait", "pd1"]).trim(), "137");
+    pm.ok(&["rm", "pd1"]);
+    assert_eq!(pm.ok(&["ps", "-aq"]), "");
+}
