@@ -450,10 +450,11 @@ pub(crate) fn make_node(root: &OwnedFd, n: &super::devices::Node) -> Result<()> 
     let d = dir.fd.as_raw_fd();
     // A node the image or /dev already has at that path is replaced.
     let _ = nix::unistd::unlinkat(Some(d), name, nix::unistd::UnlinkatFlags::NoRemoveDir);
-    let kind = if n.kind == 'b' {
-        SFlag::S_IFBLK
-    } else {
-        SFlag::S_IFCHR
+    let kind = match n.kind {
+        'b' => SFlag::S_IFBLK,
+        // An OCI config's FIFO ("p").
+        'p' => SFlag::S_IFIFO,
+        _ => SFlag::S_IFCHR,
     };
     let dev = nix::sys::stat::makedev(u64::from(n.major), u64::from(n.minor));
     mknodat(d, name, kind, n.mode & 0o777, dev)?;

@@ -48,6 +48,11 @@ pub fn create(root: &Path, id: &str, opts: &CreateOptions) -> Result<i32> {
     }
     let made = (|| -> Result<(i32, Cgroup)> {
         crate::util::mkdirs_private(&dir).map_err(|e| OciError::io("state dir", e))?;
+        // The config as created: later edits of the bundle's must not
+        // change the container (exec reads this copy).
+        let json = serde_json::to_vec(&spec).map_err(|e| OciError::Config(e.to_string()))?;
+        crate::util::write_mode(&dir.join("config.json"), &json, crate::util::PRIVATE_FILE)
+            .map_err(|e| OciError::io("saving the config", e))?;
         let cg = Cgroup::create(&plan.cgroup_parent, &plan.cgroup_name)?;
         let pid = launch(&dir, &mut plan, &cg, &spec, opts).inspect_err(|_| {
             let _ = cg.remove();
@@ -511,7 +516,7 @@ pub fn exec(root: &Path, id: &str, opts: &ExecOptions) -> Result<i32> {
     init.extra.preserve_fds = opts.preserve_fds;
     // The container's seccomp filter applies to every process in it: read
     // it again from the bundle's config.
-    if let Ok(spec) = lower::load(&entry.saved.bundle) {
+    if let Ok(spec) = lower::load(&entry.dir) {
         if let Some(s) = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
             init.seccomp = lower::seccomp_program(s, init.caps)?;
         }
@@ -535,7 +540,7 @@ pub fn exec(root: &Path, id: &str, opts: &ExecOptions) -> Result<i32> {
 /// for `exec` without `--process`).
 pub fn container_process(root: &Path, id: &str) -> Result<oci_spec::runtime::Process> {
     let entry = Entry::load(root, id)?;
-    let spec = lower::load(&entry.saved.bundle)?;
+    let spec = lower::load(&entry.dir)?;
     spec.process()
         .clone()
         .ok_or_else(|| OciError::Config("the container's config has no process".into()))
