@@ -121,23 +121,32 @@ const PROBE: &str =
     ls /dev; ulimit -n; umask; \
     awk '{for (i = 7; $i != \"-\"; i++); print $5, $6, $(i+1), $(i+3)}' /proc/self/mountinfo";
 
-#[test]
-fn run_makes_the_container_runc_makes() {
+/// `run` of one bundle by rdock-runtime and by runc: the container's
+/// stdout and exit status, each.
+fn both_run(b: &Bundle, id: &str) -> Option<(Output, Output)> {
     if Command::new("runc").arg("--version").output().is_err() {
         eprintln!("runc is not installed: skipping the comparison");
-        return;
+        return None;
     }
-    let b = Bundle::new(|c| set_args(c, PROBE));
-    let id = unique("same");
-    let ours = b.rt(&["run", &id]);
+    let ours = b.rt(&["run", id]);
     let runc = Command::new("runc")
         .arg("--root")
         .arg(b.path().join("runc-state"))
-        .args(["run", &id])
+        .args(["run", id])
         .current_dir(b.path())
         .stdin(Stdio::null())
         .output()
         .unwrap();
+    Some((ours, runc))
+}
+
+#[test]
+fn run_makes_the_container_runc_makes() {
+    let b = Bundle::new(|c| set_args(c, PROBE));
+    let id = unique("same");
+    let Some((ours, runc)) = both_run(&b, &id) else {
+        return;
+    };
     assert!(runc.status.success(), "runc: {:?}", text(&runc));
     assert!(ours.status.success(), "rdock-runtime: {:?}", text(&ours));
     assert_eq!(text(&ours).0, text(&runc).0);
@@ -145,6 +154,41 @@ fn run_makes_the_container_runc_makes() {
     // Nothing kept: no state, no cgroup.
     assert!(common::cgroups_of(&id).is_empty());
     assert_eq!(text(&b.rt(&["list", "-q"])).0, "");
+}
+
+#[test]
+fn a_user_namespace_as_runc_makes_it() {
+    let b = Bundle::new(|c| {
+        set_args(
+            c,
+            "id; cat /proc/self/uid_map /proc/self/gid_map; ls -ln /bin/busybox; \
+             grep CapEff /proc/self/status; touch /bin/x; echo status $?",
+        );
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"type": "user"}));
+        let map = serde_json::json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+        c["linux"]["uidMappings"] = map.clone();
+        c["linux"]["gidMappings"] = map;
+        c["root"]["readonly"] = Value::Bool(false);
+    });
+    let id = unique("userns");
+    let Some((ours, runc)) = both_run(&b, &id) else {
+        return;
+    };
+    assert_eq!(
+        text(&ours).0,
+        text(&runc).0,
+        "{:?} {:?}",
+        text(&ours).1,
+        text(&runc).1
+    );
+    assert_eq!(ours.status.code(), runc.status.code());
+    let out = text(&ours).0;
+    assert!(out.contains("0     100000      65536"), "{out}");
+    // The rootfs is the host's root's: not the container root's to write.
+    assert!(out.contains("status 1"), "{out}");
 }
 
 #[test]

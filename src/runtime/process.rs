@@ -89,6 +89,9 @@ pub struct ProcessExtras {
     /// Namespaces joined by path (fd, CLONE_NEW* type) that `NsMode` does
     /// not cover (uts, cgroup), held open by the caller.
     pub join: Vec<(RawFd, libc::c_int)>,
+    /// No new mount namespace (an OCI config without one): the host's
+    /// mounts, no rootfs setup, as runc does.
+    pub host_mount_ns: bool,
 }
 
 /// Where a namespace of a new container comes from.
@@ -312,7 +315,11 @@ fn spawn_inner(
     let mut flags = if joining {
         0
     } else {
-        let mut f = libc::CLONE_NEWNS;
+        let mut f = if spec.extra.host_mount_ns {
+            0
+        } else {
+            libc::CLONE_NEWNS
+        };
         if spec.pid_ns == NsMode::Private {
             f |= libc::CLONE_NEWPID;
         }
@@ -562,6 +569,11 @@ fn child_main(
     };
     let mut f = std::fs::File::from(err_w);
     let _ = f.write_all(&encode_error(&e));
+    if spec.extra.start_gate.is_some() {
+        // Past `create`, nobody reads the error pipe: the container's
+        // stderr is where it can be seen.
+        let _ = writeln!(std::io::stderr(), "rdock-runtime: container init: {e}");
+    }
     // SAFETY: _exit skips atexit handlers and stdio flushing that belong to the parent.
     unsafe { libc::_exit(1) }
 }
@@ -609,7 +621,9 @@ fn init(
             domainname,
         } => {
             enter_namespaces(spec)?;
-            super::oci::rootfs::setup(rootfs)?;
+            if !spec.extra.host_mount_ns {
+                super::oci::rootfs::setup(rootfs)?;
+            }
             set_names(hostname.as_deref(), domainname.as_deref())?;
         }
         InitMode::Join { namespaces, .. } => {

@@ -9,6 +9,7 @@ use crate::runtime::devices::{Node, Rule};
 use crate::runtime::process::{InitMode, InitSpec, NsMode, ProcessExtras};
 use crate::runtime::resources::Resources;
 use crate::runtime::rlimits::Ulimit;
+use crate::runtime::userns::{IdMap, Remap};
 use crate::runtime::{caps, seccomp};
 use oci_spec::runtime::{Capabilities, LinuxNamespaceType, LinuxResources, Process, Spec};
 use serde::Serialize;
@@ -29,6 +30,19 @@ pub struct Plan {
     pub unified: Vec<(String, String)>,
     /// Namespaces joined by path: open until the init is spawned.
     pub held: Vec<OwnedFd>,
+    /// Host uid and gid of the container's root (its user namespace's
+    /// mapping of 0; 0 without one): what the init's files are owned by.
+    pub root_ids: (u32, u32),
+}
+
+fn container_root(linux: &oci_spec::runtime::Linux) -> (u32, u32) {
+    let of = |m: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| {
+        m.iter()
+            .flatten()
+            .find(|m| m.container_id() == 0)
+            .map_or(0, |m| m.host_id())
+    };
+    (of(linux.uid_mappings()), of(linux.gid_mappings()))
 }
 
 /// Read `config.json` from a bundle.
@@ -88,6 +102,9 @@ pub fn lower(spec: &Spec, bundle: &Path, id: &str) -> Result<Plan> {
     init.own_uts = ns.new_uts;
     init.private_cgroupns = ns.new_cgroup;
     init.extra.join = ns.join;
+    init.extra.host_mount_ns = !ns.new_mount;
+    init.userns = user_namespace(linux, ns.user, &mut held)?;
+    let root_ids = container_root(linux);
     if spec.hostname().as_ref().is_some_and(|h| !h.is_empty()) && !ns.new_uts {
         return Err(invalid(
             "unable to set hostname without a private UTS namespace",
@@ -129,11 +146,6 @@ pub fn lower(spec: &Spec, bundle: &Path, id: &str) -> Result<Plan> {
             _ => Some(0),
         };
     }
-    if linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty()) {
-        return Err(OciError::Unsupported(
-            "user namespaces (uidMappings) are not supported by rdock-runtime yet".into(),
-        ));
-    }
     let (cgroup_parent, cgroup_name) = cgroup_path(linux.cgroups_path().as_deref(), id)?;
     let res = linux.resources().as_ref();
     Ok(Plan {
@@ -147,6 +159,7 @@ pub fn lower(spec: &Spec, bundle: &Path, id: &str) -> Result<Plan> {
             .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default(),
         held,
+        root_ids,
     })
 }
 
@@ -257,7 +270,54 @@ fn cap_sets(p: &Process) -> Result<(u64, caps::Sets)> {
     ))
 }
 
+/// Where the process's user namespace comes from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum UserNs {
+    Host,
+    New,
+    /// An fd in `held`.
+    Join(i32),
+}
+
+/// The user namespace the init enters last: a new one with the config's
+/// mappings (made now, held by an fd), or one joined by path.
+fn user_namespace(
+    linux: &oci_spec::runtime::Linux,
+    user: UserNs,
+    held: &mut Vec<OwnedFd>,
+) -> Result<Option<i32>> {
+    let maps = |m: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| -> Vec<IdMap> {
+        m.iter()
+            .flatten()
+            .map(|m| IdMap {
+                container: m.container_id(),
+                host: m.host_id(),
+                size: m.size(),
+            })
+            .collect()
+    };
+    let (uids, gids) = (maps(linux.uid_mappings()), maps(linux.gid_mappings()));
+    match user {
+        UserNs::Host if !uids.is_empty() || !gids.is_empty() => Err(invalid(
+            "uidMappings/gidMappings given without a user namespace",
+        )),
+        UserNs::Host => Ok(None),
+        UserNs::Join(fd) => Ok(Some(fd)),
+        UserNs::New if uids.is_empty() || gids.is_empty() => Err(invalid(
+            "a new user namespace needs uidMappings and gidMappings",
+        )),
+        UserNs::New => {
+            let fd = Remap { uids, gids }.create_ns()?;
+            let raw = fd.as_raw_fd();
+            held.push(fd);
+            Ok(Some(raw))
+        }
+    }
+}
+
 struct Namespaces {
+    new_mount: bool,
+    user: UserNs,
     pid: NsMode,
     ipc: NsMode,
     new_net: bool,
@@ -283,6 +343,8 @@ fn namespaces(
     held: &mut Vec<OwnedFd>,
 ) -> Result<Namespaces> {
     let mut ns = Namespaces {
+        new_mount: false,
+        user: UserNs::Host,
         pid: NsMode::Host,
         ipc: NsMode::Host,
         new_net: false,
@@ -291,11 +353,10 @@ fn namespaces(
         new_cgroup: false,
         join: Vec::new(),
     };
-    let mut mount = false;
     for n in list {
         let path = n.path().as_ref().filter(|p| !p.as_os_str().is_empty());
         match (n.typ(), path) {
-            (LinuxNamespaceType::Mount, None) => mount = true,
+            (LinuxNamespaceType::Mount, None) => ns.new_mount = true,
             (LinuxNamespaceType::Mount, Some(_)) => {
                 return Err(OciError::Unsupported(
                     "joining a mount namespace by path is not supported".into(),
@@ -315,22 +376,14 @@ fn namespaces(
             (LinuxNamespaceType::Cgroup, Some(p)) => {
                 ns.join.push((open_ns(p, held)?, libc::CLONE_NEWCGROUP))
             }
-            (LinuxNamespaceType::User, _) => {
-                return Err(OciError::Unsupported(
-                    "user namespaces are not supported by rdock-runtime yet".into(),
-                ))
-            }
+            (LinuxNamespaceType::User, None) => ns.user = UserNs::New,
+            (LinuxNamespaceType::User, Some(p)) => ns.user = UserNs::Join(open_ns(p, held)?),
             (LinuxNamespaceType::Time, _) => {
                 return Err(OciError::Unsupported(
                     "time namespaces are not supported by rdock-runtime yet".into(),
                 ))
             }
         }
-    }
-    if !mount {
-        return Err(invalid(
-            "namespaces: a new mount namespace is required (rootfs setup)",
-        ));
     }
     Ok(ns)
 }
@@ -576,7 +629,7 @@ pub fn features() -> serde_json::Value {
         "hooks": ["prestart", "createRuntime", "poststart", "poststop"],
         "mountOptions": mount_options,
         "linux": {
-            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "uts"],
+            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"],
             "capabilities": caps,
             "cgroup": {"v1": true, "v2": true, "systemd": false, "systemdUser": false},
             "seccomp": {

@@ -124,6 +124,11 @@ fn launch(
     let fifo = dir.join(FIFO);
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600))
         .map_err(|e| OciError::io("creating the exec fifo", e.into()))?;
+    // The init opens it as the container's root (another uid in a user
+    // namespace); the state dir stays 0700, so only through its fd.
+    let (uid, gid) = plan.root_ids;
+    nix::unistd::chown(&fifo, Some(uid.into()), Some(gid.into()))
+        .map_err(|e| OciError::io("chown of the exec fifo", e.into()))?;
     let gate = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_PATH)
