@@ -330,7 +330,7 @@ fn exit_status_and_hooks() {
     let r = b.rt(&["run", &id]);
     assert_eq!(r.status.code(), Some(7), "{:?}", text(&r));
     for (name, status) in [
-        ("prestart", "creating"),
+        ("prestart", "created"),
         ("poststart", "running"),
         ("poststop", "stopped"),
     ] {

@@ -56,13 +56,7 @@ pub(crate) fn prepare(
     // no longer needed.
     let mut held = Vec::new();
     let mut namespaces = Vec::new();
-    for (name, kind) in [
-        ("ipc", libc::CLONE_NEWIPC),
-        ("uts", libc::CLONE_NEWUTS),
-        ("net", libc::CLONE_NEWNET),
-        ("cgroup", libc::CLONE_NEWCGROUP),
-        ("mnt", libc::CLONE_NEWNS),
-    ] {
+    for (name, kind) in process::JOIN_ORDER {
         let fd = open_ns(pid, name)?;
         namespaces.push((fd.as_raw_fd(), kind));
         held.push(fd);

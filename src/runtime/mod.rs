@@ -5,6 +5,7 @@
 pub mod caps;
 pub mod cgroups;
 pub mod devices;
+mod init_steps;
 pub mod mountspec;
 pub mod oci;
 pub mod process;

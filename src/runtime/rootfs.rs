@@ -255,13 +255,19 @@ pub fn setup(spec: &RootfsSpec) -> Result<()> {
     umount2(".", MntFlags::MNT_DETACH).map_err(sys("detaching the old root"))?;
     nix::unistd::chdir("/").map_err(sys("chdir /"))?;
 
-    for (k, v) in &spec.sysctls {
+    apply_sysctls(&spec.sysctls)?;
+    if !spec.privileged && !spec.unmask {
+        mask_paths(MASKED, READONLY)?;
+    }
+    Ok(())
+}
+
+/// Write each sysctl under /proc/sys (after pivot_root: the container's).
+pub(crate) fn apply_sysctls(sysctls: &[(String, String)]) -> Result<()> {
+    for (k, v) in sysctls {
         let path = format!("/proc/sys/{}", k.replace('.', "/"));
         std::fs::write(&path, v)
             .map_err(|e| RuntimeError::io(format!("setting sysctl {k}={v}"), e))?;
-    }
-    if !spec.privileged && !spec.unmask {
-        mask_paths(MASKED, READONLY)?;
     }
     Ok(())
 }

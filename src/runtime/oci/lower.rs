@@ -105,7 +105,13 @@ pub fn lower(spec: &Spec, bundle: &Path, id: &str) -> Result<Plan> {
     init.extra.host_mount_ns = !ns.new_mount;
     init.userns = user_namespace(linux, ns.user, &mut held)?;
     let root_ids = container_root(linux);
-    if spec.hostname().as_ref().is_some_and(|h| !h.is_empty()) && !ns.new_uts {
+    let own_uts = ns.new_uts
+        || init
+            .extra
+            .join
+            .iter()
+            .any(|(_, t)| *t == libc::CLONE_NEWUTS);
+    if spec.hostname().as_ref().is_some_and(|h| !h.is_empty()) && !own_uts {
         return Err(invalid(
             "unable to set hostname without a private UTS namespace",
         ));
@@ -134,8 +140,8 @@ pub fn lower(spec: &Spec, bundle: &Path, id: &str) -> Result<Plan> {
     };
     init.mode = InitMode::Oci {
         rootfs: Box::new(rootfs),
-        hostname: spec.hostname().clone().filter(|_| ns.new_uts),
-        domainname: spec.domainname().clone().filter(|_| ns.new_uts),
+        hostname: spec.hostname().clone().filter(|_| own_uts),
+        domainname: spec.domainname().clone().filter(|_| own_uts),
     };
     if let Some(s) = linux.seccomp() {
         init.seccomp = seccomp_program(s, init.caps)?;
@@ -357,10 +363,10 @@ fn namespaces(
         let path = n.path().as_ref().filter(|p| !p.as_os_str().is_empty());
         match (n.typ(), path) {
             (LinuxNamespaceType::Mount, None) => ns.new_mount = true,
-            (LinuxNamespaceType::Mount, Some(_)) => {
-                return Err(OciError::Unsupported(
-                    "joining a mount namespace by path is not supported".into(),
-                ))
+            // As runc: joined first, then the rootfs set up in it.
+            (LinuxNamespaceType::Mount, Some(p)) => {
+                ns.new_mount = true;
+                ns.join.push((open_ns(p, held)?, libc::CLONE_NEWNS));
             }
             (LinuxNamespaceType::Pid, None) => ns.pid = NsMode::Private,
             (LinuxNamespaceType::Pid, Some(p)) => ns.pid = NsMode::Join(open_ns(p, held)?),

@@ -148,19 +148,23 @@ fn launch(
         .unwrap_or_default();
     let annotations = spec.annotations().clone().unwrap_or_default();
     let mut before = |pid: i32| -> crate::runtime::Result<()> {
-        let state = serde_json::json!({
-            "ociVersion": state::OCI_VERSION, "id": id, "status": "creating",
-            "pid": pid, "bundle": bundle, "annotations": annotations,
-        });
-        let list = hooks
-            .prestart()
-            .iter()
-            .flatten()
-            .chain(hooks.create_runtime().iter().flatten());
-        for h in list {
-            run_hook(h, &state).map_err(|e| crate::runtime::RuntimeError::Other(e.to_string()))?;
-        }
-        Ok(())
+        let state = |status: &str| {
+            serde_json::json!({
+                "ociVersion": state::OCI_VERSION, "id": id, "status": status,
+                "pid": pid, "bundle": bundle, "annotations": annotations,
+            })
+        };
+        // prestart (deprecated) as the runtime-tools suite reads the spec:
+        // the container "created"; createRuntime while "creating".
+        let run = |list: &Option<Vec<oci_spec::runtime::Hook>>, status: &str| {
+            for h in list.iter().flatten() {
+                run_hook(h, &state(status))
+                    .map_err(|e| crate::runtime::RuntimeError::Other(e.to_string()))?;
+            }
+            Ok(())
+        };
+        run(hooks.prestart(), "created")?;
+        run(hooks.create_runtime(), "creating")
     };
     if hooks
         .create_container()
@@ -497,13 +501,7 @@ pub fn exec(root: &Path, id: &str, opts: &ExecOptions) -> Result<i32> {
         std::fs::read_link(format!("/proc/self/ns/{name}")).ok()
             != std::fs::read_link(format!("/proc/{pid}/ns/{name}")).ok()
     };
-    for (name, kind) in [
-        ("ipc", libc::CLONE_NEWIPC),
-        ("uts", libc::CLONE_NEWUTS),
-        ("net", libc::CLONE_NEWNET),
-        ("cgroup", libc::CLONE_NEWCGROUP),
-        ("mnt", libc::CLONE_NEWNS),
-    ] {
+    for (name, kind) in process::JOIN_ORDER {
         if !own(name) {
             continue;
         }

@@ -7,8 +7,8 @@
 
 use crate::runtime::devices::Node;
 use crate::runtime::rootfs::{
-    do_mount, make_node, mask_paths, mount_cgroups_v1, open_dir, resolve, set_attr, sys, Kind,
-    DEVICES, DEV_LINKS,
+    apply_sysctls, do_mount, make_node, mask_paths, mount_cgroups_v1, open_dir, resolve, set_attr,
+    sys, Kind, DEVICES, DEV_LINKS,
 };
 use crate::runtime::{Result, RuntimeError};
 use nix::mount::{umount2, MntFlags, MsFlags};
@@ -176,14 +176,14 @@ fn recursive_attr(o: &str) -> Option<(u64, u64)> {
 /// Runs in the clone child, in its new mount namespace, as root. On return
 /// the process is in the new root with the old one detached.
 pub fn setup(spec: &OciRootfs) -> Result<()> {
-    let prop = spec
-        .propagation
-        .unwrap_or(MsFlags::MS_SLAVE | MsFlags::MS_REC);
+    // runc's default until the root is pivoted: rslave. The config's
+    // rootfsPropagation goes on "/" after pivot_root, which refuses a
+    // shared parent, and a bind of an unbindable tree fails.
     do_mount(
         None,
         Path::new("/"),
         None,
-        prop | MsFlags::MS_REC,
+        MsFlags::MS_SLAVE | MsFlags::MS_REC,
         None,
         "setting the propagation of /",
     )?;
@@ -229,14 +229,18 @@ pub fn setup(spec: &OciRootfs) -> Result<()> {
             "setting rootfsPropagation",
         )?;
     }
-    for (k, v) in &spec.sysctls {
-        let path = format!("/proc/sys/{}", k.replace('.', "/"));
-        std::fs::write(&path, v)
-            .map_err(|e| RuntimeError::io(format!("setting sysctl {k}={v}"), e))?;
-    }
+    apply_sysctls(&spec.sysctls)?;
     // runc's order: read-only paths, then masked ones.
     mask_paths(&[], &spec.readonly_paths)?;
     mask_paths(&spec.masked, &[])
+}
+
+/// Without a mount namespace of its own (an OCI config without one): no
+/// mounts at all, as runc; the process is only rooted in the bundle.
+pub fn chroot_only(spec: &OciRootfs) -> Result<()> {
+    nix::unistd::chdir(&spec.root).map_err(sys("chdir to the rootfs"))?;
+    nix::unistd::chroot(".").map_err(sys("chroot"))?;
+    nix::unistd::chdir("/").map_err(sys("chdir /"))
 }
 
 fn enter_root(spec: &OciRootfs) -> Result<()> {
