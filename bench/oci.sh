@@ -14,7 +14,10 @@ command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -q
 command -v runc >/dev/null || { apt-get update -qq && apt-get install -y -qq runc; }
 cargo build --release -q
 rt=$PWD/target/release/rdock-runtime
-work=$(mktemp -d /tmp/rdock-ocibench.XXXXXX)
+# The bench's temp dir and its cleanup (no rdock store is used here).
+rdock=$PWD/target/release/rdock
+source bench/lib.sh
+bench_store oci
 ctd_pid=
 cleanup() {
     for r in runc "$rt"; do
@@ -29,7 +32,7 @@ cleanup() {
         grep " $work" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l || true
         for h in /sys/fs/cgroup/*/; do rmdir "$h/rdkbench" 2>/dev/null || true; done
     fi
-    rm -rf "$work"
+    bench_store_cleanup
 }
 trap cleanup EXIT
 
