@@ -605,6 +605,42 @@ fn podman_runs_containers_through_rdock_runtime() {
         .unwrap();
     assert_eq!(text(&o).0, "exec\n");
     assert_eq!(o.status.code(), Some(2));
+    // run -it and exec -it: the terminal through conmon's console socket.
+    let sock = pm.dir.path().join("tmux.sock");
+    let line = format!(
+        "{} run -it --rm --runtime {rt} {}",
+        pm.shell(),
+        limits.join(" ")
+    );
+    let t = Tmux::start(
+        &sock,
+        90,
+        25,
+        &format!("{line} busybox sh; echo RUN-EXIT=$?; sleep 60"),
+    );
+    t.wait_for("/ #");
+    t.send(&["stty size; echo $((7*8))", "Enter"]);
+    let screen = t.wait_for("56");
+    assert!(screen.contains("25 90"), "{screen}");
+    t.send(&["exit 4", "Enter"]);
+    t.wait_for("RUN-EXIT=4");
+    drop(t);
+    let t = Tmux::start(
+        &sock.with_file_name("tmux2.sock"),
+        90,
+        25,
+        &format!(
+            "{} exec -it pd1 sh; echo EXEC-EXIT=$?; sleep 60",
+            pm.shell()
+        ),
+    );
+    t.wait_for("/ #");
+    t.send(&["tty; echo $((6*7))", "Enter"]);
+    let screen = t.wait_for("42");
+    assert!(screen.contains("/dev/pts/"), "{screen}");
+    t.send(&["exit 3", "Enter"]);
+    t.wait_for("EXEC-EXIT=3");
+    drop(t);
     pm.ok(&["pause", "pd1"]);
     assert_eq!(
         pm.ok(&["inspect", "--format", "{{.State.Status}}", "pd1"])

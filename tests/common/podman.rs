@@ -58,6 +58,18 @@ impl Podman {
         c
     }
 
+    /// `podman` with this store's options, as a shell command line (for
+    /// tmux sessions).
+    #[allow(dead_code)]
+    pub fn shell(&self) -> String {
+        let c = self.cmd(&[]);
+        std::iter::once(c.get_program())
+            .chain(c.get_args())
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     /// buildah on the same store.
     pub fn buildah(&self, args: &[&str]) -> Command {
         let mut c = self.tool("buildah");
