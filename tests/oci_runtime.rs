@@ -320,17 +320,30 @@ fn exit_status_and_hooks() {
     let o = out.path().to_str().unwrap().to_string();
     let hook = |name: &str| serde_json::json!({"path": "/bin/sh", "args": ["sh", "-c", format!("cat > {o}/{name}")]});
     let (pre, post_start, post_stop) = (hook("prestart"), hook("poststart"), hook("poststop"));
+    let (create_runtime, create_container) = (hook("createRuntime"), hook("createContainer"));
+    // startContainer's path and files are the container's: /out is the
+    // test's dir, bound in.
+    let start_container =
+        serde_json::json!({"path": "/bin/sh", "args": ["sh", "-c", "cat > /out/startContainer"]});
     let b = Bundle::new(|c| {
         set_args(c, "exit 7");
         c["hooks"] = serde_json::json!({
             "prestart": [pre], "poststart": [post_start], "poststop": [post_stop],
+            "createRuntime": [create_runtime], "createContainer": [create_container],
+            "startContainer": [start_container],
         });
+        c["mounts"].as_array_mut().unwrap().push(serde_json::json!({
+            "destination": "/out", "type": "bind", "source": o, "options": ["rbind", "rw"],
+        }));
     });
     let id = unique("hooks");
     let r = b.rt(&["run", &id]);
     assert_eq!(r.status.code(), Some(7), "{:?}", text(&r));
     for (name, status) in [
         ("prestart", "created"),
+        ("createRuntime", "creating"),
+        ("createContainer", "creating"),
+        ("startContainer", "created"),
         ("poststart", "running"),
         ("poststop", "stopped"),
     ] {
@@ -652,4 +665,39 @@ fn podman_runs_containers_through_rdock_runtime() {
     assert_eq!(pm.ok(&["wait", "pd1"]).trim(), "137");
     pm.ok(&["rm", "pd1"]);
     assert_eq!(pm.ok(&["ps", "-aq"]), "");
+}
+
+#[test]
+fn a_time_namespace_with_offsets() {
+    let b = Bundle::new(|c| {
+        set_args(c, "cut -d. -f1 /proc/uptime; readlink /proc/self/ns/time");
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"type": "time"}));
+        c["linux"]["timeOffsets"] = serde_json::json!({"boottime": {"secs": 864000}});
+    });
+    let id = unique("time");
+    let o = b.rt(&["run", &id]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let out = text(&o).0;
+    let mut lines = out.lines();
+    let uptime: u64 = lines.next().unwrap().parse().unwrap();
+    let host: u64 = std::fs::read_to_string("/proc/uptime")
+        .unwrap()
+        .split('.')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // Ten days ahead of the host's boot time, give or take the run.
+    assert!(uptime >= host + 864000 - 5, "{uptime} vs {host}");
+    let ns = lines.next().unwrap();
+    assert_ne!(
+        ns,
+        std::fs::read_link("/proc/self/ns/time")
+            .unwrap()
+            .to_str()
+            .unwrap()
+    );
 }

@@ -47,6 +47,7 @@ fn ns_name(kind: libc::c_int) -> &'static str {
         libc::CLONE_NEWUTS => "UTS",
         libc::CLONE_NEWCGROUP => "cgroup",
         libc::CLONE_NEWNS => "mount",
+        libc::CLONE_NEWTIME => "time",
         _ => "other",
     }
 }

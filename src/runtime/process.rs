@@ -93,6 +93,13 @@ pub struct ProcessExtras {
     /// No new mount namespace (an OCI config without one): the host's
     /// mounts, no rootfs setup, as runc does.
     pub host_mount_ns: bool,
+    /// startContainer hooks: run once started, just before exec (paths
+    /// in the container), with `hook_state`.
+    pub start_container: Vec<oci_spec::runtime::Hook>,
+    pub hook_state: Option<serde_json::Value>,
+    /// A new time namespace (entered at exec) with these
+    /// /proc/self/timens_offsets lines.
+    pub time_offsets: Option<String>,
 }
 
 /// Where a namespace of a new container comes from.
@@ -695,6 +702,18 @@ fn init(
     } else {
         rlimits::apply(&spec.ulimits)?;
     }
+    if let Some(offsets) = &spec.extra.time_offsets {
+        // Our children's time namespace, which execve enters; its clocks'
+        // offsets can only be set before any process is in it.
+        nix::sched::unshare(nix::sched::CloneFlags::from_bits_retain(
+            libc::CLONE_NEWTIME,
+        ))
+        .map_err(|e| RuntimeError::sys("unshare time namespace", e))?;
+        if !offsets.is_empty() {
+            std::fs::write("/proc/self/timens_offsets", offsets)
+                .map_err(|e| RuntimeError::io("writing timens_offsets", e))?;
+        }
+    }
     if let Some(fd) = spec.userns {
         // Last of the privileged steps: from here on root is the mapped
         // root, with capabilities over nothing of the host's.
@@ -826,6 +845,13 @@ fn init(
         wait_for_start(gate, err_w, host_proc.as_ref())?;
     }
     drop(host_proc);
+    // As runc: the pid as the container sees it, status "created".
+    super::oci::rootfs::run_init_hooks(
+        &spec.extra.start_container,
+        spec.extra.hook_state.as_ref(),
+        nix::unistd::getpid().as_raw(),
+        "created",
+    )?;
     if let Some(p) = spec.extra.personality {
         // SAFETY: personality(2) takes a plain integer.
         if unsafe { libc::personality(p) } == -1 {

@@ -12,6 +12,10 @@ use std::path::{Path, PathBuf};
 pub struct ThrottleDevice {
     pub path: String,
     pub rate: u64,
+    /// (major, minor) when given by number (an OCI config); else looked
+    /// up from `path`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub numbers: Option<(u64, u64)>,
 }
 
 /// A `--blkio-weight-device` entry.
@@ -19,6 +23,9 @@ pub struct ThrottleDevice {
 pub struct WeightDevice {
     pub path: String,
     pub weight: u16,
+    /// As `ThrottleDevice::numbers`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub numbers: Option<(u64, u64)>,
 }
 
 /// The limits of one container, in docker's HostConfig terms (0 = unset).
@@ -196,6 +203,7 @@ pub fn parse_throttle(flag: &str, s: &str, bps: bool) -> Result<ThrottleDevice> 
     Ok(ThrottleDevice {
         path: path.to_string(),
         rate,
+        numbers: None,
     })
 }
 
@@ -215,6 +223,7 @@ pub fn parse_weight_device(s: &str) -> Result<WeightDevice> {
     Ok(WeightDevice {
         path: path.to_string(),
         weight,
+        numbers: None,
     })
 }
 
@@ -559,7 +568,7 @@ impl Resources {
             (&self.device_write_iops, "wiops"),
         ] {
             for d in list {
-                let (maj, min) = device_numbers(&d.path)?;
+                let (maj, min) = d.numbers.map_or_else(|| device_numbers(&d.path), Ok)?;
                 w("io.max", format!("{maj}:{min} {key}={}", d.rate))?;
             }
         }
@@ -649,7 +658,7 @@ impl Resources {
                 w(weight_file, self.blkio_weight.to_string())?;
             }
             for d in &self.blkio_weight_device {
-                let (maj, min) = device_numbers(&d.path)?;
+                let (maj, min) = d.numbers.map_or_else(|| device_numbers(&d.path), Ok)?;
                 w(
                     &format!("{weight_file}_device"),
                     format!("{maj}:{min} {}", d.weight),
@@ -662,7 +671,7 @@ impl Resources {
                 (&self.device_write_iops, "blkio.throttle.write_iops_device"),
             ] {
                 for d in list {
-                    let (maj, min) = device_numbers(&d.path)?;
+                    let (maj, min) = d.numbers.map_or_else(|| device_numbers(&d.path), Ok)?;
                     w(file, format!("{maj}:{min} {}", d.rate))?;
                 }
             }

@@ -7,7 +7,7 @@ use super::rootfs::{parse_options, propagation, OciMount, OciRootfs};
 use super::OciError;
 use crate::runtime::devices::{Node, Rule};
 use crate::runtime::process::{InitMode, InitSpec, NsMode, ProcessExtras};
-use crate::runtime::resources::Resources;
+use crate::runtime::resources::{Resources, ThrottleDevice, WeightDevice};
 use crate::runtime::rlimits::Ulimit;
 use crate::runtime::userns::{IdMap, Remap};
 use crate::runtime::{caps, seccomp};
@@ -103,6 +103,26 @@ pub fn lower(spec: &Spec, bundle: &Path, id: &str) -> Result<Plan> {
     init.private_cgroupns = ns.new_cgroup;
     init.extra.join = ns.join;
     init.extra.host_mount_ns = !ns.new_mount;
+    if ns.new_time {
+        let offsets = linux
+            .time_offsets()
+            .as_ref()
+            .map(|m| {
+                m.iter()
+                    .map(|(clock, o)| {
+                        format!(
+                            "{clock} {} {}\n",
+                            o.secs().unwrap_or(0),
+                            o.nanosecs().unwrap_or(0)
+                        )
+                    })
+                    .collect::<String>()
+            })
+            .unwrap_or_default();
+        init.extra.time_offsets = Some(offsets);
+    } else if linux.time_offsets().as_ref().is_some_and(|m| !m.is_empty()) {
+        return Err(invalid("timeOffsets given without a time namespace"));
+    }
     init.userns = user_namespace(linux, ns.user, &mut held)?;
     let root_ids = container_root(linux);
     let own_uts = ns.new_uts
@@ -137,6 +157,8 @@ pub fn lower(spec: &Spec, bundle: &Path, id: &str) -> Result<Plan> {
             .unwrap_or_default(),
         cgroup_dirs: Vec::new(),
         no_pivot: false,
+        create_container: Vec::new(),
+        hook_state: None,
     };
     init.mode = InitMode::Oci {
         rootfs: Box::new(rootfs),
@@ -323,6 +345,7 @@ fn user_namespace(
 
 struct Namespaces {
     new_mount: bool,
+    new_time: bool,
     user: UserNs,
     pid: NsMode,
     ipc: NsMode,
@@ -350,6 +373,7 @@ fn namespaces(
 ) -> Result<Namespaces> {
     let mut ns = Namespaces {
         new_mount: false,
+        new_time: false,
         user: UserNs::Host,
         pid: NsMode::Host,
         ipc: NsMode::Host,
@@ -384,10 +408,9 @@ fn namespaces(
             }
             (LinuxNamespaceType::User, None) => ns.user = UserNs::New,
             (LinuxNamespaceType::User, Some(p)) => ns.user = UserNs::Join(open_ns(p, held)?),
-            (LinuxNamespaceType::Time, _) => {
-                return Err(OciError::Unsupported(
-                    "time namespaces are not supported by rdock-runtime yet".into(),
-                ))
+            (LinuxNamespaceType::Time, None) => ns.new_time = true,
+            (LinuxNamespaceType::Time, Some(p)) => {
+                ns.join.push((open_ns(p, held)?, libc::CLONE_NEWTIME))
             }
         }
     }
@@ -516,19 +539,32 @@ pub fn resources(r: &LinuxResources) -> Result<Resources> {
     }
     if let Some(b) = r.block_io() {
         out.blkio_weight = b.weight().unwrap_or(0);
-        let has_devices = [
-            b.weight_device().as_ref().map(Vec::len),
-            b.throttle_read_bps_device().as_ref().map(Vec::len),
-            b.throttle_write_bps_device().as_ref().map(Vec::len),
-            b.throttle_read_iops_device().as_ref().map(Vec::len),
-            b.throttle_write_iops_device().as_ref().map(Vec::len),
-        ]
-        .iter()
-        .any(|n| n.unwrap_or(0) > 0);
-        if has_devices {
-            return Err(OciError::Unsupported(
-                "blockIO per-device limits are not supported by rdock-runtime yet".into(),
-            ));
+        let num = |major: i64, minor: i64| {
+            let n = |v: i64| {
+                u64::try_from(v).map_err(|_| invalid(format!("blockIO device number {v}")))
+            };
+            Ok::<_, OciError>((n(major)?, n(minor)?))
+        };
+        for d in b.weight_device().iter().flatten() {
+            out.blkio_weight_device.push(WeightDevice {
+                path: format!("{}:{}", d.major(), d.minor()),
+                weight: d.weight().unwrap_or(0),
+                numbers: Some(num(d.major(), d.minor())?),
+            });
+        }
+        for (list, to) in [
+            (b.throttle_read_bps_device(), &mut out.device_read_bps),
+            (b.throttle_write_bps_device(), &mut out.device_write_bps),
+            (b.throttle_read_iops_device(), &mut out.device_read_iops),
+            (b.throttle_write_iops_device(), &mut out.device_write_iops),
+        ] {
+            for d in list.iter().flatten() {
+                to.push(ThrottleDevice {
+                    path: format!("{}:{}", d.major(), d.minor()),
+                    rate: d.rate(),
+                    numbers: Some(num(d.major(), d.minor())?),
+                });
+            }
         }
     }
     if r.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()) {
@@ -632,10 +668,10 @@ pub fn features() -> serde_json::Value {
     serde_json::json!({
         "ociVersionMin": "1.0.0",
         "ociVersionMax": super::state::OCI_VERSION,
-        "hooks": ["prestart", "createRuntime", "poststart", "poststop"],
+        "hooks": ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
         "mountOptions": mount_options,
         "linux": {
-            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"],
+            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
             "capabilities": caps,
             "cgroup": {"v1": true, "v2": true, "systemd": false, "systemdUser": false},
             "seccomp": {

@@ -166,20 +166,20 @@ fn launch(
         run(hooks.prestart(), "created")?;
         run(hooks.create_runtime(), "creating")
     };
-    if hooks
-        .create_container()
-        .as_ref()
-        .is_some_and(|h| !h.is_empty())
-        || hooks
-            .start_container()
-            .as_ref()
-            .is_some_and(|h| !h.is_empty())
-    {
-        return Err(OciError::Unsupported(
-            "createContainer and startContainer hooks are not supported by rdock-runtime yet"
-                .into(),
-        ));
+    // createContainer runs in the init, in the container's namespaces
+    // before pivot_root; startContainer in it once started, before exec.
+    let base = serde_json::json!({
+        "ociVersion": state::OCI_VERSION,
+        "id": dir.file_name().map(|n| n.to_string_lossy().into_owned()),
+        "bundle": opts.bundle,
+        "annotations": spec.annotations().clone().unwrap_or_default(),
+    });
+    if let InitMode::Oci { rootfs, .. } = &mut plan.init.mode {
+        rootfs.create_container = hooks.create_container().clone().unwrap_or_default();
+        rootfs.hook_state = Some(base.clone());
     }
+    plan.init.extra.start_container = hooks.start_container().clone().unwrap_or_default();
+    plan.init.extra.hook_state = Some(base);
     let spawned = process::spawn_with(&plan.init, cg, Some(&mut before))?;
     drop(gate);
     if let (Some(master), Some(sock)) = (spawned.pty_master, &opts.console_socket) {

@@ -67,6 +67,33 @@ pub struct OciRootfs {
     pub cgroup_dirs: Vec<PathBuf>,
     /// `--no-pivot`: MS_MOVE and chroot instead of pivot_root.
     pub no_pivot: bool,
+    /// createContainer hooks: run here once the mounts are made, before
+    /// pivot_root (their paths are the runtime's), with `hook_state`.
+    pub create_container: Vec<oci_spec::runtime::Hook>,
+    /// The state hooks get on stdin, but for pid and status.
+    pub hook_state: Option<serde_json::Value>,
+}
+
+/// Run `hooks` from the container init with its state: `pid` and
+/// `status` filled into `base`.
+pub fn run_init_hooks(
+    hooks: &[oci_spec::runtime::Hook],
+    base: Option<&serde_json::Value>,
+    pid: i32,
+    status: &str,
+) -> Result<()> {
+    if hooks.is_empty() {
+        return Ok(());
+    }
+    let mut state = base.cloned().unwrap_or_else(|| serde_json::json!({}));
+    if let Some(m) = state.as_object_mut() {
+        m.insert("pid".into(), pid.into());
+        m.insert("status".into(), status.into());
+    }
+    for h in hooks {
+        super::ops::run_hook(h, &state).map_err(|e| RuntimeError::Other(e.to_string()))?;
+    }
+    Ok(())
 }
 
 /// Parse a mount's options as runc does: flags, propagation, recursive
@@ -206,6 +233,19 @@ pub fn setup(spec: &OciRootfs) -> Result<()> {
     }
     if !dev_bound {
         setup_dev(&root, &spec.devices)?;
+    }
+    if !spec.create_container.is_empty() {
+        // The host's /proc is still ours: its "self" is our host pid.
+        let pid = std::fs::read_link("/proc/self")
+            .ok()
+            .and_then(|p| p.to_str().and_then(|s| s.parse().ok()))
+            .unwrap_or(0);
+        run_init_hooks(
+            &spec.create_container,
+            spec.hook_state.as_ref(),
+            pid,
+            "creating",
+        )?;
     }
     if spec.readonly {
         do_mount(
