@@ -701,3 +701,48 @@ fn a_time_namespace_with_offsets() {
             .unwrap()
     );
 }
+
+/// `create` killed mid-way (here while a prestart hook runs): the next
+/// commands see a stopped container, and `delete` removes it all.
+#[test]
+fn a_killed_create_is_repaired_by_delete() {
+    let b = Bundle::new(|c| {
+        set_args(c, "true");
+        c["hooks"] =
+            serde_json::json!({"prestart": [{"path": "/bin/sleep", "args": ["sleep", "31.7"]}]});
+    });
+    let id = unique("killed");
+    let mut child = Command::new(runtime_bin())
+        .arg("--root")
+        .arg(b.root())
+        .args(["create", &id])
+        .current_dir(b.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Until the hook runs: the container's cgroup exists by then.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while common::cgroups_of(&id).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "create never got to its hook"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let _ = Command::new("pkill").args(["-x", "-f", "sleep 31.7"]).status();
+    assert_eq!(b.status(&id), "stopped");
+    let o = b.rt(&["create", &id]);
+    assert!(
+        text(&o).1.contains("container with id exists"),
+        "{:?}",
+        text(&o)
+    );
+    let o = b.rt(&["delete", &id]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(common::cgroups_of(&id).is_empty());
+    assert_eq!(text(&b.rt(&["list", "-q"])).0, "");
+}

@@ -46,36 +46,19 @@ pub fn create(root: &Path, id: &str, opts: &CreateOptions) -> Result<i32> {
         }
         Err(e) => return Err(OciError::io(format!("creating {}", dir.display()), e)),
     }
-    let made = (|| -> Result<(i32, Cgroup)> {
-        crate::util::mkdirs_private(&dir).map_err(|e| OciError::io("state dir", e))?;
-        // The config as created: later edits of the bundle's must not
-        // change the container (exec reads this copy).
-        let json = serde_json::to_vec(&spec).map_err(|e| OciError::Config(e.to_string()))?;
-        crate::util::write_mode(&dir.join("config.json"), &json, crate::util::PRIVATE_FILE)
-            .map_err(|e| OciError::io("saving the config", e))?;
-        let cg = Cgroup::create(&plan.cgroup_parent, &plan.cgroup_name)?;
-        let pid = launch(&dir, &mut plan, &cg, &spec, opts).inspect_err(|_| {
-            let _ = cg.remove();
-        })?;
-        Ok((pid, cg))
-    })();
-    let (pid, _cg) = match made {
-        Ok(v) => v,
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&dir);
-            return Err(e);
-        }
-    };
     let root_path = match &plan.init.mode {
         InitMode::Oci { rootfs, .. } => rootfs.root.clone(),
         _ => PathBuf::new(),
     };
-    let entry = Entry {
+    // Recorded before anything is made, with no pid: a create killed at
+    // any point leaves a "stopped" container that `delete` removes with
+    // its cgroup and whatever process is in it.
+    let mut entry = Entry {
         dir: dir.clone(),
         saved: Saved {
             id: id.to_string(),
-            pid,
-            pid_start: crate::util::proc_start_time(pid).unwrap_or(0),
+            pid: 0,
+            pid_start: 0,
             bundle: opts.bundle.clone(),
             rootfs: root_path,
             created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
@@ -90,16 +73,38 @@ pub fn create(root: &Path, id: &str, opts: &CreateOptions) -> Result<i32> {
             hooks: spec.hooks().clone(),
         },
     };
-    let saved = entry.save().and_then(|_| match &opts.pid_file {
-        Some(p) => write_pid_file(p, pid),
-        None => Ok(()),
-    });
-    if let Err(e) = saved {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
-        let _ = entry.cgroup().remove();
-        let _ = std::fs::remove_dir_all(&dir);
-        return Err(e);
-    }
+    let made = (|| -> Result<i32> {
+        crate::util::mkdirs_private(&dir).map_err(|e| OciError::io("state dir", e))?;
+        entry.save()?;
+        // The config as created: later edits of the bundle's must not
+        // change the container (exec reads this copy).
+        let json = serde_json::to_vec(&spec).map_err(|e| OciError::Config(e.to_string()))?;
+        crate::util::write_mode(&dir.join("config.json"), &json, crate::util::PRIVATE_FILE)
+            .map_err(|e| OciError::io("saving the config", e))?;
+        let cg = Cgroup::create(&plan.cgroup_parent, &plan.cgroup_name)?;
+        let pid = launch(&dir, &mut plan, &cg, &spec, opts).inspect_err(|_| {
+            let _ = cg.remove();
+        })?;
+        entry.saved.pid = pid;
+        entry.saved.pid_start = crate::util::proc_start_time(pid).unwrap_or(0);
+        let saved = entry.save().and_then(|_| match &opts.pid_file {
+            Some(p) => write_pid_file(p, pid),
+            None => Ok(()),
+        });
+        if let Err(e) = saved {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
+            let _ = cg.remove();
+            return Err(e);
+        }
+        Ok(pid)
+    })();
+    let pid = match made {
+        Ok(pid) => pid,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(e);
+        }
+    };
     Ok(pid)
 }
 
