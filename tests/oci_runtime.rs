@@ -733,7 +733,9 @@ fn a_killed_create_is_repaired_by_delete() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    let _ = Command::new("pkill").args(["-x", "-f", "sleep 31.7"]).status();
+    let _ = Command::new("pkill")
+        .args(["-x", "-f", "sleep 31.7"])
+        .status();
     assert_eq!(b.status(&id), "stopped");
     let o = b.rt(&["create", &id]);
     assert!(

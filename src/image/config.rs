@@ -95,19 +95,7 @@ pub struct History {
     pub empty_layer: bool,
 }
 
-/// The architecture name as Go (and so docker) spells it.
-pub fn host_arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "386",
-        "powerpc64" => "ppc64le",
-        "s390x" => "s390x",
-        "riscv64" => "riscv64",
-        "arm" => "arm",
-        other => other,
-    }
-}
+pub use super::oci::host_arch;
 
 #[cfg(test)]
 mod tests {

@@ -144,7 +144,7 @@ impl Platform {
 
     /// This host's, as docker names it (arm64 is v8).
     pub fn host() -> Platform {
-        let arch = crate::image::config::host_arch();
+        let arch = host_arch();
         Platform::new("linux", arch, if arch == "arm64" { "v8" } else { "" })
     }
 
@@ -271,6 +271,20 @@ impl Probe {
 
     pub fn has_layers(&self) -> bool {
         self.layers.is_some()
+    }
+}
+
+/// The architecture name as Go (and so docker) spells it.
+pub fn host_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "powerpc64" => "ppc64le",
+        "s390x" => "s390x",
+        "riscv64" => "riscv64",
+        "arm" => "arm",
+        other => other,
     }
 }
 

@@ -2,11 +2,12 @@
 //! execve that need none of the parent's protocol: entering namespaces,
 //! names, the `--init` reaper, the PATH lookup, the terminal.
 
-use super::process::{dup2, InitSpec, NsMode};
+use super::init_spec::{InitSpec, NsMode};
 use super::{Result, RuntimeError};
 use nix::sys::signal::{self, SigSet, Signal};
 use nix::sys::socket::{self, ControlMessage, MsgFlags};
 use std::io::IoSlice;
+use std::os::fd::RawFd;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
@@ -216,6 +217,13 @@ pub(super) fn setup_tty(sock: Option<&OwnedFd>) -> Result<()> {
     }
     if slave > 2 {
         let _ = nix::unistd::close(slave);
+    }
+    Ok(())
+}
+
+pub(super) fn dup2(from: RawFd, to: RawFd) -> Result<()> {
+    if from != to {
+        nix::unistd::dup2(from, to).map_err(|e| RuntimeError::sys("dup2", e))?;
     }
     Ok(())
 }

@@ -5,6 +5,7 @@
 pub mod caps;
 pub mod cgroups;
 pub mod devices;
+pub mod init_spec;
 mod init_steps;
 pub mod mountspec;
 pub mod oci;

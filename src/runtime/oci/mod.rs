@@ -3,6 +3,7 @@
 //! bundle's root filesystem (`rootfs`), the containers' state under the
 //! runtime's root (`state`) and the lifecycle operations (`ops`).
 
+pub mod hooks;
 pub mod lower;
 pub mod ops;
 pub mod rootfs;

@@ -2,13 +2,14 @@
 //! them: create (the init set up and waiting on its exec fifo), start,
 //! kill, delete, pause, resume, processes, update, exec.
 
+use super::hooks::run_hook;
 use super::lower::{self, Plan};
 use super::state::{self, Entry, Saved, Status, FIFO};
 use super::{OciError, Result};
 use crate::runtime::cgroups::Cgroup;
 use crate::runtime::process::{self, InitMode};
 use nix::sys::signal::Signal;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -254,47 +255,6 @@ fn pty_name(master: &OwnedFd) -> String {
     unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }
         .to_string_lossy()
         .into_owned()
-}
-
-/// Run one hook: its state on stdin, its timeout; an error names it.
-pub fn run_hook(h: &oci_spec::runtime::Hook, state: &serde_json::Value) -> Result<()> {
-    let path = h.path();
-    let args = h.args().clone().unwrap_or_default();
-    let mut cmd = std::process::Command::new(path);
-    if let Some(a0) = args.first() {
-        std::os::unix::process::CommandExt::arg0(&mut cmd, a0);
-    }
-    cmd.args(args.iter().skip(1));
-    cmd.env_clear();
-    for e in h.env().iter().flatten() {
-        if let Some((k, v)) = e.split_once('=') {
-            cmd.env(k, v);
-        }
-    }
-    cmd.stdin(std::process::Stdio::piped());
-    let what = format!("hook {}", path.display());
-    let mut child = cmd.spawn().map_err(|e| OciError::io(&what, e))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(state.to_string().as_bytes());
-    }
-    let deadline = h
-        .timeout()
-        .filter(|t| *t > 0)
-        .map(|t| crate::util::deadline_in(Duration::from_secs(t as u64)));
-    loop {
-        if let Some(st) = child.try_wait().map_err(|e| OciError::io(&what, e))? {
-            if st.success() {
-                return Ok(());
-            }
-            return Err(OciError::State(format!("{what} failed: {st}")));
-        }
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(OciError::State(format!("{what} timed out")));
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
 }
 
 /// `start`: release a created container's init (through its fifo), then

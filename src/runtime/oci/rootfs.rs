@@ -74,28 +74,6 @@ pub struct OciRootfs {
     pub hook_state: Option<serde_json::Value>,
 }
 
-/// Run `hooks` from the container init with its state: `pid` and
-/// `status` filled into `base`.
-pub fn run_init_hooks(
-    hooks: &[oci_spec::runtime::Hook],
-    base: Option<&serde_json::Value>,
-    pid: i32,
-    status: &str,
-) -> Result<()> {
-    if hooks.is_empty() {
-        return Ok(());
-    }
-    let mut state = base.cloned().unwrap_or_else(|| serde_json::json!({}));
-    if let Some(m) = state.as_object_mut() {
-        m.insert("pid".into(), pid.into());
-        m.insert("status".into(), status.into());
-    }
-    for h in hooks {
-        super::ops::run_hook(h, &state).map_err(|e| RuntimeError::Other(e.to_string()))?;
-    }
-    Ok(())
-}
-
 /// Parse a mount's options as runc does: flags, propagation, recursive
 /// attributes; the rest is the filesystem's data.
 pub fn parse_options(fstype: &str, options: &[String]) -> OciMount {
@@ -240,7 +218,7 @@ pub fn setup(spec: &OciRootfs) -> Result<()> {
             .ok()
             .and_then(|p| p.to_str().and_then(|s| s.parse().ok()))
             .unwrap_or(0);
-        run_init_hooks(
+        super::hooks::run_init_hooks(
             &spec.create_container,
             spec.hook_state.as_ref(),
             pid,
