@@ -537,8 +537,8 @@ fn containerd_runs_containers_through_rdock_runtime() {
     );
     // Typed before the shell set up its line editing, keys are dropped.
     t.wait_for("/ #");
-    t.send(&["tty; echo $((6*7))", "Enter"]);
-    let screen = t.wait_for("42");
+    t.send(&["tty; echo X$((6*7))Y", "Enter"]);
+    let screen = t.wait_for("X42Y");
     assert!(screen.contains("/dev/pts/"), "{screen}");
     t.send(&["exit 6", "Enter"]);
     t.wait_for("EXEC-EXIT=6");
@@ -552,8 +552,8 @@ fn containerd_runs_containers_through_rdock_runtime() {
         ),
     );
     t.wait_for("/ #");
-    t.send(&["stty size; echo $((7*8))", "Enter"]);
-    let screen = t.wait_for("56");
+    t.send(&["stty size; echo X$((7*8))Y", "Enter"]);
+    let screen = t.wait_for("X56Y");
     assert!(screen.contains("30 100"), "{screen}");
     t.send(&["exit 5", "Enter"]);
     t.wait_for("RUN-EXIT=5");
@@ -632,8 +632,8 @@ fn podman_runs_containers_through_rdock_runtime() {
         &format!("{line} busybox sh; echo RUN-EXIT=$?; sleep 60"),
     );
     t.wait_for("/ #");
-    t.send(&["stty size; echo $((7*8))", "Enter"]);
-    let screen = t.wait_for("56");
+    t.send(&["stty size; echo X$((7*8))Y", "Enter"]);
+    let screen = t.wait_for("X56Y");
     assert!(screen.contains("25 90"), "{screen}");
     t.send(&["exit 4", "Enter"]);
     t.wait_for("RUN-EXIT=4");
@@ -648,8 +648,8 @@ fn podman_runs_containers_through_rdock_runtime() {
         ),
     );
     t.wait_for("/ #");
-    t.send(&["tty; echo $((6*7))", "Enter"]);
-    let screen = t.wait_for("42");
+    t.send(&["tty; echo X$((6*7))Y", "Enter"]);
+    let screen = t.wait_for("X42Y");
     assert!(screen.contains("/dev/pts/"), "{screen}");
     t.send(&["exit 3", "Enter"]);
     t.wait_for("EXEC-EXIT=3");
@@ -746,5 +746,59 @@ fn a_killed_create_is_repaired_by_delete() {
     let o = b.rt(&["delete", &id]);
     assert!(o.status.success(), "{:?}", text(&o));
     assert!(common::cgroups_of(&id).is_empty());
+    assert_eq!(text(&b.rt(&["list", "-q"])).0, "");
+}
+
+/// `run` of a config with a terminal, and `exec -t`, without a console
+/// socket: rdock-runtime keeps the terminal and pumps it, as runc does.
+#[test]
+fn run_and_exec_on_the_callers_terminal() {
+    let b = Bundle::new(|c| {
+        c["process"]["terminal"] = Value::Bool(true);
+        set_args(c, "sh");
+    });
+    let id = unique("tty");
+    let sock = b.path().join("tmux.sock");
+    let rt = format!(
+        "cd {} && {} --root {}",
+        b.path().display(),
+        runtime_bin(),
+        b.root().display()
+    );
+    let t = Tmux::start(
+        &sock,
+        80,
+        20,
+        &format!("{rt} run {id}; echo RUN-EXIT=$?; sleep 60"),
+    );
+    t.wait_for("/ #");
+    t.send(&["stty size; tty; echo X$((3*4))Y", "Enter"]);
+    let screen = t.wait_for("X12Y");
+    assert!(
+        screen.contains("20 80") && screen.contains("/dev/pts/0"),
+        "{screen}"
+    );
+
+    let t2 = Tmux::start(
+        &sock.with_file_name("tmux2.sock"),
+        70,
+        15,
+        &format!("{rt} exec -t {id} sh; echo EXEC-EXIT=$?; sleep 60"),
+    );
+    t2.wait_for("/ #");
+    t2.send(&["stty size; tty; echo X$((4*5))Y", "Enter"]);
+    let screen = t2.wait_for("X20Y");
+    assert!(
+        screen.contains("15 70") && screen.contains("/dev/pts/1"),
+        "{screen}"
+    );
+    t2.send(&["exit 3", "Enter"]);
+    t2.wait_for("EXEC-EXIT=3");
+    drop(t2);
+
+    t.send(&["exit 9", "Enter"]);
+    t.wait_for("RUN-EXIT=9");
+    drop(t);
+    // `run` deleted it.
     assert_eq!(text(&b.rt(&["list", "-q"])).0, "");
 }

@@ -57,6 +57,39 @@ pub fn copy_winsize(master: BorrowedFd) {
     }
 }
 
+/// The signals a foreground terminal pump reads (window size changes,
+/// the child's exit, and those docker's CLI passes on), blocked from now
+/// on: call before starting the process.
+pub fn foreground_signals() -> Result<nix::sys::signalfd::SignalFd> {
+    let mut mask = nix::sys::signal::SigSet::empty();
+    for sig in super::lifecycle::PROXIED
+        .iter()
+        .chain(&[Signal::SIGWINCH, Signal::SIGCHLD])
+    {
+        mask.add(*sig);
+    }
+    mask.thread_block()
+        .map_err(|e| RuntimeError::sys("sigprocmask", e))?;
+    nix::sys::signalfd::SignalFd::with_flags(&mask, nix::sys::signalfd::SfdFlags::SFD_CLOEXEC)
+        .map_err(|e| RuntimeError::sys("signalfd", e).into())
+}
+
+/// A process of ours on a terminal of its own (rdock-runtime's `run` and
+/// `exec` with a terminal and no console socket): the caller's terminal
+/// and `master` pumped until `pid` exits; its status.
+pub fn pump_foreground(
+    sfd: &nix::sys::signalfd::SignalFd,
+    pid: i32,
+    master: OwnedFd,
+) -> Result<i32> {
+    let io = TtyIo {
+        stdin: true,
+        stdout: true,
+        detach_keys: &[],
+    };
+    pump_tty(sfd, Pid::from_raw(pid), master, io, None).map(|c| c.unwrap_or(0))
+}
+
 /// What a PTY pump connects: our stdin to it, its output to our stdout;
 /// the keys that detach (none: no detaching).
 #[derive(Debug, Clone, Copy)]

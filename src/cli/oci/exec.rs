@@ -156,6 +156,17 @@ pub fn exec(root: &Path, a: &ExecArgs) -> Result<i32, OciError> {
         console_socket: a.console_socket.clone(),
         preserve_fds: a.preserve_fds,
     };
-    let r = ops::exec(root, &a.id, &opts)?;
-    Ok(if a.detach { 0 } else { r })
+    if a.detach {
+        ops::exec(root, &a.id, &opts)?;
+        return Ok(0);
+    }
+    // Signals read from before the start: none may end us first.
+    let sfd =
+        crate::container::tty::foreground_signals().map_err(|e| OciError::State(e.to_string()))?;
+    let started = ops::exec(root, &a.id, &opts)?;
+    match started.terminal {
+        Some(master) => crate::container::tty::pump_foreground(&sfd, started.pid, master)
+            .map_err(|e| OciError::State(e.to_string())),
+        None => super::lifecycle::wait_forwarding_fd(started.pid, &sfd),
+    }
 }

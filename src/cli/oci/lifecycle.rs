@@ -6,7 +6,7 @@ use crate::runtime::oci::ops::{self, CreateOptions};
 use crate::runtime::oci::state::{self, Entry};
 use crate::runtime::oci::OciError;
 use clap::Args;
-use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signal::Signal;
 use std::path::{Path, PathBuf};
 
 #[derive(Args, Debug)]
@@ -83,6 +83,7 @@ fn create_options(a: &CreateArgs) -> Result<CreateOptions, OciError> {
         console_socket: a.console_socket.clone(),
         no_pivot: a.no_pivot,
         preserve_fds: a.preserve_fds,
+        keep_terminal: false,
     })
 }
 
@@ -114,22 +115,14 @@ pub fn run(root: &Path, a: &RunArgs, log: &mut Log) -> Result<i32, OciError> {
         )?;
         return Ok(0);
     }
-    let mut set = SigSet::empty();
-    for s in [
-        Signal::SIGCHLD,
-        Signal::SIGINT,
-        Signal::SIGTERM,
-        Signal::SIGHUP,
-        Signal::SIGQUIT,
-        Signal::SIGUSR1,
-        Signal::SIGUSR2,
-        Signal::SIGWINCH,
-    ] {
-        set.add(s);
-    }
-    set.thread_block()
-        .map_err(|e| OciError::io("blocking signals", e.into()))?;
-    let pid = ops::create(root, &a.create.id, &opts)?;
+    // Signals read from before the start: none may end us first.
+    let sfd =
+        crate::container::tty::foreground_signals().map_err(|e| OciError::State(e.to_string()))?;
+    let opts = CreateOptions {
+        keep_terminal: true,
+        ..opts
+    };
+    let created = ops::create(root, &a.create.id, &opts)?;
     let started = start(
         root,
         &IdArg {
@@ -137,9 +130,11 @@ pub fn run(root: &Path, a: &RunArgs, log: &mut Log) -> Result<i32, OciError> {
         },
         log,
     );
-    let code = match started {
-        Ok(_) => wait_forwarding(pid, &set),
-        Err(e) => Err(e),
+    let code = match (started, created.terminal) {
+        (Ok(_), Some(master)) => crate::container::tty::pump_foreground(&sfd, created.pid, master)
+            .map_err(|e| OciError::State(e.to_string())),
+        (Ok(_), None) => wait_forwarding_fd(created.pid, &sfd),
+        (Err(e), _) => Err(e),
     };
     if !a.keep {
         for w in ops::delete(root, &a.create.id, true)? {
@@ -149,7 +144,9 @@ pub fn run(root: &Path, a: &RunArgs, log: &mut Log) -> Result<i32, OciError> {
     code
 }
 
-fn wait_forwarding(pid: i32, set: &SigSet) -> Result<i32, OciError> {
+/// Wait for our child `pid`, passing on the signals `sfd` reads (but for
+/// SIGCHLD and SIGWINCH); its exit status as a shell reports it.
+pub fn wait_forwarding_fd(pid: i32, sfd: &nix::sys::signalfd::SignalFd) -> Result<i32, OciError> {
     let child = nix::unistd::Pid::from_raw(pid);
     loop {
         match nix::sys::wait::waitpid(child, Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
@@ -161,9 +158,14 @@ fn wait_forwarding(pid: i32, set: &SigSet) -> Result<i32, OciError> {
             Err(nix::errno::Errno::EINTR) => continue,
             Err(e) => return Err(OciError::io("waiting for the container", e.into())),
         }
-        let Ok(sig) = set.wait() else { continue };
-        if sig != Signal::SIGCHLD {
-            let _ = nix::sys::signal::kill(child, sig);
+        let Ok(Some(info)) = sfd.read_signal() else {
+            continue;
+        };
+        let sig = info.ssi_signo as i32;
+        if sig != libc::SIGCHLD && sig != libc::SIGWINCH {
+            if let Ok(s) = Signal::try_from(sig) {
+                let _ = nix::sys::signal::kill(child, s);
+            }
         }
     }
 }

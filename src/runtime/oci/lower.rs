@@ -611,6 +611,10 @@ pub fn bundle_path(arg: Option<&str>) -> Result<PathBuf> {
 pub fn default_spec() -> Spec {
     let mut s = Spec::default();
     s.set_hostname(Some("rdock".into()));
+    // As runc's: an interactive shell on a terminal.
+    if let Some(p) = s.process_mut() {
+        p.set_terminal(Some(true));
+    }
     s
 }
 

@@ -21,15 +21,25 @@ pub struct CreateOptions {
     pub console_socket: Option<PathBuf>,
     pub no_pivot: bool,
     pub preserve_fds: u32,
+    /// A terminal without a console socket: the caller (a foreground
+    /// `run`) gets the master.
+    pub keep_terminal: bool,
 }
 
-/// What `create` made: the init's pid.
-pub fn create(root: &Path, id: &str, opts: &CreateOptions) -> Result<i32> {
+/// What `create` and `exec` made.
+pub struct Started {
+    pub pid: i32,
+    /// The pty master when the caller keeps the terminal.
+    pub terminal: Option<OwnedFd>,
+}
+
+/// What `create` made: the init, set up and waiting for `start`.
+pub fn create(root: &Path, id: &str, opts: &CreateOptions) -> Result<Started> {
     state::check_id(id)?;
     state::root_dir(root)?;
     let spec = lower::load(&opts.bundle)?;
     let mut plan = lower::lower(&spec, &opts.bundle, id)?;
-    if plan.init.tty && opts.console_socket.is_none() {
+    if plan.init.tty && opts.console_socket.is_none() && !opts.keep_terminal {
         return Err(OciError::Config(
             "cannot allocate tty if runc will detach without setting console socket".into(),
         ));
@@ -74,7 +84,7 @@ pub fn create(root: &Path, id: &str, opts: &CreateOptions) -> Result<i32> {
             hooks: spec.hooks().clone(),
         },
     };
-    let made = (|| -> Result<i32> {
+    let made = (|| -> Result<Started> {
         crate::util::mkdirs_private(&dir).map_err(|e| OciError::io("state dir", e))?;
         entry.save()?;
         // The config as created: later edits of the bundle's must not
@@ -83,9 +93,10 @@ pub fn create(root: &Path, id: &str, opts: &CreateOptions) -> Result<i32> {
         crate::util::write_mode(&dir.join("config.json"), &json, crate::util::PRIVATE_FILE)
             .map_err(|e| OciError::io("saving the config", e))?;
         let cg = Cgroup::create(&plan.cgroup_parent, &plan.cgroup_name)?;
-        let pid = launch(&dir, &mut plan, &cg, &spec, opts).inspect_err(|_| {
+        let started = launch(&dir, &mut plan, &cg, &spec, opts).inspect_err(|_| {
             let _ = cg.remove();
         })?;
+        let pid = started.pid;
         entry.saved.pid = pid;
         entry.saved.pid_start = crate::util::proc_start_time(pid).unwrap_or(0);
         let saved = entry.save().and_then(|_| match &opts.pid_file {
@@ -97,16 +108,16 @@ pub fn create(root: &Path, id: &str, opts: &CreateOptions) -> Result<i32> {
             let _ = cg.remove();
             return Err(e);
         }
-        Ok(pid)
+        Ok(started)
     })();
-    let pid = match made {
-        Ok(pid) => pid,
+    let started = match made {
+        Ok(s) => s,
         Err(e) => {
             let _ = std::fs::remove_dir_all(&dir);
             return Err(e);
         }
     };
-    Ok(pid)
+    Ok(started)
 }
 
 /// Resources, the fifo, the spawn and the console: the init is set up
@@ -117,7 +128,7 @@ fn launch(
     cg: &Cgroup,
     spec: &oci_spec::runtime::Spec,
     opts: &CreateOptions,
-) -> Result<i32> {
+) -> Result<Started> {
     plan.resources.apply(cg)?;
     crate::runtime::devices::apply(cg, &plan.device_rules, plan.device_rules.is_empty())?;
     for (k, v) in &plan.unified {
@@ -188,14 +199,23 @@ fn launch(
     plan.init.extra.hook_state = Some(base);
     let spawned = process::spawn_with(&plan.init, cg, Some(&mut before))?;
     drop(gate);
-    if let (Some(master), Some(sock)) = (spawned.pty_master, &opts.console_socket) {
-        if let Err(e) = send_console(sock, master) {
-            let _ =
-                nix::sys::signal::kill(nix::unistd::Pid::from_raw(spawned.pid), Signal::SIGKILL);
-            return Err(e);
+    let terminal = match (spawned.pty_master, &opts.console_socket) {
+        (Some(master), Some(sock)) => {
+            if let Err(e) = send_console(sock, master) {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(spawned.pid),
+                    Signal::SIGKILL,
+                );
+                return Err(e);
+            }
+            None
         }
-    }
-    Ok(spawned.pid)
+        (master, _) => master,
+    };
+    Ok(Started {
+        pid: spawned.pid,
+        terminal,
+    })
 }
 
 use std::os::unix::fs::OpenOptionsExt;
@@ -440,9 +460,10 @@ pub struct ExecOptions {
     pub preserve_fds: u32,
 }
 
-/// `exec`: a process in the container's namespaces and cgroup. Detached,
-/// its pid; else its exit status once it ends.
-pub fn exec(root: &Path, id: &str, opts: &ExecOptions) -> Result<i32> {
+/// `exec`: a process in the container's namespaces and cgroup, started;
+/// the caller waits for it (unless detached) and keeps its terminal when
+/// there is no console socket.
+pub fn exec(root: &Path, id: &str, opts: &ExecOptions) -> Result<Started> {
     let entry = Entry::load(root, id)?;
     match entry.status() {
         Status::Running | Status::Created => {}
@@ -454,9 +475,9 @@ pub fn exec(root: &Path, id: &str, opts: &ExecOptions) -> Result<i32> {
         }
     }
     let mut init = lower::process_spec(&opts.process)?;
-    if init.tty && opts.console_socket.is_none() {
+    if init.tty && opts.console_socket.is_none() && opts.detach {
         return Err(OciError::Config(
-            "exec with a terminal needs --console-socket in rdock-runtime".into(),
+            "cannot allocate tty if runc will detach without setting console socket".into(),
         ));
     }
     let pid = entry.saved.pid;
@@ -492,16 +513,20 @@ pub fn exec(root: &Path, id: &str, opts: &ExecOptions) -> Result<i32> {
     let spawned = process::spawn(&init, &entry.cgroup())?;
     drop(held);
     drop(pid_ns);
-    if let (Some(master), Some(sock)) = (spawned.pty_master, &opts.console_socket) {
-        send_console(sock, master)?;
-    }
+    let terminal = match (spawned.pty_master, &opts.console_socket) {
+        (Some(master), Some(sock)) => {
+            send_console(sock, master)?;
+            None
+        }
+        (master, _) => master,
+    };
     if let Some(p) = &opts.pid_file {
         write_pid_file(p, spawned.pid)?;
     }
-    if opts.detach {
-        return Ok(spawned.pid);
-    }
-    wait_status(spawned.pid)
+    Ok(Started {
+        pid: spawned.pid,
+        terminal,
+    })
 }
 
 /// The container's own process, from its bundle's config (runc's base
