@@ -28,6 +28,10 @@ pub struct Plan {
     pub device_rules: Vec<Rule>,
     /// cgroup v2 files written as given (`unified`).
     pub unified: Vec<(String, String)>,
+    /// cgroup v1 files of controllers rdock has no flags for (net_cls,
+    /// net_prio): written where the hierarchy is mounted, skipped
+    /// elsewhere, as runc does.
+    pub v1_files: Vec<(String, String)>,
     /// Namespaces joined by path: open until the init is spawned.
     pub held: Vec<OwnedFd>,
     /// Host uid and gid of the container's root (its user namespace's
@@ -182,6 +186,7 @@ pub fn lower(spec: &Spec, bundle: &Path, id: &str) -> Result<Plan> {
         cgroup_name,
         resources: res.map(resources).transpose()?.unwrap_or_default(),
         device_rules: res.map(|r| device_rules(r, linux)).unwrap_or_default(),
+        v1_files: res.map(v1_files).unwrap_or_default(),
         unified: res
             .and_then(|r| r.unified().as_ref())
             .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
@@ -510,6 +515,23 @@ fn device_rules(r: &LinuxResources, linux: &oci_spec::runtime::Linux) -> Vec<Rul
         });
     }
     rules
+}
+
+/// net_cls and net_prio settings as their v1 files.
+fn v1_files(r: &LinuxResources) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if let Some(n) = r.network() {
+        if let Some(id) = n.class_id() {
+            out.push(("net_cls.classid".into(), id.to_string()));
+        }
+        for p in n.priorities().iter().flatten() {
+            out.push((
+                "net_prio.ifpriomap".into(),
+                format!("{} {}", p.name(), p.priority()),
+            ));
+        }
+    }
+    out
 }
 
 /// The config's resources in rdock's terms (docker's HostConfig fields).

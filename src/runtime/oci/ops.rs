@@ -131,12 +131,23 @@ fn launch(
 ) -> Result<Started> {
     plan.resources.apply(cg)?;
     crate::runtime::devices::apply(cg, &plan.device_rules, plan.device_rules.is_empty())?;
+    if !plan.unified.is_empty() && cg.mode != crate::runtime::cgroups::CgroupMode::Unified {
+        return Err(OciError::Unsupported(
+            "unified: cgroup v2 files need a cgroup v2 host (this one has v1 controllers)".into(),
+        ));
+    }
     for (k, v) in &plan.unified {
         let d = cg.dirs.first().cloned().unwrap_or_default();
         if k.contains('/') || k.starts_with('.') {
             return Err(OciError::Config(format!("unified: bad cgroup file {k:?}")));
         }
         std::fs::write(d.join(k), v).map_err(|e| OciError::io(format!("writing {k}"), e))?;
+    }
+    for (file, v) in &plan.v1_files {
+        if let Some(d) = cg.dirs.iter().find(|d| d.join(file).exists()) {
+            std::fs::write(d.join(file), v)
+                .map_err(|e| OciError::io(format!("writing {file}"), e))?;
+        }
     }
     let fifo = dir.join(FIFO);
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600))
