@@ -591,6 +591,20 @@ fn podman_runs_containers_through_rdock_runtime() {
         .ok();
     pm.ok(&["load", "-i", archive.to_str().unwrap()]);
     let rt = runtime_bin();
+    // podman passes no --root: the runtime's state goes in the test's
+    // dir, given to every podman command that reaches the runtime.
+    let flag = format!("root={}", pm.dir.path().join("rt-state").display());
+    let g = ["--runtime-flag", flag.as_str()];
+    let podman = |args: &[&str]| -> Output {
+        let all: Vec<&str> = g.iter().chain(args).copied().collect();
+        pm.cmd(&all).output().unwrap()
+    };
+    let ok = |args: &[&str]| -> String {
+        let o = podman(args);
+        assert!(o.status.success(), "{args:?}: {:?}", text(&o));
+        text(&o).0
+    };
+    let shell = format!("{} --runtime-flag {flag}", pm.shell());
     // This host's hard RLIMIT_NOFILE is below podman's default.
     let limits = [
         "--ulimit",
@@ -604,7 +618,7 @@ fn podman_runs_containers_through_rdock_runtime() {
         let mut args = vec!["run", "--runtime", rt];
         args.extend_from_slice(&limits);
         args.extend_from_slice(extra);
-        pm.cmd(&args).output().unwrap()
+        podman(&args)
     };
     let o = run(&["--rm", "busybox", "sh", "-c", "echo hi $(id -u); exit 3"]);
     assert_eq!(text(&o).0, "hi 0\n", "{:?}", text(&o));
@@ -612,19 +626,12 @@ fn podman_runs_containers_through_rdock_runtime() {
 
     let o = run(&["-d", "--name", "pd1", "busybox", "sleep", "300"]);
     assert!(o.status.success(), "{:?}", text(&o));
-    let o = pm
-        .cmd(&["exec", "pd1", "sh", "-c", "echo exec; exit 2"])
-        .output()
-        .unwrap();
+    let o = podman(&["exec", "pd1", "sh", "-c", "echo exec; exit 2"]);
     assert_eq!(text(&o).0, "exec\n");
     assert_eq!(o.status.code(), Some(2));
     // run -it and exec -it: the terminal through conmon's console socket.
     let sock = pm.dir.path().join("tmux.sock");
-    let line = format!(
-        "{} run -it --rm --runtime {rt} {}",
-        pm.shell(),
-        limits.join(" ")
-    );
+    let line = format!("{} run -it --rm --runtime {rt} {}", shell, limits.join(" "));
     let t = Tmux::start(
         &sock,
         90,
@@ -642,10 +649,7 @@ fn podman_runs_containers_through_rdock_runtime() {
         &sock.with_file_name("tmux2.sock"),
         90,
         25,
-        &format!(
-            "{} exec -it pd1 sh; echo EXEC-EXIT=$?; sleep 60",
-            pm.shell()
-        ),
+        &format!("{shell} exec -it pd1 sh; echo EXEC-EXIT=$?; sleep 60"),
     );
     t.wait_for("/ #");
     t.send(&["tty; echo X$((6*7))Y", "Enter"]);
@@ -654,17 +658,18 @@ fn podman_runs_containers_through_rdock_runtime() {
     t.send(&["exit 3", "Enter"]);
     t.wait_for("EXEC-EXIT=3");
     drop(t);
-    pm.ok(&["pause", "pd1"]);
+    ok(&["pause", "pd1"]);
     assert_eq!(
-        pm.ok(&["inspect", "--format", "{{.State.Status}}", "pd1"])
-            .trim(),
+        ok(&["inspect", "--format", "{{.State.Status}}", "pd1"]).trim(),
         "paused"
     );
-    pm.ok(&["unpause", "pd1"]);
-    pm.ok(&["kill", "pd1"]);
-    assert_eq!(pm.ok(&["wait", "pd1"]).trim(), "137");
-    pm.ok(&["rm", "pd1"]);
-    assert_eq!(pm.ok(&["ps", "-aq"]), "");
+    ok(&["unpause", "pd1"]);
+    ok(&["kill", "pd1"]);
+    assert_eq!(ok(&["wait", "pd1"]).trim(), "137");
+    ok(&["rm", "pd1"]);
+    assert_eq!(ok(&["ps", "-aq"]), "");
+    // The runtime kept its state where podman told it to.
+    assert!(pm.dir.path().join("rt-state").is_dir());
 }
 
 #[test]
