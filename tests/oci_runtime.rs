@@ -742,6 +742,12 @@ fn a_killed_create_is_repaired_by_delete() {
         .args(["-x", "-f", "sleep 31.7"])
         .status();
     assert_eq!(b.status(&id), "stopped");
+    // Killed even before that first record: its dir alone.
+    let early = unique("early");
+    std::fs::create_dir(b.root().join(&early)).unwrap();
+    let o = b.rt(&["delete", &early]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(!b.root().join(&early).exists());
     let o = b.rt(&["create", &id]);
     assert!(
         text(&o).1.contains("container with id exists"),
@@ -806,4 +812,31 @@ fn run_and_exec_on_the_callers_terminal() {
     drop(t);
     // `run` deleted it.
     assert_eq!(text(&b.rt(&["list", "-q"])).0, "");
+}
+
+/// A prestart hook past its timeout fails `create`, which leaves nothing.
+#[test]
+fn a_hook_past_its_timeout_fails_create() {
+    let b = Bundle::new(|c| {
+        set_args(c, "true");
+        c["hooks"] = serde_json::json!({"prestart": [
+            {"path": "/bin/sleep", "args": ["sleep", "5"], "timeout": 1}
+        ]});
+    });
+    let id = unique("timeout");
+    let started = std::time::Instant::now();
+    let (ok, out) = b.rt_detached(&["create", &id]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("timed out"), "{out}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "the hook was waited for"
+    );
+    let o = b.rt(&["state", &id]);
+    assert!(
+        text(&o).1.contains("container does not exist"),
+        "{:?}",
+        text(&o)
+    );
+    assert!(common::cgroups_of(&id).is_empty());
 }

@@ -185,7 +185,8 @@ pub fn spec(a: &SpecArgs) -> Result<i32, OciError> {
     }
     let spec = crate::runtime::oci::lower::default_spec();
     let text = serde_json::to_string_pretty(&spec).map_err(|e| OciError::Config(e.to_string()))?;
-    std::fs::write(&path, text)
+    // runc's config.json is world-readable; the mode is ours, not the umask's.
+    crate::util::write_mode(&path, text.as_bytes(), 0o644)
         .map_err(|e| OciError::io(format!("writing {}", path.display()), e))?;
     let _ = OCI_VERSION;
     Ok(0)

@@ -93,11 +93,12 @@ pub struct Log {
 impl Log {
     fn open(cli: &Cli) -> Log {
         let file = cli.log.as_ref().and_then(|p| {
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(p)
-                .ok()
+            std::os::unix::fs::OpenOptionsExt::mode(
+                std::fs::OpenOptions::new().create(true).append(true),
+                crate::util::PRIVATE_FILE,
+            )
+            .open(p)
+            .ok()
         });
         Log {
             file,

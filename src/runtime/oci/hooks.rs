@@ -33,14 +33,21 @@ pub fn run_hook(h: &oci_spec::runtime::Hook, state: &serde_json::Value) -> Resul
         .timeout()
         .filter(|t| *t > 0)
         .map(|t| crate::util::deadline_in(Duration::from_secs(t as u64)));
+    let done = |st: std::process::ExitStatus| {
+        if st.success() {
+            Ok(())
+        } else {
+            Err(OciError::State(format!("{what} failed: {st}")))
+        }
+    };
+    let Some(deadline) = deadline else {
+        return done(child.wait().map_err(|e| OciError::io(&what, e))?);
+    };
     loop {
         if let Some(st) = child.try_wait().map_err(|e| OciError::io(&what, e))? {
-            if st.success() {
-                return Ok(());
-            }
-            return Err(OciError::State(format!("{what} failed: {st}")));
+            return done(st);
         }
-        if deadline.is_some_and(|d| Instant::now() >= d) {
+        if Instant::now() >= deadline {
             let _ = child.kill();
             let _ = child.wait();
             return Err(OciError::State(format!("{what} timed out")));

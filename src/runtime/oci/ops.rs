@@ -11,6 +11,7 @@ use crate::runtime::process::{self, InitMode};
 use nix::sys::signal::Signal;
 use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -50,7 +51,10 @@ pub fn create(root: &Path, id: &str, opts: &CreateOptions) -> Result<Started> {
         ));
     }
     let dir = root.join(id);
-    match std::fs::create_dir(&dir) {
+    match std::fs::DirBuilder::new()
+        .mode(crate::util::PRIVATE_DIR)
+        .create(&dir)
+    {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             return Err(OciError::Exists(id.to_string()))
@@ -85,7 +89,6 @@ pub fn create(root: &Path, id: &str, opts: &CreateOptions) -> Result<Started> {
         },
     };
     let made = (|| -> Result<Started> {
-        crate::util::mkdirs_private(&dir).map_err(|e| OciError::io("state dir", e))?;
         entry.save()?;
         // The config as created: later edits of the bundle's must not
         // change the container (exec reads this copy).
@@ -229,20 +232,10 @@ fn launch(
     })
 }
 
-use std::os::unix::fs::OpenOptionsExt;
-
-/// runc's pid file: written aside and renamed into place.
+/// runc's pid file: written aside (0600) and renamed into place.
 pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     let abs = std::path::absolute(path).map_err(|e| OciError::io("pid file", e))?;
-    let dir = abs.parent().unwrap_or(Path::new("/"));
-    let tmp = dir.join(format!(
-        ".{}",
-        abs.file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default()
-    ));
-    std::fs::write(&tmp, pid.to_string())
-        .and_then(|_| std::fs::rename(&tmp, &abs))
+    crate::util::replace_file(&abs, pid.to_string().as_bytes())
         .map_err(|e| OciError::io(format!("writing the pid file {}", abs.display()), e))
 }
 
@@ -377,7 +370,21 @@ pub fn kill(root: &Path, id: &str, sig: Signal, all: bool) -> Result<()> {
 pub fn delete(root: &Path, id: &str, force: bool) -> Result<Vec<String>> {
     let entry = match Entry::load(root, id) {
         Ok(e) => e,
-        Err(OciError::NotFound) if force => return Ok(Vec::new()),
+        Err(OciError::NotFound) => {
+            // A dir without its state: a create killed before its first
+            // record, with nothing made yet.
+            let dir = root.join(id);
+            if dir.is_dir() {
+                std::fs::remove_dir_all(&dir)
+                    .map_err(|e| OciError::io(format!("removing {}", dir.display()), e))?;
+                return Ok(Vec::new());
+            }
+            return if force {
+                Ok(Vec::new())
+            } else {
+                Err(OciError::NotFound)
+            };
+        }
         Err(e) => return Err(e),
     };
     let status = entry.status();

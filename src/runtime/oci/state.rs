@@ -93,8 +93,10 @@ pub struct Entry {
     pub saved: Saved,
 }
 
+/// The runtime's root: made 0700, tightened if looser, refused if
+/// another user owns it (as rdock's own roots).
 pub fn root_dir(root: &Path) -> Result<()> {
-    crate::util::mkdirs_private(root).map_err(|e| OciError::io(format!("{}", root.display()), e))
+    crate::util::secure_root_dir(root).map_err(|e| OciError::io(format!("{}", root.display()), e))
 }
 
 impl Entry {
@@ -114,7 +116,9 @@ impl Entry {
     pub fn save(&self) -> Result<()> {
         let data =
             serde_json::to_vec(&self.saved).map_err(|e| OciError::Config(format!("state: {e}")))?;
-        crate::util::atomic_write(&self.dir.join(STATE), &data)
+        // Renamed into place, not fsynced: the root is a tmpfs (/run) and
+        // the status is recomputed from /proc anyway.
+        crate::util::replace_file(&self.dir.join(STATE), &data)
             .map_err(|e| OciError::io("writing the container's state", e))
     }
 
