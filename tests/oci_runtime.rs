@@ -312,6 +312,18 @@ fn refusals_are_one_clear_line() {
     assert_eq!(line["msg"], "container does not exist");
     let features: Value = serde_json::from_slice(&b.rt(&["features"]).stdout).unwrap();
     assert_eq!(features["linux"]["cgroup"]["v1"], true);
+    // rdock's own overlay annotations name host dirs: not from a bundle.
+    let b = Bundle::new(|c| {
+        set_args(c, "true");
+        c["annotations"] = serde_json::json!({"org.rdock.rootfs.upper": "/etc"});
+    });
+    let o = b.rt(&["run", &unique("ann")]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o).1;
+    assert!(
+        err.contains("annotation org.rdock.rootfs.upper: reserved"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -105,6 +105,22 @@ fn remapped_root_is_an_unprivileged_host_uid() {
     assert_eq!(&words[3..6], &["0", "0", "0"], "{inside}");
     // Privileged over nothing of the host's.
     assert!(inside.contains("Operation not permitted"), "{inside}");
+    // Its /dev, nodes, /dev/shm and /etc files are its root's too.
+    let owners = r
+        .run(&[
+            "exec",
+            "un",
+            "stat",
+            "-c",
+            "%u:%g",
+            "/dev",
+            "/dev/null",
+            "/dev/shm",
+            "/etc/hostname",
+        ])
+        .ok()
+        .to_string();
+    assert_eq!(owners, "0:0\n".repeat(4), "{owners}");
     // On disk the container's files are stored as in any container.
     let id = r
         .run(&["inspect", "-f", "{{.Id}}", "un"])

@@ -3,7 +3,6 @@
 //! an OCI config asks. Types only: `process` spawns from them.
 
 use super::rlimits::Ulimit;
-use super::rootfs::RootfsSpec;
 use super::{caps, seccomp};
 use std::os::fd::RawFd;
 
@@ -99,14 +98,10 @@ pub enum NsMode {
 
 #[derive(Debug, Clone)]
 pub enum InitMode {
-    /// New namespaces, the rootfs built and pivoted into, the hostname set.
-    Create {
-        rootfs: Box<RootfsSpec>,
-        hostname: String,
-        /// `--domainname`; empty leaves the new namespace's "(none)".
-        domainname: String,
-    },
-    /// As `Create`, with the rootfs an OCI bundle's: its mounts as listed.
+    /// New namespaces (or joined by path), the rootfs built as the config
+    /// says (a bundle's directory or rdock's overlay of image layers, the
+    /// mounts in the order listed) and pivoted into, the names set: every
+    /// new container, docker's and OCI bundles' alike.
     Oci {
         rootfs: Box<super::oci::rootfs::OciRootfs>,
         /// None: the namespace's hostname left as it is.

@@ -1,5 +1,6 @@
 //! User mounts from `-v`, `--mount` and `--tmpfs`, parsed and validated with
-//! docker's rules and error texts. Applied by `rootfs::setup`.
+//! docker's rules and error texts. Turned into runtime-spec mounts by
+//! `container::lifecycle::oci`, made by `oci::rootfs::setup`.
 
 use super::{Result, RuntimeError};
 use serde::{Deserialize, Serialize};

@@ -15,7 +15,6 @@ use super::init_steps::{
     become_init, dup2, enter_namespaces, find_executable, set_names, setup_tty,
 };
 use super::rlimits;
-use super::rootfs;
 use super::{caps, seccomp, user, Result, RuntimeError};
 use nix::sys::signal::{self, SigHandler, SigSet, Signal};
 use nix::sys::socket::{self, ControlMessageOwned, MsgFlags};
@@ -499,17 +498,6 @@ fn init(
     nix::unistd::setsid().map_err(|e| RuntimeError::sys("setsid", e))?;
     let mut host_proc: Option<OwnedFd> = None;
     match &spec.mode {
-        InitMode::Create {
-            rootfs,
-            hostname,
-            domainname,
-        } => {
-            enter_namespaces(spec)?;
-            rootfs::setup(rootfs)?;
-            if spec.own_uts {
-                set_names(Some(hostname), Some(domainname))?;
-            }
-        }
         InitMode::Oci {
             rootfs,
             hostname,

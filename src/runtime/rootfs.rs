@@ -1,66 +1,50 @@
-//! The container's filesystem, built inside its new mount namespace by the
-//! container's init (the clone child): overlay rootfs, /proc, /sys, /dev,
-//! user mounts, /etc files, pivot_root, then masked and read-only paths.
+//! The pieces a container's filesystem is built from, inside its new mount
+//! namespace by the container's init (the clone child): the overlay root,
+//! mounts resolved inside the root, device nodes, cgroup v1 binds, masked
+//! and read-only paths, docker's defaults. `oci::rootfs::setup` puts them
+//! together, for docker's containers and OCI bundles alike.
 //!
 //! Every mount point inside the rootfs is resolved with openat2
 //! RESOLVE_IN_ROOT and mounted on through /proc/self/fd, so a symlink in
 //! the image (`/proc -> /etc`, `/data -> /`) can never redirect a mount
 //! outside the container's root.
 
-use super::mountspec::TMPFS_FLAGS;
 pub use super::mountspec::{parse_mount, parse_tmpfs, parse_volume, MountKind, MountSpec};
 use super::{Result, RuntimeError};
-use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::mount::{mount, MsFlags};
 use nix::sys::stat::{Mode, SFlag};
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
+/// rdock's own root (docker's containers): an overlay of image layers,
+/// mounted on the config's root path by the init, in its mount namespace
+/// (gone with it), instead of a bundle's prepared directory.
 #[derive(Debug, Clone)]
-pub struct RootfsSpec {
+pub struct Overlay {
     /// Directory that holds the short layer links; the init chdirs here so
     /// `lowers` can be short relative paths and 100+ layers fit in overlay's
     /// one-page option string.
     pub layers_dir: PathBuf,
     /// Lower layers relative to `layers_dir` (e.g. "l/ABCDEF"), topmost first.
-    /// May be empty (an image without layers).
+    /// May be empty (an image without layers: the upper dir alone).
     pub lowers: Vec<String>,
     pub upper: PathBuf,
     pub work: PathBuf,
-    /// Existing empty directory where the overlay is mounted, then pivoted into.
-    pub target: PathBuf,
-    pub readonly: bool,
-    pub mounts: Vec<MountSpec>,
-    /// Files bind-mounted over /etc/hostname, /etc/hosts, /etc/resolv.conf.
-    pub hostname_file: Option<PathBuf>,
-    pub hosts_file: Option<PathBuf>,
-    pub resolv_file: Option<PathBuf>,
-    /// --privileged: no masked or read-only paths, /sys read-write.
-    pub privileged: bool,
-    /// `--security-opt systempaths=unconfined`: no masked or read-only paths.
-    pub unmask: bool,
-    /// The init has its own network namespace (not --network host).
-    pub new_netns: bool,
-    /// `--shm-size` in bytes; 0 = docker's 64 MiB.
-    pub shm_size: u64,
-    /// `--device` nodes (all host devices with --privileged).
-    pub devices: Vec<super::devices::Node>,
-    /// `--sysctl`s, written while /proc/sys is still writable.
-    pub sysctls: Vec<(String, String)>,
-    /// `--ipc none`: no /dev/shm.
-    pub ipc_none: bool,
-    /// `--ipc host` / `container:X`: that /dev/shm, bound instead of a new
-    /// tmpfs (POSIX shared memory lives there, not in the IPC namespace).
-    pub shm_bind: Option<PathBuf>,
-    /// userns-remap: the user namespace (an fd the parent holds) whose
-    /// mapping the layers and the container's dir are seen through, that
-    /// dir (parent of upper/, work/ and the /etc files), and the host uid
-    /// and gid of the container's root.
-    pub idmap: Option<(RawFd, PathBuf, u32, u32)>,
-    /// cgroup v1: the container's directory in each v1 hierarchy (host
-    /// paths), bound at /sys/fs/cgroup/<hierarchy> as runc does.
-    pub cgroup_dirs: Vec<PathBuf>,
+    /// userns-remap: the layers and this dir (parent of upper/, work/ and
+    /// the /etc files) are seen through the user namespace's mapping.
+    pub idmap: Option<Idmap>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Idmap {
+    pub dir: PathBuf,
+    /// The user namespace (an fd the parent holds open).
+    pub ns: RawFd,
+    /// Host uid and gid of the container's root.
+    pub uid: u32,
+    pub gid: u32,
 }
 
 /// docker's default masked paths (oci/defaults.go): hidden from the container.
@@ -122,146 +106,6 @@ pub(crate) fn do_mount(
     mount(src, target, fstype, flags, data).map_err(sys(what.to_string()))
 }
 
-/// Runs in the clone child, in its new mount namespace, as root. On return
-/// the process is in the new root ("/") with the old root detached.
-pub fn setup(spec: &RootfsSpec) -> Result<()> {
-    // Nothing we mount may propagate back to the host.
-    do_mount(
-        None,
-        Path::new("/"),
-        None,
-        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-        None,
-        "making / private",
-    )?;
-    let remapped;
-    let spec = match &spec.idmap {
-        Some((ns, dir, uid, gid)) => {
-            remapped = idmapped_spec(spec, *ns, dir)?;
-            // Through the idmapped upper only the mapped root's ids can be
-            // written: overlayfs's own work (work/work, copy-up, done with
-            // its mounter's credentials) and every file this setup makes in
-            // the rootfs happen as that fsuid, all capabilities kept. The
-            // user switch before exec sets the fsuid again.
-            nix::unistd::setfsgid((*gid).into());
-            nix::unistd::setfsuid((*uid).into());
-            super::caps::raise_effective()?;
-            mount_root(&remapped)?;
-            &remapped
-        }
-        None => {
-            mount_root(spec)?;
-            spec
-        }
-    };
-    let root = open_dir(&spec.target)?;
-
-    let common = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-    let proc = resolve(&root, "/proc", Kind::Dir)?;
-    do_mount(
-        Some(Path::new("proc")),
-        &proc.path(),
-        Some("proc"),
-        common,
-        None,
-        "mounting /proc",
-    )?;
-
-    let sys_dir = resolve(&root, "/sys", Kind::Dir)?;
-    let mut sys_flags = common;
-    if !spec.privileged {
-        sys_flags |= MsFlags::MS_RDONLY;
-    }
-    do_mount(
-        Some(Path::new("sysfs")),
-        &sys_dir.path(),
-        Some("sysfs"),
-        sys_flags,
-        None,
-        "mounting /sys",
-    )?;
-    if super::cgroups::CgroupMode::detect() == super::cgroups::CgroupMode::Unified {
-        // Our cgroup namespace makes the container's own cgroup the root here.
-        if let Ok(cg) = resolve(&root, "/sys/fs/cgroup", Kind::Existing) {
-            let mut f = common | MsFlags::MS_RELATIME;
-            if !spec.privileged {
-                f |= MsFlags::MS_RDONLY;
-            }
-            do_mount(
-                Some(Path::new("cgroup2")),
-                &cg.path(),
-                Some("cgroup2"),
-                f,
-                None,
-                "mounting /sys/fs/cgroup",
-            )?;
-        }
-    } else {
-        mount_cgroups_v1(&root, &spec.cgroup_dirs, spec.privileged)?;
-    }
-
-    setup_dev(&root, spec)?;
-    for n in &spec.devices {
-        make_node(&root, n)?;
-    }
-
-    let mut mounts: Vec<&MountSpec> = spec.mounts.iter().collect();
-    // Parents before children, as docker sorts them.
-    mounts.sort_by_key(|m| m.destination.components().count());
-    for m in mounts {
-        user_mount(&root, m)?;
-    }
-
-    // After the user's mounts, as docker sorts its own /etc files among
-    // them by depth: a volume on /etc gets them on top (and copied up what
-    // the image had there), while a user mount on the file itself wins.
-    for (file, dest) in [
-        (&spec.hostname_file, "/etc/hostname"),
-        (&spec.hosts_file, "/etc/hosts"),
-        (&spec.resolv_file, "/etc/resolv.conf"),
-    ] {
-        if spec.mounts.iter().any(|m| m.destination == Path::new(dest)) {
-            continue;
-        }
-        if let Some(src) = file {
-            if src.exists() {
-                let d = resolve_replacing_symlink(&root, dest)?;
-                do_mount(
-                    Some(src),
-                    &d.path(),
-                    None,
-                    MsFlags::MS_BIND,
-                    None,
-                    &format!("bind-mounting {dest}"),
-                )?;
-            }
-        }
-    }
-
-    if spec.readonly {
-        do_mount(
-            None,
-            &spec.target,
-            None,
-            MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY,
-            None,
-            "remounting the root read-only",
-        )?;
-    }
-    drop(root);
-
-    nix::unistd::chdir(&spec.target).map_err(sys("chdir to the rootfs"))?;
-    nix::unistd::pivot_root(".", ".").map_err(sys("pivot_root"))?;
-    umount2(".", MntFlags::MNT_DETACH).map_err(sys("detaching the old root"))?;
-    nix::unistd::chdir("/").map_err(sys("chdir /"))?;
-
-    apply_sysctls(&spec.sysctls)?;
-    if !spec.privileged && !spec.unmask {
-        mask_paths(MASKED, READONLY)?;
-    }
-    Ok(())
-}
-
 /// Write each sysctl under /proc/sys (after pivot_root: the container's).
 pub(crate) fn apply_sysctls(sysctls: &[(String, String)]) -> Result<()> {
     for (k, v) in sysctls {
@@ -272,54 +116,62 @@ pub(crate) fn apply_sysctls(sysctls: &[(String, String)]) -> Result<()> {
     Ok(())
 }
 
-/// userns-remap: the layers and the container's dir bound through the
-/// user namespace's mapping under `<dir>/idm` (in our private mount
-/// namespace, gone with it), and the spec pointed at those views. On disk
-/// nothing changes: a file the container's root creates is stored as
-/// owned by uid 0, as in any other container.
-fn idmapped_spec(spec: &RootfsSpec, ns: RawFd, dir: &Path) -> Result<RootfsSpec> {
-    let idm = dir.join("idm");
+/// Mount the overlay on `target`; under userns-remap, through idmapped
+/// binds of the layers and of the container's dir under `<dir>/idm` (in
+/// our private mount namespace, gone with it). Returns where the
+/// container's dir is seen from then on (its idmapped view), if remapped.
+/// On disk nothing changes: a file the container's root creates is stored
+/// as owned by uid 0, as in any other container.
+pub(crate) fn mount_overlay(target: &Path, o: &Overlay) -> Result<Option<(PathBuf, PathBuf)>> {
+    let Some(m) = &o.idmap else {
+        mount_layers(target, &o.layers_dir, &o.lowers, &o.upper, &o.work)?;
+        return Ok(None);
+    };
+    let idm = m.dir.join("idm");
     let mk = |p: &Path| match std::fs::create_dir(p) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(RuntimeError::io(format!("creating {}", p.display()), e)),
     };
     mk(&idm)?;
-    mk(&idm.join("c"))?;
-    super::userns::idmapped_bind(dir, &idm.join("c"), ns)?;
-    let mut lowers = Vec::with_capacity(spec.lowers.len());
-    for (i, l) in spec.lowers.iter().enumerate() {
+    let c = idm.join("c");
+    mk(&c)?;
+    super::userns::idmapped_bind(&m.dir, &c, m.ns)?;
+    let mut lowers = Vec::with_capacity(o.lowers.len());
+    for (i, l) in o.lowers.iter().enumerate() {
         let name = i.to_string();
         mk(&idm.join(&name))?;
-        super::userns::idmapped_bind(&spec.layers_dir.join(l), &idm.join(&name), ns)?;
+        super::userns::idmapped_bind(&o.layers_dir.join(l), &idm.join(&name), m.ns)?;
         lowers.push(name);
     }
-    let c = idm.join("c");
-    let inside = |p: &Option<PathBuf>| {
-        p.as_ref().map(|p| {
-            p.strip_prefix(dir)
-                .map(|rel| c.join(rel))
-                .unwrap_or(p.clone())
-        })
+    let inside = |p: &Path| {
+        p.strip_prefix(&m.dir)
+            .map_or(p.to_path_buf(), |r| c.join(r))
     };
-    Ok(RootfsSpec {
-        layers_dir: idm.clone(),
-        lowers,
-        upper: inside(&Some(spec.upper.clone())).unwrap_or_default(),
-        work: inside(&Some(spec.work.clone())).unwrap_or_default(),
-        hostname_file: inside(&spec.hostname_file),
-        hosts_file: inside(&spec.hosts_file),
-        resolv_file: inside(&spec.resolv_file),
-        ..spec.clone()
-    })
+    // Through the idmapped upper only the mapped root's ids can be
+    // written: overlayfs's own work (work/work, copy-up, done with its
+    // mounter's credentials) and every file the setup makes in the rootfs
+    // happen as that fsuid, all capabilities kept. The user switch before
+    // exec sets the fsuid again.
+    nix::unistd::setfsgid(m.gid.into());
+    nix::unistd::setfsuid(m.uid.into());
+    super::caps::raise_effective()?;
+    mount_layers(target, &idm, &lowers, &inside(&o.upper), &inside(&o.work))?;
+    Ok(Some((m.dir.clone(), c)))
 }
 
 /// The overlay (or, for an image without layers, the upper dir alone).
-fn mount_root(spec: &RootfsSpec) -> Result<()> {
-    if spec.lowers.is_empty() {
+fn mount_layers(
+    target: &Path,
+    layers_dir: &Path,
+    lowers: &[String],
+    upper: &Path,
+    work: &Path,
+) -> Result<()> {
+    if lowers.is_empty() {
         return do_mount(
-            Some(&spec.upper),
-            &spec.target,
+            Some(upper),
+            target,
             None,
             MsFlags::MS_BIND,
             None,
@@ -328,121 +180,21 @@ fn mount_root(spec: &RootfsSpec) -> Result<()> {
     }
     // Relative lowerdirs keep the option string short; overlay resolves them
     // against our cwd at mount time.
-    nix::unistd::chdir(&spec.layers_dir).map_err(sys("chdir to the layer store"))?;
+    nix::unistd::chdir(layers_dir).map_err(sys("chdir to the layer store"))?;
     let data = format!(
         "lowerdir={},upperdir={},workdir={}",
-        spec.lowers.join(":"),
-        spec.upper.display(),
-        spec.work.display()
+        lowers.join(":"),
+        upper.display(),
+        work.display()
     );
     do_mount(
         Some(Path::new("overlay")),
-        &spec.target,
+        target,
         Some("overlay"),
         MsFlags::empty(),
         Some(&data),
         "mounting the overlay rootfs",
     )
-}
-
-fn setup_dev(root: &OwnedFd, spec: &RootfsSpec) -> Result<()> {
-    let shm_size = spec.shm_size;
-    let shm = format!(
-        "mode=1777,size={}k",
-        if shm_size == 0 {
-            65536
-        } else {
-            shm_size.div_ceil(1024)
-        }
-    );
-    // Under userns-remap the container's root owns its /dev and /dev/shm.
-    let owner = spec
-        .idmap
-        .as_ref()
-        .map(|(_, _, u, g)| format!(",uid={u},gid={g}"))
-        .unwrap_or_default();
-    let shm = format!("{shm}{owner}");
-    let dev = resolve(root, "/dev", Kind::Dir)?;
-    let dev_path = dev.path();
-    do_mount(
-        Some(Path::new("tmpfs")),
-        &dev_path,
-        Some("tmpfs"),
-        MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME,
-        Some(&format!("mode=755,size=65536k{owner}")),
-        "mounting /dev",
-    )?;
-    // Re-open: the fd from before the mount points at the covered directory.
-    let dev = resolve(root, "/dev", Kind::Existing)?;
-    let d = dev.fd.as_raw_fd();
-    for (name, major, minor) in DEVICES {
-        mknodat(
-            d,
-            name,
-            SFlag::S_IFCHR,
-            0o666,
-            nix::sys::stat::makedev(*major, *minor),
-        )?;
-    }
-    for (name, target) in DEV_LINKS {
-        nix::unistd::symlinkat(*target, Some(d), *name)
-            .map_err(sys(format!("symlink /dev/{name}")))?;
-    }
-    // As runc: /dev/core only where the kernel has /proc/kcore (the
-    // host's /proc: this runs before pivot_root).
-    if Path::new("/proc/kcore").exists() {
-        nix::unistd::symlinkat("/proc/kcore", Some(d), "core").map_err(sys("symlink /dev/core"))?;
-    }
-    for (name, fstype, flags, data) in [
-        (
-            "pts",
-            "devpts",
-            MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
-            "newinstance,ptmxmode=0666,mode=0620,gid=5",
-        ),
-        (
-            "shm",
-            "tmpfs",
-            MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
-            shm.as_str(),
-        ),
-        (
-            "mqueue",
-            "mqueue",
-            MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
-            "",
-        ),
-    ] {
-        if name == "shm" && spec.ipc_none {
-            continue;
-        }
-        nix::sys::stat::mkdirat(Some(d), name, Mode::from_bits_truncate(0o755))
-            .map_err(sys(format!("mkdir /dev/{name}")))?;
-        let p = PathBuf::from(format!("/proc/self/fd/{d}/{name}"));
-        if let (Some(src), "shm") = (&spec.shm_bind, name) {
-            do_mount(
-                Some(src),
-                &p,
-                None,
-                MsFlags::MS_BIND | MsFlags::MS_REC,
-                None,
-                "binding the shared /dev/shm",
-            )?;
-            continue;
-        }
-        let data = (!data.is_empty()).then_some(data);
-        // docker names /dev/shm's tmpfs "shm" (what df shows).
-        let source = if name == "shm" { "shm" } else { fstype };
-        do_mount(
-            Some(Path::new(source)),
-            &p,
-            Some(fstype),
-            flags,
-            data,
-            &format!("mounting /dev/{name}"),
-        )?;
-    }
-    Ok(())
 }
 
 /// A `--device` node at its path in the container, with the host node's
@@ -499,103 +251,16 @@ pub(crate) fn mknodat(dir: RawFd, name: &str, kind: SFlag, perm: u32, dev: u64) 
 /// has at its destination (a dir there), before it covers it. The volume's
 /// dir is locked meanwhile so two containers starting on one new volume do
 /// not both fill it.
-fn fill_volume(root: &OwnedFd, m: &MountSpec) -> Result<()> {
-    let rel = m.destination.to_string_lossy();
-    let rel = rel.trim_start_matches('/');
+pub(crate) fn fill_volume(root: &OwnedFd, dest: &str, source: &Path) -> Result<()> {
+    let rel = dest.trim_start_matches('/');
     let Ok(src) = openat2_in_root(root, Path::new(rel), libc::O_RDONLY | libc::O_DIRECTORY) else {
         return Ok(());
     };
-    let what = |e: std::io::Error| {
-        RuntimeError::io(
-            format!("copying {} into its volume", m.destination.display()),
-            e,
-        )
-    };
-    let _lock = crate::util::FileLock::on_dir(&m.source).map_err(what)?;
-    let dst = std::fs::File::open(&m.source).map_err(what)?;
+    let what = |e: std::io::Error| RuntimeError::io(format!("copying {dest} into its volume"), e);
+    let _lock = crate::util::FileLock::on_dir(source).map_err(what)?;
+    let dst = std::fs::File::open(source).map_err(what)?;
     if crate::volume::copy::is_empty_dir(dst.as_fd()).map_err(what)? {
         crate::volume::copy::copy_tree(src.as_fd(), dst.as_fd()).map_err(what)?;
-    }
-    Ok(())
-}
-
-fn user_mount(root: &OwnedFd, m: &MountSpec) -> Result<()> {
-    let dest = m.destination.to_string_lossy();
-    if m.kind == MountKind::Volume && m.copy_up {
-        fill_volume(root, m)?;
-    }
-    match m.kind {
-        MountKind::Bind | MountKind::Volume => {
-            if m.create_source && !m.source.exists() {
-                std::fs::create_dir_all(&m.source)
-                    .map_err(|e| RuntimeError::io(format!("creating {}", m.source.display()), e))?;
-            }
-            let meta = std::fs::metadata(&m.source).map_err(|e| {
-                RuntimeError::InvalidArg(format!(
-                    "invalid mount config for type \"bind\": bind source path does not exist: {} ({e})",
-                    m.source.display()
-                ))
-            })?;
-            let kind = if meta.is_dir() { Kind::Dir } else { Kind::File };
-            let d = resolve(root, &dest, kind)?;
-            do_mount(
-                Some(&m.source),
-                &d.path(),
-                None,
-                MsFlags::MS_BIND | MsFlags::MS_REC,
-                None,
-                &format!("bind-mounting {} on {dest}", m.source.display()),
-            )?;
-            // Resolve again: the old fd names the covered directory, not
-            // the new mount's root that the flags below must change.
-            let d = resolve(root, &dest, Kind::Existing)?;
-            let target = d.path();
-            for p in &m.options {
-                let flag = match p.as_str() {
-                    "shared" => MsFlags::MS_SHARED,
-                    "rshared" => MsFlags::MS_SHARED | MsFlags::MS_REC,
-                    "slave" => MsFlags::MS_SLAVE,
-                    "rslave" => MsFlags::MS_SLAVE | MsFlags::MS_REC,
-                    "private" => MsFlags::MS_PRIVATE,
-                    _ => MsFlags::MS_PRIVATE | MsFlags::MS_REC,
-                };
-                do_mount(
-                    None,
-                    &target,
-                    None,
-                    flag,
-                    None,
-                    &format!("propagation of {dest}"),
-                )?;
-            }
-            if m.readonly {
-                make_readonly(&target, true)?;
-            }
-        }
-        MountKind::Tmpfs => {
-            let d = resolve(root, &dest, Kind::Dir)?;
-            let mut flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-            let mut data = Vec::new();
-            for o in &m.options {
-                match TMPFS_FLAGS.iter().find(|(n, _, _)| n == o) {
-                    Some((_, true, f)) => flags |= MsFlags::from_bits_truncate(*f),
-                    Some((_, false, f)) => flags &= !MsFlags::from_bits_truncate(*f),
-                    None => data.push(o.as_str()),
-                }
-            }
-            if m.readonly {
-                flags |= MsFlags::MS_RDONLY;
-            }
-            let data = data.join(",");
-            do_mount(
-                Some(Path::new("tmpfs")),
-                &d.path(),
-                Some("tmpfs"),
-                flags,
-                (!data.is_empty()).then_some(data.as_str()),
-                &format!("mounting tmpfs on {dest}"),
-            )?;
-        }
     }
     Ok(())
 }
@@ -915,7 +580,7 @@ pub(crate) fn resolve(root: &OwnedFd, dest: &str, kind: Kind) -> Result<InRoot> 
 
 /// For the /etc files: an image's symlink there (resolv.conf pointing into
 /// /run, say) is replaced by a plain file so the bind lands at that path.
-fn resolve_replacing_symlink(root: &OwnedFd, dest: &str) -> Result<InRoot> {
+pub(crate) fn resolve_replacing_symlink(root: &OwnedFd, dest: &str) -> Result<InRoot> {
     let p = Path::new(dest);
     let (Some(parent), Some(name)) = (p.parent(), p.file_name()) else {
         return Err(RuntimeError::Other(format!("bad path {dest}")));

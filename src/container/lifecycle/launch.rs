@@ -2,7 +2,7 @@
 //! record it as running (or why it could not start), and record its exit.
 
 use super::env::process_env;
-use super::spec::{container_cgroup, init_spec, join_namespaces, release_shm};
+use super::spec::{container_cgroup, init_spec, release_shm};
 use crate::container::config::NetworkMode;
 use crate::container::state::{proc_start_time, State, Status};
 use crate::container::store::{Container, ContainerStore};
@@ -102,9 +102,8 @@ fn try_launch(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<(
         }
         None => c,
     };
-    let mut spec = init_spec(paths, c, stdio)?;
-    // Held open until the child has joined them.
-    let _joined = join_namespaces(&store, c, &mut spec)?;
+    // The fds are held open until the child has joined the namespaces.
+    let (mut spec, _held) = init_spec(paths, &store, c, stdio)?;
     for m in &c.config.mounts {
         debug!(
             "mount {:?} {} -> {} ro={} {:?}",

@@ -4,7 +4,11 @@
 //! - `create`: the image resolved and merged with the flags, the
 //!   container's dir written;
 //! - `env`: the environment of its processes;
-//! - `spec`: what the runtime gets, built from the container's config;
+//! - `oci`: the container's config as an OCI runtime-spec `Spec` (root,
+//!   mounts, devices, namespaces), which the runtime lowers as it does a
+//!   bundle's;
+//! - `spec`: what the runtime gets: the process, the lowered spec, the
+//!   cgroup;
 //! - `launch`: spawning it with its networks, recording its start and exit;
 //! - `foreground`: the CLI as its parent (signals, output, terminal).
 
@@ -12,6 +16,7 @@ mod create;
 mod env;
 mod foreground;
 mod launch;
+mod oci;
 mod spec;
 
 pub(in crate::container) use create::HOSTS_NONE;

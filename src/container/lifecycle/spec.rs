@@ -1,63 +1,40 @@
-//! What the runtime gets for a container: the `InitSpec` (and its
-//! `RootfsSpec`), the namespaces it joins, its cgroup, all from the
-//! container's config. (To become "config -> OCI spec".)
+//! What the runtime gets for a container: the `InitSpec` (its process from
+//! the config, its namespaces and rootfs lowered from the config's OCI
+//! spec), the namespaces it joins, its cgroup.
 
 use super::env::process_env;
+use super::oci::{Shared, Source};
 use crate::container::config::{ContainerConfig, NetworkMode, SecurityOptions};
 use crate::container::store::{Container, ContainerStore};
 use crate::error::{Error, Result};
 use crate::paths::Paths;
 use crate::runtime::cgroups::Cgroup;
+use crate::runtime::oci::{lower, OciError};
 use crate::runtime::process::{InitMode, InitSpec, NsMode};
-use crate::runtime::rootfs::RootfsSpec;
 use crate::runtime::{caps, devices, RuntimeError};
-use std::os::fd::AsRawFd;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
 
-pub(super) fn init_spec(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<InitSpec> {
+/// The container's init: its process from the config, its namespaces and
+/// rootfs lowered from the config's OCI spec (`oci::container_spec`) by
+/// the runtime, as an OCI bundle's are. The fds it returns (namespaces
+/// joined, a new user namespace) stay open until the child is spawned.
+pub(super) fn init_spec(
+    paths: &Paths,
+    store: &ContainerStore,
+    c: &Container,
+    stdio: Option<[i32; 3]>,
+) -> Result<(InitSpec, Vec<OwnedFd>)> {
     let cfg = &c.config;
     let caps = caps::resolve(&cfg.cap_add, &cfg.cap_drop, cfg.privileged)?;
     let (seccomp, no_new_privs) = confinement(cfg, caps)?;
     let mut argv = vec![cfg.path.clone()];
     argv.extend(cfg.args.iter().cloned());
-    // Another container's network comes with its /etc/hostname, hosts and
-    // resolv.conf: the same files, so its later changes show here too.
-    let names_dir = match &cfg.network {
-        NetworkMode::Container(other) => ContainerStore::new(paths)
-            .resolve(other)
-            .map_or_else(|_| paths.container(other), |t| t.dir),
-        _ => c.dir.clone(),
-    };
-    Ok(InitSpec {
-        mode: InitMode::Create {
-            rootfs: Box::new(RootfsSpec {
-                layers_dir: paths.layers(),
-                lowers: cfg
-                    .layers
-                    .iter()
-                    .rev()
-                    .map(|l| crate::image::store::short_link(l))
-                    .collect(),
-                upper: c.dir.join("upper"),
-                work: c.dir.join("work"),
-                target: paths.rootfs_mountpoint(),
-                readonly: cfg.readonly_rootfs,
-                mounts: cfg.mounts.clone(),
-                hostname_file: Some(names_dir.join("hostname")),
-                hosts_file: Some(names_dir.join("hosts")),
-                resolv_file: Some(names_dir.join("resolv.conf")),
-                privileged: cfg.privileged,
-                unmask: cfg.unmask_system_paths,
-                new_netns: cfg.network.own_netns(),
-                shm_size: cfg.shm_size.max(0) as u64,
-                devices: device_nodes(cfg)?,
-                sysctls: cfg.sysctls.clone().into_iter().collect(),
-                ipc_none: cfg.ipc_mode == "none",
-                shm_bind: None,
-                idmap: None,
-                cgroup_dirs: Vec::new(),
-            }),
-            hostname: cfg.hostname.clone(),
-            domainname: cfg.domainname.clone(),
+    let mut init = InitSpec {
+        // Set by `lower_container` below, with the namespaces.
+        mode: InitMode::Join {
+            namespaces: Vec::new(),
+            pid_ns: -1,
         },
         argv,
         env: process_env(cfg, cfg.tty, &[]),
@@ -68,91 +45,71 @@ pub(super) fn init_spec(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -
         ulimits: crate::runtime::rlimits::with_defaults(&cfg.ulimits)?,
         tty: cfg.tty,
         stdin_open: cfg.open_stdin,
-        new_netns: cfg.network.own_netns(),
-        private_cgroupns: cfg.private_cgroupns(),
+        new_netns: false,
+        private_cgroupns: false,
         join_netns: None,
-        // Set by `join_namespaces`; `launch` holds them open.
         pid_ns: NsMode::Private,
         ipc_ns: NsMode::Private,
-        own_uts: cfg.uts_mode != "host",
+        own_uts: false,
         group_add: cfg.group_add.clone(),
         oom_score_adj: cfg.oom_score_adj,
-        // Set by `join_namespaces`, which creates the namespace.
         userns: None,
         stdio,
         seccomp,
         no_new_privs,
         extra: Default::default(),
-    })
-}
-
-/// The namespaces a container's init joins, opened for it: held by the
-/// caller until the child has joined them.
-pub(super) struct Joined {
-    _netns: Option<std::fs::File>,
-    _pidns: Option<std::fs::File>,
-    _ipcns: Option<std::fs::File>,
-    _userns: Option<std::os::fd::OwnedFd>,
-}
-
-/// Fill in the namespaces of `spec`: another container's network, PID
-/// and IPC namespaces, the /dev/shm to bind, a new user namespace
-/// (`userns-remap`).
-pub(super) fn join_namespaces(
-    store: &ContainerStore,
-    c: &Container,
-    spec: &mut InitSpec,
-) -> Result<Joined> {
-    let netns = match &c.config.network {
-        NetworkMode::Container(other) => {
-            let f = container_netns(store, other)?;
-            spec.join_netns = Some(f.as_raw_fd());
-            Some(f)
-        }
-        _ => None,
     };
-    let (pidns, ipcns);
-    (spec.pid_ns, pidns) = ns_mode(store, &c.config.pid_mode, "PID", "pid", None)?;
-    (spec.ipc_ns, ipcns) = ns_mode(
-        store,
-        &c.config.ipc_mode,
-        "IPC",
-        "ipc",
-        Some(&c.config.name),
-    )?;
-    let shm = match spec.ipc_ns {
-        NsMode::Host => Some(std::path::PathBuf::from("/dev/shm")),
+    let shared = shared(store, c)?;
+    let spec = super::oci::container_spec(paths, c, &shared)?;
+    let mut held = Vec::new();
+    lower::lower_container(&spec, Path::new("/"), &mut init, &mut held).map_err(|e| match e {
+        OciError::Runtime(e) => Error::from(e),
+        e => Error::msg(e.to_string()),
+    })?;
+    Ok((init, held))
+}
+
+/// What the container takes from elsewhere: another container's network,
+/// PID and IPC namespaces (which must run), the /dev/shm to bind, the
+/// /etc files, the device nodes.
+fn shared(store: &ContainerStore, c: &Container) -> Result<Shared> {
+    let cfg = &c.config;
+    // Another container's network comes with its /etc/hostname, hosts and
+    // resolv.conf: the same files, so its later changes show here too.
+    let (net, names_dir) = match &cfg.network {
+        NetworkMode::Container(other) => {
+            let (path, dir) = container_netns(store, other)?;
+            (Some(path), dir)
+        }
+        _ => (None, c.dir.clone()),
+    };
+    let pid = ns_source(store, &cfg.pid_mode, "PID", "pid", None)?;
+    let ipc = ns_source(store, &cfg.ipc_mode, "IPC", "ipc", Some(&cfg.name))?;
+    let shm = match &ipc {
+        Source::Host => Some(PathBuf::from("/dev/shm")),
         // The donor's /dev/shm: a tmpfs on the host side (a mount in the
         // donor's own namespace could not be bound from here).
-        NsMode::Join(_) => c
-            .config
+        Source::Path(_) => cfg
             .ipc_mode
             .strip_prefix("container:")
             .and_then(|id| store.load(id).ok())
             .map(|d| d.dir.join("shm")),
-        NsMode::Private if c.config.ipc_mode == "shareable" => Some(shareable_shm(c)?),
-        NsMode::Private => None,
+        Source::Private if cfg.ipc_mode == "shareable" => Some(shareable_shm(c)?),
+        Source::Private => None,
     };
-    let userns = match &c.config.userns_remap {
-        Some(remap) => Some(remap.create_ns()?),
-        None => None,
-    };
-    spec.userns = userns.as_ref().map(|f| f.as_raw_fd());
-    if let InitMode::Create { rootfs, .. } = &mut spec.mode {
-        rootfs.shm_bind = shm;
-        let (uid, gid) = c.config.userns_remap.as_ref().map_or((0, 0), |r| r.root());
-        rootfs.idmap = spec.userns.map(|fd| (fd, c.dir.clone(), uid, gid));
-    }
-    Ok(Joined {
-        _netns: netns,
-        _pidns: pidns,
-        _ipcns: ipcns,
-        _userns: userns,
+    Ok(Shared {
+        pid,
+        ipc,
+        net,
+        shm,
+        names_dir,
+        devices: device_nodes(cfg)?,
     })
 }
 
-/// Another container's network namespace, to join: it must be running.
-fn container_netns(store: &ContainerStore, other: &str) -> Result<std::fs::File> {
+/// Another container's network namespace, to join (it must be running),
+/// and the dir of its /etc files.
+fn container_netns(store: &ContainerStore, other: &str) -> Result<(PathBuf, PathBuf)> {
     let target = store.resolve(other).map_err(|_| {
         Error::msg(format!(
             "joining network namespace of container: No such container: {other}"
@@ -164,12 +121,14 @@ fn container_netns(store: &ContainerStore, other: &str) -> Result<std::fs::File>
             target.config.name
         )));
     }
-    std::fs::File::open(format!("/proc/{}/ns/net", target.state.pid)).map_err(|e| {
-        Error::msg(format!(
+    let path = PathBuf::from(format!("/proc/{}/ns/net", target.state.pid));
+    if let Err(e) = std::fs::metadata(&path) {
+        return Err(Error::msg(format!(
             "cannot join network namespace of container {}: {e}",
             target.config.name
-        ))
-    })
+        )));
+    }
+    Ok((path, target.dir))
 }
 
 /// The container's cgroup, made and limited (resources, device rules);
@@ -186,7 +145,7 @@ pub(super) fn container_cgroup(c: &Container, spec: &mut InitSpec) -> Result<Cgr
         let _ = cgroup.remove();
         return Err(e.into());
     }
-    if let InitMode::Create { rootfs, .. } = &mut spec.mode {
+    if let InitMode::Oci { rootfs, .. } = &mut spec.mode {
         rootfs.cgroup_dirs = cgroup.v1_dirs();
     }
     Ok(cgroup)
@@ -228,20 +187,19 @@ pub(in crate::container) fn release_shm(dir: &std::path::Path) {
 }
 
 /// `--pid`/`--ipc` modes: private (the default; also "shareable", "none"
-/// for IPC), the host's, or a running container's namespace, opened here
-/// and held by the caller until the child has joined it.
-fn ns_mode(
+/// for IPC), the host's, or a running container's namespace.
+fn ns_source(
     store: &ContainerStore,
     mode: &str,
     what: &str,
     ns: &str,
     ipc_of: Option<&str>,
-) -> Result<(NsMode, Option<std::fs::File>)> {
+) -> Result<Source> {
     if mode == "host" {
-        return Ok((NsMode::Host, None));
+        return Ok(Source::Host);
     }
     let Some(other) = mode.strip_prefix("container:") else {
-        return Ok((NsMode::Private, None));
+        return Ok(Source::Private);
     };
     let target = store
         .load(other)
@@ -258,13 +216,14 @@ fn ns_mode(
             target.config.id
         )));
     }
-    let f = std::fs::File::open(format!("/proc/{}/ns/{ns}", target.state.pid)).map_err(|e| {
-        Error::msg(format!(
+    let path = PathBuf::from(format!("/proc/{}/ns/{ns}", target.state.pid));
+    if let Err(e) = std::fs::metadata(&path) {
+        return Err(Error::msg(format!(
             "cannot join {what} of container {}: {e}",
             target.config.name
-        ))
-    })?;
-    Ok((NsMode::Join(f.as_raw_fd()), Some(f)))
+        )));
+    }
+    Ok(Source::Path(path))
 }
 
 /// The device nodes to make: the `--device` ones, or every host device

@@ -9,6 +9,7 @@ use crate::runtime::devices::{Node, Rule};
 use crate::runtime::process::{InitMode, InitSpec, NsMode, ProcessExtras};
 use crate::runtime::resources::{Resources, ThrottleDevice, WeightDevice};
 use crate::runtime::rlimits::Ulimit;
+use crate::runtime::rootfs::{Idmap, Overlay};
 use crate::runtime::userns::{IdMap, Remap};
 use crate::runtime::{caps, seccomp};
 use oci_spec::runtime::{Capabilities, LinuxNamespaceType, LinuxResources, Process, Spec};
@@ -77,6 +78,66 @@ pub fn lower(spec: &Spec, bundle: &Path, id: &str) -> Result<Plan> {
         .process()
         .as_ref()
         .ok_or_else(|| invalid("process: the config has no process to run"))?;
+    let linux = spec
+        .linux()
+        .as_ref()
+        .ok_or_else(|| invalid("linux: the config has no linux section"))?;
+    // A bundle's config may come from a less trusted hand than the
+    // runtime's caller (a pod's annotations, where a CRI runtime passes
+    // them on): the overlay annotations, which name host directories to
+    // mount and write, are for rdock's own containers only.
+    if let Some(key) = spec
+        .annotations()
+        .iter()
+        .flatten()
+        .map(|(k, _)| k)
+        .find(|k| k.starts_with(overlay_keys::PREFIX))
+    {
+        return Err(OciError::Unsupported(format!(
+            "annotation {key}: reserved for rdock's own containers"
+        )));
+    }
+    let mut held = Vec::new();
+    let mut init = process_spec(process)?;
+    let root_ids = lower_container(spec, bundle, &mut init, &mut held)?;
+    if let Some(s) = linux.seccomp() {
+        init.seccomp = seccomp_program(s, init.caps)?;
+    }
+    if let Some(p) = linux.personality() {
+        init.extra.personality = match json_name(&p.domain()).as_str() {
+            "LINUX32" => Some(0x0008),
+            _ => Some(0),
+        };
+    }
+    let (cgroup_parent, cgroup_name) = cgroup_path(linux.cgroups_path().as_deref(), id)?;
+    let res = linux.resources().as_ref();
+    Ok(Plan {
+        init,
+        cgroup_parent,
+        cgroup_name,
+        resources: res.map(resources).transpose()?.unwrap_or_default(),
+        device_rules: res.map(|r| device_rules(r, linux)).unwrap_or_default(),
+        v1_files: res.map(v1_files).unwrap_or_default(),
+        unified: res
+            .and_then(|r| r.unified().as_ref())
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
+        held,
+        root_ids,
+    })
+}
+
+/// The container half of a config (root, mounts, devices, namespaces,
+/// names), the same for an OCI bundle and for docker's containers, put
+/// into `init`: its namespaces, and its mode, `InitMode::Oci` with the
+/// rootfs to build. Namespaces joined by path are opened into `held`.
+/// Returns the host uid and gid of the container's root.
+pub fn lower_container(
+    spec: &Spec,
+    bundle: &Path,
+    init: &mut InitSpec,
+    held: &mut Vec<OwnedFd>,
+) -> Result<(u32, u32)> {
     let root = spec
         .root()
         .as_ref()
@@ -96,52 +157,28 @@ pub fn lower(spec: &Spec, bundle: &Path, id: &str) -> Result<Plan> {
             root_path.display()
         )));
     }
-    let mut held = Vec::new();
-    let mut init = process_spec(process)?;
-    let ns = namespaces(linux.namespaces().as_deref().unwrap_or(&[]), &mut held)?;
+    let ns = namespaces(linux.namespaces().as_deref().unwrap_or(&[]), held)?;
     init.pid_ns = ns.pid;
     init.ipc_ns = ns.ipc;
     init.new_netns = ns.new_net;
     init.join_netns = ns.join_net;
     init.own_uts = ns.new_uts;
     init.private_cgroupns = ns.new_cgroup;
-    init.extra.join = ns.join;
+    init.extra.join = ns.join.clone();
     init.extra.host_mount_ns = !ns.new_mount;
-    if ns.new_time {
-        let offsets = linux
-            .time_offsets()
-            .as_ref()
-            .map(|m| {
-                m.iter()
-                    .map(|(clock, o)| {
-                        format!(
-                            "{clock} {} {}\n",
-                            o.secs().unwrap_or(0),
-                            o.nanosecs().unwrap_or(0)
-                        )
-                    })
-                    .collect::<String>()
-            })
-            .unwrap_or_default();
-        init.extra.time_offsets = Some(offsets);
-    } else if linux.time_offsets().as_ref().is_some_and(|m| !m.is_empty()) {
-        return Err(invalid("timeOffsets given without a time namespace"));
-    }
-    init.userns = user_namespace(linux, ns.user, &mut held)?;
+    init.extra.time_offsets = time_offsets(linux, ns.new_time)?;
+    init.userns = user_namespace(linux, ns.user, held)?;
     let root_ids = container_root(linux);
-    let own_uts = ns.new_uts
-        || init
-            .extra
-            .join
-            .iter()
-            .any(|(_, t)| *t == libc::CLONE_NEWUTS);
+    let own_uts = ns.new_uts || ns.join.iter().any(|(_, t)| *t == libc::CLONE_NEWUTS);
     if spec.hostname().as_ref().is_some_and(|h| !h.is_empty()) && !own_uts {
         return Err(invalid(
             "unable to set hostname without a private UTS namespace",
         ));
     }
+    let overlay = overlay(spec, init.userns, root_ids)?;
     let rootfs = OciRootfs {
         root: root_path,
+        overlay,
         readonly: root.readonly().unwrap_or(false),
         mounts: mounts(spec)?,
         propagation: match linux.rootfs_propagation().as_deref() {
@@ -169,31 +206,81 @@ pub fn lower(spec: &Spec, bundle: &Path, id: &str) -> Result<Plan> {
         hostname: spec.hostname().clone().filter(|_| own_uts),
         domainname: spec.domainname().clone().filter(|_| own_uts),
     };
-    if let Some(s) = linux.seccomp() {
-        init.seccomp = seccomp_program(s, init.caps)?;
+    Ok(root_ids)
+}
+
+/// A new time namespace's /proc/self/timens_offsets lines.
+fn time_offsets(linux: &oci_spec::runtime::Linux, new_time: bool) -> Result<Option<String>> {
+    let given = linux.time_offsets().as_ref();
+    if !new_time {
+        if given.is_some_and(|m| !m.is_empty()) {
+            return Err(invalid("timeOffsets given without a time namespace"));
+        }
+        return Ok(None);
     }
-    if let Some(p) = linux.personality() {
-        init.extra.personality = match json_name(&p.domain()).as_str() {
-            "LINUX32" => Some(0x0008),
-            _ => Some(0),
-        };
-    }
-    let (cgroup_parent, cgroup_name) = cgroup_path(linux.cgroups_path().as_deref(), id)?;
-    let res = linux.resources().as_ref();
-    Ok(Plan {
-        init,
-        cgroup_parent,
-        cgroup_name,
-        resources: res.map(resources).transpose()?.unwrap_or_default(),
-        device_rules: res.map(|r| device_rules(r, linux)).unwrap_or_default(),
-        v1_files: res.map(v1_files).unwrap_or_default(),
-        unified: res
-            .and_then(|r| r.unified().as_ref())
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+    Ok(Some(
+        given
+            .map(|m| {
+                m.iter()
+                    .map(|(clock, o)| {
+                        format!(
+                            "{clock} {} {}\n",
+                            o.secs().unwrap_or(0),
+                            o.nanosecs().unwrap_or(0)
+                        )
+                    })
+                    .collect::<String>()
+            })
             .unwrap_or_default(),
-        held,
-        root_ids,
-    })
+    ))
+}
+
+/// rdock's annotations for a root that is an overlay of image layers,
+/// mounted by the init (docker's containers; see `docs/oci-runtime.md`).
+pub mod overlay_keys {
+    /// Every key's prefix.
+    pub const PREFIX: &str = "org.rdock.rootfs.";
+    /// The layer store's dir; the lowers are relative to it.
+    pub const LAYERS: &str = "org.rdock.rootfs.layers";
+    /// Lower layers, topmost first, ':'-separated (empty: none).
+    pub const LOWERS: &str = "org.rdock.rootfs.lowers";
+    pub const UPPER: &str = "org.rdock.rootfs.upper";
+    pub const WORK: &str = "org.rdock.rootfs.work";
+    /// With a user namespace: the dir seen through its mapping (the
+    /// container's, holding upper/, work/ and the /etc files).
+    pub const IDMAP: &str = "org.rdock.rootfs.idmap";
+}
+
+fn overlay(spec: &Spec, userns: Option<i32>, ids: (u32, u32)) -> Result<Option<Overlay>> {
+    use overlay_keys::*;
+    let Some(a) = spec.annotations().as_ref() else {
+        return Ok(None);
+    };
+    let (Some(upper), Some(work)) = (a.get(UPPER), a.get(WORK)) else {
+        return Ok(None);
+    };
+    let lowers = a.get(LOWERS).map(String::as_str).unwrap_or("");
+    let idmap = match (a.get(IDMAP), userns) {
+        (None, _) => None,
+        (Some(dir), Some(ns)) => Some(Idmap {
+            dir: PathBuf::from(dir),
+            ns,
+            uid: ids.0,
+            gid: ids.1,
+        }),
+        (Some(_), None) => return Err(invalid(format!("{IDMAP} given without a user namespace"))),
+    };
+    Ok(Some(Overlay {
+        layers_dir: PathBuf::from(a.get(LAYERS).map(String::as_str).unwrap_or("/")),
+        lowers: lowers
+            .split(':')
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect(),
+        upper: PathBuf::from(upper),
+        work: PathBuf::from(work),
+        idmap,
+    }))
 }
 
 /// `cgroupsPath` as (parent, leaf); absent: `/<id>` under each root.

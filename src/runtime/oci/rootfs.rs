@@ -7,8 +7,8 @@
 
 use crate::runtime::devices::Node;
 use crate::runtime::rootfs::{
-    apply_sysctls, do_mount, make_node, mask_paths, mount_cgroups_v1, open_dir, resolve, set_attr,
-    sys, Kind, DEVICES, DEV_LINKS,
+    apply_sysctls, do_mount, fill_volume, make_node, mask_paths, mount_cgroups_v1, mount_overlay,
+    open_dir, resolve, resolve_replacing_symlink, set_attr, sys, Kind, Overlay, DEVICES, DEV_LINKS,
 };
 use crate::runtime::{Result, RuntimeError};
 use nix::mount::{umount2, MntFlags, MsFlags};
@@ -32,6 +32,15 @@ pub struct OciMount {
     /// mount_setattr on the mount and everything below it.
     pub rec_set: u64,
     pub rec_clear: u64,
+    /// rdock's own options, for docker's containers (`x-rdock.*`, in the
+    /// `x-` namespace mount(8) leaves to userspace):
+    /// `copy-up`: an empty volume is first filled from the rootfs;
+    /// `replace-link`: an image's symlink or dir at the destination is
+    /// replaced by a file (the /etc files); `create-source`: a missing
+    /// bind source dir is created (`-v`).
+    pub copy_up: bool,
+    pub replace_link: bool,
+    pub create_source: bool,
 }
 
 impl Default for OciMount {
@@ -46,14 +55,19 @@ impl Default for OciMount {
             bind: false,
             rec_set: 0,
             rec_clear: 0,
+            copy_up: false,
+            replace_link: false,
+            create_source: false,
         }
     }
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct OciRootfs {
-    /// The bundle's root directory (host path).
+    /// The bundle's root directory (host path); with `overlay`, the
+    /// empty directory the overlay is mounted on.
     pub root: PathBuf,
+    pub overlay: Option<Overlay>,
     pub readonly: bool,
     pub mounts: Vec<OciMount>,
     /// `rootfsPropagation`; None: runc's default, rslave.
@@ -114,6 +128,18 @@ pub fn parse_options(fstype: &str, options: &[String]) -> OciMount {
             "rbind" => {
                 m.bind = true;
                 (MsFlags::MS_BIND | MsFlags::MS_REC, MsFlags::empty())
+            }
+            "x-rdock.copy-up" => {
+                m.copy_up = true;
+                continue;
+            }
+            "x-rdock.replace-link" => {
+                m.replace_link = true;
+                continue;
+            }
+            "x-rdock.create-source" => {
+                m.create_source = true;
+                continue;
             }
             other => {
                 if let Some(p) = propagation(other) {
@@ -193,18 +219,24 @@ pub fn setup(spec: &OciRootfs) -> Result<()> {
         "setting the propagation of /",
     )?;
     // pivot_root needs the new root to be a mount point.
-    do_mount(
-        Some(&spec.root),
-        &spec.root,
-        None,
-        MsFlags::MS_BIND | MsFlags::MS_REC,
-        None,
-        "binding the rootfs onto itself",
-    )?;
+    let idmapped = match &spec.overlay {
+        Some(o) => mount_overlay(&spec.root, o)?,
+        None => {
+            do_mount(
+                Some(&spec.root),
+                &spec.root,
+                None,
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                None,
+                "binding the rootfs onto itself",
+            )?;
+            None
+        }
+    };
     let root = open_dir(&spec.root)?;
     let mut dev_bound = false;
     for m in &spec.mounts {
-        mount_one(&root, spec, m)?;
+        mount_one(&root, spec, m, idmapped.as_ref())?;
         if m.destination == "/dev" && m.bind {
             dev_bound = true;
         }
@@ -280,19 +312,44 @@ fn enter_root(spec: &OciRootfs) -> Result<()> {
     nix::unistd::chdir("/").map_err(sys("chdir /"))
 }
 
-fn mount_one(root: &OwnedFd, spec: &OciRootfs, m: &OciMount) -> Result<()> {
+/// One mount of the config. `idmapped`: (a host dir, its idmapped view)
+/// under userns-remap, where bind sources in that dir are taken from.
+fn mount_one(
+    root: &OwnedFd,
+    spec: &OciRootfs,
+    m: &OciMount,
+    idmapped: Option<&(PathBuf, PathBuf)>,
+) -> Result<()> {
     let dest = m.destination.as_str();
     let what = format!("mounting {} on {dest}", m.fstype);
     if matches!(m.fstype.as_str(), "cgroup" | "cgroup2") {
         return mount_cgroup(root, spec, m);
     }
     if m.bind {
-        let src = Path::new(&m.source);
-        let meta = std::fs::metadata(src)
-            .map_err(|e| RuntimeError::io(format!("bind source {}", m.source), e))?;
-        let kind = if meta.is_dir() { Kind::Dir } else { Kind::File };
-        let target = resolve(root, dest, kind)?;
+        let viewed;
+        let src = match idmapped {
+            Some((dir, view)) if Path::new(&m.source).starts_with(dir) => {
+                viewed = view.join(
+                    Path::new(&m.source)
+                        .strip_prefix(dir)
+                        .unwrap_or(Path::new("")),
+                );
+                viewed.as_path()
+            }
+            _ => Path::new(&m.source),
+        };
+        let meta = bind_source(src, m)?;
+        if m.copy_up {
+            fill_volume(root, dest, src)?;
+        }
+        let target = if m.replace_link {
+            resolve_replacing_symlink(root, dest)?
+        } else {
+            let kind = if meta.is_dir() { Kind::Dir } else { Kind::File };
+            resolve(root, dest, kind)?
+        };
         let base = MsFlags::MS_BIND | (m.flags & MsFlags::MS_REC);
+        let what = format!("bind-mounting {} on {dest}", m.source);
         do_mount(Some(src), &target.path(), None, base, None, &what)?;
         let rest = m.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
         if !rest.is_empty() {
@@ -347,6 +404,20 @@ fn mount_one(root: &OwnedFd, spec: &OciRootfs, m: &OciMount) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// A bind's source, made first if `create-source` asks (as `-v` does).
+fn bind_source(src: &Path, m: &OciMount) -> Result<std::fs::Metadata> {
+    if m.create_source && !src.exists() {
+        std::fs::create_dir_all(src)
+            .map_err(|e| RuntimeError::io(format!("creating {}", src.display()), e))?;
+    }
+    std::fs::metadata(src).map_err(|e| {
+        RuntimeError::InvalidArg(format!(
+            "invalid mount config for type \"bind\": bind source path does not exist: {} ({e})",
+            src.display()
+        ))
+    })
 }
 
 /// A "cgroup" mount: cgroup2 on a unified host; on v1 a tmpfs with the

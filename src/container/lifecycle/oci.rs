@@ -1,0 +1,517 @@
+//! A container's config as an OCI runtime-spec `Spec`, in memory: the
+//! container half that `runtime::oci::lower` turns into the init's
+//! namespaces and rootfs, with the same code as an OCI bundle's config.
+//! What the runtime-spec cannot say is in rdock's annotations (the root as
+//! an overlay of image layers, `lower::overlay_keys`) and mount options
+//! (`x-rdock.copy-up`, `replace-link`, `create-source`).
+//!
+//! The process is not in it: docker resolves the user and `--group-add`
+//! by name in the container's own /etc files, which the init reads once
+//! the rootfs is up; a runtime-spec process has numeric ids only. The
+//! cgroup is made from the container's resources before the spawn, with
+//! the same `runtime::resources` code the runtime-spec's resources are
+//! lowered to.
+
+use crate::container::config::{ContainerConfig, NetworkMode};
+use crate::container::store::Container;
+use crate::error::{Error, Result};
+use crate::paths::Paths;
+use crate::runtime::devices::Node;
+use crate::runtime::oci::lower::overlay_keys;
+use crate::runtime::rootfs::{MountKind, MountSpec, DEVICES, MASKED, READONLY};
+use oci_spec::runtime::{
+    Linux, LinuxDevice, LinuxDeviceBuilder, LinuxDeviceType, LinuxIdMapping, LinuxIdMappingBuilder,
+    LinuxNamespace, LinuxNamespaceBuilder, LinuxNamespaceType, Mount, MountBuilder, RootBuilder,
+    Spec,
+};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Where a namespace the container may share comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Source {
+    Private,
+    Host,
+    /// Another container's (its init's /proc/PID/ns/*).
+    Path(PathBuf),
+}
+
+/// The namespaces and shared files a container takes from elsewhere,
+/// checked by the caller (the donors run) before the spec is made.
+#[derive(Debug, Clone)]
+pub(super) struct Shared {
+    pub pid: Source,
+    pub ipc: Source,
+    /// `--network container:X`: that container's network namespace.
+    pub net: Option<PathBuf>,
+    /// The /dev/shm bound instead of a new tmpfs (`--ipc host`,
+    /// `container:X`, `shareable`).
+    pub shm: Option<PathBuf>,
+    /// Where /etc/hostname, hosts and resolv.conf come from.
+    pub names_dir: PathBuf,
+    /// The device nodes to make (`--device`, every host device with
+    /// `--privileged`).
+    pub devices: Vec<Node>,
+}
+
+fn spec_err(e: oci_spec::OciSpecError) -> Error {
+    Error::msg(format!("building the container's OCI spec: {e}"))
+}
+
+/// The container's config as a runtime-spec config (no process).
+pub(super) fn container_spec(paths: &Paths, c: &Container, shared: &Shared) -> Result<Spec> {
+    let cfg = &c.config;
+    let remap = cfg.userns_remap.as_ref().map(|r| r.root());
+    let mut spec = Spec::default();
+    spec.set_process(None);
+    spec.set_root(Some(
+        RootBuilder::default()
+            .path(paths.rootfs_mountpoint())
+            .readonly(cfg.readonly_rootfs)
+            .build()
+            .map_err(spec_err)?,
+    ));
+    let own_uts = cfg.uts_mode != "host";
+    spec.set_hostname(own_uts.then(|| cfg.hostname.clone()));
+    spec.set_domainname(own_uts.then(|| cfg.domainname.clone()));
+    spec.set_annotations(Some(overlay(paths, c)));
+    spec.set_mounts(Some(mounts(cfg, shared, remap)?));
+    let confined = !cfg.privileged && !cfg.unmask_system_paths;
+    let list = |l: &[&str]| {
+        if confined {
+            l.iter().map(|p| p.to_string()).collect()
+        } else {
+            Vec::new()
+        }
+    };
+    let mut linux = Linux::default();
+    linux
+        .set_resources(None)
+        .set_namespaces(Some(namespaces(cfg, shared)?))
+        .set_devices(Some(devices(&shared.devices, remap)?))
+        .set_masked_paths(Some(list(MASKED)))
+        .set_readonly_paths(Some(list(READONLY)))
+        .set_sysctl(Some(
+            cfg.sysctls.clone().into_iter().collect::<HashMap<_, _>>(),
+        ))
+        .set_rootfs_propagation(root_propagation(&cfg.mounts));
+    if let Some(r) = &cfg.userns_remap {
+        linux
+            .set_uid_mappings(Some(id_mappings(&r.uids)?))
+            .set_gid_mappings(Some(id_mappings(&r.gids)?));
+    }
+    spec.set_linux(Some(linux));
+    Ok(spec)
+}
+
+/// The root: the image's layers (topmost first) under the container's
+/// upper dir, by rdock's annotations.
+fn overlay(paths: &Paths, c: &Container) -> HashMap<String, String> {
+    let lowers: Vec<String> = c
+        .config
+        .layers
+        .iter()
+        .rev()
+        .map(|l| crate::image::store::short_link(l))
+        .collect();
+    let s = |p: PathBuf| p.to_string_lossy().into_owned();
+    let mut a = HashMap::from([
+        (overlay_keys::LAYERS.to_string(), s(paths.layers())),
+        (overlay_keys::LOWERS.to_string(), lowers.join(":")),
+        (overlay_keys::UPPER.to_string(), s(c.dir.join("upper"))),
+        (overlay_keys::WORK.to_string(), s(c.dir.join("work"))),
+    ]);
+    if c.config.userns_remap.is_some() {
+        a.insert(overlay_keys::IDMAP.to_string(), s(c.dir.clone()));
+    }
+    a
+}
+
+fn id_mappings(maps: &[crate::runtime::userns::IdMap]) -> Result<Vec<LinuxIdMapping>> {
+    maps.iter()
+        .map(|m| {
+            LinuxIdMappingBuilder::default()
+                .container_id(m.container)
+                .host_id(m.host)
+                .size(m.size)
+                .build()
+                .map_err(spec_err)
+        })
+        .collect()
+}
+
+fn namespaces(cfg: &ContainerConfig, shared: &Shared) -> Result<Vec<LinuxNamespace>> {
+    let ns = |typ: LinuxNamespaceType, path: Option<&PathBuf>| {
+        let b = LinuxNamespaceBuilder::default().typ(typ);
+        match path {
+            Some(p) => b.path(p.clone()).build(),
+            None => b.build(),
+        }
+        .map_err(spec_err)
+    };
+    let mut out = vec![ns(LinuxNamespaceType::Mount, None)?];
+    for (typ, src) in [
+        (LinuxNamespaceType::Pid, &shared.pid),
+        (LinuxNamespaceType::Ipc, &shared.ipc),
+    ] {
+        match src {
+            Source::Private => out.push(ns(typ, None)?),
+            Source::Host => {}
+            Source::Path(p) => out.push(ns(typ, Some(p))?),
+        }
+    }
+    match (&cfg.network, &shared.net) {
+        (NetworkMode::Container(_), Some(p)) => out.push(ns(LinuxNamespaceType::Network, Some(p))?),
+        (n, _) if n.own_netns() => out.push(ns(LinuxNamespaceType::Network, None)?),
+        _ => {}
+    }
+    if cfg.uts_mode != "host" {
+        out.push(ns(LinuxNamespaceType::Uts, None)?);
+    }
+    if cfg.private_cgroupns() {
+        out.push(ns(LinuxNamespaceType::Cgroup, None)?);
+    }
+    if cfg.userns_remap.is_some() {
+        out.push(ns(LinuxNamespaceType::User, None)?);
+    }
+    Ok(out)
+}
+
+fn mount(dest: &str, typ: &str, source: &Path, options: &[&str]) -> Result<Mount> {
+    MountBuilder::default()
+        .destination(dest)
+        .typ(typ)
+        .source(source)
+        .options(options.iter().map(|o| o.to_string()).collect::<Vec<_>>())
+        .build()
+        .map_err(spec_err)
+}
+
+/// docker's mounts in docker's order: its defaults (/proc, /dev, /dev/pts,
+/// /sys, the cgroups, /dev/mqueue, /dev/shm), the user's parents before
+/// children, then the /etc files (on top of a volume on /etc; a user
+/// mount on the file itself wins).
+fn mounts(cfg: &ContainerConfig, shared: &Shared, remap: Option<(u32, u32)>) -> Result<Vec<Mount>> {
+    let owner = remap
+        .map(|(u, g)| format!(",uid={u},gid={g}"))
+        .unwrap_or_default();
+    let dev = format!("mode=755,size=65536k{owner}");
+    let ro = |yes: bool| if yes { "ro" } else { "rw" };
+    let mut out = vec![
+        mount(
+            "/proc",
+            "proc",
+            Path::new("proc"),
+            &["nosuid", "noexec", "nodev"],
+        )?,
+        mount(
+            "/dev",
+            "tmpfs",
+            Path::new("tmpfs"),
+            &["nosuid", "strictatime", &dev],
+        )?,
+        mount(
+            "/dev/pts",
+            "devpts",
+            Path::new("devpts"),
+            &[
+                "nosuid",
+                "noexec",
+                "newinstance",
+                "ptmxmode=0666",
+                "mode=0620",
+                "gid=5",
+            ],
+        )?,
+        mount(
+            "/sys",
+            "sysfs",
+            Path::new("sysfs"),
+            &["nosuid", "noexec", "nodev", ro(!cfg.privileged)],
+        )?,
+        mount(
+            "/sys/fs/cgroup",
+            "cgroup",
+            Path::new("cgroup"),
+            &["nosuid", "noexec", "nodev", "relatime", ro(!cfg.privileged)],
+        )?,
+        mount(
+            "/dev/mqueue",
+            "mqueue",
+            Path::new("mqueue"),
+            &["nosuid", "noexec", "nodev"],
+        )?,
+    ];
+    match &shared.shm {
+        Some(src) => out.push(mount("/dev/shm", "bind", src, &["rbind"])?),
+        None if cfg.ipc_mode == "none" => {}
+        None => {
+            let size = match cfg.shm_size.max(0) as u64 {
+                0 => 65536,
+                n => n.div_ceil(1024),
+            };
+            let data = format!("mode=1777,size={size}k{owner}");
+            out.push(mount(
+                "/dev/shm",
+                "tmpfs",
+                Path::new("shm"),
+                &["nosuid", "noexec", "nodev", &data],
+            )?);
+        }
+    }
+    let mut user: Vec<&MountSpec> = cfg.mounts.iter().collect();
+    user.sort_by_key(|m| m.destination.components().count());
+    for m in user {
+        out.push(user_mount(m)?);
+    }
+    for (name, dest) in [
+        ("hostname", "/etc/hostname"),
+        ("hosts", "/etc/hosts"),
+        ("resolv.conf", "/etc/resolv.conf"),
+    ] {
+        let src = shared.names_dir.join(name);
+        if cfg.mounts.iter().any(|m| m.destination == Path::new(dest)) || !src.exists() {
+            continue;
+        }
+        out.push(mount(
+            dest,
+            "bind",
+            &src,
+            &["bind", "rprivate", "x-rdock.replace-link"],
+        )?);
+    }
+    Ok(out)
+}
+
+/// A `-v`, `--mount` or `--tmpfs` mount.
+fn user_mount(m: &MountSpec) -> Result<Mount> {
+    let dest = m.destination.to_string_lossy();
+    if m.kind == MountKind::Tmpfs {
+        let mut o = vec!["nosuid", "nodev", "noexec"];
+        o.extend(m.options.iter().map(String::as_str));
+        if m.readonly {
+            o.push("ro");
+        }
+        return mount(&dest, "tmpfs", Path::new("tmpfs"), &o);
+    }
+    let mut o = vec!["rbind"];
+    // docker's default propagation for binds and volumes: rprivate.
+    let mut propagation: Vec<&str> = m
+        .options
+        .iter()
+        .map(|p| match p.as_str() {
+            p @ ("shared" | "rshared" | "slave" | "rslave" | "private") => p,
+            _ => "rprivate",
+        })
+        .collect();
+    if propagation.is_empty() {
+        propagation.push("rprivate");
+    }
+    o.extend(propagation);
+    if m.readonly {
+        // Recursively read-only, as docker 25+ makes `ro` binds.
+        o.push("rro");
+    }
+    if m.kind == MountKind::Volume && m.copy_up {
+        o.push("x-rdock.copy-up");
+    }
+    if m.create_source {
+        o.push("x-rdock.create-source");
+    }
+    mount(&dest, "bind", &m.source, &o)
+}
+
+/// As docker: "/" shared when a bind is (its propagation needs a shared
+/// parent), slave when one is a slave; else the runtime's default.
+fn root_propagation(mounts: &[MountSpec]) -> Option<String> {
+    let has = |names: &[&str]| {
+        mounts
+            .iter()
+            .any(|m| m.options.iter().any(|o| names.contains(&o.as_str())))
+    };
+    if has(&["shared", "rshared"]) {
+        Some("rshared".into())
+    } else if has(&["slave", "rslave"]) {
+        Some("rslave".into())
+    } else {
+        None
+    }
+}
+
+/// The nodes to make. Under userns-remap the default ones too, owned by
+/// the container's root (its /dev is).
+fn devices(nodes: &[Node], remap: Option<(u32, u32)>) -> Result<Vec<LinuxDevice>> {
+    let mut all: Vec<Node> = Vec::new();
+    if let Some((uid, gid)) = remap {
+        all.extend(DEVICES.iter().map(|(name, major, minor)| Node {
+            path: format!("/dev/{name}"),
+            kind: 'c',
+            major: *major as u32,
+            minor: *minor as u32,
+            mode: 0o666,
+            uid,
+            gid,
+        }));
+    }
+    all.extend(nodes.iter().cloned());
+    all.iter()
+        .map(|n| {
+            let typ = match n.kind {
+                'b' => LinuxDeviceType::B,
+                'p' => LinuxDeviceType::P,
+                _ => LinuxDeviceType::C,
+            };
+            LinuxDeviceBuilder::default()
+                .path(&n.path)
+                .typ(typ)
+                .major(i64::from(n.major))
+                .minor(i64::from(n.minor))
+                .file_mode(n.mode)
+                .uid(n.uid)
+                .gid(n.gid)
+                .build()
+                .map_err(spec_err)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::rootfs::{parse_tmpfs, parse_volume};
+
+    fn shared(names_dir: &Path) -> Shared {
+        Shared {
+            pid: Source::Private,
+            ipc: Source::Private,
+            net: None,
+            shm: None,
+            names_dir: names_dir.to_path_buf(),
+            devices: Vec::new(),
+        }
+    }
+
+    fn dests(m: &[Mount]) -> Vec<String> {
+        m.iter()
+            .map(|m| m.destination().display().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn docker_mounts_in_dockers_order() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["hostname", "hosts", "resolv.conf"] {
+            std::fs::write(dir.path().join(f), "x").unwrap();
+        }
+        let mut cfg = ContainerConfig::default();
+        cfg.mounts = vec![
+            parse_volume("/srv/a/b:/data/deep").unwrap(),
+            parse_volume("/srv/hosts:/etc/hosts:ro").unwrap(),
+            parse_tmpfs("/data:size=1m").unwrap(),
+        ];
+        let m = mounts(&cfg, &shared(dir.path()), None).unwrap();
+        assert_eq!(
+            dests(&m),
+            [
+                "/proc",
+                "/dev",
+                "/dev/pts",
+                "/sys",
+                "/sys/fs/cgroup",
+                "/dev/mqueue",
+                "/dev/shm",
+                // the user's, parents first
+                "/data",
+                "/data/deep",
+                "/etc/hosts",
+                // the /etc files but the one the user mounted
+                "/etc/hostname",
+                "/etc/resolv.conf",
+            ]
+        );
+        let opts = |i: usize| m[i].options().clone().unwrap_or_default();
+        assert_eq!(opts(7), ["nosuid", "nodev", "noexec", "size=1m"]);
+        assert_eq!(
+            opts(9),
+            ["rbind", "rprivate", "rro", "x-rdock.create-source"]
+        );
+        assert_eq!(opts(10), ["bind", "rprivate", "x-rdock.replace-link"]);
+    }
+
+    #[test]
+    fn ipc_and_privileged_variants() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = ContainerConfig {
+            ipc_mode: "none".into(),
+            privileged: true,
+            ..Default::default()
+        };
+        let m = mounts(&cfg, &shared(dir.path()), Some((1000, 1000))).unwrap();
+        assert!(!dests(&m).contains(&"/dev/shm".to_string()));
+        assert!(m[1].options().as_ref().unwrap()[2].ends_with(",uid=1000,gid=1000"));
+        assert!(m[3].options().as_ref().unwrap().contains(&"rw".to_string()));
+        cfg.ipc_mode = "host".into();
+        let mut s = shared(dir.path());
+        s.shm = Some("/dev/shm".into());
+        let m = mounts(&cfg, &s, None).unwrap();
+        let shm = m.iter().find(|m| m.destination() == Path::new("/dev/shm"));
+        assert_eq!(shm.unwrap().typ().as_deref(), Some("bind"));
+    }
+
+    #[test]
+    fn root_propagation_as_docker_sets_it() {
+        let v = |s: &str| parse_volume(s).unwrap();
+        assert_eq!(root_propagation(&[v("/a:/a")]), None);
+        assert_eq!(
+            root_propagation(&[v("/a:/a:rslave")]).as_deref(),
+            Some("rslave")
+        );
+        assert_eq!(
+            root_propagation(&[v("/a:/a:rslave"), v("/b:/b:shared")]).as_deref(),
+            Some("rshared")
+        );
+    }
+
+    #[test]
+    fn the_spec_lowers_to_an_overlay_root_with_these_mounts() {
+        use crate::runtime::process::InitMode;
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::new(dir.path().join("root"), dir.path().join("run"));
+        std::fs::create_dir_all(paths.rootfs_mountpoint()).unwrap();
+        let c = Container {
+            dir: dir.path().join("c"),
+            config: ContainerConfig {
+                layers: vec!["a".repeat(64), "b".repeat(64)],
+                hostname: "h1".into(),
+                uts_mode: String::new(),
+                network: NetworkMode::None,
+                ..Default::default()
+            },
+            state: Default::default(),
+        };
+        let spec = container_spec(&paths, &c, &shared(&c.dir)).unwrap();
+        let mut init = crate::runtime::oci::lower::process_spec(
+            &oci_spec::runtime::ProcessBuilder::default()
+                .args(vec!["true".to_string()])
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+        let mut held = Vec::new();
+        crate::runtime::oci::lower::lower_container(&spec, Path::new("/"), &mut init, &mut held)
+            .unwrap();
+        assert!(init.new_netns && init.own_uts);
+        let InitMode::Oci {
+            rootfs, hostname, ..
+        } = &init.mode
+        else {
+            panic!("not an Oci init");
+        };
+        assert_eq!(hostname.as_deref(), Some("h1"));
+        let o = rootfs.overlay.as_ref().unwrap();
+        assert_eq!(o.upper, c.dir.join("upper"));
+        assert_eq!(o.lowers, ["l/bbbbbbbbbbbbbbbb", "l/aaaaaaaaaaaaaaaa"]);
+        assert_eq!(rootfs.masked.len(), MASKED.len());
+        assert_eq!(rootfs.mounts[0].destination, "/proc");
+    }
+}
