@@ -403,12 +403,14 @@ mod tests {
         for f in ["hostname", "hosts", "resolv.conf"] {
             std::fs::write(dir.path().join(f), "x").unwrap();
         }
-        let mut cfg = ContainerConfig::default();
-        cfg.mounts = vec![
-            parse_volume("/srv/a/b:/data/deep").unwrap(),
-            parse_volume("/srv/hosts:/etc/hosts:ro").unwrap(),
-            parse_tmpfs("/data:size=1m").unwrap(),
-        ];
+        let cfg = ContainerConfig {
+            mounts: vec![
+                parse_volume("/srv/a/b:/data/deep").unwrap(),
+                parse_volume("/srv/hosts:/etc/hosts:ro").unwrap(),
+                parse_tmpfs("/data:size=1m").unwrap(),
+            ],
+            ..Default::default()
+        };
         let m = mounts(&cfg, &shared(dir.path()), None).unwrap();
         assert_eq!(
             dests(&m),
