@@ -826,10 +826,11 @@ fn attach_to_a_tty_and_detach_with_the_keys() {
     );
     let t = Tmux::start(&r.dir.path().join("tmux.sock"), 90, 20, &cmd);
     std::thread::sleep(Duration::from_millis(300));
-    t.send(&["echo $((6*7)); stty size", "Enter"]);
-    let screen = t.wait_for("42");
+    // Waited for past the size's line: "42" alone can show before it.
+    t.send(&["echo $((6*7)); stty size; echo $((5*5))X", "Enter"]);
+    let screen = t.wait_for("25X");
     assert!(
-        screen.contains("20 90"),
+        screen.contains("42") && screen.contains("20 90"),
         "the window size reached the container: {screen}"
     );
     // ctrl-p ctrl-q detaches (docker's attach reports it, exit 1); the

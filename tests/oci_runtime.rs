@@ -156,6 +156,62 @@ fn run_makes_the_container_runc_makes() {
     assert_eq!(text(&b.rt(&["list", "-q"])).0, "");
 }
 
+/// A mount on a dangling symlink (an image's `/etc/resolv.conf ->
+/// ../run/systemd/resolve/stub-resolv.conf`, as a CRI runtime binds the
+/// pod's resolv.conf there): what the link names is made and mounted on,
+/// inside the root, as runc does.
+#[test]
+fn mounts_on_dangling_symlinks_as_runc_makes_them() {
+    let bundle = || {
+        let b = Bundle::new(|c| {
+            set_args(
+                c,
+                "cat /etc/resolv.conf; ls /run/systemd/resolve/ /srv/x; cat /srv/x/f; readlink /etc/resolv.conf",
+            );
+            c["root"]["readonly"] = Value::Bool(true);
+            let m = c["mounts"].as_array_mut().unwrap();
+            for (src, dest) in [("host-resolv", "/etc/resolv.conf"), ("host-dir", "/data")] {
+                m.push(serde_json::json!({
+                    "destination": dest, "type": "bind", "source": src,
+                    "options": ["rbind", "ro"],
+                }));
+            }
+        });
+        let rootfs = b.path().join("rootfs");
+        let _ = std::fs::remove_file(rootfs.join("etc/resolv.conf"));
+        std::os::unix::fs::symlink(
+            "../run/systemd/resolve/stub-resolv.conf",
+            rootfs.join("etc/resolv.conf"),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink("/srv/x", rootfs.join("data")).unwrap();
+        std::fs::write(b.path().join("host-resolv"), "nameserver 192.0.2.1\n").unwrap();
+        std::fs::create_dir(b.path().join("host-dir")).unwrap();
+        std::fs::write(b.path().join("host-dir/f"), "in the dir\n").unwrap();
+        b
+    };
+    let (ours, theirs) = (bundle(), bundle());
+    let id = unique("dangling");
+    let o = ours.rt(&["run", &id]);
+    assert!(o.status.success(), "rdock-runtime: {:?}", text(&o));
+    let (out, _) = text(&o);
+    assert!(out.starts_with("nameserver 192.0.2.1\n"), "{out}");
+    assert!(out.contains("in the dir"), "{out}");
+    if Command::new("runc").arg("--version").output().is_err() {
+        return;
+    }
+    let r = Command::new("runc")
+        .arg("--root")
+        .arg(theirs.path().join("runc-state"))
+        .args(["run", &id])
+        .current_dir(theirs.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "runc: {:?}", text(&r));
+    assert_eq!(out, text(&r).0);
+}
+
 #[test]
 fn a_user_namespace_as_runc_makes_it() {
     let b = Bundle::new(|c| {

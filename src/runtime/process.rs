@@ -447,6 +447,10 @@ fn go_errno(e: nix::errno::Errno) -> String {
     }
 }
 
+/// Set in the init once `create` has returned (the parent no longer
+/// reads the error pipe).
+static PAST_CREATE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// The container init. Never returns: execs or exits.
 fn child_main(
     spec: &InitSpec,
@@ -462,9 +466,9 @@ fn child_main(
     };
     let mut f = std::fs::File::from(err_w);
     let _ = f.write_all(&encode_error(&e));
-    if spec.extra.start_gate.is_some() {
+    if PAST_CREATE.load(std::sync::atomic::Ordering::Relaxed) {
         // Past `create`, nobody reads the error pipe: the container's
-        // stderr is where it can be seen.
+        // stderr is where it can be seen. (Before, the parent reports it.)
         let _ = writeln!(std::io::stderr(), "rdock-runtime: container init: {e}");
     }
     // SAFETY: _exit skips atexit handlers and stdio flushing that belong to the parent.
@@ -802,6 +806,7 @@ fn open_host_proc() -> Result<OwnedFd> {
 fn wait_for_start(gate: RawFd, err_w: &OwnedFd, host_proc: Option<&OwnedFd>) -> Result<()> {
     nix::unistd::write(err_w, &[E_READY])
         .map_err(|e| RuntimeError::sys("reporting the container created", e))?;
+    PAST_CREATE.store(true, std::sync::atomic::Ordering::Relaxed);
     let flags = nix::fcntl::OFlag::O_WRONLY | nix::fcntl::OFlag::O_CLOEXEC;
     let fifo = match host_proc {
         Some(dir) => nix::fcntl::openat(

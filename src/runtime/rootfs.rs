@@ -501,8 +501,17 @@ fn openat2_in_root(
 }
 
 /// Resolve `dest` (absolute, inside the container) under `root`, creating
-/// what is missing; symlinks are followed as if `root` were "/".
+/// what is missing; symlinks are followed as if `root` were "/", a
+/// dangling one too (what it names is made, as runc does: an image's
+/// `/etc/resolv.conf -> ../run/systemd/resolve/stub-resolv.conf`).
 pub(crate) fn resolve(root: &OwnedFd, dest: &str, kind: Kind) -> Result<InRoot> {
+    resolve_following(root, dest, kind, 0)
+}
+
+/// Symlinks followed at most, as the kernel's MAXSYMLINKS.
+const MAX_LINKS: u32 = 40;
+
+fn resolve_following(root: &OwnedFd, dest: &str, kind: Kind, links: u32) -> Result<InRoot> {
     let rel = dest.trim_start_matches('/');
     let rel = if rel.is_empty() { "." } else { rel };
     match openat2_in_root(root, Path::new(rel), libc::O_PATH) {
@@ -532,6 +541,20 @@ pub(crate) fn resolve(root: &OwnedFd, dest: &str, kind: Kind) -> Result<InRoot> 
             Err(nix::errno::Errno::ENOENT) => {
                 let parent = openat2_in_root(root, &prefix, libc::O_PATH | libc::O_DIRECTORY)
                     .map_err(sys(format!("resolving {dest} in the container")))?;
+                if let Ok(target) = nix::fcntl::readlinkat(Some(parent.as_raw_fd()), *name) {
+                    // A dangling link: go on from what it names, still
+                    // inside the root (each step resolved in it again).
+                    if links >= MAX_LINKS {
+                        return Err(RuntimeError::sys(
+                            format!("resolving {dest} in the container"),
+                            nix::errno::Errno::ELOOP,
+                        ));
+                    }
+                    let mut p = Path::new("/").join(&prefix).join(target);
+                    p.extend(&comps[i + 1..]);
+                    let next = crate::util::path::clean_abs(&p.to_string_lossy());
+                    return resolve_following(root, &next, kind, links + 1);
+                }
                 let last = comps.len().checked_sub(1) == Some(i);
                 let r = if last && kind == Kind::File {
                     nix::fcntl::openat(

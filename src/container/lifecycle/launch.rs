@@ -1,7 +1,6 @@
 //! Starting a container's init: spawn it with its networks plumbed,
 //! record it as running (or why it could not start), and record its exit.
 
-use super::env::process_env;
 use super::spec::{container_cgroup, init_spec, release_shm};
 use crate::container::config::NetworkMode;
 use crate::container::state::{proc_start_time, State, Status};
@@ -102,8 +101,9 @@ fn try_launch(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<(
         }
         None => c,
     };
+    let links = network::links(paths, c)?;
     // The fds are held open until the child has joined the namespaces.
-    let (mut spec, _held) = init_spec(paths, &store, c, stdio)?;
+    let (mut spec, _held) = init_spec(paths, &store, c, stdio, &links.env)?;
     for m in &c.config.mounts {
         debug!(
             "mount {:?} {} -> {} ro={} {:?}",
@@ -115,30 +115,21 @@ fn try_launch(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<(
         );
     }
     let cgroup = container_cgroup(c, &mut spec)?;
-    let spawned = spawn_networked(paths, c, &mut spec, &cgroup)?;
+    let spawned = spawn_networked(paths, c, &spec, &cgroup, &links)?;
     record_running(paths, &store, c, &spawned)?;
     Ok((spawned, cgroup))
 }
 
-/// Spawn the container's init with its links' environment and its
-/// networks plumbed; on failure the cgroup (and any network) is undone.
+/// Spawn the container's init with its networks plumbed; on failure the
+/// cgroup (and any network) is undone.
 fn spawn_networked(
     paths: &Paths,
     c: &Container,
-    spec: &mut InitSpec,
+    spec: &InitSpec,
     cgroup: &Cgroup,
+    links: &network::Links,
 ) -> Result<Spawned> {
-    let links = match network::links(paths, c) {
-        Ok(l) => l,
-        Err(e) => {
-            let _ = cgroup.remove();
-            return Err(e);
-        }
-    };
-    if !links.env.is_empty() {
-        spec.env = process_env(&c.config, c.config.tty, &links.env);
-    }
-    let endpoints = match network::prepare(paths, c, &links) {
+    let endpoints = match network::prepare(paths, c, links) {
         Ok(ep) => ep,
         Err(e) => {
             let _ = cgroup.remove();

@@ -5,27 +5,32 @@
 //! an overlay of image layers, `lower::overlay_keys`) and mount options
 //! (`x-rdock.copy-up`, `replace-link`, `create-source`).
 //!
-//! The process is not in it: docker resolves the user and `--group-add`
-//! by name in the container's own /etc files, which the init reads once
-//! the rootfs is up; a runtime-spec process has numeric ids only. The
-//! cgroup is made from the container's resources before the spawn, with
-//! the same `runtime::resources` code the runtime-spec's resources are
-//! lowered to.
+//! The process too: docker's user and `--group-add` by name (resolved in
+//! the container's own /etc files once its rootfs is up, where a
+//! runtime-spec process has numeric ids), `--init` and docker's rules for
+//! capabilities and rlimits are rdock's `process_keys` annotations. The
+//! cgroup is not in it: it is made from the container's resources before
+//! the spawn, with the same `runtime::resources` code a runtime-spec's
+//! resources are lowered to.
 
 use crate::container::config::{ContainerConfig, NetworkMode};
 use crate::container::store::Container;
 use crate::error::{Error, Result};
 use crate::paths::Paths;
+use crate::runtime::caps::NAMES;
 use crate::runtime::devices::Node;
-use crate::runtime::oci::lower::overlay_keys;
+use crate::runtime::oci::lower::{overlay_keys, process_keys};
+use crate::runtime::rlimits::Ulimit;
 use crate::runtime::rootfs::{MountKind, MountSpec, DEVICES, MASKED, READONLY};
 use oci_spec::runtime::{
-    Linux, LinuxDevice, LinuxDeviceBuilder, LinuxDeviceType, LinuxIdMapping, LinuxIdMappingBuilder,
-    LinuxNamespace, LinuxNamespaceBuilder, LinuxNamespaceType, Mount, MountBuilder, RootBuilder,
-    Spec,
+    Capability, Linux, LinuxCapabilitiesBuilder, LinuxDevice, LinuxDeviceBuilder, LinuxDeviceType,
+    LinuxIdMapping, LinuxIdMappingBuilder, LinuxNamespace, LinuxNamespaceBuilder,
+    LinuxNamespaceType, Mount, MountBuilder, PosixRlimitBuilder, PosixRlimitType, Process,
+    RootBuilder, Spec, User,
 };
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 /// Where a namespace the container may share comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,12 +63,28 @@ fn spec_err(e: oci_spec::OciSpecError) -> Error {
     Error::msg(format!("building the container's OCI spec: {e}"))
 }
 
-/// The container's config as a runtime-spec config (no process).
-pub(super) fn container_spec(paths: &Paths, c: &Container, shared: &Shared) -> Result<Spec> {
+/// What docker's process is made of beside the config: computed by the
+/// caller (its environment has the links' variables).
+pub(super) struct ProcessInput {
+    pub env: Vec<String>,
+    /// The bounding set (`--cap-add`, `--cap-drop`, `--privileged`).
+    pub caps: u64,
+    /// With daemon.json's default-ulimits.
+    pub ulimits: Vec<Ulimit>,
+    pub no_new_privs: bool,
+}
+
+/// The container's config as a runtime-spec config.
+pub(super) fn container_spec(
+    paths: &Paths,
+    c: &Container,
+    shared: &Shared,
+    input: ProcessInput,
+) -> Result<Spec> {
     let cfg = &c.config;
     let remap = cfg.userns_remap.as_ref().map(|r| r.root());
     let mut spec = Spec::default();
-    spec.set_process(None);
+    spec.set_process(Some(process(cfg, input)?));
     spec.set_root(Some(
         RootBuilder::default()
             .path(paths.rootfs_mountpoint())
@@ -74,7 +95,9 @@ pub(super) fn container_spec(paths: &Paths, c: &Container, shared: &Shared) -> R
     let own_uts = cfg.uts_mode != "host";
     spec.set_hostname(own_uts.then(|| cfg.hostname.clone()));
     spec.set_domainname(own_uts.then(|| cfg.domainname.clone()));
-    spec.set_annotations(Some(overlay(paths, c)));
+    let mut annotations = overlay(paths, c);
+    annotations.extend(docker_process(cfg));
+    spec.set_annotations(Some(annotations));
     spec.set_mounts(Some(mounts(cfg, shared, remap)?));
     let confined = !cfg.privileged && !cfg.unmask_system_paths;
     let list = |l: &[&str]| {
@@ -123,6 +146,71 @@ fn overlay(paths: &Paths, c: &Container) -> HashMap<String, String> {
     ]);
     if c.config.userns_remap.is_some() {
         a.insert(overlay_keys::IDMAP.to_string(), s(c.dir.clone()));
+    }
+    a
+}
+
+/// The process: docker's command, environment, working dir, terminal,
+/// capabilities, rlimits, no_new_privs and oom_score_adj.
+fn process(cfg: &ContainerConfig, input: ProcessInput) -> Result<Process> {
+    let mut args = vec![cfg.path.clone()];
+    args.extend(cfg.args.iter().cloned());
+    let caps: HashSet<Capability> = (0..64)
+        .filter(|n| input.caps & (1u64 << n) != 0)
+        .filter_map(|n| NAMES.get(n as usize))
+        .filter_map(|name| Capability::from_str(name).ok())
+        .collect();
+    let rlimits = input
+        .ulimits
+        .iter()
+        .map(|u| {
+            let typ = PosixRlimitType::from_str(&format!("RLIMIT_{}", u.name.to_uppercase()))
+                .map_err(|_| Error::msg(format!("invalid ulimit type: {}", u.name)))?;
+            // -1 (unlimited) is RLIM_INFINITY.
+            let v = |x: i64| u64::try_from(x).unwrap_or(u64::MAX);
+            PosixRlimitBuilder::default()
+                .typ(typ)
+                .soft(v(u.soft))
+                .hard(v(u.hard))
+                .build()
+                .map_err(spec_err)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut p = Process::default();
+    p.set_args(Some(args))
+        .set_env(Some(input.env))
+        .set_cwd(PathBuf::from(&cfg.working_dir))
+        .set_terminal(Some(cfg.tty))
+        .set_user(User::default())
+        .set_capabilities(Some(
+            LinuxCapabilitiesBuilder::default()
+                .bounding(caps.clone())
+                .effective(caps.clone())
+                .permitted(caps)
+                .build()
+                .map_err(spec_err)?,
+        ))
+        .set_rlimits(Some(rlimits))
+        .set_no_new_privileges(Some(input.no_new_privs))
+        .set_oom_score_adj((cfg.oom_score_adj != 0).then_some(cfg.oom_score_adj))
+        .set_apparmor_profile(None)
+        .set_selinux_label(None);
+    Ok(p)
+}
+
+/// What docker's process needs beside a runtime-spec process (see
+/// `lower::process_keys`): the user and groups by name, `--init`,
+/// docker's rules.
+fn docker_process(cfg: &ContainerConfig) -> Vec<(String, String)> {
+    let mut a = vec![
+        (process_keys::USER.to_string(), cfg.user.clone()),
+        (process_keys::DOCKER_RULES.to_string(), "true".to_string()),
+    ];
+    if !cfg.group_add.is_empty() {
+        a.push((process_keys::GROUP_ADD.to_string(), cfg.group_add.join(",")));
+    }
+    if cfg.init {
+        a.push((process_keys::INIT.to_string(), "true".to_string()));
     }
     a
 }
@@ -485,24 +573,42 @@ mod tests {
             config: ContainerConfig {
                 layers: vec!["a".repeat(64), "b".repeat(64)],
                 hostname: "h1".into(),
+                path: "sh".into(),
+                args: vec!["-c".into(), "x".into()],
+                user: "app:staff".into(),
+                group_add: vec!["audio".into(), "7".into()],
+                init: true,
                 uts_mode: String::new(),
                 network: NetworkMode::None,
                 ..Default::default()
             },
             state: Default::default(),
         };
-        let spec = container_spec(&paths, &c, &shared(&c.dir)).unwrap();
-        let mut init = crate::runtime::oci::lower::process_spec(
-            &oci_spec::runtime::ProcessBuilder::default()
-                .args(vec!["true".to_string()])
-                .build()
-                .unwrap(),
-        )
-        .unwrap();
+        let input = ProcessInput {
+            env: vec!["A=1".into()],
+            caps: crate::runtime::caps::DEFAULT_MASK,
+            ulimits: vec![Ulimit {
+                name: "nproc".into(),
+                soft: 10,
+                hard: -1,
+            }],
+            no_new_privs: true,
+        };
+        let spec = container_spec(&paths, &c, &shared(&c.dir), input).unwrap();
         let mut held = Vec::new();
-        crate::runtime::oci::lower::lower_container(&spec, Path::new("/"), &mut init, &mut held)
-            .unwrap();
+        let (init, _) =
+            crate::runtime::oci::lower::lower_init(&spec, Path::new("/"), &mut held).unwrap();
         assert!(init.new_netns && init.own_uts);
+        // docker's process, as the init took it before the spec.
+        assert_eq!(init.argv, ["sh", "-c", "x"]);
+        assert_eq!(init.env, ["A=1"]);
+        assert_eq!(init.caps, crate::runtime::caps::DEFAULT_MASK);
+        assert_eq!(init.user, "app:staff");
+        assert_eq!(init.group_add, ["audio", "7"]);
+        assert!(init.init && init.no_new_privs && init.extra.cap_sets.is_none());
+        assert!(!init.extra.exact_rlimits && init.extra.ids.is_none());
+        assert_eq!(init.ulimits.len(), 1);
+        assert_eq!((init.ulimits[0].soft, init.ulimits[0].hard), (10, -1));
         let InitMode::Oci {
             rootfs, hostname, ..
         } = &init.mode

@@ -3,69 +3,51 @@
 //! spec), the namespaces it joins, its cgroup.
 
 use super::env::process_env;
-use super::oci::{Shared, Source};
+use super::oci::{ProcessInput, Shared, Source};
 use crate::container::config::{ContainerConfig, NetworkMode, SecurityOptions};
 use crate::container::store::{Container, ContainerStore};
 use crate::error::{Error, Result};
 use crate::paths::Paths;
 use crate::runtime::cgroups::Cgroup;
 use crate::runtime::oci::{lower, OciError};
-use crate::runtime::process::{InitMode, InitSpec, NsMode};
+use crate::runtime::process::{InitMode, InitSpec};
 use crate::runtime::{caps, devices, RuntimeError};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
-/// The container's init: its process from the config, its namespaces and
-/// rootfs lowered from the config's OCI spec (`oci::container_spec`) by
-/// the runtime, as an OCI bundle's are. The fds it returns (namespaces
-/// joined, a new user namespace) stay open until the child is spawned.
+/// The container's init, lowered by the runtime from the container's
+/// config as an OCI spec (`oci::container_spec`), with the code that
+/// lowers a bundle's. `link_env`: the `--link` variables. The fds it
+/// returns (namespaces joined, a new user namespace) stay open until the
+/// child is spawned.
 pub(super) fn init_spec(
     paths: &Paths,
     store: &ContainerStore,
     c: &Container,
     stdio: Option<[i32; 3]>,
+    link_env: &[String],
 ) -> Result<(InitSpec, Vec<OwnedFd>)> {
     let cfg = &c.config;
     let caps = caps::resolve(&cfg.cap_add, &cfg.cap_drop, cfg.privileged)?;
     let (seccomp, no_new_privs) = confinement(cfg, caps)?;
-    let mut argv = vec![cfg.path.clone()];
-    argv.extend(cfg.args.iter().cloned());
-    let mut init = InitSpec {
-        // Set by `lower_container` below, with the namespaces.
-        mode: InitMode::Join {
-            namespaces: Vec::new(),
-            pid_ns: -1,
-        },
-        argv,
-        env: process_env(cfg, cfg.tty, &[]),
-        cwd: cfg.working_dir.clone(),
-        user: cfg.user.clone(),
+    let input = ProcessInput {
+        env: process_env(cfg, cfg.tty, link_env),
         caps,
-        init: cfg.init,
         ulimits: crate::runtime::rlimits::with_defaults(&cfg.ulimits)?,
-        tty: cfg.tty,
-        stdin_open: cfg.open_stdin,
-        new_netns: false,
-        private_cgroupns: false,
-        join_netns: None,
-        pid_ns: NsMode::Private,
-        ipc_ns: NsMode::Private,
-        own_uts: false,
-        group_add: cfg.group_add.clone(),
-        oom_score_adj: cfg.oom_score_adj,
-        userns: None,
-        stdio,
-        seccomp,
         no_new_privs,
-        extra: Default::default(),
     };
     let shared = shared(store, c)?;
-    let spec = super::oci::container_spec(paths, c, &shared)?;
+    let spec = super::oci::container_spec(paths, c, &shared, input)?;
     let mut held = Vec::new();
-    lower::lower_container(&spec, Path::new("/"), &mut init, &mut held).map_err(|e| match e {
-        OciError::Runtime(e) => Error::from(e),
-        e => Error::msg(e.to_string()),
-    })?;
+    let (mut init, _) =
+        lower::lower_init(&spec, Path::new("/"), &mut held).map_err(|e| match e {
+            OciError::Runtime(e) => Error::from(e),
+            e => Error::msg(e.to_string()),
+        })?;
+    // Its I/O is the caller's, as a runtime's process inherits its stdio.
+    init.stdin_open = cfg.open_stdin;
+    init.stdio = stdio;
+    init.seccomp = seccomp;
     Ok((init, held))
 }
 

@@ -74,41 +74,27 @@ fn invalid(msg: impl Into<String>) -> OciError {
 
 /// Lower a container's config. `bundle` is absolute.
 pub fn lower(spec: &Spec, bundle: &Path, id: &str) -> Result<Plan> {
-    let process = spec
-        .process()
-        .as_ref()
-        .ok_or_else(|| invalid("process: the config has no process to run"))?;
     let linux = spec
         .linux()
         .as_ref()
         .ok_or_else(|| invalid("linux: the config has no linux section"))?;
     // A bundle's config may come from a less trusted hand than the
     // runtime's caller (a pod's annotations, where a CRI runtime passes
-    // them on): the overlay annotations, which name host directories to
-    // mount and write, are for rdock's own containers only.
+    // them on): rdock's annotations, which name host directories to mount
+    // and write, are for rdock's own containers only.
     if let Some(key) = spec
         .annotations()
         .iter()
         .flatten()
         .map(|(k, _)| k)
-        .find(|k| k.starts_with(overlay_keys::PREFIX))
+        .find(|k| k.starts_with(RDOCK_PREFIX))
     {
         return Err(OciError::Unsupported(format!(
             "annotation {key}: reserved for rdock's own containers"
         )));
     }
     let mut held = Vec::new();
-    let mut init = process_spec(process)?;
-    let root_ids = lower_container(spec, bundle, &mut init, &mut held)?;
-    if let Some(s) = linux.seccomp() {
-        init.seccomp = seccomp_program(s, init.caps)?;
-    }
-    if let Some(p) = linux.personality() {
-        init.extra.personality = match json_name(&p.domain()).as_str() {
-            "LINUX32" => Some(0x0008),
-            _ => Some(0),
-        };
-    }
+    let (init, root_ids) = lower_init(spec, bundle, &mut held)?;
     let (cgroup_parent, cgroup_name) = cgroup_path(linux.cgroups_path().as_deref(), id)?;
     let res = linux.resources().as_ref();
     Ok(Plan {
@@ -125,6 +111,83 @@ pub fn lower(spec: &Spec, bundle: &Path, id: &str) -> Result<Plan> {
         held,
         root_ids,
     })
+}
+
+/// A config's init: its process, namespaces and rootfs, seccomp and
+/// personality (everything but the cgroup), for a bundle and for
+/// docker's containers alike. Namespaces joined by path and a new user
+/// namespace are opened into `held`, to keep until the init is spawned.
+/// Returns the init and the host uid and gid of the container's root.
+pub fn lower_init(
+    spec: &Spec,
+    bundle: &Path,
+    held: &mut Vec<OwnedFd>,
+) -> Result<(InitSpec, (u32, u32))> {
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| invalid("process: the config has no process to run"))?;
+    let linux = spec
+        .linux()
+        .as_ref()
+        .ok_or_else(|| invalid("linux: the config has no linux section"))?;
+    let mut init = process_spec(process)?;
+    if let Some(a) = spec.annotations() {
+        docker_process(a, &mut init);
+    }
+    let root_ids = lower_container(spec, bundle, &mut init, held)?;
+    if let Some(s) = linux.seccomp() {
+        init.seccomp = seccomp_program(s, init.caps)?;
+    }
+    if let Some(p) = linux.personality() {
+        init.extra.personality = match json_name(&p.domain()).as_str() {
+            "LINUX32" => Some(0x0008),
+            _ => Some(0),
+        };
+    }
+    Ok((init, root_ids))
+}
+
+/// Every annotation of rdock's own begins so.
+pub const RDOCK_PREFIX: &str = "org.rdock.";
+
+/// rdock's annotations for what docker's process needs and a
+/// runtime-spec process cannot say.
+pub mod process_keys {
+    /// docker's `--user` (name or id, with `:group`), resolved in the
+    /// container's own /etc/passwd and /etc/group once its rootfs is up;
+    /// the config's numeric ids are then not used.
+    pub const USER: &str = "org.rdock.process.user";
+    /// `--group-add`: names or ids, comma-separated, resolved so too.
+    pub const GROUP_ADD: &str = "org.rdock.process.group-add";
+    /// `--init`: the init stays as PID 1 (forwarding signals, reaping)
+    /// and runs the program as its child.
+    pub const INIT: &str = "org.rdock.process.init";
+    /// docker's rules for the process: the capabilities are the bounding
+    /// set, effective and permitted for root only (and only those rdock
+    /// has); a container's nofile limit is docker's unless given; umask
+    /// 022.
+    pub const DOCKER_RULES: &str = "org.rdock.process.docker-rules";
+}
+
+fn docker_process(a: &std::collections::HashMap<String, String>, init: &mut InitSpec) {
+    use process_keys::*;
+    if let Some(u) = a.get(USER) {
+        init.user = u.clone();
+        init.extra.ids = None;
+    }
+    if let Some(g) = a.get(GROUP_ADD) {
+        init.group_add = g
+            .split(',')
+            .filter(|g| !g.is_empty())
+            .map(str::to_string)
+            .collect();
+    }
+    init.init = a.get(INIT).is_some_and(|v| v == "true");
+    if a.get(DOCKER_RULES).is_some_and(|v| v == "true") {
+        init.extra.cap_sets = None;
+        init.extra.exact_rlimits = false;
+    }
 }
 
 /// The container half of a config (root, mounts, devices, namespaces,
@@ -238,8 +301,6 @@ fn time_offsets(linux: &oci_spec::runtime::Linux, new_time: bool) -> Result<Opti
 /// rdock's annotations for a root that is an overlay of image layers,
 /// mounted by the init (docker's containers; see `docs/oci-runtime.md`).
 pub mod overlay_keys {
-    /// Every key's prefix.
-    pub const PREFIX: &str = "org.rdock.rootfs.";
     /// The layer store's dir; the lowers are relative to it.
     pub const LAYERS: &str = "org.rdock.rootfs.layers";
     /// Lower layers, topmost first, ':'-separated (empty: none).
