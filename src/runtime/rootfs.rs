@@ -551,7 +551,7 @@ fn resolve_following(root: &OwnedFd, dest: &str, kind: Kind, links: u32) -> Resu
                         ));
                     }
                     let mut p = Path::new("/").join(&prefix).join(target);
-                    p.extend(&comps[i + 1..]);
+                    p.extend(comps.iter().skip(i.saturating_add(1)));
                     let next = crate::util::path::clean_abs(&p.to_string_lossy());
                     return resolve_following(root, &next, kind, links + 1);
                 }
