@@ -23,7 +23,8 @@ command -v skopeo >/dev/null || need+=(skopeo)
 command -v podman >/dev/null || need+=(podman)
 # ... with runc: crun refuses this host's hybrid cgroups.
 command -v runc >/dev/null || need+=(runc)
-# tests/oci_runtime.rs: containerd drives rdock-runtime through its runc shim.
+# tests/oci_runtime.rs, tests/cri.rs: containerd drives rdock-runtime
+# through its runc shim.
 command -v ctr >/dev/null || need+=(containerd)
 # build tests compare configs with buildah's for the same Dockerfile.
 command -v buildah >/dev/null || need+=(buildah)
@@ -42,6 +43,10 @@ command -v iptables-legacy >/dev/null || need+=(iptables)
 # The UDP test runs the host's python3 in a busybox container (bind mounts);
 # tests/local_user.rs connects to sockets with it as another uid.
 [ -x /usr/bin/python3 ] || need+=(python3)
+# tests/cri.rs: containerd's CRI plugin driven by tests/cri/client.py
+# (gRPC; tests/cri/api.proto, our subset of CRI v1, compiled at run time).
+/usr/bin/python3 -c 'import grpc, grpc_tools' 2>/dev/null ||
+    need+=(python3-grpcio python3-grpc-tools)
 # tests/local_user.rs: how credentials are created (strace), as whom (setpriv).
 command -v strace >/dev/null || need+=(strace)
 command -v setpriv >/dev/null || need+=(util-linux)

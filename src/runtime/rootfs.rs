@@ -553,7 +553,7 @@ fn resolve_following(root: &OwnedFd, dest: &str, kind: Kind, links: u32) -> Resu
                     let mut p = Path::new("/").join(&prefix).join(target);
                     p.extend(comps.iter().skip(i.saturating_add(1)));
                     let next = crate::util::path::clean_abs(&p.to_string_lossy());
-                    return resolve_following(root, &next, kind, links + 1);
+                    return resolve_following(root, &next, kind, links.saturating_add(1));
                 }
                 let last = comps.len().checked_sub(1) == Some(i);
                 let r = if last && kind == Kind::File {
