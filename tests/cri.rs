@@ -340,29 +340,14 @@ fn remove_cgroup_tree(dir: &Path) {
     let _ = std::fs::remove_dir(dir);
 }
 
-/// common::busybox_tar() without its dangling /etc/resolv.conf symlink:
-/// rdock-runtime cannot yet bind the CRI's resolv.conf through it (runc
-/// creates the link's target; rdock-runtime fails with "resolving
-/// /etc/resolv.conf in the container: ENOENT").
-fn rootfs_tar() -> Vec<u8> {
-    let src = common::busybox_tar();
-    let mut out = tar::Builder::new(Vec::new());
-    for e in tar::Archive::new(&src[..]).entries().unwrap() {
-        let mut e = e.unwrap();
-        if e.path().unwrap().as_os_str() != "etc/resolv.conf" {
-            let h = e.header().clone();
-            out.append(&h, &mut e).unwrap();
-        }
-    }
-    out.into_inner().unwrap()
-}
-
 /// busybox and a pause image (busybox sleeping forever), saved by rdock
 /// into one archive and imported into the CRI's namespace.
 fn import_images(cri: &Cri) {
     let r = common::Rdock::new();
     let rootfs = r.dir.path().join("rootfs.tar");
-    std::fs::write(&rootfs, rootfs_tar()).unwrap();
+    // With its dangling /etc/resolv.conf symlink, which the CRI binds the
+    // pod's resolv.conf through.
+    std::fs::write(&rootfs, common::busybox_tar()).unwrap();
     let rootfs = rootfs.to_str().unwrap();
     for (entry, name) in [
         (r#"CMD ["sh"]"#, BUSYBOX),
