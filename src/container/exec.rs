@@ -2,11 +2,15 @@
 //! through /proc/<pid>/ns), its cgroup, its capabilities, ulimits and user
 //! rules, then execve with the container's PATH.
 
-use super::lifecycle::{attach, forwarding_signals, process_env, replace_or_append_env};
+use super::lifecycle::{
+    attach, confinement, forwarding_signals, lowering_error, process_env, replace_or_append_env,
+    DockerProcess, ProcessInput,
+};
 use super::store::Container;
 use crate::error::{Error, Result};
 use crate::runtime::caps;
 use crate::runtime::cgroups::Cgroup;
+use crate::runtime::oci::lower;
 use crate::runtime::process::{self, InitMode, InitSpec};
 use std::os::fd::{AsRawFd, OwnedFd};
 
@@ -73,41 +77,44 @@ pub(crate) fn prepare(
     // for `exec --privileged` (runc applies the container's seccomp to
     // every process it starts in it, as docker does).
     let container_caps = caps::resolve(&cfg.cap_add, &cfg.cap_drop, cfg.privileged)?;
-    let (seccomp, no_new_privs) = super::lifecycle::confinement(cfg, container_caps)?;
-    let spec = InitSpec {
-        mode: InitMode::Join {
-            namespaces,
-            pid_ns: pid_ns.as_raw_fd(),
-        },
-        argv: opts.cmd.clone(),
-        env,
+    let (section, no_new_privs) = confinement(cfg, container_caps)?;
+    // The process as a runtime-spec process, lowered as a container's
+    // own and as rdock-runtime's `exec --process`.
+    let docker = DockerProcess {
+        args: opts.cmd.clone(),
         cwd: opts
             .workdir
             .clone()
             .unwrap_or_else(|| cfg.working_dir.clone()),
+        tty: opts.tty,
+        oom_score_adj: 0,
         user: opts.user.clone().unwrap_or_else(|| cfg.user.clone()),
+        group_add: cfg.group_add.clone(),
+        init: false,
+    };
+    let input = ProcessInput {
+        env,
         caps: caps::resolve(
             &cfg.cap_add,
             &cfg.cap_drop,
             cfg.privileged || opts.privileged,
         )?,
         ulimits: crate::runtime::rlimits::with_defaults(&cfg.ulimits)?,
-        init: false,
-        tty: opts.tty,
-        stdin_open: opts.interactive,
-        new_netns: false,
-        private_cgroupns: false,
-        join_netns: None,
-        pid_ns: Default::default(),
-        ipc_ns: Default::default(),
-        own_uts: true,
-        group_add: cfg.group_add.clone(),
-        oom_score_adj: 0,
-        userns: userns.as_ref().map(|f| f.as_raw_fd()),
-        stdio: None,
-        seccomp,
         no_new_privs,
-        extra: Default::default(),
+        seccomp: None,
+    };
+    let (process, annotations) = super::lifecycle::process(&docker, input)?;
+    let mut spec = lower::process_init(&process, Some(&annotations.into_iter().collect()))
+        .map_err(lowering_error)?;
+    spec.mode = InitMode::Join {
+        namespaces,
+        pid_ns: pid_ns.as_raw_fd(),
+    };
+    spec.stdin_open = opts.interactive;
+    spec.userns = userns.as_ref().map(|f| f.as_raw_fd());
+    spec.seccomp = match &section {
+        Some(s) => lower::seccomp_program(s, container_caps).map_err(lowering_error)?,
+        None => None,
     };
     Ok(Prepared {
         spec,

@@ -25,7 +25,8 @@ pub use env::{config_env, merge_env, process_env, replace_or_append_env};
 pub(in crate::container) use foreground::{attach, forwarding_signals, try_reap, PROXIED};
 pub use foreground::{run_step, start_foreground, StepExit, Streams};
 pub(in crate::container) use launch::{die_events, finish, launch};
-pub(in crate::container) use spec::{confinement, release_shm};
+pub(in crate::container) use oci::{process, DockerProcess, ProcessInput};
+pub(in crate::container) use spec::{confinement, lowering_error, release_shm};
 
 /// Parent cgroup of every container without `--cgroup-parent`.
 pub const CGROUP_PARENT: &str = crate::runtime::cgroups::RDOCK_PARENT;

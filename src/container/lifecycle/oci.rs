@@ -25,8 +25,8 @@ use crate::runtime::rootfs::{MountKind, MountSpec, DEVICES, MASKED, READONLY};
 use oci_spec::runtime::{
     Capability, Linux, LinuxCapabilitiesBuilder, LinuxDevice, LinuxDeviceBuilder, LinuxDeviceType,
     LinuxIdMapping, LinuxIdMappingBuilder, LinuxNamespace, LinuxNamespaceBuilder,
-    LinuxNamespaceType, Mount, MountBuilder, PosixRlimitBuilder, PosixRlimitType, Process,
-    RootBuilder, Spec, User,
+    LinuxNamespaceType, LinuxSeccomp, Mount, MountBuilder, PosixRlimitBuilder, PosixRlimitType,
+    Process, RootBuilder, Spec, User,
 };
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -65,13 +65,15 @@ fn spec_err(e: oci_spec::OciSpecError) -> Error {
 
 /// What docker's process is made of beside the config: computed by the
 /// caller (its environment has the links' variables).
-pub(super) struct ProcessInput {
+pub(in crate::container) struct ProcessInput {
     pub env: Vec<String>,
     /// The bounding set (`--cap-add`, `--cap-drop`, `--privileged`).
     pub caps: u64,
     /// With daemon.json's default-ulimits.
     pub ulimits: Vec<Ulimit>,
     pub no_new_privs: bool,
+    /// Its seccomp section (from the same capabilities).
+    pub seccomp: Option<LinuxSeccomp>,
 }
 
 /// The container's config as a runtime-spec config.
@@ -79,12 +81,14 @@ pub(super) fn container_spec(
     paths: &Paths,
     c: &Container,
     shared: &Shared,
-    input: ProcessInput,
+    mut input: ProcessInput,
 ) -> Result<Spec> {
     let cfg = &c.config;
     let remap = cfg.userns_remap.as_ref().map(|r| r.root());
     let mut spec = Spec::default();
-    spec.set_process(Some(process(cfg, input)?));
+    let seccomp = input.seccomp.take();
+    let (process, process_annotations) = process(&DockerProcess::of(cfg), input)?;
+    spec.set_process(Some(process));
     spec.set_root(Some(
         RootBuilder::default()
             .path(paths.rootfs_mountpoint())
@@ -96,7 +100,7 @@ pub(super) fn container_spec(
     spec.set_hostname(own_uts.then(|| cfg.hostname.clone()));
     spec.set_domainname(own_uts.then(|| cfg.domainname.clone()));
     let mut annotations = overlay(paths, c);
-    annotations.extend(docker_process(cfg));
+    annotations.extend(process_annotations);
     spec.set_annotations(Some(annotations));
     spec.set_mounts(Some(mounts(cfg, shared, remap)?));
     let confined = !cfg.privileged && !cfg.unmask_system_paths;
@@ -117,7 +121,8 @@ pub(super) fn container_spec(
         .set_sysctl(Some(
             cfg.sysctls.clone().into_iter().collect::<HashMap<_, _>>(),
         ))
-        .set_rootfs_propagation(root_propagation(&cfg.mounts));
+        .set_rootfs_propagation(root_propagation(&cfg.mounts))
+        .set_seccomp(seccomp);
     if let Some(r) = &cfg.userns_remap {
         linux
             .set_uid_mappings(Some(id_mappings(&r.uids)?))
@@ -150,11 +155,45 @@ fn overlay(paths: &Paths, c: &Container) -> HashMap<String, String> {
     a
 }
 
-/// The process: docker's command, environment, working dir, terminal,
-/// capabilities, rlimits, no_new_privs and oom_score_adj.
-fn process(cfg: &ContainerConfig, input: ProcessInput) -> Result<Process> {
-    let mut args = vec![cfg.path.clone()];
-    args.extend(cfg.args.iter().cloned());
+/// A docker process: a container's own, or an `exec`'s.
+pub(in crate::container) struct DockerProcess {
+    pub args: Vec<String>,
+    pub cwd: String,
+    pub tty: bool,
+    pub oom_score_adj: i32,
+    /// docker's `--user` and `--group-add`, resolved in the container.
+    pub user: String,
+    pub group_add: Vec<String>,
+    /// `--init`.
+    pub init: bool,
+}
+
+impl DockerProcess {
+    /// The container's own process.
+    fn of(cfg: &ContainerConfig) -> DockerProcess {
+        let mut args = vec![cfg.path.clone()];
+        args.extend(cfg.args.iter().cloned());
+        DockerProcess {
+            args,
+            cwd: cfg.working_dir.clone(),
+            tty: cfg.tty,
+            oom_score_adj: cfg.oom_score_adj,
+            user: cfg.user.clone(),
+            group_add: cfg.group_add.clone(),
+            init: cfg.init,
+        }
+    }
+}
+
+/// A docker process as a runtime-spec process (command, environment,
+/// working dir, terminal, capabilities, rlimits, no_new_privs,
+/// oom_score_adj), and rdock's annotations for what it cannot say (see
+/// `lower::process_keys`): the user and groups by name, `--init`,
+/// docker's rules.
+pub(in crate::container) fn process(
+    p: &DockerProcess,
+    input: ProcessInput,
+) -> Result<(Process, Vec<(String, String)>)> {
     let caps: HashSet<Capability> = (0..64)
         .filter(|n| input.caps & (1u64 << n) != 0)
         .filter_map(|n| NAMES.get(n as usize))
@@ -176,11 +215,11 @@ fn process(cfg: &ContainerConfig, input: ProcessInput) -> Result<Process> {
                 .map_err(spec_err)
         })
         .collect::<Result<Vec<_>>>()?;
-    let mut p = Process::default();
-    p.set_args(Some(args))
+    let mut out = Process::default();
+    out.set_args(Some(p.args.clone()))
         .set_env(Some(input.env))
-        .set_cwd(PathBuf::from(&cfg.working_dir))
-        .set_terminal(Some(cfg.tty))
+        .set_cwd(PathBuf::from(&p.cwd))
+        .set_terminal(Some(p.tty))
         .set_user(User::default())
         .set_capabilities(Some(
             LinuxCapabilitiesBuilder::default()
@@ -192,27 +231,20 @@ fn process(cfg: &ContainerConfig, input: ProcessInput) -> Result<Process> {
         ))
         .set_rlimits(Some(rlimits))
         .set_no_new_privileges(Some(input.no_new_privs))
-        .set_oom_score_adj((cfg.oom_score_adj != 0).then_some(cfg.oom_score_adj))
+        .set_oom_score_adj((p.oom_score_adj != 0).then_some(p.oom_score_adj))
         .set_apparmor_profile(None)
         .set_selinux_label(None);
-    Ok(p)
-}
-
-/// What docker's process needs beside a runtime-spec process (see
-/// `lower::process_keys`): the user and groups by name, `--init`,
-/// docker's rules.
-fn docker_process(cfg: &ContainerConfig) -> Vec<(String, String)> {
     let mut a = vec![
-        (process_keys::USER.to_string(), cfg.user.clone()),
+        (process_keys::USER.to_string(), p.user.clone()),
         (process_keys::DOCKER_RULES.to_string(), "true".to_string()),
     ];
-    if !cfg.group_add.is_empty() {
-        a.push((process_keys::GROUP_ADD.to_string(), cfg.group_add.join(",")));
+    if !p.group_add.is_empty() {
+        a.push((process_keys::GROUP_ADD.to_string(), p.group_add.join(",")));
     }
-    if cfg.init {
+    if p.init {
         a.push((process_keys::INIT.to_string(), "true".to_string()));
     }
-    a
+    Ok((out, a))
 }
 
 fn id_mappings(maps: &[crate::runtime::userns::IdMap]) -> Result<Vec<LinuxIdMapping>> {
@@ -593,6 +625,7 @@ mod tests {
                 hard: -1,
             }],
             no_new_privs: true,
+            seccomp: None,
         };
         let spec = container_spec(&paths, &c, &shared(&c.dir), input).unwrap();
         let mut held = Vec::new();

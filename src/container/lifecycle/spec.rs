@@ -12,6 +12,7 @@ use crate::runtime::cgroups::Cgroup;
 use crate::runtime::oci::{lower, OciError};
 use crate::runtime::process::{InitMode, InitSpec};
 use crate::runtime::{caps, devices, RuntimeError};
+use oci_spec::runtime::LinuxSeccomp;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
@@ -35,19 +36,16 @@ pub(super) fn init_spec(
         caps,
         ulimits: crate::runtime::rlimits::with_defaults(&cfg.ulimits)?,
         no_new_privs,
+        seccomp,
     };
     let shared = shared(store, c)?;
     let spec = super::oci::container_spec(paths, c, &shared, input)?;
     let mut held = Vec::new();
     let (mut init, _) =
-        lower::lower_init(&spec, Path::new("/"), &mut held).map_err(|e| match e {
-            OciError::Runtime(e) => Error::from(e),
-            e => Error::msg(e.to_string()),
-        })?;
+        lower::lower_init(&spec, Path::new("/"), &mut held).map_err(lowering_error)?;
     // Its I/O is the caller's, as a runtime's process inherits its stdio.
     init.stdin_open = cfg.open_stdin;
     init.stdio = stdio;
-    init.seccomp = seccomp;
     Ok((init, held))
 }
 
@@ -234,18 +232,27 @@ fn device_rules(cfg: &ContainerConfig) -> crate::runtime::Result<Vec<devices::Ru
     Ok(rules)
 }
 
-/// The seccomp filter (compiled here, in the parent, so the container's
-/// init only installs it) and no_new_privs for a container's processes,
+/// The seccomp section (docker's profile for this container, as the
+/// runtime-spec says it) and no_new_privs for a container's processes,
 /// its init and `exec`s alike: docker applies the container's profile,
 /// computed from the container's capabilities, to every exec, `exec
-/// --privileged` included.
+/// --privileged` included. The filter is compiled in the parent, so the
+/// container's init only installs it.
 pub(in crate::container) fn confinement(
     cfg: &ContainerConfig,
     caps: u64,
-) -> Result<(Option<crate::runtime::seccomp::Program>, bool)> {
+) -> Result<(Option<LinuxSeccomp>, bool)> {
     let security = SecurityOptions::parse(&cfg.security_opt).map_err(Error::msg)?;
-    let filter =
-        crate::runtime::seccomp::filter_for(&security.seccomp_mode(), cfg.privileged, caps)
+    let section =
+        crate::runtime::seccomp::spec::spec_for(&security.seccomp_mode(), cfg.privileged, caps)
             .map_err(RuntimeError::from)?;
-    Ok((filter, security.no_new_privileges))
+    Ok((section, security.no_new_privileges))
+}
+
+/// The runtime's errors as the CLI reports them.
+pub(in crate::container) fn lowering_error(e: OciError) -> Error {
+    match e {
+        OciError::Runtime(e) => Error::from(e),
+        e => Error::msg(e.to_string()),
+    }
 }

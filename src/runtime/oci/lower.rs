@@ -131,10 +131,7 @@ pub fn lower_init(
         .linux()
         .as_ref()
         .ok_or_else(|| invalid("linux: the config has no linux section"))?;
-    let mut init = process_spec(process)?;
-    if let Some(a) = spec.annotations() {
-        docker_process(a, &mut init);
-    }
+    let mut init = process_init(process, spec.annotations().as_ref())?;
     let root_ids = lower_container(spec, bundle, &mut init, held)?;
     if let Some(s) = linux.seccomp() {
         init.seccomp = seccomp_program(s, init.caps)?;
@@ -168,6 +165,19 @@ pub mod process_keys {
     /// has); a container's nofile limit is docker's unless given; umask
     /// 022.
     pub const DOCKER_RULES: &str = "org.rdock.process.docker-rules";
+}
+
+/// A config's process (or an `exec`'s), with rdock's process annotations
+/// where they are given.
+pub fn process_init(
+    p: &Process,
+    annotations: Option<&std::collections::HashMap<String, String>>,
+) -> Result<InitSpec> {
+    let mut init = process_spec(p)?;
+    if let Some(a) = annotations {
+        docker_process(a, &mut init);
+    }
+    Ok(init)
 }
 
 fn docker_process(a: &std::collections::HashMap<String, String>, init: &mut InitSpec) {
@@ -745,25 +755,22 @@ pub fn resources(r: &LinuxResources) -> Result<Resources> {
     Ok(out)
 }
 
-/// The config's seccomp section compiled (its JSON is docker's profile
-/// format but for includes/excludes, which it lacks).
+/// The config's seccomp section compiled (docker's profile format but for
+/// includes/excludes, which it lacks).
 pub fn seccomp_program(
     s: &oci_spec::runtime::LinuxSeccomp,
     bounding: u64,
 ) -> Result<Option<seccomp::Program>> {
-    let text = serde_json::to_string(s).map_err(|e| invalid(format!("seccomp: {e}")))?;
-    if text.contains("SCMP_ACT_NOTIFY") {
+    if seccomp::spec::wants_notify(s) {
         return Err(OciError::Unsupported(
             "seccomp: SCMP_ACT_NOTIFY (a seccomp agent) is not supported".into(),
         ));
     }
-    let profile = seccomp::profile::Profile::from_json(&text)
-        .map_err(|e| invalid(format!("seccomp: {e}")))?;
     let ctx = seccomp::profile::Context {
         caps: bounding,
         kernel: seccomp::profile::kernel_version(),
     };
-    seccomp::compile(&profile, &ctx)
+    seccomp::compile(&seccomp::spec::from_spec(s), &ctx)
         .map(Some)
         .map_err(|e| invalid(format!("seccomp: {e}")))
 }

@@ -1,11 +1,13 @@
 //! seccomp: docker's default profile (`default.rs`), docker's profile JSON
-//! (`profile.rs`), compiled to BPF by rdock itself (`bpf.rs`, which says
+//! (`profile.rs`), as the runtime-spec's seccomp section and back
+//! (`spec.rs`), compiled to BPF by rdock itself (`bpf.rs`, which says
 //! why). The parent compiles the filter before clone; the container init
 //! only calls prctl/seccomp to install it (`process.rs`).
 
 pub mod bpf;
 mod default;
 pub mod profile;
+pub mod spec;
 mod syscalls;
 #[cfg(test)]
 mod tests;

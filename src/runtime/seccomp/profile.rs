@@ -223,6 +223,52 @@ fn parse_kernel(s: &str) -> Result<(u32, u32)> {
     Ok(v)
 }
 
+impl Syscall {
+    /// The names it is for (`name` or `names`, not both).
+    pub fn names(&self) -> Result<Vec<&str>> {
+        Ok(match (&self.names, self.name.as_str()) {
+            (Some(n), "") => n.iter().map(String::as_str).collect(),
+            (None, "") => Vec::new(),
+            (None, one) => vec![one],
+            (Some(n), _) if n.is_empty() => vec![self.name.as_str()],
+            (Some(_), _) => return Err(SeccompError::Invalid("both 'name' and 'names' are specified in the seccomp profile, use either 'name' or 'names'".into())),
+        })
+    }
+
+    /// Does the rule apply to this container (its includes and excludes
+    /// by architecture, capability and kernel)?
+    pub fn applies(&self, ctx: &Context) -> Result<bool> {
+        if let Some(ex) = &self.excludes {
+            if ex.arches.iter().flatten().any(|a| a == NATIVE_ARCH)
+                || ex.caps.iter().flatten().any(|c| has_cap(ctx, c))
+            {
+                return Ok(false);
+            }
+            if let Some(k) = &ex.min_kernel {
+                if ctx.kernel >= parse_kernel(k)? {
+                    return Ok(false);
+                }
+            }
+        }
+        if let Some(inc) = &self.includes {
+            if let Some(a) = inc.arches.as_ref().filter(|a| !a.is_empty()) {
+                if !a.iter().any(|a| a == NATIVE_ARCH) {
+                    return Ok(false);
+                }
+            }
+            if !inc.caps.iter().flatten().all(|c| has_cap(ctx, c)) {
+                return Ok(false);
+            }
+            if let Some(k) = &inc.min_kernel {
+                if ctx.kernel < parse_kernel(k)? {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+}
+
 fn has_cap(ctx: &Context, name: &str) -> bool {
     crate::runtime::caps::by_name(name)
         .filter(|_| name.to_ascii_uppercase().starts_with("CAP_"))
@@ -254,40 +300,10 @@ impl Profile {
         let default = Action::parse(&self.default_action, self.default_errno_ret)?;
         let mut rules: BTreeMap<u32, Vec<Rule>> = BTreeMap::new();
         let mut last_nr: Option<u32> = None;
-        'calls: for call in self.syscalls.iter().flatten() {
-            let names: Vec<&str> = match (&call.names, call.name.as_str()) {
-                (Some(n), "") => n.iter().map(String::as_str).collect(),
-                (None, "") => continue,
-                (None, one) => vec![one],
-                (Some(n), _) if n.is_empty() => vec![call.name.as_str()],
-                (Some(_), _) => return Err(SeccompError::Invalid("both 'name' and 'names' are specified in the seccomp profile, use either 'name' or 'names'".into())),
-            };
-            if let Some(ex) = &call.excludes {
-                if ex.arches.iter().flatten().any(|a| a == NATIVE_ARCH)
-                    || ex.caps.iter().flatten().any(|c| has_cap(ctx, c))
-                {
-                    continue 'calls;
-                }
-                if let Some(k) = &ex.min_kernel {
-                    if ctx.kernel >= parse_kernel(k)? {
-                        continue 'calls;
-                    }
-                }
-            }
-            if let Some(inc) = &call.includes {
-                if let Some(a) = inc.arches.as_ref().filter(|a| !a.is_empty()) {
-                    if !a.iter().any(|a| a == NATIVE_ARCH) {
-                        continue 'calls;
-                    }
-                }
-                if !inc.caps.iter().flatten().all(|c| has_cap(ctx, c)) {
-                    continue 'calls;
-                }
-                if let Some(k) = &inc.min_kernel {
-                    if ctx.kernel < parse_kernel(k)? {
-                        continue 'calls;
-                    }
-                }
+        for call in self.syscalls.iter().flatten() {
+            let names = call.names()?;
+            if names.is_empty() || !call.applies(ctx)? {
+                continue;
             }
             let action = Action::parse(&call.action, call.errno_ret)?;
             let mut args = Vec::new();
