@@ -197,17 +197,41 @@ fn mount_layers(
     )
 }
 
-/// A `--device` node at its path in the container, with the host node's
-/// mode and owner.
-pub(crate) fn make_node(root: &OwnedFd, n: &super::devices::Node) -> Result<()> {
+/// The uid and gid the files we create get (our fs ids): a chown to
+/// them changes nothing.
+pub(crate) fn fs_ids() -> (u32, u32) {
+    // SAFETY: with an id no one has, setfsuid/setfsgid change nothing and
+    // return the current one.
+    unsafe {
+        (
+            libc::setfsuid(u32::MAX) as u32,
+            libc::setfsgid(u32::MAX) as u32,
+        )
+    }
+}
+
+/// A device node at its path in the container, with its mode and owner.
+/// `creator`: our `fs_ids`.
+pub(crate) fn make_node(
+    root: &OwnedFd,
+    n: &super::devices::Node,
+    creator: (u32, u32),
+) -> Result<()> {
     let p = Path::new(&n.path);
     let (Some(parent), Some(name)) = (p.parent(), p.file_name().and_then(|s| s.to_str())) else {
         return Err(RuntimeError::Other(format!("bad device path {}", n.path)));
     };
     let dir = resolve(root, &parent.to_string_lossy(), Kind::Dir)?;
-    let d = dir.fd.as_raw_fd();
-    // A node the image or /dev already has at that path is replaced.
-    let _ = nix::unistd::unlinkat(Some(d), name, nix::unistd::UnlinkatFlags::NoRemoveDir);
+    make_node_in(dir.fd.as_raw_fd(), name, n, creator)
+}
+
+/// `make_node` in the directory `d`.
+pub(crate) fn make_node_in(
+    d: RawFd,
+    name: &str,
+    n: &super::devices::Node,
+    creator: (u32, u32),
+) -> Result<()> {
     let kind = match n.kind {
         'b' => SFlag::S_IFBLK,
         // An OCI config's FIFO ("p").
@@ -215,7 +239,18 @@ pub(crate) fn make_node(root: &OwnedFd, n: &super::devices::Node) -> Result<()> 
         _ => SFlag::S_IFCHR,
     };
     let dev = nix::sys::stat::makedev(u64::from(n.major), u64::from(n.minor));
-    mknodat(d, name, kind, n.mode & 0o777, dev)?;
+    match mknodat(d, name, kind, n.mode & 0o777, dev) {
+        // A node the image or /dev already has at that path is replaced.
+        Err(nix::errno::Errno::EEXIST) => {
+            let _ = nix::unistd::unlinkat(Some(d), name, nix::unistd::UnlinkatFlags::NoRemoveDir);
+            mknodat(d, name, kind, n.mode & 0o777, dev)
+        }
+        r => r,
+    }
+    .map_err(sys(format!("mknod {}", n.path)))?;
+    if (n.uid, n.gid) == creator {
+        return Ok(());
+    }
     nix::unistd::fchownat(
         Some(d),
         name,
@@ -226,16 +261,12 @@ pub(crate) fn make_node(root: &OwnedFd, n: &super::devices::Node) -> Result<()> 
     .map_err(sys(format!("chown {}", n.path)))
 }
 
-pub(crate) fn mknodat(dir: RawFd, name: &str, kind: SFlag, perm: u32, dev: u64) -> Result<()> {
-    let c =
-        CString::new(name).map_err(|_| RuntimeError::Other(format!("bad device name {name}")))?;
+fn mknodat(dir: RawFd, name: &str, kind: SFlag, perm: u32, dev: u64) -> nix::Result<()> {
+    let c = CString::new(name).map_err(|_| nix::errno::Errno::EINVAL)?;
     // SAFETY: valid NUL-terminated path and a dir fd we own.
     let r = unsafe { libc::mknodat(dir, c.as_ptr(), kind.bits() | perm, dev) };
     if r != 0 {
-        return Err(RuntimeError::sys(
-            format!("mknod /dev/{name}"),
-            nix::errno::Errno::last(),
-        ));
+        return Err(nix::errno::Errno::last());
     }
     // mknod honours the umask; set the mode exactly.
     nix::sys::stat::fchmodat(
@@ -244,7 +275,6 @@ pub(crate) fn mknodat(dir: RawFd, name: &str, kind: SFlag, perm: u32, dev: u64) 
         Mode::from_bits_truncate(perm),
         nix::sys::stat::FchmodatFlags::FollowSymlink,
     )
-    .map_err(sys(format!("chmod /dev/{name}")))
 }
 
 /// docker's copy-up: a volume that is still empty gets what the rootfs
@@ -541,20 +571,6 @@ fn resolve_following(root: &OwnedFd, dest: &str, kind: Kind, links: u32) -> Resu
             Err(nix::errno::Errno::ENOENT) => {
                 let parent = openat2_in_root(root, &prefix, libc::O_PATH | libc::O_DIRECTORY)
                     .map_err(sys(format!("resolving {dest} in the container")))?;
-                if let Ok(target) = nix::fcntl::readlinkat(Some(parent.as_raw_fd()), *name) {
-                    // A dangling link: go on from what it names, still
-                    // inside the root (each step resolved in it again).
-                    if links >= MAX_LINKS {
-                        return Err(RuntimeError::sys(
-                            format!("resolving {dest} in the container"),
-                            nix::errno::Errno::ELOOP,
-                        ));
-                    }
-                    let mut p = Path::new("/").join(&prefix).join(target);
-                    p.extend(comps.iter().skip(i.saturating_add(1)));
-                    let next = crate::util::path::clean_abs(&p.to_string_lossy());
-                    return resolve_following(root, &next, kind, links.saturating_add(1));
-                }
                 let last = comps.len().checked_sub(1) == Some(i);
                 let r = if last && kind == Kind::File {
                     nix::fcntl::openat(
@@ -578,7 +594,23 @@ fn resolve_following(root: &OwnedFd, dest: &str, kind: Kind, links: u32) -> Resu
                     )
                 };
                 match r {
-                    Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
+                    Ok(()) => {}
+                    // There but not found: a dangling symlink (or a race).
+                    Err(nix::errno::Errno::EEXIST) => {
+                        if let Ok(target) = nix::fcntl::readlinkat(Some(parent.as_raw_fd()), *name)
+                        {
+                            return follow_dangling(
+                                root,
+                                dest,
+                                kind,
+                                links,
+                                &prefix,
+                                target,
+                                &comps[..],
+                                i,
+                            );
+                        }
+                    }
                     Err(e) => {
                         return Err(RuntimeError::sys(
                             format!("creating {dest} in the container"),
@@ -599,6 +631,31 @@ fn resolve_following(root: &OwnedFd, dest: &str, kind: Kind, links: u32) -> Resu
     let fd = openat2_in_root(root, Path::new(rel), libc::O_PATH)
         .map_err(sys(format!("resolving {dest} in the container")))?;
     Ok(InRoot { fd })
+}
+
+/// A dangling link at `comps[i]` under `prefix`: go on from what it
+/// names, still inside the root (each step resolved in it again).
+#[allow(clippy::too_many_arguments)]
+fn follow_dangling(
+    root: &OwnedFd,
+    dest: &str,
+    kind: Kind,
+    links: u32,
+    prefix: &Path,
+    target: std::ffi::OsString,
+    comps: &[&std::ffi::OsStr],
+    i: usize,
+) -> Result<InRoot> {
+    if links >= MAX_LINKS {
+        return Err(RuntimeError::sys(
+            format!("resolving {dest} in the container"),
+            nix::errno::Errno::ELOOP,
+        ));
+    }
+    let mut p = Path::new("/").join(prefix).join(target);
+    p.extend(comps.iter().skip(i.saturating_add(1)));
+    let next = crate::util::path::clean_abs(&p.to_string_lossy());
+    resolve_following(root, &next, kind, links.saturating_add(1))
 }
 
 /// For the /etc files: an image's symlink there (resolv.conf pointing into

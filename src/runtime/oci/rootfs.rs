@@ -7,8 +7,9 @@
 
 use crate::runtime::devices::Node;
 use crate::runtime::rootfs::{
-    apply_sysctls, do_mount, fill_volume, make_node, mask_paths, mount_cgroups_v1, mount_overlay,
-    open_dir, resolve, resolve_replacing_symlink, set_attr, sys, Kind, Overlay, DEVICES, DEV_LINKS,
+    apply_sysctls, do_mount, fill_volume, fs_ids, make_node, make_node_in, mask_paths,
+    mount_cgroups_v1, mount_overlay, open_dir, resolve, resolve_replacing_symlink, set_attr, sys,
+    Kind, Overlay, DEVICES, DEV_LINKS,
 };
 use crate::runtime::{Result, RuntimeError};
 use nix::mount::{umount2, MntFlags, MsFlags};
@@ -444,26 +445,25 @@ fn mount_cgroup(root: &OwnedFd, spec: &OciRootfs, m: &OciMount) -> Result<()> {
 /// (where /dev is not bound from the host).
 fn setup_dev(root: &OwnedFd, devices: &[Node]) -> Result<()> {
     let dev = resolve(root, "/dev", Kind::Dir)?;
+    let creator = fs_ids();
     for (name, major, minor) in DEVICES {
         let path = format!("/dev/{name}");
         if devices.iter().any(|d| d.path == path) {
             continue;
         }
-        make_node(
-            root,
-            &Node {
-                path,
-                kind: 'c',
-                major: *major as u32,
-                minor: *minor as u32,
-                mode: 0o666,
-                uid: 0,
-                gid: 0,
-            },
-        )?;
+        let node = Node {
+            path,
+            kind: 'c',
+            major: *major as u32,
+            minor: *minor as u32,
+            mode: 0o666,
+            uid: 0,
+            gid: 0,
+        };
+        make_node_in(dev.fd.as_raw_fd(), name, &node, creator)?;
     }
     for n in devices {
-        make_node(root, n)?;
+        make_node(root, n, creator)?;
     }
     let d = dev.fd.as_raw_fd();
     for (name, target) in DEV_LINKS {
