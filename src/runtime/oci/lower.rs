@@ -766,11 +766,7 @@ pub fn seccomp_program(
             "seccomp: SCMP_ACT_NOTIFY (a seccomp agent) is not supported".into(),
         ));
     }
-    let ctx = seccomp::profile::Context {
-        caps: bounding,
-        kernel: seccomp::profile::kernel_version(),
-    };
-    seccomp::compile(&seccomp::spec::from_spec(s), &ctx)
+    seccomp::compile(&seccomp::spec::from_spec(s), &seccomp::context(bounding))
         .map(Some)
         .map_err(|e| invalid(format!("seccomp: {e}")))
 }

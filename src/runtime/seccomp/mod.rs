@@ -45,25 +45,35 @@ pub fn default_profile() -> Profile {
     default::profile()
 }
 
-/// The filter for a container with bounding set `caps`, or None (no
-/// filter: unconfined, `--privileged` without a custom profile, or an
-/// empty profile). moby: a privileged container gets no default profile
-/// but does get a custom one.
-pub fn filter_for(mode: &Mode, privileged: bool, caps: u64) -> Result<Option<Program>> {
+/// The profile a container runs with, or None (no filter: unconfined,
+/// `--privileged` without a custom profile, or an empty profile). moby: a
+/// privileged container gets no default profile but does get a custom
+/// one.
+pub fn profile_for(mode: &Mode, privileged: bool) -> Result<Option<Profile>> {
     let profile = match mode {
         Mode::Unconfined => return Ok(None),
         Mode::Default if privileged => return Ok(None),
         Mode::Default => default::profile(),
         Mode::Custom(json) => Profile::from_json(json)?,
     };
-    if profile.is_empty() {
-        return Ok(None);
-    }
-    let ctx = Context {
+    Ok((!profile.is_empty()).then_some(profile))
+}
+
+/// The running kernel and a bounding set, as includes/excludes see them.
+pub fn context(caps: u64) -> Context {
+    Context {
         caps,
         kernel: profile::kernel_version(),
-    };
-    compile(&profile, &ctx).map(Some)
+    }
+}
+
+/// The filter for a container with bounding set `caps` (see
+/// `profile_for`).
+pub fn filter_for(mode: &Mode, privileged: bool, caps: u64) -> Result<Option<Program>> {
+    match profile_for(mode, privileged)? {
+        Some(p) => compile(&p, &context(caps)).map(Some),
+        None => Ok(None),
+    }
 }
 
 pub fn compile(profile: &Profile, ctx: &Context) -> Result<Program> {

@@ -18,19 +18,10 @@ use std::str::FromStr;
 /// empty profile). The profile is checked whole first, so its errors are
 /// docker's and come before anything starts.
 pub fn spec_for(mode: &Mode, privileged: bool, caps: u64) -> Result<Option<LinuxSeccomp>> {
-    let profile = match mode {
-        Mode::Unconfined => return Ok(None),
-        Mode::Default if privileged => return Ok(None),
-        Mode::Default => super::default_profile(),
-        Mode::Custom(json) => Profile::from_json(json)?,
-    };
-    if profile.is_empty() {
+    let Some(profile) = super::profile_for(mode, privileged)? else {
         return Ok(None);
-    }
-    let ctx = Context {
-        caps,
-        kernel: super::profile::kernel_version(),
     };
+    let ctx = super::context(caps);
     profile.resolve(&ctx)?;
     to_spec(&profile, &ctx).map(Some)
 }
