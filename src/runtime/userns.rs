@@ -187,12 +187,16 @@ impl Remap {
     }
 }
 
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+
 // Mount API constants (linux/mount.h), not in the libc crate yet.
 const OPEN_TREE_CLONE: u32 = 1;
 const AT_RECURSIVE: u32 = 0x8000;
 const AT_EMPTY_PATH: u32 = 0x1000;
 const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
 const MOVE_MOUNT_F_EMPTY_PATH: u32 = 0x4;
+const MOVE_MOUNT_T_EMPTY_PATH: u32 = 0x40;
 
 #[repr(C)]
 struct MountAttr {
@@ -202,24 +206,83 @@ struct MountAttr {
     userns_fd: u64,
 }
 
-/// Mount `src` at `dst` (an existing empty directory) through `userns`'s
-/// id mapping: files owned by host uid U show as owned by U's container id.
+/// Bind `src` (recursively) onto `dst` through the mapping of `userns`
+/// (an idmapped mount, 5.12+).
 pub fn idmapped_bind(src: &Path, dst: &Path, userns: RawFd) -> Result<()> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    let cs = |p: &Path| {
-        CString::new(p.as_os_str().as_bytes())
-            .map_err(|_| RuntimeError::Other(format!("bad path {}", p.display())))
+    let tree = idmapped_tree(src, userns, true, false)?;
+    let cdst = CString::new(dst.as_os_str().as_bytes())
+        .map_err(|_| RuntimeError::Other(format!("bad path {}", dst.display())))?;
+    // SAFETY: a valid detached-mount fd, an empty path with
+    // MOVE_MOUNT_F_EMPTY_PATH, and a valid C string.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            tree.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_FDCWD,
+            cdst.as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH,
+        )
     };
-    let (csrc, cdst) = (cs(src)?, cs(dst)?);
+    if r < 0 {
+        return Err(RuntimeError::sys(
+            format!("mounting the idmapped {}", dst.display()),
+            nix::errno::Errno::last(),
+        ));
+    }
+    Ok(())
+}
+
+/// An OCI `idmap`/`ridmap` bind: `src` onto the directory or file `dst`
+/// (an fd, O_PATH) through `userns`'s mapping; `rbind`: with its
+/// submounts; `ridmap`: the submounts idmapped too.
+pub fn idmapped_bind_at(
+    src: &Path,
+    dst: RawFd,
+    userns: RawFd,
+    rbind: bool,
+    ridmap: bool,
+) -> Result<()> {
+    let tree = idmapped_tree(src, userns, rbind, ridmap)?;
+    // SAFETY: two valid fds and empty paths with the matching flags.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            tree.as_raw_fd(),
+            c"".as_ptr(),
+            dst,
+            c"".as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
+        )
+    };
+    if r < 0 {
+        return Err(RuntimeError::sys(
+            format!("mounting the idmapped {}", src.display()),
+            nix::errno::Errno::last(),
+        ));
+    }
+    Ok(())
+}
+
+/// A detached copy of the mount tree at `src` (`recursive`: with its
+/// submounts), idmapped through `userns` (`recursive_idmap`: all of it).
+fn idmapped_tree(
+    src: &Path,
+    userns: RawFd,
+    recursive: bool,
+    recursive_idmap: bool,
+) -> Result<OwnedFd> {
+    let csrc = CString::new(src.as_os_str().as_bytes())
+        .map_err(|_| RuntimeError::Other(format!("bad path {}", src.display())))?;
     let sys = |what: String| RuntimeError::sys(what, nix::errno::Errno::last());
+    let rec = if recursive { AT_RECURSIVE } else { 0 };
     // SAFETY: valid C string; returns a new fd or -1.
     let fd = unsafe {
         libc::syscall(
             libc::SYS_open_tree,
             libc::AT_FDCWD,
             csrc.as_ptr(),
-            OPEN_TREE_CLONE | AT_RECURSIVE | libc::O_CLOEXEC as u32,
+            OPEN_TREE_CLONE | rec | libc::O_CLOEXEC as u32,
         )
     };
     if fd < 0 {
@@ -233,6 +296,7 @@ pub fn idmapped_bind(src: &Path, dst: &Path, userns: RawFd) -> Result<()> {
         propagation: 0,
         userns_fd: userns as u64,
     };
+    let flags = AT_EMPTY_PATH | if recursive_idmap { AT_RECURSIVE } else { 0 };
     // SAFETY: a valid detached-mount fd, an empty path with AT_EMPTY_PATH,
     // and a mount_attr of the size passed.
     let r = unsafe {
@@ -240,7 +304,7 @@ pub fn idmapped_bind(src: &Path, dst: &Path, userns: RawFd) -> Result<()> {
             libc::SYS_mount_setattr,
             tree.as_raw_fd(),
             c"".as_ptr(),
-            AT_EMPTY_PATH,
+            flags,
             &attr as *const MountAttr,
             std::mem::size_of::<MountAttr>(),
         )
@@ -248,21 +312,7 @@ pub fn idmapped_bind(src: &Path, dst: &Path, userns: RawFd) -> Result<()> {
     if r < 0 {
         return Err(sys(format!("idmapping {}", src.display())));
     }
-    // SAFETY: as above; dst is a valid C string.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_move_mount,
-            tree.as_raw_fd(),
-            c"".as_ptr(),
-            libc::AT_FDCWD,
-            cdst.as_ptr(),
-            MOVE_MOUNT_F_EMPTY_PATH,
-        )
-    };
-    if r < 0 {
-        return Err(sys(format!("mounting the idmapped {}", dst.display())));
-    }
-    Ok(())
+    Ok(tree)
 }
 
 #[cfg(test)]

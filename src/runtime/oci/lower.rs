@@ -29,9 +29,9 @@ pub struct Plan {
     pub device_rules: Vec<Rule>,
     /// cgroup v2 files written as given (`unified`).
     pub unified: Vec<(String, String)>,
-    /// cgroup v1 files of controllers rdock has no flags for (net_cls,
-    /// net_prio): written where the hierarchy is mounted, skipped
-    /// elsewhere, as runc does.
+    /// cgroup files of controllers rdock has no flags for (net_cls,
+    /// net_prio, hugetlb, rdma): written where the host has them,
+    /// skipped elsewhere, as runc does.
     pub v1_files: Vec<(String, String)>,
     /// Namespaces joined by path: open until the init is spawned.
     pub held: Vec<OwnedFd>,
@@ -253,7 +253,7 @@ pub fn lower_container(
         root: root_path,
         overlay,
         readonly: root.readonly().unwrap_or(false),
-        mounts: mounts(spec)?,
+        mounts: mounts(spec, held)?,
         propagation: match linux.rootfs_propagation().as_deref() {
             None | Some("") => None,
             Some(p) => Some(
@@ -477,17 +477,7 @@ fn user_namespace(
     user: UserNs,
     held: &mut Vec<OwnedFd>,
 ) -> Result<Option<i32>> {
-    let maps = |m: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| -> Vec<IdMap> {
-        m.iter()
-            .flatten()
-            .map(|m| IdMap {
-                container: m.container_id(),
-                host: m.host_id(),
-                size: m.size(),
-            })
-            .collect()
-    };
-    let (uids, gids) = (maps(linux.uid_mappings()), maps(linux.gid_mappings()));
+    let (uids, gids) = (id_maps(linux.uid_mappings()), id_maps(linux.gid_mappings()));
     match user {
         UserNs::Host if !uids.is_empty() || !gids.is_empty() => Err(invalid(
             "uidMappings/gidMappings given without a user namespace",
@@ -580,7 +570,8 @@ fn namespaces(
     Ok(ns)
 }
 
-fn mounts(spec: &Spec) -> Result<Vec<OciMount>> {
+fn mounts(spec: &Spec, held: &mut Vec<OwnedFd>) -> Result<Vec<OciMount>> {
+    let linux = spec.linux().as_ref();
     let mut out = Vec::new();
     for m in spec.mounts().iter().flatten() {
         let dest = m.destination().to_string_lossy().into_owned();
@@ -590,12 +581,8 @@ fn mounts(spec: &Spec) -> Result<Vec<OciMount>> {
             )));
         }
         let opts = m.options().clone().unwrap_or_default();
-        if opts.iter().any(|o| o == "idmap" || o == "ridmap") {
-            return Err(OciError::Unsupported(format!(
-                "idmapped mount on {dest}: not supported by rdock-runtime yet"
-            )));
-        }
         let mut om = parse_options(m.typ().as_deref().unwrap_or(""), &opts);
+        om.idmap = idmap(m, &opts, &dest, om.bind, linux, held)?;
         om.destination = crate::util::path::clean_abs(&dest);
         om.source = m
             .source()
@@ -605,6 +592,60 @@ fn mounts(spec: &Spec) -> Result<Vec<OciMount>> {
         out.push(om);
     }
     Ok(out)
+}
+
+/// An `idmap`/`ridmap` mount's user namespace (made now, held), with the
+/// mount's mappings, else the container's; true for `ridmap`.
+fn idmap(
+    m: &oci_spec::runtime::Mount,
+    opts: &[String],
+    dest: &str,
+    bind: bool,
+    linux: Option<&oci_spec::runtime::Linux>,
+    held: &mut Vec<OwnedFd>,
+) -> Result<Option<(i32, bool)>> {
+    let ridmap = opts.iter().any(|o| o == "ridmap");
+    let wanted = ridmap || opts.iter().any(|o| o == "idmap");
+    let own = m.uid_mappings().is_some() || m.gid_mappings().is_some();
+    if !wanted {
+        return match own {
+            true => Err(invalid(format!(
+                "mount on {dest}: uidMappings/gidMappings without the idmap or ridmap option"
+            ))),
+            false => Ok(None),
+        };
+    }
+    if !bind {
+        return Err(OciError::Unsupported(format!(
+            "idmapped mount on {dest}: only bind mounts can be idmapped by rdock-runtime"
+        )));
+    }
+    let (uids, gids) = if own {
+        (id_maps(m.uid_mappings()), id_maps(m.gid_mappings()))
+    } else {
+        let l = linux.ok_or_else(|| invalid("linux: the config has no linux section"))?;
+        (id_maps(l.uid_mappings()), id_maps(l.gid_mappings()))
+    };
+    if uids.is_empty() || gids.is_empty() {
+        return Err(invalid(format!(
+            "idmapped mount on {dest}: no uidMappings and gidMappings, neither its own nor the container's"
+        )));
+    }
+    let fd = Remap { uids, gids }.create_ns()?;
+    let raw = fd.as_raw_fd();
+    held.push(fd);
+    Ok(Some((raw, ridmap)))
+}
+
+fn id_maps(m: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>) -> Vec<IdMap> {
+    m.iter()
+        .flatten()
+        .map(|m| IdMap {
+            container: m.container_id(),
+            host: m.host_id(),
+            size: m.size(),
+        })
+        .collect()
 }
 
 fn devices(linux: &oci_spec::runtime::Linux) -> Result<Vec<Node>> {
@@ -689,6 +730,42 @@ fn v1_files(r: &LinuxResources) -> Vec<(String, String)> {
             ));
         }
     }
+    // What else the config may set, by both versions' file names where
+    // they differ: the one the host has is written (v1 hierarchy or v2
+    // controller), as runc skips a controller the host does not give it.
+    // (Kernel memory limits are ignored, as runc ignores them: the kernel
+    // no longer has them.)
+    if let Some(c) = r.cpu() {
+        if let Some(b) = c.burst() {
+            out.push(("cpu.cfs_burst_us".into(), b.to_string()));
+            out.push(("cpu.max.burst".into(), b.to_string()));
+        }
+        if let Some(i) = c.idle() {
+            out.push(("cpu.idle".into(), i.to_string()));
+        }
+    }
+    if let Some(t) = r.memory().as_ref().and_then(|m| m.kernel_tcp()) {
+        out.push(("memory.kmem.tcp.limit_in_bytes".into(), t.to_string()));
+    }
+    if let Some(w) = r.block_io().as_ref().and_then(|b| b.leaf_weight()) {
+        out.push(("blkio.leaf_weight".into(), w.to_string()));
+    }
+    for h in r.hugepage_limits().iter().flatten() {
+        let size = h.page_size();
+        let limit = h.limit().to_string();
+        out.push((format!("hugetlb.{size}.limit_in_bytes"), limit.clone()));
+        out.push((format!("hugetlb.{size}.max"), limit));
+    }
+    for (dev, l) in r.rdma().iter().flatten() {
+        let mut line = dev.clone();
+        if let Some(h) = l.hca_handles() {
+            line.push_str(&format!(" hca_handle={h}"));
+        }
+        if let Some(o) = l.hca_objects() {
+            line.push_str(&format!(" hca_object={o}"));
+        }
+        out.push(("rdma.max".into(), line));
+    }
     out
 }
 
@@ -747,11 +824,6 @@ pub fn resources(r: &LinuxResources) -> Result<Resources> {
             }
         }
     }
-    if r.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()) {
-        return Err(OciError::Unsupported(
-            "hugepageLimits are not supported by rdock-runtime yet".into(),
-        ));
-    }
     Ok(out)
 }
 
@@ -803,6 +875,7 @@ pub fn features() -> serde_json::Value {
         "diratime",
         "dirsync",
         "exec",
+        "idmap",
         "mand",
         "noatime",
         "nodev",
@@ -818,6 +891,7 @@ pub fn features() -> serde_json::Value {
         "rdiratime",
         "relatime",
         "remount",
+        "ridmap",
         "rexec",
         "rnoatime",
         "rnodev",
@@ -863,6 +937,7 @@ pub fn features() -> serde_json::Value {
             },
             "apparmor": {"enabled": false},
             "selinux": {"enabled": false},
+            "mountExtensions": {"idmap": {"enabled": true}},
         },
         "annotations": {"io.github.rdock.runtime": "rdock-runtime"},
     })
@@ -884,6 +959,26 @@ mod tests {
             ("a".into(), "c".into())
         );
         assert!(cgroup_path(Some(Path::new("system.slice:docker:x")), "x").is_err());
+    }
+
+    #[test]
+    fn hugetlb_and_rdma_by_both_versions_names() {
+        let r: LinuxResources = serde_json::from_value(serde_json::json!({
+            "hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}],
+            "rdma": {"mlx5_1": {"hcaHandles": 3, "hcaObjects": 10000}},
+        }))
+        .unwrap();
+        assert_eq!(
+            v1_files(&r),
+            [
+                ("hugetlb.2MB.limit_in_bytes".into(), "4194304".into()),
+                ("hugetlb.2MB.max".into(), "4194304".into()),
+                (
+                    "rdma.max".into(),
+                    "mlx5_1 hca_handle=3 hca_object=10000".into()
+                ),
+            ]
+        );
     }
 
     #[test]

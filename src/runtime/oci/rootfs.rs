@@ -13,7 +13,7 @@ use crate::runtime::rootfs::{
 };
 use crate::runtime::{Result, RuntimeError};
 use nix::mount::{umount2, MntFlags, MsFlags};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 
 /// One entry of the config's `mounts`, its options sorted out.
@@ -42,6 +42,9 @@ pub struct OciMount {
     pub copy_up: bool,
     pub replace_link: bool,
     pub create_source: bool,
+    /// `idmap`/`ridmap`: bound through this user namespace's mapping (an
+    /// fd the parent holds); true: `ridmap`, the submounts too.
+    pub idmap: Option<(RawFd, bool)>,
 }
 
 impl Default for OciMount {
@@ -59,6 +62,7 @@ impl Default for OciMount {
             copy_up: false,
             replace_link: false,
             create_source: false,
+            idmap: None,
         }
     }
 }
@@ -149,9 +153,9 @@ pub fn parse_options(fstype: &str, options: &[String]) -> OciMount {
                     m.rec_set |= set;
                     m.rec_clear |= clear;
                     m.rec_set &= !clear;
-                } else if other != "tmpcopyup" {
-                    // Not runc's either (idmap, ridmap: refused by the
-                    // caller); the filesystem's own option otherwise.
+                } else if !matches!(other, "tmpcopyup" | "idmap" | "ridmap") {
+                    // The filesystem's own option (idmap and ridmap are
+                    // the caller's: it makes their user namespace).
                     data.push(other.to_string());
                 }
                 continue;
@@ -351,7 +355,16 @@ fn mount_one(
         };
         let base = MsFlags::MS_BIND | (m.flags & MsFlags::MS_REC);
         let what = format!("bind-mounting {} on {dest}", m.source);
-        do_mount(Some(src), &target.path(), None, base, None, &what)?;
+        match m.idmap {
+            Some((ns, ridmap)) => crate::runtime::userns::idmapped_bind_at(
+                src,
+                target.fd.as_raw_fd(),
+                ns,
+                m.flags.contains(MsFlags::MS_REC),
+                ridmap,
+            )?,
+            None => do_mount(Some(src), &target.path(), None, base, None, &what)?,
+        }
         let rest = m.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
         if !rest.is_empty() {
             // A bind takes its flags only from a remount.
