@@ -123,3 +123,17 @@ fn privileged_gets_every_host_device() {
     );
     assert!(!out.contains("Operation not permitted"), "{out}");
 }
+
+/// A bind over one of the default nodes (`-v /dev/urandom:/dev/random`,
+/// a common trick for programs that read /dev/random) is what the
+/// container sees there: the node made under it does not get in the way.
+#[test]
+fn a_bind_over_a_default_node_wins() {
+    let r = Rdock::with_busybox();
+    let out = sh(
+        &r,
+        &["-v", "/dev/urandom:/dev/random"],
+        "head -c 4 /dev/random | wc -c; grep -c ' /dev/random ' /proc/self/mountinfo",
+    );
+    assert_eq!(out, "4\n1\n");
+}

@@ -166,11 +166,18 @@ fn mounts_on_dangling_symlinks_as_runc_makes_them() {
         let b = Bundle::new(|c| {
             set_args(
                 c,
-                "cat /etc/resolv.conf; ls /run/systemd/resolve/ /srv/x; cat /srv/x/f; readlink /etc/resolv.conf",
+                "cat /etc/resolv.conf; ls /run/systemd/resolve/ /srv/x; cat /srv/x/f; readlink /etc/resolv.conf; \
+                 cat /usr/run2/x",
             );
             c["root"]["readonly"] = Value::Bool(true);
             let m = c["mounts"].as_array_mut().unwrap();
-            for (src, dest) in [("host-resolv", "/etc/resolv.conf"), ("host-dir", "/data")] {
+            for (src, dest) in [
+                ("host-resolv", "/etc/resolv.conf"),
+                ("host-dir", "/data"),
+                // Through a directory link: `..` is taken from where the
+                // link really is (/usr/etc2), not from /l.
+                ("host-resolv", "/l/conf"),
+            ] {
                 m.push(serde_json::json!({
                     "destination": dest, "type": "bind", "source": src,
                     "options": ["rbind", "ro"],
@@ -185,6 +192,9 @@ fn mounts_on_dangling_symlinks_as_runc_makes_them() {
         )
         .unwrap();
         std::os::unix::fs::symlink("/srv/x", rootfs.join("data")).unwrap();
+        std::fs::create_dir_all(rootfs.join("usr/etc2")).unwrap();
+        std::os::unix::fs::symlink("usr/etc2", rootfs.join("l")).unwrap();
+        std::os::unix::fs::symlink("../run2/x", rootfs.join("usr/etc2/conf")).unwrap();
         std::fs::write(b.path().join("host-resolv"), "nameserver 192.0.2.1\n").unwrap();
         std::fs::create_dir(b.path().join("host-dir")).unwrap();
         std::fs::write(b.path().join("host-dir/f"), "in the dir\n").unwrap();
@@ -197,6 +207,7 @@ fn mounts_on_dangling_symlinks_as_runc_makes_them() {
     let (out, _) = text(&o);
     assert!(out.starts_with("nameserver 192.0.2.1\n"), "{out}");
     assert!(out.contains("in the dir"), "{out}");
+    assert!(out.ends_with("nameserver 192.0.2.1\n"), "{out}");
     if Command::new("runc").arg("--version").output().is_err() {
         return;
     }
@@ -425,6 +436,18 @@ fn refusals_are_one_clear_line() {
     let err = text(&o).1;
     assert!(
         err.contains("annotation org.rdock.rootfs.upper: reserved"),
+        "{err}"
+    );
+    // So are its mount options (copy-up would write host dirs as root).
+    let b = Bundle::new(|c| {
+        set_args(c, "true");
+        c["mounts"].as_array_mut().unwrap().push(serde_json::json!({
+            "destination": "/x", "type": "bind", "source": "/tmp",
+            "options": ["rbind", "x-rdock.copy-up"]}));
+    });
+    let err = text(&b.rt(&["run", &unique("opt")])).1;
+    assert!(
+        err.contains("mount option x-rdock.copy-up: reserved"),
         "{err}"
     );
 }

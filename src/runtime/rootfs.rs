@@ -240,10 +240,13 @@ pub(crate) fn make_node_in(
     };
     let dev = nix::sys::stat::makedev(u64::from(n.major), u64::from(n.minor));
     match mknodat(d, name, kind, n.mode & 0o777, dev) {
-        // A node the image or /dev already has at that path is replaced.
+        // A node the image or /dev already has at that path is replaced;
+        // one a mount covers (`-v /dev/urandom:/dev/random`) is left be.
         Err(nix::errno::Errno::EEXIST) => {
-            let _ = nix::unistd::unlinkat(Some(d), name, nix::unistd::UnlinkatFlags::NoRemoveDir);
-            mknodat(d, name, kind, n.mode & 0o777, dev)
+            match nix::unistd::unlinkat(Some(d), name, nix::unistd::UnlinkatFlags::NoRemoveDir) {
+                Err(nix::errno::Errno::EBUSY) => return Ok(()),
+                _ => mknodat(d, name, kind, n.mode & 0o777, dev),
+            }
         }
         r => r,
     }
@@ -599,15 +602,10 @@ fn resolve_following(root: &OwnedFd, dest: &str, kind: Kind, links: u32) -> Resu
                     Err(nix::errno::Errno::EEXIST) => {
                         if let Ok(target) = nix::fcntl::readlinkat(Some(parent.as_raw_fd()), *name)
                         {
+                            let base = in_root_path(root, &parent)
+                                .unwrap_or_else(|| Path::new("/").join(&prefix));
                             return follow_dangling(
-                                root,
-                                dest,
-                                kind,
-                                links,
-                                &prefix,
-                                target,
-                                &comps[..],
-                                i,
+                                root, dest, kind, links, &base, target, &comps, i,
                             );
                         }
                     }
@@ -633,15 +631,25 @@ fn resolve_following(root: &OwnedFd, dest: &str, kind: Kind, links: u32) -> Resu
     Ok(InRoot { fd })
 }
 
-/// A dangling link at `comps[i]` under `prefix`: go on from what it
-/// names, still inside the root (each step resolved in it again).
+/// Where `fd` (a directory resolved under `root`) is, as a path inside
+/// the root: the kernel's own name for it, so `..` in a link beside it
+/// goes where the kernel would take it, whatever links led there.
+fn in_root_path(root: &OwnedFd, fd: &OwnedFd) -> Option<PathBuf> {
+    let at = |f: &OwnedFd| std::fs::read_link(format!("/proc/self/fd/{}", f.as_raw_fd())).ok();
+    let (r, p) = (at(root)?, at(fd)?);
+    p.strip_prefix(&r).ok().map(|rel| Path::new("/").join(rel))
+}
+
+/// A dangling link at `comps[i]` in the directory `base` (a path in the
+/// root): go on from what it names, still inside the root (each step
+/// resolved in it again).
 #[allow(clippy::too_many_arguments)]
 fn follow_dangling(
     root: &OwnedFd,
     dest: &str,
     kind: Kind,
     links: u32,
-    prefix: &Path,
+    base: &Path,
     target: std::ffi::OsString,
     comps: &[&std::ffi::OsStr],
     i: usize,
@@ -652,7 +660,7 @@ fn follow_dangling(
             nix::errno::Errno::ELOOP,
         ));
     }
-    let mut p = Path::new("/").join(prefix).join(target);
+    let mut p = base.join(target);
     p.extend(comps.iter().skip(i.saturating_add(1)));
     let next = crate::util::path::clean_abs(&p.to_string_lossy());
     resolve_following(root, &next, kind, links.saturating_add(1))

@@ -363,7 +363,7 @@ fn mounts(cfg: &ContainerConfig, shared: &Shared, remap: Option<(u32, u32)>) -> 
         )?,
     ];
     match &shared.shm {
-        Some(src) => out.push(mount("/dev/shm", "bind", src, &["rbind"])?),
+        Some(src) => out.push(mount("/dev/shm", "bind", src, &["rbind", "rprivate"])?),
         None if cfg.ipc_mode == "none" => {}
         None => {
             let size = match cfg.shm_size.max(0) as u64 {

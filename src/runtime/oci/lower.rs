@@ -93,6 +93,18 @@ pub fn lower(spec: &Spec, bundle: &Path, id: &str) -> Result<Plan> {
             "annotation {key}: reserved for rdock's own containers"
         )));
     }
+    // So are its mount options (they copy into and create host paths).
+    if let Some(o) = spec
+        .mounts()
+        .iter()
+        .flatten()
+        .flat_map(|m| m.options().iter().flatten())
+        .find(|o| o.starts_with(RDOCK_OPTION_PREFIX))
+    {
+        return Err(OciError::Unsupported(format!(
+            "mount option {o}: reserved for rdock's own containers"
+        )));
+    }
     let mut held = Vec::new();
     let (init, root_ids) = lower_init(spec, bundle, &mut held)?;
     let (cgroup_parent, cgroup_name) = cgroup_path(linux.cgroups_path().as_deref(), id)?;
@@ -103,7 +115,7 @@ pub fn lower(spec: &Spec, bundle: &Path, id: &str) -> Result<Plan> {
         cgroup_name,
         resources: res.map(resources).transpose()?.unwrap_or_default(),
         device_rules: res.map(|r| device_rules(r, linux)).unwrap_or_default(),
-        v1_files: res.map(v1_files).unwrap_or_default(),
+        v1_files: res.map(v1_files).transpose()?.unwrap_or_default(),
         unified: res
             .and_then(|r| r.unified().as_ref())
             .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
@@ -147,6 +159,8 @@ pub fn lower_init(
 
 /// Every annotation of rdock's own begins so.
 pub const RDOCK_PREFIX: &str = "org.rdock.";
+/// And every mount option of rdock's own.
+pub const RDOCK_OPTION_PREFIX: &str = "x-rdock.";
 
 /// rdock's annotations for what docker's process needs and a
 /// runtime-spec process cannot say.
@@ -717,7 +731,7 @@ fn device_rules(r: &LinuxResources, linux: &oci_spec::runtime::Linux) -> Vec<Rul
 }
 
 /// net_cls and net_prio settings as their v1 files.
-fn v1_files(r: &LinuxResources) -> Vec<(String, String)> {
+fn v1_files(r: &LinuxResources) -> Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     if let Some(n) = r.network() {
         if let Some(id) = n.class_id() {
@@ -752,6 +766,15 @@ fn v1_files(r: &LinuxResources) -> Vec<(String, String)> {
     }
     for h in r.hugepage_limits().iter().flatten() {
         let size = h.page_size();
+        // A file name part: "2MB", "1GB" (nothing that walks elsewhere).
+        let digits = size.trim_end_matches(['B', 'K', 'M', 'G', 'T', 'P']);
+        if digits.is_empty()
+            || !digits.bytes().all(|b| b.is_ascii_digit())
+            || !size.ends_with('B')
+            || size.len() > digits.len() + 2
+        {
+            return Err(invalid(format!("hugepageLimits: bad pageSize {size:?}")));
+        }
         let limit = h.limit().to_string();
         out.push((format!("hugetlb.{size}.limit_in_bytes"), limit.clone()));
         out.push((format!("hugetlb.{size}.max"), limit));
@@ -766,7 +789,7 @@ fn v1_files(r: &LinuxResources) -> Vec<(String, String)> {
         }
         out.push(("rdma.max".into(), line));
     }
-    out
+    Ok(out)
 }
 
 /// The config's resources in rdock's terms (docker's HostConfig fields).
@@ -968,8 +991,12 @@ mod tests {
             "rdma": {"mlx5_1": {"hcaHandles": 3, "hcaObjects": 10000}},
         }))
         .unwrap();
+        let bad: LinuxResources = serde_json::from_value(serde_json::json!({
+            "hugepageLimits": [{"pageSize": "a/../../x", "limit": 1}]}))
+        .unwrap();
+        assert!(v1_files(&bad).is_err());
         assert_eq!(
-            v1_files(&r),
+            v1_files(&r).unwrap(),
             [
                 ("hugetlb.2MB.limit_in_bytes".into(), "4194304".into()),
                 ("hugetlb.2MB.max".into(), "4194304".into()),

@@ -7,9 +7,9 @@
 
 use crate::runtime::devices::Node;
 use crate::runtime::rootfs::{
-    apply_sysctls, do_mount, fill_volume, fs_ids, make_node, make_node_in, mask_paths,
-    mount_cgroups_v1, mount_overlay, open_dir, resolve, resolve_replacing_symlink, set_attr, sys,
-    Kind, Overlay, DEVICES, DEV_LINKS,
+    apply_sysctls, do_mount, fill_volume, fs_ids, make_node, make_node_in, make_readonly,
+    mask_paths, mount_cgroups_v1, mount_overlay, open_dir, resolve, resolve_replacing_symlink,
+    set_attr, sys, Kind, Overlay, DEVICES, DEV_LINKS,
 };
 use crate::runtime::{Result, RuntimeError};
 use nix::mount::{umount2, MntFlags, MsFlags};
@@ -412,6 +412,11 @@ fn mount_one(
     if (m.rec_set != 0 || m.rec_clear != 0)
         && !set_attr(&mounted.path(), m.rec_set, m.rec_clear, true)
     {
+        if m.rec_set == crate::runtime::rootfs::MOUNT_ATTR_RDONLY && m.rec_clear == 0 {
+            // Before 5.12 (no mount_setattr): read-only as docker then made
+            // it, the mount itself (make_readonly's remount).
+            return make_readonly(&mounted.path(), true);
+        }
         return Err(RuntimeError::Other(format!(
             "recursive mount attributes on {dest}: mount_setattr failed: {}",
             nix::errno::Errno::last()
@@ -458,7 +463,16 @@ fn mount_cgroup(root: &OwnedFd, spec: &OciRootfs, m: &OciMount) -> Result<()> {
 /// (where /dev is not bound from the host).
 fn setup_dev(root: &OwnedFd, devices: &[Node]) -> Result<()> {
     let dev = resolve(root, "/dev", Kind::Dir)?;
-    let creator = fs_ids();
+    // In a setgid /dev (a bundle's own) a node takes the dir's group:
+    // then every node is chowned.
+    let setgid = nix::sys::stat::fstat(dev.fd.as_raw_fd())
+        .map(|st| st.st_mode & libc::S_ISGID != 0)
+        .unwrap_or(true);
+    let creator = if setgid {
+        (u32::MAX, u32::MAX)
+    } else {
+        fs_ids()
+    };
     for (name, major, minor) in DEVICES {
         let path = format!("/dev/{name}");
         if devices.iter().any(|d| d.path == path) {
