@@ -771,7 +771,7 @@ fn v1_files(r: &LinuxResources) -> Result<Vec<(String, String)>> {
         if digits.is_empty()
             || !digits.bytes().all(|b| b.is_ascii_digit())
             || !size.ends_with('B')
-            || size.len() > digits.len() + 2
+            || size.len() > digits.len().saturating_add(2)
         {
             return Err(invalid(format!("hugepageLimits: bad pageSize {size:?}")));
         }
