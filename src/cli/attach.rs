@@ -106,12 +106,15 @@ fn foreground(paths: &Paths, c: &Container, sig_proxy: bool) -> Result<i32> {
         };
     })?;
     let _ = crate::util::QuietStdout.flush();
-    // Its status once the run has recorded it.
+    // Its status once the run has recorded it: the process can be gone
+    // (reaped) a moment before its owner writes the exit down.
     let start = std::time::Instant::now();
     loop {
-        let now = store.resolve(&c.config.id)?;
-        if !now.state.is_alive() || start.elapsed() > std::time::Duration::from_secs(5) {
-            return Ok(now.state.exit_code);
+        let now = store.resolve(&c.config.id)?.state.effective();
+        if now.status != crate::container::state::Status::Running
+            || start.elapsed() > std::time::Duration::from_secs(5)
+        {
+            return Ok(now.exit_code);
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }

@@ -1,8 +1,10 @@
-//! rdock as an OCI runtime (`rdock-runtime`, runc's command line): a
-//! bundle's config.json lowered to rdock's container init (`lower`), the
-//! bundle's root filesystem (`rootfs`), the containers' state under the
+//! rdock as an OCI runtime (`rdock-runtime`, runc's command line), and the
+//! runtime-spec as the one contract of rdock's own containers: a config
+//! lowered to rdock's container init (`lower`), its root filesystem
+//! (`rootfs`), its cgroup (`cgroup`), the containers' state under the
 //! runtime's root (`state`) and the lifecycle operations (`ops`).
 
+pub mod cgroup;
 pub mod hooks;
 pub mod lower;
 pub mod ops;

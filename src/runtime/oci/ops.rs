@@ -465,7 +465,7 @@ pub fn update(root: &Path, id: &str, res: &oci_spec::runtime::LinuxResources) ->
     if entry.status() == Status::Stopped {
         return Err(OciError::State("container not running".into()));
     }
-    lower::resources(res)?.apply(&entry.cgroup())?;
+    super::cgroup::resources(res)?.apply(&entry.cgroup())?;
     Ok(())
 }
 

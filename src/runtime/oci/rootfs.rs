@@ -331,53 +331,7 @@ fn mount_one(
         return mount_cgroup(root, spec, m);
     }
     if m.bind {
-        let viewed;
-        let src = match idmapped {
-            Some((dir, view)) if Path::new(&m.source).starts_with(dir) => {
-                viewed = view.join(
-                    Path::new(&m.source)
-                        .strip_prefix(dir)
-                        .unwrap_or(Path::new("")),
-                );
-                viewed.as_path()
-            }
-            _ => Path::new(&m.source),
-        };
-        let meta = bind_source(src, m)?;
-        if m.copy_up {
-            fill_volume(root, dest, src)?;
-        }
-        let target = if m.replace_link {
-            resolve_replacing_symlink(root, dest)?
-        } else {
-            let kind = if meta.is_dir() { Kind::Dir } else { Kind::File };
-            resolve(root, dest, kind)?
-        };
-        let base = MsFlags::MS_BIND | (m.flags & MsFlags::MS_REC);
-        let what = format!("bind-mounting {} on {dest}", m.source);
-        match m.idmap {
-            Some((ns, ridmap)) => crate::runtime::userns::idmapped_bind_at(
-                src,
-                target.fd.as_raw_fd(),
-                ns,
-                m.flags.contains(MsFlags::MS_REC),
-                ridmap,
-            )?,
-            None => do_mount(Some(src), &target.path(), None, base, None, &what)?,
-        }
-        let rest = m.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
-        if !rest.is_empty() {
-            // A bind takes its flags only from a remount.
-            let again = resolve(root, dest, Kind::Existing)?;
-            do_mount(
-                None,
-                &again.path(),
-                None,
-                MsFlags::MS_REMOUNT | MsFlags::MS_BIND | rest,
-                None,
-                &format!("remounting {dest}"),
-            )?;
-        }
+        mount_bind(root, m, idmapped)?;
     } else {
         let target = resolve(root, dest, Kind::Dir)?;
         let data = (!m.data.is_empty()).then_some(m.data.as_str());
@@ -421,6 +375,60 @@ fn mount_one(
             "recursive mount attributes on {dest}: mount_setattr failed: {}",
             nix::errno::Errno::last()
         )));
+    }
+    Ok(())
+}
+
+/// A bind mount of the config: its source (through the idmapped view
+/// where it is in that dir), copy-up, the flags a remount gives it.
+fn mount_bind(root: &OwnedFd, m: &OciMount, idmapped: Option<&(PathBuf, PathBuf)>) -> Result<()> {
+    let dest = m.destination.as_str();
+    let viewed;
+    let src = match idmapped {
+        Some((dir, view)) if Path::new(&m.source).starts_with(dir) => {
+            viewed = view.join(
+                Path::new(&m.source)
+                    .strip_prefix(dir)
+                    .unwrap_or(Path::new("")),
+            );
+            viewed.as_path()
+        }
+        _ => Path::new(&m.source),
+    };
+    let meta = bind_source(src, m)?;
+    if m.copy_up {
+        fill_volume(root, dest, src)?;
+    }
+    let target = if m.replace_link {
+        resolve_replacing_symlink(root, dest)?
+    } else {
+        let kind = if meta.is_dir() { Kind::Dir } else { Kind::File };
+        resolve(root, dest, kind)?
+    };
+    let base = MsFlags::MS_BIND | (m.flags & MsFlags::MS_REC);
+    let what = format!("bind-mounting {} on {dest}", m.source);
+    match m.idmap {
+        Some((ns, ridmap)) => crate::runtime::userns::idmapped_bind_at(
+            src,
+            target.fd.as_raw_fd(),
+            ns,
+            m.flags.contains(MsFlags::MS_REC),
+            ridmap,
+        )?,
+        None => do_mount(Some(src), &target.path(), None, base, None, &what)?,
+    }
+    let rest = m.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
+    if !rest.is_empty() {
+        // A bind takes its flags only from a remount.
+        let again = resolve(root, dest, Kind::Existing)?;
+        do_mount(
+            None,
+            &again.path(),
+            None,
+            MsFlags::MS_REMOUNT | MsFlags::MS_BIND | rest,
+            None,
+            &format!("remounting {dest}"),
+        )?;
     }
     Ok(())
 }
