@@ -695,7 +695,7 @@ fn write(dir: &Path, file: &str, value: &str) -> Result<()> {
 }
 
 /// Major and minor numbers of a block device node.
-fn device_numbers(path: &str) -> Result<(u64, u64)> {
+pub(crate) fn device_numbers(path: &str) -> Result<(u64, u64)> {
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
     let m = std::fs::metadata(path).map_err(|e| {
         invalid(format!(

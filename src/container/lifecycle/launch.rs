@@ -102,8 +102,7 @@ fn try_launch(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<(
         None => c,
     };
     let links = network::links(paths, c)?;
-    // The fds are held open until the child has joined the namespaces.
-    let (mut spec, _held) = init_spec(paths, &store, c, stdio, &links.env)?;
+    let mut lowered = init_spec(paths, &store, c, stdio, &links.env)?;
     for m in &c.config.mounts {
         debug!(
             "mount {:?} {} -> {} ro={} {:?}",
@@ -114,8 +113,8 @@ fn try_launch(paths: &Paths, c: &Container, stdio: Option<[i32; 3]>) -> Result<(
             m.options
         );
     }
-    let cgroup = container_cgroup(c, &mut spec)?;
-    let spawned = spawn_networked(paths, c, &spec, &cgroup, &links)?;
+    let cgroup = container_cgroup(c, &mut lowered)?;
+    let spawned = spawn_networked(paths, c, &lowered.init, &cgroup, &links)?;
     record_running(paths, &store, c, &spawned)?;
     Ok((spawned, cgroup))
 }

@@ -18,15 +18,18 @@ use crate::container::store::Container;
 use crate::error::{Error, Result};
 use crate::paths::Paths;
 use crate::runtime::caps::NAMES;
-use crate::runtime::devices::Node;
+use crate::runtime::devices::{self, Node, Rule};
 use crate::runtime::oci::lower::{overlay_keys, process_keys};
+use crate::runtime::resources::{device_numbers, Resources, ThrottleDevice};
 use crate::runtime::rlimits::Ulimit;
 use crate::runtime::rootfs::{MountKind, MountSpec, DEVICES, MASKED, READONLY};
 use oci_spec::runtime::{
-    Capability, Linux, LinuxCapabilitiesBuilder, LinuxDevice, LinuxDeviceBuilder, LinuxDeviceType,
-    LinuxIdMapping, LinuxIdMappingBuilder, LinuxNamespace, LinuxNamespaceBuilder,
-    LinuxNamespaceType, LinuxSeccomp, Mount, MountBuilder, PosixRlimitBuilder, PosixRlimitType,
-    Process, RootBuilder, Spec, User,
+    Capability, Linux, LinuxBlockIo, LinuxCapabilitiesBuilder, LinuxCpu, LinuxDevice,
+    LinuxDeviceBuilder, LinuxDeviceCgroup, LinuxDeviceCgroupBuilder, LinuxDeviceType,
+    LinuxIdMapping, LinuxIdMappingBuilder, LinuxMemory, LinuxNamespace, LinuxNamespaceBuilder,
+    LinuxNamespaceType, LinuxPidsBuilder, LinuxResources, LinuxSeccomp, LinuxThrottleDevice,
+    LinuxThrottleDeviceBuilder, LinuxWeightDeviceBuilder, Mount, MountBuilder, PosixRlimitBuilder,
+    PosixRlimitType, Process, RootBuilder, Spec, User,
 };
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -122,7 +125,8 @@ pub(super) fn container_spec(
             cfg.sysctls.clone().into_iter().collect::<HashMap<_, _>>(),
         ))
         .set_rootfs_propagation(root_propagation(&cfg.mounts))
-        .set_seccomp(seccomp);
+        .set_seccomp(seccomp)
+        .set_resources(Some(resources(cfg)?));
     if let Some(r) = &cfg.userns_remap {
         linux
             .set_uid_mappings(Some(id_mappings(&r.uids)?))
@@ -245,6 +249,165 @@ pub(in crate::container) fn process(
         a.push((process_keys::INIT.to_string(), "true".to_string()));
     }
     Ok((out, a))
+}
+
+/// docker's limits as the spec's resources, and its device rules: docker's
+/// allowlist, `--device`, `--device-cgroup-rule` (none with
+/// `--privileged`: no device restriction). Block devices are named by
+/// their numbers, looked up now.
+fn resources(cfg: &ContainerConfig) -> Result<LinuxResources> {
+    let r = &cfg.resources;
+    let some = |v: i64| (v != 0).then_some(v);
+    let mut out = LinuxResources::default();
+    if r.memory != 0
+        || r.memory_reservation != 0
+        || r.memory_swap != 0
+        || r.oom_kill_disable
+        || r.memory_swappiness.is_some_and(|s| s >= 0)
+    {
+        let mut m = LinuxMemory::default();
+        m.set_limit(some(r.memory))
+            .set_reservation(some(r.memory_reservation))
+            .set_swap(some(r.memory_swap))
+            .set_swappiness(r.memory_swappiness.and_then(|s| u64::try_from(s).ok()))
+            .set_disable_oom_killer(r.oom_kill_disable.then_some(true));
+        out.set_memory(Some(m));
+    }
+    // --cpus as the quota and period it stands for (100 ms periods).
+    let (quota, period) = match r.nano_cpus {
+        n if n > 0 => (n.saturating_mul(100_000) / 1_000_000_000, 100_000),
+        _ => (r.cpu_quota, r.cpu_period),
+    };
+    let unsigned = |v: i64| (v != 0).then(|| u64::try_from(v).ok()).flatten();
+    if r.cpu_shares != 0
+        || quota != 0
+        || period != 0
+        || r.cpu_rt_period != 0
+        || r.cpu_rt_runtime != 0
+        || !r.cpuset_cpus.is_empty()
+        || !r.cpuset_mems.is_empty()
+    {
+        let mut c = LinuxCpu::default();
+        c.set_shares(unsigned(r.cpu_shares))
+            .set_quota(some(quota))
+            .set_period(unsigned(period))
+            .set_realtime_runtime(some(r.cpu_rt_runtime))
+            .set_realtime_period(unsigned(r.cpu_rt_period))
+            .set_cpus((!r.cpuset_cpus.is_empty()).then(|| r.cpuset_cpus.clone()))
+            .set_mems((!r.cpuset_mems.is_empty()).then(|| r.cpuset_mems.clone()));
+        out.set_cpu(Some(c));
+    }
+    if let Some(p) = r.pids_limit {
+        out.set_pids(Some(
+            LinuxPidsBuilder::default()
+                .limit(p)
+                .build()
+                .map_err(spec_err)?,
+        ));
+    }
+    out.set_block_io(block_io(r)?);
+    let rules = if cfg.privileged {
+        Vec::new()
+    } else {
+        device_rules(cfg)?
+    };
+    out.set_devices(Some(
+        rules
+            .iter()
+            .map(device_cgroup)
+            .collect::<Result<Vec<_>>>()?,
+    ));
+    Ok(out)
+}
+
+fn block_io(r: &Resources) -> Result<Option<LinuxBlockIo>> {
+    let numbers = |path: &str, given: Option<(u64, u64)>| -> Result<(i64, i64)> {
+        let (maj, min) = given.map_or_else(|| device_numbers(path), Ok)?;
+        Ok((
+            i64::try_from(maj).unwrap_or(i64::MAX),
+            i64::try_from(min).unwrap_or(i64::MAX),
+        ))
+    };
+    let throttle = |list: &[ThrottleDevice]| -> Result<Option<Vec<LinuxThrottleDevice>>> {
+        if list.is_empty() {
+            return Ok(None);
+        }
+        list.iter()
+            .map(|d| {
+                let (major, minor) = numbers(&d.path, d.numbers)?;
+                LinuxThrottleDeviceBuilder::default()
+                    .major(major)
+                    .minor(minor)
+                    .rate(d.rate)
+                    .build()
+                    .map_err(spec_err)
+            })
+            .collect::<Result<Vec<_>>>()
+            .map(Some)
+    };
+    if r.blkio_weight == 0
+        && r.blkio_weight_device.is_empty()
+        && [
+            &r.device_read_bps,
+            &r.device_write_bps,
+            &r.device_read_iops,
+            &r.device_write_iops,
+        ]
+        .iter()
+        .all(|l| l.is_empty())
+    {
+        return Ok(None);
+    }
+    let weights = r
+        .blkio_weight_device
+        .iter()
+        .map(|d| {
+            let (major, minor) = numbers(&d.path, d.numbers)?;
+            LinuxWeightDeviceBuilder::default()
+                .major(major)
+                .minor(minor)
+                .weight(d.weight)
+                .build()
+                .map_err(spec_err)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut b = LinuxBlockIo::default();
+    b.set_weight((r.blkio_weight != 0).then_some(r.blkio_weight))
+        .set_weight_device((!weights.is_empty()).then_some(weights))
+        .set_throttle_read_bps_device(throttle(&r.device_read_bps)?)
+        .set_throttle_write_bps_device(throttle(&r.device_write_bps)?)
+        .set_throttle_read_iops_device(throttle(&r.device_read_iops)?)
+        .set_throttle_write_iops_device(throttle(&r.device_write_iops)?);
+    Ok(Some(b))
+}
+
+/// docker's default allowlist, then `--device` and `--device-cgroup-rule`.
+fn device_rules(cfg: &ContainerConfig) -> crate::runtime::Result<Vec<Rule>> {
+    let mut rules = devices::default_rules();
+    for m in &cfg.devices {
+        rules.extend(devices::resolve_mapping(m)?.1);
+    }
+    for r in &cfg.device_cgroup_rules {
+        rules.push(devices::parse_rule(r)?);
+    }
+    Ok(rules)
+}
+
+fn device_cgroup(r: &Rule) -> Result<LinuxDeviceCgroup> {
+    let typ = match r.kind {
+        'b' => LinuxDeviceType::B,
+        'c' => LinuxDeviceType::C,
+        _ => LinuxDeviceType::A,
+    };
+    let mut d = LinuxDeviceCgroupBuilder::default()
+        .allow(r.allow)
+        .typ(typ)
+        .access(r.access.clone())
+        .build()
+        .map_err(spec_err)?;
+    d.set_major(r.major.map(i64::from))
+        .set_minor(r.minor.map(i64::from));
+    Ok(d)
 }
 
 fn id_mappings(maps: &[crate::runtime::userns::IdMap]) -> Result<Vec<LinuxIdMapping>> {
@@ -578,6 +741,39 @@ mod tests {
         let m = mounts(&cfg, &s, None).unwrap();
         let shm = m.iter().find(|m| m.destination() == Path::new("/dev/shm"));
         assert_eq!(shm.unwrap().typ().as_deref(), Some("bind"));
+    }
+
+    #[test]
+    fn docker_limits_through_the_spec() {
+        use crate::runtime::oci::lower::lower_cgroup;
+        let mut cfg = ContainerConfig::default();
+        cfg.resources.memory = 64 << 20;
+        cfg.resources.nano_cpus = 1_500_000_000;
+        cfg.resources.pids_limit = Some(50);
+        cfg.device_cgroup_rules = vec!["c 42:* rm".into()];
+        let mut spec = Spec::default();
+        let mut linux = Linux::default();
+        linux.set_resources(Some(resources(&cfg).unwrap()));
+        spec.set_linux(Some(linux));
+        let docker = HashMap::from([(process_keys::DOCKER_RULES.to_string(), "true".into())]);
+        spec.set_annotations(Some(docker));
+        let (r, rules) = lower_cgroup(&spec).unwrap();
+        assert_eq!(r.memory, 64 << 20);
+        assert_eq!(
+            (r.cpu_quota, r.cpu_period, r.nano_cpus),
+            (150_000, 100_000, 0)
+        );
+        assert_eq!(r.pids_limit, Some(50));
+        // docker's list as it is: no rule added to it.
+        let mut want = devices::default_rules();
+        want.push(devices::parse_rule("c 42:* rm").unwrap());
+        assert_eq!(rules, want);
+        // --privileged: no device restriction.
+        cfg.privileged = true;
+        let mut linux = Linux::default();
+        linux.set_resources(Some(resources(&cfg).unwrap()));
+        spec.set_linux(Some(linux));
+        assert!(lower_cgroup(&spec).unwrap().1.is_empty());
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::paths::Paths;
 use crate::runtime::cgroups::Cgroup;
 use crate::runtime::oci::{lower, OciError};
 use crate::runtime::process::{InitMode, InitSpec};
+use crate::runtime::resources::Resources;
 use crate::runtime::{caps, devices, RuntimeError};
 use oci_spec::runtime::LinuxSeccomp;
 use std::os::fd::OwnedFd;
@@ -21,13 +22,24 @@ use std::path::{Path, PathBuf};
 /// lowers a bundle's. `link_env`: the `--link` variables. The fds it
 /// returns (namespaces joined, a new user namespace) stay open until the
 /// child is spawned.
+/// A container's spec, lowered for the runtime.
+pub(super) struct Lowered {
+    pub init: InitSpec,
+    /// Namespace fds, held open (while this lives) until the child has
+    /// joined them.
+    _held: Vec<OwnedFd>,
+    /// Its cgroup's limits and device rules.
+    pub resources: Resources,
+    pub device_rules: Vec<devices::Rule>,
+}
+
 pub(super) fn init_spec(
     paths: &Paths,
     store: &ContainerStore,
     c: &Container,
     stdio: Option<[i32; 3]>,
     link_env: &[String],
-) -> Result<(InitSpec, Vec<OwnedFd>)> {
+) -> Result<Lowered> {
     let cfg = &c.config;
     let caps = caps::resolve(&cfg.cap_add, &cfg.cap_drop, cfg.privileged)?;
     let (seccomp, no_new_privs) = confinement(cfg, caps)?;
@@ -46,7 +58,13 @@ pub(super) fn init_spec(
     // Its I/O is the caller's, as a runtime's process inherits its stdio.
     init.stdin_open = cfg.open_stdin;
     init.stdio = stdio;
-    Ok((init, held))
+    let (resources, device_rules) = lower::lower_cgroup(&spec).map_err(lowering_error)?;
+    Ok(Lowered {
+        init,
+        _held: held,
+        resources,
+        device_rules,
+    })
 }
 
 /// What the container takes from elsewhere: another container's network,
@@ -113,19 +131,18 @@ fn container_netns(store: &ContainerStore, other: &str) -> Result<(PathBuf, Path
 
 /// The container's cgroup, made and limited (resources, device rules);
 /// on v1 its dirs go into `spec`'s rootfs, to be bound read-only.
-pub(super) fn container_cgroup(c: &Container, spec: &mut InitSpec) -> Result<Cgroup> {
+pub(super) fn container_cgroup(c: &Container, lowered: &mut Lowered) -> Result<Cgroup> {
     let cgroup = Cgroup::create(c.config.cgroup_parent(), &c.config.id)?;
-    if let Err(e) = c
-        .config
+    let rules = &lowered.device_rules;
+    if let Err(e) = lowered
         .resources
         .apply(&cgroup)
-        .and_then(|_| device_rules(&c.config))
-        .and_then(|rules| devices::apply(&cgroup, &rules, c.config.privileged))
+        .and_then(|_| devices::apply(&cgroup, rules, rules.is_empty()))
     {
         let _ = cgroup.remove();
         return Err(e.into());
     }
-    if let InitMode::Oci { rootfs, .. } = &mut spec.mode {
+    if let InitMode::Oci { rootfs, .. } = &mut lowered.init.mode {
         rootfs.cgroup_dirs = cgroup.v1_dirs();
     }
     Ok(cgroup)
@@ -218,18 +235,6 @@ fn device_nodes(cfg: &ContainerConfig) -> crate::runtime::Result<Vec<devices::No
         nodes.extend(devices::resolve_mapping(m)?.0);
     }
     Ok(nodes)
-}
-
-/// docker's default allowlist, then `--device` and `--device-cgroup-rule`.
-fn device_rules(cfg: &ContainerConfig) -> crate::runtime::Result<Vec<devices::Rule>> {
-    let mut rules = devices::default_rules();
-    for m in &cfg.devices {
-        rules.extend(devices::resolve_mapping(m)?.1);
-    }
-    for r in &cfg.device_cgroup_rules {
-        rules.push(devices::parse_rule(r)?);
-    }
-    Ok(rules)
 }
 
 /// The seccomp section (docker's profile for this container, as the

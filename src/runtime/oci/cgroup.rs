@@ -38,9 +38,14 @@ pub fn cgroup_path(p: Option<&Path>, id: &str) -> Result<(String, String)> {
 /// The process part of a config (also `exec --process`): InitSpec with
 /// a placeholder mode the caller replaces.
 /// The config's device cgroup rules, then (as runc adds them) the
-/// default nodes' and the config's devices' allow rules. None at all:
-/// no device cgroup restriction.
-pub fn device_rules(r: &LinuxResources, linux: &oci_spec::runtime::Linux) -> Vec<Rule> {
+/// default nodes' and the config's devices' allow rules, unless
+/// `as_given` (docker's rules, complete as they are). None at all: no
+/// device cgroup restriction.
+pub fn device_rules(
+    r: &LinuxResources,
+    linux: &oci_spec::runtime::Linux,
+    as_given: bool,
+) -> Vec<Rule> {
     let mut rules: Vec<Rule> = r
         .devices()
         .iter()
@@ -59,7 +64,7 @@ pub fn device_rules(r: &LinuxResources, linux: &oci_spec::runtime::Linux) -> Vec
             }
         })
         .collect();
-    if rules.is_empty() {
+    if rules.is_empty() || as_given {
         return rules;
     }
     rules.extend(crate::runtime::devices::default_rules());

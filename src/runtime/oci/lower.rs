@@ -115,7 +115,9 @@ pub fn lower(spec: &Spec, bundle: &Path, id: &str) -> Result<Plan> {
         cgroup_parent,
         cgroup_name,
         resources: res.map(resources).transpose()?.unwrap_or_default(),
-        device_rules: res.map(|r| device_rules(r, linux)).unwrap_or_default(),
+        device_rules: res
+            .map(|r| device_rules(r, linux, false))
+            .unwrap_or_default(),
         v1_files: res.map(v1_files).transpose()?.unwrap_or_default(),
         unified: res
             .and_then(|r| r.unified().as_ref())
@@ -156,6 +158,24 @@ pub fn lower_init(
         };
     }
     Ok((init, root_ids))
+}
+
+/// A config's cgroup limits: its resources and device rules (none: no
+/// device restriction). With docker's rules (`process_keys::
+/// DOCKER_RULES`) the device rules are docker's list as given.
+pub fn lower_cgroup(spec: &Spec) -> Result<(Resources, Vec<Rule>)> {
+    let Some(linux) = spec.linux() else {
+        return Ok((Resources::default(), Vec::new()));
+    };
+    let Some(r) = linux.resources() else {
+        return Ok((Resources::default(), Vec::new()));
+    };
+    let docker = spec
+        .annotations()
+        .as_ref()
+        .and_then(|a| a.get(process_keys::DOCKER_RULES))
+        .is_some_and(|v| v == "true");
+    Ok((resources(r)?, device_rules(r, linux, docker)))
 }
 
 /// Every annotation of rdock's own begins so.
