@@ -690,8 +690,18 @@ fn containerd_runs_containers_through_rdock_runtime() {
         ),
     );
     t.wait_for("/ #");
-    t.send(&["stty size; echo X$((7*8))Y", "Enter"]);
-    let screen = t.wait_for("X56Y");
+    // ctr sets the pty's size once the task has started (its resize call
+    // can come after the shell's first prompt, with runc too): asked
+    // again until it has.
+    let mut screen = String::new();
+    for n in 1..=50 {
+        t.send(&[&format!("stty size; echo X$(({n}*1000+7))Y"), "Enter"]);
+        screen = t.wait_for(&format!("X{}Y", n * 1000 + 7));
+        if screen.contains("30 100") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
     assert!(screen.contains("30 100"), "{screen}");
     t.send(&["exit 5", "Enter"]);
     t.wait_for("RUN-EXIT=5");
