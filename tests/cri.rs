@@ -260,19 +260,7 @@ impl Drop for Cri {
     fn drop(&mut self) {
         // Containers a failed test left: through each runtime's state.
         for (bin, handler) in [(runtime_bin(), "rdock"), ("runc", "runc")] {
-            let rt = |args: &[&str]| {
-                Command::new(bin)
-                    .arg("--root")
-                    .arg(self.state_root(handler))
-                    .args(args)
-                    .stdin(Stdio::null())
-                    .output()
-            };
-            if let Ok(o) = rt(&["list", "-q"]) {
-                for id in String::from_utf8_lossy(&o.stdout).lines() {
-                    let _ = rt(&["delete", "--force", id]);
-                }
-            }
+            common::delete_runtime_containers(bin, &self.state_root(handler));
         }
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -567,19 +567,7 @@ impl Drop for Containerd {
         // Tasks left by a failed test: killed through the runtime's state
         // (the runc shim's root for our namespace), then their shims.
         let state = format!("/run/containerd/runc/{}", self.ns);
-        let rt = |args: &[&str]| {
-            Command::new(runtime_bin())
-                .arg("--root")
-                .arg(&state)
-                .args(args)
-                .stdin(Stdio::null())
-                .output()
-        };
-        if let Ok(o) = rt(&["list", "-q"]) {
-            for id in String::from_utf8_lossy(&o.stdout).lines() {
-                let _ = rt(&["delete", "--force", id]);
-            }
-        }
+        common::delete_runtime_containers(runtime_bin(), Path::new(&state));
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = Command::new("pkill")

@@ -50,6 +50,18 @@ pub fn filter_ps(out: &str, pids: &[i32]) -> Result<String> {
     Ok(tabwriter(&table))
 }
 
+/// The host's `ps` with these arguments (`-ef` without any), whose rows
+/// the caller keeps for a container's pids (`top`, rdock-runtime's `ps`).
+pub(crate) fn host_ps(ps_args: &[String]) -> std::io::Result<std::process::Output> {
+    let default = ["-ef".to_string()];
+    let args = if ps_args.is_empty() {
+        &default[..]
+    } else {
+        ps_args
+    };
+    std::process::Command::new("ps").args(args).output()
+}
+
 pub fn run(paths: &Paths, a: TopArgs) -> Result<i32> {
     let c = ContainerStore::new(paths).resolve(&a.container)?;
     if !c.state.is_alive() {
@@ -62,15 +74,7 @@ pub fn run(paths: &Paths, a: TopArgs) -> Result<i32> {
     if pids.is_empty() {
         pids.push(c.state.pid);
     }
-    let args = if a.ps_args.is_empty() {
-        vec!["-ef".to_string()]
-    } else {
-        a.ps_args.clone()
-    };
-    let out = std::process::Command::new("ps")
-        .args(&args)
-        .output()
-        .map_err(|e| Error::msg(format!("running ps: {e}")))?;
+    let out = host_ps(&a.ps_args).map_err(|e| Error::msg(format!("running ps: {e}")))?;
     if !out.status.success() {
         return Err(Error::msg(format!(
             "ps: {}",

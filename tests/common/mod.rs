@@ -363,6 +363,24 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
     e.finish().expect("gzip")
 }
 
+/// Delete, forced, every container an OCI runtime with runc's command
+/// line (`bin`) keeps under `root`: what a failed test left.
+pub fn delete_runtime_containers(bin: &str, root: &Path) {
+    let rt = |args: &[&str]| {
+        Command::new(bin)
+            .arg("--root")
+            .arg(root)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+    };
+    if let Ok(o) = rt(&["list", "-q"]) {
+        for id in String::from_utf8_lossy(&o.stdout).lines() {
+            let _ = rt(&["delete", "--force", id]);
+        }
+    }
+}
+
 /// Host mounts whose mount point or source mentions `needle`.
 pub fn mounts_mentioning(needle: &str) -> Vec<String> {
     std::fs::read_to_string("/proc/self/mountinfo")

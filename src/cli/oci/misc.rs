@@ -72,15 +72,7 @@ pub fn ps(root: &Path, a: &PsArgs) -> Result<i32, OciError> {
             a.format
         )));
     }
-    let args = if a.ps_args.is_empty() {
-        vec!["-ef".to_string()]
-    } else {
-        a.ps_args.clone()
-    };
-    let out = std::process::Command::new("ps")
-        .args(&args)
-        .output()
-        .map_err(|e| OciError::io("running ps", e))?;
+    let out = crate::cli::top::host_ps(&a.ps_args).map_err(|e| OciError::io("running ps", e))?;
     let text = String::from_utf8_lossy(&out.stdout);
     let mut lines = text.lines();
     let Some(header) = lines.next() else {

@@ -8,6 +8,18 @@ use crate::runtime::RuntimeError;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+/// Run each hook in turn; their failures are warnings (poststart and
+/// poststop, which the spec lets fail without failing the operation).
+pub fn run_warning<'a>(
+    hooks: impl IntoIterator<Item = &'a oci_spec::runtime::Hook>,
+    state: &serde_json::Value,
+) -> Vec<String> {
+    hooks
+        .into_iter()
+        .filter_map(|h| run_hook(h, state).err().map(|e| e.to_string()))
+        .collect()
+}
+
 /// Run one hook: its state on stdin, its timeout; an error names it.
 pub fn run_hook(h: &oci_spec::runtime::Hook, state: &serde_json::Value) -> Result<()> {
     let path = h.path();

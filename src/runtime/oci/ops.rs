@@ -2,7 +2,7 @@
 //! them: create (the init set up and waiting on its exec fifo), start,
 //! kill, delete, pause, resume, processes, update, exec.
 
-use super::hooks::run_hook;
+use super::hooks::{run_hook, run_warning};
 use super::lower::{self, Plan};
 use super::state::{self, Entry, Saved, Status, FIFO};
 use super::{OciError, Result};
@@ -328,18 +328,12 @@ pub fn start(root: &Path, id: &str) -> Result<Vec<String>> {
         }
     }
     let _ = std::fs::remove_file(&fifo);
-    let mut warnings = Vec::new();
-    let state = entry.hook_state(Status::Running);
-    for h in entry
+    let hooks = entry
         .saved
         .hooks
         .iter()
-        .flat_map(|h| h.poststart().iter().flatten())
-    {
-        if let Err(e) = run_hook(h, &state) {
-            warnings.push(e.to_string());
-        }
-    }
+        .flat_map(|h| h.poststart().iter().flatten());
+    let warnings = run_warning(hooks, &entry.hook_state(Status::Running));
     Ok(warnings)
 }
 
@@ -411,18 +405,12 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<Vec<String>> {
         std::thread::sleep(Duration::from_millis(5));
     }
     cg.remove()?;
-    let mut warnings = Vec::new();
-    let state = entry.hook_state(Status::Stopped);
-    for h in entry
+    let hooks = entry
         .saved
         .hooks
         .iter()
-        .flat_map(|h| h.poststop().iter().flatten())
-    {
-        if let Err(e) = run_hook(h, &state) {
-            warnings.push(e.to_string());
-        }
-    }
+        .flat_map(|h| h.poststop().iter().flatten());
+    let warnings = run_warning(hooks, &entry.hook_state(Status::Stopped));
     std::fs::remove_dir_all(&entry.dir)
         .map_err(|e| OciError::io(format!("removing {}", entry.dir.display()), e))?;
     Ok(warnings)

@@ -138,7 +138,7 @@ pub enum Op {
 }
 
 impl Op {
-    fn parse(s: &str) -> Result<Op> {
+    pub fn parse(s: &str) -> Result<Op> {
         Ok(match s {
             "SCMP_CMP_NE" => Op::Ne,
             "SCMP_CMP_LT" => Op::Lt,
@@ -223,6 +223,28 @@ fn parse_kernel(s: &str) -> Result<(u32, u32)> {
     Ok(v)
 }
 
+impl Profile {
+    /// `architectures` or `archMap`, not both.
+    pub fn check_arches(&self) -> Result<()> {
+        if self.architectures.as_ref().is_some_and(|a| !a.is_empty())
+            && self.arch_map.as_ref().is_some_and(|a| !a.is_empty())
+        {
+            return Err(SeccompError::Invalid("both 'architectures' and 'archMap' are specified in the seccomp profile, use either 'architectures' or 'archMap'".into()));
+        }
+        Ok(())
+    }
+}
+
+impl Arg {
+    /// The argument's index, one of a syscall's six.
+    pub fn checked_index(&self) -> Result<u8> {
+        u8::try_from(self.index)
+            .ok()
+            .filter(|i| *i <= 5)
+            .ok_or_else(|| SeccompError::Invalid(format!("invalid argument index {}", self.index)))
+    }
+}
+
 impl Syscall {
     /// The names it is for (`name` or `names`, not both).
     pub fn names(&self) -> Result<Vec<&str>> {
@@ -292,11 +314,7 @@ impl Profile {
     /// not have are skipped. Rules whose action is the default are dropped
     /// (as runc does: they change nothing), but still count for `last_nr`.
     pub fn resolve(&self, ctx: &Context) -> Result<Resolved> {
-        if self.architectures.as_ref().is_some_and(|a| !a.is_empty())
-            && self.arch_map.as_ref().is_some_and(|a| !a.is_empty())
-        {
-            return Err(SeccompError::Invalid("both 'architectures' and 'archMap' are specified in the seccomp profile, use either 'architectures' or 'archMap'".into()));
-        }
+        self.check_arches()?;
         let default = Action::parse(&self.default_action, self.default_errno_ret)?;
         let mut rules: BTreeMap<u32, Vec<Rule>> = BTreeMap::new();
         let mut last_nr: Option<u32> = None;
@@ -308,14 +326,8 @@ impl Profile {
             let action = Action::parse(&call.action, call.errno_ret)?;
             let mut args = Vec::new();
             for a in call.args.iter().flatten() {
-                if a.index > 5 {
-                    return Err(SeccompError::Invalid(format!(
-                        "invalid argument index {}",
-                        a.index
-                    )));
-                }
                 args.push(ArgCmp {
-                    index: a.index as u8,
+                    index: a.checked_index()?,
                     op: Op::parse(&a.op)?,
                     value: a.value,
                     value_two: a.value_two,

@@ -5,7 +5,7 @@
 //! bundle's. Converted field by field, not through JSON: this is on the
 //! start path.
 
-use super::profile::{Arg, Context, Profile, Syscall};
+use super::profile::{Action, Arg, Context, Op, Profile, Syscall};
 use super::{Mode, Result, SeccompError};
 use oci_spec::runtime::{
     Arch, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArgBuilder, LinuxSeccompOperator,
@@ -15,15 +15,14 @@ use std::str::FromStr;
 
 /// The seccomp section for a container with bounding set `caps`, or None
 /// (no filter: unconfined, `--privileged` without a custom profile, an
-/// empty profile). The profile is checked whole first, so its errors are
-/// docker's and come before anything starts.
+/// empty profile). The profile is checked as it is converted, with the
+/// checks and words of its resolution (`Profile::resolve`), so its errors
+/// are docker's and come before anything starts.
 pub fn spec_for(mode: &Mode, privileged: bool, caps: u64) -> Result<Option<LinuxSeccomp>> {
     let Some(profile) = super::profile_for(mode, privileged)? else {
         return Ok(None);
     };
-    let ctx = super::context(caps);
-    profile.resolve(&ctx)?;
-    to_spec(&profile, &ctx).map(Some)
+    to_spec(&profile, &super::context(caps)).map(Some)
 }
 
 fn invalid(what: &str, name: &str) -> SeccompError {
@@ -36,20 +35,29 @@ fn built(e: oci_spec::OciSpecError) -> SeccompError {
 
 /// The rules that apply to this container, as the runtime-spec says them.
 fn to_spec(p: &Profile, ctx: &Context) -> Result<LinuxSeccomp> {
-    let action = |a: &str| LinuxSeccompAction::from_str(a).map_err(|_| invalid("action", a));
+    // Checked as `Profile::resolve` checks them (same order, same words).
+    let action = |a: &str, errno: Option<u32>| {
+        Action::parse(a, errno)?;
+        LinuxSeccompAction::from_str(a).map_err(|_| invalid("action", a))
+    };
+    p.check_arches()?;
+    let default = action(&p.default_action, p.default_errno_ret)?;
     let mut syscalls: Vec<LinuxSyscall> = Vec::new();
     for call in p.syscalls.iter().flatten() {
         let names = call.names()?;
         if names.is_empty() || !call.applies(ctx)? {
             continue;
         }
+        let call_action = action(&call.action, call.errno_ret)?;
         let mut args = Vec::new();
         for a in call.args.iter().flatten() {
+            let index = a.checked_index()?;
+            Op::parse(&a.op)?;
             let op =
                 LinuxSeccompOperator::from_str(&a.op).map_err(|_| invalid("operator", &a.op))?;
             args.push(
                 LinuxSeccompArgBuilder::default()
-                    .index(a.index as usize)
+                    .index(usize::from(index))
                     .value(a.value)
                     .value_two(a.value_two)
                     .op(op)
@@ -59,7 +67,7 @@ fn to_spec(p: &Profile, ctx: &Context) -> Result<LinuxSeccomp> {
         }
         let mut s = LinuxSyscallBuilder::default()
             .names(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
-            .action(action(&call.action)?)
+            .action(call_action)
             .build()
             .map_err(built)?;
         s.set_errno_ret(call.errno_ret);
@@ -69,7 +77,7 @@ fn to_spec(p: &Profile, ctx: &Context) -> Result<LinuxSeccomp> {
         syscalls.push(s);
     }
     let mut out = LinuxSeccomp::default();
-    out.set_default_action(action(&p.default_action)?);
+    out.set_default_action(default);
     out.set_default_errno_ret(p.default_errno_ret);
     out.set_syscalls(Some(syscalls));
     Ok(out)
@@ -161,10 +169,29 @@ mod tests {
         assert!(spec_for(&Mode::Unconfined, false, 0).unwrap().is_none());
     }
 
+    /// Each way a profile can be wrong fails the conversion with the words
+    /// its resolution has.
     #[test]
-    fn the_profiles_errors_come_first() {
-        let both = r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"name":"read","names":["write"],"action":"SCMP_ACT_ALLOW"}]}"#;
-        let e = spec_for(&Mode::Custom(both.into()), false, 0).unwrap_err();
-        assert!(e.to_string().contains("both 'name' and 'names'"), "{e}");
+    fn the_profiles_errors_are_its_resolutions() {
+        let call = |c: &str| format!(r#"{{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{c}]}}"#);
+        for bad in [
+            call(r#"{"name":"read","names":["write"],"action":"SCMP_ACT_ALLOW"}"#),
+            call(r#"{"name":"read","action":"SCMP_ACT_NOPE"}"#),
+            call(r#"{"name":"read","action":"SCMP_ACT_NOTIFY"}"#),
+            call(r#"{"name":"read","action":"SCMP_ACT_ALLOW","args":[{"index":6,"op":"SCMP_CMP_EQ"}]}"#),
+            call(r#"{"name":"read","action":"SCMP_ACT_ALLOW","args":[{"index":0,"op":"SCMP_CMP_NOPE"}]}"#),
+            call(r#"{"name":"read","action":"SCMP_ACT_ALLOW","includes":{"minKernel":"x"}}"#),
+            r#"{"defaultAction":"SCMP_ACT_NOPE"}"#.to_string(),
+            r#"{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86_64"],"archMap":[{"architecture":"SCMP_ARCH_X86_64"}]}"#.to_string(),
+        ] {
+            let mode = Mode::Custom(bad.clone());
+            let want = Profile::from_json(&bad)
+                .unwrap()
+                .resolve(&super::super::context(0))
+                .unwrap_err()
+                .to_string();
+            let got = spec_for(&mode, false, 0).unwrap_err().to_string();
+            assert_eq!(got, want, "{bad}");
+        }
     }
 }
