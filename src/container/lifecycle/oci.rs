@@ -547,10 +547,11 @@ fn mounts(cfg: &ContainerConfig, shared: &Shared, remap: Option<(u32, u32)>) -> 
     for m in user {
         out.push(user_mount(m)?);
     }
+    // In docker's order (what /proc/self/mountinfo lists).
     for (name, dest) in [
+        ("resolv.conf", "/etc/resolv.conf"),
         ("hostname", "/etc/hostname"),
         ("hosts", "/etc/hosts"),
-        ("resolv.conf", "/etc/resolv.conf"),
     ] {
         let src = shared.names_dir.join(name);
         if cfg.mounts.iter().any(|m| m.destination == Path::new(dest)) || !src.exists() {
@@ -710,8 +711,8 @@ mod tests {
                 "/data/deep",
                 "/etc/hosts",
                 // the /etc files but the one the user mounted
-                "/etc/hostname",
                 "/etc/resolv.conf",
+                "/etc/hostname",
             ]
         );
         let opts = |i: usize| m[i].options().clone().unwrap_or_default();
@@ -720,7 +721,7 @@ mod tests {
             opts(9),
             ["rbind", "rprivate", "rro", "x-rdock.create-source"]
         );
-        assert_eq!(opts(10), ["bind", "rprivate", "x-rdock.replace-link"]);
+        assert_eq!(opts(11), ["bind", "rprivate", "x-rdock.replace-link"]);
     }
 
     #[test]
