@@ -55,9 +55,11 @@ macro_rules! debug {
     }};
 }
 
+pub mod api;
 pub mod build;
 pub mod cli;
 pub mod container;
+pub mod engine;
 pub mod error;
 pub mod events;
 pub mod image;

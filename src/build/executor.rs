@@ -1037,7 +1037,7 @@ impl<'a> Builder<'a> {
             } else {
                 cmd
             },
-            entrypoint: Some(String::new()),
+            entrypoint: Some(Vec::new()),
             env,
             network,
             net,

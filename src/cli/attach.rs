@@ -99,7 +99,7 @@ fn foreground(paths: &Paths, c: &Container, sig_proxy: bool) -> Result<i32> {
         }
         false
     };
-    super::logs::follow(&store, &c.config.id, &path, offset, forward, |e| {
+    crate::container::log_read::follow(&store, &c.config.id, &path, offset, forward, |e| {
         let _ = match e.stream {
             Stream::Stdout => crate::util::QuietStdout.write_all(e.log.as_bytes()),
             Stream::Stderr => std::io::stderr().lock().write_all(e.log.as_bytes()),

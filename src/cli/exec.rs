@@ -103,12 +103,12 @@ pub fn run(paths: &Paths, a: ExecArgs) -> Result<i32> {
     let result = match result {
         // The engine looks the user up before it starts anything: its
         // refusal, exit 1.
-        Err(e) if running && lookup_failed(&e) => Err(e.with_code(1)),
-        Err(e) if running && cannot_start(&e) => {
+        Err(e) if running && exec::lookup_failed(&e) => Err(e.with_code(1)),
+        Err(e) if running && exec::cannot_start(&e) => {
             // docker's daemon writes why the process could not start into
             // the exec's output stream (lines end "\r\n"), with the status
             // its words give.
-            let (code, text) = start_failure(&e.to_string());
+            let (code, text) = exec::start_failure(&e.to_string());
             print!("{}\r\n", crate::util::one_line(&text));
             Ok(code)
         }
@@ -127,45 +127,4 @@ pub fn run(paths: &Paths, a: ExecArgs) -> Result<i32> {
         );
     }
     result
-}
-
-/// Whether `e` says the exec's user or group is not in the container.
-fn lookup_failed(e: &Error) -> bool {
-    use crate::runtime::RuntimeError;
-    match e {
-        Error::Runtime(RuntimeError::UserNotFound(_) | RuntimeError::GroupNotFound(_)) => true,
-        Error::WithCode(inner, _) => lookup_failed(inner),
-        _ => false,
-    }
-}
-
-/// The status docker's engine gives an exec whose process could not
-/// start, from the words of the failure (moby's `setExitCodeFromError`),
-/// and the text it reports.
-fn start_failure(msg: &str) -> (i32, String) {
-    let lower = msg.to_lowercase();
-    if lower.contains("permission denied") {
-        (126, msg.to_string())
-    } else if lower.contains("is a directory") {
-        (126, format!("{msg}: permission denied"))
-    } else if lower.contains("not a directory") {
-        (127, format!("{msg}: Are you trying to mount a directory onto a file (or vice-versa)? Check if the specified host path exists and is the expected type"))
-    } else if lower.contains("executable file not found")
-        || lower.contains("no such file or directory")
-    {
-        (127, msg.to_string())
-    } else {
-        (128, msg.to_string())
-    }
-}
-
-/// Whether `e` says the exec's process could not be started in the
-/// container (no such program or user, a bad working directory), as
-/// opposed to rdock failing or being interrupted.
-fn cannot_start(e: &Error) -> bool {
-    match e {
-        Error::Runtime(r) => !matches!(r, crate::runtime::RuntimeError::Interrupted(_)),
-        Error::WithCode(inner, _) => cannot_start(inner),
-        _ => false,
-    }
 }

@@ -446,7 +446,13 @@ impl ContainerFlags {
                 .trim_start_matches('/')
                 .to_string(),
             cmd: cmd.to_vec(),
-            entrypoint: self.entrypoint.clone(),
+            entrypoint: self.entrypoint.as_ref().map(|e| {
+                if e.is_empty() {
+                    vec![]
+                } else {
+                    vec![e.clone()]
+                }
+            }),
             env,
             workdir: self.workdir.clone(),
             user: self.user.clone(),

@@ -21,6 +21,20 @@ pub enum SystemCommand {
     Info(super::info::InfoArgs),
     /// Get real time events from the server
     Events(super::events::EventsArgs),
+    /// Serve the Docker Engine API on a socket (podman's `system service`)
+    Service(ServiceArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServiceArgs {
+    /// Seconds without a connection before the service exits (0: never)
+    #[arg(short = 't', long, default_value = "5")]
+    pub time: u64,
+    /// The group that may use the socket besides root (docker's `docker` group)
+    #[arg(long)]
+    pub group: Option<String>,
+    /// Where to listen: unix:///PATH (default unix:///run/rdock/docker.sock), or tcp://HOST:PORT
+    pub uri: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -54,7 +68,27 @@ pub fn run(paths: &Paths, cmd: SystemCommand) -> Result<i32> {
         SystemCommand::Prune(a) => prune(paths, a),
         SystemCommand::Info(a) => super::info::info(paths, a),
         SystemCommand::Events(a) => super::events::run(paths, a),
+        SystemCommand::Service(a) => service(paths, a),
     }
+}
+
+/// `system service`: the Engine API until idle for `--time` seconds.
+fn service(paths: &Paths, a: ServiceArgs) -> Result<i32> {
+    use crate::api::server::{serve, ServeOptions, DEFAULT_URI};
+    crate::util::secure_root_dir(&paths.root)
+        .and_then(|_| crate::util::secure_root_dir(&paths.runroot))
+        .map_err(|e| crate::Error::msg(format!("preparing the store: {e}")))?;
+    let uri = a.uri.unwrap_or_else(|| DEFAULT_URI.to_string());
+    if uri.starts_with("tcp://") {
+        eprintln!("WARNING: the API on {uri} has no authentication: anyone who reaches it is root on this host");
+    }
+    let opts = ServeOptions {
+        uri,
+        idle: (a.time > 0).then(|| std::time::Duration::from_secs(a.time)),
+        group: a.group,
+    };
+    serve(paths, &opts).map_err(|e| crate::Error::msg(e.message))?;
+    Ok(0)
 }
 
 /// docker's Reclaimable cell: the size, and its share of the total when

@@ -65,6 +65,52 @@ pub fn connect(paths: &Paths, id: &str) -> io::Result<UnixStream> {
     in_dir(&dir, || UnixStream::connect(&name))
 }
 
+/// A client waiting for the container's next start (the API's attach and
+/// wait, asked before `start`): a socket the start connects to, so the
+/// client is attached from the container's first byte. Owner-only, as the
+/// attach socket. Returns the listener and the name to remove once done.
+pub fn listen_pending(paths: &Paths, id: &str) -> io::Result<(UnixListener, PathBuf)> {
+    let dir = socket_dir(paths);
+    crate::util::mkdirs_private(&dir)?;
+    let mut rand = [0u8; 6];
+    getrandom::getrandom(&mut rand).map_err(|e| io::Error::other(e.to_string()))?;
+    let name = format!("{id}.pending.{}.sock", hex::encode(rand));
+    let l = in_dir(&dir, || UnixListener::bind(&name))?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            dir.join(&name),
+            std::fs::Permissions::from_mode(crate::util::PRIVATE_FILE),
+        )?;
+    }
+    Ok((l, dir.join(name)))
+}
+
+/// Connections to the clients waiting for this container's start (see
+/// `listen_pending`); sockets nobody listens on any more are removed.
+pub fn pending_clients(paths: &Paths, id: &str) -> Vec<UnixStream> {
+    let dir = socket_dir(paths);
+    let prefix = format!("{id}.pending.");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(name) = name.to_str().filter(|n| n.starts_with(&prefix)) else {
+            continue;
+        };
+        match in_dir(&dir, || UnixStream::connect(name)) {
+            Ok(s) if out.len() < 8 => out.push(s),
+            Ok(_) => {}
+            Err(_) => {
+                let _ = std::fs::remove_file(dir.join(name));
+            }
+        }
+    }
+    out
+}
+
 pub fn remove(paths: &Paths, id: &str) {
     let _ = std::fs::remove_file(socket_dir(paths).join(socket_name(id)));
 }

@@ -143,6 +143,29 @@ pub(crate) fn spawn_with_stdio(
     Ok(spawned.pid)
 }
 
+/// Start `opts.cmd` in the running `c` for a caller that serves its
+/// streams itself (the API): with a TTY the process gets a terminal whose
+/// master comes back; else `stdio`. The caller reaps it.
+pub fn start(c: &Container, opts: &ExecOptions, stdio: [i32; 3]) -> Result<process::Spawned> {
+    if !c.state.is_alive() {
+        return Err(Error::msg(format!(
+            "container {} is not running",
+            c.config.id
+        )));
+    }
+    let p = prepare(&c.config, c.state.pid, opts)?;
+    let spec = match opts.tty {
+        true => p.spec,
+        false => InitSpec {
+            stdio: Some(stdio),
+            tty: false,
+            ..p.spec
+        },
+    };
+    let spawned = process::spawn(&spec, &p.cgroup)?;
+    Ok(spawned)
+}
+
 /// docker's refusal of an exec into a frozen container (paused, or
 /// frozen by a commit under way), naming it as the user did (`target`):
 /// its process could not start until the container is thawed.
@@ -188,4 +211,45 @@ pub fn exec(c: &Container, opts: &ExecOptions) -> Result<Option<i32>> {
     // The namespace fds, no longer needed once it has joined them.
     drop(p);
     attach(&sfd, spawned, opts.interactive, &opts.detach_keys)
+}
+
+/// Whether `e` says the exec's user or group is not in the container.
+pub fn lookup_failed(e: &Error) -> bool {
+    use crate::runtime::RuntimeError;
+    match e {
+        Error::Runtime(RuntimeError::UserNotFound(_) | RuntimeError::GroupNotFound(_)) => true,
+        Error::WithCode(inner, _) => lookup_failed(inner),
+        _ => false,
+    }
+}
+
+/// The status docker's engine gives an exec whose process could not
+/// start, from the words of the failure (moby's `setExitCodeFromError`),
+/// and the text it reports.
+pub fn start_failure(msg: &str) -> (i32, String) {
+    let lower = msg.to_lowercase();
+    if lower.contains("permission denied") {
+        (126, msg.to_string())
+    } else if lower.contains("is a directory") {
+        (126, format!("{msg}: permission denied"))
+    } else if lower.contains("not a directory") {
+        (127, format!("{msg}: Are you trying to mount a directory onto a file (or vice-versa)? Check if the specified host path exists and is the expected type"))
+    } else if lower.contains("executable file not found")
+        || lower.contains("no such file or directory")
+    {
+        (127, msg.to_string())
+    } else {
+        (128, msg.to_string())
+    }
+}
+
+/// Whether `e` says the exec's process could not be started in the
+/// container (no such program or user, a bad working directory), as
+/// opposed to rdock failing or being interrupted.
+pub fn cannot_start(e: &Error) -> bool {
+    match e {
+        Error::Runtime(r) => !matches!(r, crate::runtime::RuntimeError::Interrupted(_)),
+        Error::WithCode(inner, _) => cannot_start(inner),
+        _ => false,
+    }
 }

@@ -17,7 +17,11 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 /// Start `c` under a monitor. Returns once the container's process has
 /// started (exec failures come back as 126/127, as in the foreground).
 pub fn start_detached(paths: &Paths, c: &Container) -> Result<()> {
-    spawn_monitor(paths, c, None)
+    spawn_monitor(
+        paths,
+        c,
+        super::attach::pending_clients(paths, &c.config.id),
+    )
 }
 
 /// Start `c` under a monitor with this terminal attached from the start
@@ -30,14 +34,18 @@ pub fn start_attached(
 ) -> Result<super::session::End> {
     let (mine, theirs) = std::os::unix::net::UnixStream::pair()
         .map_err(|e| RuntimeError::io("creating the attach socket", e))?;
-    spawn_monitor(paths, c, Some(theirs))?;
+    let mut first = super::attach::pending_clients(paths, &c.config.id);
+    first.insert(0, theirs);
+    spawn_monitor(paths, c, first)?;
     super::session::run(mine, session)
 }
 
+/// `first`: clients attached from the start (the CLI's session, and the
+/// API's attach and wait requests made before the start).
 fn spawn_monitor(
     paths: &Paths,
     c: &Container,
-    first: Option<std::os::unix::net::UnixStream>,
+    first: Vec<std::os::unix::net::UnixStream>,
 ) -> Result<()> {
     let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| RuntimeError::sys("pipe", e))?;
@@ -46,6 +54,13 @@ fn spawn_monitor(
     match unsafe { nix::unistd::fork() }.map_err(|e| RuntimeError::sys("fork", e))? {
         nix::unistd::ForkResult::Child => {
             drop(r);
+            // Nothing else of our parent's stays open in a process that
+            // lives as long as the container: an API worker's connection
+            // would never close for its client.
+            let keep: Vec<RawFd> = std::iter::once(w.as_raw_fd())
+                .chain(first.iter().map(|s| s.as_raw_fd()))
+                .collect();
+            close_others(&keep);
             let code = monitor(paths, c, w, first);
             // SAFETY: leave without running the parent's exit handlers.
             unsafe { libc::_exit(code) }
@@ -93,11 +108,34 @@ struct Source {
     open: bool,
 }
 
+/// Close every descriptor above stderr but those in `keep`.
+fn close_others(keep: &[RawFd]) {
+    let mut keep = keep.to_vec();
+    keep.sort_unstable();
+    let mut from: RawFd = 3;
+    for &k in keep.iter().filter(|&&k| k >= 3) {
+        if k > from {
+            // SAFETY: closing descriptors of our own (forked) process.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_close_range,
+                    from as u32,
+                    k.saturating_sub(1) as u32,
+                    0u32,
+                )
+            };
+        }
+        from = k.saturating_add(1);
+    }
+    // SAFETY: as above.
+    unsafe { libc::syscall(libc::SYS_close_range, from as u32, u32::MAX, 0u32) };
+}
+
 fn monitor(
     paths: &Paths,
     c: &Container,
     report: OwnedFd,
-    first: Option<std::os::unix::net::UnixStream>,
+    first: Vec<std::os::unix::net::UnixStream>,
 ) -> i32 {
     let mut report = std::fs::File::from(report);
     let fail = |report: &mut std::fs::File, code: i32, msg: &str| {
@@ -258,7 +296,7 @@ fn run_once(
     log: &mut LogWriter,
     report: &mut Option<std::fs::File>,
     listener: Option<&std::os::unix::net::UnixListener>,
-    first: &mut Option<std::os::unix::net::UnixStream>,
+    first: &mut Vec<std::os::unix::net::UnixStream>,
 ) -> Option<(i32, crate::runtime::cgroups::Cgroup, Vec<Client>)> {
     let fail = |report: &mut Option<std::fs::File>, code: i32, msg: &str| {
         if let Some(r) = report.as_mut() {
@@ -347,7 +385,7 @@ fn run_once(
     // The CLI that started us, attached from the start. It is waited for
     // (blocking writes) rather than dropped: its terminal is the
     // container's, as a foreground container's would be.
-    if let Some(s) = first.take() {
+    for s in first.drain(..) {
         clients.push(Client {
             stream: s,
             dec: super::attach::Decoder::default(),

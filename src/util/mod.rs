@@ -3,6 +3,7 @@
 //! identifiers, openat2.
 
 mod files;
+pub mod human;
 pub mod json_order;
 pub mod log;
 pub mod path;

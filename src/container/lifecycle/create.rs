@@ -26,8 +26,9 @@ pub struct CreateOptions {
     pub name: String,
     /// Arguments after the image.
     pub cmd: Vec<String>,
-    /// `--entrypoint`: Some("") clears the image's entrypoint.
-    pub entrypoint: Option<String>,
+    /// `--entrypoint` (one word) or the API's Entrypoint: Some(empty)
+    /// clears the image's entrypoint.
+    pub entrypoint: Option<Vec<String>>,
     pub env: Vec<String>,
     pub workdir: Option<String>,
     pub user: Option<String>,
@@ -261,7 +262,7 @@ fn command(opts: &CreateOptions, d: &RunDefaults) -> (Option<Vec<String>>, Optio
             if ep.is_empty() {
                 None
             } else {
-                Some(vec![ep.clone()])
+                Some(ep.clone())
             },
             if opts.cmd.is_empty() {
                 None

@@ -1,0 +1,183 @@
+//! `/images/...`: list, inspect, create (pull, with docker's JSON progress
+//! stream), tag, delete.
+
+use super::http::{Conn, Request};
+use super::{ApiError, Handled, Outcome};
+use crate::image::reference::Reference;
+use crate::image::store::ImageStore;
+use crate::paths::Paths;
+use serde_json::{json, Value};
+
+fn io(e: std::io::Error) -> ApiError {
+    ApiError::io("answering", e)
+}
+
+pub fn route(
+    paths: &Paths,
+    conn: &mut Conn,
+    req: &mut Request,
+    method: &str,
+    segs: &[&str],
+) -> Handled {
+    match (method, segs) {
+        ("GET", ["images", "json"]) => list(paths, conn),
+        ("POST", ["images", "create"]) => create(paths, conn, req),
+        // Names hold slashes: everything between "images" and the action.
+        ("GET", ["images", name @ .., "json"]) => {
+            let store = ImageStore::new(paths);
+            let idx = store.index()?;
+            let img = idx.lookup(&name.join("/"))?;
+            let v = crate::image::inspect::inspect(&store, img)?;
+            conn.json(200, &v).map_err(io)?;
+            Ok(Outcome::Done)
+        }
+        ("POST", ["images", name @ .., "tag"]) => {
+            let repo = req.q("repo").unwrap_or_default();
+            let tag = req.q("tag").filter(|t| !t.is_empty()).unwrap_or("latest");
+            let target = Reference::parse(&format!("{repo}:{tag}")).map_err(crate::Error::from)?;
+            crate::image::manage::tag(&ImageStore::new(paths), &name.join("/"), &target)?;
+            conn.respond(201, "", b"").map_err(io)?;
+            Ok(Outcome::Done)
+        }
+        ("DELETE", ["images", name @ ..]) if !name.is_empty() => {
+            let containers = crate::container::store::ContainerStore::new(paths);
+            let removal = crate::image::manage::remove(
+                &ImageStore::new(paths),
+                &name.join("/"),
+                req.q_bool("force"),
+                &containers.images_in_use(),
+                &containers.layers_in_use(),
+            )?;
+            // "Untagged: x" / "Deleted: sha256:..." lines as docker's items.
+            let items: Vec<Value> = removal
+                .lines
+                .iter()
+                .filter_map(|l| l.split_once(": "))
+                .map(|(k, v)| json!({ k: v }))
+                .collect();
+            conn.json(200, &Value::Array(items)).map_err(io)?;
+            Ok(Outcome::Done)
+        }
+        _ => Err(super::not_found_route(method, &segs.join("/"))),
+    }
+}
+
+fn unix(t: Option<&str>) -> i64 {
+    t.and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.timestamp())
+        .unwrap_or(0)
+}
+
+fn list(paths: &Paths, conn: &mut Conn) -> Handled {
+    let store = ImageStore::new(paths);
+    let idx = store.index()?;
+    let mut out = Vec::new();
+    for img in &idx.images {
+        let labels = store
+            .config(img)
+            .ok()
+            .and_then(|c| c.config.labels)
+            .unwrap_or_default();
+        let repo_digests: Vec<String> = img
+            .digests
+            .iter()
+            .filter_map(|d| {
+                let name = img.names.first()?;
+                let r = Reference::parse(name).ok()?;
+                Some(format!("{}@{d}", r.familiar_name()))
+            })
+            .collect();
+        let tags: Vec<String> = img
+            .names
+            .iter()
+            .map(|n| {
+                Reference::parse(n)
+                    .map(|r| r.familiar())
+                    .unwrap_or_else(|_| n.clone())
+            })
+            .collect();
+        out.push(json!({
+            "Containers": -1,
+            "Created": unix(img.created.as_deref()),
+            "Id": img.id,
+            "Labels": labels,
+            "ParentId": "",
+            "RepoDigests": repo_digests,
+            "RepoTags": tags,
+            "SharedSize": -1,
+            "Size": img.size,
+        }));
+    }
+    out.sort_by_key(|v| std::cmp::Reverse(v.get("Created").and_then(Value::as_i64).unwrap_or(0)));
+    conn.json(200, &Value::Array(out)).map_err(io)?;
+    Ok(Outcome::Done)
+}
+
+/// `POST /images/create?fromImage=NAME&tag=TAG`: a pull, its progress as
+/// docker's JSON messages. (`fromSrc`, an import, is not served yet.)
+fn create(paths: &Paths, conn: &mut Conn, req: &mut Request) -> Handled {
+    let Some(from) = req.q("fromImage").filter(|s| !s.is_empty()) else {
+        return Err(ApiError::new(
+            501,
+            "importing through the API (fromSrc) is not supported by rdock yet",
+        ));
+    };
+    let tag = req.q("tag").unwrap_or_default();
+    let name = match (tag.is_empty(), tag.starts_with("sha256:")) {
+        (true, _) => from.to_string(),
+        (false, true) => format!("{from}@{tag}"),
+        (false, false) => format!("{from}:{tag}"),
+    };
+    let r = Reference::parse(&name).map_err(crate::Error::from)?;
+    let platform = crate::image::registry::pull::PullOptions {
+        platform: crate::image::oci::Platform::host(),
+    };
+    conn.start_chunked(200, "application/json").map_err(io)?;
+    let stream = std::sync::Mutex::new(&mut *conn);
+    let send = |v: Value| {
+        if let Ok(mut c) = stream.lock() {
+            let _ = c.json_chunk(&v);
+        }
+    };
+    use crate::image::registry::pull::Event;
+    let report = |ev: Event| match ev {
+        Event::Start {
+            tag_or_digest,
+            repo,
+        } => send(json!({"status": format!("Pulling from {repo}"), "id": tag_or_digest})),
+        Event::Layer { id, status } => {
+            send(json!({"status": status, "progressDetail": {}, "id": id}))
+        }
+        Event::Progress { id, current, total } => send(json!({
+            "status": "Downloading",
+            "progressDetail": {"current": current, "total": total},
+            "id": id
+        })),
+        Event::Retrying { id, seconds } => send(
+            json!({"status": format!("Retrying in {seconds} seconds"), "progressDetail": {}, "id": id}),
+        ),
+    };
+    let store = ImageStore::new(paths);
+    let result = crate::image::registry::pull::pull(&store, &r, &platform, &report);
+    let conn = stream
+        .into_inner()
+        .map_err(|_| ApiError::new(500, "pull progress"))?;
+    match result {
+        Ok(p) => {
+            crate::events::image(paths, "pull", &r.familiar(), &r.familiar_name());
+            let _ = conn.json_chunk(&json!({"status": format!("Digest: {}", p.digest)}));
+            let word = if p.up_to_date {
+                "Image is up to date for"
+            } else {
+                "Downloaded newer image for"
+            };
+            let _ = conn.json_chunk(&json!({"status": format!("Status: {word} {}", r.familiar())}));
+        }
+        Err(e) => {
+            let msg = crate::Error::from(e).to_string();
+            let _ = conn.json_chunk(&json!({"errorDetail": {"message": msg}, "error": msg}));
+        }
+    }
+    conn.end_chunks().map_err(io)?;
+    Ok(Outcome::Done)
+}

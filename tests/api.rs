@@ -1,0 +1,317 @@
+//! The Engine API service (`rdock system service`) driven by the real
+//! docker 28 CLI over its socket: containers made through the API are
+//! rdock's (and the other way round), streams, exit codes, terminals,
+//! the socket's mode, idleness and version negotiation.
+
+mod common;
+
+use common::{Rdock, Tmux};
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The docker 28 client: /usr/local/bin's where installed there (Debian's
+/// docker.io brings an older one to /usr/bin).
+fn docker_bin() -> &'static str {
+    if Path::new("/usr/local/bin/docker").exists() {
+        "/usr/local/bin/docker"
+    } else {
+        "docker"
+    }
+}
+
+/// A service on a socket in the test's dir, stopped (SIGTERM) on drop.
+struct Service {
+    child: Child,
+    sock: PathBuf,
+}
+
+impl Service {
+    fn start(r: &Rdock, extra: &[&str]) -> Service {
+        let sock = r.dir.path().join("docker.sock");
+        let uri = format!("unix://{}", sock.display());
+        let mut args = vec!["system", "service"];
+        args.extend_from_slice(extra);
+        args.push(&uri);
+        let child = r
+            .cmd(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the service");
+        let s = Service { child, sock };
+        let start = Instant::now();
+        while !s.sock.exists() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "the socket never appeared"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        s
+    }
+
+    fn docker(&self, args: &[&str]) -> Output {
+        self.docker_cmd(args).output().expect("run docker")
+    }
+
+    fn docker_cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(docker_bin());
+        c.env("DOCKER_HOST", format!("unix://{}", self.sock.display()))
+            .env("DOCKER_CONFIG", self.sock.with_file_name("docker-config"))
+            .args(args)
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.docker(args);
+        assert!(
+            o.status.success(),
+            "docker {args:?} failed ({:?}): {}{}",
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    fn stop(&mut self) {
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn text(o: &Output) -> (i32, String, String) {
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn docker_cli_runs_containers_through_the_socket() {
+    let r = Rdock::with_busybox();
+    let s = Service::start(&r, &["--time", "0"]);
+    // Streams and the container's exit status.
+    let (code, out, err) = text(&s.docker(&[
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exit 3",
+    ]));
+    assert_eq!((code, out.as_str(), err.as_str()), (3, "out\n", "err\n"));
+    assert_eq!(
+        s.ok(&["run", "--rm", "busybox", "echo", "hello"]),
+        "hello\n"
+    );
+    // docker's 127 for a program that is not there; the container goes (--rm).
+    let (code, _, err) = text(&s.docker(&["run", "--rm", "busybox", "nope"]));
+    assert_eq!(code, 127, "{err}");
+    assert!(err.contains("executable file not found"), "{err}");
+    assert_eq!(r.run(&["ps", "-aq"]).ok(), "");
+
+    // Detached: the same store as the CLI's, both ways.
+    let id = s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "-l",
+        "tier=front",
+        "busybox",
+        "sh",
+        "-c",
+        "echo started; exec sleep 300",
+    ]);
+    assert_eq!(id.trim().len(), 64, "{id}");
+    assert_eq!(r.run(&["ps", "--format", "{{.Names}}"]).ok(), "web\n");
+    r.run(&["create", "--name", "made-by-cli", "busybox", "true"])
+        .ok();
+    let names = s.ok(&["ps", "-a", "--format", "{{.Names}} {{.State}}"]);
+    assert!(
+        names.contains("web running") && names.contains("made-by-cli created"),
+        "{names}"
+    );
+    assert_eq!(
+        s.ok(&[
+            "ps",
+            "--filter",
+            "label=tier=front",
+            "--format",
+            "{{.Names}}"
+        ]),
+        "web\n"
+    );
+    assert_eq!(
+        s.ok(&[
+            "inspect",
+            "--format",
+            "{{.State.Running}} {{.Config.Labels.tier}}",
+            "web"
+        ]),
+        "true front\n"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while s.ok(&["logs", "web"]) != "started\n" {
+        assert!(Instant::now() < deadline, "no log line");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // exec: streams, status, stdin.
+    let (code, out, err) =
+        text(&s.docker(&["exec", "web", "sh", "-c", "echo in; echo e >&2; exit 4"]));
+    assert_eq!((code, out.as_str(), err.as_str()), (4, "in\n", "e\n"));
+    let mut c = s.docker_cmd(&["exec", "-i", "web", "cat"]);
+    c.stdin(Stdio::piped()).stdout(Stdio::piped());
+    let mut child = c.spawn().expect("docker exec -i");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(b"piped\n").expect("write");
+    }
+    assert_eq!(text(&child.wait_with_output().expect("wait")).1, "piped\n");
+    let (code, out, _) = text(&s.docker(&["exec", "web", "nope"]));
+    assert_eq!(code, 127);
+    assert!(out.contains("executable file not found"), "{out}");
+
+    // wait, stop, rm; the CLI sees what the API did.
+    s.ok(&["stop", "-t", "0", "web"]);
+    assert_eq!(s.ok(&["wait", "web"]), "137\n");
+    assert!(r
+        .run(&[
+            "ps",
+            "-a",
+            "--format",
+            "{{.Status}}",
+            "--filter",
+            "name=web"
+        ])
+        .ok()
+        .starts_with("Exited (137)"));
+    s.ok(&["rm", "web", "made-by-cli"]);
+    assert_eq!(r.run(&["ps", "-aq"]).ok(), "");
+    let (code, _, err) = text(&s.docker(&["inspect", "web"]));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("No such object: web") || err.contains("No such container"),
+        "{err}"
+    );
+}
+
+#[test]
+fn terminal_sessions_detach_and_attach() {
+    let r = Rdock::with_busybox();
+    let s = Service::start(&r, &["--time", "0"]);
+    let env = format!("DOCKER_HOST=unix://{}", s.sock.display());
+    let d = docker_bin();
+    let t = Tmux::start(
+        &r.dir.path().join("tmux1"),
+        100,
+        30,
+        &format!("env {env} {d} run -it --name it1 busybox sh; echo RUN-END-$?; sleep 60"),
+    );
+    t.wait_for("/ #");
+    t.send(&["echo typed-$((6*7))", "Enter"]);
+    t.wait_for("typed-42");
+    t.send(&["C-p", "C-q"]);
+    t.wait_for("RUN-END-0");
+    assert_eq!(s.ok(&["ps", "--format", "{{.Names}}"]), "it1\n");
+    let t2 = Tmux::start(
+        &r.dir.path().join("tmux2"),
+        80,
+        20,
+        &format!("env {env} {d} attach it1; echo ATTACH-END-$?; sleep 60"),
+    );
+    t2.send(&["Enter"]);
+    t2.wait_for("/ #");
+    t2.send(&["stty size; exit 5", "Enter"]);
+    let screen = t2.wait_for("ATTACH-END-5");
+    assert!(screen.contains("20 80"), "{screen}");
+    assert!(s
+        .ok(&["ps", "-a", "--format", "{{.Status}}"])
+        .starts_with("Exited (5)"));
+    // exec -it into a running container.
+    s.ok(&["run", "-d", "--name", "it2", "busybox", "sleep", "300"]);
+    let t3 = Tmux::start(
+        &r.dir.path().join("tmux3"),
+        90,
+        25,
+        &format!("env {env} {d} exec -it it2 sh; echo EXEC-END-$?; sleep 60"),
+    );
+    t3.wait_for("/ #");
+    t3.send(&["stty size; exit 7", "Enter"]);
+    let screen = t3.wait_for("EXEC-END-7");
+    assert!(screen.contains("25 90"), "{screen}");
+    s.ok(&["rm", "-f", "it1", "it2"]);
+}
+
+#[test]
+fn socket_mode_idleness_versions_and_containers_outliving_it() {
+    let r = Rdock::with_busybox();
+    let mut s = Service::start(&r, &["--time", "1"]);
+    let meta = std::fs::metadata(&s.sock).expect("socket");
+    assert!(meta.file_type().is_socket());
+    assert_eq!(meta.mode() & 0o7777, 0o660);
+    assert_eq!((meta.uid(), meta.gid()), (0, 0));
+    // Version negotiation: docker's words for a client too new or old.
+    let curl = |path: &str| {
+        let o = Command::new("curl")
+            .args(["-s", "--unix-socket"])
+            .arg(&s.sock)
+            .arg(format!("http://d{path}"))
+            .output()
+            .expect("curl");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    assert_eq!(curl("/_ping"), "OK");
+    assert!(curl("/v1.99/version")
+        .contains("client version 1.99 is too new. Maximum supported API version is 1.50"));
+    assert!(curl("/v1.12/version").contains("is too old"));
+    assert!(curl("/v1.44/version").contains("\"ApiVersion\":\"1.50\""));
+    // A container started through the API is kept by its monitor.
+    s.ok(&["run", "-d", "--name", "stays", "busybox", "sleep", "300"]);
+    // Idle for its --time: the service ends and removes its socket.
+    let start = Instant::now();
+    let status = loop {
+        if let Some(st) = s.child.try_wait().expect("try_wait") {
+            break st;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the service did not exit when idle"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success());
+    assert!(!s.sock.exists());
+    assert_eq!(
+        r.run(&["ps", "--format", "{{.Names}} {{.State}}"]).ok(),
+        "stays running\n"
+    );
+    r.run(&["rm", "-f", "stays"]).ok();
+    s.stop();
+    // A live service's socket is not taken over.
+    let _a = Service::start(&r, &["--time", "0"]);
+    let o = r.run(&[
+        "system",
+        "service",
+        &format!("unix://{}", r.dir.path().join("docker.sock").display()),
+    ]);
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stderr.contains("another service is listening"),
+        "{}",
+        o.stderr
+    );
+}
