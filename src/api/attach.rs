@@ -325,7 +325,12 @@ fn hung_up(client: i32) -> bool {
     let mut b = [0u8; 1];
     // SAFETY: a one-byte peek into our buffer, without blocking.
     let n = unsafe {
-        libc::recv(client, b.as_mut_ptr().cast(), 1, libc::MSG_PEEK | libc::MSG_DONTWAIT)
+        libc::recv(
+            client,
+            b.as_mut_ptr().cast(),
+            1,
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
     };
     n == 0
 }

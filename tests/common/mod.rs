@@ -7,6 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+pub mod api;
 pub mod hostile;
 pub mod podman;
 pub mod registry;
