@@ -228,3 +228,70 @@ fn socket_mode_idleness_versions_and_containers_outliving_it() {
         o.stderr
     );
 }
+
+#[test]
+fn build_login_push_and_pull_through_the_socket() {
+    use common::registry::Registry;
+    let auth_dir = tempfile::tempdir().expect("tempdir");
+    let htpasswd = auth_dir.path().join("htpasswd");
+    let hash = bcrypt::hash("s3cret", 4).expect("bcrypt");
+    std::fs::write(&htpasswd, format!("alice:{hash}\n")).expect("htpasswd");
+    let reg = Registry::start_with(&format!(
+        "auth:\n  htpasswd:\n    realm: test\n    path: {}\n",
+        htpasswd.display()
+    ));
+    let r = Rdock::with_busybox();
+    let s = Service::start(&r, &["--time", "0"]);
+    // The legacy builder's API (docker's CLI has no buildx here).
+    let ctx = r.dir.path().join("ctx");
+    std::fs::create_dir_all(&ctx).expect("ctx");
+    std::fs::write(ctx.join("Dockerfile"), "FROM busybox\nCOPY hello /hello\nRUN echo building >&2 && cat /hello > /copy\nCMD [\"cat\", \"/copy\"]\n").expect("Dockerfile");
+    std::fs::write(ctx.join("hello"), "from the context\n").expect("hello");
+    let name = format!("{}/alice/app:v1", reg.host());
+    let o = s
+        .docker_cmd(&["build", "-t", &name, ctx.to_str().unwrap_or_default()])
+        .env("DOCKER_BUILDKIT", "0")
+        .output()
+        .expect("docker build");
+    let (code, out, err) = text(&o);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("Step 3/4 : RUN echo building") && out.contains("building\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("Successfully tagged {name}")),
+        "{out}"
+    );
+    assert_eq!(s.ok(&["run", "--rm", &name]), "from the context\n");
+    // Push needs the login; the client sends it as X-Registry-Auth.
+    let (code, _, err) = text(&s.docker(&["push", &name]));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("no basic auth credentials")
+            || err.contains("authentication required")
+            || err.contains("denied"),
+        "{err}"
+    );
+    let (code, _, err) = text(&s.docker(&["login", "-u", "alice", "-p", "wrong", &reg.host()]));
+    assert_eq!(code, 1);
+    assert!(err.contains("401 Unauthorized"), "{err}");
+    let (code, out, err) = text(&s.docker(&["login", "-u", "alice", "-p", "s3cret", &reg.host()]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Login Succeeded"), "{out}");
+    let out = s.ok(&["push", &name]);
+    assert!(out.contains("v1: digest: sha256:"), "{out}");
+    // Gone here, pulled back through the API with the credentials.
+    s.ok(&["rmi", &name]);
+    let out = s.ok(&["pull", &name]);
+    assert!(
+        out.contains(&format!("Status: Downloaded newer image for {name}")),
+        "{out}"
+    );
+    assert_eq!(r.run(&["run", "--rm", &name]).ok(), "from the context\n");
+    let images = s.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    assert!(
+        images.contains(&name) && images.contains("busybox:latest"),
+        "{images}"
+    );
+}

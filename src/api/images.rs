@@ -31,6 +31,7 @@ pub fn route(
             conn.json(200, &v).map_err(io)?;
             Ok(Outcome::Done)
         }
+        ("POST", ["images", name @ .., "push"]) => push(paths, conn, req, &name.join("/")),
         ("POST", ["images", name @ .., "tag"]) => {
             let repo = req.q("repo").unwrap_or_default();
             let tag = req.q("tag").filter(|t| !t.is_empty()).unwrap_or("latest");
@@ -131,6 +132,7 @@ fn create(paths: &Paths, conn: &mut Conn, req: &mut Request) -> Handled {
     let r = Reference::parse(&name).map_err(crate::Error::from)?;
     let platform = crate::image::registry::pull::PullOptions {
         platform: crate::image::oci::Platform::host(),
+        credentials: registry_auth(req),
     };
     conn.start_chunked(200, "application/json").map_err(io)?;
     let stream = std::sync::Mutex::new(&mut *conn);
@@ -172,6 +174,85 @@ fn create(paths: &Paths, conn: &mut Conn, req: &mut Request) -> Handled {
                 "Downloaded newer image for"
             };
             let _ = conn.json_chunk(&json!({"status": format!("Status: {word} {}", r.familiar())}));
+        }
+        Err(e) => {
+            let msg = crate::Error::from(e).to_string();
+            let _ = conn.json_chunk(&json!({"errorDetail": {"message": msg}, "error": msg}));
+        }
+    }
+    conn.end_chunks().map_err(io)?;
+    Ok(Outcome::Done)
+}
+
+/// docker's X-Registry-Auth: base64url JSON with username and password
+/// (or an identity token); absent or empty means the stored credentials.
+/// Never logged.
+pub fn registry_auth(req: &Request) -> Option<crate::image::registry::credentials::Credentials> {
+    use base64::Engine;
+    let raw = req.header("X-Registry-Auth")?.trim();
+    let bytes = base64::engine::general_purpose::URL_SAFE
+        .decode(raw)
+        .or_else(|_| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw.trim_end_matches('='))
+        })
+        .or_else(|_| base64::engine::general_purpose::STANDARD.decode(raw))
+        .ok()?;
+    let v: Value = serde_json::from_slice(&bytes).ok()?;
+    let s = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let (user, secret) = match (s("username"), s("password"), s("identitytoken")) {
+        (u, p, _) if !u.is_empty() && !p.is_empty() => (u, p),
+        (_, _, t) if !t.is_empty() => ("<token>".to_string(), t),
+        _ => return None,
+    };
+    Some(crate::image::registry::credentials::Credentials {
+        username: user,
+        secret,
+    })
+}
+
+/// `POST /images/{name}/push?tag=`: docker's JSON progress stream.
+fn push(paths: &Paths, conn: &mut Conn, req: &Request, name: &str) -> Handled {
+    let tag = req.q("tag").unwrap_or_default();
+    let full = if tag.is_empty() {
+        name.to_string()
+    } else {
+        format!("{name}:{tag}")
+    };
+    let r = Reference::parse(&full).map_err(crate::Error::from)?;
+    let creds = registry_auth(req);
+    conn.start_chunked(200, "application/json").map_err(io)?;
+    let stream = std::sync::Mutex::new(&mut *conn);
+    let send = |v: Value| {
+        if let Ok(mut c) = stream.lock() {
+            let _ = c.json_chunk(&v);
+        }
+    };
+    use crate::image::registry::push::Event;
+    let report = |ev: Event| match ev {
+        Event::Start { repo } => {
+            send(json!({"status": format!("The push refers to repository [{repo}]")}))
+        }
+        Event::Layer { id, status } => {
+            send(json!({"status": status, "progressDetail": {}, "id": id}))
+        }
+    };
+    let store = ImageStore::new(paths);
+    let result = crate::image::registry::push::push_as(&store, &r, creds, &report);
+    let conn = stream
+        .into_inner()
+        .map_err(|_| ApiError::new(500, "push progress"))?;
+    match result {
+        Ok(p) => {
+            crate::events::image(paths, "push", &r.familiar(), &r.familiar_name());
+            let _ = conn.json_chunk(
+                &json!({"status": format!("{}: digest: {} size: {}", p.tag, p.digest, p.size)}),
+            );
+            let _ = conn.json_chunk(&json!({"progressDetail": {}, "aux": {"Tag": p.tag, "Digest": p.digest, "Size": p.size}}));
         }
         Err(e) => {
             let msg = crate::Error::from(e).to_string();

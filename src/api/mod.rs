@@ -6,6 +6,7 @@
 //! Containers it starts are kept by their own monitors and outlive it.
 
 pub mod attach;
+pub mod build;
 pub mod containers;
 pub mod create;
 pub mod exec;
@@ -167,6 +168,7 @@ fn dispatch(paths: &Paths, conn: &mut Conn, req: &mut Request) -> Handled {
         "containers" => containers::route(paths, conn, req, &method, &segs),
         "images" => images::route(paths, conn, req, &method, &segs),
         "exec" => exec::route(paths, conn, req, &method, &segs),
+        "build" if method == "POST" => build::build(paths, conn, req),
         _ => Err(not_found_route(&method, path)),
     }
 }

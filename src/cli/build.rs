@@ -11,7 +11,7 @@ use crate::image::store::ImageStore;
 use crate::paths::Paths;
 use clap::{Args, Subcommand};
 use std::collections::{BTreeMap, HashSet};
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
@@ -184,7 +184,11 @@ fn load_context(paths: &Paths, a: &BuildArgs) -> Result<(Context, String, String
                 "invalid argument: can't use stdin for both build context and dockerfile",
             ));
         }
-        return from_stream(&images, &mut std::io::stdin().lock(), a.file.as_deref());
+        return crate::build::remote::from_stream(
+            &images,
+            &mut std::io::stdin().lock(),
+            a.file.as_deref(),
+        );
     }
     if crate::build::git::is_git_url(&a.context) {
         let temp = images.temp_dir()?;
@@ -205,13 +209,13 @@ fn load_context(paths: &Paths, a: &BuildArgs) -> Result<(Context, String, String
         };
         ctx.own_temp(temp);
         ctx.use_own_ignore_file()?;
-        return dockerfile_in(ctx, a.file.as_deref());
+        return crate::build::remote::dockerfile_in(ctx, a.file.as_deref());
     }
     if a.context.starts_with("http://") || a.context.starts_with("https://") {
         let resp = ureq::get(&a.context).call().map_err(|e| {
             Error::msg(format!("unable to prepare context: GET {}: {e}", a.context))
         })?;
-        return from_stream(
+        return crate::build::remote::from_stream(
             &images,
             &mut resp.into_body().into_reader(),
             a.file.as_deref(),
@@ -225,7 +229,10 @@ fn load_context(paths: &Paths, a: &BuildArgs) -> Result<(Context, String, String
         )));
     }
     let (text, file): (Vec<u8>, Option<PathBuf>) = match a.file.as_deref() {
-        Some("-") => (read_all(&mut std::io::stdin().lock())?, None),
+        Some("-") => (
+            crate::build::remote::read_all(&mut std::io::stdin().lock())?,
+            None,
+        ),
         Some(f) => {
             let p = PathBuf::from(f);
             let data = std::fs::read(&p).map_err(|_| {
@@ -268,60 +275,11 @@ fn load_context(paths: &Paths, a: &BuildArgs) -> Result<(Context, String, String
         .and_then(|p| p.file_name())
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "Dockerfile".into());
-    Ok((ctx, text_of(text)?, name))
-}
-
-fn read_all(input: &mut dyn Read) -> Result<Vec<u8>> {
-    let mut data = Vec::new();
-    input
-        .read_to_end(&mut data)
-        .map_err(|e| Error::msg(format!("unable to prepare context: {e}")))?;
-    Ok(data)
-}
-
-/// A context from a stream (stdin, a URL): a tar, unpacked as it streams
-/// in, with its Dockerfile (`file`, else Dockerfile or dockerfile) inside;
-/// or else the stream is the Dockerfile and the context is empty.
-fn from_stream(
-    images: &ImageStore,
-    input: &mut dyn Read,
-    file: Option<&str>,
-) -> Result<(Context, String, String)> {
-    let mut head = Vec::with_capacity(512);
-    input
-        .take(512)
-        .read_to_end(&mut head)
-        .map_err(|e| Error::msg(format!("unable to prepare context: {e}")))?;
-    if !crate::build::copy::looks_like_archive(&head) {
-        head.extend(read_all(input)?);
-        let ctx = Context::empty(images.temp_dir()?)?;
-        return Ok((ctx, text_of(head)?, "Dockerfile".into()));
-    }
-    let ctx = Context::from_tar(&mut (&head[..]).chain(input), images.temp_dir()?)?;
-    dockerfile_in(ctx, file)
-}
-
-/// A remote context with its Dockerfile: `-f` names a file inside it
-/// (else Dockerfile, then dockerfile).
-fn dockerfile_in(ctx: Context, file: Option<&str>) -> Result<(Context, String, String)> {
-    let name = file.unwrap_or("Dockerfile").to_string();
-    let text = ctx
-        .read_file(&name)
-        .or_else(|| {
-            file.is_none()
-                .then(|| ctx.read_file("dockerfile"))
-                .flatten()
-        })
-        .ok_or_else(|| Error::msg(format!("Cannot locate specified Dockerfile: {name}")))?;
-    Ok((ctx, text_of(text)?, name))
+    Ok((ctx, crate::build::remote::text_of(text)?, name))
 }
 
 fn absolute(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
-}
-
-fn text_of(data: Vec<u8>) -> Result<String> {
-    String::from_utf8(data).map_err(|_| Error::msg("the Dockerfile is not UTF-8 text"))
 }
 
 /// The resource flags, parsed as `run` parses its own.

@@ -27,19 +27,6 @@ pub struct LogoutArgs {
     pub server: Option<String>,
 }
 
-/// "https://host:5000/v2/" → "host:5000"; none → Docker Hub.
-fn domain_of(server: Option<&str>) -> String {
-    let s = server.unwrap_or("docker.io");
-    let s = s
-        .trim_start_matches("https://")
-        .trim_start_matches("http://");
-    let s = s.split('/').next().unwrap_or(s);
-    match s {
-        "" | "index.docker.io" | "registry-1.docker.io" | "docker.io" => "docker.io".into(),
-        o => o.to_string(),
-    }
-}
-
 fn display_name(domain: &str) -> String {
     credentials::server_key(domain)
 }
@@ -73,7 +60,7 @@ fn prompt(label: &str, echo: bool) -> Result<String> {
 }
 
 pub fn login(a: LoginArgs) -> Result<i32> {
-    let domain = domain_of(a.server.as_deref());
+    let domain = credentials::domain_of(a.server.as_deref());
     if a.password.is_some() && a.password_stdin {
         return Err(Error::msg(
             "--password and --password-stdin are mutually exclusive",
@@ -140,7 +127,7 @@ pub fn login(a: LoginArgs) -> Result<i32> {
 }
 
 pub fn logout(a: LogoutArgs) -> Result<i32> {
-    let domain = domain_of(a.server.as_deref());
+    let domain = credentials::domain_of(a.server.as_deref());
     let name = display_name(&domain);
     // docker 28 says so whether or not there was anything to remove.
     credentials::erase(&domain)?;
@@ -154,11 +141,17 @@ mod tests {
 
     #[test]
     fn servers() {
-        assert_eq!(domain_of(None), "docker.io");
-        assert_eq!(domain_of(Some("https://index.docker.io/v1/")), "docker.io");
-        assert_eq!(domain_of(Some("localhost:5000")), "localhost:5000");
+        assert_eq!(credentials::domain_of(None), "docker.io");
         assert_eq!(
-            domain_of(Some("http://127.0.0.1:5000/v2/")),
+            credentials::domain_of(Some("https://index.docker.io/v1/")),
+            "docker.io"
+        );
+        assert_eq!(
+            credentials::domain_of(Some("localhost:5000")),
+            "localhost:5000"
+        );
+        assert_eq!(
+            credentials::domain_of(Some("http://127.0.0.1:5000/v2/")),
             "127.0.0.1:5000"
         );
     }

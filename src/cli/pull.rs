@@ -187,6 +187,7 @@ pub fn pull_reference(
     let store = ImageStore::new(paths);
     let opts = PullOptions {
         platform: platform_of(platform)?,
+        credentials: None,
     };
     let pulled = pull::pull(&store, r, &opts, &|ev| d.event(ev))?;
     crate::events::image(paths, "pull", &r.familiar(), &r.familiar_name());

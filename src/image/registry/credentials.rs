@@ -195,6 +195,19 @@ pub fn erase(domain: &str) -> Result<bool, RegistryError> {
     Ok(removed)
 }
 
+/// "https://host:5000/v2/" → "host:5000"; none → Docker Hub.
+pub fn domain_of(server: Option<&str>) -> String {
+    let s = server.unwrap_or("docker.io");
+    let s = s
+        .trim_start_matches("https://")
+        .trim_start_matches("http://");
+    let s = s.split('/').next().unwrap_or(s);
+    match s {
+        "" | "index.docker.io" | "registry-1.docker.io" | "docker.io" => "docker.io".into(),
+        o => o.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

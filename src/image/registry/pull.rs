@@ -23,6 +23,9 @@ const ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.d
 
 pub struct PullOptions {
     pub platform: Platform,
+    /// The credentials to use (the API's X-Registry-Auth); None: those
+    /// docker's config.json holds for the registry.
+    pub credentials: Option<credentials::Credentials>,
 }
 
 pub struct Pulled {
@@ -134,7 +137,10 @@ pub fn pull(
     report: &(dyn Fn(Event) + Sync),
 ) -> Result<Pulled, RegistryError> {
     let settings = Settings::load()?;
-    let creds = credentials::lookup(&r.domain)?;
+    let creds = match &opts.credentials {
+        Some(c) => Some(c.clone()),
+        None => credentials::lookup(&r.domain)?,
+    };
     let reg = Registry::new(&r.domain, creds, &settings);
     pull_from(&reg, &settings, store, r, opts, report)
         .map_err(|e| e.context("pulling from", &reg.host()))

@@ -265,6 +265,17 @@ pub fn push(
     r: &Reference,
     report: &dyn Fn(Event),
 ) -> Result<Pushed, RegistryError> {
+    push_as(store, r, None, report)
+}
+
+/// `push` with these credentials (the API's X-Registry-Auth); None: those
+/// docker's config.json holds for the registry.
+pub fn push_as(
+    store: &ImageStore,
+    r: &Reference,
+    creds: Option<credentials::Credentials>,
+    report: &dyn Fn(Event),
+) -> Result<Pushed, RegistryError> {
     let full = r.to_string();
     // docker names the repository before it looks for the image.
     report(Event::Start { repo: r.name() });
@@ -293,7 +304,11 @@ pub fn push(
     let manifest_bytes = store.read_blob(&img.manifest)?;
     let manifest = oci::parse_manifest(&manifest_bytes, "stored manifest")?;
     let settings = Settings::load()?;
-    let reg = Registry::new(&r.domain, credentials::lookup(&r.domain)?, &settings);
+    let creds = match creds {
+        Some(c) => Some(c),
+        None => credentials::lookup(&r.domain)?,
+    };
+    let reg = Registry::new(&r.domain, creds, &settings);
     let scope = format!("repository:{}:pull,push", r.path);
     let from = mount_source(&img, r);
     let p = Pusher {

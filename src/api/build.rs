@@ -1,0 +1,234 @@
+//! `POST /build`: docker's legacy builder API (what `DOCKER_BUILDKIT=0
+//! docker build`, docker-compose 1.29 and the SDKs use). The body is the
+//! context as a tar (or a lone Dockerfile); the answer streams docker's
+//! JSON messages: `{"stream": ...}` lines, `{"aux": {"ID": ...}}`, and
+//! `{"error": ...}` on failure.
+
+use super::http::{Conn, Request};
+use super::{ApiError, Handled, Outcome};
+use crate::build::{BuildOptions, Output, StepLimits};
+use crate::container::config::NetworkMode;
+use crate::image::reference::Reference;
+use crate::image::store::ImageStore;
+use crate::paths::Paths;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+fn json_map(req: &Request, key: &str) -> Result<BTreeMap<String, String>, ApiError> {
+    match req.q(key).filter(|s| !s.is_empty()) {
+        None => Ok(BTreeMap::new()),
+        Some(s) => {
+            let v: Value = serde_json::from_str(s)
+                .map_err(|e| ApiError::bad_request(format!("invalid {key}: {e}")))?;
+            Ok(v.as_object()
+                .into_iter()
+                .flatten()
+                // A build arg of null takes its value from nowhere: left out.
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                .collect())
+        }
+    }
+}
+
+/// What the query asks for, before the context is read.
+struct Query {
+    tags: Vec<Reference>,
+    dockerfile: Option<String>,
+    build_args: BTreeMap<String, String>,
+    labels: BTreeMap<String, String>,
+    target: Option<String>,
+    network: NetworkMode,
+    extra_hosts: Vec<String>,
+    quiet: bool,
+}
+
+fn query(paths: &Paths, req: &Request) -> Result<Query, ApiError> {
+    let mut tags = Vec::new();
+    for (k, v) in &req.query {
+        if k == "t" && !v.is_empty() {
+            tags.push(Reference::parse(v).map_err(|e| ApiError::bad_request(e.to_string()))?);
+        }
+    }
+    if req
+        .q("cachefrom")
+        .is_some_and(|c| !c.is_empty() && c != "[]")
+    {
+        return Err(ApiError::bad_request(
+            "build --cache-from is not supported by rdock: its cache is local",
+        ));
+    }
+    if let Some(p) = req.q("platform").filter(|p| !p.is_empty()) {
+        let host = format!("linux/{}", crate::image::config::host_arch());
+        if p != host {
+            return Err(ApiError::bad_request(format!(
+                "platform {p:?} is not supported: rdock builds for the host platform ({host}) only"
+            )));
+        }
+    }
+    let network = match req.q("networkmode").unwrap_or_default() {
+        "" | "default" | "bridge" => NetworkMode::Bridge("bridge".into()),
+        "host" => NetworkMode::Host,
+        "none" => NetworkMode::None,
+        other => NetworkMode::Bridge(
+            crate::network::store::find(paths, other)
+                .map_err(|e| ApiError::from(crate::Error::from(e)))?
+                .name,
+        ),
+    };
+    let extra_hosts = req
+        .q("extrahosts")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|h| !h.is_empty())
+        .filter_map(|h| h.split_once(':').or_else(|| h.split_once('=')))
+        .map(|(name, ip)| format!("{ip}\t{name}"))
+        .collect();
+    Ok(Query {
+        tags,
+        dockerfile: req
+            .q("dockerfile")
+            .filter(|d| !d.is_empty())
+            .map(str::to_string),
+        build_args: json_map(req, "buildargs")?,
+        labels: json_map(req, "labels")?,
+        target: req
+            .q("target")
+            .filter(|t| !t.is_empty())
+            .map(str::to_string),
+        network,
+        extra_hosts,
+        quiet: req.q_bool("q"),
+    })
+}
+
+pub fn build(paths: &Paths, conn: &mut Conn, req: &mut Request) -> Handled {
+    let q = query(paths, req)?;
+    crate::container::debris::sweep(paths);
+    let images = ImageStore::new(paths);
+    let loaded = {
+        let mut body = conn.body(req);
+        crate::build::remote::from_stream(
+            &images,
+            &mut body as &mut dyn Read,
+            q.dockerfile.as_deref(),
+        )
+    };
+    let io = |e| ApiError::io("answering", e);
+    conn.start_chunked(200, "application/json").map_err(io)?;
+    let result = loaded.and_then(|(context, dockerfile, dockerfile_name)| {
+        let fetch = |name: &str, always: bool| fetch_image(paths, name, always);
+        let opts = BuildOptions {
+            dockerfile,
+            dockerfile_name,
+            context: &context,
+            tags: q.tags.clone(),
+            build_args: q.build_args.clone(),
+            target: q.target.clone(),
+            no_cache: req.q_bool("nocache"),
+            pull: req.q_bool("pull"),
+            labels: q.labels.clone(),
+            network: q.network.clone(),
+            extra_hosts: q.extra_hosts.clone(),
+            output: if q.quiet {
+                Output::Quiet
+            } else {
+                Output::Plain
+            },
+            limits: StepLimits::default(),
+            fetch_image: &fetch,
+        };
+        with_output_streamed(conn, || crate::build::build(paths, &opts))
+    });
+    match result {
+        Ok(id) => {
+            let _ = conn.json_chunk(&json!({"aux": {"ID": id}}));
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            let _ = conn.json_chunk(&json!({"errorDetail": {"message": msg}, "error": msg}));
+        }
+    }
+    conn.end_chunks().map_err(io)?;
+    Ok(Outcome::Done)
+}
+
+/// The base image, pulled when missing (or always, for `pull=1`).
+fn fetch_image(paths: &Paths, name: &str, always: bool) -> crate::Result<()> {
+    let store = ImageStore::new(paths);
+    if !always && store.index()?.lookup(name).is_ok() {
+        return Ok(());
+    }
+    let r = Reference::parse(name)?;
+    let opts = crate::image::registry::pull::PullOptions {
+        platform: crate::image::oci::Platform::host(),
+        credentials: None,
+    };
+    crate::image::registry::pull::pull(&store, &r, &opts, &|_| {})?;
+    crate::events::image(paths, "pull", &r.familiar(), &r.familiar_name());
+    Ok(())
+}
+
+/// Run `f` with this process's stdout and stderr (the builder's output,
+/// and its RUN steps') going into the answer as `{"stream": ...}`
+/// messages. A thread copies them while `f` runs: forks from `f` (RUN
+/// steps) copy only the calling thread, which owns no lock the copier
+/// holds.
+fn with_output_streamed<T>(
+    conn: &mut Conn,
+    f: impl FnOnce() -> crate::Result<T>,
+) -> crate::Result<T> {
+    use std::io::Write;
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| crate::Error::msg(format!("pipe: {e}")))?;
+    let mut sink = conn
+        .stream
+        .try_clone()
+        .map_err(|e| crate::Error::msg(format!("the connection: {e}")))?;
+    // SAFETY: dup of our own stdout and stderr, kept to restore them.
+    let saved = unsafe { [libc::dup(1), libc::dup(2)] };
+    if saved.iter().any(|&fd| fd < 0) {
+        return Err(crate::Error::msg("dup of stdout failed"));
+    }
+    // SAFETY: both saved descriptors are valid and ours.
+    let saved: Vec<OwnedFd> = saved
+        .iter()
+        .map(|&fd| unsafe { OwnedFd::from_raw_fd(fd) })
+        .collect();
+    // SAFETY: dup2 onto our own standard descriptors.
+    unsafe {
+        libc::dup2(w.as_raw_fd(), 1);
+        libc::dup2(w.as_raw_fd(), 2);
+    }
+    drop(w);
+    let copier = std::thread::spawn(move || {
+        let mut f = std::fs::File::from(r);
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = match f.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            let text = String::from_utf8_lossy(buf.get(..n).unwrap_or_default()).into_owned();
+            let mut line = serde_json::to_vec(&json!({ "stream": text })).unwrap_or_default();
+            line.push(b'\n');
+            let mut frame = format!("{:x}\r\n", line.len()).into_bytes();
+            frame.extend_from_slice(&line);
+            frame.extend_from_slice(b"\r\n");
+            if sink.write_all(&frame).is_err() {
+                // The client went away: drain so the build is not blocked.
+                while matches!(f.read(&mut buf), Ok(n) if n > 0) {}
+                break;
+            }
+        }
+    });
+    let result = f();
+    let _ = std::io::stdout().flush();
+    for (fd, old) in [1, 2].into_iter().zip(&saved) {
+        // SAFETY: restoring our own standard descriptors.
+        unsafe { libc::dup2(old.as_raw_fd(), fd) };
+    }
+    let _ = copier.join();
+    result
+}
