@@ -47,6 +47,10 @@ command -v iptables-legacy >/dev/null || need+=(iptables)
 # (gRPC; tests/cri/api.proto, our subset of CRI v1, compiled at run time).
 /usr/bin/python3 -c 'import grpc, grpc_tools' 2>/dev/null ||
     need+=(python3-grpcio python3-grpc-tools)
+# tests/api_clients.rs: docker-compose 1.29 (Debian's) against the API
+# service, and a venv for PyPI's docker SDK and testcontainers (below).
+command -v docker-compose >/dev/null || need+=(docker-compose)
+/usr/bin/python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
 # tests/local_user.rs: how credentials are created (strace), as whom (setpriv).
 command -v strace >/dev/null || need+=(strace)
 command -v setpriv >/dev/null || need+=(util-linux)
@@ -64,6 +68,13 @@ if [ ${#need[@]} -gt 0 ] || [ -n "$get_docker_json" ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     [ ${#need[@]} -eq 0 ] || apt-get install -y -qq "${need[@]}"
+fi
+# PyPI's docker SDK and testcontainers-python, for tests/api_clients.rs.
+pyenv=target/test-data/pyvenv
+if ! "$pyenv/bin/python" -c 'import docker, testcontainers' 2>/dev/null; then
+    rm -rf "$pyenv"
+    /usr/bin/python3 -m venv "$pyenv"
+    "$pyenv/bin/pip" install -q docker testcontainers
 fi
 if [ -n "$get_docker_json" ]; then
     deb=$(mktemp -d)
