@@ -144,6 +144,10 @@ pub fn build(paths: &Paths, conn: &mut Conn, req: &mut Request) -> Handled {
     match result {
         Ok(id) => {
             let _ = conn.json_chunk(&json!({"aux": {"ID": id}}));
+            if q.quiet {
+                // What docker's client prints for `-q`.
+                let _ = conn.json_chunk(&json!({"stream": format!("{id}\n")}));
+            }
         }
         Err(e) => {
             let msg = e.to_string();
