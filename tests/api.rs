@@ -193,7 +193,34 @@ fn socket_mode_idleness_versions_and_containers_outliving_it() {
     assert!(curl("/v1.12/version").contains("is too old"));
     assert!(curl("/v1.44/version").contains("\"ApiVersion\":\"1.50\""));
     // A container started through the API is kept by its monitor.
-    s.ok(&["run", "-d", "--name", "stays", "busybox", "sleep", "300"]);
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "stays",
+        "busybox",
+        "sh",
+        "-c",
+        "echo up; exec sleep 300",
+    ]);
+    // A follower that goes away ends its worker (else the service would
+    // never be idle below).
+    let mut follower = s
+        .docker_cmd(&["logs", "-f", "stays"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("docker logs -f");
+    {
+        use std::io::BufRead;
+        let out = follower.stdout.take().expect("stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(out)
+            .read_line(&mut line)
+            .expect("read");
+        assert_eq!(line, "up\n");
+    }
+    let _ = follower.kill();
+    let _ = follower.wait();
     // Idle for its --time: the service ends and removes its socket.
     let start = Instant::now();
     let status = loop {
@@ -214,6 +241,62 @@ fn socket_mode_idleness_versions_and_containers_outliving_it() {
     );
     r.run(&["rm", "-f", "stays"]).ok();
     s.stop();
+    // --group: the socket's group, where that group can reach it.
+    let private_dir = r.dir.path().join("private");
+    std::fs::create_dir(&private_dir).expect("mkdir");
+    std::fs::set_permissions(
+        &private_dir,
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .expect("chmod");
+    let private = private_dir.join("g.sock");
+    let o = r.run(&[
+        "system",
+        "service",
+        "--group",
+        "adm",
+        &format!("unix://{}", private.display()),
+    ]);
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("is private"), "{}", o.stderr);
+    let open = tempfile::Builder::new()
+        .prefix("rdock-api-group-")
+        .tempdir()
+        .expect("tempdir");
+    std::fs::set_permissions(
+        open.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
+    let sock = open.path().join("docker.sock");
+    let mut g = r
+        .cmd(&[
+            "system",
+            "service",
+            "--time",
+            "1",
+            "--group",
+            "adm",
+            &format!("unix://{}", sock.display()),
+        ])
+        .spawn()
+        .expect("service --group");
+    let start = Instant::now();
+    while !sock.exists() {
+        assert!(start.elapsed() < Duration::from_secs(10), "no socket");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let adm = nix::unistd::Group::from_name("adm")
+        .expect("getgrnam")
+        .expect("group adm")
+        .gid
+        .as_raw();
+    let meta = std::fs::metadata(&sock).expect("socket");
+    assert_eq!(
+        (meta.mode() & 0o7777, meta.uid(), meta.gid()),
+        (0o660, 0, adm)
+    );
+    assert!(g.wait().expect("wait").success());
     // A live service's socket is not taken over.
     let _a = Service::start(&r, &["--time", "0"]);
     let o = r.run(&[

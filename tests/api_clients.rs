@@ -15,7 +15,9 @@ fn venv_python() -> PathBuf {
 }
 
 fn script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/api").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/api")
+        .join(name)
 }
 
 fn client(s: &Service, program: &Path, args: &[&str]) -> Command {
@@ -31,7 +33,11 @@ fn client(s: &Service, program: &Path, args: &[&str]) -> Command {
 fn check(o: &Output, what: &str) -> String {
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.success(), "{what} failed ({:?}):\n{out}\n{err}", o.status.code());
+    assert!(
+        o.status.success(),
+        "{what} failed ({:?}):\n{out}\n{err}",
+        o.status.code()
+    );
     out
 }
 
@@ -39,24 +45,38 @@ fn check(o: &Output, what: &str) -> String {
 fn python_docker_sdk() {
     let r = Rdock::with_busybox();
     let s = Service::start(&r, &["--time", "0"]);
-    let o = client(&s, &venv_python(), &[script("sdk.py").to_str().unwrap_or_default()])
-        .output()
-        .expect("run the SDK script");
+    let o = client(
+        &s,
+        &venv_python(),
+        &[script("sdk.py").to_str().unwrap_or_default()],
+    )
+    .output()
+    .expect("run the SDK script");
     let out = check(&o, "tests/api/sdk.py");
     assert!(out.contains("SDK OK"), "{out}");
     assert_eq!(r.run(&["ps", "-aq"]).ok(), "");
-    assert_eq!(r.run(&["network", "ls", "-q", "--filter", "name=sdknet"]).ok(), "");
+    assert_eq!(
+        r.run(&["network", "ls", "-q", "--filter", "name=sdknet"])
+            .ok(),
+        ""
+    );
 }
 
 #[test]
 fn testcontainers_python() {
     let r = Rdock::with_busybox();
     let s = Service::start(&r, &["--time", "0"]);
-    let o = client(&s, &venv_python(), &[script("testcontainers_check.py").to_str().unwrap_or_default()])
-        // Ryuk, testcontainers' reaper, is an image from Docker Hub.
-        .env("TESTCONTAINERS_RYUK_DISABLED", "true")
-        .output()
-        .expect("run the testcontainers script");
+    let o = client(
+        &s,
+        &venv_python(),
+        &[script("testcontainers_check.py")
+            .to_str()
+            .unwrap_or_default()],
+    )
+    // Ryuk, testcontainers' reaper, is an image from Docker Hub.
+    .env("TESTCONTAINERS_RYUK_DISABLED", "true")
+    .output()
+    .expect("run the testcontainers script");
     let out = check(&o, "tests/api/testcontainers_check.py");
     assert!(out.contains("TC OK"), "{out}");
     assert_eq!(r.run(&["ps", "-aq"]).ok(), "");
@@ -95,14 +115,26 @@ fn docker_compose_project() {
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     };
-    assert!(logs.contains("db-up") && logs.contains("web-up") && logs.contains("db-resolved"), "{logs}");
-    let out = check(&compose(&["exec", "-T", "db", "cat", "/built", "/data/v"]), "compose exec");
+    assert!(
+        logs.contains("db-up") && logs.contains("web-up") && logs.contains("db-resolved"),
+        "{logs}"
+    );
+    let out = check(
+        &compose(&["exec", "-T", "db", "cat", "/built", "/data/v"]),
+        "compose exec",
+    );
     assert_eq!(out, "built-by-compose\nstored\n");
-    let out = check(&compose(&["run", "--rm", "-T", "web", "echo", "ran"]), "compose run");
+    let out = check(
+        &compose(&["run", "--rm", "-T", "web", "echo", "ran"]),
+        "compose run",
+    );
     assert!(out.contains("ran"), "{out}");
     // The project's objects are rdock's: the CLI sees them.
     let names = r.run(&["ps", "--format", "{{.Names}}"]).ok().to_string();
-    assert!(names.contains("rdk_db_1") && names.contains("rdk_web_1"), "{names}");
+    assert!(
+        names.contains("rdk_db_1") && names.contains("rdk_web_1"),
+        "{names}"
+    );
     assert!(r.run(&["volume", "ls", "-q"]).ok().contains("rdk_data"));
     check(&compose(&["down", "-v"]), "compose down");
     assert_eq!(r.run(&["ps", "-aq"]).ok(), "");

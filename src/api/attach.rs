@@ -321,7 +321,7 @@ pub fn wait(paths: &Paths, conn: &mut Conn, req: &Request, c: &Container) -> Han
 }
 
 /// Whether the client closed its connection (a peeked read of 0 bytes).
-fn hung_up(client: i32) -> bool {
+pub fn hung_up(client: i32) -> bool {
     let mut b = [0u8; 1];
     // SAFETY: a one-byte peek into our buffer, without blocking.
     let n = unsafe {

@@ -335,8 +335,10 @@ fn logs(paths: &Paths, conn: &mut Conn, req: &Request, c: &Container) -> Handled
     )
     .map_err(io)?;
     let store = ContainerStore::new(paths);
-    let mut failed = false;
-    crate::container::log_read::read(&store, c, &q, |e| {
+    let failed = std::cell::Cell::new(false);
+    let client = conn.stream.raw_fd();
+    let gone = || failed.get() || super::attach::hung_up(client);
+    crate::container::log_read::read_until(&store, c, &q, gone, |e| {
         use crate::container::logs::Stream;
         let kind = match e.stream {
             Stream::Stdout if out => 1,
@@ -361,11 +363,11 @@ fn logs(paths: &Paths, conn: &mut Conn, req: &Request, c: &Container) -> Handled
             f.extend_from_slice(&line);
             f
         };
-        if !failed && conn.chunk(&data).is_err() {
-            failed = true;
+        if !failed.get() && conn.chunk(&data).is_err() {
+            failed.set(true);
         }
     })?;
-    if failed {
+    if failed.get() {
         return Ok(Outcome::Close);
     }
     conn.end_chunks().map_err(io)?;

@@ -29,6 +29,18 @@ pub fn read(
     store: &ContainerStore,
     c: &Container,
     q: &LogQuery,
+    emit: impl FnMut(&Entry),
+) -> Result<()> {
+    read_until(store, c, q, || false, emit)
+}
+
+/// `read`, whose following also ends when `stop` says so (the API's
+/// client went away).
+pub fn read_until(
+    store: &ContainerStore,
+    c: &Container,
+    q: &LogQuery,
+    mut stop: impl FnMut() -> bool,
     mut emit: impl FnMut(&Entry),
 ) -> Result<()> {
     let (since, until, tail) = (q.since, q.until, q.tail);
@@ -69,7 +81,7 @@ pub fn read(
     if starts.last().is_none_or(|(f, _)| *f != path) {
         offset = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     }
-    let past_until = || until.is_some_and(|u| Utc::now() > u);
+    let past_until = || until.is_some_and(|u| Utc::now() > u) || stop();
     follow(store, &c.config.id, &path, offset, past_until, |e| {
         if keep(e) {
             emit(e);
