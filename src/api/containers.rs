@@ -19,7 +19,14 @@ pub fn route(
         ("GET", ["containers", "json"]) => list(paths, conn, req),
         ("POST", ["containers", "create"]) => create(paths, conn, req),
         (_, ["containers", id, rest @ ..]) => {
-            let c = store.resolve(id)?;
+            let c = store.resolve(id).map_err(|e| {
+                let mut a = ApiError::from(e);
+                if rest == ["kill"] {
+                    // docker's words for kill name the container first.
+                    a.message = format!("cannot kill container: {id}: {}", a.message);
+                }
+                a
+            })?;
             one(paths, conn, req, method, &c, rest)
         }
         _ => Err(super::not_found_route(method, &segs.join("/"))),

@@ -20,7 +20,7 @@ pub fn route(
     segs: &[&str],
 ) -> Handled {
     match (method, segs) {
-        ("GET", ["images", "json"]) => list(paths, conn),
+        ("GET", ["images", "json"]) => list(paths, conn, req),
         ("POST", ["images", "create"]) => create(paths, conn, req),
         // Names hold slashes: everything between "images" and the action.
         ("GET", ["images", name @ .., "json"]) => {
@@ -69,11 +69,19 @@ fn unix(t: Option<&str>) -> i64 {
         .unwrap_or(0)
 }
 
-fn list(paths: &Paths, conn: &mut Conn) -> Handled {
+fn list(paths: &Paths, conn: &mut Conn, req: &Request) -> Handled {
     let store = ImageStore::new(paths);
-    let idx = store.index()?;
+    let filters = super::containers::filter_strings(req)?;
+    let sel = crate::image::select::select(paths, &filters, &[]).map_err(|e| {
+        let mut a = ApiError::from(e);
+        a.status = 400;
+        a
+    })?;
     let mut out = Vec::new();
-    for img in &idx.images {
+    for img in &sel.images {
+        if !crate::image::select::matches_reference(img, &sel.references) {
+            continue;
+        }
         let labels = store
             .config(img)
             .ok()
@@ -109,7 +117,6 @@ fn list(paths: &Paths, conn: &mut Conn) -> Handled {
             "Size": img.size,
         }));
     }
-    out.sort_by_key(|v| std::cmp::Reverse(v.get("Created").and_then(Value::as_i64).unwrap_or(0)));
     conn.json(200, &Value::Array(out)).map_err(io)?;
     Ok(Outcome::Done)
 }

@@ -1,9 +1,9 @@
 //! `rdock images` / `image ls`.
 
 use super::format::{self, render_rows};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::image::reference::Reference;
-use crate::image::store::{ImageRecord, ImageStore};
+use crate::image::store::ImageRecord;
 use crate::paths::Paths;
 use chrono::{DateTime, Utc};
 use clap::Args;
@@ -48,22 +48,6 @@ const HEADERS: &[(&str, &str)] = &[
     ("UniqueSize", "UNIQUE SIZE"),
     ("VirtualSize", "VIRTUAL SIZE"),
 ];
-
-/// Shell-style glob with `*` and `?`, as docker's reference filter uses.
-pub fn glob(pattern: &str, s: &str) -> bool {
-    fn rec(p: &[u8], s: &[u8]) -> bool {
-        match (p.split_first(), s.split_first()) {
-            (None, None) => true,
-            (Some((b'*', p_rest)), s_split) => {
-                rec(p_rest, s) || s_split.is_some_and(|(c, s_rest)| *c != b'/' && rec(p, s_rest))
-            }
-            (Some((b'?', p_rest)), Some((c, s_rest))) if *c != b'/' => rec(p_rest, s_rest),
-            (Some((a, p_rest)), Some((b, s_rest))) if a == b => rec(p_rest, s_rest),
-            _ => false,
-        }
-    }
-    rec(pattern.as_bytes(), s.as_bytes())
-}
 
 pub(super) struct Row<'a> {
     pub img: &'a ImageRecord,
@@ -112,84 +96,16 @@ pub(super) fn rows_of(img: &ImageRecord) -> Vec<Row<'_>> {
 }
 
 pub fn run(paths: &Paths, a: ImagesArgs) -> Result<i32> {
-    let idx = ImageStore::new(paths).index()?;
-    let mut refs: Vec<String> = a.repository.iter().cloned().collect();
-    let mut dangling: Option<bool> = None;
-    let mut labels: Vec<String> = Vec::new();
-    // before=/since= name images; docker compares creation times.
-    let mut before: Option<DateTime<Utc>> = None;
-    let mut since: Option<DateTime<Utc>> = None;
-    let time_of = |img: &ImageRecord| {
-        img.created
-            .as_deref()
-            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_default()
-    };
-    let created_of = |name: &str| -> Result<DateTime<Utc>> { Ok(time_of(idx.lookup(name)?)) };
-    for f in &a.filter {
-        let (k, v) = f.split_once('=').ok_or_else(|| {
-            Error::msg(format!("bad format of filter (expected name=value): {f}"))
-        })?;
-        match k {
-            "reference" => refs.push(v.to_string()),
-            "dangling" => dangling = Some(matches!(v, "true" | "1")),
-            "label" => labels.push(v.to_string()),
-            "before" => {
-                let t = created_of(v)?;
-                before = Some(before.map_or(t, |b| b.min(t)));
-            }
-            "since" => {
-                let t = created_of(v)?;
-                since = Some(since.map_or(t, |s| s.max(t)));
-            }
-            _ => return Err(Error::msg(format!("invalid filter '{k}'"))),
-        }
-    }
-    let mut images: Vec<&ImageRecord> = idx.images.iter().collect();
-    // Newest first, by time: configs from elsewhere differ in precision
-    // and zone, so their strings do not sort.
-    let when = |r: &ImageRecord| {
-        r.created
-            .as_deref()
-            .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
-    };
-    images.sort_by(|x, y| {
-        when(y)
-            .cmp(&when(x))
-            .then_with(|| y.created.cmp(&x.created))
-    });
-    let store = ImageStore::new(paths);
+    let refs: Vec<String> = a.repository.iter().cloned().collect();
+    let sel = crate::image::select::select(paths, &a.filter, &refs)?;
+    let refs = sel.references;
     let mut rows = Vec::new();
     let now = Utc::now();
-    for img in images {
-        let created = time_of(img);
-        if before.is_some_and(|b| created >= b) || since.is_some_and(|s| created <= s) {
-            continue;
-        }
-        if let Some(d) = dangling {
-            if d != img.names.is_empty() {
-                continue;
-            }
-        }
-        if !labels.is_empty() {
-            let cfg_labels = store
-                .config(img)
-                .ok()
-                .and_then(|c| c.config.labels)
-                .unwrap_or_default();
-            let ok = labels.iter().all(|l| match l.split_once('=') {
-                Some((k, v)) => cfg_labels.get(k).map(|x| x == v).unwrap_or(false),
-                None => cfg_labels.contains_key(l),
-            });
-            if !ok {
-                continue;
-            }
-        }
+    for img in &sel.images {
         for r in rows_of(img) {
             if !refs.is_empty() {
                 let named = format!("{}:{}", r.repo, r.tag);
-                if r.repo == "<none>" || !refs.iter().any(|p| glob(p, &r.repo) || glob(p, &named)) {
+                if r.repo == "<none>" || !refs.iter().any(|p| crate::image::select::glob(p, &r.repo) || crate::image::select::glob(p, &named)) {
                     continue;
                 }
             }

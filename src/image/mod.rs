@@ -9,6 +9,7 @@ pub mod layer;
 pub mod manage;
 pub mod oci;
 pub mod reference;
+pub mod select;
 pub mod registry;
 pub mod store;
 

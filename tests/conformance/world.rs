@@ -120,6 +120,27 @@ impl World {
         )
     }
 
+    /// The docker 28 CLI against rdock's API service on `sock`: the
+    /// client prints, so its words are docker's on both sides.
+    pub fn rdock_api(r: &Rdock, sock: &Path, tmp: &Path, reg: &str) -> World {
+        World::new(
+            "rdock",
+            tmp,
+            format!(
+                "D() {{ {} -H unix://{} \"$@\"; }}",
+                docker_client(),
+                sock.display()
+            ),
+            vec![
+                (
+                    "RDOCK_DAEMON_CONFIG".into(),
+                    r.dir.path().join("daemon.json").display().to_string(),
+                ),
+                ("REG".into(), reg.into()),
+            ],
+        )
+    }
+
     fn new(program: &'static str, tmp: &Path, d: String, mut env: Vec<(String, String)>) -> World {
         let home = tmp.join(".home");
         std::fs::create_dir_all(&home).expect("world home");
