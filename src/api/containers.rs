@@ -331,6 +331,7 @@ fn logs(paths: &Paths, conn: &mut Conn, req: &Request, c: &Container) -> Handled
         follow: req.q_bool("follow"),
     };
     let stamps = req.q_bool("timestamps");
+    let details = req.q_bool("details");
     let tty = c.config.tty;
     conn.start_chunked(
         200,
@@ -352,16 +353,7 @@ fn logs(paths: &Paths, conn: &mut Conn, req: &Request, c: &Container) -> Handled
             Stream::Stderr if err => 2,
             _ => return,
         };
-        let mut line = Vec::new();
-        if stamps {
-            line.extend_from_slice(
-                e.time
-                    .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
-                    .as_bytes(),
-            );
-            line.push(b' ');
-        }
-        line.extend_from_slice(e.log.as_bytes());
+        let line = e.render(stamps, details);
         let data = if tty {
             line
         } else {

@@ -5,7 +5,7 @@ use crate::container::logs::{Entry, Stream};
 use crate::container::store::ContainerStore;
 use crate::error::{Error, Result};
 use crate::paths::Paths;
-use chrono::{SecondsFormat, Utc};
+use chrono::Utc;
 use clap::Args;
 use std::io::Write;
 
@@ -32,40 +32,8 @@ pub struct LogsArgs {
     pub container: String,
 }
 
-/// Go's url.QueryEscape, which docker applies to `--details` attributes.
-fn query_escape(s: &str, out: &mut Vec<u8>) {
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b),
-            b' ' => out.push(b'+'),
-            _ => out.extend_from_slice(format!("%{b:02X}").as_bytes()),
-        }
-    }
-}
-
 fn print(e: &Entry, a: &LogsArgs) {
-    let mut line = Vec::new();
-    if a.timestamps {
-        line.extend_from_slice(
-            e.time
-                .to_rfc3339_opts(SecondsFormat::Nanos, true)
-                .as_bytes(),
-        );
-        line.push(b' ');
-    }
-    if a.details {
-        // docker: "k=v,k2=v2 " sorted by key; a lone space when none.
-        for (i, (k, v)) in e.attrs.iter().enumerate() {
-            if i > 0 {
-                line.push(b',');
-            }
-            query_escape(k, &mut line);
-            line.push(b'=');
-            query_escape(v, &mut line);
-        }
-        line.push(b' ');
-    }
-    line.extend_from_slice(e.log.as_bytes());
+    let line = e.render(a.timestamps, a.details);
     let _ = match e.stream {
         // `logs -f | head` ends when head does.
         Stream::Stdout => crate::util::QuietStdout.write_all(&line),

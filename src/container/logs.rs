@@ -46,6 +46,47 @@ pub struct Entry {
     pub attrs: std::collections::BTreeMap<String, String>,
 }
 
+/// Go's url.QueryEscape, which docker applies to `--details` attributes.
+fn query_escape(s: &str, out: &mut Vec<u8>) {
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b),
+            b' ' => out.push(b'+'),
+            _ => out.extend_from_slice(format!("%{b:02X}").as_bytes()),
+        }
+    }
+}
+
+impl Entry {
+    /// The line as docker's engine sends it for `logs`: with `timestamps`
+    /// the time first; with `details` the attributes, "k=v,k2=v2 " sorted
+    /// by key (a lone space when none).
+    pub fn render(&self, timestamps: bool, details: bool) -> Vec<u8> {
+        let mut line = Vec::new();
+        if timestamps {
+            line.extend_from_slice(
+                self.time
+                    .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+                    .as_bytes(),
+            );
+            line.push(b' ');
+        }
+        if details {
+            for (i, (k, v)) in self.attrs.iter().enumerate() {
+                if i > 0 {
+                    line.push(b',');
+                }
+                query_escape(k, &mut line);
+                line.push(b'=');
+                query_escape(v, &mut line);
+            }
+            line.push(b' ');
+        }
+        line.extend_from_slice(self.log.as_bytes());
+        line
+    }
+}
+
 pub fn log_path(dir: &Path, id: &str) -> PathBuf {
     dir.join(format!("{id}-json.log"))
 }
