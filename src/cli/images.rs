@@ -168,18 +168,3 @@ fn id_cell(id: &str, no_trunc: bool) -> String {
         format::truncate_id(id).to_string()
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::glob;
-
-    #[test]
-    fn glob_matches_like_docker_reference_filter() {
-        assert!(glob("busy*", "busybox"));
-        assert!(glob("busybox:1.*", "busybox:1.36"));
-        assert!(!glob("busy*", "library/busybox"));
-        assert!(glob("*/app", "user/app"));
-        assert!(glob("b?sybox", "busybox"));
-        assert!(!glob("box", "busybox"));
-    }
-}

@@ -125,3 +125,18 @@ pub fn select(paths: &Paths, filters: &[String], refs: &[String]) -> Result<Sele
         references: refs,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::glob;
+
+    #[test]
+    fn glob_matches_like_docker_reference_filter() {
+        assert!(glob("busy*", "busybox"));
+        assert!(glob("busybox:1.*", "busybox:1.36"));
+        assert!(!glob("busy*", "library/busybox"));
+        assert!(glob("*/app", "user/app"));
+        assert!(glob("b?sybox", "busybox"));
+        assert!(!glob("box", "busybox"));
+    }
+}
