@@ -395,10 +395,11 @@ fn run_once(
     let mut code: Option<i32> = None;
     // Not zeroed: only the pages reads actually fill become resident.
     let mut buf: Vec<u8> = Vec::with_capacity(32 * 1024);
-    if shed {
-        // Last, once everything the loop needs is allocated.
-        shed_inherited_memory();
-    }
+    // Shed once the container has run a second: a short-lived one (an
+    // API client's `run --rm`) is reaped and told sooner, and only a
+    // container that stays pays for the smaps walk.
+    let mut shed_pending = shed;
+    let started = std::time::Instant::now();
     loop {
         if code.is_none() {
             code = try_reap(pid);
@@ -434,11 +435,24 @@ fn run_once(
         let pfds = all.get_mut(..npfds).unwrap_or_default();
         // After the exit, what is left in the pipes is read, then we stop
         // (a process that escaped the pid namespace cannot hold us forever).
-        let timeout = if code.is_some() { 1000 } else { -1 };
+        let shed_in = 1000i32.saturating_sub(started.elapsed().as_millis().min(1000) as i32);
+        let timeout = match (code.is_some(), shed_pending) {
+            (true, _) => 1000,
+            (false, true) => shed_in,
+            (false, false) => -1,
+        };
         // SAFETY: a valid array of pollfd of the given length.
         let n = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout) };
         if n == 0 && code.is_some() {
             break;
+        }
+        if shed_pending && started.elapsed().as_millis() >= 1000 {
+            // Everything the loop needs is allocated by now.
+            shed_inherited_memory();
+            shed_pending = false;
+        }
+        if n == 0 {
+            continue;
         }
         if n < 0 {
             continue;
