@@ -115,6 +115,7 @@ fn one(
             Ok(Outcome::Done)
         }
         ("GET", ["logs"]) => logs(paths, conn, req, c),
+        ("HEAD" | "GET" | "PUT", ["archive"]) => super::archive::route(paths, conn, req, method, c),
         ("POST", ["rename"]) => {
             ops::rename(paths, c, req.q("name").unwrap_or_default())?;
             done(conn)

@@ -5,6 +5,7 @@
 //! library's blocking code (see `http.rs` for why not an async runtime).
 //! Containers it starts are kept by their own monitors and outlive it.
 
+pub mod archive;
 pub mod attach;
 pub mod containers;
 pub mod create;
