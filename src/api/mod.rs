@@ -7,6 +7,7 @@
 
 pub mod archive;
 pub mod attach;
+pub mod container_ops;
 pub mod containers;
 pub mod create;
 pub mod exec;
@@ -168,6 +169,7 @@ fn dispatch(paths: &Paths, conn: &mut Conn, req: &mut Request) -> Handled {
         "containers" => containers::route(paths, conn, req, &method, &segs),
         "images" => images::route(paths, conn, req, &method, &segs),
         "exec" => exec::route(paths, conn, req, &method, &segs),
+        "commit" if method == "POST" => container_ops::commit(paths, conn, req),
         _ => Err(not_found_route(&method, path)),
     }
 }
