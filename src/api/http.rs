@@ -329,6 +329,17 @@ impl Conn {
         self.stream.write_all(head.as_bytes())
     }
 
+    /// Start an answer whose body runs until the connection closes (for
+    /// a writer that needs the socket itself, as a `File`).
+    pub fn start_until_close(&mut self, status: u16, content_type: &str) -> io::Result<()> {
+        let mut head = status_line(status);
+        head.push_str(&common_headers());
+        head.push_str(&format!(
+            "Content-Type: {content_type}\r\nConnection: close\r\n\r\n"
+        ));
+        self.stream.write_all(head.as_bytes())
+    }
+
     pub fn chunk(&mut self, data: &[u8]) -> io::Result<()> {
         if data.is_empty() {
             return Ok(());

@@ -12,6 +12,7 @@ pub mod containers;
 pub mod create;
 pub mod exec;
 pub mod http;
+pub mod image_archive;
 pub mod images;
 pub mod server;
 pub mod system;
