@@ -44,7 +44,7 @@ fn client_name<'a>(req: &'a Request, c: &'a Container) -> &'a str {
 fn path_param(req: &Request) -> Result<&str, ApiError> {
     req.q("path")
         .filter(|p| !p.is_empty())
-        .ok_or_else(|| ApiError::bad_request("bad parameter: path cannot be empty"))
+        .ok_or_else(|| ApiError::bad_request("bad parameter: pathcannot be empty"))
 }
 
 fn stat_header(st: &PathStat) -> String {

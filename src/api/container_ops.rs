@@ -166,13 +166,17 @@ fn go_now() -> String {
 const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
 fn cpu_json(s: Option<&Sample>) -> Value {
-    let (total, system, online) = s.filter(|s| s.running).map_or((0, 0, 0), |s| {
-        (s.cpu_ns, s.host.system_ns, s.host.online_cpus)
-    });
+    let Some(s) = s.filter(|s| s.running) else {
+        // Go's omitempty leaves the zero counters out.
+        return json!({
+            "cpu_usage": {"total_usage": 0, "usage_in_kernelmode": 0, "usage_in_usermode": 0},
+            "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0},
+        });
+    };
     json!({
-        "cpu_usage": {"total_usage": total, "usage_in_kernelmode": 0, "usage_in_usermode": 0},
-        "system_cpu_usage": system,
-        "online_cpus": online,
+        "cpu_usage": {"total_usage": s.cpu_ns, "usage_in_kernelmode": 0, "usage_in_usermode": 0},
+        "system_cpu_usage": s.host.system_ns,
+        "online_cpus": s.host.online_cpus,
         "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0},
     })
 }
@@ -208,7 +212,9 @@ fn stats_json(c: &Container, prev: Option<(&Sample, &str)>, cur: &Sample, read: 
             "limit": u.mem_limit,
         }) } else { json!({}) },
     });
-    let net = cur.running && c.config.network != crate::container::config::NetworkMode::Host;
+    // No interfaces of its own (host) or none but lo: docker lists none.
+    use crate::container::config::NetworkMode;
+    let net = cur.running && !matches!(c.config.network, NetworkMode::Host | NetworkMode::None);
     if let (true, Some(o)) = (net, v.as_object_mut()) {
         o.insert(
             "networks".into(),
