@@ -122,6 +122,12 @@ fn one(
             Ok(Outcome::Done)
         }
         ("GET", ["logs"]) => logs(paths, conn, req, c),
+        ("HEAD" | "GET" | "PUT", ["archive"]) => super::archive::route(paths, conn, req, method, c),
+        ("GET", ["export"]) => super::container_ops::export(paths, conn, c),
+        ("GET", ["changes"]) => super::container_ops::changes(paths, conn, c),
+        ("GET", ["top"]) => super::container_ops::top(conn, req, c),
+        ("GET", ["stats"]) => super::container_ops::stats(paths, conn, req, c),
+        ("POST", ["update"]) => super::container_ops::update(paths, conn, req, c),
         ("POST", ["rename"]) => {
             ops::rename(paths, c, req.q("name").unwrap_or_default())?;
             done(conn)

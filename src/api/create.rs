@@ -172,12 +172,12 @@ fn host_config(o: &mut CreateOptions, hc: &Value) -> Result<(), ApiError> {
                 .map_err(|e| bad(crate::Error::from(e)))?,
         );
     }
-    resources(o, hc);
+    resources(&mut o.resources, hc);
     Ok(())
 }
 
-fn resources(o: &mut CreateOptions, hc: &Value) {
-    let r = &mut o.resources;
+/// HostConfig's (or an update's) resources.
+pub fn resources(r: &mut crate::runtime::resources::Resources, hc: &Value) {
     r.memory = int(hc, "Memory");
     r.memory_swap = int(hc, "MemorySwap");
     r.memory_reservation = int(hc, "MemoryReservation");

@@ -268,8 +268,20 @@ impl Conn {
 
     /// A whole answer.
     pub fn respond(&mut self, status: u16, content_type: &str, body: &[u8]) -> io::Result<()> {
+        self.respond_with(status, content_type, &[], body)
+    }
+
+    /// A whole answer with headers of its own.
+    pub fn respond_with(
+        &mut self,
+        status: u16,
+        content_type: &str,
+        extra: &[(&str, &str)],
+        body: &[u8],
+    ) -> io::Result<()> {
         let mut head = status_line(status);
         head.push_str(&common_headers());
+        head.push_str(&extra_headers(extra));
         if !content_type.is_empty() {
             head.push_str(&format!("Content-Type: {content_type}\r\n"));
         }
@@ -298,10 +310,32 @@ impl Conn {
 
     /// Start a streamed answer; write with `chunk`, end with `end_chunks`.
     pub fn start_chunked(&mut self, status: u16, content_type: &str) -> io::Result<()> {
+        self.start_chunked_with(status, content_type, &[])
+    }
+
+    /// A streamed answer with headers of its own.
+    pub fn start_chunked_with(
+        &mut self,
+        status: u16,
+        content_type: &str,
+        extra: &[(&str, &str)],
+    ) -> io::Result<()> {
+        let mut head = status_line(status);
+        head.push_str(&common_headers());
+        head.push_str(&extra_headers(extra));
+        head.push_str(&format!(
+            "Content-Type: {content_type}\r\nTransfer-Encoding: chunked\r\n\r\n"
+        ));
+        self.stream.write_all(head.as_bytes())
+    }
+
+    /// Start an answer whose body runs until the connection closes (for
+    /// a writer that needs the socket itself, as a `File`).
+    pub fn start_until_close(&mut self, status: u16, content_type: &str) -> io::Result<()> {
         let mut head = status_line(status);
         head.push_str(&common_headers());
         head.push_str(&format!(
-            "Content-Type: {content_type}\r\nTransfer-Encoding: chunked\r\n\r\n"
+            "Content-Type: {content_type}\r\nConnection: close\r\n\r\n"
         ));
         self.stream.write_all(head.as_bytes())
     }
@@ -342,6 +376,20 @@ impl Conn {
             )
         };
         self.stream.write_all(head.as_bytes())
+    }
+}
+
+/// A streamed answer's body as a `Write`: each write one chunk (wrap it
+/// in a `BufWriter`). Call `Conn::end_chunks` after.
+pub struct ChunkWriter<'a>(pub &'a mut Conn);
+
+impl Write for ChunkWriter<'_> {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.0.chunk(b)?;
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
@@ -479,6 +527,10 @@ fn status_line(status: u16) -> String {
         _ => "Status",
     };
     format!("HTTP/1.1 {status} {reason}\r\n")
+}
+
+fn extra_headers(extra: &[(&str, &str)]) -> String {
+    extra.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect()
 }
 
 /// What docker's daemon puts on every answer.

@@ -22,6 +22,14 @@ pub fn route(
     match (method, segs) {
         ("GET", ["images", "json"]) => list(paths, conn, req),
         ("POST", ["images", "create"]) => create(paths, conn, req),
+        ("GET", ["images", "get"]) => super::image_archive::save(paths, conn, req, None),
+        ("POST", ["images", "load"]) => super::image_archive::load(paths, conn, req),
+        ("GET", ["images", name @ .., "get"]) if !name.is_empty() => {
+            super::image_archive::save(paths, conn, req, Some(&name.join("/")))
+        }
+        ("GET", ["images", name @ .., "history"]) if !name.is_empty() => {
+            super::image_archive::history(paths, conn, &name.join("/"))
+        }
         // Names hold slashes: everything between "images" and the action.
         ("GET", ["images", name @ .., "json"]) => {
             let store = ImageStore::new(paths);

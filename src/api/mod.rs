@@ -5,12 +5,15 @@
 //! library's blocking code (see `http.rs` for why not an async runtime).
 //! Containers it starts are kept by their own monitors and outlive it.
 
+pub mod archive;
 pub mod attach;
 pub mod build;
+pub mod container_ops;
 pub mod containers;
 pub mod create;
 pub mod exec;
 pub mod http;
+pub mod image_archive;
 pub mod images;
 pub mod server;
 pub mod system;
@@ -169,6 +172,7 @@ fn dispatch(paths: &Paths, conn: &mut Conn, req: &mut Request) -> Handled {
         "images" => images::route(paths, conn, req, &method, &segs),
         "exec" => exec::route(paths, conn, req, &method, &segs),
         "build" if method == "POST" => build::build(paths, conn, req),
+        "commit" if method == "POST" => container_ops::commit(paths, conn, req),
         _ => Err(not_found_route(&method, path)),
     }
 }

@@ -5,7 +5,7 @@ use super::format::{human_size, render_rows, since, truncate_id};
 use crate::error::Result;
 use crate::image::store::ImageStore;
 use crate::paths::Paths;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use clap::Args;
 use serde_json::json;
 
@@ -44,52 +44,28 @@ pub fn run(paths: &Paths, a: HistoryArgs) -> Result<i32> {
     let store = ImageStore::new(paths);
     let idx = store.index()?;
     let img = idx.lookup(&a.image)?;
-    let cfg = store.config(img)?;
-    // Non-empty history entries made the layers, in order.
-    let mut sizes = img
-        .layers
-        .iter()
-        .map(|l| store.layer_info(l).map(|i| i.size).unwrap_or(0));
-    let mut rows = Vec::new();
     let now = Utc::now();
-    let newest = cfg.history.len().checked_sub(1);
-    for (i, h) in cfg.history.iter().enumerate() {
-        let size = if h.empty_layer {
-            0
-        } else {
-            sizes.next().unwrap_or(0)
+    let mut rows = Vec::new();
+    for h in crate::image::history::history(&store, img)? {
+        let id = match h.id {
+            Some(id) if a.no_trunc => id,
+            Some(id) => truncate_id(&id).to_string(),
+            None => "<missing>".to_string(),
         };
-        // Only the newest entry is this image; the ones below have no
-        // image of their own here (docker's <missing>).
-        let id = if Some(i) == newest {
-            if a.no_trunc {
-                img.id.clone()
-            } else {
-                truncate_id(&img.id).to_string()
-            }
-        } else {
-            "<missing>".to_string()
-        };
-        let created = h
-            .created
-            .as_deref()
-            .and_then(|c| DateTime::parse_from_rfc3339(c).ok())
-            .map(|t| t.with_timezone(&Utc));
-        let created_by = h.created_by.clone().unwrap_or_default().replace('\t', " ");
+        let created_by = h.created_by.replace('\t', " ");
         rows.push(json!({
             "ID": id,
-            "CreatedSince": match created {
+            "CreatedSince": match h.created {
                 Some(t) if a.human => since(t, now),
                 Some(t) => t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 None => "N/A".to_string(),
             },
-            "CreatedAt": created.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).unwrap_or_default(),
+            "CreatedAt": h.created.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).unwrap_or_default(),
             "CreatedBy": if a.no_trunc { created_by } else { ellipsis(&created_by, 45) },
-            "Size": if a.human { human_size(size) } else { size.to_string() },
-            "Comment": h.comment.clone().unwrap_or_default(),
+            "Size": if a.human { human_size(h.size) } else { h.size.to_string() },
+            "Comment": h.comment,
         }));
     }
-    rows.reverse();
     if a.quiet {
         for r in &rows {
             println!("{}", r["ID"].as_str().unwrap_or_default());

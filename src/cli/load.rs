@@ -29,7 +29,7 @@ pub struct LoadArgs {
 
 /// Standard input: a regular file at its start (`< image.tar`) is read by
 /// offsets like `-i`, anything else as a stream.
-fn stdin_input() -> Result<Input> {
+fn stdin_input() -> Result<Input<'static>> {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
         return Err(Error::msg("requested load from stdin, but stdin is empty"));

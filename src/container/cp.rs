@@ -12,6 +12,7 @@
 //! and its daemon's `containerArchivePath` / `containerExtractToDir`)
 //! to decide what is copied, where, and under which name.
 
+pub mod daemon;
 pub(crate) mod entry;
 pub(crate) mod extract;
 pub(crate) mod resolve;
@@ -704,23 +705,10 @@ pub fn copy_in(
                     "{container}:{dst}"
                 )));
             }
-            let f = extraction_dir(&fs, &dst_info.path, container)?;
-            let base = f
-                .open(OFlag::O_PATH | OFlag::O_DIRECTORY)
-                .map_err(entry::sys(format!("open {}", f.path)))?;
-            let mut counting = CountingReader {
-                inner: r,
-                n: 0,
-                report: progress,
-            };
-            let mut x = Extractor::new(base, f.path.clone(), Side::Container, owner)?;
-            {
-                let mut input = decompress(BufReader::with_capacity(64 * 1024, &mut counting))?;
-                entry::read_tar(&mut input, &mut x)?;
-            }
-            let warnings = x.finish()?;
+            let (bytes, warnings) =
+                extract_stream(&fs, &dst_info.path, container, r, owner, progress)?;
             Ok(Copied {
-                bytes: counting.n,
+                bytes,
                 dest,
                 warnings,
             })
@@ -749,6 +737,35 @@ pub fn copy_in(
             })
         }
     }
+}
+
+/// The daemon's `containerExtractToDir`: a tar stream (plain or
+/// compressed) extracted into the directory `dir` names in the container.
+/// Returns the bytes read and the things skipped.
+fn extract_stream(
+    fs: &ContainerFs,
+    dir: &str,
+    container: &str,
+    r: &mut dyn Read,
+    owner: Owner,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(u64, Vec<String>), CpError> {
+    let f = extraction_dir(fs, dir, container)?;
+    let base = f
+        .open(OFlag::O_PATH | OFlag::O_DIRECTORY)
+        .map_err(entry::sys(format!("open {}", f.path)))?;
+    let mut counting = CountingReader {
+        inner: r,
+        n: 0,
+        report: progress,
+    };
+    let mut x = Extractor::new(base, f.path.clone(), Side::Container, owner)?;
+    {
+        let mut input = decompress(BufReader::with_capacity(64 * 1024, &mut counting))?;
+        entry::read_tar(&mut input, &mut x)?;
+    }
+    let warnings = x.finish()?;
+    Ok((counting.n, warnings))
 }
 
 struct CountingWriter<'a> {

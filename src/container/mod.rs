@@ -25,6 +25,7 @@ pub mod session;
 pub mod state;
 pub mod stats;
 pub mod store;
+pub mod top;
 pub mod tty;
 
 #[derive(Debug, Error)]

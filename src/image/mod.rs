@@ -3,6 +3,7 @@
 
 pub mod archive;
 pub mod config;
+pub mod history;
 pub mod import;
 pub mod inspect;
 pub mod layer;

@@ -72,7 +72,8 @@ pub fn ps(root: &Path, a: &PsArgs) -> Result<i32, OciError> {
             a.format
         )));
     }
-    let out = crate::cli::top::host_ps(&a.ps_args).map_err(|e| OciError::io("running ps", e))?;
+    let out =
+        crate::container::top::host_ps(&a.ps_args).map_err(|e| OciError::io("running ps", e))?;
     let text = String::from_utf8_lossy(&out.stdout);
     let mut lines = text.lines();
     let Some(header) = lines.next() else {

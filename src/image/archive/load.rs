@@ -38,9 +38,9 @@ pub struct LoadOptions {
 }
 
 /// Where the archive comes from.
-pub enum Input {
+pub enum Input<'a> {
     File(File),
-    Stream(Box<dyn Read>),
+    Stream(Box<dyn Read + 'a>),
 }
 
 #[derive(Deserialize)]
@@ -530,7 +530,7 @@ fn stage_all(
 
 /// Open the input: a plain archive file is read by offsets; a gzip or
 /// zstd archive, or a pipe, as a stream.
-fn catalogue(store: &ImageStore, input: Input, progress: Option<Progress>) -> Result<Catalog> {
+fn catalogue(store: &ImageStore, input: Input<'_>, progress: Option<Progress>) -> Result<Catalog> {
     let io_err = |e| ArchiveError::io("reading the archive", e);
     match input {
         Input::File(f) => {
@@ -572,7 +572,7 @@ fn catalogue(store: &ImageStore, input: Input, progress: Option<Progress>) -> Re
 /// output lines.
 pub fn load(
     store: &ImageStore,
-    input: Input,
+    input: Input<'_>,
     opts: &LoadOptions,
     progress: Option<Progress>,
 ) -> Result<Vec<String>> {
