@@ -19,15 +19,17 @@ pub fn route(
         ("GET", ["containers", "json"]) => list(paths, conn, req),
         ("POST", ["containers", "create"]) => create(paths, conn, req),
         (_, ["containers", id, rest @ ..]) => {
-            let c = store.resolve(id).map_err(|e| {
-                let mut a = ApiError::from(e);
+            let res = store
+                .resolve(id)
+                .map_err(ApiError::from)
+                .and_then(|c| one(paths, conn, req, method, &c, rest));
+            // docker's words for kill name the container as asked, first.
+            res.map_err(|mut a| {
                 if rest == ["kill"] {
-                    // docker's words for kill name the container first.
                     a.message = format!("cannot kill container: {id}: {}", a.message);
                 }
                 a
-            })?;
-            one(paths, conn, req, method, &c, rest)
+            })
         }
         _ => Err(super::not_found_route(method, &segs.join("/"))),
     }
@@ -99,10 +101,7 @@ fn one(
             if !c.state.is_alive() {
                 return Err(ApiError::new(
                     409,
-                    format!(
-                        "cannot kill container: {}: container {} is not running",
-                        c.config.name, c.config.id
-                    ),
+                    format!("container {} is not running", c.config.id),
                 ));
             }
             ops::kill(

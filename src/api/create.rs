@@ -91,6 +91,11 @@ pub fn options(body: &Value, name: &str) -> Result<CreateOptions, ApiError> {
 }
 
 fn host_config(o: &mut CreateOptions, hc: &Value) -> Result<(), ApiError> {
+    if let Some(iso) = string(hc, "Isolation").filter(|i| i != "default") {
+        return Err(bad(format!(
+            "invalid isolation ({iso}): linux only supports 'default'"
+        )));
+    }
     o.auto_remove = flag(hc, "AutoRemove");
     o.privileged = flag(hc, "Privileged");
     o.readonly = flag(hc, "ReadonlyRootfs");

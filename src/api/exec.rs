@@ -123,6 +123,14 @@ pub fn create(paths: &Paths, conn: &mut Conn, req: &mut Request, c: &Container) 
         chan::parse_detach_keys(&keys)
             .map_err(|_| ApiError::bad_request(format!("Invalid escape keys ({keys}) provided")))?;
     }
+    // docker's engine looks the user up when the exec is made.
+    let user = s("User");
+    if !user.is_empty() {
+        let root = std::path::PathBuf::from(format!("/proc/{}/root", c.state.pid));
+        if let Err(e) = crate::runtime::user::resolve(&user, &root) {
+            return Err(ApiError::bad_request(e.to_string()));
+        }
+    }
     let store = ContainerStore::new(paths);
     sweep(paths, &store);
     crate::util::mkdirs_private(&dir(paths))
@@ -132,7 +140,7 @@ pub fn create(paths: &Paths, conn: &mut Conn, req: &mut Request, c: &Container) 
         container: c.config.id.clone(),
         cmd,
         env: strs("Env"),
-        user: s("User"),
+        user,
         workdir: s("WorkingDir"),
         tty: b("Tty"),
         stdin: b("AttachStdin"),

@@ -79,7 +79,9 @@ pub fn save(paths: &Paths, conn: &mut Conn, req: &Request, name: Option<&str>) -
     {
         let idx = store.index()?;
         for n in &names {
-            idx.lookup(n)?;
+            // docker names the image as it was asked for.
+            idx.lookup(n)
+                .map_err(|_| ApiError::not_found(format!("No such image: {n}")))?;
         }
     }
     conn.start_until_close(200, "application/x-tar")

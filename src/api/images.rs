@@ -104,14 +104,20 @@ fn list(paths: &Paths, conn: &mut Conn, req: &Request) -> Handled {
                 Some(format!("{}@{d}", r.familiar_name()))
             })
             .collect();
+        // With a reference filter, docker lists only the names it matched.
         let tags: Vec<String> = img
             .names
             .iter()
-            .map(|n| {
-                Reference::parse(n)
-                    .map(|r| r.familiar())
-                    .unwrap_or_else(|_| n.clone())
+            .filter_map(|n| Reference::parse(n).ok())
+            .filter(|r| {
+                let repo = r.familiar_name();
+                let named = format!("{repo}:{}", r.tag_str());
+                sel.references.is_empty()
+                    || sel.references.iter().any(|p| {
+                        crate::image::select::glob(p, &repo) || crate::image::select::glob(p, &named)
+                    })
             })
+            .map(|r| r.familiar())
             .collect();
         out.push(json!({
             "Containers": -1,
@@ -132,11 +138,12 @@ fn list(paths: &Paths, conn: &mut Conn, req: &Request) -> Handled {
 /// `POST /images/create?fromImage=NAME&tag=TAG`: a pull, its progress as
 /// docker's JSON messages. (`fromSrc`, an import, is not served yet.)
 fn create(paths: &Paths, conn: &mut Conn, req: &mut Request) -> Handled {
+    if let Some(src) = req.q("fromSrc").filter(|s| !s.is_empty()) {
+        let src = src.to_string();
+        return import(paths, conn, req, &src);
+    }
     let Some(from) = req.q("fromImage").filter(|s| !s.is_empty()) else {
-        return Err(ApiError::new(
-            501,
-            "importing through the API (fromSrc) is not supported by rdock yet",
-        ));
+        return Err(ApiError::bad_request("fromImage or fromSrc is required"));
     };
     let tag = req.q("tag").unwrap_or_default();
     let name = match (tag.is_empty(), tag.starts_with("sha256:")) {
@@ -274,6 +281,41 @@ fn push(paths: &Paths, conn: &mut Conn, req: &Request, name: &str) -> Handled {
             let _ = conn.json_chunk(&json!({"errorDetail": {"message": msg}, "error": msg}));
         }
     }
+    conn.end_chunks().map_err(io)?;
+    Ok(Outcome::Done)
+}
+
+/// `POST /images/create?fromSrc=-&repo=&tag=&message=&changes=`: the body
+/// is the tar to import (docker's `import`).
+fn import(paths: &Paths, conn: &mut Conn, req: &mut Request, src: &str) -> Handled {
+    if src != "-" {
+        return Err(ApiError::bad_request(
+            "importing from a URL is not supported by rdock yet",
+        ));
+    }
+    let repo = req.q("repo").unwrap_or_default().to_string();
+    let tag = req.q("tag").unwrap_or_default().to_string();
+    let name = match (repo.is_empty(), tag.is_empty()) {
+        (true, _) => None,
+        (false, true) => Some(Reference::parse(&repo).map_err(crate::Error::from)?),
+        (false, false) => Some(Reference::parse(&format!("{repo}:{tag}")).map_err(crate::Error::from)?),
+    };
+    let changes: Vec<String> = req
+        .query
+        .iter()
+        .filter(|(k, v)| k == "changes" && !v.is_empty())
+        .map(|(_, v)| v.clone())
+        .collect();
+    let message = req.q("message").filter(|m| !m.is_empty()).map(str::to_string);
+    crate::container::debris::sweep(paths);
+    let store = ImageStore::new(paths);
+    let id = {
+        let body = conn.body(req);
+        crate::image::import::import(&store, body, &changes, message.as_deref(), name.as_ref())?
+    };
+    crate::events::image(paths, "import", &id, &id);
+    conn.start_chunked(200, "application/json").map_err(io)?;
+    conn.json_chunk(&json!({ "status": id })).map_err(io)?;
     conn.end_chunks().map_err(io)?;
     Ok(Outcome::Done)
 }

@@ -163,7 +163,10 @@ fn dispatch(paths: &Paths, conn: &mut Conn, req: &mut Request) -> Handled {
     check_version(version)?;
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
     let method = req.method.clone();
-    debug!("api: {method} {full}");
+    // The query's names only: its values may be long (build args) or
+    // private.
+    let keys: Vec<&str> = req.query.iter().map(|(k, _)| k.as_str()).collect();
+    debug!("api: {method} {full} {keys:?}");
     match segs.first().copied().unwrap_or("") {
         "_ping" | "version" | "info" | "events" | "system" | "auth" => {
             system::route(paths, conn, req, &method, &segs)
