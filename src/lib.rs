@@ -65,6 +65,7 @@ pub mod events;
 pub mod image;
 pub mod network;
 pub mod paths;
+pub mod prune;
 pub mod runtime;
 pub mod util;
 pub mod volume;

@@ -457,7 +457,7 @@ fn df_verbose(u: &Usage, a: &DfArgs) -> Result<i32> {
 fn prune(paths: &Paths, a: PruneArgs) -> Result<i32> {
     // What killed commands left (docs/architecture.md, crash safety).
     crate::container::debris::sweep(paths);
-    let filter = super::prune::PruneFilter::parse(&a.filter, &["until", "label", "label!"])?;
+    let filter = super::prune::PruneFilter::parse(&a.filter, crate::prune::KEYS)?;
     let mut warning = String::from(
         "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n",
     );
@@ -477,7 +477,7 @@ fn prune(paths: &Paths, a: PruneArgs) -> Result<i32> {
     print!("{containers}");
     print!("{}", super::network::prune_networks(paths, &filter));
     let (vols, vol_size) = if a.volumes {
-        super::volume::prune_volumes(paths, false, &[], &[])?
+        super::volume::prune_volumes(paths, &Default::default())?
     } else {
         (String::new(), 0)
     };

@@ -7,6 +7,7 @@ pub mod human;
 pub mod json_order;
 pub mod log;
 pub mod path;
+pub mod timearg;
 mod stdout;
 
 pub use files::*;
