@@ -67,6 +67,7 @@ pub mod network;
 pub mod paths;
 pub mod prune;
 pub mod runtime;
+pub mod usage;
 pub mod util;
 pub mod volume;
 
