@@ -193,7 +193,10 @@ pub fn networks(paths: &Paths, filter: &PruneFilter) -> Vec<String> {
 
 /// Remove the unused volumes `filter` selects (anonymous ones only unless
 /// it says `all`): their names and bytes.
-pub fn volumes(paths: &Paths, filter: &crate::volume::select::PruneFilters) -> Result<Pruned<String>> {
+pub fn volumes(
+    paths: &Paths,
+    filter: &crate::volume::select::PruneFilters,
+) -> Result<Pruned<String>> {
     use crate::volume::{VolumeError, VolumeStore};
     let store = VolumeStore::new(paths);
     let _lock = store.lock()?;

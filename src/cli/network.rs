@@ -1,9 +1,9 @@
 //! `network create|ls|inspect|rm|prune|connect|disconnect`, as docker's.
 
 use super::format::{render_rows, truncate_id};
+use crate::container::networks as netobj;
 use crate::container::store::ContainerStore;
 use crate::error::{Error, Result};
-use crate::container::networks as netobj;
 use crate::network::bridge::NetworkDef;
 use crate::network::store::PREDEFINED;
 use crate::paths::Paths;
@@ -192,7 +192,6 @@ fn key_values(list: &[String]) -> BTreeMap<String, String> {
         })
         .collect()
 }
-
 
 /// Go's net.ParseCIDR, both families: the address and the prefix length.
 fn go_cidr(s: &str) -> std::result::Result<(std::net::IpAddr, u32), String> {

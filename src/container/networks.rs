@@ -153,7 +153,6 @@ pub fn network_json(paths: &Paths, name: &str) -> Result<Value> {
     Ok(v)
 }
 
-
 /// The networks the `key=value` filters select, by name.
 pub fn list(paths: &Paths, filters: &[String]) -> Result<Vec<(NetworkDef, &'static str)>> {
     let filters = parse_filters(filters)?;

@@ -7,8 +7,8 @@ pub mod human;
 pub mod json_order;
 pub mod log;
 pub mod path;
-pub mod timearg;
 mod stdout;
+pub mod timearg;
 
 pub use files::*;
 pub use stdout::*;
