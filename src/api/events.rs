@@ -28,8 +28,15 @@ pub fn events(paths: &Paths, conn: &mut Conn, req: &Request) -> Handled {
         until: time(req, "until")?,
         filters,
     };
-    q.check()
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    if let (Some(s), Some(u)) = (q.since, q.until) {
+        if u < s {
+            return Err(ApiError::bad_request(format!(
+                "`since` time ({}) cannot be after `until` time ({})",
+                req.q("since").unwrap_or_default(),
+                req.q("until").unwrap_or_default()
+            )));
+        }
+    }
     conn.start_chunked(200, "application/json")
         .map_err(|e| ApiError::io("answering", e))?;
     let conn = RefCell::new(conn);
