@@ -28,15 +28,11 @@ pub fn events(paths: &Paths, conn: &mut Conn, req: &Request) -> Handled {
         until: time(req, "until")?,
         filters,
     };
-    if let (Some(s), Some(u)) = (q.since, q.until) {
-        if u < s {
-            return Err(ApiError::bad_request(format!(
-                "`since` time ({}) cannot be after `until` time ({})",
-                req.q("since").unwrap_or_default(),
-                req.q("until").unwrap_or_default()
-            )));
-        }
-    }
+    q.check(
+        req.q("since").unwrap_or_default(),
+        req.q("until").unwrap_or_default(),
+    )
+    .map_err(|e| ApiError::bad_request(e.to_string()))?;
     conn.start_chunked(200, "application/json")
         .map_err(|e| ApiError::io("answering", e))?;
     let conn = RefCell::new(conn);

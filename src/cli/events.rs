@@ -3,7 +3,7 @@
 //! `--until` or an interrupt.
 
 use crate::error::{Error, Result};
-use crate::events::read::{follow, Filters, Flow, Query};
+use crate::events::read::{follow, sent, Filters, Flow, Query};
 use crate::events::Message;
 use crate::paths::Paths;
 use chrono::{DateTime, Utc};
@@ -98,7 +98,11 @@ pub fn run(paths: &Paths, a: EventsArgs) -> Result<i32> {
         until: time(&a.until)?,
         filters,
     };
-    q.check()?;
+    let text = |arg: &Option<String>, t: Option<DateTime<Utc>>| match (arg, t) {
+        (Some(a), Some(t)) => sent(a, t),
+        _ => String::new(),
+    };
+    q.check(&text(&a.since, q.since), &text(&a.until, q.until))?;
     let output = match a.format.as_deref().map(str::trim) {
         None | Some("") => Output::Default,
         Some("json") | Some("{{json .}}") => Output::Json,

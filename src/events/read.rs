@@ -98,15 +98,29 @@ pub struct Query {
 }
 
 impl Query {
-    /// docker's refusal of an `until` before `since`.
-    pub fn check(&self) -> Result<()> {
+    /// docker's refusal of an `until` before `since`, naming them as the
+    /// client sent them (see `sent`).
+    pub fn check(&self, since: &str, until: &str) -> Result<()> {
         match (self.since, self.until) {
-            (Some(s), Some(u)) if u < s => {
-                Err(Error::msg("`since` time must be before `until` time"))
-            }
+            (Some(s), Some(u)) if u < s => Err(Error::msg(format!(
+                "`since` time ({since}) cannot be after `until` time ({until})"
+            ))),
             _ => Ok(()),
         }
     }
+}
+
+/// A time argument as the docker CLI sends it to the engine (its
+/// GetTimestamp): Unix seconds as given, a duration as whole seconds,
+/// anything else as seconds.nanoseconds.
+pub fn sent(arg: &str, t: DateTime<Utc>) -> String {
+    if !arg.is_empty() && arg.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return arg.to_string();
+    }
+    if crate::util::timearg::go_duration(arg).is_some() {
+        return t.timestamp().to_string();
+    }
+    format!("{}.{:09}", t.timestamp(), t.timestamp_subsec_nanos())
 }
 
 /// What the reader does after handing out an event or a pause.

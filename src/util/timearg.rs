@@ -39,7 +39,7 @@ pub fn parse_time(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, TimeErro
 }
 
 /// Go's time.ParseDuration, in seconds: sums of <number><unit>.
-fn go_duration(s: &str) -> Option<f64> {
+pub fn go_duration(s: &str) -> Option<f64> {
     let mut total = 0f64;
     let mut num = String::new();
     let mut chars = s.chars().peekable();
