@@ -7,6 +7,8 @@
 //! journal is rotated once past 4 MiB, so `--since` reaches as far back
 //! as the last two files.
 
+pub mod read;
+
 use crate::paths::Paths;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -65,7 +65,9 @@ pub mod events;
 pub mod image;
 pub mod network;
 pub mod paths;
+pub mod prune;
 pub mod runtime;
+pub mod usage;
 pub mod util;
 pub mod volume;
 

@@ -125,9 +125,7 @@ fn lifecycle_events_read_back_with_filters_and_formats() {
     let e = r.run(&["events", "--filter", "colour=red", "--until", "0s"]);
     assert!(e.fails_1().contains("invalid filter 'colour'"));
     let e = r.run(&["events", "--since", "0s", "--until", "1h"]);
-    assert!(e
-        .fails_1()
-        .contains("`since` time must be before `until` time"));
+    assert!(e.fails_1().contains("cannot be after `until` time ("));
 }
 
 #[test]

@@ -51,8 +51,13 @@ fn query(paths: &Paths, req: &Request) -> Result<Query, ApiError> {
             tags.push(Reference::parse(v).map_err(|e| ApiError::bad_request(e.to_string()))?);
         }
     }
-    if let Some(iso) = req.q("isolation").filter(|i| !i.is_empty() && *i != "default") {
-        return Err(ApiError::bad_request(format!("unsupported isolation: {iso:?}")));
+    if let Some(iso) = req
+        .q("isolation")
+        .filter(|i| !i.is_empty() && *i != "default")
+    {
+        return Err(ApiError::bad_request(format!(
+            "unsupported isolation: {iso:?}"
+        )));
     }
     if req
         .q("cachefrom")

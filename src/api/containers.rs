@@ -187,7 +187,7 @@ fn full_ref(image: &str) -> String {
 
 /// docker's container summary (`/containers/json`), from the inspect
 /// document the CLI's `inspect` prints.
-fn summary(paths: &Paths, c: &Container) -> Value {
+pub fn summary(paths: &Paths, c: &Container) -> Value {
     let ins = crate::container::inspect::inspect(paths, c);
     let mut command = c.config.path.clone();
     for a in &c.config.args {

@@ -360,6 +360,22 @@ impl Conn {
         self.stream.write_all(b"0\r\n\r\n")
     }
 
+    /// Whether the client closed its end (a peeked read of 0 bytes, not
+    /// waiting): a stream it no longer reads can end.
+    pub fn peer_closed(&self) -> bool {
+        let mut b = [0u8; 1];
+        // SAFETY: a one-byte peek into our buffer, without blocking.
+        let n = unsafe {
+            libc::recv(
+                self.stream.raw_fd(),
+                b.as_mut_ptr().cast(),
+                1,
+                libc::MSG_PEEK | libc::MSG_DONTWAIT,
+            )
+        };
+        n == 0
+    }
+
     /// Take the connection over for a raw stream (attach, exec start):
     /// docker's "101 UPGRADED" when the client asked for it, else a 200
     /// whose body is the stream until the connection closes.

@@ -114,7 +114,8 @@ fn list(paths: &Paths, conn: &mut Conn, req: &Request) -> Handled {
                 let named = format!("{repo}:{}", r.tag_str());
                 sel.references.is_empty()
                     || sel.references.iter().any(|p| {
-                        crate::image::select::glob(p, &repo) || crate::image::select::glob(p, &named)
+                        crate::image::select::glob(p, &repo)
+                            || crate::image::select::glob(p, &named)
                     })
             })
             .map(|r| r.familiar())
@@ -298,7 +299,9 @@ fn import(paths: &Paths, conn: &mut Conn, req: &mut Request, src: &str) -> Handl
     let name = match (repo.is_empty(), tag.is_empty()) {
         (true, _) => None,
         (false, true) => Some(Reference::parse(&repo).map_err(crate::Error::from)?),
-        (false, false) => Some(Reference::parse(&format!("{repo}:{tag}")).map_err(crate::Error::from)?),
+        (false, false) => {
+            Some(Reference::parse(&format!("{repo}:{tag}")).map_err(crate::Error::from)?)
+        }
     };
     let changes: Vec<String> = req
         .query
@@ -306,7 +309,10 @@ fn import(paths: &Paths, conn: &mut Conn, req: &mut Request, src: &str) -> Handl
         .filter(|(k, v)| k == "changes" && !v.is_empty())
         .map(|(_, v)| v.clone())
         .collect();
-    let message = req.q("message").filter(|m| !m.is_empty()).map(str::to_string);
+    let message = req
+        .q("message")
+        .filter(|m| !m.is_empty())
+        .map(str::to_string);
     crate::container::debris::sweep(paths);
     let store = ImageStore::new(paths);
     let id = {

@@ -11,12 +11,16 @@ pub mod build;
 pub mod container_ops;
 pub mod containers;
 pub mod create;
+pub mod events;
 pub mod exec;
 pub mod http;
 pub mod image_archive;
 pub mod images;
+pub mod networks;
+pub mod prune;
 pub mod server;
 pub mod system;
+pub mod volumes;
 
 use crate::paths::Paths;
 use http::{Conn, Request};
@@ -171,6 +175,11 @@ fn dispatch(paths: &Paths, conn: &mut Conn, req: &mut Request) -> Handled {
         "_ping" | "version" | "info" | "events" | "system" | "auth" => {
             system::route(paths, conn, req, &method, &segs)
         }
+        "containers" | "images" if segs.len() == 2 && segs.get(1) == Some(&"prune") => {
+            prune::route(paths, conn, req, &method, &segs)
+        }
+        "networks" => networks::route(paths, conn, req, &method, &segs),
+        "volumes" => volumes::route(paths, conn, req, &method, &segs),
         "containers" => containers::route(paths, conn, req, &method, &segs),
         "images" => images::route(paths, conn, req, &method, &segs),
         "exec" => exec::route(paths, conn, req, &method, &segs),

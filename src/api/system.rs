@@ -3,7 +3,7 @@
 use super::http::{Conn, Request};
 use super::{ApiError, Handled, Outcome};
 use crate::paths::Paths;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 pub fn route(
     paths: &Paths,
@@ -44,6 +44,11 @@ pub fn route(
             Ok(Outcome::Done)
         }
         ("POST", ["auth"]) => auth(conn, req),
+        ("GET", ["events"]) => super::events::events(paths, conn, req),
+        ("GET", ["system", "df"]) => {
+            conn.json(200, &disk_usage(paths)?).map_err(io)?;
+            Ok(Outcome::Done)
+        }
         _ => {
             let _ = (req, Value::Null);
             Err(super::not_found_route(method, &segs.join("/")))
@@ -87,4 +92,75 @@ fn auth(conn: &mut Conn, req: &mut Request) -> Handled {
     )
     .map_err(|e| ApiError::io("answering", e))?;
     Ok(Outcome::Done)
+}
+
+fn unix(t: Option<&str>) -> i64 {
+    t.and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.timestamp())
+        .unwrap_or(0)
+}
+
+/// docker's DiskUsage document (`/system/df`), from what `system df`
+/// counts.
+fn disk_usage(paths: &Paths) -> Result<Value, ApiError> {
+    use crate::image::reference::Reference;
+    let u = crate::usage::usage(paths)?;
+    let store = crate::image::store::ImageStore::new(paths);
+    let images: Vec<Value> = u
+        .images
+        .iter()
+        .map(|(img, users, shared)| {
+            let familiar = |n: &String| {
+                Reference::parse(n)
+                    .map(|r| r.familiar())
+                    .unwrap_or_else(|_| n.clone())
+            };
+            let labels = store
+                .config(img)
+                .ok()
+                .and_then(|c| c.config.labels)
+                .unwrap_or_default();
+            json!({
+                "Containers": users,
+                "Created": unix(img.created.as_deref()),
+                "Id": img.id,
+                "Labels": labels,
+                "ParentId": "",
+                "RepoDigests": [],
+                "RepoTags": img.names.iter().map(familiar).collect::<Vec<_>>(),
+                "SharedSize": shared,
+                "Size": img.size,
+            })
+        })
+        .collect();
+    let containers: Vec<Value> = u
+        .containers
+        .iter()
+        .map(|(c, size)| {
+            let mut v = super::containers::summary(paths, c);
+            if let Some(o) = v.as_object_mut() {
+                o.insert("SizeRw".into(), json!(size));
+                o.insert("SizeRootFs".into(), json!(0));
+            }
+            v
+        })
+        .collect();
+    let volumes: Vec<Value> = u
+        .volumes
+        .iter()
+        .map(|(v, links, size)| {
+            let mut d = v.inspect();
+            if let Some(o) = d.as_object_mut() {
+                o.insert("UsageData".into(), json!({"RefCount": links, "Size": size}));
+            }
+            d
+        })
+        .collect();
+    Ok(json!({
+        "LayersSize": u.layers_total,
+        "Images": images,
+        "Containers": containers,
+        "Volumes": volumes,
+        "BuildCache": [],
+    }))
 }

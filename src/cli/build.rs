@@ -436,17 +436,6 @@ pub fn run(paths: &Paths, a: BuildArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// The build cache's size as `system df` counts it: its records, and
-/// the layers only they hold (an image's layers count as the image's).
-pub(crate) fn cache_usage(paths: &Paths) -> Result<(usize, u64)> {
-    let images = ImageStore::new(paths);
-    let (n, only) = crate::build::cache::usage(paths, &image_layers(&images)?);
-    Ok((
-        n,
-        layers_size(&images, &only).saturating_add(mounts_size(paths)),
-    ))
-}
-
 fn image_layers(images: &ImageStore) -> Result<HashSet<String>> {
     Ok(images
         .index()?

@@ -105,7 +105,12 @@ pub fn run(paths: &Paths, a: ImagesArgs) -> Result<i32> {
         for r in rows_of(img) {
             if !refs.is_empty() {
                 let named = format!("{}:{}", r.repo, r.tag);
-                if r.repo == "<none>" || !refs.iter().any(|p| crate::image::select::glob(p, &r.repo) || crate::image::select::glob(p, &named)) {
+                if r.repo == "<none>"
+                    || !refs.iter().any(|p| {
+                        crate::image::select::glob(p, &r.repo)
+                            || crate::image::select::glob(p, &named)
+                    })
+                {
                     continue;
                 }
             }

@@ -67,7 +67,7 @@ fn find(paths: &Paths, name: &str, kind: Kind) -> Result<Value> {
     match idx.lookup(name) {
         Ok(img) => Ok(crate::image::inspect::inspect(&images, img)?),
         Err(e) if kind == Kind::Image => Err(e.into()),
-        Err(_) if kind == Kind::Any => super::network::network_json(paths, name)
+        Err(_) if kind == Kind::Any => crate::container::networks::network_json(paths, name)
             .or_else(|_| {
                 crate::volume::VolumeStore::new(paths)
                     .get(name)

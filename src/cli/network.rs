@@ -1,11 +1,11 @@
 //! `network create|ls|inspect|rm|prune|connect|disconnect`, as docker's.
 
 use super::format::{render_rows, truncate_id};
-use crate::container::config::Attachment;
+use crate::container::networks as netobj;
 use crate::container::store::ContainerStore;
 use crate::error::{Error, Result};
-use crate::network::bridge::{self, NetworkDef};
-use crate::network::store::{self as networks, CreateOptions, PREDEFINED};
+use crate::network::bridge::NetworkDef;
+use crate::network::store::PREDEFINED;
 use crate::paths::Paths;
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
@@ -193,9 +193,6 @@ fn key_values(list: &[String]) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// The one `-o` rdock honours: the Linux bridge's name.
-const BRIDGE_NAME_OPT: &str = "com.docker.network.bridge.name";
-
 /// Go's net.ParseCIDR, both families: the address and the prefix length.
 fn go_cidr(s: &str) -> std::result::Result<(std::net::IpAddr, u32), String> {
     let bad = || format!("invalid CIDR address: {s}");
@@ -293,150 +290,35 @@ fn ipam_client_checks(a: &CreateArgs) -> Result<()> {
     Ok(())
 }
 
-fn unsupported(what: &str) -> Error {
-    Error::msg(format!("{what} is not supported by rdock"))
-}
-
 fn create(paths: &Paths, a: CreateArgs) -> Result<i32> {
-    match a.driver.as_str() {
-        "bridge" => {}
-        // docker's own drivers rdock has not (yet): said plainly.
-        "overlay" | "macvlan" | "ipvlan" => {
-            return Err(Error::msg(format!(
-                "network driver {:?} is not supported by rdock (only \"bridge\")",
-                a.driver
-            )))
-        }
-        // As docker: host and none exist once; anything else would be a plugin.
-        d @ ("host" | "null") => {
-            return Err(Error::msg(format!(
-                "only one instance of {d:?} network is allowed"
-            )))
-        }
-        d => return Err(Error::msg(format!("plugin {d:?} not found"))),
-    }
-    if a.ipv6 == Some(true) {
-        return Err(unsupported("IPv6 networking"));
-    }
-    if a.ipv4 == Some(false) {
-        return Err(unsupported("--ipv4=false"));
-    }
-    if a.ingress || a.config_only || a.config_from.is_some() {
-        return Err(unsupported("swarm and configuration-only networks"));
-    }
     ipam_client_checks(&a)?;
-    if !a.ip_range.is_empty() || !a.aux_address.is_empty() {
-        return Err(unsupported("--ip-range and --aux-address"));
-    }
-    if a.ipam_driver != "default" {
-        return Err(Error::msg(format!("plugin {:?} not found", a.ipam_driver)));
-    }
-    if !a.ipam_opt.is_empty() {
-        return Err(unsupported("--ipam-opt"));
-    }
-    let mut options = key_values(&a.opt);
-    let bridge_name = options.remove(BRIDGE_NAME_OPT);
-    if let Some(k) = options.keys().next() {
-        return Err(unsupported(&format!("network option {k:?}")));
-    }
-    if a.subnet.len() > 1 || a.gateway.len() > 1 {
-        return Err(unsupported("more than one IPv4 subnet"));
-    }
-    if let Some(scope) = &a.scope {
-        if scope != "local" {
-            return Err(Error::msg(format!(
-                "invalid scope {scope:?} for a bridge network"
-            )));
-        }
-    }
-    let def = networks::create(
+    let def = netobj::create(
         paths,
-        &CreateOptions {
+        &netobj::CreateRequest {
             name: a.name.clone(),
-            subnet: a.subnet.first().cloned(),
-            gateway: a.gateway.first().cloned(),
+            driver: a.driver.clone(),
+            ipv4: a.ipv4,
+            ipv6: a.ipv6,
+            swarm: a.ingress || a.config_only || a.config_from.is_some(),
+            subnets: a.subnet.clone(),
+            gateways: a.gateway.clone(),
+            ip_ranges: a.ip_range.clone(),
+            aux_addresses: a.aux_address.clone(),
+            ipam_driver: a.ipam_driver.clone(),
+            ipam_options: key_values(&a.ipam_opt),
+            options: key_values(&a.opt),
+            labels: key_values(&a.label),
             internal: a.internal,
             attachable: a.attachable,
-            labels: key_values(&a.label),
-            options: key_values(&a.opt),
-            bridge: bridge_name,
+            scope: a.scope.clone(),
         },
     )?;
     println!("{}", def.id);
     Ok(0)
 }
 
-/// `network ls` rows: every bridge network, then host and none.
-fn rows(paths: &Paths) -> Result<Vec<(NetworkDef, &'static str)>> {
-    let mut v: Vec<(NetworkDef, &'static str)> = networks::bridge_networks(paths)?
-        .into_iter()
-        .map(|n| (n, "bridge"))
-        .collect();
-    for (name, driver) in [("host", "host"), ("none", "null")] {
-        let mut n = NetworkDef::default_bridge()?;
-        n.name = name.into();
-        n.id = networks::predefined_id(name);
-        v.push((n, driver));
-    }
-    v.sort_by(|a, b| a.0.name.cmp(&b.0.name));
-    Ok(v)
-}
-
-fn matches_filters(n: &NetworkDef, driver: &str, filters: &[(String, String)]) -> Result<bool> {
-    let mut by_key: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (k, v) in filters {
-        by_key.entry(k.as_str()).or_default().push(v.as_str());
-    }
-    for (k, vals) in by_key {
-        let ok = match k {
-            "driver" => vals.contains(&driver),
-            "id" => vals.iter().any(|v| n.id.starts_with(v)),
-            // A regexp, as docker's (one that does not compile matches nothing).
-            "name" => vals
-                .iter()
-                .any(|v| regex_lite::Regex::new(v).is_ok_and(|r| r.is_match(&n.name))),
-            "scope" => vals.contains(&"local"),
-            "type" => {
-                let custom = !PREDEFINED.contains(&n.name.as_str());
-                vals.iter().any(|v| match *v {
-                    "custom" => custom,
-                    "builtin" => !custom,
-                    _ => false,
-                })
-            }
-            "label" => vals.iter().any(|v| match v.split_once('=') {
-                Some((k, val)) => n.labels.get(k).is_some_and(|x| x == val),
-                None => n.labels.contains_key(*v),
-            }),
-            _ => return Err(Error::msg(format!("invalid filter '{k}'"))),
-        };
-        if !ok {
-            return Ok(false);
-        }
-    }
-    Ok(true)
-}
-
-fn parse_filters(raw: &[String]) -> Result<Vec<(String, String)>> {
-    raw.iter()
-        .map(|r| {
-            r.split_once('=')
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .ok_or_else(|| {
-                    Error::msg(format!("bad format of filter (expected name=value): {r}"))
-                })
-        })
-        .collect()
-}
-
 fn ls(paths: &Paths, a: LsArgs) -> Result<i32> {
-    let filters = parse_filters(&a.filter)?;
-    let mut list = Vec::new();
-    for (n, driver) in rows(paths)? {
-        if matches_filters(&n, driver, &filters)? {
-            list.push((n, driver));
-        }
-    }
+    let list = netobj::list(paths, &a.filter)?;
     let id = |n: &NetworkDef| {
         if a.no_trunc {
             n.id.clone()
@@ -491,86 +373,11 @@ fn ls(paths: &Paths, a: LsArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// docker's `network inspect` document.
-pub fn network_json(paths: &Paths, name: &str) -> Result<Value> {
-    let (n, driver) = rows(paths)?
-        .into_iter()
-        .find(|(n, _)| n.name == name || n.id == name)
-        .map(Ok)
-        .unwrap_or_else(|| networks::find(paths, name).map(|n| (n, "bridge")))?;
-    let store = ContainerStore::new(paths);
-    let mut containers = serde_json::Map::new();
-    for l in crate::container::network::members(paths, &n.name) {
-        let mac = store
-            .load(&l.container)
-            .ok()
-            .and_then(|c| {
-                crate::container::network::endpoints(&c)
-                    .into_iter()
-                    .find(|e| e.network == n.name)
-            })
-            .map(|e| e.mac)
-            .unwrap_or_default();
-        containers.insert(
-            l.container.clone(),
-            json!({
-                "Name": l.name,
-                "EndpointID": crate::image::store::sha256_hex(format!("{}{}", l.container, l.veth).as_bytes()),
-                "MacAddress": mac,
-                "IPv4Address": format!("{}/{}", l.ip, n.prefix),
-                "IPv6Address": "",
-            }),
-        );
-    }
-    let bridge_net = driver == "bridge";
-    let mut options = serde_json::Map::new();
-    if bridge_net {
-        options.insert(BRIDGE_NAME_OPT.into(), json!(n.bridge));
-    }
-    let mut v = json!({
-        "Name": n.name,
-        "Id": n.id,
-        "Created": if n.created.is_empty() { "0001-01-01T00:00:00Z".to_string() } else { n.created.clone() },
-        "Scope": "local",
-        "Driver": driver,
-        "EnableIPv4": true,
-        "EnableIPv6": false,
-        "IPAM": {
-            "Driver": "default",
-            "Options": if bridge::is_user_defined(&n.name) { json!({}) } else { Value::Null },
-            "Config": if bridge_net {
-                json!([{"Subnet": format!("{}/{}", n.subnet, n.prefix), "Gateway": n.gateway.to_string()}])
-            } else {
-                json!([])
-            },
-        },
-        "Internal": n.internal,
-        "Attachable": n.attachable,
-        "Ingress": false,
-        "ConfigFrom": {"Network": ""},
-        "ConfigOnly": false,
-        "Containers": containers,
-        "Options": options,
-        "Labels": n.labels,
-    });
-    // Go maps: sorted keys, as encoding/json writes them.
-    use crate::util::json_order::{reorder, SORTED};
-    reorder(
-        &mut v,
-        &[
-            ("Containers", SORTED),
-            ("Options", SORTED),
-            ("Labels", SORTED),
-        ],
-    );
-    Ok(v)
-}
-
 fn inspect(paths: &Paths, a: InspectArgs) -> Result<i32> {
     let mut values = Vec::new();
     let mut failed = false;
     for name in &a.names {
-        match network_json(paths, name) {
+        match netobj::network_json(paths, name) {
             Ok(v) => values.push(v),
             Err(e) => {
                 super::report_line(&e);
@@ -584,15 +391,14 @@ fn inspect(paths: &Paths, a: InspectArgs) -> Result<i32> {
 fn rm(paths: &Paths, a: RmArgs) -> Result<i32> {
     let mut failed = false;
     for name in &a.names {
-        let res = match networks::find(paths, name) {
-            Ok(def) => crate::container::network::remove_network(paths, &def),
-            Err(_) if PREDEFINED.contains(&name.as_str()) => Err(Error::msg(format!(
-                "{name} is a pre-defined network and cannot be removed"
-            ))),
-            Err(_) if a.force => continue,
-            Err(e) => Err(e.into()),
-        };
-        match res {
+        // -f: a network that is not there is no error.
+        if a.force
+            && !PREDEFINED.contains(&name.as_str())
+            && crate::network::store::find(paths, name).is_err()
+        {
+            continue;
+        }
+        match netobj::remove(paths, name) {
             Ok(()) => println!("{name}"),
             Err(e) => {
                 super::report_line(&e);
@@ -609,7 +415,7 @@ fn rm(paths: &Paths, a: RmArgs) -> Result<i32> {
 }
 
 fn prune(paths: &Paths, a: PruneArgs) -> Result<i32> {
-    let filter = super::prune::PruneFilter::parse(&a.filter, &["until", "label", "label!"])?;
+    let filter = super::prune::PruneFilter::parse(&a.filter, crate::prune::KEYS)?;
     if !super::prune::confirm(
         "WARNING! This will remove all custom networks not used by at least one container.",
         a.force,
@@ -623,23 +429,7 @@ fn prune(paths: &Paths, a: PruneArgs) -> Result<i32> {
 /// Remove the user networks no container names: docker's "Deleted
 /// Networks:" section.
 pub(crate) fn prune_networks(paths: &Paths, filter: &super::prune::PruneFilter) -> String {
-    // Unlike docker, a network that a stopped container names is kept:
-    // pruning it would leave that container unable to start.
-    let named: std::collections::HashSet<String> = ContainerStore::new(paths)
-        .list()
-        .iter()
-        .flat_map(|c| crate::container::network::attachments(&c.config))
-        .map(|a| a.network)
-        .collect();
-    let mut removed = Vec::new();
-    for def in networks::user_networks(paths) {
-        if named.contains(&def.name) || !filter.selects(&def.created, &def.labels) {
-            continue;
-        }
-        if crate::container::network::remove_network(paths, &def).is_ok() {
-            removed.push(def.name);
-        }
-    }
+    let removed = crate::prune::networks(paths, filter);
     let mut out = String::new();
     if !removed.is_empty() {
         out.push_str("Deleted Networks:\n");
@@ -653,32 +443,17 @@ pub(crate) fn prune_networks(paths: &Paths, filter: &super::prune::PruneFilter) 
 }
 
 fn connect(paths: &Paths, a: ConnectArgs) -> Result<i32> {
-    if a.ip6.is_some() || !a.link_local_ip.is_empty() {
-        return Err(unsupported("IPv6 and link-local addresses"));
-    }
-    if !a.link.is_empty() {
-        return Err(unsupported("--link on network connect"));
-    }
-    if !a.driver_opt.is_empty() {
-        return Err(unsupported("--driver-opt"));
-    }
-    let c = ContainerStore::new(paths).resolve(&a.container)?;
-    let ip = match &a.ip {
-        Some(ip) => Some(
-            ip.parse()
-                .map_err(|_| Error::msg(format!("invalid IPv4 address: {ip}")))?,
-        ),
-        None => None,
-    };
-    crate::container::network::connect(
+    netobj::connect(
         paths,
-        &c,
-        &a.network,
-        Attachment {
-            network: a.network.clone(),
-            aliases: a.alias.clone(),
-            ip,
-            mac: None,
+        &netobj::ConnectRequest {
+            container: a.container,
+            network: a.network,
+            aliases: a.alias,
+            ip: a.ip,
+            ip6: a.ip6,
+            link_local_ips: a.link_local_ip,
+            links: a.link,
+            driver_opts: a.driver_opt,
             gw_priority: a.gw_priority.unwrap_or(0),
         },
     )?;

@@ -2,13 +2,10 @@
 //! and removing what nothing uses.
 
 use super::format::{human_size, human_size_prec, render_rows};
-use crate::container::store::ContainerStore;
 use crate::error::Result;
-use crate::image::store::ImageStore;
 use crate::paths::Paths;
 use clap::{Args, Subcommand};
 use serde_json::json;
-use std::collections::{HashMap, HashSet};
 
 #[derive(Debug, Subcommand)]
 #[command(defer = true)]
@@ -104,103 +101,7 @@ fn reclaimable(part: u64, total: u64) -> String {
     }
 }
 
-/// What `system df` counts, gathered once for the summary and `-v`.
-struct Usage {
-    /// Images with the number of containers using each and the bytes of
-    /// their layers other images share.
-    images: Vec<(crate::image::store::ImageRecord, usize, u64)>,
-    /// Every distinct layer's bytes, and the bytes of layers no image in
-    /// use holds.
-    layers_total: u64,
-    layers_free: u64,
-    containers: Vec<(crate::container::store::Container, u64)>,
-    /// Volumes with their users (links) and bytes.
-    volumes: Vec<(crate::volume::Volume, usize, u64)>,
-    cache_count: usize,
-    cache_size: u64,
-}
-
-fn usage(paths: &Paths) -> Result<Usage> {
-    let store = ImageStore::new(paths);
-    let idx = store.index()?;
-    let containers = ContainerStore::new(paths).list();
-    let users = |id: &str| {
-        containers
-            .iter()
-            .filter(|c| c.config.image_id == id)
-            .count()
-    };
-    // Layers are shared: each counts once, and is reclaimable only when no
-    // image in use holds it.
-    let mut layer_size: HashMap<&str, u64> = HashMap::new();
-    let mut holders: HashMap<&str, usize> = HashMap::new();
-    let mut in_use: HashSet<&str> = HashSet::new();
-    for img in &idx.images {
-        for l in &img.layers {
-            layer_size
-                .entry(l.as_str())
-                .or_insert_with(|| store.layer_info(l).map(|i| i.size).unwrap_or(0));
-            let n = holders.entry(l.as_str()).or_default();
-            *n = n.saturating_add(1);
-            if users(&img.id) > 0 {
-                in_use.insert(l.as_str());
-            }
-        }
-    }
-    let layers_total = layer_size.values().sum();
-    let layers_free = layer_size
-        .iter()
-        .filter(|(l, _)| !in_use.contains(*l))
-        .map(|(_, s)| s)
-        .sum();
-    let images = idx
-        .images
-        .iter()
-        .map(|img| {
-            let shared = img
-                .layers
-                .iter()
-                .filter(|l| holders.get(l.as_str()).copied().unwrap_or(0) > 1)
-                .map(|l| layer_size.get(l.as_str()).copied().unwrap_or(0))
-                .sum();
-            (img.clone(), users(&img.id), shared)
-        })
-        .collect();
-    let vstore = crate::volume::VolumeStore::new(paths);
-    let volumes = vstore
-        .list()
-        .into_iter()
-        .map(|v| {
-            let links = containers
-                .iter()
-                .filter(|c| {
-                    c.config.mounts.iter().any(|m| {
-                        m.kind == crate::runtime::rootfs::MountKind::Volume && m.name == v.name
-                    })
-                })
-                .count();
-            let size = vstore.size(&v);
-            (v, links, size)
-        })
-        .collect();
-    let containers = containers
-        .into_iter()
-        .map(|c| {
-            let size = crate::util::tree_size(&c.dir.join("upper"));
-            (c, size)
-        })
-        .collect();
-    let (cache_count, cache_size) = super::build::cache_usage(paths)?;
-    Ok(Usage {
-        images,
-        layers_total,
-        layers_free,
-        containers,
-        volumes,
-        cache_count,
-        cache_size,
-    })
-}
+use crate::usage::{usage, Usage};
 
 fn df(paths: &Paths, a: DfArgs) -> Result<i32> {
     let u = usage(paths)?;
@@ -457,7 +358,7 @@ fn df_verbose(u: &Usage, a: &DfArgs) -> Result<i32> {
 fn prune(paths: &Paths, a: PruneArgs) -> Result<i32> {
     // What killed commands left (docs/architecture.md, crash safety).
     crate::container::debris::sweep(paths);
-    let filter = super::prune::PruneFilter::parse(&a.filter, &["until", "label", "label!"])?;
+    let filter = super::prune::PruneFilter::parse(&a.filter, crate::prune::KEYS)?;
     let mut warning = String::from(
         "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n",
     );
@@ -477,7 +378,7 @@ fn prune(paths: &Paths, a: PruneArgs) -> Result<i32> {
     print!("{containers}");
     print!("{}", super::network::prune_networks(paths, &filter));
     let (vols, vol_size) = if a.volumes {
-        super::volume::prune_volumes(paths, false, &[], &[])?
+        super::volume::prune_volumes(paths, &Default::default())?
     } else {
         (String::new(), 0)
     };

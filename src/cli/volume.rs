@@ -206,79 +206,9 @@ fn create(paths: &Paths, a: CreateArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// docker's volume filters: dangling, name (substring), label (key or
-/// key=value), driver.
-struct Filters {
-    dangling: Option<bool>,
-    names: Vec<String>,
-    labels: Vec<(String, Option<String>)>,
-    drivers: Vec<String>,
-}
-
-fn parse_filters(items: &[String]) -> Result<Filters> {
-    let mut f = Filters {
-        dangling: None,
-        names: Vec::new(),
-        labels: Vec::new(),
-        drivers: Vec::new(),
-    };
-    for item in items {
-        let Some((k, v)) = item.split_once('=') else {
-            return Err(Error::msg("bad format of filter (expected name=value)"));
-        };
-        match k {
-            "dangling" => {
-                f.dangling = Some(match v.to_ascii_lowercase().as_str() {
-                    "true" | "1" => true,
-                    "false" | "0" => false,
-                    _ => return Err(Error::msg(format!("invalid filter 'dangling={v}'"))),
-                })
-            }
-            "name" => f.names.push(v.to_string()),
-            "label" => f.labels.push(match v.split_once('=') {
-                Some((a, b)) => (a.to_string(), Some(b.to_string())),
-                None => (v.to_string(), None),
-            }),
-            "driver" => f.drivers.push(v.to_string()),
-            _ => return Err(Error::msg(format!("invalid filter '{k}'"))),
-        }
-    }
-    Ok(f)
-}
-
-/// docker's `label=` filter: every `key` present, every `key=value` equal.
-fn labels_match(v: &Volume, wanted: &[(String, Option<String>)]) -> bool {
-    wanted
-        .iter()
-        .all(|(k, want)| match (v.labels.get(k), want) {
-            (Some(_), None) => true,
-            (Some(have), Some(w)) => have == w,
-            (None, _) => false,
-        })
-}
-
 fn ls(paths: &Paths, a: LsArgs) -> Result<i32> {
-    let f = parse_filters(&a.filter)?;
-    let store = VolumeStore::new(paths);
-    let unused: std::collections::BTreeSet<String> = if f.dangling.is_some() {
-        store.unused().into_iter().map(|v| v.name).collect()
-    } else {
-        Default::default()
-    };
-    let list: Vec<Volume> = store
-        .list()
-        .into_iter()
-        .filter(|v| f.dangling.is_none_or(|d| unused.contains(&v.name) == d))
-        .filter(|v| {
-            // Regexps, as docker's (one that does not compile matches nothing).
-            f.names.is_empty()
-                || f.names
-                    .iter()
-                    .any(|n| regex_lite::Regex::new(n).is_ok_and(|r| r.is_match(&v.name)))
-        })
-        .filter(|v| labels_match(v, &f.labels))
-        .filter(|_| f.drivers.is_empty() || f.drivers.iter().any(|d| d == "local"))
-        .collect();
+    let f = crate::volume::select::Filters::parse(&a.filter)?;
+    let list: Vec<Volume> = crate::volume::select::list(paths, &f);
     if a.quiet {
         for v in &list {
             println!("{}", v.name);
@@ -358,44 +288,8 @@ fn rm(paths: &Paths, a: RmArgs) -> Result<i32> {
     Ok(if failed { 1 } else { 0 })
 }
 
-/// `volume prune`'s filters (docker 23+): `label=`, `label!=` and `all=`
-/// (what `-a` sends); anything else is refused as the engine refuses it.
-struct PruneFilters {
-    all: bool,
-    labels: Vec<(String, Option<String>)>,
-    not_labels: Vec<(String, Option<String>)>,
-}
-
-fn parse_prune_filters(items: &[String], all: bool) -> Result<PruneFilters> {
-    let mut f = PruneFilters {
-        all,
-        labels: Vec::new(),
-        not_labels: Vec::new(),
-    };
-    let label = |v: &str| match v.split_once('=') {
-        Some((a, b)) => (a.to_string(), Some(b.to_string())),
-        None => (v.to_string(), None),
-    };
-    for item in items {
-        let Some((k, v)) = item.split_once('=') else {
-            return Err(Error::msg("bad format of filter (expected name=value)"));
-        };
-        match k {
-            "label" => f.labels.push(label(v)),
-            "label!" => f.not_labels.push(label(v)),
-            "all" => match v.to_ascii_lowercase().as_str() {
-                "true" | "1" => f.all = true,
-                "false" | "0" => {}
-                _ => return Err(Error::msg(format!("invalid filter 'all={v}'"))),
-            },
-            _ => return Err(Error::msg(format!("invalid filter '{k}'"))),
-        }
-    }
-    Ok(f)
-}
-
 fn prune(paths: &Paths, a: PruneArgs) -> Result<i32> {
-    let f = parse_prune_filters(&a.filter, a.all)?;
+    let f = crate::volume::select::PruneFilters::parse(&a.filter, a.all)?;
     let question = if a.all {
         "WARNING! This will remove all local volumes not used by at least one container."
     } else {
@@ -404,7 +298,7 @@ fn prune(paths: &Paths, a: PruneArgs) -> Result<i32> {
     if !super::prune::confirm(question, a.force) {
         return Ok(0);
     }
-    let (text, size) = prune_volumes(paths, f.all, &f.labels, &f.not_labels)?;
+    let (text, size) = prune_volumes(paths, &f)?;
     print!("{text}");
     println!("Total reclaimed space: {}", human_size(size));
     Ok(0)
@@ -414,43 +308,17 @@ fn prune(paths: &Paths, a: PruneArgs) -> Result<i32> {
 /// "Deleted Volumes:" section and the bytes freed.
 pub(crate) fn prune_volumes(
     paths: &Paths,
-    all: bool,
-    labels: &[(String, Option<String>)],
-    not_labels: &[(String, Option<String>)],
+    filter: &crate::volume::select::PruneFilters,
 ) -> Result<(String, u64)> {
-    let store = VolumeStore::new(paths);
-    let _lock = store.lock()?;
+    let pruned = crate::prune::volumes(paths, filter)?;
     let mut text = String::new();
-    let mut size = 0;
-    for v in store.unused() {
-        if !all && !v.anonymous() {
-            continue;
+    if !pruned.removed.is_empty() {
+        text.push_str("Deleted Volumes:\n");
+        for n in &pruned.removed {
+            text.push_str(n);
+            text.push('\n');
         }
-        // label!=: none of them may match.
-        if !labels_match(&v, labels)
-            || not_labels
-                .iter()
-                .any(|l| labels_match(&v, std::slice::from_ref(l)))
-        {
-            continue;
-        }
-        let bytes = store.size(&v);
-        match store.remove_locked(&v.name, false) {
-            Ok(()) => {
-                if text.is_empty() {
-                    text.push_str("Deleted Volumes:\n");
-                }
-                text.push_str(&v.name);
-                text.push('\n');
-                size = bytes.saturating_add(size);
-            }
-            // Taken by a container created meanwhile: not unused after all.
-            Err(VolumeError::InUse { .. }) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    if !text.is_empty() {
         text.push('\n');
     }
-    Ok((text, size))
+    Ok((text, pruned.space))
 }

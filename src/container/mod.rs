@@ -19,6 +19,7 @@ pub mod log_read;
 pub mod logs;
 pub mod monitor;
 pub mod network;
+pub mod networks;
 pub mod ops;
 pub mod select;
 pub mod session;

@@ -10,8 +10,8 @@ pub mod layer;
 pub mod manage;
 pub mod oci;
 pub mod reference;
-pub mod select;
 pub mod registry;
+pub mod select;
 pub mod store;
 
 use thiserror::Error;

@@ -8,6 +8,7 @@ pub mod json_order;
 pub mod log;
 pub mod path;
 mod stdout;
+pub mod timearg;
 
 pub use files::*;
 pub use stdout::*;

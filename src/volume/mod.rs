@@ -10,6 +10,7 @@
 //! is never removed between "in use?" and a new container naming it.
 
 pub mod copy;
+pub mod select;
 
 use crate::container::store::ContainerStore;
 use crate::paths::Paths;
