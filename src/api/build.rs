@@ -214,7 +214,9 @@ fn with_output_streamed<T>(
         libc::dup2(w.as_raw_fd(), 2);
     }
     drop(w);
-    let copier = std::thread::spawn(move || {
+    // A thread that takes no signals: a SIGCHLD taken by it would be lost
+    // to the signalfd a RUN step waits on.
+    let copier = crate::util::spawn_quiet(move || {
         let mut f = std::fs::File::from(r);
         let mut buf = vec![0u8; 16 * 1024];
         loop {

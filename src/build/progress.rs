@@ -121,22 +121,6 @@ fn term_size() -> (usize, usize) {
     (ws.ws_col as usize, ws.ws_row.max(4) as usize)
 }
 
-/// A thread that takes no signals. rdock waits for its containers with a
-/// signalfd on SIGCHLD blocked in the waiting thread; a thread with
-/// SIGCHLD unblocked would take the signal instead and the wait would
-/// never end. The mask is inherited, so block all around the spawn.
-fn spawn_quiet<F: FnOnce() + Send + 'static>(f: F) -> JoinHandle<()> {
-    use nix::sys::signal::{SigSet, SigmaskHow};
-    let mut old = SigSet::empty();
-    let _ = nix::sys::signal::pthread_sigmask(
-        SigmaskHow::SIG_BLOCK,
-        Some(&SigSet::all()),
-        Some(&mut old),
-    );
-    let handle = std::thread::spawn(f);
-    let _ = nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
-    handle
-}
 
 fn seconds(d: Duration) -> String {
     format!("{:.1}s", d.as_secs_f64())
@@ -258,7 +242,7 @@ impl TtyView {
         let ticker = {
             let state = state.clone();
             let stop = stop.clone();
-            spawn_quiet(move || {
+            crate::util::spawn_quiet(move || {
                 while !stop.load(Ordering::Relaxed) {
                     std::thread::sleep(REDRAW);
                     let mut s = lock(&state);
@@ -324,7 +308,7 @@ impl TtyView {
         let (read, write) =
             nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(std::io::Error::from)?;
         let state = self.state.clone();
-        let reader = spawn_quiet(move || {
+        let reader = crate::util::spawn_quiet(move || {
             let mut file = std::fs::File::from(read);
             let mut buf = [0u8; 8192];
             loop {

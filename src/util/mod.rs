@@ -238,6 +238,23 @@ pub fn proc_start_time(pid: i32) -> Option<u64> {
     fields.nth(18)?.parse().ok()
 }
 
+/// A thread that takes no signals. rdock waits for its containers with a
+/// signalfd on SIGCHLD blocked in the waiting thread; a thread with
+/// SIGCHLD unblocked would take the signal instead and the wait would
+/// never end. The mask is inherited, so block all around the spawn.
+pub fn spawn_quiet<F: FnOnce() + Send + 'static>(f: F) -> std::thread::JoinHandle<()> {
+    use nix::sys::signal::{SigSet, SigmaskHow};
+    let mut old = SigSet::empty();
+    let _ = nix::sys::signal::pthread_sigmask(
+        SigmaskHow::SIG_BLOCK,
+        Some(&SigSet::all()),
+        Some(&mut old),
+    );
+    let handle = std::thread::spawn(f);
+    let _ = nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
+    handle
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
