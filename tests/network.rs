@@ -852,17 +852,14 @@ fn connect_disconnect_routes_own_names_and_edits() {
         .to_string();
     assert!(!route.contains("default"), "{route}");
     assert!(route.contains(&format!("{}.", r.pool)), "{route}");
-    let mi_bridge = r
-        .run(&[
-            "network",
-            "inspect",
-            "-f",
-            "{{index .Options \"com.docker.network.bridge.name\"}}",
-            "mi",
-        ])
+    // A user network's bridge is rdbr-<the ID's first 10> (inspect shows
+    // the name only when it was chosen, as docker's).
+    let mi_id = r
+        .run(&["network", "inspect", "-f", "{{.Id}}", "mi"])
         .ok()
         .trim()
         .to_string();
+    let mi_bridge = format!("rdbr-{}", &mi_id[..10]);
     let table = nft_table(&r);
     assert!(
         table.contains(&format!(

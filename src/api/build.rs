@@ -219,20 +219,32 @@ fn with_output_streamed<T>(
     let copier = crate::util::spawn_quiet(move || {
         let mut f = std::fs::File::from(r);
         let mut buf = vec![0u8; 16 * 1024];
+        // One message per line, as docker's daemon sends them (the SDKs
+        // match "Successfully built ID" against a whole message).
+        let mut pending: Vec<u8> = Vec::new();
+        let mut alive = true;
         loop {
             let n = match f.read(&mut buf) {
-                Ok(0) | Err(_) => break,
                 Ok(n) => n,
+                Err(_) => 0,
             };
-            let text = String::from_utf8_lossy(buf.get(..n).unwrap_or_default()).into_owned();
-            let mut line = serde_json::to_vec(&json!({ "stream": text })).unwrap_or_default();
-            line.push(b'\n');
-            let mut frame = format!("{:x}\r\n", line.len()).into_bytes();
-            frame.extend_from_slice(&line);
-            frame.extend_from_slice(b"\r\n");
-            if sink.write_all(&frame).is_err() {
-                // The client went away: drain so the build is not blocked.
-                while matches!(f.read(&mut buf), Ok(n) if n > 0) {}
+            pending.extend_from_slice(buf.get(..n).unwrap_or_default());
+            let cut = match n {
+                0 => pending.len(),
+                _ => pending
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |i| i.saturating_add(1)),
+            };
+            let ready: Vec<u8> = pending.drain(..cut).collect();
+            for line in ready.split_inclusive(|&b| b == b'\n') {
+                if alive && sink.write_all(&stream_frame(line)).is_err() {
+                    // The client went away: keep draining so the build
+                    // is not blocked on a full pipe.
+                    alive = false;
+                }
+            }
+            if n == 0 {
                 break;
             }
         }
@@ -245,4 +257,15 @@ fn with_output_streamed<T>(
     }
     let _ = copier.join();
     result
+}
+
+/// One `{"stream": ...}` message as a chunk of the answer.
+fn stream_frame(line: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(line);
+    let mut msg = serde_json::to_vec(&json!({ "stream": text })).unwrap_or_default();
+    msg.push(b'\n');
+    let mut frame = format!("{:x}\r\n", msg.len()).into_bytes();
+    frame.extend_from_slice(&msg);
+    frame.extend_from_slice(b"\r\n");
+    frame
 }

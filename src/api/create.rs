@@ -78,16 +78,28 @@ pub fn options(body: &Value, name: &str) -> Result<CreateOptions, ApiError> {
         labels: map(body.get("Labels")),
         stop_signal: string(body, "StopSignal"),
         stop_timeout: body.get("StopTimeout").and_then(Value::as_i64),
-        healthcheck: match body.get("Healthcheck") {
-            None | Some(Value::Null) => None,
-            Some(h) => Some(serde_json::from_value(h.clone()).map_err(bad)?),
-        },
+        healthcheck: body
+            .get("Healthcheck")
+            .filter(|h| h.is_object())
+            .map(healthcheck),
         ..Default::default()
     };
     host_config(&mut o, hc)?;
     volumes(&mut o, body, hc)?;
     networking(&mut o, body, hc)?;
     Ok(o)
+}
+
+/// docker's HealthConfig; clients send absent fields as null or 0.
+fn healthcheck(h: &Value) -> crate::container::health::HealthConfig {
+    crate::container::health::HealthConfig {
+        test: strs(h.get("Test")),
+        interval: int(h, "Interval"),
+        timeout: int(h, "Timeout"),
+        start_period: int(h, "StartPeriod"),
+        start_interval: int(h, "StartInterval"),
+        retries: int(h, "Retries"),
+    }
 }
 
 fn host_config(o: &mut CreateOptions, hc: &Value) -> Result<(), ApiError> {

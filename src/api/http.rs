@@ -391,7 +391,28 @@ impl Conn {
                 common_headers()
             )
         };
-        self.stream.write_all(head.as_bytes())
+        self.stream.write_all(head.as_bytes())?;
+        self.wait_read(std::time::Duration::from_millis(200));
+        Ok(())
+    }
+
+    /// Wait (at most `max`) until the client has read what we sent.
+    /// Clients that take the socket over after reading the answer's head
+    /// through a buffer (docker-py, requests) lose the stream's first
+    /// bytes if they arrive with the head: docker's daemon is slow enough
+    /// to start a process that they never do; a fork is not.
+    fn wait_read(&self, max: std::time::Duration) {
+        let start = std::time::Instant::now();
+        loop {
+            let mut queued: libc::c_int = 0;
+            // SAFETY: TIOCOUTQ (SIOCOUTQ) writes one int: the bytes the
+            // peer has not read (unix) or acknowledged (TCP).
+            let r = unsafe { libc::ioctl(self.stream.raw_fd(), libc::TIOCOUTQ, &mut queued) };
+            if r != 0 || queued == 0 || start.elapsed() >= max {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
     }
 }
 

@@ -121,7 +121,6 @@ fn term_size() -> (usize, usize) {
     (ws.ws_col as usize, ws.ws_row.max(4) as usize)
 }
 
-
 fn seconds(d: Duration) -> String {
     format!("{:.1}s", d.as_secs_f64())
 }

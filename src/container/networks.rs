@@ -111,7 +111,10 @@ pub fn network_json(paths: &Paths, name: &str) -> Result<Value> {
     }
     let bridge_net = driver == "bridge";
     let mut options = serde_json::Map::new();
-    if bridge_net {
+    // As docker's: a user network shows the option only when it was
+    // given (compose compares the options with its file's).
+    let chosen = n.bridge != crate::network::store::default_bridge(&n.id);
+    if bridge_net && chosen {
         options.insert(BRIDGE_NAME_OPT.into(), json!(n.bridge));
     }
     let mut v = json!({

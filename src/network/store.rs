@@ -37,6 +37,12 @@ fn defs_dir(paths: &Paths) -> PathBuf {
     paths.root.join("networks").join("defs")
 }
 
+/// The Linux bridge of a user network made without
+/// `-o com.docker.network.bridge.name` (docker's are `br-<id>`).
+pub fn default_bridge(id: &str) -> String {
+    format!("rdbr-{}", id.get(..10).unwrap_or(id))
+}
+
 /// Stable ID of a predefined network (as docker's are per host).
 pub fn predefined_id(name: &str) -> String {
     crate::image::store::sha256_hex(format!("rdock-network:{name}").as_bytes())
@@ -256,10 +262,7 @@ pub fn create(paths: &Paths, o: &CreateOptions) -> Result<NetworkDef> {
         name: o.name.clone(),
         // rdbr-: rdock's bridges, apart from docker's br- ones; 15 chars,
         // the kernel's limit.
-        bridge: o
-            .bridge
-            .clone()
-            .unwrap_or_else(|| format!("rdbr-{}", id.get(..10).unwrap_or(&id))),
+        bridge: o.bridge.clone().unwrap_or_else(|| default_bridge(&id)),
         id,
         subnet,
         prefix,

@@ -50,7 +50,8 @@ bits, stat = ctr.get_archive("/tmp/a.txt")
 assert stat["name"] == "a.txt" and stat["size"] == len(data), stat
 with tarfile.open(fileobj=io.BytesIO(b"".join(bits))) as t:
     assert t.extractfile("a.txt").read() == data
-assert ctr.exec_run(["cat", "/tmp/a.txt"]).output == data
+res = ctr.exec_run(["cat", "/tmp/a.txt"])
+assert res.output == data, res
 
 # build, then run what it made.
 img, logs = c.images.build(
