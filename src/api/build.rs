@@ -224,10 +224,7 @@ fn with_output_streamed<T>(
         let mut pending: Vec<u8> = Vec::new();
         let mut alive = true;
         loop {
-            let n = match f.read(&mut buf) {
-                Ok(n) => n,
-                Err(_) => 0,
-            };
+            let n = f.read(&mut buf).unwrap_or_default();
             pending.extend_from_slice(buf.get(..n).unwrap_or_default());
             let cut = match n {
                 0 => pending.len(),
