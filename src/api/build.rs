@@ -51,6 +51,15 @@ fn query(paths: &Paths, req: &Request) -> Result<Query, ApiError> {
             tags.push(Reference::parse(v).map_err(|e| ApiError::bad_request(e.to_string()))?);
         }
     }
+    // docker's engine refuses them on Linux (the legacy builder's API).
+    if req
+        .q("securityopt")
+        .is_some_and(|s| !s.is_empty() && s != "[]" && s != "null")
+    {
+        return Err(ApiError::bad_request(
+            "security options are not supported on linux",
+        ));
+    }
     if let Some(iso) = req
         .q("isolation")
         .filter(|i| !i.is_empty() && *i != "default")
