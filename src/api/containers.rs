@@ -189,15 +189,7 @@ fn full_ref(image: &str) -> String {
 /// document the CLI's `inspect` prints.
 pub fn summary(paths: &Paths, c: &Container) -> Value {
     let ins = crate::container::inspect::inspect(paths, c);
-    let mut command = c.config.path.clone();
-    for a in &c.config.args {
-        command.push(' ');
-        if a.contains(' ') {
-            command.push_str(&format!("'{a}'"));
-        } else {
-            command.push_str(a);
-        }
-    }
+    let command = c.config.command_line();
     let created = chrono::DateTime::parse_from_rfc3339(&c.config.created)
         .map(|t| t.timestamp())
         .unwrap_or(0);

@@ -126,22 +126,9 @@ pub fn run(paths: &Paths, a: EventsArgs) -> Result<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
 
     fn msg(kind: &str, action: &str, id: &str, attrs: &[(&str, &str)]) -> Message {
-        Message {
-            kind: kind.into(),
-            action: action.into(),
-            actor: crate::events::Actor {
-                id: id.into(),
-                attributes: attrs
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect::<BTreeMap<_, _>>(),
-            },
-            scope: "local".into(),
-            ..Default::default()
-        }
+        crate::events::read::test_message(kind, action, id, attrs)
     }
 
     #[test]

@@ -83,15 +83,7 @@ pub(super) fn status_cell(c: &Container, now: chrono::DateTime<Utc>) -> String {
 /// engine lists them), truncated to 20 characters with "…", then quoted
 /// as Go's strconv.Quote does.
 pub(super) fn command_cell(c: &Container, no_trunc: bool) -> String {
-    let mut cmd = c.config.path.clone();
-    for a in &c.config.args {
-        cmd.push(' ');
-        if a.contains(' ') {
-            cmd.push_str(&format!("'{a}'"));
-        } else {
-            cmd.push_str(a);
-        }
-    }
+    let mut cmd = c.config.command_line();
     if !no_trunc && cmd.chars().count() > 20 {
         cmd = cmd.chars().take(19).collect::<String>() + "…";
     }

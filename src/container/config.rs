@@ -216,6 +216,23 @@ pub struct ContainerConfig {
 }
 
 impl ContainerConfig {
+    /// The command as docker's engine lists it (`ps` COMMAND, the API's
+    /// summary): the arguments with spaces in single quotes.
+    pub fn command_line(&self) -> String {
+        let mut cmd = self.path.clone();
+        for a in &self.args {
+            cmd.push(' ');
+            if a.contains(' ') {
+                cmd.push_str(&format!("'{a}'"));
+            } else {
+                cmd.push_str(a);
+            }
+        }
+        cmd
+    }
+}
+
+impl ContainerConfig {
     /// The cgroup parent (relative to each hierarchy's root).
     pub fn cgroup_parent(&self) -> &str {
         let p = self.cgroup_parent.trim_matches('/');

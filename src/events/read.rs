@@ -246,25 +246,30 @@ fn read_new<E>(
     Ok(Flow::More)
 }
 
+/// A message for tests (here and the CLI's).
+#[cfg(test)]
+pub(crate) fn test_message(kind: &str, action: &str, id: &str, attrs: &[(&str, &str)]) -> Message {
+    Message {
+        kind: kind.into(),
+        action: action.into(),
+        actor: crate::events::Actor {
+            id: id.into(),
+            attributes: attrs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        },
+        scope: "local".into(),
+        ..Default::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
 
     fn msg(kind: &str, action: &str, id: &str, attrs: &[(&str, &str)]) -> Message {
-        Message {
-            kind: kind.into(),
-            action: action.into(),
-            actor: crate::events::Actor {
-                id: id.into(),
-                attributes: attrs
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect::<BTreeMap<_, _>>(),
-            },
-            scope: "local".into(),
-            ..Default::default()
-        }
+        test_message(kind, action, id, attrs)
     }
 
     fn f(v: &[&str]) -> Filters {
