@@ -18,6 +18,13 @@ pub fn route(
     match (method, segs) {
         ("GET", ["containers", "json"]) => list(paths, conn, req),
         ("POST", ["containers", "create"]) => create(paths, conn, req),
+        // `rm --link`: the link's whole name ("/app/db"), slashes and all.
+        ("DELETE", ["containers", name @ ..]) if req.q_bool("link") && !name.is_empty() => {
+            let name = name.join("/");
+            crate::container::network::remove_link(paths, &name)?;
+            conn.no_content().map_err(io)?;
+            Ok(Outcome::Done)
+        }
         (_, ["containers", id, rest @ ..]) => {
             let res = store
                 .resolve(id)
@@ -164,15 +171,19 @@ fn timeout(req: &Request) -> Result<Option<i64>, ApiError> {
 fn create(paths: &Paths, conn: &mut Conn, req: &mut Request) -> Handled {
     let body = conn.read_json(req)?;
     let opts = super::create::options(&body, req.q("name").unwrap_or_default())?;
-    let c = crate::container::lifecycle::create(paths, &opts).map_err(|e| {
+    let (c, warnings) = crate::container::lifecycle::create_warned(paths, &opts).map_err(|e| {
         let mut a = ApiError::from(e);
         // docker's "No such image: busybox:latest": the client pulls then.
+        // Anything else missing (a `--volumes-from` container) is not a
+        // 404, or the client would try to pull.
         if a.status == 404 && a.message.starts_with("No such image") {
             a.message = format!("No such image: {}", full_ref(&opts.image));
+        } else if a.status == 404 {
+            a.status = 400;
         }
         a
     })?;
-    conn.json(201, &json!({"Id": c.config.id, "Warnings": []}))
+    conn.json(201, &json!({"Id": c.config.id, "Warnings": warnings}))
         .map_err(io)?;
     Ok(Outcome::Done)
 }

@@ -126,6 +126,17 @@ fn host_config(o: &mut CreateOptions, hc: &Value) -> Result<(), ApiError> {
     o.cgroupns = string(hc, "CgroupnsMode").unwrap_or_default();
     o.pid_mode = string(hc, "PidMode").unwrap_or_default();
     o.ipc_mode = string(hc, "IpcMode").unwrap_or_default();
+    let shared = |m: &str| m.strip_prefix("container:").is_some_and(|c| !c.is_empty());
+    if !(matches!(
+        o.ipc_mode.as_str(),
+        "" | "host" | "private" | "shareable" | "none"
+    ) || shared(&o.ipc_mode))
+    {
+        return Err(bad(format!("invalid IPC mode: {}", o.ipc_mode)));
+    }
+    if !(matches!(o.pid_mode.as_str(), "" | "host") || shared(&o.pid_mode)) {
+        return Err(bad(format!("invalid PID mode: {}", o.pid_mode)));
+    }
     o.uts_mode = string(hc, "UTSMode").unwrap_or_default();
     o.userns_mode = string(hc, "UsernsMode").unwrap_or_default();
     o.device_cgroup_rules = strs(hc.get("DeviceCgroupRules"));
@@ -388,21 +399,32 @@ fn networking(o: &mut CreateOptions, body: &Value, hc: &Value) -> Result<(), Api
         .pointer("/NetworkingConfig/EndpointsConfig")
         .and_then(Value::as_object)
     {
-        let first = eps.get(&mode).or_else(|| eps.values().next());
-        if let Some(ep) = first {
-            net.aliases = strs(ep.get("Aliases"));
-            if let Some(ip) = ep
+        // The mode's network first; the others are joined too (API 1.44+).
+        for (name, ep) in eps {
+            let ip = match ep
                 .pointer("/IPAMConfig/IPv4Address")
                 .and_then(Value::as_str)
             {
-                if !ip.is_empty() {
-                    net.ip = Some(
-                        ip.parse()
-                            .map_err(|_| bad(format!("invalid IPv4 address: {ip}")))?,
-                    );
-                }
+                Some(ip) if !ip.is_empty() => Some(
+                    ip.parse()
+                        .map_err(|_| bad(format!("invalid IPv4 address: {ip}")))?,
+                ),
+                _ => None,
+            };
+            if *name == mode || (eps.len() == 1 && !eps.contains_key(&mode)) {
+                net.aliases = strs(ep.get("Aliases"));
+                net.ip = ip;
+                net.mac = string(ep, "MacAddress");
+                net.gw_priority = int(ep, "GwPriority");
+            } else {
+                net.connected.push(crate::container::config::Attachment {
+                    network: name.clone(),
+                    aliases: strs(ep.get("Aliases")),
+                    ip,
+                    mac: string(ep, "MacAddress"),
+                    gw_priority: int(ep, "GwPriority"),
+                });
             }
-            net.mac = string(ep, "MacAddress");
         }
     }
     if net.mac.is_none() {

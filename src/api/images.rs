@@ -98,11 +98,8 @@ fn list(paths: &Paths, conn: &mut Conn, req: &Request) -> Handled {
         let repo_digests: Vec<String> = img
             .digests
             .iter()
-            .filter_map(|d| {
-                let name = img.names.first()?;
-                let r = Reference::parse(name).ok()?;
-                Some(format!("{}@{d}", r.familiar_name()))
-            })
+            .filter_map(|d| Reference::parse(d).ok())
+            .map(|r| r.familiar())
             .collect();
         // With a reference filter, docker lists only the names it matched.
         let tags: Vec<String> = img
@@ -247,8 +244,42 @@ fn push(paths: &Paths, conn: &mut Conn, req: &Request, name: &str) -> Handled {
         format!("{name}:{tag}")
     };
     let r = Reference::parse(&full).map_err(crate::Error::from)?;
+    let store = ImageStore::new(paths);
+    // No tag: every tag of the repository (`push --all-tags`).
+    let refs = match tag.is_empty() {
+        true => {
+            crate::image::registry::push::repository_tags(&store, &r).map_err(crate::Error::from)?
+        }
+        false => vec![r.clone()],
+    };
     let creds = registry_auth(req);
     conn.start_chunked(200, "application/json").map_err(io)?;
+    if refs.is_empty() {
+        let msg = format!(
+            "An image does not exist locally with the tag: {}",
+            r.familiar_name()
+        );
+        let _ = conn.json_chunk(&json!({"errorDetail": {"message": msg}, "error": msg}));
+        conn.end_chunks().map_err(io)?;
+        return Ok(Outcome::Done);
+    }
+    for tr in &refs {
+        if !push_one(paths, conn, &store, tr, creds.clone()) {
+            break;
+        }
+    }
+    conn.end_chunks().map_err(io)?;
+    Ok(Outcome::Done)
+}
+
+/// One reference's push as docker's messages; false after a failure.
+fn push_one(
+    paths: &Paths,
+    conn: &mut Conn,
+    store: &ImageStore,
+    r: &Reference,
+    creds: Option<crate::image::registry::credentials::Credentials>,
+) -> bool {
     let stream = std::sync::Mutex::new(&mut *conn);
     let send = |v: Value| {
         if let Ok(mut c) = stream.lock() {
@@ -260,15 +291,18 @@ fn push(paths: &Paths, conn: &mut Conn, req: &Request, name: &str) -> Handled {
         Event::Start { repo } => {
             send(json!({"status": format!("The push refers to repository [{repo}]")}))
         }
+        // A progress message: docker's CLI shows it on a terminal only.
+        Event::Layer { id, status } if status == "Pushing" => send(json!({
+            "status": status, "progressDetail": {"current": 1, "total": 1}, "id": id
+        })),
         Event::Layer { id, status } => {
             send(json!({"status": status, "progressDetail": {}, "id": id}))
         }
     };
-    let store = ImageStore::new(paths);
-    let result = crate::image::registry::push::push_as(&store, &r, creds, &report);
-    let conn = stream
-        .into_inner()
-        .map_err(|_| ApiError::new(500, "push progress"))?;
+    let result = crate::image::registry::push::push_as(store, r, creds, &report);
+    let Ok(conn) = stream.into_inner() else {
+        return false;
+    };
     match result {
         Ok(p) => {
             crate::events::image(paths, "push", &r.familiar(), &r.familiar_name());
@@ -276,14 +310,14 @@ fn push(paths: &Paths, conn: &mut Conn, req: &Request, name: &str) -> Handled {
                 &json!({"status": format!("{}: digest: {} size: {}", p.tag, p.digest, p.size)}),
             );
             let _ = conn.json_chunk(&json!({"progressDetail": {}, "aux": {"Tag": p.tag, "Digest": p.digest, "Size": p.size}}));
+            true
         }
         Err(e) => {
             let msg = crate::Error::from(e).to_string();
             let _ = conn.json_chunk(&json!({"errorDetail": {"message": msg}, "error": msg}));
+            false
         }
     }
-    conn.end_chunks().map_err(io)?;
-    Ok(Outcome::Done)
 }
 
 /// `POST /images/create?fromSrc=-&repo=&tag=&message=&changes=`: the body

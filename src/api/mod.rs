@@ -184,9 +184,30 @@ fn dispatch(paths: &Paths, conn: &mut Conn, req: &mut Request) -> Handled {
         "images" => images::route(paths, conn, req, &method, &segs),
         "exec" => exec::route(paths, conn, req, &method, &segs),
         "build" if method == "POST" => build::build(paths, conn, req),
+        // No swarm here, as on an engine that never joined one.
+        "swarm" | "nodes" | "services" | "tasks" | "secrets" | "configs" => {
+            Err(no_swarm(segs.get(1) == Some(&"leave")))
+        }
+        "plugins" if method == "GET" && segs.len() == 1 => {
+            conn.json(200, &serde_json::json!([]))
+                .map_err(|e| ApiError::io("answering", e))?;
+            Ok(Outcome::Done)
+        }
         "commit" if method == "POST" => container_ops::commit(paths, conn, req),
         _ => Err(not_found_route(&method, path)),
     }
+}
+
+/// docker's answer on a node outside any swarm.
+fn no_swarm(leaving: bool) -> ApiError {
+    ApiError::new(
+        503,
+        if leaving {
+            "This node is not part of a swarm"
+        } else {
+            "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect this node to swarm and try again."
+        },
+    )
 }
 
 /// docker's answer for a path it has no route for.

@@ -33,15 +33,7 @@ pub fn run(paths: &Paths, a: PushArgs) -> Result<i32> {
     }
     let store = ImageStore::new(paths);
     let refs: Vec<Reference> = if a.all_tags {
-        let prefix = format!("{}:", r.name());
-        store
-            .index()?
-            .images
-            .iter()
-            .flat_map(|i| i.names.iter())
-            .filter(|n| n.starts_with(&prefix))
-            .filter_map(|n| Reference::parse(n).ok())
-            .collect()
+        push::repository_tags(&store, &r)?
     } else {
         vec![r.clone()]
     };

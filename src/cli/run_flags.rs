@@ -437,7 +437,7 @@ impl ContainerFlags {
                 return Err(crate::container::ContainerError::InvalidName(name.clone()).into());
             }
         }
-        Ok(CreateOptions {
+        let opts = CreateOptions {
             image: image.to_string(),
             name: self
                 .name
@@ -526,7 +526,11 @@ impl ContainerFlags {
                 })
                 .collect(),
             owner: None,
-        })
+        };
+        // The engine's refusals, checked here too so that `create` reports
+        // them as docker's CLI shows them.
+        crate::container::lifecycle::check_network_conflicts(&opts)?;
+        Ok(opts)
     }
 
     /// Flags for Windows containers or for engine plugins: checked, then
@@ -689,7 +693,6 @@ impl ContainerFlags {
         net.aliases = plan.aliases.clone();
         net.gw_priority = plan.gw_priority;
         net.connected = plan.others.clone();
-        self.check_network_conflicts(mode)?;
         if matches!(mode, NetworkMode::Host) && !net.publish.is_empty() {
             // docker warns about -p only: -P alone publishes nothing yet.
             eprintln!("WARNING: Published ports are discarded when using host network mode");
@@ -715,49 +718,6 @@ impl ContainerFlags {
             net.mac = Some(m.clone());
         }
         Ok(net)
-    }
-
-    /// The daemon's checks of a `container:` (and `host`) network mode
-    /// against the options it makes meaningless, in docker's order and
-    /// words (moby's `validateNetContainerMode`). `--dns-search` and
-    /// `--dns-option` are accepted (and unused) as docker accepts them.
-    fn check_network_conflicts(&self, mode: &NetworkMode) -> Result<()> {
-        let conflict = |what: &str| Err(Error::msg(format!("conflicting options: {what}")));
-        match mode {
-            NetworkMode::Container(_) => {
-                if self.hostname.is_some() {
-                    return conflict("hostname and the network mode");
-                }
-                if !self.link.is_empty() {
-                    return conflict("container type network can't be used with links. This would result in undefined behavior");
-                }
-                if !self.dns.is_empty() {
-                    return conflict("dns and the network mode");
-                }
-                if !self.add_host.is_empty() {
-                    return conflict("custom host-to-IP mapping and the network mode");
-                }
-                if self.mac_address.is_some() {
-                    return conflict("mac-address and the network mode");
-                }
-                if !self.publish.is_empty() || self.publish_all {
-                    return conflict("port publishing and the container type network mode");
-                }
-                if !self.expose.is_empty() {
-                    return conflict("port exposing and the container type network mode");
-                }
-            }
-            NetworkMode::Host => {
-                if !self.link.is_empty() {
-                    return conflict("host type networking can't be used with links. This would result in undefined behavior");
-                }
-                if self.mac_address.is_some() {
-                    return conflict("mac-address and the network mode");
-                }
-            }
-            _ => {}
-        }
-        Ok(())
     }
 
     /// Write `--cidfile` (refusing an existing file, as docker does).

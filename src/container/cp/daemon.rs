@@ -123,7 +123,18 @@ pub fn stat_path(
     path: &str,
 ) -> Result<PathStat, CpError> {
     let fs = ContainerFs::open(paths, c)?;
-    stat_in(&fs, path, name).map(|(_, st)| st)
+    let st = stat_in(&fs, path, name).map(|(_, st)| st)?;
+    trailing_slash(path, name, st)
+}
+
+/// A path ending in "/" names a directory: a file there is missing, as
+/// the kernel says (ENOTDIR) and docker's daemon answers.
+fn trailing_slash(path: &str, name: &str, st: PathStat) -> Result<PathStat, CpError> {
+    const GO_DIR: u32 = 1 << 31;
+    if path.ends_with('/') && st.mode & GO_DIR == 0 {
+        return Err(not_found(path, name));
+    }
+    Ok(st)
 }
 
 /// A path of a container ready to be tarred: its stat is known before a
@@ -148,6 +159,7 @@ impl PathArchive {
             CpError::NotFound { .. } => not_found(path, name),
             e => e,
         })?;
+        let stat = trailing_slash(path, name, stat)?;
         let (_, found, top) = container_source(&fs, path, false, name)?;
         Ok(PathArchive {
             fs,

@@ -118,6 +118,21 @@ pub struct ImageSource {
 }
 
 pub fn create(paths: &Paths, opts: &CreateOptions) -> Result<Container> {
+    let (c, warnings) = create_warned(paths, opts)?;
+    print_warnings(&warnings);
+    Ok(c)
+}
+
+/// The engine's warnings, as docker's CLI prints a create's.
+fn print_warnings(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("WARNING: {w}");
+    }
+}
+
+/// `create`, its warnings returned (the API answers them) rather than
+/// printed.
+pub fn create_warned(paths: &Paths, opts: &CreateOptions) -> Result<(Container, Vec<String>)> {
     let images = ImageStore::new(paths);
     let idx = images.index()?;
     let img = idx.lookup(&opts.image)?;
@@ -132,7 +147,7 @@ pub fn create(paths: &Paths, opts: &CreateOptions) -> Result<Container> {
         layers: img.layers.clone(),
         config: images.config(img)?,
     };
-    create_from(paths, opts, &source)
+    create_from_warned(paths, opts, &source)
 }
 
 /// The container's /etc/hosts and /etc/resolv.conf as written at create
@@ -165,6 +180,18 @@ fn names_files(config: &ContainerConfig) -> (String, String) {
 
 /// `create` from an image already resolved.
 pub fn create_from(paths: &Paths, opts: &CreateOptions, img: &ImageSource) -> Result<Container> {
+    let (c, warnings) = create_from_warned(paths, opts, img)?;
+    print_warnings(&warnings);
+    Ok(c)
+}
+
+fn create_from_warned(
+    paths: &Paths,
+    opts: &CreateOptions,
+    img: &ImageSource,
+) -> Result<(Container, Vec<String>)> {
+    let mut warnings = Vec::new();
+    check_network_conflicts(opts)?;
     if let Some(sig) = &opts.stop_signal {
         crate::runtime::signals::parse(sig)?;
     }
@@ -179,8 +206,16 @@ pub fn create_from(paths: &Paths, opts: &CreateOptions, img: &ImageSource) -> Re
     check_confinement(opts)?;
     let (pid_mode, ipc_mode, userns_remap) = namespace_modes(paths, opts)?;
     check_flags(opts, &ipc_mode)?;
-    let resources = checked_resources(opts)?;
-    let (network, net) = networks(paths, opts)?;
+    let resources = checked_resources(opts, &mut warnings)?;
+    let (network, mut net) = networks(paths, opts)?;
+    if network == NetworkMode::Host {
+        // docker warns about -p only: -P alone publishes nothing yet.
+        if !net.publish.is_empty() {
+            warnings.push("Published ports are discarded when using host network mode".into());
+        }
+        net.publish.clear();
+        net.publish_all = false;
+    }
     let id = util::random_hex(32);
     let (hostname, domainname) = default_hostname(opts, &network, &id)?;
     let env = config_env(d.env.as_deref().unwrap_or_default(), &opts.env);
@@ -251,7 +286,7 @@ pub fn create_from(paths: &Paths, opts: &CreateOptions, img: &ImageSource) -> Re
         annotations: opts.annotations.clone(),
         owner: opts.owner,
     };
-    write_container(paths, opts, d, config)
+    Ok((write_container(paths, opts, d, config)?, warnings))
 }
 
 /// The entrypoint and cmd: the image's, or the flags'. docker:
@@ -368,15 +403,55 @@ fn check_flags(opts: &CreateOptions, ipc_mode: &str) -> Result<()> {
 }
 
 /// The resource limits, with their defaults, checked against the host.
-fn checked_resources(opts: &CreateOptions) -> Result<Resources> {
+fn checked_resources(opts: &CreateOptions, warnings: &mut Vec<String>) -> Result<Resources> {
     let mut resources = opts.resources.clone().with_defaults();
     // Looking at the host's cgroups costs a few syscalls: only when asked.
     if resources != Default::default() {
-        for w in resources.verify(&HostSupport::detect(), false)? {
-            eprintln!("WARNING: {w}");
-        }
+        warnings.extend(resources.verify(&HostSupport::detect(), false)?);
     }
     Ok(resources)
+}
+
+/// docker's engine's refusals of options a shared network cannot take.
+pub fn check_network_conflicts(opts: &CreateOptions) -> Result<()> {
+    let conflict =
+        |what: &str| -> Result<()> { Err(Error::msg(format!("conflicting options: {what}"))) };
+    let n = &opts.net;
+    match &opts.network {
+        NetworkMode::Container(_) => {
+            if opts.hostname.is_some() {
+                return conflict("hostname and the network mode");
+            }
+            if !n.links.is_empty() {
+                return conflict("container type network can't be used with links. This would result in undefined behavior");
+            }
+            if !n.dns.is_empty() {
+                return conflict("dns and the network mode");
+            }
+            if !n.extra_hosts.is_empty() {
+                return conflict("custom host-to-IP mapping and the network mode");
+            }
+            if n.mac.is_some() {
+                return conflict("mac-address and the network mode");
+            }
+            if !n.publish.is_empty() || n.publish_all {
+                return conflict("port publishing and the container type network mode");
+            }
+            if !n.exposed.is_empty() {
+                return conflict("port exposing and the container type network mode");
+            }
+        }
+        NetworkMode::Host => {
+            if !n.links.is_empty() {
+                return conflict("host type networking can't be used with links. This would result in undefined behavior");
+            }
+            if n.mac.is_some() {
+                return conflict("mac-address and the network mode");
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// The network mode and options, names canonical; `--link`s must exist.

@@ -20,7 +20,9 @@ mod oci;
 mod spec;
 
 pub(in crate::container) use create::HOSTS_NONE;
-pub use create::{create, create_from, CreateOptions, ImageSource};
+pub use create::{
+    check_network_conflicts, create, create_from, create_warned, CreateOptions, ImageSource,
+};
 pub use env::{config_env, merge_env, process_env, replace_or_append_env};
 pub(in crate::container) use foreground::{attach, forwarding_signals, try_reap, PROXIED};
 pub use foreground::{run_step, start_foreground, StepExit, Streams};

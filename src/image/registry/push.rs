@@ -268,6 +268,19 @@ pub fn push(
     push_as(store, r, None, report)
 }
 
+/// The local tags of `r`'s repository (`push --all-tags`).
+pub fn repository_tags(store: &ImageStore, r: &Reference) -> Result<Vec<Reference>, RegistryError> {
+    let prefix = format!("{}:", r.name());
+    Ok(store
+        .index()?
+        .images
+        .iter()
+        .flat_map(|i| i.names.iter())
+        .filter(|n| n.starts_with(&prefix))
+        .filter_map(|n| Reference::parse(n).ok())
+        .collect())
+}
+
 /// `push` with these credentials (the API's X-Registry-Auth); None: those
 /// docker's config.json holds for the registry.
 pub fn push_as(
