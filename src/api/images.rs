@@ -22,6 +22,15 @@ pub fn route(
     match (method, segs) {
         ("GET", ["images", "json"]) => list(paths, conn, req),
         ("POST", ["images", "create"]) => create(paths, conn, req),
+        ("GET", ["images", "search"]) => {
+            let filters = super::containers::filter_strings(req)?;
+            let limit = req.q("limit").and_then(|l| l.parse::<i64>().ok());
+            let term = req.q("term").unwrap_or_default();
+            let hits = crate::image::registry::search::search(term, limit, &filters)?;
+            conn.json(200, &serde_json::to_value(hits).unwrap_or_default())
+                .map_err(io)?;
+            Ok(Outcome::Done)
+        }
         ("GET", ["images", "get"]) => super::image_archive::save(paths, conn, req, None),
         ("POST", ["images", "load"]) => super::image_archive::load(paths, conn, req),
         ("GET", ["images", name @ .., "get"]) if !name.is_empty() => {

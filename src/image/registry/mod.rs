@@ -7,6 +7,7 @@ pub mod credentials;
 pub mod manifest;
 pub mod pull;
 pub mod push;
+pub mod search;
 pub mod settings;
 pub mod transfer;
 
