@@ -27,24 +27,7 @@ pub struct Usage {
 /// The build cache: its entries and the bytes only it holds (layers no
 /// image has, and its cache mounts).
 pub fn build_cache(paths: &Paths) -> Result<(usize, u64)> {
-    let images = ImageStore::new(paths);
-    let held: HashSet<String> = images
-        .index()?
-        .images
-        .into_iter()
-        .flat_map(|i| i.layers)
-        .collect();
-    let (n, only) = crate::build::cache::usage(paths, &held);
-    let layers: u64 = only
-        .iter()
-        .filter_map(|l| images.layer_info(l))
-        .map(|i| i.size)
-        .sum();
-    let mounts: u64 = crate::build::cache::mount_dirs(paths)
-        .iter()
-        .map(|d| crate::util::tree_size(d))
-        .sum();
-    Ok((n, layers.saturating_add(mounts)))
+    crate::build::prune::usage(paths)
 }
 
 fn volumes(paths: &Paths, containers: &[Container]) -> Vec<(crate::volume::Volume, usize, u64)> {

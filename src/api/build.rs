@@ -275,3 +275,30 @@ fn stream_frame(line: &[u8]) -> Vec<u8> {
     frame.extend_from_slice(b"\r\n");
     frame
 }
+
+/// `POST /build/prune?filters=&keep-storage=` (or `reserved-space=`):
+/// docker's `{"CachesDeleted": [...], "SpaceReclaimed": N}`.
+pub fn prune(paths: &Paths, conn: &mut Conn, req: &Request) -> Handled {
+    let filters = super::containers::filter_strings(req)?;
+    let keep = ["keep-storage", "reserved-space"]
+        .iter()
+        .find_map(|k| req.q(k).and_then(|v| v.parse::<u64>().ok()))
+        .filter(|&n| n > 0);
+    let filter = crate::build::prune::CacheFilter::parse(&filters, keep)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let pruned = crate::build::prune::prune(paths, &filter)?;
+    let deleted: Vec<String> = pruned
+        .keys
+        .iter()
+        .map(|k| k.chars().take(25).collect())
+        .collect();
+    conn.json(
+        200,
+        &json!({
+            "CachesDeleted": if deleted.is_empty() { Value::Null } else { json!(deleted) },
+            "SpaceReclaimed": pruned.size,
+        }),
+    )
+    .map_err(|e| ApiError::io("answering", e))?;
+    Ok(Outcome::Done)
+}

@@ -183,7 +183,10 @@ fn dispatch(paths: &Paths, conn: &mut Conn, req: &mut Request) -> Handled {
         "containers" => containers::route(paths, conn, req, &method, &segs),
         "images" => images::route(paths, conn, req, &method, &segs),
         "exec" => exec::route(paths, conn, req, &method, &segs),
-        "build" if method == "POST" => build::build(paths, conn, req),
+        "build" if method == "POST" && segs.len() == 1 => build::build(paths, conn, req),
+        "build" if method == "POST" && segs.get(1) == Some(&"prune") => {
+            build::prune(paths, conn, req)
+        }
         // No swarm here, as on an engine that never joined one.
         "swarm" | "nodes" | "services" | "tasks" | "secrets" | "configs" => {
             Err(no_swarm(segs.get(1) == Some(&"leave")))

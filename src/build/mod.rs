@@ -14,6 +14,7 @@ mod executor;
 pub mod git;
 pub mod ignore;
 mod progress;
+pub mod prune;
 pub mod remote;
 pub mod run_mount;
 pub mod shell_lex;

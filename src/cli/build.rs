@@ -10,7 +10,7 @@ use crate::image::reference::Reference;
 use crate::image::store::ImageStore;
 use crate::paths::Paths;
 use clap::{Args, Subcommand};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
@@ -436,109 +436,27 @@ pub fn run(paths: &Paths, a: BuildArgs) -> Result<i32> {
     Ok(0)
 }
 
-fn image_layers(images: &ImageStore) -> Result<HashSet<String>> {
-    Ok(images
-        .index()?
-        .images
-        .into_iter()
-        .flat_map(|i| i.layers)
-        .collect())
-}
-
-fn mounts_size(paths: &Paths) -> u64 {
-    crate::build::cache::mount_dirs(paths)
-        .iter()
-        .map(|d| crate::util::tree_size(d))
-        .sum()
-}
-
-fn layers_size(images: &ImageStore, layers: &HashSet<String>) -> u64 {
-    layers
-        .iter()
-        .filter_map(|l| images.layer_info(l))
-        .map(|i| i.size)
-        .sum()
-}
-
-/// Remove the build cache and the layers only it held: docker's
-/// "Deleted build cache objects:" section, and the space freed.
-pub(crate) fn prune_build_cache(paths: &Paths) -> Result<(String, u64)> {
-    prune_build_cache_with(paths, &super::builder_prune::CacheFilter::default())
-}
-
-/// The entries the filters choose, and with `--keep-storage` only the
-/// oldest of them until what stays fits.
-fn chosen_entries(
-    paths: &Paths,
-    images: &ImageStore,
-    only: &HashSet<String>,
-    filter: &super::builder_prune::CacheFilter,
-) -> Vec<crate::build::cache::Entry> {
-    let all = crate::build::cache::entries(paths);
-    let Some(keep) = filter.keep_storage else {
-        return all.into_iter().filter(|e| filter.selects(e)).collect();
-    };
-    let size = |e: &crate::build::cache::Entry| match &e.layer {
-        Some(l) if only.contains(l) => images.layer_info(l).map_or(0, |i| i.size),
-        Some(_) => 0,
-        None if e.kind == crate::build::cache::Kind::Mount => crate::util::tree_size(e.path()),
-        None => 0,
-    };
-    let mut total: u64 = all.iter().map(size).sum();
-    let mut out = Vec::new();
-    for e in all.into_iter().filter(|e| filter.selects(e)) {
-        if total <= keep {
-            break;
-        }
-        total = total.saturating_sub(size(&e));
-        out.push(e);
-    }
-    out
-}
-
-/// `prune_build_cache` of the entries `filter` chooses.
-pub(crate) fn prune_build_cache_with(
-    paths: &Paths,
-    filter: &super::builder_prune::CacheFilter,
-) -> Result<(String, u64)> {
-    // A running build's finished steps are held only by their cache
-    // records (and its cache mounts by their locks): leave them alone.
-    let Some(_lock) = crate::util::FileLock::try_exclusive(&paths.build_lock())
-        .map_err(|e| Error::msg(format!("locking the build cache: {e}")))?
-    else {
+/// docker's "Deleted build cache objects:" section, and the space freed
+/// (a running build's cache is left alone, with a line saying so).
+pub(crate) fn pruned_text(p: &crate::build::prune::Pruned) -> (String, u64) {
+    if p.busy {
         eprintln!("rdock: a build is running: the build cache was left alone");
-        return Ok((String::new(), 0));
-    };
-    let images = ImageStore::new(paths);
-    let held = image_layers(&images)?;
-    let (_, only) = crate::build::cache::usage(paths, &held);
-    let size_before = layers_size(&images, &only).saturating_add(mounts_size(paths));
-    let pruned = if filter.is_empty() {
-        crate::build::cache::prune(paths)
-    } else {
-        crate::build::cache::remove(&chosen_entries(paths, &images, &only, filter))
     }
-    .map_err(|e| Error::msg(format!("removing the build cache: {e}")))?;
-    let (_, only_after) = crate::build::cache::usage(paths, &held);
-    let size = size_before
-        .saturating_sub(layers_size(&images, &only_after).saturating_add(mounts_size(paths)));
-    let in_use = crate::container::store::ContainerStore::new(paths).layers_in_use();
-    images.update(|idx| images.gc_locked(idx, &in_use))?;
     let mut out = String::new();
-    if !pruned.keys.is_empty() {
+    if !p.keys.is_empty() {
         out.push_str("Deleted build cache objects:\n");
-        for k in &pruned.keys {
+        for k in &p.keys {
             // BuildKit's cache IDs are 25 characters.
             out.extend(k.chars().take(25));
             out.push('\n');
         }
         out.push('\n');
     }
-    Ok((out, size))
+    (out, p.size)
 }
 
 fn prune(paths: &Paths, a: BuilderPruneArgs) -> Result<i32> {
-    let filter = super::builder_prune::CacheFilter::parse(&a.filter, a.keep_storage.as_deref())?;
+    let filter = super::builder_prune::parse(&a.filter, a.keep_storage.as_deref())?;
     // docker 28's builder asks on one line (its other prunes on two).
     let warning = if a.all {
         "WARNING! This will remove all build cache. Are you sure you want to continue?"
@@ -548,7 +466,8 @@ fn prune(paths: &Paths, a: BuilderPruneArgs) -> Result<i32> {
     if !super::prune::confirm_line(warning, a.force) {
         return Ok(0);
     }
-    let (text, size) = prune_build_cache_with(paths, &filter)?;
+    let pruned = crate::build::prune::prune(paths, &filter)?;
+    let (text, size) = pruned_text(&pruned);
     print!("{text}");
     // The docker CLI's own `builder prune` (buildx's, where installed,
     // says "Total:"): rdock's build output is the legacy builder's too.

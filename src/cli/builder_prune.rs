@@ -1,234 +1,53 @@
-//! `builder prune`'s choice of cache entries: docker's filters (as the
-//! engine checks them) and `--keep-storage`, mapped onto rdock's cache
-//! (step records and `RUN --mount=type=cache` directories):
-//! - `until`/`unused-for`: entries last made or used before the time;
-//! - `label`/`label!`: a step's image labels (docker's engine accepts these
-//!   and ignores them; rdock applies them; a cache mount has none);
-//! - `id`: entries whose key contains the value (BuildKit's `id~=`);
-//! - `type`: `regular` (steps) or `exec.cachemount` (mounts);
-//! - `inuse`, `shared`: rdock's entries are neither (a running build keeps
-//!   the whole cache), so `=true` chooses none; `private`: all are;
-//! - `parent`, `description`: BuildKit's record fields rdock has none of:
-//!   `=` anything chooses none;
-//! - `--keep-storage`: the chosen entries, oldest first, until what stays
-//!   of the cache fits.
+//! `builder prune`'s client side: docker's CLI checks each `--filter`'s
+//! form and `--keep-storage` before the engine (the library's
+//! `build::prune::CacheFilter`) checks the rest.
 
-use crate::build::cache::{Entry, Kind};
+use crate::build::prune::CacheFilter;
 use crate::error::{Error, Result};
-use std::collections::BTreeMap;
-use std::time::SystemTime;
 
-#[derive(Debug, Default)]
-pub struct CacheFilter {
-    until: Option<SystemTime>,
-    label: Vec<(String, Option<String>)>,
-    not_label: Vec<(String, Option<String>)>,
-    id: Option<String>,
-    kind: Option<String>,
-    /// Filters only a BuildKit record could meet (`inuse=true`...).
-    none: bool,
-    pub keep_storage: Option<u64>,
-}
-
-/// The engine's own words, behind docker's "failed to prune build cache".
-fn failed(why: impl std::fmt::Display) -> Error {
-    Error::msg(format!("failed to prune build cache: {why}"))
-}
-
-impl CacheFilter {
-    /// The client's check of each `--filter` (a usage error), then the
-    /// engine's (`toBuildkitPruneInfo`).
-    pub fn parse(filters: &[String], keep_storage: Option<&str>) -> Result<CacheFilter> {
-        let mut by_key: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-        for f in filters {
-            let (k, v) = f.split_once('=').ok_or_else(|| {
-                Error::msg(format!(
-                    "invalid argument {} for \"--filter\" flag: bad format of filter (expected name=value)",
-                    super::pflag::go_quote(f)
-                ))
-                .client()
-            })?;
-            by_key.entry(k.trim()).or_default().push(v.trim());
+/// The client's check of each `--filter` and of `--keep-storage` (usage
+/// errors), then the engine's.
+pub fn parse(filters: &[String], keep_storage: Option<&str>) -> Result<CacheFilter> {
+    for f in filters {
+        if !f.contains('=') {
+            return Err(Error::msg(format!(
+                "invalid argument {} for \"--filter\" flag: bad format of filter (expected name=value)",
+                super::pflag::go_quote(f)
+            ))
+            .client());
         }
-        let mut out = CacheFilter::default();
-        if let Some(k) = keep_storage {
-            let n = crate::runtime::resources::ram_in_bytes(k)
+    }
+    let keep = match keep_storage {
+        None => None,
+        Some(k) => Some(
+            crate::runtime::resources::ram_in_bytes(k)
                 .filter(|n| *n >= 0)
+                .map(|n| n as u64)
                 .ok_or_else(|| {
                     Error::msg(format!(
                         "invalid argument {} for \"--keep-storage\" flag: invalid size: '{k}'",
                         super::pflag::go_quote(k)
                     ))
                     .client()
-                })?;
-            out.keep_storage = Some(n as u64);
-        }
-        const VALID: &[&str] = &[
-            "until",
-            "unused-for",
-            "label",
-            "label!",
-            "id",
-            "parent",
-            "type",
-            "description",
-            "inuse",
-            "shared",
-            "private",
-        ];
-        if let Some(k) = by_key.keys().find(|k| !VALID.contains(k)) {
-            return Err(failed(format!("invalid filter '{k}'")));
-        }
-        out.until_from(&by_key)?;
-        for (k, values) in &by_key {
-            if matches!(*k, "label" | "label!" | "until" | "unused-for") {
-                continue;
-            }
-            let [v] = values.as_slice() else {
-                return Err(failed("filters expect only one value"));
-            };
-            let truthy = matches!(*v, "true" | "1");
-            match *k {
-                "id" => out.id = Some(v.to_string()),
-                "type" => out.kind = Some(v.to_string()),
-                "inuse" | "shared" => out.none |= truthy,
-                "private" => out.none |= !truthy,
-                _ => out.none = true,
-            }
-        }
-        let kv = |v: &&str| match v.split_once('=') {
-            Some((k, v)) => (k.to_string(), Some(v.to_string())),
-            None => (v.to_string(), None),
-        };
-        out.label = by_key.get("label").into_iter().flatten().map(kv).collect();
-        out.not_label = by_key.get("label!").into_iter().flatten().map(kv).collect();
-        Ok(out)
-    }
-
-    fn until_from(&mut self, by_key: &BTreeMap<&str, Vec<&str>>) -> Result<()> {
-        let until = by_key.get("until");
-        let unused = by_key.get("unused-for");
-        if until.is_some() && unused.is_some() {
-            return Err(failed("conflicting filters: \"until\" and \"unused-for\""));
-        }
-        let (key, values) = match (until, unused) {
-            (Some(v), _) => ("until", v),
-            (_, Some(v)) => ("unused-for", v),
-            _ => return Ok(()),
-        };
-        let [v] = values.as_slice() else {
-            return Err(failed("filters expect only one value"));
-        };
-        let t = super::timearg::parse_time(v, chrono::Utc::now()).map_err(|e| {
-            failed(format!(
-                "\"{key}\" filter expects a duration (e.g., '24h') or a timestamp: {e}"
-            ))
-        })?;
-        self.until = Some(SystemTime::from(t));
-        Ok(())
-    }
-
-    /// Whether the filters choose this entry.
-    pub fn selects(&self, e: &Entry) -> bool {
-        if self.none {
-            return false;
-        }
-        if self.until.is_some_and(|u| e.used >= u) {
-            return false;
-        }
-        if self
-            .id
-            .as_ref()
-            .is_some_and(|id| !e.key.contains(id.as_str()))
-        {
-            return false;
-        }
-        let kind = match e.kind {
-            Kind::Step => "regular",
-            Kind::Mount => "exec.cachemount",
-        };
-        if self.kind.as_ref().is_some_and(|k| k != kind) {
-            return false;
-        }
-        let has = |(k, v): &(String, Option<String>)| match (e.labels.get(k), v) {
-            (Some(_), None) => true,
-            (Some(have), Some(want)) => have == want,
-            (None, _) => false,
-        };
-        self.label.iter().all(has) && !self.not_label.iter().any(has)
-    }
-
-    /// Whether any filter or `--keep-storage` was given (without, the
-    /// whole cache goes).
-    pub fn is_empty(&self) -> bool {
-        self.until.is_none()
-            && self.label.is_empty()
-            && self.not_label.is_empty()
-            && self.id.is_none()
-            && self.kind.is_none()
-            && !self.none
-            && self.keep_storage.is_none()
-    }
+                })?,
+        ),
+    };
+    CacheFilter::parse(filters, keep)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
-    fn strings(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| s.to_string()).collect()
-    }
-
-    fn entry(kind: Kind, labels: &[(&str, &str)], age_secs: u64) -> Entry {
-        Entry::for_test(
-            "abcdef",
-            kind,
-            SystemTime::now() - std::time::Duration::from_secs(age_secs),
-            labels
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
-    }
-
     #[test]
-    fn engine_refusals_in_its_words() {
-        let err = |f: &[&str]| {
-            CacheFilter::parse(&strings(f), None)
-                .unwrap_err()
-                .to_string()
-        };
-        assert_eq!(
-            err(&["bogus=1"]),
-            "failed to prune build cache: invalid filter 'bogus'"
-        );
-        assert_eq!(
-            err(&["id=a", "id=b"]),
-            "failed to prune build cache: filters expect only one value"
-        );
-        assert!(err(&["until=1h", "unused-for=1h"]).contains("conflicting filters"));
-        assert!(err(&["until=soon"]).contains("\"until\" filter expects a duration"));
-        assert!(err(&["until"]).contains("bad format of filter"));
-        assert!(CacheFilter::parse(&[], Some("bogus")).is_err());
-    }
-
-    #[test]
-    fn filters_choose_entries() {
-        let f = |v: &[&str]| CacheFilter::parse(&strings(v), None).unwrap();
-        let old = entry(Kind::Step, &[("team", "a")], 7200);
-        let new = entry(Kind::Step, &[], 0);
-        let mount = entry(Kind::Mount, &[], 7200);
-        assert!(f(&["until=1h"]).selects(&old));
-        assert!(!f(&["until=1h"]).selects(&new));
-        assert!(f(&["label=team=a"]).selects(&old));
-        assert!(!f(&["label=team=b"]).selects(&old));
-        assert!(!f(&["label!=team"]).selects(&old));
-        assert!(f(&["label!=team"]).selects(&new));
-        assert!(f(&["type=exec.cachemount"]).selects(&mount));
-        assert!(!f(&["type=regular"]).selects(&mount));
-        assert!(f(&["id=cde"]).selects(&old));
-        assert!(!f(&["inuse=true"]).selects(&old));
-        assert!(f(&["inuse=false"]).selects(&old));
-        assert!(f(&[]).is_empty());
+    fn client_refusals() {
+        let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(super::parse(&s(&["until"]), None)
+            .unwrap_err()
+            .to_string()
+            .contains("bad format of filter"));
+        assert!(super::parse(&[], Some("bogus")).is_err());
+        assert!(super::parse(&s(&["bogus=1"]), None)
+            .unwrap_err()
+            .to_string()
+            .contains("invalid filter 'bogus'"));
     }
 }

@@ -385,7 +385,7 @@ fn prune(paths: &Paths, a: PruneArgs) -> Result<i32> {
     print!("{vols}");
     let (images, img_size) = super::prune::prune_images(paths, a.all, &filter)?;
     print!("{images}");
-    let (cache, cache_size) = super::build::prune_build_cache(paths)?;
+    let (cache, cache_size) = super::build::pruned_text(&crate::build::prune::prune_all(paths)?);
     print!("{cache}");
     println!(
         "Total reclaimed space: {}",
