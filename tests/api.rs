@@ -241,6 +241,42 @@ fn socket_mode_idleness_versions_and_containers_outliving_it() {
     );
     r.run(&["rm", "-f", "stays"]).ok();
     s.stop();
+    // TCP only when asked for, with a warning; docker's client reaches it.
+    let port = common::registry::free_port();
+    let mut tcp = r
+        .cmd(&[
+            "system",
+            "service",
+            "--time",
+            "0",
+            &format!("tcp://127.0.0.1:{port}"),
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("service on tcp");
+    let start = Instant::now();
+    let version = loop {
+        let o = Command::new(docker_bin())
+            .args([
+                "-H",
+                &format!("tcp://127.0.0.1:{port}"),
+                "version",
+                "--format",
+                "{{.Server.APIVersion}}",
+            ])
+            .env("DOCKER_CONFIG", r.dir.path().join("docker-config"))
+            .output()
+            .expect("docker version");
+        if o.status.success() || start.elapsed() > Duration::from_secs(10) {
+            break String::from_utf8_lossy(&o.stdout).into_owned();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(version, "1.50\n");
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(tcp.id() as i32, libc::SIGTERM) };
+    let out = tcp.wait_with_output().expect("wait");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no authentication"));
     // --group: the socket's group, where that group can reach it.
     let private_dir = r.dir.path().join("private");
     std::fs::create_dir(&private_dir).expect("mkdir");
@@ -377,4 +413,20 @@ fn build_login_push_and_pull_through_the_socket() {
         images.contains(&name) && images.contains("busybox:latest"),
         "{images}"
     );
+    // A build whose base is private: docker's client sends its logins as
+    // X-Registry-Config, and the pull of the base uses them.
+    s.ok(&["rmi", &name]);
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        format!("FROM {name}\nRUN cat /copy\n"),
+    )
+    .expect("Dockerfile");
+    let o = s
+        .docker_cmd(&["build", "-t", "derived:1", ctx.to_str().unwrap_or_default()])
+        .env("DOCKER_BUILDKIT", "0")
+        .output()
+        .expect("docker build");
+    let (code, out, err) = text(&o);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("from the context"), "{out}");
 }

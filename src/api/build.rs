@@ -135,7 +135,8 @@ pub fn build(paths: &Paths, conn: &mut Conn, req: &mut Request) -> Handled {
     let io = |e| ApiError::io("answering", e);
     conn.start_chunked(200, "application/json").map_err(io)?;
     let result = loaded.and_then(|(context, dockerfile, dockerfile_name)| {
-        let fetch = |name: &str, always: bool| fetch_image(paths, name, always);
+        let auths = registry_config(req);
+        let fetch = |name: &str, always: bool| fetch_image(paths, name, always, &auths);
         let opts = BuildOptions {
             dockerfile,
             dockerfile_name,
@@ -175,8 +176,56 @@ pub fn build(paths: &Paths, conn: &mut Conn, req: &mut Request) -> Handled {
     Ok(Outcome::Done)
 }
 
-/// The base image, pulled when missing (or always, for `pull=1`).
-fn fetch_image(paths: &Paths, name: &str, always: bool) -> crate::Result<()> {
+/// docker's X-Registry-Config: base64url JSON of credentials by registry
+/// (`{"host:5000": {"username": ..., "password": ...}}`), for the base
+/// images a build pulls. Never logged.
+fn registry_config(
+    req: &Request,
+) -> BTreeMap<String, crate::image::registry::credentials::Credentials> {
+    use base64::Engine;
+    let Some(raw) = req.header("X-Registry-Config").map(str::trim) else {
+        return BTreeMap::new();
+    };
+    let engines = [
+        base64::engine::general_purpose::URL_SAFE,
+        base64::engine::general_purpose::STANDARD,
+    ];
+    let Some(bytes) = engines.iter().find_map(|e| e.decode(raw).ok()) else {
+        return BTreeMap::new();
+    };
+    let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(&bytes) else {
+        return BTreeMap::new();
+    };
+    map.into_iter()
+        .filter_map(|(server, v)| {
+            let s = |k: &str| {
+                v.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let (user, secret) = (s("username"), s("password"));
+            (!user.is_empty() && !secret.is_empty()).then(|| {
+                (
+                    crate::image::registry::credentials::domain_of(Some(server.as_str())),
+                    crate::image::registry::credentials::Credentials {
+                        username: user,
+                        secret,
+                    },
+                )
+            })
+        })
+        .collect()
+}
+
+/// The base image, pulled when missing (or always, for `pull=1`), with
+/// the request's credentials for its registry if it sent some.
+fn fetch_image(
+    paths: &Paths,
+    name: &str,
+    always: bool,
+    auths: &BTreeMap<String, crate::image::registry::credentials::Credentials>,
+) -> crate::Result<()> {
     let store = ImageStore::new(paths);
     if !always && store.index()?.lookup(name).is_ok() {
         return Ok(());
@@ -184,7 +233,7 @@ fn fetch_image(paths: &Paths, name: &str, always: bool) -> crate::Result<()> {
     let r = Reference::parse(name)?;
     let opts = crate::image::registry::pull::PullOptions {
         platform: crate::image::oci::Platform::host(),
-        credentials: None,
+        credentials: auths.get(&r.domain).cloned(),
     };
     crate::image::registry::pull::pull(&store, &r, &opts, &|_| {})?;
     crate::events::image(paths, "pull", &r.familiar(), &r.familiar_name());
