@@ -243,7 +243,7 @@ fn socket_mode_idleness_versions_and_containers_outliving_it() {
     s.stop();
     // TCP only when asked for, with a warning; docker's client reaches it.
     let port = common::registry::free_port();
-    let mut tcp = r
+    let tcp = r
         .cmd(&[
             "system",
             "service",
