@@ -161,6 +161,34 @@ fn disk_usage(paths: &Paths) -> Result<Value, ApiError> {
         "Images": images,
         "Containers": containers,
         "Volumes": volumes,
-        "BuildCache": [],
+        "BuildCache": build_cache(paths)?,
     }))
+}
+
+/// The build cache's records as docker's `BuildCache` lists them.
+fn build_cache(paths: &Paths) -> Result<Vec<Value>, ApiError> {
+    let time = |t: std::time::SystemTime| {
+        chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+    };
+    Ok(crate::build::prune::records(paths)?
+        .into_iter()
+        .map(|(e, size)| {
+            let kind = match e.kind {
+                crate::build::cache::Kind::Step => "regular",
+                crate::build::cache::Kind::Mount => "exec.cachemount",
+            };
+            json!({
+                "ID": e.key.chars().take(25).collect::<String>(),
+                "Parents": null,
+                "Type": kind,
+                "Description": "",
+                "InUse": false,
+                "Shared": false,
+                "Size": size,
+                "CreatedAt": time(e.used),
+                "LastUsedAt": time(e.used),
+                "UsageCount": 1,
+            })
+        })
+        .collect())
 }

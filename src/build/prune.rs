@@ -56,6 +56,30 @@ pub fn usage(paths: &Paths) -> Result<(usize, u64)> {
     ))
 }
 
+/// Every cache entry with the bytes only it holds (its layer when no
+/// image has it; a cache mount's files), as the API's `system/df` lists
+/// them; the sizes add up to `usage`'s.
+pub fn records(paths: &Paths) -> Result<Vec<(super::cache::Entry, u64)>> {
+    let images = ImageStore::new(paths);
+    let (_, only) = super::cache::usage(paths, &image_layers(&images)?);
+    Ok(super::cache::entries(paths)
+        .into_iter()
+        .map(|e| {
+            let size = entry_size(&images, &only, &e);
+            (e, size)
+        })
+        .collect())
+}
+
+fn entry_size(images: &ImageStore, only: &HashSet<String>, e: &super::cache::Entry) -> u64 {
+    match &e.layer {
+        Some(l) if only.contains(l) => images.layer_info(l).map_or(0, |i| i.size),
+        Some(_) => 0,
+        None if e.kind == super::cache::Kind::Mount => crate::util::tree_size(e.path()),
+        None => 0,
+    }
+}
+
 /// Remove the whole build cache and the layers only it held.
 pub fn prune_all(paths: &Paths) -> Result<Pruned> {
     prune(paths, &CacheFilter::default())
@@ -73,12 +97,7 @@ fn chosen_entries(
     let Some(keep) = filter.keep_storage else {
         return all.into_iter().filter(|e| filter.selects(e)).collect();
     };
-    let size = |e: &super::cache::Entry| match &e.layer {
-        Some(l) if only.contains(l) => images.layer_info(l).map_or(0, |i| i.size),
-        Some(_) => 0,
-        None if e.kind == super::cache::Kind::Mount => crate::util::tree_size(e.path()),
-        None => 0,
-    };
+    let size = |e: &super::cache::Entry| entry_size(images, only, e);
     let mut total: u64 = all.iter().map(size).sum();
     let mut out = Vec::new();
     for e in all.into_iter().filter(|e| filter.selects(e)) {
