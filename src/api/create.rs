@@ -161,6 +161,13 @@ fn host_config(o: &mut CreateOptions, hc: &Value) -> Result<(), ApiError> {
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
     }
+    ulimits_and_devices(o, hc)?;
+    resources(&mut o.resources, hc);
+    Ok(())
+}
+
+/// Ulimits and Devices (through the CLI's parser for a device).
+fn ulimits_and_devices(o: &mut CreateOptions, hc: &Value) -> Result<(), ApiError> {
     for u in hc
         .get("Ulimits")
         .and_then(Value::as_array)
@@ -200,7 +207,6 @@ fn host_config(o: &mut CreateOptions, hc: &Value) -> Result<(), ApiError> {
                 .map_err(|e| bad(crate::Error::from(e)))?,
         );
     }
-    resources(&mut o.resources, hc);
     Ok(())
 }
 
@@ -325,6 +331,46 @@ fn networking(o: &mut CreateOptions, body: &Value, hc: &Value) -> Result<(), Api
         },
     };
     let net = &mut o.net;
+    ports(net, body, hc)?;
+    net.dns = strs(hc.get("Dns"));
+    net.dns_search = strs(hc.get("DnsSearch"));
+    net.dns_options = strs(hc.get("DnsOptions"));
+    for h in strs(hc.get("ExtraHosts")) {
+        // docker's engine takes "name:ip" (and "name=ip" since 25).
+        let (name, ip) = h
+            .split_once('=')
+            .or_else(|| h.split_once(':'))
+            .ok_or_else(|| bad(format!("invalid extra host: {h}")))?;
+        net.extra_hosts.push(format!("{ip}\t{name}"));
+    }
+    net.links = strs(hc.get("Links"))
+        .into_iter()
+        .map(|l| {
+            // The engine's form is "/name:/container/alias".
+            match l.split_once(':') {
+                Some((n, a)) => format!(
+                    "{}:{}",
+                    n.trim_start_matches('/'),
+                    a.rsplit('/').next().unwrap_or(a)
+                ),
+                None => l.trim_start_matches('/').to_string(),
+            }
+        })
+        .collect();
+    endpoints(net, body, &mode)?;
+    if net.mac.is_none() {
+        net.mac = string(body, "MacAddress");
+    }
+    Ok(())
+}
+
+/// PortBindings (`-p`'s syntax rebuilt), PublishAllPorts and the exposed
+/// ports (published ones included, as docker records them).
+fn ports(
+    net: &mut crate::container::config::NetworkOptions,
+    body: &Value,
+    hc: &Value,
+) -> Result<(), ApiError> {
     for (port, binds) in hc
         .get("PortBindings")
         .and_then(Value::as_object)
@@ -370,31 +416,16 @@ fn networking(o: &mut CreateOptions, body: &Value, hc: &Value) -> Result<(), Api
             net.exposed.push(key);
         }
     }
-    net.dns = strs(hc.get("Dns"));
-    net.dns_search = strs(hc.get("DnsSearch"));
-    net.dns_options = strs(hc.get("DnsOptions"));
-    for h in strs(hc.get("ExtraHosts")) {
-        // docker's engine takes "name:ip" (and "name=ip" since 25).
-        let (name, ip) = h
-            .split_once('=')
-            .or_else(|| h.split_once(':'))
-            .ok_or_else(|| bad(format!("invalid extra host: {h}")))?;
-        net.extra_hosts.push(format!("{ip}\t{name}"));
-    }
-    net.links = strs(hc.get("Links"))
-        .into_iter()
-        .map(|l| {
-            // The engine's form is "/name:/container/alias".
-            match l.split_once(':') {
-                Some((n, a)) => format!(
-                    "{}:{}",
-                    n.trim_start_matches('/'),
-                    a.rsplit('/').next().unwrap_or(a)
-                ),
-                None => l.trim_start_matches('/').to_string(),
-            }
-        })
-        .collect();
+    Ok(())
+}
+
+/// The endpoint settings of NetworkingConfig: the mode's network's for
+/// the container, the others' as networks it joins too (API 1.44+).
+fn endpoints(
+    net: &mut crate::container::config::NetworkOptions,
+    body: &Value,
+    mode: &str,
+) -> Result<(), ApiError> {
     if let Some(eps) = body
         .pointer("/NetworkingConfig/EndpointsConfig")
         .and_then(Value::as_object)
@@ -411,7 +442,7 @@ fn networking(o: &mut CreateOptions, body: &Value, hc: &Value) -> Result<(), Api
                 ),
                 _ => None,
             };
-            if *name == mode || (eps.len() == 1 && !eps.contains_key(&mode)) {
+            if *name == mode || (eps.len() == 1 && !eps.contains_key(mode)) {
                 net.aliases = strs(ep.get("Aliases"));
                 net.ip = ip;
                 net.mac = string(ep, "MacAddress");
@@ -426,9 +457,6 @@ fn networking(o: &mut CreateOptions, body: &Value, hc: &Value) -> Result<(), Api
                 });
             }
         }
-    }
-    if net.mac.is_none() {
-        net.mac = string(body, "MacAddress");
     }
     Ok(())
 }

@@ -288,21 +288,7 @@ fn start(paths: &Paths, conn: &mut Conn, req: &mut Request, id: &str) -> Handled
         // The engine's refusal before anything starts (no such user).
         Err(e) if crate::container::exec::lookup_failed(&e) => return Err(e.into()),
         Err(e) if !detach && crate::container::exec::cannot_start(&e) => {
-            // As docker's daemon: the stream is already the client's, the
-            // words go into it and the status follows them.
-            let (code, text) = crate::container::exec::start_failure(&e.to_string());
-            conn.hijack(req, ctype).map_err(io)?;
-            let line = format!("{}\r\n", crate::util::one_line(&text));
-            let bytes = if r.tty {
-                line.into_bytes()
-            } else {
-                multiplexed(1, line.as_bytes())
-            };
-            let _ = conn.stream.write_all(&bytes);
-            r.exit_code = Some(code);
-            save(paths, id, &r)?;
-            conn.stream.shutdown_write();
-            return Ok(Outcome::Close);
+            return failed_start(paths, conn, req, id, &mut r, ctype, &e);
         }
         Err(e) => return Err(e.into()),
     };
@@ -361,6 +347,67 @@ fn start(paths: &Paths, conn: &mut Conn, req: &mut Request, id: &str) -> Handled
 
 fn multiplexed(stream: u8, data: &[u8]) -> Vec<u8> {
     super::attach::multiplexed(stream, data)
+}
+
+/// What the process wrote since the last poll, to the client (its own
+/// stream's frames without a TTY); outputs that ended are dropped.
+fn forward_outputs(
+    conn: &mut Conn,
+    outs: &mut Vec<(std::fs::File, u8)>,
+    fds: &[libc::pollfd],
+    r: &Record,
+    buf: &mut [u8],
+) {
+    let mut closed = Vec::new();
+    for (i, p) in fds.iter().enumerate().take(outs.len()) {
+        if p.revents == 0 {
+            continue;
+        }
+        let Some((f, kind)) = outs.get_mut(i) else {
+            continue;
+        };
+        match f.read(buf) {
+            Ok(0) | Err(_) => closed.push(i),
+            Ok(n) => {
+                let data = buf.get(..n).unwrap_or_default();
+                let bytes = match *kind {
+                    0 => data.to_vec(),
+                    k if (k == 1 && r.stdout) || (k == 2 && r.stderr) => multiplexed(k, data),
+                    _ => continue,
+                };
+                let _ = conn.stream.write_all(&bytes);
+            }
+        }
+    }
+    for i in closed.into_iter().rev() {
+        outs.remove(i);
+    }
+}
+
+/// As docker's daemon: the stream is already the client's, the words of
+/// the failure go into it and the status follows them.
+fn failed_start(
+    paths: &Paths,
+    conn: &mut Conn,
+    req: &Request,
+    id: &str,
+    r: &mut Record,
+    ctype: &str,
+    e: &crate::Error,
+) -> Handled {
+    let (code, text) = crate::container::exec::start_failure(&e.to_string());
+    conn.hijack(req, ctype).map_err(io)?;
+    let line = format!("{}\r\n", crate::util::one_line(&text));
+    let bytes = if r.tty {
+        line.into_bytes()
+    } else {
+        multiplexed(1, line.as_bytes())
+    };
+    let _ = conn.stream.write_all(&bytes);
+    r.exit_code = Some(code);
+    save(paths, id, r)?;
+    conn.stream.shutdown_write();
+    Ok(Outcome::Close)
 }
 
 fn reap(pid: i32) -> Option<i32> {
@@ -484,37 +531,7 @@ fn pump(conn: &mut Conn, s: Streams, r: &Record, keys: &[u8], early: Vec<u8>) ->
                 }
             }
         }
-        let mut closed = Vec::new();
-        for (i, p) in fds.iter().enumerate().take(outs.len()) {
-            if p.revents == 0 {
-                continue;
-            }
-            let Some((f, kind)) = outs.get_mut(i) else {
-                continue;
-            };
-            match f.read(&mut buf) {
-                Ok(0) | Err(_) => closed.push(i),
-                Ok(n) => {
-                    let data = buf.get(..n).unwrap_or_default();
-                    let bytes = match *kind {
-                        0 => data.to_vec(),
-                        k if (k == 1 && r.stdout) || (k == 2 && r.stderr) => {
-                            let mut f = vec![k, 0, 0, 0];
-                            f.extend_from_slice(
-                                &u32::try_from(n).unwrap_or(u32::MAX).to_be_bytes(),
-                            );
-                            f.extend_from_slice(data);
-                            f
-                        }
-                        _ => continue,
-                    };
-                    let _ = conn.stream.write_all(&bytes);
-                }
-            }
-        }
-        for i in closed.into_iter().rev() {
-            outs.remove(i);
-        }
+        forward_outputs(conn, &mut outs, &fds, r, &mut buf);
     }
     false
 }
