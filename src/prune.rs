@@ -101,6 +101,9 @@ pub fn containers(paths: &Paths, filter: &PruneFilter) -> Pruned<String> {
             c.state.status,
             Status::Exited | Status::Created | Status::Dead
         ) && !c.state.is_alive()
+            // A running build's step container (made, not started yet) is
+            // the build's: it goes with it.
+            && !c.config.owner.is_some_and(crate::container::debris::alive)
             && filter.selects(&c.config.created, &c.config.labels)
         {
             let used = crate::util::tree_size(&c.dir.join("upper"));
