@@ -18,7 +18,10 @@ pub enum SystemCommand {
     Info(super::info::InfoArgs),
     /// Get real time events from the server
     Events(super::events::EventsArgs),
+    // Hidden: docker's help has no such command and rdock's help is
+    // docker's (docs/api.md documents it).
     /// Serve the Docker Engine API on a socket (podman's `system service`)
+    #[command(hide = true)]
     Service(ServiceArgs),
 }
 
