@@ -297,13 +297,14 @@ fn exec_blocked_by_a_frozen_container_still_obeys_sigterm() {
     freeze_directly(&id, true);
     // Processes in the container's cgroup (a killed exec's process stays
     // there, frozen, under a v1 freezer).
-    let members = || {
+    // By pid, not by count: an earlier exec's killed process may leave
+    // the cgroup while the next one joins.
+    let members = || -> std::collections::HashSet<String> {
         cgroups_of(&id)
             .iter()
             .filter_map(|d| std::fs::read_to_string(Path::new(d).join("cgroup.procs")).ok())
-            .map(|p| p.lines().count())
-            .max()
-            .unwrap_or(0)
+            .flat_map(|p| p.lines().map(str::to_string).collect::<Vec<_>>())
+            .collect()
     };
     for (sig, code) in [
         (nix::sys::signal::Signal::SIGTERM, 143),
@@ -319,7 +320,7 @@ fn exec_blocked_by_a_frozen_container_still_obeys_sigterm() {
         let pid = nix::unistd::Pid::from_raw(child.id() as i32);
         // Until its process is in the container's cgroup (and frozen).
         let deadline = Instant::now() + Duration::from_secs(10);
-        let joined = || members() > before;
+        let joined = || members().difference(&before).next().is_some();
         while !joined() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
