@@ -367,11 +367,9 @@ fn build_login_push_and_pull_through_the_socket() {
     std::fs::write(ctx.join("Dockerfile"), "FROM busybox\nCOPY hello /hello\nRUN echo building >&2 && cat /hello > /copy\nCMD [\"cat\", \"/copy\"]\n").expect("Dockerfile");
     std::fs::write(ctx.join("hello"), "from the context\n").expect("hello");
     let name = format!("{}/alice/app:v1", reg.host());
-    let o = s
-        .docker_cmd(&["build", "-t", &name, ctx.to_str().unwrap_or_default()])
-        .env("DOCKER_BUILDKIT", "0")
-        .output()
-        .expect("docker build");
+    let mut build = s.docker_cmd(&["build", "-t", &name, ctx.to_str().unwrap_or_default()]);
+    build.env("DOCKER_BUILDKIT", "0");
+    let o = common::output_within(&mut build, common::api::CLIENT_LIMIT);
     let (code, out, err) = text(&o);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
@@ -421,11 +419,9 @@ fn build_login_push_and_pull_through_the_socket() {
         format!("FROM {name}\nRUN cat /copy\n"),
     )
     .expect("Dockerfile");
-    let o = s
-        .docker_cmd(&["build", "-t", "derived:1", ctx.to_str().unwrap_or_default()])
-        .env("DOCKER_BUILDKIT", "0")
-        .output()
-        .expect("docker build");
+    let mut build = s.docker_cmd(&["build", "-t", "derived:1", ctx.to_str().unwrap_or_default()]);
+    build.env("DOCKER_BUILDKIT", "0");
+    let o = common::output_within(&mut build, common::api::CLIENT_LIMIT);
     let (code, out, err) = text(&o);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("from the context"), "{out}");

@@ -5,7 +5,8 @@
 
 mod common;
 
-use common::api::Service;
+use common::api::{Service, CLIENT_LIMIT};
+use common::output_within;
 use common::Rdock;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -45,13 +46,14 @@ fn check(o: &Output, what: &str) -> String {
 fn python_docker_sdk() {
     let r = Rdock::with_busybox();
     let s = Service::start(&r, &["--time", "0"]);
-    let o = client(
-        &s,
-        &venv_python(),
-        &[script("sdk.py").to_str().unwrap_or_default()],
-    )
-    .output()
-    .expect("run the SDK script");
+    let o = output_within(
+        &mut client(
+            &s,
+            &venv_python(),
+            &[script("sdk.py").to_str().unwrap_or_default()],
+        ),
+        CLIENT_LIMIT,
+    );
     let out = check(&o, "tests/api/sdk.py");
     assert!(out.contains("SDK OK"), "{out}");
     assert_eq!(r.run(&["ps", "-aq"]).ok(), "");
@@ -66,17 +68,16 @@ fn python_docker_sdk() {
 fn testcontainers_python() {
     let r = Rdock::with_busybox();
     let s = Service::start(&r, &["--time", "0"]);
-    let o = client(
+    let mut tc = client(
         &s,
         &venv_python(),
         &[script("testcontainers_check.py")
             .to_str()
             .unwrap_or_default()],
-    )
+    );
     // Ryuk, testcontainers' reaper, is an image from Docker Hub.
-    .env("TESTCONTAINERS_RYUK_DISABLED", "true")
-    .output()
-    .expect("run the testcontainers script");
+    tc.env("TESTCONTAINERS_RYUK_DISABLED", "true");
+    let o = output_within(&mut tc, CLIENT_LIMIT);
     let out = check(&o, "tests/api/testcontainers_check.py");
     assert!(out.contains("TC OK"), "{out}");
     assert_eq!(r.run(&["ps", "-aq"]).ok(), "");
@@ -97,10 +98,9 @@ fn docker_compose_project() {
     let compose = |args: &[&str]| -> Output {
         let mut full = vec!["-p", "rdk"];
         full.extend_from_slice(args);
-        client(&s, Path::new("/usr/bin/docker-compose"), &full)
-            .current_dir(&project)
-            .output()
-            .expect("docker-compose")
+        let mut c = client(&s, Path::new("/usr/bin/docker-compose"), &full);
+        c.current_dir(&project);
+        output_within(&mut c, CLIENT_LIMIT)
     };
     check(&compose(&["up", "-d", "--build"]), "compose up");
     let ps = check(&compose(&["ps"]), "compose ps");

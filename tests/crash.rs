@@ -240,3 +240,99 @@ fn rm_after_a_dead_monitor_leaves_no_socket() {
     assert!(!sock.exists(), "the dead monitor's socket stays");
     assert!(cgroups_of(&id).is_empty(), "its cgroups stay");
 }
+
+/// The other half of `a_killed_test_process_leaves_nothing_behind`: a
+/// test process with a store and a foreground container (its CLI its
+/// only reaper), killed from outside. Run by that test only.
+#[test]
+#[ignore]
+fn killed_test_process_child() {
+    let r = Rdock::with_busybox();
+    // Never waited for: it dies with this process, killed from outside.
+    #[allow(clippy::zombie_processes)]
+    let _fg = r
+        .cmd(&["run", "--name", "fg", "busybox", "sleep", "600"])
+        .spawn()
+        .expect("run");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while r.run(&["ps", "-q"]).ok().trim().is_empty() {
+        assert!(Instant::now() < deadline, "the container never ran");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    println!("STORE {}", r.dir.path().display());
+    std::thread::sleep(Duration::from_secs(600));
+}
+
+/// A test process killed mid-test runs no `Drop`: its container (and
+/// cgroups, lease, bridge, table, store) stayed on the host once, after
+/// a hung test was killed. The next test process's first store sweeps
+/// what dead test processes left (tests/common/stale.rs).
+#[test]
+fn a_killed_test_process_leaves_nothing_behind() {
+    use std::io::BufRead;
+    use std::os::unix::process::CommandExt;
+    let mut child = Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "killed_test_process_child",
+            "--ignored",
+            "--nocapture",
+        ])
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn the child test");
+    let out = child.stdout.take().expect("stdout");
+    let store = std::io::BufReader::new(out)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("STORE ").map(std::path::PathBuf::from))
+        .expect("the child's store");
+    // SAFETY: the child's own process group (process_group(0) above).
+    unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+    let _ = child.wait();
+    let id = entries(&store.join("root/containers"))
+        .into_iter()
+        .next()
+        .expect("the child's container");
+    assert!(
+        !cgroups_of(&id).is_empty(),
+        "the kill left no cgroup to sweep"
+    );
+    let settings: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(store.join("daemon.json")).expect("daemon.json"))
+            .expect("settings");
+    let bridge = settings["bridge"].as_str().expect("bridge").to_string();
+    let links = || {
+        let o = Command::new("ip")
+            .args(["-br", "link"])
+            .output()
+            .expect("ip");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    assert!(
+        links().contains(&bridge),
+        "the container's bridge was not made"
+    );
+    assert!(std::fs::read_to_string("/run/rdock-network/leases.json")
+        .unwrap_or_default()
+        .contains(&id));
+
+    let swept = common::stale::sweep(store.parent().expect("tmp"));
+    assert!(swept.contains(&store), "{swept:?}");
+    assert!(!store.exists());
+    assert_eq!(cgroups_of(&id), Vec::<String>::new());
+    let links = Command::new("ip")
+        .args(["-br", "link"])
+        .output()
+        .expect("ip");
+    assert!(!String::from_utf8_lossy(&links.stdout).contains(&bridge));
+    let leases = std::fs::read_to_string("/run/rdock-network/leases.json").unwrap_or_default();
+    assert!(!leases.contains(&id), "{leases}");
+    // A live test process's store is left alone.
+    let mine = Rdock::new();
+    common::stale::sweep(mine.dir.path().parent().expect("tmp"));
+    assert!(mine.dir.path().exists());
+}

@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 
 /// The docker 28 client: /usr/local/bin's where installed there (Debian's
 /// docker.io brings an older one to /usr/bin).
+/// How long one client command may take before its test fails.
+pub const CLIENT_LIMIT: Duration = Duration::from_secs(180);
+
 pub fn docker_bin() -> &'static str {
     if Path::new("/usr/local/bin/docker").exists() {
         "/usr/local/bin/docker"
@@ -48,7 +51,7 @@ impl Service {
     }
 
     pub fn docker(&self, args: &[&str]) -> Output {
-        self.docker_cmd(args).output().expect("run docker")
+        super::output_within(&mut self.docker_cmd(args), CLIENT_LIMIT)
     }
 
     pub fn docker_cmd(&self, args: &[&str]) -> Command {

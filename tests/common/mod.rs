@@ -11,6 +11,7 @@ pub mod api;
 pub mod hostile;
 pub mod podman;
 pub mod registry;
+pub mod stale;
 
 #[allow(unused_imports)]
 pub use podman::{run_ok, Podman};
@@ -134,10 +135,13 @@ pub fn bin() -> &'static str {
 
 impl Rdock {
     pub fn new() -> Rdock {
+        // What killed test processes left, before this one adds its own.
+        stale::sweep_once();
         let dir = tempfile::Builder::new()
             .prefix("rdock-test-")
             .tempdir()
             .expect("tempdir");
+        stale::mark(dir.path());
         let root = dir.path().join("root");
         let runroot = dir.path().join("run");
         let (net, n) = next_subnet();
@@ -207,14 +211,7 @@ impl Rdock {
 
     /// The Linux bridges of this store's user networks.
     pub fn user_bridges(&self) -> Vec<String> {
-        std::fs::read_dir(self.root.join("networks/defs"))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| std::fs::read(e.path()).ok())
-            .filter_map(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-            .filter_map(|v| v["bridge"].as_str().map(String::from))
-            .collect()
+        stale::user_bridges(&self.root)
     }
 
     /// Every file under the store, for "nothing changed" assertions.
@@ -247,32 +244,10 @@ impl Rdock {
 
 impl Drop for Rdock {
     fn drop(&mut self) {
-        // Kill and remove whatever a failed test left running.
-        let ids = self.run(&["ps", "-aq", "--no-trunc"]);
-        for id in ids.stdout.split_whitespace() {
-            let _ = self.run(&["rm", "-f", id]);
-        }
-        // Mounts under the store would be a leak; unmount so the temp dir can go.
-        if let Ok(m) = std::fs::read_to_string("/proc/self/mounts") {
-            let root = self.dir.path().display().to_string();
-            for line in m.lines() {
-                if let Some(mp) = line.split_whitespace().nth(1) {
-                    if mp.starts_with(&root) {
-                        let _ = Command::new("umount").arg("-l").arg(mp).status();
-                    }
-                }
-            }
-        }
-        // The test's bridges and firewall table, if a container or
-        // `network create` made them.
-        for b in std::iter::once(self.bridge.clone()).chain(self.user_bridges()) {
-            let _ = Command::new("ip")
-                .args(["link", "del", &b])
-                .stderr(Stdio::null())
-                .status();
-        }
-        let _ = rdock::network::firewall::Firewall::new(&self.table).delete_table();
-        let _ = std::fs::remove_file(format!("/run/rdock-firewall-{}.lock", self.table));
+        // Kill and remove whatever a failed test left running, and the
+        // kernel state it made. A test process killed before this runs is
+        // swept by the next one (stale.rs).
+        stale::clean(self.dir.path(), &self.bridge, &self.table);
     }
 }
 
@@ -557,4 +532,29 @@ pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> &'a str {
         .iter()
         .find(|(k, _)| k == name)
         .map_or("", |(_, v)| v.as_str())
+}
+
+/// `cmd`'s output, or a panic (so the test's `Drop`s clean up) when it
+/// has not ended within `limit`: a hung client must fail its test, not
+/// hang the suite with its containers.
+#[track_caller]
+pub fn output_within(cmd: &mut Command, limit: std::time::Duration) -> Output {
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let pid = child.id() as i32;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(out) => out.expect("wait"),
+        Err(_) => {
+            // SAFETY: signalling the child this test spawned.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            panic!("{cmd:?} did not end within {limit:?}");
+        }
+    }
 }
