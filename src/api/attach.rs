@@ -299,7 +299,7 @@ pub fn wait(paths: &Paths, conn: &mut Conn, req: &Request, c: &Container) -> Han
             Ok(code) => code,
             Err(()) => return Ok(Outcome::Close),
         },
-        None if hung_up(client) => return Ok(Outcome::Close),
+        None if super::http::peer_closed(client) => return Ok(Outcome::Close),
         None => None,
     };
     let code = match code {
@@ -318,21 +318,6 @@ pub fn wait(paths: &Paths, conn: &mut Conn, req: &Request, c: &Container) -> Han
         .map_err(io)?;
     conn.end_chunks().map_err(io)?;
     Ok(Outcome::Done)
-}
-
-/// Whether the client closed its connection (a peeked read of 0 bytes).
-pub fn hung_up(client: i32) -> bool {
-    let mut b = [0u8; 1];
-    // SAFETY: a one-byte peek into our buffer, without blocking.
-    let n = unsafe {
-        libc::recv(
-            client,
-            b.as_mut_ptr().cast(),
-            1,
-            libc::MSG_PEEK | libc::MSG_DONTWAIT,
-        )
-    };
-    n == 0
 }
 
 /// The EXIT frame's code (output frames are dropped); None when the
@@ -358,7 +343,7 @@ fn exit_of(mon: &mut UnixStream, client: i32) -> Result<Option<i32>, ()> {
         if unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) } < 0 {
             continue;
         }
-        if fds.get(1).is_some_and(|p| p.revents != 0) && hung_up(client) {
+        if fds.get(1).is_some_and(|p| p.revents != 0) && super::http::peer_closed(client) {
             return Err(());
         }
         if fds.first().is_none_or(|p| p.revents == 0) {

@@ -353,7 +353,7 @@ fn logs(paths: &Paths, conn: &mut Conn, req: &Request, c: &Container) -> Handled
     let store = ContainerStore::new(paths);
     let failed = std::cell::Cell::new(false);
     let client = conn.stream.raw_fd();
-    let gone = || failed.get() || super::attach::hung_up(client);
+    let gone = || failed.get() || super::http::peer_closed(client);
     crate::container::log_read::read_until(&store, c, &q, gone, |e| {
         use crate::container::logs::Stream;
         let kind = match e.stream {
@@ -365,10 +365,7 @@ fn logs(paths: &Paths, conn: &mut Conn, req: &Request, c: &Container) -> Handled
         let data = if tty {
             line
         } else {
-            let mut f = vec![kind, 0, 0, 0];
-            f.extend_from_slice(&u32::try_from(line.len()).unwrap_or(u32::MAX).to_be_bytes());
-            f.extend_from_slice(&line);
-            f
+            super::attach::multiplexed(kind, &line)
         };
         if !failed.get() && conn.chunk(&data).is_err() {
             failed.set(true);

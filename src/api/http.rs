@@ -363,17 +363,7 @@ impl Conn {
     /// Whether the client closed its end (a peeked read of 0 bytes, not
     /// waiting): a stream it no longer reads can end.
     pub fn peer_closed(&self) -> bool {
-        let mut b = [0u8; 1];
-        // SAFETY: a one-byte peek into our buffer, without blocking.
-        let n = unsafe {
-            libc::recv(
-                self.stream.raw_fd(),
-                b.as_mut_ptr().cast(),
-                1,
-                libc::MSG_PEEK | libc::MSG_DONTWAIT,
-            )
-        };
-        n == 0
+        peer_closed(self.stream.raw_fd())
     }
 
     /// Take the connection over for a raw stream (attach, exec start):
@@ -483,6 +473,22 @@ impl Read for Body<'_> {
             }
         }
     }
+}
+
+/// Whether the client on `fd` closed its connection (a peeked read of 0
+/// bytes, without blocking).
+pub fn peer_closed(fd: RawFd) -> bool {
+    let mut b = [0u8; 1];
+    // SAFETY: a one-byte peek into our buffer, without blocking.
+    let n = unsafe {
+        libc::recv(
+            fd,
+            b.as_mut_ptr().cast(),
+            1,
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    n == 0
 }
 
 fn find_head_end(b: &[u8]) -> Option<usize> {
