@@ -82,7 +82,8 @@ fn run_it_rm_returns_once_the_container_is_gone() {
     t.wait_for("/ #");
     t.send(&["exit 3", "Enter"]);
     let screen = t.wait_for("RUN=3");
-    let screen = if screen.contains("N=") {
+    // "\nN=", not "N=": "RUN=3" has that too, and N's line may come later.
+    let screen = if screen.contains("\nN=") {
         screen
     } else {
         t.wait_for("\nN=")
