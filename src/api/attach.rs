@@ -32,8 +32,16 @@ impl Drop for Feed {
     }
 }
 
+/// Running, or its exit not yet recorded: its owner (the monitor) still
+/// finishing it.
+fn in_run(c: &Container) -> bool {
+    c.state.is_alive()
+        || (c.state.status == crate::container::state::Status::Running
+            && c.state.owner_is_alive())
+}
+
 fn subscribe(paths: &Paths, c: &Container) -> Result<Feed, ApiError> {
-    if c.state.is_alive() {
+    if in_run(c) {
         return Ok(match chan::connect(paths, &c.config.id) {
             Ok(s) => Feed::Live(s),
             Err(_) => Feed::Unattachable,
@@ -43,7 +51,7 @@ fn subscribe(paths: &Paths, c: &Container) -> Result<Feed, ApiError> {
         .map_err(|e| ApiError::io("creating the attach socket", e))?;
     // Started meanwhile (its start did not see us): join it running.
     if let Ok(now) = ContainerStore::new(paths).load(&c.config.id) {
-        if now.state.is_alive() {
+        if in_run(&now) {
             drop(Feed::Pending(l, p));
             return subscribe(paths, &now);
         }
@@ -286,7 +294,9 @@ pub fn wait(paths: &Paths, conn: &mut Conn, req: &Request, c: &Container) -> Han
         )));
     }
     let io = |e| ApiError::io("answering", e);
-    if condition == "not-running" && !c.state.is_alive() {
+    // Stopped means its exit is recorded: a client reads the logs and
+    // removes the container next, which must not race its monitor.
+    if condition == "not-running" && !in_run(c) {
         conn.json(200, &serde_json::json!({"StatusCode": c.state.exit_code}))
             .map_err(io)?;
         return Ok(Outcome::Done);
