@@ -36,8 +36,7 @@ impl Drop for Feed {
 /// finishing it.
 fn in_run(c: &Container) -> bool {
     c.state.is_alive()
-        || (c.state.status == crate::container::state::Status::Running
-            && c.state.owner_is_alive())
+        || (c.state.status == crate::container::state::Status::Running && c.state.owner_is_alive())
 }
 
 fn subscribe(paths: &Paths, c: &Container) -> Result<Feed, ApiError> {
