@@ -152,19 +152,30 @@ pub fn openat2(
     let mut how: libc::open_how = unsafe { std::mem::zeroed() };
     how.flags = (flags | libc::O_CLOEXEC) as u64;
     how.resolve = resolve;
-    // SAFETY: valid dir fd, NUL-terminated path, correctly sized open_how.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            dir.as_raw_fd(),
-            c.as_ptr(),
-            &how as *const libc::open_how,
-            std::mem::size_of::<libc::open_how>(),
-        )
+    // The kernel answers EAGAIN to a walk through ".." while a rename or
+    // a mount happened anywhere on the system (another container starting
+    // is enough): the walk is safe to try again.
+    let mut tries = 0;
+    let r = loop {
+        // SAFETY: valid dir fd, NUL-terminated path, correctly sized open_how.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_openat2,
+                dir.as_raw_fd(),
+                c.as_ptr(),
+                &how as *const libc::open_how,
+                std::mem::size_of::<libc::open_how>(),
+            )
+        };
+        if r >= 0 {
+            break r;
+        }
+        let e = nix::errno::Errno::last();
+        tries += 1;
+        if e != nix::errno::Errno::EAGAIN || tries >= 100 {
+            return Err(e);
+        }
     };
-    if r < 0 {
-        return Err(nix::errno::Errno::last());
-    }
     // SAFETY: the kernel just returned this fd and nothing else owns it.
     Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(r as std::os::fd::RawFd) })
 }
