@@ -155,7 +155,7 @@ pub fn openat2(
     // The kernel answers EAGAIN to a walk through ".." while a rename or
     // a mount happened anywhere on the system (another container starting
     // is enough): the walk is safe to try again.
-    let mut tries = 0;
+    let mut tries = 0u32;
     let r = loop {
         // SAFETY: valid dir fd, NUL-terminated path, correctly sized open_how.
         let r = unsafe {
@@ -171,7 +171,7 @@ pub fn openat2(
             break r;
         }
         let e = nix::errno::Errno::last();
-        tries += 1;
+        tries = tries.saturating_add(1);
         if e != nix::errno::Errno::EAGAIN || tries >= 100 {
             return Err(e);
         }
