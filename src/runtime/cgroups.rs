@@ -192,6 +192,14 @@ pub struct Cgroup {
     own_parent: bool,
 }
 
+/// See `Cgroup::entry`.
+pub struct Entry {
+    /// For clone3's CLONE_INTO_CGROUP.
+    pub into: Option<std::os::fd::OwnedFd>,
+    /// v1 hierarchies' `tasks` files, open for writing (CLOEXEC).
+    pub tasks: Vec<(PathBuf, std::fs::File)>,
+}
+
 impl Cgroup {
     /// The freezer rdock uses for this container: cgroup v2's
     /// cgroup.freeze where the container has a v2 cgroup (also in the
@@ -368,38 +376,52 @@ impl Cgroup {
         }
     }
 
-    /// On a unified host: an O_DIRECTORY fd of the container's cgroup, for
-    /// clone3's CLONE_INTO_CGROUP. None elsewhere.
-    pub fn v2_fd(&self) -> Option<std::os::fd::OwnedFd> {
-        if self.mode != CgroupMode::Unified {
-            return None;
+    /// How a new process enters the container's cgroups as it is born:
+    /// clone3 into its v2 cgroup (`into`, also the unified hierarchy of a
+    /// hybrid host), and on v1 the `tasks` file of each hierarchy, which
+    /// the child writes "0" to itself before it does anything else.
+    ///
+    /// Why not the parent writing the child's pid to cgroup.procs: that
+    /// takes the kernel's global threadgroup lock for writing, whose first
+    /// taker waits for an RCU grace period (5-20 ms measured here, most of
+    /// a start). A thread moving itself through `tasks` takes no such lock
+    /// (kernel/cgroup: "if the thread is `current` ... we can skip the
+    /// global lock"); the child is single-threaded, so its thread is all
+    /// of it.
+    pub fn entry(&self) -> Result<Entry> {
+        let mut entry = Entry {
+            into: None,
+            tasks: Vec::new(),
+        };
+        for d in &self.dirs {
+            let tasks = d.join("tasks");
+            match std::fs::OpenOptions::new().write(true).open(&tasks) {
+                Ok(f) => entry.tasks.push((tasks, f)),
+                // No `tasks`: the cgroup2 one.
+                Err(e) if e.kind() == ErrorKind::NotFound && entry.into.is_none() => {
+                    let fd = nix::fcntl::open(
+                        d,
+                        nix::fcntl::OFlag::O_DIRECTORY
+                            | nix::fcntl::OFlag::O_RDONLY
+                            | nix::fcntl::OFlag::O_CLOEXEC,
+                        nix::sys::stat::Mode::empty(),
+                    )
+                    .map_err(|e| cg_err("opening", d, e.into()))?;
+                    // SAFETY: `open` just returned this fd and nothing else owns it.
+                    entry.into = Some(unsafe {
+                        <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd)
+                    });
+                }
+                Err(e) => return Err(cg_err("opening", &tasks, e)),
+            }
         }
-        let dir = self.dirs.first()?;
-        let fd = nix::fcntl::open(
-            dir,
-            nix::fcntl::OFlag::O_DIRECTORY
-                | nix::fcntl::OFlag::O_RDONLY
-                | nix::fcntl::OFlag::O_CLOEXEC,
-            nix::sys::stat::Mode::empty(),
-        )
-        .ok()?;
-        // SAFETY: `open` just returned this fd and nothing else owns it.
-        Some(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
+        Ok(entry)
     }
 
     /// The first of the container's directories holding `file` (on v1 each
     /// controller's files live in their own hierarchy): for `stats`.
     pub fn file(&self, file: &str) -> Option<PathBuf> {
         self.dirs.iter().map(|d| d.join(file)).find(|p| p.exists())
-    }
-
-    /// Move `pid` into every hierarchy's cgroup.
-    pub fn add_pid(&self, pid: i32) -> Result<()> {
-        for d in &self.dirs {
-            let f = d.join("cgroup.procs");
-            std::fs::write(&f, pid.to_string()).map_err(|e| cg_err("writing", &f, e))?;
-        }
-        Ok(())
     }
 
     /// Remove the directories, and the parent when no other container is
@@ -522,7 +544,10 @@ mod tests {
             .spawn()
             .unwrap();
         let pid = child.id() as i32;
-        cg.add_pid(pid).unwrap();
+        // (The runtime's own way in, `entry`, is the containers' tests'.)
+        for d in &cg.dirs {
+            std::fs::write(d.join("cgroup.procs"), pid.to_string()).unwrap();
+        }
         assert_eq!(cg.pids(), vec![pid]);
         let own = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
         assert!(own.contains(&format!("/{}/c1", parent.0)), "{own}");

@@ -2,8 +2,9 @@
 //! container init (runs in the child, in this same process image: no
 //! re-exec), and the pipes that synchronise it with the parent.
 //!
-//! Protocol: the parent clones, places the child in its cgroup (v1; on v2
-//! clone3 does it atomically), then releases it through `sync`. The child
+//! Protocol: the parent clones (on v2 straight into the container's
+//! cgroup; on v1 the child moves itself in first), runs its hook, then
+//! releases the child through `sync`. The child
 //! sets everything up and execs; any failure before exec is written to the
 //! CLOEXEC `errpipe`, so the parent reads either an error or EOF (= exec
 //! succeeded). With a TTY the child opens the PTY inside the container's own
@@ -247,13 +248,14 @@ fn spawn_inner(
             ));
         }
     }
-    let v2_fd = cgroup.v2_fd();
-    if v2_fd.is_some() && !joining && spec.private_cgroupns {
+    let entry = cgroup.entry()?;
+    let unified = cgroup.mode == super::cgroups::CgroupMode::Unified;
+    if unified && !joining && spec.private_cgroupns {
         // Already in its cgroup at birth, so the cgroup namespace can be
         // created by clone itself.
         flags |= libc::CLONE_NEWCGROUP as u64;
     }
-    let pid = clone_child(flags, v2_fd.as_ref().map(|f| f.as_raw_fd()))?;
+    let pid = clone_child(flags, entry.into.as_ref().map(|f| f.as_raw_fd()))?;
     if pid == 0 {
         drop(sync_w);
         drop(err_r);
@@ -261,9 +263,10 @@ fn spawn_inner(
             drop(p);
             c
         });
-        let unshare_later = v2_fd.is_none() && !joining && spec.private_cgroupns;
-        child_main(spec, sync_r, err_w, sock, unshare_later);
+        let unshare_later = !unified && !joining && spec.private_cgroupns;
+        child_main(spec, sync_r, err_w, sock, unshare_later, &entry.tasks);
     }
+    drop(entry);
     drop(sync_r);
     drop(err_w);
     let sock = pty_sock.map(|(p, c)| {
@@ -286,36 +289,12 @@ fn spawn_inner(
             decode_error(&msg)
         }
     };
-    // The child is already building its rootfs while we place it: on
-    // cgroup v1 the first write to cgroup.procs can wait for an RCU grace
-    // period (0-15 ms here), which this overlaps. The hook (plumbing the
-    // network, publishing ports: 1.5-5 ms) needs nothing of that write:
-    // it runs meanwhile, on this thread, while a scoped thread writes.
-    let (attached, hooked) = match (v2_fd.is_none(), before_release) {
-        (false, None) => (Ok(()), Ok(())),
-        (false, Some(hook)) => (Ok(()), hook(pid)),
-        (true, None) => (cgroup.add_pid(pid), Ok(())),
-        (true, Some(hook)) => std::thread::scope(|s| {
-            match std::thread::Builder::new()
-                .name("cgroup-attach".into())
-                .spawn_scoped(s, || cgroup.add_pid(pid))
-            {
-                Ok(attach) => {
-                    let hooked = hook(pid);
-                    let attached = attach.join().unwrap_or_else(|_| {
-                        Err(RuntimeError::Other(
-                            "attaching to the cgroup panicked".into(),
-                        ))
-                    });
-                    (attached, hooked)
-                }
-                // No thread to be had: one after the other.
-                Err(_) => (cgroup.add_pid(pid), hook(pid)),
-            }
-        }),
-    };
-    if let Err(e) = attached.and(hooked) {
-        return Err(fail(&mut err_r, e));
+    // The child places itself in its cgroup and builds its rootfs while
+    // the hook (plumbing the network, publishing ports: 1.5-5 ms) runs.
+    if let Some(hook) = before_release {
+        if let Err(e) = hook(pid) {
+            return Err(fail(&mut err_r, e));
+        }
     }
     let mut sync_w = std::fs::File::from(sync_w);
     if let Err(e) = sync_w.write_all(&[1]) {
@@ -458,8 +437,9 @@ fn child_main(
     err_w: OwnedFd,
     sock: Option<OwnedFd>,
     unshare_cgroup: bool,
+    tasks: &[(std::path::PathBuf, std::fs::File)],
 ) -> ! {
-    let res = init(spec, sync_r, sock, unshare_cgroup, &err_w);
+    let res = join_cgroup(tasks).and_then(|()| init(spec, sync_r, sock, unshare_cgroup, &err_w));
     let e = match res {
         Ok(never) => match never {},
         Err(e) => e,
@@ -476,6 +456,17 @@ fn child_main(
 }
 
 enum Never {}
+
+/// The child's first step: into its v1 cgroups by itself (see
+/// `Cgroup::entry`), before anything it does is counted elsewhere.
+fn join_cgroup(tasks: &[(std::path::PathBuf, std::fs::File)]) -> Result<()> {
+    for (path, f) in tasks {
+        let mut w: &std::fs::File = f;
+        w.write_all(b"0")
+            .map_err(|e| RuntimeError::Cgroup(format!("writing {}: {e}", path.display())))?;
+    }
+    Ok(())
+}
 
 fn init(
     spec: &InitSpec,
@@ -533,8 +524,8 @@ fn init(
         }
     }
 
-    // Wait until the parent has placed us in our cgroup (v1) before the
-    // cgroup namespace is made and anything the limits should count runs.
+    // Wait until the parent has plumbed what it must (the network) before
+    // anything the container runs can see it half-made.
     let mut b = [0u8; 1];
     let mut sync_r = std::fs::File::from(sync_r);
     if sync_r
@@ -546,7 +537,7 @@ fn init(
     }
     drop(sync_r);
     if unshare_cgroup {
-        // Now that the parent moved us into our cgroup, make it our root.
+        // In our cgroups now (`join_cgroup`): make them our root.
         nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
             .map_err(|e| RuntimeError::sys("unshare cgroup namespace", e))?;
     }
