@@ -233,10 +233,14 @@ fn monitor(
             .flatten()
             .flatten();
         let Some(restarts) = decision else {
-            let _ = finish(paths, &latest, &cgroup, code);
+            let files = finish(paths, &latest, &cgroup, code).ok().flatten();
             super::attach::remove(paths, &c.config.id);
-            // After `finish`: a `run --rm` returns once its container is gone.
+            // After `finish`: a `run --rm` returns once its container is
+            // gone from the store; its files are deleted after.
             tell_exit(clients, code);
+            if let Some(files) = files {
+                let _ = files.purge();
+            }
             return 0;
         };
         tell_exit(clients, code);

@@ -454,6 +454,18 @@ impl ContainerStore {
     /// Remove the container's files and name. The caller has made sure it is
     /// not running and its cgroup is gone.
     pub fn remove(&self, c: &Container) -> Result<()> {
+        match self.detach(c)? {
+            Some(d) => d.purge(),
+            None => Ok(()),
+        }
+    }
+
+    /// The first half of `remove`: the container leaves the store (its
+    /// name freed, its dir moved out in one rename), so no reader ever sees
+    /// it half-removed. Its files stay until `Detached::purge`, which may
+    /// come later (a monitor tells the exit first); a crash before leaves a
+    /// dir under tmp/ named by a dead pid, which the next sweep removes.
+    pub fn detach(&self, c: &Container) -> Result<Option<Detached>> {
         let names = self.paths.names().join(&c.config.name);
         if fs::read_link(&names)
             .map(|p| p.to_string_lossy() == c.config.id.as_str())
@@ -461,9 +473,6 @@ impl ContainerStore {
         {
             let _ = fs::remove_file(&names);
         }
-        // Move the dir out of containers/ in one rename, so no reader ever
-        // sees a half-removed container; a crash mid-delete leaves a dir
-        // under tmp/ named by a dead pid, which the next sweep removes.
         let _ = util::mkdirs_private(&self.paths.tmp());
         super::lifecycle::release_shm(&c.dir);
         let doomed = self
@@ -472,7 +481,7 @@ impl ContainerStore {
             .join(format!("{}-rm-{}", std::process::id(), &c.config.id));
         let victim = match fs::rename(&c.dir, &doomed) {
             Ok(()) => doomed,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             // A tmp/ on another filesystem: fall back to deleting in place,
             // config.json first so the rest is never listed.
             Err(_) => {
@@ -480,13 +489,15 @@ impl ContainerStore {
                 c.dir.clone()
             }
         };
-        crate::image::layer::remove_tree(&victim)
-            .map_err(|e| ContainerError::io("removing container dir", e))?;
-        let _ = fs::remove_dir_all(self.paths.run_container(&c.config.id));
-        if c.config.owner.is_some() {
-            let _ = fs::remove_file(self.paths.owned().join(&c.config.id));
-        }
-        Ok(())
+        Ok(Some(Detached {
+            victim,
+            run_dir: self.paths.run_container(&c.config.id),
+            owned: c
+                .config
+                .owner
+                .is_some()
+                .then(|| self.paths.owned().join(&c.config.id)),
+        }))
     }
 
     /// Layer chain IDs of every container, so image GC keeps them.
@@ -507,6 +518,27 @@ impl ContainerStore {
                 (c.config.image_id, c.config.id, alive)
             })
             .collect()
+    }
+}
+
+/// A container out of the store whose files are still to be deleted
+/// (`ContainerStore::detach`).
+pub struct Detached {
+    victim: PathBuf,
+    run_dir: PathBuf,
+    owned: Option<PathBuf>,
+}
+
+impl Detached {
+    /// Delete what is left of the container.
+    pub fn purge(self) -> Result<()> {
+        crate::image::layer::remove_tree(&self.victim)
+            .map_err(|e| ContainerError::io("removing container dir", e))?;
+        let _ = fs::remove_dir_all(&self.run_dir);
+        if let Some(o) = self.owned {
+            let _ = fs::remove_file(o);
+        }
+        Ok(())
     }
 }
 
@@ -544,6 +576,27 @@ mod tests {
         s.remove(&c).unwrap();
         assert!(s.resolve("web").is_err());
         s.create(&mut cfg(&id1, "web"), "", "").unwrap();
+    }
+
+    #[test]
+    fn a_detached_container_is_gone_before_its_files() {
+        let d = tempfile::tempdir().unwrap();
+        let s = ContainerStore::new(&Paths::new(d.path().join("root"), d.path().join("run")));
+        let id = "c".repeat(64);
+        s.create(&mut cfg(&id, "web"), "", "").unwrap();
+        let c = s.resolve("web").unwrap();
+        let files = s.detach(&c).unwrap().unwrap();
+        // Gone from the store, its name free, its files still there.
+        assert!(s.resolve("web").is_err());
+        assert!(s.list().is_empty());
+        assert!(!s.paths.container(&id).exists());
+        assert!(files.victim.join("config.json").exists());
+        s.create(&mut cfg(&"d".repeat(64), "web"), "", "").unwrap();
+        let victim = files.victim.clone();
+        files.purge().unwrap();
+        assert!(!victim.exists());
+        // Detaching what is already gone: nothing to purge.
+        assert!(s.detach(&c).unwrap().is_none());
     }
 
     #[test]

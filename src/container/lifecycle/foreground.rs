@@ -3,7 +3,7 @@
 //! Also `build`'s step containers, and the waiting shared with the
 //! monitor and `exec`.
 
-use super::launch::{finish, launch};
+use super::launch::{finish_now, launch};
 use crate::container::logs;
 use crate::container::store::Container;
 use crate::container::tty::{pump_tty, TtyIo};
@@ -111,7 +111,7 @@ pub fn start_foreground(paths: &Paths, c: &Container, streams: Streams) -> Resul
     }
     // The container's status is what the caller waits for: a failure to
     // record it (a full disk) is worth a warning, not the exit code.
-    if let Err(e) = finish(paths, c, &cgroup, code) {
+    if let Err(e) = finish_now(paths, c, &cgroup, code) {
         eprintln!(
             "WARNING: container {} exited with {code}, but its state could not be recorded: {e}",
             c.config.name
@@ -163,7 +163,7 @@ pub fn run_step(paths: &Paths, c: &Container, stdio: [i32; 3]) -> Result<StepExi
             Err(e) => return Err(RuntimeError::sys("reading signals", e).into()),
         }
     };
-    finish(paths, c, &cgroup, code)?;
+    finish_now(paths, c, &cgroup, code)?;
     Ok(if interrupted {
         StepExit::Interrupted
     } else {

@@ -188,13 +188,15 @@ fn record_running(
 }
 
 /// After the container's init is gone: record the exit, drop the cgroup,
-/// remove the container if it was `--rm`.
+/// remove the container if it was `--rm`. Its files, out of the store,
+/// are returned to be deleted: a monitor tells its clients first (`docker
+/// run --rm` waits for the removal; the files are not part of it).
 pub(in crate::container) fn finish(
     paths: &Paths,
     c: &Container,
     cgroup: &Cgroup,
     code: i32,
-) -> Result<()> {
+) -> Result<Option<crate::container::store::Detached>> {
     let store = ContainerStore::new(paths);
     // Read before the cgroup (and its counters) goes.
     let oom = crate::runtime::resources::oom_killed(cgroup);
@@ -203,10 +205,11 @@ pub(in crate::container) fn finish(
     network::teardown(paths, c);
     die_events(paths, c, code, oom);
     if c.config.auto_remove {
-        store.remove(c)?;
+        let files = store.detach(c)?;
         crate::events::container(paths, &c.config, "destroy", &[]);
         // docker's --rm takes the anonymous volumes with it.
-        return Ok(crate::volume::release_anonymous(paths, &c.config.mounts)?);
+        crate::volume::release_anonymous(paths, &c.config.mounts)?;
+        return Ok(files);
     }
     store.update_state(&c.config.id, |state| {
         state.oom_killed = oom;
@@ -217,7 +220,20 @@ pub(in crate::container) fn finish(
         state.exit_code = code;
         state.finished_at = Some(now());
     })?;
-    Ok(())
+    Ok(None)
+}
+
+/// `finish`, the files deleted at once (nobody to tell first).
+pub(in crate::container) fn finish_now(
+    paths: &Paths,
+    c: &Container,
+    cgroup: &Cgroup,
+    code: i32,
+) -> Result<()> {
+    match finish(paths, c, cgroup, code)? {
+        Some(files) => Ok(files.purge()?),
+        None => Ok(()),
+    }
 }
 
 /// docker's events for an exit: "oom" first if the kernel killed for
