@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Container start latency: `rdock run --rm --network none IMG true` against
 # `podman run --rm --network none` and `runc run` of a prepared bundle
-# (whichever are installed), in the same run. Prints medians and ratios.
+# (whichever are installed), in the same run, and the kernel's floor: the
+# same namespaces made by unshare(1) and a chroot to the same busybox tree
+# (no cgroup, no overlay, no rdock). Prints medians and ratios.
 #   bench/run.sh [RUNS]      (as root; default 50 runs each)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +23,11 @@ RDOCK="$R" scripts/busybox-image.sh bench >/dev/null
 
 results="$work/results.json"
 cmds=(-n rdock "$R run --rm --network none bench true")
+
+mkdir -p "$work/floor/bin" "$work/floor/proc"
+cp /bin/busybox "$work/floor/bin/"
+ln -s busybox "$work/floor/bin/true"
+cmds+=(-n floor "unshare -m -p -f -u -i -n --mount-proc chroot $work/floor /bin/true")
 
 if command -v runc >/dev/null; then
     mkdir -p "$work/bundle/rootfs"
@@ -49,4 +56,5 @@ base = res["rdock"]["median"]
 print(f"{'tool':8} {'median':>10} {'mean':>10} {'min':>10}   vs rdock")
 for name, r in res.items():
     print(f"{name:8} {r['median']*1000:9.2f}ms {r['mean']*1000:9.2f}ms {r['min']*1000:9.2f}ms   {r['median']/base:6.1f}x")
+print(f"\nrdock is {base/res['floor']['median']:.2f}x the floor")
 PY

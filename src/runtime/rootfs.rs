@@ -541,6 +541,41 @@ pub(crate) fn resolve(root: &OwnedFd, dest: &str, kind: Kind) -> Result<InRoot> 
     resolve_following(root, dest, kind, 0)
 }
 
+/// The common missing mount point (/sys/fs/cgroup/cpu in a fresh tmpfs,
+/// /etc/hosts in an image without one): its parent is a directory, and
+/// only the last component is made, relative to the parent's fd. Three
+/// calls where the walk below takes one per component, twice. None for
+/// anything else (a missing ancestor, a dangling symlink at the end):
+/// the walk handles those.
+fn create_last(root: &OwnedFd, rel: &Path, kind: Kind) -> Option<InRoot> {
+    let name = rel.file_name()?;
+    let parent = match rel.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let dir = openat2_in_root(root, parent, libc::O_PATH | libc::O_DIRECTORY).ok()?;
+    if kind == Kind::File {
+        let fd = nix::fcntl::openat(
+            Some(dir.as_raw_fd()),
+            name,
+            nix::fcntl::OFlag::O_CREAT
+                | nix::fcntl::OFlag::O_EXCL
+                | nix::fcntl::OFlag::O_NOFOLLOW
+                | nix::fcntl::OFlag::O_CLOEXEC
+                | nix::fcntl::OFlag::O_WRONLY,
+            Mode::from_bits_truncate(0o644),
+        )
+        .ok()?;
+        let _ = nix::unistd::close(fd);
+    } else {
+        nix::sys::stat::mkdirat(Some(dir.as_raw_fd()), name, Mode::from_bits_truncate(0o755))
+            .ok()?;
+    }
+    openat2_in_root(root, rel, libc::O_PATH)
+        .ok()
+        .map(|fd| InRoot { fd })
+}
+
 /// Symlinks followed at most, as the kernel's MAXSYMLINKS.
 const MAX_LINKS: u32 = 40;
 
@@ -556,6 +591,9 @@ fn resolve_following(root: &OwnedFd, dest: &str, kind: Kind, links: u32) -> Resu
                 e,
             ))
         }
+    }
+    if let Some(made) = create_last(root, Path::new(rel), kind) {
+        return Ok(made);
     }
     // Create the missing components one by one, each relative to its
     // already-resolved parent.
@@ -696,4 +734,75 @@ pub(crate) fn resolve_replacing_symlink(root: &OwnedFd, dest: &str) -> Result<In
         _ => {}
     }
     resolve(root, dest, Kind::File)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root_of(dir: &Path) -> OwnedFd {
+        let fd = nix::fcntl::open(
+            dir,
+            nix::fcntl::OFlag::O_PATH
+                | nix::fcntl::OFlag::O_DIRECTORY
+                | nix::fcntl::OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .unwrap();
+        // SAFETY: `open` just returned this fd.
+        unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) }
+    }
+
+    /// Where an O_PATH fd points, as the host sees it.
+    fn target(r: &InRoot) -> PathBuf {
+        std::fs::read_link(r.path()).unwrap()
+    }
+
+    #[test]
+    fn missing_mount_points_are_made_inside_the_root() {
+        let d = tempfile::tempdir().unwrap();
+        let top = d.path().join("root");
+        std::fs::create_dir_all(top.join("etc")).unwrap();
+        std::fs::create_dir_all(top.join("sys/fs/cgroup")).unwrap();
+        let root = root_of(&top);
+        // The parent exists: only the last component is made.
+        let r = resolve(&root, "/etc/hosts", Kind::File).unwrap();
+        assert_eq!(target(&r), top.join("etc/hosts"));
+        assert!(top.join("etc/hosts").is_file());
+        let r = resolve(&root, "/sys/fs/cgroup/cpu", Kind::Dir).unwrap();
+        assert_eq!(target(&r), top.join("sys/fs/cgroup/cpu"));
+        assert!(top.join("sys/fs/cgroup/cpu").is_dir());
+        // Missing ancestors: made one by one.
+        let r = resolve(&root, "/a/b/c", Kind::File).unwrap();
+        assert!(top.join("a/b").is_dir() && top.join("a/b/c").is_file());
+        assert_eq!(target(&r), top.join("a/b/c"));
+        // Existing: found, not made again.
+        let r = resolve(&root, "/etc/hosts", Kind::Existing).unwrap();
+        assert_eq!(target(&r), top.join("etc/hosts"));
+        assert!(resolve(&root, "/nope", Kind::Existing).is_err());
+    }
+
+    #[test]
+    fn links_never_lead_out_of_the_root() {
+        let d = tempfile::tempdir().unwrap();
+        let top = d.path().join("root");
+        let outside = d.path().join("outside");
+        std::fs::create_dir_all(top.join("etc")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        // A dangling link at the end: what it names is made, in the root.
+        std::os::unix::fs::symlink("../run/x/conf", top.join("etc/resolv.conf")).unwrap();
+        let r = resolve(&root_of(&top), "/etc/resolv.conf", Kind::File).unwrap();
+        assert_eq!(target(&r), top.join("run/x/conf"));
+        // Links aiming above the root stay inside it, as if it were "/".
+        std::os::unix::fs::symlink("../../../outside", top.join("up")).unwrap();
+        let r = resolve(&root_of(&top), "/up/f", Kind::File).unwrap();
+        assert_eq!(target(&r), top.join("outside/f"));
+        std::os::unix::fs::symlink(&outside, top.join("abs")).unwrap();
+        let r = resolve(&root_of(&top), "/abs/g", Kind::Dir).unwrap();
+        assert!(target(&r).starts_with(&top), "{}", target(&r).display());
+        assert!(!outside.join("f").exists() && !outside.join("g").exists());
+        // A parent given as "..": still the root's own.
+        let r = resolve(&root_of(&top), "/../../h", Kind::File).unwrap();
+        assert_eq!(target(&r), top.join("h"));
+    }
 }
