@@ -35,7 +35,9 @@ if command -v runc >/dev/null; then
     tar -C "$work/bundle/rootfs" -xf <(
         d=$(mktemp -d); mkdir -p "$d/bin"; cp /bin/busybox "$d/bin/"; ln -s busybox "$d/bin/true"; ln -s busybox "$d/bin/sh"; tar -C "$d" -c .; rm -rf "$d")
     (cd "$work/bundle" && runc spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"/"true"/' config.json)
-    cmds+=(-n runc "runc --root $work/runc run -b $work/bundle bench-\$RANDOM")
+    # A foreground `runc run` deletes its container as it ends: one name
+    # does for every run, and hyperfine needs no shell (-N).
+    cmds+=(-n runc "runc --root $work/runc run -b $work/bundle bench")
 fi
 if command -v podman >/dev/null; then
     P="podman --root $work/podman --runroot $work/podman-run --runtime runc --cgroup-manager cgroupfs --events-backend none"
