@@ -73,14 +73,40 @@ fn template_value(m: &Message) -> Value {
 enum Output {
     Default,
     Json,
-    Template(String),
+    Template(super::template::Template),
+}
+
+/// The message as docker's template sees its `*events.Message`: a struct
+/// (a field it lacks is an error), whose `Actor` is a struct too (printed
+/// `{ID map[...]}`) and whose `Attributes` a map (a key it lacks prints
+/// "<no value>").
+fn execute(t: &super::template::Template, v: Value) -> std::result::Result<String, String> {
+    use super::template::{Mode, Row, TemplateError, Val};
+    let row = Row {
+        type_name: "*events.Message".into(),
+        fields: v.as_object().cloned().unwrap_or_default(),
+        structs: &[("Actor", "events.Actor")],
+        ..Row::default()
+    };
+    t.execute(&Val::Row(std::rc::Rc::new(row)), Mode::Row)
+        .map_err(|(TemplateError::Parse(m) | TemplateError::Exec(m))| m)
+}
+
+/// docker's check of a user's template: parsed, then run on an empty
+/// message; either failure is "Error parsing format", exit 64.
+fn template(format: &str) -> std::result::Result<super::template::Template, String> {
+    use super::template::{Template, TemplateError};
+    let t =
+        Template::parse(format).map_err(|(TemplateError::Parse(m) | TemplateError::Exec(m))| m)?;
+    execute(&t, template_value(&Message::default()))?;
+    Ok(t)
 }
 
 fn render(out: &Output, m: &Message) -> Result<String> {
     Ok(match out {
         Output::Default => line(m),
         Output::Json => serde_json::to_string(m).map_err(|e| Error::msg(e.to_string()))?,
-        Output::Template(t) => super::format::render_template(t, &template_value(m))?,
+        Output::Template(t) => execute(t, template_value(m)).map_err(Error::msg)?,
     })
 }
 
@@ -106,7 +132,13 @@ pub fn run(paths: &Paths, a: EventsArgs) -> Result<i32> {
     let output = match a.format.as_deref().map(str::trim) {
         None | Some("") => Output::Default,
         Some("json") | Some("{{json .}}") => Output::Json,
-        Some(t) => Output::Template(t.to_string()),
+        Some(t) => match template(t) {
+            Ok(t) => Output::Template(t),
+            Err(m) => {
+                eprintln!("Error parsing format: {m}");
+                return Ok(64);
+            }
+        },
     };
     let mut stdout = std::io::stdout().lock();
     let mut emit = |m: &Message| -> Result<Flow> {
