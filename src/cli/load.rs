@@ -44,6 +44,16 @@ fn stdin_input() -> Result<Input<'static>> {
     Ok(Input::Stream(Box::new(stdin)))
 }
 
+/// `-i PATH`: a regular file is read by offsets; a pipe (`-i <(zcat
+/// x.tar.gz)`, a FIFO), which docker's client streams, as a stream.
+fn file_input(f: File) -> Input<'static> {
+    if f.metadata().map(|m| m.is_file()).unwrap_or(false) {
+        Input::File(f)
+    } else {
+        Input::Stream(Box::new(f))
+    }
+}
+
 /// docker's "Loading layer" bars on a terminal: one line per layer,
 /// rewritten in place.
 #[derive(Default)]
@@ -102,7 +112,7 @@ pub fn run(paths: &Paths, a: LoadArgs) -> Result<i32> {
         .transpose()?;
     let input =
         match a.input.as_deref().filter(|i| !i.is_empty()) {
-            Some(path) => Input::File(File::open(path).map_err(|e| {
+            Some(path) => file_input(File::open(path).map_err(|e| {
                 Error::msg(format!("open {path}: {}", crate::util::go_io_error(&e)))
             })?),
             None => stdin_input()?,
