@@ -171,6 +171,14 @@ pub fn network(
     emit(paths, "network", action, id, a);
 }
 
+/// docker's record of a prune (`kind`: container, image, network,
+/// volume, builder): no actor, the bytes it gave back.
+pub fn pruned(paths: &Paths, kind: &str, reclaimed: u64) {
+    let mut a = BTreeMap::new();
+    a.insert("reclaimed".into(), reclaimed.to_string());
+    emit(paths, kind, "prune", "", a);
+}
+
 /// A volume event.
 pub fn volume(paths: &Paths, action: &str, name: &str, extra: &[(&str, String)]) {
     let mut a = BTreeMap::new();

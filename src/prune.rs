@@ -119,6 +119,7 @@ pub fn containers(paths: &Paths, filter: &PruneFilter) -> Pruned<String> {
             }
         }
     }
+    crate::events::pruned(paths, "container", out.space);
     out
 }
 
@@ -150,6 +151,7 @@ pub fn images(paths: &Paths, all: bool, filter: &PruneFilter) -> Result<Pruned<P
         &containers.layers_in_use(),
     )?;
     let space = gone.iter().map(|g| g.size).sum();
+    crate::events::pruned(paths, "image", space);
     let removed = gone
         .into_iter()
         .map(|g| PrunedImage {
@@ -191,6 +193,7 @@ pub fn networks(paths: &Paths, filter: &PruneFilter) -> Vec<String> {
             removed.push(def.name);
         }
     }
+    crate::events::pruned(paths, "network", 0);
     removed
 }
 
@@ -219,5 +222,6 @@ pub fn volumes(
             Err(e) => return Err(e.into()),
         }
     }
+    crate::events::pruned(paths, "volume", out.space);
     Ok(out)
 }

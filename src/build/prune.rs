@@ -146,6 +146,7 @@ pub fn prune(paths: &Paths, filter: &CacheFilter) -> Result<Pruned> {
         .saturating_sub(layers_size(&images, &only_after).saturating_add(mounts_size(paths)));
     let in_use = crate::container::store::ContainerStore::new(paths).layers_in_use();
     images.update(|idx| images.gc_locked(idx, &in_use))?;
+    crate::events::pruned(paths, "builder", size);
     Ok(Pruned {
         keys: pruned.keys,
         size,

@@ -540,12 +540,48 @@ pub fn teardown(paths: &Paths, c: &Container) {
     let _ = bridge::release(paths, &c.config.id, None);
 }
 
+/// docker's `network connect` / `disconnect` events of a container's
+/// start and exit: one per network it is on, none and host included
+/// (another container's namespace: none). `eps`: its bridge endpoints.
+pub fn events(paths: &Paths, c: &Container, action: &str, eps: &[Endpoint]) {
+    let id = &c.config.id;
+    match &c.config.network {
+        NetworkMode::None => {
+            let nid = networks::predefined_id("none");
+            crate::events::network(paths, action, &nid, "none", "null", Some(id));
+        }
+        NetworkMode::Host => {
+            let nid = networks::predefined_id("host");
+            crate::events::network(paths, action, &nid, "host", "host", Some(id));
+        }
+        NetworkMode::Container(_) => {}
+        NetworkMode::Bridge(_) => {
+            for e in eps {
+                crate::events::network(
+                    paths,
+                    action,
+                    &e.network_id,
+                    &e.network,
+                    "bridge",
+                    Some(id),
+                );
+            }
+        }
+    }
+}
+
 /// The endpoints of a running container, its first network's first.
 pub fn endpoints(c: &Container) -> Vec<Endpoint> {
     // Loaded states are already effective: Running means it runs.
     if c.state.status != super::state::Status::Running {
         return Vec::new();
     }
+    recorded_endpoints(c)
+}
+
+/// The endpoints its start recorded, whatever its state says (its exit,
+/// before they are released).
+pub fn recorded_endpoints(c: &Container) -> Vec<Endpoint> {
     let Ok(b) = std::fs::read(c.dir.join(ENDPOINT_FILE)) else {
         return Vec::new();
     };

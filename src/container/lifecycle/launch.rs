@@ -149,11 +149,14 @@ fn spawn_networked(
     } else {
         Some(&mut plumb)
     };
-    process::spawn_with(spec, cgroup, hook).map_err(|e| {
+    let spawned = process::spawn_with(spec, cgroup, hook).map_err(|e| {
         let _ = cgroup.remove();
         network::teardown(paths, c);
-        e.into()
-    })
+        Error::from(e)
+    })?;
+    let eps: Vec<_> = endpoints.into_iter().map(|(e, _)| e).collect();
+    network::events(paths, c, "connect", &eps);
+    Ok(spawned)
 }
 
 /// Record the container as running (its init's pid and start time, and
@@ -202,6 +205,7 @@ pub(in crate::container) fn finish(
     let oom = crate::runtime::resources::oom_killed(cgroup);
     let _ = cgroup.remove();
     release_shm(&c.dir);
+    network::events(paths, c, "disconnect", &network::recorded_endpoints(c));
     network::teardown(paths, c);
     die_events(paths, c, code, oom);
     if c.config.auto_remove {
