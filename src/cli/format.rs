@@ -148,6 +148,11 @@ const PADDING: usize = 3;
 /// column runs over consecutive lines that have a cell in it; the text
 /// after a line's last tab is not part of any column.
 pub fn tabwriter(text: &str) -> String {
+    tabwriter_min(text, MIN_WIDTH)
+}
+
+/// `tabwriter` with another minimum cell width (`top`'s is 20).
+pub fn tabwriter_min(text: &str, min_width: usize) -> String {
     let lines: Vec<Vec<&str>> = text
         .strip_suffix('\n')
         .unwrap_or(text)
@@ -156,13 +161,13 @@ pub fn tabwriter(text: &str) -> String {
         .collect();
     let mut out = String::new();
     let mut widths = Vec::new();
-    format_block(&lines, &mut widths, &mut out);
+    format_block(&lines, min_width, &mut widths, &mut out);
     out
 }
 
 /// Go's tabwriter cell alignment: a run of lines that have a cell in
 /// this column (one that is not their last) shares its width.
-fn format_block(block: &[Vec<&str>], widths: &mut Vec<usize>, out: &mut String) {
+fn format_block(block: &[Vec<&str>], min: usize, widths: &mut Vec<usize>, out: &mut String) {
     let column = widths.len();
     let in_column = |l: &Vec<&str>| l.len().saturating_sub(1) > column;
     let mut rest = block;
@@ -178,9 +183,9 @@ fn format_block(block: &[Vec<&str>], widths: &mut Vec<usize>, out: &mut String) 
             .iter()
             .filter_map(|l| l.get(column))
             .map(|cell| cell.chars().count().saturating_add(PADDING))
-            .fold(MIN_WIDTH, usize::max);
+            .fold(min, usize::max);
         widths.push(width);
-        format_block(run, widths, out);
+        format_block(run, min, widths, out);
         widths.pop();
         rest = after;
     }

@@ -1,7 +1,7 @@
 //! `rdock top CONTAINER [ps OPTIONS]`: the host's `ps` (default `-ef`),
 //! limited to the container's processes, in docker's table.
 
-use super::format::tabwriter;
+use super::format::tabwriter_min;
 use crate::container::store::ContainerStore;
 use crate::container::top::Top;
 use crate::error::Result;
@@ -17,7 +17,8 @@ pub struct TopArgs {
     pub ps_args: Vec<String>,
 }
 
-/// docker's table: the titles, then a row per process.
+/// docker's table: the titles, then a row per process, in cells of at
+/// least 20 columns (its tabwriter's minimum for `top`).
 fn table(t: &Top) -> String {
     let mut s = t.titles.join("\t");
     s.push('\n');
@@ -25,7 +26,7 @@ fn table(t: &Top) -> String {
         s.push_str(&p.join("\t"));
         s.push('\n');
     }
-    tabwriter(&s)
+    tabwriter_min(&s, 20)
 }
 
 pub fn run(paths: &Paths, a: TopArgs) -> Result<i32> {
@@ -45,7 +46,10 @@ mod tests {
                   root        4242    4000  0 10:01 ?        00:00:00 sleep 30 now\n";
         let t = table(&crate::container::top::parse_ps(ps, &[4242]).unwrap());
         let lines: Vec<&str> = t.lines().collect();
-        assert!(lines[0].starts_with("UID       PID       PPID"), "{t}");
+        assert!(
+            lines[0].starts_with(&format!("{:20}{:20}PPID", "UID", "PID")),
+            "{t}"
+        );
         assert!(lines[1].ends_with("sleep 30 now"), "{t}");
     }
 }
