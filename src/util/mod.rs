@@ -249,6 +249,24 @@ pub fn proc_start_time(pid: i32) -> Option<u64> {
     fields.nth(18)?.parse().ok()
 }
 
+/// Whether `pid` has ended its program: gone, a zombie, or in the
+/// kernel's exit path (PF_EXITING in stat's flags), which can take a
+/// millisecond while its namespaces are torn down.
+pub fn proc_exiting(pid: i32) -> bool {
+    const PF_EXITING: u64 = 0x4;
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return true;
+    };
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return true;
+    };
+    let mut fields = rest.split_whitespace();
+    let state = fields.next().unwrap_or("X");
+    // `rest` starts at field 3 (state); flags is field 9.
+    let flags: u64 = fields.nth(5).and_then(|f| f.parse().ok()).unwrap_or(0);
+    matches!(state, "Z" | "X") || flags & PF_EXITING != 0
+}
+
 /// A thread that takes no signals. rdock waits for its containers with a
 /// signalfd on SIGCHLD blocked in the waiting thread; a thread with
 /// SIGCHLD unblocked would take the signal instead and the wait would
