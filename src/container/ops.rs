@@ -453,6 +453,9 @@ pub fn remove(paths: &Paths, c: &Container, force: bool) -> Result<()> {
         // Frozen tasks do not die until thawed: whoever froze them, and
         // whether or not a state says so.
         let _ = cgroup.thaw();
+        if c.state.is_alive() {
+            crate::events::container(paths, &c.config, "kill", &[("signal", "9".into())]);
+        }
         kill_and_wait(c, &cgroup)?;
     }
     cgroup.remove()?;
