@@ -190,20 +190,43 @@ fn record_running(
     Ok(())
 }
 
+/// What `finish` leaves of a `--rm` container, already out of the store,
+/// for after its exit is told: its cgroup and its files. (`docker run
+/// --rm` waits for the removal; these are not part of what it sees. A
+/// monitor killed before clearing them leaves the files under tmp/, named
+/// by its pid, which the next sweep clears, cgroup first.)
+pub(in crate::container) struct Leftovers {
+    cgroup: Cgroup,
+    files: Option<crate::container::store::Detached>,
+}
+
+impl Leftovers {
+    pub(in crate::container) fn clear(self) -> Result<()> {
+        let _ = self.cgroup.remove();
+        if let Some(files) = self.files {
+            files.purge()?;
+        }
+        Ok(())
+    }
+}
+
 /// After the container's init is gone: record the exit, drop the cgroup,
-/// remove the container if it was `--rm`. Its files, out of the store,
-/// are returned to be deleted: a monitor tells its clients first (`docker
-/// run --rm` waits for the removal; the files are not part of it).
+/// remove the container if it was `--rm` (then what is left to clear
+/// once the exit is told is returned).
 pub(in crate::container) fn finish(
     paths: &Paths,
     c: &Container,
     cgroup: &Cgroup,
     code: i32,
-) -> Result<Option<crate::container::store::Detached>> {
+) -> Result<Option<Leftovers>> {
     let store = ContainerStore::new(paths);
     // Read before the cgroup (and its counters) goes.
     let oom = crate::runtime::resources::oom_killed(cgroup);
-    let _ = cgroup.remove();
+    if !c.config.auto_remove {
+        // Its id lives on: a `start` may make this cgroup again at once,
+        // so it goes before the exit is recorded.
+        let _ = cgroup.remove();
+    }
     release_shm(&c.dir);
     network::events(paths, c, "disconnect", &network::recorded_endpoints(c));
     network::teardown(paths, c);
@@ -213,7 +236,10 @@ pub(in crate::container) fn finish(
         crate::events::container(paths, &c.config, "destroy", &[]);
         // docker's --rm takes the anonymous volumes with it.
         crate::volume::release_anonymous(paths, &c.config.mounts)?;
-        return Ok(files);
+        return Ok(Some(Leftovers {
+            cgroup: cgroup.clone(),
+            files,
+        }));
     }
     store.update_state(&c.config.id, |state| {
         state.oom_killed = oom;
@@ -227,7 +253,7 @@ pub(in crate::container) fn finish(
     Ok(None)
 }
 
-/// `finish`, the files deleted at once (nobody to tell first).
+/// `finish`, what is left cleared at once (nobody to tell first).
 pub(in crate::container) fn finish_now(
     paths: &Paths,
     c: &Container,
@@ -235,7 +261,7 @@ pub(in crate::container) fn finish_now(
     code: i32,
 ) -> Result<()> {
     match finish(paths, c, cgroup, code)? {
-        Some(files) => Ok(files.purge()?),
+        Some(rest) => rest.clear(),
         None => Ok(()),
     }
 }
