@@ -34,39 +34,11 @@ pub struct Swept {
 /// Remove what dead processes left in the store. Best effort: whatever
 /// cannot be removed now stays for the next sweep.
 pub fn sweep(paths: &Paths) -> Swept {
-    // Before tmp/ is cleared: what a removal left there names its cgroup.
-    removed_cgroups(paths);
     Swept {
         temp_dirs: crate::image::store::ImageStore::new(paths).sweep_tmp(),
         half_made: half_made(paths),
         orphans: orphans(paths),
         sockets: sockets(paths),
-    }
-}
-
-/// The cgroups of `--rm` containers whose monitor died after telling
-/// their exit and before clearing them: their dirs wait under tmp/ as
-/// `<pid>-rm-<id>` (`ContainerStore::detach`), the pid dead.
-fn removed_cgroups(paths: &Paths) {
-    let Ok(rd) = fs::read_dir(paths.tmp()) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        let Some((pid, id)) = name.split_once("-rm-") else {
-            continue;
-        };
-        if pid.parse::<i32>().is_err() || std::path::Path::new("/proc").join(pid).exists() {
-            continue;
-        }
-        let Ok(raw) = fs::read(e.path().join("config.json")) else {
-            continue;
-        };
-        if let Ok(cfg) = serde_json::from_slice::<super::config::ContainerConfig>(&raw) {
-            if cfg.id == id {
-                let _ = crate::runtime::cgroups::Cgroup::open(cfg.cgroup_parent(), id).remove();
-            }
-        }
     }
 }
 
@@ -169,51 +141,4 @@ fn sockets(paths: &Paths) -> usize {
         }
     }
     n
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::runtime::cgroups::Cgroup;
-
-    /// A `--rm` container's monitor killed between telling its exit and
-    /// clearing up: the next sweep removes its cgroup, then its files.
-    #[test]
-    fn a_dead_monitors_removed_container_loses_its_cgroup() {
-        if !nix::unistd::geteuid().is_root() {
-            return; // cgroups need root (CI runs as root)
-        }
-        let d = tempfile::tempdir().unwrap();
-        let paths = Paths::new(d.path().join("root"), d.path().join("run"));
-        let parent = format!("rdock-debris-test-{}", std::process::id());
-        let id = "e".repeat(64);
-        let cg = Cgroup::create(&parent, &id).unwrap();
-        assert!(!cg.dirs.is_empty());
-        let cfg = super::super::config::ContainerConfig {
-            id: id.clone(),
-            cgroup_parent: parent.clone(),
-            ..Default::default()
-        };
-        // Above any pid_max: a dead monitor.
-        let doomed = paths.tmp().join(format!("2147483000-rm-{id}"));
-        fs::create_dir_all(&doomed).unwrap();
-        fs::write(
-            doomed.join("config.json"),
-            serde_json::to_vec(&cfg).unwrap(),
-        )
-        .unwrap();
-        let swept = sweep(&paths);
-        let left: Vec<_> = cg.dirs.iter().filter(|p| p.exists()).collect();
-        // Whatever the outcome, nothing stays: the cgroup, and the test's
-        // own parent (not rdock's, so not removed with its last child).
-        let _ = cg.remove();
-        for dir in &cg.dirs {
-            if let Some(p) = dir.parent() {
-                let _ = fs::remove_dir(p);
-            }
-        }
-        assert!(left.is_empty(), "{left:?}");
-        assert!(!doomed.exists());
-        assert_eq!(swept.temp_dirs, 1);
-    }
 }

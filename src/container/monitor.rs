@@ -233,13 +233,13 @@ fn monitor(
             .flatten()
             .flatten();
         let Some(restarts) = decision else {
-            let rest = finish(paths, &latest, &cgroup, code).ok().flatten();
+            let files = finish(paths, &latest, &cgroup, code).ok().flatten();
             super::attach::remove(paths, &c.config.id);
             // After `finish`: a `run --rm` returns once its container is
-            // gone from the store; its cgroup and files are cleared after.
+            // gone from the store; its files are deleted after.
             tell_exit(clients, code);
-            if let Some(rest) = rest {
-                let _ = rest.clear();
+            if let Some(files) = files {
+                let _ = files.purge();
             }
             return 0;
         };

@@ -186,7 +186,7 @@ enum Freezer {
 }
 
 /// The cgroup(s) of one container: one directory per v1 hierarchy, or one v2 dir.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Cgroup {
     pub mode: CgroupMode,
     pub dirs: Vec<PathBuf>,

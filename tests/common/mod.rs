@@ -386,19 +386,6 @@ pub fn cgroups_of(id: &str) -> Vec<String> {
     out
 }
 
-/// cgroups_of(id), once empty or after 5 s: a `--rm` container's monitor
-/// clears its cgroup just after it has told the exit.
-pub fn cgroups_of_gone(id: &str) -> Vec<String> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
-        let left = cgroups_of(id);
-        if left.is_empty() || std::time::Instant::now() > deadline {
-            return left;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-}
-
 /// The host PID of a running container, once it has started (polls inspect).
 pub fn wait_for_pid(r: &Rdock, name: &str) -> i32 {
     for _ in 0..200 {

@@ -190,43 +190,20 @@ fn record_running(
     Ok(())
 }
 
-/// What `finish` leaves of a `--rm` container, already out of the store,
-/// for after its exit is told: its cgroup and its files. (`docker run
-/// --rm` waits for the removal; these are not part of what it sees. A
-/// monitor killed before clearing them leaves the files under tmp/, named
-/// by its pid, which the next sweep clears, cgroup first.)
-pub(in crate::container) struct Leftovers {
-    cgroup: Cgroup,
-    files: Option<crate::container::store::Detached>,
-}
-
-impl Leftovers {
-    pub(in crate::container) fn clear(self) -> Result<()> {
-        let _ = self.cgroup.remove();
-        if let Some(files) = self.files {
-            files.purge()?;
-        }
-        Ok(())
-    }
-}
-
 /// After the container's init is gone: record the exit, drop the cgroup,
-/// remove the container if it was `--rm` (then what is left to clear
-/// once the exit is told is returned).
+/// remove the container if it was `--rm`. Its files, out of the store,
+/// are returned to be deleted: a monitor tells its clients first (`docker
+/// run --rm` waits for the removal; the files are not part of it).
 pub(in crate::container) fn finish(
     paths: &Paths,
     c: &Container,
     cgroup: &Cgroup,
     code: i32,
-) -> Result<Option<Leftovers>> {
+) -> Result<Option<crate::container::store::Detached>> {
     let store = ContainerStore::new(paths);
     // Read before the cgroup (and its counters) goes.
     let oom = crate::runtime::resources::oom_killed(cgroup);
-    if !c.config.auto_remove {
-        // Its id lives on: a `start` may make this cgroup again at once,
-        // so it goes before the exit is recorded.
-        let _ = cgroup.remove();
-    }
+    let _ = cgroup.remove();
     release_shm(&c.dir);
     network::events(paths, c, "disconnect", &network::recorded_endpoints(c));
     network::teardown(paths, c);
@@ -236,10 +213,7 @@ pub(in crate::container) fn finish(
         crate::events::container(paths, &c.config, "destroy", &[]);
         // docker's --rm takes the anonymous volumes with it.
         crate::volume::release_anonymous(paths, &c.config.mounts)?;
-        return Ok(Some(Leftovers {
-            cgroup: cgroup.clone(),
-            files,
-        }));
+        return Ok(files);
     }
     store.update_state(&c.config.id, |state| {
         state.oom_killed = oom;
@@ -253,7 +227,7 @@ pub(in crate::container) fn finish(
     Ok(None)
 }
 
-/// `finish`, what is left cleared at once (nobody to tell first).
+/// `finish`, the files deleted at once (nobody to tell first).
 pub(in crate::container) fn finish_now(
     paths: &Paths,
     c: &Container,
@@ -261,7 +235,7 @@ pub(in crate::container) fn finish_now(
     code: i32,
 ) -> Result<()> {
     match finish(paths, c, cgroup, code)? {
-        Some(rest) => rest.clear(),
+        Some(files) => Ok(files.purge()?),
         None => Ok(()),
     }
 }
