@@ -554,26 +554,38 @@ fn create_last(root: &OwnedFd, rel: &Path, kind: Kind) -> Option<InRoot> {
         _ => Path::new("."),
     };
     let dir = openat2_in_root(root, parent, libc::O_PATH | libc::O_DIRECTORY).ok()?;
-    if kind == Kind::File {
-        let fd = nix::fcntl::openat(
-            Some(dir.as_raw_fd()),
-            name,
-            nix::fcntl::OFlag::O_CREAT
-                | nix::fcntl::OFlag::O_EXCL
-                | nix::fcntl::OFlag::O_NOFOLLOW
-                | nix::fcntl::OFlag::O_CLOEXEC
-                | nix::fcntl::OFlag::O_WRONLY,
-            Mode::from_bits_truncate(0o644),
-        )
-        .ok()?;
-        let _ = nix::unistd::close(fd);
-    } else {
-        nix::sys::stat::mkdirat(Some(dir.as_raw_fd()), name, Mode::from_bits_truncate(0o755))
-            .ok()?;
-    }
+    make_one(&dir, name, kind == Kind::File).ok()?;
     openat2_in_root(root, rel, libc::O_PATH)
         .ok()
         .map(|fd| InRoot { fd })
+}
+
+/// One new component in `dir` (resolved in the root): an empty file or
+/// a directory, never through a symlink (EEXIST if anything is there).
+fn make_one(
+    dir: &OwnedFd,
+    name: &std::ffi::OsStr,
+    file: bool,
+) -> std::result::Result<(), nix::errno::Errno> {
+    if !file {
+        return nix::sys::stat::mkdirat(
+            Some(dir.as_raw_fd()),
+            name,
+            Mode::from_bits_truncate(0o755),
+        );
+    }
+    let fd = nix::fcntl::openat(
+        Some(dir.as_raw_fd()),
+        name,
+        nix::fcntl::OFlag::O_CREAT
+            | nix::fcntl::OFlag::O_EXCL
+            | nix::fcntl::OFlag::O_NOFOLLOW
+            | nix::fcntl::OFlag::O_CLOEXEC
+            | nix::fcntl::OFlag::O_WRONLY,
+        Mode::from_bits_truncate(0o644),
+    )?;
+    let _ = nix::unistd::close(fd);
+    Ok(())
 }
 
 /// Symlinks followed at most, as the kernel's MAXSYMLINKS.
@@ -613,28 +625,7 @@ fn resolve_following(root: &OwnedFd, dest: &str, kind: Kind, links: u32) -> Resu
                 let parent = openat2_in_root(root, &prefix, libc::O_PATH | libc::O_DIRECTORY)
                     .map_err(sys(format!("resolving {dest} in the container")))?;
                 let last = comps.len().checked_sub(1) == Some(i);
-                let r = if last && kind == Kind::File {
-                    nix::fcntl::openat(
-                        Some(parent.as_raw_fd()),
-                        *name,
-                        nix::fcntl::OFlag::O_CREAT
-                            | nix::fcntl::OFlag::O_EXCL
-                            | nix::fcntl::OFlag::O_NOFOLLOW
-                            | nix::fcntl::OFlag::O_CLOEXEC
-                            | nix::fcntl::OFlag::O_WRONLY,
-                        Mode::from_bits_truncate(0o644),
-                    )
-                    .map(|fd| {
-                        let _ = nix::unistd::close(fd);
-                    })
-                } else {
-                    nix::sys::stat::mkdirat(
-                        Some(parent.as_raw_fd()),
-                        *name,
-                        Mode::from_bits_truncate(0o755),
-                    )
-                };
-                match r {
+                match make_one(&parent, name, last && kind == Kind::File) {
                     Ok(()) => {}
                     // There but not found: a dangling symlink (or a race).
                     Err(nix::errno::Errno::EEXIST) => {
