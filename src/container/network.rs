@@ -542,8 +542,9 @@ pub fn teardown(paths: &Paths, c: &Container) {
 
 /// docker's `network connect` / `disconnect` events of a container's
 /// start and exit: one per network it is on, none and host included
-/// (another container's namespace: none). `eps`: its bridge endpoints.
-pub fn events(paths: &Paths, c: &Container, action: &str, eps: &[Endpoint]) {
+/// (another container's namespace: none). `eps`: its bridge endpoints,
+/// when the caller has them (else those its start recorded are read).
+pub fn events(paths: &Paths, c: &Container, action: &str, eps: Option<&[Endpoint]>) {
     let id = &c.config.id;
     match &c.config.network {
         NetworkMode::None => {
@@ -556,6 +557,14 @@ pub fn events(paths: &Paths, c: &Container, action: &str, eps: &[Endpoint]) {
         }
         NetworkMode::Container(_) => {}
         NetworkMode::Bridge(_) => {
+            let recorded;
+            let eps = match eps {
+                Some(e) => e,
+                None => {
+                    recorded = recorded_endpoints(c);
+                    &recorded
+                }
+            };
             for e in eps {
                 crate::events::network(
                     paths,
@@ -581,7 +590,7 @@ pub fn endpoints(c: &Container) -> Vec<Endpoint> {
 
 /// The endpoints its start recorded, whatever its state says (its exit,
 /// before they are released).
-pub fn recorded_endpoints(c: &Container) -> Vec<Endpoint> {
+fn recorded_endpoints(c: &Container) -> Vec<Endpoint> {
     let Ok(b) = std::fs::read(c.dir.join(ENDPOINT_FILE)) else {
         return Vec::new();
     };

@@ -107,8 +107,7 @@ pub fn spawn(spec: &InitSpec, cgroup: &Cgroup) -> Result<Spawned> {
 
 /// `spawn`, running `before_release(pid)` in the parent once the child
 /// exists and before it may exec (e.g. to plumb its network namespace
-/// while it builds its rootfs). On cgroup v1 it runs while another thread
-/// places the child in its cgroup.
+/// while it builds its rootfs).
 pub fn spawn_with(
     spec: &InitSpec,
     cgroup: &Cgroup,

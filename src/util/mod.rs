@@ -237,15 +237,12 @@ pub fn stdio_to_null() {
 
 /// Start time (clock ticks since boot) of a live process, or None.
 pub fn proc_start_time(pid: i32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name may contain spaces and ')', so split after the last ')'.
-    let (_, rest) = stat.rsplit_once(')')?;
-    let mut fields = rest.split_whitespace();
-    let state = fields.next()?;
-    if state == "Z" || state == "X" {
+    let stat = proc_stat(pid)?;
+    let mut fields = stat.split_whitespace();
+    if matches!(fields.next()?, "Z" | "X") {
         return None;
     }
-    // `rest` starts at field 3 (state); starttime is field 22.
+    // The fields start at 3 (state); starttime is field 22.
     fields.nth(18)?.parse().ok()
 }
 
@@ -254,17 +251,21 @@ pub fn proc_start_time(pid: i32) -> Option<u64> {
 /// millisecond while its namespaces are torn down.
 pub fn proc_exiting(pid: i32) -> bool {
     const PF_EXITING: u64 = 0x4;
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+    let Some(stat) = proc_stat(pid) else {
         return true;
     };
-    let Some((_, rest)) = stat.rsplit_once(')') else {
-        return true;
-    };
-    let mut fields = rest.split_whitespace();
+    let mut fields = stat.split_whitespace();
     let state = fields.next().unwrap_or("X");
-    // `rest` starts at field 3 (state); flags is field 9.
+    // The fields start at 3 (state); flags is field 9.
     let flags: u64 = fields.nth(5).and_then(|f| f.parse().ok()).unwrap_or(0);
     matches!(state, "Z" | "X") || flags & PF_EXITING != 0
+}
+
+/// /proc/PID/stat from field 3 (state) on: the command name before it may
+/// hold spaces and ')', so it is cut at the last ')'.
+fn proc_stat(pid: i32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')').map(|(_, rest)| rest.to_string())
 }
 
 /// A thread that takes no signals. rdock waits for its containers with a
@@ -287,6 +288,25 @@ pub fn spawn_quiet<F: FnOnce() + Send + 'static>(f: F) -> std::thread::JoinHandl
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_process_reads_exiting_once_it_has_ended() {
+        let me = std::process::id() as i32;
+        assert!(!proc_exiting(me));
+        assert!(proc_start_time(me).is_some());
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id() as i32;
+        // Not reaped: a zombie, whose start time no longer counts.
+        let start = std::time::Instant::now();
+        while !proc_exiting(pid) && start.elapsed().as_secs() < 10 {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(proc_exiting(pid));
+        assert_eq!(proc_start_time(pid), None);
+        child.wait().unwrap();
+        // Gone: exiting too.
+        assert!(proc_exiting(pid));
+    }
 
     #[test]
     fn go_times_drop_trailing_zeros() {

@@ -155,7 +155,7 @@ fn spawn_networked(
         Error::from(e)
     })?;
     let eps: Vec<_> = endpoints.into_iter().map(|(e, _)| e).collect();
-    network::events(paths, c, "connect", &eps);
+    network::events(paths, c, "connect", Some(&eps));
     Ok(spawned)
 }
 
@@ -205,7 +205,7 @@ pub(in crate::container) fn finish(
     let oom = crate::runtime::resources::oom_killed(cgroup);
     let _ = cgroup.remove();
     release_shm(&c.dir);
-    network::events(paths, c, "disconnect", &network::recorded_endpoints(c));
+    network::events(paths, c, "disconnect", None);
     network::teardown(paths, c);
     die_events(paths, c, code, oom);
     if c.config.auto_remove {
